@@ -1,0 +1,16 @@
+//! DNS wire format: domain names, record types and classes, query parsing
+//! and response building.
+//!
+//! This crate is pure: it does no I/O, never allocates on the query path
+//! (parsing a query and building a response work in caller-provided
+//! buffers), and never panics on untrusted input.
+
+mod message;
+mod name;
+mod types;
+
+pub use message::{
+    Edns, Header, MessageBuilder, Owner, Query, QueryError, Section, TruncationError, parse_query,
+};
+pub use name::{Name, NameError, MAX_NAME_LEN, lowercase_wire, wire_labels, wire_name_len};
+pub use types::{Class, Opcode, Rcode, Rtype};

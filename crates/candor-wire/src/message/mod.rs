@@ -1,0 +1,686 @@
+//! Parsing queries and building responses, in caller-provided buffers.
+//!
+//! [`parse_query`] reads exactly what an authoritative server needs from a
+//! query (header, the one question, EDNS) without allocating.
+//! [`MessageBuilder`] writes a response: header, question copied from the
+//! query, then whole RRs with name compression, refusing (and rolling back)
+//! anything that would exceed the size limit.
+
+use crate::name::{MAX_NAME_LEN, wire_labels};
+use crate::types::{Class, Opcode, Rcode, Rtype};
+
+/// Size of the fixed message header.
+const HEADER_LEN: usize = 12;
+
+/// How many pointer hops a compressed name may take before we give up.
+const MAX_POINTER_HOPS: usize = 64;
+
+//----------- Header ---------------------------------------------------------
+
+/// The fixed 12-byte message header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Query identifier, copied into the response.
+    pub id: u16,
+    /// The second 16-bit word: QR, opcode, AA, TC, RD, RA, Z, AD, CD, rcode.
+    pub flags: u16,
+    /// Entries in the question section.
+    pub qdcount: u16,
+    /// Entries in the answer section.
+    pub ancount: u16,
+    /// Entries in the authority section.
+    pub nscount: u16,
+    /// Entries in the additional section.
+    pub arcount: u16,
+}
+
+impl Header {
+    /// QR bit: this is a response.
+    pub const QR: u16 = 0x8000;
+    /// AA bit: authoritative answer.
+    pub const AA: u16 = 0x0400;
+    /// TC bit: truncated.
+    pub const TC: u16 = 0x0200;
+    /// RD bit: recursion desired.
+    pub const RD: u16 = 0x0100;
+    /// RA bit: recursion available.
+    pub const RA: u16 = 0x0080;
+    /// AD bit: authentic data.
+    pub const AD: u16 = 0x0020;
+    /// CD bit: checking disabled.
+    pub const CD: u16 = 0x0010;
+
+    /// Reads the header from the first 12 bytes, if there are that many.
+    pub fn parse(msg: &[u8]) -> Option<Header> {
+        let h = msg.get(..HEADER_LEN)?;
+        let word = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+        Some(Header {
+            id: word(0),
+            flags: word(2),
+            qdcount: word(4),
+            ancount: word(6),
+            nscount: word(8),
+            arcount: word(10),
+        })
+    }
+
+    /// The opcode.
+    pub fn opcode(&self) -> Opcode {
+        Opcode(((self.flags >> 11) & 0x0f) as u8)
+    }
+}
+
+//----------- Query ----------------------------------------------------------
+
+/// EDNS(0) information from a query's OPT record (RFC 6891).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edns {
+    /// Requestor's UDP payload size, as sent (may be below 512).
+    pub udp_size: u16,
+    /// EDNS version.
+    pub version: u8,
+    /// The DO bit (RFC 3225).
+    pub dnssec_ok: bool,
+    /// The query carried an empty NSID option (RFC 5001).
+    pub nsid: bool,
+}
+
+/// The parts of a query an authoritative server uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Query<'a> {
+    /// The header as received.
+    pub header: Header,
+    /// The question in wire form: QNAME, QTYPE, QCLASS, exactly as received.
+    pub question: &'a [u8],
+    /// QNAME, exactly as received (case preserved, no compression).
+    pub qname: &'a [u8],
+    /// QTYPE.
+    pub qtype: Rtype,
+    /// QCLASS.
+    pub qclass: Class,
+    /// The OPT record, if present.
+    pub edns: Option<Edns>,
+    /// The query carries a TSIG record (which we cannot verify).
+    pub has_tsig: bool,
+}
+
+/// Why a query cannot be answered normally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryError {
+    /// Not worth a response: shorter than a header, or a response itself.
+    Drop,
+    /// Malformed: answer FORMERR, with the header fields of the query.
+    FormErr(Header),
+}
+
+/// Parses a query. Never panics; anything malformed is [`QueryError`].
+///
+/// A valid query has exactly one question, empty answer and authority
+/// sections, at most one OPT record (owned by the root) in the additional
+/// section, and no compression pointers in its question. Bytes after the
+/// last record are ignored.
+pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError> {
+    let header = Header::parse(msg).ok_or(QueryError::Drop)?;
+    if header.flags & Header::QR != 0 {
+        return Err(QueryError::Drop);
+    }
+    let formerr = QueryError::FormErr(header);
+    if header.qdcount != 1 || header.ancount != 0 || header.nscount != 0 {
+        return Err(formerr);
+    }
+    let qname_len = question_name_len(&msg[HEADER_LEN..]).ok_or(formerr)?;
+    let qend = HEADER_LEN + qname_len + 4;
+    let question = msg.get(HEADER_LEN..qend).ok_or(formerr)?;
+    let qtype = Rtype(u16::from_be_bytes([question[qname_len], question[qname_len + 1]]));
+    let qclass = Class(u16::from_be_bytes([question[qname_len + 2], question[qname_len + 3]]));
+
+    let mut edns = None;
+    let mut has_tsig = false;
+    let mut pos = qend;
+    for _ in 0..header.arcount {
+        let rr = read_rr(msg, pos).ok_or(formerr)?;
+        match Rtype(rr.rtype) {
+            Rtype::OPT => {
+                // One OPT at most, owned by the root (RFC 6891 §6.1.1).
+                if edns.is_some() || rr.owner_first != 0 {
+                    return Err(formerr);
+                }
+                let nsid = scan_options(&msg[rr.rdata_start..rr.end]).ok_or(formerr)?;
+                edns = Some(Edns {
+                    udp_size: rr.class,
+                    version: ((rr.ttl >> 16) & 0xff) as u8,
+                    dnssec_ok: rr.ttl & 0x8000 != 0,
+                    nsid,
+                });
+            }
+            Rtype::TSIG => has_tsig = true,
+            _ => {}
+        }
+        pos = rr.end;
+    }
+    Ok(Query {
+        header,
+        question,
+        qname: &question[..qname_len],
+        qtype,
+        qclass,
+        edns,
+        has_tsig,
+    })
+}
+
+/// Length of an uncompressed QNAME at the start of `bytes`.
+fn question_name_len(bytes: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    loop {
+        let len = *bytes.get(pos)? as usize;
+        if len == 0 {
+            return Some(pos + 1);
+        }
+        if len > 63 {
+            // Compression pointers (and reserved label types) make no sense
+            // in the question of a query.
+            return None;
+        }
+        pos += 1 + len;
+        if pos >= MAX_NAME_LEN {
+            return None;
+        }
+    }
+}
+
+/// One resource record located in a message.
+struct RawRr {
+    /// Record type.
+    rtype: u16,
+    /// Class field (the UDP size for OPT).
+    class: u16,
+    /// TTL field (extended rcode, version and flags for OPT).
+    ttl: u32,
+    /// Offset of the RDATA.
+    rdata_start: usize,
+    /// Offset just past the record.
+    end: usize,
+    /// First byte of the owner name (0 for the root).
+    owner_first: u8,
+}
+
+/// Locates the record at `pos`, following compression in its owner name.
+fn read_rr(msg: &[u8], pos: usize) -> Option<RawRr> {
+    let first = *msg.get(pos)?;
+    let name_end = skip_name(msg, pos)?;
+    let fixed = msg.get(name_end..name_end + 10)?;
+    let rdata_len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+    let rdata_start = name_end + 10;
+    let end = rdata_start + rdata_len;
+    if end > msg.len() {
+        return None;
+    }
+    Some(RawRr {
+        rtype: u16::from_be_bytes([fixed[0], fixed[1]]),
+        class: u16::from_be_bytes([fixed[2], fixed[3]]),
+        ttl: u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+        rdata_start,
+        end,
+        owner_first: first,
+    })
+}
+
+/// Skips a possibly compressed name at `pos`, checking every pointer leads
+/// backwards to a valid name; returns the offset after the name.
+fn skip_name(msg: &[u8], pos: usize) -> Option<usize> {
+    let mut p = pos;
+    let mut end = None;
+    let mut total = 0usize;
+    for _ in 0..MAX_POINTER_HOPS + MAX_NAME_LEN {
+        let len = *msg.get(p)?;
+        match len {
+            0 => return Some(end.unwrap_or(p + 1)),
+            1..=63 => {
+                total += 1 + usize::from(len);
+                if total >= MAX_NAME_LEN {
+                    return None;
+                }
+                p += 1 + usize::from(len);
+            }
+            0xc0..=0xff => {
+                let target = usize::from(u16::from_be_bytes([len, *msg.get(p + 1)?]) & 0x3fff);
+                if target >= p {
+                    return None;
+                }
+                end.get_or_insert(p + 2);
+                p = target;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Scans EDNS options for NSID; `None` if the option list is malformed.
+fn scan_options(options: &[u8]) -> Option<bool> {
+    let mut nsid = false;
+    let mut rest = options;
+    while !rest.is_empty() {
+        let head = rest.get(..4)?;
+        let code = u16::from_be_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        rest.get(4..4 + len)?;
+        if code == 3 {
+            nsid = true;
+        }
+        rest = &rest[4 + len..];
+    }
+    Some(nsid)
+}
+
+//----------- MessageBuilder -------------------------------------------------
+
+/// The section records are currently added to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// Answer section.
+    Answer = 0,
+    /// Authority section.
+    Authority = 1,
+    /// Additional section.
+    Additional = 2,
+}
+
+/// A record did not fit within the size limit; nothing of it was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TruncationError;
+
+/// How many names the compressor remembers.
+const COMPRESS_ENTRIES: usize = 48;
+
+/// A position in the builder to roll back to.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    /// Message length.
+    len: usize,
+    /// Section counts.
+    counts: [u16; 3],
+    /// Compression entries in use.
+    entries: usize,
+}
+
+/// Writes a response into a caller-provided buffer.
+///
+/// Records are all-or-nothing: a record (or a whole RRset with
+/// [`MessageBuilder::push_rrset`]) that would exceed the limit is not
+/// written and [`TruncationError`] is returned.
+pub struct MessageBuilder<'a> {
+    /// The output buffer; its length bounds every limit.
+    buf: &'a mut [u8],
+    /// Bytes written.
+    len: usize,
+    /// The size the message may reach (space reserved for OPT excluded).
+    limit: usize,
+    /// Record counts: answer, authority, additional.
+    counts: [u16; 3],
+    /// The section new records go to.
+    section: Section,
+    /// Offsets of names (and name suffixes) usable as compression targets.
+    comp_off: [u16; COMPRESS_ENTRIES],
+    /// Uncompressed wire length of the name at the matching offset.
+    comp_len: [u8; COMPRESS_ENTRIES],
+    /// Entries in use.
+    comp_n: usize,
+}
+
+/// Where an owner name comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner<'n> {
+    /// The QNAME (written as a pointer to the question).
+    Qname,
+    /// Any other name, in uncompressed wire form.
+    Name(&'n [u8]),
+}
+
+impl<'a> MessageBuilder<'a> {
+    /// Starts a response to `query_header` with the given flags (QR is set
+    /// here; the opcode and RD are copied from the query) and question.
+    ///
+    /// `limit` is the largest message allowed; it is clamped to the buffer.
+    pub fn new(
+        buf: &'a mut [u8],
+        query_header: &Header,
+        question: &[u8],
+        limit: usize,
+    ) -> Result<MessageBuilder<'a>, TruncationError> {
+        let limit = limit.min(buf.len()).min(65535);
+        let qlen = question.len();
+        if HEADER_LEN + qlen > limit {
+            return Err(TruncationError);
+        }
+        let flags = Header::QR | (query_header.flags & (0x7800 | Header::RD | Header::CD));
+        buf[..2].copy_from_slice(&query_header.id.to_be_bytes());
+        buf[2..4].copy_from_slice(&flags.to_be_bytes());
+        buf[4..6].copy_from_slice(&(u16::from(qlen > 0)).to_be_bytes());
+        buf[6..12].fill(0);
+        buf[HEADER_LEN..HEADER_LEN + qlen].copy_from_slice(question);
+        let mut builder = MessageBuilder {
+            buf,
+            len: HEADER_LEN + qlen,
+            limit,
+            counts: [0; 3],
+            section: Section::Answer,
+            comp_off: [0; COMPRESS_ENTRIES],
+            comp_len: [0; COMPRESS_ENTRIES],
+            comp_n: 0,
+        };
+        if qlen > 4 {
+            let qname_len = qlen - 4;
+            builder.remember_name(HEADER_LEN, qname_len);
+        }
+        Ok(builder)
+    }
+
+    /// Sets bits in the flags word (e.g. [`Header::AA`]).
+    pub fn set_flags(&mut self, bits: u16) {
+        let f = u16::from_be_bytes([self.buf[2], self.buf[3]]) | bits;
+        self.buf[2..4].copy_from_slice(&f.to_be_bytes());
+    }
+
+    /// Clears bits in the flags word.
+    pub fn clear_flags(&mut self, bits: u16) {
+        let f = u16::from_be_bytes([self.buf[2], self.buf[3]]) & !bits;
+        self.buf[2..4].copy_from_slice(&f.to_be_bytes());
+    }
+
+    /// Sets the low four bits of the response code.
+    pub fn set_rcode(&mut self, rcode: Rcode) {
+        self.buf[3] = (self.buf[3] & 0xf0) | (rcode.0 & 0x0f) as u8;
+    }
+
+    /// The current flags word.
+    pub fn flags(&self) -> u16 {
+        u16::from_be_bytes([self.buf[2], self.buf[3]])
+    }
+
+    /// Lowers the limit by `n` bytes (e.g. to keep room for an OPT record).
+    /// Fails if the message already uses that space.
+    pub fn reserve(&mut self, n: usize) -> Result<(), TruncationError> {
+        if self.len + n > self.limit {
+            return Err(TruncationError);
+        }
+        self.limit -= n;
+        Ok(())
+    }
+
+    /// Gives back space taken by [`MessageBuilder::reserve`].
+    pub fn unreserve(&mut self, n: usize) {
+        self.limit = (self.limit + n).min(self.buf.len()).min(65535);
+    }
+
+    /// Chooses the section for the following records.
+    pub fn set_section(&mut self, section: Section) {
+        self.section = section;
+    }
+
+    /// Number of records in a section.
+    pub fn count(&self, section: Section) -> u16 {
+        self.counts[section as usize]
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether only the header has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len <= HEADER_LEN
+    }
+
+    /// Current position, to roll back to.
+    fn mark(&self) -> Mark {
+        Mark { len: self.len, counts: self.counts, entries: self.comp_n }
+    }
+
+    /// Forgets everything written after `mark`.
+    fn rollback(&mut self, mark: Mark) {
+        self.len = mark.len;
+        self.counts = mark.counts;
+        self.comp_n = mark.entries;
+    }
+
+    /// Appends raw bytes, within the limit.
+    fn put(&mut self, bytes: &[u8]) -> Result<(), TruncationError> {
+        let end = self.len + bytes.len();
+        if end > self.limit {
+            return Err(TruncationError);
+        }
+        self.buf[self.len..end].copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Remembers every suffix of the uncompressed name at `off` (`len`
+    /// bytes, root label included) as a compression target.
+    fn remember_name(&mut self, off: usize, len: usize) {
+        let mut p = off;
+        let mut remaining = len;
+        while remaining > 1 && p < 0x4000 && self.comp_n < COMPRESS_ENTRIES {
+            let label = usize::from(self.buf[p]);
+            self.comp_off[self.comp_n] = p as u16;
+            self.comp_len[self.comp_n] = remaining as u8;
+            self.comp_n += 1;
+            p += 1 + label;
+            remaining -= 1 + label;
+        }
+    }
+
+    /// Whether the (possibly compressed) name at `off` equals `name`,
+    /// ignoring ASCII case.
+    fn name_at_equals(&self, mut off: usize, name: &[u8]) -> bool {
+        let mut i = 0;
+        for _ in 0..MAX_POINTER_HOPS + MAX_NAME_LEN {
+            let Some(&len) = self.buf[..self.len].get(off) else {
+                return false;
+            };
+            if len >= 0xc0 {
+                let Some(&low) = self.buf[..self.len].get(off + 1) else {
+                    return false;
+                };
+                off = usize::from(u16::from_be_bytes([len, low]) & 0x3fff);
+                continue;
+            }
+            let l = usize::from(len);
+            let Some(want) = name.get(i..i + 1 + l) else {
+                return false;
+            };
+            let Some(have) = self.buf[..self.len].get(off..off + 1 + l) else {
+                return false;
+            };
+            if !have.eq_ignore_ascii_case(want) {
+                return false;
+            }
+            if l == 0 {
+                return true;
+            }
+            i += 1 + l;
+            off += 1 + l;
+        }
+        false
+    }
+
+    /// Finds the longest suffix of `name` already in the message: returns
+    /// the offset of the suffix within `name` and the pointer target.
+    fn find_suffix(&self, name: &[u8]) -> Option<(usize, u16)> {
+        let mut start = 0usize;
+        while start < name.len() && name[start] != 0 {
+            let want_len = name.len() - start;
+            for e in 0..self.comp_n {
+                if usize::from(self.comp_len[e]) == want_len
+                    && self.name_at_equals(usize::from(self.comp_off[e]), &name[start..])
+                {
+                    return Some((start, self.comp_off[e]));
+                }
+            }
+            start += 1 + usize::from(name[start]);
+        }
+        None
+    }
+
+    /// Writes a name with compression against names already written.
+    fn put_name_compressed(&mut self, name: &[u8]) -> Result<(), TruncationError> {
+        let here = self.len;
+        match self.find_suffix(name) {
+            Some((0, target)) => self.put(&(0xc000 | target).to_be_bytes()),
+            Some((start, target)) => {
+                self.put(&name[..start])?;
+                self.put(&(0xc000 | target).to_be_bytes())?;
+                self.remember_prefix(here, &name[..start], name.len());
+                Ok(())
+            }
+            None => {
+                self.put(name)?;
+                self.remember_name(here, name.len());
+                Ok(())
+            }
+        }
+    }
+
+    /// Remembers the labels of a name written as `prefix` + pointer: each
+    /// label start is a suffix of the full name (`full_len` bytes long).
+    fn remember_prefix(&mut self, off: usize, prefix: &[u8], full_len: usize) {
+        for p in wire_labels(prefix) {
+            let at = off + p;
+            if at >= 0x4000 || self.comp_n >= COMPRESS_ENTRIES {
+                return;
+            }
+            self.comp_off[self.comp_n] = at as u16;
+            self.comp_len[self.comp_n] = (full_len - p) as u8;
+            self.comp_n += 1;
+        }
+    }
+
+    /// Writes an owner name.
+    fn put_owner(&mut self, owner: Owner<'_>) -> Result<(), TruncationError> {
+        match owner {
+            Owner::Qname => self.put(&[0xc0, HEADER_LEN as u8]),
+            Owner::Name(name) => self.put_name_compressed(name),
+        }
+    }
+
+    /// Appends an RRset stored in "tail" form: for each RR, TYPE, CLASS, TTL,
+    /// RDLENGTH and RDATA as on the wire, with uncompressed names in RDATA.
+    /// All RRs share `owner`. Names in RDATA of RFC 1035 types (NS, CNAME,
+    /// PTR, MX, SOA) are compressed; others are copied as they are
+    /// (RFC 3597 §4). On truncation nothing of the set remains.
+    pub fn push_rrset(
+        &mut self,
+        owner: Owner<'_>,
+        tails: &[u8],
+        count: u16,
+    ) -> Result<(), TruncationError> {
+        let mark = self.mark();
+        let result = self.push_rrset_inner(owner, tails, count);
+        if result.is_err() {
+            self.rollback(mark);
+        }
+        result
+    }
+
+    /// The body of [`MessageBuilder::push_rrset`], without rollback.
+    fn push_rrset_inner(
+        &mut self,
+        owner: Owner<'_>,
+        tails: &[u8],
+        count: u16,
+    ) -> Result<(), TruncationError> {
+        let mut pos = 0usize;
+        for _ in 0..count {
+            let fixed = tails.get(pos..pos + 10).ok_or(TruncationError)?;
+            let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+            let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+            let rdata = tails.get(pos + 10..pos + 10 + rdlen).ok_or(TruncationError)?;
+            self.put_owner(owner)?;
+            match Rtype(rtype) {
+                Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::MX | Rtype::SOA => {
+                    self.put(&fixed[..8])?;
+                    let rdlen_at = self.len;
+                    self.put(&[0, 0])?;
+                    self.put_compressible_rdata(Rtype(rtype), rdata)?;
+                    let written = (self.len - rdlen_at - 2) as u16;
+                    self.buf[rdlen_at..rdlen_at + 2].copy_from_slice(&written.to_be_bytes());
+                }
+                _ => self.put(&tails[pos..pos + 10 + rdlen])?,
+            }
+            self.counts[self.section as usize] += 1;
+            pos += 10 + rdlen;
+        }
+        Ok(())
+    }
+
+    /// Writes RDATA of a type whose names may be compressed.
+    fn put_compressible_rdata(&mut self, rtype: Rtype, rdata: &[u8]) -> Result<(), TruncationError> {
+        let name_at = |at: usize| -> Result<usize, TruncationError> {
+            crate::name::wire_name_len(rdata.get(at..).ok_or(TruncationError)?)
+                .map(|l| at + l)
+                .ok_or(TruncationError)
+        };
+        match rtype {
+            Rtype::MX => {
+                self.put(rdata.get(..2).ok_or(TruncationError)?)?;
+                let end = name_at(2)?;
+                self.put_name_compressed(&rdata[2..end])?;
+                self.put(&rdata[end..])
+            }
+            Rtype::SOA => {
+                let m_end = name_at(0)?;
+                let r_end = name_at(m_end)?;
+                self.put_name_compressed(&rdata[..m_end])?;
+                self.put_name_compressed(&rdata[m_end..r_end])?;
+                self.put(&rdata[r_end..])
+            }
+            _ => {
+                let end = name_at(0)?;
+                self.put_name_compressed(&rdata[..end])?;
+                self.put(&rdata[end..])
+            }
+        }
+    }
+
+    /// Appends an OPT record (RFC 6891) to the additional section, using
+    /// space set aside with [`MessageBuilder::reserve`] first.
+    pub fn push_opt(
+        &mut self,
+        udp_size: u16,
+        ext_rcode: u8,
+        version: u8,
+        dnssec_ok: bool,
+        options: &[u8],
+    ) -> Result<(), TruncationError> {
+        let needed = 11 + options.len();
+        self.unreserve(needed);
+        let ttl = (u32::from(ext_rcode) << 24)
+            | (u32::from(version) << 16)
+            | if dnssec_ok { 0x8000 } else { 0 };
+        let mut fixed = [0u8; 11];
+        fixed[1..3].copy_from_slice(&Rtype::OPT.0.to_be_bytes());
+        fixed[3..5].copy_from_slice(&udp_size.to_be_bytes());
+        fixed[5..9].copy_from_slice(&ttl.to_be_bytes());
+        fixed[9..11].copy_from_slice(&(options.len() as u16).to_be_bytes());
+        let mark = self.mark();
+        if self.put(&fixed).and_then(|()| self.put(options)).is_err() {
+            self.rollback(mark);
+            return Err(TruncationError);
+        }
+        self.counts[Section::Additional as usize] += 1;
+        Ok(())
+    }
+
+    /// Writes the section counts and returns the message length.
+    pub fn finish(self) -> usize {
+        self.buf[6..8].copy_from_slice(&self.counts[0].to_be_bytes());
+        self.buf[8..10].copy_from_slice(&self.counts[1].to_be_bytes());
+        self.buf[10..12].copy_from_slice(&self.counts[2].to_be_bytes());
+        self.len
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+//! Tests for query parsing and response building.
+
+use super::*;
+use crate::Name;
+
+/// Builds a query for `name`/`qtype` with optional EDNS.
+fn query(name: &str, qtype: Rtype, edns: Option<(u16, u8)>) -> Vec<u8> {
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns.is_some())];
+    q.extend_from_slice(Name::from_text(name, None).unwrap().as_wire());
+    q.extend_from_slice(&qtype.0.to_be_bytes());
+    q.extend_from_slice(&1u16.to_be_bytes());
+    if let Some((size, version)) = edns {
+        q.extend_from_slice(&[0, 0, 41]);
+        q.extend_from_slice(&size.to_be_bytes());
+        q.extend_from_slice(&[0, version, 0x80, 0, 0, 0]);
+    }
+    q
+}
+
+#[test]
+fn parses_a_plain_query() {
+    let msg = query("WWW.Example.", Rtype::A, None);
+    let q = parse_query(&msg).unwrap();
+    assert_eq!(q.header.id, 0x1234);
+    assert_eq!(q.qname, b"\x03WWW\x07Example\x00");
+    assert_eq!(q.qtype, Rtype::A);
+    assert_eq!(q.qclass, Class::IN);
+    assert!(q.edns.is_none());
+}
+
+#[test]
+fn parses_edns() {
+    let msg = query("example.", Rtype::MX, Some((1232, 0)));
+    let q = parse_query(&msg).unwrap();
+    let e = q.edns.unwrap();
+    assert_eq!((e.udp_size, e.version, e.dnssec_ok, e.nsid), (1232, 0, true, false));
+}
+
+#[test]
+fn rejects_malformed_queries() {
+    assert_eq!(parse_query(&[0; 5]).unwrap_err(), QueryError::Drop);
+    let mut response = query("example.", Rtype::A, None);
+    response[2] |= 0x80;
+    assert_eq!(parse_query(&response).unwrap_err(), QueryError::Drop);
+    let truncated = query("example.", Rtype::A, None);
+    assert!(matches!(parse_query(&truncated[..truncated.len() - 1]), Err(QueryError::FormErr(_))));
+    let mut two_questions = query("example.", Rtype::A, None);
+    two_questions[5] = 2;
+    assert!(matches!(parse_query(&two_questions), Err(QueryError::FormErr(_))));
+    let mut pointer = query("example.", Rtype::A, None);
+    pointer[12] = 0xc0;
+    assert!(matches!(parse_query(&pointer), Err(QueryError::FormErr(_))));
+    let mut bad_opt = query("example.", Rtype::A, Some((4096, 0)));
+    let n = bad_opt.len();
+    bad_opt[n - 2] = 9; // RDLENGTH beyond the end.
+    assert!(matches!(parse_query(&bad_opt), Err(QueryError::FormErr(_))));
+}
+
+/// Parses a name at `off` in `msg`, following pointers, into text.
+fn read_name(msg: &[u8], mut off: usize) -> String {
+    let mut out = String::new();
+    loop {
+        let len = msg[off] as usize;
+        if len >= 0xc0 {
+            off = (u16::from_be_bytes([msg[off], msg[off + 1]]) & 0x3fff) as usize;
+            continue;
+        }
+        if len == 0 {
+            return if out.is_empty() { ".".into() } else { out };
+        }
+        out.push_str(std::str::from_utf8(&msg[off + 1..off + 1 + len]).unwrap());
+        out.push('.');
+        off += 1 + len;
+    }
+}
+
+/// One RR tail: TYPE CLASS TTL RDLENGTH RDATA.
+fn tail(rtype: Rtype, rdata: &[u8]) -> Vec<u8> {
+    let mut t = rtype.0.to_be_bytes().to_vec();
+    t.extend_from_slice(&[0, 1, 0, 0, 0x0e, 0x10]);
+    t.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    t.extend_from_slice(rdata);
+    t
+}
+
+#[test]
+fn compresses_rdata_names_against_the_question() {
+    let msg = query("example.", Rtype::MX, None);
+    let q = parse_query(&msg).unwrap();
+    let mut buf = [0u8; 512];
+    let mut b = MessageBuilder::new(&mut buf, &q.header, q.question, 512).unwrap();
+    let mut rdata = vec![0, 10];
+    rdata.extend_from_slice(Name::from_text("mail.example.", None).unwrap().as_wire());
+    let mut tails = tail(Rtype::MX, &rdata);
+    tails.extend(tail(Rtype::MX, &rdata));
+    b.push_rrset(Owner::Qname, &tails, 2).unwrap();
+    b.set_section(Section::Additional);
+    let other = Name::from_text("x.mail.example.", None).unwrap();
+    b.push_rrset(Owner::Name(other.as_wire()), &tail(Rtype::A, &[1, 2, 3, 4]), 1).unwrap();
+    let len = b.finish();
+    let out = &buf[..len];
+    // Header + question (13 bytes) + 2 MX (2+10+2+5+2, then 2+10+2+2) + A (3+x + 2 + 14).
+    assert_eq!(len, 12 + 13 + 21 + 16 + 18);
+    assert_eq!(&out[6..8], &[0, 2]);
+    assert_eq!(&out[10..12], &[0, 1]);
+    let first_mx_target = 12 + 13 + 2 + 10 + 2;
+    assert_eq!(read_name(out, first_mx_target), "mail.example.");
+    assert_eq!(read_name(out, 12 + 13 + 21 + 16), "x.mail.example.");
+}
+
+#[test]
+fn truncation_rolls_back_the_whole_rrset() {
+    let msg = query("example.", Rtype::TXT, None);
+    let q = parse_query(&msg).unwrap();
+    let mut buf = [0u8; 512];
+    let mut b = MessageBuilder::new(&mut buf, &q.header, q.question, 100).unwrap();
+    let mut tails = tail(Rtype::TXT, &[40; 41]);
+    tails.extend(tail(Rtype::TXT, &[40; 41]));
+    assert_eq!(b.push_rrset(Owner::Qname, &tails, 2), Err(TruncationError));
+    assert_eq!(b.count(Section::Answer), 0);
+    assert_eq!(b.len(), 12 + 13);
+    b.push_rrset(Owner::Qname, &tails[..51], 1).unwrap();
+    assert_eq!(b.count(Section::Answer), 1);
+}
