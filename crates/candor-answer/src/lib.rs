@@ -1,0 +1,400 @@
+//! The authoritative answer algorithm.
+//!
+//! [`respond`] turns one query message into one response message (or into
+//! nothing, for packets that deserve no answer). It implements RFC 1034
+//! §4.3.2 with RFC 4592 wildcards, RFC 6672 DNAME, RFC 2308 negative
+//! answers, RFC 6891 EDNS and RFC 8482 minimal ANY.
+//!
+//! Invariants: it is synchronous and pure, never panics, never returns an
+//! error (DNS failures are responses), and does not allocate: the response
+//! is written into the caller's buffer from RRsets precompiled in wire form.
+
+use candor_wire::{
+    Class, Header, MessageBuilder, Opcode, Owner, Query, QueryError, Rcode, Rtype, Section,
+    TruncationError, parse_query,
+};
+use candor_zone::{Lookup, NodeId, RrSet, Zone, ZoneSet};
+
+/// The transport a query came over; it decides the size limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP: responses fit the client's advertised size (512 without EDNS).
+    Udp,
+    /// TCP: responses up to 65535 bytes.
+    Tcp,
+}
+
+/// Answering settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Largest UDP response we send, whatever the client offers (RFC 9715
+    /// recommends 1232 to avoid fragmentation).
+    pub max_udp_payload: u16,
+    /// Name server identifier for the NSID option (RFC 5001), if any.
+    pub nsid: Option<Vec<u8>>,
+}
+
+/// Longest CNAME/DNAME chain followed inside a zone.
+const MAX_CHAIN: usize = 12;
+
+/// Most RRsets whose additional-section targets we remember per answer.
+const MAX_ADDITIONAL_SOURCES: usize = 16;
+
+/// Answers one query. `out` receives the response; it should be 65535
+/// bytes long so any response fits. Returns the response length, or `None`
+/// if the packet must be dropped (too short, or not a query).
+pub fn respond(
+    zones: &ZoneSet,
+    config: &Config,
+    msg: &[u8],
+    transport: Transport,
+    out: &mut [u8],
+) -> Option<usize> {
+    let query = match parse_query(msg) {
+        Ok(q) => q,
+        Err(QueryError::Drop) => return None,
+        Err(QueryError::FormErr(header)) => return error_response(&header, Rcode::FORMERR, out),
+    };
+    let limit = match (transport, query.edns) {
+        (Transport::Tcp, _) => 65535,
+        (Transport::Udp, None) => 512,
+        (Transport::Udp, Some(e)) => usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512))),
+    };
+    let Ok(mut b) = MessageBuilder::new(out, &query.header, query.question, limit) else {
+        return error_response(&query.header, Rcode::FORMERR, out);
+    };
+
+    // Room for our OPT record, so the answer can never crowd it out.
+    let nsid = match (query.edns, &config.nsid) {
+        (Some(e), Some(id)) if e.nsid => Some(id.as_slice()),
+        _ => None,
+    };
+    let opt_len = 11 + nsid.map_or(0, |id| 4 + id.len());
+    if query.edns.is_some() {
+        // The question is at most 259 bytes, so this always fits in 512.
+        let _ = b.reserve(opt_len);
+    }
+
+    let rcode = answer(zones, &query, transport, &mut b);
+    b.set_rcode(rcode);
+    if let Some(edns) = query.edns {
+        let mut options = [0u8; 4 + 256];
+        let mut opt_used = 0;
+        if let Some(id) = nsid {
+            let n = id.len().min(256);
+            options[..2].copy_from_slice(&3u16.to_be_bytes());
+            options[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+            options[4..4 + n].copy_from_slice(&id[..n]);
+            opt_used = 4 + n;
+        }
+        let ext = (rcode.0 >> 4) as u8;
+        // The space was reserved above, so this cannot fail.
+        let _ = b.push_opt(
+            config.max_udp_payload.max(512),
+            ext,
+            0,
+            edns.dnssec_ok,
+            &options[..opt_used],
+        );
+    }
+    Some(b.finish())
+}
+
+/// A header-only response with `rcode` (no question: it could not be read).
+fn error_response(header: &Header, rcode: Rcode, out: &mut [u8]) -> Option<usize> {
+    let mut b = MessageBuilder::new(out, header, &[], 12).ok()?;
+    b.set_rcode(rcode);
+    Some(b.finish())
+}
+
+/// Decides the response and writes its records; returns the rcode.
+fn answer(zones: &ZoneSet, query: &Query<'_>, transport: Transport, b: &mut MessageBuilder<'_>) -> Rcode {
+    if let Some(edns) = query.edns {
+        if edns.version != 0 {
+            return Rcode::BADVERS;
+        }
+    }
+    if query.header.opcode() != Opcode::QUERY {
+        return Rcode::NOTIMP;
+    }
+    if query.has_tsig {
+        // We hold no TSIG keys, so no signature can be verified (RFC 8945 §5.2).
+        return Rcode::NOTAUTH;
+    }
+    match query.qtype {
+        Rtype::OPT | Rtype::TSIG | Rtype::TKEY => return Rcode::FORMERR,
+        // Zone transfers are refused unless allowed; none are yet.
+        Rtype::AXFR | Rtype::IXFR => return Rcode::REFUSED,
+        Rtype::MAILA | Rtype::MAILB => return Rcode::NOTIMP,
+        _ => {}
+    }
+    if query.qclass != Class::IN {
+        return Rcode::REFUSED;
+    }
+
+    let mut lower = [0u8; candor_wire::MAX_NAME_LEN];
+    let qname = &mut lower[..query.qname.len()];
+    qname.copy_from_slice(query.qname);
+    qname.make_ascii_lowercase();
+    let qname: &[u8] = qname;
+
+    // DS records live in the parent zone (RFC 4035 §3.1.4.1).
+    let zone = if query.qtype == Rtype::DS && qname.len() > 1 {
+        let parent = &qname[1 + usize::from(qname[0])..];
+        zones.find(parent).or_else(|| zones.find(qname))
+    } else {
+        zones.find(qname)
+    };
+    let Some(zone) = zone else {
+        return Rcode::REFUSED;
+    };
+    b.set_flags(Header::AA);
+    let mut ctx = Answer { zone, qtype: query.qtype, transport, sources: [None; MAX_ADDITIONAL_SOURCES], n_sources: 0 };
+    match ctx.resolve(qname, query.qname, b) {
+        Ok(rcode) => {
+            ctx.additional(b);
+            rcode
+        }
+        Err(Truncated(rcode)) => {
+            b.set_flags(Header::TC);
+            rcode
+        }
+    }
+}
+
+/// The answer or authority section did not fit; the rcode so far.
+struct Truncated(Rcode);
+
+impl From<TruncationError> for Truncated {
+    fn from(_: TruncationError) -> Truncated {
+        Truncated(Rcode::NOERROR)
+    }
+}
+
+/// State of one answer inside one zone.
+struct Answer<'z> {
+    /// The zone answering.
+    zone: &'z Zone,
+    /// QTYPE.
+    qtype: Rtype,
+    /// Transport (for ANY).
+    transport: Transport,
+    /// RRsets whose additional targets go in the additional section.
+    sources: [Option<&'z RrSet>; MAX_ADDITIONAL_SOURCES],
+    /// Entries of `sources` in use.
+    n_sources: usize,
+}
+
+/// Buffers holding the name being looked up while following a chain.
+struct ChainName {
+    /// Lower-cased wire form, for lookups.
+    lower: [u8; candor_wire::MAX_NAME_LEN],
+    /// As written in the RDATA that led here, for owners.
+    orig: [u8; candor_wire::MAX_NAME_LEN],
+    /// Length of both.
+    len: usize,
+}
+
+impl ChainName {
+    /// Replaces the name.
+    fn set(&mut self, name: &[u8]) {
+        self.len = name.len();
+        self.orig[..name.len()].copy_from_slice(name);
+        self.lower[..name.len()].copy_from_slice(name);
+        self.lower[..name.len()].make_ascii_lowercase();
+    }
+}
+
+impl<'z> Answer<'z> {
+    /// Writes the answer and authority sections for `qname`.
+    fn resolve(
+        &mut self,
+        qname: &[u8],
+        qname_orig: &[u8],
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<Rcode, Truncated> {
+        let zone = self.zone;
+        let mut cur = ChainName { lower: [0; 255], orig: [0; 255], len: 0 };
+        let mut at_qname = true;
+        let mut visited: [NodeId; MAX_CHAIN] = [u32::MAX; MAX_CHAIN];
+        for step in 0..=MAX_CHAIN {
+            let name: &[u8] = if at_qname { qname } else { &cur.lower[..cur.len] };
+            let owner_buf;
+            let owner = if at_qname {
+                Owner::Qname
+            } else {
+                owner_buf = cur.orig;
+                Owner::Name(&owner_buf[..cur.len])
+            };
+            let node = match zone.lookup(name) {
+                Lookup::Exact(id) | Lookup::Wildcard(id) => id,
+                Lookup::Delegation { cut, at_cut: true } if self.qtype == Rtype::DS => cut,
+                Lookup::Delegation { cut, .. } => {
+                    self.referral(cut, b)?;
+                    return Ok(Rcode::NOERROR);
+                }
+                Lookup::Dname(owner_id) => {
+                    let Some(dname) = zone.rrset(owner_id, Rtype::DNAME) else {
+                        return Ok(Rcode::SERVFAIL);
+                    };
+                    b.push_rrset(Owner::Name(zone.name_bytes(owner_id)), zone.tails(dname), 1)
+                        ?;
+                    let target = first_rdata(zone.tails(dname));
+                    let prefix_len = name.len() - zone.name_bytes(owner_id).len();
+                    if prefix_len + target.len() > candor_wire::MAX_NAME_LEN {
+                        return Ok(Rcode::YXDOMAIN);
+                    }
+                    // The synthesized CNAME (RFC 6672 §3.1), prefix in the
+                    // case of the query.
+                    let mut new_name = [0u8; candor_wire::MAX_NAME_LEN];
+                    let prefix: &[u8] = match owner {
+                        Owner::Qname => &qname_orig[..prefix_len],
+                        Owner::Name(n) => &n[..prefix_len],
+                    };
+                    new_name[..prefix_len].copy_from_slice(prefix);
+                    new_name[prefix_len..prefix_len + target.len()].copy_from_slice(target);
+                    let new_name = &new_name[..prefix_len + target.len()];
+                    let mut tail = [0u8; 10 + candor_wire::MAX_NAME_LEN];
+                    tail[..2].copy_from_slice(&Rtype::CNAME.0.to_be_bytes());
+                    tail[2..4].copy_from_slice(&1u16.to_be_bytes());
+                    tail[4..8].copy_from_slice(&dname.ttl.to_be_bytes());
+                    tail[8..10].copy_from_slice(&(new_name.len() as u16).to_be_bytes());
+                    tail[10..10 + new_name.len()].copy_from_slice(new_name);
+                    b.push_rrset(owner, &tail[..10 + new_name.len()], 1)?;
+                    cur.set(new_name);
+                    at_qname = false;
+                    if !in_zone(&cur.lower[..cur.len], zone) {
+                        return Ok(Rcode::NOERROR);
+                    }
+                    continue;
+                }
+                Lookup::NxDomain(_) => {
+                    self.negative(b)?;
+                    return Ok(Rcode::NXDOMAIN);
+                }
+            };
+
+            // The name exists (or a wildcard stands for it).
+            if self.qtype != Rtype::CNAME && self.qtype != Rtype::ANY {
+                if let Some(cname) = zone.rrset(node, Rtype::CNAME) {
+                    b.push_rrset(owner, zone.tails(cname), cname.count)?;
+                    if visited[..step].contains(&node) || step == MAX_CHAIN {
+                        return Ok(Rcode::NOERROR);
+                    }
+                    visited[step] = node;
+                    cur.set(first_rdata(zone.tails(cname)));
+                    at_qname = false;
+                    if !in_zone(&cur.lower[..cur.len], zone) {
+                        return Ok(Rcode::NOERROR);
+                    }
+                    continue;
+                }
+            }
+            return self.positive(node, owner, b);
+        }
+        Ok(Rcode::NOERROR)
+    }
+
+    /// Answers from an existing node: the RRset of QTYPE, ANY, or NODATA.
+    fn positive(&mut self, node: NodeId, owner: Owner<'_>, b: &mut MessageBuilder<'_>) -> Result<Rcode, Truncated> {
+        let zone = self.zone;
+        let sets = zone.rrsets(node);
+        if self.qtype == Rtype::ANY && !sets.is_empty() {
+            // RFC 8482: over UDP one RRset is enough; TCP gets them all.
+            let take = match self.transport {
+                Transport::Udp => 1,
+                Transport::Tcp => sets.len(),
+            };
+            for set in sets.iter().take(take) {
+                b.push_rrset(owner, zone.tails(set), set.count)?;
+                self.note_additional(set);
+            }
+            return Ok(Rcode::NOERROR);
+        }
+        match zone.rrset(node, self.qtype) {
+            Some(set) => {
+                b.push_rrset(owner, zone.tails(set), set.count)?;
+                self.note_additional(set);
+            }
+            None => self.negative(b)?,
+        }
+        Ok(Rcode::NOERROR)
+    }
+
+    /// NXDOMAIN/NODATA: the SOA in the authority section (RFC 2308 §2).
+    fn negative(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
+        b.set_section(Section::Authority);
+        b.push_rrset(Owner::Name(self.zone.apex().as_wire()), self.zone.negative_soa(), 1)?;
+        Ok(())
+    }
+
+    /// A referral to the delegation at `cut`: NS in authority, glue later.
+    fn referral(&mut self, cut: NodeId, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
+        let zone = self.zone;
+        let Some(ns) = zone.rrset(cut, Rtype::NS) else {
+            return Ok(());
+        };
+        // A referral is not authoritative, unless a CNAME chain in this
+        // zone already produced an authoritative answer record.
+        if b.count(Section::Answer) == 0 {
+            b.clear_flags(Header::AA);
+        }
+        b.set_section(Section::Authority);
+        b.push_rrset(Owner::Name(zone.name_bytes(cut)), zone.tails(ns), ns.count)?;
+        self.note_additional(ns);
+        Ok(())
+    }
+
+    /// Remembers an RRset whose targets need additional records.
+    fn note_additional(&mut self, set: &'z RrSet) {
+        if !self.zone.additional(set).is_empty() && self.n_sources < MAX_ADDITIONAL_SOURCES {
+            self.sources[self.n_sources] = Some(set);
+            self.n_sources += 1;
+        }
+    }
+
+    /// Writes the additional section: A, then AAAA, of every target, as
+    /// far as they fit (they are optional: no TC; RFC 1035 §4.1, NSD).
+    fn additional(&mut self, b: &mut MessageBuilder<'_>) {
+        let zone = self.zone;
+        b.set_section(Section::Additional);
+        for rtype in [Rtype::A, Rtype::AAAA] {
+            for (i, set) in self.sources[..self.n_sources].iter().flatten().enumerate() {
+                for (j, add) in zone.additional(set).iter().enumerate() {
+                    // Skip targets listed before (in this or an earlier set).
+                    let seen = self.sources[..i].iter().flatten().any(|s| {
+                        zone.additional(s).iter().any(|a| a.node == add.node)
+                    }) || zone.additional(set)[..j].iter().any(|a| a.node == add.node);
+                    if seen {
+                        continue;
+                    }
+                    if let Some(addr) = zone.rrset(add.node, rtype) {
+                        let owner = Owner::Name(zone.additional_owner(add));
+                        if b.push_rrset(owner, zone.tails(addr), addr.count).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The RDATA of the first RR in a tails block.
+fn first_rdata(tails: &[u8]) -> &[u8] {
+    let Some(len) = tails.get(8..10) else { return &[] };
+    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    tails.get(10..10 + len).unwrap_or(&[])
+}
+
+/// Whether a lower-cased name is at or below the zone's apex.
+fn in_zone(name: &[u8], zone: &Zone) -> bool {
+    let apex = zone.apex().as_wire();
+    name.len() >= apex.len() && name.ends_with(apex) && {
+        let start = name.len() - apex.len();
+        start == 0 || candor_wire::wire_labels(name).any(|p| p + 1 + usize::from(name[p]) == start)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,20 @@
+//! The zone model: records are validated and compiled once into an
+//! immutable, read-optimized [`Zone`]; a [`ZoneSet`] finds the zone for a
+//! name by longest suffix.
+//!
+//! Compilation is where all the work happens: owner names are lower-cased
+//! and indexed, empty non-terminals are created, every RRset is encoded in
+//! wire form, delegation points, wildcards and DNAMEs are flagged, the
+//! additional-section targets of NS/MX/SRV/SVCB/HTTPS records are resolved
+//! and the negative-answer SOA is precomputed. Lookups then only hash and
+//! compare bytes.
+
+mod build;
+// mod load;
+mod set;
+mod zone;
+
+pub use build::{ZoneBuilder, ZoneError};
+// pub use load::{load_zone_dir, load_zone_file, LoadReport};
+pub use set::ZoneSet;
+pub use zone::{AdditionalRef, Lookup, Node, NodeId, RrSet, Zone};

@@ -1,0 +1,109 @@
+//! The set of served zones, found by longest suffix.
+
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+
+use crate::zone::{Zone, hash_name};
+
+/// An immutable set of zones. A new version is built off the hot path and
+/// published by swapping one pointer; zones are shared between versions.
+#[derive(Default)]
+pub struct ZoneSet {
+    /// The zones.
+    zones: Vec<Arc<Zone>>,
+    /// Zone indices hashed by lower-cased apex wire name.
+    index: HashTable<u32>,
+    /// Bit `n` set: some zone apex has `n` labels (n < 128). Lets lookups
+    /// skip suffixes that cannot be an apex.
+    label_counts: [u64; 2],
+}
+
+impl ZoneSet {
+    /// An empty set.
+    pub fn new() -> ZoneSet {
+        ZoneSet::default()
+    }
+
+    /// A set of these zones. A later zone with the same apex replaces an
+    /// earlier one.
+    pub fn from_zones(zones: impl IntoIterator<Item = Arc<Zone>>) -> ZoneSet {
+        let mut set = ZoneSet::new();
+        for z in zones {
+            set.insert(z);
+        }
+        set
+    }
+
+    /// Adds or replaces a zone.
+    pub fn insert(&mut self, zone: Arc<Zone>) {
+        let key = zone.apex().as_wire().to_vec();
+        let hash = hash_name(&key);
+        let zones = &self.zones;
+        if let Some(&i) = self.index.find(hash, |&i| zones[i as usize].apex().as_wire() == key) {
+            self.zones[i as usize] = zone;
+            return;
+        }
+        let labels = zone.apex().label_count();
+        if labels < 128 {
+            self.label_counts[labels / 64] |= 1 << (labels % 64);
+        }
+        let i = self.zones.len() as u32;
+        self.zones.push(zone);
+        let zones = &self.zones;
+        self.index.insert_unique(hash, i, |&j| hash_name(zones[j as usize].apex().as_wire()));
+    }
+
+    /// A copy without the zone at `apex` (lower-cased wire name).
+    pub fn without(&self, apex: &[u8]) -> ZoneSet {
+        ZoneSet::from_zones(self.zones.iter().filter(|z| z.apex().as_wire() != apex).cloned())
+    }
+
+    /// The zones, in insertion order.
+    pub fn zones(&self) -> &[Arc<Zone>] {
+        &self.zones
+    }
+
+    /// Number of zones.
+    pub fn len(&self) -> usize {
+        self.zones.len()
+    }
+
+    /// Whether there are no zones.
+    pub fn is_empty(&self) -> bool {
+        self.zones.is_empty()
+    }
+
+    /// The zone with exactly this apex (lower-cased wire name).
+    pub fn get(&self, apex: &[u8]) -> Option<&Arc<Zone>> {
+        let zones = &self.zones;
+        self.index
+            .find(hash_name(apex), |&i| zones[i as usize].apex().as_wire() == apex)
+            .map(|&i| &zones[i as usize])
+    }
+
+    /// The zone whose apex is the longest suffix of `name` (lower-cased
+    /// wire form), if any.
+    pub fn find(&self, name: &[u8]) -> Option<&Zone> {
+        let mut labels = count_labels(name);
+        let mut start = 0usize;
+        loop {
+            if labels < 128 && self.label_counts[labels / 64] & (1 << (labels % 64)) != 0 {
+                if let Some(z) = self.get(&name[start..]) {
+                    return Some(z);
+                }
+            }
+            let len = usize::from(*name.get(start)?);
+            if len == 0 {
+                return None;
+            }
+            start += 1 + len;
+            labels -= 1;
+        }
+    }
+}
+
+/// Labels in a valid wire name, root excluded.
+fn count_labels(name: &[u8]) -> usize {
+    candor_wire::wire_labels(name).count()
+}

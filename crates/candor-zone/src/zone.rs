@@ -1,0 +1,275 @@
+//! The compiled, immutable zone and its lookup.
+
+use std::hash::{BuildHasher, Hasher};
+
+use candor_wire::{Name, Rtype};
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+
+/// Index of a node in its zone's arena.
+pub type NodeId = u32;
+
+/// "No node" in `u32` fields.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Node flag: the zone apex.
+pub(crate) const APEX: u8 = 1;
+/// Node flag: a delegation point (NS below the apex).
+pub(crate) const DELEGATION: u8 = 2;
+/// Node flag: has a `*` child (RFC 4592 source of synthesis).
+pub(crate) const WILDCARD_CHILD: u8 = 4;
+/// Node flag: has a CNAME RRset.
+pub(crate) const HAS_CNAME: u8 = 8;
+/// Node flag: has a DNAME RRset.
+pub(crate) const HAS_DNAME: u8 = 16;
+/// Node flag: `redirect` names a DNAME owner (otherwise a delegation).
+pub(crate) const REDIRECT_DNAME: u8 = 32;
+
+//----------- Node and RrSet -------------------------------------------------
+
+/// A name in the zone (with data, or an empty non-terminal).
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// Offset of the lower-cased wire name in the zone's name arena.
+    pub(crate) name_off: u32,
+    /// Length of the wire name.
+    pub(crate) name_len: u8,
+    /// `APEX`, `DELEGATION`, ... bits.
+    pub(crate) flags: u8,
+    /// Number of RRsets.
+    pub(crate) rrset_count: u16,
+    /// First RRset in the zone's RRset array (sorted by type within a node).
+    pub(crate) rrset_first: u32,
+    /// The topmost delegation at or above this node, or the topmost DNAME
+    /// owner strictly above it (see `REDIRECT_DNAME`), or `NONE`.
+    pub(crate) redirect: u32,
+}
+
+/// One RRset, encoded as wire "tails" (RR without its owner).
+#[derive(Clone, Debug)]
+pub struct RrSet {
+    /// Record type.
+    pub rtype: Rtype,
+    /// Number of RRs.
+    pub count: u16,
+    /// TTL shared by the RRs.
+    pub ttl: u32,
+    /// Offset of the tails in the zone's data arena.
+    pub(crate) data_off: u32,
+    /// Length of the tails.
+    pub(crate) data_len: u32,
+    /// First entry in the zone's additional array.
+    pub(crate) add_off: u32,
+    /// Number of additional entries.
+    pub(crate) add_len: u16,
+}
+
+/// A target of additional-section processing: a node whose A/AAAA RRsets
+/// go in the additional section, written with owner `owner` (the node's own
+/// name, or the target name when the node is a wildcard that matched it).
+#[derive(Clone, Copy, Debug)]
+pub struct AdditionalRef {
+    /// The node holding the addresses.
+    pub node: NodeId,
+    /// Offset and length of the owner name in the name arena.
+    pub(crate) owner_off: u32,
+    /// Length of the owner name.
+    pub(crate) owner_len: u8,
+}
+
+//----------- Lookup ---------------------------------------------------------
+
+/// Where a name leads in a zone (RFC 1034 §4.3.2 step 3, RFC 4592, RFC 6672).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The name exists (possibly as an empty non-terminal).
+    Exact(NodeId),
+    /// The name is at or below a zone cut; `at_cut` when it is the cut itself.
+    Delegation {
+        /// The delegation point.
+        cut: NodeId,
+        /// Whether the name is the delegation point itself.
+        at_cut: bool,
+    },
+    /// A DNAME at `owner` covers the name, which is strictly below it.
+    Dname(NodeId),
+    /// The name does not exist but the wildcard node `source` matches it.
+    Wildcard(NodeId),
+    /// The name does not exist; `encloser` is the closest encloser.
+    NxDomain(NodeId),
+}
+
+//----------- Zone -----------------------------------------------------------
+
+/// An immutable compiled zone.
+pub struct Zone {
+    /// The origin, lower-cased.
+    pub(crate) apex: Name,
+    /// Owner names, lower-cased wire form, back to back.
+    pub(crate) names: Vec<u8>,
+    /// Nodes; node 0 is the apex.
+    pub(crate) nodes: Vec<Node>,
+    /// Node ids hashed by name.
+    pub(crate) index: HashTable<u32>,
+    /// RRsets, grouped by node.
+    pub(crate) rrsets: Vec<RrSet>,
+    /// RR tails of every RRset.
+    pub(crate) data: Vec<u8>,
+    /// Additional-section targets of every RRset.
+    pub(crate) additional: Vec<AdditionalRef>,
+    /// The SOA RR tail with TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 §3).
+    pub(crate) negative_soa: Vec<u8>,
+    /// SOA serial.
+    pub(crate) serial: u32,
+    /// Records in the zone.
+    pub(crate) record_count: usize,
+}
+
+/// Hashes a lower-cased wire name for the index.
+pub(crate) fn hash_name(name: &[u8]) -> u64 {
+    let mut h = FxBuildHasher.build_hasher();
+    h.write(name);
+    h.finish()
+}
+
+impl Zone {
+    /// The origin, lower-cased.
+    pub fn apex(&self) -> &Name {
+        &self.apex
+    }
+
+    /// The apex node.
+    pub fn apex_id(&self) -> NodeId {
+        0
+    }
+
+    /// The SOA serial.
+    pub fn serial(&self) -> u32 {
+        self.serial
+    }
+
+    /// How many records the zone holds.
+    pub fn record_count(&self) -> usize {
+        self.record_count
+    }
+
+    /// How many nodes (names, including empty non-terminals).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node with a lower-cased wire name, if it exists.
+    pub fn node_by_name(&self, name: &[u8]) -> Option<NodeId> {
+        self.index
+            .find(hash_name(name), |&id| self.name_bytes(id) == name)
+            .copied()
+    }
+
+    /// The lower-cased wire name of a node.
+    pub fn name_bytes(&self, id: NodeId) -> &[u8] {
+        let n = &self.nodes[id as usize];
+        &self.names[n.name_off as usize..n.name_off as usize + usize::from(n.name_len)]
+    }
+
+    /// The RRsets of a node, sorted by type.
+    pub fn rrsets(&self, id: NodeId) -> &[RrSet] {
+        let n = &self.nodes[id as usize];
+        &self.rrsets[n.rrset_first as usize..n.rrset_first as usize + usize::from(n.rrset_count)]
+    }
+
+    /// The RRset of a type at a node.
+    pub fn rrset(&self, id: NodeId, rtype: Rtype) -> Option<&RrSet> {
+        self.rrsets(id).iter().find(|s| s.rtype == rtype)
+    }
+
+    /// The wire tails of an RRset (see `MessageBuilder::push_rrset`).
+    pub fn tails(&self, set: &RrSet) -> &[u8] {
+        &self.data[set.data_off as usize..set.data_off as usize + set.data_len as usize]
+    }
+
+    /// Additional-section targets of an RRset.
+    pub fn additional(&self, set: &RrSet) -> &[AdditionalRef] {
+        &self.additional[set.add_off as usize..set.add_off as usize + usize::from(set.add_len)]
+    }
+
+    /// The owner name of an additional target.
+    pub fn additional_owner(&self, add: &AdditionalRef) -> &[u8] {
+        &self.names[add.owner_off as usize..add.owner_off as usize + usize::from(add.owner_len)]
+    }
+
+    /// The SOA tail to put in the authority section of negative answers.
+    pub fn negative_soa(&self) -> &[u8] {
+        &self.negative_soa
+    }
+
+    /// Whether the node is a delegation point.
+    pub fn is_delegation(&self, id: NodeId) -> bool {
+        self.nodes[id as usize].flags & DELEGATION != 0
+    }
+
+    /// Whether the node has a CNAME.
+    pub fn has_cname(&self, id: NodeId) -> bool {
+        self.nodes[id as usize].flags & HAS_CNAME != 0
+    }
+
+    /// Finds where `name` (lower-cased wire, at or below the apex) leads.
+    ///
+    /// Probes the name, then each ancestor, in the hash index: the first hit
+    /// is the closest encloser. Delegations and DNAMEs above it were
+    /// recorded in each node's `redirect` when the zone was compiled.
+    pub fn lookup(&self, name: &[u8]) -> Lookup {
+        let apex_len = self.apex.wire_len();
+        let mut start = 0usize;
+        let mut exact = true;
+        let encloser = loop {
+            if let Some(id) = self.node_by_name(&name[start..]) {
+                break id;
+            }
+            exact = false;
+            if name.len() - start <= apex_len {
+                // Not below the apex at all; callers pick the zone by suffix,
+                // so this only happens on misuse. Answer from the apex.
+                break 0;
+            }
+            start += 1 + usize::from(name[start]);
+        };
+        let node = &self.nodes[encloser as usize];
+        if node.redirect != NONE {
+            if node.flags & REDIRECT_DNAME != 0 {
+                return Lookup::Dname(node.redirect);
+            }
+            return Lookup::Delegation {
+                cut: node.redirect,
+                at_cut: exact && node.redirect == encloser,
+            };
+        }
+        if exact {
+            return Lookup::Exact(encloser);
+        }
+        if node.flags & HAS_DNAME != 0 {
+            return Lookup::Dname(encloser);
+        }
+        let ce = self.name_bytes(encloser);
+        if node.flags & WILDCARD_CHILD != 0 && ce.len() + 2 <= candor_wire::MAX_NAME_LEN {
+            let mut buf = [0u8; candor_wire::MAX_NAME_LEN];
+            buf[0] = 1;
+            buf[1] = b'*';
+            buf[2..2 + ce.len()].copy_from_slice(ce);
+            if let Some(w) = self.node_by_name(&buf[..2 + ce.len()]) {
+                return Lookup::Wildcard(w);
+            }
+        }
+        Lookup::NxDomain(encloser)
+    }
+}
+
+impl std::fmt::Debug for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Zone")
+            .field("apex", &self.apex)
+            .field("serial", &self.serial)
+            .field("nodes", &self.nodes.len())
+            .field("records", &self.record_count)
+            .finish()
+    }
+}
