@@ -5,6 +5,7 @@
 //! (parsing a query and building a response work in caller-provided
 //! buffers), and never panics on untrusted input.
 
+pub mod decode;
 mod message;
 mod name;
 mod types;

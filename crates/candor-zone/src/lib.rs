@@ -10,11 +10,11 @@
 //! compare bytes.
 
 mod build;
-// mod load;
+mod load;
 mod set;
 mod zone;
 
 pub use build::{ZoneBuilder, ZoneError};
-// pub use load::{load_zone_dir, load_zone_file, LoadReport};
+pub use load::{LoadReport, load_zone_dir, load_zone_file, origin_from_path};
 pub use set::ZoneSet;
 pub use zone::{AdditionalRef, Lookup, Node, NodeId, RrSet, Zone};

@@ -1,0 +1,79 @@
+//! Micro-benchmarks of the answer path: one query in, one response out,
+//! against a zone shaped like the `mixed` benchmark data set.
+//!
+//! Run with `cargo bench -p candor-answer`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use candor_answer::{Config, Transport, respond};
+use candor_wire::{Name, Rtype};
+use candor_zone::{ZoneBuilder, ZoneSet};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Wire name helper.
+fn n(text: &str) -> Name {
+    Name::from_text(text, None).expect("valid name")
+}
+
+/// 100 zones like the benchmark's `mixed` set: hosts, a wildcard, a
+/// delegation with glue, a CNAME.
+fn zones() -> ZoneSet {
+    let mut all = Vec::new();
+    for z in 0..100 {
+        let apex = n(&format!("z{z:04}.example."));
+        let mut b = ZoneBuilder::new(&apex);
+        let mut soa = n(&format!("ns1.z{z:04}.example.")).as_wire().to_vec();
+        soa.extend_from_slice(n(&format!("hostmaster.z{z:04}.example.")).as_wire());
+        soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
+        b.add(&apex, Rtype::SOA, 3600, &soa, None);
+        b.add(&apex, Rtype::NS, 3600, n(&format!("ns1.z{z:04}.example.")).as_wire(), None);
+        b.add(&n(&format!("ns1.z{z:04}.example.")), Rtype::A, 3600, &[198, 18, 0, 1], None);
+        for h in 0..50u8 {
+            let owner = n(&format!("host{h}.z{z:04}.example."));
+            b.add(&owner, Rtype::A, 3600, &[198, 18, 0, h], None);
+            b.add(&owner, Rtype::AAAA, 3600, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, h], None);
+        }
+        b.add(&n(&format!("*.wild.z{z:04}.example.")), Rtype::A, 3600, &[198, 18, 1, 1], None);
+        b.add(&n(&format!("www.z{z:04}.example.")), Rtype::CNAME, 3600, n(&format!("host1.z{z:04}.example.")).as_wire(), None);
+        b.add(&n(&format!("sub.z{z:04}.example.")), Rtype::NS, 3600, n(&format!("ns.sub.z{z:04}.example.")).as_wire(), None);
+        b.add(&n(&format!("ns.sub.z{z:04}.example.")), Rtype::A, 3600, &[198, 18, 2, 1], None);
+        all.push(Arc::new(b.finish().expect("valid zone")));
+    }
+    ZoneSet::from_zones(all)
+}
+
+/// A query with EDNS (1232 bytes), like dnsperf -e sends.
+fn query(name: &str, qtype: Rtype) -> Vec<u8> {
+    let mut q = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
+    q.extend_from_slice(n(name).as_wire());
+    q.extend_from_slice(&qtype.0.to_be_bytes());
+    q.extend_from_slice(&[0, 1, 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
+    q
+}
+
+fn bench(c: &mut Criterion) {
+    let zones = zones();
+    let config = Config { max_udp_payload: 1232, nsid: None };
+    let mut out = vec![0u8; 65535];
+    let cases = [
+        ("hit", query("host7.z0042.example.", Rtype::A)),
+        ("hit_mixed_case", query("HoSt7.Z0042.example.", Rtype::AAAA)),
+        ("nodata", query("host7.z0042.example.", Rtype::TXT)),
+        ("nxdomain", query("nosuchname.z0042.example.", Rtype::A)),
+        ("wildcard", query("anything.wild.z0042.example.", Rtype::A)),
+        ("cname", query("www.z0042.example.", Rtype::A)),
+        ("referral", query("host.sub.z0042.example.", Rtype::A)),
+        ("refused", query("www.example.org.", Rtype::A)),
+    ];
+    let mut group = c.benchmark_group("answer");
+    for (name, q) in &cases {
+        group.bench_function(*name, |b| {
+            b.iter(|| respond(black_box(&zones), &config, black_box(q), Transport::Udp, &mut out))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,25 @@
+//! The network side of the name server: UDP workers and the TCP listener.
+//!
+//! This crate only moves bytes. Every response comes from
+//! `candor_answer::respond` on the current [`ZoneSet`] snapshot, which is
+//! loaded once per batch of packets from an [`ArcSwap`]; publishing a new
+//! snapshot never blocks a worker.
+//!
+//! Nothing here logs per packet or allocates per packet: each UDP worker
+//! owns its buffers, and counters are per-worker atomics summed on read.
+
+mod stats;
+mod tcp;
+mod udp;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use candor_zone::ZoneSet;
+
+pub use stats::{Stats, StatsSnapshot};
+pub use tcp::{TcpConfig, serve_tcp};
+pub use udp::{UdpConfig, UdpWorkers, bind_udp};
+
+/// The zones being served, replaced as a whole when anything changes.
+pub type SharedZones = Arc<ArcSwap<ZoneSet>>;

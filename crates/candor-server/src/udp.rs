@@ -1,0 +1,306 @@
+//! UDP workers: one thread and one `SO_REUSEPORT` socket per worker,
+//! packets received and sent in batches with `recvmmsg`/`sendmmsg`.
+//!
+//! No async runtime on this path: a worker blocks in `recvmmsg` (with a
+//! short timeout so it notices shutdown), answers the whole batch from one
+//! snapshot of the zones, and sends the whole batch with one `sendmmsg`.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use candor_answer::{Config, Transport, respond};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::SharedZones;
+use crate::stats::Stats;
+
+/// Packets per `recvmmsg`/`sendmmsg` call.
+const BATCH: usize = 32;
+
+/// Largest query we accept over UDP; larger ones are truncated by the
+/// kernel (`MSG_TRUNC`) and dropped.
+const RX_SIZE: usize = 4096;
+
+/// Largest response we write over UDP (the answer limit is at most this).
+const TX_SIZE: usize = 4096;
+
+/// How often a blocked worker wakes up to check for shutdown.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Settings for the UDP side.
+#[derive(Clone, Debug)]
+pub struct UdpConfig {
+    /// Worker threads (each with its own socket) per address.
+    pub workers: usize,
+    /// Answering settings.
+    pub answer: Config,
+}
+
+/// The running workers.
+pub struct UdpWorkers {
+    /// Worker threads.
+    threads: Vec<JoinHandle<()>>,
+    /// Per-worker counters.
+    stats: Vec<Arc<Stats>>,
+    /// Set to stop the workers.
+    stop: Arc<AtomicBool>,
+}
+
+impl UdpWorkers {
+    /// Per-worker counters.
+    pub fn stats(&self) -> &[Arc<Stats>] {
+        &self.stats
+    }
+
+    /// Stops the workers and waits for them.
+    pub fn shutdown(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Binds `config.workers` sockets on `addr` (with `SO_REUSEPORT`) and
+/// starts one worker thread per socket.
+pub fn bind_udp(addr: SocketAddr, config: &UdpConfig, zones: SharedZones) -> io::Result<UdpWorkers> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    let mut stats = Vec::new();
+    let mut sockets = Vec::new();
+    // Bind everything first, so a bad address fails before any thread runs.
+    for _ in 0..config.workers.max(1) {
+        sockets.push(udp_socket(addr)?);
+    }
+    for (i, socket) in sockets.into_iter().enumerate() {
+        let s = Arc::new(Stats::default());
+        stats.push(s.clone());
+        let worker = Worker {
+            socket,
+            zones: zones.clone(),
+            config: config.answer.clone(),
+            stats: s,
+            stop: stop.clone(),
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("udp-{i}"))
+                .spawn(move || worker.run())?,
+        );
+    }
+    Ok(UdpWorkers { threads, stats, stop })
+}
+
+/// A UDP socket for one worker.
+fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    // Bursts should queue rather than drop; the kernel caps this at rmem_max.
+    let _ = socket.set_recv_buffer_size(4 << 20);
+    let _ = socket.set_send_buffer_size(4 << 20);
+    socket.set_read_timeout(Some(POLL))?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// One worker's state.
+struct Worker {
+    /// Its socket.
+    socket: UdpSocket,
+    /// The zones.
+    zones: SharedZones,
+    /// Answering settings.
+    config: Config,
+    /// Its counters.
+    stats: Arc<Stats>,
+    /// Shutdown flag.
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    /// The receive-answer-send loop.
+    fn run(self) {
+        let mut batch = Batch::new();
+        let fd = self.socket.as_raw_fd();
+        while !self.stop.load(Ordering::Relaxed) {
+            let n = match batch.receive(fd) {
+                Ok(n) => n,
+                Err(e) if is_transient(&e) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "udp receive failed");
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            self.stats.received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            let zones = self.zones.load();
+            let mut out = 0;
+            for i in 0..n {
+                let (query, resp) = batch.slot(i);
+                match query.and_then(|q| respond(&zones, &self.config, q, Transport::Udp, resp)) {
+                    Some(len) => {
+                        self.stats.count_response(&resp[..len]);
+                        batch.queue_reply(i, out, len);
+                        out += 1;
+                    }
+                    None => {
+                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            drop(zones);
+            let mut sent = 0;
+            while sent < out {
+                match batch.send(fd, sent, out) {
+                    Ok(k) => sent += k.max(1),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        // Skip the packet that failed (e.g. unreachable
+                        // destination); the rest of the batch still goes out.
+                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        sent += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Errors that just mean "nothing arrived yet".
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+//----------- Batch: the recvmmsg/sendmmsg buffers ----------------------------
+
+/// Receive and transmit buffers plus the kernel structures pointing at
+/// them. Boxed once per worker and reused for every batch.
+struct Batch {
+    /// Received packets.
+    rx: Box<[[u8; RX_SIZE]; BATCH]>,
+    /// Responses.
+    tx: Box<[[u8; TX_SIZE]; BATCH]>,
+    /// Source addresses of received packets.
+    addrs: Box<[libc::sockaddr_storage; BATCH]>,
+    /// Receive message headers.
+    rx_hdrs: Box<[libc::mmsghdr; BATCH]>,
+    /// Receive iovecs.
+    rx_iov: Box<[libc::iovec; BATCH]>,
+    /// Send message headers (filled by `queue_reply`).
+    tx_hdrs: Box<[libc::mmsghdr; BATCH]>,
+    /// Send iovecs.
+    tx_iov: Box<[libc::iovec; BATCH]>,
+    /// Lengths of received packets (0 for truncated ones).
+    lens: [usize; BATCH],
+}
+
+/// A zeroed value of a plain C struct.
+fn zeroed<T>() -> T {
+    // SAFETY: only used for libc structs (sockaddr_storage, mmsghdr, iovec)
+    // for which all-zero bytes are a valid value.
+    unsafe { MaybeUninit::<T>::zeroed().assume_init() }
+}
+
+impl Batch {
+    /// Allocates the buffers.
+    fn new() -> Batch {
+        Batch {
+            rx: vec![[0u8; RX_SIZE]; BATCH].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!()),
+            tx: vec![[0u8; TX_SIZE]; BATCH].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!()),
+            addrs: Box::new([zeroed(); BATCH]),
+            rx_hdrs: Box::new([zeroed(); BATCH]),
+            rx_iov: Box::new([zeroed(); BATCH]),
+            tx_hdrs: Box::new([zeroed(); BATCH]),
+            tx_iov: Box::new([zeroed(); BATCH]),
+            lens: [0; BATCH],
+        }
+    }
+
+    /// Receives up to `BATCH` packets, blocking until at least one arrives
+    /// or the socket timeout passes.
+    fn receive(&mut self, fd: i32) -> io::Result<usize> {
+        for i in 0..BATCH {
+            self.rx_iov[i] = libc::iovec {
+                iov_base: self.rx[i].as_mut_ptr().cast(),
+                iov_len: RX_SIZE,
+            };
+            let hdr = &mut self.rx_hdrs[i].msg_hdr;
+            hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdr.msg_iov = &mut self.rx_iov[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = std::ptr::null_mut();
+            hdr.msg_controllen = 0;
+            hdr.msg_flags = 0;
+            self.rx_hdrs[i].msg_len = 0;
+        }
+        // SAFETY: every header points at live buffers owned by `self`
+        // (packet buffer, iovec, address storage) with correct lengths, and
+        // `self` is borrowed mutably for the whole call.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.rx_hdrs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        for i in 0..n {
+            let truncated = self.rx_hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            self.lens[i] = if truncated { 0 } else { self.rx_hdrs[i].msg_len as usize };
+        }
+        Ok(n)
+    }
+
+    /// The query (if usable) and response buffer of slot `i`.
+    fn slot(&mut self, i: usize) -> (Option<&[u8]>, &mut [u8]) {
+        let len = self.lens[i];
+        let query = (len > 0).then(|| &self.rx[i][..len]);
+        (query, &mut self.tx[i][..])
+    }
+
+    /// Queues the response in slot `i` (length `len`) as message `out`.
+    fn queue_reply(&mut self, i: usize, out: usize, len: usize) {
+        self.tx_iov[out] = libc::iovec { iov_base: self.tx[i].as_mut_ptr().cast(), iov_len: len };
+        let src = &self.rx_hdrs[i].msg_hdr;
+        let hdr = &mut self.tx_hdrs[out].msg_hdr;
+        hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = src.msg_namelen;
+        hdr.msg_iov = &mut self.tx_iov[out];
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = std::ptr::null_mut();
+        hdr.msg_controllen = 0;
+        hdr.msg_flags = 0;
+    }
+
+    /// Sends queued messages `from..to`; returns how many went out.
+    fn send(&mut self, fd: i32, from: usize, to: usize) -> io::Result<usize> {
+        // SAFETY: headers `from..to` were filled by `queue_reply` and point
+        // at buffers owned by `self`, which is borrowed for the whole call.
+        let n = unsafe {
+            libc::sendmmsg(fd, self.tx_hdrs[from..to].as_mut_ptr(), (to - from) as libc::c_uint, 0)
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}

@@ -1,0 +1,172 @@
+//! Zone files in RFC 1035 master-file format, and RDATA in presentation
+//! format.
+//!
+//! [`parse_file`] and [`parse_bytes`] read a master file (RFC 1035 §5,
+//! `$TTL` from RFC 2308, BIND and Knot practice) and hand each record to a
+//! callback as uncompressed wire RDATA. [`rdata_from_text`],
+//! [`rdata_to_text`] and [`validate_rdata`] convert single RDATA between
+//! text and wire form for the API and for zone export.
+//!
+//! Invariants:
+//! - Nothing here panics on any input, and there is no `unsafe`.
+//! - Every RDATA this crate produces passes [`validate_rdata`], and for every
+//!   RDATA that passes it, `rdata_from_text(t, &rdata_to_text(t, w), o)`
+//!   gives `w` back.
+//! - The parser does not allocate per token: it works on the file's bytes,
+//!   keeps one RDATA buffer, and builds a new owner [`Name`] only when the
+//!   owner field changes.
+//!
+//! Codemap: `lexer` splits the text into entries (one record or directive,
+//! parentheses joined), `parser` runs directives and fills in owner, TTL
+//! and class, `rdata` converts RDATA by a per-type field schema, with
+//! `svcb` and `loc` for the two types whose syntax does not fit a schema,
+//! and `text` and `codec` hold the small readers and encoders they share.
+
+mod codec;
+mod lexer;
+mod loc;
+mod parser;
+mod rdata;
+mod svcb;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use candor_wire::{Class, Name, Rtype};
+
+//----------- Record ----------------------------------------------------------
+
+/// One record as read from a zone file. Borrowed: the parser reuses its
+/// buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    /// The owner name: absolute, in the case it was written.
+    pub owner: &'a Name,
+    /// The class (always the zone's class; others are errors).
+    pub class: Class,
+    /// The TTL in seconds, at most 2^31 - 1.
+    pub ttl: u32,
+    /// The record type (never a meta type).
+    pub rtype: Rtype,
+    /// Uncompressed wire RDATA; names in it are uncompressed and keep the
+    /// case in which they were written.
+    pub rdata: &'a [u8],
+    /// The file this record came from (differs from the top file inside
+    /// `$INCLUDE`).
+    pub file: &'a Path,
+    /// The 1-based line where the record starts.
+    pub line: u32,
+}
+
+//----------- ZoneFileError ---------------------------------------------------
+
+/// A problem in a zone file, with its position.
+///
+/// Displays as `{file}:{line}: {message}`. Line 0 means the file as a
+/// whole (for example when it cannot be read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneFileError {
+    /// The file the problem is in.
+    pub file: PathBuf,
+    /// The 1-based line of the problem.
+    pub line: u32,
+    /// What is wrong: lower-case, no trailing period.
+    pub message: String,
+}
+
+impl fmt::Display for ZoneFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+    }
+}
+
+impl std::error::Error for ZoneFileError {}
+
+//----------- ParseOptions ----------------------------------------------------
+
+/// How to read a zone file.
+#[derive(Clone, Debug)]
+pub struct ParseOptions {
+    /// The initial `$ORIGIN`: relative names are completed with it.
+    pub origin: Name,
+    /// The zone's class; records of another class are errors.
+    pub default_class: Class,
+    /// Whether `$INCLUDE` may read other files (never for uploads).
+    pub allow_include: bool,
+    /// Stop after this many errors (0 counts as 1).
+    pub max_errors: usize,
+}
+
+impl ParseOptions {
+    /// Options for a zone at `origin`: class IN, `$INCLUDE` refused, at
+    /// most 100 errors.
+    pub fn new(origin: Name) -> ParseOptions {
+        ParseOptions { origin, default_class: Class::IN, allow_include: false, max_errors: 100 }
+    }
+}
+
+//----------- Parsing ---------------------------------------------------------
+
+/// Parses a zone file from disk, calling `sink` for each record in file
+/// order.
+///
+/// It keeps going after an error (skipping the broken entry and
+/// resynchronising at the next line outside parentheses) so that every
+/// problem is reported, and stops after `max_errors`. `Ok(())` only if
+/// there were no errors. `$INCLUDE` paths are relative to the including
+/// file's directory.
+pub fn parse_file(
+    path: &Path,
+    opts: &ParseOptions,
+    sink: &mut dyn FnMut(Record<'_>),
+) -> Result<(), Vec<ZoneFileError>> {
+    let text = std::fs::read(path).map_err(|err| {
+        vec![ZoneFileError { file: path.to_owned(), line: 0, message: parser::read_error(path, &err) }]
+    })?;
+    parser::parse(&text, path, path.parent(), opts, sink)
+}
+
+/// Parses zone-file text held in memory, like [`parse_file`].
+///
+/// `source` names the text in errors and records. `$INCLUDE` paths in the
+/// text are relative to the current directory (inside included files,
+/// to the included file's directory).
+pub fn parse_bytes(
+    text: &[u8],
+    source: &Path,
+    opts: &ParseOptions,
+    sink: &mut dyn FnMut(Record<'_>),
+) -> Result<(), Vec<ZoneFileError>> {
+    parser::parse(text, source, None, opts, sink)
+}
+
+//----------- RDATA -----------------------------------------------------------
+
+/// Converts RDATA of one type from presentation text to wire form.
+///
+/// `text` is what follows the type in a zone file; it may contain quoted
+/// strings, comments and parentheses, and may use the RFC 3597 `\# len
+/// hex` form for any type. Relative names are completed with `origin`.
+pub fn rdata_from_text(rtype: Rtype, text: &str, origin: &Name) -> Result<Vec<u8>, String> {
+    rdata::from_text(rtype, text.as_bytes(), origin)
+}
+
+/// Formats RDATA in presentation format, as a zone file or dig shows it.
+///
+/// Names are absolute. Unknown types, and RDATA that is not well-formed for
+/// its type, use the RFC 3597 `\# len hex` form. Never panics.
+pub fn rdata_to_text(rtype: Rtype, rdata: &[u8]) -> String {
+    rdata::to_text(rtype, rdata)
+}
+
+/// Checks that wire RDATA is well-formed for its type.
+///
+/// Types without a known layout accept any RDATA up to 65535 bytes; meta
+/// types (OPT, TSIG, ANY, ...) accept none.
+pub fn validate_rdata(rtype: Rtype, rdata: &[u8]) -> Result<(), String> {
+    rdata::validate(rtype, rdata)
+}

@@ -1,0 +1,91 @@
+//! The `candor` binary: argument parsing, logging set-up and wiring.
+
+mod check;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Candor: authoritative DNS that stays up under attack and tells the truth.
+#[derive(Parser, Debug)]
+#[command(name = "candor", version, about)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve zones over UDP and TCP (foreground; stops on SIGTERM/SIGINT, reloads on SIGHUP).
+    Serve(ServeArgs),
+    /// Work with zone files.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+}
+
+/// `candor serve` options.
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Directory of `<origin>.zone` files (origin = file name without `.zone`).
+    #[arg(long, value_name = "DIR")]
+    zones: PathBuf,
+    /// Address to answer on, UDP and TCP (repeat for several, IPv4 or IPv6).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5353")]
+    listen: Vec<SocketAddr>,
+    /// UDP worker threads per address (default: one per core).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Largest UDP response, whatever the client offers (512..=4096).
+    #[arg(long, value_name = "BYTES", default_value_t = 1232)]
+    max_udp_payload: u16,
+    /// Name server identifier returned to clients that ask for NSID (RFC 5001).
+    #[arg(long, value_name = "TEXT")]
+    nsid: Option<String>,
+    /// Close TCP connections idle for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    tcp_idle_timeout: u64,
+    /// Most TCP connections open at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    tcp_max_connections: usize,
+}
+
+/// `candor zone` subcommands.
+#[derive(Subcommand, Debug)]
+enum ZoneCommand {
+    /// Check a zone file and report every problem as `file:line: message`.
+    Check {
+        /// The zone file.
+        file: PathBuf,
+        /// Zone origin (default: the file name without `.zone`).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Zone(ZoneCommand::Check { file, origin }) => check::run(&file, origin.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("candor: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

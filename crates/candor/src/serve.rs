@@ -1,0 +1,140 @@
+//! `candor serve`: load zones, start the UDP workers and the TCP listener,
+//! reload on SIGHUP, stop on SIGTERM/SIGINT.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use candor_answer::Config;
+use candor_server::{SharedZones, Stats, StatsSnapshot, TcpConfig, UdpConfig, bind_udp, serve_tcp};
+use candor_zone::{ZoneSet, load_zone_dir};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::ServeArgs;
+
+/// Loads every zone file of `dir` into a new set, logging what failed.
+fn load(dir: &Path) -> anyhow::Result<ZoneSet> {
+    let started = Instant::now();
+    let report = load_zone_dir(dir).with_context(|| format!("cannot read zone directory {}", dir.display()))?;
+    for (path, errors) in &report.failed {
+        for e in errors {
+            tracing::error!("{e}");
+        }
+        tracing::error!(file = %path.display(), problems = errors.len(), "zone not loaded");
+    }
+    let records: usize = report.zones.iter().map(|z| z.record_count()).sum();
+    tracing::info!(
+        zones = report.zones.len(),
+        records,
+        failed = report.failed.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "zones loaded"
+    );
+    Ok(ZoneSet::from_zones(report.zones))
+}
+
+/// Runs the server until a stop signal.
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if !(512..=4096).contains(&args.max_udp_payload) {
+        anyhow::bail!("--max-udp-payload must be between 512 and 4096");
+    }
+    let answer = Config {
+        max_udp_payload: args.max_udp_payload,
+        nsid: args.nsid.map(String::into_bytes),
+    };
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let zones: SharedZones = Arc::new(ArcSwap::from_pointee(load(&args.zones)?));
+
+    let udp_config = UdpConfig { workers, answer: answer.clone() };
+    let mut udp = Vec::new();
+    for addr in &args.listen {
+        udp.push(
+            bind_udp(*addr, &udp_config, zones.clone())
+                .with_context(|| format!("cannot listen on udp {addr}"))?,
+        );
+    }
+    let tcp_config = TcpConfig {
+        max_connections: args.tcp_max_connections,
+        idle_timeout: Duration::from_secs(args.tcp_idle_timeout.max(1)),
+        answer,
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("candor-main")
+        .build()
+        .context("cannot start the runtime")?;
+    let tcp_stats = Arc::new(Stats::default());
+    let result = runtime.block_on(async {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for addr in &args.listen {
+            let listener = tcp_listener(*addr).with_context(|| format!("cannot listen on tcp {addr}"))?;
+            tasks.push(tokio::spawn(serve_tcp(
+                listener,
+                zones.clone(),
+                tcp_config.clone(),
+                tcp_stats.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
+
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => {
+                    let dir = args.zones.clone();
+                    match tokio::task::spawn_blocking(move || load(&dir)).await {
+                        Ok(Ok(set)) => zones.store(Arc::new(set)),
+                        Ok(Err(e)) => tracing::error!("reload failed: {e:#}"),
+                        Err(e) => tracing::error!("reload failed: {e}"),
+                    }
+                }
+            }
+        }
+        tracing::info!("stopping");
+        let _ = stop_tx.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+        anyhow::Ok(())
+    });
+    let mut totals = StatsSnapshot::default();
+    tcp_stats.add_to(&mut totals);
+    for workers in udp {
+        for s in workers.stats() {
+            s.add_to(&mut totals);
+        }
+        workers.shutdown();
+    }
+    tracing::info!(
+        received = totals.received,
+        responded = totals.responded,
+        dropped = totals.dropped,
+        truncated = totals.truncated,
+        "stopped"
+    );
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// A TCP listener with `SO_REUSEADDR`, for the tokio runtime.
+fn tcp_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}

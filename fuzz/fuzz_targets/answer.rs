@@ -1,0 +1,107 @@
+//! Fuzzes the answer algorithm on random zones and random queries.
+//!
+//! The input is read as a little program: records over a tiny label
+//! alphabet (so wildcards, empty non-terminals, delegations, CNAME/DNAME
+//! chains and loops collide often), then queries. Every response must be a
+//! well-formed message that echoes the query ID and question.
+#![no_main]
+
+use std::sync::Arc;
+
+use candor_answer::{Config, Transport, respond};
+use candor_wire::decode::decode_message;
+use candor_wire::{Name, Rtype};
+use candor_zone::{ZoneBuilder, ZoneSet};
+use libfuzzer_sys::fuzz_target;
+
+/// Labels names are made of.
+const LABELS: [&str; 8] = ["*", "a", "b", "ns", "www", "sub", "A", "x"];
+
+/// Reads bytes one at a time, yielding zeros when exhausted.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn next(&mut self) -> u8 {
+        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
+        self.0 = rest;
+        first
+    }
+}
+
+/// A name of 0..=3 labels under `example.`.
+fn name(b: &mut Bytes<'_>) -> Name {
+    let n = b.next() % 4;
+    let mut text = String::new();
+    for _ in 0..n {
+        text.push_str(LABELS[usize::from(b.next() % 8)]);
+        text.push('.');
+    }
+    text.push_str("example.");
+    Name::from_text(&text, None).unwrap()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let apex = Name::from_text("example.", None).unwrap();
+    let mut builder = ZoneBuilder::new(&apex);
+    let mut soa = Vec::new();
+    soa.extend_from_slice(Name::from_text("ns.example.", None).unwrap().as_wire());
+    soa.extend_from_slice(Name::from_text("h.example.", None).unwrap().as_wire());
+    soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5]);
+    builder.add(&apex, Rtype::SOA, 60, &soa, None);
+    builder.add(&apex, Rtype::NS, 60, Name::from_text("ns.example.", None).unwrap().as_wire(), None);
+    let records = b.next() % 24;
+    for _ in 0..records {
+        let owner = name(&mut b);
+        let target = name(&mut b);
+        let ttl = u32::from(b.next());
+        match b.next() % 8 {
+            0 => builder.add(&owner, Rtype::A, ttl, &[192, 0, 2, b.next()], None),
+            1 => builder.add(&owner, Rtype::AAAA, ttl, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b.next()], None),
+            2 => builder.add(&owner, Rtype::CNAME, ttl, target.as_wire(), None),
+            3 => builder.add(&owner, Rtype::NS, ttl, target.as_wire(), None),
+            4 => builder.add(&owner, Rtype::DNAME, ttl, target.as_wire(), None),
+            5 => {
+                let mut mx = vec![0, b.next()];
+                mx.extend_from_slice(target.as_wire());
+                builder.add(&owner, Rtype::MX, ttl, &mx, None);
+            }
+            6 => {
+                let len = usize::from(b.next());
+                let mut txt = vec![len as u8];
+                txt.extend(std::iter::repeat_n(b'x', len));
+                builder.add(&owner, Rtype::TXT, ttl, &txt, None);
+            }
+            _ => builder.add(&owner, Rtype::DS, ttl, &[0, 1, 8, 2, b.next()], None),
+        }
+    }
+    // Broken zones (CNAME beside data, ...) are refused; that is fine.
+    let Ok(zone) = builder.finish() else { return };
+    let zones = ZoneSet::from_zones([Arc::new(zone)]);
+    let config = Config { max_udp_payload: 1232, nsid: None };
+    let mut out = vec![0u8; 65535];
+    for _ in 0..4 {
+        let qname = name(&mut b);
+        let qtype = [Rtype::A, Rtype::AAAA, Rtype::NS, Rtype::CNAME, Rtype::MX, Rtype::TXT, Rtype::DS, Rtype::ANY, Rtype::DNAME, Rtype::SOA][usize::from(b.next() % 10)];
+        let edns = b.next();
+        let mut q = vec![0x42, 0x42, 0, 0, 0, 1, 0, 0, 0, 0, 0, u8::from(edns & 1 == 1)];
+        q.extend_from_slice(qname.as_wire());
+        q.extend_from_slice(&qtype.0.to_be_bytes());
+        q.extend_from_slice(&[0, 1]);
+        if edns & 1 == 1 {
+            q.extend_from_slice(&[0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        let transport = if edns & 2 == 0 { Transport::Udp } else { Transport::Tcp };
+        let len = respond(&zones, &config, &q, transport, &mut out).expect("queries are answered");
+        let limit = match (transport, edns & 1) {
+            (Transport::Tcp, _) => 65535,
+            (_, 1) => 512,
+            _ => 512,
+        };
+        assert!(len <= limit, "response of {len} bytes over the {limit}-byte limit");
+        let m = decode_message(&out[..len]).expect("responses decode");
+        assert_eq!(m.header.id, 0x4242);
+        assert_eq!(m.questions.len(), 1);
+        assert_eq!(m.questions[0].0, qname);
+    }
+});
