@@ -277,8 +277,12 @@ impl<'z> Answer<'z> {
             // The name exists (or a wildcard stands for it).
             if self.qtype != Rtype::CNAME && self.qtype != Rtype::ANY {
                 if let Some(cname) = zone.rrset(node, Rtype::CNAME) {
+                    // A loop ends where it would repeat a record.
+                    if visited[..step].contains(&node) {
+                        return Ok(Rcode::NOERROR);
+                    }
                     b.push_rrset(owner, zone.tails(cname), cname.count)?;
-                    if visited[..step].contains(&node) || step == MAX_CHAIN {
+                    if step == MAX_CHAIN {
                         return Ok(Rcode::NOERROR);
                     }
                     visited[step] = node;

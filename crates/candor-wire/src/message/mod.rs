@@ -473,7 +473,8 @@ impl<'a> MessageBuilder<'a> {
     }
 
     /// Whether the (possibly compressed) name at `off` equals `name`,
-    /// ignoring ASCII case.
+    /// byte for byte: compressing against a name that differs only in case
+    /// would change the case of the data (RFC 4343 §4.1 asks to keep it).
     fn name_at_equals(&self, mut off: usize, name: &[u8]) -> bool {
         let mut i = 0;
         for _ in 0..MAX_POINTER_HOPS + MAX_NAME_LEN {
@@ -494,7 +495,7 @@ impl<'a> MessageBuilder<'a> {
             let Some(have) = self.buf[..self.len].get(off..off + 1 + l) else {
                 return false;
             };
-            if !have.eq_ignore_ascii_case(want) {
+            if have != want {
                 return false;
             }
             if l == 0 {
