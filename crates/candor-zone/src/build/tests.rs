@@ -1,1 +1,148 @@
-//! Tests of zone compilation.
+//! Tests of zone compilation: zone-level checks and the compiled lookup,
+//! compared with a naive model.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use candor_wire::{Class, Name, Rtype};
+use candor_zonefile::{ParseOptions, parse_bytes};
+
+use crate::{Lookup, Zone, ZoneBuilder};
+
+/// Compiles zone text for `example.`; returns the zone or the errors as text.
+fn build(text: &str) -> Result<Zone, String> {
+    let origin = Name::from_text("example.", None).unwrap();
+    let opts = ParseOptions { origin: origin.clone(), default_class: Class::IN, allow_include: false, max_errors: 10 };
+    let mut b = ZoneBuilder::new(&origin);
+    b.set_main_source(Path::new("example.zone"));
+    parse_bytes(text.as_bytes(), Path::new("example.zone"), &opts, &mut |r| {
+        b.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    b.finish().map_err(|errors| errors.iter().map(|e| format!("{e}\n")).collect())
+}
+
+const HEAD: &str = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n";
+
+#[test]
+fn zone_level_errors_name_file_and_line() {
+    let text = format!("{HEAD}a CNAME b\na A 192.0.2.1\nsub SOA ns h 1 2 3 4 5\nx.other. A 192.0.2.1\n");
+    let errors = build(&text).unwrap_err();
+    assert_eq!(
+        errors,
+        "example.zone:7: out-of-zone data: x.other. is not in zone example.\n\
+         example.zone:4: CNAME beside other data at a.example.\n\
+         example.zone:6: SOA record at sub.example., not at the zone apex\n"
+    );
+}
+
+#[test]
+fn apex_needs_soa_and_ns() {
+    assert_eq!(
+        build("$TTL 60\nwww A 192.0.2.1\n").unwrap_err(),
+        "example.zone: no SOA record at the zone apex example.\n\
+         example.zone: no NS records at the zone apex example.\n"
+    );
+    let two_soa = format!("{HEAD}@ SOA ns2 h 1 2 3 4 5\n");
+    assert_eq!(build(&two_soa).unwrap_err(), "example.zone:2: more than one SOA record at the apex\n");
+}
+
+#[test]
+fn duplicates_are_merged_and_negative_ttl_is_the_minimum() {
+    let z = build(&format!("{HEAD}www A 192.0.2.1\nWWW A 192.0.2.1\nwww A 192.0.2.2\n")).unwrap();
+    let www = z.node_by_name(Name::from_text("www.example.", None).unwrap().as_wire()).unwrap();
+    assert_eq!(z.rrset(www, Rtype::A).unwrap().count, 2);
+    assert_eq!(z.record_count(), 4);
+    // TTL 60, SOA minimum 5: the negative SOA has TTL 5.
+    assert_eq!(&z.negative_soa()[4..8], &5u32.to_be_bytes());
+}
+
+/// The naive model of RFC 1034 §4.3.2 step 3 / RFC 4592: walk down from
+/// the apex over a plain set of names.
+fn model(names: &BTreeSet<Vec<u8>>, cuts: &BTreeSet<Vec<u8>>, qname: &Name) -> String {
+    let labels: Vec<Name> = {
+        let mut v = vec![qname.clone()];
+        while let Some(p) = v.last().unwrap().parent() {
+            v.push(p);
+        }
+        v.reverse();
+        v
+    };
+    let apex_depth = 1; // "example." is labels[1].
+    for n in &labels[apex_depth + 1..] {
+        let w = n.as_wire().to_vec();
+        if cuts.contains(&w) {
+            return format!("delegation {n} at_cut={}", n == qname);
+        }
+        if !names.contains(&w) {
+            let parent = n.parent().unwrap();
+            let wild = parent.prepend(b"*").unwrap();
+            if names.contains(wild.as_wire()) {
+                return format!("wildcard {wild}");
+            }
+            return format!("nxdomain {parent}");
+        }
+    }
+    format!("exact {qname}")
+}
+
+/// Renders a lookup result in the model's terms.
+fn render(z: &Zone, l: Lookup) -> String {
+    let name = |id| Name::from_wire(z.name_bytes(id)).unwrap();
+    match l {
+        Lookup::Exact(id) => format!("exact {}", name(id)),
+        Lookup::Delegation { cut, at_cut } => format!("delegation {} at_cut={at_cut}", name(cut)),
+        Lookup::Wildcard(id) => format!("wildcard {}", name(id)),
+        Lookup::NxDomain(id) => format!("nxdomain {}", name(id)),
+        Lookup::Dname(id) => format!("dname {}", name(id)),
+    }
+}
+
+#[test]
+fn lookup_agrees_with_a_naive_model() {
+    // Small random zones over a tiny alphabet, so names collide often.
+    let labels = ["a", "b", "*", "c"];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..300 {
+        let mut text = HEAD.to_owned();
+        let mut names = BTreeSet::new();
+        let mut cuts = BTreeSet::new();
+        let mut owners = Vec::new();
+        for _ in 0..(next() % 12) {
+            let depth = 1 + next() % 3;
+            let owner: Vec<&str> = (0..depth).map(|_| labels[(next() % 4) as usize]).collect();
+            let owner = owner.join(".");
+            if next() % 5 == 0 && !owner.starts_with('*') {
+                text.push_str(&format!("{owner} NS ns.elsewhere.\n"));
+                cuts.insert(Name::from_text(&format!("{owner}.example."), None).unwrap().as_wire().to_vec());
+            } else {
+                text.push_str(&format!("{owner} TXT x\n"));
+            }
+            owners.push(owner);
+        }
+        let Ok(z) = build(&text) else { continue };
+        // Every owner and its ancestors exist.
+        for o in &owners {
+            let mut n = Name::from_text(&format!("{o}.example."), None).unwrap();
+            while n.label_count() > 1 {
+                names.insert(n.as_wire().to_vec());
+                n = n.parent().unwrap();
+            }
+        }
+        // Cuts hide what is below them from the model's walk only through `cuts`.
+        for _ in 0..40 {
+            let depth = 1 + next() % 4;
+            let q: Vec<&str> = (0..depth).map(|_| labels[(next() % 4) as usize]).collect();
+            let q = Name::from_text(&format!("{}.example.", q.join(".")), None).unwrap();
+            let got = render(&z, z.lookup(q.as_wire()));
+            let want = model(&names, &cuts, &q);
+            assert_eq!(got, want, "zone:\n{text}query {q}");
+        }
+    }
+}
