@@ -72,7 +72,7 @@ fn base64_value(c: u8) -> Option<u32> {
 
 /// Decodes padded base64 (whitespace already removed) into `out`.
 pub(crate) fn base64_decode(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let quads = text.chunks_exact(4);

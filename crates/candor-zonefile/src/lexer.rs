@@ -96,9 +96,15 @@ pub(crate) struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
-    /// A lexer at the start of `src`.
+    /// A lexer at the start of `src`, after a UTF-8 byte order mark if
+    /// there is one.
     pub(crate) fn new(src: &'a [u8]) -> Lexer<'a> {
-        Lexer { src, pos: 0, line: 1 }
+        let pos = if src.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            0
+        };
+        Lexer { src, pos, line: 1 }
     }
 
     /// Reads the next non-empty entry into `entry`; `None` at the end of
@@ -120,7 +126,10 @@ impl<'a> Lexer<'a> {
             line_start = false;
             let Some(&b) = self.src.get(self.pos) else {
                 if depth > 0 && error.is_none() {
-                    error = Some(LexError { line: paren_line, message: "unbalanced parentheses" });
+                    error = Some(LexError {
+                        line: paren_line,
+                        message: "unbalanced parentheses",
+                    });
                 }
                 return match error {
                     Some(e) => Some(Err(e)),
@@ -132,7 +141,7 @@ impl<'a> Lexer<'a> {
                 Class::Blank => self.pos += 1,
                 Class::Newline => {
                     self.pos += 1;
-                    self.line += 1;
+                    self.line = self.line.saturating_add(1);
                     line_start = true;
                     if depth == 0 {
                         if let Some(e) = error {
@@ -151,7 +160,7 @@ impl<'a> Lexer<'a> {
                     if depth == 0 {
                         paren_line = self.line;
                     }
-                    depth += 1;
+                    depth = depth.saturating_add(1);
                     self.pos += 1;
                 }
                 Class::Close => {
@@ -200,7 +209,12 @@ impl<'a> Lexer<'a> {
         if entry.tokens.is_empty() {
             entry.line = self.line;
         }
-        entry.tokens.push(Token { start, end, line: self.line, quoted });
+        entry.tokens.push(Token {
+            start,
+            end,
+            line: self.line,
+            quoted,
+        });
     }
 
     /// Finds the closing quote of a quoted part that starts at `i`.
@@ -244,7 +258,10 @@ impl<'a> Lexer<'a> {
 
 /// The error for a quoted string that does not end on its line.
 fn unterminated(line: u32) -> LexError {
-    LexError { line, message: "unterminated quoted string" }
+    LexError {
+        line,
+        message: "unterminated quoted string",
+    }
 }
 
 //----------- Cursor ----------------------------------------------------------
@@ -274,17 +291,25 @@ pub(crate) struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// A cursor at the first of `tokens`; `line` is the entry's line.
     pub(crate) fn new(src: &'a [u8], tokens: &'a [Token], line: u32) -> Cursor<'a> {
-        Cursor { src, tokens, next: 0, line }
+        Cursor {
+            src,
+            tokens,
+            next: 0,
+            line,
+        }
     }
 
     /// The next token without taking it.
     pub(crate) fn peek(&self) -> Option<Tok<'a>> {
         let token = self.tokens.get(self.next)?;
-        Some(Tok { text: self.src.get(token.start..token.end).unwrap_or_default(), quoted: token.quoted })
+        Some(Tok {
+            text: self.src.get(token.start..token.end).unwrap_or_default(),
+            quoted: token.quoted,
+        })
     }
 
     /// Takes the next token, or fails with "missing {what}".
-    pub(crate) fn expect(&mut self, what: &str) -> Result<Tok<'a>, String> {
+    pub(crate) fn required(&mut self, what: &str) -> Result<Tok<'a>, String> {
         self.next().ok_or_else(|| format!("missing {what}"))
     }
 

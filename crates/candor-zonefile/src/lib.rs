@@ -17,10 +17,12 @@
 //!   owner field changes.
 //!
 //! Codemap: `lexer` splits the text into entries (one record or directive,
-//! parentheses joined), `parser` runs directives and fills in owner, TTL
-//! and class, `rdata` converts RDATA by a per-type field schema, with
-//! `svcb` and `loc` for the two types whose syntax does not fit a schema,
-//! and `text` and `codec` hold the small readers and encoders they share.
+//! parentheses joined); `parser` runs directives and fills in owner, TTL
+//! and class; `rdata` describes each type as a list of fields and reads
+//! RDATA text by it, `walk` validates and formats wire RDATA by the same
+//! lists, and `svcb` and `loc` handle the two types whose syntax does not
+//! fit a list; `text` and `codec` hold the small readers and encoders they
+//! share.
 
 mod codec;
 mod lexer;
@@ -29,6 +31,7 @@ mod parser;
 mod rdata;
 mod svcb;
 mod text;
+mod walk;
 
 #[cfg(test)]
 mod tests;
@@ -105,7 +108,12 @@ impl ParseOptions {
     /// Options for a zone at `origin`: class IN, `$INCLUDE` refused, at
     /// most 100 errors.
     pub fn new(origin: Name) -> ParseOptions {
-        ParseOptions { origin, default_class: Class::IN, allow_include: false, max_errors: 100 }
+        ParseOptions {
+            origin,
+            default_class: Class::IN,
+            allow_include: false,
+            max_errors: 100,
+        }
     }
 }
 
@@ -125,7 +133,11 @@ pub fn parse_file(
     sink: &mut dyn FnMut(Record<'_>),
 ) -> Result<(), Vec<ZoneFileError>> {
     let text = std::fs::read(path).map_err(|err| {
-        vec![ZoneFileError { file: path.to_owned(), line: 0, message: parser::read_error(path, &err) }]
+        vec![ZoneFileError {
+            file: path.to_owned(),
+            line: 0,
+            message: parser::read_error(path, &err),
+        }]
     })?;
     parser::parse(&text, path, path.parent(), opts, sink)
 }

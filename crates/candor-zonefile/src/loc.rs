@@ -26,7 +26,7 @@ const DEFAULTS: [u8; 3] = [0x12, 0x16, 0x13];
 pub(crate) fn encode(cur: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), String> {
     let latitude = angle(cur, *b"NS", 90, "latitude")?;
     let longitude = angle(cur, *b"EW", 180, "longitude")?;
-    let tok = cur.expect("altitude")?;
+    let tok = cur.required("altitude")?;
     let altitude = meters(tok.text)
         .map(|cm| cm + ZERO_ALTITUDE)
         .and_then(|v| u32::try_from(v).ok())
@@ -54,7 +54,7 @@ fn angle(cur: &mut Cursor<'_>, hemispheres: [u8; 2], max: i64, what: &str) -> Re
     let mut numbers: [&[u8]; 3] = [b"0"; 3];
     let mut count = 0;
     let sign = loop {
-        let tok = cur.expect(what)?;
+        let tok = cur.required(what)?;
         if count > 0
             && let Some(sign) = hemisphere(tok.text, hemispheres)
         {
@@ -119,7 +119,10 @@ fn split_decimal(text: &[u8], places: u32) -> Option<(&[u8], i64)> {
 
 /// Reads `[-]m[.cc][m]` as centimetres.
 fn meters(text: &[u8]) -> Option<i64> {
-    let text = text.strip_suffix(b"m").or_else(|| text.strip_suffix(b"M")).unwrap_or(text);
+    let text = text
+        .strip_suffix(b"m")
+        .or_else(|| text.strip_suffix(b"M"))
+        .unwrap_or(text);
     let (negative, text) = match text.strip_prefix(b"-") {
         Some(rest) => (true, rest),
         None => (false, text),

@@ -49,7 +49,11 @@ pub(crate) fn parse(
         owner_text: Vec::with_capacity(64),
     };
     parser.run(text, &mut frame);
-    if parser.errors.is_empty() { Ok(()) } else { Err(parser.errors) }
+    if parser.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(parser.errors)
+    }
 }
 
 /// The message for a file that cannot be read.
@@ -134,30 +138,48 @@ impl Parser<'_, '_> {
     /// Records an error.
     fn error(&mut self, file: &Path, line: u32, message: String) {
         if !self.full() {
-            self.errors.push(ZoneFileError { file: file.to_owned(), line, message });
+            self.errors.push(ZoneFileError {
+                file: file.to_owned(),
+                line,
+                message,
+            });
         }
     }
 
     /// Handles one entry: a directive or a record.
-    fn entry(&mut self, src: &[u8], entry: &Entry, frame: &mut Frame<'_>) -> Result<(), EntryError> {
+    fn entry(
+        &mut self,
+        src: &[u8],
+        entry: &Entry,
+        frame: &mut Frame<'_>,
+    ) -> Result<(), EntryError> {
         let mut cur = Cursor::new(src, &entry.tokens, entry.line);
         if !entry.blank_owner {
-            let Some(first) = cur.next() else { return Ok(()) };
+            let Some(first) = cur.next() else {
+                return Ok(());
+            };
             if !first.quoted && first.text.first() == Some(&b'$') {
-                return self.directive(first, &mut cur, frame).map_err(|m| (cur.line(), m));
+                return self
+                    .directive(first, &mut cur, frame)
+                    .map_err(|m| (cur.line(), m));
             }
             self.set_owner(first, frame).map_err(|m| (entry.line, m))?;
         }
         let owner = match &frame.owner {
             Owner::Known(name) => name,
             Owner::Bad => return Ok(()),
-            Owner::None => return Err((entry.line, "blank owner and no previous owner".to_owned())),
+            Owner::None => {
+                return Err((entry.line, "blank owner and no previous owner".to_owned()));
+            }
         };
 
+        let zone_class = self.opts.default_class;
         let mut ttl = None;
         let mut class = None;
         let type_tok = loop {
-            let tok = cur.next().ok_or_else(|| (cur.line(), "missing record type".to_owned()))?;
+            let tok = cur
+                .next()
+                .ok_or_else(|| (cur.line(), "missing record type".to_owned()))?;
             if ttl.is_none() && tok.text.first().is_some_and(u8::is_ascii_digit) {
                 ttl = Some(text::parse_ttl(tok.text).map_err(|m| (cur.line(), m))?);
                 continue;
@@ -165,21 +187,21 @@ impl Parser<'_, '_> {
             if class.is_none()
                 && let Some(c) = parse_class(tok.text)
             {
+                if c != zone_class {
+                    let message = format!("class {c} does not match the zone class {zone_class}");
+                    return Err((cur.line(), message));
+                }
                 class = Some(c);
                 continue;
             }
             break tok;
         };
         let rtype = parse_type(type_tok.text).ok_or_else(|| {
-            (cur.line(), format!("unknown record type \"{}\"", show(type_tok.text)))
+            (
+                cur.line(),
+                format!("unknown record type \"{}\"", show(type_tok.text)),
+            )
         })?;
-        let zone_class = self.opts.default_class;
-        if let Some(class) = class
-            && class != zone_class
-        {
-            let message = format!("class {class} does not match the zone class {zone_class}");
-            return Err((cur.line(), message));
-        }
 
         self.rdata.clear();
         rdata::encode(rtype, &mut cur, &frame.origin, &mut self.rdata)
@@ -238,7 +260,7 @@ impl Parser<'_, '_> {
     ) -> Result<(), String> {
         let word = word.text;
         if word.eq_ignore_ascii_case(b"$ORIGIN") {
-            let tok = cur.expect("name after $ORIGIN")?;
+            let tok = cur.required("name after $ORIGIN")?;
             self.scratch.clear();
             let origin = text::name_to_wire(tok.text, &frame.origin, &mut self.scratch)
                 .and_then(|()| Name::from_wire(&self.scratch))
@@ -248,7 +270,7 @@ impl Parser<'_, '_> {
             frame.owner_text.clear();
             Ok(())
         } else if word.eq_ignore_ascii_case(b"$TTL") {
-            let tok = cur.expect("TTL after $TTL")?;
+            let tok = cur.required("TTL after $TTL")?;
             let ttl = text::parse_ttl(tok.text)?;
             no_more(cur)?;
             self.dollar_ttl = Some(ttl);
@@ -264,14 +286,16 @@ impl Parser<'_, '_> {
 
     /// Runs `$INCLUDE file [origin]`.
     fn include(&mut self, cur: &mut Cursor<'_>, frame: &Frame<'_>) -> Result<(), String> {
-        let file = cur.expect("file name after $INCLUDE")?;
+        let file = cur.required("file name after $INCLUDE")?;
         let origin = cur.next();
         no_more(cur)?;
         if !self.opts.allow_include {
             return Err("$INCLUDE is not allowed here".to_owned());
         }
         if frame.depth >= MAX_INCLUDE_DEPTH {
-            return Err(format!("$INCLUDE nesting deeper than {MAX_INCLUDE_DEPTH} levels"));
+            return Err(format!(
+                "$INCLUDE nesting deeper than {MAX_INCLUDE_DEPTH} levels"
+            ));
         }
         let mut raw = Vec::new();
         text::unescape_into(file.text, &mut raw)?;

@@ -3,7 +3,7 @@
 //! Each supported type is described once, as a list of fields
 //! ([`schema`]). The same description drives reading text ([`encode`]),
 //! and one walk over wire RDATA that both validates and formats it
-//! ([`walk`]). Because validation and formatting are the same code, RDATA
+//! (`walk`). Because validation and formatting are the same code, RDATA
 //! that validates always formats in its type's own syntax, and that syntax
 //! reads back to the same bytes; the tests check this on random RDATA.
 
@@ -12,7 +12,7 @@ use candor_wire::{Name, Rtype};
 use crate::codec::{self, HexDecoder};
 use crate::lexer::{Cursor, Entry, Lexer, Tok};
 use crate::text::{self, show};
-use crate::{loc, svcb};
+use crate::{loc, svcb, walk};
 
 /// Largest RDATA (the RDLENGTH field is 16 bits).
 const MAX_RDATA_LEN: usize = 65535;
@@ -22,7 +22,7 @@ const MAX_RDATA_LEN: usize = 65535;
 /// The kinds of RDATA fields. "Rest" kinds take all remaining tokens or
 /// bytes and come last.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+pub(crate) enum Kind {
     /// An 8-bit decimal number.
     U8,
     /// A 16-bit decimal number.
@@ -68,7 +68,7 @@ enum Kind {
 }
 
 /// One field: its kind, and its name for messages.
-type Field = (Kind, &'static str);
+pub(crate) type Field = (Kind, &'static str);
 
 /// The fields of each type with a text format; `None` for types that only
 /// have the RFC 3597 generic form.
@@ -94,7 +94,12 @@ fn schema(rtype: Rtype) -> Option<&'static [Field]> {
         Rtype::TXT | Rtype::SPF => &[(Strings, "text")],
         Rtype::HINFO => &[(CharStr, "CPU"), (CharStr, "OS")],
         Rtype::RP => &[(Name, "mailbox"), (Name, "TXT owner")],
-        Rtype::SRV => &[(U16, "priority"), (U16, "weight"), (U16, "port"), (Name, "target")],
+        Rtype::SRV => &[
+            (U16, "priority"),
+            (U16, "weight"),
+            (U16, "port"),
+            (Name, "target"),
+        ],
         Rtype::NAPTR => &[
             (U16, "order"),
             (U16, "preference"),
@@ -104,19 +109,29 @@ fn schema(rtype: Rtype) -> Option<&'static [Field]> {
             (Name, "replacement"),
         ],
         Rtype::CAA => &[(U8, "flags"), (CaaTag, "tag"), (Text, "value")],
-        Rtype::SSHFP => &[(U8, "algorithm"), (U8, "fingerprint type"), (Hex, "fingerprint")],
+        Rtype::SSHFP => &[
+            (U8, "algorithm"),
+            (U8, "fingerprint type"),
+            (Hex, "fingerprint"),
+        ],
         Rtype::TLSA | Rtype::SMIMEA => &[
             (U8, "certificate usage"),
             (U8, "selector"),
             (U8, "matching type"),
             (Hex, "certificate data"),
         ],
-        Rtype::DS | Rtype::CDS => {
-            &[(U16, "key tag"), (Alg, "algorithm"), (U8, "digest type"), (Hex, "digest")]
-        }
-        Rtype::DNSKEY | Rtype::CDNSKEY => {
-            &[(U16, "flags"), (U8, "protocol"), (Alg, "algorithm"), (Base64, "public key")]
-        }
+        Rtype::DS | Rtype::CDS => &[
+            (U16, "key tag"),
+            (Alg, "algorithm"),
+            (U8, "digest type"),
+            (Hex, "digest"),
+        ],
+        Rtype::DNSKEY | Rtype::CDNSKEY => &[
+            (U16, "flags"),
+            (U8, "protocol"),
+            (Alg, "algorithm"),
+            (Base64, "public key"),
+        ],
         Rtype::RRSIG => &[
             (Type, "type covered"),
             (Alg, "algorithm"),
@@ -137,19 +152,27 @@ fn schema(rtype: Rtype) -> Option<&'static [Field]> {
             (Hash, "next hashed owner"),
             (Bitmap, "type bitmap"),
         ],
-        Rtype::NSEC3PARAM => {
-            &[(U8, "hash algorithm"), (U8, "flags"), (U16, "iterations"), (Salt, "salt")]
-        }
-        Rtype::ZONEMD => {
-            &[(U32, "serial"), (U8, "scheme"), (U8, "hash algorithm"), (Hex, "digest")]
-        }
+        Rtype::NSEC3PARAM => &[
+            (U8, "hash algorithm"),
+            (U8, "flags"),
+            (U16, "iterations"),
+            (Salt, "salt"),
+        ],
+        Rtype::ZONEMD => &[
+            (U32, "serial"),
+            (U8, "scheme"),
+            (U8, "hash algorithm"),
+            (Hex, "digest"),
+        ],
         Rtype::CSYNC => &[(U32, "serial"), (U16, "flags"), (Bitmap, "type bitmap")],
         Rtype::DHCID => &[(Base64, "data")],
         Rtype::OPENPGPKEY => &[(Base64, "public key")],
         Rtype::URI => &[(U16, "priority"), (U16, "weight"), (Text, "target")],
-        Rtype::SVCB | Rtype::HTTPS => {
-            &[(U16, "priority"), (Name, "target"), (SvcParams, "SvcParams")]
-        }
+        Rtype::SVCB | Rtype::HTTPS => &[
+            (U16, "priority"),
+            (Name, "target"),
+            (SvcParams, "SvcParams"),
+        ],
         Rtype::LOC => &[(Loc, "location")],
         _ => return None,
     })
@@ -189,23 +212,32 @@ pub(crate) fn encode(
     if rtype.is_meta() {
         return Err(format!("type {rtype} cannot appear in a zone"));
     }
-    if cur.peek().is_some_and(|tok| !tok.quoted && tok.text == b"\\#") {
+    if cur
+        .peek()
+        .is_some_and(|tok| !tok.quoted && tok.text == b"\\#")
+    {
         cur.next();
         return encode_generic(rtype, cur, out);
     }
     // A is by far the most common type; skip the schema machinery for it.
     if rtype == Rtype::A {
-        let tok = cur.expect("IPv4 address")?;
+        let tok = cur.required("IPv4 address")?;
         let octets = text::parse_ipv4(tok.text)
             .ok_or_else(|| format!("bad IPv4 address \"{}\"", show(tok.text)))?;
         out.extend_from_slice(&octets);
         return no_more(cur);
     }
     let Some(fields) = schema(rtype) else {
-        return Err(format!("type {rtype} has no text format here; use the RFC 3597 \\# form"));
+        return Err(format!(
+            "type {rtype} has no text format here; use the RFC 3597 \\# form"
+        ));
     };
     let start = out.len();
-    let ctx = Ctx { rtype, origin, start };
+    let ctx = Ctx {
+        rtype,
+        origin,
+        start,
+    };
     for &(kind, what) in fields {
         encode_field(&ctx, kind, what, cur, out)?;
     }
@@ -242,11 +274,15 @@ fn encode_field(
     cur: &mut Cursor<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
-    let Ctx { rtype, origin, start } = *ctx;
+    let Ctx {
+        rtype,
+        origin,
+        start,
+    } = *ctx;
     let bad = |tok: Tok<'_>| format!("bad {what} \"{}\"", show(tok.text));
     match kind {
         Kind::U8 | Kind::U16 | Kind::U32 => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let max = match kind {
                 Kind::U8 => u64::from(u8::MAX),
                 Kind::U16 => u64::from(u16::MAX),
@@ -262,54 +298,58 @@ fn encode_field(
             out.extend_from_slice(bytes.get(4 - width..).unwrap_or_default());
         }
         Kind::Period => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let value = text::parse_period(tok.text)
                 .and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| bad(tok))?;
             out.extend_from_slice(&value.to_be_bytes());
         }
         Kind::Alg => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let number = text::parse_uint(tok.text, 255).map(|v| v as u8);
             let by_name = || {
-                ALGORITHMS.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(tok.text))
+                ALGORITHMS
+                    .iter()
+                    .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(tok.text))
             };
-            let value = number.or_else(|| by_name().map(|&(_, v)| v)).ok_or_else(|| bad(tok))?;
+            let value = number
+                .or_else(|| by_name().map(|&(_, v)| v))
+                .ok_or_else(|| bad(tok))?;
             out.push(value);
         }
         Kind::Type => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let rtype = parse_rtype(tok.text).ok_or_else(|| bad(tok))?;
             out.extend_from_slice(&rtype.0.to_be_bytes());
         }
         Kind::Time => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let value = codec::parse_time(tok.text).ok_or_else(|| bad(tok))?;
             out.extend_from_slice(&value.to_be_bytes());
         }
         Kind::Name => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             text::name_to_wire(tok.text, origin, out)
                 .map_err(|err| format!("bad {what} \"{}\": {err}", show(tok.text)))?;
         }
-        Kind::CharStr => encode_charstr(rtype, cur.expect(what)?, out)?,
+        Kind::CharStr => encode_charstr(rtype, cur.required(what)?, out)?,
         Kind::Strings => {
-            encode_charstr(rtype, cur.expect(what)?, out)?;
+            encode_charstr(rtype, cur.required(what)?, out)?;
             for tok in cur.by_ref() {
                 encode_charstr(rtype, tok, out)?;
             }
         }
         Kind::Ipv4 => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             out.extend_from_slice(&text::parse_ipv4(tok.text).ok_or_else(|| bad(tok))?);
         }
         Kind::Ipv6 => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             out.extend_from_slice(&text::parse_ipv6(tok.text).ok_or_else(|| bad(tok))?);
         }
         Kind::Hex => {
             let mut decoder = HexDecoder::default();
-            let first = cur.expect(what)?;
+            let first = cur.required(what)?;
             for tok in std::iter::once(first).chain(cur.by_ref()) {
                 if !decoder.push(tok.text, out) {
                     return Err(format!("bad hex in {what} \"{}\"", show(tok.text)));
@@ -320,7 +360,7 @@ fn encode_field(
             }
         }
         Kind::Base64 => {
-            let first = cur.expect(what)?;
+            let first = cur.required(what)?;
             let mut joined = first.text.to_vec();
             for tok in cur.by_ref() {
                 joined.extend_from_slice(tok.text);
@@ -329,7 +369,7 @@ fn encode_field(
                 .ok_or_else(|| format!("bad base64 in {what} \"{}\"", show(&joined)))?;
         }
         Kind::CaaTag => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let ok = !tok.text.is_empty() && tok.text.iter().all(u8::is_ascii_alphanumeric);
             if !ok || tok.text.len() > 255 {
                 return Err(format!("bad CAA tag \"{}\"", show(tok.text)));
@@ -337,9 +377,9 @@ fn encode_field(
             out.push(tok.text.len() as u8);
             out.extend_from_slice(tok.text);
         }
-        Kind::Text => text::unescape_into(cur.expect(what)?.text, out)?,
+        Kind::Text => text::unescape_into(cur.required(what)?.text, out)?,
         Kind::Salt => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let len_pos = out.len();
             out.push(0);
             if tok.text != b"-" {
@@ -348,17 +388,19 @@ fn encode_field(
                     return Err(bad(tok));
                 }
             }
-            set_length_prefix(out, len_pos).ok_or_else(|| format!("{what} longer than 255 bytes"))?;
+            set_length_prefix(out, len_pos)
+                .ok_or_else(|| format!("{what} longer than 255 bytes"))?;
         }
         Kind::Hash => {
-            let tok = cur.expect(what)?;
+            let tok = cur.required(what)?;
             let len_pos = out.len();
             out.push(0);
             codec::base32hex_decode(tok.text, out).ok_or_else(|| bad(tok))?;
             if out.len() == len_pos + 1 {
                 return Err(bad(tok));
             }
-            set_length_prefix(out, len_pos).ok_or_else(|| format!("{what} longer than 255 bytes"))?;
+            set_length_prefix(out, len_pos)
+                .ok_or_else(|| format!("{what} longer than 255 bytes"))?;
         }
         Kind::Bitmap => {
             let mut types = Vec::new();
@@ -422,7 +464,7 @@ fn encode_bitmap(types: &mut Vec<u16>, out: &mut Vec<u8>) {
 
 /// Reads the RFC 3597 form after `\#`: a length and that many bytes in hex.
 fn encode_generic(rtype: Rtype, cur: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), String> {
-    let tok = cur.expect("RDATA length after \\#")?;
+    let tok = cur.required("RDATA length after \\#")?;
     let len = text::parse_uint(tok.text, MAX_RDATA_LEN as u64)
         .ok_or_else(|| format!("bad \\# RDATA length \"{}\"", show(tok.text)))?;
     let start = out.len();
@@ -440,19 +482,22 @@ fn encode_generic(rtype: Rtype, cur: &mut Cursor<'_>, out: &mut Vec<u8>) -> Resu
     }
     let got = out.len() - start;
     if got as u64 != len {
-        return Err(format!("\\# RDATA has {got} bytes but its length says {len}"));
+        return Err(format!(
+            "\\# RDATA has {got} bytes but its length says {len}"
+        ));
     }
     validate(rtype, out.get(start..).unwrap_or_default())
 }
 
 /// Checks rules that go beyond the field layout.
-fn check_semantics(rtype: Rtype, rdata: &[u8]) -> Result<(), String> {
+pub(crate) fn check_semantics(rtype: Rtype, rdata: &[u8]) -> Result<(), String> {
     // Digest lengths fixed by the algorithm (RFC 4034 §5.1.4, RFC 4509,
-    // RFC 6605, RFC 4255, RFC 6594, RFC 6698).
+    // RFC 6605, RFC 4255, RFC 6594, RFC 6698, RFC 8976).
     let (kind_at, data_at, what, expected): (usize, usize, &str, &[(u8, usize)]) = match rtype {
         Rtype::DS | Rtype::CDS => (3, 4, "digest type", &[(1, 20), (2, 32), (4, 48)]),
         Rtype::SSHFP => (1, 2, "fingerprint type", &[(1, 20), (2, 32)]),
         Rtype::TLSA | Rtype::SMIMEA => (2, 3, "matching type", &[(1, 32), (2, 64)]),
+        Rtype::ZONEMD => (5, 6, "hash algorithm", &[(1, 48), (2, 64)]),
         _ => return Ok(()),
     };
     let Some(&kind) = rdata.get(kind_at) else {
@@ -460,235 +505,11 @@ fn check_semantics(rtype: Rtype, rdata: &[u8]) -> Result<(), String> {
     };
     let len = rdata.len().saturating_sub(data_at);
     match expected.iter().find(|&&(k, _)| k == kind) {
-        Some(&(_, want)) if want != len => {
-            Err(format!("{rtype} data must be {want} bytes for {what} {kind}, not {len}"))
-        }
+        Some(&(_, want)) if want != len => Err(format!(
+            "{rtype} data must be {want} bytes for {what} {kind}, not {len}"
+        )),
         _ => Ok(()),
     }
-}
-
-//----------- Wire to text ----------------------------------------------------
-
-/// Reads wire RDATA field by field.
-pub(crate) struct Reader<'a> {
-    /// The RDATA.
-    data: &'a [u8],
-    /// Where the next field starts.
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    /// A reader at the start of `data`.
-    pub(crate) fn new(data: &'a [u8]) -> Reader<'a> {
-        Reader { data, pos: 0 }
-    }
-
-    /// All of the RDATA, including what has been taken.
-    pub(crate) fn whole(&self) -> &'a [u8] {
-        self.data
-    }
-
-    /// Takes the next `n` bytes.
-    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let bytes = self.data.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(bytes)
-    }
-
-    /// Takes all remaining bytes.
-    pub(crate) fn rest(&mut self) -> &'a [u8] {
-        let bytes = self.data.get(self.pos..).unwrap_or_default();
-        self.pos = self.data.len();
-        bytes
-    }
-
-    /// The remaining bytes, without taking them.
-    pub(crate) fn peek_rest(&self) -> &'a [u8] {
-        self.data.get(self.pos..).unwrap_or_default()
-    }
-
-    /// Takes a big-endian number of `N` bytes.
-    pub(crate) fn uint<const N: usize>(&mut self) -> Option<u32> {
-        let bytes = self.take(N)?;
-        Some(bytes.iter().fold(0u32, |acc, &b| acc << 8 | u32::from(b)))
-    }
-
-    /// Takes one length-prefixed string.
-    pub(crate) fn charstr(&mut self) -> Option<&'a [u8]> {
-        let len = self.uint::<1>()?;
-        self.take(len as usize)
-    }
-
-    /// Number of bytes not yet taken.
-    pub(crate) fn remaining(&self) -> usize {
-        self.data.len().saturating_sub(self.pos)
-    }
-}
-
-/// Validates `rdata` against `fields` and, if `out` is given, formats it
-/// there. Formatting may fail where validation does not (a LOC that has no
-/// unique text form); the caller then uses the generic form.
-fn walk(
-    rtype: Rtype,
-    fields: &[Field],
-    rdata: &[u8],
-    mut out: Option<&mut String>,
-) -> Result<(), String> {
-    let mut r = Reader::new(rdata);
-    let mut last = "";
-    for &(kind, what) in fields {
-        if let Some(out) = out.as_deref_mut()
-            && !out.is_empty()
-        {
-            out.push(' ');
-        }
-        walk_field(rtype, kind, what, &mut r, out.as_deref_mut())?;
-        last = what;
-    }
-    if r.remaining() > 0 {
-        return Err(format!("{rtype} RDATA has {} bytes after the {last}", r.remaining()));
-    }
-    if let Some(out) = out {
-        out.truncate(out.trim_end_matches(' ').len());
-    }
-    check_semantics(rtype, rdata)
-}
-
-/// Validates and formats one field.
-fn walk_field(
-    rtype: Rtype,
-    kind: Kind,
-    what: &str,
-    r: &mut Reader<'_>,
-    out: Option<&mut String>,
-) -> Result<(), String> {
-    let short = || format!("{rtype} RDATA ends before the {what}");
-    let bad = || format!("{rtype} RDATA has a bad {what}");
-    let formatting = out.is_some();
-    let mut scratch = String::new();
-    let text = match out {
-        Some(out) => out,
-        None => &mut scratch,
-    };
-    match kind {
-        Kind::U8 | Kind::Alg => push_num(text, r.uint::<1>().ok_or_else(short)?),
-        Kind::U16 => push_num(text, r.uint::<2>().ok_or_else(short)?),
-        Kind::U32 | Kind::Period => push_num(text, r.uint::<4>().ok_or_else(short)?),
-        Kind::Type => {
-            let value = r.uint::<2>().ok_or_else(short)?;
-            text.push_str(&Rtype(value as u16).to_string());
-        }
-        Kind::Time => codec::write_time(r.uint::<4>().ok_or_else(short)?, text),
-        Kind::Name => {
-            if r.remaining() == 0 {
-                return Err(short());
-            }
-            let used = text::write_name(r.peek_rest(), text).ok_or_else(bad)?;
-            r.take(used);
-        }
-        Kind::CharStr => text::write_quoted(r.charstr().ok_or_else(short)?, text),
-        Kind::Strings => {
-            if r.remaining() == 0 {
-                return Err(short());
-            }
-            while r.remaining() > 0 {
-                if !text.is_empty() && !text.ends_with(' ') {
-                    text.push(' ');
-                }
-                text::write_quoted(r.charstr().ok_or_else(bad)?, text);
-            }
-        }
-        Kind::Ipv4 => {
-            let bytes = r.take(4).ok_or_else(short)?;
-            text::write_ipv4(bytes.try_into().map_err(|_| short())?, text);
-        }
-        Kind::Ipv6 => {
-            let bytes = r.take(16).ok_or_else(short)?;
-            text::write_ipv6(bytes.try_into().map_err(|_| short())?, text);
-        }
-        Kind::Hex => {
-            let bytes = r.rest();
-            if bytes.is_empty() {
-                return Err(short());
-            }
-            codec::write_hex(bytes, text);
-        }
-        Kind::Base64 => {
-            let bytes = r.rest();
-            if bytes.is_empty() {
-                return Err(short());
-            }
-            codec::write_base64(bytes, text);
-        }
-        Kind::CaaTag => {
-            let tag = r.charstr().ok_or_else(short)?;
-            if tag.is_empty() || !tag.iter().all(u8::is_ascii_alphanumeric) {
-                return Err(bad());
-            }
-            text.extend(tag.iter().map(|&b| char::from(b)));
-        }
-        Kind::Text => text::write_quoted(r.rest(), text),
-        Kind::Salt => {
-            let salt = r.charstr().ok_or_else(short)?;
-            if salt.is_empty() {
-                text.push('-');
-            } else {
-                codec::write_hex(salt, text);
-            }
-        }
-        Kind::Hash => {
-            let hash = r.charstr().ok_or_else(short)?;
-            if hash.is_empty() {
-                return Err(bad());
-            }
-            codec::write_base32hex(hash, text);
-        }
-        Kind::Bitmap => walk_bitmap(r.rest(), text).ok_or_else(bad)?,
-        Kind::SvcParams => svcb::walk(rtype, r, text)?,
-        Kind::Loc => {
-            if !loc::walk(r.rest(), text)? && formatting {
-                return Err(format!("{rtype} RDATA has no unique text form"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Appends a decimal number.
-fn push_num(out: &mut String, value: u32) {
-    out.push_str(&value.to_string());
-}
-
-/// Validates a type bitmap and writes its types, separated by spaces.
-fn walk_bitmap(mut bitmap: &[u8], out: &mut String) -> Option<()> {
-    let mut previous: Option<u8> = None;
-    let mut first = true;
-    while let [window, len, rest @ ..] = bitmap {
-        let len = usize::from(*len);
-        if previous.is_some_and(|p| p >= *window) || !(1..=32).contains(&len) {
-            return None;
-        }
-        let bits = rest.get(..len)?;
-        if bits.last() == Some(&0) {
-            return None;
-        }
-        for (i, &byte) in bits.iter().enumerate() {
-            for bit in 0..8 {
-                if byte & (0x80 >> bit) != 0 {
-                    if !first {
-                        out.push(' ');
-                    }
-                    first = false;
-                    let value = u16::from(*window) << 8 | (i * 8 + bit) as u16;
-                    out.push_str(&Rtype(value).to_string());
-                }
-            }
-        }
-        previous = Some(*window);
-        bitmap = rest.get(len..)?;
-    }
-    // One byte on its own cannot start a window.
-    bitmap.is_empty().then_some(())
 }
 
 //----------- Entry points ----------------------------------------------------
@@ -715,7 +536,7 @@ pub(crate) fn to_text(rtype: Rtype, rdata: &[u8]) -> String {
         && let Some(fields) = schema(rtype)
     {
         let mut out = String::with_capacity(rdata.len() * 2 + 16);
-        if walk(rtype, fields, rdata, Some(&mut out)).is_ok() {
+        if walk::walk(rtype, fields, rdata, Some(&mut out)).is_ok() {
             return out;
         }
     }
@@ -736,7 +557,7 @@ pub(crate) fn validate(rtype: Rtype, rdata: &[u8]) -> Result<(), String> {
         return Err(format!("{rtype} RDATA longer than {MAX_RDATA_LEN} bytes"));
     }
     match schema(rtype) {
-        Some(fields) => walk(rtype, fields, rdata, None),
+        Some(fields) => walk::walk(rtype, fields, rdata, None),
         None => Ok(()),
     }
 }

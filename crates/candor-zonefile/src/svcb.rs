@@ -11,8 +11,8 @@ use candor_wire::Rtype;
 
 use crate::codec;
 use crate::lexer::Cursor;
-use crate::rdata::Reader;
 use crate::text::{self, show};
+use crate::walk::Reader;
 
 /// The named keys, indexed by number (RFC 9460 §14.3.2, RFC 9461, RFC 9540).
 const KEYS: &[&str] = &[
@@ -46,7 +46,10 @@ const OHTTP: u16 = 8;
 
 /// Reads a key name or `keyNNNNN` (65535 is reserved and refused).
 fn parse_key(text: &[u8]) -> Option<u16> {
-    if let Some(i) = KEYS.iter().position(|k| k.as_bytes().eq_ignore_ascii_case(text)) {
+    if let Some(i) = KEYS
+        .iter()
+        .position(|k| k.as_bytes().eq_ignore_ascii_case(text))
+    {
         return u16::try_from(i).ok();
     }
     let digits = text.strip_prefix(b"key")?;
@@ -91,7 +94,10 @@ pub(crate) fn encode(
         params.push((key, wire));
     }
     params.sort_by_key(|&(key, _)| key);
-    if let Some(pair) = params.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
+    if let Some(pair) = params
+        .windows(2)
+        .find(|w| matches!(w, [a, b] if a.0 == b.0))
+    {
         let key = pair.first().map_or(0, |p| p.0);
         return Err(format!("duplicate SvcParamKey {}", key_name(key)));
     }
@@ -195,7 +201,9 @@ fn split_list(raw: &[u8], name: &str) -> Result<Vec<Vec<u8>>, String> {
         match b {
             b',' => items.push(Vec::new()),
             b'\\' => {
-                let &next = bytes.next().ok_or_else(|| format!("bad escape in {name} list"))?;
+                let &next = bytes
+                    .next()
+                    .ok_or_else(|| format!("bad escape in {name} list"))?;
                 if let Some(item) = items.last_mut() {
                     item.push(next);
                 }
@@ -217,10 +225,15 @@ fn split_list(raw: &[u8], name: &str) -> Result<Vec<Vec<u8>>, String> {
 /// §8): AliasMode has none, and every mandatory key is present.
 fn check(rtype: Rtype, priority: u16, keys: &[u16], mandatory: &[u16]) -> Result<(), String> {
     if priority == 0 && !keys.is_empty() {
-        return Err(format!("{rtype} in AliasMode (priority 0) must not have SvcParams"));
+        return Err(format!(
+            "{rtype} in AliasMode (priority 0) must not have SvcParams"
+        ));
     }
     match mandatory.iter().find(|key| !keys.contains(key)) {
-        Some(&key) => Err(format!("mandatory SvcParamKey {} is missing", key_name(key))),
+        Some(&key) => Err(format!(
+            "mandatory SvcParamKey {} is missing",
+            key_name(key)
+        )),
         None => Ok(()),
     }
 }
@@ -241,7 +254,9 @@ pub(crate) fn walk(rtype: Rtype, r: &mut Reader<'_>, out: &mut String) -> Result
         let len = r.uint::<2>().ok_or_else(truncated)? as usize;
         let value = r.take(len).ok_or_else(truncated)?;
         if keys.last().is_some_and(|&last| last >= key) {
-            return Err(format!("{rtype} SvcParamKeys are not in strictly increasing order"));
+            return Err(format!(
+                "{rtype} SvcParamKeys are not in strictly increasing order"
+            ));
         }
         if key == u16::MAX {
             return Err(format!("{rtype} RDATA uses the reserved SvcParamKey 65535"));
@@ -338,5 +353,5 @@ fn walk_value(key: u16, value: &[u8], out: &mut String, mandatory: &mut Vec<u16>
 /// Splits a non-empty value into items of `size` bytes; `None` if it does
 /// not divide evenly.
 fn chunks(value: &[u8], size: usize) -> Option<std::slice::ChunksExact<'_, u8>> {
-    (!value.is_empty() && value.len() % size == 0).then(|| value.chunks_exact(size))
+    (!value.is_empty() && value.len().is_multiple_of(size)).then(|| value.chunks_exact(size))
 }

@@ -118,7 +118,11 @@ fn set_len(out: &mut [u8], pos: usize, len: usize) {
 
 /// Checks the total length of the name that starts at `start`.
 fn check_len(out: &[u8], start: usize) -> Result<(), NameError> {
-    if out.len() - start > MAX_NAME_LEN { Err(NameError::NameTooLong) } else { Ok(()) }
+    if out.len() - start > MAX_NAME_LEN {
+        Err(NameError::NameTooLong)
+    } else {
+        Ok(())
+    }
 }
 
 /// Reads the escape after a `\`: `\DDD` or `\X`. Returns the byte and how
@@ -127,7 +131,9 @@ pub(crate) fn read_escape(rest: &[u8]) -> Result<(u8, usize), NameError> {
     match rest {
         [a, b, c, ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
             let v = u32::from(a - b'0') * 100 + u32::from(b - b'0') * 10 + u32::from(c - b'0');
-            u8::try_from(v).map(|v| (v, 3)).map_err(|_| NameError::BadEscape)
+            u8::try_from(v)
+                .map(|v| (v, 3))
+                .map_err(|_| NameError::BadEscape)
         }
         [a, ..] if a.is_ascii_digit() => Err(NameError::BadEscape),
         [x, ..] => Ok((*x, 1)),
@@ -200,9 +206,10 @@ pub(crate) fn parse_ttl(text: &[u8]) -> Result<u32, String> {
     let Some(value) = parse_period(text) else {
         return Err(format!("bad TTL \"{}\"", show(text)));
     };
-    u32::try_from(value).ok().filter(|&v| v <= MAX_TTL).ok_or_else(|| {
-        format!("TTL \"{}\" out of range (maximum {MAX_TTL})", show(text))
-    })
+    u32::try_from(value)
+        .ok()
+        .filter(|&v| v <= MAX_TTL)
+        .ok_or_else(|| format!("TTL \"{}\" out of range (maximum {MAX_TTL})", show(text)))
 }
 
 //----------- Character strings -----------------------------------------------
@@ -255,15 +262,35 @@ pub(crate) fn write_escaped(bytes: &[u8], out: &mut String) {
 /// leading zeros.
 pub(crate) fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
-    let mut parts = text.split(|&b| b == b'.');
-    for slot in &mut out {
-        let part = parts.next()?;
-        if part.len() > 1 && part.first() == Some(&b'0') {
-            return None;
+    let mut octet = 0usize;
+    let mut value = 0u32;
+    let mut digits = 0;
+    for &b in text {
+        match b {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return None;
+                }
+                value = value * 10 + u32::from(b - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 => {
+                *out.get_mut(octet)? = value as u8;
+                octet += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return None,
         }
-        *slot = u8::try_from(parse_uint(part, 255)?).ok()?;
     }
-    parts.next().is_none().then_some(out)
+    if digits == 0 || octet != 3 {
+        return None;
+    }
+    *out.get_mut(3)? = value as u8;
+    Some(out)
 }
 
 /// Reads an IPv6 address in any RFC 4291 §2.2 form (with `::` and embedded

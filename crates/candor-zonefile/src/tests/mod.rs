@@ -25,7 +25,10 @@ fn name(text: &str) -> Name {
 
 /// Options with `$INCLUDE` allowed.
 fn options() -> ParseOptions {
-    ParseOptions { allow_include: true, ..ParseOptions::new(origin()) }
+    ParseOptions {
+        allow_include: true,
+        ..ParseOptions::new(origin())
+    }
 }
 
 /// Checks the invariants every parsed record must meet: its RDATA
@@ -34,10 +37,17 @@ fn options() -> ParseOptions {
 fn check_record(record: &Record<'_>) {
     let text = rdata_to_text(record.rtype, record.rdata);
     if let Err(err) = validate_rdata(record.rtype, record.rdata) {
-        panic!("parsed {} RDATA does not validate: {err} ({text})", record.rtype);
+        panic!(
+            "parsed {} RDATA does not validate: {err} ({text})",
+            record.rtype
+        );
     }
     match rdata_from_text(record.rtype, &text, &Name::root()) {
-        Ok(wire) => assert_eq!(wire, record.rdata, "{} {text} does not round-trip", record.rtype),
+        Ok(wire) => assert_eq!(
+            wire, record.rdata,
+            "{} {text} does not round-trip",
+            record.rtype
+        ),
         Err(err) => panic!("{} {text} does not read back: {err}", record.rtype),
     }
 }
@@ -59,8 +69,38 @@ fn render(text: &[u8], opts: &ParseOptions) -> String {
 
 /// Removes the indentation and blank lines of an expected text.
 fn dedent(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines.join("\n")
+}
+
+/// Removes the indentation that Rust string literals give zone text: the
+/// smallest run of leading spaces over the lines after the first (the first
+/// starts right after the quote). Lines indented further keep the rest, so
+/// they have a blank owner.
+fn unindent(text: &str) -> String {
+    let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let rest = lines.get(1..).unwrap_or_default();
+    let min = rest
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| indent(l))
+        .min()
+        .unwrap_or(0);
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(line.get(min.min(indent(line))..).unwrap_or_default());
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// Parses `zone` (origin `example.com.`, `$INCLUDE` allowed) and compares
@@ -73,9 +113,12 @@ fn check(zone: &str, expect: &str) {
 /// Like [`check`] with other options.
 #[track_caller]
 fn check_with(zone: &str, opts: &ParseOptions, expect: &str) {
-    let actual = dedent(&render(zone.as_bytes(), opts));
+    let actual = dedent(&render(unindent(zone).as_bytes(), opts));
     let expect = dedent(expect);
-    assert!(actual == expect, "\n--- expected\n{expect}\n--- actual\n{actual}\n");
+    assert!(
+        actual == expect,
+        "\n--- expected\n{expect}\n--- actual\n{actual}\n"
+    );
 }
 
 /// A fresh path in the temporary directory for this test run.
@@ -93,7 +136,11 @@ fn reformat(rtype: Rtype, text: &str) -> Result<String, String> {
     }
     let formatted = rdata_to_text(rtype, &wire);
     let again = rdata_from_text(rtype, &formatted, &Name::root());
-    assert_eq!(again.as_ref(), Ok(&wire), "{rtype} {formatted} does not round-trip");
+    assert_eq!(
+        again.as_ref(),
+        Ok(&wire),
+        "{rtype} {formatted} does not round-trip"
+    );
     Ok(formatted)
 }
 
