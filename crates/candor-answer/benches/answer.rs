@@ -27,17 +27,59 @@ fn zones() -> ZoneSet {
         soa.extend_from_slice(n(&format!("hostmaster.z{z:04}.example.")).as_wire());
         soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
         b.add(&apex, Rtype::SOA, 3600, &soa, None);
-        b.add(&apex, Rtype::NS, 3600, n(&format!("ns1.z{z:04}.example.")).as_wire(), None);
-        b.add(&n(&format!("ns1.z{z:04}.example.")), Rtype::A, 3600, &[198, 18, 0, 1], None);
+        b.add(
+            &apex,
+            Rtype::NS,
+            3600,
+            n(&format!("ns1.z{z:04}.example.")).as_wire(),
+            None,
+        );
+        b.add(
+            &n(&format!("ns1.z{z:04}.example.")),
+            Rtype::A,
+            3600,
+            &[198, 18, 0, 1],
+            None,
+        );
         for h in 0..50u8 {
             let owner = n(&format!("host{h}.z{z:04}.example."));
             b.add(&owner, Rtype::A, 3600, &[198, 18, 0, h], None);
-            b.add(&owner, Rtype::AAAA, 3600, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, h], None);
+            b.add(
+                &owner,
+                Rtype::AAAA,
+                3600,
+                &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, h],
+                None,
+            );
         }
-        b.add(&n(&format!("*.wild.z{z:04}.example.")), Rtype::A, 3600, &[198, 18, 1, 1], None);
-        b.add(&n(&format!("www.z{z:04}.example.")), Rtype::CNAME, 3600, n(&format!("host1.z{z:04}.example.")).as_wire(), None);
-        b.add(&n(&format!("sub.z{z:04}.example.")), Rtype::NS, 3600, n(&format!("ns.sub.z{z:04}.example.")).as_wire(), None);
-        b.add(&n(&format!("ns.sub.z{z:04}.example.")), Rtype::A, 3600, &[198, 18, 2, 1], None);
+        b.add(
+            &n(&format!("*.wild.z{z:04}.example.")),
+            Rtype::A,
+            3600,
+            &[198, 18, 1, 1],
+            None,
+        );
+        b.add(
+            &n(&format!("www.z{z:04}.example.")),
+            Rtype::CNAME,
+            3600,
+            n(&format!("host1.z{z:04}.example.")).as_wire(),
+            None,
+        );
+        b.add(
+            &n(&format!("sub.z{z:04}.example.")),
+            Rtype::NS,
+            3600,
+            n(&format!("ns.sub.z{z:04}.example.")).as_wire(),
+            None,
+        );
+        b.add(
+            &n(&format!("ns.sub.z{z:04}.example.")),
+            Rtype::A,
+            3600,
+            &[198, 18, 2, 1],
+            None,
+        );
         all.push(Arc::new(b.finish().expect("valid zone")));
     }
     ZoneSet::from_zones(all)
@@ -54,7 +96,10 @@ fn query(name: &str, qtype: Rtype) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let zones = zones();
-    let config = Config { max_udp_payload: 1232, nsid: None };
+    let config = Config {
+        max_udp_payload: 1232,
+        nsid: None,
+    };
     let mut out = vec![0u8; 65535];
     let cases = [
         ("hit", query("host7.z0042.example.", Rtype::A)),
@@ -69,7 +114,15 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("answer");
     for (name, q) in &cases {
         group.bench_function(*name, |b| {
-            b.iter(|| respond(black_box(&zones), &config, black_box(q), Transport::Udp, &mut out))
+            b.iter(|| {
+                respond(
+                    black_box(&zones),
+                    &config,
+                    black_box(q),
+                    Transport::Udp,
+                    &mut out,
+                )
+            })
         });
     }
     group.finish();

@@ -58,7 +58,9 @@ pub fn respond(
     let limit = match (transport, query.edns) {
         (Transport::Tcp, _) => 65535,
         (Transport::Udp, None) => 512,
-        (Transport::Udp, Some(e)) => usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512))),
+        (Transport::Udp, Some(e)) => {
+            usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512)))
+        }
     };
     let Ok(mut b) = MessageBuilder::new(out, &query.header, query.question, limit) else {
         return error_response(&query.header, Rcode::FORMERR, out);
@@ -108,7 +110,12 @@ fn error_response(header: &Header, rcode: Rcode, out: &mut [u8]) -> Option<usize
 }
 
 /// Decides the response and writes its records; returns the rcode.
-fn answer(zones: &ZoneSet, query: &Query<'_>, transport: Transport, b: &mut MessageBuilder<'_>) -> Rcode {
+fn answer(
+    zones: &ZoneSet,
+    query: &Query<'_>,
+    transport: Transport,
+    b: &mut MessageBuilder<'_>,
+) -> Rcode {
     if let Some(edns) = query.edns {
         if edns.version != 0 {
             return Rcode::BADVERS;
@@ -149,7 +156,13 @@ fn answer(zones: &ZoneSet, query: &Query<'_>, transport: Transport, b: &mut Mess
         return Rcode::REFUSED;
     };
     b.set_flags(Header::AA);
-    let mut ctx = Answer { zone, qtype: query.qtype, transport, sources: [None; MAX_ADDITIONAL_SOURCES], n_sources: 0 };
+    let mut ctx = Answer {
+        zone,
+        qtype: query.qtype,
+        transport,
+        sources: [None; MAX_ADDITIONAL_SOURCES],
+        n_sources: 0,
+    };
     match ctx.resolve(qname, query.qname, b) {
         Ok(rcode) => {
             ctx.additional(b);
@@ -214,11 +227,19 @@ impl<'z> Answer<'z> {
         b: &mut MessageBuilder<'_>,
     ) -> Result<Rcode, Truncated> {
         let zone = self.zone;
-        let mut cur = ChainName { lower: [0; 255], orig: [0; 255], len: 0 };
+        let mut cur = ChainName {
+            lower: [0; 255],
+            orig: [0; 255],
+            len: 0,
+        };
         let mut at_qname = true;
         let mut visited: [NodeId; MAX_CHAIN] = [u32::MAX; MAX_CHAIN];
         for step in 0..=MAX_CHAIN {
-            let name: &[u8] = if at_qname { qname } else { &cur.lower[..cur.len] };
+            let name: &[u8] = if at_qname {
+                qname
+            } else {
+                &cur.lower[..cur.len]
+            };
             let owner_buf;
             let owner = if at_qname {
                 Owner::Qname
@@ -237,8 +258,7 @@ impl<'z> Answer<'z> {
                     let Some(dname) = zone.rrset(owner_id, Rtype::DNAME) else {
                         return Ok(Rcode::SERVFAIL);
                     };
-                    b.push_rrset(Owner::Name(zone.name_bytes(owner_id)), zone.tails(dname), 1)
-                        ?;
+                    b.push_rrset(Owner::Name(zone.name_bytes(owner_id)), zone.tails(dname), 1)?;
                     let target = first_rdata(zone.tails(dname));
                     let prefix_len = name.len() - zone.name_bytes(owner_id).len();
                     if prefix_len + target.len() > candor_wire::MAX_NAME_LEN {
@@ -300,7 +320,12 @@ impl<'z> Answer<'z> {
     }
 
     /// Answers from an existing node: the RRset of QTYPE, ANY, or NODATA.
-    fn positive(&mut self, node: NodeId, owner: Owner<'_>, b: &mut MessageBuilder<'_>) -> Result<Rcode, Truncated> {
+    fn positive(
+        &mut self,
+        node: NodeId,
+        owner: Owner<'_>,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<Rcode, Truncated> {
         let zone = self.zone;
         let sets = zone.rrsets(node);
         if self.qtype == Rtype::ANY && !sets.is_empty() {
@@ -328,7 +353,11 @@ impl<'z> Answer<'z> {
     /// NXDOMAIN/NODATA: the SOA in the authority section (RFC 2308 §2).
     fn negative(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
         b.set_section(Section::Authority);
-        b.push_rrset(Owner::Name(self.zone.apex().as_wire()), self.zone.negative_soa(), 1)?;
+        b.push_rrset(
+            Owner::Name(self.zone.apex().as_wire()),
+            self.zone.negative_soa(),
+            1,
+        )?;
         Ok(())
     }
 
@@ -366,9 +395,11 @@ impl<'z> Answer<'z> {
             for (i, set) in self.sources[..self.n_sources].iter().flatten().enumerate() {
                 for (j, add) in zone.additional(set).iter().enumerate() {
                     // Skip targets listed before (in this or an earlier set).
-                    let seen = self.sources[..i].iter().flatten().any(|s| {
-                        zone.additional(s).iter().any(|a| a.node == add.node)
-                    }) || zone.additional(set)[..j].iter().any(|a| a.node == add.node);
+                    let seen = self.sources[..i]
+                        .iter()
+                        .flatten()
+                        .any(|s| zone.additional(s).iter().any(|a| a.node == add.node))
+                        || zone.additional(set)[..j].iter().any(|a| a.node == add.node);
                     if seen {
                         continue;
                     }
@@ -386,7 +417,9 @@ impl<'z> Answer<'z> {
 
 /// The RDATA of the first RR in a tails block.
 fn first_rdata(tails: &[u8]) -> &[u8] {
-    let Some(len) = tails.get(8..10) else { return &[] };
+    let Some(len) = tails.get(8..10) else {
+        return &[];
+    };
     let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
     tails.get(10..10 + len).unwrap_or(&[])
 }

@@ -17,7 +17,12 @@ use crate::{Config, Transport, respond};
 /// Compiles zone text with the given origin.
 fn zone(origin: &str, text: &str) -> Arc<candor_zone::Zone> {
     let origin = Name::from_text(origin, None).unwrap();
-    let opts = ParseOptions { origin: origin.clone(), default_class: Class::IN, allow_include: false, max_errors: 10 };
+    let opts = ParseOptions {
+        origin: origin.clone(),
+        default_class: Class::IN,
+        allow_include: false,
+        max_errors: 10,
+    };
     let mut b = ZoneBuilder::new(&origin);
     parse_bytes(text.as_bytes(), Path::new("test.zone"), &opts, &mut |r| {
         b.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
@@ -28,7 +33,20 @@ fn zone(origin: &str, text: &str) -> Arc<candor_zone::Zone> {
 
 /// A query message.
 fn query(name: &str, qtype: Rtype, edns: Option<u16>) -> Vec<u8> {
-    let mut q = vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns.is_some())];
+    let mut q = vec![
+        0xab,
+        0xcd,
+        0x01,
+        0x00,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        u8::from(edns.is_some()),
+    ];
     q.extend_from_slice(Name::from_text(name, None).unwrap().as_wire());
     q.extend_from_slice(&qtype.0.to_be_bytes());
     q.extend_from_slice(&1u16.to_be_bytes());
@@ -42,7 +60,14 @@ fn query(name: &str, qtype: Rtype, edns: Option<u16>) -> Vec<u8> {
 
 /// Renders a record like a zone file line.
 fn render_record(r: &Record) -> String {
-    format!("{} {} {} {} {}", r.owner, r.ttl, r.class, r.rtype, rdata_to_text(r.rtype, &r.rdata))
+    format!(
+        "{} {} {} {} {}",
+        r.owner,
+        r.ttl,
+        r.class,
+        r.rtype,
+        rdata_to_text(r.rtype, &r.rdata)
+    )
 }
 
 /// Renders a response dig-style.
@@ -50,13 +75,26 @@ fn render(m: &Message) -> String {
     let mut out = String::new();
     let flags = m.header.flags;
     let mut names = Vec::new();
-    for (bit, name) in [(0x8000, "qr"), (0x0400, "aa"), (0x0200, "tc"), (0x0100, "rd")] {
+    for (bit, name) in [
+        (0x8000, "qr"),
+        (0x0400, "aa"),
+        (0x0200, "tc"),
+        (0x0100, "rd"),
+    ] {
         if flags & bit != 0 {
             names.push(name);
         }
     }
-    out.push_str(&format!("rcode {} flags {}\n", candor_wire::Rcode(m.rcode()), names.join(" ")));
-    for (title, section) in [("answer", &m.answer), ("authority", &m.authority), ("additional", &m.additional)] {
+    out.push_str(&format!(
+        "rcode {} flags {}\n",
+        candor_wire::Rcode(m.rcode()),
+        names.join(" ")
+    ));
+    for (title, section) in [
+        ("answer", &m.answer),
+        ("authority", &m.authority),
+        ("additional", &m.additional),
+    ] {
         for r in section.iter().filter(|r| r.rtype != Rtype::OPT) {
             out.push_str(&format!("{title}: {}\n", render_record(r)));
         }
@@ -73,7 +111,10 @@ fn check(zones: &ZoneSet, name: &str, qtype: Rtype, expect: Expect) {
 /// Answers a raw query and checks the rendering.
 #[track_caller]
 fn check_with(zones: &ZoneSet, q: &[u8], transport: Transport, expect: Expect) {
-    let config = Config { max_udp_payload: 1232, nsid: None };
+    let config = Config {
+        max_udp_payload: 1232,
+        nsid: None,
+    };
     let mut out = vec![0u8; 65535];
     let text = match respond(zones, &config, q, transport, &mut out) {
         None => "no response\n".to_owned(),
@@ -106,69 +147,119 @@ subdel.example.          NS    ns.example.net.
 #[test]
 fn rfc4592_wildcard_synthesis() {
     let z = rfc4592();
-    check(&z, "host3.example.", Rtype::MX, expect![[r#"
+    check(
+        &z,
+        "host3.example.",
+        Rtype::MX,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: host3.example. 3600 IN MX 10 host1.example.
         additional: host1.example. 3600 IN A 192.0.2.1
-    "#]]);
-    check(&z, "foo.bar.example.", Rtype::TXT, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "foo.bar.example.",
+        Rtype::TXT,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: foo.bar.example. 3600 IN TXT "this is a wildcard"
-    "#]]);
-    check(&z, "HOST3.Example.", Rtype::MX, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "HOST3.Example.",
+        Rtype::MX,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: HOST3.Example. 3600 IN MX 10 host1.example.
         additional: host1.example. 3600 IN A 192.0.2.1
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc4592_wildcard_nodata() {
     let z = rfc4592();
-    check(&z, "host3.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "host3.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc4592_existing_names_block_wildcards() {
     let z = rfc4592();
     // host1 exists: no synthesis (§2.2.1).
-    check(&z, "host1.example.", Rtype::MX, expect![[r#"
+    check(
+        &z,
+        "host1.example.",
+        Rtype::MX,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
     // sub.*.example exists; "*" in the middle is not a wildcard.
-    check(&z, "sub.*.example.", Rtype::MX, expect![[r#"
+    check(
+        &z,
+        "sub.*.example.",
+        Rtype::MX,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
     // _tcp.host1 is an empty non-terminal: it exists, so no synthesis below it.
-    check(&z, "_telnet._tcp.host1.example.", Rtype::SRV, expect![[r#"
+    check(
+        &z,
+        "_telnet._tcp.host1.example.",
+        Rtype::SRV,
+        expect![[r#"
         rcode NXDOMAIN flags qr aa rd
         authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
     // The empty non-terminal itself answers NODATA.
-    check(&z, "_tcp.host1.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "_tcp.host1.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
     // ghost.*.example: the closest encloser *.example has no "*" child.
-    check(&z, "ghost.*.example.", Rtype::MX, expect![[r#"
+    check(
+        &z,
+        "ghost.*.example.",
+        Rtype::MX,
+        expect![[r#"
         rcode NXDOMAIN flags qr aa rd
         authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc4592_delegation_beats_wildcard() {
     let z = rfc4592();
-    check(&z, "host.subdel.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "host.subdel.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr rd
         authority: subdel.example. 3600 IN NS ns.example.com.
         authority: subdel.example. 3600 IN NS ns.example.net.
-    "#]]);
+    "#]],
+    );
 }
 
 /// A zone shaped like the RFC 1034 §6.1 examples, with the cases around them.
@@ -221,18 +312,32 @@ www A   198.51.100.1
 #[test]
 fn rfc1034_positive_answers() {
     let z = rfc1034();
-    check(&z, "www.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "www.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: www.example. 3600 IN A 192.0.2.80
         answer: www.example. 3600 IN A 192.0.2.81
-    "#]]);
-    check(&z, "example.", Rtype::MX, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "example.",
+        Rtype::MX,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: example. 3600 IN MX 10 mail.example.
         answer: example. 3600 IN MX 20 mail.other.test.
         additional: mail.example. 3600 IN A 192.0.2.25
-    "#]]);
-    check(&z, "example.", Rtype::NS, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "example.",
+        Rtype::NS,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: example. 3600 IN NS ns1.example.
         answer: example. 3600 IN NS ns2.sub.example.
@@ -240,67 +345,122 @@ fn rfc1034_positive_answers() {
         additional: ns2.sub.example. 3600 IN A 192.0.2.54
         additional: ns1.example. 3600 IN AAAA 2001:db8::1
         additional: ns2.sub.example. 3600 IN AAAA 2001:db8::54
-    "#]]);
-    check(&z, "_sip._udp.example.", Rtype::SRV, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "_sip._udp.example.",
+        Rtype::SRV,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: _sip._udp.example. 3600 IN SRV 10 5 5060 www.example.
         additional: www.example. 3600 IN A 192.0.2.80
         additional: www.example. 3600 IN A 192.0.2.81
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc1034_negative_answers() {
     let z = rfc1034();
-    check(&z, "nope.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "nope.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NXDOMAIN flags qr aa rd
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
-    "#]]);
-    check(&z, "www.example.", Rtype::TXT, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "www.example.",
+        Rtype::TXT,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
     // Empty non-terminals exist.
-    check(&z, "a.b.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "a.b.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
-    "#]]);
-    check(&z, "b.example.", Rtype::A, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "b.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc1034_cnames() {
     let z = rfc1034();
-    check(&z, "chain.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "chain.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: chain.example. 3600 IN CNAME alias.example.
         answer: alias.example. 3600 IN CNAME www.example.
         answer: www.example. 3600 IN A 192.0.2.80
         answer: www.example. 3600 IN A 192.0.2.81
-    "#]]);
-    check(&z, "alias.example.", Rtype::CNAME, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "alias.example.",
+        Rtype::CNAME,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: alias.example. 3600 IN CNAME www.example.
-    "#]]);
-    check(&z, "gone.example.", Rtype::A, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "gone.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NXDOMAIN flags qr aa rd
         answer: gone.example. 3600 IN CNAME nothere.example.
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
-    "#]]);
-    check(&z, "loop1.example.", Rtype::A, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "loop1.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: loop1.example. 3600 IN CNAME loop2.example.
         answer: loop2.example. 3600 IN CNAME loop1.example.
-    "#]]);
+    "#]],
+    );
     // Chains are followed inside the zone only.
-    check(&z, "outside.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "outside.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: outside.example. 3600 IN CNAME www.other.test.
-    "#]]);
-    check(&z, "intocut.example.", Rtype::A, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "intocut.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: intocut.example. 3600 IN CNAME host.sub.example.
         authority: sub.example. 3600 IN NS ns1.sub.example.
@@ -308,89 +468,145 @@ fn rfc1034_cnames() {
         additional: ns1.sub.example. 3600 IN A 192.0.2.53
         additional: ns2.sub.example. 3600 IN A 192.0.2.54
         additional: ns2.sub.example. 3600 IN AAAA 2001:db8::54
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc1034_referrals() {
     let z = rfc1034();
-    check(&z, "host.sub.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "host.sub.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr rd
         authority: sub.example. 3600 IN NS ns1.sub.example.
         authority: sub.example. 3600 IN NS ns2.sub.example.
         additional: ns1.sub.example. 3600 IN A 192.0.2.53
         additional: ns2.sub.example. 3600 IN A 192.0.2.54
         additional: ns2.sub.example. 3600 IN AAAA 2001:db8::54
-    "#]]);
-    check(&z, "sub.example.", Rtype::NS, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "sub.example.",
+        Rtype::NS,
+        expect![[r#"
         rcode NOERROR flags qr rd
         authority: sub.example. 3600 IN NS ns1.sub.example.
         authority: sub.example. 3600 IN NS ns2.sub.example.
         additional: ns1.sub.example. 3600 IN A 192.0.2.53
         additional: ns2.sub.example. 3600 IN A 192.0.2.54
         additional: ns2.sub.example. 3600 IN AAAA 2001:db8::54
-    "#]]);
+    "#]],
+    );
     // Glue is not authoritative data: a query for it is a referral.
-    check(&z, "ns1.sub.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "ns1.sub.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr rd
         authority: sub.example. 3600 IN NS ns1.sub.example.
         authority: sub.example. 3600 IN NS ns2.sub.example.
         additional: ns1.sub.example. 3600 IN A 192.0.2.53
         additional: ns2.sub.example. 3600 IN A 192.0.2.54
         additional: ns2.sub.example. 3600 IN AAAA 2001:db8::54
-    "#]]);
+    "#]],
+    );
     // DS at the cut is answered by the parent (NODATA here).
-    check(&z, "sub.example.", Rtype::DS, expect![[r#"
+    check(
+        &z,
+        "sub.example.",
+        Rtype::DS,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc6672_dname() {
     let z = rfc1034();
-    check(&z, "www.old.example.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "www.old.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: old.example. 3600 IN DNAME new.example.
         answer: www.old.example. 3600 IN CNAME www.new.example.
         answer: www.new.example. 3600 IN A 192.0.2.123
-    "#]]);
-    check(&z, "old.example.", Rtype::DNAME, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "old.example.",
+        Rtype::DNAME,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: old.example. 3600 IN DNAME new.example.
-    "#]]);
-    check(&z, "x.old.example.", Rtype::A, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "x.old.example.",
+        Rtype::A,
+        expect![[r#"
         rcode NXDOMAIN flags qr aa rd
         answer: old.example. 3600 IN DNAME new.example.
         answer: x.old.example. 3600 IN CNAME x.new.example.
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn refused_outside_served_zones() {
     let z = rfc1034();
-    check(&z, "www.example.org.", Rtype::A, expect![[r#"
+    check(
+        &z,
+        "www.example.org.",
+        Rtype::A,
+        expect![[r#"
         rcode REFUSED flags qr rd
-    "#]]);
-    check(&z, ".", Rtype::NS, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        ".",
+        Rtype::NS,
+        expect![[r#"
         rcode REFUSED flags qr rd
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rfc8482_minimal_any() {
     let z = rfc1034();
-    check(&z, "www.example.", Rtype::ANY, expect![[r#"
+    check(
+        &z,
+        "www.example.",
+        Rtype::ANY,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: www.example. 3600 IN A 192.0.2.80
         answer: www.example. 3600 IN A 192.0.2.81
-    "#]]);
-    check_with(&z, &query("www.example.", Rtype::ANY, None), Transport::Tcp, expect![[r#"
+    "#]],
+    );
+    check_with(
+        &z,
+        &query("www.example.", Rtype::ANY, None),
+        Transport::Tcp,
+        expect![[r#"
         rcode NOERROR flags qr aa rd
         answer: www.example. 3600 IN A 192.0.2.80
         answer: www.example. 3600 IN A 192.0.2.81
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -399,41 +615,76 @@ fn edns_and_errors() {
     let mut badvers = query("www.example.", Rtype::A, Some(1232));
     let n = badvers.len();
     badvers[n - 5] = 1; // EDNS version 1.
-    check_with(&z, &badvers, Transport::Udp, expect![[r#"
+    check_with(
+        &z,
+        &badvers,
+        Transport::Udp,
+        expect![[r#"
         rcode BADVERS flags qr rd
-    "#]]);
+    "#]],
+    );
     let mut notify = query("www.example.", Rtype::A, None);
     notify[2] = 0x20; // Opcode NOTIFY.
-    check_with(&z, &notify, Transport::Udp, expect![[r#"
+    check_with(
+        &z,
+        &notify,
+        Transport::Udp,
+        expect![[r#"
         rcode NOTIMP flags qr
-    "#]]);
+    "#]],
+    );
     let mut two = query("www.example.", Rtype::A, None);
     two[5] = 2;
-    check_with(&z, &two, Transport::Udp, expect![[r#"
+    check_with(
+        &z,
+        &two,
+        Transport::Udp,
+        expect![[r#"
         rcode FORMERR flags qr rd
-    "#]]);
+    "#]],
+    );
     let mut response = query("www.example.", Rtype::A, None);
     response[2] |= 0x80;
-    check_with(&z, &response, Transport::Udp, expect![[r#"
+    check_with(
+        &z,
+        &response,
+        Transport::Udp,
+        expect![[r#"
         no response
-    "#]]);
-    check(&z, "example.", Rtype::AXFR, expect![[r#"
+    "#]],
+    );
+    check(
+        &z,
+        "example.",
+        Rtype::AXFR,
+        expect![[r#"
         rcode REFUSED flags qr rd
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn truncation_without_edns() {
     let mut text = String::from("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
     for i in 0..40 {
-        text.push_str(&format!("big TXT \"record number {i} with some padding to make it long\"\n"));
+        text.push_str(&format!(
+            "big TXT \"record number {i} with some padding to make it long\"\n"
+        ));
     }
     let z = ZoneSet::from_zones([zone("t.", &text)]);
-    check(&z, "big.t.", Rtype::TXT, expect![[r#"
+    check(
+        &z,
+        "big.t.",
+        Rtype::TXT,
+        expect![[r#"
         rcode NOERROR flags qr aa tc rd
-    "#]]);
+    "#]],
+    );
     let big = query("big.t.", Rtype::TXT, Some(4096));
-    let config = Config { max_udp_payload: 4096, nsid: None };
+    let config = Config {
+        max_udp_payload: 4096,
+        nsid: None,
+    };
     let mut out = vec![0u8; 65535];
     let len = respond(&z, &config, &big, Transport::Udp, &mut out).unwrap();
     let m = decode_message(&out[..len]).unwrap();

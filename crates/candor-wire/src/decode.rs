@@ -98,7 +98,13 @@ pub fn decode_message(msg: &[u8]) -> Result<Message, DecodeError> {
         return Err(DecodeError { at: pos });
     }
     let [answer, authority, additional] = sections;
-    Ok(Message { header, questions, answer, authority, additional })
+    Ok(Message {
+        header,
+        questions,
+        answer,
+        authority,
+        additional,
+    })
 }
 
 /// Reads a possibly compressed name; returns it and the offset after it.
@@ -115,7 +121,9 @@ pub fn read_name(msg: &[u8], start: usize) -> Result<(Name, usize), DecodeError>
                 break;
             }
             1..=63 => {
-                let label = msg.get(pos..pos + 1 + usize::from(len)).ok_or(DecodeError { at: pos })?;
+                let label = msg
+                    .get(pos..pos + 1 + usize::from(len))
+                    .ok_or(DecodeError { at: pos })?;
                 wire.extend_from_slice(label);
                 if wire.len() >= MAX_NAME_LEN {
                     return Err(DecodeError { at: pos });
@@ -151,11 +159,25 @@ fn read_record(msg: &[u8], pos: usize) -> Result<(Record, usize), DecodeError> {
     let end = start + rdlen;
     let raw = msg.get(start..end).ok_or(DecodeError { at: start })?;
     let rdata = expand_rdata(msg, rtype, start, end).unwrap_or_else(|_| raw.to_vec());
-    Ok((Record { owner, rtype, class, ttl, rdata }, end))
+    Ok((
+        Record {
+            owner,
+            rtype,
+            class,
+            ttl,
+            rdata,
+        },
+        end,
+    ))
 }
 
 /// RDATA with compressed names expanded, for the types that may carry them.
-fn expand_rdata(msg: &[u8], rtype: Rtype, start: usize, end: usize) -> Result<Vec<u8>, DecodeError> {
+fn expand_rdata(
+    msg: &[u8],
+    rtype: Rtype,
+    start: usize,
+    end: usize,
+) -> Result<Vec<u8>, DecodeError> {
     let bad = DecodeError { at: start };
     let mut out = Vec::with_capacity(end - start);
     let name_at = |pos: usize, out: &mut Vec<u8>| -> Result<usize, DecodeError> {
@@ -167,12 +189,23 @@ fn expand_rdata(msg: &[u8], rtype: Rtype, start: usize, end: usize) -> Result<Ve
         Ok(next)
     };
     let fixed = |pos: usize, n: usize, out: &mut Vec<u8>| -> Result<usize, DecodeError> {
-        out.extend_from_slice(msg.get(pos..pos + n).filter(|_| pos + n <= end).ok_or(bad)?);
+        out.extend_from_slice(
+            msg.get(pos..pos + n)
+                .filter(|_| pos + n <= end)
+                .ok_or(bad)?,
+        );
         Ok(pos + n)
     };
     let pos = match rtype {
-        Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::DNAME | Rtype(3) | Rtype(4) | Rtype(7)
-        | Rtype(8) | Rtype(9) => name_at(start, &mut out)?,
+        Rtype::NS
+        | Rtype::CNAME
+        | Rtype::PTR
+        | Rtype::DNAME
+        | Rtype(3)
+        | Rtype(4)
+        | Rtype(7)
+        | Rtype(8)
+        | Rtype(9) => name_at(start, &mut out)?,
         Rtype::MX | Rtype::AFSDB | Rtype::KX => {
             let p = fixed(start, 2, &mut out)?;
             name_at(p, &mut out)?

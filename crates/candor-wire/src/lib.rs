@@ -13,5 +13,8 @@ mod types;
 pub use message::{
     Edns, Header, MessageBuilder, Owner, Query, QueryError, Section, TruncationError, parse_query,
 };
-pub use name::{Name, NameError, MAX_NAME_LEN, lowercase_wire, wire_labels, wire_name_len};
+pub use name::{
+    MAX_NAME_LEN, Name, NameError, lowercase_wire, read_escape, text_to_wire, wire_labels,
+    wire_name_len,
+};
 pub use types::{Class, Opcode, Rcode, Rtype};

@@ -57,7 +57,9 @@ impl std::error::Error for NameError {}
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name { wire: Box::new([0]) }
+        Name {
+            wire: Box::new([0]),
+        }
     }
 
     /// Validates uncompressed wire bytes (exactly one name, nothing after it).
@@ -78,61 +80,11 @@ impl Name {
 
     /// Like [`Name::from_text`], on bytes (zone files need not be UTF-8).
     pub fn from_text_bytes(text: &[u8], origin: Option<&Name>) -> Result<Name, NameError> {
-        if text == b"@" {
-            return origin.cloned().ok_or(NameError::RelativeWithoutOrigin);
-        }
-        if text == b"." {
-            return Ok(Name::root());
-        }
-        if text.is_empty() {
-            return Err(NameError::EmptyLabel);
-        }
         let mut wire = Vec::with_capacity(text.len() + 2);
-        let mut label = [0u8; MAX_LABEL_LEN];
-        let mut label_len = 0usize;
-        let mut absolute = false;
-        let mut i = 0;
-        while i < text.len() {
-            let c = text[i];
-            i += 1;
-            let byte = match c {
-                b'.' => {
-                    if label_len == 0 {
-                        return Err(NameError::EmptyLabel);
-                    }
-                    push_label(&mut wire, &label[..label_len])?;
-                    label_len = 0;
-                    if i == text.len() {
-                        absolute = true;
-                    }
-                    continue;
-                }
-                b'\\' => {
-                    let (byte, used) = read_escape(&text[i..])?;
-                    i += used;
-                    byte
-                }
-                _ => c,
-            };
-            if label_len == MAX_LABEL_LEN {
-                return Err(NameError::LabelTooLong);
-            }
-            label[label_len] = byte;
-            label_len += 1;
-        }
-        if label_len > 0 {
-            push_label(&mut wire, &label[..label_len])?;
-        }
-        if absolute {
-            wire.push(0);
-        } else {
-            let origin = origin.ok_or(NameError::RelativeWithoutOrigin)?;
-            wire.extend_from_slice(origin.as_wire());
-        }
-        if wire.len() > MAX_NAME_LEN {
-            return Err(NameError::NameTooLong);
-        }
-        Ok(Name { wire: wire.into_boxed_slice() })
+        text_to_wire(text, origin, &mut wire)?;
+        Ok(Name {
+            wire: wire.into_boxed_slice(),
+        })
     }
 
     /// The uncompressed wire bytes.
@@ -178,7 +130,9 @@ impl Name {
             return None;
         }
         let skip = 1 + self.wire[0] as usize;
-        Some(Name { wire: self.wire[skip..].into() })
+        Some(Name {
+            wire: self.wire[skip..].into(),
+        })
     }
 
     /// The first label, without its length byte (empty for the root).
@@ -205,7 +159,9 @@ impl Name {
         if wire.len() > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
-        Ok(Name { wire: wire.into_boxed_slice() })
+        Ok(Name {
+            wire: wire.into_boxed_slice(),
+        })
     }
 
     /// The name relative to `origin` in presentation format (`@` for the
@@ -235,13 +191,106 @@ fn push_label(wire: &mut Vec<u8>, label: &[u8]) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Appends the wire form of presentation-format name `text` to `out`,
+/// without allocating beyond `out`'s growth.
+///
+/// `@` is `origin` and names without a trailing dot are relative to it.
+/// Escapes `\X` and `\DDD` are understood (RFC 1035 §5.1). On error `out`
+/// is left as it was.
+pub fn text_to_wire(
+    text: &[u8],
+    origin: Option<&Name>,
+    out: &mut Vec<u8>,
+) -> Result<(), NameError> {
+    let start = out.len();
+    let result = push_text_name(text, origin, out, start);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+/// Does the work of [`text_to_wire`]; `start` is where the name begins.
+fn push_text_name(
+    text: &[u8],
+    origin: Option<&Name>,
+    out: &mut Vec<u8>,
+    start: usize,
+) -> Result<(), NameError> {
+    match text {
+        b"@" => {
+            out.extend_from_slice(origin.ok_or(NameError::RelativeWithoutOrigin)?.as_wire());
+            return Ok(());
+        }
+        b"." => {
+            out.push(0);
+            return Ok(());
+        }
+        b"" => return Err(NameError::EmptyLabel),
+        _ => {}
+    }
+    let mut len_pos = out.len();
+    out.push(0);
+    let mut label_len = 0usize;
+    let mut i = 0;
+    while let Some(&c) = text.get(i) {
+        i += 1;
+        let byte = match c {
+            b'.' => {
+                if label_len == 0 {
+                    return Err(NameError::EmptyLabel);
+                }
+                out[len_pos] = label_len as u8;
+                if i == text.len() {
+                    // A trailing dot: the name is absolute.
+                    out.push(0);
+                    return check_total(out, start);
+                }
+                len_pos = out.len();
+                out.push(0);
+                label_len = 0;
+                continue;
+            }
+            b'\\' => {
+                let (byte, used) = read_escape(text.get(i..).unwrap_or_default())?;
+                i += used;
+                byte
+            }
+            _ => c,
+        };
+        if label_len == MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong);
+        }
+        out.push(byte);
+        label_len += 1;
+        if out.len() - start > MAX_NAME_LEN {
+            return Err(NameError::NameTooLong);
+        }
+    }
+    // The text did not end in a dot, so the last label is not empty.
+    out[len_pos] = label_len as u8;
+    out.extend_from_slice(origin.ok_or(NameError::RelativeWithoutOrigin)?.as_wire());
+    check_total(out, start)
+}
+
+/// Checks the total length of the name that starts at `start`.
+fn check_total(out: &[u8], start: usize) -> Result<(), NameError> {
+    if out.len() - start > MAX_NAME_LEN {
+        Err(NameError::NameTooLong)
+    } else {
+        Ok(())
+    }
+}
+
 /// Reads the escape after a `\`: `\DDD` or `\X`. Returns the byte and how
 /// many input bytes it used.
-fn read_escape(rest: &[u8]) -> Result<(u8, usize), NameError> {
+pub fn read_escape(rest: &[u8]) -> Result<(u8, usize), NameError> {
     match rest {
         [a, b, c, ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
             let v = u32::from(a - b'0') * 100 + u32::from(b - b'0') * 10 + u32::from(c - b'0');
-            u8::try_from(v).map(|v| (v, 3)).map_err(|_| NameError::BadEscape)
+            u8::try_from(v)
+                .map(|v| (v, 3))
+                .map_err(|_| NameError::BadEscape)
         }
         [a, ..] if a.is_ascii_digit() => Err(NameError::BadEscape),
         [x, ..] => Ok((*x, 1)),
@@ -337,8 +386,8 @@ fn wire_ends_with(name: &[u8], suffix: &[u8]) -> bool {
     }
     let start = name.len() - suffix.len();
     // The suffix must start on a label boundary of `name`.
-    let on_boundary = start == 0
-        || wire_labels(name).any(|p| p + 1 + usize::from(name[p]) == start);
+    let on_boundary =
+        start == 0 || wire_labels(name).any(|p| p + 1 + usize::from(name[p]) == start);
     on_boundary && name[start..].eq_ignore_ascii_case(suffix)
 }
 
@@ -352,7 +401,14 @@ mod tests {
 
     #[test]
     fn text_round_trip() {
-        for s in [".", "example.", "a.b.example.", "\\..example.", "a\\032b.example.", "*.x."] {
+        for s in [
+            ".",
+            "example.",
+            "a.b.example.",
+            "\\..example.",
+            "a\\032b.example.",
+            "*.x.",
+        ] {
             assert_eq!(n(s).to_string(), s);
         }
         assert_eq!(n("A\\066c.").as_wire(), b"\x03ABc\x00");
@@ -361,9 +417,15 @@ mod tests {
     #[test]
     fn relative_names() {
         let origin = n("example.com.");
-        assert_eq!(Name::from_text("www", Some(&origin)).unwrap(), n("www.example.com."));
+        assert_eq!(
+            Name::from_text("www", Some(&origin)).unwrap(),
+            n("www.example.com.")
+        );
         assert_eq!(Name::from_text("@", Some(&origin)).unwrap(), origin);
-        assert_eq!(Name::from_text("www", None), Err(NameError::RelativeWithoutOrigin));
+        assert_eq!(
+            Name::from_text("www", None),
+            Err(NameError::RelativeWithoutOrigin)
+        );
         assert_eq!(n("www.example.com.").to_relative_text(&origin), "www");
         assert_eq!(origin.to_relative_text(&origin), "@");
         assert_eq!(n("other.org.").to_relative_text(&origin), "other.org.");
@@ -372,9 +434,15 @@ mod tests {
     #[test]
     fn limits() {
         let long_label = "a".repeat(64);
-        assert_eq!(Name::from_text(&long_label, None), Err(NameError::LabelTooLong));
+        assert_eq!(
+            Name::from_text(&long_label, None),
+            Err(NameError::LabelTooLong)
+        );
         let long_name = format!("{}.", vec!["a".repeat(63); 4].join("."));
-        assert_eq!(Name::from_text(&long_name, None), Err(NameError::NameTooLong));
+        assert_eq!(
+            Name::from_text(&long_name, None),
+            Err(NameError::NameTooLong)
+        );
         assert_eq!(Name::from_text("a..b.", None), Err(NameError::EmptyLabel));
         assert_eq!(Name::from_text(".a.", None), Err(NameError::EmptyLabel));
         assert_eq!(Name::from_text("a\\256.", None), Err(NameError::BadEscape));

@@ -35,10 +35,16 @@ rtypes! {
 impl Rtype {
     /// Looks up a mnemonic (`A`, `mx`, `TYPE65534`), ignoring case.
     pub fn from_mnemonic(text: &str) -> Option<Rtype> {
-        if let Some(&(_, v)) = RTYPE_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(text)) {
+        if let Some(&(_, v)) = RTYPE_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(text))
+        {
             return Some(Rtype(v));
         }
-        let digits = text.get(..4).filter(|p| p.eq_ignore_ascii_case("TYPE")).map(|_| &text[4..])?;
+        let digits = text
+            .get(..4)
+            .filter(|p| p.eq_ignore_ascii_case("TYPE"))
+            .map(|_| &text[4..])?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -87,12 +93,21 @@ impl Class {
 
     /// Looks up a mnemonic (`IN`, `ch`, `CLASS1`), ignoring case.
     pub fn from_mnemonic(text: &str) -> Option<Class> {
-        let known = [("IN", 1), ("CH", 3), ("CS", 2), ("HS", 4), ("NONE", 254), ("ANY", 255)];
+        let known = [
+            ("IN", 1),
+            ("CH", 3),
+            ("CS", 2),
+            ("HS", 4),
+            ("NONE", 254),
+            ("ANY", 255),
+        ];
         if let Some(&(_, v)) = known.iter().find(|(n, _)| n.eq_ignore_ascii_case(text)) {
             return Some(Class(v));
         }
-        let digits =
-            text.get(..5).filter(|p| p.eq_ignore_ascii_case("CLASS")).map(|_| &text[5..])?;
+        let digits = text
+            .get(..5)
+            .filter(|p| p.eq_ignore_ascii_case("CLASS"))
+            .map(|_| &text[5..])?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }

@@ -5,10 +5,7 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use candor_wire::{MAX_NAME_LEN, Name, NameError, wire_name_len};
-
-/// Longest label (RFC 1035 §2.3.4).
-const MAX_LABEL_LEN: usize = 63;
+use candor_wire::{Name, NameError, wire_name_len};
 
 /// Largest TTL (RFC 2181 §8).
 pub(crate) const MAX_TTL: u32 = (1 << 31) - 1;
@@ -36,110 +33,13 @@ pub(crate) fn show(text: &[u8]) -> String {
 
 //----------- Names -----------------------------------------------------------
 
-/// Appends the wire form of presentation-format name `text` to `out`.
-///
-/// `@` is `origin` and names without a trailing dot are relative to it.
-/// Escapes `\X` and `\DDD` are understood (RFC 1035 §5.1). On error `out`
-/// is left as it was.
+/// Appends the wire form of presentation-format name `text` to `out`
+/// (see [`candor_wire::text_to_wire`]).
 pub(crate) fn name_to_wire(text: &[u8], origin: &Name, out: &mut Vec<u8>) -> Result<(), NameError> {
-    let start = out.len();
-    let result = push_name(text, origin, out, start);
-    if result.is_err() {
-        out.truncate(start);
-    }
-    result
+    candor_wire::text_to_wire(text, Some(origin), out)
 }
 
-/// Does the work of [`name_to_wire`]; `start` is where the name begins.
-fn push_name(text: &[u8], origin: &Name, out: &mut Vec<u8>, start: usize) -> Result<(), NameError> {
-    match text {
-        b"@" => {
-            out.extend_from_slice(origin.as_wire());
-            return Ok(());
-        }
-        b"." => {
-            out.push(0);
-            return Ok(());
-        }
-        b"" => return Err(NameError::EmptyLabel),
-        _ => {}
-    }
-    let mut len_pos = out.len();
-    out.push(0);
-    let mut label_len = 0usize;
-    let mut i = 0;
-    while let Some(&c) = text.get(i) {
-        i += 1;
-        let byte = match c {
-            b'.' => {
-                if label_len == 0 {
-                    return Err(NameError::EmptyLabel);
-                }
-                set_len(out, len_pos, label_len);
-                if i == text.len() {
-                    // A trailing dot: the name is absolute.
-                    out.push(0);
-                    return check_len(out, start);
-                }
-                len_pos = out.len();
-                out.push(0);
-                label_len = 0;
-                continue;
-            }
-            b'\\' => {
-                let (byte, used) = read_escape(text.get(i..).unwrap_or_default())?;
-                i += used;
-                byte
-            }
-            _ => c,
-        };
-        if label_len == MAX_LABEL_LEN {
-            return Err(NameError::LabelTooLong);
-        }
-        out.push(byte);
-        label_len += 1;
-        if out.len() - start > MAX_NAME_LEN {
-            return Err(NameError::NameTooLong);
-        }
-    }
-    // The text did not end in a dot, so the last label is not empty.
-    set_len(out, len_pos, label_len);
-    out.extend_from_slice(origin.as_wire());
-    check_len(out, start)
-}
-
-/// Stores a label length in the byte reserved for it.
-fn set_len(out: &mut [u8], pos: usize, len: usize) {
-    if let Some(slot) = out.get_mut(pos) {
-        // Labels are at most 63 bytes, checked before every push.
-        *slot = len as u8;
-    }
-}
-
-/// Checks the total length of the name that starts at `start`.
-fn check_len(out: &[u8], start: usize) -> Result<(), NameError> {
-    if out.len() - start > MAX_NAME_LEN {
-        Err(NameError::NameTooLong)
-    } else {
-        Ok(())
-    }
-}
-
-/// Reads the escape after a `\`: `\DDD` or `\X`. Returns the byte and how
-/// many input bytes it used.
-pub(crate) fn read_escape(rest: &[u8]) -> Result<(u8, usize), NameError> {
-    match rest {
-        [a, b, c, ..] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
-            let v = u32::from(a - b'0') * 100 + u32::from(b - b'0') * 10 + u32::from(c - b'0');
-            u8::try_from(v)
-                .map(|v| (v, 3))
-                .map_err(|_| NameError::BadEscape)
-        }
-        [a, ..] if a.is_ascii_digit() => Err(NameError::BadEscape),
-        [x, ..] => Ok((*x, 1)),
-        [] => Err(NameError::BadEscape),
-    }
-}
+pub(crate) use candor_wire::read_escape;
 
 /// Writes the wire name at the start of `wire` in presentation format
 /// (absolute, with a trailing dot). Returns the bytes it used, or `None` if

@@ -131,8 +131,14 @@ pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError> {
     let qname_len = question_name_len(&msg[HEADER_LEN..]).ok_or(formerr)?;
     let qend = HEADER_LEN + qname_len + 4;
     let question = msg.get(HEADER_LEN..qend).ok_or(formerr)?;
-    let qtype = Rtype(u16::from_be_bytes([question[qname_len], question[qname_len + 1]]));
-    let qclass = Class(u16::from_be_bytes([question[qname_len + 2], question[qname_len + 3]]));
+    let qtype = Rtype(u16::from_be_bytes([
+        question[qname_len],
+        question[qname_len + 1],
+    ]));
+    let qclass = Class(u16::from_be_bytes([
+        question[qname_len + 2],
+        question[qname_len + 3],
+    ]));
 
     let mut edns = None;
     let mut has_tsig = false;
@@ -436,7 +442,11 @@ impl<'a> MessageBuilder<'a> {
 
     /// Current position, to roll back to.
     fn mark(&self) -> Mark {
-        Mark { len: self.len, counts: self.counts, entries: self.comp_n }
+        Mark {
+            len: self.len,
+            counts: self.counts,
+            entries: self.comp_n,
+        }
     }
 
     /// Forgets everything written after `mark`.
@@ -597,7 +607,9 @@ impl<'a> MessageBuilder<'a> {
             let fixed = tails.get(pos..pos + 10).ok_or(TruncationError)?;
             let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
             let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
-            let rdata = tails.get(pos + 10..pos + 10 + rdlen).ok_or(TruncationError)?;
+            let rdata = tails
+                .get(pos + 10..pos + 10 + rdlen)
+                .ok_or(TruncationError)?;
             self.put_owner(owner)?;
             match Rtype(rtype) {
                 Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::MX | Rtype::SOA => {
@@ -617,7 +629,11 @@ impl<'a> MessageBuilder<'a> {
     }
 
     /// Writes RDATA of a type whose names may be compressed.
-    fn put_compressible_rdata(&mut self, rtype: Rtype, rdata: &[u8]) -> Result<(), TruncationError> {
+    fn put_compressible_rdata(
+        &mut self,
+        rtype: Rtype,
+        rdata: &[u8],
+    ) -> Result<(), TruncationError> {
         let name_at = |at: usize| -> Result<usize, TruncationError> {
             crate::name::wire_name_len(rdata.get(at..).ok_or(TruncationError)?)
                 .map(|l| at + l)

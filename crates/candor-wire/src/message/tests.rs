@@ -5,7 +5,20 @@ use crate::Name;
 
 /// Builds a query for `name`/`qtype` with optional EDNS.
 fn query(name: &str, qtype: Rtype, edns: Option<(u16, u8)>) -> Vec<u8> {
-    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns.is_some())];
+    let mut q = vec![
+        0x12,
+        0x34,
+        0x01,
+        0x00,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        u8::from(edns.is_some()),
+    ];
     q.extend_from_slice(Name::from_text(name, None).unwrap().as_wire());
     q.extend_from_slice(&qtype.0.to_be_bytes());
     q.extend_from_slice(&1u16.to_be_bytes());
@@ -33,7 +46,10 @@ fn parses_edns() {
     let msg = query("example.", Rtype::MX, Some((1232, 0)));
     let q = parse_query(&msg).unwrap();
     let e = q.edns.unwrap();
-    assert_eq!((e.udp_size, e.version, e.dnssec_ok, e.nsid), (1232, 0, true, false));
+    assert_eq!(
+        (e.udp_size, e.version, e.dnssec_ok, e.nsid),
+        (1232, 0, true, false)
+    );
 }
 
 #[test]
@@ -43,10 +59,16 @@ fn rejects_malformed_queries() {
     response[2] |= 0x80;
     assert_eq!(parse_query(&response).unwrap_err(), QueryError::Drop);
     let truncated = query("example.", Rtype::A, None);
-    assert!(matches!(parse_query(&truncated[..truncated.len() - 1]), Err(QueryError::FormErr(_))));
+    assert!(matches!(
+        parse_query(&truncated[..truncated.len() - 1]),
+        Err(QueryError::FormErr(_))
+    ));
     let mut two_questions = query("example.", Rtype::A, None);
     two_questions[5] = 2;
-    assert!(matches!(parse_query(&two_questions), Err(QueryError::FormErr(_))));
+    assert!(matches!(
+        parse_query(&two_questions),
+        Err(QueryError::FormErr(_))
+    ));
     let mut pointer = query("example.", Rtype::A, None);
     pointer[12] = 0xc0;
     assert!(matches!(parse_query(&pointer), Err(QueryError::FormErr(_))));
@@ -96,7 +118,12 @@ fn compresses_rdata_names_against_the_question() {
     b.push_rrset(Owner::Qname, &tails, 2).unwrap();
     b.set_section(Section::Additional);
     let other = Name::from_text("x.mail.example.", None).unwrap();
-    b.push_rrset(Owner::Name(other.as_wire()), &tail(Rtype::A, &[1, 2, 3, 4]), 1).unwrap();
+    b.push_rrset(
+        Owner::Name(other.as_wire()),
+        &tail(Rtype::A, &[1, 2, 3, 4]),
+        1,
+    )
+    .unwrap();
     let len = b.finish();
     let out = &buf[..len];
     // Header + question (13 bytes) + 2 MX (2+10+2+5+2, then 2+10+2+2) + A (3+x + 2 + 14).

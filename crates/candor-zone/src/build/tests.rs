@@ -12,21 +12,33 @@ use crate::{Lookup, Zone, ZoneBuilder};
 /// Compiles zone text for `example.`; returns the zone or the errors as text.
 fn build(text: &str) -> Result<Zone, String> {
     let origin = Name::from_text("example.", None).unwrap();
-    let opts = ParseOptions { origin: origin.clone(), default_class: Class::IN, allow_include: false, max_errors: 10 };
+    let opts = ParseOptions {
+        origin: origin.clone(),
+        default_class: Class::IN,
+        allow_include: false,
+        max_errors: 10,
+    };
     let mut b = ZoneBuilder::new(&origin);
     b.set_main_source(Path::new("example.zone"));
-    parse_bytes(text.as_bytes(), Path::new("example.zone"), &opts, &mut |r| {
-        b.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
-    })
+    parse_bytes(
+        text.as_bytes(),
+        Path::new("example.zone"),
+        &opts,
+        &mut |r| {
+            b.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
+        },
+    )
     .map_err(|e| format!("{e:?}"))?;
-    b.finish().map_err(|errors| errors.iter().map(|e| format!("{e}\n")).collect())
+    b.finish()
+        .map_err(|errors| errors.iter().map(|e| format!("{e}\n")).collect())
 }
 
 const HEAD: &str = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n";
 
 #[test]
 fn zone_level_errors_name_file_and_line() {
-    let text = format!("{HEAD}a CNAME b\na A 192.0.2.1\nsub SOA ns h 1 2 3 4 5\nx.other. A 192.0.2.1\n");
+    let text =
+        format!("{HEAD}a CNAME b\na A 192.0.2.1\nsub SOA ns h 1 2 3 4 5\nx.other. A 192.0.2.1\n");
     let errors = build(&text).unwrap_err();
     assert_eq!(
         errors,
@@ -44,13 +56,21 @@ fn apex_needs_soa_and_ns() {
          example.zone: no NS records at the zone apex example.\n"
     );
     let two_soa = format!("{HEAD}@ SOA ns2 h 1 2 3 4 5\n");
-    assert_eq!(build(&two_soa).unwrap_err(), "example.zone:2: more than one SOA record at the apex\n");
+    assert_eq!(
+        build(&two_soa).unwrap_err(),
+        "example.zone:2: more than one SOA record at the apex\n"
+    );
 }
 
 #[test]
 fn duplicates_are_merged_and_negative_ttl_is_the_minimum() {
-    let z = build(&format!("{HEAD}www A 192.0.2.1\nWWW A 192.0.2.1\nwww A 192.0.2.2\n")).unwrap();
-    let www = z.node_by_name(Name::from_text("www.example.", None).unwrap().as_wire()).unwrap();
+    let z = build(&format!(
+        "{HEAD}www A 192.0.2.1\nWWW A 192.0.2.1\nwww A 192.0.2.2\n"
+    ))
+    .unwrap();
+    let www = z
+        .node_by_name(Name::from_text("www.example.", None).unwrap().as_wire())
+        .unwrap();
     assert_eq!(z.rrset(www, Rtype::A).unwrap().count, 2);
     assert_eq!(z.record_count(), 4);
     // TTL 60, SOA minimum 5: the negative SOA has TTL 5.
@@ -120,7 +140,12 @@ fn lookup_agrees_with_a_naive_model() {
             let owner = owner.join(".");
             if next() % 5 == 0 && !owner.starts_with('*') {
                 text.push_str(&format!("{owner} NS ns.elsewhere.\n"));
-                cuts.insert(Name::from_text(&format!("{owner}.example."), None).unwrap().as_wire().to_vec());
+                cuts.insert(
+                    Name::from_text(&format!("{owner}.example."), None)
+                        .unwrap()
+                        .as_wire()
+                        .to_vec(),
+                );
             } else {
                 text.push_str(&format!("{owner} TXT x\n"));
             }
