@@ -1,18 +1,74 @@
-//! Fuzzes the two message parsers with arbitrary bytes: the query-path
-//! parser and the full decoder must never panic, and must agree on what a
-//! well-formed question is.
+//! Fuzzes everything that reads packets from the network with arbitrary
+//! bytes: the query-path parser, the full decoder, and `respond` itself on
+//! a small zone set. Nothing may panic; parsers must agree on the question;
+//! every response must decode and respect the size limit.
 #![no_main]
 
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use candor_answer::{Config, Transport, respond};
+use candor_wire::decode::decode_message;
+use candor_wire::{Class, Name};
+use candor_zone::{ZoneBuilder, ZoneSet};
+use candor_zonefile::{ParseOptions, parse_bytes};
 use libfuzzer_sys::fuzz_target;
+
+/// A zone with a bit of everything.
+const ZONE: &str = r#"
+$TTL 300
+@ SOA ns h 1 2 3 4 5
+@ NS ns
+@ MX 10 mail
+ns A 192.0.2.1
+mail AAAA 2001:db8::25
+www CNAME @
+* TXT "wild"
+sub NS ns.sub
+ns.sub A 192.0.2.53
+old DNAME example.
+big TXT "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+big TXT "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+big TXT "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+big TXT "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+big TXT "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+big TXT "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+"#;
+
+/// The zone set, built once.
+fn zones() -> &'static ZoneSet {
+    static ZONES: OnceLock<ZoneSet> = OnceLock::new();
+    ZONES.get_or_init(|| {
+        let origin = Name::from_text("example.", None).unwrap();
+        let opts = ParseOptions { origin: origin.clone(), default_class: Class::IN, allow_include: false, max_errors: 1 };
+        let mut b = ZoneBuilder::new(&origin);
+        parse_bytes(ZONE.as_bytes(), Path::new("fuzz.zone"), &opts, &mut |r| {
+            b.add(r.owner, r.rtype, r.ttl, r.rdata, None);
+        })
+        .unwrap();
+        ZoneSet::from_zones([Arc::new(b.finish().unwrap())])
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     let query = candor_wire::parse_query(data);
-    let full = candor_wire::decode::decode_message(data);
-    if let (Ok(q), Ok(m)) = (query, full) {
+    let full = decode_message(data);
+    if let (Ok(q), Ok(m)) = (query, &full) {
         assert_eq!(m.questions.len(), 1);
         let (name, qtype, qclass) = &m.questions[0];
         assert_eq!(name.as_wire(), q.qname);
         assert_eq!(*qtype, q.qtype);
         assert_eq!(*qclass, q.qclass);
+    }
+    let config = Config { max_udp_payload: 1232, nsid: Some(b"fuzz".to_vec()) };
+    let mut out = vec![0u8; 65535];
+    for transport in [Transport::Udp, Transport::Tcp] {
+        if let Some(len) = respond(zones(), &config, data, transport, &mut out) {
+            let limit = if transport == Transport::Udp { 1232 } else { 65535 };
+            assert!(len <= limit);
+            let m = decode_message(&out[..len]).expect("responses decode");
+            assert_eq!(&out[..2], &data[..2], "the ID is echoed");
+            assert!(m.questions.len() <= 1);
+        }
     }
 });

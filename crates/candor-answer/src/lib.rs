@@ -116,10 +116,8 @@ fn answer(
     transport: Transport,
     b: &mut MessageBuilder<'_>,
 ) -> Rcode {
-    if let Some(edns) = query.edns {
-        if edns.version != 0 {
-            return Rcode::BADVERS;
-        }
+    if query.edns.is_some_and(|e| e.version != 0) {
+        return Rcode::BADVERS;
     }
     if query.header.opcode() != Opcode::QUERY {
         return Rcode::NOTIMP;
@@ -233,7 +231,7 @@ impl<'z> Answer<'z> {
             len: 0,
         };
         let mut at_qname = true;
-        let mut visited: [NodeId; MAX_CHAIN] = [u32::MAX; MAX_CHAIN];
+        let mut visited: [NodeId; MAX_CHAIN + 1] = [u32::MAX; MAX_CHAIN + 1];
         for step in 0..=MAX_CHAIN {
             let name: &[u8] = if at_qname {
                 qname
@@ -258,6 +256,12 @@ impl<'z> Answer<'z> {
                     let Some(dname) = zone.rrset(owner_id, Rtype::DNAME) else {
                         return Ok(Rcode::SERVFAIL);
                     };
+                    // A DNAME used twice is a loop (e.g. one pointing at
+                    // itself): stop rather than repeat records (RFC 2181 §5).
+                    if visited[..step].contains(&owner_id) {
+                        return Ok(Rcode::NOERROR);
+                    }
+                    visited[step] = owner_id;
                     b.push_rrset(Owner::Name(zone.name_bytes(owner_id)), zone.tails(dname), 1)?;
                     let target = first_rdata(zone.tails(dname));
                     let prefix_len = name.len() - zone.name_bytes(owner_id).len();
@@ -294,25 +298,29 @@ impl<'z> Answer<'z> {
                 }
             };
 
-            // The name exists (or a wildcard stands for it).
-            if self.qtype != Rtype::CNAME && self.qtype != Rtype::ANY {
-                if let Some(cname) = zone.rrset(node, Rtype::CNAME) {
-                    // A loop ends where it would repeat a record.
-                    if visited[..step].contains(&node) {
-                        return Ok(Rcode::NOERROR);
-                    }
-                    b.push_rrset(owner, zone.tails(cname), cname.count)?;
-                    if step == MAX_CHAIN {
-                        return Ok(Rcode::NOERROR);
-                    }
-                    visited[step] = node;
-                    cur.set(first_rdata(zone.tails(cname)));
-                    at_qname = false;
-                    if !in_zone(&cur.lower[..cur.len], zone) {
-                        return Ok(Rcode::NOERROR);
-                    }
-                    continue;
+            // The name exists (or a wildcard stands for it). A CNAME
+            // redirects every type except itself, ANY, and the DNSSEC types
+            // that may sit beside it (RFC 4035 §2.5).
+            let follows = !matches!(
+                self.qtype,
+                Rtype::CNAME | Rtype::ANY | Rtype::RRSIG | Rtype::NSEC
+            );
+            if follows && let Some(cname) = zone.rrset(node, Rtype::CNAME) {
+                // A loop ends where it would repeat a record.
+                if visited[..step].contains(&node) {
+                    return Ok(Rcode::NOERROR);
                 }
+                b.push_rrset(owner, zone.tails(cname), cname.count)?;
+                if step == MAX_CHAIN {
+                    return Ok(Rcode::NOERROR);
+                }
+                visited[step] = node;
+                cur.set(first_rdata(zone.tails(cname)));
+                at_qname = false;
+                if !in_zone(&cur.lower[..cur.len], zone) {
+                    return Ok(Rcode::NOERROR);
+                }
+                continue;
             }
             return self.positive(node, owner, b);
         }

@@ -564,6 +564,60 @@ fn rfc6672_dname() {
 }
 
 #[test]
+fn dnssec_types_do_not_follow_cnames() {
+    let z = rfc1034();
+    // RRSIG and NSEC may sit beside a CNAME (RFC 4035 §2.5): NODATA here.
+    check(
+        &z,
+        "alias.example.",
+        Rtype::RRSIG,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
+    "#]],
+    );
+    check(
+        &z,
+        "gone.example.",
+        Rtype::NSEC,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
+    "#]],
+    );
+}
+
+#[test]
+fn dname_loops_stop() {
+    let z = ZoneSet::from_zones([zone(
+        "l.",
+        "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nself DNAME self.l.\na DNAME b.l.\nb DNAME a.l.\n",
+    )]);
+    check(
+        &z,
+        "x.self.l.",
+        Rtype::A,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: self.l. 60 IN DNAME self.l.
+        answer: x.self.l. 60 IN CNAME x.self.l.
+    "#]],
+    );
+    check(
+        &z,
+        "x.a.l.",
+        Rtype::A,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: a.l. 60 IN DNAME b.l.
+        answer: x.a.l. 60 IN CNAME x.b.l.
+        answer: b.l. 60 IN DNAME a.l.
+        answer: x.b.l. 60 IN CNAME x.a.l.
+    "#]],
+    );
+}
+
+#[test]
 fn refused_outside_served_zones() {
     let z = rfc1034();
     check(

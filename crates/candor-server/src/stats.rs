@@ -3,6 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Counters of one worker. Aligned to a cache line so workers never share one.
+///
+/// Each set has a single writer (its worker), so counting is a relaxed load
+/// and store, not a locked read-modify-write; readers may see a slightly
+/// old value, never a torn one.
 #[derive(Default, Debug)]
 #[repr(align(64))]
 pub struct Stats {
@@ -33,15 +37,21 @@ pub struct StatsSnapshot {
     pub rcodes: [u64; 16],
 }
 
+/// Adds `n` to a counter that only the calling worker writes.
+#[inline]
+pub(crate) fn bump(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+}
+
 impl Stats {
     /// Counts one response (already written into `resp`).
     pub(crate) fn count_response(&self, resp: &[u8]) {
-        self.responded.fetch_add(1, Ordering::Relaxed);
+        bump(&self.responded, 1);
         if let (Some(&flags_hi), Some(&flags_lo)) = (resp.get(2), resp.get(3)) {
             if flags_hi & 0x02 != 0 {
-                self.truncated.fetch_add(1, Ordering::Relaxed);
+                bump(&self.truncated, 1);
             }
-            self.rcodes[usize::from(flags_lo & 0x0f)].fetch_add(1, Ordering::Relaxed);
+            bump(&self.rcodes[usize::from(flags_lo & 0x0f)], 1);
         }
     }
 

@@ -95,15 +95,24 @@ async fn connection(
         if query.len() < len {
             query.resize(len, 0);
         }
-        match tokio::time::timeout(config.idle_timeout, stream.read_exact(&mut query[..len])).await {
+        match tokio::time::timeout(config.idle_timeout, stream.read_exact(&mut query[..len])).await
+        {
             Ok(Ok(_)) => {}
             _ => return,
         }
-        stats.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let answered = SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let zones = zones.load();
-            let n = respond(&zones, &config.answer, &query[..len], Transport::Tcp, &mut scratch)?;
+            let n = respond(
+                &zones,
+                &config.answer,
+                &query[..len],
+                Transport::Tcp,
+                &mut scratch,
+            )?;
             out.clear();
             out.extend_from_slice(&(n as u16).to_be_bytes());
             out.extend_from_slice(&scratch[..n]);
@@ -111,7 +120,9 @@ async fn connection(
         });
         let Some(_) = answered else {
             // Not a query: nothing sensible can follow on this stream.
-            stats.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            stats
+                .dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return;
         };
         stats.count_response(&out[2..]);

@@ -18,7 +18,7 @@ use candor_answer::{Config, Transport, respond};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::SharedZones;
-use crate::stats::Stats;
+use crate::stats::{Stats, bump};
 
 /// Packets per `recvmmsg`/`sendmmsg` call.
 const BATCH: usize = 32;
@@ -69,7 +69,11 @@ impl UdpWorkers {
 
 /// Binds `config.workers` sockets on `addr` (with `SO_REUSEPORT`) and
 /// starts one worker thread per socket.
-pub fn bind_udp(addr: SocketAddr, config: &UdpConfig, zones: SharedZones) -> io::Result<UdpWorkers> {
+pub fn bind_udp(
+    addr: SocketAddr,
+    config: &UdpConfig,
+    zones: SharedZones,
+) -> io::Result<UdpWorkers> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     let mut stats = Vec::new();
@@ -94,7 +98,11 @@ pub fn bind_udp(addr: SocketAddr, config: &UdpConfig, zones: SharedZones) -> io:
                 .spawn(move || worker.run())?,
         );
     }
-    Ok(UdpWorkers { threads, stats, stop })
+    Ok(UdpWorkers {
+        threads,
+        stats,
+        stop,
+    })
 }
 
 /// A UDP socket for one worker.
@@ -169,7 +177,7 @@ impl Worker {
                     continue;
                 }
             };
-            self.stats.received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            bump(&self.stats.received, n as u64);
             let zones = self.zones.load();
             let mut out = 0;
             for i in 0..n {
@@ -181,7 +189,7 @@ impl Worker {
                         out += 1;
                     }
                     None => {
-                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        bump(&self.stats.dropped, 1);
                     }
                 }
             }
@@ -194,7 +202,7 @@ impl Worker {
                     Err(_) => {
                         // Skip the packet that failed (e.g. unreachable
                         // destination); the rest of the batch still goes out.
-                        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                        bump(&self.stats.dropped, 1);
                         sent += 1;
                     }
                 }
@@ -245,8 +253,14 @@ impl Batch {
     /// Allocates the buffers.
     fn new() -> Batch {
         Batch {
-            rx: vec![[0u8; RX_SIZE]; BATCH].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!()),
-            tx: vec![[0u8; TX_SIZE]; BATCH].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!()),
+            rx: vec![[0u8; RX_SIZE]; BATCH]
+                .into_boxed_slice()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!()),
+            tx: vec![[0u8; TX_SIZE]; BATCH]
+                .into_boxed_slice()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!()),
             addrs: Box::new([zeroed(); BATCH]),
             rx_hdrs: Box::new([zeroed(); BATCH]),
             rx_iov: Box::new([zeroed(); BATCH]),
@@ -292,7 +306,11 @@ impl Batch {
         let n = n as usize;
         for i in 0..n {
             let truncated = self.rx_hdrs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
-            self.lens[i] = if truncated { 0 } else { self.rx_hdrs[i].msg_len as usize };
+            self.lens[i] = if truncated {
+                0
+            } else {
+                self.rx_hdrs[i].msg_len as usize
+            };
         }
         Ok(n)
     }
@@ -306,7 +324,10 @@ impl Batch {
 
     /// Queues the response in slot `i` (length `len`) as message `out`.
     fn queue_reply(&mut self, i: usize, out: usize, len: usize) {
-        self.tx_iov[out] = libc::iovec { iov_base: self.tx[i].as_mut_ptr().cast(), iov_len: len };
+        self.tx_iov[out] = libc::iovec {
+            iov_base: self.tx[i].as_mut_ptr().cast(),
+            iov_len: len,
+        };
         let src = &self.rx_hdrs[i].msg_hdr;
         let hdr = &mut self.tx_hdrs[out].msg_hdr;
         hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
@@ -323,7 +344,12 @@ impl Batch {
         // SAFETY: headers `from..to` were filled by `queue_reply` and point
         // at buffers owned by `self`, which is borrowed for the whole call.
         let n = unsafe {
-            libc::sendmmsg(fd, self.tx_hdrs[from..to].as_mut_ptr(), (to - from) as libc::c_uint, 0)
+            libc::sendmmsg(
+                fd,
+                self.tx_hdrs[from..to].as_mut_ptr(),
+                (to - from) as libc::c_uint,
+                0,
+            )
         };
         if n < 0 {
             return Err(io::Error::last_os_error());

@@ -97,10 +97,11 @@ impl ZoneSet {
         let mut start = 0usize;
         loop {
             let len = name.len() - start;
-            if len < 256 && self.apex_lengths[len / 64] & (1 << (len % 64)) != 0 {
-                if let Some(z) = self.get(&name[start..]) {
-                    return Some(z);
-                }
+            if len < 256
+                && self.apex_lengths[len / 64] & (1 << (len % 64)) != 0
+                && let Some(z) = self.get(&name[start..])
+            {
+                return Some(z);
             }
             let label = usize::from(*name.get(start)?);
             if label == 0 {

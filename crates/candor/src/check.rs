@@ -11,7 +11,11 @@ use candor_zone::load_zone_file;
 pub(crate) fn run(file: &Path, origin: Option<&str>) -> anyhow::Result<ExitCode> {
     let origin = match origin {
         Some(o) => {
-            let text = if o.ends_with('.') { o.to_owned() } else { format!("{o}.") };
+            let text = if o.ends_with('.') {
+                o.to_owned()
+            } else {
+                format!("{o}.")
+            };
             Name::from_text(&text, None).with_context(|| format!("bad origin {o:?}"))?
         }
         None => candor_zone::origin_from_path(file).map_err(|e| anyhow::anyhow!("{e}"))?,

@@ -19,7 +19,8 @@ use crate::ServeArgs;
 /// Loads every zone file of `dir` into a new set, logging what failed.
 fn load(dir: &Path) -> anyhow::Result<ZoneSet> {
     let started = Instant::now();
-    let report = load_zone_dir(dir).with_context(|| format!("cannot read zone directory {}", dir.display()))?;
+    let report = load_zone_dir(dir)
+        .with_context(|| format!("cannot read zone directory {}", dir.display()))?;
     for (path, errors) in &report.failed {
         for e in errors {
             tracing::error!("{e}");
@@ -51,14 +52,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let zones: SharedZones = Arc::new(ArcSwap::from_pointee(load(&args.zones)?));
 
-    let udp_config = UdpConfig { workers, answer: answer.clone() };
-    let mut udp = Vec::new();
-    for addr in &args.listen {
-        udp.push(
-            bind_udp(*addr, &udp_config, zones.clone())
-                .with_context(|| format!("cannot listen on udp {addr}"))?,
-        );
-    }
     let tcp_config = TcpConfig {
         max_connections: args.tcp_max_connections,
         idle_timeout: Duration::from_secs(args.tcp_idle_timeout.max(1)),
@@ -70,12 +63,34 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .thread_name("candor-main")
         .build()
         .context("cannot start the runtime")?;
+    // TCP listens before UDP answers, so a client that sees UDP answers
+    // (the readiness signal) can count on TCP too.
+    let listeners = runtime.block_on(async {
+        let mut listeners = Vec::new();
+        for addr in &args.listen {
+            let listener =
+                tcp_listener(*addr).with_context(|| format!("cannot listen on tcp {addr}"))?;
+            listeners.push(listener);
+        }
+        anyhow::Ok(listeners)
+    })?;
+    let udp_config = UdpConfig {
+        workers,
+        answer: tcp_config.answer.clone(),
+    };
+    let mut udp = Vec::new();
+    for addr in &args.listen {
+        udp.push(
+            bind_udp(*addr, &udp_config, zones.clone())
+                .with_context(|| format!("cannot listen on udp {addr}"))?,
+        );
+    }
+
     let tcp_stats = Arc::new(Stats::default());
     let result = runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        for addr in &args.listen {
-            let listener = tcp_listener(*addr).with_context(|| format!("cannot listen on tcp {addr}"))?;
+        for listener in listeners {
             tasks.push(tokio::spawn(serve_tcp(
                 listener,
                 zones.clone(),
