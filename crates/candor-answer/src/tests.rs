@@ -171,10 +171,10 @@ fn rfc4592_wildcard_synthesis() {
         "HOST3.Example.",
         Rtype::MX,
         expect![[r#"
-        rcode NOERROR flags qr aa rd
-        answer: HOST3.Example. 3600 IN MX 10 host1.example.
-        additional: host1.example. 3600 IN A 192.0.2.1
-    "#]],
+            rcode NOERROR flags qr aa rd
+            answer: HOST3.Example. 3600 IN MX 10 host1.Example.
+            additional: host1.Example. 3600 IN A 192.0.2.1
+        "#]],
     );
 }
 

@@ -483,8 +483,9 @@ impl<'a> MessageBuilder<'a> {
     }
 
     /// Whether the (possibly compressed) name at `off` equals `name`,
-    /// byte for byte: compressing against a name that differs only in case
-    /// would change the case of the data (RFC 4343 §4.1 asks to keep it).
+    /// ignoring ASCII case (RFC 4343). Like Knot, NSD and BIND, names in
+    /// RDATA then take the case of the name they are compressed against
+    /// (usually the QNAME), which keeps responses smallest.
     fn name_at_equals(&self, mut off: usize, name: &[u8]) -> bool {
         let mut i = 0;
         for _ in 0..MAX_POINTER_HOPS + MAX_NAME_LEN {
@@ -505,7 +506,7 @@ impl<'a> MessageBuilder<'a> {
             let Some(have) = self.buf[..self.len].get(off..off + 1 + l) else {
                 return false;
             };
-            if have != want {
+            if !have.eq_ignore_ascii_case(want) {
                 return false;
             }
             if l == 0 {
