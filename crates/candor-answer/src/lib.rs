@@ -68,7 +68,7 @@ pub fn respond(
 
     // Room for our OPT record, so the answer can never crowd it out.
     let nsid = match (query.edns, &config.nsid) {
-        (Some(e), Some(id)) if e.nsid => Some(id.as_slice()),
+        (Some(e), Some(id)) if e.nsid => Some(&id[..id.len().min(255)]),
         _ => None,
     };
     let opt_len = 11 + nsid.map_or(0, |id| 4 + id.len());
@@ -80,23 +80,13 @@ pub fn respond(
     let rcode = answer(zones, &query, transport, &mut b);
     b.set_rcode(rcode);
     if let Some(edns) = query.edns {
-        let mut options = [0u8; 4 + 256];
-        let mut opt_used = 0;
-        if let Some(id) = nsid {
-            let n = id.len().min(256);
-            options[..2].copy_from_slice(&3u16.to_be_bytes());
-            options[2..4].copy_from_slice(&(n as u16).to_be_bytes());
-            options[4..4 + n].copy_from_slice(&id[..n]);
-            opt_used = 4 + n;
-        }
         let ext = (rcode.0 >> 4) as u8;
         // The space was reserved above, so this cannot fail.
         let _ = b.push_opt(
             config.max_udp_payload.max(512),
             ext,
-            0,
             edns.dnssec_ok,
-            &options[..opt_used],
+            nsid.map(|id| (3, id)),
         );
     }
     Some(b.finish())
@@ -137,12 +127,27 @@ fn answer(
         return Rcode::REFUSED;
     }
 
-    let mut lower = [0u8; candor_wire::MAX_NAME_LEN];
-    let qname = &mut lower[..query.qname.len()];
-    qname.copy_from_slice(query.qname);
-    qname.make_ascii_lowercase();
-    let qname: &[u8] = qname;
+    // Lookups use the lower-cased QNAME; most queries are lower case
+    // already, and then no copy is made.
+    if query.qname.iter().any(u8::is_ascii_uppercase) {
+        let mut lower = [0u8; candor_wire::MAX_NAME_LEN];
+        let buf = &mut lower[..query.qname.len()];
+        buf.copy_from_slice(query.qname);
+        buf.make_ascii_lowercase();
+        answer_name(zones, query, buf, transport, b)
+    } else {
+        answer_name(zones, query, query.qname, transport, b)
+    }
+}
 
+/// Answers for the lower-cased `qname` of a query that passed the checks.
+fn answer_name(
+    zones: &ZoneSet,
+    query: &Query<'_>,
+    qname: &[u8],
+    transport: Transport,
+    b: &mut MessageBuilder<'_>,
+) -> Rcode {
     // DS records live in the parent zone (RFC 4035 §3.1.4.1).
     let zone = if query.qtype == Rtype::DS && qname.len() > 1 {
         let parent = &qname[1 + usize::from(qname[0])..];
@@ -160,6 +165,7 @@ fn answer(
         transport,
         sources: [None; MAX_ADDITIONAL_SOURCES],
         n_sources: 0,
+        apex_offset: qname.len() - zone.apex().wire_len(),
     };
     match ctx.resolve(qname, query.qname, b) {
         Ok(rcode) => {
@@ -194,6 +200,9 @@ struct Answer<'z> {
     sources: [Option<&'z RrSet>; MAX_ADDITIONAL_SOURCES],
     /// Entries of `sources` in use.
     n_sources: usize,
+    /// Where the apex starts inside the QNAME (the zone was chosen because
+    /// its apex is a suffix of the QNAME).
+    apex_offset: usize,
 }
 
 /// Buffers holding the name being looked up while following a chain.
@@ -207,6 +216,15 @@ struct ChainName {
 }
 
 impl ChainName {
+    /// An empty name buffer.
+    fn empty() -> ChainName {
+        ChainName {
+            lower: [0; 255],
+            orig: [0; 255],
+            len: 0,
+        }
+    }
+
     /// Replaces the name.
     fn set(&mut self, name: &[u8]) {
         self.len = name.len();
@@ -225,25 +243,14 @@ impl<'z> Answer<'z> {
         b: &mut MessageBuilder<'_>,
     ) -> Result<Rcode, Truncated> {
         let zone = self.zone;
-        let mut cur = ChainName {
-            lower: [0; 255],
-            orig: [0; 255],
-            len: 0,
-        };
-        let mut at_qname = true;
+        // The name being looked up once a CNAME or DNAME led away from the
+        // QNAME (created only then: most answers never need it).
+        let mut cur: Option<ChainName> = None;
         let mut visited: [NodeId; MAX_CHAIN + 1] = [u32::MAX; MAX_CHAIN + 1];
         for step in 0..=MAX_CHAIN {
-            let name: &[u8] = if at_qname {
-                qname
-            } else {
-                &cur.lower[..cur.len]
-            };
-            let owner_buf;
-            let owner = if at_qname {
-                Owner::Qname
-            } else {
-                owner_buf = cur.orig;
-                Owner::Name(&owner_buf[..cur.len])
+            let (name, owner) = match &cur {
+                None => (qname, Owner::Qname),
+                Some(c) => (&c.lower[..c.len], Owner::Name(&c.orig[..c.len])),
             };
             let node = match zone.lookup(name) {
                 Lookup::Exact(id) | Lookup::Wildcard(id) => id,
@@ -273,6 +280,7 @@ impl<'z> Answer<'z> {
                     let mut new_name = [0u8; candor_wire::MAX_NAME_LEN];
                     let prefix: &[u8] = match owner {
                         Owner::Qname => &qname_orig[..prefix_len],
+                        Owner::QnameSuffix(skip) => &qname_orig[skip..skip + prefix_len],
                         Owner::Name(n) => &n[..prefix_len],
                     };
                     new_name[..prefix_len].copy_from_slice(prefix);
@@ -285,9 +293,9 @@ impl<'z> Answer<'z> {
                     tail[8..10].copy_from_slice(&(new_name.len() as u16).to_be_bytes());
                     tail[10..10 + new_name.len()].copy_from_slice(new_name);
                     b.push_rrset(owner, &tail[..10 + new_name.len()], 1)?;
-                    cur.set(new_name);
-                    at_qname = false;
-                    if !in_zone(&cur.lower[..cur.len], zone) {
+                    let c = cur.get_or_insert_with(ChainName::empty);
+                    c.set(new_name);
+                    if !in_zone(&c.lower[..c.len], zone) {
                         return Ok(Rcode::NOERROR);
                     }
                     continue;
@@ -315,9 +323,9 @@ impl<'z> Answer<'z> {
                     return Ok(Rcode::NOERROR);
                 }
                 visited[step] = node;
-                cur.set(first_rdata(zone.tails(cname)));
-                at_qname = false;
-                if !in_zone(&cur.lower[..cur.len], zone) {
+                let c = cur.get_or_insert_with(ChainName::empty);
+                c.set(first_rdata(zone.tails(cname)));
+                if !in_zone(&c.lower[..c.len], zone) {
                     return Ok(Rcode::NOERROR);
                 }
                 continue;
@@ -362,7 +370,7 @@ impl<'z> Answer<'z> {
     fn negative(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
         b.set_section(Section::Authority);
         b.push_rrset(
-            Owner::Name(self.zone.apex().as_wire()),
+            Owner::QnameSuffix(self.apex_offset),
             self.zone.negative_soa(),
             1,
         )?;

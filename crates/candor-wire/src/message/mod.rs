@@ -340,6 +340,9 @@ pub struct MessageBuilder<'a> {
 pub enum Owner<'n> {
     /// The QNAME (written as a pointer to the question).
     Qname,
+    /// The suffix of the QNAME that starts this many bytes into it (at a
+    /// label boundary), e.g. the zone apex: a pointer into the question.
+    QnameSuffix(usize),
     /// Any other name, in uncompressed wire form.
     Name(&'n [u8]),
 }
@@ -462,7 +465,16 @@ impl<'a> MessageBuilder<'a> {
         if end > self.limit {
             return Err(TruncationError);
         }
-        self.buf[self.len..end].copy_from_slice(bytes);
+        let dst = &mut self.buf[self.len..end];
+        if bytes.len() <= 16 {
+            // Most writes are a pointer or an RR header: a call to memmove
+            // costs more than the copy.
+            for (d, s) in dst.iter_mut().zip(bytes) {
+                *d = *s;
+            }
+        } else {
+            dst.copy_from_slice(bytes);
+        }
         self.len = end;
         Ok(())
     }
@@ -573,6 +585,9 @@ impl<'a> MessageBuilder<'a> {
     fn put_owner(&mut self, owner: Owner<'_>) -> Result<(), TruncationError> {
         match owner {
             Owner::Qname => self.put(&[0xc0, HEADER_LEN as u8]),
+            Owner::QnameSuffix(skip) => {
+                self.put(&(0xc000 | (HEADER_LEN + skip) as u16).to_be_bytes())
+            }
             Owner::Name(name) => self.put_name_compressed(name),
         }
     }
@@ -663,27 +678,33 @@ impl<'a> MessageBuilder<'a> {
     }
 
     /// Appends an OPT record (RFC 6891) to the additional section, using
-    /// space set aside with [`MessageBuilder::reserve`] first.
+    /// space set aside with [`MessageBuilder::reserve`] first. `option` is
+    /// at most one EDNS option: its code and data.
     pub fn push_opt(
         &mut self,
         udp_size: u16,
         ext_rcode: u8,
-        version: u8,
         dnssec_ok: bool,
-        options: &[u8],
+        option: Option<(u16, &[u8])>,
     ) -> Result<(), TruncationError> {
-        let needed = 11 + options.len();
-        self.unreserve(needed);
-        let ttl = (u32::from(ext_rcode) << 24)
-            | (u32::from(version) << 16)
-            | if dnssec_ok { 0x8000 } else { 0 };
-        let mut fixed = [0u8; 11];
+        let option_len = option.map_or(0, |(_, data)| 4 + data.len());
+        self.unreserve(11 + option_len);
+        let ttl = (u32::from(ext_rcode) << 24) | if dnssec_ok { 0x8000 } else { 0 };
+        let mut fixed = [0u8; 15];
         fixed[1..3].copy_from_slice(&Rtype::OPT.0.to_be_bytes());
         fixed[3..5].copy_from_slice(&udp_size.to_be_bytes());
         fixed[5..9].copy_from_slice(&ttl.to_be_bytes());
-        fixed[9..11].copy_from_slice(&(options.len() as u16).to_be_bytes());
+        fixed[9..11].copy_from_slice(&(option_len as u16).to_be_bytes());
         let mark = self.mark();
-        if self.put(&fixed).and_then(|()| self.put(options)).is_err() {
+        let mut result = self.put(&fixed[..11]);
+        if let Some((code, data)) = option {
+            fixed[11..13].copy_from_slice(&code.to_be_bytes());
+            fixed[13..15].copy_from_slice(&(data.len() as u16).to_be_bytes());
+            result = result
+                .and_then(|()| self.put(&fixed[11..15]))
+                .and_then(|()| self.put(data));
+        }
+        if result.is_err() {
             self.rollback(mark);
             return Err(TruncationError);
         }
