@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use candor_answer::{Config, Transport, respond};
-use candor_wire::{Name, Rtype};
+use candor_wire::{Name, QuerySpec, Rtype, query_message};
 use candor_zone::{ZoneBuilder, ZoneSet};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -87,11 +87,12 @@ fn zones() -> ZoneSet {
 
 /// A query with EDNS (1232 bytes), like dnsperf -e sends.
 fn query(name: &str, qtype: Rtype) -> Vec<u8> {
-    let mut q = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
-    q.extend_from_slice(n(name).as_wire());
-    q.extend_from_slice(&qtype.0.to_be_bytes());
-    q.extend_from_slice(&[0, 1, 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
-    q
+    let spec = QuerySpec {
+        id: 0x1234,
+        recursion_desired: false,
+        edns_udp_size: Some(1232),
+    };
+    query_message(spec, &n(name), qtype)
 }
 
 fn bench(c: &mut Criterion) {

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use candor_wire::decode::{Message, Record, decode_message};
-use candor_wire::{Class, Name, Rtype};
-use candor_zone::{ZoneBuilder, ZoneSet};
-use candor_zonefile::{ParseOptions, parse_bytes, rdata_to_text};
+use candor_wire::{Name, QuerySpec, Rtype, query_message};
+use candor_zone::{ZoneSet, load_zone_text};
+use candor_zonefile::rdata_to_text;
 use expect_test::{Expect, expect};
 
 use crate::{Config, Transport, respond};
@@ -17,45 +17,17 @@ use crate::{Config, Transport, respond};
 /// Compiles zone text with the given origin.
 fn zone(origin: &str, text: &str) -> Arc<candor_zone::Zone> {
     let origin = Name::from_text(origin, None).unwrap();
-    let opts = ParseOptions {
-        origin: origin.clone(),
-        default_class: Class::IN,
-        allow_include: false,
-        max_errors: 10,
-    };
-    let mut b = ZoneBuilder::new(&origin);
-    parse_bytes(text.as_bytes(), Path::new("test.zone"), &opts, &mut |r| {
-        b.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
-    })
-    .unwrap();
-    Arc::new(b.finish().unwrap())
+    Arc::new(load_zone_text(text.as_bytes(), Path::new("test.zone"), &origin).unwrap())
 }
 
-/// A query message.
+/// A query message (RD set, like dig's default).
 fn query(name: &str, qtype: Rtype, edns: Option<u16>) -> Vec<u8> {
-    let mut q = vec![
-        0xab,
-        0xcd,
-        0x01,
-        0x00,
-        0,
-        1,
-        0,
-        0,
-        0,
-        0,
-        0,
-        u8::from(edns.is_some()),
-    ];
-    q.extend_from_slice(Name::from_text(name, None).unwrap().as_wire());
-    q.extend_from_slice(&qtype.0.to_be_bytes());
-    q.extend_from_slice(&1u16.to_be_bytes());
-    if let Some(size) = edns {
-        q.extend_from_slice(&[0, 0, 41]);
-        q.extend_from_slice(&size.to_be_bytes());
-        q.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    }
-    q
+    let spec = QuerySpec {
+        id: 0xabcd,
+        recursion_desired: true,
+        edns_udp_size: edns,
+    };
+    query_message(spec, &Name::from_text(name, None).unwrap(), qtype)
 }
 
 /// Renders a record like a zone file line.

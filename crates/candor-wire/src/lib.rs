@@ -11,7 +11,8 @@ mod name;
 mod types;
 
 pub use message::{
-    Edns, Header, MessageBuilder, Owner, Query, QueryError, Section, TruncationError, parse_query,
+    Edns, Header, MessageBuilder, Owner, Query, QueryError, QuerySpec, Section, TruncationError,
+    parse_query, query_message,
 };
 pub use name::{
     MAX_NAME_LEN, Name, NameError, lowercase_wire, read_escape, text_to_wire, wire_labels,

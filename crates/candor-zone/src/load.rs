@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candor_wire::{Class, Name};
-use candor_zonefile::{ParseOptions, parse_file};
+use candor_zonefile::{ParseOptions, ZoneFileError, parse_bytes, parse_file};
 
 use crate::build::{ZoneBuilder, ZoneError};
 use crate::zone::Zone;
@@ -15,18 +15,55 @@ const MAX_ERRORS: usize = 100;
 /// Reads, validates and compiles one zone file. Every problem found is
 /// returned, each with its file and line.
 pub fn load_zone_file(path: &Path, origin: &Name) -> Result<Zone, Vec<ZoneError>> {
-    let opts = ParseOptions {
+    let opts = parse_options(origin, IncludePolicy::Allow);
+    compile(path, origin, |builder| {
+        parse_file(path, &opts, &mut |r| {
+            builder.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
+        })
+    })
+}
+
+/// Compiles zone-file text that did not come from a file of its own (an
+/// upload, a test); `source` names it in errors. `$INCLUDE` is refused:
+/// text from elsewhere must not read local files.
+pub fn load_zone_text(text: &[u8], source: &Path, origin: &Name) -> Result<Zone, Vec<ZoneError>> {
+    let opts = parse_options(origin, IncludePolicy::Refuse);
+    compile(source, origin, |builder| {
+        parse_bytes(text, source, &opts, &mut |r| {
+            builder.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
+        })
+    })
+}
+
+/// Whether `$INCLUDE` may read files.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IncludePolicy {
+    /// Allowed (zone files on the server's own disk).
+    Allow,
+    /// Refused (text from clients).
+    Refuse,
+}
+
+/// Parser settings for a zone.
+fn parse_options(origin: &Name, include: IncludePolicy) -> ParseOptions {
+    ParseOptions {
         origin: origin.clone(),
         default_class: Class::IN,
-        allow_include: true,
+        allow_include: include == IncludePolicy::Allow,
         max_errors: MAX_ERRORS,
-    };
+    }
+}
+
+/// Runs a parser into a fresh builder and compiles the result, merging
+/// parse errors and zone errors.
+fn compile(
+    source: &Path,
+    origin: &Name,
+    parse: impl FnOnce(&mut ZoneBuilder) -> Result<(), Vec<ZoneFileError>>,
+) -> Result<Zone, Vec<ZoneError>> {
     let mut builder = ZoneBuilder::new(origin);
-    builder.set_main_source(path);
-    let parsed = parse_file(path, &opts, &mut |r| {
-        builder.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
-    });
-    let parse_errors: Vec<ZoneError> = match parsed {
+    builder.set_main_source(source);
+    let parse_errors: Vec<ZoneError> = match parse(&mut builder) {
         Ok(()) => Vec::new(),
         Err(errors) => errors
             .into_iter()

@@ -280,6 +280,43 @@ fn scan_options(options: &[u8]) -> Option<bool> {
     Some(nsid)
 }
 
+//----------- Building queries -----------------------------------------------
+
+/// How a query built by [`query_message`] looks.
+#[derive(Clone, Copy, Debug)]
+pub struct QuerySpec {
+    /// Query ID.
+    pub id: u16,
+    /// Set the RD bit.
+    pub recursion_desired: bool,
+    /// Add an OPT record with this UDP payload size (EDNS version 0).
+    pub edns_udp_size: Option<u16>,
+}
+
+/// A query for `name`/`qtype` in class IN, for clients of our own: tests,
+/// benchmarks, monitors.
+pub fn query_message(spec: QuerySpec, name: &crate::Name, qtype: Rtype) -> Vec<u8> {
+    let mut q = Vec::with_capacity(HEADER_LEN + name.wire_len() + 4 + 11);
+    let flags: u16 = if spec.recursion_desired {
+        Header::RD
+    } else {
+        0
+    };
+    let arcount = u16::from(spec.edns_udp_size.is_some());
+    for word in [spec.id, flags, 1, 0, 0, arcount] {
+        q.extend_from_slice(&word.to_be_bytes());
+    }
+    q.extend_from_slice(name.as_wire());
+    q.extend_from_slice(&qtype.0.to_be_bytes());
+    q.extend_from_slice(&Class::IN.0.to_be_bytes());
+    if let Some(size) = spec.edns_udp_size {
+        q.extend_from_slice(&[0, 0, 41]);
+        q.extend_from_slice(&size.to_be_bytes());
+        q.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    }
+    q
+}
+
 //----------- MessageBuilder -------------------------------------------------
 
 /// The section records are currently added to.

@@ -3,31 +3,35 @@
 use super::*;
 use crate::Name;
 
-/// Builds a query for `name`/`qtype` with optional EDNS.
+/// Builds a query for `name`/`qtype` with optional EDNS (size, version),
+/// the DO bit set.
 fn query(name: &str, qtype: Rtype, edns: Option<(u16, u8)>) -> Vec<u8> {
-    let mut q = vec![
-        0x12,
-        0x34,
-        0x01,
-        0x00,
-        0,
-        1,
-        0,
-        0,
-        0,
-        0,
-        0,
-        u8::from(edns.is_some()),
-    ];
-    q.extend_from_slice(Name::from_text(name, None).unwrap().as_wire());
-    q.extend_from_slice(&qtype.0.to_be_bytes());
-    q.extend_from_slice(&1u16.to_be_bytes());
-    if let Some((size, version)) = edns {
-        q.extend_from_slice(&[0, 0, 41]);
-        q.extend_from_slice(&size.to_be_bytes());
-        q.extend_from_slice(&[0, version, 0x80, 0, 0, 0]);
+    let spec = QuerySpec {
+        id: 0x1234,
+        recursion_desired: true,
+        edns_udp_size: edns.map(|e| e.0),
+    };
+    let mut q = query_message(spec, &Name::from_text(name, None).unwrap(), qtype);
+    if let Some((_, version)) = edns {
+        let n = q.len();
+        q[n - 5] = version;
+        q[n - 4] = 0x80;
     }
     q
+}
+
+#[test]
+fn builds_the_query_it_parses() {
+    let msg = query("a.example.", Rtype::AAAA, Some((1232, 0)));
+    let q = parse_query(&msg).unwrap();
+    assert_eq!(
+        (q.header.id, q.header.flags, q.qtype),
+        (0x1234, Header::RD, Rtype::AAAA)
+    );
+    assert_eq!(
+        q.edns.map(|e| (e.udp_size, e.dnssec_ok)),
+        Some((1232, true))
+    );
 }
 
 #[test]

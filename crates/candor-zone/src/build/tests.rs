@@ -4,32 +4,14 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use candor_wire::{Class, Name, Rtype};
-use candor_zonefile::{ParseOptions, parse_bytes};
+use candor_wire::{Name, Rtype};
 
-use crate::{Lookup, Zone, ZoneBuilder};
+use crate::{Lookup, Zone, load_zone_text};
 
 /// Compiles zone text for `example.`; returns the zone or the errors as text.
 fn build(text: &str) -> Result<Zone, String> {
     let origin = Name::from_text("example.", None).unwrap();
-    let opts = ParseOptions {
-        origin: origin.clone(),
-        default_class: Class::IN,
-        allow_include: false,
-        max_errors: 10,
-    };
-    let mut b = ZoneBuilder::new(&origin);
-    b.set_main_source(Path::new("example.zone"));
-    parse_bytes(
-        text.as_bytes(),
-        Path::new("example.zone"),
-        &opts,
-        &mut |r| {
-            b.add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
-        },
-    )
-    .map_err(|e| format!("{e:?}"))?;
-    b.finish()
+    load_zone_text(text.as_bytes(), Path::new("example.zone"), &origin)
         .map_err(|errors| errors.iter().map(|e| format!("{e}\n")).collect())
 }
 
