@@ -349,6 +349,7 @@ fn encode_field(
         }
         Kind::Hex => {
             let mut decoder = HexDecoder::default();
+            let start = out.len();
             let first = cur.required(what)?;
             for tok in std::iter::once(first).chain(cur.by_ref()) {
                 if !decoder.push(tok.text, out) {
@@ -358,6 +359,11 @@ fn encode_field(
             if !decoder.finish() {
                 return Err(format!("odd number of hex digits in {what}"));
             }
+            // Empty tokens ("") must not make an empty field that the
+            // presentation format could not show again.
+            if out.len() == start {
+                return Err(format!("empty {what}"));
+            }
         }
         Kind::Base64 => {
             let first = cur.required(what)?;
@@ -365,8 +371,12 @@ fn encode_field(
             for tok in cur.by_ref() {
                 joined.extend_from_slice(tok.text);
             }
+            let start = out.len();
             codec::base64_decode(&joined, out)
                 .ok_or_else(|| format!("bad base64 in {what} \"{}\"", show(&joined)))?;
+            if out.len() == start {
+                return Err(format!("empty {what}"));
+            }
         }
         Kind::CaaTag => {
             let tok = cur.required(what)?;
