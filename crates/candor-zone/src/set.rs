@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 
-use crate::zone::{Zone, hash_name, name_eq};
+use crate::zone::{Zone, hash_name, name_at};
 
 /// An immutable set of zones. A new version is built off the hot path and
 /// published by swapping one pointer; zones are shared between versions.
@@ -12,8 +12,11 @@ use crate::zone::{Zone, hash_name, name_eq};
 pub struct ZoneSet {
     /// The zones.
     zones: Vec<Arc<Zone>>,
-    /// Zone indices hashed by lower-cased apex wire name.
-    index: HashTable<u32>,
+    /// Apex names, lower-cased wire form, back to back: lookups compare
+    /// here instead of following each zone's pointers.
+    apex_names: Vec<u8>,
+    /// Zones hashed by apex: (index in `zones`, offset in `apex_names`).
+    index: HashTable<(u32, u32)>,
     /// Bit `n` set: some zone apex is `n` bytes long in wire form. Lets
     /// lookups skip suffixes that cannot be an apex without hashing them.
     apex_lengths: [u64; 4],
@@ -39,21 +42,21 @@ impl ZoneSet {
     pub fn insert(&mut self, zone: Arc<Zone>) {
         let key = zone.apex().as_wire().to_vec();
         let hash = hash_name(&key);
-        let zones = &self.zones;
-        if let Some(&i) = self
-            .index
-            .find(hash, |&i| zones[i as usize].apex().as_wire() == key)
-        {
+        let names = &self.apex_names;
+        if let Some(&(i, _)) = self.index.find(hash, |&(_, off)| name_at(names, off, &key)) {
             self.zones[i as usize] = zone;
             return;
         }
         let len = zone.apex().wire_len();
         self.apex_lengths[len / 64] |= 1 << (len % 64);
         let i = self.zones.len() as u32;
+        let off = self.apex_names.len() as u32;
+        self.apex_names.extend_from_slice(&key);
         self.zones.push(zone);
         let zones = &self.zones;
-        self.index
-            .insert_unique(hash, i, |&j| hash_name(zones[j as usize].apex().as_wire()));
+        self.index.insert_unique(hash, (i, off), |&(j, _)| {
+            hash_name(zones[j as usize].apex().as_wire())
+        });
     }
 
     /// A copy without the zone at `apex` (lower-cased wire name).
@@ -83,12 +86,11 @@ impl ZoneSet {
 
     /// The zone with exactly this apex (lower-cased wire name).
     pub fn get(&self, apex: &[u8]) -> Option<&Arc<Zone>> {
-        let zones = &self.zones;
         self.index
-            .find(hash_name(apex), |&i| {
-                name_eq(zones[i as usize].apex().as_wire(), apex)
+            .find(hash_name(apex), |&(_, off)| {
+                name_at(&self.apex_names, off, apex)
             })
-            .map(|&i| &zones[i as usize])
+            .map(|&(i, _)| &self.zones[i as usize])
     }
 
     /// The zone whose apex is the longest suffix of `name` (lower-cased

@@ -109,8 +109,10 @@ pub struct Zone {
     pub(crate) names: Vec<u8>,
     /// Nodes; node 0 is the apex.
     pub(crate) nodes: Vec<Node>,
-    /// Node ids hashed by name.
-    pub(crate) index: HashTable<u32>,
+    /// Nodes hashed by name: (node id, offset of the node's name in
+    /// `names`). Keeping the offset in the slot lets a lookup compare names
+    /// without first loading the node: one cache miss fewer per probe.
+    pub(crate) index: HashTable<(u32, u32)>,
     /// RRsets, grouped by node.
     pub(crate) rrsets: Vec<RrSet>,
     /// RR tails of every RRset.
@@ -140,6 +142,17 @@ pub(crate) fn name_eq(a: &[u8], b: &[u8]) -> bool {
         .zip(b_words)
         .all(|(x, y)| u64::from_ne_bytes(*x) == u64::from_ne_bytes(*y))
         && a_rest.iter().zip(b_rest).all(|(x, y)| x == y)
+}
+
+/// Whether the wire name stored at `off` in `names` is `name`. Wire names
+/// delimit themselves (the root label ends them), so comparing exactly
+/// `name.len()` bytes is enough: the stored name's length need not be known.
+#[inline]
+pub(crate) fn name_at(names: &[u8], off: u32, name: &[u8]) -> bool {
+    let off = off as usize;
+    names
+        .get(off..off + name.len())
+        .is_some_and(|stored| name_eq(stored, name))
 }
 
 /// Hashes a lower-cased wire name for the index.
@@ -178,8 +191,8 @@ impl Zone {
     /// The node with a lower-cased wire name, if it exists.
     pub fn node_by_name(&self, name: &[u8]) -> Option<NodeId> {
         self.index
-            .find(hash_name(name), |&id| name_eq(self.name_bytes(id), name))
-            .copied()
+            .find(hash_name(name), |&(_, off)| name_at(&self.names, off, name))
+            .map(|&(id, _)| id)
     }
 
     /// The lower-cased wire name of a node.

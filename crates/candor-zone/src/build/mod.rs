@@ -8,7 +8,7 @@ use hashbrown::HashTable;
 
 use crate::zone::{
     APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, REDIRECT_DNAME,
-    RrSet, WILDCARD_CHILD, Zone, hash_name,
+    RrSet, WILDCARD_CHILD, Zone, hash_name, name_at,
 };
 
 //----------- ZoneError ------------------------------------------------------
@@ -70,8 +70,8 @@ pub struct ZoneBuilder {
     names: Vec<u8>,
     /// One node per interned name: (offset, length).
     node_names: Vec<(u32, u8)>,
-    /// Name index over `node_names`.
-    index: HashTable<u32>,
+    /// Name index: (node id, offset of its name), see `Zone::index`.
+    index: HashTable<(u32, u32)>,
     /// RDATA of every record, back to back.
     rdata: Vec<u8>,
     /// The records.
@@ -121,13 +121,10 @@ impl ZoneBuilder {
     /// The node id of a lower-cased name, creating it if needed.
     fn intern(&mut self, lower: &[u8]) -> u32 {
         let hash = hash_name(lower);
-        let names = &self.names;
-        let node_names = &self.node_names;
-        let eq = |&id: &u32| {
-            let (off, len) = node_names[id as usize];
-            &names[off as usize..off as usize + usize::from(len)] == lower
-        };
-        if let Some(&id) = self.index.find(hash, eq) {
+        if let Some(&(id, _)) = self
+            .index
+            .find(hash, |&(_, off)| name_at(&self.names, off, lower))
+        {
             return id;
         }
         let id = self.node_names.len() as u32;
@@ -136,9 +133,9 @@ impl ZoneBuilder {
         self.node_names.push((off, lower.len() as u8));
         let names = &self.names;
         let node_names = &self.node_names;
-        self.index.insert_unique(hash, id, |&i| {
-            let (off, len) = node_names[i as usize];
-            hash_name(&names[off as usize..off as usize + usize::from(len)])
+        self.index.insert_unique(hash, (id, off), |&(i, off)| {
+            let len = usize::from(node_names[i as usize].1);
+            hash_name(&names[off as usize..off as usize + len])
         });
         id
     }
@@ -477,15 +474,11 @@ impl ZoneBuilder {
 
     /// The node id of a lower-cased name, or `NONE`.
     fn node_id(&self, lower: &[u8]) -> u32 {
-        let names = &self.names;
-        let node_names = &self.node_names;
         self.index
-            .find(hash_name(lower), |&id| {
-                let (off, len) = node_names[id as usize];
-                &names[off as usize..off as usize + usize::from(len)] == lower
+            .find(hash_name(lower), |&(_, off)| {
+                name_at(&self.names, off, lower)
             })
-            .copied()
-            .unwrap_or(NONE)
+            .map_or(NONE, |&(id, _)| id)
     }
 }
 
