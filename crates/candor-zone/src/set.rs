@@ -8,7 +8,7 @@ use crate::zone::{Zone, hash_name, name_at};
 
 /// An immutable set of zones. A new version is built off the hot path and
 /// published by swapping one pointer; zones are shared between versions.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ZoneSet {
     /// The zones.
     zones: Vec<Arc<Zone>>,

@@ -1,6 +1,8 @@
 //! The `candor` binary: argument parsing, logging set-up and wiring.
 
 mod check;
+mod cli;
+mod data;
 mod serve;
 
 use std::net::SocketAddr;
@@ -23,17 +25,33 @@ struct Cli {
 enum Command {
     /// Serve zones over UDP and TCP (foreground; stops on SIGTERM/SIGINT, reloads on SIGHUP).
     Serve(ServeArgs),
-    /// Work with zone files.
+    /// Zones: check zone files, and list/create/delete/import/export stored zones.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// Records of stored zones: add, list, delete.
+    #[command(subcommand)]
+    Record(cli::RecordCommand),
+    /// API tokens: create (secret shown once), list, revoke.
+    #[command(subcommand)]
+    Token(cli::TokenCommand),
 }
 
 /// `candor serve` options.
 #[derive(Args, Debug)]
 struct ServeArgs {
-    /// Directory of `<origin>.zone` files (origin = file name without `.zone`).
+    /// Directory of `<origin>.zone` files (origin = file name without
+    /// `.zone`), served read-only. Without it, zones come from the store.
     #[arg(long, value_name = "DIR")]
-    zones: PathBuf,
+    zones: Option<PathBuf>,
+    /// The embedded store (used when --zones is absent or --data-dir is given).
+    #[command(flatten)]
+    data: data::DataArgs,
+    /// Address of the REST API (DNSimple API v2 shaped), when serving the store.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053")]
+    api_listen: SocketAddr,
+    /// API requests allowed per token per hour (X-RateLimit-Limit).
+    #[arg(long, value_name = "N", default_value_t = 2400)]
+    api_rate_limit: u32,
     /// Address to answer on, UDP and TCP (repeat for several, IPv4 or IPv6).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5353")]
     listen: Vec<SocketAddr>,
@@ -65,6 +83,9 @@ enum ZoneCommand {
         #[arg(long)]
         origin: Option<String>,
     },
+    /// Stored zones.
+    #[command(flatten)]
+    Store(cli::StoreZoneCommand),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +101,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Zone(ZoneCommand::Check { file, origin }) => check::run(&file, origin.as_deref()),
+        Command::Zone(ZoneCommand::Store(cmd)) => cli::zone(cmd),
+        Command::Record(cmd) => cli::record(cmd),
+        Command::Token(cmd) => cli::token(cmd),
     };
     match result {
         Ok(code) => code,

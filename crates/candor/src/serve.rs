@@ -1,5 +1,6 @@
-//! `candor serve`: load zones, start the UDP workers and the TCP listener,
-//! reload on SIGHUP, stop on SIGTERM/SIGINT.
+//! `candor serve`: load zones (from zone files and/or the embedded store),
+//! start the UDP workers, the TCP listener and the REST API, reload zone
+//! files on SIGHUP, stop on SIGTERM/SIGINT.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,7 +15,10 @@ use candor_zone::{ZoneSet, load_zone_dir};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
+use candor_api::ApiState;
+
 use crate::ServeArgs;
+use crate::data::{Publisher, follow_store, open_store, seed_if_empty};
 
 /// Loads every zone file of `dir` into a new set, logging what failed.
 fn load(dir: &Path) -> anyhow::Result<ZoneSet> {
@@ -50,7 +54,33 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let zones: SharedZones = Arc::new(ArcSwap::from_pointee(load(&args.zones)?));
+    let files = match &args.zones {
+        Some(dir) => load(dir)?,
+        None => ZoneSet::new(),
+    };
+    let zones: SharedZones = Arc::new(ArcSwap::from_pointee(files));
+    let publisher = Publisher::new(zones.clone());
+    // The store serves when there is no zone directory, or when asked for.
+    let store = if args.zones.is_none() || args.data.data_dir.is_some() {
+        let store = Arc::new(open_store(&args.data)?);
+        seed_if_empty(&store)?;
+        let started = Instant::now();
+        let compiled = store
+            .compile_all()
+            .context("cannot compile the stored zones")?;
+        for change in &compiled {
+            publisher.publish(change);
+        }
+        tracing::info!(
+            zones = compiled.len(),
+            data_dir = %args.data.dir().display(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stored zones loaded"
+        );
+        Some(store)
+    } else {
+        None
+    };
 
     let tcp_config = TcpConfig {
         max_connections: args.tcp_max_connections,
@@ -99,6 +129,36 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 stop_rx.clone(),
             )));
         }
+        if let Some(store) = &store {
+            let state = ApiState {
+                store: store.clone(),
+                publish: {
+                    let publisher = publisher.clone();
+                    Arc::new(move |change: &candor_store::ZoneChange| publisher.publish(change))
+                },
+                nameservers: args.listen.clone(),
+                rate_limit_per_hour: args.api_rate_limit,
+            };
+            let listener = tokio::net::TcpListener::bind(args.api_listen)
+                .await
+                .with_context(|| format!("cannot listen on {} for the API", args.api_listen))?;
+            let mut stop = stop_rx.clone();
+            let app = candor_api::router(state)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!("api server failed: {e}");
+                }
+            }));
+            tasks.push(tokio::spawn(follow_store(store.clone(), publisher.clone())));
+            tracing::info!(api = %args.api_listen, "REST API listening");
+        }
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 
         let mut term = signal(SignalKind::terminate())?;
@@ -109,9 +169,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = hup.recv() => {
-                    let dir = args.zones.clone();
+                    let Some(dir) = args.zones.clone() else { continue };
                     match tokio::task::spawn_blocking(move || load(&dir)).await {
-                        Ok(Ok(set)) => zones.store(Arc::new(set)),
+                        Ok(Ok(files)) => publisher.replace_files(files),
                         Ok(Err(e)) => tracing::error!("reload failed: {e:#}"),
                         Err(e) => tracing::error!("reload failed: {e}"),
                     }
@@ -121,7 +181,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("stopping");
         let _ = stop_tx.send(true);
         for t in tasks {
-            let _ = t.await;
+            // The store follower never ends by itself; the others stop on
+            // the signal above.
+            if t.is_finished() {
+                let _ = t.await;
+            } else {
+                let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            }
         }
         anyhow::Ok(())
     });

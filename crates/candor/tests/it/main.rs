@@ -1,7 +1,11 @@
 //! Integration tests of the real `candor` binary: a differential test
 //! against Knot DNS and tests of its wire behaviour (TCP, signals,
-//! malformed input, zone errors, reload).
+//! malformed input, zone errors, reload), and of the store and REST API
+//! (durability across kill -9, changes served at once, the CLI, the
+//! official DNSimple client).
 
 mod differential;
+mod http;
 mod server;
+mod store;
 mod support;

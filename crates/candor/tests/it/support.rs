@@ -250,17 +250,23 @@ impl Candor {
     /// waits until it answers an SOA query for `ready_zone` (polling every
     /// 20 ms, up to 30 s). Panics with the server's log if it does not.
     pub(crate) fn start(zone_dir: &Path, extra: &[&str], ready_zone: &str) -> Candor {
+        let mut args = vec!["--zones".to_owned(), zone_dir.display().to_string()];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        Candor::start_with(&args, ready_zone)
+    }
+
+    /// Starts `candor serve` with `args` (besides `--listen` and
+    /// `--workers`) and waits as [`Candor::start`] does.
+    pub(crate) fn start_with(args: &[String], ready_zone: &str) -> Candor {
         let logs = TempDir::new("candor-log");
         for attempt in 1..=START_TRIES {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_candor"));
             cmd.arg("serve")
-                .arg("--zones")
-                .arg(zone_dir)
+                .args(args)
                 .arg("--listen")
                 .arg(addr.to_string())
                 .args(["--workers", "1"])
-                .args(extra)
                 .env("NO_COLOR", "1")
                 .env("CANDOR_LOG", "info");
             let log = logs.path().join(format!("candor-{attempt}.log"));

@@ -1,0 +1,68 @@
+//! Distribution checks: whether every Candor name server serves the
+//! zone's current serial.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use candor_wire::Name;
+use serde_json::{Value, json};
+
+use super::ApiResult;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::distribution::{Distribution, check};
+use crate::error::{ApiError, Target};
+use crate::params::PathParams;
+use crate::views;
+
+/// `GET .../zones/{zone}/distribution`.
+pub(crate) async fn zone(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathParams,
+) -> ApiResult<Json<Value>> {
+    let account = caller.account(path.get("account"))?;
+    let zone = path.get("zone").to_owned();
+    let target = Target::zone(&zone);
+    let info = state
+        .read(target, move |store| store.zone(account, &zone))
+        .await?;
+    answer(&state, &info.name, info.serial).await
+}
+
+/// `GET .../zones/{zone}/records/{record}/distribution`. The zone is
+/// published as a whole, so the record is distributed exactly when its
+/// zone's current serial is.
+pub(crate) async fn record(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathParams,
+) -> ApiResult<Json<Value>> {
+    let account = caller.account(path.get("account"))?;
+    let id = path.record_id()?;
+    let zone = path.get("zone").to_owned();
+    let target = Target::record(&zone, id);
+    let info = state
+        .read(target, move |store| {
+            store.record(account, &zone, id)?;
+            store.zone(account, &zone)
+        })
+        .await?;
+    answer(&state, &info.name, info.serial).await
+}
+
+/// Runs the check and answers like DNSimple: `{"distributed": bool}`, or
+/// 504 when a name server did not answer.
+async fn answer(state: &AppState, zone: &str, serial: u32) -> ApiResult<Json<Value>> {
+    let name = Name::from_text(zone, Some(&Name::root()))
+        .map_err(|e| ApiError::internal(&format!("stored zone name {zone:?} is invalid: {e}")))?;
+    match check(&state.nameservers, &name, serial).await {
+        Distribution::Answered(distributed) => {
+            Ok(views::data(json!({ "distributed": distributed })))
+        }
+        Distribution::TimedOut => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "Could not query zone, connection timed out",
+        )),
+    }
+}

@@ -1,0 +1,212 @@
+//! Building zones from stored rows: owner names, the SOA, and compilation
+//! with [`ZoneBuilder`] straight from SQLite rows.
+
+use std::path::Path;
+
+use candor_wire::{Name, Rtype};
+use candor_zone::{Zone, ZoneBuilder, ZoneError};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Row};
+
+use crate::{FieldError, StoreConfig, StoreError};
+
+/// The owner name of a record named `name` in the zone at `apex`.
+///
+/// `""` and `"@"` are the apex; other names are relative to the zone unless
+/// they end in a dot, in which case they must be inside it. Only printable
+/// ASCII other than space is allowed (`\` escapes included). The error is a
+/// message for the `name` field.
+pub fn owner_name(apex: &Name, name: &str) -> Result<Name, String> {
+    if name.is_empty() || name == "@" {
+        return Ok(apex.clone());
+    }
+    if !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("may contain only printable characters other than spaces".to_owned());
+    }
+    let escaped_dot = {
+        let body = &name[..name.len() - 1];
+        body.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
+    };
+    if name.ends_with('.') && !escaped_dot {
+        let owner = Name::from_text(name, None).map_err(|e| format!("is not valid: {e}"))?;
+        if !owner.ends_with(apex) {
+            return Err("is outside the zone".to_owned());
+        }
+        return Ok(owner);
+    }
+    Name::from_text(name, Some(apex)).map_err(|e| format!("is not valid: {e}"))
+}
+
+/// A zone's apex from its stored name.
+pub(crate) fn zone_apex(name: &str) -> Result<Name, StoreError> {
+    Name::from_text(&format!("{name}."), None)
+        .map_err(|e| StoreError::Db(format!("stored zone name {name:?} is invalid: {e}")))
+}
+
+/// The SOA content (DNSimple style, names without trailing dots) and RDATA
+/// for `serial`.
+pub(crate) fn soa(config: &StoreConfig, serial: u32) -> (String, Vec<u8>) {
+    let mname = config
+        .nameservers
+        .first()
+        .cloned()
+        .unwrap_or_else(Name::root);
+    let rname = &config.hostmaster;
+    let timers = [
+        serial,
+        config.soa_refresh,
+        config.soa_retry,
+        config.soa_expire,
+        config.soa_minimum,
+    ];
+    let mut rdata = Vec::with_capacity(mname.wire_len() + rname.wire_len() + 20);
+    rdata.extend_from_slice(mname.as_wire());
+    rdata.extend_from_slice(rname.as_wire());
+    for t in timers {
+        rdata.extend_from_slice(&t.to_be_bytes());
+    }
+    let content = format!(
+        "{} {} {} {} {} {} {}",
+        name_without_dot(&mname),
+        name_without_dot(rname),
+        timers[0],
+        timers[1],
+        timers[2],
+        timers[3],
+        timers[4]
+    );
+    (content, rdata)
+}
+
+/// A name in presentation format without its final dot (the root stays `.`).
+pub(crate) fn name_without_dot(name: &Name) -> String {
+    let mut text = name.to_string();
+    if text.len() > 1 {
+        text.pop();
+    }
+    text
+}
+
+/// Reads owner names from rows, reusing the last one when rows repeat it
+/// (rows come in index order, grouped by name).
+pub(crate) struct OwnerCache {
+    /// The zone apex.
+    apex: Name,
+    /// The last relative name read.
+    last_text: String,
+    /// Its owner.
+    last: Name,
+}
+
+impl OwnerCache {
+    /// A cache for the zone at `apex`.
+    pub(crate) fn new(apex: &Name) -> OwnerCache {
+        OwnerCache {
+            apex: apex.clone(),
+            last_text: String::new(),
+            last: apex.clone(),
+        }
+    }
+
+    /// The owner of a stored relative name.
+    pub(crate) fn get(&mut self, text: &str) -> Result<&Name, StoreError> {
+        if text != self.last_text {
+            self.last = owner_name(&self.apex, text)
+                .map_err(|e| StoreError::Db(format!("stored record name {text:?} {e}")))?;
+            text.clone_into(&mut self.last_text);
+        }
+        Ok(&self.last)
+    }
+}
+
+/// A placeholder source for stored rows; the builder's "line" is then the
+/// row's ordinal, which makes the first stored record set an RRset's TTL.
+const ROWS: &str = "";
+
+/// Adds every stored record of a zone (system ones too, or only those) to a
+/// builder.
+pub(crate) fn add_rows(
+    conn: &Connection,
+    zone_id: i64,
+    only_system: bool,
+    builder: &mut ZoneBuilder,
+    apex: &Name,
+) -> Result<(), StoreError> {
+    let sql = if only_system {
+        // System records are all at the apex; `name = ''` lets the lookup
+        // use the records_identity index instead of scanning the zone.
+        "SELECT name, rtype_code, ttl, rdata FROM records
+         WHERE zone_id = ?1 AND name = '' AND system = 1"
+    } else {
+        "SELECT name, rtype_code, ttl, rdata FROM records WHERE zone_id = ?1"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([zone_id])?;
+    let mut owners = OwnerCache::new(apex);
+    let mut ordinal: u32 = 0;
+    let source = Path::new(ROWS);
+    while let Some(row) = rows.next()? {
+        let name = text_column(row, 0)?;
+        let code: u16 = row.get(1)?;
+        let ttl: u32 = row.get(2)?;
+        let rdata = blob_column(row, 3)?;
+        ordinal = ordinal.saturating_add(1);
+        let owner = owners.get(name)?;
+        builder.add(owner, Rtype(code), ttl, rdata, Some((source, ordinal)));
+    }
+    Ok(())
+}
+
+/// A TEXT column without copying it.
+pub(crate) fn text_column<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r str, StoreError> {
+    match row.get_ref(i)? {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map_err(|e| StoreError::Db(format!("column {i} is not UTF-8: {e}"))),
+        other => Err(StoreError::Db(format!(
+            "column {i} is {:?}, not TEXT",
+            other.data_type()
+        ))),
+    }
+}
+
+/// A BLOB column without copying it.
+pub(crate) fn blob_column<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r [u8], StoreError> {
+    match row.get_ref(i)? {
+        ValueRef::Blob(bytes) => Ok(bytes),
+        other => Err(StoreError::Db(format!(
+            "column {i} is {:?}, not BLOB",
+            other.data_type()
+        ))),
+    }
+}
+
+/// Compiles a zone from its stored rows. The outer error is a database
+/// failure; the inner one lists the zone's problems.
+pub(crate) fn compile_stored(
+    conn: &Connection,
+    zone_id: i64,
+    apex: &Name,
+) -> Result<Result<Zone, Vec<ZoneError>>, StoreError> {
+    let mut builder = ZoneBuilder::new(apex);
+    add_rows(conn, zone_id, false, &mut builder, apex)?;
+    Ok(builder.finish())
+}
+
+/// Zone problems as field errors: data problems concern `content`, the
+/// rest (CNAME and DNAME rules, placement) concern `name`.
+pub(crate) fn zone_errors(errors: Vec<ZoneError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| {
+            let field = if e.message.contains("record data") {
+                "content"
+            } else {
+                "name"
+            };
+            FieldError::new(field, e.message)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

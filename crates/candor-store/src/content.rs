@@ -1,0 +1,259 @@
+//! Record fields in DNSimple's text conventions, to and from wire RDATA.
+//!
+//! - A/AAAA: the address.
+//! - CNAME/NS/PTR: the target, absolute, without a trailing dot (one is
+//!   accepted). MX: the exchange, with the preference in `priority`. SRV:
+//!   `weight port target`, with the priority in `priority`.
+//! - TXT: the text itself, split into 255-byte strings; content starting
+//!   with `"` is read as zone-file quoted strings instead.
+//! - Others (CAA, NAPTR, SSHFP, TLSA, DS, HTTPS, SVCB, SPF, HINFO): zone-file
+//!   presentation format after the type; names in them are absolute whether
+//!   or not they end in a dot.
+//!
+//! Stored content is always derived back from the RDATA
+//! ([`rdata_to_content`]), so equal records have equal content, and export
+//! followed by import gives the same content.
+
+use candor_wire::{Name, Rtype};
+use candor_zonefile::{rdata_from_text, rdata_to_text};
+
+/// Smallest TTL accepted.
+pub(crate) const MIN_TTL: u32 = 60;
+
+/// Largest TTL accepted (30 days).
+pub(crate) const MAX_TTL: u32 = 2_592_000;
+
+/// The message for a TTL out of range.
+pub(crate) const TTL_RANGE_MESSAGE: &str = "must be between 60 and 2592000";
+
+/// The only region served for now.
+pub(crate) const GLOBAL: &str = "global";
+
+/// Record types users may create.
+const SUPPORTED: &[Rtype] = &[
+    Rtype::A,
+    Rtype::AAAA,
+    Rtype::CNAME,
+    Rtype::NS,
+    Rtype::PTR,
+    Rtype::MX,
+    Rtype::SRV,
+    Rtype::TXT,
+    Rtype::CAA,
+    Rtype::NAPTR,
+    Rtype::SSHFP,
+    Rtype::TLSA,
+    Rtype::DS,
+    Rtype::HTTPS,
+    Rtype::SVCB,
+    Rtype::SPF,
+    Rtype::HINFO,
+];
+
+/// Reads a type mnemonic a user may create records of.
+pub(crate) fn parse_type(text: &str) -> Result<Rtype, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("can't be blank".to_owned());
+    }
+    let upper = trimmed.to_ascii_uppercase();
+    if matches!(upper.as_str(), "ALIAS" | "URL" | "POOL") {
+        return Err(format!("{upper} records are not supported yet"));
+    }
+    match Rtype::from_mnemonic(trimmed) {
+        Some(Rtype::SOA) => Err("SOA records are system records, managed by Candor".to_owned()),
+        Some(rtype) if SUPPORTED.contains(&rtype) => Ok(rtype),
+        _ => Err(format!("{trimmed} is not a supported record type")),
+    }
+}
+
+/// Whether users may create records of this type.
+pub(crate) fn is_supported(rtype: Rtype) -> bool {
+    SUPPORTED.contains(&rtype)
+}
+
+/// Whether the record type carries a priority (MX preference, SRV priority).
+pub(crate) fn has_priority(rtype: Rtype) -> bool {
+    matches!(rtype, Rtype::MX | Rtype::SRV)
+}
+
+/// Checks a TTL.
+pub(crate) fn check_ttl(ttl: u32) -> Result<u32, String> {
+    if (MIN_TTL..=MAX_TTL).contains(&ttl) {
+        Ok(ttl)
+    } else {
+        Err(TTL_RANGE_MESSAGE.to_owned())
+    }
+}
+
+/// Checks regions and returns their stored form.
+pub(crate) fn check_regions(regions: Option<&[String]>) -> Result<String, String> {
+    match regions {
+        None => Ok(GLOBAL.to_owned()),
+        Some([]) => Err("can't be empty".to_owned()),
+        Some(list) if list.iter().all(|r| r.eq_ignore_ascii_case(GLOBAL)) => Ok(GLOBAL.to_owned()),
+        Some(_) => Err("only \"global\" is supported".to_owned()),
+    }
+}
+
+/// The stored regions as a list.
+pub(crate) fn regions_list(stored: &str) -> Vec<String> {
+    stored.split(',').map(str::to_owned).collect()
+}
+
+/// Converts content (and priority, for MX and SRV) to wire RDATA.
+pub(crate) fn content_to_rdata(
+    rtype: Rtype,
+    content: &str,
+    priority: Option<u16>,
+) -> Result<Vec<u8>, String> {
+    let root = Name::root();
+    if rtype == Rtype::TXT {
+        return txt_to_rdata(content);
+    }
+    let text = content.trim();
+    if text.is_empty() {
+        return Err("can't be blank".to_owned());
+    }
+    if has_priority(rtype) {
+        let prio = priority.unwrap_or(0);
+        return rdata_from_text(rtype, &format!("{prio} {text}"), &root);
+    }
+    rdata_from_text(rtype, text, &root)
+}
+
+/// TXT content to RDATA: quoted strings if it starts with `"`, else the
+/// bytes themselves in 255-byte strings.
+fn txt_to_rdata(content: &str) -> Result<Vec<u8>, String> {
+    if content.is_empty() {
+        return Err("can't be blank".to_owned());
+    }
+    if content.starts_with('"') {
+        return rdata_from_text(Rtype::TXT, content, &Name::root());
+    }
+    let bytes = content.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 255 + 1);
+    for chunk in bytes.chunks(255) {
+        out.push(chunk.len() as u8);
+        out.extend_from_slice(chunk);
+    }
+    if out.len() > usize::from(u16::MAX) {
+        return Err("is longer than 65535 bytes in wire form".to_owned());
+    }
+    Ok(out)
+}
+
+/// The canonical content and priority of wire RDATA.
+pub(crate) fn rdata_to_content(rtype: Rtype, rdata: &[u8]) -> (String, Option<u16>) {
+    match rtype {
+        Rtype::TXT => (txt_content(rdata), None),
+        Rtype::CNAME | Rtype::NS | Rtype::PTR => {
+            let mut text = rdata_to_text(rtype, rdata);
+            strip_root_dot(&mut text);
+            (text, None)
+        }
+        Rtype::MX | Rtype::SRV => {
+            let text = rdata_to_text(rtype, rdata);
+            let priority = rdata.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+            let mut rest = match (priority, text.split_once(' ')) {
+                (Some(_), Some((_, rest))) if !text.starts_with('\\') => rest.to_owned(),
+                // Malformed RDATA (never stored): show the generic form.
+                _ => return (text, None),
+            };
+            strip_root_dot(&mut rest);
+            (rest, priority)
+        }
+        _ => (rdata_to_text(rtype, rdata), None),
+    }
+}
+
+/// Removes the dot that ends an absolute name, unless the name is the root
+/// or the dot is escaped (part of a label).
+fn strip_root_dot(text: &mut String) {
+    if text.len() < 2 || !text.ends_with('.') {
+        return;
+    }
+    let body = &text[..text.len() - 1];
+    if body.ends_with(' ') {
+        return; // The root name as the last field.
+    }
+    let backslashes = body.bytes().rev().take_while(|&b| b == b'\\').count();
+    if backslashes % 2 == 0 {
+        text.pop();
+    }
+}
+
+/// TXT RDATA as content: the plain text when that reads back to the same
+/// RDATA, else quoted strings.
+fn txt_content(rdata: &[u8]) -> String {
+    let mut joined = Vec::with_capacity(rdata.len());
+    let mut pos = 0;
+    let mut plain = true;
+    while let Some(&len) = rdata.get(pos) {
+        let len = usize::from(len);
+        let Some(s) = rdata.get(pos + 1..pos + 1 + len) else {
+            plain = false;
+            break;
+        };
+        joined.extend_from_slice(s);
+        pos += 1 + len;
+    }
+    if plain
+        && let Ok(text) = String::from_utf8(joined)
+        && !text.starts_with('"')
+        && txt_to_rdata(&text).is_ok_and(|back| back == rdata)
+    {
+        return text;
+    }
+    rdata_to_text(Rtype::TXT, rdata)
+}
+
+/// The normalized relative text of an owner: lower case, `""` for the apex.
+pub(crate) fn relative_name(apex: &Name, owner: &Name) -> String {
+    let text = owner.to_lowercase().to_relative_text(apex);
+    if text == "@" { String::new() } else { text }
+}
+
+/// A zone name as users give it, normalized: trimmed, lower case, without
+/// the trailing dot.
+pub(crate) fn normalize_zone_name(text: &str) -> String {
+    let t = text.trim();
+    t.strip_suffix('.').unwrap_or(t).to_ascii_lowercase()
+}
+
+/// Checks a zone name (normalized) and returns it as a [`Name`].
+pub(crate) fn check_zone_name(name: &str) -> Result<Name, String> {
+    if name.is_empty() {
+        return Err("can't be blank".to_owned());
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Err("must have at least two labels (like example.com)".to_owned());
+    }
+    for label in &labels {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return Err(format!(
+                "has an invalid label \"{label}\" (letters, digits, '-' and '_' only, 1 to 63 characters, no '-' at either end)"
+            ));
+        }
+    }
+    Name::from_text(&format!("{name}."), None).map_err(|e| format!("is not a valid name: {e}"))
+}
+
+/// Whether a zone is a reverse-mapping zone.
+pub(crate) fn is_reverse(name: &str) -> bool {
+    name == "in-addr.arpa"
+        || name == "ip6.arpa"
+        || name.ends_with(".in-addr.arpa")
+        || name.ends_with(".ip6.arpa")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,168 @@
+//! Opening the database: connection settings and schema migrations.
+//!
+//! The schema version is kept in `PRAGMA user_version`; each migration in
+//! [`MIGRATIONS`] moves it up by one inside one transaction. Timestamps are
+//! stored as Unix seconds and shown as RFC 3339 by the readers. Ids of
+//! accounts, tokens, zones and records are `AUTOINCREMENT`: an id is never
+//! given to a second thing, so ids in the journal, the audit log and
+//! clients' hands stay unambiguous.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+
+use crate::StoreError;
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The schema, one entry per version: `MIGRATIONS[n]` takes version `n` to
+/// `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    // Version 1.
+    "
+    CREATE TABLE accounts (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        email       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        secret_hash  BLOB NOT NULL UNIQUE,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+    );
+    CREATE INDEX tokens_account ON tokens(account_id);
+    CREATE TABLE zones (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL UNIQUE,
+        serial      INTEGER NOT NULL,
+        reverse     INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX zones_account ON zones(account_id, name);
+    CREATE TABLE records (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        rtype       TEXT NOT NULL,
+        rtype_code  INTEGER NOT NULL,
+        content     TEXT NOT NULL,
+        ttl         INTEGER NOT NULL,
+        priority    INTEGER,
+        regions     TEXT NOT NULL,
+        system      INTEGER NOT NULL,
+        rdata       BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX records_identity ON records(zone_id, name, rtype_code, rdata);
+    -- Entries are (zone_id, rowid): one zone's records in id order.
+    CREATE INDEX records_zone ON records(zone_id);
+    CREATE TABLE changes (
+        id          INTEGER PRIMARY KEY,
+        zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        serial      INTEGER NOT NULL,
+        action      TEXT NOT NULL,
+        record_id   INTEGER NOT NULL,
+        name        TEXT NOT NULL,
+        rtype       TEXT NOT NULL,
+        content     TEXT NOT NULL,
+        ttl         INTEGER NOT NULL,
+        priority    INTEGER,
+        regions     TEXT NOT NULL,
+        system      INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        at          INTEGER NOT NULL
+    );
+    CREATE INDEX changes_zone ON changes(zone_id, serial);
+    CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY,
+        account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        token_id    INTEGER,
+        via         TEXT NOT NULL,
+        remote      TEXT,
+        action      TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        at          INTEGER NOT NULL
+    );
+    CREATE INDEX audit_account ON audit(account_id, id);
+    ",
+];
+
+/// Opens a database file with durable settings and migrates it.
+pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Db(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Db(format!(
+            "cannot switch {} to WAL mode (got {mode})",
+            path.display()
+        )));
+    }
+    configure(conn)
+}
+
+/// Opens an in-memory database and creates the schema.
+pub(crate) fn open_memory() -> Result<Connection, StoreError> {
+    configure(Connection::open_in_memory()?)
+}
+
+/// Applies the per-connection settings and migrates the schema.
+fn configure(mut conn: Connection) -> Result<Connection, StoreError> {
+    // FULL: a commit is on disk (WAL fsynced) before it is acknowledged.
+    // The larger page cache keeps big imports from spilling early.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Runs the migrations the database has not seen yet.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let latest = MIGRATIONS.len() as i64;
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version > latest {
+            return Err(StoreError::Db(format!(
+                "the database has schema version {version}, newer than this build knows ({latest})"
+            )));
+        }
+        let Some(step) = usize::try_from(version)
+            .ok()
+            .and_then(|v| MIGRATIONS.get(v))
+        else {
+            return Ok(());
+        };
+        tx.execute_batch(step)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", version + 1))?;
+        tx.commit()?;
+    }
+}
+
+/// Whether an error is a UNIQUE (or other constraint) violation.
+pub(crate) fn is_constraint(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation)
+}
+
+/// The schema version the code creates.
+#[cfg(test)]
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}

@@ -1,0 +1,357 @@
+//! Zone-file import and export.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::*;
+use crate::RecordPatch;
+
+/// A zone file with one record of most supported types.
+const FILE: &str = r#"$ORIGIN example.com.
+$TTL 3600
+@       IN SOA  ns.elsewhere.net. h.elsewhere.net. 1 2 3 4 5
+@       IN NS   ns.elsewhere.net.
+@       IN A    192.0.2.1
+@       IN MX   10 mail
+@       IN TXT  "v=spf1 -all"
+@       IN CAA  0 issue "letsencrypt.org"
+www  600 IN A   192.0.2.2
+www     IN AAAA 2001:db8::2
+Alias   IN CNAME www
+mail    IN A    192.0.2.3
+_sip._tcp IN SRV 10 5 5060 sip.example.net.
+long    IN TXT  "part one" "part two"
+quote   IN TXT  "say \"hi\"; bye"
+sub     IN NS   ns1.sub
+ns1.sub IN A    192.0.2.53
+*.wild  IN A    192.0.2.9
+host    IN SSHFP 1 1 0123456789abcdef0123456789abcdef01234567
+svc     IN HTTPS 1 . alpn=h2
+ptr     IN PTR  host.example.net.
+hinfo   IN HINFO "PC" "Linux"
+"#;
+
+#[test]
+fn import_replaces_the_records_and_ignores_soa_and_apex_ns() {
+    let (s, a) = store_with_zone();
+    s.create_record(
+        a,
+        "example.com",
+        &input("old", "A", "192.0.2.200"),
+        &actor(),
+    )
+    .unwrap();
+    let serial = s.zone(a, "example.com").unwrap().serial;
+    let (summary, change) = s
+        .import_zone_file(a, "example.com", FILE.as_bytes(), &actor(), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        summary,
+        crate::ImportSummary {
+            records: 18,
+            removed: 1
+        }
+    );
+    assert_eq!(change.zone.serial, serial + 1);
+    let compiled = change.compiled.unwrap();
+    assert_eq!(compiled.record_count(), 18 + 3);
+    assert_eq!(compiled.serial(), serial + 1);
+
+    let records = user_records(&s, a, "example.com");
+    let find = |name: &str, rtype: &str| {
+        records
+            .iter()
+            .find(|r| r.0 == name && r.1 == rtype)
+            .unwrap_or_else(|| panic!("{name} {rtype} missing"))
+            .clone()
+    };
+    assert_eq!(
+        find("", "MX"),
+        (
+            "".into(),
+            "MX".into(),
+            "mail.example.com".into(),
+            3600,
+            Some(10)
+        )
+    );
+    assert_eq!(find("www", "A").3, 600);
+    assert_eq!(find("alias", "CNAME").2, "www.example.com");
+    assert_eq!(find("", "TXT").2, "v=spf1 -all");
+    assert_eq!(find("long", "TXT").2, "\"part one\" \"part two\"");
+    assert_eq!(find("quote", "TXT").2, "say \"hi\"; bye");
+    assert_eq!(find("_sip._tcp", "SRV").2, "5 5060 sip.example.net");
+    assert_eq!(find("_sip._tcp", "SRV").4, Some(10));
+    assert_eq!(find("*.wild", "A").2, "192.0.2.9");
+    assert_eq!(find("", "CAA").2, "0 issue \"letsencrypt.org\"");
+    // The system records are Candor's, not the file's.
+    let all = all_records(&s, a, "example.com");
+    assert!(
+        all[0]
+            .content
+            .starts_with("ns1.candor.test admin.candor.test ")
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|r| r.rtype == "NS" && r.system_record)
+            .count(),
+        2
+    );
+
+    let changes = s.changes(a, "example.com", serial).unwrap();
+    assert_eq!(changes.iter().filter(|c| c.action == "delete").count(), 1);
+    assert_eq!(changes.iter().filter(|c| c.action == "create").count(), 18);
+    let log = s.audit_log(a, 1, 1).unwrap();
+    assert_eq!(log.items[0].action, "zone.import");
+    assert_eq!(log.items[0].detail, "imported 18 records, removed 1");
+}
+
+#[test]
+fn import_is_all_or_nothing_with_line_numbers() {
+    let (s, a) = store_with_zone();
+    s.create_record(a, "example.com", &input("keep", "A", "192.0.2.1"), &actor())
+        .unwrap();
+    let before = all_records(&s, a, "example.com");
+    let serial = s.zone(a, "example.com").unwrap().serial;
+    let import = |text: &str| {
+        invalid(s.import_zone_file(a, "example.com", text.as_bytes(), &actor(), &mut |_| {}))
+    };
+    let messages = |errors: Vec<FieldError>| -> Vec<String> {
+        assert!(errors.iter().all(|e| e.field == "zone_file"));
+        errors.into_iter().map(|e| e.message).collect()
+    };
+    assert_eq!(
+        messages(import(
+            "$TTL 3600\nok A 192.0.2.1\nbad A 192.0.2.256\nx.other.org. A 192.0.2.1\n\
+             short 30 A 192.0.2.1\nk DNSKEY 256 3 13 AAAA\nsub SOA a b 1 2 3 4 5\n"
+        )),
+        [
+            "example.com.zone:3: bad IPv4 address \"192.0.2.256\"",
+            "example.com.zone:4: x.other.org. is outside the zone example.com.",
+            "example.com.zone:5: TTL 30 must be between 60 and 2592000",
+            "example.com.zone:6: DNSKEY records are not supported",
+            "example.com.zone:7: SOA records are only allowed at the zone apex",
+        ]
+    );
+    assert_eq!(
+        messages(import(
+            "$TTL 3600\nwww A 192.0.2.1\nwww CNAME x.example.net.\n"
+        )),
+        ["example.com.zone:3: CNAME beside other data at www.example.com."]
+    );
+    let include = import("$INCLUDE /etc/passwd\n");
+    assert_eq!(include.len(), 1);
+    assert!(
+        include[0].message.starts_with("example.com.zone:1: "),
+        "{include:?}"
+    );
+    // Nothing changed.
+    assert_eq!(all_records(&s, a, "example.com"), before);
+    assert_eq!(s.zone(a, "example.com").unwrap().serial, serial);
+}
+
+#[test]
+fn import_reports_progress_and_skips_repeated_records() {
+    let (s, a) = store_with_zone();
+    let mut text = String::from("$TTL 300\n");
+    for i in 0..25_000 {
+        text.push_str(&format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256));
+    }
+    text.push_str("h0 A 10.0.0.0\n");
+    let mut calls = Vec::new();
+    let (summary, change) = s
+        .import_zone_file(a, "example.com", text.as_bytes(), &actor(), &mut |n| {
+            calls.push(n)
+        })
+        .unwrap();
+    assert_eq!(calls, [10_000, 20_000]);
+    assert_eq!(summary.records, 25_000);
+    assert_eq!(change.compiled.unwrap().record_count(), 25_003);
+    let page = s.records(a, "example.com", &rq()).unwrap();
+    assert_eq!(page.total_entries, 25_003);
+    // Importing again replaces them all.
+    let (summary, _) = s
+        .import_zone_file(
+            a,
+            "example.com",
+            b"$TTL 60\nwww A 192.0.2.1\n",
+            &actor(),
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        summary,
+        crate::ImportSummary {
+            records: 1,
+            removed: 25_000
+        }
+    );
+}
+
+/// A zone with one record of each supported type, some awkward.
+fn populated() -> (Store, i64) {
+    let (s, a) = store_with_zone();
+    s.import_zone_file(a, "example.com", FILE.as_bytes(), &actor(), &mut |_| {})
+        .unwrap();
+    let extra = [
+        RecordInput {
+            priority: Some(5),
+            ..input("m2", "MX", "mx.example.net")
+        },
+        input("long2", "TXT", &"y".repeat(300)),
+        input("esc", "TXT", "tab\there; \"quoted\" \\ back"),
+        input(
+            "naptr",
+            "NAPTR",
+            "100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.com.",
+        ),
+        input("_443._tcp", "TLSA", &format!("3 1 1 {}", "ab".repeat(32))),
+        input("sub", "DS", &format!("12345 13 2 {}", "cd".repeat(32))),
+        input("svcb", "SVCB", "1 svc.example.net. port=8443"),
+        input("spf", "SPF", "\"v=spf1 -all\""),
+    ];
+    for inp in extra {
+        s.create_record(a, "example.com", &inp, &actor())
+            .unwrap_or_else(|e| panic!("{inp:?}: {e}"));
+    }
+    let (rec, _) = s
+        .create_record(a, "example.com", &input("ttl", "A", "192.0.2.77"), &actor())
+        .unwrap();
+    s.update_record(
+        a,
+        "example.com",
+        rec.id,
+        &RecordPatch {
+            ttl: Some(86_400),
+            ..RecordPatch::default()
+        },
+        &actor(),
+    )
+    .unwrap();
+    (s, a)
+}
+
+#[test]
+fn export_then_import_gives_the_same_records() {
+    let (s, a) = populated();
+    let before = user_records(&s, a, "example.com");
+    assert_eq!(before.len(), 27);
+    let text = s.export_zone_file(a, "example.com").unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1], "$ORIGIN example.com.");
+    assert!(
+        lines[2].starts_with("example.com.\t3600\tIN\tSOA\tns1.candor.test. admin.candor.test. ")
+    );
+    assert_eq!(lines[3], "example.com.\t3600\tIN\tNS\tns1.candor.test.");
+    assert_eq!(lines[4], "example.com.\t3600\tIN\tNS\tns2.candor.test.");
+
+    // Into the same zone, and into a fresh store.
+    let (summary, _) = s
+        .import_zone_file(a, "example.com", text.as_bytes(), &actor(), &mut |_| {})
+        .unwrap();
+    assert_eq!(summary.records, 27);
+    assert_eq!(user_records(&s, a, "example.com"), before);
+    let (fresh, b) = store_with_zone();
+    fresh
+        .import_zone_file(b, "example.com", text.as_bytes(), &actor(), &mut |_| {})
+        .unwrap();
+    assert_eq!(user_records(&fresh, b, "example.com"), before);
+    // The second export differs only in the serial.
+    let again = fresh.export_zone_file(b, "example.com").unwrap();
+    let strip = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.contains("SOA") && !l.starts_with(';'))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(strip(&again), strip(&text));
+}
+
+/// Finds a program in `PATH`.
+fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Checks a zone file with Knot: `kzonecheck` where installed, else
+/// `knotc zone-check` (Debian's knot package has no kzonecheck) with a
+/// throwaway configuration. Returns the tool's output on failure, or
+/// `None` when Knot is missing and CANDOR_SKIP_KNOT=1.
+fn knot_check(dir: &Path, origin: &str, file: &Path) -> Option<Result<(), String>> {
+    let output = if let Some(kzonecheck) = find_program("kzonecheck") {
+        Command::new(kzonecheck)
+            .arg("-o")
+            .arg(origin)
+            .arg(file)
+            .output()
+    } else if let Some(knotc) = find_program("knotc") {
+        let conf = dir.join("knot.conf");
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "server:\n    rundir: \"{d}\"\n\
+                 database:\n    storage: \"{d}\"\n\
+                 template:\n  - id: default\n    storage: \"{d}\"\n    semantic-checks: on\n\
+                 zone:\n  - domain: {origin}\n    file: \"{}\"\n",
+                file.display()
+            ),
+        )
+        .unwrap();
+        Command::new(knotc)
+            .arg("-c")
+            .arg(&conf)
+            .arg("zone-check")
+            .arg(origin)
+            .output()
+    } else {
+        if std::env::var("CANDOR_SKIP_KNOT").is_ok_and(|v| v == "1") {
+            eprintln!("knot check skipped: Knot is not installed (CANDOR_SKIP_KNOT=1)");
+            return None;
+        }
+        panic!(
+            "neither kzonecheck nor knotc found: install Knot (apt-get install knot), \
+             or set CANDOR_SKIP_KNOT=1 to skip this check"
+        );
+    };
+    let out = output.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // knotc reports problems as "error: ..." or "warning: ..." lines.
+    let complaint = text.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.contains("error") || l.contains("warning")
+    });
+    Some(if out.status.success() && !complaint {
+        Ok(())
+    } else {
+        Err(text)
+    })
+}
+
+#[test]
+fn knot_accepts_the_export() {
+    let (s, a) = populated();
+    let dir = TempDir::new("knot");
+    std::fs::create_dir_all(dir.path()).unwrap();
+    let path = dir.path().join("example.com.zone");
+    std::fs::write(&path, s.export_zone_file(a, "example.com").unwrap()).unwrap();
+    if let Some(result) = knot_check(dir.path(), "example.com.", &path) {
+        result.unwrap_or_else(|e| panic!("Knot refuses the export:\n{e}"));
+    }
+    // The check itself does see errors.
+    std::fs::write(
+        &path,
+        "$ORIGIN example.com.\n@ 3600 IN SOA a. b. 1 2 3 4 5\n@ 3600 IN NS a.\nw 60 IN CNAME x.\nw 60 IN A 192.0.2.1\n",
+    )
+    .unwrap();
+    if let Some(result) = knot_check(dir.path(), "example.com.", &path) {
+        assert!(result.is_err(), "Knot accepted a CNAME beside an A record");
+    }
+}

@@ -1,0 +1,324 @@
+//! Zone-file import and export (RFC 1035 master files).
+//!
+//! Import streams the file: each record is checked, inserted with one
+//! prepared statement and added to the [`ZoneBuilder`] as it is read, so a
+//! million-record file is never held as a list. Nothing is kept unless the
+//! whole file is right and the zone compiles.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use candor_wire::{Name, Rtype};
+use candor_zone::ZoneBuilder;
+use candor_zonefile::{ParseOptions, Record, parse_bytes, rdata_to_text};
+use rusqlite::{Connection, params};
+
+use crate::compile::{OwnerCache, add_rows, blob_column, text_column};
+use crate::content::{self, GLOBAL, relative_name};
+use crate::history::{self, Action, Audit};
+use crate::time::now;
+use crate::zones::{self, ZoneRow};
+use crate::{Actor, FieldError, ImportSummary, Store, StoreError, ZoneChange};
+
+/// The field import errors are reported on.
+const FIELD: &str = "zone_file";
+
+/// Import reports at most this many problems.
+const MAX_ERRORS: usize = 100;
+
+/// `progress` is called after every this many records.
+const PROGRESS_EVERY: usize = 10_000;
+
+/// A record from the file, checked and converted.
+struct Imported {
+    /// The content.
+    content: String,
+    /// The priority (MX, SRV).
+    priority: Option<u16>,
+}
+
+/// What to do with one record of an imported file.
+enum Verdict {
+    /// Store it.
+    Keep(Imported),
+    /// Skip it: the SOA and apex NS records are system records.
+    Ignore,
+}
+
+/// Checks one record of an imported file.
+fn check_imported(apex: &Name, r: &Record<'_>) -> Result<Verdict, String> {
+    let at_apex = r.owner.eq_ignore_case(apex);
+    match r.rtype {
+        Rtype::SOA if at_apex => return Ok(Verdict::Ignore),
+        Rtype::SOA => return Err("SOA records are only allowed at the zone apex".to_owned()),
+        Rtype::NS if at_apex => return Ok(Verdict::Ignore),
+        t if !content::is_supported(t) => {
+            return Err(format!("{t} records are not supported"));
+        }
+        _ => {}
+    }
+    if !r.owner.ends_with(apex) {
+        return Err(format!("{} is outside the zone {apex}", r.owner));
+    }
+    content::check_ttl(r.ttl).map_err(|m| format!("TTL {} {m}", r.ttl))?;
+    let (content, priority) = content::rdata_to_content(r.rtype, r.rdata);
+    Ok(Verdict::Keep(Imported { content, priority }))
+}
+
+/// A parser or check problem, with its line for sorting.
+struct Problem {
+    /// The line (0 for the whole file).
+    line: u32,
+    /// `file:line: message`.
+    text: String,
+}
+
+/// The importer's state while the parser streams records.
+struct Importer<'a> {
+    /// The zone apex.
+    apex: &'a Name,
+    /// The zone id.
+    zone_id: i64,
+    /// When.
+    at: i64,
+    /// The compiled zone being built.
+    builder: ZoneBuilder,
+    /// Problems found.
+    problems: Vec<Problem>,
+    /// A database failure, which stops the import.
+    failure: Option<StoreError>,
+    /// Records stored.
+    count: usize,
+    /// The last owner converted to relative text, in wire form.
+    last_owner: Vec<u8>,
+    /// Its relative text.
+    last_name: String,
+    /// The last type's mnemonic.
+    last_type: (u16, String),
+}
+
+impl Importer<'_> {
+    /// Handles one record.
+    fn record(
+        &mut self,
+        insert: &mut rusqlite::CachedStatement<'_>,
+        r: &Record<'_>,
+        progress: &mut dyn FnMut(usize),
+    ) {
+        if self.failure.is_some() || self.problems.len() >= MAX_ERRORS {
+            return;
+        }
+        let imported = match check_imported(self.apex, r) {
+            Ok(Verdict::Keep(i)) => i,
+            Ok(Verdict::Ignore) => return,
+            Err(message) => {
+                self.problems.push(Problem {
+                    line: r.line,
+                    text: format!("{}:{}: {message}", r.file.display(), r.line),
+                });
+                return;
+            }
+        };
+        if !self.problems.is_empty() {
+            // Nothing will be kept; only look for more problems.
+            return;
+        }
+        if r.owner.as_wire() != self.last_owner.as_slice() {
+            self.last_name = relative_name(self.apex, r.owner);
+            r.owner.as_wire().clone_into(&mut self.last_owner);
+        }
+        if self.last_type.0 != r.rtype.0 || self.last_type.1.is_empty() {
+            self.last_type = (r.rtype.0, r.rtype.to_string());
+        }
+        let inserted = insert.execute(params![
+            self.zone_id,
+            self.last_name,
+            self.last_type.1,
+            r.rtype.0,
+            imported.content,
+            r.ttl,
+            imported.priority,
+            GLOBAL,
+            r.rdata,
+            self.at
+        ]);
+        match inserted {
+            // The same record twice in the file: stored once.
+            Ok(0) => {}
+            Ok(_) => {
+                self.count += 1;
+                self.builder
+                    .add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
+                if self.count.is_multiple_of(PROGRESS_EVERY) {
+                    progress(self.count);
+                }
+            }
+            Err(e) => self.failure = Some(e.into()),
+        }
+    }
+}
+
+/// Problems as the `Invalid` error, in line order.
+fn invalid(mut problems: Vec<Problem>) -> StoreError {
+    problems.sort_by_key(|p| p.line);
+    StoreError::Invalid(
+        problems
+            .into_iter()
+            .take(MAX_ERRORS)
+            .map(|p| FieldError::new(FIELD, p.text))
+            .collect(),
+    )
+}
+
+/// Replaces a zone's records with the file's; see
+/// [`Store::import_zone_file`].
+fn import(
+    tx: &Connection,
+    store: &Store,
+    z: &mut ZoneRow,
+    text: &[u8],
+    progress: &mut dyn FnMut(usize),
+) -> Result<(ImportSummary, ZoneChange), StoreError> {
+    let apex = z.apex()?;
+    let source = PathBuf::from(format!("{}.zone", z.name));
+    let at = now();
+    zones::bump_serial(tx, &store.config, z, at)?;
+    let removed = history::journal_all(tx, z.id, z.serial, Action::Delete, at)?;
+    tx.execute(
+        "DELETE FROM records WHERE zone_id = ?1 AND system = 0",
+        [z.id],
+    )?;
+
+    let mut builder = ZoneBuilder::new(&apex);
+    builder.set_main_source(&source);
+    add_rows(tx, z.id, true, &mut builder, &apex)?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO records (zone_id, name, rtype, rtype_code, content, ttl, priority,
+                                        regions, system, rdata, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10)",
+    )?;
+    let mut importer = Importer {
+        apex: &apex,
+        zone_id: z.id,
+        at,
+        builder,
+        problems: Vec::new(),
+        failure: None,
+        count: 0,
+        last_owner: Vec::new(),
+        last_name: String::new(),
+        last_type: (0, String::new()),
+    };
+    let opts = ParseOptions::new(apex.clone());
+    let parsed = parse_bytes(text, &source, &opts, &mut |r| {
+        importer.record(&mut insert, &r, &mut *progress);
+    });
+    drop(insert);
+    if let Some(failure) = importer.failure {
+        return Err(failure);
+    }
+    let mut problems = importer.problems;
+    if let Err(errors) = parsed {
+        problems.extend(errors.into_iter().map(|e| Problem {
+            line: e.line,
+            text: e.to_string(),
+        }));
+    }
+    if !problems.is_empty() {
+        return Err(invalid(problems));
+    }
+    let count = importer.count;
+    let compiled = importer.builder.finish().map_err(|errors| {
+        invalid(
+            errors
+                .into_iter()
+                .map(|e| Problem {
+                    line: e.line,
+                    text: e.to_string(),
+                })
+                .collect(),
+        )
+    })?;
+    history::journal_all(tx, z.id, z.serial, Action::Create, at)?;
+    let summary = ImportSummary {
+        records: count,
+        removed,
+    };
+    Ok((
+        summary,
+        ZoneChange {
+            zone: z.info(),
+            compiled: Some(std::sync::Arc::new(compiled)),
+        },
+    ))
+}
+
+impl Store {
+    /// Replaces every non-system record of a zone with the records of a
+    /// zone file (relative names are relative to the zone; `$INCLUDE` is
+    /// refused). The file's SOA and apex NS records are ignored: those are
+    /// system records. Nothing is applied if any line is wrong; errors are
+    /// `FieldError { field: "zone_file", message: "<zone>.zone:<line>: ..." }`.
+    /// `progress(n)` is called after every 10,000 records stored.
+    pub fn import_zone_file(
+        &self,
+        account_id: i64,
+        zone: &str,
+        text: &[u8],
+        actor: &Actor,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(ImportSummary, ZoneChange), StoreError> {
+        self.write(|tx| {
+            let mut z = zones::find_zone(tx, account_id, zone)?;
+            let (summary, change) = import(tx, self, &mut z, text, progress)?;
+            history::audit(
+                tx,
+                &Audit {
+                    account_id,
+                    actor,
+                    action: "zone.import",
+                    target: &z.name,
+                    detail: &format!(
+                        "imported {} records, removed {}",
+                        summary.records, summary.removed
+                    ),
+                    at: now(),
+                },
+            )?;
+            Ok((summary, change))
+        })
+    }
+
+    /// The zone in RFC 1035 format: `$ORIGIN`, the SOA, the apex NS
+    /// records, then the other records in id order, all with absolute
+    /// names and explicit TTLs. Importing it gives the same records back.
+    pub fn export_zone_file(&self, account_id: i64, zone: &str) -> Result<String, StoreError> {
+        self.read(|tx| {
+            let z = zones::find_zone(tx, account_id, zone)?;
+            let apex = z.apex()?;
+            let mut out = String::new();
+            let _ = writeln!(out, "; {} exported by Candor, serial {}", z.name, z.serial);
+            let _ = writeln!(out, "$ORIGIN {apex}");
+            let mut stmt = tx.prepare(
+                "SELECT name, rtype_code, ttl, rdata FROM records WHERE zone_id = ?1
+                 ORDER BY CASE WHEN system = 1 AND rtype_code = 6 THEN 0
+                               WHEN system = 1 THEN 1 ELSE 2 END, id",
+            )?;
+            let mut rows = stmt.query([z.id])?;
+            let mut owners = OwnerCache::new(&apex);
+            while let Some(row) = rows.next()? {
+                let name = text_column(row, 0)?;
+                let rtype = Rtype(row.get(1)?);
+                let ttl: u32 = row.get(2)?;
+                let rdata = blob_column(row, 3)?;
+                let owner = owners.get(name)?;
+                let _ = writeln!(
+                    out,
+                    "{owner}\t{ttl}\tIN\t{rtype}\t{}",
+                    rdata_to_text(rtype, rdata)
+                );
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,252 @@
+//! The data directory: the embedded store, first-start seeding, and
+//! publishing store changes to the name servers.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use candor_store::{Actor, RecordInput, Store, StoreConfig, ZoneChange};
+use candor_wire::Name;
+use candor_zone::ZoneSet;
+
+use candor_server::SharedZones;
+
+/// Store settings shared by `serve` and the CLI.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct DataArgs {
+    /// Directory of the embedded store, created on first start
+    /// [default: candor-data].
+    #[arg(long, value_name = "DIR", env = "CANDOR_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Name servers put in the NS and SOA records of new zones (repeat for several).
+    #[arg(
+        long = "nameserver",
+        value_name = "NAME",
+        default_values_t = ["ns1.candor.test".to_owned(), "ns2.candor.test".to_owned()]
+    )]
+    pub(crate) nameservers: Vec<String>,
+    /// Mailbox of the zones' SOA records, as a name (hostmaster.example.com).
+    #[arg(long, value_name = "NAME", default_value = "hostmaster.candor.test")]
+    pub(crate) hostmaster: String,
+}
+
+impl DataArgs {
+    /// The data directory.
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("candor-data"))
+    }
+}
+
+/// Parses a host name given on the command line.
+fn host(text: &str) -> anyhow::Result<Name> {
+    let absolute = if text.ends_with('.') {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    };
+    Name::from_text(&absolute, None).map_err(|e| anyhow::anyhow!("bad name {text:?}: {e}"))
+}
+
+/// Opens (creating if needed) the store in the data directory.
+pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
+    let config = StoreConfig {
+        nameservers: args
+            .nameservers
+            .iter()
+            .map(|n| host(n))
+            .collect::<anyhow::Result<_>>()?,
+        hostmaster: host(&args.hostmaster)?,
+        default_ttl: 3600,
+        soa_refresh: 86400,
+        soa_retry: 7200,
+        soa_expire: 604800,
+        soa_minimum: 300,
+    };
+    let path = db_path(&args.dir());
+    Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))
+}
+
+/// Where the database file lives.
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("candor.db")
+}
+
+/// On a fresh store: a demo account, an API token (printed once) and a demo
+/// zone, so the README's first command gives something to query and edit.
+pub(crate) fn seed_if_empty(store: &Store) -> anyhow::Result<()> {
+    if !store.accounts().context("cannot read accounts")?.is_empty() {
+        return Ok(());
+    }
+    let account = store
+        .create_account("demo@candor.test")
+        .context("cannot create the demo account")?;
+    let (_, secret) = store
+        .create_token(account.id, "demo")
+        .context("cannot create a token")?;
+    let actor = Actor {
+        token_id: None,
+        via: "seed",
+        remote: None,
+    };
+    store
+        .create_zone(account.id, "example.com", &actor)
+        .context("cannot create the demo zone")?;
+    let records = [
+        ("", "A", "192.0.2.10", None),
+        ("", "AAAA", "2001:db8::10", None),
+        ("", "MX", "mail.example.com", Some(10)),
+        ("", "TXT", "v=spf1 mx -all", None),
+        ("www", "CNAME", "example.com", None),
+        ("mail", "A", "192.0.2.25", None),
+    ];
+    for (name, rtype, content, priority) in records {
+        let input = RecordInput {
+            name: name.to_owned(),
+            rtype: rtype.to_owned(),
+            content: content.to_owned(),
+            ttl: None,
+            priority,
+            regions: None,
+        };
+        store
+            .create_record(account.id, "example.com", &input, &actor)
+            .with_context(|| format!("cannot create the demo record {rtype} {content}"))?;
+    }
+    // Shown once, on purpose on stderr next to the logs: it is not stored.
+    eprintln!(
+        "\ncreated demo account {} (demo@candor.test) with zone example.com\n\
+         API token (shown once, store it now): {secret}\n",
+        account.id
+    );
+    Ok(())
+}
+
+/// Applies store changes to the served zone set, one at a time.
+#[derive(Clone)]
+pub(crate) struct Publisher {
+    /// The served zones.
+    zones: SharedZones,
+    /// Serial and name of every store zone as published; the lock also
+    /// serializes publications (each builds on the previous set).
+    published: Arc<Mutex<HashMap<i64, (u32, String)>>>,
+}
+
+impl Publisher {
+    /// A publisher for `zones`.
+    pub(crate) fn new(zones: SharedZones) -> Publisher {
+        Publisher {
+            zones,
+            published: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Swaps in a zone set with the change applied. Readers are never
+    /// blocked; the old set is freed when the last worker lets go of it.
+    pub(crate) fn publish(&self, change: &ZoneChange) {
+        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = ZoneSet::clone(&self.zones.load());
+        match &change.compiled {
+            Some(zone) => {
+                set.insert(zone.clone());
+                published.insert(
+                    change.zone.id,
+                    (change.zone.serial, change.zone.name.clone()),
+                );
+            }
+            None => {
+                set = without(&set, &change.zone.name);
+                published.remove(&change.zone.id);
+            }
+        }
+        self.zones.store(Arc::new(set));
+    }
+
+    /// Replaces the zones from files (SIGHUP), keeping the store's zones.
+    pub(crate) fn replace_files(&self, files: ZoneSet) {
+        let published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = files;
+        let current = self.zones.load();
+        for (_, name) in published.values() {
+            if let Ok(apex) = host(name)
+                && let Some(zone) = current.get(apex.to_lowercase().as_wire())
+            {
+                set.insert(zone.clone());
+            }
+        }
+        self.zones.store(Arc::new(set));
+    }
+
+    /// Stops serving the store zone `id`.
+    fn remove(&self, id: i64) {
+        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, name)) = published.remove(&id) {
+            let set = without(&self.zones.load(), &name);
+            self.zones.store(Arc::new(set));
+        }
+    }
+
+    /// The serial published for store zone `id`.
+    fn serial(&self, id: i64) -> Option<u32> {
+        let published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        published.get(&id).map(|p| p.0)
+    }
+
+    /// Ids of the store zones being served.
+    fn ids(&self) -> Vec<i64> {
+        let published = self.published.lock().unwrap_or_else(|p| p.into_inner());
+        published.keys().copied().collect()
+    }
+}
+
+/// A copy of `set` without the zone named `zone` (presentation form).
+fn without(set: &ZoneSet, zone: &str) -> ZoneSet {
+    match host(zone) {
+        Ok(name) => set.without(name.to_lowercase().as_wire()),
+        Err(_) => set.clone(),
+    }
+}
+
+/// Watches the store for changes made by other processes (the CLI, or a
+/// second `serve` on the same data) and publishes them: a zone whose serial
+/// differs from the published one is recompiled and swapped in, a zone that
+/// is gone stops being served. Changes made through this process's API are
+/// published when they are made, so they are not compiled twice.
+pub(crate) async fn follow_store(store: Arc<Store>, publisher: Publisher) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let st = store.clone();
+        let versions = match tokio::task::spawn_blocking(move || st.zone_versions()).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                tracing::warn!("cannot read zone versions: {e}");
+                continue;
+            }
+            Err(_) => return,
+        };
+        let mut seen = HashSet::new();
+        for v in versions {
+            seen.insert(v.id);
+            if publisher.serial(v.id) == Some(v.serial) {
+                continue;
+            }
+            let st = store.clone();
+            match tokio::task::spawn_blocking(move || st.compile_zone(v.id)).await {
+                Ok(Ok(change)) => {
+                    tracing::info!(zone = %v.name, serial = v.serial, "zone changed in the store");
+                    publisher.publish(&change);
+                }
+                Ok(Err(e)) => tracing::warn!(zone = %v.name, "cannot compile changed zone: {e}"),
+                Err(_) => return,
+            }
+        }
+        for id in publisher.ids() {
+            if !seen.contains(&id) {
+                publisher.remove(id);
+            }
+        }
+    }
+}
