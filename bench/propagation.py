@@ -18,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -151,7 +152,7 @@ def main() -> int:
             after_response.append((served - answered) * 1000)
             after_request.append((served - sent) * 1000)
 
-        dnsperf.terminate()
+        dnsperf.send_signal(signal.SIGINT)
         out = dnsperf.communicate(timeout=30)[0]
         dnsperf = None
         lost = re.search(r"Queries lost:\s+(\d+)", out)
