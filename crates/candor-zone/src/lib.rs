@@ -10,6 +10,7 @@
 //! compare bytes.
 
 mod build;
+mod index;
 mod load;
 mod set;
 mod zone;

@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use hashbrown::HashTable;
-
-use crate::zone::{Zone, hash_name, name_at};
+use crate::index::NameIndex;
+use crate::zone::Zone;
 
 /// An immutable set of zones. A new version is built off the hot path and
 /// published by swapping one pointer; zones are shared between versions.
@@ -15,8 +14,8 @@ pub struct ZoneSet {
     /// Apex names, lower-cased wire form, back to back: lookups compare
     /// here instead of following each zone's pointers.
     apex_names: Vec<u8>,
-    /// Zones hashed by apex: (index in `zones`, offset in `apex_names`).
-    index: HashTable<(u32, u32)>,
+    /// Zone indices by apex name (over `apex_names`).
+    index: NameIndex,
     /// Bit `n` set: some zone apex is `n` bytes long in wire form. Lets
     /// lookups skip suffixes that cannot be an apex without hashing them.
     apex_lengths: [u64; 4],
@@ -41,22 +40,17 @@ impl ZoneSet {
     /// Adds or replaces a zone.
     pub fn insert(&mut self, zone: Arc<Zone>) {
         let key = zone.apex().as_wire().to_vec();
-        let hash = hash_name(&key);
-        let names = &self.apex_names;
-        if let Some(&(i, _)) = self.index.find(hash, |&(_, off)| name_at(names, off, &key)) {
+        if let Some(i) = self.index.find(&self.apex_names, &key) {
             self.zones[i as usize] = zone;
             return;
         }
-        let len = zone.apex().wire_len();
+        let len = key.len();
         self.apex_lengths[len / 64] |= 1 << (len % 64);
         let i = self.zones.len() as u32;
         let off = self.apex_names.len() as u32;
         self.apex_names.extend_from_slice(&key);
         self.zones.push(zone);
-        let zones = &self.zones;
-        self.index.insert_unique(hash, (i, off), |&(j, _)| {
-            hash_name(zones[j as usize].apex().as_wire())
-        });
+        self.index.insert(&self.apex_names, i, off, len);
     }
 
     /// A copy without the zone at `apex` (lower-cased wire name).
@@ -87,10 +81,8 @@ impl ZoneSet {
     /// The zone with exactly this apex (lower-cased wire name).
     pub fn get(&self, apex: &[u8]) -> Option<&Arc<Zone>> {
         self.index
-            .find(hash_name(apex), |&(_, off)| {
-                name_at(&self.apex_names, off, apex)
-            })
-            .map(|&(i, _)| &self.zones[i as usize])
+            .find(&self.apex_names, apex)
+            .map(|i| &self.zones[i as usize])
     }
 
     /// The zone whose apex is the longest suffix of `name` (lower-cased

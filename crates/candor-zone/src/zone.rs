@@ -3,7 +3,8 @@
 use std::hash::{BuildHasher, Hasher};
 
 use candor_wire::{Name, Rtype};
-use hashbrown::HashTable;
+
+use crate::index::NameIndex;
 use rustc_hash::FxBuildHasher;
 
 /// Index of a node in its zone's arena.
@@ -109,10 +110,8 @@ pub struct Zone {
     pub(crate) names: Vec<u8>,
     /// Nodes; node 0 is the apex.
     pub(crate) nodes: Vec<Node>,
-    /// Nodes hashed by name: (node id, offset of the node's name in
-    /// `names`). Keeping the offset in the slot lets a lookup compare names
-    /// without first loading the node: one cache miss fewer per probe.
-    pub(crate) index: HashTable<(u32, u32)>,
+    /// Node ids by name (see `NameIndex`: short names sit in the slots).
+    pub(crate) index: NameIndex,
     /// RRsets, grouped by node.
     pub(crate) rrsets: Vec<RrSet>,
     /// RR tails of every RRset.
@@ -190,9 +189,7 @@ impl Zone {
 
     /// The node with a lower-cased wire name, if it exists.
     pub fn node_by_name(&self, name: &[u8]) -> Option<NodeId> {
-        self.index
-            .find(hash_name(name), |&(_, off)| name_at(&self.names, off, name))
-            .map(|&(id, _)| id)
+        self.index.find(&self.names, name)
     }
 
     /// The lower-cased wire name of a node.

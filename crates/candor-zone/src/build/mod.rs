@@ -4,11 +4,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use candor_wire::{Name, Rtype, wire_name_len};
-use hashbrown::HashTable;
 
+use crate::index::NameIndex;
 use crate::zone::{
     APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, REDIRECT_DNAME,
-    RrSet, WILDCARD_CHILD, Zone, hash_name, name_at,
+    RrSet, WILDCARD_CHILD, Zone,
 };
 
 //----------- ZoneError ------------------------------------------------------
@@ -70,8 +70,8 @@ pub struct ZoneBuilder {
     names: Vec<u8>,
     /// One node per interned name: (offset, length).
     node_names: Vec<(u32, u8)>,
-    /// Name index: (node id, offset of its name), see `Zone::index`.
-    index: HashTable<(u32, u32)>,
+    /// Name index over `names`, handed to the zone.
+    index: NameIndex,
     /// RDATA of every record, back to back.
     rdata: Vec<u8>,
     /// The records.
@@ -91,7 +91,7 @@ impl ZoneBuilder {
             apex: apex.to_lowercase(),
             names: Vec::new(),
             node_names: Vec::new(),
-            index: HashTable::new(),
+            index: NameIndex::default(),
             rdata: Vec::new(),
             recs: Vec::new(),
             sources: Vec::new(),
@@ -120,23 +120,14 @@ impl ZoneBuilder {
 
     /// The node id of a lower-cased name, creating it if needed.
     fn intern(&mut self, lower: &[u8]) -> u32 {
-        let hash = hash_name(lower);
-        if let Some(&(id, _)) = self
-            .index
-            .find(hash, |&(_, off)| name_at(&self.names, off, lower))
-        {
+        if let Some(id) = self.index.find(&self.names, lower) {
             return id;
         }
         let id = self.node_names.len() as u32;
         let off = self.names.len() as u32;
         self.names.extend_from_slice(lower);
         self.node_names.push((off, lower.len() as u8));
-        let names = &self.names;
-        let node_names = &self.node_names;
-        self.index.insert_unique(hash, (id, off), |&(i, off)| {
-            let len = usize::from(node_names[i as usize].1);
-            hash_name(&names[off as usize..off as usize + len])
-        });
+        self.index.insert(&self.names, id, off, lower.len());
         id
     }
 
@@ -474,11 +465,7 @@ impl ZoneBuilder {
 
     /// The node id of a lower-cased name, or `NONE`.
     fn node_id(&self, lower: &[u8]) -> u32 {
-        self.index
-            .find(hash_name(lower), |&(_, off)| {
-                name_at(&self.names, off, lower)
-            })
-            .map_or(NONE, |&(id, _)| id)
+        self.index.find(&self.names, lower).unwrap_or(NONE)
     }
 }
 
