@@ -13,7 +13,7 @@ use candor_wire::{
     Class, Header, MessageBuilder, Opcode, Owner, Query, QueryError, Rcode, Rtype, Section,
     TruncationError, parse_query,
 };
-use candor_zone::{Lookup, NodeId, RrSet, Zone, ZoneSet};
+use candor_zone::{Lookup, NodeId, NodeRef, RrSet, Zone, ZoneSet};
 
 /// The transport a query came over; it decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,14 +253,16 @@ impl<'z> Answer<'z> {
                 Some(c) => (&c.lower[..c.len], Owner::Name(&c.orig[..c.len])),
             };
             let node = match zone.lookup(name) {
-                Lookup::Exact(id) | Lookup::Wildcard(id) => id,
-                Lookup::Delegation { cut, at_cut: true } if self.qtype == Rtype::DS => cut,
+                Lookup::Exact(node) | Lookup::Wildcard(node) => node,
+                Lookup::Delegation { cut, at_cut: true } if self.qtype == Rtype::DS => {
+                    zone.node(cut)
+                }
                 Lookup::Delegation { cut, .. } => {
                     self.referral(cut, b)?;
                     return Ok(Rcode::NOERROR);
                 }
                 Lookup::Dname(owner_id) => {
-                    let Some(dname) = zone.rrset(owner_id, Rtype::DNAME) else {
+                    let Some(dname) = zone.rrset(zone.node(owner_id), Rtype::DNAME) else {
                         return Ok(Rcode::SERVFAIL);
                     };
                     // A DNAME used twice is a loop (e.g. one pointing at
@@ -315,14 +317,14 @@ impl<'z> Answer<'z> {
             );
             if follows && let Some(cname) = zone.rrset(node, Rtype::CNAME) {
                 // A loop ends where it would repeat a record.
-                if visited[..step].contains(&node) {
+                if visited[..step].contains(&node.id) {
                     return Ok(Rcode::NOERROR);
                 }
                 b.push_rrset(owner, zone.tails(cname), cname.count)?;
                 if step == MAX_CHAIN {
                     return Ok(Rcode::NOERROR);
                 }
-                visited[step] = node;
+                visited[step] = node.id;
                 let c = cur.get_or_insert_with(ChainName::empty);
                 c.set(first_rdata(zone.tails(cname)));
                 if !in_zone(&c.lower[..c.len], zone) {
@@ -338,7 +340,7 @@ impl<'z> Answer<'z> {
     /// Answers from an existing node: the RRset of QTYPE, ANY, or NODATA.
     fn positive(
         &mut self,
-        node: NodeId,
+        node: NodeRef,
         owner: Owner<'_>,
         b: &mut MessageBuilder<'_>,
     ) -> Result<Rcode, Truncated> {
@@ -380,7 +382,7 @@ impl<'z> Answer<'z> {
     /// A referral to the delegation at `cut`: NS in authority, glue later.
     fn referral(&mut self, cut: NodeId, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
         let zone = self.zone;
-        let Some(ns) = zone.rrset(cut, Rtype::NS) else {
+        let Some(ns) = zone.rrset(zone.node(cut), Rtype::NS) else {
             return Ok(());
         };
         // A referral is not authoritative, unless a CNAME chain in this
@@ -419,7 +421,7 @@ impl<'z> Answer<'z> {
                     if seen {
                         continue;
                     }
-                    if let Some(addr) = zone.rrset(add.node, rtype) {
+                    if let Some(addr) = zone.rrset(zone.node(add.node), rtype) {
                         let owner = Owner::Name(zone.additional_owner(add));
                         if b.push_rrset(owner, zone.tails(addr), addr.count).is_err() {
                             return;

@@ -1,25 +1,26 @@
-//! The name index: lower-cased wire names to dense ids, with short names
-//! stored in the hash table's own slots.
+//! The name index: lower-cased wire names to a small payload, with short
+//! names and the payload stored in the hash table's own slots.
 //!
 //! A lookup is the hot path of every query. With names kept in a separate
-//! arena a hit costs three dependent cache misses (control bytes, slot,
-//! name bytes); keeping names of up to [`INLINE`] bytes in the slot saves
-//! the third. Longer names fall back to the arena.
+//! arena and nodes in an array, a hit costs four dependent cache misses
+//! (control bytes, slot, name bytes, node). Keeping names of up to
+//! [`INLINE`] bytes and the node's hot fields in the slot leaves two.
+//! Longer names fall back to the arena.
 
 use hashbrown::HashTable;
 
 use crate::zone::{hash_name, name_at, name_eq};
 
-/// Names up to this long (wire form) live in the slot itself. 31 bytes
+/// Names up to this long (wire form) live in the slot itself. 27 bytes
 /// covers typical host names (`search808.z0001.example.` is 25) and makes a
-/// slot 40 bytes.
-const INLINE: usize = 31;
+/// zone's slot 48 bytes.
+const INLINE: usize = 27;
 
 /// One entry of the table.
 #[derive(Clone, Copy)]
-struct Slot {
-    /// The id the name maps to.
-    id: u32,
+struct Slot<P> {
+    /// What the name maps to.
+    payload: P,
     /// Offset of the name in the caller's arena (used when it is long).
     off: u32,
     /// Length of the name.
@@ -28,7 +29,7 @@ struct Slot {
     inline: [u8; INLINE],
 }
 
-impl Slot {
+impl<P> Slot<P> {
     /// Whether this slot holds `name`; `names` is the arena.
     #[inline]
     fn holds(&self, names: &[u8], name: &[u8]) -> bool {
@@ -52,37 +53,54 @@ impl Slot {
     }
 }
 
-/// Maps names (stored by the caller in an arena) to ids.
-#[derive(Clone, Default)]
-pub(crate) struct NameIndex {
+/// Maps names (stored by the caller in an arena) to a small payload: an
+/// index, or (for zones) a copy of the node's hot fields, so a lookup
+/// touches no other memory.
+#[derive(Clone)]
+pub(crate) struct NameIndex<P> {
     /// The table.
-    table: HashTable<Slot>,
+    table: HashTable<Slot<P>>,
 }
 
-impl NameIndex {
-    /// The id of `name`, whose bytes (if long) are found in `names`.
+impl<P> Default for NameIndex<P> {
+    fn default() -> Self {
+        NameIndex {
+            table: HashTable::new(),
+        }
+    }
+}
+
+impl<P: Copy> NameIndex<P> {
+    /// The payload of `name`, whose bytes (if long) are found in `names`.
     #[inline]
-    pub(crate) fn find(&self, names: &[u8], name: &[u8]) -> Option<u32> {
+    pub(crate) fn find(&self, names: &[u8], name: &[u8]) -> Option<P> {
         self.table
             .find(hash_name(name), |s| s.holds(names, name))
-            .map(|s| s.id)
+            .map(|s| s.payload)
     }
 
-    /// Adds the `len`-byte name stored at `off` in `names` with `id`. The
-    /// caller makes sure it is not present yet.
-    pub(crate) fn insert(&mut self, names: &[u8], id: u32, off: u32, len: usize) {
+    /// Adds the `len`-byte name stored at `off` in `names`. The caller makes
+    /// sure it is not present yet.
+    pub(crate) fn insert(&mut self, names: &[u8], payload: P, off: u32, len: usize) {
         let name = &names[off as usize..off as usize + len];
         let mut inline = [0u8; INLINE];
         if len <= INLINE {
             inline[..len].copy_from_slice(name);
         }
         let slot = Slot {
-            id,
+            payload,
             off,
             len: len as u8,
             inline,
         };
         self.table
             .insert_unique(hash_name(name), slot, |s| hash_name(s.name(names)));
+    }
+
+    /// Rewrites every payload (once a zone's nodes are final).
+    pub(crate) fn update(&mut self, mut f: impl FnMut(&mut P)) {
+        for slot in self.table.iter_mut() {
+            f(&mut slot.payload);
+        }
     }
 }

@@ -15,7 +15,7 @@ pub struct ZoneSet {
     /// here instead of following each zone's pointers.
     apex_names: Vec<u8>,
     /// Zone indices by apex name (over `apex_names`).
-    index: NameIndex,
+    index: NameIndex<u32>,
     /// Bit `n` set: some zone apex is `n` bytes long in wire form. Lets
     /// lookups skip suffixes that cannot be an apex without hashing them.
     apex_lengths: [u64; 4],

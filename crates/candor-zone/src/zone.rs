@@ -28,6 +28,46 @@ pub(crate) const REDIRECT_DNAME: u8 = 32;
 
 //----------- Node and RrSet -------------------------------------------------
 
+/// A node as a lookup returns it: its id plus the fields answering needs,
+/// copied into the name index so that finding a name loads nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeRef {
+    /// The node.
+    pub id: NodeId,
+    /// First RRset in the zone's RRset array.
+    rrset_first: u32,
+    /// Number of RRsets.
+    rrset_count: u16,
+    /// `APEX`, `DELEGATION`, ... bits.
+    flags: u8,
+    /// See `Node::redirect`.
+    redirect: u32,
+}
+
+impl NodeRef {
+    /// The lookup view of `node` (whose id is `id`).
+    pub(crate) fn new(id: NodeId, node: &Node) -> NodeRef {
+        NodeRef {
+            id,
+            rrset_first: node.rrset_first,
+            rrset_count: node.rrset_count,
+            flags: node.flags,
+            redirect: node.redirect,
+        }
+    }
+
+    /// A reference to node `id` before its fields are known.
+    pub(crate) fn unfilled(id: NodeId) -> NodeRef {
+        NodeRef {
+            id,
+            rrset_first: 0,
+            rrset_count: 0,
+            flags: 0,
+            redirect: NONE,
+        }
+    }
+}
+
 /// A name in the zone (with data, or an empty non-terminal).
 #[derive(Clone, Debug)]
 pub struct Node {
@@ -84,7 +124,7 @@ pub struct AdditionalRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup {
     /// The name exists (possibly as an empty non-terminal).
-    Exact(NodeId),
+    Exact(NodeRef),
     /// The name is at or below a zone cut; `at_cut` when it is the cut itself.
     Delegation {
         /// The delegation point.
@@ -95,7 +135,7 @@ pub enum Lookup {
     /// A DNAME at `owner` covers the name, which is strictly below it.
     Dname(NodeId),
     /// The name does not exist but the wildcard node `source` matches it.
-    Wildcard(NodeId),
+    Wildcard(NodeRef),
     /// The name does not exist; `encloser` is the closest encloser.
     NxDomain(NodeId),
 }
@@ -110,8 +150,9 @@ pub struct Zone {
     pub(crate) names: Vec<u8>,
     /// Nodes; node 0 is the apex.
     pub(crate) nodes: Vec<Node>,
-    /// Node ids by name (see `NameIndex`: short names sit in the slots).
-    pub(crate) index: NameIndex,
+    /// Nodes by name (see `NameIndex`: short names and the nodes' hot
+    /// fields sit in the slots).
+    pub(crate) index: NameIndex<NodeRef>,
     /// RRsets, grouped by node.
     pub(crate) rrsets: Vec<RrSet>,
     /// RR tails of every RRset.
@@ -189,7 +230,12 @@ impl Zone {
 
     /// The node with a lower-cased wire name, if it exists.
     pub fn node_by_name(&self, name: &[u8]) -> Option<NodeId> {
-        self.index.find(&self.names, name)
+        self.index.find(&self.names, name).map(|n| n.id)
+    }
+
+    /// The node with id `id`.
+    pub fn node(&self, id: NodeId) -> NodeRef {
+        NodeRef::new(id, &self.nodes[id as usize])
     }
 
     /// The lower-cased wire name of a node.
@@ -199,14 +245,14 @@ impl Zone {
     }
 
     /// The RRsets of a node, sorted by type.
-    pub fn rrsets(&self, id: NodeId) -> &[RrSet] {
-        let n = &self.nodes[id as usize];
-        &self.rrsets[n.rrset_first as usize..n.rrset_first as usize + usize::from(n.rrset_count)]
+    pub fn rrsets(&self, node: NodeRef) -> &[RrSet] {
+        let first = node.rrset_first as usize;
+        &self.rrsets[first..first + usize::from(node.rrset_count)]
     }
 
     /// The RRset of a type at a node.
-    pub fn rrset(&self, id: NodeId, rtype: Rtype) -> Option<&RrSet> {
-        self.rrsets(id).iter().find(|s| s.rtype == rtype)
+    pub fn rrset(&self, node: NodeRef, rtype: Rtype) -> Option<&RrSet> {
+        self.rrsets(node).iter().find(|s| s.rtype == rtype)
     }
 
     /// The wire tails of an RRset (see `MessageBuilder::push_rrset`).
@@ -230,13 +276,13 @@ impl Zone {
     }
 
     /// Whether the node is a delegation point.
-    pub fn is_delegation(&self, id: NodeId) -> bool {
-        self.nodes[id as usize].flags & DELEGATION != 0
+    pub fn is_delegation(&self, node: NodeRef) -> bool {
+        node.flags & DELEGATION != 0
     }
 
     /// Whether the node has a CNAME.
-    pub fn has_cname(&self, id: NodeId) -> bool {
-        self.nodes[id as usize].flags & HAS_CNAME != 0
+    pub fn has_cname(&self, node: NodeRef) -> bool {
+        node.flags & HAS_CNAME != 0
     }
 
     /// Finds where `name` (lower-cased wire, at or below the apex) leads.
@@ -248,45 +294,45 @@ impl Zone {
         let apex_len = self.apex.wire_len();
         let mut start = 0usize;
         let mut exact = true;
-        let encloser = loop {
-            if let Some(id) = self.node_by_name(&name[start..]) {
-                break id;
+        let node = loop {
+            if let Some(node) = self.index.find(&self.names, &name[start..]) {
+                break node;
             }
             exact = false;
             if name.len() - start <= apex_len {
                 // Not below the apex at all; callers pick the zone by suffix,
                 // so this only happens on misuse. Answer from the apex.
-                break 0;
+                break self.node(0);
             }
             start += 1 + usize::from(name[start]);
         };
-        let node = &self.nodes[encloser as usize];
         if node.redirect != NONE {
             if node.flags & REDIRECT_DNAME != 0 {
                 return Lookup::Dname(node.redirect);
             }
             return Lookup::Delegation {
                 cut: node.redirect,
-                at_cut: exact && node.redirect == encloser,
+                at_cut: exact && node.redirect == node.id,
             };
         }
         if exact {
-            return Lookup::Exact(encloser);
+            return Lookup::Exact(node);
         }
         if node.flags & HAS_DNAME != 0 {
-            return Lookup::Dname(encloser);
+            return Lookup::Dname(node.id);
         }
-        let ce = self.name_bytes(encloser);
+        // The closest encloser is the suffix of the name found above.
+        let ce = &name[start..];
         if node.flags & WILDCARD_CHILD != 0 && ce.len() + 2 <= candor_wire::MAX_NAME_LEN {
             let mut buf = [0u8; candor_wire::MAX_NAME_LEN];
             buf[0] = 1;
             buf[1] = b'*';
             buf[2..2 + ce.len()].copy_from_slice(ce);
-            if let Some(w) = self.node_by_name(&buf[..2 + ce.len()]) {
+            if let Some(w) = self.index.find(&self.names, &buf[..2 + ce.len()]) {
                 return Lookup::Wildcard(w);
             }
         }
-        Lookup::NxDomain(encloser)
+        Lookup::NxDomain(node.id)
     }
 }
 

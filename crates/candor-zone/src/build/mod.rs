@@ -7,8 +7,8 @@ use candor_wire::{Name, Rtype, wire_name_len};
 
 use crate::index::NameIndex;
 use crate::zone::{
-    APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, REDIRECT_DNAME,
-    RrSet, WILDCARD_CHILD, Zone,
+    APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, NodeRef,
+    REDIRECT_DNAME, RrSet, WILDCARD_CHILD, Zone,
 };
 
 //----------- ZoneError ------------------------------------------------------
@@ -70,8 +70,9 @@ pub struct ZoneBuilder {
     names: Vec<u8>,
     /// One node per interned name: (offset, length).
     node_names: Vec<(u32, u8)>,
-    /// Name index over `names`, handed to the zone.
-    index: NameIndex,
+    /// Name index over `names`, handed to the zone (payloads filled in by
+    /// `finish`).
+    index: NameIndex<NodeRef>,
     /// RDATA of every record, back to back.
     rdata: Vec<u8>,
     /// The records.
@@ -120,14 +121,15 @@ impl ZoneBuilder {
 
     /// The node id of a lower-cased name, creating it if needed.
     fn intern(&mut self, lower: &[u8]) -> u32 {
-        if let Some(id) = self.index.find(&self.names, lower) {
-            return id;
+        if let Some(node) = self.index.find(&self.names, lower) {
+            return node.id;
         }
         let id = self.node_names.len() as u32;
         let off = self.names.len() as u32;
         self.names.extend_from_slice(lower);
         self.node_names.push((off, lower.len() as u8));
-        self.index.insert(&self.names, id, off, lower.len());
+        self.index
+            .insert(&self.names, NodeRef::unfilled(id), off, lower.len());
         id
     }
 
@@ -459,14 +461,22 @@ impl ZoneBuilder {
             serial,
             record_count,
         };
+        let nodes = &zone.nodes;
+        let filled = |n: &mut NodeRef| *n = node_ref(nodes, n.id);
+        zone.index.update(filled);
         resolve_additional(&mut zone);
         Ok(zone)
     }
 
     /// The node id of a lower-cased name, or `NONE`.
     fn node_id(&self, lower: &[u8]) -> u32 {
-        self.index.find(&self.names, lower).unwrap_or(NONE)
+        self.index.find(&self.names, lower).map_or(NONE, |n| n.id)
     }
+}
+
+/// The lookup view of node `id`.
+fn node_ref(nodes: &[Node], id: u32) -> NodeRef {
+    NodeRef::new(id, &nodes[id as usize])
 }
 
 /// A placeholder place for errors when no record is at hand.
@@ -550,7 +560,7 @@ fn resolve_additional(zone: &mut Zone) {
                     continue;
                 }
                 let has_addr = |z: &Zone, id: u32| {
-                    z.rrsets(id)
+                    z.rrsets(z.node(id))
                         .iter()
                         .any(|s| matches!(s.rtype, Rtype::A | Rtype::AAAA))
                 };
@@ -572,11 +582,11 @@ fn resolve_additional(zone: &mut Zone) {
                         }
                     }
                     None => match zone.lookup(&lower) {
-                        Lookup::Wildcard(w) if has_addr(zone, w) => {
+                        Lookup::Wildcard(w) if has_addr(zone, w.id) => {
                             let off = names_base + extra_names.len() as u32;
                             extra_names.extend_from_slice(&lower);
                             AdditionalRef {
-                                node: w,
+                                node: w.id,
                                 owner_off: off,
                                 owner_len: lower.len() as u8,
                             }

@@ -53,7 +53,7 @@ fn duplicates_are_merged_and_negative_ttl_is_the_minimum() {
     let www = z
         .node_by_name(Name::from_text("www.example.", None).unwrap().as_wire())
         .unwrap();
-    assert_eq!(z.rrset(www, Rtype::A).unwrap().count, 2);
+    assert_eq!(z.rrset(z.node(www), Rtype::A).unwrap().count, 2);
     assert_eq!(z.record_count(), 4);
     // TTL 60, SOA minimum 5: the negative SOA has TTL 5.
     assert_eq!(&z.negative_soa()[4..8], &5u32.to_be_bytes());
@@ -92,9 +92,9 @@ fn model(names: &BTreeSet<Vec<u8>>, cuts: &BTreeSet<Vec<u8>>, qname: &Name) -> S
 fn render(z: &Zone, l: Lookup) -> String {
     let name = |id| Name::from_wire(z.name_bytes(id)).unwrap();
     match l {
-        Lookup::Exact(id) => format!("exact {}", name(id)),
+        Lookup::Exact(node) => format!("exact {}", name(node.id)),
         Lookup::Delegation { cut, at_cut } => format!("delegation {} at_cut={at_cut}", name(cut)),
-        Lookup::Wildcard(id) => format!("wildcard {}", name(id)),
+        Lookup::Wildcard(node) => format!("wildcard {}", name(node.id)),
         Lookup::NxDomain(id) => format!("nxdomain {}", name(id)),
         Lookup::Dname(id) => format!("dname {}", name(id)),
     }
