@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 data=${1:?usage: bench/quick.sh DATA_DIR [SECONDS]}
 secs=${2:-10}
 port=15399
-taskset -c 1 target/release/candor serve --zones "$data/zones" --listen 127.0.0.1:$port --workers 1 2>/dev/null &
+bin=${CANDOR_BIN:-target/release/candor}
+taskset -c 1 "$bin" serve --zones "$data/zones" --listen 127.0.0.1:$port --workers 1 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do
