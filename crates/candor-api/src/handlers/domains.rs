@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use candor_store::ZoneQuery;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -30,17 +29,7 @@ pub(crate) async fn list(
     path: PathParams,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
-    let (page, per_page) = query.pagination()?;
-    let q = ZoneQuery {
-        name_like: query.non_empty("name_like"),
-        sort: query.non_empty("sort"),
-        page,
-        per_page,
-    };
-    let page = state
-        .read(Target::default(), move |store| store.zones(account, &q))
-        .await?;
+    let page = super::zones::list_page(&state, &caller, &path, &query).await?;
     Ok(views::page(&page, views::domain))
 }
 

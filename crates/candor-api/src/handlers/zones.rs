@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use candor_store::ZoneQuery;
+use candor_store::{Page, ZoneInfo, ZoneQuery};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,6 +29,17 @@ pub(crate) async fn list(
     path: PathParams,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
+    let page = list_page(&state, &caller, &path, &query).await?;
+    Ok(views::page(&page, views::zone))
+}
+
+/// One page of the caller's zones, as `zones` and `domains` list them.
+pub(crate) async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    path: &PathParams,
+    query: &QueryParams,
+) -> ApiResult<Page<ZoneInfo>> {
     let account = caller.account(path.get("account"))?;
     let (page, per_page) = query.pagination()?;
     let q = ZoneQuery {
@@ -37,10 +48,9 @@ pub(crate) async fn list(
         page,
         per_page,
     };
-    let page = state
+    state
         .read(Target::default(), move |store| store.zones(account, &q))
-        .await?;
-    Ok(views::page(&page, views::zone))
+        .await
 }
 
 /// `GET /v2/{account}/zones/{zone}` (name or id).
