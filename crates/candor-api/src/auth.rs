@@ -20,6 +20,8 @@ pub(crate) struct Caller {
     pub(crate) token_id: i64,
     /// The one account the token may see.
     pub(crate) account_id: i64,
+    /// The user the token acts for, if any.
+    pub(crate) user_id: Option<i64>,
     /// The client's IP address, when the server knows it.
     pub(crate) remote: Option<String>,
 }
@@ -91,6 +93,7 @@ pub(crate) async fn authenticate(
     req.extensions_mut().insert(Caller {
         token_id: token.id,
         account_id: token.account_id,
+        user_id: token.user_id,
         remote,
     });
     let mut response = next.run(req).await;

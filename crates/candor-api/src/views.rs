@@ -1,7 +1,7 @@
 //! The JSON objects of DNSimple API v2, built from the store's types.
 
 use axum::Json;
-use candor_store::{Account, ImportSummary, Page, RecordInfo, ZoneInfo};
+use candor_store::{Account, ImportSummary, Page, RecordInfo, User, ZoneInfo};
 use serde_json::{Value, json};
 
 /// Plan reported for every account.
@@ -27,6 +27,16 @@ pub(crate) fn page<T>(page: &Page<T>, view: impl Fn(&T) -> Value) -> Json<Value>
 }
 
 /// An account, as in `whoami` and `accounts`.
+pub(crate) fn user(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "email": user.email,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    })
+}
+
+/// An account.
 pub(crate) fn account(account: &Account) -> Value {
     json!({
         "id": account.id,

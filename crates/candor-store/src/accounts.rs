@@ -9,7 +9,7 @@ use crate::{Account, Store, StoreError, TokenInfo, db, token};
 const ACCOUNT_COLUMNS: &str = "id, email, created_at, updated_at";
 
 /// Columns read by [`token_from_row`].
-const TOKEN_COLUMNS: &str = "id, account_id, name, created_at, last_used_at";
+pub(crate) const TOKEN_COLUMNS: &str = "id, account_id, name, created_at, last_used_at, user_id";
 
 /// Longest token name.
 const MAX_TOKEN_NAME: usize = 100;
@@ -32,11 +32,12 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenInfo> {
         name: row.get(2)?,
         created_at: rfc3339(row.get(3)?),
         last_used_at: row.get::<_, Option<i64>>(4)?.map(rfc3339),
+        user_id: row.get(5)?,
     })
 }
 
 /// Checks an e-mail address (loosely: something@something, no spaces).
-fn check_email(email: &str) -> Result<(), StoreError> {
+pub(crate) fn check_email(email: &str) -> Result<(), StoreError> {
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -114,6 +115,27 @@ impl Store {
         account_id: i64,
         name: &str,
     ) -> Result<(TokenInfo, String), StoreError> {
+        self.new_token(account_id, None, name)
+    }
+
+    /// Creates a token that acts for `user_id` (a member of the account)
+    /// in the account; the audit log then names the user.
+    pub fn create_user_token(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        name: &str,
+    ) -> Result<(TokenInfo, String), StoreError> {
+        self.new_token(account_id, Some(user_id), name)
+    }
+
+    /// Does the work of [`Store::create_token`] and [`Store::create_user_token`].
+    fn new_token(
+        &self,
+        account_id: i64,
+        user_id: Option<i64>,
+        name: &str,
+    ) -> Result<(TokenInfo, String), StoreError> {
         let name = name.trim();
         if name.is_empty() {
             return Err(StoreError::invalid("name", "can't be blank"));
@@ -128,10 +150,14 @@ impl Store {
         let hash = token::hash(&secret);
         let info = self.write(|tx| {
             account_exists(tx, account_id)?;
+            if let Some(user) = user_id {
+                crate::users::check_member(tx, account_id, user)?;
+            }
             let at = now();
             tx.execute(
-                "INSERT INTO tokens (account_id, name, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![account_id, name, &hash[..], at],
+                "INSERT INTO tokens (account_id, name, secret_hash, created_at, user_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![account_id, name, &hash[..], at, user_id],
             )?;
             Ok(TokenInfo {
                 id: tx.last_insert_rowid(),
@@ -139,6 +165,7 @@ impl Store {
                 name: name.to_owned(),
                 created_at: rfc3339(at),
                 last_used_at: None,
+                user_id,
             })
         })?;
         Ok((info, secret))
@@ -157,7 +184,7 @@ impl Store {
                          WHERE secret_hash = ?1 AND revoked_at IS NULL"
                     ),
                     [&hash[..]],
-                    |row| Ok((token_from_row(row)?, row.get::<_, Vec<u8>>(5)?)),
+                    |row| Ok((token_from_row(row)?, row.get::<_, Vec<u8>>(6)?)),
                 )
                 .optional()?;
             let Some((mut info, stored)) = found else {

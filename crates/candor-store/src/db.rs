@@ -97,6 +97,24 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_account ON audit(account_id, id);
     ",
+    // Version 2: users (people), their memberships of accounts, and the
+    // user a token acts for.
+    "
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        email       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE memberships (
+        account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (account_id, user_id)
+    );
+    ALTER TABLE tokens ADD COLUMN user_id INTEGER REFERENCES users(id);
+    ",
 ];
 
 /// Opens a database file with durable settings and migrates it.

@@ -29,6 +29,7 @@ mod records;
 mod time;
 mod token;
 mod transfer;
+mod users;
 mod zones;
 
 #[cfg(test)]
@@ -78,7 +79,20 @@ pub struct Actor {
     pub remote: Option<String>,
 }
 
-/// An account: the owner of tokens and zones.
+/// A person who can act for accounts (through tokens made for them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// E-mail address (unique, case-insensitive).
+    pub email: String,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last update time (RFC 3339).
+    pub updated_at: String,
+}
+
+/// An account: the owner of zones and tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     /// The account id.
@@ -94,6 +108,9 @@ pub struct Account {
 /// An API token, without its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenInfo {
+    /// The user the token acts for, if it was created for one (else it
+    /// is an account token, as DNSimple's account access tokens are).
+    pub user_id: Option<i64>,
     /// The token id.
     pub id: i64,
     /// The account it acts for.

@@ -24,6 +24,26 @@ pub(crate) struct Common {
     account: Option<i64>,
 }
 
+/// `candor user …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum UserCommand {
+    /// Create a user and make them a member of the account.
+    Create {
+        /// E-mail address.
+        email: String,
+        /// Role in the account: owner or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the account's members.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
 /// `candor token …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum TokenCommand {
@@ -32,6 +52,9 @@ pub(crate) enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Make the token act for this user (a member of the account).
+        #[arg(long, value_name = "ID")]
+        user: Option<i64>,
         #[command(flatten)]
         common: Common,
     },
@@ -186,9 +209,13 @@ fn explain(e: StoreError) -> anyhow::Error {
 /// Runs `candor token …`.
 pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        TokenCommand::Create { name, common } => {
+        TokenCommand::Create { name, user, common } => {
             let (store, account) = open(&common)?;
-            let (info, secret) = store.create_token(account, &name).map_err(explain)?;
+            let (info, secret) = match user {
+                Some(user) => store.create_user_token(account, user, &name),
+                None => store.create_token(account, &name),
+            }
+            .map_err(explain)?;
             eprintln!(
                 "created token {} ({}) for account {account}; the secret is shown once:",
                 info.id, info.name
@@ -209,6 +236,36 @@ pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
             let (store, account) = open(&common)?;
             store.revoke_token(account, id).map_err(explain)?;
             eprintln!("revoked token {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `candor user …`.
+pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCommand::Create {
+            email,
+            role,
+            common,
+        } => {
+            let (store, account) = open(&common)?;
+            let user = store.create_user(&email).map_err(explain)?;
+            store.add_member(account, user.id, &role).map_err(explain)?;
+            eprintln!(
+                "created user {} ({}) as {role} of account {account}",
+                user.id, user.email
+            );
+            out(&user.id.to_string())?;
+        }
+        UserCommand::List { common } => {
+            let (store, account) = open(&common)?;
+            for (user, role) in store.members(account).map_err(explain)? {
+                out(&format!(
+                    "{}\t{}\t{role}\tcreated {}",
+                    user.id, user.email, user.created_at
+                ))?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

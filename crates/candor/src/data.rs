@@ -84,8 +84,14 @@ pub(crate) fn seed_if_empty(store: &Store) -> anyhow::Result<()> {
     let account = store
         .create_account("demo@candor.test")
         .context("cannot create the demo account")?;
+    let user = store
+        .create_user("demo@candor.test")
+        .context("cannot create the demo user")?;
+    store
+        .add_member(account.id, user.id, "owner")
+        .context("cannot add the demo user")?;
     let (_, secret) = store
-        .create_token(account.id, "demo")
+        .create_user_token(account.id, user.id, "demo")
         .context("cannot create a token")?;
     let actor = Actor {
         token_id: None,

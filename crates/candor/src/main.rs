@@ -34,6 +34,9 @@ enum Command {
     /// API tokens: create (secret shown once), list, revoke.
     #[command(subcommand)]
     Token(cli::TokenCommand),
+    /// Users of an account: create, list.
+    #[command(subcommand)]
+    User(cli::UserCommand),
 }
 
 /// `candor serve` options.
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Zone(ZoneCommand::Store(cmd)) => cli::zone(cmd),
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),
+        Command::User(cmd) => cli::user(cmd),
     };
     match result {
         Ok(code) => code,

@@ -10,14 +10,23 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Target};
 use crate::views;
 
-/// `GET /v2/whoami`: the token's account; Candor has no users, so `user`
-/// is always null (as for DNSimple account tokens).
+/// `GET /v2/whoami`: the token's account, and the user it acts for (null
+/// for account tokens, as for DNSimple's account access tokens).
 pub(crate) async fn whoami(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
     let account = own_account(&state, &caller).await?;
-    Ok(views::data(json!({ "user": null, "account": account })))
+    let user = match caller.user_id {
+        Some(id) => state
+            .read(Target::default(), move |store| {
+                Ok(store.user(id)?.map(|u| views::user(&u)))
+            })
+            .await?
+            .unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    Ok(views::data(json!({ "user": user, "account": account })))
 }
 
 /// `GET /v2/accounts`: the one account the token may see.

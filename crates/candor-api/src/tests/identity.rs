@@ -24,6 +24,25 @@ async fn whoami_shows_the_tokens_account() {
 }
 
 #[tokio::test]
+async fn whoami_names_the_user_of_a_user_token() {
+    let h = Harness::new();
+    let user = h.store.create_user("alice@example.com").expect("user");
+    h.store
+        .add_member(h.account, user.id, "owner")
+        .expect("member");
+    let (_, secret) = h
+        .store
+        .create_user_token(h.account, user.id, "laptop")
+        .expect("token");
+    let reply = h.call_as(Some(&secret), "GET", "/v2/whoami", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let data = &reply.json["data"];
+    assert_eq!(data["user"]["id"], json!(user.id));
+    assert_eq!(data["user"]["email"], json!("alice@example.com"));
+    assert_eq!(data["account"]["id"], json!(h.account));
+}
+
+#[tokio::test]
 async fn accounts_lists_only_the_tokens_account() {
     let h = Harness::new();
     h.other_account();

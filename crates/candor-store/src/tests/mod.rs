@@ -35,7 +35,7 @@ fn config() -> StoreConfig {
 }
 
 /// An in-memory store.
-fn store() -> Store {
+pub(crate) fn store() -> Store {
     Store::open_in_memory(config()).unwrap()
 }
 

@@ -157,6 +157,14 @@ fn api_rejects_bad_input_with_the_field_and_reason() {
     );
     // Nothing invalid reached the name servers.
     assert!(addresses(h.candor.addr(), "x.example.com.").is_empty());
+    // The seeded token acts for the demo user.
+    let me = request(h.api, "GET", "/v2/whoami", Some(&h.token), None);
+    assert_eq!(me.status, 200);
+    assert!(
+        me.body.contains(r#""user":{"#) && me.body.contains("demo@candor.test"),
+        "{}",
+        me.body
+    );
 }
 
 /// Runs the binary's CLI on a data directory.
