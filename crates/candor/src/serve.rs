@@ -65,14 +65,24 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let store = Arc::new(open_store(&args.data)?);
         seed_if_empty(&store)?;
         let started = Instant::now();
-        let compiled = store
-            .compile_all()
-            .context("cannot compile the stored zones")?;
-        for change in &compiled {
-            publisher.publish(change);
+        // Zone by zone, so one that no longer compiles (it should not:
+        // every write was validated) is reported and the others serve.
+        let versions = store
+            .zone_versions()
+            .context("cannot read the stored zones")?;
+        let mut served = 0usize;
+        for v in &versions {
+            match store.compile_zone(v.id) {
+                Ok(change) => {
+                    publisher.publish(&change);
+                    served += 1;
+                }
+                Err(e) => tracing::error!(zone = %v.name, "stored zone not loaded: {e}"),
+            }
         }
         tracing::info!(
-            zones = compiled.len(),
+            zones = served,
+            failed = versions.len() - served,
             data_dir = %args.data.dir().display(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "stored zones loaded"
