@@ -79,7 +79,8 @@ def main() -> int:
     server = subprocess.Popen(
         ["taskset", "-c", "1", args.binary, "serve", "--data-dir", os.path.join(work, "data"),
          "--listen", f"127.0.0.1:{args.dns_port}", "--api-listen", f"127.0.0.1:{args.api_port}",
-         "--workers", "1", "--api-rate-limit", "100000"],
+         "--workers", "1", "--api-rate-limit", "100000",
+         "--redirect-listen", f"127.0.0.1:{args.api_port - 1}"],
         stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
     dnsperf = None
     try:

@@ -36,6 +36,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         soa_retry: 600,
         soa_expire: 604_800,
         soa_minimum: 300,
+        redirector: Vec::new(),
     };
     let store = Arc::new(Store::open_in_memory(config)?);
     let account = store.create_account("dev@example.com")?;

@@ -37,6 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         soa_retry: 7200,
         soa_expire: 604_800,
         soa_minimum: 300,
+        redirector: Vec::new(),
     };
     let store = Store::open(&db, config)?;
     let actor = Actor {

@@ -1,6 +1,7 @@
 //! Building zones from stored rows: owner names, the SOA, and compilation
 //! with [`ZoneBuilder`] straight from SQLite rows.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use candor_wire::{Name, Rtype};
@@ -8,7 +9,7 @@ use candor_zone::{Zone, ZoneBuilder, ZoneError};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 
-use crate::{FieldError, StoreConfig, StoreError};
+use crate::{FieldError, StoreConfig, StoreError, content};
 
 /// The owner name of a record named `name` in the zone at `apex`.
 ///
@@ -124,13 +125,16 @@ impl OwnerCache {
 const ROWS: &str = "";
 
 /// Adds every stored record of a zone (system ones too, or only those) to a
-/// builder.
+/// builder. A URL record becomes A/AAAA records with the redirector's
+/// addresses; a URL record beside another URL, A or AAAA record at the same
+/// name is refused (the name could answer two ways).
 pub(crate) fn add_rows(
     conn: &Connection,
     zone_id: i64,
     only_system: bool,
     builder: &mut ZoneBuilder,
     apex: &Name,
+    redirector: &[IpAddr],
 ) -> Result<(), StoreError> {
     let sql = if only_system {
         // System records are all at the apex; `name = ''` lets the lookup
@@ -145,6 +149,9 @@ pub(crate) fn add_rows(
     let mut owners = OwnerCache::new(apex);
     let mut ordinal: u32 = 0;
     let source = Path::new(ROWS);
+    // Names with URL records, and names with address records of their own.
+    let mut url_names: Vec<String> = Vec::new();
+    let mut address_names: Vec<String> = Vec::new();
     while let Some(row) = rows.next()? {
         let name = text_column(row, 0)?;
         let code: u16 = row.get(1)?;
@@ -152,7 +159,54 @@ pub(crate) fn add_rows(
         let rdata = blob_column(row, 3)?;
         ordinal = ordinal.saturating_add(1);
         let owner = owners.get(name)?;
+        if Rtype(code) == content::URL {
+            if redirector.is_empty() {
+                return Err(StoreError::invalid(
+                    "type",
+                    "URL records need the HTTP redirector, which has no address configured",
+                ));
+            }
+            url_names.push(name.to_owned());
+            for ip in redirector {
+                let (rtype, bytes) = match ip {
+                    IpAddr::V4(v4) => (Rtype::A, v4.octets().to_vec()),
+                    IpAddr::V6(v6) => (Rtype::AAAA, v6.octets().to_vec()),
+                };
+                builder.add(owner, rtype, ttl, &bytes, Some((source, ordinal)));
+            }
+            continue;
+        }
+        if matches!(Rtype(code), Rtype::A | Rtype::AAAA) {
+            address_names.push(name.to_owned());
+        }
         builder.add(owner, Rtype(code), ttl, rdata, Some((source, ordinal)));
+    }
+    check_url_names(&url_names, &address_names)
+}
+
+/// Refuses a name with two URL records, or with a URL record and address
+/// records of its own.
+pub(crate) fn check_url_names(urls: &[String], addresses: &[String]) -> Result<(), StoreError> {
+    let mut seen: Vec<&str> = Vec::with_capacity(urls.len());
+    for name in urls {
+        let shown = if name.is_empty() {
+            "the apex"
+        } else {
+            name.as_str()
+        };
+        if seen.contains(&name.as_str()) {
+            return Err(StoreError::invalid(
+                "name",
+                format!("{shown} has more than one URL record"),
+            ));
+        }
+        if addresses.contains(name) {
+            return Err(StoreError::invalid(
+                "name",
+                format!("{shown} has a URL record beside A or AAAA records"),
+            ));
+        }
+        seen.push(name);
     }
     Ok(())
 }
@@ -186,9 +240,10 @@ pub(crate) fn compile_stored(
     conn: &Connection,
     zone_id: i64,
     apex: &Name,
+    redirector: &[IpAddr],
 ) -> Result<Result<Zone, Vec<ZoneError>>, StoreError> {
     let mut builder = ZoneBuilder::new(apex);
-    add_rows(conn, zone_id, false, &mut builder, apex)?;
+    add_rows(conn, zone_id, false, &mut builder, apex, redirector)?;
     Ok(builder.finish())
 }
 

@@ -29,8 +29,23 @@ pub(crate) const TTL_RANGE_MESSAGE: &str = "must be between 60 and 2592000";
 /// The only region served for now.
 pub(crate) const GLOBAL: &str = "global";
 
+/// The type code URL records are stored under (private use, RFC 6895
+/// §3.1). They are never served as such: the name answers with the
+/// redirector's addresses, and zone files show them in RFC 3597 form.
+pub(crate) const URL: Rtype = Rtype(65302);
+
+/// The name of a stored type (`URL` for URL records).
+pub(crate) fn type_name(rtype: Rtype) -> String {
+    if rtype == URL {
+        "URL".to_owned()
+    } else {
+        rtype.to_string()
+    }
+}
+
 /// Record types users may create.
 const SUPPORTED: &[Rtype] = &[
+    URL,
     Rtype::A,
     Rtype::AAAA,
     Rtype::CNAME,
@@ -57,7 +72,10 @@ pub(crate) fn parse_type(text: &str) -> Result<Rtype, String> {
         return Err("can't be blank".to_owned());
     }
     let upper = trimmed.to_ascii_uppercase();
-    if matches!(upper.as_str(), "ALIAS" | "URL" | "POOL") {
+    if upper == "URL" {
+        return Ok(URL);
+    }
+    if matches!(upper.as_str(), "ALIAS" | "POOL") {
         return Err(format!("{upper} records are not supported yet"));
     }
     match Rtype::from_mnemonic(trimmed) {
@@ -111,6 +129,10 @@ pub(crate) fn content_to_rdata(
     if rtype == Rtype::TXT {
         return txt_to_rdata(content);
     }
+    if rtype == URL {
+        let target = candor_redirect::parse_target(content.trim())?;
+        return Ok(target.as_str().as_bytes().to_vec());
+    }
     let text = content.trim();
     if text.is_empty() {
         return Err("can't be blank".to_owned());
@@ -147,6 +169,7 @@ fn txt_to_rdata(content: &str) -> Result<Vec<u8>, String> {
 pub(crate) fn rdata_to_content(rtype: Rtype, rdata: &[u8]) -> (String, Option<u16>) {
     match rtype {
         Rtype::TXT => (txt_content(rdata), None),
+        URL => (String::from_utf8_lossy(rdata).into_owned(), None),
         Rtype::CNAME | Rtype::NS | Rtype::PTR => {
             let mut text = rdata_to_text(rtype, rdata);
             strip_root_dot(&mut text);

@@ -64,6 +64,9 @@ pub struct StoreConfig {
     pub soa_expire: u32,
     /// SOA MINIMUM (the negative-caching TTL).
     pub soa_minimum: u32,
+    /// Addresses of the HTTP redirector: a name with a URL record answers
+    /// A/AAAA queries with these. Empty: URL records are refused.
+    pub redirector: Vec<std::net::IpAddr>,
 }
 
 //----------- Public data types -----------------------------------------------

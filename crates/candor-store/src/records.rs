@@ -151,7 +151,7 @@ fn insert(
     stmt.execute(params![
         zone_id,
         c.name,
-        c.rtype.to_string(),
+        content::type_name(c.rtype),
         c.rtype.0,
         c.content,
         c.ttl,
@@ -318,7 +318,7 @@ impl Store {
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             let id = insert(tx, z.id, &cand, at, "")?;
             history::journal(tx, id, z.serial, Action::Create, at)?;
-            let change = zones::compile_change(tx, &z)?;
+            let change = zones::compile_change(tx, &z, &self.config)?;
             history::audit(
                 tx,
                 &Audit {
@@ -355,7 +355,7 @@ impl Store {
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             overwrite(tx, id, &cand, at, "")?;
             history::journal(tx, id, z.serial, Action::Update, at)?;
-            let change = zones::compile_change(tx, &z)?;
+            let change = zones::compile_change(tx, &z, &self.config)?;
             history::audit(
                 tx,
                 &Audit {
@@ -387,7 +387,7 @@ impl Store {
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             history::journal(tx, id, z.serial, Action::Delete, at)?;
             tx.execute("DELETE FROM records WHERE id = ?1", [id])?;
-            let change = zones::compile_change(tx, &z)?;
+            let change = zones::compile_change(tx, &z, &self.config)?;
             history::audit(
                 tx,
                 &Audit {
@@ -485,7 +485,7 @@ impl Store {
                 ids.push(id);
             }
             ids.extend(updates.iter().map(|(info, _, _)| info.id));
-            let change = zones::compile_change(tx, &z)?;
+            let change = zones::compile_change(tx, &z, &self.config)?;
             history::audit(
                 tx,
                 &Audit {

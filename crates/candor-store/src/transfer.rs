@@ -61,6 +61,10 @@ fn check_imported(apex: &Name, r: &Record<'_>) -> Result<Verdict, String> {
         return Err(format!("{} is outside the zone {apex}", r.owner));
     }
     content::check_ttl(r.ttl).map_err(|m| format!("TTL {} {m}", r.ttl))?;
+    if r.rtype == content::URL {
+        let text = std::str::from_utf8(r.rdata).map_err(|_| "URL target is not text".to_owned())?;
+        candor_redirect::parse_target(text).map_err(|m| format!("URL target {m}"))?;
+    }
     let (content, priority) = content::rdata_to_content(r.rtype, r.rdata);
     Ok(Verdict::Keep(Imported { content, priority }))
 }
@@ -95,6 +99,9 @@ struct Importer<'a> {
     last_name: String,
     /// The last type's mnemonic.
     last_type: (u16, String),
+    /// A URL record was imported: the zone is then compiled from the
+    /// stored rows, where URL records become the redirector's addresses.
+    saw_url: bool,
 }
 
 impl Importer<'_> {
@@ -128,7 +135,7 @@ impl Importer<'_> {
             r.owner.as_wire().clone_into(&mut self.last_owner);
         }
         if self.last_type.0 != r.rtype.0 || self.last_type.1.is_empty() {
-            self.last_type = (r.rtype.0, r.rtype.to_string());
+            self.last_type = (r.rtype.0, content::type_name(r.rtype));
         }
         let inserted = insert.execute(params![
             self.zone_id,
@@ -147,8 +154,12 @@ impl Importer<'_> {
             Ok(0) => {}
             Ok(_) => {
                 self.count += 1;
-                self.builder
-                    .add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
+                if r.rtype == content::URL {
+                    self.saw_url = true;
+                } else {
+                    self.builder
+                        .add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
+                }
                 if self.count.is_multiple_of(PROGRESS_EVERY) {
                     progress(self.count);
                 }
@@ -191,7 +202,14 @@ fn import(
 
     let mut builder = ZoneBuilder::new(&apex);
     builder.set_main_source(&source);
-    add_rows(tx, z.id, true, &mut builder, &apex)?;
+    add_rows(
+        tx,
+        z.id,
+        true,
+        &mut builder,
+        &apex,
+        &store.config.redirector,
+    )?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO records (zone_id, name, rtype, rtype_code, content, ttl, priority,
                                         regions, system, rdata, created_at, updated_at)
@@ -208,6 +226,7 @@ fn import(
         last_owner: Vec::new(),
         last_name: String::new(),
         last_type: (0, String::new()),
+        saw_url: false,
     };
     let opts = ParseOptions::new(apex.clone());
     let parsed = parse_bytes(text, &source, &opts, &mut |r| {
@@ -228,6 +247,17 @@ fn import(
         return Err(invalid(problems));
     }
     let count = importer.count;
+    if importer.saw_url {
+        let change = zones::compile_change(tx, z, &store.config)?;
+        history::journal_all(tx, z.id, z.serial, Action::Create, at)?;
+        return Ok((
+            ImportSummary {
+                records: count,
+                removed,
+            },
+            change,
+        ));
+    }
     let compiled = importer.builder.finish().map_err(|errors| {
         invalid(
             errors

@@ -120,9 +120,13 @@ pub(crate) fn bump_serial(
 
 /// Compiles a zone from its rows inside the write transaction; the zone's
 /// problems make the write Invalid (and so roll it back).
-pub(crate) fn compile_change(conn: &Connection, zone: &ZoneRow) -> Result<ZoneChange, StoreError> {
+pub(crate) fn compile_change(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+) -> Result<ZoneChange, StoreError> {
     let apex = zone.apex()?;
-    match compile::compile_stored(conn, zone.id, &apex)? {
+    match compile::compile_stored(conn, zone.id, &apex, &config.redirector)? {
         Ok(compiled) => Ok(ZoneChange {
             zone: zone.info(),
             compiled: Some(Arc::new(compiled)),
@@ -264,7 +268,7 @@ impl Store {
                 )?;
                 history::journal(tx, id, serial, Action::Create, at)?;
             }
-            let change = compile_change(tx, &zone)?;
+            let change = compile_change(tx, &zone, &self.config)?;
             history::audit(
                 tx,
                 &Audit {
@@ -349,6 +353,35 @@ impl Store {
         })
     }
 
+    /// Every URL record of every zone: the host it redirects (lower case,
+    /// no trailing dot) and its target, for the HTTP redirector.
+    pub fn redirects(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT records.name, zones.name, records.rdata FROM records
+                 JOIN zones ON zones.id = records.zone_id
+                 WHERE records.rtype_code = ?1 ORDER BY records.id",
+            )?;
+            let rows = stmt
+                .query_map([crate::content::URL.0], |row| {
+                    let name: String = row.get(0)?;
+                    let zone: String = row.get(1)?;
+                    let target: Vec<u8> = row.get(2)?;
+                    let host = if name.is_empty() {
+                        zone
+                    } else {
+                        format!("{name}.{zone}")
+                    };
+                    Ok((
+                        host.to_ascii_lowercase(),
+                        String::from_utf8_lossy(&target).into_owned(),
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
     /// Every zone's id, name and serial: cheap enough to poll, so a server
     /// notices changes other processes (the CLI) made to the store.
     pub fn zone_versions(&self) -> Result<Vec<ZoneVersion>, StoreError> {
@@ -375,7 +408,7 @@ impl Store {
                 .query_row(&sql, [id], zone_from_row)
                 .optional()?
                 .ok_or(StoreError::NotFound("zone"))?;
-            compile_change(tx, &zone)
+            compile_change(tx, &zone, &self.config)
         })
     }
 
@@ -390,7 +423,7 @@ impl Store {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut out = Vec::with_capacity(zones.len());
             for z in &zones {
-                match compile_change(tx, z) {
+                match compile_change(tx, z, &self.config) {
                     Ok(change) => out.push(change),
                     Err(StoreError::Invalid(errors)) => {
                         let problems: Vec<String> = errors.into_iter().map(|e| e.message).collect();

@@ -11,6 +11,7 @@ use candor_store::{Actor, RecordInput, Store, StoreConfig, ZoneChange};
 use candor_wire::Name;
 use candor_zone::ZoneSet;
 
+use candor_redirect::{Redirects, SharedRedirects};
 use candor_server::SharedZones;
 
 /// Store settings shared by `serve` and the CLI.
@@ -30,6 +31,10 @@ pub(crate) struct DataArgs {
     /// Mailbox of the zones' SOA records, as a name (hostmaster.example.com).
     #[arg(long, value_name = "NAME", default_value = "hostmaster.candor.test")]
     pub(crate) hostmaster: String,
+    /// Address names with URL records answer with: where the HTTP redirector
+    /// is reachable (repeat for several, IPv4 and IPv6).
+    #[arg(long = "redirect-address", value_name = "IP", default_values_t = [std::net::IpAddr::from([127, 0, 0, 1])])]
+    pub(crate) redirect_addresses: Vec<std::net::IpAddr>,
 }
 
 impl DataArgs {
@@ -65,6 +70,7 @@ pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
         soa_retry: 7200,
         soa_expire: 604800,
         soa_minimum: 300,
+        redirector: args.redirect_addresses.clone(),
     };
     let path = db_path(&args.dir());
     Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))
@@ -129,6 +135,21 @@ pub(crate) fn seed_if_empty(store: &Store) -> anyhow::Result<()> {
         account.id
     );
     Ok(())
+}
+
+/// Rebuilds the redirector's map from the store's URL records.
+pub(crate) fn refresh_redirects(store: &Store, redirects: &SharedRedirects) {
+    match store.redirects() {
+        Ok(list) => {
+            let entries = list.into_iter().filter_map(|(host, target)| {
+                candor_redirect::parse_target(&target)
+                    .ok()
+                    .map(|t| (host, t))
+            });
+            redirects.store(Arc::new(Redirects::new(entries)));
+        }
+        Err(e) => tracing::warn!("cannot read URL records: {e}"),
+    }
 }
 
 /// Applies store changes to the served zone set, one at a time.
@@ -221,7 +242,11 @@ fn without(set: &ZoneSet, zone: &str) -> ZoneSet {
 /// differs from the published one is recompiled and swapped in, a zone that
 /// is gone stops being served. Changes made through this process's API are
 /// published when they are made, so they are not compiled twice.
-pub(crate) async fn follow_store(store: Arc<Store>, publisher: Publisher) {
+pub(crate) async fn follow_store(
+    store: Arc<Store>,
+    publisher: Publisher,
+    redirects: SharedRedirects,
+) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let st = store.clone();
@@ -244,15 +269,23 @@ pub(crate) async fn follow_store(store: Arc<Store>, publisher: Publisher) {
                 Ok(Ok(change)) => {
                     tracing::info!(zone = %v.name, serial = v.serial, "zone changed in the store");
                     publisher.publish(&change);
+                    let (st, r) = (store.clone(), redirects.clone());
+                    let _ = tokio::task::spawn_blocking(move || refresh_redirects(&st, &r)).await;
                 }
                 Ok(Err(e)) => tracing::warn!(zone = %v.name, "cannot compile changed zone: {e}"),
                 Err(_) => return,
             }
         }
+        let mut removed = false;
         for id in publisher.ids() {
             if !seen.contains(&id) {
                 publisher.remove(id);
+                removed = true;
             }
+        }
+        if removed {
+            let (st, r) = (store.clone(), redirects.clone());
+            let _ = tokio::task::spawn_blocking(move || refresh_redirects(&st, &r)).await;
         }
     }
 }

@@ -52,6 +52,9 @@ struct ServeArgs {
     /// Address of the REST API (DNSimple API v2 shaped), when serving the store.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053")]
     api_listen: SocketAddr,
+    /// Address of the HTTP redirector for URL records, when serving the store.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    redirect_listen: SocketAddr,
     /// API requests allowed per token per hour (X-RateLimit-Limit).
     #[arg(long, value_name = "N", default_value_t = 2400)]
     api_rate_limit: u32,

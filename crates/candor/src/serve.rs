@@ -16,9 +16,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
 use candor_api::ApiState;
+use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
-use crate::data::{Publisher, follow_store, open_store, seed_if_empty};
+use crate::data::{Publisher, follow_store, open_store, refresh_redirects, seed_if_empty};
 
 /// Loads every zone file of `dir` into a new set, logging what failed.
 fn load(dir: &Path) -> anyhow::Result<ZoneSet> {
@@ -140,11 +141,17 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )));
         }
         if let Some(store) = &store {
+            let redirects: SharedRedirects = Arc::new(ArcSwap::from_pointee(Redirects::default()));
+            refresh_redirects(store, &redirects);
             let state = ApiState {
                 store: store.clone(),
                 publish: {
-                    let publisher = publisher.clone();
-                    Arc::new(move |change: &candor_store::ZoneChange| publisher.publish(change))
+                    let (publisher, store, redirects) =
+                        (publisher.clone(), store.clone(), redirects.clone());
+                    Arc::new(move |change: &candor_store::ZoneChange| {
+                        publisher.publish(change);
+                        refresh_redirects(&store, &redirects);
+                    })
                 },
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
@@ -166,8 +173,34 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     tracing::error!("api server failed: {e}");
                 }
             }));
-            tasks.push(tokio::spawn(follow_store(store.clone(), publisher.clone())));
+            tasks.push(tokio::spawn(follow_store(
+                store.clone(),
+                publisher.clone(),
+                redirects.clone(),
+            )));
             tracing::info!(api = %args.api_listen, "REST API listening");
+            let listener = tokio::net::TcpListener::bind(args.redirect_listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {} for the redirector",
+                        args.redirect_listen
+                    )
+                })?;
+            let mut stop = stop_rx.clone();
+            let app = candor_redirect::router(redirects.clone());
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!("redirector failed: {e}");
+                }
+            }));
+            tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
         }
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 

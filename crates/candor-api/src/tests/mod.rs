@@ -98,6 +98,7 @@ pub(crate) fn store_config() -> StoreConfig {
         soa_retry: 600,
         soa_expire: 604_800,
         soa_minimum: 300,
+        redirector: Vec::new(),
     }
 }
 

@@ -33,9 +33,10 @@ fn types() {
         parse_type("alias"),
         Err("ALIAS records are not supported yet".to_owned())
     );
+    assert_eq!(parse_type("url"), Ok(URL));
     assert_eq!(
-        parse_type("URL"),
-        Err("URL records are not supported yet".to_owned())
+        parse_type("POOL"),
+        Err("POOL records are not supported yet".to_owned())
     );
     assert_eq!(
         parse_type("soa"),

@@ -5,6 +5,7 @@ mod batch;
 mod durability;
 mod records;
 mod transfer;
+mod url;
 mod zones;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ fn config() -> StoreConfig {
         soa_retry: 7200,
         soa_expire: 604_800,
         soa_minimum: 300,
+        redirector: vec!["192.0.2.80".parse().unwrap()],
     }
 }
 

@@ -4,6 +4,7 @@
 //! files import and export, and the official DNSimple Python client works
 //! unchanged.
 
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
@@ -21,6 +22,8 @@ struct Hosted {
     candor: Candor,
     /// The REST API.
     api: SocketAddr,
+    /// The URL redirector.
+    redirector: SocketAddr,
     /// The demo token printed on first start.
     token: String,
     /// The demo account id.
@@ -31,11 +34,16 @@ struct Hosted {
 /// waits until the demo zone answers.
 fn host(dir: &Path, token: Option<&str>) -> Hosted {
     let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let redirector = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let args = vec![
         "--data-dir".to_owned(),
         dir.display().to_string(),
         "--api-listen".to_owned(),
         api.to_string(),
+        "--redirect-listen".to_owned(),
+        redirector.to_string(),
+        "--redirect-address".to_owned(),
+        "127.0.0.1".to_owned(),
     ];
     let candor = Candor::start_with(&args, "example.com.");
     let log = candor.log();
@@ -52,6 +60,7 @@ fn host(dir: &Path, token: Option<&str>) -> Hosted {
     Hosted {
         candor,
         api,
+        redirector,
         token,
         account: "1".to_owned(),
     }
@@ -134,6 +143,43 @@ fn acknowledged_writes_survive_kill_9_and_are_served_at_once() {
             200
         );
     }
+}
+
+#[test]
+fn url_records_answer_with_the_redirector_which_redirects() {
+    let dir = TempDir::new("candor-store");
+    let h = host(dir.path(), None);
+    let path = format!("/v2/{}/zones/example.com/records", h.account);
+    let body = r#"{"name":"old","type":"URL","content":"https://new.example/*"}"#;
+    let r = request(h.api, "POST", &path, Some(&h.token), Some(body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        addresses(h.candor.addr(), "old.example.com."),
+        vec!["127.0.0.1".to_owned()]
+    );
+    // The redirector knows the host as soon as the API answered.
+    let mut stream = std::net::TcpStream::connect(h.redirector).expect("connect to the redirector");
+    stream
+        .write_all(b"GET /a/b?x=1 HTTP/1.1\r\nHost: OLD.example.com\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 301"), "{response}");
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("location: https://new.example/a/b?x=1"),
+        "{response}"
+    );
+    // A bad URL is refused, naming the field.
+    let bad = r#"{"name":"bad","type":"URL","content":"ftp://x.example"}"#;
+    let r = request(h.api, "POST", &path, Some(&h.token), Some(bad));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("content") && r.body.contains("http://"),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
