@@ -13,7 +13,7 @@ use candor_wire::{
     Class, Header, MessageBuilder, Opcode, Owner, Query, QueryError, Rcode, Rtype, Section,
     TruncationError, parse_query,
 };
-use candor_zone::{Lookup, NodeId, NodeRef, RrSet, Zone, ZoneSet};
+use candor_zone::{Lookup, NodeId, NodeRef, POOL, RrSet, Zone, ZoneSet};
 
 /// The transport a query came over; it decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +166,7 @@ fn answer_name(
         sources: [None; MAX_ADDITIONAL_SOURCES],
         n_sources: 0,
         apex_offset: qname.len() - zone.apex().wire_len(),
+        entropy: query.header.id,
     };
     match ctx.resolve(qname, query.qname, b) {
         Ok(rcode) => {
@@ -203,6 +204,9 @@ struct Answer<'z> {
     /// Where the apex starts inside the QNAME (the zone was chosen because
     /// its apex is a suffix of the QNAME).
     apex_offset: usize,
+    /// Chooses among a POOL's targets: the query ID, which resolvers pick
+    /// at random for every query (RFC 5452 §9.2).
+    entropy: u16,
 }
 
 /// Buffers holding the name being looked up while following a chain.
@@ -288,13 +292,8 @@ impl<'z> Answer<'z> {
                     new_name[..prefix_len].copy_from_slice(prefix);
                     new_name[prefix_len..prefix_len + target.len()].copy_from_slice(target);
                     let new_name = &new_name[..prefix_len + target.len()];
-                    let mut tail = [0u8; 10 + candor_wire::MAX_NAME_LEN];
-                    tail[..2].copy_from_slice(&Rtype::CNAME.0.to_be_bytes());
-                    tail[2..4].copy_from_slice(&1u16.to_be_bytes());
-                    tail[4..8].copy_from_slice(&dname.ttl.to_be_bytes());
-                    tail[8..10].copy_from_slice(&(new_name.len() as u16).to_be_bytes());
-                    tail[10..10 + new_name.len()].copy_from_slice(new_name);
-                    b.push_rrset(owner, &tail[..10 + new_name.len()], 1)?;
+                    let mut tail = [0u8; CNAME_TAIL_MAX];
+                    b.push_rrset(owner, cname_tail(&mut tail, dname.ttl, new_name), 1)?;
                     let c = cur.get_or_insert_with(ChainName::empty);
                     c.set(new_name);
                     if !in_zone(&c.lower[..c.len], zone) {
@@ -315,6 +314,28 @@ impl<'z> Answer<'z> {
                 self.qtype,
                 Rtype::CNAME | Rtype::ANY | Rtype::RRSIG | Rtype::NSEC
             );
+            // A POOL answers as a CNAME to one of its targets, chosen per
+            // query (DNSimple's POOL record), and is followed like one.
+            let dnssec_type = matches!(self.qtype, Rtype::RRSIG | Rtype::NSEC);
+            if !dnssec_type && let Some(pool) = zone.rrset(node, POOL) {
+                if visited[..step].contains(&node.id) {
+                    return Ok(Rcode::NOERROR);
+                }
+                let pick = usize::from(self.entropy) % usize::from(pool.count.max(1));
+                let target = nth_rdata(zone.tails(pool), pick);
+                let mut tail = [0u8; CNAME_TAIL_MAX];
+                b.push_rrset(owner, cname_tail(&mut tail, pool.ttl, target), 1)?;
+                if matches!(self.qtype, Rtype::CNAME | Rtype::ANY) || step == MAX_CHAIN {
+                    return Ok(Rcode::NOERROR);
+                }
+                visited[step] = node.id;
+                let c = cur.get_or_insert_with(ChainName::empty);
+                c.set(target);
+                if !in_zone(&c.lower[..c.len], zone) {
+                    return Ok(Rcode::NOERROR);
+                }
+                continue;
+            }
             if follows && let Some(cname) = zone.rrset(node, Rtype::CNAME) {
                 // A loop ends where it would repeat a record.
                 if visited[..step].contains(&node.id) {
@@ -431,6 +452,39 @@ impl<'z> Answer<'z> {
             }
         }
     }
+}
+
+/// Room for one CNAME RR tail: TYPE, CLASS, TTL, RDLENGTH and a name.
+const CNAME_TAIL_MAX: usize = 10 + candor_wire::MAX_NAME_LEN;
+
+/// Writes a CNAME RR tail to `target` into `buf`; returns the written part.
+fn cname_tail<'b>(buf: &'b mut [u8; CNAME_TAIL_MAX], ttl: u32, target: &[u8]) -> &'b [u8] {
+    let len = target.len().min(candor_wire::MAX_NAME_LEN);
+    buf[..2].copy_from_slice(&Rtype::CNAME.0.to_be_bytes());
+    buf[2..4].copy_from_slice(&1u16.to_be_bytes());
+    buf[4..8].copy_from_slice(&ttl.to_be_bytes());
+    buf[8..10].copy_from_slice(&(len as u16).to_be_bytes());
+    buf[10..10 + len].copy_from_slice(&target[..len]);
+    &buf[..10 + len]
+}
+
+/// The RDATA of the `n`th RR in a tails block (the last one if there are
+/// fewer).
+fn nth_rdata(tails: &[u8], n: usize) -> &[u8] {
+    let mut pos = 0;
+    let mut found = first_rdata(tails);
+    for _ in 0..=n {
+        let Some(len) = tails.get(pos + 8..pos + 10) else {
+            break;
+        };
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let Some(rdata) = tails.get(pos + 10..pos + 10 + len) else {
+            break;
+        };
+        found = rdata;
+        pos += 10 + len;
+    }
+    found
 }
 
 /// The RDATA of the first RR in a tails block.

@@ -717,3 +717,80 @@ fn truncation_without_edns() {
     assert_eq!(m.header.flags & 0x0200, 0, "fits in 4096 bytes");
     assert_eq!(m.answer.len(), 40);
 }
+
+/// A POOL RR in RFC 3597 zone-file form.
+fn pool_line(owner: &str, target: &str) -> String {
+    let wire = Name::from_text(target, None).unwrap();
+    let hex: String = wire.as_wire().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{owner} TYPE65303 \\# {} {hex}\n", wire.wire_len())
+}
+
+/// A zone with a POOL of three targets, two of them inside the zone.
+fn pool_zone() -> ZoneSet {
+    let mut text = String::from("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
+    text.push_str("a A 192.0.2.10\nb A 192.0.2.11\n");
+    for target in ["a.p.", "b.p.", "c.other.test."] {
+        text.push_str(&pool_line("www", target));
+    }
+    ZoneSet::from_zones([zone("p.", &text)])
+}
+
+#[test]
+fn pool_answers_one_cname_chosen_per_query() {
+    let z = pool_zone();
+    let config = Config {
+        max_udp_payload: 1232,
+        nsid: None,
+    };
+    let mut out = vec![0u8; 65535];
+    let mut seen = std::collections::BTreeSet::new();
+    for id in 0..64u16 {
+        let mut q = query("www.p.", Rtype::A, None);
+        q[..2].copy_from_slice(&id.to_be_bytes());
+        let len = respond(&z, &config, &q, Transport::Udp, &mut out).unwrap();
+        let m = decode_message(&out[..len]).unwrap();
+        let cnames: Vec<_> = m
+            .answer
+            .iter()
+            .filter(|r| r.rtype == Rtype::CNAME)
+            .collect();
+        assert_eq!(cnames.len(), 1, "exactly one CNAME per answer");
+        let target = Name::from_wire(&cnames[0].rdata).unwrap().to_string();
+        // In-zone targets are followed, like any CNAME.
+        let followed = m.answer.iter().any(|r| r.rtype == Rtype::A);
+        assert_eq!(followed, target != "c.other.test.", "{target}");
+        seen.insert(target);
+    }
+    assert_eq!(seen.len(), 3, "every target is chosen: {seen:?}");
+    check(
+        &z,
+        "www.p.",
+        Rtype::CNAME,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: www.p. 60 IN CNAME b.p.
+    "#]],
+    );
+    check(
+        &z,
+        "www.p.",
+        Rtype(65303),
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: www.p. 60 IN CNAME b.p.
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+    "#]],
+    );
+}
+
+#[test]
+fn pool_beside_other_data_is_refused() {
+    let origin = Name::from_text("p.", None).unwrap();
+    let mut text = String::from("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nwww A 192.0.2.1\n");
+    text.push_str(&pool_line("www", "a.p."));
+    let errors = load_zone_text(text.as_bytes(), Path::new("p.zone"), &origin).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "p.zone:5: POOL beside other data at www.p."
+    );
+}

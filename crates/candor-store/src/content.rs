@@ -15,6 +15,7 @@
 //! followed by import gives the same content.
 
 use candor_wire::{Name, Rtype};
+use candor_zone::POOL;
 use candor_zonefile::{rdata_from_text, rdata_to_text};
 
 /// Smallest TTL accepted.
@@ -34,18 +35,19 @@ pub(crate) const GLOBAL: &str = "global";
 /// redirector's addresses, and zone files show them in RFC 3597 form.
 pub(crate) const URL: Rtype = Rtype(65302);
 
-/// The name of a stored type (`URL` for URL records).
+/// The name of a stored type (`URL` and `POOL` for DNSimple's own types).
 pub(crate) fn type_name(rtype: Rtype) -> String {
-    if rtype == URL {
-        "URL".to_owned()
-    } else {
-        rtype.to_string()
+    match rtype {
+        URL => "URL".to_owned(),
+        POOL => "POOL".to_owned(),
+        _ => rtype.to_string(),
     }
 }
 
 /// Record types users may create.
 const SUPPORTED: &[Rtype] = &[
     URL,
+    POOL,
     Rtype::A,
     Rtype::AAAA,
     Rtype::CNAME,
@@ -75,7 +77,10 @@ pub(crate) fn parse_type(text: &str) -> Result<Rtype, String> {
     if upper == "URL" {
         return Ok(URL);
     }
-    if matches!(upper.as_str(), "ALIAS" | "POOL") {
+    if upper == "POOL" {
+        return Ok(POOL);
+    }
+    if upper == "ALIAS" {
         return Err(format!("{upper} records are not supported yet"));
     }
     match Rtype::from_mnemonic(trimmed) {
@@ -133,6 +138,10 @@ pub(crate) fn content_to_rdata(
         let target = candor_redirect::parse_target(content.trim())?;
         return Ok(target.as_str().as_bytes().to_vec());
     }
+    if rtype == POOL {
+        // Each POOL record names one target host, as a CNAME does.
+        return rdata_from_text(Rtype::CNAME, content.trim(), &root);
+    }
     let text = content.trim();
     if text.is_empty() {
         return Err("can't be blank".to_owned());
@@ -170,8 +179,10 @@ pub(crate) fn rdata_to_content(rtype: Rtype, rdata: &[u8]) -> (String, Option<u1
     match rtype {
         Rtype::TXT => (txt_content(rdata), None),
         URL => (String::from_utf8_lossy(rdata).into_owned(), None),
-        Rtype::CNAME | Rtype::NS | Rtype::PTR => {
-            let mut text = rdata_to_text(rtype, rdata);
+        Rtype::CNAME | Rtype::NS | Rtype::PTR | POOL => {
+            // A POOL's RDATA is a host name, as a CNAME's.
+            let shown = if rtype == POOL { Rtype::CNAME } else { rtype };
+            let mut text = rdata_to_text(shown, rdata);
             strip_root_dot(&mut text);
             (text, None)
         }

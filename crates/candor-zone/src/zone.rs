@@ -7,6 +7,11 @@ use candor_wire::{Name, Rtype};
 use crate::index::NameIndex;
 use rustc_hash::FxBuildHasher;
 
+/// The private-use type (RFC 6895 §3.1) of DNSimple-style POOL records:
+/// each RR names a target, and a query gets a CNAME to one of them, chosen
+/// per query. POOL RRsets are never served as such.
+pub const POOL: Rtype = Rtype(65303);
+
 /// Index of a node in its zone's arena.
 pub type NodeId = u32;
 

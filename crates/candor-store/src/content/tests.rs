@@ -34,10 +34,7 @@ fn types() {
         Err("ALIAS records are not supported yet".to_owned())
     );
     assert_eq!(parse_type("url"), Ok(URL));
-    assert_eq!(
-        parse_type("POOL"),
-        Err("POOL records are not supported yet".to_owned())
-    );
+    assert_eq!(parse_type("pool"), Ok(POOL));
     assert_eq!(
         parse_type("soa"),
         Err("SOA records are system records, managed by Candor".to_owned())

@@ -135,3 +135,49 @@ fn url_records_export_and_import_in_rfc3597_form() {
         other => panic!("expected Invalid, got {other:?}"),
     }
 }
+
+#[test]
+fn pool_records_compile_to_a_pool_rrset_and_refuse_neighbours() {
+    let (s, account) = store_with_zone();
+    for target in ["a.cdn.example", "b.cdn.example"] {
+        s.create_record(
+            account,
+            "example.com",
+            &input("www", "POOL", target),
+            &actor(),
+        )
+        .unwrap();
+    }
+    let (_, change) = s
+        .create_record(
+            account,
+            "example.com",
+            &input("www", "POOL", "c.cdn.example"),
+            &actor(),
+        )
+        .unwrap();
+    let zone = change.compiled.unwrap();
+    let node = zone.node(zone.node_by_name(n("www.example.com.").as_wire()).unwrap());
+    assert_eq!(
+        zone.rrset(node, candor_zone::POOL).map(|p| p.count),
+        Some(3)
+    );
+    let listed = all_records(&s, account, "example.com");
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.rtype == "POOL" && r.content == "b.cdn.example")
+    );
+    let beside = s.create_record(
+        account,
+        "example.com",
+        &input("www", "A", "192.0.2.1"),
+        &actor(),
+    );
+    match beside {
+        Err(StoreError::Invalid(e)) => {
+            assert!(e[0].message.contains("POOL beside other data"), "{e:?}")
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}

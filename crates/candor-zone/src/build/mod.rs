@@ -7,7 +7,7 @@ use candor_wire::{Name, Rtype, wire_name_len};
 
 use crate::index::NameIndex;
 use crate::zone::{
-    APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, NodeRef,
+    APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, NodeRef, POOL,
     REDIRECT_DNAME, RrSet, WILDCARD_CHILD, Zone,
 };
 
@@ -344,6 +344,20 @@ impl ZoneBuilder {
                         r.source,
                         r.line,
                         format!("more than one CNAME at {}", owner()),
+                    ));
+                }
+            }
+            if has(POOL) {
+                // A POOL answers as a CNAME: the same exclusivity.
+                let others = sets
+                    .iter()
+                    .any(|s| !matches!(s.rtype, POOL | Rtype::RRSIG | Rtype::NSEC));
+                if others {
+                    let r = place(POOL).unwrap_or(first_or_zero(&recs));
+                    errs.push((
+                        r.source,
+                        r.line,
+                        format!("POOL beside other data at {}", owner()),
                     ));
                 }
             }

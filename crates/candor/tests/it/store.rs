@@ -183,6 +183,43 @@ fn url_records_answer_with_the_redirector_which_redirects() {
 }
 
 #[test]
+fn pool_records_answer_with_one_cname_per_query() {
+    let dir = TempDir::new("candor-store");
+    let h = host(dir.path(), None);
+    let path = format!("/v2/{}/zones/example.com/records", h.account);
+    for target in ["a.cdn.test", "b.cdn.test"] {
+        let body = format!(r#"{{"name":"pool","type":"POOL","content":"{target}"}}"#);
+        let r = request(h.api, "POST", &path, Some(&h.token), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let name = candor_wire::Name::from_text("pool.example.com.", None).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for id in 0..32u16 {
+        let spec = candor_wire::QuerySpec {
+            id,
+            recursion_desired: false,
+            edns_udp_size: None,
+        };
+        let q = candor_wire::query_message(spec, &name, Rtype::A);
+        let resp =
+            udp_exchange(h.candor.addr(), &q, Duration::from_millis(500), 3).expect("answer");
+        let msg = decode_message(&resp).expect("well-formed");
+        assert_eq!(msg.answer.len(), 1, "one CNAME");
+        assert_eq!(msg.answer[0].rtype, Rtype::CNAME);
+        seen.insert(
+            candor_wire::Name::from_wire(&msg.answer[0].rdata)
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let want: std::collections::BTreeSet<String> = ["a.cdn.test.", "b.cdn.test."]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(seen, want);
+}
+
+#[test]
 fn api_rejects_bad_input_with_the_field_and_reason() {
     let dir = TempDir::new("candor-store");
     let h = host(dir.path(), None);
