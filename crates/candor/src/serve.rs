@@ -156,50 +156,24 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
             };
-            let listener = tokio::net::TcpListener::bind(args.api_listen)
-                .await
-                .with_context(|| format!("cannot listen on {} for the API", args.api_listen))?;
-            let mut stop = stop_rx.clone();
-            let app = candor_api::router(state)
-                .into_make_service_with_connect_info::<std::net::SocketAddr>();
-            tasks.push(tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = stop.changed().await;
-                };
-                if let Err(e) = axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
-                    tracing::error!("api server failed: {e}");
-                }
-            }));
+            let api = candor_api::router(state);
+            tasks.push(serve_http(args.api_listen, api, "the API", stop_rx.clone()).await?);
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
                 redirects.clone(),
             )));
             tracing::info!(api = %args.api_listen, "REST API listening");
-            let listener = tokio::net::TcpListener::bind(args.redirect_listen)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot listen on {} for the redirector",
-                        args.redirect_listen
-                    )
-                })?;
-            let mut stop = stop_rx.clone();
-            let app = candor_redirect::router(redirects.clone());
-            tasks.push(tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = stop.changed().await;
-                };
-                if let Err(e) = axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
-                    tracing::error!("redirector failed: {e}");
-                }
-            }));
+            let redirector = candor_redirect::router(redirects.clone());
+            tasks.push(
+                serve_http(
+                    args.redirect_listen,
+                    redirector,
+                    "the redirector",
+                    stop_rx.clone(),
+                )
+                .await?,
+            );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
         }
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
@@ -250,6 +224,31 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "stopped"
     );
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Binds `addr` and serves `app` on it until `stop` turns; the client's
+/// address reaches handlers as `ConnectInfo` (the audit log wants it).
+async fn serve_http(
+    addr: std::net::SocketAddr,
+    app: axum::Router,
+    what: &'static str,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for {what}"))?;
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    Ok(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!("{what} failed: {e}");
+        }
+    }))
 }
 
 /// A TCP listener with `SO_REUSEADDR`, for the tokio runtime.
