@@ -13,7 +13,7 @@ use candor_wire::{
     Class, Header, MessageBuilder, Opcode, Owner, Query, QueryError, Rcode, Rtype, Section,
     TruncationError, parse_query,
 };
-use candor_zone::{Lookup, NodeId, NodeRef, POOL, RrSet, Zone, ZoneSet};
+use candor_zone::{ALIAS, Lookup, NodeId, NodeRef, POOL, RrSet, Zone, ZoneSet, is_private_type};
 
 /// The transport a query came over; it decides the size limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +160,7 @@ fn answer_name(
     };
     b.set_flags(Header::AA);
     let mut ctx = Answer {
+        zones,
         zone,
         qtype: query.qtype,
         transport,
@@ -191,6 +192,8 @@ impl From<TruncationError> for Truncated {
 
 /// State of one answer inside one zone.
 struct Answer<'z> {
+    /// Every served zone (ALIAS targets may be in any of them).
+    zones: &'z ZoneSet,
     /// The zone answering.
     zone: &'z Zone,
     /// QTYPE.
@@ -366,24 +369,74 @@ impl<'z> Answer<'z> {
         b: &mut MessageBuilder<'_>,
     ) -> Result<Rcode, Truncated> {
         let zone = self.zone;
-        let sets = zone.rrsets(node);
-        if self.qtype == Rtype::ANY && !sets.is_empty() {
+        if self.qtype == Rtype::ANY {
             // RFC 8482: over UDP one RRset is enough; TCP gets them all.
+            // Candor's private types are never shown.
             let take = match self.transport {
                 Transport::Udp => 1,
-                Transport::Tcp => sets.len(),
+                Transport::Tcp => usize::MAX,
             };
-            for set in sets.iter().take(take) {
+            let mut shown = 0;
+            for set in zone
+                .rrsets(node)
+                .iter()
+                .filter(|s| !is_private_type(s.rtype))
+                .take(take)
+            {
                 b.push_rrset(owner, zone.tails(set), set.count)?;
                 self.note_additional(set);
+                shown += 1;
+            }
+            if shown == 0 {
+                self.negative(b)?;
             }
             return Ok(Rcode::NOERROR);
         }
-        match zone.rrset(node, self.qtype) {
-            Some(set) => {
-                b.push_rrset(owner, zone.tails(set), set.count)?;
-                self.note_additional(set);
-            }
+        let set = if is_private_type(self.qtype) {
+            None
+        } else {
+            zone.rrset(node, self.qtype)
+        };
+        if let Some(set) = set {
+            b.push_rrset(owner, zone.tails(set), set.count)?;
+            self.note_additional(set);
+            return Ok(Rcode::NOERROR);
+        }
+        if matches!(self.qtype, Rtype::A | Rtype::AAAA)
+            && let Some(alias) = zone.rrset(node, ALIAS)
+        {
+            return self.alias(alias, owner, b);
+        }
+        self.negative(b)?;
+        Ok(Rcode::NOERROR)
+    }
+
+    /// Answers A or AAAA at an ALIAS: the target's addresses with the
+    /// owner's name. Targets in Candor's own zones are looked up there; a
+    /// target that does not exist (or has no such addresses) is NODATA; a
+    /// target Candor cannot resolve locally is SERVFAIL, as an ALIAS whose
+    /// target was never resolved (nothing on this path waits for anyone).
+    fn alias(
+        &mut self,
+        alias: &RrSet,
+        owner: Owner<'_>,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<Rcode, Truncated> {
+        let target = first_rdata(self.zone.tails(alias));
+        let mut lower = [0u8; candor_wire::MAX_NAME_LEN];
+        let len = target.len().min(candor_wire::MAX_NAME_LEN);
+        lower[..len].copy_from_slice(&target[..len]);
+        lower[..len].make_ascii_lowercase();
+        let target = &lower[..len];
+        let Some(other) = self.zones.find(target) else {
+            return Ok(Rcode::SERVFAIL);
+        };
+        let found = match other.lookup(target) {
+            Lookup::Exact(n) | Lookup::Wildcard(n) => other.rrset(n, self.qtype),
+            _ => None,
+        };
+        match found {
+            Some(set) => b.push_rrset(owner, other.tails(set), set.count)?,
             None => self.negative(b)?,
         }
         Ok(Rcode::NOERROR)

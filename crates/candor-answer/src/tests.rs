@@ -794,3 +794,108 @@ fn pool_beside_other_data_is_refused() {
         "p.zone:5: POOL beside other data at www.p."
     );
 }
+
+/// An ALIAS RR in RFC 3597 zone-file form.
+fn alias_line(owner: &str, target: &str) -> String {
+    pool_line(owner, target).replace("TYPE65303", "TYPE65304")
+}
+
+/// An apex ALIAS to a host in another served zone, beside MX and TXT.
+fn alias_zones() -> ZoneSet {
+    let mut a = String::from("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
+    a.push_str("@ MX 10 mail\n@ TXT \"hello\"\n");
+    a.push_str(&alias_line("@", "www.b."));
+    a.push_str(&alias_line("gone", "nothere.b."));
+    a.push_str(&alias_line("away", "www.elsewhere.test."));
+    let b = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n\
+             www A 192.0.2.7\nwww A 192.0.2.8\nwww AAAA 2001:db8::7\n";
+    ZoneSet::from_zones([zone("a.", &a), zone("b.", b)])
+}
+
+#[test]
+fn alias_answers_with_the_targets_addresses_under_its_own_name() {
+    let z = alias_zones();
+    check(
+        &z,
+        "A.",
+        Rtype::A,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: A. 300 IN A 192.0.2.7
+        answer: A. 300 IN A 192.0.2.8
+    "#]],
+    );
+    check(
+        &z,
+        "a.",
+        Rtype::AAAA,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: a. 300 IN AAAA 2001:db8::7
+    "#]],
+    );
+    // The other data at the apex is untouched, and ANY never shows ALIAS.
+    check(
+        &z,
+        "a.",
+        Rtype::MX,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: a. 60 IN MX 10 mail.a.
+    "#]],
+    );
+    check(
+        &z,
+        "gone.a.",
+        Rtype::ANY,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        authority: a. 5 IN SOA ns.a. h.a. 1 2 3 4 5
+    "#]],
+    );
+    check(
+        &z,
+        "gone.a.",
+        Rtype(65304),
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        authority: a. 5 IN SOA ns.a. h.a. 1 2 3 4 5
+    "#]],
+    );
+}
+
+#[test]
+fn alias_targets_that_are_missing_or_unresolved() {
+    let z = alias_zones();
+    // A target that does not exist: NODATA.
+    check(
+        &z,
+        "gone.a.",
+        Rtype::A,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        authority: a. 5 IN SOA ns.a. h.a. 1 2 3 4 5
+    "#]],
+    );
+    // A target nobody resolved (no resolver outside Candor's zones yet): SERVFAIL.
+    check(
+        &z,
+        "away.a.",
+        Rtype::A,
+        expect![[r#"
+        rcode SERVFAIL flags qr aa rd
+    "#]],
+    );
+}
+
+#[test]
+fn alias_beside_addresses_is_refused() {
+    let origin = Name::from_text("a.", None).unwrap();
+    let mut text = String::from("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n@ A 192.0.2.1\n");
+    text.push_str(&alias_line("@", "www.b."));
+    let errors = load_zone_text(text.as_bytes(), Path::new("a.zone"), &origin).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        "a.zone:5: ALIAS beside A or AAAA records at a."
+    );
+}

@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use candor_wire::{Name, Rtype};
-use candor_zone::{Zone, ZoneBuilder, ZoneError};
+use candor_zone::{ALIAS, Zone, ZoneBuilder, ZoneError};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::{FieldError, StoreConfig, StoreError, content};
 
@@ -179,9 +179,44 @@ pub(crate) fn add_rows(
         if matches!(Rtype(code), Rtype::A | Rtype::AAAA) {
             address_names.push(name.to_owned());
         }
+        if Rtype(code) == ALIAS {
+            check_alias_target(conn, rdata)?;
+        }
         builder.add(owner, Rtype(code), ttl, rdata, Some((source, ordinal)));
     }
     check_url_names(&url_names, &address_names)
+}
+
+/// Refuses an ALIAS whose target is outside every zone Candor serves:
+/// such targets need the upstream resolver, which does not exist yet, and
+/// would answer SERVFAIL forever.
+fn check_alias_target(conn: &Connection, rdata: &[u8]) -> Result<(), StoreError> {
+    let target = Name::from_wire(rdata)
+        .map_err(|_| StoreError::invalid("content", "is not a valid host name"))?;
+    let mut suffix = Some(target.to_lowercase());
+    while let Some(name) = suffix {
+        if name.is_root() {
+            break;
+        }
+        let text = name_without_dot(&name);
+        let found: Option<i64> = conn
+            .query_row("SELECT id FROM zones WHERE name = ?1", [&text], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        if found.is_some() {
+            return Ok(());
+        }
+        suffix = name.parent();
+    }
+    Err(StoreError::invalid(
+        "content",
+        format!(
+            "{} is not in a zone Candor serves; ALIAS targets elsewhere need the upstream \
+             resolver, which is not available yet",
+            name_without_dot(&target)
+        ),
+    ))
 }
 
 /// Refuses a name with two URL records, or with a URL record and address

@@ -15,7 +15,7 @@
 //! followed by import gives the same content.
 
 use candor_wire::{Name, Rtype};
-use candor_zone::POOL;
+use candor_zone::{ALIAS, POOL};
 use candor_zonefile::{rdata_from_text, rdata_to_text};
 
 /// Smallest TTL accepted.
@@ -40,6 +40,7 @@ pub(crate) fn type_name(rtype: Rtype) -> String {
     match rtype {
         URL => "URL".to_owned(),
         POOL => "POOL".to_owned(),
+        ALIAS => "ALIAS".to_owned(),
         _ => rtype.to_string(),
     }
 }
@@ -48,6 +49,7 @@ pub(crate) fn type_name(rtype: Rtype) -> String {
 const SUPPORTED: &[Rtype] = &[
     URL,
     POOL,
+    ALIAS,
     Rtype::A,
     Rtype::AAAA,
     Rtype::CNAME,
@@ -81,7 +83,7 @@ pub(crate) fn parse_type(text: &str) -> Result<Rtype, String> {
         return Ok(POOL);
     }
     if upper == "ALIAS" {
-        return Err(format!("{upper} records are not supported yet"));
+        return Ok(ALIAS);
     }
     match Rtype::from_mnemonic(trimmed) {
         Some(Rtype::SOA) => Err("SOA records are system records, managed by Candor".to_owned()),
@@ -138,8 +140,9 @@ pub(crate) fn content_to_rdata(
         let target = candor_redirect::parse_target(content.trim())?;
         return Ok(target.as_str().as_bytes().to_vec());
     }
-    if rtype == POOL {
-        // Each POOL record names one target host, as a CNAME does.
+    if rtype == POOL || rtype == ALIAS {
+        // Each POOL record, and an ALIAS, names one target host, as a
+        // CNAME does.
         return rdata_from_text(Rtype::CNAME, content.trim(), &root);
     }
     let text = content.trim();
@@ -179,9 +182,13 @@ pub(crate) fn rdata_to_content(rtype: Rtype, rdata: &[u8]) -> (String, Option<u1
     match rtype {
         Rtype::TXT => (txt_content(rdata), None),
         URL => (String::from_utf8_lossy(rdata).into_owned(), None),
-        Rtype::CNAME | Rtype::NS | Rtype::PTR | POOL => {
-            // A POOL's RDATA is a host name, as a CNAME's.
-            let shown = if rtype == POOL { Rtype::CNAME } else { rtype };
+        Rtype::CNAME | Rtype::NS | Rtype::PTR | POOL | ALIAS => {
+            // A POOL's or an ALIAS's RDATA is a host name, as a CNAME's.
+            let shown = if matches!(rtype, POOL | ALIAS) {
+                Rtype::CNAME
+            } else {
+                rtype
+            };
             let mut text = rdata_to_text(shown, rdata);
             strip_root_dot(&mut text);
             (text, None)

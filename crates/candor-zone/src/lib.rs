@@ -18,4 +18,6 @@ mod zone;
 pub use build::{ZoneBuilder, ZoneError};
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use set::ZoneSet;
-pub use zone::{AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone};
+pub use zone::{
+    ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, is_private_type,
+};

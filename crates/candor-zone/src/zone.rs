@@ -12,6 +12,17 @@ use rustc_hash::FxBuildHasher;
 /// per query. POOL RRsets are never served as such.
 pub const POOL: Rtype = Rtype(65303);
 
+/// The private-use type of DNSimple-style ALIAS records: the owner answers
+/// A and AAAA queries with the target's addresses. ALIAS RRsets are never
+/// served as such.
+pub const ALIAS: Rtype = Rtype(65304);
+
+/// Whether a type is one of Candor's private record types, which live in
+/// zones but are never served as themselves.
+pub fn is_private_type(rtype: Rtype) -> bool {
+    rtype == POOL || rtype == ALIAS
+}
+
 /// Index of a node in its zone's arena.
 pub type NodeId = u32;
 

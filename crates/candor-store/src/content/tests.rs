@@ -29,10 +29,7 @@ fn types() {
     assert_eq!(parse_type(" https "), Ok(Rtype::HTTPS));
     assert_eq!(parse_type("TYPE1"), Ok(Rtype::A));
     assert_eq!(parse_type(""), Err("can't be blank".to_owned()));
-    assert_eq!(
-        parse_type("alias"),
-        Err("ALIAS records are not supported yet".to_owned())
-    );
+    assert_eq!(parse_type("alias"), Ok(ALIAS));
     assert_eq!(parse_type("url"), Ok(URL));
     assert_eq!(parse_type("pool"), Ok(POOL));
     assert_eq!(

@@ -181,3 +181,50 @@ fn pool_records_compile_to_a_pool_rrset_and_refuse_neighbours() {
         other => panic!("expected Invalid, got {other:?}"),
     }
 }
+
+#[test]
+fn alias_records_point_inside_candors_zones() {
+    let (s, account) = store_with_zone();
+    s.create_zone(account, "cdn.example", &actor()).unwrap();
+    s.create_record(
+        account,
+        "cdn.example",
+        &input("edge", "A", "192.0.2.9"),
+        &actor(),
+    )
+    .unwrap();
+    // At the apex, beside the system NS/SOA and an MX.
+    s.create_record(
+        account,
+        "example.com",
+        &input("", "MX", "mail.example.com"),
+        &actor(),
+    )
+    .unwrap();
+    let (record, change) = s
+        .create_record(
+            account,
+            "example.com",
+            &input("", "ALIAS", "edge.cdn.example"),
+            &actor(),
+        )
+        .unwrap();
+    assert_eq!(
+        (record.rtype.as_str(), record.content.as_str()),
+        ("ALIAS", "edge.cdn.example")
+    );
+    let zone = change.compiled.unwrap();
+    let apex = zone.node(zone.node_by_name(n("example.com.").as_wire()).unwrap());
+    assert!(zone.rrset(apex, candor_zone::ALIAS).is_some());
+    let refused = |name: &str, rtype: &str, content: &str| match s.create_record(
+        account,
+        "example.com",
+        &input(name, rtype, content),
+        &actor(),
+    ) {
+        Err(StoreError::Invalid(e)) => e[0].message.clone(),
+        other => panic!("expected Invalid, got {other:?}"),
+    };
+    assert!(refused("", "A", "192.0.2.1").contains("ALIAS beside A or AAAA"));
+    assert!(refused("x", "ALIAS", "www.elsewhere.test").contains("upstream resolver"));
+}

@@ -7,8 +7,8 @@ use candor_wire::{Name, Rtype, wire_name_len};
 
 use crate::index::NameIndex;
 use crate::zone::{
-    APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, NodeRef, POOL,
-    REDIRECT_DNAME, RrSet, WILDCARD_CHILD, Zone,
+    ALIAS, APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, NodeRef,
+    POOL, REDIRECT_DNAME, RrSet, WILDCARD_CHILD, Zone,
 };
 
 //----------- ZoneError ------------------------------------------------------
@@ -358,6 +358,25 @@ impl ZoneBuilder {
                         r.source,
                         r.line,
                         format!("POOL beside other data at {}", owner()),
+                    ));
+                }
+            }
+            if has(ALIAS) {
+                // ALIAS stands for the owner's A and AAAA records (it may sit
+                // beside MX, TXT, NS, SOA ...), and names one target.
+                let r = place(ALIAS).unwrap_or(first_or_zero(&recs));
+                if has(Rtype::A) || has(Rtype::AAAA) {
+                    errs.push((
+                        r.source,
+                        r.line,
+                        format!("ALIAS beside A or AAAA records at {}", owner()),
+                    ));
+                }
+                if sets.iter().any(|s| s.rtype == ALIAS && s.count > 1) {
+                    errs.push((
+                        r.source,
+                        r.line,
+                        format!("more than one ALIAS at {}", owner()),
                     ));
                 }
             }

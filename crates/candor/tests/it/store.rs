@@ -220,6 +220,24 @@ fn pool_records_answer_with_one_cname_per_query() {
 }
 
 #[test]
+fn alias_records_answer_with_their_targets_addresses() {
+    let dir = TempDir::new("candor-store");
+    let h = host(dir.path(), None);
+    let path = format!("/v2/{}/zones/example.com/records", h.account);
+    let body = r#"{"name":"flat","type":"ALIAS","content":"mail.example.com"}"#;
+    let r = request(h.api, "POST", &path, Some(&h.token), Some(body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        addresses(h.candor.addr(), "flat.example.com."),
+        vec!["192.0.2.25".to_owned()]
+    );
+    let outside = r#"{"name":"far","type":"ALIAS","content":"www.elsewhere.test"}"#;
+    let r = request(h.api, "POST", &path, Some(&h.token), Some(outside));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("upstream resolver"), "{}", r.body);
+}
+
+#[test]
 fn api_rejects_bad_input_with_the_field_and_reason() {
     let dir = TempDir::new("candor-store");
     let h = host(dir.path(), None);
