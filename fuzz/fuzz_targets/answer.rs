@@ -79,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     // Broken zones (CNAME beside data, ...) are refused; that is fine.
     let Ok(zone) = builder.finish() else { return };
     let zones = ZoneSet::from_zones([Arc::new(zone)]);
-    let config = Config { max_udp_payload: 1232, nsid: None };
+    let config = Config { max_udp_payload: 1232, nsid: None, aliases: Default::default() };
     let mut out = vec![0u8; 65535];
     for _ in 0..4 {
         let qname = name(&mut b);

@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(*qtype, q.qtype);
         assert_eq!(*qclass, q.qclass);
     }
-    let config = Config { max_udp_payload: 1232, nsid: Some(b"fuzz".to_vec()) };
+    let config = Config { max_udp_payload: 1232, nsid: Some(b"fuzz".to_vec()), aliases: Default::default() };
     let mut out = vec![0u8; 65535];
     for transport in [Transport::Udp, Transport::Tcp] {
         if let Some(len) = respond(zones(), &config, data, transport, &mut out) {

@@ -100,6 +100,7 @@ fn bench(c: &mut Criterion) {
     let config = Config {
         max_udp_payload: 1232,
         nsid: None,
+        aliases: Default::default(),
     };
     let mut out = vec![0u8; 65535];
     let cases = [

@@ -24,6 +24,10 @@ pub enum Transport {
     Tcp,
 }
 
+mod alias;
+
+pub use alias::{AliasEntry, AliasTable, SharedAliases};
+
 /// Answering settings.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -32,6 +36,9 @@ pub struct Config {
     pub max_udp_payload: u16,
     /// Name server identifier for the NSID option (RFC 5001), if any.
     pub nsid: Option<Vec<u8>>,
+    /// Addresses of ALIAS targets outside the served zones, kept by the
+    /// background resolver.
+    pub aliases: SharedAliases,
 }
 
 /// Longest CNAME/DNAME chain followed inside a zone.
@@ -77,7 +84,7 @@ pub fn respond(
         let _ = b.reserve(opt_len);
     }
 
-    let rcode = answer(zones, &query, transport, &mut b);
+    let rcode = answer(zones, config, &query, transport, &mut b);
     b.set_rcode(rcode);
     if let Some(edns) = query.edns {
         let ext = (rcode.0 >> 4) as u8;
@@ -102,6 +109,7 @@ fn error_response(header: &Header, rcode: Rcode, out: &mut [u8]) -> Option<usize
 /// Decides the response and writes its records; returns the rcode.
 fn answer(
     zones: &ZoneSet,
+    config: &Config,
     query: &Query<'_>,
     transport: Transport,
     b: &mut MessageBuilder<'_>,
@@ -134,15 +142,16 @@ fn answer(
         let buf = &mut lower[..query.qname.len()];
         buf.copy_from_slice(query.qname);
         buf.make_ascii_lowercase();
-        answer_name(zones, query, buf, transport, b)
+        answer_name(zones, config, query, buf, transport, b)
     } else {
-        answer_name(zones, query, query.qname, transport, b)
+        answer_name(zones, config, query, query.qname, transport, b)
     }
 }
 
 /// Answers for the lower-cased `qname` of a query that passed the checks.
 fn answer_name(
     zones: &ZoneSet,
+    config: &Config,
     query: &Query<'_>,
     qname: &[u8],
     transport: Transport,
@@ -161,6 +170,7 @@ fn answer_name(
     b.set_flags(Header::AA);
     let mut ctx = Answer {
         zones,
+        aliases: &config.aliases,
         zone,
         qtype: query.qtype,
         transport,
@@ -194,6 +204,8 @@ impl From<TruncationError> for Truncated {
 struct Answer<'z> {
     /// Every served zone (ALIAS targets may be in any of them).
     zones: &'z ZoneSet,
+    /// Resolved ALIAS targets outside them.
+    aliases: &'z SharedAliases,
     /// The zone answering.
     zone: &'z Zone,
     /// QTYPE.
@@ -429,7 +441,7 @@ impl<'z> Answer<'z> {
         lower[..len].make_ascii_lowercase();
         let target = &lower[..len];
         let Some(other) = self.zones.find(target) else {
-            return Ok(Rcode::SERVFAIL);
+            return self.alias_from_resolver(target, owner, b);
         };
         let found = match other.lookup(target) {
             Lookup::Exact(n) | Lookup::Wildcard(n) => other.rrset(n, self.qtype),
@@ -438,6 +450,53 @@ impl<'z> Answer<'z> {
         match found {
             Some(set) => b.push_rrset(owner, other.tails(set), set.count)?,
             None => self.negative(b)?,
+        }
+        Ok(Rcode::NOERROR)
+    }
+
+    /// An ALIAS target outside the served zones: what the background
+    /// resolver last saw (RFC 8767-style, stale answers included), NODATA
+    /// for a target that does not exist, SERVFAIL for one never resolved.
+    fn alias_from_resolver(
+        &mut self,
+        target: &[u8],
+        owner: Owner<'_>,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<Rcode, Truncated> {
+        let table = self.aliases.load();
+        let Some(entry) = table.get(target) else {
+            return Ok(Rcode::SERVFAIL);
+        };
+        let mut tails = [0u8; alias::MAX_ADDRESSES * (10 + 16)];
+        let mut len = 0;
+        let mut count = 0u16;
+        let mut put = |rtype: Rtype, addr: &[u8]| {
+            let t = &mut tails[len..len + 10 + addr.len()];
+            t[..2].copy_from_slice(&rtype.0.to_be_bytes());
+            t[2..4].copy_from_slice(&1u16.to_be_bytes());
+            t[4..8].copy_from_slice(&entry.ttl.to_be_bytes());
+            t[8..10].copy_from_slice(&(addr.len() as u16).to_be_bytes());
+            t[10..].copy_from_slice(addr);
+            len += 10 + addr.len();
+            count += 1;
+        };
+        if entry.exists && self.qtype == Rtype::A {
+            entry
+                .v4
+                .iter()
+                .take(alias::MAX_ADDRESSES)
+                .for_each(|a| put(Rtype::A, a));
+        } else if entry.exists {
+            entry
+                .v6
+                .iter()
+                .take(alias::MAX_ADDRESSES)
+                .for_each(|a| put(Rtype::AAAA, a));
+        }
+        if count == 0 {
+            self.negative(b)?;
+        } else {
+            b.push_rrset(owner, &tails[..len], count)?;
         }
         Ok(Rcode::NOERROR)
     }

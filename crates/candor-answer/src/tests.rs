@@ -86,6 +86,7 @@ fn check_with(zones: &ZoneSet, q: &[u8], transport: Transport, expect: Expect) {
     let config = Config {
         max_udp_payload: 1232,
         nsid: None,
+        aliases: Default::default(),
     };
     let mut out = vec![0u8; 65535];
     let text = match respond(zones, &config, q, transport, &mut out) {
@@ -710,6 +711,7 @@ fn truncation_without_edns() {
     let config = Config {
         max_udp_payload: 4096,
         nsid: None,
+        aliases: Default::default(),
     };
     let mut out = vec![0u8; 65535];
     let len = respond(&z, &config, &big, Transport::Udp, &mut out).unwrap();
@@ -741,6 +743,7 @@ fn pool_answers_one_cname_chosen_per_query() {
     let config = Config {
         max_udp_payload: 1232,
         nsid: None,
+        aliases: Default::default(),
     };
     let mut out = vec![0u8; 65535];
     let mut seen = std::collections::BTreeSet::new();

@@ -37,6 +37,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
+        alias_resolver: false,
     };
     let store = Arc::new(Store::open_in_memory(config)?);
     let account = store.create_account("dev@example.com")?;
@@ -86,6 +87,7 @@ fn serve_dns(socket: &UdpSocket, zones: &Mutex<ZoneSet>) {
     let config = Config {
         max_udp_payload: 1232,
         nsid: None,
+        aliases: Default::default(),
     };
     let mut query = vec![0u8; 4096];
     let mut out = vec![0u8; 65535];

@@ -135,6 +135,7 @@ pub(crate) fn add_rows(
     builder: &mut ZoneBuilder,
     apex: &Name,
     redirector: &[IpAddr],
+    alias_resolver: bool,
 ) -> Result<(), StoreError> {
     let sql = if only_system {
         // System records are all at the apex; `name = ''` lets the lookup
@@ -179,18 +180,25 @@ pub(crate) fn add_rows(
         if matches!(Rtype(code), Rtype::A | Rtype::AAAA) {
             address_names.push(name.to_owned());
         }
-        if Rtype(code) == ALIAS {
-            check_alias_target(conn, rdata)?;
+        if Rtype(code) == ALIAS && !alias_resolver && !target_in_zones(conn, rdata)? {
+            return Err(StoreError::invalid(
+                "content",
+                format!(
+                    "{} is not in a zone Candor serves, and no upstream resolver is configured \
+                     for ALIAS targets elsewhere (candor serve --alias-upstream)",
+                    Name::from_wire(rdata)
+                        .map(|n| name_without_dot(&n))
+                        .unwrap_or_default()
+                ),
+            ));
         }
         builder.add(owner, Rtype(code), ttl, rdata, Some((source, ordinal)));
     }
     check_url_names(&url_names, &address_names)
 }
 
-/// Refuses an ALIAS whose target is outside every zone Candor serves:
-/// such targets need the upstream resolver, which does not exist yet, and
-/// would answer SERVFAIL forever.
-fn check_alias_target(conn: &Connection, rdata: &[u8]) -> Result<(), StoreError> {
+/// Whether a target (wire name) is at or below a stored zone.
+pub(crate) fn target_in_zones(conn: &Connection, rdata: &[u8]) -> Result<bool, StoreError> {
     let target = Name::from_wire(rdata)
         .map_err(|_| StoreError::invalid("content", "is not a valid host name"))?;
     let mut suffix = Some(target.to_lowercase());
@@ -198,25 +206,19 @@ fn check_alias_target(conn: &Connection, rdata: &[u8]) -> Result<(), StoreError>
         if name.is_root() {
             break;
         }
-        let text = name_without_dot(&name);
         let found: Option<i64> = conn
-            .query_row("SELECT id FROM zones WHERE name = ?1", [&text], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT id FROM zones WHERE name = ?1",
+                [name_without_dot(&name)],
+                |row| row.get(0),
+            )
             .optional()?;
         if found.is_some() {
-            return Ok(());
+            return Ok(true);
         }
         suffix = name.parent();
     }
-    Err(StoreError::invalid(
-        "content",
-        format!(
-            "{} is not in a zone Candor serves; ALIAS targets elsewhere need the upstream \
-             resolver, which is not available yet",
-            name_without_dot(&target)
-        ),
-    ))
+    Ok(false)
 }
 
 /// Refuses a name with two URL records, or with a URL record and address
@@ -275,10 +277,18 @@ pub(crate) fn compile_stored(
     conn: &Connection,
     zone_id: i64,
     apex: &Name,
-    redirector: &[IpAddr],
+    config: &StoreConfig,
 ) -> Result<Result<Zone, Vec<ZoneError>>, StoreError> {
     let mut builder = ZoneBuilder::new(apex);
-    add_rows(conn, zone_id, false, &mut builder, apex, redirector)?;
+    add_rows(
+        conn,
+        zone_id,
+        false,
+        &mut builder,
+        apex,
+        &config.redirector,
+        config.alias_resolver,
+    )?;
     Ok(builder.finish())
 }
 

@@ -115,6 +115,14 @@ const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE tokens ADD COLUMN user_id INTEGER REFERENCES users(id);
     ",
+    // Version 3: run-time settings (e.g. the ALIAS refresh switch).
+    "
+    CREATE TABLE settings (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// Opens a database file with durable settings and migrates it.

@@ -67,6 +67,9 @@ pub struct StoreConfig {
     /// Addresses of the HTTP redirector: a name with a URL record answers
     /// A/AAAA queries with these. Empty: URL records are refused.
     pub redirector: Vec<std::net::IpAddr>,
+    /// A background resolver answers for ALIAS targets outside the stored
+    /// zones; without one, such targets are refused.
+    pub alias_resolver: bool,
 }
 
 //----------- Public data types -----------------------------------------------

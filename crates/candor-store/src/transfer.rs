@@ -209,6 +209,7 @@ fn import(
         &mut builder,
         &apex,
         &store.config.redirector,
+        store.config.alias_resolver,
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO records (zone_id, name, rtype, rtype_code, content, ttl, priority,

@@ -111,6 +111,31 @@ impl Store {
         })
     }
 
+    /// Sets a run-time setting (e.g. `alias_refresh` = `on`/`off`), which
+    /// running servers pick up.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                                                 updated_at = excluded.updated_at",
+                params![key, value, now()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A run-time setting, if set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                    row.get(0)
+                })
+                .optional()?)
+        })
+    }
+
     /// The members of an account with their roles, by user id.
     pub fn members(&self, account_id: i64) -> Result<Vec<(User, String)>, StoreError> {
         self.read(|tx| {

@@ -126,7 +126,7 @@ pub(crate) fn compile_change(
     config: &StoreConfig,
 ) -> Result<ZoneChange, StoreError> {
     let apex = zone.apex()?;
-    match compile::compile_stored(conn, zone.id, &apex, &config.redirector)? {
+    match compile::compile_stored(conn, zone.id, &apex, config)? {
         Ok(compiled) => Ok(ZoneChange {
             zone: zone.info(),
             compiled: Some(Arc::new(compiled)),
@@ -379,6 +379,31 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
+        })
+    }
+
+    /// The distinct targets of ALIAS records that are outside every stored
+    /// zone (lower-case, no trailing dot): what the background resolver
+    /// must look up.
+    pub fn alias_targets(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|tx| {
+            let mut stmt =
+                tx.prepare("SELECT DISTINCT rdata FROM records WHERE rtype_code = ?1")?;
+            let rows = stmt
+                .query_map([candor_zone::ALIAS.0], |row| row.get::<_, Vec<u8>>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::new();
+            for rdata in rows {
+                if !compile::target_in_zones(tx, &rdata)?
+                    && let Ok(name) = candor_wire::Name::from_wire(&rdata)
+                {
+                    let text = compile::name_without_dot(&name.to_lowercase());
+                    if !out.contains(&text) {
+                        out.push(text);
+                    }
+                }
+            }
+            Ok(out)
         })
     }
 

@@ -24,6 +24,21 @@ pub(crate) struct Common {
     account: Option<i64>,
 }
 
+/// `candor alias …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum AliasCommand {
+    /// Switch refreshing of ALIAS targets on or off for running servers;
+    /// when off they serve the answers they have cached, and send nothing
+    /// upstream.
+    Refresh {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
 /// `candor user …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum UserCommand {
@@ -236,6 +251,20 @@ pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
             let (store, account) = open(&common)?;
             store.revoke_token(account, id).map_err(explain)?;
             eprintln!("revoked token {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `candor alias …`.
+pub(crate) fn alias(cmd: AliasCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AliasCommand::Refresh { state, common } => {
+            let (store, _) = open(&common)?;
+            store
+                .set_setting(crate::alias::REFRESH_SETTING, &state)
+                .map_err(explain)?;
+            eprintln!("ALIAS refreshing {state}; running servers follow within a second");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -35,6 +35,10 @@ pub(crate) struct DataArgs {
     /// is reachable (repeat for several, IPv4 and IPv6).
     #[arg(long = "redirect-address", value_name = "IP", default_values_t = [std::net::IpAddr::from([127, 0, 0, 1])])]
     pub(crate) redirect_addresses: Vec<std::net::IpAddr>,
+    /// Upstream resolvers for ALIAS targets outside Candor's zones (repeat
+    /// for several); without one, such targets are refused.
+    #[arg(long = "alias-upstream", value_name = "ADDR")]
+    pub(crate) alias_upstreams: Vec<std::net::SocketAddr>,
 }
 
 impl DataArgs {
@@ -71,6 +75,7 @@ pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
         soa_expire: 604800,
         soa_minimum: 300,
         redirector: args.redirect_addresses.clone(),
+        alias_resolver: !args.alias_upstreams.is_empty(),
     };
     let path = db_path(&args.dir());
     Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))

@@ -1,5 +1,6 @@
 //! The `candor` binary: argument parsing, logging set-up and wiring.
 
+mod alias;
 mod check;
 mod cli;
 mod data;
@@ -37,6 +38,9 @@ enum Command {
     /// Users of an account: create, list.
     #[command(subcommand)]
     User(cli::UserCommand),
+    /// ALIAS resolution: switch refreshing on or off.
+    #[command(subcommand)]
+    Alias(cli::AliasCommand),
 }
 
 /// `candor serve` options.
@@ -55,6 +59,24 @@ struct ServeArgs {
     /// Address of the HTTP redirector for URL records, when serving the store.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     redirect_listen: SocketAddr,
+    /// ALIAS answers are kept at least this many seconds before refreshing.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    alias_ttl_floor: u64,
+    /// ALIAS answers are refreshed at least this often (seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    alias_ttl_ceiling: u64,
+    /// An ALIAS answer is served this long after its upstream stopped answering.
+    #[arg(long, value_name = "SECONDS", default_value_t = 86400)]
+    alias_max_stale: u64,
+    /// Wait this long for an upstream answer.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    alias_timeout_ms: u64,
+    /// Most ALIAS lookups at once.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    alias_max_concurrent: usize,
+    /// Most ALIAS lookups started per second.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    alias_max_per_second: u32,
     /// API requests allowed per token per hour (X-RateLimit-Limit).
     #[arg(long, value_name = "N", default_value_t = 2400)]
     api_rate_limit: u32,
@@ -111,6 +133,7 @@ fn main() -> ExitCode {
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),
         Command::User(cmd) => cli::user(cmd),
+        Command::Alias(cmd) => cli::alias(cmd),
     };
     match result {
         Ok(code) => code,

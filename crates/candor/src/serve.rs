@@ -15,7 +15,12 @@ use candor_zone::{ZoneSet, load_zone_dir};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
+use std::sync::atomic::AtomicBool;
+
+use candor_answer::SharedAliases;
 use candor_api::ApiState;
+
+use crate::alias::{self, AliasSettings};
 use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
@@ -51,6 +56,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let answer = Config {
         max_udp_payload: args.max_udp_payload,
         nsid: args.nsid.map(String::into_bytes),
+        aliases: SharedAliases::default(),
     };
     let workers = args
         .workers
@@ -164,6 +170,27 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 redirects.clone(),
             )));
             tracing::info!(api = %args.api_listen, "REST API listening");
+            if !args.data.alias_upstreams.is_empty() {
+                let settings = AliasSettings {
+                    upstreams: args.data.alias_upstreams.clone(),
+                    ttl_floor: Duration::from_secs(args.alias_ttl_floor),
+                    ttl_ceiling: Duration::from_secs(
+                        args.alias_ttl_ceiling.max(args.alias_ttl_floor),
+                    ),
+                    max_stale: Duration::from_secs(args.alias_max_stale),
+                    timeout: Duration::from_millis(args.alias_timeout_ms),
+                    max_concurrent: args.alias_max_concurrent,
+                    max_per_second: args.alias_max_per_second,
+                };
+                tasks.push(tokio::spawn(alias::run(
+                    store.clone(),
+                    tcp_config.answer.aliases.clone(),
+                    settings,
+                    Arc::new(AtomicBool::new(true)),
+                    stop_rx.clone(),
+                )));
+                tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+            }
             let redirector = candor_redirect::router(redirects.clone());
             tasks.push(
                 serve_http(

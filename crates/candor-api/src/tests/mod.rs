@@ -99,6 +99,7 @@ pub(crate) fn store_config() -> StoreConfig {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
+        alias_resolver: false,
     }
 }
 
@@ -311,6 +312,7 @@ impl NameServer {
             let config = Config {
                 max_udp_payload: 1232,
                 nsid: None,
+                aliases: Default::default(),
             };
             let mut query = vec![0u8; 4096];
             let mut out = vec![0u8; 65535];

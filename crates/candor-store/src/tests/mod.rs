@@ -23,7 +23,7 @@ fn n(s: &str) -> Name {
 }
 
 /// The configuration used by the tests.
-fn config() -> StoreConfig {
+pub(crate) fn config() -> StoreConfig {
     StoreConfig {
         nameservers: vec![n("ns1.candor.test."), n("ns2.candor.test.")],
         hostmaster: n("admin.candor.test."),
@@ -33,6 +33,7 @@ fn config() -> StoreConfig {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: vec!["192.0.2.80".parse().unwrap()],
+        alias_resolver: false,
     }
 }
 

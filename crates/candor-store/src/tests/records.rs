@@ -175,8 +175,8 @@ fn every_invalid_field_is_reported() {
         invalid(create(input("www", "ALIAS", "x.example.net"))),
         vec![fe(
             "content",
-            "x.example.net is not in a zone Candor serves; ALIAS targets elsewhere need the \
-             upstream resolver, which is not available yet"
+            "x.example.net is not in a zone Candor serves, and no upstream resolver is \
+             configured for ALIAS targets elsewhere (candor serve --alias-upstream)"
         )]
     );
     assert_eq!(

@@ -226,5 +226,22 @@ fn alias_records_point_inside_candors_zones() {
         other => panic!("expected Invalid, got {other:?}"),
     };
     assert!(refused("", "A", "192.0.2.1").contains("ALIAS beside A or AAAA"));
-    assert!(refused("x", "ALIAS", "www.elsewhere.test").contains("upstream resolver"));
+    assert!(refused("x", "ALIAS", "www.elsewhere.test").contains("no upstream resolver"));
+    // With a resolver, outside targets are accepted and listed for it.
+    let mut config = crate::tests::config();
+    config.alias_resolver = true;
+    let with = Store::open_in_memory(config).unwrap();
+    let acc = with.create_account("b@example.org").unwrap().id;
+    with.create_zone(acc, "example.com", &actor()).unwrap();
+    with.create_record(
+        acc,
+        "example.com",
+        &input("", "ALIAS", "WWW.Elsewhere.test"),
+        &actor(),
+    )
+    .unwrap();
+    assert_eq!(
+        with.alias_targets().unwrap(),
+        vec!["www.elsewhere.test".to_owned()]
+    );
 }

@@ -33,6 +33,11 @@ struct Hosted {
 /// Starts `candor serve --data-dir dir` (seeding it on first start) and
 /// waits until the demo zone answers.
 fn host(dir: &Path, token: Option<&str>) -> Hosted {
+    host_with(dir, token, &[])
+}
+
+/// [`host`] with extra `serve` arguments.
+fn host_with(dir: &Path, token: Option<&str>, extra: &[String]) -> Hosted {
     let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let redirector = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let args = vec![
@@ -45,6 +50,7 @@ fn host(dir: &Path, token: Option<&str>) -> Hosted {
         "--redirect-address".to_owned(),
         "127.0.0.1".to_owned(),
     ];
+    let args: Vec<String> = args.into_iter().chain(extra.iter().cloned()).collect();
     let candor = Candor::start_with(&args, "example.com.");
     let log = candor.log();
     let token = match token {
@@ -235,6 +241,94 @@ fn alias_records_answer_with_their_targets_addresses() {
     let r = request(h.api, "POST", &path, Some(&h.token), Some(outside));
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("upstream resolver"), "{}", r.body);
+}
+
+/// The rcode of an A query.
+fn rcode_of(addr: SocketAddr, name: &str) -> u16 {
+    let q = Query::new(name, Rtype::A).to_wire();
+    let resp = udp_exchange(addr, &q, Duration::from_millis(500), 3).expect("an answer");
+    decode_message(&resp).expect("well-formed").rcode()
+}
+
+/// Polls until `name` answers `want` (up to 10 s).
+fn wait_for_addresses(addr: SocketAddr, name: &str, want: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while addresses(addr, name) != want {
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not answer {want:?} (answers {:?})",
+            addresses(addr, name)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn alias_targets_elsewhere_come_from_the_upstream_and_outlive_it() {
+    let Some(knotd) = crate::support::knotd_path() else {
+        if std::env::var("CANDOR_SKIP_KNOT").is_ok_and(|v| v == "1") {
+            eprintln!("alias upstream test: skipped, knotd is not installed (CANDOR_SKIP_KNOT=1)");
+            return;
+        }
+        panic!("knotd not found: install knot (apt-get install knot) or set CANDOR_SKIP_KNOT=1");
+    };
+    // The upstream: a real Knot serving the targets.
+    let files = TempDir::new("alias-upstream");
+    let zone = files.write(
+        "target.test.zone",
+        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\n\
+         ns A 192.0.2.53\nwww A 192.0.2.55\nwww AAAA 2001:db8::55\n",
+    );
+    let knot = crate::support::KnotServer::start(&knotd, &[("target.test".to_owned(), zone)]);
+    let dir = TempDir::new("candor-store");
+    let extra = vec!["--alias-upstream".to_owned(), knot.addr().to_string()];
+    let h = host_with(dir.path(), None, &extra);
+    let path = format!("/v2/{}/zones/example.com/records", h.account);
+    for (name, target) in [("flat", "www.target.test"), ("nowhere", "nope.target.test")] {
+        let body = format!(r#"{{"name":"{name}","type":"ALIAS","content":"{target}"}}"#);
+        let r = request(h.api, "POST", &path, Some(&h.token), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // Resolved in the background soon after creation.
+    wait_for_addresses(h.candor.addr(), "flat.example.com.", &["192.0.2.55"]);
+    // A target that does not exist upstream: NODATA, not an error.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rcode_of(h.candor.addr(), "nowhere.example.com.") != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "nowhere.example.com never became NODATA"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(addresses(h.candor.addr(), "nowhere.example.com.").is_empty());
+    // The upstream dies: the cached answer is still served.
+    drop(knot);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        addresses(h.candor.addr(), "flat.example.com."),
+        vec!["192.0.2.55".to_owned()]
+    );
+    // Refreshing off: cached answers only; a new target is never resolved (SERVFAIL).
+    let out = cli(dir.path(), &["alias", "refresh", "off"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let body = r#"{"name":"late","type":"ALIAS","content":"late.target.test"}"#;
+    let r = request(h.api, "POST", &path, Some(&h.token), Some(body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        rcode_of(h.candor.addr(), "late.example.com."),
+        2,
+        "never resolved: SERVFAIL"
+    );
+    assert_eq!(
+        addresses(h.candor.addr(), "flat.example.com."),
+        vec!["192.0.2.55".to_owned()]
+    );
 }
 
 #[test]

@@ -1,0 +1,306 @@
+//! The background resolver for ALIAS targets outside Candor's zones.
+//!
+//! It keeps `AliasTable` (read by the answer path, which never waits) up to
+//! date: every target named by an ALIAS record is resolved through the
+//! configured upstream resolvers, cached by its TTL (clamped to a floor and
+//! a ceiling), refreshed before it expires, and kept (stale, RFC 8767
+//! style) when the upstream fails, up to a maximum stale age. Lookups are
+//! bounded: a cap on concurrent queries and on new queries per second.
+//! Refreshing can be switched off at run time; cached data is then served
+//! as it is.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use candor_answer::{AliasEntry, AliasTable, SharedAliases};
+use candor_store::Store;
+use candor_wire::decode::decode_message;
+use candor_wire::{Name, QuerySpec, Rtype, query_message};
+use tokio::net::UdpSocket;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+/// The store setting that switches refreshing (`on`, the default, or `off`).
+pub(crate) const REFRESH_SETTING: &str = "alias_refresh";
+
+/// Resolver settings.
+#[derive(Clone, Debug)]
+pub(crate) struct AliasSettings {
+    /// Upstream resolvers, tried in order.
+    pub(crate) upstreams: Vec<SocketAddr>,
+    /// Shortest time an answer is kept before refreshing.
+    pub(crate) ttl_floor: Duration,
+    /// Longest time an answer is kept before refreshing.
+    pub(crate) ttl_ceiling: Duration,
+    /// How long an answer is served after its upstream stopped answering.
+    pub(crate) max_stale: Duration,
+    /// How long to wait for one upstream answer.
+    pub(crate) timeout: Duration,
+    /// Most upstream lookups at once.
+    pub(crate) max_concurrent: usize,
+    /// Most lookups started per second.
+    pub(crate) max_per_second: u32,
+}
+
+/// What the resolver knows of one target.
+struct Target {
+    /// The last good answer and when it was fetched.
+    entry: Option<(AliasEntry, Instant)>,
+    /// When to look it up next.
+    next: Instant,
+    /// A lookup is running.
+    busy: bool,
+}
+
+/// The outcome of one lookup.
+struct Outcome {
+    /// The target.
+    target: String,
+    /// The answer, or `None` when no upstream answered usefully.
+    entry: Option<AliasEntry>,
+}
+
+/// Runs until `stop` turns: follows the store's ALIAS targets and keeps
+/// `table` current. `enabled` is the run-time switch.
+pub(crate) async fn run(
+    store: Arc<Store>,
+    table: SharedAliases,
+    settings: AliasSettings,
+    enabled: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let settings = Arc::new(settings);
+    let permits = Arc::new(Semaphore::new(settings.max_concurrent.max(1)));
+    let (tx, mut rx) = mpsc::channel::<Outcome>(1024);
+    let mut targets: HashMap<String, Target> = HashMap::new();
+    let mut last_scan = Instant::now() - Duration::from_secs(60);
+    let tick = Duration::from_millis(100);
+    let per_tick = (settings.max_per_second / 10).max(1) as usize;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(tick) => {}
+        }
+        let now = Instant::now();
+        let mut changed = false;
+        // The set of targets, from the store, about once a second.
+        if now.duration_since(last_scan) >= Duration::from_secs(1) {
+            last_scan = now;
+            let st = store.clone();
+            let switch = tokio::task::spawn_blocking(move || st.setting(REFRESH_SETTING)).await;
+            if let Ok(Ok(value)) = switch {
+                let on = value.as_deref() != Some("off");
+                if enabled.swap(on, Ordering::Relaxed) != on {
+                    tracing::warn!(
+                        refresh = on,
+                        "ALIAS refreshing switched {}",
+                        if on {
+                            "on"
+                        } else {
+                            "off: serving cached answers only"
+                        }
+                    );
+                }
+            }
+            let st = store.clone();
+            if let Ok(Ok(names)) = tokio::task::spawn_blocking(move || st.alias_targets()).await {
+                let before = targets.len();
+                targets.retain(|t, _| names.contains(t));
+                changed |= targets.len() != before;
+                for name in names {
+                    targets.entry(name).or_insert(Target {
+                        entry: None,
+                        next: now,
+                        busy: false,
+                    });
+                }
+            }
+        }
+        // Results of finished lookups.
+        while let Ok(outcome) = rx.try_recv() {
+            let Some(t) = targets.get_mut(&outcome.target) else {
+                continue;
+            };
+            t.busy = false;
+            match outcome.entry {
+                Some(entry) => {
+                    let keep = Duration::from_secs(u64::from(entry.ttl))
+                        .clamp(settings.ttl_floor, settings.ttl_ceiling);
+                    // Refresh after three quarters of the TTL, before expiry.
+                    t.next = now + keep * 3 / 4;
+                    changed |= t.entry.as_ref().map(|e| &e.0) != Some(&entry);
+                    t.entry = Some((entry, now));
+                }
+                None => {
+                    // Keep serving what we had, retry soon, drop it when too old.
+                    t.next = now + settings.ttl_floor.min(Duration::from_secs(30));
+                    if t.entry
+                        .as_ref()
+                        .is_some_and(|e| now.duration_since(e.1) > settings.max_stale)
+                    {
+                        t.entry = None;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        // New lookups, within the limits, unless switched off.
+        if enabled.load(Ordering::Relaxed) && !settings.upstreams.is_empty() {
+            let mut started = 0;
+            for (name, t) in targets.iter_mut() {
+                if started == per_tick {
+                    break;
+                }
+                if t.busy || t.next > now {
+                    continue;
+                }
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    break;
+                };
+                t.busy = true;
+                started += 1;
+                let (tx, settings, name) = (tx.clone(), settings.clone(), name.clone());
+                tokio::spawn(async move {
+                    let entry = resolve(&name, &settings).await;
+                    drop(permit);
+                    let _ = tx
+                        .send(Outcome {
+                            target: name,
+                            entry,
+                        })
+                        .await;
+                });
+            }
+        }
+        if changed {
+            publish(&targets, &table);
+        }
+    }
+}
+
+/// Swaps in a table of every target with an answer.
+fn publish(targets: &HashMap<String, Target>, table: &SharedAliases) {
+    let entries = targets.iter().filter_map(|(name, t)| {
+        let (entry, _) = t.entry.as_ref()?;
+        let wire = Name::from_text(&format!("{name}."), None)
+            .ok()?
+            .to_lowercase();
+        Some((Box::from(wire.as_wire()), entry.clone()))
+    });
+    table.store(Arc::new(AliasTable::new(entries)));
+}
+
+/// Looks a target up (A and AAAA) at the first upstream that answers.
+async fn resolve(target: &str, settings: &AliasSettings) -> Option<AliasEntry> {
+    let name = Name::from_text(&format!("{target}."), None).ok()?;
+    for upstream in &settings.upstreams {
+        let Some(v4) = ask(*upstream, &name, Rtype::A, settings.timeout).await else {
+            continue;
+        };
+        let Some(v6) = ask(*upstream, &name, Rtype::AAAA, settings.timeout).await else {
+            continue;
+        };
+        let exists = v4.exists && v6.exists;
+        let ttl = v4.ttl.min(v6.ttl);
+        let v4 = v4
+            .addresses
+            .iter()
+            .filter_map(|a| <[u8; 4]>::try_from(a.as_slice()).ok())
+            .collect();
+        let v6 = v6
+            .addresses
+            .iter()
+            .filter_map(|a| <[u8; 16]>::try_from(a.as_slice()).ok())
+            .collect();
+        return Some(AliasEntry {
+            exists,
+            v4,
+            v6,
+            ttl,
+        });
+    }
+    None
+}
+
+/// One upstream answer for one type.
+struct Reply {
+    /// Not NXDOMAIN.
+    exists: bool,
+    /// Address RDATA of the type asked (after any CNAME chain).
+    addresses: Vec<Vec<u8>>,
+    /// Smallest TTL seen (of the addresses, or of the SOA for negatives).
+    ttl: u32,
+}
+
+/// Asks one upstream for one type; `None` on timeout, error or SERVFAIL.
+async fn ask(upstream: SocketAddr, name: &Name, rtype: Rtype, timeout: Duration) -> Option<Reply> {
+    let bind: SocketAddr = if upstream.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        ([0u16; 8], 0).into()
+    };
+    let socket = UdpSocket::bind(bind).await.ok()?;
+    socket.connect(upstream).await.ok()?;
+    let id: u16 = rand_id();
+    let spec = QuerySpec {
+        id,
+        recursion_desired: true,
+        edns_udp_size: Some(1232),
+    };
+    socket.send(&query_message(spec, name, rtype)).await.ok()?;
+    let mut buf = vec![0u8; 4096];
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let n = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        let Ok(msg) = decode_message(&buf[..n]) else {
+            continue;
+        };
+        if msg.header.id != id || msg.questions.first().is_none_or(|q| q.1 != rtype) {
+            continue; // Not the answer to our question.
+        }
+        let ttl_of = |records: &[candor_wire::decode::Record], t: Rtype| {
+            records.iter().filter(|r| r.rtype == t).map(|r| r.ttl).min()
+        };
+        return match msg.rcode() {
+            0 => {
+                let addresses: Vec<Vec<u8>> = msg
+                    .answer
+                    .iter()
+                    .filter(|r| r.rtype == rtype)
+                    .map(|r| r.rdata.clone())
+                    .collect();
+                let ttl = ttl_of(&msg.answer, rtype)
+                    .or_else(|| ttl_of(&msg.authority, Rtype::SOA))
+                    .unwrap_or(60);
+                Some(Reply {
+                    exists: true,
+                    addresses,
+                    ttl,
+                })
+            }
+            3 => {
+                let ttl = ttl_of(&msg.authority, Rtype::SOA).unwrap_or(60);
+                Some(Reply {
+                    exists: false,
+                    addresses: Vec::new(),
+                    ttl,
+                })
+            }
+            _ => None,
+        };
+    }
+}
+
+/// A query ID that is hard to guess (RFC 5452): from the OS's random source
+/// through the standard library's hasher keys.
+fn rand_id() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish() as u16
+}
