@@ -148,20 +148,24 @@ pub(crate) async fn run(
         }
         // New lookups, within the limits, unless switched off.
         if enabled.load(Ordering::Relaxed) && !settings.upstreams.is_empty() {
-            let mut started = 0;
-            for (name, t) in targets.iter_mut() {
-                if started == per_tick {
-                    break;
-                }
-                if t.busy || t.next > now {
-                    continue;
-                }
+            // Never-resolved targets first (a new ALIAS should work at
+            // once), then the most overdue: no target starves when the
+            // per-second limit is tight.
+            let mut due: Vec<(bool, Instant, String)> = targets
+                .iter()
+                .filter(|(_, t)| !t.busy && t.next <= now)
+                .map(|(name, t)| (t.entry.is_some(), t.next, name.clone()))
+                .collect();
+            due.sort_unstable();
+            for (_, _, name) in due.into_iter().take(per_tick) {
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     break;
                 };
+                let Some(t) = targets.get_mut(&name) else {
+                    continue;
+                };
                 t.busy = true;
-                started += 1;
-                let (tx, settings, name) = (tx.clone(), settings.clone(), name.clone());
+                let (tx, settings) = (tx.clone(), settings.clone());
                 tokio::spawn(async move {
                     let entry = resolve(&name, &settings).await;
                     drop(permit);
