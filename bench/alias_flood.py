@@ -39,11 +39,46 @@ def dnsperf(port: int, queries: str, seconds: int) -> dict:
     out = subprocess.run(
         ["taskset", "-c", "0", "dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries,
          "-c", "4", "-q", "100", "-t", "2", "-l", str(seconds)],
-        capture_output=True, text=True, check=True).stdout
-    get = lambda pat: (re.search(pat, out) or [None, "?"])[1]
+        capture_output=True, text=True).stdout
+    get = lambda pat: (re.search(pat, out) or [None, "0"])[1]
     return {"qps": float(get(r"Queries per second:\s+([\d.]+)")),
             "lost": get(r"Queries lost:\s+(\d+)"),
             "rcodes": get(r"Response codes:\s+(.*)")}
+
+
+def pdns_flood(work: str, args, target_zone: str, plain: str, aliases: str) -> None:
+    """The same flood against PowerDNS's ALIAS (bind backend, expand-alias=yes,
+    resolver = the upstream), upstream alive first for one query, then dead."""
+    pdir = os.path.join(work, "pdns")
+    os.makedirs(pdir)
+    zone = os.path.join(pdir, "flood.test.zone")
+    with open(zone, "w") as f:
+        f.write("$ORIGIN flood.test.\n$TTL 300\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\n"
+                "ns A 192.0.2.53\n")
+        for i in range(args.names):
+            f.write(f"a{i} ALIAS t{i}.target.test.\np{i} A 10.1.{i >> 8 & 255}.{i & 255}\n")
+    with open(os.path.join(pdir, "named.conf"), "w") as f:
+        f.write(f'zone "flood.test" {{ type master; file "{zone}"; }};\n')
+    with open(os.path.join(pdir, "pdns.conf"), "w") as f:
+        f.write(f"launch=bind\nbind-config={pdir}/named.conf\nlocal-address=127.0.0.1\n"
+                "local-port=15355\nexpand-alias=yes\nresolver=127.0.0.1:15350\n"
+                "receiver-threads=1\ndistributor-threads=1\nsecurity-poll-suffix=\n"
+                f"guardian=no\ndaemon=no\ndisable-syslog=yes\nsocket-dir={pdir}\n")
+    pdns = subprocess.Popen(["taskset", "-c", "1", "pdns_server", f"--config-dir={pdir}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        base = dnsperf(15355, plain, args.seconds)
+        flood_run = dnsperf(15355, aliases, args.seconds)
+        print(f"pdns plain A : {base['qps']:.0f} qps, lost {base['lost']}, rcodes {base['rcodes']}")
+        print(f"pdns ALIAS   : {flood_run['qps']:.0f} qps, lost {flood_run['lost']}, "
+              f"rcodes {flood_run['rcodes']} (upstream dead)")
+    finally:
+        pdns.terminate()
+        try:
+            pdns.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pdns.kill()
 
 
 def main() -> int:
@@ -51,6 +86,8 @@ def main() -> int:
     ap.add_argument("--names", type=int, default=10000)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--binary", default="target/release/candor")
+    ap.add_argument("--pdns", action="store_true",
+                    help="also measure PowerDNS (bind backend, expand-alias=yes) the same way")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     for tool in ("dnsperf", "knotd", "kdig", "taskset"):
@@ -147,6 +184,10 @@ def main() -> int:
         print(f"ALIAS   : {flood_run['qps']:.0f} qps, lost {flood_run['lost']}, rcodes {flood_run['rcodes']}")
         print(f"ALIAS / plain qps: {flood_run['qps'] / base['qps']:.3f}")
         print(f"server RSS: {rss_before} KiB before the floods, {rss_after} KiB after")
+        if args.pdns:
+            server.terminate()
+            server.wait(timeout=10)
+            pdns_flood(work, args, zone, plain, aliases)
         return 0
     finally:
         for p in procs:

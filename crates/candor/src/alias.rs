@@ -76,6 +76,7 @@ pub(crate) async fn run(
     let (tx, mut rx) = mpsc::channel::<Outcome>(1024);
     let mut targets: HashMap<String, Target> = HashMap::new();
     let mut last_scan = Instant::now() - Duration::from_secs(60);
+    let mut last_versions: Option<Vec<(i64, u32)>> = None;
     let tick = Duration::from_millis(100);
     let per_tick = (settings.max_per_second / 10).max(1) as usize;
     loop {
@@ -104,17 +105,29 @@ pub(crate) async fn run(
                     );
                 }
             }
+            // The targets change only when a zone does: compare the zones'
+            // serials (one cheap query) before reading every ALIAS record.
             let st = store.clone();
-            if let Ok(Ok(names)) = tokio::task::spawn_blocking(move || st.alias_targets()).await {
-                let before = targets.len();
-                targets.retain(|t, _| names.contains(t));
-                changed |= targets.len() != before;
-                for name in names {
-                    targets.entry(name).or_insert(Target {
-                        entry: None,
-                        next: now,
-                        busy: false,
-                    });
+            let versions = tokio::task::spawn_blocking(move || st.zone_versions()).await;
+            let versions: Option<Vec<(i64, u32)>> = match versions {
+                Ok(Ok(v)) => Some(v.iter().map(|z| (z.id, z.serial)).collect()),
+                _ => None,
+            };
+            if versions.is_some() && versions != last_versions {
+                let st = store.clone();
+                if let Ok(Ok(names)) = tokio::task::spawn_blocking(move || st.alias_targets()).await
+                {
+                    let before = targets.len();
+                    targets.retain(|t, _| names.contains(t));
+                    changed |= targets.len() != before;
+                    for name in names {
+                        targets.entry(name).or_insert(Target {
+                            entry: None,
+                            next: now,
+                            busy: false,
+                        });
+                    }
+                    last_versions = versions;
                 }
             }
         }
@@ -151,13 +164,17 @@ pub(crate) async fn run(
             // Never-resolved targets first (a new ALIAS should work at
             // once), then the most overdue: no target starves when the
             // per-second limit is tight.
-            let mut due: Vec<(bool, Instant, String)> = targets
+            let mut due: Vec<(bool, Instant, &str)> = targets
                 .iter()
                 .filter(|(_, t)| !t.busy && t.next <= now)
-                .map(|(name, t)| (t.entry.is_some(), t.next, name.clone()))
+                .map(|(name, t)| (t.entry.is_some(), t.next, name.as_str()))
                 .collect();
-            due.sort_unstable();
-            for (_, _, name) in due.into_iter().take(per_tick) {
+            let take = per_tick.min(due.len());
+            if take < due.len() {
+                due.select_nth_unstable(take);
+            }
+            let chosen: Vec<String> = due[..take].iter().map(|d| d.2.to_owned()).collect();
+            for name in chosen {
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     break;
                 };
