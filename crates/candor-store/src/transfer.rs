@@ -99,8 +99,9 @@ struct Importer<'a> {
     last_name: String,
     /// The last type's mnemonic.
     last_type: (u16, String),
-    /// A URL record was imported: the zone is then compiled from the
-    /// stored rows, where URL records become the redirector's addresses.
+    /// A URL or ALIAS record was imported: the zone is then compiled from
+    /// the stored rows, where URL records become the redirector's
+    /// addresses and ALIAS targets are checked.
     saw_url: bool,
 }
 
@@ -154,9 +155,12 @@ impl Importer<'_> {
             Ok(0) => {}
             Ok(_) => {
                 self.count += 1;
-                if r.rtype == content::URL {
+                if r.rtype == content::URL || r.rtype == candor_zone::ALIAS {
+                    // Compiled from the stored rows below, where these get
+                    // their checks (and URL its addresses).
                     self.saw_url = true;
-                } else {
+                }
+                if r.rtype != content::URL {
                     self.builder
                         .add(r.owner, r.rtype, r.ttl, r.rdata, Some((r.file, r.line)));
                 }

@@ -245,3 +245,42 @@ fn alias_records_point_inside_candors_zones() {
         vec!["www.elsewhere.test".to_owned()]
     );
 }
+
+#[test]
+fn imported_alias_targets_are_checked_too() {
+    let (s, account) = store_with_zone();
+    let line = |owner: &str, target: &str| {
+        let wire = n(target);
+        let hex: String = wire.as_wire().iter().map(|b| format!("{b:02x}")).collect();
+        format!("{owner} 3600 IN TYPE65304 \\# {} {hex}\n", wire.wire_len())
+    };
+    let outside = format!("$ORIGIN example.com.\n{}", line("@", "www.elsewhere.test."));
+    match s.import_zone_file(
+        account,
+        "example.com",
+        outside.as_bytes(),
+        &actor(),
+        &mut |_| {},
+    ) {
+        Err(StoreError::Invalid(e)) => {
+            assert!(e[0].message.contains("no upstream resolver"), "{e:?}")
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    let inside = format!(
+        "$ORIGIN example.com.\nmail 3600 A 192.0.2.25\n{}",
+        line("@", "mail.example.com.")
+    );
+    let (_, change) = s
+        .import_zone_file(
+            account,
+            "example.com",
+            inside.as_bytes(),
+            &actor(),
+            &mut |_| {},
+        )
+        .unwrap();
+    let zone = change.compiled.unwrap();
+    let apex = zone.node(zone.node_by_name(n("example.com.").as_wire()).unwrap());
+    assert!(zone.rrset(apex, candor_zone::ALIAS).is_some());
+}
