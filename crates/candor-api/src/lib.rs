@@ -138,7 +138,7 @@ pub(crate) struct Route {
 
 /// Every route of the API.
 pub(crate) fn routes() -> Vec<Route> {
-    use handlers::{distribution as dist, domains, identity, records, zones};
+    use handlers::{distribution as dist, domains, identity, records, settings, zones};
     /// Shorthand for an authenticated route.
     fn auth(method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Route {
         Route {
@@ -208,6 +208,16 @@ pub(crate) fn routes() -> Vec<Route> {
             "POST",
             "/v2/{account}/zones/{zone}/batch",
             post(records::batch),
+        ),
+        auth(
+            "GET",
+            "/v2/{account}/settings/alias_refresh",
+            get(settings::show),
+        ),
+        auth(
+            "PUT",
+            "/v2/{account}/settings/alias_refresh",
+            put(settings::update),
         ),
     ]
 }

@@ -4,6 +4,7 @@ pub(crate) mod distribution;
 pub(crate) mod domains;
 pub(crate) mod identity;
 pub(crate) mod records;
+pub(crate) mod settings;
 pub(crate) mod zones;
 
 use axum::http::StatusCode;

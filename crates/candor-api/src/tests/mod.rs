@@ -9,6 +9,7 @@ mod identity;
 mod openapi;
 mod rate;
 mod records;
+mod settings;
 mod zones;
 
 use std::net::{SocketAddr, UdpSocket};
