@@ -281,7 +281,20 @@ fn alias_targets_elsewhere_come_from_the_upstream_and_outlive_it() {
     );
     let knot = crate::support::KnotServer::start(&knotd, &[("target.test".to_owned(), zone)]);
     let dir = TempDir::new("candor-store");
-    let extra = vec!["--alias-upstream".to_owned(), knot.addr().to_string()];
+    // Short TTLs, so refreshes fall due (and fail) while the test watches.
+    let extra: Vec<String> = [
+        "--alias-upstream",
+        &knot.addr().to_string(),
+        "--alias-ttl-floor",
+        "1",
+        "--alias-ttl-ceiling",
+        "2",
+        "--alias-timeout-ms",
+        "300",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
     let h = host_with(dir.path(), None, &extra);
     let path = format!("/v2/{}/zones/example.com/records", h.account);
     for (name, target) in [("flat", "www.target.test"), ("nowhere", "nope.target.test")] {
@@ -302,12 +315,22 @@ fn alias_targets_elsewhere_come_from_the_upstream_and_outlive_it() {
     }
     assert!(addresses(h.candor.addr(), "nowhere.example.com.").is_empty());
     // The upstream dies: the cached answer is still served.
+    let upstream = knot.addr();
     drop(knot);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(
         addresses(h.candor.addr(), "flat.example.com."),
         vec!["192.0.2.55".to_owned()]
     );
+    // Then something swallows every query on its port: lookups time out,
+    // answers keep coming from the cache.
+    let silent = std::net::UdpSocket::bind(upstream).expect("take the upstream's port");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        addresses(h.candor.addr(), "flat.example.com."),
+        vec!["192.0.2.55".to_owned()]
+    );
+    drop(silent);
     // Refreshing off: cached answers only; a new target is never resolved (SERVFAIL).
     let out = cli(dir.path(), &["alias", "refresh", "off"]);
     assert!(
