@@ -72,7 +72,7 @@ def pdns_flood(work: str, args, target_zone: str, plain: str, aliases: str) -> N
         flood_run = dnsperf(15355, aliases, args.seconds)
         print(f"pdns plain A : {base['qps']:.0f} qps, lost {base['lost']}, rcodes {base['rcodes']}")
         print(f"pdns ALIAS   : {flood_run['qps']:.0f} qps, lost {flood_run['lost']}, "
-              f"rcodes {flood_run['rcodes']} (upstream dead)")
+              f"rcodes {flood_run['rcodes']} (upstream {args.failure})")
     finally:
         pdns.terminate()
         try:
@@ -86,6 +86,10 @@ def main() -> int:
     ap.add_argument("--names", type=int, default=10000)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--binary", default="target/release/candor")
+    ap.add_argument("--failure", choices=["dead", "silent"], default="dead",
+                    help="after the resolver has every target, kill the upstream (dead) or "
+                         "replace it with a socket that never answers (silent: every lookup "
+                         "times out)")
     ap.add_argument("--pdns", action="store_true",
                     help="also measure PowerDNS (bind backend, expand-alias=yes) the same way")
     args = ap.parse_args()
@@ -163,9 +167,13 @@ def main() -> int:
             if pending:
                 time.sleep(0.5)
         resolved_in = time.time() - started
-        # The upstream dies.
+        # The upstream dies (or goes silent: queries time out).
         knot.send_signal(signal.SIGKILL)
         knot.wait()
+        silent = None
+        if args.failure == "silent":
+            silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            silent.bind(("127.0.0.1", 15350))
         plain = os.path.join(work, "plain.txt")
         aliases = os.path.join(work, "alias.txt")
         with open(plain, "w") as f:
@@ -179,7 +187,7 @@ def main() -> int:
         flood_run = dnsperf(15351, aliases, args.seconds)
         rss_after = rss_kib(server.pid)
         print(f"names: {args.names} ALIAS + {args.names} plain A; all targets resolved "
-              f"{resolved_in:.1f} s after the import; upstream then killed")
+              f"{resolved_in:.1f} s after the import; upstream then {args.failure}")
         print(f"plain A : {base['qps']:.0f} qps, lost {base['lost']}, rcodes {base['rcodes']}")
         print(f"ALIAS   : {flood_run['qps']:.0f} qps, lost {flood_run['lost']}, rcodes {flood_run['rcodes']}")
         print(f"ALIAS / plain qps: {flood_run['qps'] / base['qps']:.3f}")
