@@ -354,6 +354,62 @@ fn alias_targets_elsewhere_come_from_the_upstream_and_outlive_it() {
     );
 }
 
+/// Counts the queries a silent upstream receives during `window`.
+fn count_queries(socket: &std::net::UdpSocket, window: Duration) -> usize {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .expect("timeout");
+    let deadline = Instant::now() + window;
+    let mut buf = [0u8; 512];
+    let mut n = 0;
+    while Instant::now() < deadline {
+        if socket.recv_from(&mut buf).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn alias_lookups_respect_the_concurrency_and_rate_limits() {
+    // An upstream that never answers: every lookup holds its slot until
+    // it times out (2 s here).
+    let upstream = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let addr = upstream.local_addr().expect("address").to_string();
+    let dir = TempDir::new("candor-store");
+    let extra: Vec<String> = [
+        "--alias-upstream",
+        &addr,
+        "--alias-timeout-ms",
+        "2000",
+        "--alias-max-concurrent",
+        "3",
+        "--alias-max-per-second",
+        "20",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let h = host_with(dir.path(), None, &extra);
+    let path = format!("/v2/{}/zones/example.com/records", h.account);
+    for i in 0..20 {
+        let body = format!(r#"{{"name":"a{i}","type":"ALIAS","content":"t{i}.elsewhere.test"}}"#);
+        let r = request(h.api, "POST", &path, Some(&h.token), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // Each lookup first asks for A and waits: with 3 slots, at most 3
+    // queries can be outstanding in a window shorter than the timeout.
+    let _ = count_queries(&upstream, Duration::from_millis(1500));
+    let in_window = count_queries(&upstream, Duration::from_millis(1500));
+    assert!(
+        in_window <= 6,
+        "{in_window} queries in 1.5 s with 3 slots and a 2 s timeout"
+    );
+    assert!(in_window > 0, "lookups were made");
+    // Names never resolved answer SERVFAIL, at once.
+    assert_eq!(rcode_of(h.candor.addr(), "a0.example.com."), 2);
+}
+
 #[test]
 fn api_rejects_bad_input_with_the_field_and_reason() {
     let dir = TempDir::new("candor-store");
