@@ -443,10 +443,31 @@ impl<'z> Answer<'z> {
         let Some(other) = self.zones.find(target) else {
             return self.alias_from_resolver(target, owner, b);
         };
-        let found = match other.lookup(target) {
-            Lookup::Exact(n) | Lookup::Wildcard(n) => other.rrset(n, self.qtype),
-            _ => None,
-        };
+        // CNAMEs at the target are followed inside its zone, as a resolver
+        // would, a bounded number of times.
+        let mut name = lower;
+        let mut name_len = len;
+        let mut found = None;
+        for _ in 0..MAX_CHAIN {
+            let node = match other.lookup(&name[..name_len]) {
+                Lookup::Exact(n) | Lookup::Wildcard(n) => n,
+                _ => break,
+            };
+            if let Some(set) = other.rrset(node, self.qtype) {
+                found = Some(set);
+                break;
+            }
+            let Some(cname) = other.rrset(node, Rtype::CNAME) else {
+                break;
+            };
+            let next = first_rdata(other.tails(cname));
+            name_len = next.len().min(candor_wire::MAX_NAME_LEN);
+            name[..name_len].copy_from_slice(&next[..name_len]);
+            name[..name_len].make_ascii_lowercase();
+            if !in_zone(&name[..name_len], other) {
+                break;
+            }
+        }
         match found {
             Some(set) => b.push_rrset(owner, other.tails(set), set.count)?,
             None => self.negative(b)?,

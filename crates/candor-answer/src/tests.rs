@@ -810,8 +810,9 @@ fn alias_zones() -> ZoneSet {
     a.push_str(&alias_line("@", "www.b."));
     a.push_str(&alias_line("gone", "nothere.b."));
     a.push_str(&alias_line("away", "www.elsewhere.test."));
+    a.push_str(&alias_line("viacname", "cdn.b."));
     let b = "$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n\
-             www A 192.0.2.7\nwww A 192.0.2.8\nwww AAAA 2001:db8::7\n";
+             www A 192.0.2.7\nwww A 192.0.2.8\nwww AAAA 2001:db8::7\ncdn CNAME www\n";
     ZoneSet::from_zones([zone("a.", &a), zone("b.", b)])
 }
 
@@ -878,6 +879,16 @@ fn alias_targets_that_are_missing_or_unresolved() {
         expect![[r#"
         rcode NOERROR flags qr aa rd
         authority: a. 5 IN SOA ns.a. h.a. 1 2 3 4 5
+    "#]],
+    );
+    // A CNAME at the target is followed inside its zone.
+    check(
+        &z,
+        "viacname.a.",
+        Rtype::AAAA,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: viacname.a. 300 IN AAAA 2001:db8::7
     "#]],
     );
     // A target nobody resolved (no resolver outside Candor's zones yet): SERVFAIL.
