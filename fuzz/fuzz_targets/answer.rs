@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
         let owner = name(&mut b);
         let target = name(&mut b);
         let ttl = u32::from(b.next());
-        match b.next() % 9 {
+        match b.next() % 10 {
             0 => builder.add(&owner, Rtype::A, ttl, &[192, 0, 2, b.next()], None),
             1 => builder.add(&owner, Rtype::AAAA, ttl, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b.next()], None),
             2 => builder.add(&owner, Rtype::CNAME, ttl, target.as_wire(), None),
@@ -73,7 +73,8 @@ fuzz_target!(|data: &[u8]| {
                 builder.add(&owner, Rtype::TXT, ttl, &txt, None);
             }
             7 => builder.add(&owner, Rtype::DS, ttl, &[0, 1, 8, 2, b.next()], None),
-            _ => builder.add(&owner, candor_zone::POOL, ttl, target.as_wire(), None),
+            8 => builder.add(&owner, candor_zone::POOL, ttl, target.as_wire(), None),
+            _ => builder.add(&owner, candor_zone::ALIAS, ttl, target.as_wire(), None),
         }
     }
     // Broken zones (CNAME beside data, ...) are refused; that is fine.
