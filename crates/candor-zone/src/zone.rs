@@ -35,8 +35,6 @@ pub(crate) const APEX: u8 = 1;
 pub(crate) const DELEGATION: u8 = 2;
 /// Node flag: has a `*` child (RFC 4592 source of synthesis).
 pub(crate) const WILDCARD_CHILD: u8 = 4;
-/// Node flag: has a CNAME RRset.
-pub(crate) const HAS_CNAME: u8 = 8;
 /// Node flag: has a DNAME RRset.
 pub(crate) const HAS_DNAME: u8 = 16;
 /// Node flag: `redirect` names a DNAME owner (otherwise a delegation).
@@ -224,11 +222,6 @@ impl Zone {
         &self.apex
     }
 
-    /// The apex node.
-    pub fn apex_id(&self) -> NodeId {
-        0
-    }
-
     /// The SOA serial.
     pub fn serial(&self) -> u32 {
         self.serial
@@ -289,16 +282,6 @@ impl Zone {
     /// The SOA tail to put in the authority section of negative answers.
     pub fn negative_soa(&self) -> &[u8] {
         &self.negative_soa
-    }
-
-    /// Whether the node is a delegation point.
-    pub fn is_delegation(&self, node: NodeRef) -> bool {
-        node.flags & DELEGATION != 0
-    }
-
-    /// Whether the node has a CNAME.
-    pub fn has_cname(&self, node: NodeRef) -> bool {
-        node.flags & HAS_CNAME != 0
     }
 
     /// Finds where `name` (lower-cased wire, at or below the apex) leads.

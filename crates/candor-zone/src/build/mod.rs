@@ -7,8 +7,8 @@ use candor_wire::{Name, Rtype, wire_name_len};
 
 use crate::index::NameIndex;
 use crate::zone::{
-    ALIAS, APEX, AdditionalRef, DELEGATION, HAS_CNAME, HAS_DNAME, Lookup, NONE, Node, NodeRef,
-    POOL, REDIRECT_DNAME, RrSet, WILDCARD_CHILD, Zone,
+    ALIAS, APEX, AdditionalRef, DELEGATION, HAS_DNAME, Lookup, NONE, Node, NodeRef, POOL,
+    REDIRECT_DNAME, RrSet, WILDCARD_CHILD, Zone,
 };
 
 //----------- ZoneError ------------------------------------------------------
@@ -327,7 +327,6 @@ impl ZoneBuilder {
             let name_wire = &self.names[node.name_off as usize..][..usize::from(node.name_len)];
             let owner = || Name::from_wire(name_wire).unwrap_or_else(|_| Name::root());
             if has(Rtype::CNAME) {
-                flags |= HAS_CNAME;
                 let others = sets
                     .iter()
                     .any(|s| !matches!(s.rtype, Rtype::CNAME | Rtype::RRSIG | Rtype::NSEC));
