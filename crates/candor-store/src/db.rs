@@ -123,6 +123,12 @@ const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL
     );
     ",
+    // Version 4: records by type. The redirector's URL records and the
+    // resolver's ALIAS targets are read after every change; without this
+    // each read scanned every record of every zone.
+    "
+    CREATE INDEX records_type ON records(rtype_code);
+    ",
 ];
 
 /// Opens a database file with durable settings and migrates it.
