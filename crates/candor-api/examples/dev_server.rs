@@ -65,6 +65,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         publish: Arc::new(publish),
         nameservers: vec![dns_addr],
         rate_limit_per_hour: 5000,
+        status: None,
+        status_changed: Arc::new(|| {}),
     });
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;

@@ -22,6 +22,9 @@
 //!
 //! - `PUT /v2/{account}/zones/{zone}/file` replaces a zone's records with
 //!   the records of an RFC 1035 zone file, `{"zone_file": "..."}`.
+//! - `/v2/{account}/status/…`: the status page's components, incidents and
+//!   maintenance windows (the operator's account only) and subscriptions
+//!   to its notifications (any account, for its own zones).
 
 mod auth;
 mod body;
@@ -60,6 +63,10 @@ pub struct ApiState {
     /// Requests each token may make per hour (a fixed window that starts
     /// with the token's first request). With 0 every request is refused.
     pub rate_limit_per_hour: u32,
+    /// The status page's database, when the status page runs.
+    pub status: Option<Arc<Mutex<candor_status::db::StatusDb>>>,
+    /// Called after every status write (wakes the notifier, re-renders the page).
+    pub status_changed: Arc<dyn Fn() + Send + Sync>,
 }
 
 /// The state every handler shares.
@@ -76,6 +83,11 @@ pub(crate) struct Shared {
     /// published in the order the store committed them: otherwise two
     /// concurrent writes to one zone could publish the older zone last.
     write_lock: Mutex<()>,
+    /// The status page's database; `None` when the page does not run.
+    status: Option<Arc<Mutex<candor_status::db::StatusDb>>>,
+    /// Called after every successful status write, with the database
+    /// unlocked.
+    status_changed: Arc<dyn Fn() + Send + Sync>,
 }
 
 /// The handlers' state: cheap to clone.
@@ -138,7 +150,7 @@ pub(crate) struct Route {
 
 /// Every route of the API.
 pub(crate) fn routes() -> Vec<Route> {
-    use handlers::{distribution as dist, domains, identity, records, settings, zones};
+    use handlers::{distribution as dist, domains, identity, records, settings, status, zones};
     /// Shorthand for an authenticated route.
     fn auth(method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Route {
         Route {
@@ -219,6 +231,66 @@ pub(crate) fn routes() -> Vec<Route> {
             "/v2/{account}/settings/alias_refresh",
             put(settings::update),
         ),
+        auth(
+            "GET",
+            "/v2/{account}/status/components",
+            get(status::components),
+        ),
+        auth(
+            "GET",
+            "/v2/{account}/status/incidents",
+            get(status::incidents),
+        ),
+        auth(
+            "POST",
+            "/v2/{account}/status/incidents",
+            post(status::open_incident),
+        ),
+        auth(
+            "GET",
+            "/v2/{account}/status/incidents/{incident}",
+            get(status::incident),
+        ),
+        auth(
+            "PATCH",
+            "/v2/{account}/status/incidents/{incident}",
+            patch(status::edit_incident),
+        ),
+        auth(
+            "POST",
+            "/v2/{account}/status/incidents/{incident}/updates",
+            post(status::post_update),
+        ),
+        auth(
+            "PUT",
+            "/v2/{account}/status/incidents/{incident}/postmortem",
+            put(status::postmortem),
+        ),
+        auth(
+            "PATCH",
+            "/v2/{account}/status/updates/{update}",
+            patch(status::edit_update),
+        ),
+        auth(
+            "GET",
+            "/v2/{account}/status/subscriptions",
+            get(status::subscriptions),
+        ),
+        auth(
+            "POST",
+            "/v2/{account}/status/subscriptions",
+            post(status::subscribe),
+        ),
+        auth(
+            "DELETE",
+            "/v2/{account}/status/subscriptions/{subscription}",
+            delete(status::unsubscribe),
+        ),
+        auth(
+            "POST",
+            "/v2/{account}/status/subscriptions/{subscription}/enable",
+            post(status::enable_subscription),
+        ),
     ]
 }
 
@@ -232,6 +304,8 @@ pub fn router(state: ApiState) -> Router {
         nameservers: state.nameservers,
         limiter: RateLimiter::new(state.rate_limit_per_hour),
         write_lock: Mutex::new(()),
+        status: state.status,
+        status_changed: state.status_changed,
     });
     let mut public = Router::new();
     let mut private = Router::new();

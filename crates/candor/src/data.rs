@@ -86,6 +86,17 @@ fn db_path(dir: &Path) -> PathBuf {
     dir.join("candor.db")
 }
 
+/// Opens (creating if needed) the status page's database, a file of its own
+/// in the data directory.
+pub(crate) fn open_status(args: &DataArgs) -> anyhow::Result<candor_status::db::StatusDb> {
+    let dir = args.dir();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let path = dir.join("status.db");
+    candor_status::db::StatusDb::open(&path)
+        .with_context(|| format!("cannot open the status database {}", path.display()))
+}
+
 /// On a fresh store: a demo account, an API token (printed once) and a demo
 /// zone, so the README's first command gives something to query and edit.
 pub(crate) fn seed_if_empty(store: &Store) -> anyhow::Result<()> {

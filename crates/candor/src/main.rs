@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod data;
 mod serve;
+mod status;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -92,6 +93,9 @@ struct ServeArgs {
     /// Name server identifier returned to clients that ask for NSID (RFC 5001).
     #[arg(long, value_name = "TEXT")]
     nsid: Option<String>,
+    /// The status page and its monitors (run when the store is served).
+    #[command(flatten)]
+    status: status::StatusArgs,
     /// Close TCP connections idle for this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     tcp_idle_timeout: u64,

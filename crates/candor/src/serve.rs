@@ -24,7 +24,9 @@ use crate::alias::{self, AliasSettings};
 use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
-use crate::data::{Publisher, follow_store, open_store, refresh_redirects, seed_if_empty};
+use crate::data::{
+    Publisher, follow_store, open_status, open_store, refresh_redirects, seed_if_empty,
+};
 
 /// Loads every zone file of `dir` into a new set, logging what failed.
 fn load(dir: &Path) -> anyhow::Result<ZoneSet> {
@@ -99,6 +101,14 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None
     };
 
+    // The status page runs beside the store (it keeps its own database in
+    // the same data directory).
+    let status_db = if store.is_some() && !args.status.no_status {
+        Some(open_status(&args.data)?)
+    } else {
+        None
+    };
+
     let tcp_config = TcpConfig {
         max_connections: args.tcp_max_connections,
         idle_timeout: Duration::from_secs(args.tcp_idle_timeout.max(1)),
@@ -161,6 +171,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 },
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
+                status: None,
+                status_changed: Arc::new(|| {}),
             };
             let api = candor_api::router(state);
             tasks.push(serve_http(args.api_listen, api, "the API", stop_rx.clone()).await?);
@@ -202,6 +214,28 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .await?,
             );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
+        }
+        if let Some(db) = status_db {
+            let wiring = crate::status::Wiring {
+                listen: args.listen.clone(),
+                api: store.as_ref().map(|_| args.api_listen),
+                redirector: store.as_ref().map(|_| args.redirect_listen),
+                zones: zones.clone(),
+                store: store.clone(),
+                db,
+            };
+            let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
+            tasks.extend(running.tasks);
+            tasks.push(
+                serve_http(
+                    args.status.status_listen,
+                    running.router,
+                    "the status page",
+                    stop_rx.clone(),
+                )
+                .await?,
+            );
+            tracing::info!(status = %args.status.status_listen, "status page listening");
         }
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 

@@ -5,6 +5,7 @@ pub(crate) mod domains;
 pub(crate) mod identity;
 pub(crate) mod records;
 pub(crate) mod settings;
+pub(crate) mod status;
 pub(crate) mod zones;
 
 use axum::http::StatusCode;

@@ -25,8 +25,13 @@ pub(crate) struct AliasRefresh {
 }
 
 /// The caller's account, which must be the operator's: the installation's
-/// first account. Other accounts get 403: the switch affects every zone.
-async fn operator(state: &AppState, caller: &Caller, path: &PathParams) -> ApiResult<i64> {
+/// first account. Other accounts get 403: server settings and the status
+/// page affect every zone.
+pub(crate) async fn operator(
+    state: &AppState,
+    caller: &Caller,
+    path: &PathParams,
+) -> ApiResult<i64> {
     let account = caller.account(path.get("account"))?;
     let first = state
         .read(Target::default(), |store| {
@@ -36,7 +41,7 @@ async fn operator(state: &AppState, caller: &Caller, path: &PathParams) -> ApiRe
     if first != Some(account) {
         return Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
-            "Only the operator's account (the first account) may change server settings",
+            "Only the operator's account (the first account) may change server settings or the status page",
         ));
     }
     Ok(account)

@@ -10,10 +10,11 @@ mod openapi;
 mod rate;
 mod records;
 mod settings;
+mod status;
 mod zones;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use candor_answer::{Config, Transport, respond};
+use candor_status::db::StatusDb;
 use candor_store::{Store, StoreConfig, ZoneChange};
 use candor_wire::Name;
 use candor_zone::ZoneSet;
@@ -51,6 +53,10 @@ pub(crate) struct Harness {
     pub(crate) token: String,
     /// Every call of the publish hook, in order.
     pub(crate) published: Arc<Mutex<Vec<Published>>>,
+    /// The status page's database, when the harness runs one.
+    pub(crate) status: Option<Arc<Mutex<StatusDb>>>,
+    /// Calls of the status change hook.
+    pub(crate) status_changes: Arc<AtomicUsize>,
 }
 
 /// A decoded response.
@@ -122,6 +128,22 @@ impl Harness {
         nameservers: Vec<SocketAddr>,
         served: Arc<Mutex<ZoneSet>>,
     ) -> Harness {
+        Harness::build(limit, nameservers, served, None)
+    }
+
+    /// A harness that also runs the status page, on this database.
+    pub(crate) fn with_status(status: StatusDb) -> Harness {
+        let served = Arc::new(Mutex::new(ZoneSet::new()));
+        Harness::build(10_000, Vec::new(), served, Some(status))
+    }
+
+    /// Builds the harness.
+    fn build(
+        limit: u32,
+        nameservers: Vec<SocketAddr>,
+        served: Arc<Mutex<ZoneSet>>,
+        status: Option<StatusDb>,
+    ) -> Harness {
         let store = Arc::new(Store::open_in_memory(store_config()).expect("store"));
         let account = store.create_account("owner@example.com").expect("account");
         let (_, token) = store.create_token(account.id, "tests").expect("token");
@@ -145,11 +167,18 @@ impl Harness {
                 });
             }
         };
+        let status = status.map(|db| Arc::new(Mutex::new(db)));
+        let status_changes = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&status_changes);
         let app = router(ApiState {
             store: Arc::clone(&store),
             publish: Arc::new(publish),
             nameservers,
             rate_limit_per_hour: limit,
+            status: status.clone(),
+            status_changed: Arc::new(move || {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }),
         });
         Harness {
             app,
@@ -157,6 +186,8 @@ impl Harness {
             account: account.id,
             token,
             published,
+            status,
+            status_changes,
         }
     }
 

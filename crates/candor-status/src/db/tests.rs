@@ -1,0 +1,400 @@
+use super::*;
+
+fn specs() -> Vec<ComponentSpec> {
+    vec![
+        ComponentSpec {
+            key: "ns:127.0.0.1:53".into(),
+            name: "ns1".into(),
+            location: Some("Amsterdam".into()),
+            description: None,
+            kind: ComponentKind::NameServer,
+        },
+        ComponentSpec {
+            key: "api".into(),
+            name: "API".into(),
+            location: None,
+            description: None,
+            kind: ComponentKind::Api,
+        },
+    ]
+}
+
+fn operator() -> UpdateSource {
+    UpdateSource::Operator("ops@example.net".into())
+}
+
+fn incident(db: &mut StatusDb, components: Vec<(i64, ComponentStatus)>, zones: &[&str]) -> Written {
+    db.create_incident(
+        &NewIncident {
+            name: "ns1 not answering".into(),
+            status: IncidentStatus::Investigating,
+            impact: None,
+            automatic: false,
+            started_at: None,
+            scheduled_for: None,
+            scheduled_until: None,
+            components,
+            zones: zones.iter().map(|z| (*z).to_owned()).collect(),
+            body: "We are looking into it.".into(),
+            source: operator(),
+        },
+        1_000,
+    )
+    .unwrap()
+}
+
+fn webhook(n: u32) -> Channel {
+    Channel::Webhook {
+        url: format!("http://127.0.0.1:9/{n}"),
+        secret: "0123456789abcdef".into(),
+    }
+}
+
+#[test]
+fn components_sync_keeps_history_and_retires() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    assert_eq!(c.len(), 2);
+    db.record_round(&[(c[0].id, ComponentStatus::Operational)], 86_400 * 5)
+        .unwrap();
+    db.record_round(&[(c[0].id, ComponentStatus::MajorOutage)], 86_400 * 5 + 3)
+        .unwrap();
+    let again = db.sync_components(&specs()[..1], 20).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, c[0].id);
+    let days = db.uptime(c[0].id, 86_400 * 5 + 10).unwrap();
+    assert_eq!(days.len(), HISTORY_DAYS as usize);
+    let today = days.last().unwrap();
+    assert_eq!((today.day, today.ok, today.major), (5, 1, 1));
+    assert_eq!(today.percent(), Some(50.0));
+}
+
+#[test]
+fn incident_lifecycle_and_deliveries() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    let all = db.add_subscriber(&webhook(1), None, &[], 10).unwrap();
+    let other_zone = db
+        .add_subscriber(&webhook(2), Some(7), &["other.test".into()], 10)
+        .unwrap();
+    let mail = db
+        .add_subscriber(
+            &Channel::Email {
+                address: "a@b.test".into(),
+            },
+            Some(8),
+            &["Demo.Test.".into()],
+            10,
+        )
+        .unwrap();
+    assert_eq!(mail.zones, vec!["demo.test".to_owned()]);
+
+    // An incident naming no zone reaches everyone.
+    let w = incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[]);
+    assert_eq!(w.queued, 3);
+    assert_eq!(w.incident.incident.impact, Impact::Critical);
+    assert_eq!(w.incident.incident.public_id.len(), 12);
+    let id = w.incident.incident.id;
+
+    // One naming a zone reaches only the unfiltered and that zone's owner.
+    let w2 = incident(&mut db, vec![], &["demo.test"]);
+    let who: Vec<i64> = db
+        .deliveries(w2.incident.incident.id)
+        .unwrap()
+        .iter()
+        .map(|d| d.subscriber_id)
+        .collect();
+    assert_eq!(who, vec![all.id, mail.id]);
+    assert!(!who.contains(&other_zone.id));
+
+    let w = db
+        .post_update(
+            id,
+            &NewUpdate {
+                status: IncidentStatus::Identified,
+                body: "A broken switch.".into(),
+                source: operator(),
+                impact: None,
+                components: None,
+            },
+            1_100,
+        )
+        .unwrap();
+    assert_eq!(w.incident.incident.status, IncidentStatus::Identified);
+    assert_eq!(w.incident.updates.len(), 2);
+    assert_eq!(w.incident.updates[0].body, "A broken switch.");
+
+    // Maintenance statuses are refused on incidents.
+    let err = db
+        .post_update(
+            id,
+            &NewUpdate {
+                status: IncidentStatus::Completed,
+                body: "x".into(),
+                source: operator(),
+                impact: None,
+                components: None,
+            },
+            1_150,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("status: must be one of: investigating"),
+        "{err}"
+    );
+
+    // A postmortem needs the incident resolved.
+    assert!(
+        db.attach_postmortem(id, "What happened.", "ops", 1_180)
+            .is_err()
+    );
+    let w = db
+        .post_update(
+            id,
+            &NewUpdate {
+                status: IncidentStatus::Resolved,
+                body: "Fixed.".into(),
+                source: operator(),
+                impact: None,
+                components: None,
+            },
+            1_200,
+        )
+        .unwrap();
+    assert_eq!(w.incident.incident.resolved_at, Some(1_200));
+    let deliveries = db.deliveries(id).unwrap();
+    assert_eq!(deliveries.len(), 9);
+    assert_eq!(deliveries.last().unwrap().event, Event::IncidentResolved);
+    let keys: std::collections::HashSet<_> = deliveries.iter().map(|d| &d.key).collect();
+    assert_eq!(keys.len(), 9, "idempotency keys are unique per delivery");
+
+    // Closed incidents take no more updates, but a postmortem.
+    assert!(
+        db.post_update(
+            id,
+            &NewUpdate {
+                status: IncidentStatus::Investigating,
+                body: "again".into(),
+                source: operator(),
+                impact: None,
+                components: None,
+            },
+            1_300,
+        )
+        .is_err()
+    );
+    let v = db
+        .attach_postmortem(id, "What happened.", "ops", 1_400)
+        .unwrap();
+    assert_eq!(v.incident.postmortem.as_deref(), Some("What happened."));
+    assert_eq!(
+        db.find_incident(&v.incident.public_id).unwrap().incident.id,
+        id
+    );
+    assert_eq!(db.find_incident(&id.to_string()).unwrap().incident.id, id);
+}
+
+#[test]
+fn edits_keep_earlier_wording() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    let w = incident(
+        &mut db,
+        vec![(c[0].id, ComponentStatus::PartialOutage)],
+        &[],
+    );
+    let update = w.incident.updates[0].id;
+    let v = db
+        .edit_update(update, "We are looking into timeouts.", "ops", 1_050)
+        .unwrap();
+    let v = {
+        let _ = v;
+        db.edit_update(update, "Timeouts from Frankfurt.", "ops2", 1_060)
+            .unwrap()
+    };
+    let u = &v.updates[0];
+    assert_eq!(u.body, "Timeouts from Frankfurt.");
+    assert_eq!(u.revisions.len(), 2);
+    assert_eq!(u.revisions[0].body, "We are looking into it.");
+    assert_eq!(u.revisions[1].replaced_by, "ops2");
+    assert_eq!(u.edited_at(), Some(1_060));
+    let v = db
+        .edit_incident(
+            v.incident.id,
+            Some("Timeouts"),
+            Some(Impact::Minor),
+            "ops",
+            1_070,
+        )
+        .unwrap();
+    assert_eq!(
+        (v.incident.name.as_str(), v.incident.impact),
+        ("Timeouts", Impact::Minor)
+    );
+    // Edits queue no deliveries.
+    assert_eq!(db.deliveries(v.incident.id).unwrap().len(), 0);
+}
+
+#[test]
+fn bad_input_names_the_field() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let err = db
+        .add_subscriber(
+            &Channel::Webhook {
+                url: "ftp://x/y/z".into(),
+                secret: "0123456789abcdef".into(),
+            },
+            None,
+            &[],
+            1,
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "url: must be an http:// or https:// URL");
+    let err = db
+        .add_subscriber(
+            &Channel::Email {
+                address: "nobody".into(),
+            },
+            None,
+            &[],
+            1,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "email: \"nobody\" is not an e-mail address"
+    );
+    let err = db
+        .add_subscriber(&webhook(1), None, &["a..b".into()], 1)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "zones: \"a..b\" is not a domain name");
+    let mut new = NewIncident {
+        name: " ".into(),
+        status: IncidentStatus::Investigating,
+        impact: None,
+        automatic: false,
+        started_at: None,
+        scheduled_for: None,
+        scheduled_until: None,
+        components: vec![],
+        zones: vec![],
+        body: "b".into(),
+        source: operator(),
+    };
+    assert_eq!(
+        db.create_incident(&new, 1).unwrap_err().to_string(),
+        "name: must not be empty"
+    );
+    new.name = "n".into();
+    new.components = vec![(99, ComponentStatus::MajorOutage)];
+    assert_eq!(
+        db.create_incident(&new, 1).unwrap_err().to_string(),
+        "components: no component with id 99"
+    );
+    new.components = vec![];
+    new.scheduled_for = Some(100);
+    new.scheduled_until = Some(50);
+    new.status = IncidentStatus::Scheduled;
+    assert_eq!(
+        db.create_incident(&new, 1).unwrap_err().to_string(),
+        "scheduled_until: must be after scheduled_for"
+    );
+}
+
+#[test]
+fn delivery_retry_disable_and_removal() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    let s = db.add_subscriber(&webhook(1), None, &[], 10).unwrap();
+    let w = incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[]);
+    let due = db.due_deliveries(1_000, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    let d = &due[0].0;
+    db.delivery_failed(d.id, "HTTP 500", Some(1_010), false, 1_000)
+        .unwrap();
+    assert!(db.due_deliveries(1_005, 10).unwrap().is_empty());
+    assert_eq!(db.next_due().unwrap(), Some(1_010));
+    let again = db.due_deliveries(1_010, 10).unwrap();
+    assert_eq!(
+        (again[0].0.attempts, again[0].0.key.as_str()),
+        (1, d.key.as_str())
+    );
+    assert_eq!(again[0].1.failures, 1);
+    db.delivery_succeeded(d.id, 1_011).unwrap();
+    assert_eq!(db.subscriber(s.id).unwrap().failures, 0);
+    assert!(db.due_deliveries(2_000, 10).unwrap().is_empty());
+
+    // Disabling abandons what is pending and stops new deliveries.
+    let id = w.incident.incident.id;
+    let up = NewUpdate {
+        status: IncidentStatus::Identified,
+        body: "x".into(),
+        source: operator(),
+        impact: None,
+        components: None,
+    };
+    db.post_update(id, &up, 1_100).unwrap();
+    let d = db.due_deliveries(1_100, 10).unwrap().remove(0).0;
+    db.delivery_failed(d.id, "HTTP 500", Some(1_200), true, 1_100)
+        .unwrap();
+    assert!(db.subscriber(s.id).unwrap().disabled_at.is_some());
+    assert!(db.due_deliveries(5_000, 10).unwrap().is_empty());
+    assert_eq!(db.post_update(id, &up, 1_300).unwrap().queued, 0);
+    db.enable_subscriber(s.id, None).unwrap();
+    assert_eq!(db.post_update(id, &up, 1_400).unwrap().queued, 1);
+    // Another account cannot remove it; the operator can.
+    assert!(db.remove_subscriber(s.id, Some(3), 1_500).is_err());
+    db.remove_subscriber(s.id, None, 1_500).unwrap();
+    assert!(db.due_deliveries(5_000, 10).unwrap().is_empty());
+    assert!(db.subscribers(None).unwrap().is_empty());
+}
+
+#[test]
+fn snapshot_indicator_and_generation() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    db.set_page("Example status", "https://status.example.net/")
+        .unwrap();
+    let g0 = db.generation().unwrap();
+    let s = db.snapshot(100).unwrap();
+    assert_eq!(
+        (s.indicator, s.url.as_str()),
+        (Indicator::None, "https://status.example.net")
+    );
+    db.set_component_status(&[(c[0].id, ComponentStatus::PartialOutage)], 120)
+        .unwrap();
+    assert!(db.generation().unwrap() > g0);
+    incident(
+        &mut db,
+        vec![(c[0].id, ComponentStatus::PartialOutage)],
+        &[],
+    );
+    let s = db.snapshot(2_000).unwrap();
+    assert_eq!(s.indicator, Indicator::Major);
+    assert_eq!(s.open_incidents.len(), 1);
+    assert_eq!(
+        s.components[0].component.status,
+        ComponentStatus::PartialOutage
+    );
+}
+
+#[test]
+fn reopens_file_and_keeps_everything() {
+    let dir = std::env::temp_dir().join(format!("candor-status-db-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("status.sqlite3");
+    let id = {
+        let mut db = StatusDb::open(&path).unwrap();
+        let c = db.sync_components(&specs(), 10).unwrap();
+        incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[])
+            .incident
+            .incident
+            .id
+    };
+    let db = StatusDb::open(&path).unwrap();
+    assert_eq!(db.incident(id).unwrap().updates.len(), 1);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,711 @@
+//! From probe rounds to component states and incidents, with quorum and
+//! hysteresis so the page neither cries wolf nor flaps.
+//!
+//! Each round, every monitored component is probed from every vantage
+//! point. A component is *bad* in a round when at least `quorum` vantage
+//! points saw it fail (or answer slower than `slow_ms`): one broken vantage
+//! point alone does not raise an alarm. After `fail_rounds` bad rounds in a
+//! row its shown state worsens (partial outage when some vantage points
+//! fail, major outage when all do, degraded when slow) and an incident
+//! opens, or the open one is updated; a partial outage is an incident too.
+//!
+//! Getting better is slower than getting worse: a component's shown state
+//! only returns to operational after every probe of it has succeeded for
+//! `hold` seconds, and the incident is resolved only when every probe of
+//! every component has. A failure during that time restarts the clock, so
+//! a flapping server keeps one incident open instead of opening and
+//! resolving one per flap. The timeline says what happened without
+//! spamming: one "monitoring" update when the failures stop, at most one
+//! "failures resumed" when they come back, and the resolution.
+//!
+//! The engine keeps only counters in memory; everything it decides is
+//! written to [`StatusDb`], and after a restart it adopts the open
+//! automatic incident and the shown states from there.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::db::{NewIncident, NewUpdate, Result, StatusDb};
+use crate::model::{
+    Component, ComponentKind, ComponentStatus, IncidentStatus, IncidentView, Timestamp,
+    UpdateSource,
+};
+
+#[cfg(test)]
+mod tests;
+
+/// When a failure counts and when it is over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Vantage points that must see a component fail in a round for the
+    /// round to count; 0 means a majority of them.
+    pub quorum: usize,
+    /// Bad rounds in a row before the state worsens and an incident opens.
+    pub fail_rounds: u32,
+    /// Seconds every probe must have succeeded before a component shows
+    /// operational again and an incident resolves by itself.
+    pub hold: i64,
+    /// Answers slower than this (milliseconds) count as degraded.
+    pub slow_ms: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            quorum: 0,
+            fail_rounds: 3,
+            hold: 120,
+            slow_ms: 1000,
+        }
+    }
+}
+
+/// What one probe of one component from one vantage point found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It answered correctly after this many milliseconds.
+    Ok {
+        /// Round-trip time.
+        latency_ms: u32,
+    },
+    /// It did not answer, or answered wrongly; why.
+    Failed {
+        /// E.g. `udp: no answer within 1500 ms`.
+        reason: String,
+    },
+}
+
+/// One probe result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// The component probed.
+    pub component_id: i64,
+    /// The vantage point's name.
+    pub vantage: String,
+    /// When the probe was sent.
+    pub at: Timestamp,
+    /// What it found.
+    pub outcome: Outcome,
+}
+
+/// What a round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    /// An incident was opened (its id).
+    pub opened: Option<i64>,
+    /// Updates were posted to the open incident.
+    pub updated: usize,
+    /// The incident was resolved (its id).
+    pub resolved: Option<i64>,
+    /// Deliveries queued for subscribers.
+    pub queued: usize,
+}
+
+impl RoundReport {
+    /// True when subscribers have something new coming or the page changed.
+    pub fn changed(&self) -> bool {
+        self.opened.is_some() || self.updated > 0 || self.resolved.is_some()
+    }
+}
+
+/// What the engine remembers of one component.
+#[derive(Clone, Debug, Default)]
+struct Track {
+    /// Bad rounds in a row.
+    bad_streak: u32,
+    /// The first failed probe of the current bad streak.
+    streak_started: Option<Timestamp>,
+    /// Worst state seen in the current bad streak.
+    streak_worst: Option<ComponentStatus>,
+    /// Since when every probe of it has succeeded.
+    healthy_since: Option<Timestamp>,
+    /// The failure reasons of the last bad round, for the timeline.
+    reasons: Vec<String>,
+    /// Vantage points failing / probing in the last bad round.
+    failing: (usize, usize),
+}
+
+/// What [`Engine::follow`] needs of the round.
+struct Round<'a> {
+    now: Timestamp,
+    components: &'a HashMap<i64, Component>,
+    failing: &'a [(i64, ComponentStatus)],
+    relapse: bool,
+}
+
+/// The monitor state machine.
+#[derive(Debug)]
+pub struct Engine {
+    thresholds: Thresholds,
+    tracks: HashMap<i64, Track>,
+    /// Since when every probe of every component has succeeded.
+    all_healthy_since: Option<Timestamp>,
+    /// Rounds in a row in which every probe succeeded.
+    all_healthy_rounds: u32,
+    /// The open automatic incident has been told the failures stopped.
+    told_monitoring: bool,
+    /// ... and then that they came back (said at most once).
+    told_relapse: bool,
+    /// Times the failures came back after stopping, this incident.
+    relapses: u32,
+    /// The first failed probe of the open incident.
+    incident_started: Option<Timestamp>,
+}
+
+impl Engine {
+    /// A fresh engine.
+    pub fn new(thresholds: Thresholds) -> Self {
+        Self {
+            thresholds,
+            tracks: HashMap::new(),
+            all_healthy_since: None,
+            all_healthy_rounds: 0,
+            told_monitoring: false,
+            told_relapse: false,
+            relapses: 0,
+            incident_started: None,
+        }
+    }
+
+    /// The thresholds in force.
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    /// Takes one round of observations (every monitored component from
+    /// every vantage point) and writes what follows to `db`.
+    pub fn round(
+        &mut self,
+        db: &mut StatusDb,
+        now: Timestamp,
+        observations: &[Observation],
+    ) -> Result<RoundReport> {
+        let components: HashMap<i64, Component> =
+            db.components()?.into_iter().map(|c| (c.id, c)).collect();
+        let in_maintenance = maintenance_components(db, now)?;
+        let mut report = advance_maintenance(db, now)?;
+
+        let mut by_component: BTreeMap<i64, Vec<&Observation>> = BTreeMap::new();
+        for o in observations {
+            if components.contains_key(&o.component_id) {
+                by_component.entry(o.component_id).or_default().push(o);
+            }
+        }
+
+        let mut round_states = Vec::new();
+        let mut shown = Vec::new();
+        let mut every_probe_ok = true;
+        for (&id, obs) in &by_component {
+            let component = &components[&id];
+            let probes = obs.len();
+            let failed: Vec<&&Observation> = obs
+                .iter()
+                .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
+                .collect();
+            let slow = obs
+                .iter()
+                .filter(|o| {
+                    matches!(o.outcome, Outcome::Ok { latency_ms } if latency_ms > self.thresholds.slow_ms)
+                })
+                .count();
+            let quorum = match self.thresholds.quorum {
+                0 => probes / 2 + 1,
+                q => q.min(probes),
+            };
+            let raw = if failed.len() >= quorum {
+                if failed.len() == probes {
+                    ComponentStatus::MajorOutage
+                } else {
+                    ComponentStatus::PartialOutage
+                }
+            } else if slow >= quorum {
+                ComponentStatus::DegradedPerformance
+            } else {
+                ComponentStatus::Operational
+            };
+            let maintenance = in_maintenance.contains(&id);
+            round_states.push((
+                id,
+                if maintenance {
+                    ComponentStatus::UnderMaintenance
+                } else {
+                    raw
+                },
+            ));
+            if !failed.is_empty() {
+                every_probe_ok = false;
+            }
+
+            let track = self.tracks.entry(id).or_default();
+            if failed.is_empty() {
+                track.healthy_since.get_or_insert(now);
+            } else {
+                track.healthy_since = None;
+            }
+            if raw == ComponentStatus::Operational {
+                track.bad_streak = 0;
+                track.streak_started = None;
+                track.streak_worst = None;
+            } else {
+                track.bad_streak += 1;
+                let first = failed.iter().map(|o| o.at).min().unwrap_or(now);
+                track.streak_started.get_or_insert(first);
+                track.streak_worst = track.streak_worst.max(Some(raw));
+                track.reasons = failed
+                    .iter()
+                    .map(|o| match &o.outcome {
+                        Outcome::Failed { reason } => format!("{}: {reason}", o.vantage),
+                        Outcome::Ok { latency_ms } => format!("{}: {latency_ms} ms", o.vantage),
+                    })
+                    .collect();
+                if failed.is_empty() {
+                    track.reasons = obs
+                        .iter()
+                        .map(|o| match &o.outcome {
+                            Outcome::Ok { latency_ms } => {
+                                format!("{}: answered in {latency_ms} ms", o.vantage)
+                            }
+                            Outcome::Failed { reason } => format!("{}: {reason}", o.vantage),
+                        })
+                        .collect();
+                }
+                track.failing = (failed.len().max(slow), probes);
+            }
+
+            // The shown state: worse at once when confirmed, better only
+            // after the hold time.
+            let current = component.status;
+            let confirmed = (track.bad_streak >= self.thresholds.fail_rounds)
+                .then_some(track.streak_worst)
+                .flatten();
+            let next = if maintenance {
+                ComponentStatus::UnderMaintenance
+            } else if let Some(bad) =
+                confirmed.filter(|b| *b > current || current == ComponentStatus::UnderMaintenance)
+            {
+                bad
+            } else if current == ComponentStatus::UnderMaintenance
+                || (current != ComponentStatus::Operational
+                    && raw == ComponentStatus::Operational
+                    && track
+                        .healthy_since
+                        .is_some_and(|since| now - since >= self.thresholds.hold))
+            {
+                ComponentStatus::Operational
+            } else {
+                current
+            };
+            shown.push((id, next));
+        }
+        db.record_round(&round_states, now)?;
+        db.set_component_status(&shown, now)?;
+
+        let relapse = !every_probe_ok && self.all_healthy_since.is_some();
+        if every_probe_ok {
+            self.all_healthy_since.get_or_insert(now);
+            self.all_healthy_rounds += 1;
+        } else {
+            self.all_healthy_since = None;
+            self.all_healthy_rounds = 0;
+        }
+
+        // Components now shown as failing (maintenance aside).
+        let failing: Vec<(i64, ComponentStatus)> = shown
+            .iter()
+            .copied()
+            .filter(|(_, s)| *s > ComponentStatus::UnderMaintenance)
+            .collect();
+        let open = db.open_automatic_incident()?;
+        match open {
+            None => {
+                if !failing.is_empty() {
+                    let started = failing
+                        .iter()
+                        .filter_map(|(id, _)| self.tracks.get(id).and_then(|t| t.streak_started))
+                        .min()
+                        .unwrap_or(now);
+                    let new = NewIncident {
+                        name: title(&components, &failing),
+                        status: IncidentStatus::Investigating,
+                        impact: None,
+                        automatic: true,
+                        started_at: Some(started),
+                        scheduled_for: None,
+                        scheduled_until: None,
+                        components: failing.clone(),
+                        zones: Vec::new(),
+                        body: self.describe(&components, &failing, "Monitors detected"),
+                        source: UpdateSource::Monitor,
+                    };
+                    let written = db.create_incident(&new, now)?;
+                    report.opened = Some(written.incident.incident.id);
+                    report.queued += written.queued;
+                    self.incident_started = Some(started);
+                    self.told_monitoring = false;
+                    self.told_relapse = false;
+                    self.relapses = 0;
+                }
+            }
+            Some(view) => {
+                let round = Round {
+                    now,
+                    components: &components,
+                    failing: &failing,
+                    relapse,
+                };
+                self.follow(db, &round, &view, &mut report)?
+            }
+        }
+        Ok(report)
+    }
+
+    /// Updates or resolves the open automatic incident.
+    fn follow(
+        &mut self,
+        db: &mut StatusDb,
+        round: &Round<'_>,
+        view: &IncidentView,
+        report: &mut RoundReport,
+    ) -> Result<()> {
+        let Round {
+            now,
+            components,
+            failing,
+            relapse,
+        } = *round;
+        let incident = &view.incident;
+        let id = incident.id;
+        if self.incident_started.is_none() {
+            // Adopted after a restart.
+            self.incident_started = Some(incident.started_at);
+            self.told_monitoring = incident.status == IncidentStatus::Monitoring;
+        }
+        // Worse than the incident says: a new component, or a worse state.
+        let mut affected: Vec<(i64, ComponentStatus)> = incident
+            .components
+            .iter()
+            .map(|c| (c.id, c.status))
+            .collect();
+        let mut worse = Vec::new();
+        for &(cid, status) in failing {
+            match affected.iter_mut().find(|(a, _)| *a == cid) {
+                Some((_, s)) if *s >= status => {}
+                Some((_, s)) => {
+                    *s = status;
+                    worse.push((cid, status));
+                }
+                None => {
+                    affected.push((cid, status));
+                    worse.push((cid, status));
+                }
+            }
+        }
+        if !worse.is_empty() {
+            let status = match incident.status {
+                IncidentStatus::Monitoring => IncidentStatus::Investigating,
+                s => s,
+            };
+            let written = db.post_update(
+                id,
+                &NewUpdate {
+                    status,
+                    body: self.describe(components, &worse, "Monitors now also detect"),
+                    source: UpdateSource::Monitor,
+                    impact: Some(
+                        affected
+                            .iter()
+                            .map(|(_, s)| s.impact())
+                            .max()
+                            .unwrap_or(incident.impact),
+                    ),
+                    components: Some(affected),
+                },
+                now,
+            )?;
+            report.updated += 1;
+            report.queued += written.queued;
+            return Ok(());
+        }
+        let healthy_for = self.all_healthy_since.map(|since| now - since);
+        if let Some(since) = self.all_healthy_since
+            && healthy_for.is_some_and(|h| h >= self.thresholds.hold)
+            && failing.is_empty()
+        {
+            let started = self.incident_started.unwrap_or(incident.started_at);
+            let mut body = format!(
+                "Resolved automatically: every probe of every component has succeeded since {} \
+                 (hold time {} s). The first failed probe was at {}; the outage lasted {}.",
+                clock(since),
+                self.thresholds.hold,
+                clock(started),
+                duration(since - started),
+            );
+            if self.relapses > 0 {
+                body.push_str(&format!(
+                    " Failures came back {} time{} before it held.",
+                    self.relapses,
+                    if self.relapses == 1 { "" } else { "s" }
+                ));
+            }
+            let written = db.post_update(
+                id,
+                &NewUpdate {
+                    status: IncidentStatus::Resolved,
+                    body,
+                    source: UpdateSource::Monitor,
+                    impact: None,
+                    components: None,
+                },
+                now,
+            )?;
+            report.resolved = Some(id);
+            report.queued += written.queued;
+            self.incident_started = None;
+            self.told_monitoring = false;
+            self.told_relapse = false;
+            self.relapses = 0;
+            return Ok(());
+        }
+        // Recovery seen: every probe healthy for `fail_rounds` rounds in a
+        // row. Said once per incident.
+        if self.all_healthy_rounds >= self.thresholds.fail_rounds
+            && !self.told_monitoring
+            && incident.status != IncidentStatus::Monitoring
+        {
+            let since = self.all_healthy_since.unwrap_or(now);
+            let written = db.post_update(
+                id,
+                &NewUpdate {
+                    status: IncidentStatus::Monitoring,
+                    body: format!(
+                        "Every probe has succeeded since {}. Monitoring; this resolves by itself \
+                         after {} s without a failure.",
+                        clock(since),
+                        self.thresholds.hold
+                    ),
+                    source: UpdateSource::Monitor,
+                    impact: None,
+                    components: None,
+                },
+                now,
+            )?;
+            self.told_monitoring = true;
+            report.updated += 1;
+            report.queued += written.queued;
+            return Ok(());
+        }
+        if relapse && self.told_monitoring {
+            self.relapses += 1;
+            if !self.told_relapse && incident.status == IncidentStatus::Monitoring {
+                let bad: Vec<(i64, ComponentStatus)> = self
+                    .tracks
+                    .iter()
+                    .filter(|(_, t)| t.healthy_since.is_none())
+                    .map(|(id, t)| {
+                        (
+                            *id,
+                            t.streak_worst.unwrap_or(ComponentStatus::PartialOutage),
+                        )
+                    })
+                    .collect();
+                let written = db.post_update(
+                    id,
+                    &NewUpdate {
+                        status: IncidentStatus::Investigating,
+                        body: format!(
+                            "{} The incident stays open until every probe has succeeded for {} s; \
+                             further relapses are counted, not posted.",
+                            self.describe(components, &bad, "Failures resumed:"),
+                            self.thresholds.hold
+                        ),
+                        source: UpdateSource::Monitor,
+                        impact: None,
+                        components: None,
+                    },
+                    now,
+                )?;
+                self.told_relapse = true;
+                report.updated += 1;
+                report.queued += written.queued;
+            }
+        }
+        Ok(())
+    }
+
+    /// One sentence per failing component, for the timeline.
+    fn describe(
+        &self,
+        components: &HashMap<i64, Component>,
+        failing: &[(i64, ComponentStatus)],
+        lead: &str,
+    ) -> String {
+        let mut parts = Vec::new();
+        for (id, status) in failing {
+            let Some(c) = components.get(id) else {
+                continue;
+            };
+            let track = self.tracks.get(id).cloned().unwrap_or_default();
+            let what = match status {
+                ComponentStatus::MajorOutage => "a major outage",
+                ComponentStatus::PartialOutage => "a partial outage",
+                ComponentStatus::DegradedPerformance => "degraded performance",
+                _ => "trouble",
+            };
+            let mut s = format!("{what} of {}", describe_component(c));
+            let (failing_vp, probes) = track.failing;
+            if probes > 0 {
+                s.push_str(&format!(
+                    ": {failing_vp} of {probes} vantage point{} {} for {} round{} in a row",
+                    if probes == 1 { "" } else { "s" },
+                    if *status == ComponentStatus::DegradedPerformance {
+                        "saw slow answers"
+                    } else {
+                        "got no correct answer"
+                    },
+                    track.bad_streak,
+                    if track.bad_streak == 1 { "" } else { "s" },
+                ));
+            }
+            if let Some(started) = track.streak_started {
+                s.push_str(&format!(", since {}", clock(started)));
+            }
+            if !track.reasons.is_empty() {
+                s.push_str(&format!(" ({})", track.reasons.join("; ")));
+            }
+            parts.push(s);
+        }
+        format!("{lead} {}.", parts.join(", and "))
+    }
+}
+
+/// `ns2 (127.0.0.1:5301, Frankfurt)`.
+fn describe_component(c: &Component) -> String {
+    match &c.location {
+        Some(loc) => format!("{} in {loc}", c.name),
+        None => c.name.clone(),
+    }
+}
+
+/// The title of a new automatic incident.
+fn title(components: &HashMap<i64, Component>, failing: &[(i64, ComponentStatus)]) -> String {
+    let names: Vec<String> = failing
+        .iter()
+        .filter_map(|(id, _)| components.get(id).map(describe_component))
+        .collect();
+    let worst = failing
+        .iter()
+        .map(|(_, s)| *s)
+        .max()
+        .unwrap_or(ComponentStatus::MajorOutage);
+    let nameservers = failing
+        .iter()
+        .filter(|(id, _)| {
+            components
+                .get(id)
+                .is_some_and(|c| c.kind == ComponentKind::NameServer)
+        })
+        .count();
+    match (names.as_slice(), worst) {
+        ([one], ComponentStatus::MajorOutage) => format!("{one} is not answering"),
+        ([one], ComponentStatus::PartialOutage) => {
+            format!("{one} is unreachable from some vantage points")
+        }
+        ([one], _) => format!("{one} is answering slowly"),
+        (many, _) if nameservers == many.len() => {
+            format!(
+                "{} name servers are failing: {}",
+                many.len(),
+                many.join(", ")
+            )
+        }
+        (many, _) => format!("{} components are failing: {}", many.len(), many.join(", ")),
+    }
+}
+
+/// Ids of components under a maintenance window in progress at `now`.
+fn maintenance_components(db: &StatusDb, now: Timestamp) -> Result<Vec<i64>> {
+    Ok(db
+        .open_maintenance()?
+        .iter()
+        .filter(|m| {
+            m.incident.status == IncidentStatus::InProgress
+                || m.incident.status == IncidentStatus::Verifying
+                || m.incident.scheduled_for.is_some_and(|f| f <= now)
+                    && m.incident.scheduled_until.is_some_and(|u| u > now)
+        })
+        .flat_map(|m| m.incident.components.iter().map(|c| c.id))
+        .collect())
+}
+
+/// Starts maintenance windows whose time has come and completes those
+/// whose time is up, with a timeline entry each.
+fn advance_maintenance(db: &mut StatusDb, now: Timestamp) -> Result<RoundReport> {
+    let mut report = RoundReport::default();
+    for m in db.open_maintenance()? {
+        let i = &m.incident;
+        let (status, body) = match (i.status, i.scheduled_for, i.scheduled_until) {
+            (IncidentStatus::Scheduled, _, Some(until)) if until <= now => (
+                IncidentStatus::Completed,
+                "The maintenance window has ended.".to_owned(),
+            ),
+            (IncidentStatus::Scheduled, Some(from), _) if from <= now => (
+                IncidentStatus::InProgress,
+                "The maintenance window has started.".to_owned(),
+            ),
+            (IncidentStatus::InProgress | IncidentStatus::Verifying, _, Some(until))
+                if until <= now =>
+            {
+                (
+                    IncidentStatus::Completed,
+                    "The maintenance window has ended.".to_owned(),
+                )
+            }
+            _ => continue,
+        };
+        let components = (status == IncidentStatus::InProgress).then(|| {
+            i.components
+                .iter()
+                .map(|c| (c.id, ComponentStatus::UnderMaintenance))
+                .collect()
+        });
+        let written = db.post_update(
+            i.id,
+            &NewUpdate {
+                status,
+                body,
+                source: UpdateSource::Monitor,
+                impact: None,
+                components,
+            },
+            now,
+        )?;
+        report.updated += 1;
+        report.queued += written.queued;
+    }
+    Ok(report)
+}
+
+/// `11:03:05 UTC`, or with the date when not today's.
+pub fn clock(ts: Timestamp) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(ts) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => format!("@{ts}"),
+    }
+}
+
+/// `2 min 5 s`.
+pub fn duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min {} s", secs / 60, secs % 60),
+        _ => format!("{} h {} min", secs / 3600, secs / 60 % 60),
+    }
+}

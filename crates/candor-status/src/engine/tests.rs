@@ -1,0 +1,344 @@
+use super::*;
+use crate::db::ComponentSpec;
+
+struct World {
+    db: StatusDb,
+    engine: Engine,
+    ns: Vec<i64>,
+    now: Timestamp,
+}
+
+fn world(nameservers: usize, thresholds: Thresholds) -> World {
+    let mut db = StatusDb::open_memory().unwrap();
+    let specs: Vec<ComponentSpec> = (1..=nameservers)
+        .map(|i| ComponentSpec {
+            key: format!("ns:127.0.0.{i}:53"),
+            name: format!("ns{i}"),
+            location: Some(["Amsterdam", "Frankfurt", "Tokyo"][i % 3].to_owned()),
+            description: None,
+            kind: ComponentKind::NameServer,
+        })
+        .collect();
+    let ns = db
+        .sync_components(&specs, 1_000_000)
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    World {
+        db,
+        engine: Engine::new(thresholds),
+        ns,
+        now: 1_000_000,
+    }
+}
+
+fn thresholds() -> Thresholds {
+    Thresholds {
+        quorum: 0,
+        fail_rounds: 3,
+        hold: 10,
+        slow_ms: 500,
+    }
+}
+
+impl World {
+    /// One round, one second later: `down[c]` = vantage points (of
+    /// `vantages`) that fail component c.
+    fn round(&mut self, vantages: usize, down: &[usize]) -> RoundReport {
+        self.now += 1;
+        let mut obs = Vec::new();
+        for (c, id) in self.ns.iter().enumerate() {
+            for v in 0..vantages {
+                let failing = down.get(c).copied().unwrap_or(0) > v;
+                obs.push(Observation {
+                    component_id: *id,
+                    vantage: format!("vp{v}"),
+                    at: self.now,
+                    outcome: if failing {
+                        Outcome::Failed {
+                            reason: "udp: no answer within 1000 ms".into(),
+                        }
+                    } else {
+                        Outcome::Ok { latency_ms: 2 }
+                    },
+                });
+            }
+        }
+        self.engine.round(&mut self.db, self.now, &obs).unwrap()
+    }
+
+    fn status(&self, i: usize) -> ComponentStatus {
+        self.db
+            .components()
+            .unwrap()
+            .iter()
+            .find(|c| c.id == self.ns[i])
+            .unwrap()
+            .status
+    }
+
+    fn incidents(&self) -> Vec<IncidentView> {
+        self.db.all_incidents(100).unwrap()
+    }
+}
+
+#[test]
+fn opens_after_fail_rounds_and_resolves_after_hold() {
+    let mut w = world(2, thresholds());
+    for _ in 0..5 {
+        assert_eq!(w.round(1, &[0, 0]), RoundReport::default());
+    }
+    let first_failure = w.now + 1;
+    assert!(w.round(1, &[0, 1]).opened.is_none());
+    assert!(w.round(1, &[0, 1]).opened.is_none());
+    assert_eq!(w.status(1), ComponentStatus::Operational);
+    let opened = w.round(1, &[0, 1]).opened.expect("third bad round opens");
+    assert_eq!(w.status(1), ComponentStatus::MajorOutage);
+    assert_eq!(w.status(0), ComponentStatus::Operational);
+    let v = w.db.incident(opened).unwrap();
+    assert_eq!(v.incident.name, "ns2 in Tokyo is not answering");
+    assert_eq!(v.incident.started_at, first_failure);
+    assert!(v.incident.automatic);
+    assert_eq!(v.incident.impact, crate::model::Impact::Critical);
+    assert!(
+        v.updates[0]
+            .body
+            .contains("1 of 1 vantage point got no correct answer for 3 rounds"),
+        "{}",
+        v.updates[0].body
+    );
+    assert!(v.updates[0].body.contains("udp: no answer within 1000 ms"));
+
+    // Still down: nothing new is posted.
+    for _ in 0..5 {
+        assert!(!w.round(1, &[0, 1]).changed());
+    }
+    // Back: monitoring after 3 healthy rounds, resolved after the hold.
+    let back = w.now + 1;
+    assert!(!w.round(1, &[0, 0]).changed());
+    assert!(!w.round(1, &[0, 0]).changed());
+    assert_eq!(w.round(1, &[0, 0]).updated, 1);
+    assert_eq!(
+        w.db.incident(opened).unwrap().incident.status,
+        IncidentStatus::Monitoring
+    );
+    assert_eq!(
+        w.status(1),
+        ComponentStatus::MajorOutage,
+        "shown state waits for the hold"
+    );
+    let mut resolved_at = None;
+    for _ in 0..20 {
+        if let Some(id) = w.round(1, &[0, 0]).resolved {
+            resolved_at = Some(w.now);
+            assert_eq!(id, opened);
+            break;
+        }
+    }
+    assert_eq!(
+        resolved_at,
+        Some(back + 10),
+        "resolves exactly when the hold is over"
+    );
+    assert_eq!(w.status(1), ComponentStatus::Operational);
+    let v = w.db.incident(opened).unwrap();
+    assert_eq!(v.updates.len(), 3);
+    assert!(
+        v.updates[0].body.starts_with("Resolved automatically"),
+        "{}",
+        v.updates[0].body
+    );
+    assert!(w.db.open_automatic_incident().unwrap().is_none());
+    // Uptime counted every round.
+    let today = *w.db.uptime(w.ns[1], w.now).unwrap().last().unwrap();
+    assert_eq!(today.major, 3 + 5);
+}
+
+#[test]
+fn quorum_ignores_one_broken_vantage_point() {
+    let mut w = world(1, thresholds());
+    for _ in 0..10 {
+        assert!(!w.round(3, &[1]).changed());
+    }
+    assert_eq!(w.status(0), ComponentStatus::Operational);
+    assert!(w.incidents().is_empty());
+    // Two of three: a partial outage, and an incident.
+    let mut opened = None;
+    for _ in 0..3 {
+        opened = opened.or(w.round(3, &[2]).opened);
+    }
+    let id = opened.expect("opens");
+    assert_eq!(w.status(0), ComponentStatus::PartialOutage);
+    let v = w.db.incident(id).unwrap();
+    assert_eq!(
+        v.incident.name,
+        "ns1 in Frankfurt is unreachable from some vantage points"
+    );
+    assert_eq!(v.incident.impact, crate::model::Impact::Major);
+    // Worse: all three; the incident is updated, not duplicated.
+    let mut updated = 0;
+    for _ in 0..3 {
+        updated += w.round(3, &[3]).updated;
+    }
+    assert_eq!(updated, 1);
+    assert_eq!(w.status(0), ComponentStatus::MajorOutage);
+    assert_eq!(w.incidents().len(), 1);
+    let v = w.db.incident(id).unwrap();
+    assert_eq!(
+        v.incident.components[0].status,
+        ComponentStatus::MajorOutage
+    );
+    assert!(
+        v.updates[0]
+            .body
+            .starts_with("Monitors now also detect a major outage of ns1"),
+        "{}",
+        v.updates[0].body
+    );
+}
+
+#[test]
+fn flapping_keeps_one_incident_open() {
+    let mut w = world(2, thresholds());
+    // Down 4 s, up 4 s, for two minutes.
+    for i in 0..120 {
+        let down = if (i / 4) % 2 == 0 { 1 } else { 0 };
+        let r = w.round(2, &[0, down * 2]);
+        assert!(r.resolved.is_none(), "resolved while flapping at round {i}");
+    }
+    let incidents = w.incidents();
+    assert_eq!(incidents.len(), 1, "exactly one incident");
+    let v = &incidents[0];
+    assert!(!v.incident.status.is_closed());
+    // Opened, monitoring once, relapse once: no more.
+    assert!(v.updates.len() <= 3, "{} updates", v.updates.len());
+    assert_eq!(w.status(1), ComponentStatus::MajorOutage);
+    // Stable again: resolved once, after the hold.
+    let mut resolved = 0;
+    for _ in 0..30 {
+        if w.round(2, &[0, 0]).resolved.is_some() {
+            resolved += 1;
+        }
+    }
+    assert_eq!(resolved, 1);
+    let v = w.db.incident(v.incident.id).unwrap();
+    assert!(
+        v.updates[0].body.contains("Failures came back"),
+        "{}",
+        v.updates[0].body
+    );
+    assert_eq!(w.incidents().len(), 1);
+}
+
+#[test]
+fn a_second_component_joins_the_open_incident() {
+    let mut w = world(2, thresholds());
+    for _ in 0..3 {
+        w.round(1, &[1, 0]);
+    }
+    for _ in 0..3 {
+        w.round(1, &[1, 1]);
+    }
+    let incidents = w.incidents();
+    assert_eq!(incidents.len(), 1);
+    let v = &incidents[0];
+    assert_eq!(v.incident.components.len(), 2);
+    assert_eq!(v.updates.len(), 2);
+    assert!(v.updates[0].body.contains("ns2"));
+}
+
+#[test]
+fn restart_adopts_the_open_incident() {
+    let mut w = world(1, thresholds());
+    for _ in 0..3 {
+        w.round(1, &[1]);
+    }
+    assert_eq!(w.incidents().len(), 1);
+    w.engine = Engine::new(thresholds());
+    for _ in 0..5 {
+        assert!(w.round(1, &[1]).opened.is_none());
+    }
+    assert_eq!(w.incidents().len(), 1);
+    let mut resolved = false;
+    for _ in 0..20 {
+        resolved |= w.round(1, &[0]).resolved.is_some();
+    }
+    assert!(resolved);
+}
+
+#[test]
+fn slow_answers_are_degraded_performance() {
+    let mut w = world(1, thresholds());
+    let id = w.ns[0];
+    let mut opened = None;
+    for _ in 0..3 {
+        w.now += 1;
+        let obs = [Observation {
+            component_id: id,
+            vantage: "vp0".into(),
+            at: w.now,
+            outcome: Outcome::Ok { latency_ms: 900 },
+        }];
+        opened = opened.or(w.engine.round(&mut w.db, w.now, &obs).unwrap().opened);
+    }
+    let v = w.db.incident(opened.expect("opens")).unwrap();
+    assert_eq!(v.incident.name, "ns1 in Frankfurt is answering slowly");
+    assert_eq!(v.incident.impact, crate::model::Impact::Minor);
+    assert_eq!(w.status(0), ComponentStatus::DegradedPerformance);
+}
+
+#[test]
+fn maintenance_windows_start_end_and_silence_monitors() {
+    let mut w = world(1, thresholds());
+    let start = w.now + 5;
+    let m =
+        w.db.create_incident(
+            &NewIncident {
+                name: "Replacing ns1's disks".into(),
+                status: IncidentStatus::Scheduled,
+                impact: None,
+                automatic: false,
+                started_at: None,
+                scheduled_for: Some(start),
+                scheduled_until: Some(start + 20),
+                components: vec![(w.ns[0], ComponentStatus::UnderMaintenance)],
+                zones: vec![],
+                body: "ns1 will be down for 20 s.".into(),
+                source: UpdateSource::Operator("ops".into()),
+            },
+            w.now,
+        )
+        .unwrap()
+        .incident
+        .incident
+        .id;
+    for _ in 0..4 {
+        w.round(1, &[0]);
+    }
+    assert_eq!(w.round(1, &[1]).updated, 1, "the window starts");
+    assert_eq!(
+        w.db.incident(m).unwrap().incident.status,
+        IncidentStatus::InProgress
+    );
+    for _ in 0..18 {
+        let r = w.round(1, &[1]);
+        assert!(r.opened.is_none());
+    }
+    assert_eq!(w.status(0), ComponentStatus::UnderMaintenance);
+    // Ends; still failing after it is an incident at once (the bad
+    // streak ran on during the window).
+    let (mut ended, mut opened) = (false, false);
+    for _ in 0..4 {
+        let r = w.round(1, &[1]);
+        ended |= r.updated > 0;
+        opened |= r.opened.is_some();
+    }
+    assert!(ended && opened);
+    assert_eq!(
+        w.db.incident(m).unwrap().incident.status,
+        IncidentStatus::Completed
+    );
+    let today = *w.db.uptime(w.ns[0], w.now).unwrap().last().unwrap();
+    assert!(today.maintenance >= 18);
+}
