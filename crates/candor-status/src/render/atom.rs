@@ -3,7 +3,7 @@
 //! most recently updated first, each with its whole timeline as HTML.
 //!
 //! The XML is written by hand; every text and attribute goes through
-//! [`escape`], which also drops the characters XML 1.0 cannot carry, so
+//! `escape`, which also drops the characters XML 1.0 cannot carry, so
 //! the output is well-formed whatever the incident texts contain.
 
 use std::cmp::Reverse;
@@ -142,7 +142,7 @@ fn content(view: &IncidentView) -> Markup {
             (text(&update.body))
             @for revision in &update.revisions {
                 blockquote {
-                    p { small { "Earlier wording, replaced " (human_time(revision.replaced_at)) " by " (revision.replaced_by) ":" } }
+                    p { small { "Earlier wording, replaced " (human_time(revision.replaced_at)) " by " (crate::render::public_name(&revision.replaced_by)) ":" } }
                     (text(&revision.body))
                 }
             }

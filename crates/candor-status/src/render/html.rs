@@ -355,7 +355,7 @@ fn update_item(update: &IncidentUpdate) -> Markup {
                                     "Shown from "
                                     (time_el(if i == 0 { update.created_at } else { update.revisions[i - 1].replaced_at }))
                                     " until " (time_el(revision.replaced_at))
-                                    ", replaced by " (revision.replaced_by)
+                                    ", replaced by " (crate::render::public_name(&revision.replaced_by))
                                 }
                                 (text(&revision.body))
                             }
@@ -436,7 +436,7 @@ fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Markup {
             }
             p.legend {
                 span { span.d90 { "90 days ago" } span.d30 { "30 days ago" } }
-                span.up { (uptime) " uptime" }
+                span.up { (uptime) " uptime" span.d30 { " (90 days)" } }
                 span { "Today" }
             }
         }

@@ -232,7 +232,7 @@ pub fn incident_update(view: &IncidentView, update: &IncidentUpdate) -> Value {
     let (source, posted_by) = match &update.source {
         UpdateSource::Monitor => ("monitor", Value::Null),
         UpdateSource::Mitigation => ("mitigation", Value::Null),
-        UpdateSource::Operator(name) => ("operator", Value::from(name.as_str())),
+        UpdateSource::Operator(name) => ("operator", Value::from(crate::render::public_name(name))),
     };
     let revisions: Vec<Value> = update
         .revisions
@@ -241,7 +241,7 @@ pub fn incident_update(view: &IncidentView, update: &IncidentUpdate) -> Value {
             json!({
                 "body": r.body,
                 "replaced_at": rfc3339(r.replaced_at),
-                "replaced_by": r.replaced_by,
+                "replaced_by": crate::render::public_name(&r.replaced_by),
             })
         })
         .collect();

@@ -216,8 +216,15 @@ pub(crate) fn source_label(source: &UpdateSource) -> &str {
     match source {
         UpdateSource::Monitor => "Automatic (monitors)",
         UpdateSource::Mitigation => "Mitigation",
-        UpdateSource::Operator(name) => name,
+        UpdateSource::Operator(name) => public_name(name),
     }
+}
+
+/// How an operator is named in public: a name chosen for it (`candor
+/// status ... --as "Jane, on call"`) as it is, but never an e-mail address
+/// (API posts are made by users known by their address).
+pub(crate) fn public_name(name: &str) -> &str {
+    if name.contains('@') || name.trim().is_empty() { "Operator" } else { name }
 }
 
 /// Human wording of an impact: `Critical`, `Major`, ...

@@ -114,7 +114,7 @@ fn render_index_page() {
         &[
             "<strong>Identified</strong>",
             "<p>Our transit provider in Frankfurt drops packets to ns2.</p><p>ns1 still answers",
-            "Posted <time datetime=\"2026-11-26T10:58:00.000Z\">26 Nov 2026, 10:58 UTC</time> · alice@candor.test · edited <time datetime=\"2026-11-26T11:01:00.000Z\">",
+            "Posted <time datetime=\"2026-11-26T10:58:00.000Z\">26 Nov 2026, 10:58 UTC</time> · Operator · edited <time datetime=\"2026-11-26T11:01:00.000Z\">",
             "<details>",
             "The network in Frankfurt has a problem.",
             "</details>",
@@ -623,4 +623,28 @@ fn render_email() {
         mail.subject,
         "[Candor status] Identified: line Bcc: x@example.com"
     );
+}
+
+#[test]
+fn operators_are_never_named_by_their_address_in_public() {
+    let snapshot = snapshot();
+    let view = snapshot.open_incidents[0].clone();
+    let update = view.updates[0].clone();
+    let outputs = [
+        html::index(&snapshot),
+        html::incident(&snapshot, &view),
+        atom::feed(&snapshot),
+        json::summary(&snapshot).to_string(),
+        json::incidents(&snapshot).to_string(),
+        String::from_utf8_lossy(&notify::webhook_payload(
+            &snapshot,
+            &view,
+            &update,
+            Event::IncidentUpdated,
+        ))
+        .into_owned(),
+    ];
+    for out in outputs {
+        assert!(!out.contains("alice@candor.test"), "{out}");
+    }
 }

@@ -270,10 +270,3 @@ fn web_writes_static_files() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
-
-#[test]
-fn web_tmp_dump() {
-    Site::build(&snapshot())
-        .write_to(std::path::Path::new("/tmp/candor-site"))
-        .expect("dump");
-}
