@@ -11,7 +11,8 @@
 //!
 //! Getting better is slower than getting worse: a component's shown state
 //! only returns to operational after every probe of it has succeeded for
-//! `hold` seconds, and the incident is resolved only when every probe of
+//! more than `hold` seconds (times are whole seconds, so "more than" is
+//! what guarantees the full hold), and the incident is resolved only when every probe of
 //! every component has. A failure during that time restarts the clock, so
 //! a flapping server keeps one incident open instead of opening and
 //! resolving one per flap. The timeline says what happened without
@@ -288,7 +289,7 @@ impl Engine {
                     && raw == ComponentStatus::Operational
                     && track
                         .healthy_since
-                        .is_some_and(|since| now - since >= self.thresholds.hold))
+                        .is_some_and(|since| now - since > self.thresholds.hold))
             {
                 ComponentStatus::Operational
             } else {
@@ -427,7 +428,7 @@ impl Engine {
         }
         let healthy_for = self.all_healthy_since.map(|since| now - since);
         if let Some(since) = self.all_healthy_since
-            && healthy_for.is_some_and(|h| h >= self.thresholds.hold)
+            && healthy_for.is_some_and(|h| h > self.thresholds.hold)
             && failing.is_empty()
         {
             let started = self.incident_started.unwrap_or(incident.started_at);

@@ -6,6 +6,7 @@ mod cli;
 mod data;
 mod serve;
 mod status;
+mod status_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve zones over UDP and TCP (foreground; stops on SIGTERM/SIGINT, reloads on SIGHUP).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Zones: check zone files, and list/create/delete/import/export stored zones.
     #[command(subcommand)]
     Zone(ZoneCommand),
@@ -42,6 +43,9 @@ enum Command {
     /// ALIAS resolution: switch refreshing on or off.
     #[command(subcommand)]
     Alias(cli::AliasCommand),
+    /// Status page: incidents, maintenance, subscribers, components.
+    #[command(subcommand)]
+    Status(status_cli::StatusCommand),
 }
 
 /// `candor serve` options.
@@ -131,13 +135,14 @@ fn main() -> ExitCode {
         )
         .init();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Zone(ZoneCommand::Check { file, origin }) => check::run(&file, origin.as_deref()),
         Command::Zone(ZoneCommand::Store(cmd)) => cli::zone(cmd),
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),
         Command::User(cmd) => cli::user(cmd),
         Command::Alias(cmd) => cli::alias(cmd),
+        Command::Status(cmd) => status_cli::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -156,6 +156,30 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 stop_rx.clone(),
             )));
         }
+        let mut status_hooks = None;
+        if let Some(db) = status_db {
+            let wiring = crate::status::Wiring {
+                listen: args.listen.clone(),
+                api: store.as_ref().map(|_| args.api_listen),
+                redirector: store.as_ref().map(|_| args.redirect_listen),
+                zones: zones.clone(),
+                store: store.clone(),
+                db,
+            };
+            let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
+            tasks.extend(running.tasks);
+            status_hooks = Some((running.db.clone(), running.changed.clone()));
+            tasks.push(
+                serve_http(
+                    args.status.status_listen,
+                    running.router,
+                    "the status page",
+                    stop_rx.clone(),
+                )
+                .await?,
+            );
+            tracing::info!(status = %args.status.status_listen, "status page listening");
+        }
         if let Some(store) = &store {
             let redirects: SharedRedirects = Arc::new(ArcSwap::from_pointee(Redirects::default()));
             refresh_redirects(store, &redirects);
@@ -171,8 +195,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 },
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
-                status: None,
-                status_changed: Arc::new(|| {}),
+                status: status_hooks.as_ref().map(|(db, _)| db.clone()),
+                status_changed: status_hooks.as_ref().map_or_else(
+                    || Arc::new(|| {}) as Arc<dyn Fn() + Send + Sync>,
+                    |(_, c)| c.clone(),
+                ),
             };
             let api = candor_api::router(state);
             tasks.push(serve_http(args.api_listen, api, "the API", stop_rx.clone()).await?);
@@ -214,28 +241,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .await?,
             );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
-        }
-        if let Some(db) = status_db {
-            let wiring = crate::status::Wiring {
-                listen: args.listen.clone(),
-                api: store.as_ref().map(|_| args.api_listen),
-                redirector: store.as_ref().map(|_| args.redirect_listen),
-                zones: zones.clone(),
-                store: store.clone(),
-                db,
-            };
-            let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
-            tasks.extend(running.tasks);
-            tasks.push(
-                serve_http(
-                    args.status.status_listen,
-                    running.router,
-                    "the status page",
-                    stop_rx.clone(),
-                )
-                .await?,
-            );
-            tracing::info!(status = %args.status.status_listen, "status page listening");
         }
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 

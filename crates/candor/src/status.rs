@@ -165,7 +165,10 @@ fn parse_vantage(text: &str) -> anyhow::Result<Vantage> {
     let source: IpAddr = ip
         .parse()
         .with_context(|| format!("--status-vantage {text:?}: {ip:?} is not an IP address"))?;
-    Ok(Vantage { name, source: Some(source) })
+    Ok(Vantage {
+        name,
+        source: Some(source),
+    })
 }
 
 fn parse_nameserver(text: &str, location: Option<&str>) -> anyhow::Result<ComponentSpec> {
@@ -240,7 +243,10 @@ pub(crate) async fn start(
         .map(|v| parse_vantage(v))
         .collect::<anyhow::Result<Vec<_>>>()?;
     if vantages.is_empty() {
-        vantages.push(Vantage { name: "local".into(), source: None });
+        vantages.push(Vantage {
+            name: "local".into(),
+            source: None,
+        });
     }
     let smtp = match &args.smtp_relay {
         Some(relay) => {
@@ -261,7 +267,10 @@ pub(crate) async fn start(
                 from: args.smtp_from.clone(),
                 timeout: Duration::from_millis(args.notify_timeout_ms),
             };
-            Some(Mailer::new(&config).map_err(|e| anyhow::anyhow!("--smtp-from/--smtp-relay: {e}"))?)
+            Some(
+                Mailer::new(&config)
+                    .map_err(|e| anyhow::anyhow!("--smtp-from/--smtp-relay: {e}"))?,
+            )
         }
         None => None,
     };
@@ -275,7 +284,8 @@ pub(crate) async fn start(
     let name = args.status_name.clone();
     let db = {
         let mut db = wiring.db;
-        db.set_page(&name, &url).context("cannot write the status page's settings")?;
+        db.set_page(&name, &url)
+            .context("cannot write the status page's settings")?;
         Arc::new(Mutex::new(db))
     };
     let components = with_db(&db, move |db| Ok(db.sync_components(&specs, now())?)).await?;
@@ -288,7 +298,11 @@ pub(crate) async fn start(
             ComponentKind::Other => None,
         };
         if let Some(addr) = addr {
-            targets.push(Target { id: c.id, kind: c.kind, addr });
+            targets.push(Target {
+                id: c.id,
+                kind: c.kind,
+                addr,
+            });
         }
     }
     tracing::info!(
@@ -343,9 +357,19 @@ pub(crate) async fn start(
         stop.clone(),
     )));
     if let Some(store) = wiring.store {
-        tasks.push(tokio::spawn(mitigations(store, db.clone(), changed.clone(), stop)));
+        tasks.push(tokio::spawn(mitigations(
+            store,
+            db.clone(),
+            changed.clone(),
+            stop,
+        )));
     }
-    Ok(Running { db, changed, router: candor_status::web::router(site), tasks })
+    Ok(Running {
+        db,
+        changed,
+        router: candor_status::web::router(site),
+        tasks,
+    })
 }
 
 /// How probes are made.
@@ -360,7 +384,11 @@ impl Probing {
     /// The name whose SOA is asked for this round.
     fn canary(&self) -> Option<Name> {
         if let Some(text) = &self.canary {
-            let absolute = if text.ends_with('.') { text.clone() } else { format!("{text}.") };
+            let absolute = if text.ends_with('.') {
+                text.clone()
+            } else {
+                format!("{text}.")
+            };
             return Name::from_text(&absolute, None).ok();
         }
         let zones = self.zones.load();
@@ -383,7 +411,10 @@ async fn monitor(
     mut stop: watch::Receiver<bool>,
 ) {
     let engine = Arc::new(Mutex::new(engine));
-    let mut ticker = tokio::time::interval(probing.interval);
+    // The first round waits a moment, so every listener of this process is
+    // bound before it is probed.
+    let first = tokio::time::Instant::now() + probing.interval.min(Duration::from_secs(1));
+    let mut ticker = tokio::time::interval_at(first, probing.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -417,7 +448,12 @@ async fn monitor(
                         }
                         ComponentKind::Other => return None,
                     };
-                    Some(Observation { component_id: t.id, vantage, at, outcome })
+                    Some(Observation {
+                        component_id: t.id,
+                        vantage,
+                        at,
+                        outcome,
+                    })
                 });
             }
         }
@@ -429,7 +465,9 @@ async fn monitor(
         }
         let engine = engine.clone();
         let result = with_db(&db, move |db| {
-            let mut engine = engine.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut engine = engine
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             Ok(engine.round(db, now(), &observations)?)
         })
         .await;
@@ -471,22 +509,35 @@ async fn probe_dns(
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => reasons.push(format!("{proto}: {e}")),
-            Err(_) => {
-                reasons.push(format!("{proto}: no answer within {} ms", timeout.as_millis()))
-            }
+            Err(_) => reasons.push(format!(
+                "{proto}: no answer within {} ms",
+                timeout.as_millis()
+            )),
         }
     }
     if reasons.is_empty() {
-        Outcome::Ok { latency_ms: udp_ms.max(tcp_ms).as_millis().try_into().unwrap_or(u32::MAX) }
+        Outcome::Ok {
+            latency_ms: udp_ms
+                .max(tcp_ms)
+                .as_millis()
+                .try_into()
+                .unwrap_or(u32::MAX),
+        }
     } else {
-        Outcome::Failed { reason: reasons.join(", ") }
+        Outcome::Failed {
+            reason: reasons.join(", "),
+        }
     }
 }
 
 fn query(name: &Name) -> (u16, Vec<u8>) {
     use std::hash::BuildHasher;
     let id = std::collections::hash_map::RandomState::new().hash_one(Instant::now()) as u16;
-    let spec = QuerySpec { id, recursion_desired: false, edns_udp_size: Some(1232) };
+    let spec = QuerySpec {
+        id,
+        recursion_desired: false,
+        edns_udp_size: Some(1232),
+    };
     (id, query_message(spec, name, Rtype::SOA))
 }
 
@@ -514,7 +565,12 @@ fn check_answer(msg: &[u8], id: u16, check: bool) -> Result<bool, String> {
     Ok(true)
 }
 
-async fn dns_udp(source: IpAddr, target: SocketAddr, name: &Name, check: bool) -> Result<(), String> {
+async fn dns_udp(
+    source: IpAddr,
+    target: SocketAddr,
+    name: &Name,
+    check: bool,
+) -> Result<(), String> {
     let socket = UdpSocket::bind(SocketAddr::new(source, 0))
         .await
         .map_err(|e| format!("cannot bind {source}: {e}"))?;
@@ -530,9 +586,18 @@ async fn dns_udp(source: IpAddr, target: SocketAddr, name: &Name, check: bool) -
     }
 }
 
-async fn dns_tcp(source: IpAddr, target: SocketAddr, name: &Name, check: bool) -> Result<(), String> {
-    let socket = if target.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-        .map_err(|e| e.to_string())?;
+async fn dns_tcp(
+    source: IpAddr,
+    target: SocketAddr,
+    name: &Name,
+    check: bool,
+) -> Result<(), String> {
+    let socket = if target.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| e.to_string())?;
     socket
         .bind(SocketAddr::new(source, 0))
         .map_err(|e| format!("cannot bind {source}: {e}"))?;
@@ -547,7 +612,10 @@ async fn dns_tcp(source: IpAddr, target: SocketAddr, name: &Name, check: bool) -
         .await
         .map_err(|e| format!("connection closed without an answer ({e})"))?;
     let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    stream.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
+    stream
+        .read_exact(&mut buf)
+        .await
+        .map_err(|e| e.to_string())?;
     if check_answer(&buf, id, check)? {
         Ok(())
     } else {
@@ -575,7 +643,7 @@ async fn probe_http(
             "GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: candor-monitor\r\nConnection: close\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
-        let mut head = vec![0u8; 64];
+        let mut head = [0u8; 64];
         let mut got = 0;
         while got < 12 {
             let n = stream.read(&mut head[got..]).await.map_err(|e| e.to_string())?;
@@ -598,7 +666,9 @@ async fn probe_http(
         Ok(Ok(())) => Outcome::Ok {
             latency_ms: started.elapsed().as_millis().try_into().unwrap_or(u32::MAX),
         },
-        Ok(Err(e)) => Outcome::Failed { reason: format!("http: {e}") },
+        Ok(Err(e)) => Outcome::Failed {
+            reason: format!("http: {e}"),
+        },
         Err(_) => Outcome::Failed {
             reason: format!("http: no response within {} ms", timeout.as_millis()),
         },
@@ -640,10 +710,10 @@ async fn publish(
         };
         last_generation = Some(generation);
         let built = Site::build(&snapshot);
-        if let Some(dir) = &static_dir {
-            if let Err(e) = built.write_to(dir) {
-                tracing::error!(dir = %dir.display(), "cannot write the static status page: {e}");
-            }
+        if let Some(dir) = &static_dir
+            && let Err(e) = built.write_to(dir)
+        {
+            tracing::error!(dir = %dir.display(), "cannot write the static status page: {e}");
         }
         site.store(Arc::new(built));
     }
@@ -685,8 +755,10 @@ async fn deliver(
         let snapshot = Arc::new(snapshot);
         // One task per subscriber, its deliveries in order; a failure
         // stops that subscriber's batch.
-        let mut by_subscriber: Vec<(candor_status::model::Subscriber, Vec<candor_status::model::Delivery>)> =
-            Vec::new();
+        let mut by_subscriber: Vec<(
+            candor_status::model::Subscriber,
+            Vec<candor_status::model::Delivery>,
+        )> = Vec::new();
         for (d, s) in due {
             match by_subscriber.iter_mut().find(|(x, _)| x.id == s.id) {
                 Some((_, list)) => list.push(d),
@@ -714,7 +786,8 @@ async fn deliver(
                     let started = Instant::now();
                     let result = match &subscriber.channel {
                         Channel::Webhook { url, secret } => {
-                            let body = render::notify::webhook_payload(&snapshot, &view, update, d.event);
+                            let body =
+                                render::notify::webhook_payload(&snapshot, &view, update, d.event);
                             webhooks
                                 .deliver(&WebhookRequest {
                                     url,
@@ -763,11 +836,12 @@ async fn deliver(
                             failures += 1;
                             let disable = backoff.should_disable(failures);
                             let retry_at = (!e.is_permanent()).then(|| {
-                                let delay = backoff.delay(
-                                    d.attempts + 1,
-                                    candor_notify::jitter_seed(&d.key),
-                                );
-                                now() + i64::try_from(delay.as_secs()).unwrap_or(i64::MAX / 2).max(1)
+                                let delay = backoff
+                                    .delay(d.attempts + 1, candor_notify::jitter_seed(&d.key));
+                                now()
+                                    + i64::try_from(delay.as_secs())
+                                        .unwrap_or(i64::MAX / 2)
+                                        .max(1)
                             });
                             tracing::warn!(
                                 subscriber = subscriber.id,
@@ -875,10 +949,21 @@ mod tests {
             ("ns:127.0.0.1:5301", "ns2", Some("Frankfurt"))
         );
         let s = parse_nameserver("[::1]:53", Some("Home")).unwrap();
-        assert_eq!((s.name.as_str(), s.location.as_deref()), ("Name server [::1]:53", Some("Home")));
-        assert!(parse_nameserver("ns2=nowhere", None).unwrap_err().to_string().contains("is not an address"));
+        assert_eq!(
+            (s.name.as_str(), s.location.as_deref()),
+            ("Name server [::1]:53", Some("Home"))
+        );
+        assert!(
+            parse_nameserver("ns2=nowhere", None)
+                .unwrap_err()
+                .to_string()
+                .contains("is not an address")
+        );
         let v = parse_vantage("lo2=127.0.0.2").unwrap();
-        assert_eq!((v.name.as_str(), v.source), ("lo2", Some(IpAddr::from([127, 0, 0, 2]))));
+        assert_eq!(
+            (v.name.as_str(), v.source),
+            ("lo2", Some(IpAddr::from([127, 0, 0, 2])))
+        );
         assert!(parse_vantage("x=y").is_err());
     }
 }

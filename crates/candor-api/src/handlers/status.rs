@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use candor_status::db::{self, NewIncident, NewUpdate, StatusDb, StatusError};
+use candor_status::db::{NewIncident, NewUpdate, StatusDb, StatusError, now, random_id};
 use candor_status::model::{
     Channel, Component, ComponentStatus, Impact, IncidentStatus, IncidentUpdate, IncidentView,
     Subscriber, Timestamp, UpdateSource,
@@ -470,7 +470,7 @@ pub(crate) async fn open_incident(
         body: body.body,
         source: UpdateSource::Operator(who(&state, &caller).await?),
     };
-    let written = write(&state, db, move |db| db.create_incident(&new, db::now())).await?;
+    let written = write(&state, db, move |db| db.create_incident(&new, now())).await?;
     Ok((
         StatusCode::CREATED,
         views::data(incident_view(&written.incident)),
@@ -494,7 +494,7 @@ pub(crate) async fn edit_incident(
     let id = path.get("incident").to_owned();
     let view = write(&state, db, move |db| {
         let found = db.find_incident(&id)?.incident.id;
-        db.edit_incident(found, body.name.as_deref(), impact, &by, db::now())
+        db.edit_incident(found, body.name.as_deref(), impact, &by, now())
     })
     .await?;
     Ok(views::data(incident_view(&view)))
@@ -524,7 +524,7 @@ pub(crate) async fn post_update(
     let id = path.get("incident").to_owned();
     let written = write(&state, db, move |db| {
         let found = db.find_incident(&id)?.incident.id;
-        db.post_update(found, &update, db::now())
+        db.post_update(found, &update, now())
     })
     .await?;
     Ok((
@@ -547,7 +547,7 @@ pub(crate) async fn edit_update(
     not_blank("body", &body.body)?;
     let by = who(&state, &caller).await?;
     let view = write(&state, db, move |db| {
-        db.edit_update(update, &body.body, &by, db::now())
+        db.edit_update(update, &body.body, &by, now())
     })
     .await?;
     Ok(views::data(incident_view(&view)))
@@ -567,7 +567,7 @@ pub(crate) async fn postmortem(
     let id = path.get("incident").to_owned();
     let view = write(&state, db, move |db| {
         let found = db.find_incident(&id)?.incident.id;
-        db.attach_postmortem(found, &body.body, &by, db::now())
+        db.attach_postmortem(found, &body.body, &by, now())
     })
     .await?;
     Ok(views::data(incident_view(&view)))
@@ -614,7 +614,7 @@ pub(crate) async fn subscribe(
         }
         (Some(url), None) => Channel::Webhook {
             url: url.trim().to_owned(),
-            secret: db::random_id(SECRET_LEN),
+            secret: random_id(SECRET_LEN),
         },
         (None, Some(address)) => Channel::Email {
             address: address.trim().to_owned(),
@@ -626,7 +626,7 @@ pub(crate) async fn subscribe(
         Channel::Email { .. } => None,
     };
     let subscriber = write(&state, db, move |db| {
-        db.add_subscriber(&channel, Some(account), &zones, db::now())
+        db.add_subscriber(&channel, Some(account), &zones, now())
     })
     .await
     .map_err(|mut e| {
@@ -687,7 +687,7 @@ pub(crate) async fn unsubscribe(
     let db = status_db(&state)?;
     let id = id_param(&path, "subscription", "Subscriber")?;
     write(&state, db, move |db| {
-        db.remove_subscriber(id, Some(account), db::now())
+        db.remove_subscriber(id, Some(account), now())
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -224,7 +224,11 @@ pub(crate) fn source_label(source: &UpdateSource) -> &str {
 /// status ... --as "Jane, on call"`) as it is, but never an e-mail address
 /// (API posts are made by users known by their address).
 pub(crate) fn public_name(name: &str) -> &str {
-    if name.contains('@') || name.trim().is_empty() { "Operator" } else { name }
+    if name.contains('@') || name.trim().is_empty() {
+        "Operator"
+    } else {
+        name
+    }
 }
 
 /// Human wording of an impact: `Critical`, `Major`, ...

@@ -7,5 +7,7 @@
 mod differential;
 mod http;
 mod server;
+mod status;
+mod status_cli;
 mod store;
 mod support;

@@ -176,7 +176,7 @@ pub(crate) struct Process {
 
 impl Process {
     /// Starts `cmd` with standard output and error going to `log`.
-    fn spawn(mut cmd: Command, what: &str, log: &Path) -> Process {
+    pub(crate) fn spawn(mut cmd: Command, what: &str, log: &Path) -> Process {
         let out = std::fs::File::create(log).expect("create log file");
         let err = out.try_clone().expect("clone log file");
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);

@@ -1,0 +1,670 @@
+//! The status page end to end: Candor monitors two name servers (its own
+//! listener, and a second Candor serving the same zone); the second is
+//! killed, and the incident must show on the page, in the Atom feed and
+//! the JSON API, at a webhook receiver (signature checked) and at a real
+//! SMTP server (Python's aiosmtpd); it comes back, and the incident must
+//! wait for the hold time before resolving. Then the second server flaps
+//! (SIGSTOP/SIGCONT every second): exactly one incident, never resolved
+//! while flapping.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::http::{json_field, request};
+use crate::support::{Candor, Process, TempDir, free_port};
+
+/// One webhook POST as received.
+#[derive(Clone, Debug)]
+pub(crate) struct Hook {
+    /// Lower-cased header names and values.
+    pub(crate) headers: HashMap<String, String>,
+    /// The body.
+    pub(crate) body: Vec<u8>,
+    /// When it arrived.
+    pub(crate) at: Instant,
+}
+
+/// A webhook receiver on 127.0.0.1 that answers 200 and keeps every POST.
+pub(crate) struct Receiver {
+    /// Its address.
+    pub(crate) addr: SocketAddr,
+    /// What it received.
+    pub(crate) hooks: Arc<Mutex<Vec<Hook>>>,
+}
+
+impl Receiver {
+    /// Starts the receiver on a thread (it lives as long as the test).
+    pub(crate) fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the webhook receiver");
+        let addr = listener.local_addr().expect("receiver address");
+        let hooks = Arc::new(Mutex::new(Vec::new()));
+        let keep = hooks.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+                let mut headers = HashMap::new();
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                    }
+                }
+                let len: usize = headers
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                keep.lock().unwrap_or_else(|e| e.into_inner()).push(Hook {
+                    headers,
+                    body,
+                    at: Instant::now(),
+                });
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        Receiver { addr, hooks }
+    }
+
+    /// The hooks received so far.
+    pub(crate) fn hooks(&self) -> Vec<Hook> {
+        self.hooks.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Python's aiosmtpd, storing what it receives in a Maildir.
+pub(crate) struct Smtp {
+    /// Its address.
+    pub(crate) addr: SocketAddr,
+    /// The Maildir.
+    pub(crate) maildir: PathBuf,
+    _process: Process,
+    _dir: TempDir,
+}
+
+impl Smtp {
+    /// Starts aiosmtpd, or returns `None` when it is not installed and
+    /// `CANDOR_SKIP_PYTHON` is set.
+    pub(crate) fn start() -> Option<Smtp> {
+        let have = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !have {
+            assert!(
+                std::env::var_os("CANDOR_SKIP_PYTHON").is_some(),
+                "aiosmtpd is missing: pip install aiosmtpd (scripts/test does) or set CANDOR_SKIP_PYTHON=1"
+            );
+            return None;
+        }
+        let dir = TempDir::new("smtp");
+        let maildir = dir.path().join("mail");
+        let port = free_port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "aiosmtpd", "-n", "-l", &addr.to_string()])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir);
+        let process = Process::spawn(cmd, "aiosmtpd", &dir.path().join("smtpd.log"));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Smtp {
+            addr,
+            maildir,
+            _process: process,
+            _dir: dir,
+        })
+    }
+
+    /// Every message received, as text.
+    pub(crate) fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if let Ok(text) = std::fs::read_to_string(e.path()) {
+                    out.push(text);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// GETs a path of the status page; status and body.
+pub(crate) fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let r = request(addr, "GET", path, None, None);
+    (r.status, r.body)
+}
+
+/// GETs JSON from the status page.
+pub(crate) fn get_json(addr: SocketAddr, path: &str) -> Value {
+    let (status, body) = get(addr, path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, up to `limit`.
+pub(crate) fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The zone both name servers serve.
+const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1.candor.test. hostmaster.candor.test. 1 3600 600 86400 300\n@ NS ns1.candor.test.\n@ A 192.0.2.10\n";
+
+/// A second name server: a Candor serving zone files on a fixed address,
+/// so it can be killed and started again on the same port.
+pub(crate) struct Secondary {
+    addr: SocketAddr,
+    zones: TempDir,
+    process: Option<Process>,
+}
+
+impl Secondary {
+    /// Starts it on a fresh port.
+    pub(crate) fn start() -> Secondary {
+        let zones = TempDir::new("ns2");
+        zones.write("example.com.zone", ZONE);
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let mut s = Secondary {
+            addr,
+            zones,
+            process: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Starts it again (after [`Secondary::kill`]).
+    pub(crate) fn restart(&mut self) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_candor"));
+        cmd.arg("serve")
+            .arg("--zones")
+            .arg(self.zones.path())
+            .args(["--listen", &self.addr.to_string(), "--workers", "1"])
+            .env("NO_COLOR", "1");
+        self.process = Some(Process::spawn(
+            cmd,
+            "ns2",
+            &self.zones.path().join("ns2.log"),
+        ));
+    }
+
+    /// Kills it.
+    pub(crate) fn kill(&mut self) {
+        self.process = None;
+    }
+
+    /// Stops (SIGSTOP) or continues (SIGCONT) it.
+    pub(crate) fn pause(&self, paused: bool) {
+        if let Some(p) = &self.process {
+            p.signal(if paused { "STOP" } else { "CONT" });
+        }
+    }
+}
+
+/// The primary: Candor with its store, API and status page, monitoring
+/// its own listener and `ns2`.
+pub(crate) struct Primary {
+    pub(crate) candor: Candor,
+    pub(crate) api: SocketAddr,
+    pub(crate) status: SocketAddr,
+    pub(crate) token: String,
+    _data: TempDir,
+}
+
+impl Primary {
+    pub(crate) fn start(ns2: SocketAddr, smtp: Option<SocketAddr>, extra: &[&str]) -> Primary {
+        let data = TempDir::new("status-data");
+        let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let status = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let redirector = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let mut args: Vec<String> = [
+            "--data-dir",
+            &data.path().display().to_string(),
+            "--api-listen",
+            &api.to_string(),
+            "--redirect-listen",
+            &redirector.to_string(),
+            "--status-listen",
+            &status.to_string(),
+            "--status-nameserver",
+            &format!("ns2@Frankfurt={ns2}"),
+            "--location",
+            "Amsterdam",
+            "--status-canary",
+            "example.com",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        if let Some(smtp) = smtp {
+            args.extend([
+                "--smtp-relay".into(),
+                smtp.to_string(),
+                "--smtp-security".into(),
+                "none".into(),
+            ]);
+        }
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let candor = Candor::start_with(&args, "example.com.");
+        let token = candor
+            .log()
+            .lines()
+            .find_map(|l| l.split("API token (shown once, store it now): ").nth(1))
+            .map(|t| t.trim().to_owned())
+            .expect("the demo token in the log");
+        wait_for(Duration::from_secs(10), "the status page", || {
+            std::net::TcpStream::connect(status).ok()
+        });
+        Primary {
+            candor,
+            api,
+            status,
+            token,
+            _data: data,
+        }
+    }
+
+    /// The status of component `name` in summary.json.
+    pub(crate) fn component(&self, name: &str) -> String {
+        let s = get_json(self.status, "/api/v2/summary.json");
+        s["components"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == name))
+            .and_then(|c| c["status"].as_str())
+            .unwrap_or("missing")
+            .to_owned()
+    }
+
+    /// Every incident in incidents.json.
+    pub(crate) fn incidents(&self) -> Vec<Value> {
+        get_json(self.status, "/api/v2/incidents.json")["incidents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Subscribes (through the API, as the demo account) a webhook or an
+    /// e-mail address; returns the webhook secret.
+    pub(crate) fn subscribe(&self, body: &str) -> Option<String> {
+        let r = request(
+            self.api,
+            "POST",
+            "/v2/1/status/subscriptions",
+            Some(&self.token),
+            Some(body),
+        );
+        assert_eq!(r.status, 201, "subscribe {body}: {}", r.body);
+        json_field(&r.body, "secret")
+    }
+}
+
+/// The settings of the test: fast rounds, short hold.
+const FAST: &[&str] = &[
+    "--status-interval-ms",
+    "300",
+    "--status-timeout-ms",
+    "300",
+    "--status-fail-rounds",
+    "2",
+    "--status-hold",
+    "4",
+];
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn decode_hook(h: &Hook) -> Value {
+    serde_json::from_slice(&h.body).expect("a JSON webhook body")
+}
+
+#[test]
+fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
+    let receiver = Receiver::start();
+    let smtp = Smtp::start();
+    let mut ns2 = Secondary::start();
+    let primary = Primary::start(ns2.addr, smtp.as_ref().map(|s| s.addr), FAST);
+    wait_for(Duration::from_secs(15), "ns2 to be operational", || {
+        (primary.component("ns2") == "operational").then_some(())
+    });
+    let secret = primary
+        .subscribe(&format!(
+            r#"{{"webhook_url": "http://{}/candor", "zones": ["example.com"]}}"#,
+            receiver.addr
+        ))
+        .expect("a webhook secret, shown once");
+    if smtp.is_some() {
+        primary.subscribe(r#"{"email": "owner@example.com"}"#);
+    }
+    let s = get_json(primary.status, "/api/v2/status.json");
+    assert_eq!(s["status"]["indicator"], "none", "{s}");
+
+    // ns2 dies.
+    let killed = Instant::now();
+    ns2.kill();
+    let incident = wait_for(Duration::from_secs(20), "an incident", || {
+        primary
+            .incidents()
+            .into_iter()
+            .find(|i| i["status"] != "resolved")
+    });
+    let public = killed.elapsed();
+    assert_eq!(
+        incident["name"], "ns2 in Frankfurt is not answering",
+        "{incident}"
+    );
+    assert_eq!(incident["impact"], "critical");
+    assert_eq!(primary.component("ns2"), "major_outage");
+    assert_eq!(
+        primary.component(&format!("Name server {}", primary.candor.addr())),
+        "operational"
+    );
+    let id = incident["id"].as_str().expect("incident id").to_owned();
+    let name = incident["name"].as_str().unwrap_or_default().to_owned();
+
+    // The page, the incident's page, the feed, the JSON.
+    let (status, page) = get(primary.status, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains(&name) && !page.contains("<script"), "{page}");
+    let (status, one) = get(primary.status, &format!("/incidents/{id}"));
+    assert_eq!(status, 200);
+    assert!(
+        one.contains("Monitors detected a major outage of ns2 in Frankfurt"),
+        "{one}"
+    );
+    let (status, feed) = get(primary.status, "/history.atom");
+    assert_eq!(status, 200);
+    assert!(
+        feed.contains(&format!("/incidents/{id}")) && feed.contains(&name),
+        "{feed}"
+    );
+    let summary = get_json(primary.status, "/api/v2/summary.json");
+    assert_eq!(summary["status"]["indicator"], "critical", "{summary}");
+    assert_eq!(summary["incidents"][0]["id"], id.as_str());
+
+    // The webhook: signed, with an idempotency key.
+    let hook = wait_for(Duration::from_secs(10), "the webhook", || {
+        receiver
+            .hooks()
+            .into_iter()
+            .find(|h| decode_hook(h)["event"] == "incident.created")
+    });
+    let webhook_after = hook.at.duration_since(killed);
+    let signature = hook
+        .headers
+        .get("x-candor-signature")
+        .expect("a signature header");
+    candor_notify::verify(secret.as_bytes(), signature, &hook.body, unix_now(), 300)
+        .unwrap_or_else(|e| panic!("the signature does not verify: {e}"));
+    assert!(
+        candor_notify::verify(
+            b"wrong secret wrong",
+            signature,
+            &hook.body,
+            unix_now(),
+            300
+        )
+        .is_err()
+    );
+    assert!(
+        hook.headers
+            .get("idempotency-key")
+            .is_some_and(|k| k.len() >= 16)
+    );
+    assert_eq!(decode_hook(&hook)["incident"]["id"], id.as_str());
+
+    // The e-mail.
+    let mut email_after = None;
+    if let Some(smtp) = &smtp {
+        let mail = wait_for(Duration::from_secs(10), "the e-mail", || {
+            smtp.messages().into_iter().find(|m| m.contains(&name))
+        });
+        email_after = Some(killed.elapsed());
+        assert!(mail.contains("To: owner@example.com"), "{mail}");
+        assert!(mail.contains(&format!("/incidents/{id}")), "{mail}");
+    }
+    eprintln!(
+        "kill -> incident public {public:?}, -> webhook {webhook_after:?}, -> e-mail {email_after:?}"
+    );
+
+    // ns2 comes back: monitoring at once, resolved only after the hold (4 s).
+    ns2.restart();
+    let back = Instant::now();
+    wait_for(Duration::from_secs(15), "monitoring", || {
+        let i = primary
+            .incidents()
+            .into_iter()
+            .find(|i| i["id"] == id.as_str())?;
+        (i["status"] == "monitoring").then_some(())
+    });
+    let monitoring_seen = back.elapsed();
+    let resolved = wait_for(Duration::from_secs(20), "the resolution", || {
+        let i = primary
+            .incidents()
+            .into_iter()
+            .find(|i| i["id"] == id.as_str())?;
+        (i["status"] == "resolved").then_some(i)
+    });
+    let resolved_after = back.elapsed();
+    assert!(
+        resolved_after >= Duration::from_secs(4),
+        "resolved {resolved_after:?} after ns2 came back, before the 4 s hold (monitoring at {monitoring_seen:?})"
+    );
+    assert!(
+        resolved["incident_updates"][0]["body"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("Resolved automatically"))
+    );
+    assert_eq!(primary.component("ns2"), "operational");
+    wait_for(Duration::from_secs(10), "the resolved webhook", || {
+        receiver
+            .hooks()
+            .into_iter()
+            .find(|h| decode_hook(h)["event"] == "incident.resolved")
+    });
+    // Every delivery had its own key.
+    let keys: std::collections::HashSet<String> = receiver
+        .hooks()
+        .iter()
+        .filter_map(|h| h.headers.get("idempotency-key").cloned())
+        .collect();
+    assert_eq!(keys.len(), receiver.hooks().len());
+
+    // Flapping: down one second, up one second, for 12 s.
+    let before = primary.incidents().len();
+    for _ in 0..6 {
+        ns2.pause(true);
+        std::thread::sleep(Duration::from_secs(1));
+        ns2.pause(false);
+        std::thread::sleep(Duration::from_secs(1));
+        let open: Vec<Value> = primary
+            .incidents()
+            .into_iter()
+            .filter(|i| i["status"] != "resolved")
+            .collect();
+        assert!(open.len() <= 1, "more than one open incident: {open:?}");
+    }
+    let incidents = primary.incidents();
+    assert_eq!(
+        incidents.len(),
+        before + 1,
+        "flapping opened exactly one incident"
+    );
+    assert_ne!(
+        incidents[0]["status"], "resolved",
+        "not resolved while flapping"
+    );
+    let updates = incidents[0]["incident_updates"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(
+        updates <= 3,
+        "the timeline is not spammed: {updates} updates"
+    );
+    // Stable again: resolved, once.
+    wait_for(
+        Duration::from_secs(20),
+        "the flapping incident to resolve",
+        || (primary.incidents()[0]["status"] == "resolved").then_some(()),
+    );
+    assert_eq!(primary.incidents().len(), before + 1);
+}
+
+/// Where the screenshots go (with `CANDOR_UPDATE_SCREENSHOTS=1`).
+fn docs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+}
+
+/// Runs headless Chromium on `url` with `args`; its standard output.
+fn chromium(url: &str, profile: &Path, args: &[String]) -> String {
+    let mut cmd = Command::new("chromium");
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-extensions",
+        "--disable-sync",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(args)
+    .arg(url);
+    let out = cmd.output().expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Pixels of the PNG at `path` within 12 of `rgb` on every channel, and
+/// the image's size.
+fn count_colour(path: &Path, rgb: [u8; 3]) -> (usize, (u32, u32)) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).expect("open the screenshot"));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("a frame");
+    let channels = info.color_type.samples();
+    assert!(
+        channels >= 3,
+        "colour screenshot expected, got {:?}",
+        info.color_type
+    );
+    let close = |a: u8, b: u8| a.abs_diff(b) <= 12;
+    let n = buf[..info.buffer_size()]
+        .chunks_exact(channels)
+        .filter(|p| close(p[0], rgb[0]) && close(p[1], rgb[1]) && close(p[2], rgb[2]))
+        .count();
+    (n, (info.width, info.height))
+}
+
+#[test]
+fn a_real_browser_shows_the_outage() {
+    let have = Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("CANDOR_SKIP_CHROMIUM").is_some(),
+            "chromium is missing: apt-get install chromium (scripts/test does) or set CANDOR_SKIP_CHROMIUM=1"
+        );
+        return;
+    }
+    let mut ns2 = Secondary::start();
+    let primary = Primary::start(ns2.addr, None, FAST);
+    wait_for(Duration::from_secs(15), "ns2 to be operational", || {
+        (primary.component("ns2") == "operational").then_some(())
+    });
+    ns2.kill();
+    let incident = wait_for(Duration::from_secs(20), "an incident", || {
+        primary
+            .incidents()
+            .into_iter()
+            .find(|i| i["status"] != "resolved")
+    });
+    let name = incident["name"].as_str().unwrap_or_default().to_owned();
+    let url = format!("http://{}/", primary.status);
+    let profile = TempDir::new("chromium");
+
+    // What the browser made of the page: the text is there, and no script ran.
+    let dom = chromium(&url, profile.path(), &["--dump-dom".to_owned()]);
+    assert!(
+        dom.contains(&name) && dom.contains("Major Service Outage"),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script"));
+
+    // Desktop and phone screenshots: the red banner and the green bars of
+    // the components that are up must be visible.
+    let shots = TempDir::new("shots");
+    for (file, width, height) in [
+        ("status-page.png", 1200, 1400),
+        ("status-page-phone.png", 390, 1500),
+    ] {
+        let path = shots.path().join(file);
+        chromium(
+            &url,
+            profile.path(),
+            &[
+                format!("--window-size={width},{height}"),
+                format!("--screenshot={}", path.display()),
+            ],
+        );
+        let (red, size) = count_colour(&path, [0xcf, 0x22, 0x2e]);
+        let (green, _) = count_colour(&path, [0x1a, 0x7f, 0x37]);
+        assert_eq!(size, (width, height), "{file}");
+        // The banner alone is about 70 px high and nearly as wide as the page.
+        assert!(
+            red > (width as usize * 40) / 2,
+            "{file}: only {red} red pixels"
+        );
+        assert!(green > 200, "{file}: only {green} green pixels");
+        if std::env::var_os("CANDOR_UPDATE_SCREENSHOTS").is_some() {
+            std::fs::copy(&path, docs_dir().join(file)).expect("copy the screenshot to docs/");
+        }
+    }
+}
