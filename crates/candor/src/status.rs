@@ -838,10 +838,7 @@ async fn deliver(
                             let retry_at = (!e.is_permanent()).then(|| {
                                 let delay = backoff
                                     .delay(d.attempts + 1, candor_notify::jitter_seed(&d.key));
-                                now()
-                                    + i64::try_from(delay.as_secs())
-                                        .unwrap_or(i64::MAX / 2)
-                                        .max(1)
+                                not_before(delay)
                             });
                             tracing::warn!(
                                 subscriber = subscriber.id,
@@ -868,6 +865,14 @@ async fn deliver(
         }
         while tasks.join_next().await.is_some() {}
     }
+}
+
+/// The first whole second at least `delay` from now (the outbox counts in
+/// whole seconds; rounding down could retry early).
+fn not_before(delay: Duration) -> i64 {
+    let due = std::time::SystemTime::now() + delay;
+    due.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2) + 1)
 }
 
 /// Posts the ALIAS refresh switch to the timeline of every open incident

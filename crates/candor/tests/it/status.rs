@@ -42,6 +42,11 @@ pub(crate) struct Receiver {
 impl Receiver {
     /// Starts the receiver on a thread (it lives as long as the test).
     pub(crate) fn start() -> Receiver {
+        Receiver::failing_first(0)
+    }
+
+    /// A receiver that answers 500 to its first `fail` requests.
+    pub(crate) fn failing_first(fail: usize) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the webhook receiver");
         let addr = listener.local_addr().expect("receiver address");
         let hooks = Arc::new(Mutex::new(Vec::new()));
@@ -73,14 +78,17 @@ impl Receiver {
                 if reader.read_exact(&mut body).is_err() {
                     continue;
                 }
-                keep.lock().unwrap_or_else(|e| e.into_inner()).push(Hook {
-                    headers,
-                    body,
-                    at: Instant::now(),
-                });
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
+                let seen = {
+                    let mut hooks = keep.lock().unwrap_or_else(|e| e.into_inner());
+                    hooks.push(Hook { headers, body, at: Instant::now() });
+                    hooks.len()
+                };
+                let reply: &[u8] = if seen <= fail {
+                    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                };
+                let _ = stream.write_all(reply);
             }
         });
         Receiver { addr, hooks }
@@ -360,9 +368,14 @@ fn decode_hook(h: &Hook) -> Value {
 #[test]
 fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
     let receiver = Receiver::start();
+    let flaky = Receiver::failing_first(2);
     let smtp = Smtp::start();
     let mut ns2 = Secondary::start();
-    let primary = Primary::start(ns2.addr, smtp.as_ref().map(|s| s.addr), FAST);
+    let published = TempDir::new("published");
+    let static_dir = published.path().display().to_string();
+    let mut args = FAST.to_vec();
+    args.extend(["--status-static-dir", &static_dir]);
+    let primary = Primary::start(ns2.addr, smtp.as_ref().map(|s| s.addr), &args);
     wait_for(Duration::from_secs(15), "ns2 to be operational", || {
         (primary.component("ns2") == "operational").then_some(())
     });
@@ -375,6 +388,7 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
     if smtp.is_some() {
         primary.subscribe(r#"{"email": "owner@example.com"}"#);
     }
+    primary.subscribe(&format!(r#"{{"webhook_url": "http://{}/flaky"}}"#, flaky.addr));
     let s = get_json(primary.status, "/api/v2/status.json");
     assert_eq!(s["status"]["indicator"], "none", "{s}");
 
@@ -465,6 +479,47 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
     eprintln!(
         "kill -> incident public {public:?}, -> webhook {webhook_after:?}, -> e-mail {email_after:?}"
     );
+
+    // A receiver that fails twice gets the same delivery a third time,
+    // with the same idempotency key, after backing off.
+    let tries = wait_for(Duration::from_secs(20), "the third try", || {
+        let hooks = flaky.hooks();
+        (hooks.len() >= 3).then_some(hooks)
+    });
+    let key = |h: &Hook| h.headers.get("idempotency-key").cloned();
+    assert!(key(&tries[0]).is_some());
+    assert!(tries[..3].iter().all(|h| key(h) == key(&tries[0])), "one key per delivery");
+    assert!(tries[..3].iter().all(|h| decode_hook(h)["event"] == "incident.created"));
+    assert!(tries[1].at.duration_since(tries[0].at) >= Duration::from_millis(900), "backed off");
+
+    // The static copy of the site is written too.
+    let copy = wait_for(Duration::from_secs(10), "the static copy", || {
+        std::fs::read_to_string(published.path().join("index.html"))
+            .ok()
+            .filter(|page| page.contains(&name))
+    });
+    assert!(!copy.contains("<script"));
+    let json = std::fs::read_to_string(published.path().join("api/v2/summary.json"))
+        .expect("summary.json in the static copy");
+    assert!(json.contains(&id));
+
+    // A mitigation switch posts to the open incident's timeline.
+    let r = request(
+        primary.api,
+        "PUT",
+        "/v2/1/settings/alias_refresh",
+        Some(&primary.token),
+        Some(r#"{"enabled": false}"#),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for(Duration::from_secs(10), "the mitigation on the timeline", || {
+        let i = primary.incidents().into_iter().find(|i| i["id"] == id.as_str())?;
+        i["incident_updates"]
+            .as_array()?
+            .iter()
+            .any(|u| u["body"].as_str().is_some_and(|b| b.starts_with("Mitigation applied")))
+            .then_some(())
+    });
 
     // ns2 comes back: monitoring at once, resolved only after the hold (4 s).
     ns2.restart();
