@@ -6,7 +6,7 @@ its store, API and status page monitoring its own listener and ns2, with the
 default monitor settings (a round every 5 s, 2 s timeout, 3 bad rounds in a
 row). Subscribes a webhook receiver (in this script) and an e-mail address
 (aiosmtpd, in this script) through the REST API. Then, per trial, kills ns2
-and measures:
+(or, with --failure silent, stops it with SIGSTOP) and measures:
 
 - from the kill, and from the first failed probe (the incident's
   `started_at`, one-second resolution), to the incident being public in
@@ -17,7 +17,7 @@ ns2 is then restarted and the incident left to resolve before the next
 trial (the hold time is shortened to 10 s with --hold, which changes
 nothing before the incident opens).
 
-    bench/status_timing.py [--trials 3] [--binary target/release/candor]
+    bench/status_timing.py [--trials 3] [--failure dead|silent] [--binary target/release/candor]
 """
 
 import argparse
@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +100,8 @@ def main() -> None:
     ap.add_argument("--binary", default="target/release/candor")
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--hold", type=int, default=10)
+    ap.add_argument("--failure", choices=["dead", "silent"], default="dead",
+                    help="kill ns2 (refused), or SIGSTOP it (no answer: every probe waits for its timeout)")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="candor-status-timing-")
@@ -151,8 +154,11 @@ def main() -> None:
             time.sleep(1 + (trial * 1.7) % 5)
             hooks_before, mails_before = len(Hooks.received), len(mails)
             killed = time.time()
-            secondary.kill()
-            secondary.wait()
+            if args.failure == "dead":
+                secondary.kill()
+                secondary.wait()
+            else:
+                secondary.send_signal(signal.SIGSTOP)
 
             def open_incident():
                 _, s = get(status, "/api/v2/summary.json")
@@ -176,7 +182,10 @@ def main() -> None:
             }
             rows.append(row)
             print(f"trial {trial + 1}: {json.dumps(row)}", flush=True)
-            secondary = start_ns2()
+            if args.failure == "dead":
+                secondary = start_ns2()
+            else:
+                secondary.send_signal(signal.SIGCONT)
             wait("the resolution", 120 + args.hold, lambda: open_incident() is None, step=0.5)
         worst = {k: max(r[k] for r in rows) for k in rows[0]}
         print("worst of", args.trials, "trials:", json.dumps(worst))

@@ -41,7 +41,8 @@ impl Backoff {
     /// and replays agree; derive `seed` from the delivery with
     /// [`jitter_seed`].
     pub fn delay(&self, failures: u32, seed: u64) -> Duration {
-        let doublings = failures.max(1) - 1;
+        let failures = failures.max(1);
+        let doublings = failures - 1;
         let factor = 2u32.saturating_pow(doublings);
         let delay = self.base.saturating_mul(factor).min(self.max).as_nanos();
         let low = delay / 2;

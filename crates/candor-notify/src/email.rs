@@ -86,8 +86,8 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     /// The `From` address, such as `Example Status <status@example.com>`.
     pub from: String,
-    /// The limit on each step of the SMTP conversation (connecting, each
-    /// command's reply).
+    /// The limit on sending one email: connecting, TLS and the whole SMTP
+    /// conversation together.
     pub timeout: Duration,
 }
 
@@ -136,6 +136,8 @@ pub struct Mailer {
     from: Mailbox,
     /// `host:port` of the relay, for error messages.
     server: String,
+    /// The limit on sending one email.
+    timeout: Duration,
 }
 
 impl fmt::Debug for Mailer {
@@ -192,6 +194,7 @@ impl Mailer {
             transport: builder.build(),
             from,
             server,
+            timeout: config.timeout,
         })
     }
 
@@ -205,9 +208,10 @@ impl Mailer {
     /// and TLS failures.
     pub async fn send(&self, email: &Email<'_>) -> Result<(), DeliveryError> {
         let message = self.message(email)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(error) => Err(self.smtp_error(&error)),
+        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(self.smtp_error(&error)),
+            Err(_) => Err(self.timed_out()),
         }
     }
 
@@ -244,6 +248,15 @@ impl Mailer {
         built.map_err(|e| DeliveryError::permanent(format!("cannot build the email: {e}")))
     }
 
+    /// The error for a connection or conversation that took too long.
+    fn timed_out(&self) -> DeliveryError {
+        DeliveryError::transient(format!(
+            "SMTP timed out after {} ms talking to {}",
+            self.timeout.as_millis(),
+            self.server
+        ))
+    }
+
     /// Classifies an error from the SMTP conversation.
     fn smtp_error(&self, error: &lettre::transport::smtp::Error) -> DeliveryError {
         let server = &self.server;
@@ -262,7 +275,7 @@ impl Mailer {
             };
         }
         if error.is_timeout() {
-            return DeliveryError::transient(format!("SMTP timed out talking to {server}"));
+            return self.timed_out();
         }
         if io_cause(error).is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
             return DeliveryError::transient(format!("connection refused by {server}"));

@@ -498,12 +498,11 @@ async fn probe_dns(
         Some(n) => (n, true),
         None => (&root, false),
     };
-    let started = Instant::now();
-    let udp = tokio::time::timeout(timeout, dns_udp(source, target, name, check)).await;
-    let udp_ms = started.elapsed();
-    let started = Instant::now();
-    let tcp = tokio::time::timeout(timeout, dns_tcp(source, target, name, check)).await;
-    let tcp_ms = started.elapsed();
+    // UDP and TCP at once: a silent server costs one timeout, not two.
+    let ((udp, udp_ms), (tcp, tcp_ms)) = tokio::join!(
+        timed(timeout, dns_udp(source, target, name, check)),
+        timed(timeout, dns_tcp(source, target, name, check)),
+    );
     let mut reasons = Vec::new();
     for (proto, result) in [("udp", udp), ("tcp", tcp)] {
         match result {
@@ -528,6 +527,16 @@ async fn probe_dns(
             reason: reasons.join(", "),
         }
     }
+}
+
+/// Runs `f` for at most `timeout`; its result and how long it took.
+async fn timed<F: std::future::Future>(
+    timeout: Duration,
+    f: F,
+) -> (Result<F::Output, tokio::time::error::Elapsed>, Duration) {
+    let started = Instant::now();
+    let result = tokio::time::timeout(timeout, f).await;
+    (result, started.elapsed())
 }
 
 fn query(name: &Name) -> (u16, Vec<u8>) {

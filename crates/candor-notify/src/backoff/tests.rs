@@ -41,7 +41,13 @@ fn grows_and_caps_within_jitter_bounds() {
         max: Duration::MAX,
         disable_after: 0,
     };
-    assert!(unbounded.delay(u32::MAX, 1) >= Duration::MAX / 2);
+    assert!(unbounded.delay(u32::MAX, 1) >= Duration::from_secs(u64::from(u32::MAX / 2)));
+    let huge = Backoff {
+        base: Duration::MAX,
+        max: Duration::MAX,
+        disable_after: 0,
+    };
+    assert!(huge.delay(3, 1) >= Duration::MAX / 2);
     // Zero failures is treated as one.
     assert_eq!(backoff.delay(0, 5), backoff.delay(1, 5));
 }
