@@ -127,7 +127,7 @@ def main() -> None:
         [args.binary, "serve", "--data-dir", os.path.join(tmp, "data"), "--listen", f"127.0.0.1:{ns1}",
          "--workers", "1", "--api-listen", f"127.0.0.1:{api}", "--redirect-listen", f"127.0.0.1:{redirect}",
          "--status-listen", f"127.0.0.1:{status}", "--status-nameserver", f"ns2@Frankfurt=127.0.0.1:{ns2}",
-         "--status-canary", "example.com", "--status-hold", str(args.hold),
+         "--status-canary", "example.com", "--status-hold", str(args.hold), "--webhook-allow-private",
          "--smtp-relay", f"127.0.0.1:{smtp_port}", "--smtp-security", "none"],
         stderr=log, env={**os.environ, "NO_COLOR": "1"})
     try:

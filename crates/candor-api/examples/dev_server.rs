@@ -66,6 +66,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         nameservers: vec![dns_addr],
         rate_limit_per_hour: 5000,
         status: None,
+        webhook_allow_private: true,
         status_changed: Arc::new(|| {}),
     });
     let listener = tokio::net::TcpListener::bind(&listen).await?;

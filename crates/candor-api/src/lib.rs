@@ -67,6 +67,10 @@ pub struct ApiState {
     pub status: Option<Arc<Mutex<candor_status::db::StatusDb>>>,
     /// Called after every status write (wakes the notifier, re-renders the page).
     pub status_changed: Arc<dyn Fn() + Send + Sync>,
+    /// Webhook subscriptions may name loopback and private addresses (the
+    /// notifier then delivers there too). Off by default: any account can
+    /// subscribe, and must not make Candor call its internal network.
+    pub webhook_allow_private: bool,
 }
 
 /// The state every handler shares.
@@ -88,6 +92,8 @@ pub(crate) struct Shared {
     /// Called after every successful status write, with the database
     /// unlocked.
     status_changed: Arc<dyn Fn() + Send + Sync>,
+    /// See [`ApiState::webhook_allow_private`].
+    webhook_allow_private: bool,
 }
 
 /// The handlers' state: cheap to clone.
@@ -306,6 +312,7 @@ pub fn router(state: ApiState) -> Router {
         write_lock: Mutex::new(()),
         status: state.status,
         status_changed: state.status_changed,
+        webhook_allow_private: state.webhook_allow_private,
     });
     let mut public = Router::new();
     let mut private = Router::new();

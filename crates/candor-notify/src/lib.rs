@@ -64,6 +64,7 @@
 //! [`sign`] and [`verify`] implement the same scheme in Rust.
 
 mod backoff;
+mod destination;
 mod email;
 mod signature;
 mod webhook;
@@ -72,6 +73,7 @@ use std::error::Error;
 use std::fmt;
 
 pub use backoff::{Backoff, jitter_seed};
+pub use destination::is_public;
 pub use email::{Email, Mailer, ParseSmtpSecurityError, SmtpConfig, SmtpSecurity};
 pub use signature::{SIGNATURE_HEADER, VerifyError, sign, verify};
 pub use webhook::{EVENT_HEADER, IDEMPOTENCY_HEADER, USER_AGENT, WebhookRequest, Webhooks};

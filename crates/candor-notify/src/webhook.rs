@@ -59,13 +59,32 @@ pub struct Webhooks {
     client: reqwest::Client,
     /// The limit on connecting plus the whole exchange, for error messages.
     timeout: Duration,
+    /// Loopback and private destinations are allowed (tests, or an
+    /// operator whose receivers live on the private network).
+    allow_private: bool,
 }
 
 impl Webhooks {
     /// A sender whose requests give up after `timeout` (connecting, sending
-    /// and waiting for the response head together).
+    /// and waiting for the response head together), and that only sends to
+    /// public addresses (see [`is_public`](crate::is_public)).
     pub fn new(timeout: Duration) -> Result<Webhooks, DeliveryError> {
-        let client = reqwest::Client::builder()
+        Webhooks::build(timeout, false)
+    }
+
+    /// Like [`Webhooks::new`], but also sending to loopback, private and
+    /// other non-public addresses. Only for receivers the operator trusts:
+    /// any account can register a webhook URL.
+    pub fn allowing_private(timeout: Duration) -> Result<Webhooks, DeliveryError> {
+        Webhooks::build(timeout, true)
+    }
+
+    fn build(timeout: Duration, allow_private: bool) -> Result<Webhooks, DeliveryError> {
+        let mut builder = reqwest::Client::builder();
+        if !allow_private {
+            builder = builder.dns_resolver(crate::destination::PublicOnly);
+        }
+        let client = builder
             .user_agent(USER_AGENT)
             // A redirect would send the signed body somewhere the subscriber
             // did not register; the response is classified instead.
@@ -77,7 +96,11 @@ impl Webhooks {
             .map_err(|e| {
                 DeliveryError::permanent(format!("cannot set up the webhook HTTP client: {e}"))
             })?;
-        Ok(Webhooks { client, timeout })
+        Ok(Webhooks {
+            client,
+            timeout,
+            allow_private,
+        })
     }
 
     /// POSTs one webhook, signed with a fresh timestamp, and returns the
@@ -91,6 +114,17 @@ impl Webhooks {
     pub async fn deliver(&self, req: &WebhookRequest<'_>) -> Result<u16, DeliveryError> {
         let url = parse_url(req.url)?;
         let shown = display_url(&url);
+        if !self.allow_private {
+            let literal = url
+                .host_str()
+                .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+                .and_then(|h| h.parse::<std::net::IpAddr>().ok());
+            if let Some(ip) = literal.filter(|ip| !crate::is_public(*ip)) {
+                return Err(DeliveryError::permanent(format!(
+                    "{shown}: {ip} is not a public address; webhooks go to public addresses only"
+                )));
+            }
+        }
         let event = header_value(EVENT_HEADER, req.event)?;
         let idempotency_key = header_value(IDEMPOTENCY_HEADER, req.idempotency_key)?;
         let signature = sign(req.secret, unix_now(), req.body);

@@ -196,6 +196,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
                 status: status_hooks.as_ref().map(|(db, _)| db.clone()),
+                webhook_allow_private: args.status.webhook_allow_private,
                 status_changed: status_hooks.as_ref().map_or_else(
                     || Arc::new(|| {}) as Arc<dyn Fn() + Send + Sync>,
                     |(_, c)| c.clone(),

@@ -95,6 +95,11 @@ pub(crate) struct StatusArgs {
     /// User name for the relay (the password comes from CANDOR_SMTP_PASSWORD).
     #[arg(long, value_name = "NAME")]
     pub(crate) smtp_username: Option<String>,
+    /// Also deliver webhooks to loopback and private addresses. Off by
+    /// default: any account can subscribe a webhook, and must not make
+    /// Candor call into its own network.
+    #[arg(long)]
+    pub(crate) webhook_allow_private: bool,
     /// Milliseconds to wait for a webhook receiver or the SMTP relay.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub(crate) notify_timeout_ms: u64,
@@ -274,8 +279,13 @@ pub(crate) async fn start(
         }
         None => None,
     };
-    let webhooks = Webhooks::new(Duration::from_millis(args.notify_timeout_ms))
-        .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))?;
+    let timeout = Duration::from_millis(args.notify_timeout_ms);
+    let webhooks = if args.webhook_allow_private {
+        Webhooks::allowing_private(timeout)
+    } else {
+        Webhooks::new(timeout)
+    }
+    .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))?;
 
     let url = args
         .status_url
@@ -880,8 +890,9 @@ async fn deliver(
 /// whole seconds; rounding down could retry early).
 fn not_before(delay: Duration) -> i64 {
     let due = std::time::SystemTime::now() + delay;
-    due.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2) + 1)
+    due.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| {
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2) + 1
+    })
 }
 
 /// Posts the ALIAS refresh switch to the timeline of every open incident

@@ -588,6 +588,20 @@ pub(crate) async fn subscriptions(
     Ok(views::data(list.iter().map(subscription_view).collect()))
 }
 
+/// The host of an http(s) URL when it is an IP address literal. (Names
+/// are checked when delivering: the notifier only connects to public
+/// addresses they resolve to.)
+fn literal_host(url: &str) -> Option<std::net::IpAddr> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    host.parse().ok()
+}
+
 /// `POST /v2/{account}/status/subscriptions`: a webhook (its signing
 /// secret is generated here and shown in this answer only) or an e-mail
 /// address, optionally only for some of the account's zones; 201.
@@ -612,10 +626,21 @@ pub(crate) async fn subscribe(
                 "webhook_url or email is required",
             ));
         }
-        (Some(url), None) => Channel::Webhook {
-            url: url.trim().to_owned(),
-            secret: random_id(SECRET_LEN),
-        },
+        (Some(url), None) => {
+            let url = url.trim().to_owned();
+            if !state.webhook_allow_private
+                && let Some(ip) = literal_host(&url).filter(|ip| !candor_notify::is_public(*ip))
+            {
+                return Err(ApiError::invalid_field(
+                    "webhook_url",
+                    format!("{ip} is not a public address; webhooks go to public addresses only"),
+                ));
+            }
+            Channel::Webhook {
+                url,
+                secret: random_id(SECRET_LEN),
+            }
+        }
         (None, Some(address)) => Channel::Email {
             address: address.trim().to_owned(),
         },

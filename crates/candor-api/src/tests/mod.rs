@@ -176,6 +176,7 @@ impl Harness {
             nameservers,
             rate_limit_per_hour: limit,
             status: status.clone(),
+            webhook_allow_private: false,
             status_changed: Arc::new(move || {
                 counter.fetch_add(1, Ordering::Relaxed);
             }),

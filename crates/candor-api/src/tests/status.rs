@@ -469,6 +469,25 @@ async fn subscriptions_belong_to_their_account() {
         )
         .await;
     rejects(&reply, "webhook_url");
+    // Webhooks may not point into Candor's own network.
+    for (url, ip) in [
+        ("http://127.0.0.1:9/h", "127.0.0.1"),
+        ("https://user:pw@[::1]:8443/h", "::1"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("http://10.0.0.7?x=1", "10.0.0.7"),
+    ] {
+        let reply = h
+            .call("POST", &subscriptions, Some(json!({ "webhook_url": url })))
+            .await;
+        rejects(&reply, "webhook_url");
+        assert_eq!(
+            reply.json["errors"]["webhook_url"],
+            json!([format!(
+                "{ip} is not a public address; webhooks go to public addresses only"
+            )]),
+            "{url}"
+        );
+    }
 
     let reply = h
         .call("DELETE", &format!("{subscriptions}/{hook_id}"), None)

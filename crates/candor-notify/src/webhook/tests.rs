@@ -104,7 +104,7 @@ fn request(url: &str) -> WebhookRequest<'_> {
 }
 
 fn webhooks() -> Webhooks {
-    Webhooks::new(Duration::from_secs(5)).expect("client")
+    Webhooks::allowing_private(Duration::from_secs(5)).expect("client")
 }
 
 #[tokio::test]
@@ -208,7 +208,7 @@ async fn silent_server_times_out() {
             open.push(stream);
         }
     });
-    let webhooks = Webhooks::new(Duration::from_millis(300)).expect("client");
+    let webhooks = Webhooks::allowing_private(Duration::from_millis(300)).expect("client");
     let url = format!("http://{address}/hook");
     let started = Instant::now();
     let error = webhooks
@@ -287,4 +287,33 @@ async fn messages_hold_no_secrets() {
     );
     let debug = format!("{:?}", request(&url));
     assert!(!debug.contains("whsec"), "{debug}");
+}
+
+#[tokio::test]
+async fn private_destinations_are_refused_by_default() {
+    // A real receiver on loopback, which the default sender must not reach.
+    let (base, mut received) = server(200, "").await;
+    let webhooks = Webhooks::new(Duration::from_secs(5)).expect("client");
+    let url = format!("{base}/hook");
+    let err = webhooks
+        .deliver(&request(&url))
+        .await
+        .expect_err("loopback refused");
+    assert!(err.is_permanent());
+    assert!(
+        err.message
+            .ends_with("127.0.0.1 is not a public address; webhooks go to public addresses only"),
+        "{err}"
+    );
+    // A name that resolves to loopback only is refused by the resolver.
+    let url = format!("{}/hook", base.replace("127.0.0.1", "localhost"));
+    let err = webhooks
+        .deliver(&request(&url))
+        .await
+        .expect_err("localhost refused");
+    assert!(
+        err.message.contains("localhost has no public address"),
+        "{err}"
+    );
+    assert!(received.try_recv().is_err(), "nothing reached the receiver");
 }

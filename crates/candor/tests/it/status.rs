@@ -80,7 +80,11 @@ impl Receiver {
                 }
                 let seen = {
                     let mut hooks = keep.lock().unwrap_or_else(|e| e.into_inner());
-                    hooks.push(Hook { headers, body, at: Instant::now() });
+                    hooks.push(Hook {
+                        headers,
+                        body,
+                        at: Instant::now(),
+                    });
                     hooks.len()
                 };
                 let reply: &[u8] = if seen <= fail {
@@ -277,6 +281,7 @@ impl Primary {
             "Amsterdam",
             "--status-canary",
             "example.com",
+            "--webhook-allow-private",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -388,7 +393,10 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
     if smtp.is_some() {
         primary.subscribe(r#"{"email": "owner@example.com"}"#);
     }
-    primary.subscribe(&format!(r#"{{"webhook_url": "http://{}/flaky"}}"#, flaky.addr));
+    primary.subscribe(&format!(
+        r#"{{"webhook_url": "http://{}/flaky"}}"#,
+        flaky.addr
+    ));
     let s = get_json(primary.status, "/api/v2/status.json");
     assert_eq!(s["status"]["indicator"], "none", "{s}");
 
@@ -488,9 +496,19 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
     });
     let key = |h: &Hook| h.headers.get("idempotency-key").cloned();
     assert!(key(&tries[0]).is_some());
-    assert!(tries[..3].iter().all(|h| key(h) == key(&tries[0])), "one key per delivery");
-    assert!(tries[..3].iter().all(|h| decode_hook(h)["event"] == "incident.created"));
-    assert!(tries[1].at.duration_since(tries[0].at) >= Duration::from_millis(900), "backed off");
+    assert!(
+        tries[..3].iter().all(|h| key(h) == key(&tries[0])),
+        "one key per delivery"
+    );
+    assert!(
+        tries[..3]
+            .iter()
+            .all(|h| decode_hook(h)["event"] == "incident.created")
+    );
+    assert!(
+        tries[1].at.duration_since(tries[0].at) >= Duration::from_millis(900),
+        "backed off"
+    );
 
     // The static copy of the site is written too.
     let copy = wait_for(Duration::from_secs(10), "the static copy", || {
@@ -512,14 +530,25 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
         Some(r#"{"enabled": false}"#),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    wait_for(Duration::from_secs(10), "the mitigation on the timeline", || {
-        let i = primary.incidents().into_iter().find(|i| i["id"] == id.as_str())?;
-        i["incident_updates"]
-            .as_array()?
-            .iter()
-            .any(|u| u["body"].as_str().is_some_and(|b| b.starts_with("Mitigation applied")))
-            .then_some(())
-    });
+    wait_for(
+        Duration::from_secs(10),
+        "the mitigation on the timeline",
+        || {
+            let i = primary
+                .incidents()
+                .into_iter()
+                .find(|i| i["id"] == id.as_str())?;
+            i["incident_updates"]
+                .as_array()?
+                .iter()
+                .any(|u| {
+                    u["body"]
+                        .as_str()
+                        .is_some_and(|b| b.starts_with("Mitigation applied"))
+                })
+                .then_some(())
+        },
+    );
 
     // ns2 comes back: monitoring at once, resolved only after the hold (4 s).
     ns2.restart();
