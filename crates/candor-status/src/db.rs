@@ -18,7 +18,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::model::{
     AffectedComponent, Channel, Component, ComponentKind, ComponentStatus, ComponentView,
     DayUptime, Delivery, Event, Impact, Incident, IncidentStatus, IncidentUpdate, IncidentView,
-    Indicator, PageSnapshot, Revision, Subscriber, Timestamp, UnknownName, UpdateSource,
+    Indicator, PageSnapshot, ProbeResult, Revision, Subscriber, Timestamp, UnknownName,
+    UpdateSource,
 };
 
 #[cfg(test)]
@@ -84,7 +85,8 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> StatusError {
 }
 
 /// The schema, applied in order; `PRAGMA user_version` counts the ones done.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE components (
     id INTEGER PRIMARY KEY,
@@ -196,7 +198,20 @@ CREATE TABLE deliveries (
     abandoned_at INTEGER
 );
 CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE delivered_at IS NULL AND abandoned_at IS NULL;
-"];
+",
+    r"
+ALTER TABLE uptime ADD COLUMN latency_sum INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE uptime ADD COLUMN latency_n INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE last_probes (
+    component_id INTEGER NOT NULL REFERENCES components(id),
+    vantage TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    latency_ms INTEGER,
+    error TEXT,
+    PRIMARY KEY (component_id, vantage)
+) WITHOUT ROWID;
+",
+];
 
 /// A component as the configuration describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -534,6 +549,47 @@ impl StatusDb {
         Ok(())
     }
 
+    /// Keeps each probe as the latest of its component and vantage point,
+    /// and adds the successful ones' round-trip times to the day's mean.
+    pub fn record_probes(&mut self, probes: &[ProbeResult]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for p in probes {
+            tx.execute(
+                "INSERT INTO last_probes(component_id, vantage, at, latency_ms, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(component_id, vantage) DO UPDATE SET at = ?3, latency_ms = ?4, error = ?5",
+                params![p.component_id, p.vantage, p.at, p.latency_ms, p.error],
+            )?;
+            if let Some(ms) = p.latency_ms {
+                tx.execute(
+                    "INSERT INTO uptime(component_id, day, latency_sum, latency_n) VALUES (?1, ?2, ?3, 1)
+                     ON CONFLICT(component_id, day) DO UPDATE SET
+                         latency_sum = latency_sum + ?3, latency_n = latency_n + 1",
+                    params![p.component_id, day_of(p.at), ms],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The latest probes of a component, by vantage point name.
+    pub fn last_probes(&self, component_id: i64) -> Result<Vec<ProbeResult>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT vantage, at, latency_ms, error FROM last_probes WHERE component_id = ?1 ORDER BY vantage",
+        )?;
+        let rows = stmt.query_map(params![component_id], |r| {
+            Ok(ProbeResult {
+                component_id,
+                vantage: r.get(0)?,
+                at: r.get(1)?,
+                latency_ms: r.get(2)?,
+                error: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The last [`HISTORY_DAYS`] days of a component, oldest first.
     pub fn uptime(&self, component_id: i64, now: Timestamp) -> Result<Vec<DayUptime>> {
         let today = day_of(now);
@@ -545,7 +601,7 @@ impl StatusDb {
             })
             .collect();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT day, ok, degraded, partial, major, maintenance FROM uptime
+            "SELECT day, ok, degraded, partial, major, maintenance, latency_sum, latency_n FROM uptime
              WHERE component_id = ?1 AND day BETWEEN ?2 AND ?3",
         )?;
         let rows = stmt.query_map(params![component_id, first, today], |r| {
@@ -556,6 +612,10 @@ impl StatusDb {
                 partial: r.get(3)?,
                 major: r.get(4)?,
                 maintenance: r.get(5)?,
+                latency_ms: {
+                    let (sum, n): (i64, i64) = (r.get(6)?, r.get(7)?);
+                    (n > 0).then(|| u32::try_from(sum / n).unwrap_or(u32::MAX))
+                },
             })
         })?;
         for row in rows {
@@ -1151,10 +1211,12 @@ impl StatusDb {
                     )
                 });
                 let uptime_percent = (counted > 0).then(|| up * 100.0 / counted as f64);
+                let last_probes = self.last_probes(component.id)?;
                 Ok(ComponentView {
                     component,
                     days,
                     uptime_percent,
+                    last_probes,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -27,8 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::db::{NewIncident, NewUpdate, Result, StatusDb};
 use crate::model::{
-    Component, ComponentKind, ComponentStatus, IncidentStatus, IncidentView, Timestamp,
-    UpdateSource,
+    Component, ComponentKind, ComponentStatus, IncidentStatus, IncidentView, ProbeResult,
+    Timestamp, UpdateSource,
 };
 
 #[cfg(test)]
@@ -298,6 +298,24 @@ impl Engine {
             shown.push((id, next));
         }
         db.record_round(&round_states, now)?;
+        let probes: Vec<ProbeResult> = by_component
+            .values()
+            .flatten()
+            .map(|o| ProbeResult {
+                component_id: o.component_id,
+                vantage: o.vantage.clone(),
+                at: o.at,
+                latency_ms: match o.outcome {
+                    Outcome::Ok { latency_ms } => Some(latency_ms),
+                    Outcome::Failed { .. } => None,
+                },
+                error: match &o.outcome {
+                    Outcome::Failed { reason } => Some(reason.clone()),
+                    Outcome::Ok { .. } => None,
+                },
+            })
+            .collect();
+        db.record_probes(&probes)?;
         db.set_component_status(&shown, now)?;
 
         let relapse = !every_probe_ok && self.all_healthy_since.is_some();

@@ -79,6 +79,8 @@ pub struct DayUptime {
     pub major: u32,
     /// Rounds inside a maintenance window (not counted against uptime).
     pub maintenance: u32,
+    /// Mean round-trip time of the day's successful probes (milliseconds).
+    pub latency_ms: Option<u32>,
 }
 
 impl DayUptime {
@@ -271,6 +273,21 @@ pub struct IncidentView {
     pub updates: Vec<IncidentUpdate>,
 }
 
+/// The latest probe of a component from one vantage point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeResult {
+    /// The component.
+    pub component_id: i64,
+    /// The vantage point's name.
+    pub vantage: String,
+    /// When the probe was sent.
+    pub at: Timestamp,
+    /// Round-trip time when it succeeded.
+    pub latency_ms: Option<u32>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
 /// A component with its history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ComponentView {
@@ -281,6 +298,8 @@ pub struct ComponentView {
     pub days: Vec<DayUptime>,
     /// Uptime over those days in percent, `None` when nothing was measured.
     pub uptime_percent: Option<f64>,
+    /// The latest probe from each vantage point, by vantage name.
+    pub last_probes: Vec<ProbeResult>,
 }
 
 /// The page's overall state (Statuspage's `status.indicator`).
@@ -604,6 +623,7 @@ mod tests {
             partial: 2,
             major: 1,
             maintenance: 5,
+            latency_ms: None,
         };
         assert_eq!(day.counted(), 10);
         assert_eq!(day.percent(), Some(80.0));

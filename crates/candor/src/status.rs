@@ -539,6 +539,16 @@ async fn probe_dns(
     }
 }
 
+/// An I/O error in words, without the OS error number:
+/// `connection refused`.
+fn io_text(e: std::io::Error) -> String {
+    if e.raw_os_error().is_some() {
+        e.kind().to_string()
+    } else {
+        e.to_string()
+    }
+}
+
 /// Runs `f` for at most `timeout`; its result and how long it took.
 async fn timed<F: std::future::Future>(
     timeout: Duration,
@@ -593,12 +603,12 @@ async fn dns_udp(
     let socket = UdpSocket::bind(SocketAddr::new(source, 0))
         .await
         .map_err(|e| format!("cannot bind {source}: {e}"))?;
-    socket.connect(target).await.map_err(|e| e.to_string())?;
+    socket.connect(target).await.map_err(io_text)?;
     let (id, q) = query(name);
-    socket.send(&q).await.map_err(|e| e.to_string())?;
+    socket.send(&q).await.map_err(io_text)?;
     let mut buf = vec![0u8; 4096];
     loop {
-        let n = socket.recv(&mut buf).await.map_err(|e| e.to_string())?;
+        let n = socket.recv(&mut buf).await.map_err(io_text)?;
         if check_answer(&buf[..n], id, check)? {
             return Ok(());
         }
@@ -616,25 +626,22 @@ async fn dns_tcp(
     } else {
         TcpSocket::new_v6()
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(io_text)?;
     socket
         .bind(SocketAddr::new(source, 0))
         .map_err(|e| format!("cannot bind {source}: {e}"))?;
-    let mut stream = socket.connect(target).await.map_err(|e| e.to_string())?;
+    let mut stream = socket.connect(target).await.map_err(io_text)?;
     let (id, q) = query(name);
     let mut framed = (q.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(&q);
-    stream.write_all(&framed).await.map_err(|e| e.to_string())?;
+    stream.write_all(&framed).await.map_err(io_text)?;
     let mut len = [0u8; 2];
     stream
         .read_exact(&mut len)
         .await
         .map_err(|e| format!("connection closed without an answer ({e})"))?;
     let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    stream
-        .read_exact(&mut buf)
-        .await
-        .map_err(|e| e.to_string())?;
+    stream.read_exact(&mut buf).await.map_err(io_text)?;
     if check_answer(&buf, id, check)? {
         Ok(())
     } else {
@@ -653,19 +660,19 @@ async fn probe_http(
     let started = Instant::now();
     let result = tokio::time::timeout(timeout, async {
         let socket = if target.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-            .map_err(|e| e.to_string())?;
+            .map_err(io_text)?;
         socket
             .bind(SocketAddr::new(source, 0))
             .map_err(|e| format!("cannot bind {source}: {e}"))?;
-        let mut stream = socket.connect(target).await.map_err(|e| e.to_string())?;
+        let mut stream = socket.connect(target).await.map_err(io_text)?;
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: candor-monitor\r\nConnection: close\r\n\r\n"
         );
-        stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+        stream.write_all(request.as_bytes()).await.map_err(io_text)?;
         let mut head = [0u8; 64];
         let mut got = 0;
         while got < 12 {
-            let n = stream.read(&mut head[got..]).await.map_err(|e| e.to_string())?;
+            let n = stream.read(&mut head[got..]).await.map_err(io_text)?;
             if n == 0 {
                 return Err("connection closed without a response".to_owned());
             }

@@ -151,9 +151,16 @@ fn opens_after_fail_rounds_and_resolves_after_hold() {
         v.updates[0].body
     );
     assert!(w.db.open_automatic_incident().unwrap().is_none());
-    // Uptime counted every round.
+    // Uptime counted every round, with the answers' mean latency, and the
+    // latest probe kept.
     let today = *w.db.uptime(w.ns[1], w.now).unwrap().last().unwrap();
     assert_eq!(today.major, 3 + 5);
+    assert_eq!(today.latency_ms, Some(2));
+    let last = w.db.last_probes(w.ns[1]).unwrap();
+    assert_eq!(
+        (last.len(), last[0].latency_ms, last[0].error.as_deref()),
+        (1, Some(2), None)
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@
 
 use crate::model::{
     AffectedComponent, Component, ComponentKind, ComponentStatus, ComponentView, DayUptime, Impact,
-    Incident, IncidentStatus, IncidentUpdate, IncidentView, Indicator, PageSnapshot, Revision,
-    Timestamp, UpdateSource,
+    Incident, IncidentStatus, IncidentUpdate, IncidentView, Indicator, PageSnapshot, ProbeResult,
+    Revision, Timestamp, UpdateSource,
 };
 
 /// 26 Nov 2026, 11:03 UTC: when the snapshot is taken.
@@ -99,6 +99,7 @@ fn ns1() -> ComponentView {
         partial: 6,
         major: 12,
         maintenance: 0,
+        latency_ms: Some(3),
     };
     ComponentView {
         component: component(
@@ -110,6 +111,26 @@ fn ns1() -> ComponentView {
         ),
         uptime_percent: uptime(&days),
         days,
+        last_probes: vec![
+            probe(1, "ams", Some(2), None),
+            probe(1, "fra", Some(9), None),
+        ],
+    }
+}
+
+/// The latest probe of a component from a vantage point.
+fn probe(
+    component_id: i64,
+    vantage: &str,
+    latency_ms: Option<u32>,
+    error: Option<&str>,
+) -> ProbeResult {
+    ProbeResult {
+        component_id,
+        vantage: vantage.to_owned(),
+        at: NOW - 3,
+        latency_ms,
+        error: error.map(str::to_owned),
     }
 }
 
@@ -123,6 +144,7 @@ fn ns2() -> ComponentView {
         partial: 4,
         major: 0,
         maintenance: 0,
+        latency_ms: Some(41),
     };
     let mut component = component(
         2,
@@ -136,6 +158,10 @@ fn ns2() -> ComponentView {
         component,
         uptime_percent: uptime(&days),
         days,
+        last_probes: vec![
+            probe(2, "ams", Some(38), None),
+            probe(2, "fra", None, Some("udp: no answer within 2000 ms")),
+        ],
     }
 }
 
@@ -173,6 +199,7 @@ fn api() -> ComponentView {
         component,
         uptime_percent: uptime(&days),
         days,
+        last_probes: Vec::new(),
     }
 }
 

@@ -429,6 +429,20 @@ fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Markup {
             @if let Some(description) = &c.description {
                 p.desc { (description) }
             }
+            @if !view.last_probes.is_empty() {
+                p.probes {
+                    "Last checked " (human_time(view.last_probes.iter().map(|p| p.at).max().unwrap_or(0))) ": "
+                    @for (i, probe) in view.last_probes.iter().enumerate() {
+                        @if i > 0 { "; " }
+                        (probe.vantage) " "
+                        @match (&probe.error, probe.latency_ms) {
+                            (Some(error), _) => { span.fail { "failed (" (error) ")" } }
+                            (None, Some(ms)) => { (ms) " ms" }
+                            (None, None) => { "ok" }
+                        }
+                    }
+                }
+            }
             div.bars role="img" aria-label=(summary) {
                 @for day in &days {
                     span class={ "s-" (day.worst().map_or("nodata", ComponentStatus::as_str)) } title=(day_tooltip(day)) {}
@@ -484,6 +498,9 @@ fn day_tooltip(day: &DayUptime) -> String {
         };
     };
     let mut out = format!("{date}: {} uptime", percent(up));
+    if let Some(ms) = day.latency_ms {
+        out.push_str(&format!(", mean answer {ms} ms"));
+    }
     for (count, what) in [
         (day.degraded, "degraded"),
         (day.partial, "partial-outage"),

@@ -286,6 +286,13 @@ pub fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Value {
             "kind": c.kind.as_str(),
             "location": c.location,
             "uptime_90_days": view.uptime_percent,
+            "latency_ms_today": view.days.last().and_then(|d| d.latency_ms),
+            "last_probes": view.last_probes.iter().map(|p| json!({
+                "vantage": p.vantage,
+                "at": rfc3339(p.at),
+                "latency_ms": p.latency_ms,
+                "error": p.error,
+            })).collect::<Vec<_>>(),
         },
     })
 }

@@ -128,15 +128,20 @@ fn render_index_page() {
     let details = find(&page, "<details>");
     let revision = find(&page, "The network in Frankfurt has a problem.");
     assert!(revision > details && revision < find(&page, "</details>"));
+    // The latest probe from each vantage point, failures named.
+    find(
+        &page,
+        "ams 38 ms; fra <span class=\"fail\">failed (udp: no answer within 2000 ms)</span>",
+    );
     // 90 bars per component, each with a tooltip.
     assert_eq!(page.matches("title=\"2026-").count(), 3 * 90);
     find(
         &page,
-        r#"title="2026-10-27: 94.79% uptime, 6 partial-outage rounds, 12 major-outage rounds""#,
+        r#"title="2026-10-27: 94.79% uptime, mean answer 3 ms, 6 partial-outage rounds, 12 major-outage rounds""#,
     );
     find(
         &page,
-        r#"title="2026-11-26: 98.49% uptime, 4 partial-outage rounds""#,
+        r#"title="2026-11-26: 98.49% uptime, mean answer 41 ms, 4 partial-outage rounds""#,
     );
     find(&page, r#"class="s-nodata" title="2026-08-29: no data""#);
     find(

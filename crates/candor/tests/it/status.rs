@@ -380,6 +380,13 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
     let static_dir = published.path().display().to_string();
     let mut args = FAST.to_vec();
     args.extend(["--status-static-dir", &static_dir]);
+    // Two vantage points: probes sent from two source addresses.
+    args.extend([
+        "--status-vantage",
+        "lo1=127.0.0.1",
+        "--status-vantage",
+        "lo2=127.0.0.2",
+    ]);
     let primary = Primary::start(ns2.addr, smtp.as_ref().map(|s| s.addr), &args);
     wait_for(Duration::from_secs(15), "ns2 to be operational", || {
         (primary.component("ns2") == "operational").then_some(())
@@ -441,7 +448,27 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
     );
     let summary = get_json(primary.status, "/api/v2/summary.json");
     assert_eq!(summary["status"]["indicator"], "critical", "{summary}");
+    assert!(
+        one.contains("2 of 2 vantage points got no correct answer"),
+        "{one}"
+    );
     assert_eq!(summary["incidents"][0]["id"], id.as_str());
+    let ns2_view = summary["components"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "ns2"))
+        .cloned()
+        .unwrap_or_default();
+    let probes = ns2_view["candor"]["last_probes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(probes.len(), 2, "{ns2_view}");
+    assert!(
+        probes
+            .iter()
+            .all(|p| p["error"].as_str().is_some_and(|e| e.contains("udp: "))),
+        "{ns2_view}"
+    );
 
     // The webhook: signed, with an idempotency key.
     let hook = wait_for(Duration::from_secs(10), "the webhook", || {
