@@ -91,6 +91,12 @@ struct ServeArgs {
     /// UDP worker threads per address (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Receive coalescing: after a partly filled batch, a UDP worker waits
+    /// this many microseconds (plus the kernel's timer slack) for more
+    /// packets before receiving again; fewer wake-ups per query under load.
+    /// 0 turns it off.
+    #[arg(long, value_name = "US", default_value_t = 10)]
+    udp_coalesce_us: u64,
     /// Largest UDP response, whatever the client offers (512..=4096).
     #[arg(long, value_name = "BYTES", default_value_t = 1232)]
     max_udp_payload: u16,

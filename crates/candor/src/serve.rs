@@ -134,6 +134,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let udp_config = UdpConfig {
         workers,
         answer: tcp_config.answer.clone(),
+        coalesce: Duration::from_micros(args.udp_coalesce_us),
     };
     let mut udp = Vec::new();
     for addr in &args.listen {
