@@ -95,7 +95,7 @@ struct ServeArgs {
     /// this many microseconds (plus the kernel's timer slack) for more
     /// packets before receiving again; fewer wake-ups per query under load.
     /// 0 turns it off.
-    #[arg(long, value_name = "US", default_value_t = 10)]
+    #[arg(long, value_name = "US", default_value_t = 50)]
     udp_coalesce_us: u64,
     /// Largest UDP response, whatever the client offers (512..=4096).
     #[arg(long, value_name = "BYTES", default_value_t = 1232)]
