@@ -354,9 +354,18 @@ fn check_zone(zone: &str) -> Result<String> {
 }
 
 impl StatusDb {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`. The file (and
+    /// with it SQLite's `-wal` and `-shm` files, which copy its mode) is
+    /// readable by its owner only: it holds the webhook signing secrets.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+                invalid("database", format!("cannot restrict {}: {e}", path.display()))
+            })?;
+        }
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         Self::init(conn)

@@ -395,6 +395,12 @@ fn reopens_file_and_keeps_everything() {
     };
     let db = StatusDb::open(&path).unwrap();
     assert_eq!(db.incident(id).unwrap().updates.len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the file with the webhook secrets is private");
+    }
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
