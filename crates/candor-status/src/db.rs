@@ -362,9 +362,14 @@ impl StatusDb {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
-                invalid("database", format!("cannot restrict {}: {e}", path.display()))
-            })?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| {
+                    invalid(
+                        "database",
+                        format!("cannot restrict {}: {e}", path.display()),
+                    )
+                },
+            )?;
         }
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;

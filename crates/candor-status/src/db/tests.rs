@@ -399,7 +399,11 @@ fn reopens_file_and_keeps_everything() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the file with the webhook secrets is private");
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the file with the webhook secrets is private"
+        );
     }
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
