@@ -437,6 +437,7 @@ fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Markup {
                         (probe.vantage) " "
                         @match (&probe.error, probe.latency_ms) {
                             (Some(error), _) => { span.fail { "failed (" (error) ")" } }
+                            (None, Some(0)) => { "under 1 ms" }
                             (None, Some(ms)) => { (ms) " ms" }
                             (None, None) => { "ok" }
                         }
