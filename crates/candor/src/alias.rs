@@ -320,7 +320,7 @@ async fn ask(upstream: SocketAddr, name: &Name, rtype: Rtype, timeout: Duration)
 /// A query ID that is hard to guess (RFC 5452): SipHash under the
 /// standard library's randomly seeded keys, which differ for every
 /// `RandomState`.
-fn rand_id() -> u16 {
+pub(crate) fn rand_id() -> u16 {
     use std::hash::BuildHasher;
     std::collections::hash_map::RandomState::new().hash_one(0u8) as u16
 }

@@ -559,9 +559,9 @@ async fn timed<F: std::future::Future>(
     (result, started.elapsed())
 }
 
+/// The canary query, with an ID that is hard to guess.
 fn query(name: &Name) -> (u16, Vec<u8>) {
-    use std::hash::BuildHasher;
-    let id = std::collections::hash_map::RandomState::new().hash_one(Instant::now()) as u16;
+    let id = crate::alias::rand_id();
     let spec = QuerySpec {
         id,
         recursion_desired: false,
