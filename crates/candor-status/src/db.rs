@@ -1217,13 +1217,8 @@ impl StatusDb {
             .into_iter()
             .map(|component| {
                 let days = self.uptime(component.id, now)?;
-                let (up, counted) = days.iter().fold((0.0, 0u64), |(up, n), d| {
-                    let counted = u64::from(d.counted());
-                    (
-                        up + d.percent().unwrap_or(0.0) / 100.0 * counted as f64,
-                        n + counted,
-                    )
-                });
+                let up: f64 = days.iter().map(DayUptime::up).sum();
+                let counted: u64 = days.iter().map(|d| u64::from(d.counted())).sum();
                 let uptime_percent = (counted > 0).then(|| up * 100.0 / counted as f64);
                 let last_probes = self.last_probes(component.id)?;
                 Ok(ComponentView {

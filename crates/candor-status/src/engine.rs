@@ -251,24 +251,18 @@ impl Engine {
                 let first = failed.iter().map(|o| o.at).min().unwrap_or(now);
                 track.streak_started.get_or_insert(first);
                 track.streak_worst = track.streak_worst.max(Some(raw));
-                track.reasons = failed
-                    .iter()
-                    .map(|o| match &o.outcome {
-                        Outcome::Failed { reason } => format!("{}: {reason}", o.vantage),
-                        Outcome::Ok { latency_ms } => format!("{}: {latency_ms} ms", o.vantage),
-                    })
-                    .collect();
-                if failed.is_empty() {
-                    track.reasons = obs
-                        .iter()
-                        .map(|o| match &o.outcome {
-                            Outcome::Ok { latency_ms } => {
-                                format!("{}: answered in {latency_ms} ms", o.vantage)
-                            }
-                            Outcome::Failed { reason } => format!("{}: {reason}", o.vantage),
-                        })
-                        .collect();
-                }
+                // The failures, or (slow but answering) every answer.
+                let why = |o: &Observation| match &o.outcome {
+                    Outcome::Failed { reason } => format!("{}: {reason}", o.vantage),
+                    Outcome::Ok { latency_ms } => {
+                        format!("{}: answered in {latency_ms} ms", o.vantage)
+                    }
+                };
+                track.reasons = if failed.is_empty() {
+                    obs.iter().map(|o| why(o)).collect()
+                } else {
+                    failed.iter().map(|o| why(o)).collect()
+                };
                 track.failing = (failed.len().max(slow), probes);
             }
 

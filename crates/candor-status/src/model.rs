@@ -93,10 +93,13 @@ impl DayUptime {
     /// A partial outage counts half, as Statuspage does with its weights.
     pub fn percent(&self) -> Option<f64> {
         let counted = self.counted();
-        (counted > 0).then(|| {
-            let up = f64::from(self.ok + self.degraded) + f64::from(self.partial) * 0.5;
-            up * 100.0 / f64::from(counted)
-        })
+        (counted > 0).then(|| self.up() * 100.0 / f64::from(counted))
+    }
+
+    /// Rounds counted as up: healthy and degraded ones, and half of the
+    /// partial-outage ones.
+    pub fn up(&self) -> f64 {
+        f64::from(self.ok + self.degraded) + f64::from(self.partial) * 0.5
     }
 
     /// The worst state seen during the day, `None` when nothing was measured.

@@ -326,11 +326,8 @@ pub(crate) async fn start(
         &with_db(&db, |db| Ok(db.snapshot(now())?)).await?,
     )));
     let (changed_tx, changed_rx) = watch::channel(0u64);
-    let changed_tx = Arc::new(changed_tx);
-    let changed: Arc<dyn Fn() + Send + Sync> = {
-        let tx = changed_tx.clone();
-        Arc::new(move || tx.send_modify(|n| *n = n.wrapping_add(1)))
-    };
+    let changed: Arc<dyn Fn() + Send + Sync> =
+        Arc::new(move || changed_tx.send_modify(|n| *n = n.wrapping_add(1)));
     let thresholds = Thresholds {
         quorum: args.status_quorum,
         fail_rounds: args.status_fail_rounds.max(1),
