@@ -25,8 +25,10 @@ pub enum Transport {
 }
 
 mod alias;
+mod peek;
 
 pub use alias::{AliasEntry, AliasTable, SharedAliases};
+pub use peek::Peek;
 
 /// Answering settings.
 #[derive(Clone, Debug)]

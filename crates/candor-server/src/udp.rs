@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use candor_answer::{Config, Transport, respond};
+use candor_answer::{Config, Peek, Transport, respond};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::SharedZones;
@@ -183,6 +183,7 @@ impl Worker {
     /// least half full (the queue is not draining anyway) skip the wait.
     fn run(self) {
         let mut batch = Batch::new();
+        let mut peeks: Vec<Peek> = (0..BATCH).map(|_| Peek::default()).collect();
         let fd = self.socket.as_raw_fd();
         let mut last = BATCH;
         while !self.stop.load(Ordering::Relaxed) {
@@ -201,6 +202,17 @@ impl Worker {
             bump(&self.stats.received, n as u64);
             last = n;
             let zones = self.zones.load();
+            // Start the cache misses of every query before answering any
+            // (see `candor_answer::Peek`).
+            for (i, peek) in peeks[..n].iter_mut().enumerate() {
+                peek.start(&zones, batch.query(i));
+            }
+            for peek in &mut peeks[..n] {
+                peek.find_node(&zones);
+            }
+            for peek in &peeks[..n] {
+                peek.find_rrset(&zones);
+            }
             let mut out = 0;
             for i in 0..n {
                 let (query, resp) = batch.slot(i);
@@ -335,6 +347,11 @@ impl Batch {
             };
         }
         Ok(n)
+    }
+
+    /// The bytes received in slot `i` (empty if truncated).
+    fn query(&self, i: usize) -> &[u8] {
+        &self.rx[i][..self.lens[i]]
     }
 
     /// The query (if usable) and response buffer of slot `i`.

@@ -10,14 +10,30 @@
 //! compare bytes.
 
 mod build;
+mod huge;
 mod index;
 mod load;
 mod set;
 mod zone;
 
 pub use build::{ZoneBuilder, ZoneError};
+pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use set::ZoneSet;
 pub use zone::{
     ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, is_private_type,
 };
+
+/// Asks the CPU to start loading the cache line at `addr` (a hint: it
+/// reads nothing, cannot fault, and any address is allowed).
+#[inline(always)]
+pub(crate) fn prefetch(addr: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: PREFETCHT0 is a hint; it never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(addr.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}

@@ -88,14 +88,20 @@ impl ZoneSet {
     /// The zone whose apex is the longest suffix of `name` (lower-cased
     /// wire form), if any.
     pub fn find(&self, name: &[u8]) -> Option<&Zone> {
+        self.find_position(name).map(|i| &*self.zones[i])
+    }
+
+    /// Like [`find`](Self::find), but the zone's position in
+    /// [`zones`](Self::zones).
+    pub fn find_position(&self, name: &[u8]) -> Option<usize> {
         let mut start = 0usize;
         loop {
             let len = name.len() - start;
             if len < 256
                 && self.apex_lengths[len / 64] & (1 << (len % 64)) != 0
-                && let Some(z) = self.get(&name[start..])
+                && let Some(i) = self.index.find(&self.apex_names, &name[start..])
             {
-                return Some(z);
+                return Some(i as usize);
             }
             let label = usize::from(*name.get(start)?);
             if label == 0 {

@@ -4,7 +4,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use candor_wire::{Name, Rtype};
 
-use crate::index::NameIndex;
+use crate::index::{NameHash, NameIndex};
 use rustc_hash::FxBuildHasher;
 
 /// The private-use type (RFC 6895 §3.1) of DNSimple-style POOL records:
@@ -44,7 +44,7 @@ pub(crate) const REDIRECT_DNAME: u8 = 32;
 
 /// A node as a lookup returns it: its id plus the fields answering needs,
 /// copied into the name index so that finding a name loads nothing else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NodeRef {
     /// The node.
     pub id: NodeId,
@@ -282,6 +282,45 @@ impl Zone {
     /// The SOA tail to put in the authority section of negative answers.
     pub fn negative_soa(&self) -> &[u8] {
         &self.negative_soa
+    }
+
+    /// Starts loading the index slot where a lookup of the name with hash
+    /// `hash` begins (see [`NameHash`]). Prefetch methods are hints for
+    /// answering a batch of queries: they read nothing and cannot fail.
+    #[inline]
+    pub fn prefetch_name(&self, hash: NameHash) {
+        self.index.prefetch(hash);
+    }
+
+    /// The node with this lower-cased wire name, whose hash is `hash`.
+    #[inline]
+    pub fn find_hashed(&self, name: &[u8], hash: NameHash) -> Option<NodeRef> {
+        self.index.find_hashed(&self.names, name, hash)
+    }
+
+    /// Starts loading a node's RRset descriptors.
+    #[inline]
+    pub fn prefetch_rrsets(&self, node: NodeRef) {
+        if let Some(set) = self.rrsets.get(node.rrset_first as usize) {
+            let start = (set as *const RrSet).cast::<u8>();
+            let len = usize::from(node.rrset_count) * size_of::<RrSet>();
+            crate::prefetch(start);
+            if len > 64 {
+                crate::prefetch(start.wrapping_add(len.min(128) - 1));
+            }
+        }
+    }
+
+    /// Starts loading the first bytes of an RRset's wire data.
+    #[inline]
+    pub fn prefetch_tails(&self, set: &RrSet) {
+        if let Some(b) = self.data.get(set.data_off as usize) {
+            let start = b as *const u8;
+            crate::prefetch(start);
+            if set.data_len > 1 {
+                crate::prefetch(start.wrapping_add((set.data_len as usize).min(128) - 1));
+            }
+        }
     }
 
     /// Finds where `name` (lower-cased wire, at or below the apex) leads.

@@ -497,6 +497,9 @@ impl ZoneBuilder {
         let filled = |n: &mut NodeRef| *n = node_ref(nodes, n.id);
         zone.index.update(filled);
         resolve_additional(&mut zone);
+        zone.index.advise_huge();
+        crate::huge::advise(&zone.rrsets);
+        crate::huge::advise(&zone.data);
         Ok(zone)
     }
 
