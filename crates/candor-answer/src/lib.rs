@@ -59,6 +59,30 @@ pub fn respond(
     transport: Transport,
     out: &mut [u8],
 ) -> Option<usize> {
+    respond_hinted(zones, config, msg, transport, out, None)
+}
+
+/// What a [`Peek`] already found for a query: its zone and what the index
+/// holds for the exact QNAME, so answering need not look them up again.
+#[derive(Clone, Copy)]
+struct Hint<'z> {
+    /// The zone whose apex is the longest suffix of the QNAME.
+    zone: &'z Zone,
+    /// The lower-cased QNAME the peek looked up.
+    lower: &'z [u8],
+    /// The index's answer for it.
+    first: Option<NodeRef>,
+}
+
+/// [`respond`], with what a peek found.
+fn respond_hinted(
+    zones: &ZoneSet,
+    config: &Config,
+    msg: &[u8],
+    transport: Transport,
+    out: &mut [u8],
+    hint: Option<Hint<'_>>,
+) -> Option<usize> {
     let query = match parse_query(msg) {
         Ok(q) => q,
         Err(QueryError::Drop) => return None,
@@ -86,7 +110,7 @@ pub fn respond(
         let _ = b.reserve(opt_len);
     }
 
-    let rcode = answer(zones, config, &query, transport, &mut b);
+    let rcode = answer(zones, config, &query, transport, &mut b, hint);
     b.set_rcode(rcode);
     if let Some(edns) = query.edns {
         let ext = (rcode.0 >> 4) as u8;
@@ -115,6 +139,7 @@ fn answer(
     query: &Query<'_>,
     transport: Transport,
     b: &mut MessageBuilder<'_>,
+    hint: Option<Hint<'_>>,
 ) -> Rcode {
     if query.edns.is_some_and(|e| e.version != 0) {
         return Rcode::BADVERS;
@@ -144,9 +169,9 @@ fn answer(
         let buf = &mut lower[..query.qname.len()];
         buf.copy_from_slice(query.qname);
         buf.make_ascii_lowercase();
-        answer_name(zones, config, query, buf, transport, b)
+        answer_name(zones, config, query, buf, transport, b, hint)
     } else {
-        answer_name(zones, config, query, query.qname, transport, b)
+        answer_name(zones, config, query, query.qname, transport, b, hint)
     }
 }
 
@@ -158,13 +183,12 @@ fn answer_name(
     qname: &[u8],
     transport: Transport,
     b: &mut MessageBuilder<'_>,
+    hint: Option<Hint<'_>>,
 ) -> Rcode {
-    // DS records live in the parent zone (RFC 4035 §3.1.4.1).
-    let zone = if query.qtype == Rtype::DS && qname.len() > 1 {
-        let parent = &qname[1 + usize::from(qname[0])..];
-        zones.find(parent).or_else(|| zones.find(qname))
-    } else {
-        zones.find(qname)
+    // A peek at the same name found the zone and probed the index for it.
+    let (zone, first) = match hint {
+        Some(h) if query.qtype != Rtype::DS && h.lower == qname => (Some(h.zone), Some(h.first)),
+        _ => (find_zone(zones, query.qtype, qname), None),
     };
     let Some(zone) = zone else {
         return Rcode::REFUSED;
@@ -180,6 +204,7 @@ fn answer_name(
         n_sources: 0,
         apex_offset: qname.len() - zone.apex().wire_len(),
         entropy: query.header.id,
+        first,
     };
     match ctx.resolve(qname, query.qname, b) {
         Ok(rcode) => {
@@ -190,6 +215,18 @@ fn answer_name(
             b.set_flags(Header::TC);
             rcode
         }
+    }
+}
+
+/// The zone that answers for the lower-cased `qname`: the one whose apex
+/// is its longest suffix, except that DS records live in the parent zone
+/// (RFC 4035 §3.1.4.1).
+fn find_zone<'z>(zones: &'z ZoneSet, qtype: Rtype, qname: &[u8]) -> Option<&'z Zone> {
+    if qtype == Rtype::DS && qname.len() > 1 {
+        let parent = &qname[1 + usize::from(qname[0])..];
+        zones.find(parent).or_else(|| zones.find(qname))
+    } else {
+        zones.find(qname)
     }
 }
 
@@ -224,6 +261,9 @@ struct Answer<'z> {
     /// Chooses among a POOL's targets: the query ID, which resolvers pick
     /// at random for every query (RFC 5452 §9.2).
     entropy: u16,
+    /// The index's answer for the QNAME, when a peek already asked
+    /// (taken by the first lookup).
+    first: Option<Option<NodeRef>>,
 }
 
 /// Buffers holding the name being looked up while following a chain.
@@ -273,7 +313,11 @@ impl<'z> Answer<'z> {
                 None => (qname, Owner::Qname),
                 Some(c) => (&c.lower[..c.len], Owner::Name(&c.orig[..c.len])),
             };
-            let node = match zone.lookup(name) {
+            let found = match self.first.take() {
+                Some(first) => zone.lookup_after(name, first),
+                None => zone.lookup(name),
+            };
+            let node = match found {
                 Lookup::Exact(node) | Lookup::Wildcard(node) => node,
                 Lookup::Delegation { cut, at_cut: true } if self.qtype == Rtype::DS => {
                     zone.node(cut)

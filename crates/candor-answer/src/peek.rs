@@ -11,11 +11,13 @@
 //! in stages, each stage starting the next load for every query of the
 //! batch before any query waits on it:
 //!
-//! 1. [`Peek::start`]: read the question, pick the zone, hash the name and
-//!    prefetch its index slot;
-//! 2. [`Peek::find_node`]: find the node (its slot is now in cache) and
+//! 1. [`Peek::start`]: read the question, pick the zone, prefetch the
+//!    zone's own fields (with a thousand zones they are not all in cache)
+//!    and hash the name;
+//! 2. [`Peek::locate`]: prefetch the name's index slot;
+//! 3. [`Peek::find_node`]: find the node (its slot is now in cache) and
 //!    prefetch its RRset descriptors;
-//! 3. [`Peek::find_rrset`]: pick the RRset the answer will start with and
+//! 4. [`Peek::find_rrset`]: pick the RRset the answer will start with and
 //!    prefetch its data.
 //!
 //! Then [`respond`](crate::respond) answers each query as usual, from
@@ -24,6 +26,8 @@
 
 use candor_wire::{MAX_NAME_LEN, Rtype};
 use candor_zone::{NameHash, NodeRef, ZoneSet};
+
+use crate::{Config, Hint, Transport, respond_hinted};
 
 /// What the stages learned about one query. It holds no reference to the
 /// zones, so one set of peeks serves batch after batch; every stage is
@@ -41,6 +45,8 @@ pub struct Peek {
     qtype: Rtype,
     /// The node, once found.
     node: Option<NodeRef>,
+    /// Whether `node` is the index's answer for the name (stage 3 ran).
+    probed: bool,
 }
 
 impl Default for Peek {
@@ -52,6 +58,7 @@ impl Default for Peek {
             hash: NameHash::default(),
             qtype: Rtype(0),
             node: None,
+            probed: false,
         }
     }
 }
@@ -85,11 +92,12 @@ fn question(msg: &[u8], name: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, Rtype)>
 }
 
 impl Peek {
-    /// Stage 1: reads the question of `msg`, picks the zone and prefetches
-    /// the name's index slot.
+    /// Stage 1: reads the question of `msg`, picks the zone, prefetches
+    /// its fields and hashes the name.
     pub fn start(&mut self, zones: &ZoneSet, msg: &[u8]) {
         self.zone = None;
         self.node = None;
+        self.probed = false;
         let Some((len, qtype)) = question(msg, &mut self.name) else {
             return;
         };
@@ -97,23 +105,31 @@ impl Peek {
         self.qtype = qtype;
         self.zone = zones.find_position(&self.name[..len]);
         if let Some(i) = self.zone {
+            zones.zones()[i].prefetch_header();
             self.hash = NameHash::of(&self.name[..len]);
-            zones.zones()[i].prefetch_name(self.hash);
         }
     }
 
-    /// Stage 2: finds the node of the name (absent for names that do not
+    /// Stage 2: prefetches the name's index slot.
+    pub fn locate(&self, zones: &ZoneSet) {
+        if let Some(zone) = self.zone.and_then(|i| zones.zones().get(i)) {
+            zone.prefetch_name(self.hash);
+        }
+    }
+
+    /// Stage 3: finds the node of the name (absent for names that do not
     /// exist) and prefetches its RRset descriptors.
     pub fn find_node(&mut self, zones: &ZoneSet) {
         if let Some(zone) = self.zone.and_then(|i| zones.zones().get(i)) {
             self.node = zone.find_hashed(&self.name[..self.len], self.hash);
+            self.probed = true;
             if let Some(node) = self.node {
                 zone.prefetch_rrsets(node);
             }
         }
     }
 
-    /// Stage 3: prefetches the data of the RRset the answer starts with:
+    /// Stage 4: prefetches the data of the RRset the answer starts with:
     /// the QTYPE's, or a CNAME.
     pub fn find_rrset(&self, zones: &ZoneSet) {
         let zone = self.zone.and_then(|i| zones.zones().get(i));
@@ -127,6 +143,31 @@ impl Peek {
                 zone.prefetch_tails(set);
             }
         }
+    }
+}
+
+impl Peek {
+    /// Answers the query this peek looked at, like [`respond`](crate::respond),
+    /// without finding its zone and node again. `msg` and `zones` must be
+    /// the ones the stages saw; if the name differs, the peek is ignored.
+    pub fn respond(
+        &self,
+        zones: &ZoneSet,
+        config: &Config,
+        msg: &[u8],
+        transport: Transport,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let zone = self.zone.and_then(|i| zones.zones().get(i));
+        let hint = match zone {
+            Some(zone) if self.probed => Some(Hint {
+                zone,
+                lower: &self.name[..self.len],
+                first: self.node,
+            }),
+            _ => None,
+        };
+        respond_hinted(zones, config, msg, transport, out, hint)
     }
 }
 
@@ -186,6 +227,7 @@ mod tests {
             ("www.example.org.", false),
         ] {
             peek.start(&zones, &query(name, Rtype::A));
+            peek.locate(&zones);
             peek.find_node(&zones);
             peek.find_rrset(&zones);
             let lower = Name::from_text(&name.to_ascii_lowercase(), None).expect("name");
@@ -193,5 +235,33 @@ mod tests {
             assert_eq!(peek.node.map(|n| n.id), expected, "{name}");
             assert_eq!(expected.is_some(), found, "{name}");
         }
+    }
+
+    #[test]
+    fn a_peek_at_another_query_is_ignored() {
+        use std::path::Path;
+        use std::sync::Arc;
+        let text = "$TTL 300\n@ SOA ns hostmaster 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n\
+                    www A 192.0.2.2\n";
+        let origin = Name::from_text("example.", None).expect("origin");
+        let zone = candor_zone::load_zone_text(text.as_bytes(), Path::new("t.zone"), &origin)
+            .expect("zone");
+        let zones = ZoneSet::from_zones([Arc::new(zone)]);
+        let config = Config {
+            max_udp_payload: 1232,
+            nsid: None,
+            aliases: Default::default(),
+        };
+        let mut peek = Peek::default();
+        peek.start(&zones, &query("www.example.", Rtype::A));
+        peek.locate(&zones);
+        peek.find_node(&zones);
+        let other = query("nope.example.", Rtype::A);
+        let (mut a, mut b) = (vec![0u8; 1232], vec![0u8; 1232]);
+        let la = peek.respond(&zones, &config, &other, Transport::Udp, &mut a);
+        let lb = crate::respond(&zones, &config, &other, Transport::Udp, &mut b);
+        assert_eq!(la.map(|l| &a[..l]), lb.map(|l| &b[..l]));
+        // NXDOMAIN, not the A record the peek found for www.
+        assert_eq!(a[3] & 0x0f, 3);
     }
 }

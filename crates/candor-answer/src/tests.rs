@@ -89,7 +89,21 @@ fn check_with(zones: &ZoneSet, q: &[u8], transport: Transport, expect: Expect) {
         aliases: Default::default(),
     };
     let mut out = vec![0u8; 65535];
-    let text = match respond(zones, &config, q, transport, &mut out) {
+    let len = respond(zones, &config, q, transport, &mut out);
+    // The UDP workers answer through a peek; it must not change a byte.
+    let mut peek = crate::Peek::default();
+    peek.start(zones, q);
+    peek.locate(zones);
+    peek.find_node(zones);
+    peek.find_rrset(zones);
+    let mut peeked = vec![0u8; 65535];
+    let peeked_len = peek.respond(zones, &config, q, transport, &mut peeked);
+    assert_eq!(
+        peeked_len.map(|l| &peeked[..l]),
+        len.map(|l| &out[..l]),
+        "answering through a peek changed the response"
+    );
+    let text = match len {
         None => "no response\n".to_owned(),
         Some(len) => render(&decode_message(&out[..len]).expect("response must decode")),
     };

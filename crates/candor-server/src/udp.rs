@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use candor_answer::{Config, Peek, Transport, respond};
+use candor_answer::{Config, Peek, Transport};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::SharedZones;
@@ -207,6 +207,9 @@ impl Worker {
             for (i, peek) in peeks[..n].iter_mut().enumerate() {
                 peek.start(&zones, batch.query(i));
             }
+            for peek in &peeks[..n] {
+                peek.locate(&zones);
+            }
             for peek in &mut peeks[..n] {
                 peek.find_node(&zones);
             }
@@ -214,9 +217,11 @@ impl Worker {
                 peek.find_rrset(&zones);
             }
             let mut out = 0;
-            for i in 0..n {
+            for (i, peek) in peeks[..n].iter().enumerate() {
                 let (query, resp) = batch.slot(i);
-                match query.and_then(|q| respond(&zones, &self.config, q, Transport::Udp, resp)) {
+                match query
+                    .and_then(|q| peek.respond(&zones, &self.config, q, Transport::Udp, resp))
+                {
                     Some(len) => {
                         self.stats.count_response(&resp[..len]);
                         batch.queue_reply(i, out, len);

@@ -284,6 +284,20 @@ impl Zone {
         &self.negative_soa
     }
 
+    /// Starts loading this zone's own fields (where its arrays are, its
+    /// apex, ...). With many zones they are not all in cache, and every
+    /// other prefetch needs them.
+    #[inline]
+    pub fn prefetch_header(&self) {
+        let start = (self as *const Zone).cast::<u8>();
+        let mut at = 0;
+        while at < size_of::<Zone>() {
+            crate::prefetch(start.wrapping_add(at));
+            at += 64;
+        }
+        crate::prefetch(start.wrapping_add(size_of::<Zone>() - 1));
+    }
+
     /// Starts loading the index slot where a lookup of the name with hash
     /// `hash` begins (see [`NameHash`]). Prefetch methods are hints for
     /// answering a batch of queries: they read nothing and cannot fail.
@@ -303,11 +317,15 @@ impl Zone {
     pub fn prefetch_rrsets(&self, node: NodeRef) {
         if let Some(set) = self.rrsets.get(node.rrset_first as usize) {
             let start = (set as *const RrSet).cast::<u8>();
-            let len = usize::from(node.rrset_count) * size_of::<RrSet>();
-            crate::prefetch(start);
-            if len > 64 {
-                crate::prefetch(start.wrapping_add(len.min(128) - 1));
+            // Up to four cache lines: an apex with SOA, NS, A, AAAA, MX,
+            // TXT and CAA takes 168 bytes, and answers look at them all.
+            let len = (usize::from(node.rrset_count) * size_of::<RrSet>()).min(256);
+            let mut at = 0;
+            while at < len {
+                crate::prefetch(start.wrapping_add(at));
+                at += 64;
             }
+            crate::prefetch(start.wrapping_add(len.saturating_sub(1)));
         }
     }
 
@@ -329,11 +347,18 @@ impl Zone {
     /// is the closest encloser. Delegations and DNAMEs above it were
     /// recorded in each node's `redirect` when the zone was compiled.
     pub fn lookup(&self, name: &[u8]) -> Lookup {
+        self.lookup_after(name, self.index.find(&self.names, name))
+    }
+
+    /// [`lookup`](Self::lookup) when the index was already asked for
+    /// `name` itself and answered `first` (see [`find_hashed`](Self::find_hashed)).
+    pub fn lookup_after(&self, name: &[u8], first: Option<NodeRef>) -> Lookup {
         let apex_len = self.apex.wire_len();
         let mut start = 0usize;
         let mut exact = true;
+        let mut probe = first;
         let node = loop {
-            if let Some(node) = self.index.find(&self.names, &name[start..]) {
+            if let Some(node) = probe {
                 break node;
             }
             exact = false;
@@ -343,6 +368,7 @@ impl Zone {
                 break self.node(0);
             }
             start += 1 + usize::from(name[start]);
+            probe = self.index.find(&self.names, &name[start..]);
         };
         if node.redirect != NONE {
             if node.flags & REDIRECT_DNAME != 0 {
