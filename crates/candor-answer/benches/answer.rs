@@ -1,12 +1,15 @@
 //! Micro-benchmarks of the answer path: one query in, one response out,
-//! against a zone shaped like the `mixed` benchmark data set.
+//! against a zone shaped like the `mixed` benchmark data set; and batches
+//! of 32 queries against a zone of a million names (like `large`),
+//! answered one by one and through the prefetching `Peek` stages the UDP
+//! workers use.
 //!
 //! Run with `cargo bench -p candor-answer`.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use candor_answer::{Config, Transport, respond};
+use candor_answer::{Config, Peek, Transport, respond};
 use candor_wire::{Name, QuerySpec, Rtype, query_message};
 use candor_zone::{ZoneBuilder, ZoneSet};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -130,5 +133,78 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// One zone with `count` hosts, each with one A record.
+fn large_zone(count: u32) -> ZoneSet {
+    let apex = n("large.example.");
+    let mut b = ZoneBuilder::new(&apex);
+    let mut soa = n("ns1.large.example.").as_wire().to_vec();
+    soa.extend_from_slice(n("hostmaster.large.example.").as_wire());
+    soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
+    b.add(&apex, Rtype::SOA, 3600, &soa, None);
+    b.add(&apex, Rtype::NS, 3600, n("ns1.large.example.").as_wire(), None);
+    for h in 0..count {
+        let owner = n(&format!("host{h}.large.example."));
+        b.add(&owner, Rtype::A, 3600, &h.to_be_bytes(), None);
+    }
+    ZoneSet::from_zones([Arc::new(b.finish().expect("valid zone"))])
+}
+
+/// Batches of 32 queries for random names of a million-name zone: the
+/// cost per batch, answered one by one and through peeks.
+fn bench_batch(c: &mut Criterion) {
+    const HOSTS: u32 = 1_000_000;
+    const BATCH: usize = 32;
+    let zones = large_zone(HOSTS);
+    let config = Config {
+        max_udp_payload: 1232,
+        nsid: None,
+        aliases: Default::default(),
+    };
+    // 64k queries for pseudo-random names (a fixed LCG), so batches do
+    // not repeat what the cache already holds.
+    let mut x: u32 = 12345;
+    let queries: Vec<Vec<u8>> = (0..65536)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            query(&format!("host{}.large.example.", x % HOSTS), Rtype::A)
+        })
+        .collect();
+    let mut out = vec![[0u8; 1232]; BATCH];
+    let mut peeks: Vec<Peek> = (0..BATCH).map(|_| Peek::default()).collect();
+    let mut group = c.benchmark_group("batch_of_32_large_zone");
+    let mut next = 0;
+    group.bench_function("one_by_one", |b| {
+        b.iter(|| {
+            let batch = &queries[next..next + BATCH];
+            next = (next + BATCH) % queries.len();
+            for (q, o) in batch.iter().zip(out.iter_mut()) {
+                black_box(respond(&zones, &config, q, Transport::Udp, o));
+            }
+        })
+    });
+    group.bench_function("peeked", |b| {
+        b.iter(|| {
+            let batch = &queries[next..next + BATCH];
+            next = (next + BATCH) % queries.len();
+            for (peek, q) in peeks.iter_mut().zip(batch) {
+                peek.start(&zones, q);
+            }
+            for peek in &peeks {
+                peek.locate(&zones);
+            }
+            for peek in peeks.iter_mut() {
+                peek.find_node(&zones);
+            }
+            for peek in &peeks {
+                peek.find_rrset(&zones);
+            }
+            for ((peek, q), o) in peeks.iter().zip(batch).zip(out.iter_mut()) {
+                black_box(peek.respond(&zones, &config, q, Transport::Udp, o));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_batch);
 criterion_main!(benches);
