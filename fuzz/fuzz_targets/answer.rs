@@ -3,12 +3,13 @@
 //! The input is read as a little program: records over a tiny label
 //! alphabet (so wildcards, empty non-terminals, delegations, CNAME/DNAME
 //! chains and loops collide often), then queries. Every response must be a
-//! well-formed message that echoes the query ID and question.
+//! well-formed message that echoes the query ID and question, and answering
+//! through a batch `Peek` must give the same bytes.
 #![no_main]
 
 use std::sync::Arc;
 
-use candor_answer::{Config, Transport, respond};
+use candor_answer::{Config, Peek, Transport, respond};
 use candor_wire::decode::decode_message;
 use candor_wire::{Name, Rtype};
 use candor_zone::{ZoneBuilder, ZoneSet};
@@ -96,6 +97,15 @@ fuzz_target!(|data: &[u8]| {
         }
         let transport = if edns & 2 == 0 { Transport::Udp } else { Transport::Tcp };
         let len = respond(&zones, &config, &q, transport, &mut out).expect("queries are answered");
+        // Through a peek (as the UDP workers answer): the same bytes.
+        let mut peek = Peek::default();
+        peek.start(&zones, &q);
+        peek.locate(&zones);
+        peek.find_node(&zones);
+        peek.find_rrset(&zones);
+        let mut peeked = vec![0u8; 65535];
+        let peeked_len = peek.respond(&zones, &config, &q, transport, &mut peeked);
+        assert_eq!(peeked_len.map(|l| &peeked[..l]), Some(&out[..len]), "a peek changed the response");
         let limit = match (transport, edns & 1) {
             (Transport::Tcp, _) => 65535,
             (_, 1) => 512,

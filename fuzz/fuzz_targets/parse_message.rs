@@ -1,13 +1,14 @@
 //! Fuzzes everything that reads packets from the network with arbitrary
 //! bytes: the query-path parser, the full decoder, and `respond` itself on
-//! a small zone set. Nothing may panic; parsers must agree on the question;
-//! every response must decode and respect the size limit.
+//! a small zone set, directly and through a batch `Peek`. Nothing may
+//! panic; parsers must agree on the question; every response must decode,
+//! respect the size limit, and be the same with and without the peek.
 #![no_main]
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use candor_answer::{Config, Transport, respond};
+use candor_answer::{Config, Peek, Transport, respond};
 use candor_wire::decode::decode_message;
 use candor_wire::{Class, Name};
 use candor_zone::{ZoneBuilder, ZoneSet};
@@ -62,8 +63,18 @@ fuzz_target!(|data: &[u8]| {
     }
     let config = Config { max_udp_payload: 1232, nsid: Some(b"fuzz".to_vec()), aliases: Default::default() };
     let mut out = vec![0u8; 65535];
+    let mut peeked = vec![0u8; 65535];
+    let mut peek = Peek::default();
     for transport in [Transport::Udp, Transport::Tcp] {
-        if let Some(len) = respond(zones(), &config, data, transport, &mut out) {
+        let len = respond(zones(), &config, data, transport, &mut out);
+        // The UDP workers answer through a peek: same bytes, whatever arrives.
+        peek.start(zones(), data);
+        peek.locate(zones());
+        peek.find_node(zones());
+        peek.find_rrset(zones());
+        let peeked_len = peek.respond(zones(), &config, data, transport, &mut peeked);
+        assert_eq!(peeked_len.map(|l| &peeked[..l]), len.map(|l| &out[..l]), "a peek changed the response");
+        if let Some(len) = len {
             let limit = if transport == Transport::Udp { 1232 } else { 65535 };
             assert!(len <= limit);
             let m = decode_message(&out[..len]).expect("responses decode");

@@ -141,7 +141,13 @@ fn large_zone(count: u32) -> ZoneSet {
     soa.extend_from_slice(n("hostmaster.large.example.").as_wire());
     soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
     b.add(&apex, Rtype::SOA, 3600, &soa, None);
-    b.add(&apex, Rtype::NS, 3600, n("ns1.large.example.").as_wire(), None);
+    b.add(
+        &apex,
+        Rtype::NS,
+        3600,
+        n("ns1.large.example.").as_wire(),
+        None,
+    );
     for h in 0..count {
         let owner = n(&format!("host{h}.large.example."));
         b.add(&owner, Rtype::A, 3600, &h.to_be_bytes(), None);

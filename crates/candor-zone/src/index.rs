@@ -194,16 +194,13 @@ impl<P: Copy + Default> NameIndex<P> {
             len: 0,
             inline: [0; INLINE],
         };
-        let old = std::mem::replace(&mut self.slots, vec![empty; size]);
+        let mut slots = crate::huge::with_capacity(size);
+        slots.resize(size, empty);
+        let old = std::mem::replace(&mut self.slots, slots);
         self.shift = 64 - size.trailing_zeros();
         for slot in old.into_iter().filter(|s| s.len != 0) {
             self.place(NameHash::of(slot.name(names)), slot);
         }
-    }
-
-    /// Asks for huge pages under the slots (see `crate::huge`).
-    pub(crate) fn advise_huge(&self) {
-        crate::huge::advise(&self.slots);
     }
 
     /// Rewrites every payload (once a zone's nodes are final).

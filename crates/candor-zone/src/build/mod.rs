@@ -257,8 +257,11 @@ impl ZoneBuilder {
             .collect();
         nodes[0].flags |= APEX;
 
-        let mut rrsets: Vec<RrSet> = Vec::new();
-        let mut data: Vec<u8> = Vec::with_capacity(rdata.len() + recs.len() * 10);
+        // Huge pages under the arrays every answer reads (see `crate::huge`);
+        // there are at most as many RRsets as records, and each record's
+        // tail is its RDATA plus 10 bytes.
+        let mut rrsets: Vec<RrSet> = crate::huge::with_capacity(recs.len());
+        let mut data: Vec<u8> = crate::huge::with_capacity(rdata.len() + recs.len() * 10);
         let mut record_count = 0usize;
         // For each RRset, the record that gave it its TTL (for error places).
         let mut set_place: Vec<Rec> = Vec::new();
@@ -497,9 +500,6 @@ impl ZoneBuilder {
         let filled = |n: &mut NodeRef| *n = node_ref(nodes, n.id);
         zone.index.update(filled);
         resolve_additional(&mut zone);
-        zone.index.advise_huge();
-        crate::huge::advise(&zone.rrsets);
-        crate::huge::advise(&zone.data);
         Ok(zone)
     }
 
