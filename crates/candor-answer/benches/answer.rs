@@ -19,24 +19,25 @@ fn n(text: &str) -> Name {
     Name::from_text(text, None).expect("valid name")
 }
 
+/// A zone at `origin` with its SOA and one NS, `ns1.<origin>`.
+fn zone_start(origin: &str) -> ZoneBuilder {
+    let apex = n(origin);
+    let mut b = ZoneBuilder::new(&apex);
+    let ns = n(&format!("ns1.{origin}"));
+    let mut soa = ns.as_wire().to_vec();
+    soa.extend_from_slice(n(&format!("hostmaster.{origin}")).as_wire());
+    soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
+    b.add(&apex, Rtype::SOA, 3600, &soa, None);
+    b.add(&apex, Rtype::NS, 3600, ns.as_wire(), None);
+    b
+}
+
 /// 100 zones like the benchmark's `mixed` set: hosts, a wildcard, a
 /// delegation with glue, a CNAME.
 fn zones() -> ZoneSet {
     let mut all = Vec::new();
     for z in 0..100 {
-        let apex = n(&format!("z{z:04}.example."));
-        let mut b = ZoneBuilder::new(&apex);
-        let mut soa = n(&format!("ns1.z{z:04}.example.")).as_wire().to_vec();
-        soa.extend_from_slice(n(&format!("hostmaster.z{z:04}.example.")).as_wire());
-        soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
-        b.add(&apex, Rtype::SOA, 3600, &soa, None);
-        b.add(
-            &apex,
-            Rtype::NS,
-            3600,
-            n(&format!("ns1.z{z:04}.example.")).as_wire(),
-            None,
-        );
+        let mut b = zone_start(&format!("z{z:04}.example."));
         b.add(
             &n(&format!("ns1.z{z:04}.example.")),
             Rtype::A,
@@ -135,19 +136,7 @@ fn bench(c: &mut Criterion) {
 
 /// One zone with `count` hosts, each with one A record.
 fn large_zone(count: u32) -> ZoneSet {
-    let apex = n("large.example.");
-    let mut b = ZoneBuilder::new(&apex);
-    let mut soa = n("ns1.large.example.").as_wire().to_vec();
-    soa.extend_from_slice(n("hostmaster.large.example.").as_wire());
-    soa.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44]);
-    b.add(&apex, Rtype::SOA, 3600, &soa, None);
-    b.add(
-        &apex,
-        Rtype::NS,
-        3600,
-        n("ns1.large.example.").as_wire(),
-        None,
-    );
+    let mut b = zone_start("large.example.");
     for h in 0..count {
         let owner = n(&format!("host{h}.large.example."));
         b.add(&owner, Rtype::A, 3600, &h.to_be_bytes(), None);
