@@ -144,10 +144,8 @@ impl<P: Copy + Default> NameIndex<P> {
     #[inline]
     pub(crate) fn prefetch(&self, hash: NameHash) {
         if let Some(slot) = self.slots.get(self.home(hash)) {
-            let start = (slot as *const Slot<P>).cast::<u8>();
-            crate::prefetch(start);
             // A 48-byte slot may straddle two cache lines.
-            crate::prefetch(start.wrapping_add(size_of::<Slot<P>>() - 1));
+            crate::prefetch_bytes((slot as *const Slot<P>).cast(), size_of::<Slot<P>>());
         }
     }
 

@@ -24,10 +24,22 @@ pub use zone::{
     ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, is_private_type,
 };
 
+/// Asks the CPU to start loading every cache line of the `len` bytes at
+/// `start` (a hint: it reads nothing, cannot fault, and any address is
+/// allowed).
+#[inline(always)]
+pub(crate) fn prefetch_bytes(start: *const u8, len: usize) {
+    let offset = start as usize & 63;
+    let first = start.wrapping_sub(offset);
+    for line in 0..(offset + len).div_ceil(64) {
+        prefetch(first.wrapping_add(line * 64));
+    }
+}
+
 /// Asks the CPU to start loading the cache line at `addr` (a hint: it
 /// reads nothing, cannot fault, and any address is allowed).
 #[inline(always)]
-pub(crate) fn prefetch(addr: *const u8) {
+fn prefetch(addr: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};

@@ -289,13 +289,7 @@ impl Zone {
     /// other prefetch needs them.
     #[inline]
     pub fn prefetch_header(&self) {
-        let start = (self as *const Zone).cast::<u8>();
-        let mut at = 0;
-        while at < size_of::<Zone>() {
-            crate::prefetch(start.wrapping_add(at));
-            at += 64;
-        }
-        crate::prefetch(start.wrapping_add(size_of::<Zone>() - 1));
+        crate::prefetch_bytes((self as *const Zone).cast(), size_of::<Zone>());
     }
 
     /// Starts loading the index slot where a lookup of the name with hash
@@ -316,16 +310,10 @@ impl Zone {
     #[inline]
     pub fn prefetch_rrsets(&self, node: NodeRef) {
         if let Some(set) = self.rrsets.get(node.rrset_first as usize) {
-            let start = (set as *const RrSet).cast::<u8>();
-            // Up to four cache lines: an apex with SOA, NS, A, AAAA, MX,
-            // TXT and CAA takes 168 bytes, and answers look at them all.
+            // Up to 256 bytes: an apex with SOA, NS, A, AAAA, MX, TXT and
+            // CAA takes 168, and answers look at them all.
             let len = (usize::from(node.rrset_count) * size_of::<RrSet>()).min(256);
-            let mut at = 0;
-            while at < len {
-                crate::prefetch(start.wrapping_add(at));
-                at += 64;
-            }
-            crate::prefetch(start.wrapping_add(len.saturating_sub(1)));
+            crate::prefetch_bytes((set as *const RrSet).cast(), len);
         }
     }
 
@@ -333,11 +321,7 @@ impl Zone {
     #[inline]
     pub fn prefetch_tails(&self, set: &RrSet) {
         if let Some(b) = self.data.get(set.data_off as usize) {
-            let start = b as *const u8;
-            crate::prefetch(start);
-            if set.data_len > 1 {
-                crate::prefetch(start.wrapping_add((set.data_len as usize).min(128) - 1));
-            }
+            crate::prefetch_bytes(b, (set.data_len as usize).min(128));
         }
     }
 
