@@ -99,10 +99,7 @@ fuzz_target!(|data: &[u8]| {
         let len = respond(&zones, &config, &q, transport, &mut out).expect("queries are answered");
         // Through a peek (as the UDP workers answer): the same bytes.
         let mut peek = Peek::default();
-        peek.start(&zones, &q);
-        peek.locate(&zones);
-        peek.find_node(&zones);
-        peek.find_rrset(&zones);
+        Peek::prepare(std::slice::from_mut(&mut peek), &zones, [&q[..]]);
         let mut peeked = vec![0u8; 65535];
         let peeked_len = peek.respond(&zones, &config, &q, transport, &mut peeked);
         assert_eq!(peeked_len.map(|l| &peeked[..l]), Some(&out[..len]), "a peek changed the response");

@@ -68,10 +68,7 @@ fuzz_target!(|data: &[u8]| {
     for transport in [Transport::Udp, Transport::Tcp] {
         let len = respond(zones(), &config, data, transport, &mut out);
         // The UDP workers answer through a peek: same bytes, whatever arrives.
-        peek.start(zones(), data);
-        peek.locate(zones());
-        peek.find_node(zones());
-        peek.find_rrset(zones());
+        Peek::prepare(std::slice::from_mut(&mut peek), zones(), [data]);
         let peeked_len = peek.respond(zones(), &config, data, transport, &mut peeked);
         assert_eq!(peeked_len.map(|l| &peeked[..l]), len.map(|l| &out[..l]), "a peek changed the response");
         if let Some(len) = len {

@@ -181,18 +181,7 @@ fn bench_batch(c: &mut Criterion) {
         b.iter(|| {
             let batch = &queries[next..next + BATCH];
             next = (next + BATCH) % queries.len();
-            for (peek, q) in peeks.iter_mut().zip(batch) {
-                peek.start(&zones, q);
-            }
-            for peek in &peeks {
-                peek.locate(&zones);
-            }
-            for peek in peeks.iter_mut() {
-                peek.find_node(&zones);
-            }
-            for peek in &peeks {
-                peek.find_rrset(&zones);
-            }
+            Peek::prepare(&mut peeks, &zones, batch.iter().map(|q| &q[..]));
             for ((peek, q), o) in peeks.iter().zip(batch).zip(out.iter_mut()) {
                 black_box(peek.respond(&zones, &config, q, Transport::Udp, o));
             }

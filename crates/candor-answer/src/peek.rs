@@ -7,21 +7,19 @@
 //! these stalls at about a quarter of server CPU.
 //!
 //! A UDP worker holds a whole batch of queries (up to 32), though, and the
-//! queries are independent. So it takes a [`Peek`] at every query first,
-//! in stages, each stage starting the next load for every query of the
-//! batch before any query waits on it:
+//! queries are independent. So [`Peek::prepare`] takes a peek at every
+//! query first, in stages, each stage starting the next load for every
+//! query of the batch before any query waits on it:
 //!
-//! 1. [`Peek::start`]: read the question, pick the zone, prefetch the
-//!    zone's own fields (with a thousand zones they are not all in cache)
-//!    and hash the name;
-//! 2. [`Peek::locate`]: prefetch the name's index slot;
-//! 3. [`Peek::find_node`]: find the node (its slot is now in cache) and
-//!    prefetch its RRset descriptors;
-//! 4. [`Peek::find_rrset`]: pick the RRset the answer will start with and
-//!    prefetch its data.
+//! 1. read the question, pick the zone, prefetch the zone's own fields
+//!    (with a thousand zones they are not all in cache) and hash the name;
+//! 2. prefetch the name's index slot;
+//! 3. find the node (its slot is now in cache) and prefetch its RRset
+//!    descriptors;
+//! 4. pick the RRset the answer will start with and prefetch its data.
 //!
-//! Then [`respond`](crate::respond) answers each query as usual, from
-//! cache. A peek only reads; it changes no answer, and a peek that finds
+//! Then [`Peek::respond`] answers each query as [`respond`](crate::respond)
+//! would, from cache. A peek only reads; it changes no answer, and a peek that finds
 //! nothing (a malformed packet, a name in no zone) just prefetches nothing.
 
 use candor_wire::{MAX_NAME_LEN, Rtype};
@@ -92,9 +90,34 @@ fn question(msg: &[u8], name: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, Rtype)>
 }
 
 impl Peek {
+    /// Takes a peek at each of `msgs` (one peek per message, as many as
+    /// both have), stage by stage across all of them. Then answer each
+    /// message with its peek's [`respond`](Peek::respond).
+    pub fn prepare<'m>(
+        peeks: &mut [Peek],
+        zones: &ZoneSet,
+        msgs: impl IntoIterator<Item = &'m [u8]>,
+    ) {
+        let mut n = 0;
+        for (peek, msg) in peeks.iter_mut().zip(msgs) {
+            peek.start(zones, msg);
+            n += 1;
+        }
+        let peeks = &mut peeks[..n];
+        for peek in peeks.iter() {
+            peek.locate(zones);
+        }
+        for peek in peeks.iter_mut() {
+            peek.find_node(zones);
+        }
+        for peek in peeks.iter() {
+            peek.find_rrset(zones);
+        }
+    }
+
     /// Stage 1: reads the question of `msg`, picks the zone, prefetches
     /// its fields and hashes the name.
-    pub fn start(&mut self, zones: &ZoneSet, msg: &[u8]) {
+    fn start(&mut self, zones: &ZoneSet, msg: &[u8]) {
         self.zone = None;
         self.node = None;
         self.probed = false;
@@ -111,7 +134,7 @@ impl Peek {
     }
 
     /// Stage 2: prefetches the name's index slot.
-    pub fn locate(&self, zones: &ZoneSet) {
+    fn locate(&self, zones: &ZoneSet) {
         if let Some(zone) = self.zone.and_then(|i| zones.zones().get(i)) {
             zone.prefetch_name(self.hash);
         }
@@ -119,7 +142,7 @@ impl Peek {
 
     /// Stage 3: finds the node of the name (absent for names that do not
     /// exist) and prefetches its RRset descriptors.
-    pub fn find_node(&mut self, zones: &ZoneSet) {
+    fn find_node(&mut self, zones: &ZoneSet) {
         if let Some(zone) = self.zone.and_then(|i| zones.zones().get(i)) {
             self.node = zone.find_hashed(&self.name[..self.len], self.hash);
             self.probed = true;
@@ -131,7 +154,7 @@ impl Peek {
 
     /// Stage 4: prefetches the data of the RRset the answer starts with:
     /// the QTYPE's, or a CNAME.
-    pub fn find_rrset(&self, zones: &ZoneSet) {
+    fn find_rrset(&self, zones: &ZoneSet) {
         let zone = self.zone.and_then(|i| zones.zones().get(i));
         if let (Some(zone), Some(node)) = (zone, self.node) {
             let sets = zone.rrsets(node);
@@ -144,9 +167,7 @@ impl Peek {
             }
         }
     }
-}
 
-impl Peek {
     /// Answers the query this peek looked at, like [`respond`](crate::respond),
     /// without finding its zone and node again. `msg` and `zones` must be
     /// the ones the stages saw; if the name differs, the peek is ignored.
@@ -226,10 +247,8 @@ mod tests {
             ("nope.example.", false),
             ("www.example.org.", false),
         ] {
-            peek.start(&zones, &query(name, Rtype::A));
-            peek.locate(&zones);
-            peek.find_node(&zones);
-            peek.find_rrset(&zones);
+            let q = query(name, Rtype::A);
+            Peek::prepare(std::slice::from_mut(&mut peek), &zones, [&q[..]]);
             let lower = Name::from_text(&name.to_ascii_lowercase(), None).expect("name");
             let expected = zone.node_by_name(lower.as_wire());
             assert_eq!(peek.node.map(|n| n.id), expected, "{name}");
@@ -253,9 +272,8 @@ mod tests {
             aliases: Default::default(),
         };
         let mut peek = Peek::default();
-        peek.start(&zones, &query("www.example.", Rtype::A));
-        peek.locate(&zones);
-        peek.find_node(&zones);
+        let www = query("www.example.", Rtype::A);
+        Peek::prepare(std::slice::from_mut(&mut peek), &zones, [&www[..]]);
         let other = query("nope.example.", Rtype::A);
         let (mut a, mut b) = (vec![0u8; 1232], vec![0u8; 1232]);
         let la = peek.respond(&zones, &config, &other, Transport::Udp, &mut a);

@@ -92,10 +92,7 @@ fn check_with(zones: &ZoneSet, q: &[u8], transport: Transport, expect: Expect) {
     let len = respond(zones, &config, q, transport, &mut out);
     // The UDP workers answer through a peek; it must not change a byte.
     let mut peek = crate::Peek::default();
-    peek.start(zones, q);
-    peek.locate(zones);
-    peek.find_node(zones);
-    peek.find_rrset(zones);
+    crate::Peek::prepare(std::slice::from_mut(&mut peek), zones, [q]);
     let mut peeked = vec![0u8; 65535];
     let peeked_len = peek.respond(zones, &config, q, transport, &mut peeked);
     assert_eq!(

@@ -204,18 +204,7 @@ impl Worker {
             let zones = self.zones.load();
             // Start the cache misses of every query before answering any
             // (see `candor_answer::Peek`).
-            for (i, peek) in peeks[..n].iter_mut().enumerate() {
-                peek.start(&zones, batch.query(i));
-            }
-            for peek in &peeks[..n] {
-                peek.locate(&zones);
-            }
-            for peek in &mut peeks[..n] {
-                peek.find_node(&zones);
-            }
-            for peek in &peeks[..n] {
-                peek.find_rrset(&zones);
-            }
+            Peek::prepare(&mut peeks[..n], &zones, (0..n).map(|i| batch.query(i)));
             let mut out = 0;
             for (i, peek) in peeks[..n].iter().enumerate() {
                 let (query, resp) = batch.slot(i);
