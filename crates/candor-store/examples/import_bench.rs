@@ -38,7 +38,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
-        alias_resolver: false,
     };
     let store = Store::open(&db, config)?;
     let actor = Actor {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use candor_wire::{Name, Rtype};
-use candor_zone::{ALIAS, Zone, ZoneBuilder, ZoneError};
+use candor_zone::{Zone, ZoneBuilder, ZoneError};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -128,6 +128,11 @@ const ROWS: &str = "";
 /// builder. A URL record becomes A/AAAA records with the redirector's
 /// addresses; a URL record beside another URL, A or AAAA record at the same
 /// name is refused (the name could answer two ways).
+///
+/// Nothing here depends on how the process was started: stored data that
+/// was valid when it was written stays valid (an ALIAS target outside
+/// Candor's zones compiles whether or not a resolver runs; a URL record
+/// without redirector addresses gets no addresses).
 pub(crate) fn add_rows(
     conn: &Connection,
     zone_id: i64,
@@ -135,7 +140,6 @@ pub(crate) fn add_rows(
     builder: &mut ZoneBuilder,
     apex: &Name,
     redirector: &[IpAddr],
-    alias_resolver: bool,
 ) -> Result<(), StoreError> {
     let sql = if only_system {
         // System records are all at the apex; `name = ''` lets the lookup
@@ -161,12 +165,6 @@ pub(crate) fn add_rows(
         ordinal = ordinal.saturating_add(1);
         let owner = owners.get(name)?;
         if Rtype(code) == content::URL {
-            if redirector.is_empty() {
-                return Err(StoreError::invalid(
-                    "type",
-                    "URL records need the HTTP redirector, which has no address configured",
-                ));
-            }
             url_names.push(name.to_owned());
             for ip in redirector {
                 let (rtype, bytes) = match ip {
@@ -179,18 +177,6 @@ pub(crate) fn add_rows(
         }
         if matches!(Rtype(code), Rtype::A | Rtype::AAAA) {
             address_names.push(name.to_owned());
-        }
-        if Rtype(code) == ALIAS && !alias_resolver && !target_in_zones(conn, rdata)? {
-            return Err(StoreError::invalid(
-                "content",
-                format!(
-                    "{} is not in a zone Candor serves, and no upstream resolver is configured \
-                     for ALIAS targets elsewhere (candor serve --alias-upstream)",
-                    Name::from_wire(rdata)
-                        .map(|n| name_without_dot(&n))
-                        .unwrap_or_default()
-                ),
-            ));
         }
         builder.add(owner, Rtype(code), ttl, rdata, Some((source, ordinal)));
     }
@@ -280,15 +266,7 @@ pub(crate) fn compile_stored(
     config: &StoreConfig,
 ) -> Result<Result<Zone, Vec<ZoneError>>, StoreError> {
     let mut builder = ZoneBuilder::new(apex);
-    add_rows(
-        conn,
-        zone_id,
-        false,
-        &mut builder,
-        apex,
-        &config.redirector,
-        config.alias_resolver,
-    )?;
+    add_rows(conn, zone_id, false, &mut builder, apex, &config.redirector)?;
     Ok(builder.finish())
 }
 

@@ -65,11 +65,9 @@ pub struct StoreConfig {
     /// SOA MINIMUM (the negative-caching TTL).
     pub soa_minimum: u32,
     /// Addresses of the HTTP redirector: a name with a URL record answers
-    /// A/AAAA queries with these. Empty: URL records are refused.
+    /// A/AAAA queries with these. Empty: new URL records are refused, and
+    /// stored ones give their names no addresses.
     pub redirector: Vec<std::net::IpAddr>,
-    /// A background resolver answers for ALIAS targets outside the stored
-    /// zones; without one, such targets are refused.
-    pub alias_resolver: bool,
 }
 
 //----------- Public data types -----------------------------------------------

@@ -69,6 +69,15 @@ fn check_imported(apex: &Name, r: &Record<'_>) -> Result<Verdict, String> {
     Ok(Verdict::Keep(Imported { content, priority }))
 }
 
+/// What an import does when its zone does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IfMissing {
+    /// Creates it, in the import's transaction.
+    Create,
+    /// Fails with NotFound.
+    Refuse,
+}
+
 /// A parser or check problem, with its line for sorting.
 struct Problem {
     /// The line (0 for the whole file).
@@ -213,7 +222,6 @@ fn import(
         &mut builder,
         &apex,
         &store.config.redirector,
-        store.config.alias_resolver,
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO records (zone_id, name, rtype, rtype_code, content, ttl, priority,
@@ -303,8 +311,41 @@ impl Store {
         actor: &Actor,
         progress: &mut dyn FnMut(usize),
     ) -> Result<(ImportSummary, ZoneChange), StoreError> {
+        self.import_into(account_id, zone, IfMissing::Refuse, text, actor, progress)
+    }
+
+    /// [`Store::import_zone_file`] into a zone that is created if it does
+    /// not exist yet, in the same transaction: when the import fails, the
+    /// zone is not created either.
+    pub fn import_zone_file_creating(
+        &self,
+        account_id: i64,
+        zone: &str,
+        text: &[u8],
+        actor: &Actor,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(ImportSummary, ZoneChange), StoreError> {
+        self.import_into(account_id, zone, IfMissing::Create, text, actor, progress)
+    }
+
+    /// Imports into a zone, creating it first if asked to.
+    fn import_into(
+        &self,
+        account_id: i64,
+        zone: &str,
+        missing: IfMissing,
+        text: &[u8],
+        actor: &Actor,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(ImportSummary, ZoneChange), StoreError> {
         self.write(|tx| {
-            let mut z = zones::find_zone(tx, account_id, zone)?;
+            let mut z = match (zones::find_zone(tx, account_id, zone), missing) {
+                (Err(StoreError::NotFound(_)), IfMissing::Create) => {
+                    zones::create_zone_in(tx, &self.config, account_id, zone, actor)?;
+                    zones::find_zone(tx, account_id, zone)?
+                }
+                (found, _) => found?,
+            };
             let (summary, change) = import(tx, self, &mut z, text, progress)?;
             history::audit(
                 tx,

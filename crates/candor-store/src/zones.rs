@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use candor_wire::{Name, Rtype};
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter, types::Value};
+use rusqlite::{
+    Connection, OptionalExtension, Row, Transaction, params, params_from_iter, types::Value,
+};
 
 use crate::compile::{self, name_without_dot, zone_apex};
 use crate::content::{self, GLOBAL};
@@ -203,6 +205,85 @@ fn insert_system(
     Ok(conn.last_insert_rowid())
 }
 
+/// Creates a zone with its SOA and apex NS records inside `tx` (see
+/// [`Store::create_zone`]); `name` is normalized and checked.
+pub(crate) fn create_zone_in(
+    tx: &Transaction<'_>,
+    config: &StoreConfig,
+    account_id: i64,
+    name: &str,
+    actor: &Actor,
+) -> Result<ZoneChange, StoreError> {
+    let name = content::normalize_zone_name(name);
+    content::check_zone_name(&name).map_err(|m| StoreError::invalid("name", m))?;
+    accounts::account_exists(tx, account_id)?;
+    let taken: Option<i64> = tx
+        .query_row("SELECT id FROM zones WHERE name = ?1", [&name], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict(format!("zone {name} already exists")));
+    }
+    if let Some(other) = nested_foreign_zone(tx, account_id, &name)? {
+        return Err(StoreError::Conflict(format!(
+            "zone {name} would overlap zone {other} of another account"
+        )));
+    }
+    let at = now();
+    let serial = first_serial(at);
+    let reverse = content::is_reverse(&name);
+    let inserted = tx.execute(
+        "INSERT INTO zones (account_id, name, serial, reverse, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![account_id, name, serial, reverse, at],
+    );
+    match inserted {
+        Ok(_) => {}
+        Err(e) if db::is_constraint(&e) => {
+            return Err(StoreError::Conflict(format!("zone {name} already exists")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let zone = ZoneRow {
+        id: tx.last_insert_rowid(),
+        account_id,
+        name: name.clone(),
+        serial,
+        reverse,
+        created_at: at,
+        updated_at: at,
+    };
+    let ttl = config.default_ttl;
+    let (soa_content, soa_rdata) = compile::soa(config, serial);
+    insert_system(tx, zone.id, Rtype::SOA, &soa_content, ttl, &soa_rdata, at)?;
+    for ns in &config.nameservers {
+        let id = insert_system(
+            tx,
+            zone.id,
+            Rtype::NS,
+            &name_without_dot(ns),
+            ttl,
+            ns.as_wire(),
+            at,
+        )?;
+        history::journal(tx, id, serial, Action::Create, at)?;
+    }
+    let change = compile_change(tx, &zone, config)?;
+    history::audit(
+        tx,
+        &Audit {
+            account_id,
+            actor,
+            action: "zone.create",
+            target: &name,
+            detail: &format!("created zone {name} with serial {serial}"),
+            at,
+        },
+    )?;
+    Ok(change)
+}
+
 impl Store {
     /// Creates a zone with its SOA and apex NS records. Zone names are
     /// unique across all accounts (Conflict).
@@ -212,76 +293,7 @@ impl Store {
         name: &str,
         actor: &Actor,
     ) -> Result<ZoneChange, StoreError> {
-        let name = content::normalize_zone_name(name);
-        content::check_zone_name(&name).map_err(|m| StoreError::invalid("name", m))?;
-        self.write(|tx| {
-            accounts::account_exists(tx, account_id)?;
-            let taken: Option<i64> = tx
-                .query_row("SELECT id FROM zones WHERE name = ?1", [&name], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if taken.is_some() {
-                return Err(StoreError::Conflict(format!("zone {name} already exists")));
-            }
-            if let Some(other) = nested_foreign_zone(tx, account_id, &name)? {
-                return Err(StoreError::Conflict(format!(
-                    "zone {name} would overlap zone {other} of another account"
-                )));
-            }
-            let at = now();
-            let serial = first_serial(at);
-            let reverse = content::is_reverse(&name);
-            let inserted = tx.execute(
-                "INSERT INTO zones (account_id, name, serial, reverse, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                params![account_id, name, serial, reverse, at],
-            );
-            match inserted {
-                Ok(_) => {}
-                Err(e) if db::is_constraint(&e) => {
-                    return Err(StoreError::Conflict(format!("zone {name} already exists")));
-                }
-                Err(e) => return Err(e.into()),
-            }
-            let zone = ZoneRow {
-                id: tx.last_insert_rowid(),
-                account_id,
-                name: name.clone(),
-                serial,
-                reverse,
-                created_at: at,
-                updated_at: at,
-            };
-            let ttl = self.config.default_ttl;
-            let (soa_content, soa_rdata) = compile::soa(&self.config, serial);
-            insert_system(tx, zone.id, Rtype::SOA, &soa_content, ttl, &soa_rdata, at)?;
-            for ns in &self.config.nameservers {
-                let id = insert_system(
-                    tx,
-                    zone.id,
-                    Rtype::NS,
-                    &name_without_dot(ns),
-                    ttl,
-                    ns.as_wire(),
-                    at,
-                )?;
-                history::journal(tx, id, serial, Action::Create, at)?;
-            }
-            let change = compile_change(tx, &zone, &self.config)?;
-            history::audit(
-                tx,
-                &Audit {
-                    account_id,
-                    actor,
-                    action: "zone.create",
-                    target: &name,
-                    detail: &format!("created zone {name} with serial {serial}"),
-                    at,
-                },
-            )?;
-            Ok(change)
-        })
+        self.write(|tx| create_zone_in(tx, &self.config, account_id, name, actor))
     }
 
     /// An account's zones, one page.

@@ -343,9 +343,6 @@ pub(crate) fn zone(cmd: StoreZoneCommand) -> anyhow::Result<ExitCode> {
             let (store, account) = open(&common)?;
             let text =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            if matches!(store.zone(account, &zone), Err(StoreError::NotFound(_))) {
-                store.create_zone(account, &zone, &CLI).map_err(explain)?;
-            }
             let started = Instant::now();
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -354,7 +351,9 @@ pub(crate) fn zone(cmd: StoreZoneCommand) -> anyhow::Result<ExitCode> {
             );
             bar.enable_steady_tick(Duration::from_millis(200));
             bar.set_message(format!("importing {}", file.display()));
-            let result = store.import_zone_file(account, &zone, &text, &CLI, &mut |n| {
+            // A new zone is created in the import's transaction: if the
+            // file is refused, nothing was created.
+            let result = store.import_zone_file_creating(account, &zone, &text, &CLI, &mut |n| {
                 bar.set_message(format!("importing {}: {n} records", file.display()));
             });
             bar.finish_and_clear();

@@ -75,7 +75,6 @@ pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
         soa_expire: 604800,
         soa_minimum: 300,
         redirector: args.redirect_addresses.clone(),
-        alias_resolver: !args.alias_upstreams.is_empty(),
     };
     let path = db_path(&args.dir());
     Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))

@@ -106,7 +106,6 @@ pub(crate) fn store_config() -> StoreConfig {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
-        alias_resolver: false,
     }
 }
 

@@ -33,7 +33,6 @@ pub(crate) fn config() -> StoreConfig {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: vec!["192.0.2.80".parse().unwrap()],
-        alias_resolver: false,
     }
 }
 

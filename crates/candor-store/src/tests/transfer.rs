@@ -355,3 +355,32 @@ fn knot_accepts_the_export() {
         assert!(result.is_err(), "Knot accepted a CNAME beside an A record");
     }
 }
+
+#[test]
+fn a_failed_import_into_a_new_zone_creates_nothing() {
+    let s = store();
+    let a = s.create_account("new@example.org").unwrap().id;
+    let bad = "$ORIGIN fresh.example.\nwww 3600 IN A 192.0.2.1\nbad 3600 IN A 300.1.1.1\n";
+    match s.import_zone_file_creating(a, "fresh.example", bad.as_bytes(), &actor(), &mut |_| {}) {
+        Err(StoreError::Invalid(e)) => assert!(e[0].message.contains(":3:"), "{e:?}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    assert_eq!(
+        s.zone(a, "fresh.example"),
+        Err(StoreError::NotFound("zone"))
+    );
+    assert!(s.zone_versions().unwrap().is_empty());
+    // The same file, corrected, creates the zone with its records.
+    let good = bad.replace("300.1.1.1", "192.0.2.3");
+    let (summary, change) = s
+        .import_zone_file_creating(a, "fresh.example", good.as_bytes(), &actor(), &mut |_| {})
+        .unwrap();
+    assert_eq!(summary.records, 2);
+    assert_eq!(change.zone.name, "fresh.example");
+    // Without creation, a missing zone is NotFound and stays missing.
+    assert_eq!(
+        s.import_zone_file(a, "other.example", good.as_bytes(), &actor(), &mut |_| {})
+            .map(|_| ()),
+        Err(StoreError::NotFound("zone"))
+    );
+}
