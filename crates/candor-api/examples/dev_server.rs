@@ -66,6 +66,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         rate_limit_per_hour: 5000,
         status: None,
         webhook_allow_private: true,
+        zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
         status_changed: Arc::new(|| {}),
     });
     let listener = tokio::net::TcpListener::bind(&listen).await?;

@@ -71,6 +71,24 @@ pub struct ApiState {
     /// notifier then delivers there too). Off by default: any account can
     /// subscribe, and must not make Candor call its internal network.
     pub webhook_allow_private: bool,
+    /// What is wrong with a zone's serving, by zone name (its stored
+    /// version does not compile, ALIAS targets nobody resolves, ...):
+    /// shown by the distribution endpoints. Runs on a blocking thread.
+    pub zone_notes: ZoneNotes,
+}
+
+/// The hook that tells what is wrong with a zone's serving (see
+/// [`ApiState::zone_notes`]).
+pub type ZoneNotes = Arc<dyn Fn(&Store, &str) -> Vec<ZoneNote> + Send + Sync>;
+
+/// A problem with how a zone is served, as the distribution endpoints
+/// show it (`{"code": ..., "message": ...}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneNote {
+    /// A stable identifier of the kind of problem.
+    pub code: &'static str,
+    /// What is wrong and what it means for the zone, in words.
+    pub message: String,
 }
 
 /// The state every handler shares.
@@ -94,6 +112,8 @@ pub(crate) struct Shared {
     status_changed: Arc<dyn Fn() + Send + Sync>,
     /// See [`ApiState::webhook_allow_private`].
     webhook_allow_private: bool,
+    /// See [`ApiState::zone_notes`].
+    zone_notes: ZoneNotes,
 }
 
 /// The handlers' state: cheap to clone.
@@ -313,6 +333,7 @@ pub fn router(state: ApiState) -> Router {
         status: state.status,
         status_changed: state.status_changed,
         webhook_allow_private: state.webhook_allow_private,
+        zone_notes: state.zone_notes,
     });
     let mut public = Router::new();
     let mut private = Router::new();

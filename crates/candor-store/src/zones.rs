@@ -419,6 +419,34 @@ impl Store {
         })
     }
 
+    /// The distinct ALIAS targets of one zone (by name, any account) that
+    /// are outside every stored zone, lower-case without the final dot.
+    pub fn zone_alias_targets(&self, zone: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT r.rdata FROM records r JOIN zones z ON z.id = r.zone_id
+                 WHERE z.name = ?1 AND r.rtype_code = ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![zone, candor_zone::ALIAS.0], |row| {
+                    row.get::<_, Vec<u8>>(0)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::new();
+            for rdata in rows {
+                if !compile::target_in_zones(tx, &rdata)?
+                    && let Ok(name) = candor_wire::Name::from_wire(&rdata)
+                {
+                    let text = compile::name_without_dot(&name.to_lowercase());
+                    if !out.contains(&text) {
+                        out.push(text);
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Every zone's id, name and serial: cheap enough to poll, so a server
     /// notices changes other processes (the CLI) made to the store.
     pub fn zone_versions(&self) -> Result<Vec<ZoneVersion>, StoreError> {

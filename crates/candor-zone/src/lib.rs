@@ -21,7 +21,8 @@ pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use set::ZoneSet;
 pub use zone::{
-    ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, is_private_type,
+    ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, ZoneRecord,
+    is_private_type,
 };
 
 /// Asks the CPU to start loading every cache line of the `len` bytes at

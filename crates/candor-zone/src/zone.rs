@@ -132,6 +132,38 @@ pub struct AdditionalRef {
     pub(crate) owner_len: u8,
 }
 
+/// One record of a compiled zone (see [`Zone::records`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZoneRecord<'z> {
+    /// The lower-cased wire owner name.
+    pub owner: &'z [u8],
+    /// The type.
+    pub rtype: Rtype,
+    /// The TTL (the RRset's).
+    pub ttl: u32,
+    /// The RDATA, uncompressed.
+    pub rdata: &'z [u8],
+}
+
+/// Walks the wire tails of one RRset: TYPE, CLASS, TTL, RDLENGTH, RDATA.
+struct TailIter<'z> {
+    /// What is left to walk.
+    tails: &'z [u8],
+}
+
+impl<'z> Iterator for TailIter<'z> {
+    type Item = (u32, &'z [u8]);
+
+    fn next(&mut self) -> Option<(u32, &'z [u8])> {
+        let head = self.tails.get(..10)?;
+        let ttl = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        let rdlen = usize::from(u16::from_be_bytes([head[8], head[9]]));
+        let rdata = self.tails.get(10..10 + rdlen)?;
+        self.tails = &self.tails[10 + rdlen..];
+        Some((ttl, rdata))
+    }
+}
+
 //----------- Lookup ---------------------------------------------------------
 
 /// Where a name leads in a zone (RFC 1034 §4.3.2 step 3, RFC 4592, RFC 6672).
@@ -277,6 +309,28 @@ impl Zone {
     /// The owner name of an additional target.
     pub fn additional_owner(&self, add: &AdditionalRef) -> &[u8] {
         &self.names[add.owner_off as usize..add.owner_off as usize + usize::from(add.owner_len)]
+    }
+
+    /// Every record of the zone: nodes in build order (the apex first),
+    /// RRsets by type within a node, records in canonical order within an
+    /// RRset. Owner names are lower-cased. This is what the zone serves,
+    /// private types (ALIAS, POOL) included; it is for whole-zone work off
+    /// the query path (the last-known-good copy, transfers, diffs).
+    pub fn records(&self) -> impl Iterator<Item = ZoneRecord<'_>> + '_ {
+        (0..self.nodes.len() as NodeId).flat_map(move |id| {
+            let owner = self.name_bytes(id);
+            self.rrsets(self.node(id)).iter().flat_map(move |set| {
+                TailIter {
+                    tails: self.tails(set),
+                }
+                .map(move |(ttl, rdata)| ZoneRecord {
+                    owner,
+                    rtype: set.rtype,
+                    ttl,
+                    rdata,
+                })
+            })
+        })
     }
 
     /// The SOA tail to put in the authority section of negative answers.

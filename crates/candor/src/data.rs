@@ -1,18 +1,14 @@
-//! The data directory: the embedded store, first-start seeding, and
-//! publishing store changes to the name servers.
+//! The data directory: the embedded store, first-start seeding, and the
+//! redirector's map.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Context;
-use candor_store::{Actor, RecordInput, Store, StoreConfig, ZoneChange};
+use candor_store::{Actor, RecordInput, Store, StoreConfig};
 use candor_wire::Name;
-use candor_zone::ZoneSet;
 
 use candor_redirect::{Redirects, SharedRedirects};
-use candor_server::SharedZones;
 
 /// Store settings shared by `serve` and the CLI.
 #[derive(clap::Args, Debug, Clone)]
@@ -36,7 +32,8 @@ pub(crate) struct DataArgs {
     #[arg(long = "redirect-address", value_name = "IP", default_values_t = [std::net::IpAddr::from([127, 0, 0, 1])])]
     pub(crate) redirect_addresses: Vec<std::net::IpAddr>,
     /// Upstream resolvers for ALIAS targets outside Candor's zones (repeat
-    /// for several); without one, such targets are refused.
+    /// for several); without one, such targets answer SERVFAIL (the zone
+    /// itself serves).
     #[arg(long = "alias-upstream", value_name = "ADDR")]
     pub(crate) alias_upstreams: Vec<std::net::SocketAddr>,
 }
@@ -78,6 +75,11 @@ pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
     };
     let path = db_path(&args.dir());
     Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))
+}
+
+/// Where last-known-good copies of the store's zones are kept.
+pub(crate) fn last_good_dir(args: &DataArgs) -> PathBuf {
+    args.dir().join("last-good")
 }
 
 /// Where the database file lives.
@@ -164,143 +166,5 @@ pub(crate) fn refresh_redirects(store: &Store, redirects: &SharedRedirects) {
             redirects.store(Arc::new(Redirects::new(entries)));
         }
         Err(e) => tracing::warn!("cannot read URL records: {e}"),
-    }
-}
-
-/// Applies store changes to the served zone set, one at a time.
-#[derive(Clone)]
-pub(crate) struct Publisher {
-    /// The served zones.
-    zones: SharedZones,
-    /// Serial and name of every store zone as published; the lock also
-    /// serializes publications (each builds on the previous set).
-    published: Arc<Mutex<HashMap<i64, (u32, String)>>>,
-}
-
-impl Publisher {
-    /// A publisher for `zones`.
-    pub(crate) fn new(zones: SharedZones) -> Publisher {
-        Publisher {
-            zones,
-            published: Arc::new(Mutex::new(HashMap::new())),
-        }
-    }
-
-    /// Swaps in a zone set with the change applied. Readers are never
-    /// blocked; the old set is freed when the last worker lets go of it.
-    pub(crate) fn publish(&self, change: &ZoneChange) {
-        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
-        let mut set = ZoneSet::clone(&self.zones.load());
-        match &change.compiled {
-            Some(zone) => {
-                set.insert(zone.clone());
-                published.insert(
-                    change.zone.id,
-                    (change.zone.serial, change.zone.name.clone()),
-                );
-            }
-            None => {
-                set = without(&set, &change.zone.name);
-                published.remove(&change.zone.id);
-            }
-        }
-        self.zones.store(Arc::new(set));
-    }
-
-    /// Replaces the zones from files (SIGHUP), keeping the store's zones.
-    pub(crate) fn replace_files(&self, files: ZoneSet) {
-        let published = self.published.lock().unwrap_or_else(|p| p.into_inner());
-        let mut set = files;
-        let current = self.zones.load();
-        for (_, name) in published.values() {
-            if let Ok(apex) = host(name)
-                && let Some(zone) = current.get(apex.to_lowercase().as_wire())
-            {
-                set.insert(zone.clone());
-            }
-        }
-        self.zones.store(Arc::new(set));
-    }
-
-    /// Stops serving the store zone `id`.
-    fn remove(&self, id: i64) {
-        let mut published = self.published.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, name)) = published.remove(&id) {
-            let set = without(&self.zones.load(), &name);
-            self.zones.store(Arc::new(set));
-        }
-    }
-
-    /// The serial published for store zone `id`.
-    fn serial(&self, id: i64) -> Option<u32> {
-        let published = self.published.lock().unwrap_or_else(|p| p.into_inner());
-        published.get(&id).map(|p| p.0)
-    }
-
-    /// Ids of the store zones being served.
-    fn ids(&self) -> Vec<i64> {
-        let published = self.published.lock().unwrap_or_else(|p| p.into_inner());
-        published.keys().copied().collect()
-    }
-}
-
-/// A copy of `set` without the zone named `zone` (presentation form).
-fn without(set: &ZoneSet, zone: &str) -> ZoneSet {
-    match host(zone) {
-        Ok(name) => set.without(name.to_lowercase().as_wire()),
-        Err(_) => set.clone(),
-    }
-}
-
-/// Watches the store for changes made by other processes (the CLI, or a
-/// second `serve` on the same data) and publishes them: a zone whose serial
-/// differs from the published one is recompiled and swapped in, a zone that
-/// is gone stops being served. Changes made through this process's API are
-/// published when they are made, so they are not compiled twice.
-pub(crate) async fn follow_store(
-    store: Arc<Store>,
-    publisher: Publisher,
-    redirects: SharedRedirects,
-) {
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let st = store.clone();
-        let versions = match tokio::task::spawn_blocking(move || st.zone_versions()).await {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                tracing::warn!("cannot read zone versions: {e}");
-                continue;
-            }
-            Err(_) => return,
-        };
-        let mut seen = HashSet::new();
-        for v in versions {
-            seen.insert(v.id);
-            if publisher.serial(v.id) == Some(v.serial) {
-                continue;
-            }
-            let st = store.clone();
-            match tokio::task::spawn_blocking(move || st.compile_zone(v.id)).await {
-                Ok(Ok(change)) => {
-                    tracing::info!(zone = %v.name, serial = v.serial, "zone changed in the store");
-                    publisher.publish(&change);
-                    let (st, r) = (store.clone(), redirects.clone());
-                    let _ = tokio::task::spawn_blocking(move || refresh_redirects(&st, &r)).await;
-                }
-                Ok(Err(e)) => tracing::warn!(zone = %v.name, "cannot compile changed zone: {e}"),
-                Err(_) => return,
-            }
-        }
-        let mut removed = false;
-        for id in publisher.ids() {
-            if !seen.contains(&id) {
-                publisher.remove(id);
-                removed = true;
-            }
-        }
-        if removed {
-            let (st, r) = (store.clone(), redirects.clone());
-            let _ = tokio::task::spawn_blocking(move || refresh_redirects(&st, &r)).await;
-        }
     }
 }

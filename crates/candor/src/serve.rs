@@ -24,9 +24,10 @@ use crate::alias::{self, AliasSettings};
 use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
-use crate::data::{
-    Publisher, follow_store, open_status, open_store, refresh_redirects, seed_if_empty,
-};
+use crate::data::{last_good_dir, open_status, open_store, refresh_redirects, seed_if_empty};
+use candor_api::{ZoneNote, ZoneNotes};
+use candor_publish::{Publisher, follow_store};
+use candor_store::Store;
 
 /// Loads every zone file of `dir` into a new set, logging what failed.
 fn load(dir: &Path) -> anyhow::Result<ZoneSet> {
@@ -68,34 +69,42 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => ZoneSet::new(),
     };
     let zones: SharedZones = Arc::new(ArcSwap::from_pointee(files));
-    let publisher = Publisher::new(zones.clone());
     // The store serves when there is no zone directory, or when asked for.
-    let store = if args.zones.is_none() || args.data.data_dir.is_some() {
+    let serve_store = args.zones.is_none() || args.data.data_dir.is_some();
+    let publisher = Publisher::new(
+        zones.clone(),
+        serve_store.then(|| last_good_dir(&args.data)),
+    );
+    let store = if serve_store {
         let store = Arc::new(open_store(&args.data)?);
         seed_if_empty(&store)?;
         let started = Instant::now();
-        // Zone by zone, so one that no longer compiles (it should not:
-        // every write was validated) is reported and the others serve.
-        let versions = store
-            .zone_versions()
+        // A zone that no longer compiles (it should not: every write was
+        // validated) serves its last known good version and is reported;
+        // the others serve as stored.
+        let report = publisher
+            .start(&store)
             .context("cannot read the stored zones")?;
-        let mut served = 0usize;
-        for v in &versions {
-            match store.compile_zone(v.id) {
-                Ok(change) => {
-                    publisher.publish(&change);
-                    served += 1;
-                }
-                Err(e) => tracing::error!(zone = %v.name, "stored zone not loaded: {e}"),
-            }
-        }
         tracing::info!(
-            zones = served,
-            failed = versions.len() - served,
+            zones = report.compiled,
+            last_known_good = report.last_good,
+            not_served = report.unserved,
             data_dir = %args.data.dir().display(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "stored zones loaded"
         );
+        if args.data.alias_upstreams.is_empty() {
+            match store.alias_targets() {
+                Ok(targets) if !targets.is_empty() => tracing::warn!(
+                    targets = targets.len(),
+                    example = %targets[0],
+                    "ALIAS records point outside Candor's zones, and no --alias-upstream \
+                     resolves them: their names answer SERVFAIL (the rest of each zone serves)"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("cannot read ALIAS targets: {e}"),
+            }
+        }
         Some(store)
     } else {
         None
@@ -194,6 +203,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         refresh_redirects(&store, &redirects);
                     })
                 },
+                zone_notes: zone_notes(publisher.clone(), !args.data.alias_upstreams.is_empty()),
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
                 status: status_hooks.as_ref().map(|(db, _)| db.clone()),
@@ -208,7 +218,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
-                redirects.clone(),
+                {
+                    let (store, redirects) = (store.clone(), redirects.clone());
+                    Arc::new(move || refresh_redirects(&store, &redirects))
+                },
+                stop_rx.clone(),
             )));
             tracing::info!(api = %args.api_listen, "REST API listening");
             if !args.data.alias_upstreams.is_empty() {
@@ -292,6 +306,45 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "stopped"
     );
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// What the distribution endpoints say is wrong with a zone: its stored
+/// version is not served (last known good), or its ALIAS targets outside
+/// Candor's zones have no resolver.
+fn zone_notes(publisher: Publisher, alias_upstream: bool) -> ZoneNotes {
+    Arc::new(move |store: &Store, zone: &str| {
+        let mut notes = Vec::new();
+        if let Some(f) = publisher.failure(zone) {
+            let served = match f.served_serial {
+                Some(serial) => format!("its last known good version (serial {serial}) is served"),
+                None => "no earlier version could be loaded, so it is not served".to_owned(),
+            };
+            notes.push(ZoneNote {
+                code: "stored_version_not_served",
+                message: format!(
+                    "the stored zone (serial {}) does not compile: {}; {served}. \
+                     Changes to it are not served until this is fixed.",
+                    f.stored_serial, f.error
+                ),
+            });
+        }
+        if !alias_upstream {
+            match store.zone_alias_targets(zone) {
+                Ok(targets) if !targets.is_empty() => notes.push(ZoneNote {
+                    code: "alias_without_upstream",
+                    message: format!(
+                        "ALIAS records point outside Candor's zones ({}), and the server runs \
+                         without --alias-upstream: those names answer SERVFAIL until a \
+                         resolver is configured",
+                        targets.join(", ")
+                    ),
+                }),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(zone, "cannot read ALIAS targets: {e}"),
+            }
+        }
+        notes
+    })
 }
 
 /// Binds `addr` and serves `app` on it until `stop` turns; the client's

@@ -8,12 +8,12 @@ use candor_wire::Name;
 use serde_json::{Value, json};
 
 use super::ApiResult;
-use crate::AppState;
 use crate::auth::Caller;
 use crate::distribution::{Distribution, check};
 use crate::error::{ApiError, Target};
 use crate::params::PathParams;
 use crate::views;
+use crate::{AppState, ZoneNote};
 
 /// `GET .../zones/{zone}/distribution`.
 pub(crate) async fn zone(
@@ -24,10 +24,15 @@ pub(crate) async fn zone(
     let account = caller.account(path.get("account"))?;
     let zone = path.get("zone").to_owned();
     let target = Target::zone(&zone);
-    let info = state
-        .read(target, move |store| store.zone(account, &zone))
+    let notes = state.zone_notes.clone();
+    let (info, notes) = state
+        .read(target, move |store| {
+            let info = store.zone(account, &zone)?;
+            let notes = notes(store, &info.name);
+            Ok((info, notes))
+        })
         .await?;
-    answer(&state, &info.name, info.serial).await
+    answer(&state, &info.name, info.serial, &notes).await
 }
 
 /// `GET .../zones/{zone}/records/{record}/distribution`. The zone is
@@ -42,24 +47,37 @@ pub(crate) async fn record(
     let id = path.record_id()?;
     let zone = path.get("zone").to_owned();
     let target = Target::record(&zone, id);
-    let info = state
+    let notes = state.zone_notes.clone();
+    let (info, notes) = state
         .read(target, move |store| {
             store.record(account, &zone, id)?;
-            store.zone(account, &zone)
+            let info = store.zone(account, &zone)?;
+            let notes = notes(store, &info.name);
+            Ok((info, notes))
         })
         .await?;
-    answer(&state, &info.name, info.serial).await
+    answer(&state, &info.name, info.serial, &notes).await
 }
 
 /// Runs the check and answers like DNSimple: `{"distributed": bool}`, or
-/// 504 when a name server did not answer.
-async fn answer(state: &AppState, zone: &str, serial: u32) -> ApiResult<Json<Value>> {
+/// 504 when a name server did not answer. Candor adds `problems`: what is
+/// wrong with how the zone is served (empty when nothing is).
+async fn answer(
+    state: &AppState,
+    zone: &str,
+    serial: u32,
+    notes: &[ZoneNote],
+) -> ApiResult<Json<Value>> {
+    let problems: Vec<Value> = notes
+        .iter()
+        .map(|n| json!({ "code": n.code, "message": n.message }))
+        .collect();
     let name = Name::from_text(zone, Some(&Name::root()))
         .map_err(|e| ApiError::internal(&format!("stored zone name {zone:?} is invalid: {e}")))?;
     match check(&state.nameservers, &name, serial).await {
-        Distribution::Answered(distributed) => {
-            Ok(views::data(json!({ "distributed": distributed })))
-        }
+        Distribution::Answered(distributed) => Ok(views::data(
+            json!({ "distributed": distributed, "problems": problems }),
+        )),
         Distribution::TimedOut => Err(ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "Could not query zone, connection timed out",

@@ -176,6 +176,7 @@ impl Harness {
             rate_limit_per_hour: limit,
             status: status.clone(),
             webhook_allow_private: false,
+            zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
             status_changed: Arc::new(move || {
                 counter.fetch_add(1, Ordering::Relaxed);
             }),

@@ -153,3 +153,33 @@ fn lookup_agrees_with_a_naive_model() {
         }
     }
 }
+
+#[test]
+fn records_lists_every_record_once_and_rebuilds_the_same_zone() {
+    let text = format!(
+        "{HEAD}www 300 A 192.0.2.1\nwww 300 A 192.0.2.2\nWWW AAAA 2001:db8::1\n\
+         a.b.c TXT \"deep\"\n*.w MX 10 www\nsub NS ns.sub\nns.sub A 192.0.2.53\n\
+         ns A 192.0.2.54\n"
+    );
+    let zone = build(&text).unwrap();
+    let listed: Vec<(Vec<u8>, Rtype, u32, Vec<u8>)> = zone
+        .records()
+        .map(|r| (r.owner.to_vec(), r.rtype, r.ttl, r.rdata.to_vec()))
+        .collect();
+    assert_eq!(listed.len(), zone.record_count());
+    let unique: BTreeSet<_> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len());
+    let www = Name::from_text("www.example.", None).unwrap();
+    assert!(listed.contains(&(www.as_wire().to_vec(), Rtype::A, 300, vec![192, 0, 2, 2])));
+    // Building a zone from the listed records gives the same records.
+    let mut again = crate::ZoneBuilder::new(zone.apex());
+    for (owner, rtype, ttl, rdata) in &listed {
+        again.add(&Name::from_wire(owner).unwrap(), *rtype, *ttl, rdata, None);
+    }
+    let again = again.finish().unwrap();
+    let relisted: Vec<_> = again
+        .records()
+        .map(|r| (r.owner.to_vec(), r.rtype, r.ttl, r.rdata.to_vec()))
+        .collect();
+    assert_eq!(relisted, listed);
+}
