@@ -168,6 +168,12 @@ fn configure(mut conn: Connection) -> Result<Connection, StoreError> {
 /// Runs the migrations the database has not seen yet.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let latest = MIGRATIONS.len() as i64;
+    // Most opens find the schema current: they need no write lock (a CLI
+    // command must not queue behind a busy server's writes just to open).
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current == latest {
+        return Ok(());
+    }
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -22,12 +22,18 @@ async fn distributed_when_every_name_server_has_the_serial() {
     // The second server has not loaded the zone at all: it refuses.
     let reply = h.call("GET", &zone_path, None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
-    assert_eq!(reply.json, json!({ "data": { "distributed": false, "problems": [] } }));
+    assert_eq!(
+        reply.json,
+        json!({ "data": { "distributed": false, "problems": [] } })
+    );
 
     // Both serve the current serial.
     *stale.lock().expect("stale") = snapshot(&live);
     let reply = h.call("GET", &zone_path, None).await;
-    assert_eq!(reply.json, json!({ "data": { "distributed": true, "problems": [] } }));
+    assert_eq!(
+        reply.json,
+        json!({ "data": { "distributed": true, "problems": [] } })
+    );
 
     // A change reaches the first server only: an older serial is not enough.
     let record = h
@@ -37,20 +43,32 @@ async fn distributed_when_every_name_server_has_the_serial() {
         )
         .await;
     let reply = h.call("GET", &zone_path, None).await;
-    assert_eq!(reply.json, json!({ "data": { "distributed": false, "problems": [] } }));
+    assert_eq!(
+        reply.json,
+        json!({ "data": { "distributed": false, "problems": [] } })
+    );
     let record_path = h.path(&format!(
         "/zones/dist.test/records/{}/distribution",
         record["id"]
     ));
     let reply = h.call("GET", &record_path, None).await;
-    assert_eq!(reply.json, json!({ "data": { "distributed": false, "problems": [] } }));
+    assert_eq!(
+        reply.json,
+        json!({ "data": { "distributed": false, "problems": [] } })
+    );
 
     *stale.lock().expect("stale") = snapshot(&live);
     let reply = h.call("GET", &zone_path, None).await;
-    assert_eq!(reply.json, json!({ "data": { "distributed": true, "problems": [] } }));
+    assert_eq!(
+        reply.json,
+        json!({ "data": { "distributed": true, "problems": [] } })
+    );
     let reply = h.call("GET", &record_path, None).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json, json!({ "data": { "distributed": true, "problems": [] } }));
+    assert_eq!(
+        reply.json,
+        json!({ "data": { "distributed": true, "problems": [] } })
+    );
     assert!(reply.headers.get("x-ratelimit-remaining").is_some());
 
     // Unknown records and other accounts' zones are 404 before any query.
@@ -103,7 +121,10 @@ async fn no_name_servers_means_nothing_is_pending() {
     let reply = h
         .call("GET", &h.path("/zones/none.test/distribution"), None)
         .await;
-    assert_eq!(reply.json, json!({ "data": { "distributed": true, "problems": [] } }));
+    assert_eq!(
+        reply.json,
+        json!({ "data": { "distributed": true, "problems": [] } })
+    );
     let missing = h
         .call("GET", &h.path("/zones/nope.test/distribution"), None)
         .await;

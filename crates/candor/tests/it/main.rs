@@ -6,6 +6,7 @@
 
 mod differential;
 mod http;
+mod offline;
 mod server;
 mod status;
 mod status_cli;

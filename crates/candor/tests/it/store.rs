@@ -17,27 +17,27 @@ use crate::http::{json_field, request};
 use crate::support::{Candor, Query, TempDir, free_port, udp_exchange};
 
 /// A running server on a data directory, with its API address and token.
-struct Hosted {
+pub(crate) struct Hosted {
     /// The server.
-    candor: Candor,
+    pub(crate) candor: Candor,
     /// The REST API.
-    api: SocketAddr,
+    pub(crate) api: SocketAddr,
     /// The URL redirector.
-    redirector: SocketAddr,
+    pub(crate) redirector: SocketAddr,
     /// The demo token printed on first start.
-    token: String,
+    pub(crate) token: String,
     /// The demo account id.
-    account: String,
+    pub(crate) account: String,
 }
 
 /// Starts `candor serve --data-dir dir` (seeding it on first start) and
 /// waits until the demo zone answers.
-fn host(dir: &Path, token: Option<&str>) -> Hosted {
+pub(crate) fn host(dir: &Path, token: Option<&str>) -> Hosted {
     host_with(dir, token, &[])
 }
 
 /// [`host`] with extra `serve` arguments.
-fn host_with(dir: &Path, token: Option<&str>, extra: &[String]) -> Hosted {
+pub(crate) fn host_with(dir: &Path, token: Option<&str>, extra: &[String]) -> Hosted {
     let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let redirector = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let args = vec![
@@ -82,7 +82,7 @@ fn wait_for_api(api: SocketAddr) {
 }
 
 /// The A records the server gives for `name`, as text.
-fn addresses(addr: SocketAddr, name: &str) -> Vec<String> {
+pub(crate) fn addresses(addr: SocketAddr, name: &str) -> Vec<String> {
     let q = Query::new(name, Rtype::A).to_wire();
     let Some(resp) = udp_exchange(addr, &q, Duration::from_millis(500), 3) else {
         return Vec::new();
@@ -442,7 +442,7 @@ fn api_rejects_bad_input_with_the_field_and_reason() {
 }
 
 /// Runs the binary's CLI on a data directory.
-fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_candor"))
         .args(args)
         .arg("--data-dir")
