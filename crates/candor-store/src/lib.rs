@@ -19,6 +19,8 @@
 //! the operations; `query` does paging and sorting; `time` and `token` are
 //! small helpers.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod compile;
 mod content;
