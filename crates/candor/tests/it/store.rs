@@ -14,7 +14,7 @@ use candor_wire::Rtype;
 use candor_wire::decode::decode_message;
 
 use crate::http::{json_field, request};
-use crate::support::{Candor, Query, TempDir, free_port, udp_exchange};
+use crate::support::{Candor, Listeners, Query, TempDir, udp_exchange};
 
 /// A running server on a data directory, with its API address and token.
 struct Hosted {
@@ -36,22 +36,20 @@ fn host(dir: &Path, token: Option<&str>) -> Hosted {
     host_with(dir, token, &[])
 }
 
-/// [`host`] with extra `serve` arguments.
+/// [`host`] with extra `serve` arguments. The API, status page and
+/// redirector listen on free ports ([`Candor::start_with`] picks them).
 fn host_with(dir: &Path, token: Option<&str>, extra: &[String]) -> Hosted {
-    let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let redirector = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let args = vec![
         "--data-dir".to_owned(),
         dir.display().to_string(),
-        "--api-listen".to_owned(),
-        api.to_string(),
-        "--redirect-listen".to_owned(),
-        redirector.to_string(),
         "--redirect-address".to_owned(),
         "127.0.0.1".to_owned(),
     ];
     let args: Vec<String> = args.into_iter().chain(extra.iter().cloned()).collect();
     let candor = Candor::start_with(&args, "example.com.");
+    let Listeners {
+        api, redirector, ..
+    } = candor.listeners();
     let log = candor.log();
     let token = match token {
         Some(t) => t.to_owned(),
@@ -106,6 +104,52 @@ fn create_a(h: &Hosted, name: &str, ip: &str) -> (u16, Option<String>) {
     let path = format!("/v2/{}/zones/example.com/records", h.account);
     let r = request(h.api, "POST", &path, Some(&h.token), Some(&body));
     (r.status, json_field(&r.body, "id"))
+}
+
+/// The default ports of `candor serve`: DNS, the API, the status page and
+/// the redirector.
+const DEFAULT_PORTS: [u16; 4] = [5353, 8053, 8054, 8080];
+
+/// Holds every default port this test can take (TCP, and UDP for DNS),
+/// as a developer's `candor serve` would; a port someone else holds already
+/// is just as taken. A store-backed server started through the test
+/// support still starts, and its name server, API, status page and
+/// redirector all answer on ports of their own.
+#[test]
+fn servers_started_by_tests_avoid_the_default_ports() {
+    let mut held_tcp = Vec::new();
+    for port in DEFAULT_PORTS {
+        held_tcp.extend(std::net::TcpListener::bind(("127.0.0.1", port)).ok());
+    }
+    let held_udp = std::net::UdpSocket::bind(("127.0.0.1", DEFAULT_PORTS[0])).ok();
+
+    let dir = TempDir::new("candor-store");
+    let h = host(dir.path(), None);
+    let Listeners {
+        api,
+        status,
+        redirector,
+    } = h.candor.listeners();
+    for addr in [h.candor.addr(), api, status, redirector] {
+        assert!(
+            !DEFAULT_PORTS.contains(&addr.port()),
+            "a listener is on the default port {addr}"
+        );
+    }
+    assert_eq!(
+        addresses(h.candor.addr(), "example.com."),
+        ["192.0.2.10"],
+        "the name server answers"
+    );
+    let me = request(api, "GET", "/v2/whoami", Some(&h.token), None);
+    assert_eq!(me.status, 200, "the API answers: {}", me.body);
+    let page = request(status, "GET", "/", None, None);
+    assert_eq!(page.status, 200, "the status page answers: {}", page.body);
+    assert!(
+        std::net::TcpStream::connect(redirector).is_ok(),
+        "the redirector listens on {redirector}"
+    );
+    drop((held_tcp, held_udp));
 }
 
 #[test]
