@@ -1,6 +1,7 @@
 //! The management commands: tokens, zones and records, working on the
-//! embedded store directly. A running `candor serve` on the same data
-//! directory picks the changes up within a second.
+//! embedded store directly (an existing one: only `candor serve` creates a
+//! store). A running `candor serve` on the same data directory picks the
+//! changes up within a second.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -25,7 +25,8 @@ use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
 use crate::data::{
-    Publisher, follow_store, open_status, open_store, refresh_redirects, seed_if_empty,
+    Publisher, follow_store, open_or_create_status, open_or_create_store, refresh_redirects,
+    seed_if_empty,
 };
 
 /// Loads every zone file of `dir` into a new set, logging what failed.
@@ -71,7 +72,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let publisher = Publisher::new(zones.clone());
     // The store serves when there is no zone directory, or when asked for.
     let store = if args.zones.is_none() || args.data.data_dir.is_some() {
-        let store = Arc::new(open_store(&args.data)?);
+        let store = Arc::new(open_or_create_store(&args.data)?);
         seed_if_empty(&store)?;
         let started = Instant::now();
         // Zone by zone, so one that no longer compiles (it should not:
@@ -104,7 +105,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The status page runs beside the store (it keeps its own database in
     // the same data directory).
     let status_db = if store.is_some() && !args.status.no_status {
-        Some(open_status(&args.data)?)
+        Some(open_or_create_status(&args.data)?)
     } else {
         None
     };

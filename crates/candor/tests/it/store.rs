@@ -496,6 +496,57 @@ fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("run candor")
 }
 
+/// A CLI command other than `serve` opens an existing store only: on a
+/// directory without one it fails, names the file it looked for and how to
+/// make one, and creates nothing (not even with the default directory).
+#[test]
+fn cli_commands_refuse_a_missing_store_and_create_nothing() {
+    let dir = TempDir::new("candor-nostore");
+    let data = dir.path().join("data");
+    let commands: [&[&str]; 6] = [
+        &["zone", "list"],
+        &["record", "add", "example.com", "www", "A", "192.0.2.1"],
+        &["token", "list"],
+        &["alias", "refresh", "off"],
+        &["status", "incident", "list"],
+        &["status", "subscriber", "add", "--email", "ops@example.net"],
+    ];
+    for args in commands {
+        let out = cli(&data, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let want = if args[0] == "status" {
+            format!("no status database at {}", data.join("status.db").display())
+        } else {
+            format!("no Candor store at {}", data.join("candor.db").display())
+        };
+        assert!(stderr.contains(&want), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("candor serve --data-dir {}", data.display())),
+            "{args:?}: no hint in {stderr}"
+        );
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
+    // Without --data-dir, in a directory that has no store.
+    let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .args(["zone", "list"])
+        .current_dir(dir.path())
+        .env_remove("CANDOR_DATA_DIR")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run candor");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "zone list succeeded");
+    assert!(
+        stderr.contains("no Candor store at candor-data/candor.db"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("candor-data").exists(),
+        "zone list created ./candor-data"
+    );
+}
+
 #[test]
 fn cli_changes_reach_a_running_server() {
     let dir = TempDir::new("candor-store");
