@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use candor_wire::Name;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub use compile::owner_name;
+pub use compile::{input_owner_name, owner_name};
 
 //----------- Configuration ---------------------------------------------------
 

@@ -136,7 +136,8 @@ pub(crate) enum RecordCommand {
     Add {
         /// Zone name.
         zone: String,
-        /// Name relative to the zone ("" or @ for the apex).
+        /// Owner name: relative to the zone ("www"; "" or @ for the apex),
+        /// or fully qualified with a final dot ("www.example.com.").
         name: String,
         /// Record type (A, AAAA, CNAME, MX, TXT, SRV, CAA, ...).
         #[arg(value_name = "TYPE")]

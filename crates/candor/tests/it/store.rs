@@ -575,6 +575,45 @@ fn cli_changes_reach_a_running_server() {
     assert!(String::from_utf8_lossy(&list.stdout).contains("fromcli"));
 }
 
+/// `record add` takes a name relative to the zone or a fully-qualified one
+/// with a final dot; a relative name that repeats the zone is refused with
+/// a hint (it used to become `www.example.com.example.com`).
+#[test]
+fn cli_record_names_are_relative_or_end_in_a_dot() {
+    let dir = TempDir::new("candor-store");
+    // The store must exist: a first start creates it.
+    drop(host(dir.path(), None));
+    let add =
+        |name: &str, ip: &str| cli(dir.path(), &["record", "add", "example.com", name, "A", ip]);
+    let out = add("www.example.com", "192.0.2.1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a repeated zone name was accepted");
+    assert!(
+        stderr.contains(
+            "name: is relative to the zone, so it would be www.example.com.example.com; \
+             write \"www\" or \"www.example.com.\" (with a final dot)"
+        ),
+        "{stderr}"
+    );
+    for (name, ip) in [("fqdn.example.com.", "192.0.2.2"), ("rel", "192.0.2.3")] {
+        let out = add(name, ip);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = cli(
+        dir.path(),
+        &["record", "list", "example.com", "--type", "A"],
+    );
+    let owners: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
+        .collect();
+    assert_eq!(owners, ["@", "mail", "fqdn", "rel"]);
+}
+
 #[test]
 fn zone_files_import_and_export_identically() {
     let dir = TempDir::new("candor-store");
