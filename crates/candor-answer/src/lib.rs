@@ -9,6 +9,8 @@
 //! error (DNS failures are responses), and does not allocate: the response
 //! is written into the caller's buffer from RRsets precompiled in wire form.
 
+#![forbid(unsafe_code)]
+
 use candor_wire::{
     Class, Header, MessageBuilder, Opcode, Owner, Query, QueryError, Rcode, Rtype, Section,
     TruncationError, parse_query,

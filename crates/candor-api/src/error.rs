@@ -125,6 +125,8 @@ impl ApiError {
             }
             StoreError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
             StoreError::Db(detail) => ApiError::internal(&detail),
+            // The API's store is open already; a missing file is internal.
+            missing @ StoreError::Missing(_) => ApiError::internal(&missing.to_string()),
         }
     }
 

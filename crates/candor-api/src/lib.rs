@@ -26,6 +26,8 @@
 //!   maintenance windows (the operator's account only) and subscriptions
 //!   to its notifications (any account, for its own zones).
 
+#![forbid(unsafe_code)]
+
 mod auth;
 mod body;
 mod distribution;

@@ -63,6 +63,8 @@
 //!
 //! [`sign`] and [`verify`] implement the same scheme in Rust.
 
+#![forbid(unsafe_code)]
+
 mod backoff;
 mod destination;
 mod email;

@@ -14,6 +14,8 @@
 //!   like the DNS server's `ZoneSet`.
 //! - [`router`] builds the [`axum::Router`] that serves every method and path.
 
+#![forbid(unsafe_code)]
+
 pub mod target;
 
 use std::collections::HashMap;

@@ -8,8 +8,13 @@
 //! Nothing here logs per packet or allocates per packet: each UDP worker
 //! owns its buffers, and counters are per-worker atomics summed on read.
 
+// `unsafe` is allowed in the UDP module only (the `recvmmsg`/`sendmmsg`
+// calls and the zeroed structs they take).
+#![deny(unsafe_code)]
+
 mod stats;
 mod tcp;
+#[allow(unsafe_code)]
 mod udp;
 
 use std::sync::Arc;

@@ -270,10 +270,31 @@ struct Batch {
     lens: [usize; BATCH],
 }
 
-/// A zeroed value of a plain C struct.
-fn zeroed<T>() -> T {
-    // SAFETY: only used for libc structs (sockaddr_storage, mmsghdr, iovec)
-    // for which all-zero bytes are a valid value.
+/// Plain C structs for which all-zero bytes are a valid value, so that
+/// [`zeroed`] can make one. Some libc structs have private padding fields
+/// (`sockaddr_storage` everywhere, `msghdr` on musl), so they cannot be
+/// built field by field.
+///
+/// # Safety
+///
+/// Implement it only for types whose fields are all integers, raw pointers
+/// (null is a valid raw pointer) or arrays and structs of those: no
+/// references, `NonNull`, function pointers, `bool`s or enums.
+unsafe trait Zeroable: Copy {}
+
+// SAFETY: `sockaddr_storage` is an address family (an integer) followed by
+// integer padding.
+unsafe impl Zeroable for libc::sockaddr_storage {}
+// SAFETY: `mmsghdr` is a `msghdr` (raw pointers, lengths, flags and
+// padding, all integers or raw pointers) and an unsigned length.
+unsafe impl Zeroable for libc::mmsghdr {}
+// SAFETY: `iovec` is a raw pointer and a length.
+unsafe impl Zeroable for libc::iovec {}
+
+/// A zeroed value of one of the libc structs the batch hands the kernel.
+fn zeroed<T: Zeroable>() -> T {
+    // SAFETY: `Zeroable` is implemented only for types for which all-zero
+    // bytes are a valid value.
     unsafe { MaybeUninit::<T>::zeroed().assume_init() }
 }
 

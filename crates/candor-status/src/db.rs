@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 
 use crate::model::{
     AffectedComponent, Channel, Component, ComponentKind, ComponentStatus, ComponentView,
@@ -47,6 +47,9 @@ pub enum StatusError {
     },
     /// A stored value no longer parses (a newer version wrote it).
     Corrupt(UnknownName),
+    /// There is no database file at this path, and it was opened with
+    /// [`StatusDb::open_existing`], which creates none.
+    Missing(PathBuf),
 }
 
 impl fmt::Display for StatusError {
@@ -56,6 +59,7 @@ impl fmt::Display for StatusError {
             Self::NotFound(what) => write!(f, "{what} not found"),
             Self::Invalid { field, reason } => write!(f, "{field}: {reason}"),
             Self::Corrupt(e) => write!(f, "status database holds an {e}"),
+            Self::Missing(path) => write!(f, "no status database at {}", path.display()),
         }
     }
 }
@@ -358,7 +362,43 @@ impl StatusDb {
     /// with it SQLite's `-wal` and `-shm` files, which copy its mode) is
     /// readable by its owner only: it holds the webhook signing secrets.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
+        Self::open_with(path, OpenFlags::default())
+    }
+
+    /// Opens the database at `path`, which must exist (it is
+    /// [`StatusError::Missing`] if not); nothing is created. For tools that
+    /// work on the database a server made, where a missing file means a
+    /// wrong path.
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        let missing = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => {
+                return Err(invalid(
+                    "database",
+                    format!("{} is not a database file", path.display()),
+                ));
+            }
+            Err(e) if missing(&e) => return Err(StatusError::Missing(path.to_owned())),
+            Err(e) => {
+                return Err(invalid(
+                    "database",
+                    format!("cannot open {}: {e}", path.display()),
+                ));
+            }
+        }
+        // Without SQLITE_OPEN_CREATE, a file removed since the check above
+        // is an error rather than a new, empty database.
+        let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
+        Self::open_with(path, flags).map_err(|e| match std::fs::metadata(path) {
+            Err(io) if missing(&io) => StatusError::Missing(path.to_owned()),
+            _ => e,
+        })
+    }
+
+    /// [`StatusDb::open`] with SQLite's open `flags`.
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<Self> {
+        let conn = Connection::open_with_flags(path, flags)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

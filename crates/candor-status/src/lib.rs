@@ -8,6 +8,8 @@
 //! - [`render`]: HTML, Atom, Statuspage-shaped JSON and notification texts.
 //! - [`web`]: the pre-rendered public site and its HTTP router.
 
+#![forbid(unsafe_code)]
+
 pub mod db;
 pub mod engine;
 pub mod model;

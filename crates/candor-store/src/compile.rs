@@ -38,6 +38,45 @@ pub fn owner_name(apex: &Name, name: &str) -> Result<Name, String> {
     Name::from_text(name, Some(apex)).map_err(|e| format!("is not valid: {e}"))
 }
 
+/// The owner name of a record named `name` in the zone at `apex`, for a
+/// name given as input (by the API or the CLI): [`owner_name`], except that
+/// a relative name ending in the zone's own name is refused. Such a name is
+/// almost always a fully-qualified one written without its final dot
+/// (`www.example.com` in example.com would be `www.example.com.example.com`),
+/// and the message says how to write it either way. Stored records are read
+/// with [`owner_name`], so a record made before this rule still loads.
+pub fn input_owner_name(apex: &Name, name: &str) -> Result<Name, String> {
+    let owner = owner_name(apex, name)?;
+    if name.is_empty() || name == "@" || is_fully_qualified(name) {
+        return Ok(owner);
+    }
+    // The zone's name under itself (`example.com.example.com.`): a relative
+    // name repeats the zone when its owner is that name or below it.
+    let zone = apex.to_string();
+    let zone = zone.strip_suffix('.').unwrap_or(&zone);
+    let Ok(doubled) = Name::from_text(zone, Some(apex)) else {
+        // Too long to be a name, so no owner ends with it.
+        return Ok(owner);
+    };
+    if !owner.ends_with(&doubled) {
+        return Ok(owner);
+    }
+    let full = owner.to_string();
+    let full = full.strip_suffix('.').unwrap_or(&full);
+    let short = owner.to_relative_text(&doubled);
+    Err(format!(
+        "is relative to the zone, so it would be {full}; write \"{short}\" or \"{name}.\" \
+         (with a final dot)"
+    ))
+}
+
+/// Whether `name` ends in a dot that is not escaped, i.e. is written
+/// fully qualified.
+fn is_fully_qualified(name: &str) -> bool {
+    name.strip_suffix('.')
+        .is_some_and(|body| body.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 0)
+}
+
 /// A zone's apex from its stored name.
 pub(crate) fn zone_apex(name: &str) -> Result<Name, StoreError> {
     Name::from_text(&format!("{name}."), None)

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use crate::StoreError;
 
@@ -131,9 +131,48 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
-/// Opens a database file with durable settings and migrates it.
+/// Opens (creating if needed) a database file with durable settings and
+/// migrates it.
 pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)
+    open_with(path, OpenFlags::default())
+}
+
+/// Opens a database file that must exist, with durable settings, and
+/// migrates it. A missing file is [`StoreError::Missing`]: SQLite's own
+/// error for it ("unable to open database file") does not say why.
+pub(crate) fn open_existing_file(path: &Path) -> Result<Connection, StoreError> {
+    let missing = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(StoreError::Db(format!(
+                "{} is not a database file",
+                path.display()
+            )));
+        }
+        Err(e) if missing(&e) => return Err(StoreError::Missing(path.to_owned())),
+        Err(e) => {
+            return Err(StoreError::Db(format!(
+                "cannot open {}: {e}",
+                path.display()
+            )));
+        }
+    }
+    // Without SQLITE_OPEN_CREATE, a file removed since the check above is
+    // an error rather than a new, empty store.
+    open_with(
+        path,
+        OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE),
+    )
+    .map_err(|e| match std::fs::metadata(path) {
+        Err(io) if missing(&io) => StoreError::Missing(path.to_owned()),
+        _ => e,
+    })
+}
+
+/// Opens a database file with `flags`, durable settings, and migrates it.
+fn open_with(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Db(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;

@@ -19,6 +19,8 @@
 //! the operations; `query` does paging and sorting; `time` and `token` are
 //! small helpers.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod compile;
 mod content;
@@ -36,13 +38,13 @@ mod zones;
 mod tests;
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use candor_wire::Name;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub use compile::owner_name;
+pub use compile::{input_owner_name, owner_name};
 
 //----------- Configuration ---------------------------------------------------
 
@@ -329,6 +331,9 @@ pub enum StoreError {
     Conflict(String),
     /// The database failed.
     Db(String),
+    /// There is no database file at this path, and the store was opened
+    /// with [`Store::open_existing`], which creates none.
+    Missing(PathBuf),
 }
 
 impl StoreError {
@@ -352,6 +357,7 @@ impl fmt::Display for StoreError {
             }
             StoreError::Conflict(message) => f.write_str(message),
             StoreError::Db(message) => write!(f, "database error: {message}"),
+            StoreError::Missing(path) => write!(f, "no store at {}", path.display()),
         }
     }
 }
@@ -431,6 +437,19 @@ impl Store {
             })?;
         }
         let conn = db::open_file(path)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            config,
+        })
+    }
+
+    /// Opens the database at `path`, which must exist (it is
+    /// [`StoreError::Missing`] if not), and brings its schema up to date.
+    /// Nothing is created: this is for tools that work on a store a server
+    /// made, where a missing file means a wrong path.
+    pub fn open_existing(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
+        check_config(&config)?;
+        let conn = db::open_existing_file(path)?;
         Ok(Store {
             conn: Mutex::new(conn),
             config,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use candor_wire::{Name, Rtype};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter, types::Value};
 
-use crate::compile::owner_name;
+use crate::compile::{input_owner_name, owner_name};
 use crate::content::{self, relative_name};
 use crate::history::{self, Action, Audit};
 use crate::query::{self, PageSpec};
@@ -59,12 +59,39 @@ pub(crate) struct Candidate {
     pub(crate) rdata: Vec<u8>,
 }
 
+/// Where the name of a record being validated comes from, which decides
+/// how strictly it is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NameFrom {
+    /// Given now, through the API or the CLI: read with
+    /// [`input_owner_name`], which refuses a relative name that repeats the
+    /// zone's name.
+    Input,
+    /// The stored record's own name, kept by an update: read with
+    /// [`owner_name`] as at start-up, so that a record stored before the
+    /// stricter rule can still be changed.
+    Stored,
+}
+
+impl NameFrom {
+    /// Where the name of `stored` with `patch` applied comes from: a patch
+    /// that leaves the name out, or repeats it unchanged, keeps the stored
+    /// name.
+    fn of_update(stored: &RecordInfo, patch: &RecordPatch) -> NameFrom {
+        match &patch.name {
+            Some(name) if *name != stored.name => NameFrom::Input,
+            _ => NameFrom::Stored,
+        }
+    }
+}
+
 /// Checks user input against the zone at `apex`; field names in errors
 /// start with `prefix` (`"creates[0]."` in batches).
 pub(crate) fn validate_record(
     apex: &Name,
     default_ttl: u32,
     input: &RecordInput,
+    name_from: NameFrom,
     prefix: &str,
 ) -> Result<Candidate, Vec<FieldError>> {
     let mut errors = Vec::new();
@@ -72,9 +99,12 @@ pub(crate) fn validate_record(
     let rtype = content::parse_type(&input.rtype)
         .map_err(|m| errors.push(FieldError::new(field("type"), m)))
         .ok();
-    let owner = owner_name(apex, &input.name)
-        .map_err(|m| errors.push(FieldError::new(field("name"), m)))
-        .ok();
+    let owner = match name_from {
+        NameFrom::Input => input_owner_name(apex, &input.name),
+        NameFrom::Stored => owner_name(apex, &input.name),
+    }
+    .map_err(|m| errors.push(FieldError::new(field("name"), m)))
+    .ok();
     if rtype == Some(Rtype::NS) && owner.as_ref().is_some_and(|o| o.eq_ignore_case(apex)) {
         errors.push(FieldError::new(
             field("name"),
@@ -312,7 +342,7 @@ impl Store {
         self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
             let apex = z.apex()?;
-            let cand = validate_record(&apex, self.config.default_ttl, input, "")
+            let cand = validate_record(&apex, self.config.default_ttl, input, NameFrom::Input, "")
                 .map_err(StoreError::Invalid)?;
             let at = now();
             zones::bump_serial(tx, &self.config, &mut z, at)?;
@@ -348,9 +378,14 @@ impl Store {
             let apex = z.apex()?;
             let stored = load(tx, &z, id)?;
             check_not_system(&stored, "id", "changed").map_err(|e| StoreError::Invalid(vec![e]))?;
-            let cand =
-                validate_record(&apex, self.config.default_ttl, &patched(&stored, patch), "")
-                    .map_err(StoreError::Invalid)?;
+            let cand = validate_record(
+                &apex,
+                self.config.default_ttl,
+                &patched(&stored, patch),
+                NameFrom::of_update(&stored, patch),
+                "",
+            )
+            .map_err(StoreError::Invalid)?;
             let at = now();
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             overwrite(tx, id, &cand, at, "")?;
@@ -451,7 +486,8 @@ impl Store {
                     errors.push(e);
                     continue;
                 }
-                match validate_record(&apex, ttl, &patched(&stored, patch), &prefix) {
+                let from = NameFrom::of_update(&stored, patch);
+                match validate_record(&apex, ttl, &patched(&stored, patch), from, &prefix) {
                     Ok(c) => updates.push((stored, c, prefix)),
                     Err(mut e) => errors.append(&mut e),
                 }
@@ -459,7 +495,7 @@ impl Store {
             let mut creates = Vec::with_capacity(batch.creates.len());
             for (i, input) in batch.creates.iter().enumerate() {
                 let prefix = format!("creates[{i}].");
-                match validate_record(&apex, ttl, input, &prefix) {
+                match validate_record(&apex, ttl, input, NameFrom::Input, &prefix) {
                     Ok(c) => creates.push((c, prefix)),
                     Err(mut e) => errors.append(&mut e),
                 }

@@ -5,6 +5,8 @@
 //! (parsing a query and building a response work in caller-provided
 //! buffers), and never panics on untrusted input.
 
+#![forbid(unsafe_code)]
+
 pub mod decode;
 mod message;
 mod name;

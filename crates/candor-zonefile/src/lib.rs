@@ -24,6 +24,8 @@
 //! fit a list; `text` and `codec` hold the small readers and encoders they
 //! share.
 
+#![forbid(unsafe_code)]
+
 mod codec;
 mod lexer;
 mod loc;

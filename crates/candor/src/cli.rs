@@ -1,6 +1,7 @@
 //! The management commands: tokens, zones and records, working on the
-//! embedded store directly. A running `candor serve` on the same data
-//! directory picks the changes up within a second.
+//! embedded store directly (an existing one: only `candor serve` creates a
+//! store). A running `candor serve` on the same data directory picks the
+//! changes up within a second.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -135,7 +136,8 @@ pub(crate) enum RecordCommand {
     Add {
         /// Zone name.
         zone: String,
-        /// Name relative to the zone ("" or @ for the apex).
+        /// Owner name: relative to the zone ("www"; "" or @ for the apex),
+        /// or fully qualified with a final dot ("www.example.com.").
         name: String,
         /// Record type (A, AAAA, CNAME, MX, TXT, SRV, CAA, ...).
         #[arg(value_name = "TYPE")]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use candor_store::{Actor, RecordInput, Store, StoreConfig};
+use candor_store::{Actor, RecordInput, Store, StoreConfig, StoreError};
 use candor_wire::Name;
 
 use candor_redirect::{Redirects, SharedRedirects};
@@ -13,8 +13,8 @@ use candor_redirect::{Redirects, SharedRedirects};
 /// Store settings shared by `serve` and the CLI.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct DataArgs {
-    /// Directory of the embedded store, created on first start
-    /// [default: candor-data].
+    /// Directory of the embedded store [default: candor-data]. `serve`
+    /// creates it on first start; other commands need it to exist.
     #[arg(long, value_name = "DIR", env = "CANDOR_DATA_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
     /// Name servers put in the NS and SOA records of new zones (repeat for several).
@@ -57,9 +57,9 @@ fn host(text: &str) -> anyhow::Result<Name> {
     Name::from_text(&absolute, None).map_err(|e| anyhow::anyhow!("bad name {text:?}: {e}"))
 }
 
-/// Opens (creating if needed) the store in the data directory.
-pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
-    let config = StoreConfig {
+/// The store's settings from the command line.
+fn store_config(args: &DataArgs) -> anyhow::Result<StoreConfig> {
+    Ok(StoreConfig {
         nameservers: args
             .nameservers
             .iter()
@@ -72,7 +72,13 @@ pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
         soa_expire: 604800,
         soa_minimum: 300,
         redirector: args.redirect_addresses.clone(),
-    };
+    })
+}
+
+/// Opens the store in the data directory, creating the directory and the
+/// database if needed: for `serve`, which makes the store on first start.
+pub(crate) fn open_or_create_store(args: &DataArgs) -> anyhow::Result<Store> {
+    let config = store_config(args)?;
     let path = db_path(&args.dir());
     Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))
 }
@@ -82,20 +88,74 @@ pub(crate) fn last_good_dir(args: &DataArgs) -> PathBuf {
     args.dir().join("last-good")
 }
 
+/// Opens the existing store in the data directory, creating nothing: for
+/// the CLI, where a missing store means a wrong directory.
+pub(crate) fn open_store(args: &DataArgs) -> anyhow::Result<Store> {
+    let config = store_config(args)?;
+    let path = db_path(&args.dir());
+    match Store::open_existing(&path, config) {
+        Ok(store) => Ok(store),
+        Err(StoreError::Missing(_)) => {
+            let create = format!(
+                "start `candor serve --data-dir {}` once to create one",
+                args.dir().display()
+            );
+            Err(missing("Candor store", &path, &create))
+        }
+        Err(e) => Err(anyhow::Error::new(e))
+            .with_context(|| format!("cannot open the store {}", path.display())),
+    }
+}
+
+/// The error for a database that a CLI command found missing at `path`;
+/// `create` says how to make one.
+fn missing(what: &str, path: &Path, create: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no {what} at {} ({create}, or pass --data-dir to name the directory that has it)",
+        path.display(),
+    )
+}
+
 /// Where the database file lives.
 fn db_path(dir: &Path) -> PathBuf {
     dir.join("candor.db")
 }
 
-/// Opens (creating if needed) the status page's database, a file of its own
-/// in the data directory.
-pub(crate) fn open_status(args: &DataArgs) -> anyhow::Result<candor_status::db::StatusDb> {
+/// Where the status page's database (a file of its own) lives.
+fn status_path(dir: &Path) -> PathBuf {
+    dir.join("status.db")
+}
+
+/// Opens the status page's database in the data directory, creating the
+/// directory and the database if needed: for `serve`.
+pub(crate) fn open_or_create_status(
+    args: &DataArgs,
+) -> anyhow::Result<candor_status::db::StatusDb> {
     let dir = args.dir();
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    let path = dir.join("status.db");
+    let path = status_path(&dir);
     candor_status::db::StatusDb::open(&path)
         .with_context(|| format!("cannot open the status database {}", path.display()))
+}
+
+/// Opens the existing status database in the data directory, creating
+/// nothing: for the CLI.
+pub(crate) fn open_status(args: &DataArgs) -> anyhow::Result<candor_status::db::StatusDb> {
+    let path = status_path(&args.dir());
+    match candor_status::db::StatusDb::open_existing(&path) {
+        Ok(db) => Ok(db),
+        Err(candor_status::db::StatusError::Missing(_)) => {
+            // `serve --no-status` makes the store but not this database.
+            let create = format!(
+                "start `candor serve --data-dir {}` once, without --no-status, to create one",
+                args.dir().display()
+            );
+            Err(missing("status database", &path, &create))
+        }
+        Err(e) => Err(anyhow::Error::new(e))
+            .with_context(|| format!("cannot open the status database {}", path.display())),
+    }
 }
 
 /// On a fresh store: a demo account, an API token (printed once) and a demo

@@ -1,5 +1,7 @@
 //! The `candor` binary: argument parsing, logging set-up and wiring.
 
+#![forbid(unsafe_code)]
+
 mod alias;
 mod check;
 mod cli;

@@ -24,7 +24,9 @@ use crate::alias::{self, AliasSettings};
 use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
-use crate::data::{last_good_dir, open_status, open_store, refresh_redirects, seed_if_empty};
+use crate::data::{
+    last_good_dir, open_or_create_status, open_or_create_store, refresh_redirects, seed_if_empty,
+};
 use candor_api::{ZoneNote, ZoneNotes};
 use candor_publish::{Publisher, follow_store};
 use candor_store::Store;
@@ -76,7 +78,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         serve_store.then(|| last_good_dir(&args.data)),
     );
     let store = if serve_store {
-        let store = Arc::new(open_store(&args.data)?);
+        let store = Arc::new(open_or_create_store(&args.data)?);
         seed_if_empty(&store)?;
         let started = Instant::now();
         // A zone that no longer compiles (it should not: every write was
@@ -113,7 +115,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The status page runs beside the store (it keeps its own database in
     // the same data directory).
     let status_db = if store.is_some() && !args.status.no_status {
-        Some(open_status(&args.data)?)
+        Some(open_or_create_status(&args.data)?)
     } else {
         None
     };

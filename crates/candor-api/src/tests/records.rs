@@ -333,6 +333,45 @@ async fn validation_errors_name_the_field() {
     assert_eq!(rejected(&h, "valid.test", bad_type).await, ["type"]);
 }
 
+/// The API reads names as the CLI does: relative, or fully qualified with
+/// a final dot; a relative name that repeats the zone is refused with a
+/// hint instead of becoming `www.names.test.names.test`.
+#[tokio::test]
+async fn a_relative_name_repeating_the_zone_is_refused_with_a_hint() {
+    let h = Harness::new();
+    h.create_zone("names.test").await;
+    let count = h.publish_count();
+    let reply = h
+        .call(
+            "POST",
+            &h.path("/zones/names.test/records"),
+            Some(json!({ "name": "www.names.test", "type": "A", "content": "192.0.2.1" })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.json);
+    assert_eq!(
+        reply.json["errors"]["name"],
+        json!([
+            "is relative to the zone, so it would be www.names.test.names.test; \
+             write \"www\" or \"www.names.test.\" (with a final dot)"
+        ])
+    );
+    assert_eq!(h.publish_count(), count, "published a refused write");
+    let rec = h
+        .create_record(
+            "names.test",
+            json!({ "name": "www.names.test.", "type": "A", "content": "192.0.2.1" }),
+        )
+        .await;
+    assert_eq!(rec["name"], json!("www"));
+    let path = h.path(&format!("/zones/names.test/records/{}", rec["id"]));
+    let reply = h
+        .call("PATCH", &path, Some(json!({ "name": "web.names.test" })))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.json);
+    assert_eq!(reply.error_fields(), ["name"]);
+}
+
 #[tokio::test]
 async fn update_validation_errors_name_the_field() {
     let h = Harness::new();

@@ -379,6 +379,35 @@ fn snapshot_indicator_and_generation() {
     );
 }
 
+/// `open_existing` creates no file: a missing one is `Missing` with the
+/// path it looked at; a database made by `open` opens with its data.
+#[test]
+fn open_existing_creates_nothing() {
+    let dir =
+        std::env::temp_dir().join(format!("candor-status-db-existing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("status.db");
+    match StatusDb::open_existing(&path) {
+        Err(StatusError::Missing(p)) => assert_eq!(p, path),
+        Err(e) => panic!("expected Missing, got {e}"),
+        Ok(_) => panic!("opened a database that does not exist"),
+    }
+    assert!(!path.exists(), "open_existing created the file");
+    let id = {
+        let mut db = StatusDb::open(&path).unwrap();
+        let c = db.sync_components(&specs(), 10).unwrap();
+        incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[])
+            .incident
+            .incident
+            .id
+    };
+    let db = StatusDb::open_existing(&path).unwrap();
+    assert_eq!(db.incident(id).unwrap().updates.len(), 1);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn reopens_file_and_keeps_everything() {
     let dir = std::env::temp_dir().join(format!("candor-status-db-{}", std::process::id()));

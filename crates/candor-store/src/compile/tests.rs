@@ -49,6 +49,67 @@ fn owner_names() {
     );
 }
 
+/// Names given as input: a relative name ending in the zone's name is
+/// refused with both ways to write it; everything else is `owner_name`.
+#[test]
+fn input_owner_names_refuse_relative_names_that_repeat_the_zone() {
+    let apex = n("example.com.");
+    let hint = |full: &str, short: &str, given: &str| {
+        Err(format!(
+            "is relative to the zone, so it would be {full}; write \"{short}\" or \
+             \"{given}.\" (with a final dot)"
+        ))
+    };
+    assert_eq!(
+        input_owner_name(&apex, "www.example.com"),
+        hint("www.example.com.example.com", "www", "www.example.com")
+    );
+    assert_eq!(
+        input_owner_name(&apex, "a.b.EXAMPLE.com"),
+        hint("a.b.EXAMPLE.com.example.com", "a.b", "a.b.EXAMPLE.com")
+    );
+    assert_eq!(
+        input_owner_name(&apex, "*.example.com"),
+        hint("*.example.com.example.com", "*", "*.example.com")
+    );
+    assert_eq!(
+        input_owner_name(&apex, "example.com"),
+        hint("example.com.example.com", "@", "example.com")
+    );
+    // What `owner_name` accepts otherwise is accepted as it is.
+    for name in [
+        "",
+        "@",
+        "www",
+        "www.example.com.",
+        "example.com.",
+        "example.com.au",
+        "xexample.com",
+        "example",
+        "a\\.",
+    ] {
+        assert_eq!(
+            input_owner_name(&apex, name),
+            owner_name(&apex, name),
+            "{name:?}"
+        );
+    }
+    // An escaped final dot is part of a label, not a fully-qualified name.
+    assert_eq!(
+        input_owner_name(&apex, "www.example.com\\."),
+        Ok(n("www.example.com\\..example.com."))
+    );
+    // Errors of `owner_name` come first.
+    assert_eq!(
+        input_owner_name(&apex, "www.other.org."),
+        Err("is outside the zone".to_owned())
+    );
+    // A zone whose doubled name is too long for any owner.
+    let long = format!("{}.com.", "a".repeat(63));
+    let long = n(&format!("{}.{long}", "b".repeat(63)));
+    assert_eq!(input_owner_name(&long, "www"), owner_name(&long, "www"));
+}
+
 #[test]
 fn soa_content_and_rdata() {
     let config = StoreConfig {

@@ -81,6 +81,37 @@ fn two_stores_on_one_file_see_each_others_commits() {
     );
 }
 
+/// `open_existing` creates neither the database nor its directory: a
+/// missing file is `Missing` with the path it looked at, and a store made
+/// by `open` opens with everything in it.
+#[test]
+fn open_existing_creates_nothing_and_opens_what_open_made() {
+    let dir = TempDir::new("existing");
+    let path = dir.path().join("nested").join("candor.db");
+    match Store::open_existing(&path, config()) {
+        Err(StoreError::Missing(p)) => assert_eq!(p, path),
+        other => panic!("expected Missing, got {:?}", other.map(|_| ())),
+    }
+    assert!(!dir.path().exists(), "open_existing created the directory");
+    let err = Store::open_existing(&path, config()).err().unwrap();
+    assert_eq!(err.to_string(), format!("no store at {}", path.display()));
+
+    let account = {
+        let s = Store::open(&path, config()).unwrap();
+        s.create_account("a@example.org").unwrap()
+    };
+    let s = Store::open_existing(&path, config()).unwrap();
+    assert_eq!(s.accounts().unwrap(), vec![account]);
+
+    // A directory where the file should be is refused, not opened.
+    let odd = dir.path().join("dir.db");
+    std::fs::create_dir_all(&odd).unwrap();
+    match Store::open_existing(&odd, config()) {
+        Err(StoreError::Db(m)) => assert!(m.contains("is not a database file"), "{m}"),
+        other => panic!("expected Db error, got {:?}", other.map(|_| ())),
+    }
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let dir = TempDir::new("newer");

@@ -2,7 +2,7 @@
 //! protection, validation messages and the journal.
 
 use super::*;
-use crate::RecordPatch;
+use crate::{RecordBatch, RecordPatch};
 
 #[test]
 fn creating_a_record_bumps_the_serial_and_journals_it() {
@@ -153,6 +153,110 @@ fn names_are_relative_or_absolute_inside_the_zone() {
         invalid(create("a..b")),
         vec![fe("name", "is not valid: empty label")]
     );
+}
+
+/// A relative name that ends in the zone's name is refused with a hint,
+/// on create, update and in batches; the same name with a final dot is
+/// taken as fully qualified.
+#[test]
+fn a_relative_name_repeating_the_zone_is_refused_with_a_hint() {
+    let (s, a) = store_with_zone();
+    let create = |name: &str| {
+        s.create_record(a, "example.com", &input(name, "A", "192.0.2.1"), &actor())
+            .map(|(r, _)| r.name)
+    };
+    assert_eq!(
+        invalid(create("www.example.com")),
+        vec![fe(
+            "name",
+            "is relative to the zone, so it would be www.example.com.example.com; \
+             write \"www\" or \"www.example.com.\" (with a final dot)"
+        )]
+    );
+    assert_eq!(
+        invalid(create("Example.COM")),
+        vec![fe(
+            "name",
+            "is relative to the zone, so it would be Example.COM.example.com; \
+             write \"@\" or \"Example.COM.\" (with a final dot)"
+        )]
+    );
+    assert_eq!(create("www.example.com."), Ok("www".to_owned()));
+    assert_eq!(create("example.com.au"), Ok("example.com.au".to_owned()));
+    assert_eq!(user_records(&s, a, "example.com").len(), 2);
+
+    let (rec, _) = s
+        .create_record(a, "example.com", &input("app", "A", "192.0.2.2"), &actor())
+        .unwrap();
+    let rename = |name: &str| RecordPatch {
+        name: Some(name.to_owned()),
+        ..RecordPatch::default()
+    };
+    assert_eq!(
+        invalid(s.update_record(
+            a,
+            "example.com",
+            rec.id,
+            &rename("app.example.com"),
+            &actor()
+        )),
+        vec![fe(
+            "name",
+            "is relative to the zone, so it would be app.example.com.example.com; \
+             write \"app\" or \"app.example.com.\" (with a final dot)"
+        )]
+    );
+    let batch = RecordBatch {
+        creates: vec![input("api.example.com", "A", "192.0.2.3")],
+        updates: vec![(rec.id, rename("web.example.com"))],
+        deletes: vec![],
+    };
+    let fields: Vec<String> = invalid(s.batch(a, "example.com", &batch, &actor()))
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(fields, ["updates[0].name", "creates[0].name"]);
+}
+
+/// A record stored before names repeating the zone were refused can still
+/// be changed, as long as the change keeps its name.
+#[test]
+fn a_stored_name_repeating_the_zone_stays_editable() {
+    let (s, a) = store_with_zone();
+    let (rec, _) = s
+        .create_record(a, "example.com", &input("old", "A", "192.0.2.1"), &actor())
+        .unwrap();
+    s.lock()
+        .execute(
+            "UPDATE records SET name = 'old.example.com' WHERE id = ?1",
+            [rec.id],
+        )
+        .unwrap();
+    let ttl = RecordPatch {
+        ttl: Some(600),
+        ..RecordPatch::default()
+    };
+    let (changed, _) = s
+        .update_record(a, "example.com", rec.id, &ttl, &actor())
+        .unwrap();
+    assert_eq!(
+        (changed.name.as_str(), changed.ttl),
+        ("old.example.com", 600)
+    );
+    let same_name = RecordPatch {
+        name: Some("old.example.com".to_owned()),
+        content: Some("192.0.2.9".to_owned()),
+        ..RecordPatch::default()
+    };
+    let (changed, _) = s
+        .update_record(a, "example.com", rec.id, &same_name, &actor())
+        .unwrap();
+    assert_eq!(changed.content, "192.0.2.9");
+    let batch = RecordBatch {
+        updates: vec![(rec.id, ttl)],
+        ..RecordBatch::default()
+    };
+    assert!(s.batch(a, "example.com", &batch, &actor()).is_ok());
 }
 
 #[test]

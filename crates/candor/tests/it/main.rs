@@ -4,6 +4,8 @@
 //! (durability across kill -9, changes served at once, the CLI, the
 //! official DNSimple client).
 
+#![forbid(unsafe_code)]
+
 mod differential;
 mod http;
 mod offline;

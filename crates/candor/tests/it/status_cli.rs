@@ -1,11 +1,11 @@
-//! `candor status …` through the real binary on a fresh data directory:
-//! an incident's whole life, maintenance, subscribers, and errors that
-//! name the field.
+//! `candor status …` through the real binary on a data directory a
+//! `candor serve` has made: an incident's whole life, maintenance,
+//! subscribers, and errors that name the field.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::TempDir;
+use crate::support::{Candor, TempDir};
 
 /// Runs `candor status <args>` on a data directory, as user `tester`.
 fn status(dir: &Path, args: &[&str]) -> Output {
@@ -18,6 +18,16 @@ fn status(dir: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run candor")
+}
+
+/// A fresh data directory that `candor serve` has run on once (and was
+/// stopped before its monitors finished a round), so the store and the
+/// status database exist: CLI commands create neither.
+fn served_dir() -> TempDir {
+    let dir = TempDir::new("status-cli");
+    let args = ["--data-dir".to_owned(), dir.path().display().to_string()];
+    drop(Candor::start_with(&args, "example.com."));
+    dir
 }
 
 /// Runs a command that must succeed; returns its standard output.
@@ -42,7 +52,7 @@ fn fails(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn status_cli_runs_an_incident_from_open_to_postmortem() {
-    let dir = TempDir::new("status-cli");
+    let dir = served_dir();
     let d = dir.path();
     let id = ok(
         d,
@@ -116,7 +126,7 @@ fn status_cli_runs_an_incident_from_open_to_postmortem() {
 
 #[test]
 fn status_cli_schedules_and_completes_maintenance() {
-    let dir = TempDir::new("status-cli");
+    let dir = served_dir();
     let d = dir.path();
     let id = ok(
         d,
@@ -148,7 +158,7 @@ fn status_cli_schedules_and_completes_maintenance() {
 
 #[test]
 fn status_cli_manages_subscribers_and_shows_secrets_once() {
-    let dir = TempDir::new("status-cli");
+    let dir = served_dir();
     let d = dir.path();
     let added = ok(
         d,
@@ -195,7 +205,7 @@ fn status_cli_manages_subscribers_and_shows_secrets_once() {
 
 #[test]
 fn status_cli_errors_name_the_field() {
-    let dir = TempDir::new("status-cli");
+    let dir = served_dir();
     let d = dir.path();
     let open = ["incident", "open", "--name", "n", "--body", "b"];
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -208,8 +218,8 @@ fn status_cli_errors_name_the_field() {
             "candor: status: a new incident starts as one of",
         ),
         (
-            [&open[..], &["--component", "1=major_outage"]].concat(),
-            "candor: components: no component with id 1",
+            [&open[..], &["--component", "999=major_outage"]].concat(),
+            "candor: components: no component with id 999",
         ),
         (
             [&open[..], &["--component", "1"]].concat(),

@@ -14,7 +14,7 @@ use candor_wire::Rtype;
 use candor_wire::decode::decode_message;
 
 use crate::http::{json_field, request};
-use crate::support::{Candor, Query, TempDir, free_port, udp_exchange};
+use crate::support::{Candor, Listeners, Query, TempDir, udp_exchange};
 
 /// A running server on a data directory, with its API address and token.
 pub(crate) struct Hosted {
@@ -36,22 +36,20 @@ pub(crate) fn host(dir: &Path, token: Option<&str>) -> Hosted {
     host_with(dir, token, &[])
 }
 
-/// [`host`] with extra `serve` arguments.
+/// [`host`] with extra `serve` arguments. The API, status page and
+/// redirector listen on free ports ([`Candor::start_with`] picks them).
 pub(crate) fn host_with(dir: &Path, token: Option<&str>, extra: &[String]) -> Hosted {
-    let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let redirector = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let args = vec![
         "--data-dir".to_owned(),
         dir.display().to_string(),
-        "--api-listen".to_owned(),
-        api.to_string(),
-        "--redirect-listen".to_owned(),
-        redirector.to_string(),
         "--redirect-address".to_owned(),
         "127.0.0.1".to_owned(),
     ];
     let args: Vec<String> = args.into_iter().chain(extra.iter().cloned()).collect();
     let candor = Candor::start_with(&args, "example.com.");
+    let Listeners {
+        api, redirector, ..
+    } = candor.listeners();
     let log = candor.log();
     let token = match token {
         Some(t) => t.to_owned(),
@@ -106,6 +104,52 @@ fn create_a(h: &Hosted, name: &str, ip: &str) -> (u16, Option<String>) {
     let path = format!("/v2/{}/zones/example.com/records", h.account);
     let r = request(h.api, "POST", &path, Some(&h.token), Some(&body));
     (r.status, json_field(&r.body, "id"))
+}
+
+/// The default ports of `candor serve`: DNS, the API, the status page and
+/// the redirector.
+const DEFAULT_PORTS: [u16; 4] = [5353, 8053, 8054, 8080];
+
+/// Holds every default port this test can take (TCP, and UDP for DNS),
+/// as a developer's `candor serve` would; a port someone else holds already
+/// is just as taken. A store-backed server started through the test
+/// support still starts, and its name server, API, status page and
+/// redirector all answer on ports of their own.
+#[test]
+fn servers_started_by_tests_avoid_the_default_ports() {
+    let mut held_tcp = Vec::new();
+    for port in DEFAULT_PORTS {
+        held_tcp.extend(std::net::TcpListener::bind(("127.0.0.1", port)).ok());
+    }
+    let held_udp = std::net::UdpSocket::bind(("127.0.0.1", DEFAULT_PORTS[0])).ok();
+
+    let dir = TempDir::new("candor-store");
+    let h = host(dir.path(), None);
+    let Listeners {
+        api,
+        status,
+        redirector,
+    } = h.candor.listeners();
+    for addr in [h.candor.addr(), api, status, redirector] {
+        assert!(
+            !DEFAULT_PORTS.contains(&addr.port()),
+            "a listener is on the default port {addr}"
+        );
+    }
+    assert_eq!(
+        addresses(h.candor.addr(), "example.com."),
+        ["192.0.2.10"],
+        "the name server answers"
+    );
+    let me = request(api, "GET", "/v2/whoami", Some(&h.token), None);
+    assert_eq!(me.status, 200, "the API answers: {}", me.body);
+    let page = request(status, "GET", "/", None, None);
+    assert_eq!(page.status, 200, "the status page answers: {}", page.body);
+    assert!(
+        std::net::TcpStream::connect(redirector).is_ok(),
+        "the redirector listens on {redirector}"
+    );
+    drop((held_tcp, held_udp));
 }
 
 #[test]
@@ -452,6 +496,57 @@ pub(crate) fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("run candor")
 }
 
+/// A CLI command other than `serve` opens an existing store only: on a
+/// directory without one it fails, names the file it looked for and how to
+/// make one, and creates nothing (not even with the default directory).
+#[test]
+fn cli_commands_refuse_a_missing_store_and_create_nothing() {
+    let dir = TempDir::new("candor-nostore");
+    let data = dir.path().join("data");
+    let commands: [&[&str]; 6] = [
+        &["zone", "list"],
+        &["record", "add", "example.com", "www", "A", "192.0.2.1"],
+        &["token", "list"],
+        &["alias", "refresh", "off"],
+        &["status", "incident", "list"],
+        &["status", "subscriber", "add", "--email", "ops@example.net"],
+    ];
+    for args in commands {
+        let out = cli(&data, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let want = if args[0] == "status" {
+            format!("no status database at {}", data.join("status.db").display())
+        } else {
+            format!("no Candor store at {}", data.join("candor.db").display())
+        };
+        assert!(stderr.contains(&want), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("candor serve --data-dir {}", data.display())),
+            "{args:?}: no hint in {stderr}"
+        );
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
+    // Without --data-dir, in a directory that has no store.
+    let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .args(["zone", "list"])
+        .current_dir(dir.path())
+        .env_remove("CANDOR_DATA_DIR")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run candor");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "zone list succeeded");
+    assert!(
+        stderr.contains("no Candor store at candor-data/candor.db"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("candor-data").exists(),
+        "zone list created ./candor-data"
+    );
+}
+
 #[test]
 fn cli_changes_reach_a_running_server() {
     let dir = TempDir::new("candor-store");
@@ -478,6 +573,45 @@ fn cli_changes_reach_a_running_server() {
         &["record", "list", "example.com", "--type", "A"],
     );
     assert!(String::from_utf8_lossy(&list.stdout).contains("fromcli"));
+}
+
+/// `record add` takes a name relative to the zone or a fully-qualified one
+/// with a final dot; a relative name that repeats the zone is refused with
+/// a hint (it used to become `www.example.com.example.com`).
+#[test]
+fn cli_record_names_are_relative_or_end_in_a_dot() {
+    let dir = TempDir::new("candor-store");
+    // The store must exist: a first start creates it.
+    drop(host(dir.path(), None));
+    let add =
+        |name: &str, ip: &str| cli(dir.path(), &["record", "add", "example.com", name, "A", ip]);
+    let out = add("www.example.com", "192.0.2.1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a repeated zone name was accepted");
+    assert!(
+        stderr.contains(
+            "name: is relative to the zone, so it would be www.example.com.example.com; \
+             write \"www\" or \"www.example.com.\" (with a final dot)"
+        ),
+        "{stderr}"
+    );
+    for (name, ip) in [("fqdn.example.com.", "192.0.2.2"), ("rel", "192.0.2.3")] {
+        let out = add(name, ip);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = cli(
+        dir.path(),
+        &["record", "list", "example.com", "--type", "A"],
+    );
+    let owners: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1).map(str::to_owned))
+        .collect();
+    assert_eq!(owners, ["@", "mail", "fqdn", "rel"]);
 }
 
 #[test]

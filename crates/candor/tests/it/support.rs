@@ -164,6 +164,61 @@ pub(crate) fn free_port() -> u16 {
     }
 }
 
+/// The `serve` flags of the listeners other than DNS, in the order of
+/// [`Listeners`]' fields. Each has a fixed default port (8053, 8054, 8080),
+/// so a test that left one out would collide with a `candor serve` running
+/// on the machine, or with another test.
+const LISTENER_FLAGS: [&str; 3] = ["--api-listen", "--status-listen", "--redirect-listen"];
+
+/// Where the HTTP listeners of a `candor serve` started by a test are (they
+/// only listen when the store is served).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Listeners {
+    /// The REST API.
+    pub(crate) api: SocketAddr,
+    /// The status page.
+    pub(crate) status: SocketAddr,
+    /// The URL redirector.
+    pub(crate) redirector: SocketAddr,
+}
+
+/// The address `args` gives for `flag` (`--flag ADDR` or `--flag=ADDR`).
+fn given_address(args: &[String], flag: &str) -> Option<SocketAddr> {
+    let prefix = format!("{flag}=");
+    let text = args.iter().enumerate().find_map(|(i, a)| {
+        if a == flag {
+            args.get(i + 1).map(String::as_str)
+        } else {
+            a.strip_prefix(&prefix)
+        }
+    })?;
+    Some(
+        text.parse()
+            .unwrap_or_else(|e| panic!("{flag} {text:?} is not an address: {e}")),
+    )
+}
+
+/// `serve` arguments `args` plus a free port on 127.0.0.1 for every
+/// listener flag ([`LISTENER_FLAGS`]) that `args` does not give, and where
+/// each listener is. Every `candor serve` a test starts goes through here,
+/// so none binds a default port.
+pub(crate) fn with_free_listeners(args: &[String]) -> (Vec<String>, Listeners) {
+    let mut all = args.to_vec();
+    let [api, status, redirector] = LISTENER_FLAGS.map(|flag| {
+        given_address(args, flag).unwrap_or_else(|| {
+            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            all.extend([flag.to_owned(), addr.to_string()]);
+            addr
+        })
+    });
+    let listeners = Listeners {
+        api,
+        status,
+        redirector,
+    };
+    (all, listeners)
+}
+
 //----------- Child processes -------------------------------------------------
 
 /// A child process that is killed (and reaped) when dropped.
@@ -241,6 +296,8 @@ pub(crate) struct Candor {
     process: Process,
     /// Where it listens (UDP and TCP).
     addr: SocketAddr,
+    /// Where its HTTP listeners are.
+    listeners: Listeners,
     /// Holds the log file.
     logs: TempDir,
 }
@@ -255,15 +312,17 @@ impl Candor {
         Candor::start_with(&args, ready_zone)
     }
 
-    /// Starts `candor serve` with `args` (besides `--listen` and
-    /// `--workers`) and waits as [`Candor::start`] does.
+    /// Starts `candor serve` with `args` (besides `--listen`, `--workers`
+    /// and a free port for each HTTP listener `args` does not place, see
+    /// [`with_free_listeners`]) and waits as [`Candor::start`] does.
     pub(crate) fn start_with(args: &[String], ready_zone: &str) -> Candor {
         let logs = TempDir::new("candor-log");
         for attempt in 1..=START_TRIES {
             let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+            let (args, listeners) = with_free_listeners(args);
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_candor"));
             cmd.arg("serve")
-                .args(args)
+                .args(&args)
                 .arg("--listen")
                 .arg(addr.to_string())
                 .args(["--workers", "1"])
@@ -276,6 +335,7 @@ impl Candor {
                     return Candor {
                         process,
                         addr,
+                        listeners,
                         logs,
                     };
                 }
@@ -298,6 +358,12 @@ impl Candor {
     /// The address it answers on.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where its REST API, status page and redirector listen (when it
+    /// serves the store).
+    pub(crate) fn listeners(&self) -> Listeners {
+        self.listeners
     }
 
     /// The process, to signal or wait for.
