@@ -90,7 +90,7 @@ pub(crate) type Field = (Kind, &'static str);
 
 /// The fields of each type with a text format; `None` for types that only
 /// have the RFC 3597 generic form.
-pub(crate) fn schema(rtype: Rtype) -> Option<&'static [Field]> {
+fn schema(rtype: Rtype) -> Option<&'static [Field]> {
     use Kind::*;
     Some(match rtype {
         Rtype::A => &[(Ipv4, "IPv4 address")],
