@@ -23,11 +23,12 @@ macro_rules! rtypes {
 }
 
 rtypes! {
-    A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15, TXT = 16, RP = 17,
-    AFSDB = 18, AAAA = 28, LOC = 29, SRV = 33, NAPTR = 35, KX = 36, CERT = 37, DNAME = 39,
-    OPT = 41, APL = 42, DS = 43, SSHFP = 44, IPSECKEY = 45, RRSIG = 46, NSEC = 47, DNSKEY = 48,
-    DHCID = 49, NSEC3 = 50, NSEC3PARAM = 51, TLSA = 52, SMIMEA = 53, CDS = 59, CDNSKEY = 60,
-    OPENPGPKEY = 61, CSYNC = 62, ZONEMD = 63, SVCB = 64, HTTPS = 65, SPF = 99, TKEY = 249,
+    A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MINFO = 14, MX = 15, TXT = 16,
+    RP = 17, AFSDB = 18, RT = 21, KEY = 25, AAAA = 28, LOC = 29, SRV = 33, NAPTR = 35, KX = 36,
+    CERT = 37, DNAME = 39, OPT = 41, APL = 42, DS = 43, SSHFP = 44, IPSECKEY = 45, RRSIG = 46,
+    NSEC = 47, DNSKEY = 48, DHCID = 49, NSEC3 = 50, NSEC3PARAM = 51, TLSA = 52, SMIMEA = 53,
+    CDS = 59, CDNSKEY = 60, OPENPGPKEY = 61, CSYNC = 62, ZONEMD = 63, SVCB = 64, HTTPS = 65,
+    SPF = 99, NID = 104, L32 = 105, L64 = 106, LP = 107, EUI48 = 108, EUI64 = 109, TKEY = 249,
     TSIG = 250, IXFR = 251, AXFR = 252, MAILB = 253, MAILA = 254, ANY = 255, URI = 256,
     CAA = 257,
 }
@@ -217,6 +218,8 @@ mod tests {
         assert_eq!(Rtype::from_mnemonic("BOGUS"), None);
         assert_eq!(Rtype(65534).to_string(), "TYPE65534");
         assert_eq!(Rtype::HTTPS.to_string(), "HTTPS");
+        assert_eq!(Rtype::from_mnemonic("eui48"), Some(Rtype(108)));
+        assert_eq!(Rtype(14).to_string(), "MINFO");
         assert_eq!(Class::from_mnemonic("class3"), Some(Class::CH));
         assert!(Rtype::OPT.is_meta() && Rtype::ANY.is_meta() && !Rtype::CAA.is_meta());
     }

@@ -1,4 +1,5 @@
-//! Binary-to-text encodings used in RDATA: hex, base64 (RFC 4648 §4),
+//! Binary-to-text encodings used in RDATA: hex (also in groups, for EUI
+//! addresses and ILNP identifiers), base64 (RFC 4648 §4),
 //! base32hex without padding (RFC 4648 §7, for NSEC3), and RRSIG
 //! timestamps (RFC 4034 §3.2).
 
@@ -49,6 +50,47 @@ pub(crate) fn write_hex(bytes: &[u8], out: &mut String) {
     for &b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+}
+
+/// Reads `groups` groups of `group` bytes, each written as exactly
+/// `2 * group` hex digits, joined by `sep`: EUI-48 and EUI-64 addresses
+/// (RFC 7043 §3.2, §4.2) and ILNP identifiers (RFC 6742 §2.3).
+pub(crate) fn parse_hex_groups(
+    text: &[u8],
+    sep: u8,
+    group: usize,
+    groups: usize,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let mut count = 0;
+    for part in text.split(|&c| c == sep) {
+        if part.len() != 2 * group {
+            return None;
+        }
+        let mut decoder = HexDecoder::default();
+        if !decoder.push(part, out) {
+            return None;
+        }
+        count += 1;
+    }
+    (count == groups).then_some(())
+}
+
+/// Lower-case hex digits.
+const LOWER_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends bytes as lower-case hex in groups of `group` bytes joined by
+/// `sep` (the inverse of [`parse_hex_groups`]).
+pub(crate) fn write_hex_groups(bytes: &[u8], sep: char, group: usize, out: &mut String) {
+    for (i, chunk) in bytes.chunks(group.max(1)).enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        for &b in chunk {
+            out.push(char::from(LOWER_DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(LOWER_DIGITS[usize::from(b & 15)]));
+        }
     }
 }
 

@@ -20,12 +20,17 @@
 //! parentheses joined); `parser` runs directives and fills in owner, TTL
 //! and class; `rdata` describes each type as a list of fields and reads
 //! RDATA text by it, `walk` validates and formats wire RDATA by the same
-//! lists, and `svcb` and `loc` handle the two types whose syntax does not
-//! fit a list; `text` and `codec` hold the small readers and encoders they
-//! share.
+//! lists, and `svcb`, `loc` and `apl` handle the three types whose syntax
+//! does not fit a list; `text` and `codec` hold the small readers and
+//! encoders they share.
+//!
+//! Every type that Knot DNS 3.2 reads in its own presentation format has
+//! one here too ([`KNOT_TYPES`], [`has_text_form`]); any other type can
+//! still be written in the generic form.
 
 #![forbid(unsafe_code)]
 
+mod apl;
 mod codec;
 mod lexer;
 mod loc;
@@ -176,6 +181,70 @@ pub fn rdata_from_text(rtype: Rtype, text: &str, origin: &Name) -> Result<Vec<u8
 pub fn rdata_to_text(rtype: Rtype, rdata: &[u8]) -> String {
     rdata::to_text(rtype, rdata)
 }
+
+/// Whether RDATA of `rtype` has a type-specific presentation format that
+/// [`rdata_from_text`] reads and [`rdata_to_text`] writes (otherwise only
+/// the RFC 3597 `\# len hex` form applies). False for meta types.
+pub fn has_text_form(rtype: Rtype) -> bool {
+    rdata::has_text_form(rtype)
+}
+
+/// The record types whose RDATA Knot DNS 3.2 reads in presentation format:
+/// the type names its zone-file scanner (libzscanner) knows, checked by
+/// loading one record of every registered type with `knotc zone-check`
+/// (Knot 3.2.6). Knot refuses the others (MD, MF, MB, MG, MR, NULL, WKS,
+/// X25, ISDN, NSAP, PX, GPOS, A6, ...) unless written as `TYPEnnn`.
+/// Each of these has a text form here; the tests check it.
+pub const KNOT_TYPES: &[Rtype] = &[
+    Rtype::A,
+    Rtype::NS,
+    Rtype::CNAME,
+    Rtype::SOA,
+    Rtype::PTR,
+    Rtype::HINFO,
+    Rtype::MINFO,
+    Rtype::MX,
+    Rtype::TXT,
+    Rtype::RP,
+    Rtype::AFSDB,
+    Rtype::RT,
+    Rtype::KEY,
+    Rtype::AAAA,
+    Rtype::LOC,
+    Rtype::SRV,
+    Rtype::NAPTR,
+    Rtype::KX,
+    Rtype::CERT,
+    Rtype::DNAME,
+    Rtype::APL,
+    Rtype::DS,
+    Rtype::SSHFP,
+    Rtype::IPSECKEY,
+    Rtype::RRSIG,
+    Rtype::NSEC,
+    Rtype::DNSKEY,
+    Rtype::DHCID,
+    Rtype::NSEC3,
+    Rtype::NSEC3PARAM,
+    Rtype::TLSA,
+    Rtype::SMIMEA,
+    Rtype::CDS,
+    Rtype::CDNSKEY,
+    Rtype::OPENPGPKEY,
+    Rtype::CSYNC,
+    Rtype::ZONEMD,
+    Rtype::SVCB,
+    Rtype::HTTPS,
+    Rtype::SPF,
+    Rtype::NID,
+    Rtype::L32,
+    Rtype::L64,
+    Rtype::LP,
+    Rtype::EUI48,
+    Rtype::EUI64,
+    Rtype::URI,
+    Rtype::CAA,
+];
 
 /// Checks that wire RDATA is well-formed for its type.
 ///

@@ -12,7 +12,7 @@ use candor_wire::{Name, Rtype};
 use crate::codec::{self, HexDecoder};
 use crate::lexer::{Cursor, Entry, Lexer, Tok};
 use crate::text::{self, show};
-use crate::{loc, svcb, walk};
+use crate::{apl, loc, svcb, walk};
 
 /// Largest RDATA (the RDLENGTH field is 16 bits).
 const MAX_RDATA_LEN: usize = 65535;
@@ -65,6 +65,24 @@ pub(crate) enum Kind {
     SvcParams,
     /// All of a LOC record (RFC 1876).
     Loc,
+    /// A CERT certificate type: a 16-bit number or mnemonic (RFC 4398
+    /// §2.1).
+    CertType,
+    /// An IPSECKEY gateway, in the form the gateway type (the RDATA's
+    /// second byte) says: `.`, IPv4, IPv6 or a name (RFC 4025 §2.3).
+    Gateway,
+    /// Rest: an IPSECKEY public key in base64, present exactly when the
+    /// algorithm (the RDATA's third byte) is not 0 (RFC 4025 §2.4, §3.1).
+    IpsecKey,
+    /// Rest: an APL list of address prefixes, possibly empty (RFC 3123).
+    Apl,
+    /// An EUI-48 address: six hex pairs joined by `-` (RFC 7043 §3.2).
+    Eui48,
+    /// An EUI-64 address: eight hex pairs joined by `-` (RFC 7043 §4.2).
+    Eui64,
+    /// A 64-bit ILNP node identifier or locator: four groups of four hex
+    /// digits joined by `:` (RFC 6742 §2.1, §2.3).
+    L64,
 }
 
 /// One field: its kind, and its name for messages.
@@ -79,6 +97,7 @@ fn schema(rtype: Rtype) -> Option<&'static [Field]> {
         Rtype::AAAA => &[(Ipv6, "IPv6 address")],
         Rtype::NS => &[(Name, "name server")],
         Rtype::CNAME | Rtype::DNAME | Rtype::PTR => &[(Name, "target")],
+        Rtype::MINFO => &[(Name, "responsible mailbox"), (Name, "error mailbox")],
         Rtype::SOA => &[
             (Name, "primary name server"),
             (Name, "mailbox"),
@@ -90,6 +109,13 @@ fn schema(rtype: Rtype) -> Option<&'static [Field]> {
         ],
         Rtype::MX => &[(U16, "preference"), (Name, "exchange")],
         Rtype::KX => &[(U16, "preference"), (Name, "exchanger")],
+        Rtype::RT => &[(U16, "preference"), (Name, "intermediate host")],
+        Rtype::LP => &[(U16, "preference"), (Name, "locator name")],
+        Rtype::NID => &[(U16, "preference"), (L64, "node ID")],
+        Rtype::L32 => &[(U16, "preference"), (Ipv4, "locator")],
+        Rtype::L64 => &[(U16, "preference"), (L64, "locator")],
+        Rtype::EUI48 => &[(Eui48, "EUI-48 address")],
+        Rtype::EUI64 => &[(Eui64, "EUI-64 address")],
         Rtype::AFSDB => &[(U16, "subtype"), (Name, "hostname")],
         Rtype::TXT | Rtype::SPF => &[(Strings, "text")],
         Rtype::HINFO => &[(CharStr, "CPU"), (CharStr, "OS")],
@@ -126,12 +152,26 @@ fn schema(rtype: Rtype) -> Option<&'static [Field]> {
             (U8, "digest type"),
             (Hex, "digest"),
         ],
-        Rtype::DNSKEY | Rtype::CDNSKEY => &[
+        Rtype::DNSKEY | Rtype::CDNSKEY | Rtype::KEY => &[
             (U16, "flags"),
             (U8, "protocol"),
             (Alg, "algorithm"),
             (Base64, "public key"),
         ],
+        Rtype::CERT => &[
+            (CertType, "certificate type"),
+            (U16, "key tag"),
+            (Alg, "algorithm"),
+            (Base64, "certificate"),
+        ],
+        Rtype::IPSECKEY => &[
+            (U8, "precedence"),
+            (U8, "gateway type"),
+            (U8, "algorithm"),
+            (Gateway, "gateway"),
+            (IpsecKey, "public key"),
+        ],
+        Rtype::APL => &[(Apl, "address prefixes")],
         Rtype::RRSIG => &[
             (Type, "type covered"),
             (Alg, "algorithm"),
@@ -197,6 +237,20 @@ const ALGORITHMS: &[(&str, u8)] = &[
     ("INDIRECT", 252),
     ("PRIVATEDNS", 253),
     ("PRIVATEOID", 254),
+];
+
+/// CERT certificate type mnemonics (RFC 4398 §2.1).
+const CERT_TYPES: &[(&str, u16)] = &[
+    ("PKIX", 1),
+    ("SPKI", 2),
+    ("PGP", 3),
+    ("IPKIX", 4),
+    ("ISPKI", 5),
+    ("IPGP", 6),
+    ("ACPKIX", 7),
+    ("IACPKIX", 8),
+    ("URI", 253),
+    ("OID", 254),
 ];
 
 //----------- Text to wire ----------------------------------------------------
@@ -365,19 +419,7 @@ fn encode_field(
                 return Err(format!("empty {what}"));
             }
         }
-        Kind::Base64 => {
-            let first = cur.required(what)?;
-            let mut joined = first.text.to_vec();
-            for tok in cur.by_ref() {
-                joined.extend_from_slice(tok.text);
-            }
-            let start = out.len();
-            codec::base64_decode(&joined, out)
-                .ok_or_else(|| format!("bad base64 in {what} \"{}\"", show(&joined)))?;
-            if out.len() == start {
-                return Err(format!("empty {what}"));
-            }
-        }
+        Kind::Base64 => encode_base64(cur.required(what)?, cur, what, out)?,
         Kind::CaaTag => {
             let tok = cur.required(what)?;
             let ok = !tok.text.is_empty() && tok.text.iter().all(u8::is_ascii_alphanumeric);
@@ -421,6 +463,97 @@ fn encode_field(
         }
         Kind::SvcParams => svcb::encode(rtype, cur, out, start)?,
         Kind::Loc => loc::encode(cur, out)?,
+        Kind::CertType => {
+            let tok = cur.required(what)?;
+            let by_name = || {
+                CERT_TYPES
+                    .iter()
+                    .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(tok.text))
+                    .map(|&(_, v)| v)
+            };
+            let value = text::parse_uint(tok.text, u64::from(u16::MAX))
+                .map(|v| v as u16)
+                .or_else(by_name)
+                .ok_or_else(|| bad(tok))?;
+            out.extend_from_slice(&value.to_be_bytes());
+        }
+        Kind::Gateway => {
+            let tok = cur.required(what)?;
+            // The schema reads the gateway type just before.
+            match out.get(start + 1).copied().unwrap_or(u8::MAX) {
+                0 if tok.text == b"." => {}
+                0 => {
+                    return Err(format!(
+                        "bad {what} \"{}\": gateway type 0 takes \".\"",
+                        show(tok.text)
+                    ));
+                }
+                1 => out.extend_from_slice(&text::parse_ipv4(tok.text).ok_or_else(|| bad(tok))?),
+                2 => out.extend_from_slice(&text::parse_ipv6(tok.text).ok_or_else(|| bad(tok))?),
+                3 => text::name_to_wire(tok.text, origin, out)
+                    .map_err(|err| format!("bad {what} \"{}\": {err}", show(tok.text)))?,
+                other => return Err(format!("unknown gateway type {other}")),
+            }
+        }
+        Kind::IpsecKey => {
+            // The schema reads the algorithm two fields before.
+            let algorithm = out.get(start + 2).copied().unwrap_or(0);
+            match (algorithm, cur.next()) {
+                (0, None) => {}
+                (0, Some(tok)) => {
+                    return Err(format!(
+                        "algorithm 0 takes no {what}, but \"{}\" follows",
+                        show(tok.text)
+                    ));
+                }
+                (_, None) => return Err(format!("missing {what}")),
+                (_, Some(first)) => encode_base64(first, cur, what, out)?,
+            }
+        }
+        Kind::Apl => apl::encode(cur, out)?,
+        Kind::Eui48 | Kind::Eui64 | Kind::L64 => {
+            let tok = cur.required(what)?;
+            let (sep, group, groups) = hex_groups(kind);
+            codec::parse_hex_groups(tok.text, sep, group, groups, out).ok_or_else(|| {
+                let digits = group * 2;
+                format!(
+                    "bad {what} \"{}\": expected {groups} groups of {digits} hex digits \
+                     joined by \"{}\"",
+                    show(tok.text),
+                    char::from(sep)
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The layout of a hex-group kind: separator, bytes per group, groups.
+pub(crate) fn hex_groups(kind: Kind) -> (u8, usize, usize) {
+    match kind {
+        Kind::Eui48 => (b'-', 1, 6),
+        Kind::Eui64 => (b'-', 1, 8),
+        _ => (b':', 2, 4),
+    }
+}
+
+/// Reads base64 from `first` and all tokens after it (they are joined, so
+/// the data may be split by white space) into `out`; at least one byte.
+fn encode_base64(
+    first: Tok<'_>,
+    cur: &mut Cursor<'_>,
+    what: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let mut joined = first.text.to_vec();
+    for tok in cur.by_ref() {
+        joined.extend_from_slice(tok.text);
+    }
+    let start = out.len();
+    codec::base64_decode(&joined, out)
+        .ok_or_else(|| format!("bad base64 in {what} \"{}\"", show(&joined)))?;
+    if out.len() == start {
+        return Err(format!("empty {what}"));
     }
     Ok(())
 }
@@ -523,6 +656,11 @@ pub(crate) fn check_semantics(rtype: Rtype, rdata: &[u8]) -> Result<(), String> 
 }
 
 //----------- Entry points ----------------------------------------------------
+
+/// See [`crate::has_text_form`].
+pub(crate) fn has_text_form(rtype: Rtype) -> bool {
+    !rtype.is_meta() && schema(rtype).is_some()
+}
 
 /// See [`crate::rdata_from_text`].
 pub(crate) fn from_text(rtype: Rtype, text: &[u8], origin: &Name) -> Result<Vec<u8>, String> {

@@ -4,9 +4,9 @@
 use candor_wire::Rtype;
 
 use crate::codec;
-use crate::rdata::{Field, Kind, check_semantics};
+use crate::rdata::{Field, Kind, check_semantics, hex_groups};
 use crate::text;
-use crate::{loc, svcb};
+use crate::{apl, loc, svcb};
 
 /// Reads wire RDATA field by field.
 pub(crate) struct Reader<'a> {
@@ -188,6 +188,50 @@ fn walk_field(
             if !loc::walk(r.rest(), text)? && formatting {
                 return Err(format!("{rtype} RDATA has no unique text form"));
             }
+        }
+        Kind::CertType => push_num(text, r.uint::<2>().ok_or_else(short)?),
+        Kind::Gateway => {
+            // The schema reads the gateway type just before.
+            match r.whole().get(1) {
+                Some(0) => text.push('.'),
+                Some(1) => {
+                    let bytes = r.take(4).ok_or_else(short)?;
+                    text::write_ipv4(bytes.try_into().map_err(|_| short())?, text);
+                }
+                Some(2) => {
+                    let bytes = r.take(16).ok_or_else(short)?;
+                    text::write_ipv6(bytes.try_into().map_err(|_| short())?, text);
+                }
+                Some(3) => {
+                    if r.remaining() == 0 {
+                        return Err(short());
+                    }
+                    let used = text::write_name(r.peek_rest(), text).ok_or_else(bad)?;
+                    r.take(used);
+                }
+                _ => return Err(format!("{rtype} RDATA has an unknown gateway type")),
+            }
+        }
+        Kind::IpsecKey => {
+            // The schema reads the algorithm two fields before.
+            let algorithm = r.whole().get(2).copied().unwrap_or(0);
+            let key = r.rest();
+            match (algorithm, key.is_empty()) {
+                (0, true) => {}
+                (0, false) => return Err(format!("{rtype} RDATA has a {what} for algorithm 0")),
+                (_, true) => return Err(short()),
+                (_, false) => codec::write_base64(key, text),
+            }
+        }
+        Kind::Apl => {
+            if !apl::walk(rtype, r, text)? && formatting {
+                return Err(format!("{rtype} RDATA has no unique text form"));
+            }
+        }
+        Kind::Eui48 | Kind::Eui64 | Kind::L64 => {
+            let (sep, group, groups) = hex_groups(kind);
+            let bytes = r.take(group * groups).ok_or_else(short)?;
+            codec::write_hex_groups(bytes, char::from(sep), group, text);
         }
     }
     Ok(())

@@ -631,9 +631,10 @@ impl<'a> MessageBuilder<'a> {
 
     /// Appends an RRset stored in "tail" form: for each RR, TYPE, CLASS, TTL,
     /// RDLENGTH and RDATA as on the wire, with uncompressed names in RDATA.
-    /// All RRs share `owner`. Names in RDATA of RFC 1035 types (NS, CNAME,
-    /// PTR, MX, SOA) are compressed; others are copied as they are
-    /// (RFC 3597 §4). On truncation nothing of the set remains.
+    /// All RRs share `owner`. Names in RDATA of the RFC 1035 types that
+    /// Knot also compresses (NS, CNAME, SOA, PTR, MINFO, MX) are compressed;
+    /// others are copied as they are (RFC 3597 §4). On truncation nothing of
+    /// the set remains.
     pub fn push_rrset(
         &mut self,
         owner: Owner<'_>,
@@ -665,7 +666,7 @@ impl<'a> MessageBuilder<'a> {
                 .ok_or(TruncationError)?;
             self.put_owner(owner)?;
             match Rtype(rtype) {
-                Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::MX | Rtype::SOA => {
+                Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::MX | Rtype::SOA | Rtype::MINFO => {
                     self.put(&fixed[..8])?;
                     let rdlen_at = self.len;
                     self.put(&[0, 0])?;
@@ -699,7 +700,8 @@ impl<'a> MessageBuilder<'a> {
                 self.put_name_compressed(&rdata[2..end])?;
                 self.put(&rdata[end..])
             }
-            Rtype::SOA => {
+            // Two names, then (for SOA) the five numbers.
+            Rtype::SOA | Rtype::MINFO => {
                 let m_end = name_at(0)?;
                 let r_end = name_at(m_end)?;
                 self.put_name_compressed(&rdata[..m_end])?;

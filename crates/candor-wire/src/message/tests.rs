@@ -153,3 +153,50 @@ fn truncation_rolls_back_the_whole_rrset() {
     b.push_rrset(Owner::Qname, &tails[..51], 1).unwrap();
     assert_eq!(b.count(Section::Answer), 1);
 }
+
+/// Names in RDATA are compressed for the types Knot compresses (NS, CNAME,
+/// SOA, PTR, MINFO, MX) and for no other (RFC 3597 §4): each case is a
+/// type, RDATA before, between and after its names, and whether they shrink.
+#[test]
+fn compresses_rdata_names_of_rfc_1035_types_only() {
+    let names: &[u8] = b"\x01a\x07example\x00";
+    let cases: &[(Rtype, &[u8], usize, bool)] = &[
+        (Rtype::NS, &[], 1, true),
+        (Rtype::CNAME, &[], 1, true),
+        (Rtype::PTR, &[], 1, true),
+        (Rtype::MX, &[0, 10], 1, true),
+        (Rtype::MINFO, &[], 2, true),
+        (Rtype::SOA, &[], 2, true),
+        (Rtype::DNAME, &[], 1, false),
+        (Rtype::RP, &[], 2, false),
+        (Rtype::AFSDB, &[0, 1], 1, false),
+        (Rtype::RT, &[0, 10], 1, false),
+        (Rtype::KX, &[0, 10], 1, false),
+        (Rtype::LP, &[0, 10], 1, false),
+        (Rtype::SRV, &[0, 1, 0, 2, 0, 3], 1, false),
+        (Rtype(7), &[], 1, false),
+    ];
+    let mut failures = String::new();
+    for &(rtype, fixed, count, compressed) in cases {
+        let msg = query("example.", rtype, None);
+        let q = parse_query(&msg).unwrap();
+        let mut buf = [0u8; 512];
+        let mut b = MessageBuilder::new(&mut buf, &q.header, q.question, 512).unwrap();
+        let mut rdata = fixed.to_vec();
+        for _ in 0..count {
+            rdata.extend_from_slice(names);
+        }
+        if rtype == Rtype::SOA {
+            rdata.extend_from_slice(&[0; 20]);
+        }
+        b.push_rrset(Owner::Qname, &tail(rtype, &rdata), 1).unwrap();
+        let len = b.finish();
+        // Header, question (13 bytes), owner pointer, type to RDLENGTH.
+        let rdlen = u16::from_be_bytes([buf[12 + 13 + 10], buf[12 + 13 + 11]]);
+        let shrunk = usize::from(rdlen) < rdata.len();
+        if shrunk != compressed || len != 12 + 13 + 12 + usize::from(rdlen) {
+            failures.push_str(&format!("{rtype}: RDLENGTH {rdlen} of {}\n", rdata.len()));
+        }
+    }
+    assert!(failures.is_empty(), "\n{failures}");
+}

@@ -124,6 +124,16 @@ const FRAGMENTS: &[&str] = &[
     "2t7b4g4vsa5smi47k61mv5bv1a22bojr",
     "20030322173103",
     "20240101",
+    "APL",
+    "EUI48",
+    "EUI64",
+    "IPSECKEY",
+    "CERT",
+    "NID",
+    "1:192.0.2.0/24",
+    "!2:::/0",
+    "00-00-5e-00-53-2a",
+    "0014:4fff:ff20:ee64",
 ];
 
 /// Zone-file-like byte strings never make the parser panic, and every
@@ -248,6 +258,19 @@ const SEEDS: &[(&str, &str)] = &[
     ),
     ("HTTPS", "0 ."),
     ("LOC", "1 2 3.5 N 4 5 6 W 7m 8m 9m 10m"),
+    ("MINFO", "a. b."),
+    ("RT", "1 r."),
+    ("KEY", "256 3 8 AQID"),
+    ("CERT", "PGP 1 8 AQID"),
+    ("APL", "1:192.0.2.0/24 !2:2001:db8::/32"),
+    ("IPSECKEY", "10 1 2 192.0.2.38 AQID"),
+    ("IPSECKEY", "10 3 0 gw."),
+    ("NID", "10 0014:4fff:ff20:ee64"),
+    ("L32", "10 10.1.2.0"),
+    ("L64", "10 2001:0db8:1140:1000"),
+    ("LP", "10 l."),
+    ("EUI48", "00-00-5e-00-53-2a"),
+    ("EUI64", "00-00-5e-ef-10-00-00-2a"),
     ("TYPE65534", "\\# 2 ABCD"),
 ];
 

@@ -276,12 +276,16 @@ fn meta_types_and_unsupported_text() {
          b OPT \\# 0
          c AXFR \\# 0
          d TYPE65534 abc
-         e APL 1:192.0.2.0/24",
-        "test.zone:2: type ANY cannot appear in a zone
+         e TYPE11 192.0.2.1 6 25
+         f EUI48 00-00-5e-00-53-2a
+         f EUI64 00-00-5e-ef-10-00-00-2a",
+        "f.example.com. 60 IN EUI48 00-00-5e-00-53-2a
+         f.example.com. 60 IN EUI64 00-00-5e-ef-10-00-00-2a
+         test.zone:2: type ANY cannot appear in a zone
          test.zone:3: type OPT cannot appear in a zone
          test.zone:4: type AXFR cannot appear in a zone
          test.zone:5: type TYPE65534 has no text format here; use the RFC 3597 \\# form
-         test.zone:6: type APL has no text format here; use the RFC 3597 \\# form",
+         test.zone:6: type TYPE11 has no text format here; use the RFC 3597 \\# form",
     );
 }
 

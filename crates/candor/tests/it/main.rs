@@ -1,8 +1,8 @@
 //! Integration tests of the real `candor` binary: a differential test
 //! against Knot DNS and tests of its wire behaviour (TCP, signals,
-//! malformed input, zone errors, reload), and of the store and REST API
-//! (durability across kill -9, changes served at once, the CLI, the
-//! official DNSimple client).
+//! malformed input, zone errors, reload), every record type Knot reads,
+//! and the store and REST API (durability across kill -9, changes served
+//! at once, the CLI, the official DNSimple client).
 
 #![forbid(unsafe_code)]
 
@@ -14,3 +14,4 @@ mod status;
 mod status_cli;
 mod store;
 mod support;
+mod types;
