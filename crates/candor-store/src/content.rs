@@ -6,7 +6,8 @@
 //!   `weight port target`, with the priority in `priority`.
 //! - TXT: the text itself, split into 255-byte strings; content starting
 //!   with `"` is read as zone-file quoted strings instead.
-//! - Others (CAA, NAPTR, SSHFP, TLSA, DS, HTTPS, SVCB, SPF, HINFO): zone-file
+//! - Others (CAA, NAPTR, SSHFP, TLSA, DS, HTTPS, SVCB, ... every type with a
+//!   presentation format, and any type as RFC 3597 `\# len hex`): zone-file
 //!   presentation format after the type; names in them are absolute whether
 //!   or not they end in a dot.
 //!
@@ -69,7 +70,13 @@ const SUPPORTED: &[Rtype] = &[
     Rtype::HINFO,
 ];
 
-/// Reads a type mnemonic a user may create records of.
+/// Types whose records Candor makes itself when it signs a zone: refused
+/// in the store (a copied signature would be served stale).
+const SIGNING_TYPES: &[Rtype] = &[Rtype::RRSIG, Rtype::NSEC, Rtype::NSEC3, Rtype::NSEC3PARAM];
+
+/// Reads a type mnemonic a user may create records of: DNSimple's types,
+/// every type with a presentation format, and any other type in the
+/// RFC 3597 form `TYPEnnn` (its content is then `\# len hex`).
 pub(crate) fn parse_type(text: &str) -> Result<Rtype, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -86,15 +93,31 @@ pub(crate) fn parse_type(text: &str) -> Result<Rtype, String> {
         return Ok(ALIAS);
     }
     match Rtype::from_mnemonic(trimmed) {
-        Some(Rtype::SOA) => Err("SOA records are system records, managed by Candor".to_owned()),
-        Some(rtype) if SUPPORTED.contains(&rtype) => Ok(rtype),
-        _ => Err(format!("{trimmed} is not a supported record type")),
+        Some(rtype) => check_type(rtype).map(|()| rtype),
+        None => Err(format!("{trimmed} is not a supported record type")),
     }
 }
 
-/// Whether users may create records of this type.
-pub(crate) fn is_supported(rtype: Rtype) -> bool {
-    SUPPORTED.contains(&rtype)
+/// Whether users may store records of this type, and if not, why: the
+/// same rule for the API, `zone import` and uploaded zone files.
+pub(crate) fn check_type(rtype: Rtype) -> Result<(), String> {
+    if SUPPORTED.contains(&rtype) {
+        return Ok(());
+    }
+    if rtype == Rtype::SOA {
+        return Err("SOA records are system records, managed by Candor".to_owned());
+    }
+    if rtype.is_meta() || rtype.0 == 0 {
+        return Err(format!("{rtype} is a query type, not a record type"));
+    }
+    if SIGNING_TYPES.contains(&rtype) {
+        return Err(format!(
+            "{rtype} records are made by DNSSEC signing, not stored: remove them (Candor \
+             signs zones itself)"
+        ));
+    }
+    // Types with a presentation format, and unknown ones in RFC 3597 form.
+    Ok(())
 }
 
 /// Whether the record type carries a priority (MX preference, SRV priority).

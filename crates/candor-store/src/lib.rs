@@ -45,6 +45,7 @@ use candor_wire::Name;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use compile::{input_owner_name, owner_name};
+pub use transfer::ZoneText;
 
 //----------- Configuration ---------------------------------------------------
 

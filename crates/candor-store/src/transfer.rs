@@ -6,11 +6,11 @@
 //! whole file is right and the zone compiles.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use candor_wire::{Name, Rtype};
 use candor_zone::ZoneBuilder;
-use candor_zonefile::{ParseOptions, Record, parse_bytes, rdata_to_text};
+use candor_zonefile::{ParseOptions, Record, parse_bytes, parse_file, rdata_to_text};
 use rusqlite::{Connection, params};
 
 use crate::compile::{OwnerCache, add_rows, blob_column, text_column};
@@ -52,10 +52,7 @@ fn check_imported(apex: &Name, r: &Record<'_>) -> Result<Verdict, String> {
         Rtype::SOA if at_apex => return Ok(Verdict::Ignore),
         Rtype::SOA => return Err("SOA records are only allowed at the zone apex".to_owned()),
         Rtype::NS if at_apex => return Ok(Verdict::Ignore),
-        t if !content::is_supported(t) => {
-            return Err(format!("{t} records are not supported"));
-        }
-        _ => {}
+        t => content::check_type(t)?,
     }
     if !r.owner.ends_with(apex) {
         return Err(format!("{} is outside the zone {apex}", r.owner));
@@ -67,6 +64,17 @@ fn check_imported(apex: &Name, r: &Record<'_>) -> Result<Verdict, String> {
     }
     let (content, priority) = content::rdata_to_content(r.rtype, r.rdata);
     Ok(Verdict::Keep(Imported { content, priority }))
+}
+
+/// Where an imported zone file comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum ZoneText<'a> {
+    /// Text sent over the API: `$INCLUDE` is refused, since it would read
+    /// files on the server. Errors name the text `<zone>.zone`.
+    Upload(&'a [u8]),
+    /// A file on the operator's own disk (`candor zone import`):
+    /// `$INCLUDE` reads files relative to it. Errors name the file.
+    File(&'a Path),
 }
 
 /// What an import does when its zone does not exist.
@@ -200,11 +208,14 @@ fn import(
     tx: &Connection,
     store: &Store,
     z: &mut ZoneRow,
-    text: &[u8],
+    text: ZoneText<'_>,
     progress: &mut dyn FnMut(usize),
 ) -> Result<(ImportSummary, ZoneChange), StoreError> {
     let apex = z.apex()?;
-    let source = PathBuf::from(format!("{}.zone", z.name));
+    let source = match text {
+        ZoneText::Upload(_) => PathBuf::from(format!("{}.zone", z.name)),
+        ZoneText::File(path) => path.to_owned(),
+    };
     let at = now();
     zones::bump_serial(tx, &store.config, z, at)?;
     let removed = history::journal_all(tx, z.id, z.serial, Action::Delete, at)?;
@@ -241,10 +252,15 @@ fn import(
         last_type: (0, String::new()),
         saw_url: false,
     };
-    let opts = ParseOptions::new(apex.clone());
-    let parsed = parse_bytes(text, &source, &opts, &mut |r| {
-        importer.record(&mut insert, &r, &mut *progress);
-    });
+    let mut opts = ParseOptions::new(apex.clone());
+    let mut sink = |r: Record<'_>| importer.record(&mut insert, &r, &mut *progress);
+    let parsed = match text {
+        ZoneText::Upload(bytes) => parse_bytes(bytes, &source, &opts, &mut sink),
+        ZoneText::File(path) => {
+            opts.allow_include = true;
+            parse_file(path, &opts, &mut sink)
+        }
+    };
     drop(insert);
     if let Some(failure) = importer.failure {
         return Err(failure);
@@ -311,7 +327,14 @@ impl Store {
         actor: &Actor,
         progress: &mut dyn FnMut(usize),
     ) -> Result<(ImportSummary, ZoneChange), StoreError> {
-        self.import_into(account_id, zone, IfMissing::Refuse, text, actor, progress)
+        self.import_into(
+            account_id,
+            zone,
+            IfMissing::Refuse,
+            ZoneText::Upload(text),
+            actor,
+            progress,
+        )
     }
 
     /// [`Store::import_zone_file`] into a zone that is created if it does
@@ -321,7 +344,7 @@ impl Store {
         &self,
         account_id: i64,
         zone: &str,
-        text: &[u8],
+        text: ZoneText<'_>,
         actor: &Actor,
         progress: &mut dyn FnMut(usize),
     ) -> Result<(ImportSummary, ZoneChange), StoreError> {
@@ -334,7 +357,7 @@ impl Store {
         account_id: i64,
         zone: &str,
         missing: IfMissing,
-        text: &[u8],
+        text: ZoneText<'_>,
         actor: &Actor,
         progress: &mut dyn FnMut(usize),
     ) -> Result<(ImportSummary, ZoneChange), StoreError> {

@@ -290,7 +290,11 @@ impl Parser<'_, '_> {
         let origin = cur.next();
         no_more(cur)?;
         if !self.opts.allow_include {
-            return Err("$INCLUDE is not allowed here".to_owned());
+            return Err(
+                "$INCLUDE is not allowed in uploaded zone text (PUT .../zones/{zone}/file): \
+                 it would read files on the server"
+                    .to_owned(),
+            );
         }
         if frame.depth >= MAX_INCLUDE_DEPTH {
             return Err(format!(

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use candor_store::{Actor, RecordInput, RecordQuery, Store, StoreError, ZoneQuery};
+use candor_store::{Actor, RecordInput, RecordQuery, Store, StoreError, ZoneQuery, ZoneText};
 use clap::{Args, Subcommand};
 
 use crate::data::{DataArgs, open_store};
@@ -343,8 +343,8 @@ pub(crate) fn zone(cmd: StoreZoneCommand) -> anyhow::Result<ExitCode> {
         }
         StoreZoneCommand::Import { zone, file, common } => {
             let (store, account) = open(&common)?;
-            let text =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            // Read here first so a missing file is reported as such.
+            std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let started = Instant::now();
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -355,9 +355,13 @@ pub(crate) fn zone(cmd: StoreZoneCommand) -> anyhow::Result<ExitCode> {
             bar.set_message(format!("importing {}", file.display()));
             // A new zone is created in the import's transaction: if the
             // file is refused, nothing was created.
-            let result = store.import_zone_file_creating(account, &zone, &text, &CLI, &mut |n| {
-                bar.set_message(format!("importing {}: {n} records", file.display()));
-            });
+            let result = store.import_zone_file_creating(
+                account,
+                &zone,
+                ZoneText::File(&file),
+                &CLI,
+                &mut |n| bar.set_message(format!("importing {}: {n} records", file.display())),
+            );
             bar.finish_and_clear();
             let (summary, change) = result.map_err(explain)?;
             eprintln!(

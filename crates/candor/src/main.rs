@@ -119,13 +119,17 @@ struct ServeArgs {
 /// `candor zone` subcommands.
 #[derive(Subcommand, Debug)]
 enum ZoneCommand {
-    /// Check a zone file and report every problem as `file:line: message`.
+    /// Check a zone file for every way it can reach Candor (`serve --zones`,
+    /// `zone import`, the API) and report every problem as `file:line: message`.
     Check {
         /// The zone file.
         file: PathBuf,
         /// Zone origin (default: the file name without `.zone`).
         #[arg(long)]
         origin: Option<String>,
+        /// Check only these ways (repeat; default: all of them).
+        #[arg(long = "for", value_enum, value_name = "WAY")]
+        ways: Vec<check::Way>,
     },
     /// Stored zones.
     #[command(flatten)]
@@ -144,7 +148,9 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
-        Command::Zone(ZoneCommand::Check { file, origin }) => check::run(&file, origin.as_deref()),
+        Command::Zone(ZoneCommand::Check { file, origin, ways }) => {
+            check::run(&file, origin.as_deref(), &ways)
+        }
         Command::Zone(ZoneCommand::Store(cmd)) => cli::zone(cmd),
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),

@@ -40,10 +40,28 @@ fn types() {
         parse_type("BOGUS"),
         Err("BOGUS is not a supported record type".to_owned())
     );
+    // Every type with a presentation format, and any type in RFC 3597
+    // form; never the ones signing makes, nor query types.
+    assert_eq!(parse_type("DNSKEY"), Ok(Rtype::DNSKEY));
+    assert_eq!(parse_type("eui48"), Ok(Rtype(108)));
+    assert_eq!(parse_type("TYPE999"), Ok(Rtype(999)));
     assert_eq!(
-        parse_type("DNSKEY"),
-        Err("DNSKEY is not a supported record type".to_owned())
+        parse_type("NSEC"),
+        Err(
+            "NSEC records are made by DNSSEC signing, not stored: remove them (Candor signs \
+             zones itself)"
+                .to_owned()
+        )
     );
+    assert_eq!(
+        parse_type("ANY"),
+        Err("ANY is a query type, not a record type".to_owned())
+    );
+    assert_eq!(
+        content_to_rdata(Rtype(999), "\\# 2 abcd", None),
+        Ok(vec![0xab, 0xcd])
+    );
+    assert_eq!(rdata_to_content(Rtype(999), &[0xab, 0xcd]).0, "\\# 2 ABCD");
 }
 
 #[test]

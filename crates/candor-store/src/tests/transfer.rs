@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
-use crate::RecordPatch;
+use crate::{RecordPatch, ZoneText};
 
 /// A zone file with one record of most supported types.
 const FILE: &str = r#"$ORIGIN example.com.
@@ -123,13 +123,14 @@ fn import_is_all_or_nothing_with_line_numbers() {
     assert_eq!(
         messages(import(
             "$TTL 3600\nok A 192.0.2.1\nbad A 192.0.2.256\nx.other.org. A 192.0.2.1\n\
-             short 30 A 192.0.2.1\nk DNSKEY 256 3 13 AAAA\nsub SOA a b 1 2 3 4 5\n"
+             short 30 A 192.0.2.1\nk RRSIG A 13 3 3600 20261231000000 20261201000000 1 example.com. AAAA\nsub SOA a b 1 2 3 4 5\n"
         )),
         [
             "example.com.zone:3: bad IPv4 address \"192.0.2.256\"",
             "example.com.zone:4: x.other.org. is outside the zone example.com.",
             "example.com.zone:5: TTL 30 must be between 60 and 2592000",
-            "example.com.zone:6: DNSKEY records are not supported",
+            "example.com.zone:6: RRSIG records are made by DNSSEC signing, not stored: remove \
+             them (Candor signs zones itself)",
             "example.com.zone:7: SOA records are only allowed at the zone apex",
         ]
     );
@@ -361,7 +362,13 @@ fn a_failed_import_into_a_new_zone_creates_nothing() {
     let s = store();
     let a = s.create_account("new@example.org").unwrap().id;
     let bad = "$ORIGIN fresh.example.\nwww 3600 IN A 192.0.2.1\nbad 3600 IN A 300.1.1.1\n";
-    match s.import_zone_file_creating(a, "fresh.example", bad.as_bytes(), &actor(), &mut |_| {}) {
+    match s.import_zone_file_creating(
+        a,
+        "fresh.example",
+        ZoneText::Upload(bad.as_bytes()),
+        &actor(),
+        &mut |_| {},
+    ) {
         Err(StoreError::Invalid(e)) => assert!(e[0].message.contains(":3:"), "{e:?}"),
         other => panic!("expected Invalid, got {other:?}"),
     }
@@ -373,7 +380,13 @@ fn a_failed_import_into_a_new_zone_creates_nothing() {
     // The same file, corrected, creates the zone with its records.
     let good = bad.replace("300.1.1.1", "192.0.2.3");
     let (summary, change) = s
-        .import_zone_file_creating(a, "fresh.example", good.as_bytes(), &actor(), &mut |_| {})
+        .import_zone_file_creating(
+            a,
+            "fresh.example",
+            ZoneText::Upload(good.as_bytes()),
+            &actor(),
+            &mut |_| {},
+        )
         .unwrap();
     assert_eq!(summary.records, 2);
     assert_eq!(change.zone.name, "fresh.example");

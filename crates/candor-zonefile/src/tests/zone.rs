@@ -414,7 +414,8 @@ fn include_refused_and_nested_too_deep() {
     check_with(
         "$INCLUDE whatever.zone",
         &opts,
-        "test.zone:1: $INCLUDE is not allowed here",
+        "test.zone:1: $INCLUDE is not allowed in uploaded zone text (PUT .../zones/{zone}/file): \
+         it would read files on the server",
     );
 
     // A file that includes itself stops at the depth limit; the record

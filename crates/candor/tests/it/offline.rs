@@ -280,3 +280,87 @@ fn concurrent_cli_and_api_writes_never_unserve_an_acknowledged_change() {
     assert!(cli_writes > 0);
     stop(h);
 }
+
+#[test]
+fn zone_check_says_what_every_way_in_does() {
+    let dir = TempDir::new("candor-offline");
+    let h = host(dir.path(), None);
+    let body = "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\
+                ns1 A 192.0.2.1\nmac EUI48 00-00-5e-00-53-2a\nx TYPE999 \\# 2 abcd\n";
+    let with_include = format!("{body}$INCLUDE more.zone\n");
+    dir.write("more.zone", "inc A 192.0.2.3\n");
+    let file = dir.write("example.com.zone", &with_include);
+    let file_arg = file.display().to_string();
+    let check = |extra: &[&str]| {
+        let mut args = vec!["zone", "check", file_arg.as_str()];
+        args.extend_from_slice(extra);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_candor"))
+            .args(&args)
+            .output()
+            .expect("run candor");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, report) = check(&[]);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report.contains("accepted by candor serve --zones"),
+        "{report}"
+    );
+    assert!(
+        report.contains("accepted by candor zone import"),
+        "{report}"
+    );
+    assert!(report.contains("refused by the API"), "{report}");
+    assert!(
+        report.contains("example.com.zone:8: $INCLUDE is not allowed in uploaded zone text"),
+        "{report}"
+    );
+    assert_eq!(check(&["--for", "files", "--for", "import"]).0, Some(0));
+
+    // What it said of the import: accepted, EUI48 and TYPE999 served.
+    let out = cli(dir.path(), &["zone", "import", "example.com", &file_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    for (name, rtype, rdata) in [
+        (
+            "mac.example.com.",
+            Rtype(108),
+            vec![0, 0, 0x5e, 0, 0x53, 0x2a],
+        ),
+        ("x.example.com.", Rtype(999), vec![0xab, 0xcd]),
+        ("inc.example.com.", Rtype::A, vec![192, 0, 2, 3]),
+    ] {
+        let q = Query::new(name, rtype).to_wire();
+        let resp =
+            udp_exchange(h.candor.addr(), &q, Duration::from_millis(500), 3).expect("answer");
+        let msg = decode_message(&resp).expect("a response");
+        assert_eq!(
+            msg.answer.first().map(|r| r.rdata.clone()),
+            Some(rdata),
+            "{name}"
+        );
+    }
+
+    // What it said of the API: refused with $INCLUDE, accepted without.
+    let path = format!("/v2/{}/zones/example.com/file", h.account);
+    let upload = |text: &str| {
+        let json = serde_json::json!({ "zone_file": text }).to_string();
+        request(h.api, "PUT", &path, Some(&h.token), Some(&json))
+    };
+    let r = upload(&with_include);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("$INCLUDE is not allowed"), "{}", r.body);
+    let r = upload(body);
+    assert!(r.status < 300, "{} {}", r.status, r.body);
+    std::fs::write(&file, body).expect("rewrite the file");
+    let (code, report) = check(&[]);
+    assert_eq!(code, Some(0), "{report}");
+    stop(h);
+}
