@@ -9,6 +9,7 @@ mod data;
 mod serve;
 mod status;
 mod status_cli;
+mod zone_health;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

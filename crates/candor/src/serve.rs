@@ -177,6 +177,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 zones: zones.clone(),
                 store: store.clone(),
                 db,
+                publisher: store.as_ref().map(|_| publisher.clone()),
             };
             let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
             tasks.extend(running.tasks);

@@ -119,6 +119,9 @@ pub(crate) struct Wiring {
     pub(crate) store: Option<Arc<Store>>,
     /// The status database.
     pub(crate) db: StatusDb,
+    /// The store's publisher, when the store is served (for the "Zone
+    /// publishing" component).
+    pub(crate) publisher: Option<candor_publish::Publisher>,
 }
 
 /// The running status page.
@@ -242,6 +245,9 @@ pub(crate) async fn start(
             kind: ComponentKind::Redirector,
         });
     }
+    if wiring.publisher.is_some() {
+        specs.push(crate::zone_health::component(args.location.clone()));
+    }
     let mut vantages = args
         .status_vantages
         .iter()
@@ -363,6 +369,17 @@ pub(crate) async fn start(
         changed_rx,
         stop.clone(),
     )));
+    if let Some(publisher) = wiring.publisher
+        && let Some(c) = components.iter().find(|c| c.key == crate::zone_health::KEY)
+    {
+        tasks.push(tokio::spawn(crate::zone_health::watch_failures(
+            db.clone(),
+            c.id,
+            publisher,
+            changed.clone(),
+            stop.clone(),
+        )));
+    }
     if let Some(store) = wiring.store {
         tasks.push(tokio::spawn(mitigations(
             store,

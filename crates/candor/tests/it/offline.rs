@@ -134,6 +134,31 @@ fn served_serial(h: &Hosted) -> u32 {
     u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]])
 }
 
+/// Polls the status page's summary until its "Zone publishing" component
+/// shows `state`; returns the summary.
+fn wait_for_publishing(h: &Hosted, state: &str) -> serde_json::Value {
+    let status = h.candor.listeners().status;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = request(status, "GET", "/api/v2/summary.json", None, None);
+        let summary: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        let shown = summary["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .find(|c| c["name"] == "Zone publishing")
+            .map(|c| c["status"].as_str().unwrap_or_default().to_owned());
+        if shown.as_deref() == Some(state) {
+            return summary;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Zone publishing is {shown:?}, not {state}: {summary}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn a_zone_that_stops_compiling_serves_its_last_known_good_version() {
     let dir = TempDir::new("candor-offline");
@@ -171,6 +196,17 @@ fn a_zone_that_stops_compiling_serves_its_last_known_good_version() {
         problem_codes(&h),
         vec!["stored_version_not_served".to_owned()]
     );
+    // The operator sees it on the status page, without the zone's name.
+    let summary = wait_for_publishing(&h, "degraded_performance");
+    assert!(
+        summary["incidents"]
+            .as_array()
+            .expect("incidents")
+            .iter()
+            .any(|i| i["name"] == "Zone changes not published"),
+        "{summary}"
+    );
+    assert!(!summary.to_string().contains("example.com"), "{summary}");
     // Edits that leave the zone broken are refused with the reason; the
     // edit that fixes it (deleting the stray record) is served at once.
     let (status, body) = create(&h, "more", "A", "192.0.2.78");
@@ -193,6 +229,14 @@ fn a_zone_that_stops_compiling_serves_its_last_known_good_version() {
         204
     );
     assert!(problem_codes(&h).is_empty());
+    let summary = wait_for_publishing(&h, "operational");
+    assert!(
+        summary["incidents"]
+            .as_array()
+            .expect("incidents")
+            .is_empty(),
+        "resolved: {summary}"
+    );
     let (status, body) = create(&h, "more", "A", "192.0.2.78");
     assert_eq!(status, 201, "{body}");
     assert_eq!(
