@@ -46,6 +46,8 @@ fn was_closed(closed: &mut oneshot::Receiver<()>) -> bool {
     matches!(closed.try_recv(), Err(oneshot::error::TryRecvError::Closed))
 }
 
+/// At the cap the oldest idle connection is closed for a newcomer; busy
+/// ones are skipped, and one that answered becomes the newest idle.
 #[test]
 fn at_the_cap_the_oldest_idle_connection_makes_room() {
     let stats = ConnectionStats::default();
@@ -71,6 +73,8 @@ fn at_the_cap_the_oldest_idle_connection_makes_room() {
     assert_eq!((s.admitted, s.evicted, s.full, s.per_source), (5, 2, 0, 0));
 }
 
+/// At the cap with no idle connection the newcomer is refused, and a
+/// freed slot is free at once.
 #[test]
 fn at_the_cap_with_every_connection_busy_the_newcomer_is_refused() {
     let stats = ConnectionStats::default();
@@ -87,6 +91,8 @@ fn at_the_cap_with_every_connection_busy_the_newcomer_is_refused() {
     assert!(!was_closed(&mut a.closed));
 }
 
+/// A source at its limit loses its own oldest idle connection to a new
+/// one, or has the new one refused if none is idle; others are untouched.
 #[test]
 fn a_source_at_its_limit_loses_its_own_oldest_idle_connection() {
     let stats = ConnectionStats::default();
@@ -109,6 +115,7 @@ fn a_source_at_its_limit_loses_its_own_oldest_idle_connection() {
     assert_eq!(stats.snapshot().per_source, 2);
 }
 
+/// IPv6 addresses count per /64, IPv4-mapped ones as their IPv4 address.
 #[test]
 fn sources_are_ipv4_addresses_and_ipv6_64s() {
     let six = |s: &str| Source::of(s.parse::<Ipv6Addr>().expect("address").into());
@@ -118,6 +125,7 @@ fn sources_are_ipv4_addresses_and_ipv6_64s() {
     assert_ne!(v4(1), v4(2));
 }
 
+/// The cap leaves a quarter of the descriptors, at most 1,024, for the rest.
 #[test]
 fn the_cap_fits_under_the_fd_limit() {
     assert_eq!(max_connections_for(1024), 768);
@@ -126,6 +134,8 @@ fn the_cap_fits_under_the_fd_limit() {
     assert_eq!(max_connections_for(0), 1);
 }
 
+/// Over half the cap the idle timeout is a tenth, at least 200 ms, never
+/// more than configured.
 #[test]
 fn idle_timeout_shrinks_over_half_the_cap() {
     let config = tcp_config(100, 10, secs(10.0), secs(2.0));
