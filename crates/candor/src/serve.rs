@@ -158,6 +158,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         workers,
         answer: tcp_config.answer.clone(),
         coalesce: Duration::from_micros(args.udp_coalesce_us),
+        recv_buffer: args.udp_recv_buffer,
     };
     let mut udp = Vec::new();
     for addr in &args.listen {
