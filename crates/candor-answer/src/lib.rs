@@ -355,6 +355,12 @@ impl<'z> Answer<'z> {
                     let new_name = &new_name[..prefix_len + target.len()];
                     let mut tail = [0u8; CNAME_TAIL_MAX];
                     b.push_rrset(owner, cname_tail(&mut tail, dname.ttl, new_name), 1)?;
+                    // The synthesized CNAME is the name's CNAME, so it is
+                    // what QTYPE=CNAME asks for and nothing is followed
+                    // (RFC 6672 §3.2, RFC 1034 §4.3.2 step 3a), like Knot.
+                    if self.qtype == Rtype::CNAME {
+                        return Ok(Rcode::NOERROR);
+                    }
                     let c = cur.get_or_insert_with(ChainName::empty);
                     c.set(new_name);
                     if !in_zone(&c.lower[..c.len], zone) {

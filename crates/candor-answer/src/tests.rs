@@ -277,6 +277,7 @@ ns2.sub  AAAA  2001:db8::54
 deep.a.b A     192.0.2.99
 old      DNAME new.example.
 www.new  A     192.0.2.123
+alias.new CNAME www.new
 _sip._udp SRV  10 5 5060 www
 intocut  CNAME host.sub
 "#,
@@ -543,6 +544,45 @@ fn rfc6672_dname() {
         answer: old.example. 3600 IN DNAME new.example.
         answer: x.old.example. 3600 IN CNAME x.new.example.
         authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
+    "#]],
+    );
+}
+
+#[test]
+fn rfc6672_qtype_cname_below_a_dname() {
+    let z = rfc1034();
+    // The synthesized CNAME is the QNAME's CNAME, which is what QTYPE=CNAME
+    // asks for (RFC 1034 §4.3.2 step 3a): nothing at the new name is read.
+    check(
+        &z,
+        "alias.old.example.",
+        Rtype::CNAME,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: old.example. 3600 IN DNAME new.example.
+        answer: alias.old.example. 3600 IN CNAME alias.new.example.
+    "#]],
+    );
+    check(
+        &z,
+        "x.old.example.",
+        Rtype::CNAME,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: old.example. 3600 IN DNAME new.example.
+        answer: x.old.example. 3600 IN CNAME x.new.example.
+    "#]],
+    );
+    // Other types go on to the new name, ANY included.
+    check(
+        &z,
+        "alias.old.example.",
+        Rtype::ANY,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: old.example. 3600 IN DNAME new.example.
+        answer: alias.old.example. 3600 IN CNAME alias.new.example.
+        answer: alias.new.example. 3600 IN CNAME www.new.example.
     "#]],
     );
 }
