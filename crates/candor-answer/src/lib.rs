@@ -10,8 +10,8 @@
 //! is written into the caller's buffer from RRsets precompiled in wire form.
 
 use candor_wire::{
-    Class, Header, MessageBuilder, Opcode, Owner, Query, QueryError, Rcode, Rtype, Section,
-    TruncationError, parse_query,
+    Class, Echo, Header, MessageBuilder, Owner, Query, QueryError, Rcode, RequestKind, Rtype,
+    Section, TruncationError, parse_query,
 };
 use candor_zone::{ALIAS, Lookup, NodeId, NodeRef, POOL, RrSet, Zone, ZoneSet, is_private_type};
 
@@ -83,36 +83,52 @@ fn respond_hinted(
     out: &mut [u8],
     hint: Option<Hint<'_>>,
 ) -> Option<usize> {
-    let query = match parse_query(msg) {
-        Ok(q) => q,
-        Err(QueryError::Drop) => return None,
-        Err(QueryError::FormErr(header)) => return error_response(&header, Rcode::FORMERR, out),
-    };
-    let limit = match (transport, query.edns) {
+    match parse_query(msg) {
+        Ok(query) => respond_to(config, &query.echo(), transport, out, |b| {
+            answer(zones, config, &query, transport, b, hint)
+        }),
+        Err(QueryError::Drop) => None,
+        Err(QueryError::Reject(echo, rcode)) => {
+            respond_to(config, &echo, transport, out, |_| rcode)
+        }
+    }
+}
+
+/// Writes a response to the request `echo` tells of: its header and
+/// question, what `body` writes (returning the rcode), and an OPT record
+/// if the request had one (RFC 6891 §7), whatever the rcode.
+fn respond_to(
+    config: &Config,
+    echo: &Echo<'_>,
+    transport: Transport,
+    out: &mut [u8],
+    body: impl FnOnce(&mut MessageBuilder<'_>) -> Rcode,
+) -> Option<usize> {
+    let limit = match (transport, echo.edns) {
         (Transport::Tcp, _) => 65535,
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => {
             usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512)))
         }
     };
-    let Ok(mut b) = MessageBuilder::new(out, &query.header, query.question, limit) else {
-        return error_response(&query.header, Rcode::FORMERR, out);
+    let Ok(mut b) = MessageBuilder::new(out, &echo.header, echo.question, limit) else {
+        return error_response(&echo.header, Rcode::FORMERR, out);
     };
 
     // Room for our OPT record, so the answer can never crowd it out.
-    let nsid = match (query.edns, &config.nsid) {
+    let nsid = match (echo.edns, &config.nsid) {
         (Some(e), Some(id)) if e.nsid => Some(&id[..id.len().min(255)]),
         _ => None,
     };
     let opt_len = 11 + nsid.map_or(0, |id| 4 + id.len());
-    if query.edns.is_some() {
+    if echo.edns.is_some() {
         // The question is at most 259 bytes, so this always fits in 512.
         let _ = b.reserve(opt_len);
     }
 
-    let rcode = answer(zones, config, &query, transport, &mut b, hint);
+    let rcode = body(&mut b);
     b.set_rcode(rcode);
-    if let Some(edns) = query.edns {
+    if let Some(edns) = echo.edns {
         let ext = (rcode.0 >> 4) as u8;
         // The space was reserved above, so this cannot fail.
         let _ = b.push_opt(
@@ -141,20 +157,24 @@ fn answer(
     b: &mut MessageBuilder<'_>,
     hint: Option<Hint<'_>>,
 ) -> Rcode {
-    if query.edns.is_some_and(|e| e.version != 0) {
-        return Rcode::BADVERS;
-    }
-    if query.header.opcode() != Opcode::QUERY {
-        return Rcode::NOTIMP;
-    }
     if query.has_tsig {
         // We hold no TSIG keys, so no signature can be verified (RFC 8945 §5.2).
         return Rcode::NOTAUTH;
     }
+    match query.kind {
+        RequestKind::Query => {}
+        RequestKind::Axfr | RequestKind::Ixfr => return transfer(query, transport),
+        // Candor is nobody's secondary, so no NOTIFY is expected of anyone;
+        // Knot answers one its ACL does not allow with NOTAUTH too.
+        RequestKind::Notify => return Rcode::NOTAUTH,
+        // The zone section names an SOA, or the UPDATE is malformed (RFC
+        // 2136 §3.1.1). Zones change through the API only, never through
+        // DNS: NOTAUTH, as Knot answers an UPDATE its ACL does not allow.
+        RequestKind::Update if query.qtype != Rtype::SOA => return Rcode::FORMERR,
+        RequestKind::Update => return Rcode::NOTAUTH,
+    }
     match query.qtype {
         Rtype::OPT | Rtype::TSIG | Rtype::TKEY => return Rcode::FORMERR,
-        // Zone transfers are refused unless allowed; none are yet.
-        Rtype::AXFR | Rtype::IXFR => return Rcode::REFUSED,
         Rtype::MAILA | Rtype::MAILB => return Rcode::NOTIMP,
         _ => {}
     }
@@ -215,6 +235,17 @@ fn answer_name(
             b.set_flags(Header::TC);
             rcode
         }
+    }
+}
+
+/// Answers an AXFR or IXFR request. No transfer is allowed yet: NOTAUTH
+/// ("not authorized", as RFC 8945 reads the code), which is what Knot
+/// answers a transfer its ACL denies. AXFR over UDP is not defined (RFC
+/// 5936 §4.2): NOTIMP, as Knot answers it.
+fn transfer(query: &Query<'_>, transport: Transport) -> Rcode {
+    match (query.kind, transport) {
+        (RequestKind::Axfr, Transport::Udp) => Rcode::NOTIMP,
+        _ => Rcode::NOTAUTH,
     }
 }
 
