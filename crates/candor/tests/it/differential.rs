@@ -16,7 +16,8 @@ use candor_wire::decode::{Message, Record};
 use candor_wire::{Class, Header, Name, Rtype};
 
 use crate::support::{
-    Candor, Edns, KnotServer, Query, Rng, TempDir, ask, flag_names, knotd_path, render_message,
+    Candor, Defect, Edns, KnotServer, Query, Rng, TempDir, ask, flag_names, knotd_path, record,
+    render_message,
 };
 
 /// The fixed seed; `CANDOR_DIFF_SEED` (hex) overrides it to explore, and
@@ -534,8 +535,10 @@ fn with_ancestors(name: &str, origin: &str) -> Vec<String> {
 }
 
 /// Builds the questions: every name × [`QTYPES`], random labels below every
-/// probe point, names outside every zone, and odd classes, opcodes and EDNS
-/// versions; each with random case, EDNS, DO, RD and transport.
+/// probe point (QTYPE=CNAME below every DNAME), names outside every zone,
+/// odd classes, opcodes and EDNS versions, transfers, NOTIFY and UPDATE
+/// with their records, and broken messages; each with random case, EDNS,
+/// DO, RD and transport.
 fn questions(rng: &mut Rng, zones: &[ZoneText]) -> Vec<Question> {
     let mut names: BTreeSet<String> = BTreeSet::new();
     for z in zones {
@@ -641,7 +644,122 @@ fn questions(rng: &mut Rng, zones: &[ZoneText]) -> Vec<Question> {
             }
         }
     }
+    out.extend(requests_with_records(rng, zones, &name_list));
+    out.extend(broken_messages(rng, &name_list));
     out
+}
+
+/// Zone transfers, NOTIFY and UPDATE, with the records each carries (RFC
+/// 1995 §3, RFC 1996 §3.7, RFC 2136 §2), at every apex, at a name below
+/// one and outside every zone; over UDP and TCP.
+fn requests_with_records(rng: &mut Rng, zones: &[ZoneText], names: &[&String]) -> Vec<Question> {
+    let mut out = Vec::new();
+    let mut apexes: Vec<String> = zones.iter().map(|z| z.origin.clone()).collect();
+    apexes.push((*rng.pick(names)).clone());
+    apexes.push("example.net".to_owned());
+    for apex in &apexes {
+        let soa = |serial: u32| record(apex, Rtype::SOA, Class::IN, 0, &soa_rdata(apex, serial));
+        let mut shapes: Vec<(Query, bool)> = Vec::new();
+        for tcp in [false, true] {
+            // IXFR from an older serial: the client's SOA in authority.
+            let mut ixfr = Query::new(apex, Rtype::IXFR);
+            ixfr.authority.push(soa(1));
+            shapes.push((ixfr, tcp));
+            shapes.push((Query::new(apex, Rtype::AXFR), tcp));
+            // UPDATE: "name is in use" as prerequisite, one A record added.
+            let mut update = Query::new(apex, Rtype::SOA);
+            update.opcode = 5;
+            let name = format!("{}.{apex}", rng.label());
+            update
+                .answer
+                .push(record(apex, Rtype::ANY, Class::ANY, 0, &[]));
+            update
+                .authority
+                .push(record(&name, Rtype::A, Class::IN, 300, &[192, 0, 2, 7]));
+            shapes.push((update, tcp));
+        }
+        // UPDATE with updates only; with a zone section that is not SOA.
+        let mut update = Query::new(apex, Rtype::SOA);
+        update.opcode = 5;
+        update
+            .authority
+            .push(record(apex, Rtype::TXT, Class::IN, 300, b"\x02hi"));
+        shapes.push((update, rng.chance(50)));
+        let mut not_soa = Query::new(apex, Rtype::A);
+        not_soa.opcode = 5;
+        not_soa
+            .authority
+            .push(record(apex, Rtype::TXT, Class::IN, 300, b"\x02hi"));
+        shapes.push((not_soa, false));
+        // NOTIFY with the new SOA in the answer section.
+        let mut notify = Query::new(apex, Rtype::SOA);
+        notify.opcode = 4;
+        notify.answer.push(soa(9));
+        shapes.push((notify, rng.chance(20)));
+        for (mut q, tcp) in shapes {
+            randomize(rng, &mut q);
+            out.push(Question { query: q, tcp });
+        }
+    }
+    out
+}
+
+/// Messages broken in each [`Defect`]'s way, mostly with an OPT record
+/// (of version 0 or 1, with and without DO), since the FORMERR must carry
+/// one too (RFC 6891 §7).
+fn broken_messages(rng: &mut Rng, names: &[&String]) -> Vec<Question> {
+    let mut out = Vec::new();
+    for defect in [
+        Defect::NoQuestion,
+        Defect::MissingAdditional,
+        Defect::MissingAuthority,
+        Defect::SecondOpt,
+        Defect::BrokenOption,
+    ] {
+        let edns = [
+            None,
+            Some(Edns::with_payload(1232)),
+            Some(Edns {
+                dnssec_ok: true,
+                ..Edns::with_payload(4096)
+            }),
+            Some(Edns {
+                version: 1,
+                ..Edns::with_payload(1232)
+            }),
+        ];
+        for e in edns {
+            if e.is_none() && matches!(defect, Defect::SecondOpt | Defect::BrokenOption) {
+                continue;
+            }
+            let name = rng.pick(names).as_str();
+            let mut q = Query::new(name, *rng.pick(QTYPES));
+            q.rd = rng.chance(30);
+            q.edns = e;
+            q.defect = Some(defect);
+            out.push(Question {
+                query: q,
+                tcp: rng.chance(20),
+            });
+        }
+    }
+    out
+}
+
+/// The RDATA of an SOA record for `apex` with `serial`.
+fn soa_rdata(apex: &str, serial: u32) -> Vec<u8> {
+    let name = |n: String| {
+        Name::from_text(&format!("{n}."), None)
+            .expect("generated names are valid")
+            .as_wire()
+            .to_vec()
+    };
+    let mut rdata = name(format!("ns1.{apex}"));
+    rdata.extend(name(format!("hostmaster.{apex}")));
+    for field in [serial, 7200, 900, 1_209_600, 300] {
+        rdata.extend_from_slice(&field.to_be_bytes());
+    }
+    rdata
 }
 
 /// Random case, EDNS (none, 512, 1232, 4096), DO and RD for a query.
@@ -803,14 +921,6 @@ const ALLOWED: &[Allowed] = &[
         kind: "minimal ANY (RFC 8482 §4.1)",
         applies: allowed_any,
     },
-    // RFC 1996 §3.12 (NOTIFY) and RFC 2136 §2.2 (UPDATE): a server that does
-    // not implement an opcode answers NOTIMP (RFC 1035 §4.1.1). candor is a
-    // primary-only server without dynamic update; Knot implements both and
-    // refuses these (NOTAUTH: not a secondary; FORMERR: ZTYPE is not SOA).
-    Allowed {
-        kind: "NOTIMP for NOTIFY/UPDATE (RFC 1996 §3.12, RFC 2136 §2.2)",
-        applies: allowed_opcode,
-    },
     // RFC 1034 §4.3.2: a QCLASS=* response "should never be authoritative
     // unless the server can guarantee that the response covers all
     // classes"; declining with REFUSED (a policy refusal, RFC 1035 §4.1.1)
@@ -836,6 +946,16 @@ const ALLOWED: &[Allowed] = &[
         kind: "repeated RRs in a loop (RFC 2181 §5)",
         applies: allowed_repeats,
     },
+    // RFC 6891 §7: "If an OPT record is present in a received request,
+    // compliant responders MUST include an OPT record in their respective
+    // responses." Knot leaves it out of the FORMERR for a message it cannot
+    // parse to its end; candor keeps it (version 0, DO echoed). Accepted
+    // for broken messages that carried an OPT, both responses FORMERR,
+    // everything else matching.
+    Allowed {
+        kind: "OPT in a FORMERR (RFC 6891 §7)",
+        applies: allowed_formerr_opt,
+    },
 ];
 
 /// Both responses, if both servers answered.
@@ -847,20 +967,6 @@ fn both(o: &Outcome) -> Option<(&Message, &Message)> {
 fn same_header(k: &Message, ours: &Message) -> bool {
     k.rcode() == ours.rcode()
         && k.header.flags & COMPARED_FLAGS == ours.header.flags & COMPARED_FLAGS
-}
-
-/// See [`ALLOWED`]: NOTIMP for the opcodes candor does not implement.
-fn allowed_opcode(_: &Ctx, o: &Outcome) -> bool {
-    let Some((k, ours)) = both(o) else {
-        return false;
-    };
-    matches!(o.question.query.opcode, 4 | 5)
-        && ours.rcode() == 4
-        && ours.header.flags & Header::AA == 0
-        && ours.answer.is_empty()
-        && ours.authority.is_empty()
-        && k.answer.is_empty()
-        && matches!(k.rcode(), 1 | 4 | 5 | 9)
 }
 
 /// See [`ALLOWED`]: REFUSED, with nothing else, for QCLASS ANY.
@@ -902,6 +1008,25 @@ fn allowed_additional(ctx: &Ctx, o: &Outcome) -> bool {
             .get(key)
             .is_some_and(|have| rdatas.iter().all(|r| have.contains(r)))
     })
+}
+
+/// See [`ALLOWED`]: our FORMERR to a broken message has the OPT Knot's lacks.
+fn allowed_formerr_opt(_: &Ctx, o: &Outcome) -> bool {
+    let Some((k, ours)) = both(o) else {
+        return false;
+    };
+    let q = &o.question.query;
+    q.defect.is_some()
+        && q.edns.is_some()
+        && same_header(k, ours)
+        && k.rcode() == 1
+        && k.opt().is_none()
+        && opt_summary(ours) == Some((0, q.edns.is_some_and(|e| e.dnssec_ok)))
+        && k.questions == ours.questions
+        && [k, ours]
+            .iter()
+            .all(|m| m.answer.is_empty() && m.authority.is_empty())
+        && ours.additional.len() == 1
 }
 
 /// See [`ALLOWED`]: Knot's answer repeats RRs and equals ours without them.
