@@ -10,7 +10,7 @@
 //! is written into the caller's buffer from RRsets precompiled in wire form.
 
 use candor_wire::{
-    Class, Echo, Header, MessageBuilder, Owner, Query, QueryError, Rcode, RequestKind, Rtype,
+    Class, Echo, Edns, Header, MessageBuilder, Owner, Query, QueryError, Rcode, RequestKind, Rtype,
     Section, TruncationError, parse_query,
 };
 use candor_zone::{ALIAS, Lookup, NodeId, NodeRef, POOL, RrSet, Zone, ZoneSet, is_private_type};
@@ -84,51 +84,80 @@ fn respond_hinted(
     hint: Option<Hint<'_>>,
 ) -> Option<usize> {
     match parse_query(msg) {
-        Ok(query) => respond_to(config, &query.echo(), transport, out, |b| {
-            answer(zones, config, &query, transport, b, hint)
-        }),
+        Ok(query) => respond_to(
+            config,
+            &query.header,
+            query.question,
+            query.edns,
+            transport,
+            out,
+            |b| answer(zones, config, &query, transport, b, hint),
+        ),
         Err(QueryError::Drop) => None,
-        Err(QueryError::Reject(echo, rcode)) => {
-            respond_to(config, &echo, transport, out, |_| rcode)
-        }
+        Err(QueryError::Reject(echo, rcode)) => reject(config, &echo, rcode, transport, out),
     }
 }
 
-/// Writes a response to the request `echo` tells of: its header and
-/// question, what `body` writes (returning the rcode), and an OPT record
-/// if the request had one (RFC 6891 §7), whatever the rcode.
-fn respond_to(
+/// The response to a request [`parse_query`] rejects: what it repeats of
+/// the request and the rcode. Kept out of line, off the path of queries.
+#[cold]
+#[inline(never)]
+fn reject(
     config: &Config,
     echo: &Echo<'_>,
+    rcode: Rcode,
+    transport: Transport,
+    out: &mut [u8],
+) -> Option<usize> {
+    respond_to(
+        config,
+        &echo.header,
+        echo.question,
+        echo.edns,
+        transport,
+        out,
+        |_| rcode,
+    )
+}
+
+/// Writes a response to the request with this header, question and OPT
+/// record: the header and question, what `body` writes (returning the
+/// rcode), and an OPT record if the request had one (RFC 6891 §7),
+/// whatever the rcode.
+fn respond_to(
+    config: &Config,
+    header: &Header,
+    question: &[u8],
+    edns: Option<Edns>,
     transport: Transport,
     out: &mut [u8],
     body: impl FnOnce(&mut MessageBuilder<'_>) -> Rcode,
 ) -> Option<usize> {
-    let limit = match (transport, echo.edns) {
+    let limit = match (transport, edns) {
         (Transport::Tcp, _) => 65535,
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => {
             usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512)))
         }
     };
-    let Ok(mut b) = MessageBuilder::new(out, &echo.header, echo.question, limit) else {
-        return error_response(&echo.header, Rcode::FORMERR, out);
+    let Ok(mut b) = MessageBuilder::new(out, header, question, limit) else {
+        return error_response(header, Rcode::FORMERR, out);
     };
 
     // Room for our OPT record, so the answer can never crowd it out.
-    let nsid = match (echo.edns, &config.nsid) {
+    let nsid = match (edns, &config.nsid) {
         (Some(e), Some(id)) if e.nsid => Some(&id[..id.len().min(255)]),
         _ => None,
     };
     let opt_len = 11 + nsid.map_or(0, |id| 4 + id.len());
-    if echo.edns.is_some() {
+    if edns.is_some() {
         // The question is at most 259 bytes, so this always fits in 512.
         let _ = b.reserve(opt_len);
     }
 
     let rcode = body(&mut b);
     b.set_rcode(rcode);
-    if let Some(edns) = echo.edns {
+    if let Some(edns) = edns {
         let ext = (rcode.0 >> 4) as u8;
         // The space was reserved above, so this cannot fail.
         let _ = b.push_opt(
@@ -161,17 +190,8 @@ fn answer(
         // We hold no TSIG keys, so no signature can be verified (RFC 8945 §5.2).
         return Rcode::NOTAUTH;
     }
-    match query.kind {
-        RequestKind::Query => {}
-        RequestKind::Axfr | RequestKind::Ixfr => return transfer(query, transport),
-        // Candor is nobody's secondary, so no NOTIFY is expected of anyone;
-        // Knot answers one its ACL does not allow with NOTAUTH too.
-        RequestKind::Notify => return Rcode::NOTAUTH,
-        // The zone section names an SOA, or the UPDATE is malformed (RFC
-        // 2136 §3.1.1). Zones change through the API only, never through
-        // DNS: NOTAUTH, as Knot answers an UPDATE its ACL does not allow.
-        RequestKind::Update if query.qtype != Rtype::SOA => return Rcode::FORMERR,
-        RequestKind::Update => return Rcode::NOTAUTH,
+    if query.kind != RequestKind::Query {
+        return decline(query, transport);
     }
     match query.qtype {
         Rtype::OPT | Rtype::TSIG | Rtype::TKEY => return Rcode::FORMERR,
@@ -238,14 +258,28 @@ fn answer_name(
     }
 }
 
-/// Answers an AXFR or IXFR request. No transfer is allowed yet: NOTAUTH
-/// ("not authorized", as RFC 8945 reads the code), which is what Knot
-/// answers a transfer its ACL denies. AXFR over UDP is not defined (RFC
-/// 5936 §4.2): NOTIMP, as Knot answers it.
-fn transfer(query: &Query<'_>, transport: Transport) -> Rcode {
-    match (query.kind, transport) {
-        (RequestKind::Axfr, Transport::Udp) => Rcode::NOTIMP,
-        _ => Rcode::NOTAUTH,
+/// The rcode for a request other than a standard query: none of them is
+/// served yet. Zone transfers will start here.
+#[cold]
+fn decline(query: &Query<'_>, transport: Transport) -> Rcode {
+    match query.kind {
+        // AXFR over UDP is not defined (RFC 5936 §4.2): NOTIMP, as from Knot.
+        RequestKind::Axfr if transport == Transport::Udp => Rcode::NOTIMP,
+        // No transfer is allowed yet: NOTAUTH ("not authorized", as RFC
+        // 8945 reads the code), which is what Knot answers a transfer its
+        // ACL denies.
+        RequestKind::Axfr | RequestKind::Ixfr => Rcode::NOTAUTH,
+        // Candor is nobody's secondary, so no NOTIFY is expected of anyone;
+        // Knot answers one its ACL does not allow with NOTAUTH too.
+        RequestKind::Notify => Rcode::NOTAUTH,
+        // The zone section names an SOA, or the UPDATE is malformed (RFC
+        // 2136 §3.1.1). Zones change through the API only, never through
+        // DNS: NOTAUTH, as Knot answers an UPDATE its ACL does not allow.
+        RequestKind::Update if query.qtype != Rtype::SOA => Rcode::FORMERR,
+        RequestKind::Update => Rcode::NOTAUTH,
+        // Standard queries are answered, never declined (`answer` does not
+        // call this for them).
+        RequestKind::Query => Rcode::SERVFAIL,
     }
 }
 

@@ -108,18 +108,24 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
-    /// The opcodes whose messages Candor reads: QUERY, NOTIFY and UPDATE.
-    const OPCODES: [Opcode; 3] = [Opcode::QUERY, Opcode::NOTIFY, Opcode::UPDATE];
+    /// Whether Candor reads requests with this opcode: QUERY, NOTIFY and
+    /// UPDATE (not IQUERY, STATUS, DSO or the unassigned ones).
+    fn reads(opcode: Opcode) -> bool {
+        matches!(opcode, Opcode::QUERY | Opcode::NOTIFY | Opcode::UPDATE)
+    }
 
-    /// The kind of a request with one of [`RequestKind::OPCODES`] and this
-    /// QTYPE.
-    fn of(opcode: Opcode, qtype: Rtype) -> RequestKind {
-        match (opcode, qtype) {
-            (Opcode::NOTIFY, _) => RequestKind::Notify,
-            (Opcode::UPDATE, _) => RequestKind::Update,
-            (_, Rtype::AXFR) => RequestKind::Axfr,
-            (_, Rtype::IXFR) => RequestKind::Ixfr,
-            _ => RequestKind::Query,
+    /// The kind of a request with this opcode and QTYPE, or `None` for an
+    /// opcode Candor does not [read](RequestKind::reads).
+    fn of(opcode: Opcode, qtype: Rtype) -> Option<RequestKind> {
+        match opcode {
+            Opcode::QUERY => Some(match qtype {
+                Rtype::AXFR => RequestKind::Axfr,
+                Rtype::IXFR => RequestKind::Ixfr,
+                _ => RequestKind::Query,
+            }),
+            Opcode::NOTIFY => Some(RequestKind::Notify),
+            Opcode::UPDATE => Some(RequestKind::Update),
+            _ => None,
         }
     }
 
@@ -153,17 +159,6 @@ pub struct Query<'a> {
     pub edns: Option<Edns>,
     /// The query carries a TSIG record (which we cannot verify).
     pub has_tsig: bool,
-}
-
-impl<'a> Query<'a> {
-    /// What a response to this request repeats of it.
-    pub fn echo(&self) -> Echo<'a> {
-        Echo {
-            header: self.header,
-            question: self.question,
-            edns: self.edns,
-        }
-    }
 }
 
 /// What a response repeats of the request it answers: the header (ID,
@@ -206,61 +201,71 @@ pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError<'_>> {
     if header.flags & Header::QR != 0 {
         return Err(QueryError::Drop);
     }
-    let mut echo = Echo {
-        header,
-        question: &[],
-        edns: None,
+    // Errors repeat the question, once read, and the OPT record, once read.
+    let reject = move |question, edns, rcode| {
+        let echo = Echo {
+            header,
+            question,
+            edns,
+        };
+        QueryError::Reject(echo, rcode)
     };
-    let malformed = |echo| QueryError::Reject(echo, Rcode::FORMERR);
 
-    // The question: one, uncompressed, for every request Candor answers;
-    // anything else is only skipped, to find the OPT record.
+    // The question: one, uncompressed, in every request Candor answers;
+    // other questions are only skipped, to find the OPT record.
+    let mut question: &[u8] = &[];
+    let mut fields = None;
     let mut pos = HEADER_LEN;
-    let mut qname_len = None;
     if header.qdcount == 1
         && let Some(len) = question_name_len(&msg[HEADER_LEN..])
     {
-        echo.question = msg
-            .get(HEADER_LEN..HEADER_LEN + len + 4)
-            .ok_or_else(|| malformed(echo))?;
-        qname_len = Some(len);
+        let Some(q) = msg.get(HEADER_LEN..HEADER_LEN + len + 4) else {
+            return Err(reject(&[], None, Rcode::FORMERR));
+        };
+        let qtype = Rtype(u16::from_be_bytes([q[len], q[len + 1]]));
+        let qclass = Class(u16::from_be_bytes([q[len + 2], q[len + 3]]));
+        question = q;
+        fields = Some((len, qtype, qclass));
         pos += len + 4;
     } else {
-        for _ in 0..header.qdcount {
-            pos = skip_name(msg, pos).ok_or_else(|| malformed(echo))? + 4;
-        }
-        if pos > msg.len() {
-            return Err(malformed(echo));
-        }
+        let Some(end) = skip_questions(msg, header.qdcount) else {
+            return Err(reject(&[], None, Rcode::FORMERR));
+        };
+        pos = end;
     }
     // Answer and authority records are read through; whether the request
     // may have them is decided below.
-    for _ in 0..u32::from(header.ancount) + u32::from(header.nscount) {
-        pos = read_rr(msg, pos).ok_or_else(|| malformed(echo))?.end;
+    let has_records = (header.ancount | header.nscount) != 0;
+    if has_records {
+        let count = u32::from(header.ancount) + u32::from(header.nscount);
+        let Some(end) = skip_records(msg, pos, count) else {
+            return Err(reject(question, None, Rcode::FORMERR));
+        };
+        pos = end;
     }
+    let mut edns = None;
     let mut has_tsig = false;
     for _ in 0..header.arcount {
-        let rr = read_rr(msg, pos).ok_or_else(|| malformed(echo))?;
+        let Some(rr) = read_rr(msg, pos) else {
+            return Err(reject(question, edns, Rcode::FORMERR));
+        };
         match Rtype(rr.rtype) {
             Rtype::OPT => {
                 // One OPT at most, owned by the root (RFC 6891 §6.1.1). Even
                 // a wrong one is echoed in the FORMERR (§7).
-                if echo.edns.is_some() {
-                    return Err(malformed(echo));
+                if edns.is_some() {
+                    return Err(reject(question, edns, Rcode::FORMERR));
                 }
-                let mut edns = Edns {
+                let nsid = scan_options(&msg[rr.rdata_start..rr.end]);
+                edns = Some(Edns {
                     udp_size: rr.class,
                     version: ((rr.ttl >> 16) & 0xff) as u8,
                     dnssec_ok: rr.ttl & 0x8000 != 0,
-                    nsid: false,
-                };
-                echo.edns = Some(edns);
-                if rr.owner_first != 0 {
-                    return Err(malformed(echo));
+                    nsid: nsid.unwrap_or(false),
+                });
+                if rr.owner_first != 0 || nsid.is_none() {
+                    return Err(reject(question, edns, Rcode::FORMERR));
                 }
-                edns.nsid =
-                    scan_options(&msg[rr.rdata_start..rr.end]).ok_or_else(|| malformed(echo))?;
-                echo.edns = Some(edns);
             }
             Rtype::TSIG => has_tsig = true,
             _ => {}
@@ -268,23 +273,24 @@ pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError<'_>> {
         pos = rr.end;
     }
 
-    if echo.edns.is_some_and(|e| e.version != 0) {
-        return Err(QueryError::Reject(echo, Rcode::BADVERS));
+    if edns.is_some_and(|e| e.version != 0) {
+        return Err(reject(question, edns, Rcode::BADVERS));
     }
-    // Other opcodes' messages may not even have a question (a DSO message
-    // has none, RFC 8490 §5.4), so their question is not judged.
-    if !RequestKind::OPCODES.contains(&header.opcode()) {
-        return Err(QueryError::Reject(echo, Rcode::NOTIMP));
-    }
-    let Some(qname_len) = qname_len else {
-        return Err(malformed(echo));
+    let Some((qname_len, qtype, qclass)) = fields else {
+        // Other opcodes' messages may not even have a question (a DSO
+        // message has none, RFC 8490 §5.4): they are not judged by it.
+        let rcode = if RequestKind::reads(header.opcode()) {
+            Rcode::FORMERR
+        } else {
+            Rcode::NOTIMP
+        };
+        return Err(reject(question, edns, rcode));
     };
-    let question = echo.question;
-    let word = |i: usize| u16::from_be_bytes([question[i], question[i + 1]]);
-    let qtype = Rtype(word(qname_len));
-    let kind = RequestKind::of(header.opcode(), qtype);
-    if !kind.allows(header.ancount, header.nscount) {
-        return Err(malformed(echo));
+    let Some(kind) = RequestKind::of(header.opcode(), qtype) else {
+        return Err(reject(question, edns, Rcode::NOTIMP));
+    };
+    if has_records && !kind.allows(header.ancount, header.nscount) {
+        return Err(reject(question, edns, Rcode::FORMERR));
     }
     Ok(Query {
         header,
@@ -292,10 +298,29 @@ pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError<'_>> {
         question,
         qname: &question[..qname_len],
         qtype,
-        qclass: Class(word(qname_len + 2)),
-        edns: echo.edns,
+        qclass,
+        edns,
         has_tsig,
     })
+}
+
+/// Skips `count` questions, compressed or not; returns the offset after
+/// them, if they are all there.
+fn skip_questions(msg: &[u8], count: u16) -> Option<usize> {
+    let mut pos = HEADER_LEN;
+    for _ in 0..count {
+        pos = skip_name(msg, pos)? + 4;
+    }
+    (pos <= msg.len()).then_some(pos)
+}
+
+/// Skips `count` records from `pos`; returns the offset after them, if
+/// they are all there.
+fn skip_records(msg: &[u8], mut pos: usize, count: u32) -> Option<usize> {
+    for _ in 0..count {
+        pos = read_rr(msg, pos)?.end;
+    }
+    Some(pos)
 }
 
 /// Length of an uncompressed QNAME at the start of `bytes`.
