@@ -131,6 +131,11 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+/// The schema version the migrations lead to.
+pub(crate) fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 /// Opens (creating if needed) a database file with durable settings and
 /// migrates it.
 pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {

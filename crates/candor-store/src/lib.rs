@@ -16,12 +16,13 @@
 //! converts record text to and from wire RDATA and checks names, types and
 //! TTLs; `compile` builds zones from rows; `accounts`, `zones`, `records`,
 //! `transfer` (import and export) and `history` (journal and audit) hold
-//! the operations; `query` does paging and sorting; `time` and `token` are
-//! small helpers.
+//! the operations; `query` does paging and sorting; `backup` copies and
+//! checks live database files; `time` and `token` are small helpers.
 
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod backup;
 mod compile;
 mod content;
 mod db;
@@ -44,6 +45,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use candor_wire::Name;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use backup::{DatabaseCheck, backup_database, check_database, store_schema_version};
 pub use compile::{input_owner_name, owner_name};
 pub use transfer::ZoneText;
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod alias;
+mod backup;
 mod check;
 mod cli;
 mod data;
@@ -50,6 +51,25 @@ enum Command {
     /// Status page: incidents, maintenance, subscribers, components.
     #[command(subcommand)]
     Status(status_cli::StatusCommand),
+    /// Copy the data directory's databases into DEST while `serve` runs.
+    Backup {
+        /// A new (or empty) directory for the copy.
+        dest: PathBuf,
+        #[command(flatten)]
+        data: data::DataArgs,
+    },
+    /// Restore a backup into the data directory (which must hold no data,
+    /// unless --force moves it aside).
+    Restore {
+        /// A directory written by `candor backup`.
+        src: PathBuf,
+        /// Move the data it replaces to DATA_DIR/before-restore-TIME
+        /// (stop the server first).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        data: data::DataArgs,
+    },
 }
 
 /// `candor serve` options.
@@ -190,6 +210,8 @@ fn main() -> ExitCode {
         Command::User(cmd) => cli::user(cmd),
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Status(cmd) => status_cli::run(cmd),
+        Command::Backup { dest, data } => backup::backup(&data, &dest),
+        Command::Restore { src, force, data } => backup::restore(&data, &src, force),
     };
     match result {
         Ok(code) => code,
