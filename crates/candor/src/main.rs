@@ -19,9 +19,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The version `--version` prints: the crate's version and the commit.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CANDOR_COMMIT"), ")");
+
 /// Candor: authoritative DNS that stays up under attack and tells the truth.
 #[derive(Parser, Debug)]
-#[command(name = "candor", version, about)]
+#[command(name = "candor", version = VERSION, about)]
 struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -51,6 +54,16 @@ enum Command {
     /// Status page: incidents, maintenance, subscribers, components.
     #[command(subcommand)]
     Status(status_cli::StatusCommand),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (candor.1 and one per subcommand) into DIR.
+    Man {
+        /// Where to write them.
+        dir: PathBuf,
+    },
     /// Copy the data directory's databases into DEST while `serve` runs.
     Backup {
         /// A new (or empty) directory for the copy.
@@ -189,6 +202,32 @@ enum ZoneCommand {
     Store(cli::StoreZoneCommand),
 }
 
+/// Writes `candor.1` and a page per subcommand (`candor-zone-import.1`,
+/// ...) into `dir`, from the same definitions `--help` uses.
+fn man_pages(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut written = 0;
+    let mut stack = vec![(cmd.clone().name("candor"), "candor".to_owned())];
+    while let Some((cmd, name)) = stack.pop() {
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() != "help" {
+                stack.push((sub.clone(), format!("{name}-{}", sub.get_name())));
+            }
+        }
+        let path = dir.join(format!("{name}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd.clone().name(name.clone()))
+            .render(&mut out)
+            .with_context(|| format!("cannot render {name}"))?;
+        std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))?;
+        written += 1;
+    }
+    eprintln!("wrote {written} man pages to {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -211,6 +250,15 @@ fn main() -> ExitCode {
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Status(cmd) => status_cli::run(cmd),
         Command::Backup { dest, data } => backup::backup(&data, &dest),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "candor", &mut out);
+            std::io::Write::write_all(&mut std::io::stdout(), &out)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|e| anyhow::anyhow!("cannot write the completions: {e}"))
+        }
+        Command::Man { dir } => man_pages(&dir),
         Command::Restore { src, force, data } => backup::restore(&data, &src, force),
     };
     match result {

@@ -10,6 +10,7 @@ mod backup;
 mod differential;
 mod http;
 mod offline;
+mod packaging;
 mod server;
 mod status;
 mod status_cli;
