@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::SharedZones;
 use crate::stats::Stats;
+use crate::xfr::{Transfers, serve_transfer};
 
 /// Settings for the TCP side.
 #[derive(Clone, Debug)]
@@ -24,6 +25,9 @@ pub struct TcpConfig {
     pub idle_timeout: Duration,
     /// Answering settings.
     pub answer: Config,
+    /// Zone transfers (AXFR, IXFR); without them every transfer request is
+    /// refused by the answer path.
+    pub transfers: Option<Arc<Transfers>>,
 }
 
 thread_local! {
@@ -73,7 +77,7 @@ pub async fn serve_tcp(
 /// Serves one connection: read a framed query, answer, repeat.
 async fn connection(
     mut stream: TcpStream,
-    _peer: SocketAddr,
+    peer: SocketAddr,
     zones: &SharedZones,
     config: &TcpConfig,
     stats: &Stats,
@@ -103,6 +107,23 @@ async fn connection(
         stats
             .received
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(transfers) = &config.transfers
+            && candor_xfr::is_transfer(&query[..len])
+        {
+            // A transfer writes many frames; the connection goes on after.
+            if !serve_transfer(
+                &mut stream,
+                transfers,
+                &query[..len],
+                peer,
+                config.idle_timeout,
+            )
+            .await
+            {
+                return;
+            }
+            continue;
+        }
         let answered = SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let zones = zones.load();

@@ -15,9 +15,9 @@
 //! Codemap: `db` opens the database and migrates the schema; `content`
 //! converts record text to and from wire RDATA and checks names, types and
 //! TTLs; `compile` builds zones from rows; `accounts`, `zones`, `records`,
-//! `transfer` (import and export) and `history` (journal and audit) hold
-//! the operations; `query` does paging and sorting; `time` and `token` are
-//! small helpers.
+//! `transfer` (import and export), `history` (journal and audit) and `tsig`
+//! (TSIG keys for zone transfers) hold the operations; `query` does paging
+//! and sorting; `time` and `token` are small helpers.
 
 #![forbid(unsafe_code)]
 
@@ -31,6 +31,7 @@ mod records;
 mod time;
 mod token;
 mod transfer;
+mod tsig;
 mod users;
 mod zones;
 
@@ -46,6 +47,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use compile::{input_owner_name, owner_name};
 pub use transfer::ZoneText;
+pub use tsig::{TSIG_ALGORITHMS, TsigKeyInfo, TsigSecret};
 
 //----------- Configuration ---------------------------------------------------
 

@@ -120,10 +120,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None
     };
 
+    // Transfers are always handled (and refused unless --xfr-allow allows
+    // them), so a refusal is logged and answered as Knot answers it.
+    let xfr = crate::xfr::setup(
+        &args.xfr,
+        store.as_deref(),
+        zones.clone(),
+        answer.aliases.clone(),
+    )?;
     let tcp_config = TcpConfig {
         max_connections: args.tcp_max_connections,
         idle_timeout: Duration::from_secs(args.tcp_idle_timeout.max(1)),
         answer,
+        transfers: Some(xfr.transfers.clone()),
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -168,6 +177,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 stop_rx.clone(),
             )));
         }
+        tasks.extend(crate::xfr::spawn(
+            &xfr,
+            &args.xfr,
+            store.clone(),
+            publisher.subscribe(),
+            &stop_rx,
+        ));
         let mut status_hooks = None;
         if let Some(db) = status_db {
             let wiring = crate::status::Wiring {
