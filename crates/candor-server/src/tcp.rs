@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::SharedZones;
 use crate::stats::Stats;
-use crate::xfr::{Transfers, serve_transfer};
+use crate::xfr::{Transfers, serve_special};
 
 /// Settings for the TCP side.
 #[derive(Clone, Debug)]
@@ -108,18 +108,12 @@ async fn connection(
             .received
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(transfers) = &config.transfers
-            && candor_xfr::is_transfer(&query[..len])
+            && let Some(special) = candor_xfr::special(&query[..len])
         {
-            // A transfer writes many frames; the connection goes on after.
-            if !serve_transfer(
-                &mut stream,
-                transfers,
-                &query[..len],
-                peer,
-                config.idle_timeout,
-            )
-            .await
-            {
+            // A transfer writes many frames, a signed query one signed
+            // answer; the connection goes on after either.
+            let request = &query[..len];
+            if !serve_special(&mut stream, transfers, special, request, peer, config).await {
                 return;
             }
             continue;

@@ -1,7 +1,8 @@
 //! Zone transfers and NOTIFY on the wire: the I/O around `candor_xfr`.
 //!
-//! - [`serve_transfer`] answers one transfer request on a TCP connection,
-//!   writing as many frames as the reply has messages. At most
+//! - `serve_special` answers one transfer request on a TCP connection,
+//!   writing as many frames as the reply has messages, or one signed
+//!   query (a secondary's SOA query) with one signed answer. At most
 //!   `max_concurrent` transfers stream at once (a semaphore; others wait a
 //!   while, then the connection closes); each holds one 64 KiB buffer.
 //!   Transfers run on the TCP runtime, never on the UDP workers' threads,
@@ -22,7 +23,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use candor_xfr::notify::Notifier;
-use candor_xfr::{Changed, KeyRing, Primary, Refusal, Reply, Transport};
+use candor_xfr::{Changed, KeyRing, Primary, Refusal, Reply, Special, Transport};
+
+use crate::tcp::TcpConfig;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -114,19 +117,30 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Answers the transfer request `msg` from `peer` on `stream`. Returns
-/// whether the connection may go on (false after a write failed or
-/// timed out, or a request not worth an answer).
-pub(crate) async fn serve_transfer(
+/// Answers the transfer request or signed query `msg` from `peer` on
+/// `stream`. Returns whether the connection may go on (false after a write
+/// failed or timed out, or a request not worth an answer).
+pub(crate) async fn serve_special(
     stream: &mut TcpStream,
     transfers: &Transfers,
+    special: Special,
     msg: &[u8],
     peer: SocketAddr,
-    write_timeout: Duration,
+    config: &TcpConfig,
 ) -> bool {
-    let handled = transfers
-        .primary
-        .handle(msg, peer.ip(), Transport::Tcp, unix_now());
+    let write_timeout = config.idle_timeout;
+    let now = unix_now();
+    let handled = match special {
+        Special::Transfer => transfers
+            .primary
+            .handle(msg, peer.ip(), Transport::Tcp, now),
+        Special::Signed => {
+            let tcp = candor_answer::Transport::Tcp;
+            transfers
+                .primary
+                .handle_signed(msg, &config.answer, tcp, now)
+        }
+    };
     if let Some(refusal) = &handled.refusal {
         transfers.log_refusal(peer.ip(), refusal);
     }

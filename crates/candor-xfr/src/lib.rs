@@ -39,6 +39,6 @@ pub use acl::{Acl, Prefix, Rule};
 pub use journal::{Changed, Journal, Limits};
 pub use notify::{Notifier, Target, Timing};
 pub use primary::{Handled, Primary, Refusal, Reply, Transport};
-pub use request::is_transfer;
+pub use request::{Special, is_transfer, special};
 pub use transfer::Transfer;
 pub use tsig::{Algorithm, Key, KeyRing};

@@ -20,7 +20,7 @@ use candor_zone::ZoneSet;
 
 use crate::acl::Acl;
 use crate::journal::{Changed, Journal, Limits, serial_newer};
-use crate::request::{Kind, RequestError, parse_request};
+use crate::request::{Kind, RequestError, parse_request, question};
 use crate::transfer::{Plan, Source, Transfer};
 use crate::tsig::{self, KeyRing, Rejection, Signer};
 
@@ -167,63 +167,15 @@ impl Primary {
         if let Some(t) = &req.tsig {
             match tsig::verify_request(&self.keys.load(), msg, t, now) {
                 Ok(s) => signer = Some(s),
-                Err(Rejection::Malformed) => {
-                    let reply = error(
+                Err(rejection) => {
+                    return self.rejected(
                         &req.header,
                         req.question,
-                        Rcode::FORMERR,
                         req.edns,
-                        Sign::No,
+                        rejection,
+                        zone_name,
                         now,
                     );
-                    return Handled::reply(reply);
-                }
-                Err(Rejection::Unsigned {
-                    error: code,
-                    key_name,
-                    algorithm,
-                }) => {
-                    let sign = Sign::Unsigned {
-                        key_name: &key_name,
-                        algorithm: &algorithm,
-                        error: code,
-                    };
-                    let reply = error(
-                        &req.header,
-                        req.question,
-                        Rcode::NOTAUTH,
-                        req.edns,
-                        sign,
-                        now,
-                    );
-                    return Handled {
-                        reply,
-                        refusal: Some(Refusal::Tsig {
-                            zone: zone_name,
-                            key: key_name,
-                            error: code,
-                        }),
-                    };
-                }
-                Err(Rejection::BadTime(mut s)) => {
-                    let key = s.key().name().clone();
-                    let sign = Sign::With(&mut s);
-                    let reply = error(
-                        &req.header,
-                        req.question,
-                        Rcode::NOTAUTH,
-                        req.edns,
-                        sign,
-                        now,
-                    );
-                    return Handled {
-                        reply,
-                        refusal: Some(Refusal::Tsig {
-                            zone: zone_name,
-                            key,
-                            error: tsig::BADTIME,
-                        }),
-                    };
                 }
             }
         }
@@ -315,6 +267,113 @@ impl Primary {
             return Handled::reply(reply);
         }
         Handled::reply(Reply::Transfer(Box::new(transfer)))
+    }
+
+    /// Answers a request other than a transfer that carries a TSIG record
+    /// (a secondary's SOA query when it refreshes): checks the signature
+    /// as for transfers, answers the request without its TSIG record with
+    /// `candor_answer::respond`, and signs the answer (RFC 8945 §5.3). No
+    /// ACL applies: what is asked is public anyway.
+    pub fn handle_signed(
+        &self,
+        msg: &[u8],
+        config: &candor_answer::Config,
+        transport: candor_answer::Transport,
+        now: u64,
+    ) -> Handled {
+        let Some(header) = Header::parse(msg).filter(|h| h.flags & Header::QR == 0) else {
+            return Handled::reply(Reply::Drop);
+        };
+        let question = question(msg).map_or(&[][..], |(q, _, _)| q);
+        let zone = Name::from_wire(
+            question
+                .get(..question.len().saturating_sub(4))
+                .unwrap_or(&[]),
+        )
+        .unwrap_or_else(|_| Name::root());
+        let tsig = tsig::last_record_start(msg).and_then(|start| tsig::read_tsig(msg, start));
+        let Some(tsig) = tsig else {
+            let reply = error(&header, question, Rcode::FORMERR, false, Sign::No, now);
+            return Handled::reply(reply);
+        };
+        let mut signer = match tsig::verify_request(&self.keys.load(), msg, &tsig, now) {
+            Ok(s) => s,
+            Err(rejection) => return self.rejected(&header, question, false, rejection, zone, now),
+        };
+        // The request as if it had never been signed.
+        let mut bare = msg[..tsig.start].to_vec();
+        let arcount = u16::from_be_bytes([bare[10], bare[11]]).saturating_sub(1);
+        bare[10..12].copy_from_slice(&arcount.to_be_bytes());
+        let mut buf = vec![0u8; 65535];
+        let zones = self.zones.load();
+        let Some(len) = candor_answer::respond(&zones, config, &bare, transport, &mut buf) else {
+            return Handled::reply(Reply::Drop);
+        };
+        // An answer too large to sign as well is not sent half signed.
+        let reply = match signer.sign(&mut buf, len, now) {
+            Some(len) => {
+                buf.truncate(len);
+                Reply::Message(buf)
+            }
+            None => Reply::Drop,
+        };
+        Handled::reply(reply)
+    }
+
+    /// The reply to a request whose TSIG record was not accepted.
+    fn rejected(
+        &self,
+        header: &Header,
+        question: &[u8],
+        edns: bool,
+        rejection: Rejection,
+        zone: Name,
+        now: u64,
+    ) -> Handled {
+        match rejection {
+            Rejection::Malformed => {
+                Handled::reply(error(header, question, Rcode::FORMERR, edns, Sign::No, now))
+            }
+            Rejection::Unsigned {
+                error: code,
+                key_name,
+                algorithm,
+            } => {
+                let sign = Sign::Unsigned {
+                    key_name: &key_name,
+                    algorithm: &algorithm,
+                    error: code,
+                };
+                let reply = error(header, question, Rcode::NOTAUTH, edns, sign, now);
+                Handled {
+                    reply,
+                    refusal: Some(Refusal::Tsig {
+                        zone,
+                        key: key_name,
+                        error: code,
+                    }),
+                }
+            }
+            Rejection::BadTime(mut s) => {
+                let key = s.key().name().clone();
+                let reply = error(
+                    header,
+                    question,
+                    Rcode::NOTAUTH,
+                    edns,
+                    Sign::With(&mut s),
+                    now,
+                );
+                Handled {
+                    reply,
+                    refusal: Some(Refusal::Tsig {
+                        zone,
+                        key,
+                        error: tsig::BADTIME,
+                    }),
+                }
+            }
+        }
     }
 }
 

@@ -62,9 +62,33 @@ pub fn is_transfer(msg: &[u8]) -> bool {
     question(msg).is_some_and(|(_, qtype, _)| matches!(qtype, Rtype::AXFR | Rtype::IXFR))
 }
 
+/// Requests that Candor's transfer side answers instead of the answer
+/// path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Special {
+    /// A zone transfer request (see [`is_transfer`]).
+    Transfer,
+    /// Any other request with a TSIG record (a secondary's signed SOA
+    /// query): the signature is checked and the answer signed.
+    Signed,
+}
+
+/// Which requests go to `Primary` rather than to the answer path: zone
+/// transfers, and signed requests. Allocation-free; `None` for everything
+/// else, which `candor_answer::respond` answers.
+pub fn special(msg: &[u8]) -> Option<Special> {
+    if is_transfer(msg) {
+        return Some(Special::Transfer);
+    }
+    match candor_wire::parse_query(msg) {
+        Ok(q) if q.has_tsig => Some(Special::Signed),
+        _ => None,
+    }
+}
+
 /// The question of a message: its bytes, QTYPE and the offset after it.
 /// The QNAME must be uncompressed.
-fn question(msg: &[u8]) -> Option<(&[u8], Rtype, usize)> {
+pub(crate) fn question(msg: &[u8]) -> Option<(&[u8], Rtype, usize)> {
     let mut pos = 12;
     loop {
         let len = usize::from(*msg.get(pos)?);

@@ -704,3 +704,51 @@ fn notify_is_spaced_per_secondary() {
         1
     );
 }
+
+//----------- Signed queries --------------------------------------------------
+
+#[test]
+fn signed_queries_get_signed_answers() {
+    let k = key("xfr.key.", b"0123456789abcdef0123456789abcdef");
+    let (p, _) = primary(vec![example(1, "192.0.2.80")], &[], vec![k.clone()]);
+    let config = candor_answer::Config {
+        max_udp_payload: 1232,
+        nsid: None,
+        aliases: SharedAliases::default(),
+    };
+    let tcp = candor_answer::Transport::Tcp;
+    // An SOA query, as a secondary refreshing sends it: no ACL applies.
+    let mut q = candor_wire::query_message(
+        candor_wire::QuerySpec {
+            id: 7,
+            recursion_desired: false,
+            edns_udp_size: None,
+        },
+        &Name::from_text("example.", None).unwrap(),
+        Rtype::SOA,
+    );
+    let mac = sign_request(&k, &mut q, NOW);
+    let handled = p.handle_signed(&q, &config, tcp, NOW);
+    let reply = messages(handled).remove(0);
+    Verifier::new(Arc::new(k.clone()), &mac)
+        .verify(&reply, NOW)
+        .unwrap();
+    let mut text = String::new();
+    render_message(&decode_message(&reply).unwrap(), &mut text);
+    expect![[r#"
+        ;; NOERROR qd=1 an=1 ar=1 aa
+        example. 300 SOA ns.example. hostmaster.example. 1 3600 600 86400 60
+        xfr.key. TSIG
+    "#]]
+    .assert_eq(&text);
+    // A bad signature: NOTAUTH, BADSIG.
+    q[3] ^= 0x10;
+    let handled = p.handle_signed(&q, &config, tcp, NOW);
+    assert!(matches!(
+        handled.refusal,
+        Some(Refusal::Tsig {
+            error: tsig::BADSIG,
+            ..
+        })
+    ));
+}

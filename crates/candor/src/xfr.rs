@@ -56,8 +56,10 @@ pub(crate) fn setup(
         .iter()
         .filter_map(|r| r.key.as_ref())
         .chain(args.notify.iter().filter_map(|t| t.key.as_ref()));
+    let mut warned = Vec::new();
     for name in named {
-        if ring.get(name).is_none() {
+        if ring.get(name).is_none() && !warned.contains(&name) {
+            warned.push(name);
             tracing::warn!(
                 key = %name,
                 "no TSIG key of this name (add it with `candor tsig add`): what needs it \
