@@ -9,12 +9,16 @@
 //! `candor_xfr::Notifier` decides (module `xfr`).
 //!
 //! Nothing here logs per packet or allocates per packet: each UDP worker
-//! owns its buffers, and counters are per-worker atomics summed on read.
+//! owns its buffers, TCP connections share one scratch buffer per runtime
+//! thread, and counters are atomics summed on read.
 
-// `unsafe` is allowed in the UDP module only (the `recvmmsg`/`sendmmsg`
-// calls and the zeroed structs they take).
+// `unsafe` is allowed in the UDP module (the `recvmmsg`/`sendmmsg` calls
+// and the zeroed structs they take) and in `fdlimit` (`getrlimit` and
+// `setrlimit`) only.
 #![deny(unsafe_code)]
 
+#[allow(unsafe_code)]
+mod fdlimit;
 mod stats;
 mod tcp;
 #[allow(unsafe_code)]
@@ -26,8 +30,11 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use candor_zone::ZoneSet;
 
+pub use fdlimit::{FdLimit, raise_fd_limit};
 pub use stats::{Stats, StatsSnapshot};
-pub use tcp::{TcpConfig, serve_tcp};
+pub use tcp::{
+    ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
+};
 pub use udp::{UdpConfig, UdpWorkers, bind_udp};
 pub use xfr::{Transfers, follow_zones, run_notifier};
 

@@ -1,8 +1,8 @@
 //! Zone transfers and NOTIFY on the wire: the I/O around `candor_xfr`.
 //!
-//! - `serve_special` answers one transfer request on a TCP connection,
-//!   writing as many frames as the reply has messages, or one signed
-//!   query (a secondary's SOA query) with one signed answer. At most
+//! - [`prepare`] decides the reply to a transfer request or a signed
+//!   query (a secondary's SOA query) on a TCP connection: one frame, or a
+//!   [`Sending`] whose frames the connection writes one after another. At most
 //!   `max_concurrent` transfers stream at once (a semaphore; others wait a
 //!   while, then the connection closes); each holds one 64 KiB buffer.
 //!   Transfers run on the TCP runtime, never on the UDP workers' threads,
@@ -23,12 +23,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use candor_xfr::notify::Notifier;
-use candor_xfr::{Changed, KeyRing, Primary, Refusal, Reply, Special, Transport};
-
-use crate::tcp::TcpConfig;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc, watch};
+use candor_xfr::{Changed, KeyRing, Primary, Refusal, Reply, Special, Transfer, Transport};
+use tokio::net::UdpSocket;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 /// Most source addresses whose refusals are logged.
 pub(crate) const MAX_LOGGED_SOURCES: usize = 4096;
@@ -117,18 +114,26 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Answers the transfer request or signed query `msg` from `peer` on
-/// `stream`. Returns whether the connection may go on (false after a write
-/// failed or timed out, or a request not worth an answer).
-pub(crate) async fn serve_special(
-    stream: &mut TcpStream,
+/// What to send for a transfer request or signed query.
+pub(crate) enum Prepared {
+    /// Nothing: the connection ends.
+    Drop,
+    /// One framed message (length prefix included).
+    Frame(Vec<u8>),
+    /// A stream of messages.
+    Stream(Sending),
+}
+
+/// Decides the reply to the transfer request or signed query `msg` from
+/// `peer` (see [`candor_xfr::Primary`]); a transfer first waits for a
+/// free slot.
+pub(crate) async fn prepare(
     transfers: &Transfers,
     special: Special,
     msg: &[u8],
     peer: SocketAddr,
-    config: &TcpConfig,
-) -> bool {
-    let write_timeout = config.idle_timeout;
+    answer: &candor_answer::Config,
+) -> Prepared {
     let now = unix_now();
     let handled = match special {
         Special::Transfer => transfers
@@ -136,67 +141,86 @@ pub(crate) async fn serve_special(
             .handle(msg, peer.ip(), Transport::Tcp, now),
         Special::Signed => {
             let tcp = candor_answer::Transport::Tcp;
-            transfers
-                .primary
-                .handle_signed(msg, &config.answer, tcp, now)
+            transfers.primary.handle_signed(msg, answer, tcp, now)
         }
     };
     if let Some(refusal) = &handled.refusal {
         transfers.log_refusal(peer.ip(), refusal);
     }
-    let mut transfer = match handled.reply {
-        Reply::Drop => return false,
-        Reply::Message(m) => return write_frame(stream, &m, write_timeout).await,
+    let transfer = match handled.reply {
+        Reply::Drop => return Prepared::Drop,
+        Reply::Message(m) => {
+            let mut frame = Vec::with_capacity(2 + m.len());
+            frame.extend_from_slice(&(m.len() as u16).to_be_bytes());
+            frame.extend_from_slice(&m);
+            return Prepared::Frame(frame);
+        }
         Reply::Transfer(t) => t,
     };
-    let Ok(Ok(_permit)) =
+    let Ok(Ok(permit)) =
         tokio::time::timeout(SLOT_WAIT, transfers.slots.clone().acquire_owned()).await
     else {
         tracing::warn!(%peer, "zone transfer dropped: every transfer slot stayed busy");
-        return false;
+        return Prepared::Drop;
     };
-    let started = Instant::now();
-    let mut buf = vec![0u8; 2 + 65535];
-    let mut written = 0u64;
-    while let Some(len) = transfer.next_message(&mut buf[2..], unix_now()) {
-        buf[..2].copy_from_slice(&(len as u16).to_be_bytes());
-        match tokio::time::timeout(write_timeout, stream.write_all(&buf[..2 + len])).await {
-            Ok(Ok(())) => {}
-            _ => {
-                tracing::info!(%peer, zone = %transfer.zone().apex(), "zone transfer aborted");
-                return false;
-            }
-        }
-        written += 1;
-        // Packing a message is synchronous work: let other connections
-        // and the API run between messages, even if the socket never
-        // makes this task wait.
-        if written.is_multiple_of(8) {
-            tokio::task::yield_now().await;
-        }
-    }
-    let (records, messages) = transfer.sent();
-    tracing::info!(
-        %peer,
-        zone = %transfer.zone().apex(),
-        serial = transfer.zone().serial(),
-        records,
-        messages,
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "zone transfer sent"
-    );
-    true
+    Prepared::Stream(Sending {
+        transfer,
+        _permit: permit,
+        buf: vec![0u8; 2 + 65535],
+        peer,
+        started: Instant::now(),
+    })
 }
 
-/// Writes one length-prefixed message.
-async fn write_frame(stream: &mut TcpStream, msg: &[u8], timeout: Duration) -> bool {
-    let mut frame = Vec::with_capacity(2 + msg.len());
-    frame.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-    frame.extend_from_slice(msg);
-    matches!(
-        tokio::time::timeout(timeout, stream.write_all(&frame)).await,
-        Ok(Ok(()))
-    )
+/// A transfer being written: its messages framed one at a time into one
+/// 64 KiB buffer, holding a transfer slot until it is dropped.
+pub(crate) struct Sending {
+    /// The messages.
+    transfer: Box<Transfer>,
+    /// The slot.
+    _permit: OwnedSemaphorePermit,
+    /// The frame being written.
+    buf: Vec<u8>,
+    /// Who asked.
+    peer: SocketAddr,
+    /// When it started.
+    started: Instant,
+}
+
+impl Sending {
+    /// The next framed message (length prefix included), or `None` when
+    /// the transfer is complete.
+    pub(crate) fn next_frame(&mut self) -> Option<&[u8]> {
+        let len = self.transfer.next_message(&mut self.buf[2..], unix_now())?;
+        self.buf[..2].copy_from_slice(&(len as u16).to_be_bytes());
+        Some(&self.buf[..2 + len])
+    }
+
+    /// Logs the transfer's end: `complete` when every message went out.
+    pub(crate) fn finish(self, complete: bool) {
+        let (records, messages) = self.transfer.sent();
+        let zone = self.transfer.zone();
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        if complete {
+            tracing::info!(
+                peer = %self.peer,
+                zone = %zone.apex(),
+                serial = zone.serial(),
+                records,
+                messages,
+                elapsed_ms,
+                "zone transfer sent"
+            );
+        } else {
+            tracing::info!(
+                peer = %self.peer,
+                zone = %zone.apex(),
+                records,
+                elapsed_ms,
+                "zone transfer aborted: the client did not take it"
+            );
+        }
+    }
 }
 
 /// Shows the primary every served set, at start and then after each

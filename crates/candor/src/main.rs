@@ -15,6 +15,7 @@ mod zone_health;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -113,12 +114,26 @@ struct ServeArgs {
     /// The status page and its monitors (run when the store is served).
     #[command(flatten)]
     status: status::StatusArgs,
-    /// Close TCP connections idle for this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    tcp_idle_timeout: u64,
-    /// Most TCP connections open at once.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    tcp_max_connections: usize,
+    /// Close a TCP connection when no complete query arrived this many
+    /// seconds after its last response (decimals allowed). Trickled bytes
+    /// do not restart it; over half the cap it shrinks to a tenth.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    tcp_idle_timeout: Duration,
+    /// A TCP query must arrive completely within this many seconds of its
+    /// first byte, and a response must be taken within as long (decimals
+    /// allowed).
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = seconds)]
+    tcp_query_timeout: Duration,
+    /// Most TCP connections open at once, over all addresses (default:
+    /// 32768, or what the file-descriptor limit allows). At the cap the
+    /// oldest idle connection is closed to make room.
+    #[arg(long, value_name = "N")]
+    tcp_max_connections: Option<usize>,
+    /// Most TCP connections open at once from one IPv4 address or IPv6 /64;
+    /// over it the source's oldest idle connection is closed, or the new
+    /// one if none is idle.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    tcp_max_per_source: usize,
     /// Zone transfers out and NOTIFY.
     #[command(flatten)]
     xfr: XfrArgs,
@@ -145,6 +160,17 @@ struct XfrArgs {
     /// behind gets the whole zone.
     #[arg(long = "ixfr-history", value_name = "N", default_value_t = 20)]
     ixfr_history: usize,
+}
+
+/// Parses a positive number of seconds, decimals allowed (`0.5`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(value > 0.0 && value <= 86_400.0) {
+        return Err(format!("{text} must be more than 0 and at most 86400"));
+    }
+    Ok(Duration::from_secs_f64(value))
 }
 
 /// `candor zone` subcommands.

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use candor_answer::Config;
-use candor_server::{SharedZones, Stats, StatsSnapshot, TcpConfig, UdpConfig, bind_udp, serve_tcp};
+use candor_server::{
+    SharedZones, StatsSnapshot, TcpConfig, TcpStats, UdpConfig, bind_udp, max_connections_for,
+    raise_fd_limit, serve_tcp,
+};
 use candor_zone::{ZoneSet, load_zone_dir};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -129,11 +132,20 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         answer.aliases.clone(),
     )?;
     let tcp_config = TcpConfig {
-        max_connections: args.tcp_max_connections,
-        idle_timeout: Duration::from_secs(args.tcp_idle_timeout.max(1)),
+        max_connections: tcp_max_connections(args.tcp_max_connections),
+        max_per_source: args.tcp_max_per_source.max(1),
+        idle_timeout: args.tcp_idle_timeout,
+        query_timeout: args.tcp_query_timeout,
         answer,
         transfers: Some(xfr.transfers.clone()),
     };
+    tracing::info!(
+        max_connections = tcp_config.max_connections,
+        max_per_source = tcp_config.max_per_source,
+        idle_timeout_s = tcp_config.idle_timeout.as_secs_f64(),
+        query_timeout_s = tcp_config.query_timeout.as_secs_f64(),
+        "tcp limits"
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -164,19 +176,16 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let tcp_stats = Arc::new(Stats::default());
+    let tcp_stats = Arc::new(TcpStats::default());
     let result = runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
-        for listener in listeners {
-            tasks.push(tokio::spawn(serve_tcp(
-                listener,
-                zones.clone(),
-                tcp_config.clone(),
-                tcp_stats.clone(),
-                stop_rx.clone(),
-            )));
-        }
+        let mut tasks = vec![tokio::spawn(serve_tcp(
+            listeners,
+            zones.clone(),
+            tcp_config.clone(),
+            tcp_stats.clone(),
+            stop_rx.clone(),
+        ))];
         tasks.extend(crate::xfr::spawn(
             &xfr,
             &args.xfr,
@@ -310,7 +319,18 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     });
     let mut totals = StatsSnapshot::default();
-    tcp_stats.add_to(&mut totals);
+    tcp_stats.queries.add_to(&mut totals);
+    let tcp = tcp_stats.connections.snapshot();
+    tracing::info!(
+        connections = tcp.admitted,
+        closed_idle = tcp.idle,
+        closed_query_deadline = tcp.query_deadline,
+        closed_send_deadline = tcp.send_deadline,
+        evicted_at_cap = tcp.evicted,
+        closed_per_source = tcp.per_source,
+        refused_at_cap = tcp.full,
+        "tcp connections"
+    );
     for workers in udp {
         for s in workers.stats() {
             s.add_to(&mut totals);
@@ -391,7 +411,49 @@ async fn serve_http(
     }))
 }
 
-/// A TCP listener with `SO_REUSEADDR`, for the tokio runtime.
+/// The TCP connection cap when none is asked for (memory per idle
+/// connection is about a kilobyte of Candor's and a few of the kernel's; the
+/// per-source limit keeps one host from taking them all).
+const DEFAULT_TCP_MAX_CONNECTIONS: usize = 32_768;
+
+/// Raises the file-descriptor limit as far as allowed and returns the TCP
+/// connection cap: `wanted` (or the default), lowered to what the limit
+/// leaves room for; says so when it lowers an explicit value.
+fn tcp_max_connections(wanted: Option<usize>) -> usize {
+    let fit = match raise_fd_limit() {
+        Ok(limit) => {
+            tracing::info!(
+                soft = limit.soft,
+                hard = limit.hard,
+                at_start = limit.before,
+                "file-descriptor limit"
+            );
+            max_connections_for(limit.soft)
+        }
+        Err(e) => {
+            tracing::warn!("cannot read the file-descriptor limit: {e}");
+            usize::MAX
+        }
+    };
+    match wanted {
+        None => DEFAULT_TCP_MAX_CONNECTIONS.min(fit),
+        Some(n) if n > fit => {
+            tracing::warn!(
+                asked = n,
+                allowed = fit,
+                "--tcp-max-connections lowered to fit the file-descriptor limit"
+            );
+            fit
+        }
+        Some(n) => n.max(1),
+    }
+}
+
+/// A TCP listener with `SO_REUSEADDR`, for the tokio runtime. Connections
+/// are taken off the backlog at once (`serve_tcp` never leaves one
+/// waiting), so it only absorbs a burst of handshakes between two turns of
+/// the accept loop; 4,096 (the kernel's usual `somaxconn`) keeps a burst of
+/// a few thousand from dropping the handshakes that come with it.
 fn tcp_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = match addr {
         std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
@@ -399,5 +461,5 @@ fn tcp_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpLi
     };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
-    socket.listen(1024)
+    socket.listen(4096)
 }

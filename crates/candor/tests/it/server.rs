@@ -1,5 +1,5 @@
-//! Wire behaviour of the real binary: TCP pipelining, idle timeout and
-//! connection limit, signals (SIGTERM, SIGHUP), malformed packets, odd
+//! Wire behaviour of the real binary: TCP pipelining, idle timeout,
+//! connection limits and floods, signals (SIGTERM, SIGHUP), malformed packets, odd
 //! rcodes, NSID, and how zone-file errors are reported.
 
 use std::io::{ErrorKind, Read, Write};
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use candor_wire::decode::{Message, decode_message};
 use candor_wire::{Header, Rtype};
+use socket2::{Domain, Socket, Type};
 
 use crate::support::{
     Candor, Edns, Query, Rng, TempDir, ask, frame, read_framed, render_message, tcp_connect, udp,
@@ -84,11 +85,6 @@ fn decoded(raw: Option<Vec<u8>>, what: &str) -> Message {
     decode_message(&raw).unwrap_or_else(|e| panic!("{what}: undecodable response: {e}"))
 }
 
-/// Whether a read error is a timeout (the peer neither answered nor closed).
-fn is_timeout(kind: ErrorKind) -> bool {
-    matches!(kind, ErrorKind::WouldBlock | ErrorKind::TimedOut)
-}
-
 /// Three framed queries written at once on one connection get three answers.
 #[test]
 fn tcp_pipelined_queries_are_all_answered() {
@@ -160,9 +156,10 @@ fn tcp_idle_connection_is_closed() {
     );
 }
 
-/// With `--tcp-max-connections 2`, a third client waits until one closes.
+/// With `--tcp-max-connections 2`, a third client is served at once and
+/// the oldest idle connection is closed to make room for it.
 #[test]
-fn tcp_connection_limit_queues_extra_clients() {
+fn tcp_at_the_cap_the_oldest_idle_connection_makes_room() {
     let (_dir, server) = start(&["--tcp-max-connections", "2", "--tcp-idle-timeout", "30"]);
     let soa = frame(&Query::new(ZONE, Rtype::SOA).to_wire());
     let mut open = Vec::new();
@@ -172,29 +169,97 @@ fn tcp_connection_limit_queues_extra_clients() {
         read_framed(&mut s).unwrap_or_else(|e| panic!("connection {i} is served: {e}"));
         open.push(s);
     }
-    // The kernel completes the third handshake, but candor does not take
-    // the connection while two are open.
     let mut third = tcp_connect(server.addr()).expect("connect a third time");
     third
         .write_all(&soa)
         .expect("write on the third connection");
-    third
-        .set_read_timeout(Some(Duration::from_millis(1500)))
-        .expect("set timeout");
-    match read_framed(&mut third) {
-        Err(e) if is_timeout(e.kind()) => {}
-        Ok(_) => panic!("a third connection was served while two were open"),
-        Err(e) => panic!("the third connection failed instead of waiting: {e}"),
-    }
-    drop(open.remove(0));
-    third
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("set timeout");
-    let answer = read_framed(&mut third).expect("served once a slot is free");
+    let answer = read_framed(&mut third).expect("the third connection is served at once");
     assert_eq!(
         serial(&decode_message(&answer).expect("decodable")),
         Some(1)
     );
+    let mut buf = [0u8; 16];
+    match open[0].read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        other => panic!("the oldest idle connection was not closed: {other:?}"),
+    }
+    open[1]
+        .write_all(&soa)
+        .expect("write on the second connection");
+    read_framed(&mut open[1]).expect("the second connection is still served");
+}
+
+/// A connection to `addr` from the loopback address 127.0.0.`from` (Linux
+/// routes all of 127/8 to loopback, so this is another host to the server).
+fn tcp_connect_from(from: u8, addr: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, from], 0)).into())?;
+    socket.connect_timeout(&addr.into(), Duration::from_secs(10))?;
+    let stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    Ok(stream)
+}
+
+/// Issue 15: 300 idle connections and 40 slowloris connections (one byte a
+/// second) from one host neither lock out another client nor outlast the
+/// limits; the stop line counts why connections were closed.
+#[test]
+fn tcp_floods_from_one_host_leave_room_for_others() {
+    let (_dir, mut server) = start(&[
+        "--tcp-max-connections",
+        "1000",
+        "--tcp-query-timeout",
+        "1",
+        "--tcp-idle-timeout",
+        "60",
+    ]);
+    let addr = server.addr();
+    let idle: Vec<_> = (0..300)
+        .map(|i| tcp_connect_from(2, addr).unwrap_or_else(|e| panic!("idle {i}: {e}")))
+        .collect();
+    let slow: Vec<_> = (0..40)
+        .map(|i| tcp_connect_from(3, addr).unwrap_or_else(|e| panic!("slow {i}: {e}")))
+        .collect();
+    let trickle = std::thread::spawn(move || {
+        // One byte a second of a 300-byte query, for 10 s.
+        let mut slow = slow;
+        for byte in [0x01u8, 0x2c].into_iter().chain([0; 8]) {
+            slow.retain_mut(|s| s.write_all(&[byte]).is_ok());
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let q = Query::new(&format!("www.{ZONE}"), Rtype::A);
+    for i in 0..20 {
+        assert_www(
+            ask(addr, &q, true).as_ref(),
+            &format!("legit TCP query {i}"),
+        );
+    }
+    trickle.join().expect("the trickling thread");
+    drop(idle);
+    server.process().signal("TERM");
+    let status = server.process().wait_timeout(Duration::from_secs(10));
+    let log = server.log();
+    assert!(status.is_some(), "still running after SIGTERM; log:\n{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("tcp connections"))
+        .unwrap_or_else(|| panic!("no summary line on stop; log:\n{log}"));
+    // The idle host keeps 64 connections (the per-source default) and
+    // closes its own oldest for each new one; every slowloris connection
+    // let in is closed by the 1 s query deadline.
+    let field = |name: &str| -> u64 {
+        let key = format!("{name}=");
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key.as_str()))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+    };
+    assert!(field("closed_per_source") >= 236, "{line}");
+    assert_eq!(field("closed_query_deadline"), 40, "{line}");
+    assert_eq!(field("closed_idle"), 0, "{line}");
 }
 
 /// SIGTERM stops the server with exit status 0 within 5 s.

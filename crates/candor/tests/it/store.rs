@@ -281,10 +281,16 @@ fn alias_records_answer_with_their_targets_addresses() {
         addresses(h.candor.addr(), "flat.example.com."),
         vec!["192.0.2.25".to_owned()]
     );
+    // A target elsewhere is accepted without an upstream resolver, and
+    // answers SERVFAIL until one resolves it (the rest of the zone serves).
     let outside = r#"{"name":"far","type":"ALIAS","content":"www.elsewhere.test"}"#;
     let r = request(h.api, "POST", &path, Some(&h.token), Some(outside));
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body.contains("upstream resolver"), "{}", r.body);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(rcode_of(h.candor.addr(), "far.example.com."), 2);
+    assert_eq!(
+        addresses(h.candor.addr(), "flat.example.com."),
+        vec!["192.0.2.25".to_owned()]
+    );
 }
 
 /// The rcode of an A query.

@@ -163,7 +163,7 @@ fn ask_tcp(addr: std::net::SocketAddr, wire: &[u8]) -> Option<(Vec<u8>, Message)
 /// `candor zone check` accepts the file of every type, and the file holds
 /// one record of every type Knot reads.
 #[test]
-fn zone_check_accepts_every_knot_type() {
+fn zone_check_accepts_every_knot_type_and_says_which_the_store_refuses() {
     for &rtype in KNOT_TYPES {
         assert!(
             RECORDS
@@ -174,8 +174,9 @@ fn zone_check_accepts_every_knot_type() {
     }
     let dir = TempDir::new("types-check");
     let file = write_zone(&dir);
+    // Served from files as written: every type.
     let out = Command::new(env!("CARGO_BIN_EXE_candor"))
-        .args(["zone", "check"])
+        .args(["zone", "check", "--for", "files"])
         .arg(&file)
         .env("NO_COLOR", "1")
         .output()
@@ -189,6 +190,29 @@ fn zone_check_accepts_every_knot_type() {
     assert!(
         stderr.contains(&format!("{records} records")),
         "candor zone check did not count {records} records:\n{stderr}"
+    );
+    // Stored: every type but those DNSSEC signing makes, each refused with
+    // the reason.
+    let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .args(["zone", "check", "--for", "import"])
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run candor zone check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let refused: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("made by DNSSEC signing"))
+        .collect();
+    assert_eq!(
+        refused.len(),
+        4,
+        "RRSIG, NSEC, NSEC3, NSEC3PARAM:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("refused by candor zone import") && stderr.contains("4 problem(s)"),
+        "{stderr}"
     );
 }
 
