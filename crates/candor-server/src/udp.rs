@@ -44,6 +44,10 @@ pub struct UdpConfig {
     /// nor at least half full, wait this long before the next `recvmmsg`,
     /// so the next batch is bigger (zero: never wait). See [`Worker::run`].
     pub coalesce: Duration,
+    /// Zone transfers: an IXFR over UDP gets the current SOA from them
+    /// (RFC 1995 §2), if the ACL allows; without them the answer path
+    /// refuses it.
+    pub transfers: Option<Arc<crate::xfr::Transfers>>,
 }
 
 /// The running workers.
@@ -94,6 +98,7 @@ pub fn bind_udp(
             zones: zones.clone(),
             config: config.answer.clone(),
             coalesce: config.coalesce,
+            transfers: config.transfers.clone(),
             stats: s,
             stop: stop.clone(),
         };
@@ -163,6 +168,8 @@ struct Worker {
     config: Config,
     /// See [`UdpConfig::coalesce`].
     coalesce: Duration,
+    /// See [`UdpConfig::transfers`].
+    transfers: Option<Arc<crate::xfr::Transfers>>,
     /// Its counters.
     stats: Arc<Stats>,
     /// Shutdown flag.
@@ -207,10 +214,22 @@ impl Worker {
             Peek::prepare(&mut peeks[..n], &zones, (0..n).map(|i| batch.query(i)));
             let mut out = 0;
             for (i, peek) in peeks[..n].iter().enumerate() {
+                let source = batch.source(i);
                 let (query, resp) = batch.slot(i);
-                match query
-                    .and_then(|q| peek.respond(&zones, &self.config, q, Transport::Udp, resp))
-                {
+                // An IXFR carries the client's SOA in the authority section:
+                // a plain query has none, so one compare keeps every other
+                // query on the answer path.
+                let answered = match (query, &self.transfers) {
+                    (Some(q), Some(t)) if q.get(8..10).is_some_and(|c| c != [0, 0]) => {
+                        match crate::xfr::answer_udp(t, q, source, resp) {
+                            Some(answer) => answer,
+                            None => peek.respond(&zones, &self.config, q, Transport::Udp, resp),
+                        }
+                    }
+                    _ => query
+                        .and_then(|q| peek.respond(&zones, &self.config, q, Transport::Udp, resp)),
+                };
+                match answered {
                     Some(len) => {
                         self.stats.count_response(&resp[..len]);
                         batch.queue_reply(i, out, len);
@@ -367,6 +386,17 @@ impl Batch {
     /// The bytes received in slot `i` (empty if truncated).
     fn query(&self, i: usize) -> &[u8] {
         &self.rx[i][..self.lens[i]]
+    }
+
+    /// Where the packet in slot `i` came from.
+    fn source(&self, i: usize) -> Option<SocketAddr> {
+        let len = self.rx_hdrs[i].msg_hdr.msg_namelen;
+        // SAFETY: `recvmmsg` wrote the source address of packet `i` into
+        // `addrs[i]` and its length into `msg_namelen` (which the kernel
+        // caps at the storage's size); `SockAddr` reads only `len` bytes of
+        // the storage, a plain integer struct copied here by value.
+        let addr = unsafe { socket2::SockAddr::new(self.addrs[i], len) };
+        addr.as_socket()
     }
 
     /// The query (if usable) and response buffer of slot `i`.

@@ -172,6 +172,35 @@ pub(crate) async fn prepare(
     })
 }
 
+/// Answers an IXFR (or other transfer request) that came over UDP from
+/// `source`: `Some(Some(len))` with the reply in `out` (the current SOA, or
+/// a refusal), `Some(None)` for nothing to send, and `None` when `msg` is
+/// not a transfer request (the answer path takes it).
+pub(crate) fn answer_udp(
+    transfers: &Transfers,
+    msg: &[u8],
+    source: Option<SocketAddr>,
+    out: &mut [u8],
+) -> Option<Option<usize>> {
+    if !candor_xfr::is_transfer(msg) {
+        return None;
+    }
+    let source = source?;
+    let handled = transfers
+        .primary
+        .handle(msg, source.ip(), Transport::Udp, unix_now());
+    if let Some(refusal) = &handled.refusal {
+        transfers.log_refusal(source.ip(), refusal);
+    }
+    Some(match handled.reply {
+        Reply::Message(m) if m.len() <= out.len() => {
+            out[..m.len()].copy_from_slice(&m);
+            Some(m.len())
+        }
+        _ => None,
+    })
+}
+
 /// A transfer being written: its messages framed one at a time into one
 /// 64 KiB buffer, holding a transfer slot until it is dropped.
 pub(crate) struct Sending {

@@ -204,18 +204,25 @@ impl Journal {
     }
 
     /// The steps that take a secondary at `serial` to the version of the
-    /// zone `apex` last observed, if the history reaches back that far and
-    /// ends at `current`'s serial.
-    pub fn steps_from(&self, apex: &Name, serial: u32, current: &Zone) -> Option<Vec<Arc<Step>>> {
+    /// zone `apex` observed last, and that version's SOA: no steps when the
+    /// secondary has that version. `None` if the history does not reach
+    /// back to `serial`.
+    ///
+    /// The version observed last may be older than the one served by now
+    /// (a change published a moment ago): the secondary then gets this
+    /// version, a consistent one, and the NOTIFY sent once the journal has
+    /// seen the newer one brings it further.
+    pub fn steps_from(&self, apex: &Name, serial: u32) -> Option<(Vec<Arc<Step>>, OwnedRecord)> {
         let history = self.zones.get(apex.as_wire())?;
-        if history.zone.serial() != current.serial() {
-            return None;
+        if history.zone.serial() == serial {
+            return Some((Vec::new(), zone_soa(&history.zone)));
         }
         let first = history
             .steps
             .iter()
             .position(|s| s.from_serial() == serial)?;
-        Some(history.steps.iter().skip(first).cloned().collect())
+        let steps = history.steps.iter().skip(first).cloned().collect();
+        Some((steps, zone_soa(&history.zone)))
     }
 }
 

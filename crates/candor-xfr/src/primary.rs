@@ -242,13 +242,17 @@ impl Primary {
             (Kind::Ixfr { serial }, _) if !serial_newer(zone.serial(), serial) => Plan::SoaOnly,
             (Kind::Ixfr { .. }, Transport::Udp) => Plan::SoaOnly,
             (Kind::Ixfr { serial }, Transport::Tcp) => {
-                match self.journal().steps_from(&req.zone, serial, &zone) {
-                    Some(steps) => Plan::Incremental(steps),
+                match self.journal().steps_from(&req.zone, serial) {
+                    Some((steps, soa)) => Plan::Incremental { steps, soa },
                     None => Plan::Full,
                 }
             }
         };
-        let single = matches!(plan, Plan::SoaOnly);
+        let single = match &plan {
+            Plan::SoaOnly => true,
+            Plan::Incremental { steps, .. } => steps.is_empty(),
+            Plan::Full => false,
+        };
         let source = Source {
             zone,
             zones: set,

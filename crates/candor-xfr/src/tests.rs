@@ -752,3 +752,44 @@ fn signed_queries_get_signed_answers() {
         })
     ));
 }
+
+#[test]
+fn ixfr_ends_at_the_version_the_journal_saw_last() {
+    let (p, set) = primary(vec![example(1, "192.0.2.80")], &["127.0.0.1"], vec![]);
+    p.observe();
+    let publish = |z: Arc<Zone>| {
+        let mut s = ZoneSet::clone(&set.load());
+        s.insert(z);
+        set.store(Arc::new(s));
+    };
+    publish(example(2, "192.0.2.81"));
+    p.observe();
+    // Version 3 is served, but the journal has not seen it yet: the client
+    // gets version 2, consistently, and version 3 with the next NOTIFY.
+    publish(example(3, "192.0.2.82"));
+    check(
+        &p,
+        &request("example.", Some(1)),
+        "127.0.0.1",
+        expect![[r#"
+            ;; NOERROR qd=1 an=8 ar=0 aa
+            example. 300 SOA ns.example. hostmaster.example. 2 3600 600 86400 60
+            example. 300 SOA ns.example. hostmaster.example. 1 3600 600 86400 60
+            example. 300 A 192.0.2.80
+            www.example. 300 A 192.0.2.80
+            example. 300 SOA ns.example. hostmaster.example. 2 3600 600 86400 60
+            example. 300 A 192.0.2.81
+            www.example. 300 A 192.0.2.81
+            example. 300 SOA ns.example. hostmaster.example. 2 3600 600 86400 60
+        "#]],
+    );
+    check(
+        &p,
+        &request("example.", Some(2)),
+        "127.0.0.1",
+        expect![[r#"
+            ;; NOERROR qd=1 an=1 ar=0 aa
+            example. 300 SOA ns.example. hostmaster.example. 2 3600 600 86400 60
+        "#]],
+    );
+}

@@ -84,8 +84,14 @@ pub enum Plan {
     /// The whole zone: SOA, every other record, SOA (AXFR, and IXFR when
     /// the journal does not reach back to the client's version).
     Full,
-    /// The steps from the client's version to the current one (IXFR).
-    Incremental(Vec<Arc<Step>>),
+    /// The steps from the client's version to the version `soa` belongs
+    /// to (IXFR; no steps: the client has that version).
+    Incremental {
+        /// The steps, oldest first.
+        steps: Vec<Arc<Step>>,
+        /// The SOA of the version they end at.
+        soa: OwnedRecord,
+    },
     /// Only the current SOA (IXFR from a client that is up to date, or
     /// over UDP).
     SoaOnly,
@@ -120,8 +126,11 @@ impl Transfer {
                 parts.push_back(Part::Body);
                 parts.push_back(Part::Record(soa));
             }
-            Plan::Incremental(steps) => {
+            Plan::Incremental { steps, soa } => {
                 parts.push_back(Part::Record(soa.clone()));
+                if steps.is_empty() {
+                    return Transfer::with_parts(header, question, edns, source, parts, signer);
+                }
                 for step in steps {
                     parts.push_back(Part::Record(step.old_soa.clone()));
                     parts.push_back(Part::List(step.removed.clone()));
@@ -132,6 +141,18 @@ impl Transfer {
             }
             Plan::SoaOnly => parts.push_back(Part::Record(soa)),
         }
+        Transfer::with_parts(header, question, edns, source, parts, signer)
+    }
+
+    /// A transfer sending `parts`.
+    fn with_parts(
+        header: Header,
+        question: &[u8],
+        edns: bool,
+        source: Source,
+        parts: VecDeque<Part>,
+        signer: Option<Signer>,
+    ) -> Transfer {
         Transfer {
             header,
             question: question.to_vec(),

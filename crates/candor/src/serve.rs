@@ -167,6 +167,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         workers,
         answer: tcp_config.answer.clone(),
         coalesce: Duration::from_micros(args.udp_coalesce_us),
+        transfers: Some(xfr.transfers.clone()),
     };
     let mut udp = Vec::new();
     for addr in &args.listen {
