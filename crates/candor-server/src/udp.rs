@@ -216,19 +216,29 @@ impl Worker {
             for (i, peek) in peeks[..n].iter().enumerate() {
                 let source = batch.source(i);
                 let (query, resp) = batch.slot(i);
-                // An IXFR carries the client's SOA in the authority section:
-                // a plain query has none, so one compare keeps every other
-                // query on the answer path.
-                let answered = match (query, &self.transfers) {
-                    (Some(q), Some(t)) if q.get(8..10).is_some_and(|c| c != [0, 0]) => {
-                        match crate::xfr::answer_udp(t, q, source, resp) {
-                            Some(answer) => answer,
-                            None => peek.respond(&zones, &self.config, q, Transport::Udp, resp),
-                        }
+                let answered = query.and_then(|q| {
+                    let config = &self.config;
+                    let Some(t) = &self.transfers else {
+                        return peek.respond(&zones, config, q, Transport::Udp, resp);
+                    };
+                    // An IXFR carries the client's SOA in the authority
+                    // section, which a plain query never has; a signed
+                    // query is answered NOTAUTH by the answer path. So one
+                    // compare before and one after keep every other query
+                    // off the transfer side.
+                    if q.get(8..10).is_some_and(|c| c != [0, 0])
+                        && let Some(answer) = crate::xfr::answer_udp(t, q, source, config, resp)
+                    {
+                        return answer;
                     }
-                    _ => query
-                        .and_then(|q| peek.respond(&zones, &self.config, q, Transport::Udp, resp)),
-                };
+                    let len = peek.respond(&zones, config, q, Transport::Udp, resp)?;
+                    if resp.get(3).is_some_and(|f| f & 0x0f == 9)
+                        && let Some(answer) = crate::xfr::answer_udp(t, q, source, config, resp)
+                    {
+                        return answer;
+                    }
+                    Some(len)
+                });
                 match answered {
                     Some(len) => {
                         self.stats.count_response(&resp[..len]);

@@ -172,23 +172,29 @@ pub(crate) async fn prepare(
     })
 }
 
-/// Answers an IXFR (or other transfer request) that came over UDP from
-/// `source`: `Some(Some(len))` with the reply in `out` (the current SOA, or
-/// a refusal), `Some(None)` for nothing to send, and `None` when `msg` is
-/// not a transfer request (the answer path takes it).
+/// Answers a transfer request or a signed query that came over UDP from
+/// `source`: `Some(Some(len))` with the reply in `out` (for an IXFR the
+/// current SOA, or a refusal), `Some(None)` for nothing to send, and
+/// `None` when `msg` is neither (the answer path's answer stands).
 pub(crate) fn answer_udp(
     transfers: &Transfers,
     msg: &[u8],
     source: Option<SocketAddr>,
+    config: &candor_answer::Config,
     out: &mut [u8],
 ) -> Option<Option<usize>> {
-    if !candor_xfr::is_transfer(msg) {
-        return None;
-    }
+    let special = candor_xfr::special(msg)?;
     let source = source?;
-    let handled = transfers
-        .primary
-        .handle(msg, source.ip(), Transport::Udp, unix_now());
+    let now = unix_now();
+    let handled = match special {
+        Special::Transfer => transfers
+            .primary
+            .handle(msg, source.ip(), Transport::Udp, now),
+        Special::Signed => {
+            let udp = candor_answer::Transport::Udp;
+            transfers.primary.handle_signed(msg, config, udp, now)
+        }
+    };
     if let Some(refusal) = &handled.refusal {
         transfers.log_refusal(source.ip(), refusal);
     }

@@ -313,13 +313,27 @@ impl Primary {
         let Some(len) = candor_answer::respond(&zones, config, &bare, transport, &mut buf) else {
             return Handled::reply(Reply::Drop);
         };
-        // An answer too large to sign as well is not sent half signed.
+        // Over UDP the signed answer must still fit what the client takes
+        // (the answer path filled that already): if the TSIG record does
+        // not fit too, the client gets an empty signed answer with TC and
+        // asks again over TCP (RFC 8945 §5.3, RFC 1035 §4.2.1).
+        let limit = match transport {
+            candor_answer::Transport::Tcp => 65535,
+            candor_answer::Transport::Udp => match candor_wire::parse_query(&bare) {
+                Ok(q) => q.edns.map_or(512, |e| {
+                    usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512)))
+                }),
+                Err(_) => 512,
+            },
+        };
+        // A second signer for the truncated answer: signing advances it.
+        let mut fallback = signer.clone();
         let reply = match signer.sign(&mut buf, len, now) {
-            Some(len) => {
-                buf.truncate(len);
+            Some(signed) if signed <= limit => {
+                buf.truncate(signed);
                 Reply::Message(buf)
             }
-            None => Reply::Drop,
+            _ => truncated(&header, question, &mut fallback, now),
         };
         Handled::reply(reply)
     }
@@ -396,6 +410,23 @@ enum Sign<'a> {
         /// The TSIG error.
         error: u16,
     },
+}
+
+/// An empty, signed answer with TC set: the signed answer did not fit.
+fn truncated(header: &Header, question: &[u8], signer: &mut Signer, now: u64) -> Reply {
+    let mut buf = vec![0u8; 1024];
+    let Ok(mut b) = MessageBuilder::new(&mut buf, header, question, 1024) else {
+        return Reply::Drop;
+    };
+    b.set_flags(Header::AA | Header::TC);
+    let len = b.finish();
+    match signer.sign(&mut buf, len, now) {
+        Some(len) => {
+            buf.truncate(len);
+            Reply::Message(buf)
+        }
+        None => Reply::Drop,
+    }
 }
 
 /// A reply with `rcode` and no records, repeating the question.

@@ -793,3 +793,39 @@ fn ixfr_ends_at_the_version_the_journal_saw_last() {
         "#]],
     );
 }
+
+#[test]
+fn signed_udp_answers_that_no_longer_fit_are_truncated() {
+    let k = key("xfr.key.", b"0123456789abcdef0123456789abcdef");
+    let big = format!(
+        "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nbig TXT \"{}\"\n",
+        "x".repeat(200)
+    );
+    let big = format!("{big}big TXT \"{}\"\n", "y".repeat(200));
+    let (p, _) = primary(vec![zone("example.", &big)], &[], vec![k.clone()]);
+    let config = candor_answer::Config {
+        max_udp_payload: 1232,
+        nsid: None,
+        aliases: SharedAliases::default(),
+    };
+    let spec = candor_wire::QuerySpec {
+        id: 9,
+        recursion_desired: false,
+        edns_udp_size: None,
+    };
+    let name = Name::from_text("big.example.", None).unwrap();
+    let mut q = candor_wire::query_message(spec, &name, Rtype::TXT);
+    let mac = sign_request(&k, &mut q, NOW);
+    let udp = candor_answer::Transport::Udp;
+    let reply = messages(p.handle_signed(&q, &config, udp, NOW)).remove(0);
+    assert!(reply.len() <= 512, "{}", reply.len());
+    Verifier::new(Arc::new(k.clone()), &mac)
+        .verify(&reply, NOW)
+        .unwrap();
+    let d = decode_message(&reply).unwrap();
+    assert!(d.header.flags & Header::TC != 0 && d.answer.is_empty());
+    // Over TCP it fits.
+    let tcp = candor_answer::Transport::Tcp;
+    let reply = messages(p.handle_signed(&q, &config, tcp, NOW)).remove(0);
+    assert_eq!(decode_message(&reply).unwrap().answer.len(), 2);
+}

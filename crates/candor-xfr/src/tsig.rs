@@ -509,7 +509,7 @@ pub fn append_unsigned(
 /// §5.3.1): the first MAC covers the request's MAC, the message and the
 /// TSIG variables; each later one the previous MAC, the message and the
 /// timers. Every message is signed.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Signer {
     /// The key.
     key: Arc<Key>,
