@@ -9,6 +9,9 @@
 //! plus the records that stand for ALIAS and POOL in both versions), and
 //! appends it as one [`Step`]. Versions published between two
 //! observations are condensed into one step (RFC 1995 §5 allows it).
+//! What stood for each zone's private types when it was observed is kept
+//! with it, so a step removes exactly what secondaries were sent, even when
+//! an ALIAS target in another zone changed in between.
 //! Memory is bounded per zone by a number of steps and by their estimated
 //! size; the oldest steps go first, and a client older than the oldest
 //! step gets the whole zone.
@@ -100,6 +103,9 @@ pub(crate) fn soa_serial(soa: &OwnedRecord) -> u32 {
 struct History {
     /// The version last observed.
     zone: Arc<Zone>,
+    /// What stood for its private types when it was observed: what
+    /// secondaries were sent for them, which the next step removes.
+    synth: BTreeSet<Ordered>,
     /// Steps, oldest first, each starting where the previous one ended and
     /// the last one ending at `zone`.
     steps: VecDeque<Arc<Step>>,
@@ -120,9 +126,6 @@ pub struct Changed {
 pub struct Journal {
     /// Histories by lower-cased wire apex.
     zones: HashMap<Box<[u8]>, History>,
-    /// The set observed last (ALIAS targets in other zones are resolved
-    /// against it for the older side of a step).
-    last: Arc<ZoneSet>,
     /// What to keep.
     limits: Limits,
 }
@@ -132,7 +135,6 @@ impl Journal {
     pub fn new(limits: Limits) -> Journal {
         Journal {
             zones: HashMap::new(),
-            last: Arc::new(ZoneSet::new()),
             limits,
         }
     }
@@ -143,7 +145,10 @@ impl Journal {
     /// edited without a new serial, a deleted and re-created zone) starts
     /// its history again.
     pub fn observe(&mut self, set: &Arc<ZoneSet>, aliases: &AliasTable) -> Vec<Changed> {
-        let old_set = std::mem::replace(&mut self.last, set.clone());
+        let resolver = Resolver {
+            zones: set,
+            aliases,
+        };
         let mut changed = Vec::new();
         let mut seen = HashMap::with_capacity(set.len());
         for zone in set.zones() {
@@ -154,6 +159,7 @@ impl Journal {
                     key,
                     History {
                         zone: zone.clone(),
+                        synth: synthesized(zone, resolver),
                         steps: VecDeque::new(),
                         bytes: 0,
                     },
@@ -173,16 +179,9 @@ impl Journal {
                     serial: zone.serial(),
                 });
             }
+            let synth = synthesized(zone, resolver);
             if serial_newer(zone.serial(), history.zone.serial()) {
-                let before = Resolver {
-                    zones: &old_set,
-                    aliases,
-                };
-                let after = Resolver {
-                    zones: set,
-                    aliases,
-                };
-                let step = Arc::new(step(&history.zone, before, zone, after));
+                let step = Arc::new(step(&history.zone, &history.synth, zone, &synth));
                 history.bytes += step.bytes();
                 history.steps.push_back(step);
                 while history.steps.len() > self.limits.max_steps
@@ -197,6 +196,7 @@ impl Journal {
                 history.steps.clear();
                 history.bytes = 0;
             }
+            history.synth = synth;
             history.zone = zone.clone();
         }
         self.zones.retain(|k, _| seen.contains_key(k));
@@ -226,8 +226,18 @@ impl Journal {
     }
 }
 
-/// The step from `old` to `new` as a secondary applies it.
-pub fn step(old: &Zone, before: Resolver<'_>, new: &Zone, after: Resolver<'_>) -> Step {
+/// The step from `old` to `new` as a secondary applies it: the records
+/// that changed (private types left out) plus the change of what stood for
+/// the private types, `old_synth` (what secondaries were sent for `old`)
+/// against `new_synth`. Comparing those as a whole also catches what
+/// changed without the zone's own records changing (an ALIAS's in-zone
+/// target got new addresses).
+fn step(
+    old: &Zone,
+    old_synth: &BTreeSet<Ordered>,
+    new: &Zone,
+    new_synth: &BTreeSet<Ordered>,
+) -> Step {
     let diff = ZoneDiff::between(old, new);
     let mut removed: BTreeSet<Ordered> = diff
         .removed
@@ -241,13 +251,8 @@ pub fn step(old: &Zone, before: Resolver<'_>, new: &Zone, after: Resolver<'_>) -
         .filter(|r| !is_private_type(r.rtype))
         .map(Ordered)
         .collect();
-    // What ALIAS and POOL stand for may change without the records
-    // themselves changing (an in-zone target got new addresses), so the
-    // synthesized records of both versions are compared as a whole.
-    let old_synth = synthesized(old, before);
-    let new_synth = synthesized(new, after);
-    removed.extend(old_synth.difference(&new_synth).cloned());
-    added.extend(new_synth.difference(&old_synth).cloned());
+    removed.extend(old_synth.difference(new_synth).cloned());
+    added.extend(new_synth.difference(old_synth).cloned());
     // A record deleted and added again (an ALIAS replaced by the address
     // it stood for) is no change at all.
     let both: Vec<Ordered> = removed.intersection(&added).cloned().collect();

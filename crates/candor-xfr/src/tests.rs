@@ -829,3 +829,47 @@ fn signed_udp_answers_that_no_longer_fit_are_truncated() {
     let reply = messages(p.handle_signed(&q, &config, tcp, NOW)).remove(0);
     assert_eq!(decode_message(&reply).unwrap().answer.len(), 2);
 }
+
+#[test]
+fn a_step_removes_what_secondaries_were_sent() {
+    // other.: an ALIAS to www.example., which is in another zone.
+    let other = |serial: u32, extra: &str| {
+        zone(
+            "other.",
+            &format!(
+                "$TTL 60\n@ SOA ns h {serial} 2 3 4 5\n@ NS ns.example.\n@ {}\n{extra}",
+                private(65304, "www.example.")
+            ),
+        )
+    };
+    let (p, set) = primary(
+        vec![example(1, "192.0.2.80"), other(1, "")],
+        &["127.0.0.1"],
+        vec![],
+    );
+    p.observe();
+    let publish = |z: Arc<Zone>| {
+        let mut s = ZoneSet::clone(&set.load());
+        s.insert(z);
+        set.store(Arc::new(s));
+        p.observe();
+    };
+    // The target moves (other. does not change), then other. changes.
+    publish(example(2, "192.0.2.81"));
+    publish(other(2, "txt TXT \"x\"\n"));
+    check(
+        &p,
+        &request("other.", Some(1)),
+        "127.0.0.1",
+        expect![[r#"
+            ;; NOERROR qd=1 an=7 ar=0 aa
+            other. 60 SOA ns.other. h.other. 2 2 3 4 5
+            other. 60 SOA ns.other. h.other. 1 2 3 4 5
+            other. 300 A 192.0.2.80
+            other. 60 SOA ns.other. h.other. 2 2 3 4 5
+            other. 300 A 192.0.2.81
+            txt.other. 60 TXT "x"
+            other. 60 SOA ns.other. h.other. 2 2 3 4 5
+        "#]],
+    );
+}
