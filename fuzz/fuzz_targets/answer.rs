@@ -2,9 +2,12 @@
 //!
 //! The input is read as a little program: records over a tiny label
 //! alphabet (so wildcards, empty non-terminals, delegations, CNAME/DNAME
-//! chains and loops collide often), then queries. Every response must be a
-//! well-formed message that echoes the query ID and question, and answering
-//! through a batch `Peek` must give the same bytes.
+//! chains and loops collide often), then requests: queries, and now and then
+//! an AXFR, an IXFR with its SOA in authority, a NOTIFY with an SOA in
+//! answer or an UPDATE with a prerequisite and an update. Every response
+//! must be a well-formed message that echoes the ID and question, and
+//! answering through a batch `Peek` must give the same bytes; the requests
+//! Candor declines get no records and no AA bit.
 #![no_main]
 
 use std::sync::Arc;
@@ -88,10 +91,25 @@ fuzz_target!(|data: &[u8]| {
         let qtype = [Rtype::A, Rtype::AAAA, Rtype::NS, Rtype::CNAME, Rtype::MX, Rtype::TXT, Rtype::DS, Rtype::ANY, Rtype::DNAME, Rtype::SOA][usize::from(b.next() % 10)];
         let edns = b.next();
         let id = b.next();
-        let mut q = vec![0x42, id, 0, 0, 0, 1, 0, 0, 0, 0, 0, u8::from(edns & 1 == 1)];
+        // Mostly queries; an eighth of the time one of the other requests.
+        let kind = b.next() % 40;
+        let (opcode, qtype, answer, authority) = match kind {
+            0 => (0, Rtype::AXFR, 0, 0),
+            1 => (0, Rtype::IXFR, 0, 1),
+            2 => (4, Rtype::SOA, 1, 0),
+            3 => (5, qtype, 1, 1),
+            _ => (0, qtype, 0, 0),
+        };
+        let mut q = vec![0x42, id, opcode << 3, 0, 0, 1, 0, answer, 0, authority, 0, u8::from(edns & 1 == 1)];
         q.extend_from_slice(qname.as_wire());
         q.extend_from_slice(&qtype.0.to_be_bytes());
         q.extend_from_slice(&[0, 1]);
+        for _ in 0..answer + authority {
+            // An SOA owned by the QNAME (a pointer to it).
+            q.extend_from_slice(&[0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22]);
+            q.extend_from_slice(&[0, 0]);
+            q.extend_from_slice(&[0; 20]);
+        }
         if edns & 1 == 1 {
             q.extend_from_slice(&[0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 0]);
         }
@@ -113,5 +131,12 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(m.header.id, u16::from_be_bytes([0x42, id]));
         assert_eq!(m.questions.len(), 1);
         assert_eq!(m.questions[0].0, qname);
+        if kind < 4 {
+            // Transfers, NOTIFY and UPDATE are declined: NOTAUTH, NOTIMP for
+            // AXFR over UDP, FORMERR for an UPDATE whose zone is not SOA.
+            assert!(matches!(m.rcode(), 1 | 4 | 9), "rcode {} for request kind {kind}", m.rcode());
+            assert!(m.answer.is_empty() && m.authority.is_empty());
+            assert_eq!(m.header.flags & candor_wire::Header::AA, 0);
+        }
     }
 });

@@ -2,7 +2,9 @@
 //! bytes: the query-path parser, the full decoder, and `respond` itself on
 //! a small zone set, directly and through a batch `Peek`. Nothing may
 //! panic; parsers must agree on the question; every response must decode,
-//! respect the size limit, and be the same with and without the peek.
+//! respect the size limit, be the same with and without the peek, and
+//! carry an OPT record whenever the request did (RFC 6891 §7), whatever
+//! its rcode.
 #![no_main]
 
 use std::path::Path;
@@ -61,6 +63,19 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(*qtype, q.qtype);
         assert_eq!(*qclass, q.qclass);
     }
+    // An OPT the full decoder finds in the additional section, the query
+    // parser finds too, even when it rejects the message.
+    let edns = match query {
+        Ok(q) => q.edns.is_some(),
+        Err(candor_wire::QueryError::Reject(echo, _)) => echo.edns.is_some(),
+        Err(candor_wire::QueryError::Drop) => false,
+    };
+    if let Ok(m) = &full
+        && m.opt().is_some()
+        && m.header.flags & candor_wire::Header::QR == 0
+    {
+        assert!(edns, "the parser missed the OPT record");
+    }
     let config = Config { max_udp_payload: 1232, nsid: Some(b"fuzz".to_vec()), aliases: Default::default() };
     let mut out = vec![0u8; 65535];
     let mut peeked = vec![0u8; 65535];
@@ -77,6 +92,7 @@ fuzz_target!(|data: &[u8]| {
             let m = decode_message(&out[..len]).expect("responses decode");
             assert_eq!(&out[..2], &data[..2], "the ID is echoed");
             assert!(m.questions.len() <= 1);
+            assert_eq!(m.opt().is_some(), edns, "an OPT in the response if and only if in the request");
         }
     }
 });

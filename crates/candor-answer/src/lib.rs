@@ -12,8 +12,8 @@
 #![forbid(unsafe_code)]
 
 use candor_wire::{
-    Class, Header, MessageBuilder, Opcode, Owner, Query, QueryError, Rcode, Rtype, Section,
-    TruncationError, parse_query,
+    Class, Echo, Edns, Header, MessageBuilder, Owner, Query, QueryError, Rcode, RequestKind, Rtype,
+    Section, TruncationError, parse_query,
 };
 use candor_zone::{ALIAS, Lookup, NodeId, NodeRef, POOL, RrSet, Zone, ZoneSet, is_private_type};
 
@@ -85,36 +85,81 @@ fn respond_hinted(
     out: &mut [u8],
     hint: Option<Hint<'_>>,
 ) -> Option<usize> {
-    let query = match parse_query(msg) {
-        Ok(q) => q,
-        Err(QueryError::Drop) => return None,
-        Err(QueryError::FormErr(header)) => return error_response(&header, Rcode::FORMERR, out),
-    };
-    let limit = match (transport, query.edns) {
+    match parse_query(msg) {
+        Ok(query) => respond_to(
+            config,
+            &query.header,
+            query.question,
+            query.edns,
+            transport,
+            out,
+            |b| answer(zones, config, &query, transport, b, hint),
+        ),
+        Err(QueryError::Drop) => None,
+        Err(QueryError::Reject(echo, rcode)) => reject(config, &echo, rcode, transport, out),
+    }
+}
+
+/// The response to a request [`parse_query`] rejects: what it repeats of
+/// the request and the rcode. Kept out of line, off the path of queries.
+#[cold]
+#[inline(never)]
+fn reject(
+    config: &Config,
+    echo: &Echo<'_>,
+    rcode: Rcode,
+    transport: Transport,
+    out: &mut [u8],
+) -> Option<usize> {
+    respond_to(
+        config,
+        &echo.header,
+        echo.question,
+        echo.edns,
+        transport,
+        out,
+        |_| rcode,
+    )
+}
+
+/// Writes a response to the request with this header, question and OPT
+/// record: the header and question, what `body` writes (returning the
+/// rcode), and an OPT record if the request had one (RFC 6891 §7),
+/// whatever the rcode.
+fn respond_to(
+    config: &Config,
+    header: &Header,
+    question: &[u8],
+    edns: Option<Edns>,
+    transport: Transport,
+    out: &mut [u8],
+    body: impl FnOnce(&mut MessageBuilder<'_>) -> Rcode,
+) -> Option<usize> {
+    let limit = match (transport, edns) {
         (Transport::Tcp, _) => 65535,
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => {
             usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512)))
         }
     };
-    let Ok(mut b) = MessageBuilder::new(out, &query.header, query.question, limit) else {
-        return error_response(&query.header, Rcode::FORMERR, out);
+    let Ok(mut b) = MessageBuilder::new(out, header, question, limit) else {
+        return error_response(header, Rcode::FORMERR, out);
     };
 
     // Room for our OPT record, so the answer can never crowd it out.
-    let nsid = match (query.edns, &config.nsid) {
+    let nsid = match (edns, &config.nsid) {
         (Some(e), Some(id)) if e.nsid => Some(&id[..id.len().min(255)]),
         _ => None,
     };
     let opt_len = 11 + nsid.map_or(0, |id| 4 + id.len());
-    if query.edns.is_some() {
+    if edns.is_some() {
         // The question is at most 259 bytes, so this always fits in 512.
         let _ = b.reserve(opt_len);
     }
 
-    let rcode = answer(zones, config, &query, transport, &mut b, hint);
+    let rcode = body(&mut b);
     b.set_rcode(rcode);
-    if let Some(edns) = query.edns {
+    if let Some(edns) = edns {
         let ext = (rcode.0 >> 4) as u8;
         // The space was reserved above, so this cannot fail.
         let _ = b.push_opt(
@@ -143,20 +188,17 @@ fn answer(
     b: &mut MessageBuilder<'_>,
     hint: Option<Hint<'_>>,
 ) -> Rcode {
-    if query.edns.is_some_and(|e| e.version != 0) {
-        return Rcode::BADVERS;
-    }
-    if query.header.opcode() != Opcode::QUERY {
-        return Rcode::NOTIMP;
-    }
     if query.has_tsig {
-        // We hold no TSIG keys, so no signature can be verified (RFC 8945 §5.2).
+        // The answer path holds no TSIG keys, so no signature can be
+        // verified here (RFC 8945 §5.2). The servers give signed requests
+        // to `candor_xfr` instead (over UDP, on seeing this NOTAUTH).
         return Rcode::NOTAUTH;
+    }
+    if query.kind != RequestKind::Query {
+        return decline(query, transport);
     }
     match query.qtype {
         Rtype::OPT | Rtype::TSIG | Rtype::TKEY => return Rcode::FORMERR,
-        // Zone transfers are refused unless allowed; none are yet.
-        Rtype::AXFR | Rtype::IXFR => return Rcode::REFUSED,
         Rtype::MAILA | Rtype::MAILB => return Rcode::NOTIMP,
         _ => {}
     }
@@ -217,6 +259,32 @@ fn answer_name(
             b.set_flags(Header::TC);
             rcode
         }
+    }
+}
+
+/// The rcode for a request other than a standard query: none of them is
+/// served here. Zone transfers are `candor_xfr`'s: the TCP listener hands
+/// them over before this runs, a UDP worker on seeing NOTAUTH.
+#[cold]
+fn decline(query: &Query<'_>, transport: Transport) -> Rcode {
+    match query.kind {
+        // AXFR over UDP is not defined (RFC 5936 §4.2): NOTIMP, as from Knot.
+        RequestKind::Axfr if transport == Transport::Udp => Rcode::NOTIMP,
+        // Declined here: NOTAUTH ("not authorized", as RFC 8945 reads the
+        // code), which is what Knot answers a transfer its ACL denies; the
+        // server asks `candor_xfr` instead when transfers are configured.
+        RequestKind::Axfr | RequestKind::Ixfr => Rcode::NOTAUTH,
+        // Candor is nobody's secondary, so no NOTIFY is expected of anyone;
+        // Knot answers one its ACL does not allow with NOTAUTH too.
+        RequestKind::Notify => Rcode::NOTAUTH,
+        // The zone section names an SOA, or the UPDATE is malformed (RFC
+        // 2136 §3.1.1). Zones change through the API only, never through
+        // DNS: NOTAUTH, as Knot answers an UPDATE its ACL does not allow.
+        RequestKind::Update if query.qtype != Rtype::SOA => Rcode::FORMERR,
+        RequestKind::Update => Rcode::NOTAUTH,
+        // Standard queries are answered, never declined (`answer` does not
+        // call this for them).
+        RequestKind::Query => Rcode::SERVFAIL,
     }
 }
 
@@ -357,6 +425,12 @@ impl<'z> Answer<'z> {
                     let new_name = &new_name[..prefix_len + target.len()];
                     let mut tail = [0u8; CNAME_TAIL_MAX];
                     b.push_rrset(owner, cname_tail(&mut tail, dname.ttl, new_name), 1)?;
+                    // The synthesized CNAME is the name's CNAME, so it is
+                    // what QTYPE=CNAME asks for and nothing is followed
+                    // (RFC 6672 §3.2, RFC 1034 §4.3.2 step 3a), like Knot.
+                    if self.qtype == Rtype::CNAME {
+                        return Ok(Rcode::NOERROR);
+                    }
                     let c = cur.get_or_insert_with(ChainName::empty);
                     c.set(new_name);
                     if !in_zone(&c.lower[..c.len], zone) {

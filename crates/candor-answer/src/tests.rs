@@ -62,6 +62,19 @@ fn render(m: &Message) -> String {
         candor_wire::Rcode(m.rcode()),
         names.join(" ")
     ));
+    // A response repeats the question (`check_with` makes sure), unless it
+    // could not be read.
+    if m.questions.is_empty() {
+        out.push_str("no question\n");
+    }
+    if let Some(opt) = m.opt() {
+        out.push_str(&format!(
+            "opt: udp={} version={} do={}\n",
+            opt.class.0,
+            (opt.ttl >> 16) & 0xff,
+            opt.ttl & 0x8000 != 0
+        ));
+    }
     for (title, section) in [
         ("answer", &m.answer),
         ("authority", &m.authority),
@@ -102,7 +115,14 @@ fn check_with(zones: &ZoneSet, q: &[u8], transport: Transport, expect: Expect) {
     );
     let text = match len {
         None => "no response\n".to_owned(),
-        Some(len) => render(&decode_message(&out[..len]).expect("response must decode")),
+        Some(len) => {
+            let m = decode_message(&out[..len]).expect("response must decode");
+            if m.header.qdcount == 1 {
+                let n = candor_wire::wire_name_len(&out[12..len]).expect("a question") + 4;
+                assert_eq!(out[12..12 + n], q[12..12 + n], "the question, as asked");
+            }
+            render(&m)
+        }
     };
     expect.assert_eq(&text);
 }
@@ -277,6 +297,7 @@ ns2.sub  AAAA  2001:db8::54
 deep.a.b A     192.0.2.99
 old      DNAME new.example.
 www.new  A     192.0.2.123
+alias.new CNAME www.new
 _sip._udp SRV  10 5 5060 www
 intocut  CNAME host.sub
 "#,
@@ -548,6 +569,45 @@ fn rfc6672_dname() {
 }
 
 #[test]
+fn rfc6672_qtype_cname_below_a_dname() {
+    let z = rfc1034();
+    // The synthesized CNAME is the QNAME's CNAME, which is what QTYPE=CNAME
+    // asks for (RFC 1034 §4.3.2 step 3a): nothing at the new name is read.
+    check(
+        &z,
+        "alias.old.example.",
+        Rtype::CNAME,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: old.example. 3600 IN DNAME new.example.
+        answer: alias.old.example. 3600 IN CNAME alias.new.example.
+    "#]],
+    );
+    check(
+        &z,
+        "x.old.example.",
+        Rtype::CNAME,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: old.example. 3600 IN DNAME new.example.
+        answer: x.old.example. 3600 IN CNAME x.new.example.
+    "#]],
+    );
+    // Other types go on to the new name, ANY included.
+    check(
+        &z,
+        "alias.old.example.",
+        Rtype::ANY,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        answer: old.example. 3600 IN DNAME new.example.
+        answer: alias.old.example. 3600 IN CNAME alias.new.example.
+        answer: alias.new.example. 3600 IN CNAME www.new.example.
+    "#]],
+    );
+}
+
+#[test]
 fn dnssec_types_do_not_follow_cnames() {
     let z = rfc1034();
     // RRSIG and NSEC may sit beside a CNAME (RFC 4035 §2.5): NODATA here.
@@ -658,8 +718,9 @@ fn edns_and_errors() {
         &badvers,
         Transport::Udp,
         expect![[r#"
-        rcode BADVERS flags qr rd
-    "#]],
+            rcode BADVERS flags qr rd
+            opt: udp=1232 version=0 do=false
+        "#]],
     );
     let mut notify = query("www.example.", Rtype::A, None);
     notify[2] = 0x20; // Opcode NOTIFY.
@@ -668,8 +729,8 @@ fn edns_and_errors() {
         &notify,
         Transport::Udp,
         expect![[r#"
-        rcode NOTIMP flags qr
-    "#]],
+            rcode NOTAUTH flags qr
+        "#]],
     );
     let mut two = query("www.example.", Rtype::A, None);
     two[5] = 2;
@@ -678,8 +739,9 @@ fn edns_and_errors() {
         &two,
         Transport::Udp,
         expect![[r#"
-        rcode FORMERR flags qr rd
-    "#]],
+            rcode FORMERR flags qr rd
+            no question
+        "#]],
     );
     let mut response = query("www.example.", Rtype::A, None);
     response[2] |= 0x80;
@@ -696,8 +758,345 @@ fn edns_and_errors() {
         "example.",
         Rtype::AXFR,
         expect![[r#"
-        rcode REFUSED flags qr rd
-    "#]],
+            rcode NOTIMP flags qr rd
+        "#]],
+    );
+}
+
+/// A record in wire form, the owner uncompressed.
+fn record(owner: &str, rtype: Rtype, class: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+    let mut r = Name::from_text(owner, None).unwrap().as_wire().to_vec();
+    r.extend_from_slice(&rtype.0.to_be_bytes());
+    r.extend_from_slice(&class.to_be_bytes());
+    r.extend_from_slice(&ttl.to_be_bytes());
+    r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    r.extend_from_slice(rdata);
+    r
+}
+
+/// An OPT record: UDP size, EDNS version, DO bit, options.
+fn opt(udp: u16, version: u8, dnssec_ok: bool, options: &[u8]) -> Vec<u8> {
+    let ttl = (u32::from(version) << 16) | if dnssec_ok { 0x8000 } else { 0 };
+    let mut r = vec![0];
+    r.extend_from_slice(&Rtype::OPT.0.to_be_bytes());
+    r.extend_from_slice(&udp.to_be_bytes());
+    r.extend_from_slice(&ttl.to_be_bytes());
+    r.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    r.extend_from_slice(options);
+    r
+}
+
+/// The SOA RDATA of the `rfc1034` zone with another serial.
+fn soa_rdata(serial: u32) -> Vec<u8> {
+    let mut rdata = Name::from_text("ns1.example.", None)
+        .unwrap()
+        .as_wire()
+        .to_vec();
+    rdata.extend_from_slice(
+        Name::from_text("hostmaster.example.", None)
+            .unwrap()
+            .as_wire(),
+    );
+    for field in [serial, 7200, 3600, 1209600, 300] {
+        rdata.extend_from_slice(&field.to_be_bytes());
+    }
+    rdata
+}
+
+/// A message with `opcode` (RD set), the question if any, and the records
+/// of the answer, authority and additional sections, counted in the header.
+fn message(opcode: u8, question: Option<(&str, Rtype)>, sections: [Vec<Vec<u8>>; 3]) -> Vec<u8> {
+    let mut m = vec![0xab, 0xcd, (opcode << 3) | 1, 0];
+    m.extend_from_slice(&u16::from(question.is_some()).to_be_bytes());
+    for section in &sections {
+        m.extend_from_slice(&(section.len() as u16).to_be_bytes());
+    }
+    if let Some((name, qtype)) = question {
+        m.extend_from_slice(Name::from_text(name, None).unwrap().as_wire());
+        m.extend_from_slice(&qtype.0.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+    }
+    for r in sections.iter().flat_map(|s| s.iter()) {
+        m.extend_from_slice(r);
+    }
+    m
+}
+
+#[test]
+fn transfers_notify_and_update_are_declined() {
+    let z = rfc1034();
+    let soa = record("example.", Rtype::SOA, 1, 0, &soa_rdata(1));
+    let ixfr = message(
+        0,
+        Some(("example.", Rtype::IXFR)),
+        [vec![], vec![soa.clone()], vec![]],
+    );
+    let a = record("new.example.", Rtype::A, 1, 300, &[192, 0, 2, 7]);
+    // IXFR with the client's SOA in authority (RFC 1995 §3), over both
+    // transports, and AXFR: no transfer is allowed yet.
+    check_with(
+        &z,
+        &ixfr,
+        Transport::Udp,
+        expect![[r#"
+            rcode NOTAUTH flags qr rd
+        "#]],
+    );
+    let ixfr_edns = message(
+        0,
+        Some(("example.", Rtype::IXFR)),
+        [vec![], vec![soa.clone()], vec![opt(1232, 0, true, &[])]],
+    );
+    check_with(
+        &z,
+        &ixfr_edns,
+        Transport::Tcp,
+        expect![[r#"
+            rcode NOTAUTH flags qr rd
+            opt: udp=1232 version=0 do=true
+        "#]],
+    );
+    let axfr = message(0, Some(("example.", Rtype::AXFR)), [vec![], vec![], vec![]]);
+    check_with(
+        &z,
+        &axfr,
+        Transport::Tcp,
+        expect![[r#"
+            rcode NOTAUTH flags qr rd
+        "#]],
+    );
+    // AXFR over UDP is not defined (RFC 5936 §4.2).
+    check_with(
+        &z,
+        &axfr,
+        Transport::Udp,
+        expect![[r#"
+            rcode NOTIMP flags qr rd
+        "#]],
+    );
+    // UPDATE with a prerequisite ("name is in use") and an update (RFC 2136
+    // §2.4, §2.5): no dynamic update.
+    let in_use = record("www.example.", Rtype::ANY, 255, 0, &[]);
+    let update = message(
+        5,
+        Some(("example.", Rtype::SOA)),
+        [vec![in_use], vec![a.clone()], vec![]],
+    );
+    check_with(
+        &z,
+        &update,
+        Transport::Udp,
+        expect![[r#"
+            rcode NOTAUTH flags qr rd
+        "#]],
+    );
+    let elsewhere = message(
+        5,
+        Some(("example.org.", Rtype::SOA)),
+        [vec![], vec![a.clone()], vec![]],
+    );
+    check_with(
+        &z,
+        &elsewhere,
+        Transport::Tcp,
+        expect![[r#"
+            rcode NOTAUTH flags qr rd
+        "#]],
+    );
+    // The zone section names an SOA, or the UPDATE is malformed (§3.1.1).
+    let not_soa = message(
+        5,
+        Some(("example.", Rtype::A)),
+        [vec![], vec![a.clone()], vec![]],
+    );
+    check_with(
+        &z,
+        &not_soa,
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+        "#]],
+    );
+    // NOTIFY with the new SOA in the answer section (RFC 1996 §3.7): not a
+    // secondary.
+    let notify = message(
+        4,
+        Some(("example.", Rtype::SOA)),
+        [vec![soa.clone()], vec![], vec![]],
+    );
+    check_with(
+        &z,
+        &notify,
+        Transport::Udp,
+        expect![[r#"
+            rcode NOTAUTH flags qr rd
+        "#]],
+    );
+    // An opcode whose messages we cannot read, such as DSO (RFC 8490 §5.4)
+    // without a question: NOTIMP, the OPT echoed.
+    let dso = message(6, None, [vec![], vec![], vec![opt(1232, 0, false, &[])]]);
+    check_with(
+        &z,
+        &dso,
+        Transport::Tcp,
+        expect![[r#"
+            rcode NOTIMP flags qr rd
+            no question
+            opt: udp=1232 version=0 do=false
+        "#]],
+    );
+}
+
+#[test]
+fn records_where_the_request_allows_none_are_formerr() {
+    let z = rfc1034();
+    let soa = record("example.", Rtype::SOA, 1, 0, &soa_rdata(1));
+    let a = record("www.example.", Rtype::A, 1, 300, &[192, 0, 2, 80]);
+    // A standard query has empty answer and authority sections.
+    let query = message(
+        0,
+        Some(("www.example.", Rtype::A)),
+        [vec![], vec![a.clone()], vec![]],
+    );
+    check_with(
+        &z,
+        &query,
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+        "#]],
+    );
+    // An IXFR's SOA goes in authority, not answer.
+    let ixfr = message(
+        0,
+        Some(("example.", Rtype::IXFR)),
+        [vec![soa.clone()], vec![], vec![]],
+    );
+    check_with(
+        &z,
+        &ixfr,
+        Transport::Tcp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+        "#]],
+    );
+    // NSCOUNT says two records, the message holds one.
+    let mut short = message(
+        0,
+        Some(("example.", Rtype::IXFR)),
+        [vec![], vec![soa], vec![]],
+    );
+    short[9] = 2;
+    check_with(
+        &z,
+        &short,
+        Transport::Tcp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+        "#]],
+    );
+}
+
+#[test]
+fn formerr_carries_the_opt_of_the_request() {
+    let z = rfc1034();
+    let q = Some(("www.example.", Rtype::A));
+    let with_do = opt(4096, 0, true, &[]);
+    // No question.
+    check_with(
+        &z,
+        &message(0, None, [vec![], vec![], vec![with_do.clone()]]),
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+            no question
+            opt: udp=1232 version=0 do=true
+        "#]],
+    );
+    // ARCOUNT counts a record after the OPT that is not there.
+    let mut missing = message(0, q, [vec![], vec![], vec![with_do.clone()]]);
+    missing[11] = 2;
+    check_with(
+        &z,
+        &missing,
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+            opt: udp=1232 version=0 do=true
+        "#]],
+    );
+    // Two OPT records (RFC 6891 §6.1.1).
+    let two = message(
+        0,
+        q,
+        [vec![], vec![], vec![with_do.clone(), with_do.clone()]],
+    );
+    check_with(
+        &z,
+        &two,
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+            opt: udp=1232 version=0 do=true
+        "#]],
+    );
+    // An option running past the OPT's RDATA.
+    let broken = opt(1232, 0, false, &[0, 3, 0, 8, 1]);
+    check_with(
+        &z,
+        &message(0, q, [vec![], vec![], vec![broken]]),
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+            opt: udp=1232 version=0 do=false
+        "#]],
+    );
+    // An OPT owned by another name than the root.
+    let mut owned = vec![1, b'x'];
+    owned.extend_from_slice(&with_do);
+    check_with(
+        &z,
+        &message(0, q, [vec![], vec![], vec![owned]]),
+        Transport::Tcp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+            opt: udp=1232 version=0 do=true
+        "#]],
+    );
+    // An EDNS version we do not speak is BADVERS (RFC 6891 §6.1.3) even
+    // without a question; a message broken in its records stays FORMERR.
+    let v1 = opt(1232, 1, false, &[]);
+    check_with(
+        &z,
+        &message(0, None, [vec![], vec![], vec![v1.clone()]]),
+        Transport::Udp,
+        expect![[r#"
+            rcode BADVERS flags qr rd
+            no question
+            opt: udp=1232 version=0 do=false
+        "#]],
+    );
+    let mut missing_v1 = message(0, q, [vec![], vec![], vec![v1]]);
+    missing_v1[11] = 2;
+    check_with(
+        &z,
+        &missing_v1,
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+            opt: udp=1232 version=0 do=false
+        "#]],
+    );
+    // Without an OPT there is none to echo.
+    let mut plain = message(0, q, [vec![], vec![], vec![]]);
+    plain[11] = 1;
+    check_with(
+        &z,
+        &plain,
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+        "#]],
     );
 }
 

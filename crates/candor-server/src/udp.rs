@@ -12,7 +12,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use candor_answer::{Config, Peek, Transport};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -40,10 +40,15 @@ pub struct UdpConfig {
     pub workers: usize,
     /// Answering settings.
     pub answer: Config,
-    /// Receive coalescing: after a batch that was neither a lone packet
-    /// nor at least half full, wait this long before the next `recvmmsg`,
-    /// so the next batch is bigger (zero: never wait). See [`Worker::run`].
+    /// Receive coalescing: when the worker is busy (see [`Load`]), after
+    /// a batch that was neither a lone packet nor at least half full, wait
+    /// this long before the next `recvmmsg`, so the next batch is bigger
+    /// (zero: never wait). See [`Worker::run`].
     pub coalesce: Duration,
+    /// The kernel receive buffer asked for each socket (`SO_RCVBUF`; the
+    /// kernel doubles it for its bookkeeping and caps it at `rmem_max`).
+    /// It bounds the queue a flood can build: see [`udp_socket`].
+    pub recv_buffer: usize,
     /// Zone transfers: an IXFR over UDP gets the current SOA from them
     /// (RFC 1995 §2), if the ACL allows; without them the answer path
     /// refuses it.
@@ -88,7 +93,7 @@ pub fn bind_udp(
     let mut sockets = Vec::new();
     // Bind everything first, so a bad address fails before any thread runs.
     for _ in 0..config.workers.max(1) {
-        sockets.push(udp_socket(addr)?);
+        sockets.push(udp_socket(addr, config.recv_buffer)?);
     }
     for (i, socket) in sockets.into_iter().enumerate() {
         let s = Arc::new(Stats::default());
@@ -116,15 +121,22 @@ pub fn bind_udp(
 }
 
 /// A UDP socket for one worker.
-fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+///
+/// The receive buffer is the queue in front of the worker, and a queue is
+/// latency: at saturation every answer waits for everything queued before
+/// it. A 4 MiB buffer held ~30 ms of a random-subdomain flood; the default
+/// (`--udp-recv-buffer`, 256 KiB asked, 512 KiB granted) holds about a
+/// millisecond and a half of packets at 300k qps, enough for bursts at
+/// ordinary load, and beyond that the kernel drops the excess before it
+/// costs a system call.
+fn udp_socket(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
-    // Bursts should queue rather than drop; the kernel caps this at rmem_max.
-    let _ = socket.set_recv_buffer_size(4 << 20);
+    let _ = socket.set_recv_buffer_size(recv_buffer);
     let _ = socket.set_send_buffer_size(4 << 20);
     socket.set_read_timeout(Some(POLL))?;
     if addr.is_ipv4() {
@@ -185,19 +197,31 @@ impl Worker {
     /// the batches, a worker that calls `recvmmsg` again at once gets a
     /// few packets per call and sleeps and wakes for each few. So after a
     /// batch of 2 to `BATCH / 2 - 1` packets it first waits `coalesce`
-    /// (plus the kernel's timer slack) and lets packets gather. A lone
-    /// packet (light load: latency matters more than CPU) and a batch at
-    /// least half full (the queue is not draining anyway) skip the wait.
+    /// and lets packets gather. A lone packet and a batch at least half
+    /// full (the queue is not draining anyway) skip the wait.
+    ///
+    /// The wait buys CPU with latency, which pays only when CPU is short:
+    /// it happens only while the worker is busy (its [`Load`] over the
+    /// last window above [`Load::BUSY`]). At light and moderate load every
+    /// packet is received as soon as it arrives.
     fn run(self) {
         let mut batch = Batch::new();
         let mut peeks: Vec<Peek> = (0..BATCH).map(|_| Peek::default()).collect();
         let fd = self.socket.as_raw_fd();
         let mut last = BATCH;
+        let mut load = Load::new(Instant::now());
+        // A sleep of 50 us lasts 100 us with the default timer slack of
+        // 50 us; ask for 1 us so the wait is the one configured.
+        set_timer_slack_ns(1_000);
         while !self.stop.load(Ordering::Relaxed) {
-            if !self.coalesce.is_zero() && last > 1 && last < BATCH / 2 {
+            if !self.coalesce.is_zero() && last > 1 && last < BATCH / 2 && load.busy() {
                 std::thread::sleep(self.coalesce);
             }
-            let n = match batch.receive(fd) {
+            let waiting = Instant::now();
+            let received = batch.receive(fd);
+            let started = Instant::now();
+            load.idle(started.saturating_duration_since(waiting), started);
+            let n = match received {
                 Ok(n) => n,
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => {
@@ -221,16 +245,10 @@ impl Worker {
                     let Some(t) = &self.transfers else {
                         return peek.respond(&zones, config, q, Transport::Udp, resp);
                     };
-                    // An IXFR carries the client's SOA in the authority
-                    // section, which a plain query never has; a signed
-                    // query is answered NOTAUTH by the answer path. So one
-                    // compare before and one after keep every other query
-                    // off the transfer side.
-                    if q.get(8..10).is_some_and(|c| c != [0, 0])
-                        && let Some(answer) = crate::xfr::answer_udp(t, q, source, config, resp)
-                    {
-                        return answer;
-                    }
+                    // The answer path declines transfers and signed
+                    // queries with NOTAUTH (and nothing else Candor serves
+                    // gets it): one compare keeps every other query off
+                    // the transfer side.
                     let len = peek.respond(&zones, config, q, Transport::Udp, resp)?;
                     if resp.get(3).is_some_and(|f| f & 0x0f == 9)
                         && let Some(answer) = crate::xfr::answer_udp(t, q, source, config, resp)
@@ -264,8 +282,91 @@ impl Worker {
                     }
                 }
             }
+            let finished = Instant::now();
+            load.work(finished.saturating_duration_since(started), finished);
         }
     }
+}
+
+/// How busy a worker has been: the share of wall time it spent working
+/// (answering and sending) rather than waiting in `recvmmsg`, over windows
+/// of [`Load::WINDOW`]. Sleeps for coalescing count as neither. Two clock
+/// reads per batch (vDSO, ~20 ns each) are its whole cost.
+struct Load {
+    /// Start of the current window.
+    window_start: Instant,
+    /// Time spent working in the current window.
+    busy: Duration,
+    /// Time spent waiting for packets in the current window.
+    waiting: Duration,
+    /// Whether the last complete window was busy.
+    was_busy: bool,
+}
+
+impl Load {
+    /// The length of a measuring window.
+    const WINDOW: Duration = Duration::from_millis(10);
+
+    /// The share of working time above which the worker counts as busy
+    /// (in percent). Below it the CPU saved by coalescing is not needed,
+    /// and latency wins.
+    const BUSY: u32 = 50;
+
+    /// A fresh measurement starting at `now`.
+    fn new(now: Instant) -> Load {
+        Load {
+            window_start: now,
+            busy: Duration::ZERO,
+            waiting: Duration::ZERO,
+            was_busy: false,
+        }
+    }
+
+    /// Counts time spent waiting for packets.
+    fn idle(&mut self, spent: Duration, now: Instant) {
+        self.waiting += spent;
+        self.roll(now);
+    }
+
+    /// Counts time spent working.
+    fn work(&mut self, spent: Duration, now: Instant) {
+        self.busy += spent;
+        self.roll(now);
+    }
+
+    /// Closes the window once it is long enough.
+    fn roll(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.window_start) < Self::WINDOW {
+            return;
+        }
+        let total = self.busy + self.waiting;
+        self.was_busy = !total.is_zero()
+            && self.busy.as_nanos() * 100 > total.as_nanos() * u128::from(Self::BUSY);
+        self.busy = Duration::ZERO;
+        self.waiting = Duration::ZERO;
+        self.window_start = now;
+    }
+
+    /// Whether the last window was busy.
+    fn busy(&self) -> bool {
+        self.was_busy
+    }
+}
+
+/// Sets this thread's timer slack (how late the kernel may wake it from a
+/// sleep, to batch wake-ups). Failure only makes sleeps less precise.
+fn set_timer_slack_ns(ns: libc::c_ulong) {
+    // SAFETY: PR_SET_TIMERSLACK takes one integer argument and affects only
+    // the calling thread; the unused arguments are zero as required.
+    let _ = unsafe {
+        libc::prctl(
+            libc::PR_SET_TIMERSLACK,
+            ns,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
 }
 
 /// Errors that just mean "nothing arrived yet".
@@ -449,5 +550,61 @@ impl Batch {
             return Err(io::Error::last_os_error());
         }
         Ok(n as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::Load;
+
+    /// Feeds `windows` windows in which the worker works `busy_us` and
+    /// waits `idle_us` per batch; returns whether it counts as busy.
+    fn after(busy_us: u64, idle_us: u64, windows: u32) -> bool {
+        let start = Instant::now();
+        let mut now = start;
+        let mut load = Load::new(start);
+        let end = start + Load::WINDOW * windows;
+        while now < end {
+            now += Duration::from_micros(idle_us);
+            load.idle(Duration::from_micros(idle_us), now);
+            now += Duration::from_micros(busy_us);
+            load.work(Duration::from_micros(busy_us), now);
+        }
+        load.busy()
+    }
+
+    #[test]
+    fn coalescing_follows_the_share_of_time_spent_working() {
+        // Light load: a query every 100 us taking 5 us.
+        assert!(!after(5, 95, 3));
+        // Moderate load: 40% working.
+        assert!(!after(40, 60, 3));
+        // Heavy load: 80% working.
+        assert!(after(80, 20, 3));
+        // Nothing decided before the first window closes.
+        assert!(!after(80, 20, 0));
+    }
+
+    #[test]
+    fn the_decision_follows_the_last_window_only() {
+        let start = Instant::now();
+        let mut load = Load::new(start);
+        let mut now = start;
+        for _ in 0..200 {
+            now += Duration::from_micros(90);
+            load.work(Duration::from_micros(90), now);
+            now += Duration::from_micros(10);
+            load.idle(Duration::from_micros(10), now);
+        }
+        assert!(load.busy());
+        for _ in 0..200 {
+            now += Duration::from_micros(90);
+            load.idle(Duration::from_micros(90), now);
+            now += Duration::from_micros(10);
+            load.work(Duration::from_micros(10), now);
+        }
+        assert!(!load.busy(), "load fell: latency wins again");
     }
 }

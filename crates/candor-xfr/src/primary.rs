@@ -20,7 +20,7 @@ use candor_zone::ZoneSet;
 
 use crate::acl::Acl;
 use crate::journal::{Changed, Journal, Limits, serial_newer};
-use crate::request::{Kind, RequestError, parse_request, question};
+use crate::request::{Kind, Opt, RequestError, parse_request, question};
 use crate::transfer::{Plan, Source, Transfer};
 use crate::tsig::{self, KeyRing, Rejection, Signer};
 
@@ -156,12 +156,24 @@ impl Primary {
                     &header,
                     question,
                     Rcode::FORMERR,
-                    false,
+                    None,
                     Sign::No,
                     now,
                 ));
             }
         };
+        if req.edns.is_some_and(|o| o.version != 0) {
+            // Only EDNS version 0 is spoken (RFC 6891 §6.1.3).
+            let reply = error(
+                &req.header,
+                req.question,
+                Rcode::BADVERS,
+                req.edns,
+                Sign::No,
+                now,
+            );
+            return Handled::reply(reply);
+        }
         let zone_name = req.zone.clone();
         let mut signer = None;
         if let Some(t) = &req.tsig {
@@ -295,14 +307,19 @@ impl Primary {
                 .unwrap_or(&[]),
         )
         .unwrap_or_else(|_| Name::root());
+        let edns = candor_wire::parse_query(msg).ok().and_then(|q| q.edns);
+        let edns = edns.map(|e| Opt {
+            version: e.version,
+            dnssec_ok: e.dnssec_ok,
+        });
         let tsig = tsig::last_record_start(msg).and_then(|start| tsig::read_tsig(msg, start));
         let Some(tsig) = tsig else {
-            let reply = error(&header, question, Rcode::FORMERR, false, Sign::No, now);
+            let reply = error(&header, question, Rcode::FORMERR, edns, Sign::No, now);
             return Handled::reply(reply);
         };
         let mut signer = match tsig::verify_request(&self.keys.load(), msg, &tsig, now) {
             Ok(s) => s,
-            Err(rejection) => return self.rejected(&header, question, false, rejection, zone, now),
+            Err(rejection) => return self.rejected(&header, question, edns, rejection, zone, now),
         };
         // The request as if it had never been signed.
         let mut bare = msg[..tsig.start].to_vec();
@@ -343,7 +360,7 @@ impl Primary {
         &self,
         header: &Header,
         question: &[u8],
-        edns: bool,
+        edns: Option<Opt>,
         rejection: Rejection,
         zone: Name,
         now: u64,
@@ -434,7 +451,7 @@ fn error(
     header: &Header,
     question: &[u8],
     rcode: Rcode,
-    edns: bool,
+    edns: Option<Opt>,
     sign: Sign<'_>,
     now: u64,
 ) -> Reply {
@@ -446,8 +463,9 @@ fn error(
     // Room for the OPT and TSIG records: the question is at most 259
     // bytes and a TSIG record without MAC at most 530.
     let _ = b.reserve(11);
-    if edns {
-        let _ = b.push_opt(1232, 0, false, None);
+    if let Some(opt) = edns {
+        let ext = (rcode.0 >> 4) as u8;
+        let _ = b.push_opt(1232, ext, opt.dnssec_ok, None);
     }
     let len = b.finish();
     let len = match sign {

@@ -20,6 +20,15 @@ pub enum Kind {
     },
 }
 
+/// What a request's OPT record (RFC 6891) says that a response repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opt {
+    /// The EDNS version (only 0 is served; others get BADVERS).
+    pub version: u8,
+    /// The DO bit, echoed (RFC 3225 §3).
+    pub dnssec_ok: bool,
+}
+
 /// A transfer request.
 #[derive(Clone, Debug)]
 pub struct Request<'a> {
@@ -33,8 +42,8 @@ pub struct Request<'a> {
     pub kind: Kind,
     /// QCLASS.
     pub class: Class,
-    /// The request carried an OPT record (the response then carries one).
-    pub edns: bool,
+    /// The request's OPT record, if any (the response then carries one).
+    pub edns: Option<Opt>,
     /// The TSIG record, if the request is signed.
     pub tsig: Option<TsigRecord<'a>>,
 }
@@ -178,12 +187,19 @@ pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, RequestError<'_>> {
         }
         _ => return Err(formerr),
     };
-    let mut edns = false;
+    let mut edns = None;
     let mut tsig = None;
     for i in 0..header.arcount {
         let rr = locate(msg, pos).ok_or(formerr)?;
         match rr.rtype {
-            Rtype::OPT if !edns && rr.owner.is_root() => edns = true,
+            Rtype::OPT if edns.is_none() && rr.owner.is_root() => {
+                // The TTL field holds the extended rcode, version and flags.
+                let ttl = msg.get(rr.rdata - 6..rr.rdata - 2).ok_or(formerr)?;
+                edns = Some(Opt {
+                    version: ttl[1],
+                    dnssec_ok: ttl[2] & 0x80 != 0,
+                });
+            }
             Rtype::OPT => return Err(formerr),
             // TSIG must be the last record (RFC 8945 §5.1).
             Rtype::TSIG if i + 1 == header.arcount => {

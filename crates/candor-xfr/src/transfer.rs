@@ -21,6 +21,7 @@ use candor_wire::{Header, MessageBuilder, Owner, Rcode, TruncationError};
 use candor_zone::{OwnedRecord, Zone, ZoneSet};
 
 use crate::journal::{Step, zone_soa};
+use crate::request::Opt;
 use crate::tsig::Signer;
 use crate::view::{Records, Resolver, next_tail, node_records, push_tail};
 
@@ -48,8 +49,8 @@ pub struct Transfer {
     header: Header,
     /// The request's question, repeated in the first message.
     question: Vec<u8>,
-    /// Whether responses carry an OPT record.
-    edns: bool,
+    /// The request's OPT record: responses carry one if it had one.
+    edns: Option<Opt>,
     /// What is left to send.
     parts: VecDeque<Part>,
     /// Position in the part at the front: the next node for `Body`, the
@@ -109,11 +110,11 @@ pub struct Source {
 
 impl Transfer {
     /// A transfer answering a request with `header`, `question` (and an OPT
-    /// record when `edns`), sending `plan` from `source`.
+    /// record if the request had one, `edns`), sending `plan` from `source`.
     pub fn new(
         header: Header,
         question: &[u8],
-        edns: bool,
+        edns: Option<Opt>,
         source: Source,
         plan: Plan,
         signer: Option<Signer>,
@@ -148,7 +149,7 @@ impl Transfer {
     fn with_parts(
         header: Header,
         question: &[u8],
-        edns: bool,
+        edns: Option<Opt>,
         source: Source,
         parts: VecDeque<Part>,
         signer: Option<Signer>,
@@ -218,8 +219,8 @@ impl Transfer {
         };
         b.set_flags(Header::AA);
         b.set_rcode(Rcode::NOERROR);
-        let reserved =
-            self.signer.as_ref().map_or(0, Signer::record_len) + if self.edns { 11 } else { 0 };
+        let reserved = self.signer.as_ref().map_or(0, Signer::record_len)
+            + if self.edns.is_some() { 11 } else { 0 };
         // A question is at most 259 bytes, so there is always room.
         let _ = b.reserve(reserved);
         let mut count = 0;
@@ -228,8 +229,8 @@ impl Transfer {
         }
         // The OPT record takes back its own room; the TSIG record's stays
         // free past the end of the message, where the signer writes it.
-        if self.edns {
-            let _ = b.push_opt(EDNS_SIZE, 0, false, None);
+        if let Some(opt) = self.edns {
+            let _ = b.push_opt(EDNS_SIZE, 0, opt.dnssec_ok, None);
         }
         (b.finish(), count)
     }

@@ -99,12 +99,18 @@ struct ServeArgs {
     /// UDP worker threads per address (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
-    /// Receive coalescing: after a partly filled batch, a UDP worker waits
-    /// this many microseconds (plus the kernel's timer slack) for more
-    /// packets before receiving again; fewer wake-ups per query under load.
-    /// 0 turns it off.
+    /// Receive coalescing: while a UDP worker is busy (working more than
+    /// half its time), after a partly filled batch it waits this many
+    /// microseconds for more packets before receiving again; fewer wake-ups
+    /// per query under heavy load, no added latency at light load. 0 turns
+    /// it off.
     #[arg(long, value_name = "US", default_value_t = 50)]
     udp_coalesce_us: u64,
+    /// Kernel receive buffer per UDP socket, in bytes (SO_RCVBUF; the kernel
+    /// grants twice this, capped by net.core.rmem_max). It bounds how much
+    /// queue, and so latency, a flood can build in front of a worker.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    udp_recv_buffer: usize,
     /// Largest UDP response, whatever the client offers (512..=4096).
     #[arg(long, value_name = "BYTES", default_value_t = 1232)]
     max_udp_payload: u16,

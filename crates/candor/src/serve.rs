@@ -167,6 +167,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         workers,
         answer: tcp_config.answer.clone(),
         coalesce: Duration::from_micros(args.udp_coalesce_us),
+        recv_buffer: args.udp_recv_buffer,
         transfers: Some(xfr.transfers.clone()),
     };
     let mut udp = Vec::new();

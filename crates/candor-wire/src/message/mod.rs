@@ -1,7 +1,9 @@
 //! Parsing queries and building responses, in caller-provided buffers.
 //!
 //! [`parse_query`] reads exactly what an authoritative server needs from a
-//! query (header, the one question, EDNS) without allocating.
+//! request (header, the one question, EDNS, the [`RequestKind`]) without
+//! allocating, reading every other record through so that a broken message
+//! is always noticed.
 //! [`MessageBuilder`] writes a response: header, question copied from the
 //! query, then whole RRs with name compression, refusing (and rolling back)
 //! anything that would exceed the size limit.
@@ -85,11 +87,66 @@ pub struct Edns {
     pub nsid: bool,
 }
 
-/// The parts of a query an authoritative server uses.
+/// What a request asks the server to do, from its opcode and QTYPE. Each
+/// kind has its own rules for the answer and authority sections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestKind {
+    /// A standard query (RFC 1035 §4.1): no answer or authority records.
+    Query,
+    /// A full zone transfer (RFC 5936 §2.1): no answer or authority
+    /// records.
+    Axfr,
+    /// An incremental zone transfer (RFC 1995 §3): the client's SOA in the
+    /// authority section, no answer records.
+    Ixfr,
+    /// A zone change notification (RFC 1996 §3.7): the new SOA may be in
+    /// the answer section.
+    Notify,
+    /// A dynamic update (RFC 2136 §2): prerequisites in the answer section,
+    /// updates in the authority section.
+    Update,
+}
+
+impl RequestKind {
+    /// Whether Candor reads requests with this opcode: QUERY, NOTIFY and
+    /// UPDATE (not IQUERY, STATUS, DSO or the unassigned ones).
+    fn reads(opcode: Opcode) -> bool {
+        matches!(opcode, Opcode::QUERY | Opcode::NOTIFY | Opcode::UPDATE)
+    }
+
+    /// The kind of a request with this opcode and QTYPE, or `None` for an
+    /// opcode Candor does not [read](RequestKind::reads).
+    fn of(opcode: Opcode, qtype: Rtype) -> Option<RequestKind> {
+        match opcode {
+            Opcode::QUERY => Some(match qtype {
+                Rtype::AXFR => RequestKind::Axfr,
+                Rtype::IXFR => RequestKind::Ixfr,
+                _ => RequestKind::Query,
+            }),
+            Opcode::NOTIFY => Some(RequestKind::Notify),
+            Opcode::UPDATE => Some(RequestKind::Update),
+            _ => None,
+        }
+    }
+
+    /// Whether a request of this kind may hold `ancount` answer and
+    /// `nscount` authority records.
+    fn allows(self, ancount: u16, nscount: u16) -> bool {
+        match self {
+            RequestKind::Query | RequestKind::Axfr => ancount == 0 && nscount == 0,
+            RequestKind::Ixfr => ancount == 0,
+            RequestKind::Notify | RequestKind::Update => true,
+        }
+    }
+}
+
+/// The parts of a request an authoritative server uses.
 #[derive(Clone, Copy, Debug)]
 pub struct Query<'a> {
     /// The header as received.
     pub header: Header,
+    /// What the request asks for.
+    pub kind: RequestKind,
     /// The question in wire form: QNAME, QTYPE, QCLASS, exactly as received.
     pub question: &'a [u8],
     /// QNAME, exactly as received (case preserved, no compression).
@@ -98,74 +155,146 @@ pub struct Query<'a> {
     pub qtype: Rtype,
     /// QCLASS.
     pub qclass: Class,
-    /// The OPT record, if present.
+    /// The OPT record, if present (always EDNS version 0).
     pub edns: Option<Edns>,
     /// The query carries a TSIG record (which we cannot verify).
     pub has_tsig: bool,
 }
 
-/// Why a query cannot be answered normally.
+/// What a response repeats of the request it answers: the header (ID,
+/// opcode, RD and CD), the question, if it could be read, and the OPT
+/// record, if there was one (RFC 6891 §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QueryError {
-    /// Not worth a response: shorter than a header, or a response itself.
-    Drop,
-    /// Malformed: answer FORMERR, with the header fields of the query.
-    FormErr(Header),
+pub struct Echo<'a> {
+    /// The header as received.
+    pub header: Header,
+    /// The question in wire form, or nothing.
+    pub question: &'a [u8],
+    /// The OPT record's contents (of any version).
+    pub edns: Option<Edns>,
 }
 
-/// Parses a query. Never panics; anything malformed is [`QueryError`].
+/// Why a request cannot be answered normally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryError<'a> {
+    /// Not worth a response: shorter than a header, or a response itself.
+    Drop,
+    /// Answer with this rcode and what the response repeats of the request,
+    /// nothing else: FORMERR for a malformed message, BADVERS for an EDNS
+    /// version other than 0 (RFC 6891 §6.1.3), NOTIMP for an opcode whose
+    /// messages Candor cannot read (RFC 1035 §4.1.1).
+    Reject(Echo<'a>, Rcode),
+}
+
+/// Parses a request. Never panics; anything else is [`QueryError`].
 ///
-/// A valid query has exactly one question, empty answer and authority
-/// sections, at most one OPT record (owned by the root) in the additional
-/// section, and no compression pointers in its question. Bytes after the
-/// last record are ignored.
-pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError> {
+/// Every record is read, so a message broken anywhere (a record running
+/// past the end, a bad name, counts larger than the message, a second OPT)
+/// is FORMERR; bytes after the last record are ignored. A message that
+/// reads well is then checked in this order: an EDNS version other than 0
+/// is BADVERS, an opcode other than QUERY, NOTIFY and UPDATE is NOTIMP, and
+/// it is FORMERR unless it has exactly one question, without compression,
+/// and answer and authority records only where its [`RequestKind`] allows
+/// them.
+pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError<'_>> {
     let header = Header::parse(msg).ok_or(QueryError::Drop)?;
     if header.flags & Header::QR != 0 {
         return Err(QueryError::Drop);
     }
-    let formerr = QueryError::FormErr(header);
-    if header.qdcount != 1 || header.ancount != 0 || header.nscount != 0 {
-        return Err(formerr);
-    }
-    let qname_len = question_name_len(&msg[HEADER_LEN..]).ok_or(formerr)?;
-    let qend = HEADER_LEN + qname_len + 4;
-    let question = msg.get(HEADER_LEN..qend).ok_or(formerr)?;
-    let qtype = Rtype(u16::from_be_bytes([
-        question[qname_len],
-        question[qname_len + 1],
-    ]));
-    let qclass = Class(u16::from_be_bytes([
-        question[qname_len + 2],
-        question[qname_len + 3],
-    ]));
+    // Errors repeat the question, once read, and the OPT record, once read.
+    let reject = move |question, edns, rcode| {
+        let echo = Echo {
+            header,
+            question,
+            edns,
+        };
+        QueryError::Reject(echo, rcode)
+    };
 
+    // The question: one, uncompressed, in every request Candor answers;
+    // other questions are only skipped, to find the OPT record.
+    let mut question: &[u8] = &[];
+    let mut fields = None;
+    let mut pos = HEADER_LEN;
+    if header.qdcount == 1
+        && let Some(len) = question_name_len(&msg[HEADER_LEN..])
+    {
+        let Some(q) = msg.get(HEADER_LEN..HEADER_LEN + len + 4) else {
+            return Err(reject(&[], None, Rcode::FORMERR));
+        };
+        let qtype = Rtype(u16::from_be_bytes([q[len], q[len + 1]]));
+        let qclass = Class(u16::from_be_bytes([q[len + 2], q[len + 3]]));
+        question = q;
+        fields = Some((len, qtype, qclass));
+        pos += len + 4;
+    } else {
+        let Some(end) = skip_questions(msg, header.qdcount) else {
+            return Err(reject(&[], None, Rcode::FORMERR));
+        };
+        pos = end;
+    }
+    // Answer and authority records are read through; whether the request
+    // may have them is decided below.
+    let has_records = (header.ancount | header.nscount) != 0;
+    if has_records {
+        let count = u32::from(header.ancount) + u32::from(header.nscount);
+        let Some(end) = skip_records(msg, pos, count) else {
+            return Err(reject(question, None, Rcode::FORMERR));
+        };
+        pos = end;
+    }
     let mut edns = None;
     let mut has_tsig = false;
-    let mut pos = qend;
     for _ in 0..header.arcount {
-        let rr = read_rr(msg, pos).ok_or(formerr)?;
+        let Some(rr) = read_rr(msg, pos) else {
+            return Err(reject(question, edns, Rcode::FORMERR));
+        };
         match Rtype(rr.rtype) {
             Rtype::OPT => {
-                // One OPT at most, owned by the root (RFC 6891 §6.1.1).
-                if edns.is_some() || rr.owner_first != 0 {
-                    return Err(formerr);
+                // One OPT at most, owned by the root (RFC 6891 §6.1.1). Even
+                // a wrong one is echoed in the FORMERR (§7).
+                if edns.is_some() {
+                    return Err(reject(question, edns, Rcode::FORMERR));
                 }
-                let nsid = scan_options(&msg[rr.rdata_start..rr.end]).ok_or(formerr)?;
+                let nsid = scan_options(&msg[rr.rdata_start..rr.end]);
                 edns = Some(Edns {
                     udp_size: rr.class,
                     version: ((rr.ttl >> 16) & 0xff) as u8,
                     dnssec_ok: rr.ttl & 0x8000 != 0,
-                    nsid,
+                    nsid: nsid.unwrap_or(false),
                 });
+                if rr.owner_first != 0 || nsid.is_none() {
+                    return Err(reject(question, edns, Rcode::FORMERR));
+                }
             }
             Rtype::TSIG => has_tsig = true,
             _ => {}
         }
         pos = rr.end;
     }
+
+    if edns.is_some_and(|e| e.version != 0) {
+        return Err(reject(question, edns, Rcode::BADVERS));
+    }
+    let Some((qname_len, qtype, qclass)) = fields else {
+        // Other opcodes' messages may not even have a question (a DSO
+        // message has none, RFC 8490 §5.4): they are not judged by it.
+        let rcode = if RequestKind::reads(header.opcode()) {
+            Rcode::FORMERR
+        } else {
+            Rcode::NOTIMP
+        };
+        return Err(reject(question, edns, rcode));
+    };
+    let Some(kind) = RequestKind::of(header.opcode(), qtype) else {
+        return Err(reject(question, edns, Rcode::NOTIMP));
+    };
+    if has_records && !kind.allows(header.ancount, header.nscount) {
+        return Err(reject(question, edns, Rcode::FORMERR));
+    }
     Ok(Query {
         header,
+        kind,
         question,
         qname: &question[..qname_len],
         qtype,
@@ -173,6 +302,25 @@ pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError> {
         edns,
         has_tsig,
     })
+}
+
+/// Skips `count` questions, compressed or not; returns the offset after
+/// them, if they are all there.
+fn skip_questions(msg: &[u8], count: u16) -> Option<usize> {
+    let mut pos = HEADER_LEN;
+    for _ in 0..count {
+        pos = skip_name(msg, pos)? + 4;
+    }
+    (pos <= msg.len()).then_some(pos)
+}
+
+/// Skips `count` records from `pos`; returns the offset after them, if
+/// they are all there.
+fn skip_records(msg: &[u8], mut pos: usize, count: u32) -> Option<usize> {
+    for _ in 0..count {
+        pos = read_rr(msg, pos)?.end;
+    }
+    Some(pos)
 }
 
 /// Length of an uncompressed QNAME at the start of `bytes`.

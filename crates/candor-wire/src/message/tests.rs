@@ -62,24 +62,237 @@ fn rejects_malformed_queries() {
     let mut response = query("example.", Rtype::A, None);
     response[2] |= 0x80;
     assert_eq!(parse_query(&response).unwrap_err(), QueryError::Drop);
+    let formerr =
+        |msg: &[u8]| matches!(parse_query(msg), Err(QueryError::Reject(_, Rcode::FORMERR)));
     let truncated = query("example.", Rtype::A, None);
-    assert!(matches!(
-        parse_query(&truncated[..truncated.len() - 1]),
-        Err(QueryError::FormErr(_))
-    ));
+    assert!(formerr(&truncated[..truncated.len() - 1]));
     let mut two_questions = query("example.", Rtype::A, None);
     two_questions[5] = 2;
-    assert!(matches!(
-        parse_query(&two_questions),
-        Err(QueryError::FormErr(_))
-    ));
+    assert!(formerr(&two_questions));
     let mut pointer = query("example.", Rtype::A, None);
     pointer[12] = 0xc0;
-    assert!(matches!(parse_query(&pointer), Err(QueryError::FormErr(_))));
+    assert!(formerr(&pointer));
     let mut bad_opt = query("example.", Rtype::A, Some((4096, 0)));
     let n = bad_opt.len();
     bad_opt[n - 2] = 9; // RDLENGTH beyond the end.
-    assert!(matches!(parse_query(&bad_opt), Err(QueryError::FormErr(_))));
+    assert!(formerr(&bad_opt));
+}
+
+/// A record in wire form, the owner uncompressed.
+fn record(owner: &str, rtype: Rtype, rdata: &[u8]) -> Vec<u8> {
+    let mut r = Name::from_text(owner, None).unwrap().as_wire().to_vec();
+    r.extend_from_slice(&rtype.0.to_be_bytes());
+    r.extend_from_slice(&[0, 1, 0, 0, 0, 0]);
+    r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    r.extend_from_slice(rdata);
+    r
+}
+
+/// An OPT record with the DO bit, of EDNS `version`, with `options`.
+fn opt(version: u8, options: &[u8]) -> Vec<u8> {
+    let mut r = vec![0, 0, 41, 0x04, 0xd0, 0, version, 0x80, 0];
+    r.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    r.extend_from_slice(options);
+    r
+}
+
+/// A message with `opcode`, the question if any, and the records of the
+/// answer, authority and additional sections, counted in the header.
+fn message(opcode: u8, question: Option<(&str, Rtype)>, sections: [Vec<Vec<u8>>; 3]) -> Vec<u8> {
+    let mut m = vec![0x12, 0x34, opcode << 3, 0];
+    m.extend_from_slice(&u16::from(question.is_some()).to_be_bytes());
+    for section in &sections {
+        m.extend_from_slice(&(section.len() as u16).to_be_bytes());
+    }
+    if let Some((name, qtype)) = question {
+        m.extend_from_slice(Name::from_text(name, None).unwrap().as_wire());
+        m.extend_from_slice(&qtype.0.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+    }
+    for r in sections.iter().flat_map(|s| s.iter()) {
+        m.extend_from_slice(r);
+    }
+    m
+}
+
+/// What `parse_query` makes of a message, in a few words: the request
+/// kind, or the rcode and what the error response can repeat.
+fn outcome(msg: &[u8]) -> String {
+    match parse_query(msg) {
+        Ok(q) => format!("{:?}", q.kind),
+        Err(QueryError::Drop) => "drop".to_owned(),
+        Err(QueryError::Reject(echo, rcode)) => format!(
+            "{rcode}{}{}",
+            if echo.question.is_empty() {
+                ""
+            } else {
+                " +question"
+            },
+            match echo.edns {
+                Some(e) => format!(" +opt v{} do={}", e.version, e.dnssec_ok),
+                None => String::new(),
+            }
+        ),
+    }
+}
+
+#[test]
+fn each_request_kind_may_carry_its_own_records() {
+    let soa = record("example.", Rtype::SOA, &[0; 22]);
+    let a = record("www.example.", Rtype::A, &[192, 0, 2, 1]);
+    let q = |qtype| Some(("example.", qtype));
+    let cases: &[(&str, Vec<u8>, &str)] = &[
+        (
+            "query",
+            message(0, q(Rtype::A), [vec![], vec![], vec![]]),
+            "Query",
+        ),
+        (
+            "axfr",
+            message(0, q(Rtype::AXFR), [vec![], vec![], vec![]]),
+            "Axfr",
+        ),
+        (
+            "ixfr with the client's SOA in authority",
+            message(
+                0,
+                q(Rtype::IXFR),
+                [vec![], vec![soa.clone()], vec![opt(0, &[])]],
+            ),
+            "Ixfr",
+        ),
+        (
+            "notify with the new SOA in answer",
+            message(4, q(Rtype::SOA), [vec![soa.clone()], vec![], vec![]]),
+            "Notify",
+        ),
+        (
+            "update with prerequisites and updates",
+            message(
+                5,
+                q(Rtype::SOA),
+                [vec![a.clone()], vec![a.clone(), a.clone()], vec![]],
+            ),
+            "Update",
+        ),
+        (
+            "query with an authority record",
+            message(0, q(Rtype::A), [vec![], vec![a.clone()], vec![]]),
+            "FORMERR +question",
+        ),
+        (
+            "query with an answer record",
+            message(0, q(Rtype::A), [vec![a.clone()], vec![], vec![opt(0, &[])]]),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "axfr with an authority record",
+            message(0, q(Rtype::AXFR), [vec![], vec![soa.clone()], vec![]]),
+            "FORMERR +question",
+        ),
+        (
+            "ixfr with its SOA in answer",
+            message(0, q(Rtype::IXFR), [vec![soa.clone()], vec![], vec![]]),
+            "FORMERR +question",
+        ),
+        (
+            "status, with records",
+            message(2, q(Rtype::A), [vec![a.clone()], vec![], vec![opt(0, &[])]]),
+            "NOTIMP +question +opt v0 do=true",
+        ),
+        (
+            "dso, without a question (RFC 8490 §5.4)",
+            message(6, None, [vec![], vec![], vec![opt(0, &[])]]),
+            "NOTIMP +opt v0 do=true",
+        ),
+    ];
+    for (what, msg, expected) in cases {
+        assert_eq!(outcome(msg), *expected, "{what}");
+    }
+}
+
+#[test]
+fn every_record_is_read_and_the_opt_kept_for_the_error() {
+    let soa = record("example.", Rtype::SOA, &[0; 22]);
+    let q = Some(("example.", Rtype::A));
+    let with_count = |mut m: Vec<u8>, at: usize, count: u8| {
+        m[at] = count;
+        m
+    };
+    let mut owned_opt = vec![1, b'x'];
+    owned_opt.extend_from_slice(&opt(0, &[]));
+    let cases: &[(&str, Vec<u8>, &str)] = &[
+        (
+            "no question",
+            message(0, None, [vec![], vec![], vec![opt(0, &[])]]),
+            "FORMERR +opt v0 do=true",
+        ),
+        (
+            "no question, EDNS version 1",
+            message(0, None, [vec![], vec![], vec![opt(1, &[])]]),
+            "BADVERS +opt v1 do=true",
+        ),
+        (
+            "query, EDNS version 1",
+            message(0, q, [vec![], vec![], vec![opt(1, &[])]]),
+            "BADVERS +question +opt v1 do=true",
+        ),
+        (
+            "two questions",
+            with_count(message(0, q, [vec![], vec![], vec![opt(0, &[])]]), 5, 2),
+            "FORMERR",
+        ),
+        (
+            "ARCOUNT one too many after the OPT",
+            with_count(message(0, q, [vec![], vec![], vec![opt(0, &[])]]), 11, 2),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "the same, EDNS version 1",
+            with_count(message(0, q, [vec![], vec![], vec![opt(1, &[])]]), 11, 2),
+            "FORMERR +question +opt v1 do=true",
+        ),
+        (
+            "NSCOUNT one too many: the OPT is read as authority",
+            with_count(
+                message(0, q, [vec![], vec![soa.clone()], vec![opt(0, &[])]]),
+                9,
+                2,
+            ),
+            "FORMERR +question",
+        ),
+        (
+            "two OPT records",
+            message(0, q, [vec![], vec![], vec![opt(0, &[]), opt(0, &[])]]),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "an option running past the OPT",
+            message(0, q, [vec![], vec![], vec![opt(0, &[0, 3, 0, 9])]]),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "an OPT not owned by the root",
+            message(0, q, [vec![], vec![], vec![owned_opt]]),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "a TSIG after the OPT",
+            message(
+                0,
+                q,
+                [
+                    vec![],
+                    vec![],
+                    vec![opt(0, &[]), record("k.", Rtype::TSIG, &[])],
+                ],
+            ),
+            "Query",
+        ),
+    ];
+    for (what, msg, expected) in cases {
+        assert_eq!(outcome(msg), *expected, "{what}");
+    }
 }
 
 /// Parses a name at `off` in `msg`, following pointers, into text.

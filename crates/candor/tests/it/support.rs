@@ -576,6 +576,64 @@ pub(crate) struct Query {
     pub(crate) rd: bool,
     /// Opcode (0 = QUERY).
     pub(crate) opcode: u8,
+    /// Records of the answer section, in wire form (a NOTIFY's SOA, UPDATE
+    /// prerequisites).
+    pub(crate) answer: Vec<Vec<u8>>,
+    /// Records of the authority section, in wire form (an IXFR's SOA,
+    /// UPDATE updates).
+    pub(crate) authority: Vec<Vec<u8>>,
+    /// A deliberate defect, to see how a server answers a broken message.
+    pub(crate) defect: Option<Defect>,
+}
+
+/// Ways to break a query message, each of which earns a FORMERR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Defect {
+    /// QDCOUNT is 0: the question is left out.
+    NoQuestion,
+    /// ARCOUNT counts one record more than the message holds.
+    MissingAdditional,
+    /// NSCOUNT counts one record more than the authority section holds
+    /// (so the additional section is read in its place).
+    MissingAuthority,
+    /// A second OPT record follows the first (RFC 6891 §6.1.1); only in a
+    /// query with EDNS.
+    SecondOpt,
+    /// The OPT record's option list ends inside an option; only in a query
+    /// with EDNS.
+    BrokenOption,
+}
+
+impl Defect {
+    /// A short name for reports.
+    fn name(self) -> &'static str {
+        match self {
+            Defect::NoQuestion => "no-question",
+            Defect::MissingAdditional => "missing-additional",
+            Defect::MissingAuthority => "missing-authority",
+            Defect::SecondOpt => "second-opt",
+            Defect::BrokenOption => "broken-option",
+        }
+    }
+}
+
+/// One resource record in wire form, the owner uncompressed.
+pub(crate) fn record(owner: &str, rtype: Rtype, class: Class, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+    let text = if owner.ends_with('.') {
+        owner.to_owned()
+    } else {
+        format!("{owner}.")
+    };
+    let mut r = Name::from_text(&text, None)
+        .unwrap_or_else(|e| panic!("bad owner {text:?}: {e}"))
+        .as_wire()
+        .to_vec();
+    r.extend_from_slice(&rtype.0.to_be_bytes());
+    r.extend_from_slice(&class.0.to_be_bytes());
+    r.extend_from_slice(&ttl.to_be_bytes());
+    r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    r.extend_from_slice(rdata);
+    r
 }
 
 impl Query {
@@ -590,6 +648,9 @@ impl Query {
             edns: None,
             rd: false,
             opcode: 0,
+            answer: Vec::new(),
+            authority: Vec::new(),
+            defect: None,
         }
     }
 
@@ -617,16 +678,38 @@ impl Query {
         let mut m = Vec::with_capacity(64);
         let flags: u16 =
             (u16::from(self.opcode & 0x0f) << 11) | if self.rd { Header::RD } else { 0 };
+        let defect = |d: Defect| self.defect == Some(d);
+        let qdcount = u16::from(!defect(Defect::NoQuestion));
+        let ancount = self.answer.len() as u16;
+        let nscount = self.authority.len() as u16 + u16::from(defect(Defect::MissingAuthority));
+        let opts = u16::from(self.edns.is_some()) * (1 + u16::from(defect(Defect::SecondOpt)));
+        let arcount = opts + u16::from(defect(Defect::MissingAdditional));
         m.extend_from_slice(&self.id.to_be_bytes());
         m.extend_from_slice(&flags.to_be_bytes());
-        for count in [1u16, 0, 0, u16::from(self.edns.is_some())] {
+        for count in [qdcount, ancount, nscount, arcount] {
             m.extend_from_slice(&count.to_be_bytes());
         }
-        m.extend_from_slice(&self.qname_wire());
-        m.extend_from_slice(&self.qtype.0.to_be_bytes());
-        m.extend_from_slice(&self.qclass.0.to_be_bytes());
+        if qdcount == 1 {
+            m.extend_from_slice(&self.qname_wire());
+            m.extend_from_slice(&self.qtype.0.to_be_bytes());
+            m.extend_from_slice(&self.qclass.0.to_be_bytes());
+        }
+        for r in self.answer.iter().chain(&self.authority) {
+            m.extend_from_slice(r);
+        }
         if let Some(e) = self.edns {
             push_opt(&mut m, e);
+            if defect(Defect::BrokenOption) {
+                // An option whose length runs past the OPT's RDATA: RDLENGTH
+                // grows by 4 for a header announcing 8 bytes of data.
+                let n = m.len();
+                let rdlen = u16::from_be_bytes([m[n - 2], m[n - 1]]) + 4;
+                m[n - 2..].copy_from_slice(&rdlen.to_be_bytes());
+                m.extend_from_slice(&[0xfd, 0xe9, 0, 8]);
+            }
+            if defect(Defect::SecondOpt) {
+                push_opt(&mut m, e);
+            }
         }
         m
     }
@@ -636,6 +719,14 @@ impl Query {
         let mut s = format!("{} {} {}", self.name, self.qclass, self.qtype);
         if self.opcode != 0 {
             let _ = write!(s, " opcode={}", self.opcode);
+        }
+        for (section, records) in [("an", &self.answer), ("ns", &self.authority)] {
+            if !records.is_empty() {
+                let _ = write!(s, " +{section}={}", records.len());
+            }
+        }
+        if let Some(d) = self.defect {
+            let _ = write!(s, " +defect={}", d.name());
         }
         if self.rd {
             s.push_str(" +rd");
@@ -889,6 +980,9 @@ pub(crate) fn render_message(m: Option<&Message>) -> String {
         m.authority.len(),
         m.additional.len()
     );
+    for (name, qtype, qclass) in &m.questions {
+        let _ = writeln!(out, "    QD {name} {qclass} {qtype}");
+    }
     for (name, records) in [
         ("AN", &m.answer),
         ("NS", &m.authority),
