@@ -174,6 +174,7 @@ mod tests {
     use crate::StoreError;
     use crate::tests::store;
 
+    /// Keys are created with a fresh secret, listed without it, and deleted.
     #[test]
     fn keys_are_made_listed_and_removed() {
         let s = store();

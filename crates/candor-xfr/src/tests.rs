@@ -191,6 +191,7 @@ fn check(p: &Primary, msg: &[u8], source: &str, expect: Expect) {
 
 //----------- AXFR ------------------------------------------------------------
 
+/// An AXFR is the zone with ALIAS and POOL flattened, SOA first and last.
 #[test]
 fn axfr_flattens_private_types() {
     let (p, _) = primary(vec![example(1, "192.0.2.80")], &["192.0.2.0/24"], vec![]);
@@ -216,6 +217,7 @@ fn axfr_flattens_private_types() {
     );
 }
 
+/// Nothing is transferred unless a rule allows the source (and its key).
 #[test]
 fn refused_unless_allowed() {
     let zones = || vec![example(1, "192.0.2.80")];
@@ -266,6 +268,7 @@ fn refused_unless_allowed() {
     assert!(handled.refusal.is_none());
 }
 
+/// A zone not served is NOTAUTH, a broken request FORMERR, and no bytes panic.
 #[test]
 fn unknown_zones_and_malformed_requests() {
     let (p, _) = primary(vec![example(1, "192.0.2.80")], &["0.0.0.0/0"], vec![]);
@@ -323,6 +326,7 @@ fn big_zone(n: usize) -> Arc<Zone> {
     zone("big.example.", &text)
 }
 
+/// A large zone goes out in messages of at most 16 KiB, every record once.
 #[test]
 fn large_zones_span_many_messages_of_bounded_size() {
     let (p, _) = primary(vec![big_zone(5000)], &["127.0.0.0/8"], vec![]);
@@ -357,6 +361,7 @@ fn large_zones_span_many_messages_of_bounded_size() {
 
 //----------- TSIG ------------------------------------------------------------
 
+/// Every message of a signed transfer is signed, each MAC chained to the last.
 #[test]
 fn signed_transfers_sign_every_message() {
     let k = key("xfr.key.", b"0123456789abcdef0123456789abcdef");
@@ -382,6 +387,7 @@ fn signed_transfers_sign_every_message() {
     );
 }
 
+/// BADKEY, BADSIG and BADTIME as RFC 8945 §5.2 has them.
 #[test]
 fn tsig_errors() {
     let k = key("xfr.key.", b"0123456789abcdef0123456789abcdef");
@@ -463,6 +469,7 @@ fn tsig_errors() {
     assert!(handled.refusal.is_none());
 }
 
+/// A signed request the ACL denies gets NOTAUTH with BADKEY, as from Knot.
 #[test]
 fn denied_signed_requests_get_badkey() {
     let k = key("xfr.key.", b"0123456789abcdef0123456789abcdef");
@@ -487,6 +494,7 @@ fn denied_signed_requests_get_badkey() {
 
 //----------- IXFR ------------------------------------------------------------
 
+/// IXFR from the journal: the steps since the client's version, or the SOA, or the whole zone.
 #[test]
 fn ixfr_from_the_journal() {
     let (p, set) = primary(vec![example(1, "192.0.2.80")], &["127.0.0.1"], vec![]);
@@ -574,6 +582,7 @@ fn ixfr_from_the_journal() {
 
 //----------- ACL -------------------------------------------------------------
 
+/// Prefixes match IPv4, IPv6 and IPv4-mapped addresses; bad rules are refused.
 #[test]
 fn prefixes() {
     let cases = [
@@ -608,6 +617,7 @@ fn prefixes() {
 
 //----------- NOTIFY ----------------------------------------------------------
 
+/// NOTIFY is sent again with back-off until a matching (signed) answer comes.
 #[test]
 fn notify_retries_until_acknowledged() {
     use std::time::{Duration, Instant};
@@ -678,6 +688,7 @@ fn notify_retries_until_acknowledged() {
     assert_eq!(sent[0].attempt, 1);
 }
 
+/// NOTIFYs to one secondary are spaced by the minimum interval.
 #[test]
 fn notify_is_spaced_per_secondary() {
     use std::time::{Duration, Instant};
@@ -707,6 +718,7 @@ fn notify_is_spaced_per_secondary() {
 
 //----------- Signed queries --------------------------------------------------
 
+/// A signed SOA query is answered signed, whoever asks; a bad MAC is BADSIG.
 #[test]
 fn signed_queries_get_signed_answers() {
     let k = key("xfr.key.", b"0123456789abcdef0123456789abcdef");
@@ -753,6 +765,7 @@ fn signed_queries_get_signed_answers() {
     ));
 }
 
+/// An IXFR ends at the version the journal saw last, not at a newer one it has not diffed.
 #[test]
 fn ixfr_ends_at_the_version_the_journal_saw_last() {
     let (p, set) = primary(vec![example(1, "192.0.2.80")], &["127.0.0.1"], vec![]);
@@ -794,6 +807,7 @@ fn ixfr_ends_at_the_version_the_journal_saw_last() {
     );
 }
 
+/// A signed UDP answer that no longer fits comes back empty, with TC, signed.
 #[test]
 fn signed_udp_answers_that_no_longer_fit_are_truncated() {
     let k = key("xfr.key.", b"0123456789abcdef0123456789abcdef");
@@ -830,6 +844,7 @@ fn signed_udp_answers_that_no_longer_fit_are_truncated() {
     assert_eq!(decode_message(&reply).unwrap().answer.len(), 2);
 }
 
+/// A step removes the flattened records secondaries were sent, even if the ALIAS target changed since.
 #[test]
 fn a_step_removes_what_secondaries_were_sent() {
     // other.: an ALIAS to www.example., which is in another zone.

@@ -14,6 +14,7 @@ fn query() -> Vec<u8> {
     m
 }
 
+/// Every algorithm signs a request, verifies it, and signs two responses the client verifies.
 #[test]
 fn every_algorithm_round_trips() {
     for algorithm in Algorithm::ALL {
@@ -44,6 +45,7 @@ fn every_algorithm_round_trips() {
     }
 }
 
+/// Secrets are not in Debug output.
 #[test]
 fn secrets_never_show_in_debug() {
     let name = Name::from_text("k.", None).unwrap();
