@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # AXFR of one large zone out of Candor and out of Knot DNS, both on
 # 127.0.0.1, fetched with `kdig +noall axfr` (which reads and checks every
-# message): wall time per transfer (median of RUNS), bytes and messages,
-# and each server's peak RSS (VmHWM) before and after the transfers.
+# message): wall time per transfer (median of RUNS; kdig's own parsing is
+# part of it), the server's CPU time per transfer (from /proc), bytes and
+# messages, and each server's peak RSS (VmHWM) before and after.
 #
 #   bench/axfr.sh [RECORDS] [RUNS]      (defaults: 100000 records, 5 runs)
 #
@@ -13,7 +14,7 @@ records=${1:-100000}
 runs=${2:-5}
 bin=${CANDOR_BIN:-target/release/candor}
 work=$(mktemp -d)
-trap 'kill ${cpid:-} ${kpid:-} 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill ${cpid:-} ${kpid:-} 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 # The zone: names with A, AAAA, MX and TXT records, RECORDS in all.
 mkdir -p "$work/zones" "$work/knot/run" "$work/knot/storage"
@@ -28,7 +29,7 @@ while left > 0:
     if kind == 0:
         print(f"host{i} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}")
     elif kind == 1:
-        print(f"host{i} AAAA 2001:db8::{i:x}")
+        print(f"host{i} AAAA 2001:db8::{i >> 16:x}:{i & 0xffff:x}")
     elif kind == 2:
         print(f"mail{i} MX 10 host{i - 2}.big.test.")
     else:
@@ -78,11 +79,14 @@ for port in $cport $kport; do
 	done
 done
 
-hwm() { awk '/VmHWM/ {print $2 / 1024 " MiB"}' /proc/$1/status; }
+hwm() { awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' /proc/$1/status; }
+ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
 measure() {
 	local name=$1 port=$2 pid=$3
 	local before times summary
 	before=$(hwm "$pid")
+	local cpu0
+	cpu0=$(ticks "$pid")
 	times=()
 	for _ in $(seq "$runs"); do
 		local start end
@@ -93,8 +97,11 @@ measure() {
 	done
 	local median
 	median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	printf '%-7s median %.3f s  (%s)  peak RSS %s before, %s after\n' \
-		"$name" "$median" "${summary#;; }" "$before" "$(hwm "$pid")"
+	local cpu
+	cpu=$(awk -v t=$(($(ticks "$pid") - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$runs" \
+		'BEGIN {printf "%.0f ms", 1000 * t / hz / n}')
+	printf '%-7s median %.3f s, server CPU %s per transfer  (%s)  peak RSS %s before, %s after\n' \
+		"$name" "$median" "$cpu" "${summary#;; }" "$before" "$(hwm "$pid")"
 }
 measure candor $cport $cpid
 measure knot $kport $kpid
