@@ -189,7 +189,9 @@ fn answer(
     hint: Option<Hint<'_>>,
 ) -> Rcode {
     if query.has_tsig {
-        // We hold no TSIG keys, so no signature can be verified (RFC 8945 §5.2).
+        // The answer path holds no TSIG keys, so no signature can be
+        // verified here (RFC 8945 §5.2). The servers give signed requests
+        // to `candor_xfr` instead (over UDP, on seeing this NOTAUTH).
         return Rcode::NOTAUTH;
     }
     if query.kind != RequestKind::Query {
@@ -261,15 +263,16 @@ fn answer_name(
 }
 
 /// The rcode for a request other than a standard query: none of them is
-/// served yet. Zone transfers will start here.
+/// served here. Zone transfers are `candor_xfr`'s: the TCP listener hands
+/// them over before this runs, a UDP worker on seeing NOTAUTH.
 #[cold]
 fn decline(query: &Query<'_>, transport: Transport) -> Rcode {
     match query.kind {
         // AXFR over UDP is not defined (RFC 5936 §4.2): NOTIMP, as from Knot.
         RequestKind::Axfr if transport == Transport::Udp => Rcode::NOTIMP,
-        // No transfer is allowed yet: NOTAUTH ("not authorized", as RFC
-        // 8945 reads the code), which is what Knot answers a transfer its
-        // ACL denies.
+        // Declined here: NOTAUTH ("not authorized", as RFC 8945 reads the
+        // code), which is what Knot answers a transfer its ACL denies; the
+        // server asks `candor_xfr` instead when transfers are configured.
         RequestKind::Axfr | RequestKind::Ixfr => Rcode::NOTAUTH,
         // Candor is nobody's secondary, so no NOTIFY is expected of anyone;
         // Knot answers one its ACL does not allow with NOTAUTH too.

@@ -25,6 +25,9 @@
 //! - `/v2/{account}/status/…`: the status page's components, incidents and
 //!   maintenance windows (the operator's account only) and subscriptions
 //!   to its notifications (any account, for its own zones).
+//! - `/v2/{account}/tsig_keys`: the TSIG keys of zone transfers and NOTIFY
+//!   (the operator's account only; a key's secret is shown at creation
+//!   only).
 
 #![forbid(unsafe_code)]
 
@@ -178,7 +181,9 @@ pub(crate) struct Route {
 
 /// Every route of the API.
 pub(crate) fn routes() -> Vec<Route> {
-    use handlers::{distribution as dist, domains, identity, records, settings, status, zones};
+    use handlers::{
+        distribution as dist, domains, identity, records, settings, status, tsig, zones,
+    };
     /// Shorthand for an authenticated route.
     fn auth(method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Route {
         Route {
@@ -258,6 +263,13 @@ pub(crate) fn routes() -> Vec<Route> {
             "PUT",
             "/v2/{account}/settings/alias_refresh",
             put(settings::update),
+        ),
+        auth("GET", "/v2/{account}/tsig_keys", get(tsig::list)),
+        auth("POST", "/v2/{account}/tsig_keys", post(tsig::create)),
+        auth(
+            "DELETE",
+            "/v2/{account}/tsig_keys/{key}",
+            delete(tsig::destroy),
         ),
         auth(
             "GET",

@@ -38,6 +38,7 @@ use arc_swap::ArcSwap;
 use candor_store::{Store, StoreError, ZoneChange};
 use candor_wire::Name;
 use candor_zone::{Zone, ZoneSet};
+use tokio::sync::watch;
 
 pub use follow::follow_store;
 pub use last_good::{read_last_good, write_last_good};
@@ -140,6 +141,9 @@ pub struct Publisher {
     last_good_dir: Option<PathBuf>,
     /// Bookkeeping.
     state: Arc<Mutex<State>>,
+    /// Counts every store of a new set: followers of the served zones
+    /// (zone transfers' journal, NOTIFY) wake up on it instead of polling.
+    changes: Arc<watch::Sender<u64>>,
 }
 
 impl Publisher {
@@ -150,7 +154,20 @@ impl Publisher {
             zones,
             last_good_dir,
             state: Arc::new(Mutex::new(State::default())),
+            changes: Arc::new(watch::channel(0).0),
         }
+    }
+
+    /// A receiver that sees a new value after every change of the served
+    /// set: a zone published or removed, or the zone files replaced.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Stores a new served set and tells the subscribers.
+    fn store(&self, set: ZoneSet) {
+        self.zones.store(Arc::new(set));
+        self.changes.send_modify(|n| *n += 1);
     }
 
     /// The served set.
@@ -218,7 +235,7 @@ impl Publisher {
         }
         let mut set = ZoneSet::clone(&self.zones.load());
         set.insert(zone.clone());
-        self.zones.store(Arc::new(set));
+        self.store(set);
         if source == Source::Store
             && let Some(f) = state.failures.get(&id)
             && !serial_newer(f.stored_serial, zone.serial())
@@ -246,7 +263,7 @@ impl Publisher {
             .get(apex)
             .is_some_and(|z| Arc::ptr_eq(z, &gone.zone))
         {
-            self.zones.store(Arc::new(current.without(apex)));
+            self.store(current.without(apex));
         }
     }
 
@@ -331,7 +348,7 @@ impl Publisher {
         for served in state.served.values() {
             set.insert(served.zone.clone());
         }
-        self.zones.store(Arc::new(set));
+        self.store(set);
     }
 
     /// Serves every stored zone at start-up: compiled from the store, or

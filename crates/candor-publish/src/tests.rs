@@ -121,6 +121,26 @@ fn an_older_version_never_replaces_a_newer_one() {
 }
 
 #[test]
+fn subscribers_see_every_change_of_the_served_set() {
+    let store = Store::open_in_memory(config()).unwrap();
+    let (account, changes) = three_changes(&store);
+    let p = Publisher::new(shared(), None);
+    let mut rx = p.subscribe();
+    let seen = |rx: &mut tokio::sync::watch::Receiver<u64>| rx.has_changed().unwrap_or(false);
+    p.publish(&changes[1]);
+    assert!(seen(&mut rx));
+    rx.mark_unchanged();
+    // Dropped versions change nothing.
+    p.publish(&changes[0]);
+    assert!(!seen(&mut rx));
+    p.replace_files(ZoneSet::new());
+    assert!(seen(&mut rx));
+    rx.mark_unchanged();
+    p.publish(&store.delete_zone(account, "example.com", &actor()).unwrap());
+    assert!(seen(&mut rx));
+}
+
+#[test]
 fn a_deleted_zone_is_never_published_again() {
     let store = Store::open_in_memory(config()).unwrap();
     let (account, changes) = three_changes(&store);

@@ -1,9 +1,12 @@
-//! The network side of the name server: UDP workers and the TCP listener.
+//! The network side of the name server: UDP workers, the TCP listener,
+//! zone transfers and NOTIFY.
 //!
-//! This crate only moves bytes. Every response comes from
+//! This crate only moves bytes. Every answer to a query comes from
 //! `candor_answer::respond` on the current [`ZoneSet`] snapshot, which is
 //! loaded once per batch of packets from an [`ArcSwap`]; publishing a new
-//! snapshot never blocks a worker.
+//! snapshot never blocks a worker. Transfer requests over TCP go to
+//! `candor_xfr::Primary` instead, and NOTIFYs are sent as
+//! `candor_xfr::Notifier` decides (module `xfr`).
 //!
 //! Nothing here logs per packet or allocates per packet: each UDP worker
 //! owns its buffers, TCP connections share one scratch buffer per runtime
@@ -20,6 +23,7 @@ mod stats;
 mod tcp;
 #[allow(unsafe_code)]
 mod udp;
+mod xfr;
 
 use std::sync::Arc;
 
@@ -32,6 +36,7 @@ pub use tcp::{
     ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
 };
 pub use udp::{UdpConfig, UdpWorkers, bind_udp};
+pub use xfr::{Transfers, follow_zones, run_notifier};
 
 /// The zones being served, replaced as a whole when anything changes.
 pub type SharedZones = Arc<ArcSwap<ZoneSet>>;

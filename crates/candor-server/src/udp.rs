@@ -49,6 +49,10 @@ pub struct UdpConfig {
     /// kernel doubles it for its bookkeeping and caps it at `rmem_max`).
     /// It bounds the queue a flood can build: see [`udp_socket`].
     pub recv_buffer: usize,
+    /// Zone transfers: an IXFR over UDP gets the current SOA from them
+    /// (RFC 1995 §2), if the ACL allows; without them the answer path
+    /// refuses it.
+    pub transfers: Option<Arc<crate::xfr::Transfers>>,
 }
 
 /// The running workers.
@@ -99,6 +103,7 @@ pub fn bind_udp(
             zones: zones.clone(),
             config: config.answer.clone(),
             coalesce: config.coalesce,
+            transfers: config.transfers.clone(),
             stats: s,
             stop: stop.clone(),
         };
@@ -175,6 +180,8 @@ struct Worker {
     config: Config,
     /// See [`UdpConfig::coalesce`].
     coalesce: Duration,
+    /// See [`UdpConfig::transfers`].
+    transfers: Option<Arc<crate::xfr::Transfers>>,
     /// Its counters.
     stats: Arc<Stats>,
     /// Shutdown flag.
@@ -231,10 +238,26 @@ impl Worker {
             Peek::prepare(&mut peeks[..n], &zones, (0..n).map(|i| batch.query(i)));
             let mut out = 0;
             for (i, peek) in peeks[..n].iter().enumerate() {
+                let source = batch.source(i);
                 let (query, resp) = batch.slot(i);
-                match query
-                    .and_then(|q| peek.respond(&zones, &self.config, q, Transport::Udp, resp))
-                {
+                let answered = query.and_then(|q| {
+                    let config = &self.config;
+                    let Some(t) = &self.transfers else {
+                        return peek.respond(&zones, config, q, Transport::Udp, resp);
+                    };
+                    // The answer path declines transfers and signed
+                    // queries with NOTAUTH (and nothing else Candor serves
+                    // gets it): one compare keeps every other query off
+                    // the transfer side.
+                    let len = peek.respond(&zones, config, q, Transport::Udp, resp)?;
+                    if resp.get(3).is_some_and(|f| f & 0x0f == 9)
+                        && let Some(answer) = crate::xfr::answer_udp(t, q, source, config, resp)
+                    {
+                        return answer;
+                    }
+                    Some(len)
+                });
+                match answered {
                     Some(len) => {
                         self.stats.count_response(&resp[..len]);
                         batch.queue_reply(i, out, len);
@@ -474,6 +497,17 @@ impl Batch {
     /// The bytes received in slot `i` (empty if truncated).
     fn query(&self, i: usize) -> &[u8] {
         &self.rx[i][..self.lens[i]]
+    }
+
+    /// Where the packet in slot `i` came from.
+    fn source(&self, i: usize) -> Option<SocketAddr> {
+        let len = self.rx_hdrs[i].msg_hdr.msg_namelen;
+        // SAFETY: `recvmmsg` wrote the source address of packet `i` into
+        // `addrs[i]` and its length into `msg_namelen` (which the kernel
+        // caps at the storage's size); `SockAddr` reads only `len` bytes of
+        // the storage, a plain integer struct copied here by value.
+        let addr = unsafe { socket2::SockAddr::new(self.addrs[i], len) };
+        addr.as_socket()
     }
 
     /// The query (if usable) and response buffer of slot `i`.

@@ -129,6 +129,17 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX records_type ON records(rtype_code);
     ",
+    // Version 5: TSIG keys (RFC 8945) for zone transfers and NOTIFY. The
+    // secret must be kept, not hashed: both sides compute MACs with it.
+    "
+    CREATE TABLE tsig_keys (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL UNIQUE,
+        algorithm   TEXT NOT NULL,
+        secret      BLOB NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The schema version the migrations lead to.

@@ -15,9 +15,10 @@
 //! Codemap: `db` opens the database and migrates the schema; `content`
 //! converts record text to and from wire RDATA and checks names, types and
 //! TTLs; `compile` builds zones from rows; `accounts`, `zones`, `records`,
-//! `transfer` (import and export) and `history` (journal and audit) hold
-//! the operations; `query` does paging and sorting; `backup` copies and
-//! checks live database files; `time` and `token` are small helpers.
+//! `transfer` (import and export), `history` (journal and audit) and `tsig`
+//! (TSIG keys for zone transfers) hold the operations; `query` does paging
+//! and sorting; `backup` copies and checks live database files; `time` and
+//! `token` are small helpers.
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ mod records;
 mod time;
 mod token;
 mod transfer;
+mod tsig;
 mod users;
 mod zones;
 
@@ -48,6 +50,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 pub use backup::{DatabaseCheck, backup_database, check_database, store_schema_version};
 pub use compile::{input_owner_name, owner_name};
 pub use transfer::ZoneText;
+pub use tsig::{TSIG_ALGORITHMS, TsigKeyInfo, TsigSecret};
 
 //----------- Configuration ---------------------------------------------------
 

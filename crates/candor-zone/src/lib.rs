@@ -10,6 +10,7 @@
 //! compare bytes.
 
 mod build;
+mod diff;
 mod huge;
 mod index;
 mod load;
@@ -17,6 +18,7 @@ mod set;
 mod zone;
 
 pub use build::{ZoneBuilder, ZoneError};
+pub use diff::{OwnedRecord, ZoneDiff, canonical_name_cmp};
 pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use set::ZoneSet;

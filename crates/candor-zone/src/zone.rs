@@ -146,9 +146,9 @@ pub struct ZoneRecord<'z> {
 }
 
 /// Walks the wire tails of one RRset: TYPE, CLASS, TTL, RDLENGTH, RDATA.
-struct TailIter<'z> {
+pub(crate) struct TailIter<'z> {
     /// What is left to walk.
-    tails: &'z [u8],
+    pub(crate) tails: &'z [u8],
 }
 
 impl<'z> Iterator for TailIter<'z> {

@@ -253,3 +253,22 @@ pub const KNOT_TYPES: &[Rtype] = &[
 pub fn validate_rdata(rtype: Rtype, rdata: &[u8]) -> Result<(), String> {
     rdata::validate(rtype, rdata)
 }
+
+//----------- Base64 ----------------------------------------------------------
+
+/// Padded base64 (RFC 4648 §4) of `bytes`, as in zone files and in the TSIG
+/// secrets of Knot, BIND and NSD configurations.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    codec::write_base64(bytes, &mut out);
+    out
+}
+
+/// Decodes padded base64, ignoring ASCII whitespace; `None` if it is not
+/// base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(compact.len() / 4 * 3);
+    codec::base64_decode(&compact, &mut out)?;
+    Some(out)
+}

@@ -40,6 +40,35 @@ pub(crate) enum AliasCommand {
     },
 }
 
+/// `candor tsig …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum TsigCommand {
+    /// Create a TSIG key for zone transfers and NOTIFY; its secret (base64)
+    /// is printed once, to give to the secondary. Running servers pick the
+    /// key up within a second.
+    Add {
+        /// The key's name, e.g. `xfr.example.com` (both sides use it).
+        name: String,
+        /// hmac-sha256, hmac-sha384 or hmac-sha512.
+        #[arg(long, default_value = "hmac-sha256")]
+        algorithm: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the TSIG keys (never their secrets).
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove a TSIG key; transfers and NOTIFYs that need it stop working.
+    Remove {
+        /// The key's name.
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
 /// `candor user …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum UserCommand {
@@ -253,6 +282,40 @@ pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
             let (store, account) = open(&common)?;
             store.revoke_token(account, id).map_err(explain)?;
             eprintln!("revoked token {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `candor tsig …`. Keys belong to the server, not to an account.
+pub(crate) fn tsig(cmd: TsigCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TsigCommand::Add {
+            name,
+            algorithm,
+            common,
+        } => {
+            let store = open_store(&common.data)?;
+            let (key, secret) = store.create_tsig_key(&name, &algorithm).map_err(explain)?;
+            eprintln!(
+                "created TSIG key {} ({}); the secret is shown once:",
+                key.name, key.algorithm
+            );
+            out(&secret)?;
+        }
+        TsigCommand::List { common } => {
+            let store = open_store(&common.data)?;
+            for k in store.tsig_keys().map_err(explain)? {
+                out(&format!(
+                    "{}\t{}\tcreated {}",
+                    k.name, k.algorithm, k.created_at
+                ))?;
+            }
+        }
+        TsigCommand::Remove { name, common } => {
+            let store = open_store(&common.data)?;
+            let key = store.delete_tsig_key(&name).map_err(explain)?;
+            eprintln!("removed TSIG key {}", key.name);
         }
     }
     Ok(ExitCode::SUCCESS)

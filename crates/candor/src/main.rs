@@ -10,6 +10,7 @@ mod data;
 mod serve;
 mod status;
 mod status_cli;
+mod xfr;
 mod zone_health;
 
 use std::net::SocketAddr;
@@ -45,6 +46,9 @@ enum Command {
     /// API tokens: create (secret shown once), list, revoke.
     #[command(subcommand)]
     Token(cli::TokenCommand),
+    /// TSIG keys for zone transfers and NOTIFY: add (secret shown once), list, remove.
+    #[command(subcommand)]
+    Tsig(cli::TsigCommand),
     /// Users of an account: create, list.
     #[command(subcommand)]
     User(cli::UserCommand),
@@ -169,6 +173,32 @@ struct ServeArgs {
     /// one if none is idle.
     #[arg(long, value_name = "N", default_value_t = 64)]
     tcp_max_per_source: usize,
+    /// Zone transfers out and NOTIFY.
+    #[command(flatten)]
+    xfr: XfrArgs,
+}
+
+/// `candor serve` options for secondaries (zone transfers out, NOTIFY).
+#[derive(Args, Debug)]
+struct XfrArgs {
+    /// Allow zone transfers (AXFR, IXFR) from this IPv4 or IPv6 prefix
+    /// (`192.0.2.0/24`, `2001:db8::/32`, an address), or only when signed
+    /// with a TSIG key (`PREFIX@KEYNAME`, see `candor tsig`). Repeat for
+    /// several. Without any, every transfer is refused.
+    #[arg(long = "xfr-allow", value_name = "PREFIX[@KEY]")]
+    allow: Vec<candor_xfr::Rule>,
+    /// Send NOTIFY to this secondary on every change of a zone, signed
+    /// with a TSIG key if one is named: `ADDR[:PORT][@KEYNAME]` (port 53
+    /// unless given). Repeat for several.
+    #[arg(long = "notify", value_name = "ADDR[@KEY]")]
+    notify: Vec<candor_xfr::Target>,
+    /// Most zone transfers sent at once; others wait up to 10 seconds.
+    #[arg(long = "xfr-max-concurrent", value_name = "N", default_value_t = 8)]
+    max_concurrent: usize,
+    /// Versions of each zone kept in memory for IXFR; a secondary further
+    /// behind gets the whole zone.
+    #[arg(long = "ixfr-history", value_name = "N", default_value_t = 20)]
+    ixfr_history: usize,
 }
 
 /// Parses a positive number of seconds, decimals allowed (`0.5`).
@@ -246,6 +276,7 @@ fn main() -> ExitCode {
         Command::Zone(ZoneCommand::Store(cmd)) => cli::zone(cmd),
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),
+        Command::Tsig(cmd) => cli::tsig(cmd),
         Command::User(cmd) => cli::user(cmd),
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Status(cmd) => status_cli::run(cmd),

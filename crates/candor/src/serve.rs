@@ -123,12 +123,21 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None
     };
 
+    // Transfers are always handled (and refused unless --xfr-allow allows
+    // them), so a refusal is logged and answered as Knot answers it.
+    let xfr = crate::xfr::setup(
+        &args.xfr,
+        store.as_deref(),
+        zones.clone(),
+        answer.aliases.clone(),
+    )?;
     let tcp_config = TcpConfig {
         max_connections: tcp_max_connections(args.tcp_max_connections),
         max_per_source: args.tcp_max_per_source.max(1),
         idle_timeout: args.tcp_idle_timeout,
         query_timeout: args.tcp_query_timeout,
         answer,
+        transfers: Some(xfr.transfers.clone()),
     };
     tracing::info!(
         max_connections = tcp_config.max_connections,
@@ -159,6 +168,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         answer: tcp_config.answer.clone(),
         coalesce: Duration::from_micros(args.udp_coalesce_us),
         recv_buffer: args.udp_recv_buffer,
+        transfers: Some(xfr.transfers.clone()),
     };
     let mut udp = Vec::new();
     for addr in &args.listen {
@@ -178,6 +188,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tcp_stats.clone(),
             stop_rx.clone(),
         ))];
+        tasks.extend(crate::xfr::spawn(
+            &xfr,
+            &args.xfr,
+            store.clone(),
+            publisher.subscribe(),
+            &stop_rx,
+        ));
         let mut status_hooks = None;
         if let Some(db) = status_db {
             let wiring = crate::status::Wiring {

@@ -11,6 +11,7 @@ mod rate;
 mod records;
 mod settings;
 mod status;
+mod tsig;
 mod zones;
 
 use std::net::{SocketAddr, UdpSocket};

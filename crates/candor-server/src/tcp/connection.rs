@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use super::registry::{Admission, ConnId, count};
 use super::{SCRATCH, Shared};
+use crate::xfr::{Prepared, Transfers, prepare};
 
 /// Bytes a connection's query buffer starts with: a typical query and its
 /// length prefix fit, and so do several pipelined ones.
@@ -281,10 +282,9 @@ async fn run(
     }
 }
 
-/// Answers one request with its framed response. This is the seam for
-/// requests answered by several messages (zone transfers): each message
-/// is built in the scratch buffer, queued with [`Output::queue`] and
-/// flushed before the next.
+/// Answers one request with its framed response. Zone transfers and
+/// signed requests go to [`serve_special`], which writes each message of a
+/// transfer with [`Output::queue`] and flushes it before the next.
 async fn serve_request(
     request: &[u8],
     stream: &mut TcpStream,
@@ -293,6 +293,11 @@ async fn serve_request(
 ) -> Result<(), Close> {
     let stats = &shared.stats.queries;
     stats.received.fetch_add(1, Ordering::Relaxed);
+    if let Some(transfers) = &shared.config.transfers
+        && let Some(special) = candor_xfr::special(request)
+    {
+        return serve_special(request, special, transfers, stream, output, shared).await;
+    }
     let queued = SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         let zones = shared.zones.load();
@@ -310,6 +315,54 @@ async fn serve_request(
             // Not a query: nothing sensible can follow on this stream.
             stats.dropped.fetch_add(1, Ordering::Relaxed);
             Err(Close::Client)
+        }
+    }
+}
+
+/// Answers a zone transfer request or a signed query (see `crate::xfr`):
+/// one frame, or each message of a transfer queued and flushed in turn,
+/// the client taking each within the query timeout.
+async fn serve_special(
+    request: &[u8],
+    special: candor_xfr::Special,
+    transfers: &Transfers,
+    stream: &mut TcpStream,
+    output: &mut Output,
+    shared: &Shared,
+) -> Result<(), Close> {
+    let timeout = shared.config.query_timeout;
+    let Ok(peer) = stream.peer_addr() else {
+        return Err(Close::Client);
+    };
+    let mut sending = match prepare(transfers, special, request, peer, &shared.config.answer).await
+    {
+        Prepared::Drop => return Err(Close::Client),
+        Prepared::Frame(frame) => {
+            output.queue(stream, &frame).map_err(|_| Close::Client)?;
+            return output.flush(stream, timeout).await;
+        }
+        Prepared::Stream(sending) => sending,
+    };
+    let mut written = 0u64;
+    loop {
+        let Some(frame) = sending.next_frame() else {
+            sending.finish(true);
+            return Ok(());
+        };
+        let sent = match output.queue(stream, frame) {
+            Ok(()) => output.flush(stream, timeout).await,
+            Err(_) => Err(Close::Client),
+        };
+        if let Err(close) = sent {
+            sending.finish(false);
+            return Err(close);
+        }
+        written += 1;
+        // Packing a message is synchronous work: let other connections
+        // run between messages even when the socket never makes this
+        // task wait.
+        if written.is_multiple_of(8) {
+            tokio::task::yield_now().await;
         }
     }
 }

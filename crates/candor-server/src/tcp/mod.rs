@@ -55,6 +55,9 @@ pub struct TcpConfig {
     pub query_timeout: Duration,
     /// Answering settings.
     pub answer: Config,
+    /// Zone transfers and signed requests (see `crate::xfr`); without
+    /// them the answer path refuses transfers.
+    pub transfers: Option<Arc<crate::xfr::Transfers>>,
 }
 
 /// While more than half the cap is open, connections that become idle get

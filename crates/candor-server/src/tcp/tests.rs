@@ -182,6 +182,7 @@ fn tcp_config(
             nsid: None,
             aliases: SharedAliases::default(),
         },
+        transfers: None,
     }
 }
 

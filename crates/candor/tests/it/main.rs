@@ -1,8 +1,9 @@
 //! Integration tests of the real `candor` binary: a differential test
 //! against Knot DNS and tests of its wire behaviour (TCP, signals,
 //! malformed input, zone errors, reload), every record type Knot reads,
-//! and the store and REST API (durability across kill -9, changes served
-//! at once, the CLI, the official DNSimple client).
+//! the store and REST API (durability across kill -9, changes served
+//! at once, the CLI, the official DNSimple client), and zone transfers to
+//! Knot DNS as a secondary.
 
 #![forbid(unsafe_code)]
 
@@ -17,3 +18,4 @@ mod status_cli;
 mod store;
 mod support;
 mod types;
+mod xfr;

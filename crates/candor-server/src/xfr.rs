@@ -1,0 +1,389 @@
+//! Zone transfers and NOTIFY on the wire: the I/O around `candor_xfr`.
+//!
+//! - [`prepare`] decides the reply to a transfer request or a signed
+//!   query (a secondary's SOA query) on a TCP connection: one frame, or a
+//!   [`Sending`] whose frames the connection writes one after another. At most
+//!   `max_concurrent` transfers stream at once (a semaphore; others wait a
+//!   while, then the connection closes); each holds one 64 KiB buffer.
+//!   Transfers run on the TCP runtime, never on the UDP workers' threads,
+//!   so they cannot delay UDP answers.
+//! - [`follow_zones`] shows every new served set to the primary's journal
+//!   (on a blocking thread: diffs take time) and hands the zones that
+//!   changed to the notifier.
+//! - [`run_notifier`] drives `candor_xfr::Notifier` with a UDP socket per
+//!   address family.
+//!
+//! Refused transfers are logged once per source address (at most
+//! [`MAX_LOGGED_SOURCES`] of them), so a scanner cannot flood the log.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use candor_xfr::notify::Notifier;
+use candor_xfr::{Changed, KeyRing, Primary, Refusal, Reply, Special, Transfer, Transport};
+use tokio::net::UdpSocket;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+
+/// Most source addresses whose refusals are logged.
+pub(crate) const MAX_LOGGED_SOURCES: usize = 4096;
+
+/// How long a transfer waits for a free slot before the connection closes.
+const SLOT_WAIT: Duration = Duration::from_secs(10);
+
+/// The transfer side of the TCP listener.
+pub struct Transfers {
+    /// The decisions.
+    primary: Arc<Primary>,
+    /// Free transfer slots.
+    slots: Arc<Semaphore>,
+    /// Sources whose refusals were logged.
+    logged: Mutex<HashSet<IpAddr>>,
+}
+
+impl std::fmt::Debug for Transfers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transfers")
+            .field("acl", self.primary.acl())
+            .field("free_slots", &self.slots.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transfers {
+    /// Transfers decided by `primary`, at most `max_concurrent` at once.
+    pub fn new(primary: Arc<Primary>, max_concurrent: usize) -> Transfers {
+        Transfers {
+            primary,
+            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            logged: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Logs a refusal, once per source address.
+    fn log_refusal(&self, source: IpAddr, refusal: &Refusal) {
+        let first = {
+            let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+            logged.len() < MAX_LOGGED_SOURCES && logged.insert(source)
+        };
+        if !first {
+            return;
+        }
+        match refusal {
+            Refusal::NotAllowed { zone, key } => tracing::warn!(
+                %source,
+                %zone,
+                key = key.as_ref().map(|k| k.to_string()),
+                "zone transfer refused: not allowed by --xfr-allow (further refusals of \
+                 this source are not logged)"
+            ),
+            Refusal::NotServed { zone } => tracing::warn!(
+                %source,
+                %zone,
+                "zone transfer refused: the zone is not served here (further refusals of \
+                 this source are not logged)"
+            ),
+            Refusal::Tsig { zone, key, error } => tracing::warn!(
+                %source,
+                %zone,
+                %key,
+                error = tsig_error_name(*error),
+                "zone transfer refused: TSIG (further refusals of this source are not logged)"
+            ),
+        }
+    }
+}
+
+/// The mnemonic of a TSIG error.
+fn tsig_error_name(error: u16) -> &'static str {
+    match error {
+        candor_xfr::tsig::BADSIG => "BADSIG",
+        candor_xfr::tsig::BADKEY => "BADKEY",
+        candor_xfr::tsig::BADTIME => "BADTIME",
+        candor_xfr::tsig::BADTRUNC => "BADTRUNC",
+        _ => "other",
+    }
+}
+
+/// Seconds since 1970 (TSIG's clock).
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What to send for a transfer request or signed query.
+pub(crate) enum Prepared {
+    /// Nothing: the connection ends.
+    Drop,
+    /// One framed message (length prefix included).
+    Frame(Vec<u8>),
+    /// A stream of messages.
+    Stream(Sending),
+}
+
+/// Decides the reply to the transfer request or signed query `msg` from
+/// `peer` (see [`candor_xfr::Primary`]); a transfer first waits for a
+/// free slot.
+pub(crate) async fn prepare(
+    transfers: &Transfers,
+    special: Special,
+    msg: &[u8],
+    peer: SocketAddr,
+    answer: &candor_answer::Config,
+) -> Prepared {
+    let now = unix_now();
+    let handled = match special {
+        Special::Transfer => transfers
+            .primary
+            .handle(msg, peer.ip(), Transport::Tcp, now),
+        Special::Signed => {
+            let tcp = candor_answer::Transport::Tcp;
+            transfers.primary.handle_signed(msg, answer, tcp, now)
+        }
+    };
+    if let Some(refusal) = &handled.refusal {
+        transfers.log_refusal(peer.ip(), refusal);
+    }
+    let transfer = match handled.reply {
+        Reply::Drop => return Prepared::Drop,
+        Reply::Message(m) => {
+            let mut frame = Vec::with_capacity(2 + m.len());
+            frame.extend_from_slice(&(m.len() as u16).to_be_bytes());
+            frame.extend_from_slice(&m);
+            return Prepared::Frame(frame);
+        }
+        Reply::Transfer(t) => t,
+    };
+    let Ok(Ok(permit)) =
+        tokio::time::timeout(SLOT_WAIT, transfers.slots.clone().acquire_owned()).await
+    else {
+        tracing::warn!(%peer, "zone transfer dropped: every transfer slot stayed busy");
+        return Prepared::Drop;
+    };
+    Prepared::Stream(Sending {
+        transfer,
+        _permit: permit,
+        buf: vec![0u8; 2 + 65535],
+        peer,
+        started: Instant::now(),
+    })
+}
+
+/// Answers a transfer request or a signed query that came over UDP from
+/// `source`: `Some(Some(len))` with the reply in `out` (for an IXFR the
+/// current SOA, or a refusal), `Some(None)` for nothing to send, and
+/// `None` when `msg` is neither (the answer path's answer stands).
+pub(crate) fn answer_udp(
+    transfers: &Transfers,
+    msg: &[u8],
+    source: Option<SocketAddr>,
+    config: &candor_answer::Config,
+    out: &mut [u8],
+) -> Option<Option<usize>> {
+    let special = candor_xfr::special(msg)?;
+    let source = source?;
+    let now = unix_now();
+    let handled = match special {
+        Special::Transfer => transfers
+            .primary
+            .handle(msg, source.ip(), Transport::Udp, now),
+        Special::Signed => {
+            let udp = candor_answer::Transport::Udp;
+            transfers.primary.handle_signed(msg, config, udp, now)
+        }
+    };
+    if let Some(refusal) = &handled.refusal {
+        transfers.log_refusal(source.ip(), refusal);
+    }
+    Some(match handled.reply {
+        Reply::Message(m) if m.len() <= out.len() => {
+            out[..m.len()].copy_from_slice(&m);
+            Some(m.len())
+        }
+        _ => None,
+    })
+}
+
+/// A transfer being written: its messages framed one at a time into one
+/// 64 KiB buffer, holding a transfer slot until it is dropped.
+pub(crate) struct Sending {
+    /// The messages.
+    transfer: Box<Transfer>,
+    /// The slot.
+    _permit: OwnedSemaphorePermit,
+    /// The frame being written.
+    buf: Vec<u8>,
+    /// Who asked.
+    peer: SocketAddr,
+    /// When it started.
+    started: Instant,
+}
+
+impl Sending {
+    /// The next framed message (length prefix included), or `None` when
+    /// the transfer is complete.
+    pub(crate) fn next_frame(&mut self) -> Option<&[u8]> {
+        let len = self.transfer.next_message(&mut self.buf[2..], unix_now())?;
+        self.buf[..2].copy_from_slice(&(len as u16).to_be_bytes());
+        Some(&self.buf[..2 + len])
+    }
+
+    /// Logs the transfer's end: `complete` when every message went out.
+    pub(crate) fn finish(self, complete: bool) {
+        let (records, messages) = self.transfer.sent();
+        let zone = self.transfer.zone();
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        if complete {
+            tracing::info!(
+                peer = %self.peer,
+                zone = %zone.apex(),
+                serial = zone.serial(),
+                records,
+                messages,
+                elapsed_ms,
+                "zone transfer sent"
+            );
+        } else {
+            tracing::info!(
+                peer = %self.peer,
+                zone = %zone.apex(),
+                records,
+                elapsed_ms,
+                "zone transfer aborted: the client did not take it"
+            );
+        }
+    }
+}
+
+/// Shows the primary every served set, at start and then after each
+/// change `changes` signals, and sends the zones that changed to
+/// `notify`. Ends when `shutdown` turns or the signal's sender is gone.
+pub async fn follow_zones(
+    primary: Arc<Primary>,
+    mut changes: watch::Receiver<u64>,
+    notify: Option<mpsc::UnboundedSender<Changed>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        changes.mark_unchanged();
+        let p = primary.clone();
+        match tokio::task::spawn_blocking(move || p.observe()).await {
+            Ok(changed) => {
+                for c in changed {
+                    tracing::debug!(zone = %c.apex, serial = c.serial, "zone changed");
+                    if let Some(tx) = &notify {
+                        let _ = tx.send(c);
+                    }
+                }
+            }
+            Err(e) => tracing::error!("the transfer journal failed: {e}"),
+        }
+        tokio::select! {
+            r = changes.changed() => if r.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Sends NOTIFYs for the zones `changes` names, as `notifier` decides,
+/// signing with `keys`, until `shutdown` turns.
+pub async fn run_notifier(
+    mut notifier: Notifier,
+    keys: Arc<ArcSwap<KeyRing>>,
+    mut changes: mpsc::UnboundedReceiver<Changed>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let bind = |any: &'static str| async move {
+        match UdpSocket::bind(any).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("cannot open a socket for NOTIFY ({any}): {e}");
+                None
+            }
+        }
+    };
+    let targets = notifier.targets().to_vec();
+    let v4 = match targets.iter().any(|t| t.addr.is_ipv4()) {
+        true => bind("0.0.0.0:0").await,
+        false => None,
+    };
+    let v6 = match targets.iter().any(|t| t.addr.is_ipv6()) {
+        true => bind("[::]:0").await,
+        false => None,
+    };
+    let (mut buf4, mut buf6) = (vec![0u8; 4096], vec![0u8; 4096]);
+    loop {
+        let due = notifier.next_due();
+        let wake = async move {
+            match due {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            c = changes.recv() => match c {
+                Some(c) => notifier.zone_changed(&c.apex, c.serial, Instant::now()),
+                None => return,
+            },
+            () = wake => {
+                let keys = keys.load();
+                for out in notifier.poll(Instant::now(), &keys, unix_now()) {
+                    let socket = if out.to.is_ipv4() { &v4 } else { &v6 };
+                    if let Some(socket) = socket
+                        && let Err(e) = socket.send_to(&out.message, out.to).await
+                    {
+                        tracing::debug!(to = %out.to, "NOTIFY not sent: {e}");
+                    }
+                    if out.attempt == 5 {
+                        tracing::warn!(
+                            secondary = %out.to,
+                            zone = %out.apex,
+                            "a secondary has not acknowledged NOTIFY after 5 tries; \
+                             trying on, less often"
+                        );
+                    }
+                }
+            },
+            r = recv(&v4, &mut buf4) => acknowledge(&mut notifier, &keys, r, &buf4),
+            r = recv(&v6, &mut buf6) => acknowledge(&mut notifier, &keys, r, &buf6),
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Receives on `socket`, or waits forever if there is none.
+async fn recv(socket: &Option<UdpSocket>, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands a received datagram to the notifier and logs what it acknowledged.
+fn acknowledge(
+    notifier: &mut Notifier,
+    keys: &ArcSwap<KeyRing>,
+    received: Option<(usize, SocketAddr)>,
+    buf: &[u8],
+) {
+    let Some((len, from)) = received else {
+        return;
+    };
+    let Some(ack) = notifier.on_response(from, &buf[..len], &keys.load(), unix_now()) else {
+        return;
+    };
+    if ack.rcode == candor_wire::Rcode::NOERROR {
+        tracing::debug!(secondary = %from, zone = %ack.apex, serial = ack.serial, "NOTIFY acknowledged");
+    } else {
+        tracing::warn!(
+            secondary = %from,
+            zone = %ack.apex,
+            serial = ack.serial,
+            rcode = %ack.rcode,
+            "a secondary answered NOTIFY with an error"
+        );
+    }
+}

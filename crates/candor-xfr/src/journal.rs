@@ -1,0 +1,324 @@
+//! The recent history of every served zone, for IXFR (RFC 1995): the
+//! differences between consecutive versions as a standard secondary sees
+//! them (private types flattened, see `view`), kept in memory for the last
+//! few versions.
+//!
+//! [`Journal::observe`] is shown every new served set. For each zone whose
+//! version changed to a newer serial it computes the difference from the
+//! version it saw before (`candor_zone::ZoneDiff` on the compiled zones,
+//! plus the records that stand for ALIAS and POOL in both versions), and
+//! appends it as one [`Step`]. Versions published between two
+//! observations are condensed into one step (RFC 1995 §5 allows it).
+//! What stood for each zone's private types when it was observed is kept
+//! with it, so a step removes exactly what secondaries were sent, even when
+//! an ALIAS target in another zone changed in between.
+//! Memory is bounded per zone by a number of steps and by their estimated
+//! size; the oldest steps go first, and a client older than the oldest
+//! step gets the whole zone.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use candor_answer::AliasTable;
+use candor_wire::{Name, Rtype};
+use candor_zone::{OwnedRecord, Zone, ZoneDiff, ZoneSet, is_private_type};
+
+use crate::view::{Records, Resolver, has_private, next_tail, node_records};
+
+/// Whether serial `a` is newer than `b` (RFC 1982).
+pub fn serial_newer(a: u32, b: u32) -> bool {
+    a != b && (a.wrapping_sub(b) as i32) > 0
+}
+
+/// How much history to keep per zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most steps (versions back) per zone.
+    pub max_steps: usize,
+    /// Most bytes of steps per zone (an estimate: names, RDATA and a fixed
+    /// cost per record). A single step larger than this is not kept.
+    pub max_bytes: usize,
+}
+
+impl Limits {
+    /// Twenty versions (Knot's default journal depth) and 16 MiB per zone.
+    pub const DEFAULT: Limits = Limits {
+        max_steps: 20,
+        max_bytes: 16 << 20,
+    };
+}
+
+/// The change from one version of a zone to the next, as a secondary
+/// applies it.
+#[derive(Debug)]
+pub struct Step {
+    /// The older version's SOA.
+    pub old_soa: OwnedRecord,
+    /// The newer version's SOA.
+    pub new_soa: OwnedRecord,
+    /// Records to delete, in canonical order.
+    pub removed: Arc<[OwnedRecord]>,
+    /// Records to add, in canonical order.
+    pub added: Arc<[OwnedRecord]>,
+}
+
+impl Step {
+    /// The older version's serial.
+    pub fn from_serial(&self) -> u32 {
+        soa_serial(&self.old_soa)
+    }
+
+    /// The newer version's serial.
+    pub fn to_serial(&self) -> u32 {
+        soa_serial(&self.new_soa)
+    }
+
+    /// Estimated memory use.
+    fn bytes(&self) -> usize {
+        let size = |r: &OwnedRecord| 48 + r.owner.len() + r.rdata.len();
+        self.removed
+            .iter()
+            .chain(self.added.iter())
+            .map(size)
+            .sum::<usize>()
+            + 256
+    }
+}
+
+/// The serial of an SOA record (0 if its RDATA is malformed).
+pub(crate) fn soa_serial(soa: &OwnedRecord) -> u32 {
+    let rdata = &soa.rdata;
+    let Some(m) = candor_wire::wire_name_len(rdata) else {
+        return 0;
+    };
+    let Some(r) = rdata.get(m..).and_then(candor_wire::wire_name_len) else {
+        return 0;
+    };
+    rdata
+        .get(m + r..m + r + 4)
+        .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// One zone's history.
+struct History {
+    /// The version last observed.
+    zone: Arc<Zone>,
+    /// What stood for its private types when it was observed: what
+    /// secondaries were sent for them, which the next step removes.
+    synth: BTreeSet<Ordered>,
+    /// Steps, oldest first, each starting where the previous one ended and
+    /// the last one ending at `zone`.
+    steps: VecDeque<Arc<Step>>,
+    /// Estimated bytes of `steps`.
+    bytes: usize,
+}
+
+/// A zone that changed (for NOTIFY).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Changed {
+    /// The zone's apex.
+    pub apex: Name,
+    /// Its new serial.
+    pub serial: u32,
+}
+
+/// Every served zone's history.
+pub struct Journal {
+    /// Histories by lower-cased wire apex.
+    zones: HashMap<Box<[u8]>, History>,
+    /// What to keep.
+    limits: Limits,
+}
+
+impl Journal {
+    /// An empty journal.
+    pub fn new(limits: Limits) -> Journal {
+        Journal {
+            zones: HashMap::new(),
+            limits,
+        }
+    }
+
+    /// Takes note of the served set `set` (with the resolver's table as it
+    /// is now) and returns the zones whose serial changed, new zones
+    /// included. A zone replaced by an older or equal serial (a zone file
+    /// edited without a new serial, a deleted and re-created zone) starts
+    /// its history again.
+    pub fn observe(&mut self, set: &Arc<ZoneSet>, aliases: &AliasTable) -> Vec<Changed> {
+        let resolver = Resolver {
+            zones: set,
+            aliases,
+        };
+        let mut changed = Vec::new();
+        let mut seen = HashMap::with_capacity(set.len());
+        for zone in set.zones() {
+            let key: Box<[u8]> = zone.apex().as_wire().into();
+            seen.insert(key.clone(), ());
+            let Some(history) = self.zones.get_mut(&key) else {
+                self.zones.insert(
+                    key,
+                    History {
+                        zone: zone.clone(),
+                        synth: synthesized(zone, resolver),
+                        steps: VecDeque::new(),
+                        bytes: 0,
+                    },
+                );
+                changed.push(Changed {
+                    apex: zone.apex().clone(),
+                    serial: zone.serial(),
+                });
+                continue;
+            };
+            if Arc::ptr_eq(&history.zone, zone) {
+                continue;
+            }
+            if history.zone.serial() != zone.serial() {
+                changed.push(Changed {
+                    apex: zone.apex().clone(),
+                    serial: zone.serial(),
+                });
+            }
+            let synth = synthesized(zone, resolver);
+            if serial_newer(zone.serial(), history.zone.serial()) {
+                let step = Arc::new(step(&history.zone, &history.synth, zone, &synth));
+                history.bytes += step.bytes();
+                history.steps.push_back(step);
+                while history.steps.len() > self.limits.max_steps
+                    || history.bytes > self.limits.max_bytes
+                {
+                    match history.steps.pop_front() {
+                        Some(s) => history.bytes -= s.bytes(),
+                        None => break,
+                    }
+                }
+            } else {
+                history.steps.clear();
+                history.bytes = 0;
+            }
+            history.synth = synth;
+            history.zone = zone.clone();
+        }
+        self.zones.retain(|k, _| seen.contains_key(k));
+        changed
+    }
+
+    /// The steps that take a secondary at `serial` to the version of the
+    /// zone `apex` observed last, and that version's SOA: no steps when the
+    /// secondary has that version. `None` if the history does not reach
+    /// back to `serial`.
+    ///
+    /// The version observed last may be older than the one served by now
+    /// (a change published a moment ago): the secondary then gets this
+    /// version, a consistent one, and the NOTIFY sent once the journal has
+    /// seen the newer one brings it further.
+    pub fn steps_from(&self, apex: &Name, serial: u32) -> Option<(Vec<Arc<Step>>, OwnedRecord)> {
+        let history = self.zones.get(apex.as_wire())?;
+        if history.zone.serial() == serial {
+            return Some((Vec::new(), zone_soa(&history.zone)));
+        }
+        let first = history
+            .steps
+            .iter()
+            .position(|s| s.from_serial() == serial)?;
+        let steps = history.steps.iter().skip(first).cloned().collect();
+        Some((steps, zone_soa(&history.zone)))
+    }
+}
+
+/// The step from `old` to `new` as a secondary applies it: the records
+/// that changed (private types left out) plus the change of what stood for
+/// the private types, `old_synth` (what secondaries were sent for `old`)
+/// against `new_synth`. Comparing those as a whole also catches what
+/// changed without the zone's own records changing (an ALIAS's in-zone
+/// target got new addresses).
+fn step(
+    old: &Zone,
+    old_synth: &BTreeSet<Ordered>,
+    new: &Zone,
+    new_synth: &BTreeSet<Ordered>,
+) -> Step {
+    let diff = ZoneDiff::between(old, new);
+    let mut removed: BTreeSet<Ordered> = diff
+        .removed
+        .into_iter()
+        .filter(|r| !is_private_type(r.rtype))
+        .map(Ordered)
+        .collect();
+    let mut added: BTreeSet<Ordered> = diff
+        .added
+        .into_iter()
+        .filter(|r| !is_private_type(r.rtype))
+        .map(Ordered)
+        .collect();
+    removed.extend(old_synth.difference(new_synth).cloned());
+    added.extend(new_synth.difference(old_synth).cloned());
+    // A record deleted and added again (an ALIAS replaced by the address
+    // it stood for) is no change at all.
+    let both: Vec<Ordered> = removed.intersection(&added).cloned().collect();
+    for r in &both {
+        removed.remove(r);
+        added.remove(r);
+    }
+    Step {
+        old_soa: diff.old_soa,
+        new_soa: diff.new_soa,
+        removed: removed.into_iter().map(|o| o.0).collect(),
+        added: added.into_iter().map(|o| o.0).collect(),
+    }
+}
+
+/// Every record of a zone that stands for a private type.
+fn synthesized(zone: &Zone, resolver: Resolver<'_>) -> BTreeSet<Ordered> {
+    let mut out = BTreeSet::new();
+    let mut tails = Vec::new();
+    for id in 0..zone.node_count() as u32 {
+        if !has_private(zone, id) {
+            continue;
+        }
+        tails.clear();
+        node_records(zone, id, resolver, Records::Synthesized, &mut tails);
+        let owner = zone.name_bytes(id);
+        let mut rest = &tails[..];
+        while let Some((rtype, ttl, rdata, len)) = next_tail(rest) {
+            out.insert(Ordered(OwnedRecord {
+                owner: owner.into(),
+                rtype,
+                ttl,
+                rdata: rdata.into(),
+            }));
+            rest = &rest[len..];
+        }
+    }
+    out
+}
+
+/// A record ordered canonically, for sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Ordered(OwnedRecord);
+
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Ordered) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ordered {
+    fn cmp(&self, other: &Ordered) -> std::cmp::Ordering {
+        self.0.canonical_cmp(&other.0)
+    }
+}
+
+/// The SOA record of a zone's apex.
+pub fn zone_soa(zone: &Zone) -> OwnedRecord {
+    let set = zone.rrset(zone.node(0), Rtype::SOA);
+    let rdata = set
+        .and_then(|s| next_tail(zone.tails(s)))
+        .map_or(&[][..], |(_, _, rdata, _)| rdata);
+    OwnedRecord {
+        owner: zone.apex().as_wire().into(),
+        rtype: Rtype::SOA,
+        ttl: set.map_or(0, |s| s.ttl),
+        rdata: rdata.into(),
+    }
+}

@@ -1,0 +1,44 @@
+//! Zone transfers out of Candor: AXFR (RFC 5936) and IXFR (RFC 1995)
+//! responses, TSIG (RFC 8945), the transfer ACL and NOTIFY (RFC 1996).
+//!
+//! Everything here is sans I/O: [`Primary::handle`] turns a request's bytes
+//! (and where it came from, and the time) into a reply, a [`Transfer`]
+//! writes one message at a time into the caller's buffer, and a
+//! [`Notifier`] says which NOTIFYs to send when. `candor-server` owns the
+//! sockets and the tasks.
+//!
+//! Invariants:
+//! - Refused unless allowed: with an empty [`Acl`] nothing is transferred.
+//! - A transfer reads an `Arc<Zone>` snapshot and holds one node's records
+//!   and one message at a time: memory per transfer does not grow with the
+//!   zone, and publishing a new version never waits for a transfer.
+//! - Private types never leave Candor: ALIAS and POOL are flattened (see
+//!   `view`), in AXFR and IXFR alike.
+//! - Nothing here panics on any request bytes; secrets never reach `Debug`.
+//!
+//! Codemap: `request` reads transfer requests; `tsig` verifies and signs;
+//! `acl` decides who may transfer; `view` flattens private types; `journal`
+//! keeps each zone's recent diffs; `transfer` packs messages; `primary`
+//! puts them together; `notify` is the NOTIFY state machine.
+
+#![forbid(unsafe_code)]
+
+pub mod acl;
+pub mod journal;
+pub mod notify;
+pub mod primary;
+pub mod request;
+pub mod transfer;
+pub mod tsig;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use acl::{Acl, Prefix, Rule};
+pub use journal::{Changed, Journal, Limits};
+pub use notify::{Notifier, Target, Timing};
+pub use primary::{Handled, Primary, Refusal, Reply, Transport};
+pub use request::{Special, is_transfer, special};
+pub use transfer::Transfer;
+pub use tsig::{Algorithm, Key, KeyRing};

@@ -1,0 +1,204 @@
+//! What a standard secondary (Knot, NSD, BIND, ...) receives of a zone:
+//! every record the zone serves, with Candor's private types replaced by
+//! what they stand for, since no other server knows them.
+//!
+//! - An ALIAS becomes the current A and AAAA records of its target, as a
+//!   query for them would be answered: a target in a served zone is looked
+//!   up there (CNAMEs followed inside its zone, at most 12), one outside
+//!   comes from the background resolver's table. A target nobody knows
+//!   yet (never resolved, or no resolver configured) gives no records: the
+//!   secondary answers NODATA where Candor answers SERVFAIL, until the
+//!   next transfer after the resolver has seen the target.
+//! - A POOL becomes a CNAME to one of its members: the first in canonical
+//!   order. The choice is stable, so a secondary's copy changes only when
+//!   the pool does; Candor itself keeps spreading queries over every
+//!   member, the secondary always sends them to the first.
+//! - URL records are already the redirector's A and AAAA records in the
+//!   compiled zone (the store compiles them that way), so nothing is left
+//!   to do for them here.
+
+use candor_answer::AliasTable;
+use candor_wire::{Class, Rtype};
+use candor_zone::{ALIAS, Lookup, NodeId, POOL, Zone, ZoneSet};
+
+/// Longest CNAME chain followed from an ALIAS target, as the answer path
+/// does.
+const MAX_CHAIN: usize = 12;
+
+/// Most addresses of one type taken from the resolver's table, as the
+/// answer path does.
+const MAX_ADDRESSES: usize = 16;
+
+/// What private types are resolved against.
+#[derive(Clone, Copy)]
+pub struct Resolver<'a> {
+    /// The served zones (ALIAS targets in any of them are looked up there).
+    pub zones: &'a ZoneSet,
+    /// ALIAS targets outside them, as the background resolver last saw them.
+    pub aliases: &'a AliasTable,
+}
+
+/// Which records of a node to produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Records {
+    /// Everything a secondary receives (the SOA excepted: transfers place
+    /// it themselves).
+    All,
+    /// Only the records that stand for private types.
+    Synthesized,
+}
+
+/// Appends to `out` the records of node `id` of `zone` (see [`Records`]),
+/// as RR tails: TYPE, CLASS, TTL, RDLENGTH and RDATA, back to back.
+/// Returns how many records were appended.
+pub fn node_records(
+    zone: &Zone,
+    id: NodeId,
+    resolver: Resolver<'_>,
+    which: Records,
+    out: &mut Vec<u8>,
+) -> usize {
+    let node = zone.node(id);
+    let sets = zone.rrsets(node);
+    let mut count = 0;
+    for set in sets {
+        match set.rtype {
+            Rtype::SOA => {}
+            POOL => {
+                if let Some(first) = first_rdata(zone.tails(set)) {
+                    push_tail(out, Rtype::CNAME, set.ttl, first);
+                    count += 1;
+                }
+            }
+            ALIAS => {
+                let Some(target) = first_rdata(zone.tails(set)) else {
+                    continue;
+                };
+                for rtype in [Rtype::A, Rtype::AAAA] {
+                    // The zone builder refuses an ALIAS beside A or AAAA
+                    // records; should one exist anyway, it is what queries
+                    // get, and what the secondary gets.
+                    if !sets.iter().any(|s| s.rtype == rtype) {
+                        count += alias_records(zone, resolver, target, rtype, out);
+                    }
+                }
+            }
+            _ if which == Records::All => {
+                out.extend_from_slice(zone.tails(set));
+                count += usize::from(set.count);
+            }
+            _ => {}
+        }
+    }
+    count
+}
+
+/// Whether a node holds a private type (and so has synthesized records).
+pub fn has_private(zone: &Zone, id: NodeId) -> bool {
+    zone.rrsets(zone.node(id))
+        .iter()
+        .any(|s| s.rtype == POOL || s.rtype == ALIAS)
+}
+
+/// Appends the `rtype` records (A or AAAA) an ALIAS to `target` stands
+/// for; returns how many.
+fn alias_records(
+    zone: &Zone,
+    resolver: Resolver<'_>,
+    target: &[u8],
+    rtype: Rtype,
+    out: &mut Vec<u8>,
+) -> usize {
+    let mut name = [0u8; candor_wire::MAX_NAME_LEN];
+    let len = target.len().min(candor_wire::MAX_NAME_LEN);
+    name[..len].copy_from_slice(&target[..len]);
+    name[..len].make_ascii_lowercase();
+    let Some(found) = resolver.zones.find(&name[..len]) else {
+        return table_records(resolver.aliases, &name[..len], rtype, out);
+    };
+    // A target in the zone being transferred is read from the version
+    // being transferred, not from whatever is served by now.
+    let other = if found.apex() == zone.apex() {
+        zone
+    } else {
+        found
+    };
+    let mut name_len = len;
+    for _ in 0..MAX_CHAIN {
+        let node = match other.lookup(&name[..name_len]) {
+            Lookup::Exact(n) | Lookup::Wildcard(n) => n,
+            _ => return 0,
+        };
+        if let Some(set) = other.rrset(node, rtype) {
+            out.extend_from_slice(other.tails(set));
+            return usize::from(set.count);
+        }
+        let Some(next) = other
+            .rrset(node, Rtype::CNAME)
+            .and_then(|c| first_rdata(other.tails(c)))
+        else {
+            return 0;
+        };
+        name_len = next.len().min(candor_wire::MAX_NAME_LEN);
+        name[..name_len].copy_from_slice(&next[..name_len]);
+        name[..name_len].make_ascii_lowercase();
+        if !in_zone(&name[..name_len], other) {
+            return 0;
+        }
+    }
+    0
+}
+
+/// Whether a lower-cased wire name is at or below the zone's apex.
+fn in_zone(name: &[u8], zone: &Zone) -> bool {
+    let apex = zone.apex().as_wire();
+    name.len() >= apex.len() && name.ends_with(apex) && {
+        let start = name.len() - apex.len();
+        start == 0 || candor_wire::wire_labels(name).any(|p| p + 1 + usize::from(name[p]) == start)
+    }
+}
+
+/// Appends the resolver's `rtype` addresses for `target`; returns how many.
+fn table_records(table: &AliasTable, target: &[u8], rtype: Rtype, out: &mut Vec<u8>) -> usize {
+    let Some(entry) = table.get(target).filter(|e| e.exists) else {
+        return 0;
+    };
+    if rtype == Rtype::A {
+        for a in entry.v4.iter().take(MAX_ADDRESSES) {
+            push_tail(out, Rtype::A, entry.ttl, a);
+        }
+        entry.v4.len().min(MAX_ADDRESSES)
+    } else {
+        for a in entry.v6.iter().take(MAX_ADDRESSES) {
+            push_tail(out, Rtype::AAAA, entry.ttl, a);
+        }
+        entry.v6.len().min(MAX_ADDRESSES)
+    }
+}
+
+/// Appends one RR tail.
+pub(crate) fn push_tail(out: &mut Vec<u8>, rtype: Rtype, ttl: u32, rdata: &[u8]) {
+    out.extend_from_slice(&rtype.0.to_be_bytes());
+    out.extend_from_slice(&Class::IN.0.to_be_bytes());
+    out.extend_from_slice(&ttl.to_be_bytes());
+    out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    out.extend_from_slice(rdata);
+}
+
+/// The RDATA of the first RR in a run of tails.
+fn first_rdata(tails: &[u8]) -> Option<&[u8]> {
+    next_tail(tails).map(|(_, _, rdata, _)| rdata)
+}
+
+/// The first RR tail of `tails`: its type, TTL, RDATA and whole length.
+pub(crate) fn next_tail(tails: &[u8]) -> Option<(Rtype, u32, &[u8], usize)> {
+    let head = tails.get(..10)?;
+    let rdlen = usize::from(u16::from_be_bytes([head[8], head[9]]));
+    let rdata = tails.get(10..10 + rdlen)?;
+    Some((
+        Rtype(u16::from_be_bytes([head[0], head[1]])),
+        u32::from_be_bytes([head[4], head[5], head[6], head[7]]),
+        rdata,
+        10 + rdlen,
+    ))
+}
