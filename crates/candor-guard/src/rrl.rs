@@ -91,6 +91,46 @@ pub struct RateKey {
     pub qtype: u16,
 }
 
+impl RateKey {
+    /// The key of a response of `kind` accounted by `name` (lower-cased
+    /// wire form) and, for answers, `qtype`.
+    pub fn new(kind: ResponseKind, name: &[u8], qtype: u16) -> RateKey {
+        RateKey {
+            kind,
+            name: hash_name(name),
+            qtype,
+        }
+    }
+
+    /// The key of an error no zone answered: one account per client
+    /// network.
+    pub fn error_without_zone() -> RateKey {
+        RateKey {
+            kind: ResponseKind::Error,
+            name: 0,
+            qtype: 0,
+        }
+    }
+}
+
+/// A fast hash of a name (Fx, eight bytes at a step). It needs no
+/// resistance to collisions: only a client that could send the other name
+/// itself (the same network) shares its account, and [`Limiter`] mixes in
+/// the network and a secret seed before picking the set.
+fn hash_name(name: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = name.len() as u64;
+    let mut chunks = name.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K)
+}
+
 //----------- Verdicts -----------------------------------------------------------
 
 /// What to send instead of a response over the limit.

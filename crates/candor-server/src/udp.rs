@@ -3,18 +3,21 @@
 //!
 //! No async runtime on this path: a worker blocks in `recvmmsg` (with a
 //! short timeout so it notices shutdown), answers the whole batch from one
-//! snapshot of the zones, and sends the whole batch with one `sendmmsg`.
+//! snapshot of the zones, asks the rate limiter about each response (UDP
+//! only: a TCP client cannot spoof its address), and sends the whole batch
+//! with one `sendmmsg`.
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use candor_answer::{Config, Peek, Transport};
+use candor_answer::{Config, Peek, Request, Transport, slip};
+use candor_guard::{Limiter, Verdict};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::SharedZones;
@@ -49,6 +52,9 @@ pub struct UdpConfig {
     /// kernel doubles it for its bookkeeping and caps it at `rmem_max`).
     /// It bounds the queue a flood can build: see [`udp_socket`].
     pub recv_buffer: usize,
+    /// Response rate limiting, shared by every worker (of every address);
+    /// `None` turns it off.
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 /// The running workers.
@@ -98,6 +104,7 @@ pub fn bind_udp(
             socket,
             zones: zones.clone(),
             config: config.answer.clone(),
+            limiter: config.limiter.clone(),
             coalesce: config.coalesce,
             stats: s,
             stop: stop.clone(),
@@ -173,6 +180,8 @@ struct Worker {
     zones: SharedZones,
     /// Answering settings.
     config: Config,
+    /// See [`UdpConfig::limiter`].
+    limiter: Option<Arc<Limiter>>,
     /// See [`UdpConfig::coalesce`].
     coalesce: Duration,
     /// Its counters.
@@ -226,24 +235,50 @@ impl Worker {
             bump(&self.stats.received, n as u64);
             last = n;
             let zones = self.zones.load();
+            let now = unix_seconds();
             // Start the cache misses of every query before answering any
             // (see `candor_answer::Peek`).
             Peek::prepare(&mut peeks[..n], &zones, (0..n).map(|i| batch.query(i)));
             let mut out = 0;
             for (i, peek) in peeks[..n].iter().enumerate() {
+                let client = batch.client(i);
                 let (query, resp) = batch.slot(i);
-                match query
-                    .and_then(|q| peek.respond(&zones, &self.config, q, Transport::Udp, resp))
-                {
-                    Some(len) => {
-                        self.stats.count_response(&resp[..len]);
-                        batch.queue_reply(i, out, len);
-                        out += 1;
+                let Some(msg) = query else {
+                    bump(&self.stats.dropped, 1);
+                    continue;
+                };
+                let request = Request {
+                    msg,
+                    transport: Transport::Udp,
+                    client,
+                    now,
+                };
+                let Some(outcome) = peek.respond(&zones, &self.config, &request, resp) else {
+                    bump(&self.stats.dropped, 1);
+                    continue;
+                };
+                self.stats.count_cookie(outcome.cookie);
+                let verdict = match &self.limiter {
+                    Some(limiter) => limiter.check(client, outcome.key, outcome.cookie, now),
+                    None => Verdict::Send,
+                };
+                let len = match verdict {
+                    Verdict::Send => outcome.len,
+                    Verdict::Slip(how) => {
+                        bump(&self.stats.rrl_slipped, 1);
+                        match slip(&self.config, &request, &outcome, how, resp) {
+                            Some(len) => len,
+                            None => continue,
+                        }
                     }
-                    None => {
-                        bump(&self.stats.dropped, 1);
+                    Verdict::Drop => {
+                        bump(&self.stats.rrl_dropped, 1);
+                        continue;
                     }
-                }
+                };
+                self.stats.count_response(&resp[..len]);
+                batch.queue_reply(i, out, len);
+                out += 1;
             }
             drop(zones);
             let mut sent = 0;
@@ -344,6 +379,14 @@ fn set_timer_slack_ns(ns: libc::c_ulong) {
             0 as libc::c_ulong,
         )
     };
+}
+
+/// The time in whole seconds since the Unix epoch (for server cookies and
+/// the rate limiter's accounts), read once per batch; 0 before 1970.
+fn unix_seconds() -> u32 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
 }
 
 /// Errors that just mean "nothing arrived yet".
@@ -474,6 +517,32 @@ impl Batch {
     /// The bytes received in slot `i` (empty if truncated).
     fn query(&self, i: usize) -> &[u8] {
         &self.rx[i][..self.lens[i]]
+    }
+
+    /// The source address of the packet in slot `i` (the unspecified
+    /// address for a family other than IPv4 and IPv6, which a UDP socket
+    /// of either never reports).
+    fn client(&self, i: usize) -> IpAddr {
+        let storage = &self.addrs[i];
+        match libc::c_int::from(storage.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the kernel wrote a `sockaddr_in` here, as the
+                // family says; `sockaddr_storage` is at least as large and
+                // as aligned as every socket address type.
+                let sin = unsafe {
+                    &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+                };
+                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: as above, for a `sockaddr_in6`.
+                let sin6 = unsafe {
+                    &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                };
+                IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr))
+            }
+            _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
     }
 
     /// The query (if usable) and response buffer of slot `i`.

@@ -6,6 +6,7 @@ mod alias;
 mod check;
 mod cli;
 mod data;
+mod guard;
 mod serve;
 mod status;
 mod status_cli;
@@ -136,6 +137,9 @@ struct ServeArgs {
     /// one if none is idle.
     #[arg(long, value_name = "N", default_value_t = 64)]
     tcp_max_per_source: usize,
+    /// Response rate limiting and DNS cookies.
+    #[command(flatten)]
+    guard: guard::GuardArgs,
 }
 
 /// Parses a positive number of seconds, decimals allowed (`0.5`).
