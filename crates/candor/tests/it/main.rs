@@ -1,12 +1,14 @@
 //! Integration tests of the real `candor` binary: a differential test
 //! against Knot DNS and tests of its wire behaviour (TCP, signals,
-//! malformed input, zone errors, reload), every record type Knot reads,
+//! malformed input, zone errors, reload), rate limiting and DNS cookies,
+//! every record type Knot reads,
 //! and the store and REST API (durability across kill -9, changes served
 //! at once, the CLI, the official DNSimple client).
 
 #![forbid(unsafe_code)]
 
 mod differential;
+mod guard;
 mod http;
 mod offline;
 mod server;
