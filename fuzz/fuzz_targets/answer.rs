@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use candor_answer::{Config, Peek, Transport, respond};
+use candor_answer::{Config, CookieSecrets, Cookies, Peek, Request, Transport, respond};
 use candor_wire::decode::decode_message;
 use candor_wire::{Name, Rtype};
 use candor_zone::{ZoneBuilder, ZoneSet};
@@ -84,7 +84,12 @@ fuzz_target!(|data: &[u8]| {
     // Broken zones (CNAME beside data, ...) are refused; that is fine.
     let Ok(zone) = builder.finish() else { return };
     let zones = ZoneSet::from_zones([Arc::new(zone)]);
-    let config = Config { max_udp_payload: 1232, nsid: None, aliases: Default::default() };
+    let config = Config {
+        max_udp_payload: 1232,
+        nsid: None,
+        aliases: Default::default(),
+        cookies: Cookies::new(CookieSecrets::new([3; 16], None)),
+    };
     let mut out = vec![0u8; 65535];
     for _ in 0..4 {
         let qname = name(&mut b);
@@ -114,13 +119,17 @@ fuzz_target!(|data: &[u8]| {
             q.extend_from_slice(&[0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 0]);
         }
         let transport = if edns & 2 == 0 { Transport::Udp } else { Transport::Tcp };
-        let len = respond(&zones, &config, &q, transport, &mut out).expect("queries are answered");
-        // Through a peek (as the UDP workers answer): the same bytes.
+        let request = Request { msg: &q, transport, client: [192, 0, 2, 1].into(), now: 1_700_000_000 };
+        let outcome = respond(&zones, &config, &request, &mut out).expect("queries are answered");
+        let len = outcome.len;
+        // Through a peek (as the UDP workers answer): the same bytes, and
+        // the same outcome (the rate limiter reads it).
         let mut peek = Peek::default();
         Peek::prepare(std::slice::from_mut(&mut peek), &zones, [&q[..]]);
         let mut peeked = vec![0u8; 65535];
-        let peeked_len = peek.respond(&zones, &config, &q, transport, &mut peeked);
-        assert_eq!(peeked_len.map(|l| &peeked[..l]), Some(&out[..len]), "a peek changed the response");
+        let peeked_outcome = peek.respond(&zones, &config, &request, &mut peeked);
+        assert_eq!(peeked_outcome.map(|o| &peeked[..o.len]), Some(&out[..len]), "a peek changed the response");
+        assert_eq!(peeked_outcome, Some(outcome), "a peek changed the outcome");
         let limit = match (transport, edns & 1) {
             (Transport::Tcp, _) => 65535,
             (_, 1) => 512,

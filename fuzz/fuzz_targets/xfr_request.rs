@@ -73,8 +73,17 @@ fuzz_target!(|data: &[u8]| {
                 max_udp_payload: 1232,
                 nsid: None,
                 aliases: SharedAliases::default(),
+                cookies: candor_answer::Cookies::new(candor_answer::CookieSecrets::new(
+                    [7; 16], None,
+                )),
             };
-            primary.handle_signed(&msg, &config, AnswerTransport::Tcp, NOW)
+            primary.handle_signed(
+                &msg,
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                &config,
+                AnswerTransport::Tcp,
+                NOW,
+            )
         }
     };
     let id = msg.get(..2).map(|b| [b[0], b[1]]);

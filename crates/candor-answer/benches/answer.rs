@@ -4,12 +4,18 @@
 //! answered one by one and through the prefetching `Peek` stages the UDP
 //! workers use.
 //!
+//! The `guard` group prices what the defences add per response: a query
+//! with a DNS cookie (one or two SipHash computations) and one rate
+//! limiter check on a full-size table (one cache line of atomics).
+//!
 //! Run with `cargo bench -p candor-answer`.
 
 use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use candor_answer::{Config, Peek, Transport, respond};
+use candor_answer::{Config, Cookies, Peek, Request, Transport, respond};
+use candor_guard::{CookieCheck, CookieSecrets, Limiter, RateKey, ResponseKind, RrlConfig};
 use candor_wire::{Name, QuerySpec, Rtype, query_message};
 use candor_zone::{ZoneBuilder, ZoneSet};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -99,13 +105,29 @@ fn query(name: &str, qtype: Rtype) -> Vec<u8> {
     query_message(spec, &n(name), qtype)
 }
 
-fn bench(c: &mut Criterion) {
-    let zones = zones();
-    let config = Config {
+/// The answering settings of every benchmark.
+fn config() -> Config {
+    Config {
         max_udp_payload: 1232,
         nsid: None,
         aliases: Default::default(),
-    };
+        cookies: Cookies::new(CookieSecrets::new([7; 16], None)),
+    }
+}
+
+/// A UDP request for `msg` from a fixed client.
+fn request(msg: &[u8]) -> Request<'_> {
+    Request {
+        msg,
+        transport: Transport::Udp,
+        client: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        now: 1_700_000_000,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let zones = zones();
+    let config = config();
     let mut out = vec![0u8; 65535];
     let cases = [
         ("hit", query("host7.z0042.example.", Rtype::A)),
@@ -120,15 +142,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("answer");
     for (name, q) in &cases {
         group.bench_function(*name, |b| {
-            b.iter(|| {
-                respond(
-                    black_box(&zones),
-                    &config,
-                    black_box(q),
-                    Transport::Udp,
-                    &mut out,
-                )
-            })
+            b.iter(|| respond(black_box(&zones), &config, &request(black_box(q)), &mut out))
         });
     }
     group.finish();
@@ -150,11 +164,7 @@ fn bench_batch(c: &mut Criterion) {
     const HOSTS: u32 = 1_000_000;
     const BATCH: usize = 32;
     let zones = large_zone(HOSTS);
-    let config = Config {
-        max_udp_payload: 1232,
-        nsid: None,
-        aliases: Default::default(),
-    };
+    let config = config();
     // 64k queries for pseudo-random names (a fixed LCG), so batches do
     // not repeat what the cache already holds.
     let mut x: u32 = 12345;
@@ -173,7 +183,7 @@ fn bench_batch(c: &mut Criterion) {
             let batch = &queries[next..next + BATCH];
             next = (next + BATCH) % queries.len();
             for (q, o) in batch.iter().zip(out.iter_mut()) {
-                black_box(respond(&zones, &config, q, Transport::Udp, o));
+                black_box(respond(&zones, &config, &request(q), o));
             }
         })
     });
@@ -183,12 +193,85 @@ fn bench_batch(c: &mut Criterion) {
             next = (next + BATCH) % queries.len();
             Peek::prepare(&mut peeks, &zones, batch.iter().map(|q| &q[..]));
             for ((peek, q), o) in peeks.iter().zip(batch).zip(out.iter_mut()) {
-                black_box(peek.respond(&zones, &config, q, Transport::Udp, o));
+                black_box(peek.respond(&zones, &config, &request(q), o));
             }
         })
     });
     group.finish();
 }
 
-criterion_group!(benches, bench, bench_batch);
+/// A query for `name`/`qtype` with a COOKIE option holding `cookie`.
+fn query_with_cookie(name: &str, qtype: Rtype, cookie: &[u8]) -> Vec<u8> {
+    let mut q = query(name, qtype);
+    let n = q.len();
+    // The OPT record ends the query: grow its RDLENGTH and append.
+    q[n - 2..].copy_from_slice(&((4 + cookie.len()) as u16).to_be_bytes());
+    q.extend_from_slice(&[0, 10]);
+    q.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+    q.extend_from_slice(cookie);
+    q
+}
+
+/// What the defences add: a hit with a client cookie and with a valid
+/// server cookie (against "answer/hit"), and rate limiter checks.
+fn bench_guard(c: &mut Criterion) {
+    let zones = zones();
+    let config = config();
+    let mut out = vec![0u8; 65535];
+    let client_cookie = [1, 2, 3, 4, 5, 6, 7, 8];
+    let only_client = query_with_cookie("host7.z0042.example.", Rtype::A, &client_cookie);
+    // The server cookie the first answer carries makes the second query.
+    let first = respond(&zones, &config, &request(&only_client), &mut out).expect("answered");
+    let both = out[first.len - 24..first.len].to_vec();
+    let valid = query_with_cookie("host7.z0042.example.", Rtype::A, &both);
+    let mut group = c.benchmark_group("guard");
+    group.bench_function("hit_client_cookie", |b| {
+        b.iter(|| respond(&zones, &config, &request(black_box(&only_client)), &mut out))
+    });
+    group.bench_function("hit_valid_server_cookie", |b| {
+        b.iter(|| {
+            let o = respond(&zones, &config, &request(black_box(&valid)), &mut out);
+            assert_eq!(o.map(|o| o.cookie), Some(CookieCheck::Valid));
+            o
+        })
+    });
+    // A default-size table (2 MiB) with many accounts: keys cycle over a
+    // million names from a thousand networks, so most checks miss the cache
+    // as they would under varied traffic.
+    let limiter = Limiter::new(
+        &RrlConfig {
+            rate: 200,
+            window: 15,
+            slip: 2,
+            ipv4_prefix: 24,
+            ipv6_prefix: 56,
+            exempt: Vec::new(),
+            entries: candor_guard::rrl::DEFAULT_ENTRIES,
+        },
+        [0x1234, 0x5678],
+    );
+    let mut x: u64 = 1;
+    group.bench_function("rrl_check_varied", |b| {
+        b.iter(|| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let client = IpAddr::V4(Ipv4Addr::from(((x >> 40) as u32 & 0x3ff) << 8));
+            let key = RateKey {
+                kind: ResponseKind::Answer,
+                name: x >> 44,
+                qtype: 1,
+            };
+            limiter.check(client, key, CookieCheck::Absent, 1_700_000_000)
+        })
+    });
+    let flood = RateKey::new(ResponseKind::Answer, b"\x03big\x07example\x00", 16);
+    let victim = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
+    group.bench_function("rrl_check_one_flood", |b| {
+        b.iter(|| limiter.check(victim, black_box(flood), CookieCheck::Absent, 1_700_000_000))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_batch, bench_guard);
 criterion_main!(benches);

@@ -1,19 +1,29 @@
 //! The authoritative answer algorithm.
 //!
-//! [`respond`] turns one query message into one response message (or into
-//! nothing, for packets that deserve no answer). It implements RFC 1034
-//! §4.3.2 with RFC 4592 wildcards, RFC 6672 DNAME, RFC 2308 negative
-//! answers, RFC 6891 EDNS and RFC 8482 minimal ANY.
+//! [`respond`] turns one [`Request`] into one response message (or into
+//! nothing, for packets that deserve no answer) and says what it sent: an
+//! [`Outcome`] with the rcode, how the rate limiter accounts the response
+//! and what the request's DNS cookie was, so the caller never reads the
+//! response again. It implements RFC 1034 §4.3.2 with RFC 4592 wildcards,
+//! RFC 6672 DNAME, RFC 2308 negative answers, RFC 6891 EDNS, RFC 7873 DNS
+//! cookies (RFC 9018 server cookies) and RFC 8482 minimal ANY. [`slip`]
+//! writes the small response the rate limiter sends in place of one.
 //!
 //! Invariants: it is synchronous and pure, never panics, never returns an
 //! error (DNS failures are responses), and does not allocate: the response
 //! is written into the caller's buffer from RRsets precompiled in wire form.
+//! The caller passes the client's address and the time; nothing here reads
+//! a clock.
 
 #![forbid(unsafe_code)]
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use candor_wire::{
-    Class, Echo, Edns, Header, MessageBuilder, Owner, Query, QueryError, Rcode, RequestKind, Rtype,
-    Section, TruncationError, parse_query,
+    COOKIE_OPTION, Class, Echo, Header, MessageBuilder, NSID_OPTION, Owner, Query, QueryError,
+    Rcode, RequestKind, Rtype, Section, TruncationError, parse_query,
 };
 use candor_zone::{ALIAS, Lookup, NodeId, NodeRef, POOL, RrSet, Zone, ZoneSet, is_private_type};
 
@@ -30,6 +40,7 @@ mod alias;
 mod peek;
 
 pub use alias::{AliasEntry, AliasTable, SharedAliases};
+pub use candor_guard::{CookieCheck, CookieSecrets, RateKey, ResponseKind, Slip};
 pub use peek::Peek;
 
 /// Answering settings.
@@ -43,6 +54,58 @@ pub struct Config {
     /// Addresses of ALIAS targets outside the served zones, kept by the
     /// background resolver.
     pub aliases: SharedAliases,
+    /// The secrets server cookies are made and checked with.
+    pub cookies: Cookies,
+}
+
+/// The server's cookie secrets, shared by every worker and replaced as a
+/// whole at a rollover. Answering loads them only for a request with a
+/// COOKIE option.
+#[derive(Clone, Debug)]
+pub struct Cookies(Arc<ArcSwap<CookieSecrets>>);
+
+impl Cookies {
+    /// Shared secrets, starting with `secrets`.
+    pub fn new(secrets: CookieSecrets) -> Cookies {
+        Cookies(Arc::new(ArcSwap::from_pointee(secrets)))
+    }
+
+    /// The secrets in use.
+    pub fn get(&self) -> Arc<CookieSecrets> {
+        self.0.load_full()
+    }
+
+    /// Replaces the secrets (a rollover, or a secret file read again).
+    pub fn set(&self, secrets: CookieSecrets) {
+        self.0.store(Arc::new(secrets));
+    }
+}
+
+/// One request and what answering it needs besides the zones.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'m> {
+    /// The message as received.
+    pub msg: &'m [u8],
+    /// How it came; it decides the size limit.
+    pub transport: Transport,
+    /// Where it came from: server cookies are bound to the address.
+    pub client: IpAddr,
+    /// Seconds since the Unix epoch: server cookies carry a timestamp.
+    pub now: u32,
+}
+
+/// What [`respond`] sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The response's length in the caller's buffer.
+    pub len: usize,
+    /// Its rcode (extended rcodes included).
+    pub rcode: Rcode,
+    /// How the rate limiter accounts it: its kind and the name (and type)
+    /// it is accounted by.
+    pub key: RateKey,
+    /// What the request's COOKIE option was.
+    pub cookie: CookieCheck,
 }
 
 /// Longest CNAME/DNAME chain followed inside a zone.
@@ -51,17 +114,16 @@ const MAX_CHAIN: usize = 12;
 /// Most RRsets whose additional-section targets we remember per answer.
 const MAX_ADDITIONAL_SOURCES: usize = 16;
 
-/// Answers one query. `out` receives the response; it should be 65535
-/// bytes long so any response fits. Returns the response length, or `None`
-/// if the packet must be dropped (too short, or not a query).
+/// Answers one request. `out` receives the response; it should be 65535
+/// bytes long so any response fits. Returns what was sent, or `None` if
+/// the packet must be dropped (too short, or not a query).
 pub fn respond(
     zones: &ZoneSet,
     config: &Config,
-    msg: &[u8],
-    transport: Transport,
+    request: &Request<'_>,
     out: &mut [u8],
-) -> Option<usize> {
-    respond_hinted(zones, config, msg, transport, out, None)
+) -> Option<Outcome> {
+    respond_hinted(zones, config, request, out, None)
 }
 
 /// What a [`Peek`] already found for a query: its zone and what the index
@@ -80,23 +142,25 @@ struct Hint<'z> {
 fn respond_hinted(
     zones: &ZoneSet,
     config: &Config,
-    msg: &[u8],
-    transport: Transport,
+    request: &Request<'_>,
     out: &mut [u8],
     hint: Option<Hint<'_>>,
-) -> Option<usize> {
-    match parse_query(msg) {
+) -> Option<Outcome> {
+    match parse_query(request.msg) {
         Ok(query) => respond_to(
             config,
-            &query.header,
-            query.question,
-            query.edns,
-            transport,
+            request,
+            &Echo {
+                header: query.header,
+                question: query.question,
+                edns: query.edns,
+            },
             out,
-            |b| answer(zones, config, &query, transport, b, hint),
+            |b, _| answer(zones, config, &query, request.transport, b, hint),
         ),
         Err(QueryError::Drop) => None,
-        Err(QueryError::Reject(echo, rcode)) => reject(config, &echo, rcode, transport, out),
+        Err(QueryError::Reject(echo, rcode)) => reject(config, request, &echo, rcode, out),
+        Err(QueryError::CookieOnly(echo)) => cookie_only(config, request, &echo, out),
     }
 }
 
@@ -106,70 +170,176 @@ fn respond_hinted(
 #[inline(never)]
 fn reject(
     config: &Config,
+    request: &Request<'_>,
     echo: &Echo<'_>,
     rcode: Rcode,
-    transport: Transport,
     out: &mut [u8],
-) -> Option<usize> {
-    respond_to(
-        config,
-        &echo.header,
-        echo.question,
-        echo.edns,
-        transport,
-        out,
-        |_| rcode,
-    )
+) -> Option<Outcome> {
+    respond_to(config, request, echo, out, |_, _| Answered::error(rcode))
 }
 
-/// Writes a response to the request with this header, question and OPT
-/// record: the header and question, what `body` writes (returning the
-/// rcode), and an OPT record if the request had one (RFC 6891 §7),
-/// whatever the rcode.
+/// The answer to a query for a server cookie (RFC 7873 §5.4): no question,
+/// no records, the cookie in the OPT record; NOERROR, or BADCOOKIE when the
+/// query's server cookie is not valid.
+#[cold]
+#[inline(never)]
+fn cookie_only(
+    config: &Config,
+    request: &Request<'_>,
+    echo: &Echo<'_>,
+    out: &mut [u8],
+) -> Option<Outcome> {
+    respond_to(config, request, echo, out, |_, cookie| {
+        Answered::error(match cookie {
+            CookieCheck::Invalid => Rcode::BADCOOKIE,
+            _ => Rcode::NOERROR,
+        })
+    })
+}
+
+/// Writes, into `out`, what the rate limiter sends in place of a response
+/// over its limit (`outcome` says what the response in `out` was): the
+/// header, the question and the OPT record, nothing else. A
+/// [`Slip::Truncated`] keeps the response's AA bit and rcode and sets TC,
+/// so a client retries over TCP; a [`Slip::BadCookie`] is BADCOOKIE with a
+/// fresh server cookie (RFC 7873 §5.2.3), so a client retries with it.
+/// Returns the length, or `None` if the request is not one to answer.
+pub fn slip(
+    config: &Config,
+    request: &Request<'_>,
+    outcome: &Outcome,
+    how: Slip,
+    out: &mut [u8],
+) -> Option<usize> {
+    let authoritative = out.get(2).is_some_and(|f| f & (Header::AA >> 8) as u8 != 0);
+    let echo = match parse_query(request.msg) {
+        Ok(q) => Echo {
+            header: q.header,
+            question: q.question,
+            edns: q.edns,
+        },
+        Err(QueryError::Reject(echo, _) | QueryError::CookieOnly(echo)) => echo,
+        Err(QueryError::Drop) => return None,
+    };
+    let slipped = respond_to(config, request, &echo, out, |b, _| match how {
+        Slip::Truncated => {
+            let aa = if authoritative { Header::AA } else { 0 };
+            b.set_flags(Header::TC | aa);
+            Answered::error(outcome.rcode)
+        }
+        Slip::BadCookie => Answered::error(Rcode::BADCOOKIE),
+    });
+    slipped.map(|o| o.len)
+}
+
+/// What a body writer decided: the rcode, and how the response is
+/// accounted.
+#[derive(Clone, Copy, Debug)]
+struct Answered {
+    /// The rcode.
+    rcode: Rcode,
+    /// How the rate limiter accounts the response.
+    key: RateKey,
+}
+
+impl Answered {
+    /// A response with `rcode` and no zone's data.
+    fn error(rcode: Rcode) -> Answered {
+        Answered {
+            rcode,
+            key: RateKey::error_without_zone(),
+        }
+    }
+}
+
+/// Room for the COOKIE option's data in a response: the client cookie and
+/// an RFC 9018 server cookie.
+const COOKIE_REPLY_LEN: usize = 8 + candor_guard::cookie::SERVER_COOKIE_LEN;
+
+/// Writes a response to the request `echo` describes (its header, question
+/// and OPT record): the header and question, what `body` writes (told
+/// what the request's cookie was; returning the rcode and how the response
+/// is accounted), and an OPT record if the request had one (RFC 6891 §7),
+/// whatever the rcode, with the request's client cookie and a server
+/// cookie if it sent a COOKIE option (RFC 7873 §5.2).
 fn respond_to(
     config: &Config,
-    header: &Header,
-    question: &[u8],
-    edns: Option<Edns>,
-    transport: Transport,
+    request: &Request<'_>,
+    echo: &Echo<'_>,
     out: &mut [u8],
-    body: impl FnOnce(&mut MessageBuilder<'_>) -> Rcode,
-) -> Option<usize> {
-    let limit = match (transport, edns) {
+    body: impl FnOnce(&mut MessageBuilder<'_>, CookieCheck) -> Answered,
+) -> Option<Outcome> {
+    let edns = echo.edns;
+    let limit = match (request.transport, edns) {
         (Transport::Tcp, _) => 65535,
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => {
             usize::from(e.udp_size.clamp(512, config.max_udp_payload.max(512)))
         }
     };
-    let Ok(mut b) = MessageBuilder::new(out, header, question, limit) else {
-        return error_response(header, Rcode::FORMERR, out);
+    let Ok(mut b) = MessageBuilder::new(out, &echo.header, echo.question, limit) else {
+        let len = error_response(&echo.header, Rcode::FORMERR, out)?;
+        return Some(Outcome {
+            len,
+            rcode: Rcode::FORMERR,
+            key: RateKey::error_without_zone(),
+            cookie: CookieCheck::Absent,
+        });
     };
 
-    // Room for our OPT record, so the answer can never crowd it out.
+    // The cookie goes back with a server cookie: the one sent, while it is
+    // valid and young, or a fresh one.
+    let mut cookie_reply = [0u8; COOKIE_REPLY_LEN];
+    let cookie = match edns.and_then(|e| e.cookie) {
+        Some(c) => {
+            let secrets = config.cookies.0.load();
+            let (check, server) = secrets.reply(&c.client, c.server, request.client, request.now);
+            cookie_reply[..8].copy_from_slice(&c.client);
+            cookie_reply[8..].copy_from_slice(&server);
+            check
+        }
+        None => CookieCheck::Absent,
+    };
     let nsid = match (edns, &config.nsid) {
         (Some(e), Some(id)) if e.nsid => Some(&id[..id.len().min(255)]),
         _ => None,
     };
-    let opt_len = 11 + nsid.map_or(0, |id| 4 + id.len());
+    let mut options: [(u16, &[u8]); 2] = [(0, &[]); 2];
+    let mut n_options = 0;
+    if let Some(id) = nsid {
+        options[n_options] = (NSID_OPTION, id);
+        n_options += 1;
+    }
+    if cookie.is_present() {
+        options[n_options] = (COOKIE_OPTION, &cookie_reply);
+        n_options += 1;
+    }
+    let options = &options[..n_options];
+    // Room for our OPT record, so the answer can never crowd it out.
+    let opt_len = 11 + options.iter().map(|(_, d)| 4 + d.len()).sum::<usize>();
     if edns.is_some() {
         // The question is at most 259 bytes, so this always fits in 512.
         let _ = b.reserve(opt_len);
     }
 
-    let rcode = body(&mut b);
-    b.set_rcode(rcode);
+    let answered = body(&mut b, cookie);
+    b.set_rcode(answered.rcode);
     if let Some(edns) = edns {
-        let ext = (rcode.0 >> 4) as u8;
+        let ext = (answered.rcode.0 >> 4) as u8;
         // The space was reserved above, so this cannot fail.
         let _ = b.push_opt(
             config.max_udp_payload.max(512),
             ext,
             edns.dnssec_ok,
-            nsid.map(|id| (3, id)),
+            options,
         );
     }
-    Some(b.finish())
+    Some(Outcome {
+        len: b.finish(),
+        rcode: answered.rcode,
+        key: answered.key,
+        cookie,
+    })
 }
 
 /// A header-only response with `rcode` (no question: it could not be read).
@@ -179,7 +349,8 @@ fn error_response(header: &Header, rcode: Rcode, out: &mut [u8]) -> Option<usize
     Some(b.finish())
 }
 
-/// Decides the response and writes its records; returns the rcode.
+/// Decides the response and writes its records; returns the rcode and
+/// how the response is accounted.
 fn answer(
     zones: &ZoneSet,
     config: &Config,
@@ -187,23 +358,23 @@ fn answer(
     transport: Transport,
     b: &mut MessageBuilder<'_>,
     hint: Option<Hint<'_>>,
-) -> Rcode {
+) -> Answered {
     if query.has_tsig {
         // The answer path holds no TSIG keys, so no signature can be
         // verified here (RFC 8945 §5.2). The servers give signed requests
         // to `candor_xfr` instead (over UDP, on seeing this NOTAUTH).
-        return Rcode::NOTAUTH;
+        return Answered::error(Rcode::NOTAUTH);
     }
     if query.kind != RequestKind::Query {
-        return decline(query, transport);
+        return Answered::error(decline(query, transport));
     }
     match query.qtype {
-        Rtype::OPT | Rtype::TSIG | Rtype::TKEY => return Rcode::FORMERR,
-        Rtype::MAILA | Rtype::MAILB => return Rcode::NOTIMP,
+        Rtype::OPT | Rtype::TSIG | Rtype::TKEY => return Answered::error(Rcode::FORMERR),
+        Rtype::MAILA | Rtype::MAILB => return Answered::error(Rcode::NOTIMP),
         _ => {}
     }
     if query.qclass != Class::IN {
-        return Rcode::REFUSED;
+        return Answered::error(Rcode::REFUSED);
     }
 
     // Lookups use the lower-cased QNAME; most queries are lower case
@@ -228,14 +399,14 @@ fn answer_name(
     transport: Transport,
     b: &mut MessageBuilder<'_>,
     hint: Option<Hint<'_>>,
-) -> Rcode {
+) -> Answered {
     // A peek at the same name found the zone and probed the index for it.
     let (zone, first) = match hint {
         Some(h) if query.qtype != Rtype::DS && h.lower == qname => (Some(h.zone), Some(h.first)),
         _ => (find_zone(zones, query.qtype, qname), None),
     };
     let Some(zone) = zone else {
-        return Rcode::REFUSED;
+        return Answered::error(Rcode::REFUSED);
     };
     b.set_flags(Header::AA);
     let mut ctx = Answer {
@@ -249,8 +420,10 @@ fn answer_name(
         apex_offset: qname.len() - zone.apex().wire_len(),
         entropy: query.header.id,
         first,
+        kind: ResponseKind::Answer,
+        owner: 0,
     };
-    match ctx.resolve(qname, query.qname, b) {
+    let rcode = match ctx.resolve(qname, query.qname, b) {
         Ok(rcode) => {
             ctx.additional(b);
             rcode
@@ -259,7 +432,20 @@ fn answer_name(
             b.set_flags(Header::TC);
             rcode
         }
-    }
+    };
+    let apex = zone.apex().as_wire();
+    let key = match (rcode, ctx.kind) {
+        (Rcode::NOERROR, ResponseKind::Answer) => {
+            RateKey::new(ResponseKind::Answer, qname, query.qtype.0)
+        }
+        (Rcode::NOERROR, kind @ (ResponseKind::Wildcard | ResponseKind::Referral)) => {
+            RateKey::new(kind, zone.name_bytes(ctx.owner), 0)
+        }
+        (Rcode::NOERROR, _) => RateKey::new(ResponseKind::NoData, apex, 0),
+        (Rcode::NXDOMAIN, _) => RateKey::new(ResponseKind::NxDomain, apex, 0),
+        _ => RateKey::new(ResponseKind::Error, apex, 0),
+    };
+    Answered { rcode, key }
 }
 
 /// The rcode for a request other than a standard query: none of them is
@@ -334,6 +520,12 @@ struct Answer<'z> {
     /// The index's answer for the QNAME, when a peek already asked
     /// (taken by the first lookup).
     first: Option<Option<NodeRef>>,
+    /// How the rate limiter accounts the response so far: an answer
+    /// (by QNAME), unless a wildcard, a referral or a negative answer
+    /// made it another kind.
+    kind: ResponseKind,
+    /// The wildcard or delegation node the response is accounted by.
+    owner: NodeId,
 }
 
 /// Buffers holding the name being looked up while following a chain.
@@ -388,7 +580,16 @@ impl<'z> Answer<'z> {
                 None => zone.lookup(name),
             };
             let node = match found {
-                Lookup::Exact(node) | Lookup::Wildcard(node) => node,
+                Lookup::Exact(node) => node,
+                Lookup::Wildcard(node) => {
+                    // Answers for names a wildcard stands for are accounted
+                    // by the wildcard, so random names meet one account.
+                    if step == 0 {
+                        self.kind = ResponseKind::Wildcard;
+                        self.owner = node.id;
+                    }
+                    node
+                }
                 Lookup::Delegation { cut, at_cut: true } if self.qtype == Rtype::DS => {
                     zone.node(cut)
                 }
@@ -646,6 +847,7 @@ impl<'z> Answer<'z> {
 
     /// NXDOMAIN/NODATA: the SOA in the authority section (RFC 2308 §2).
     fn negative(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
+        self.kind = ResponseKind::NoData;
         b.set_section(Section::Authority);
         b.push_rrset(
             Owner::QnameSuffix(self.apex_offset),
@@ -661,6 +863,8 @@ impl<'z> Answer<'z> {
         let Some(ns) = zone.rrset(zone.node(cut), Rtype::NS) else {
             return Ok(());
         };
+        self.kind = ResponseKind::Referral;
+        self.owner = cut;
         // A referral is not authoritative, unless a CNAME chain in this
         // zone already produced an authoritative answer record.
         if b.count(Section::Answer) == 0 {

@@ -25,7 +25,7 @@
 use candor_wire::{MAX_NAME_LEN, Rtype};
 use candor_zone::{NameHash, NodeRef, ZoneSet};
 
-use crate::{Config, Hint, Transport, respond_hinted};
+use crate::{Config, Hint, Outcome, Request, respond_hinted};
 
 /// What the stages learned about one query. It holds no reference to the
 /// zones, so one set of peeks serves batch after batch; every stage is
@@ -168,17 +168,17 @@ impl Peek {
         }
     }
 
-    /// Answers the query this peek looked at, like [`respond`](crate::respond),
-    /// without finding its zone and node again. `msg` and `zones` must be
-    /// the ones the stages saw; if the name differs, the peek is ignored.
+    /// Answers the request this peek looked at, like
+    /// [`respond`](crate::respond), without finding its zone and node again.
+    /// The request's message and `zones` must be the ones the stages saw; if
+    /// the name differs, the peek is ignored.
     pub fn respond(
         &self,
         zones: &ZoneSet,
         config: &Config,
-        msg: &[u8],
-        transport: Transport,
+        request: &Request<'_>,
         out: &mut [u8],
-    ) -> Option<usize> {
+    ) -> Option<Outcome> {
         let zone = self.zone.and_then(|i| zones.zones().get(i));
         let hint = match zone {
             Some(zone) if self.probed => Some(Hint {
@@ -188,7 +188,7 @@ impl Peek {
             }),
             _ => None,
         };
-        respond_hinted(zones, config, msg, transport, out, hint)
+        respond_hinted(zones, config, request, out, hint)
     }
 }
 
@@ -270,15 +270,24 @@ mod tests {
             max_udp_payload: 1232,
             nsid: None,
             aliases: Default::default(),
+            cookies: crate::Cookies::new(candor_guard::CookieSecrets::new([0; 16], None)),
         };
         let mut peek = Peek::default();
         let www = query("www.example.", Rtype::A);
         Peek::prepare(std::slice::from_mut(&mut peek), &zones, [&www[..]]);
         let other = query("nope.example.", Rtype::A);
+        let request = Request {
+            msg: &other,
+            transport: crate::Transport::Udp,
+            client: std::net::Ipv4Addr::LOCALHOST.into(),
+            now: 0,
+        };
         let (mut a, mut b) = (vec![0u8; 1232], vec![0u8; 1232]);
-        let la = peek.respond(&zones, &config, &other, Transport::Udp, &mut a);
-        let lb = crate::respond(&zones, &config, &other, Transport::Udp, &mut b);
-        assert_eq!(la.map(|l| &a[..l]), lb.map(|l| &b[..l]));
+        let oa = peek.respond(&zones, &config, &request, &mut a);
+        let ob = crate::respond(&zones, &config, &request, &mut b);
+        assert_eq!(oa, ob);
+        let len = oa.map_or(0, |o| o.len);
+        assert_eq!(a[..len], b[..len]);
         // NXDOMAIN, not the A record the peek found for www.
         assert_eq!(a[3] & 0x0f, 3);
     }

@@ -3,16 +3,54 @@
 //! RFC 1034 §6 and RFC 4592 §2.2.1 examples, plus cases for the edges the
 //! differential test against Knot DNS also covers.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
+use candor_guard::{CookieCheck, CookieSecrets, ResponseKind, Slip};
 use candor_wire::decode::{Message, Record, decode_message};
 use candor_wire::{Name, QuerySpec, Rtype, query_message};
 use candor_zone::{ZoneSet, load_zone_text};
 use candor_zonefile::rdata_to_text;
 use expect_test::{Expect, expect};
 
-use crate::{Config, Transport, respond};
+use crate::{Config, Cookies, Outcome, Request, Transport, respond};
+
+/// The cookie secret of every test (RFC 9018 Appendix A's).
+const SECRET: [u8; 16] = [
+    0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf,
+];
+
+/// Where every test request comes from.
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 100));
+
+/// When every test request is answered (the time of RFC 9018 A.1).
+const NOW: u32 = 1559731985;
+
+/// The answering settings of the tests.
+fn config() -> Config {
+    Config {
+        max_udp_payload: 1232,
+        nsid: None,
+        aliases: Default::default(),
+        cookies: Cookies::new(CookieSecrets::new(SECRET, None)),
+    }
+}
+
+/// A request for `msg` from [`CLIENT`] at [`NOW`].
+fn request(msg: &[u8], transport: Transport) -> Request<'_> {
+    Request {
+        msg,
+        transport,
+        client: CLIENT,
+        now: NOW,
+    }
+}
+
+/// Answers `msg` like `respond` does, for tests that look at the bytes.
+fn answer_len(zones: &ZoneSet, config: &Config, msg: &[u8], out: &mut [u8]) -> Option<usize> {
+    respond(zones, config, &request(msg, Transport::Udp), out).map(|o| o.len)
+}
 
 /// Compiles zone text with the given origin.
 fn zone(origin: &str, text: &str) -> Arc<candor_zone::Zone> {
@@ -74,6 +112,22 @@ fn render(m: &Message) -> String {
             (opt.ttl >> 16) & 0xff,
             opt.ttl & 0x8000 != 0
         ));
+        // Options, if any: a COOKIE as client and server cookie.
+        let mut rest = &opt.rdata[..];
+        while rest.len() >= 4 {
+            let code = u16::from_be_bytes([rest[0], rest[1]]);
+            let len = usize::from(u16::from_be_bytes([rest[2], rest[3]])).min(rest.len() - 4);
+            let data = &rest[4..4 + len];
+            match code {
+                10 if len > 8 => out.push_str(&format!(
+                    "cookie: client {} server {}\n",
+                    hex(&data[..8]),
+                    hex(&data[8..])
+                )),
+                _ => out.push_str(&format!("option {code}: {}\n", hex(data))),
+            }
+            rest = &rest[4 + len..];
+        }
     }
     for (title, section) in [
         ("answer", &m.answer),
@@ -93,25 +147,40 @@ fn check(zones: &ZoneSet, name: &str, qtype: Rtype, expect: Expect) {
     check_with(zones, &query(name, qtype, None), Transport::Udp, expect);
 }
 
+/// Lower-case hexadecimal digits.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Answers a raw query and checks the rendering.
 #[track_caller]
 fn check_with(zones: &ZoneSet, q: &[u8], transport: Transport, expect: Expect) {
-    let config = Config {
-        max_udp_payload: 1232,
-        nsid: None,
-        aliases: Default::default(),
-    };
+    let text = render_answer(zones, q, transport).0;
+    expect.assert_eq(&text);
+}
+
+/// Answers a raw query from [`CLIENT`] at [`NOW`], directly and through a
+/// peek (which must not change a byte, nor the outcome), and renders the
+/// response; returns the outcome too.
+#[track_caller]
+fn render_answer(zones: &ZoneSet, q: &[u8], transport: Transport) -> (String, Option<Outcome>) {
+    let config = config();
     let mut out = vec![0u8; 65535];
-    let len = respond(zones, &config, q, transport, &mut out);
+    let outcome = respond(zones, &config, &request(q, transport), &mut out);
+    let len = outcome.map(|o| o.len);
     // The UDP workers answer through a peek; it must not change a byte.
     let mut peek = crate::Peek::default();
     crate::Peek::prepare(std::slice::from_mut(&mut peek), zones, [q]);
     let mut peeked = vec![0u8; 65535];
-    let peeked_len = peek.respond(zones, &config, q, transport, &mut peeked);
+    let peeked_outcome = peek.respond(zones, &config, &request(q, transport), &mut peeked);
     assert_eq!(
-        peeked_len.map(|l| &peeked[..l]),
+        peeked_outcome.map(|o| &peeked[..o.len]),
         len.map(|l| &out[..l]),
         "answering through a peek changed the response"
+    );
+    assert_eq!(
+        peeked_outcome, outcome,
+        "answering through a peek changed the outcome"
     );
     let text = match len {
         None => "no response\n".to_owned(),
@@ -124,7 +193,7 @@ fn check_with(zones: &ZoneSet, q: &[u8], transport: Transport, expect: Expect) {
             render(&m)
         }
     };
-    expect.assert_eq(&text);
+    (text, outcome)
 }
 
 /// The RFC 4592 §2.2.1 example zone.
@@ -1120,11 +1189,10 @@ fn truncation_without_edns() {
     let big = query("big.t.", Rtype::TXT, Some(4096));
     let config = Config {
         max_udp_payload: 4096,
-        nsid: None,
-        aliases: Default::default(),
+        ..config()
     };
     let mut out = vec![0u8; 65535];
-    let len = respond(&z, &config, &big, Transport::Udp, &mut out).unwrap();
+    let len = answer_len(&z, &config, &big, &mut out).unwrap();
     let m = decode_message(&out[..len]).unwrap();
     assert_eq!(m.header.flags & 0x0200, 0, "fits in 4096 bytes");
     assert_eq!(m.answer.len(), 40);
@@ -1150,17 +1218,13 @@ fn pool_zone() -> ZoneSet {
 #[test]
 fn pool_answers_one_cname_chosen_per_query() {
     let z = pool_zone();
-    let config = Config {
-        max_udp_payload: 1232,
-        nsid: None,
-        aliases: Default::default(),
-    };
+    let config = config();
     let mut out = vec![0u8; 65535];
     let mut seen = std::collections::BTreeSet::new();
     for id in 0..64u16 {
         let mut q = query("www.p.", Rtype::A, None);
         q[..2].copy_from_slice(&id.to_be_bytes());
-        let len = respond(&z, &config, &q, Transport::Udp, &mut out).unwrap();
+        let len = answer_len(&z, &config, &q, &mut out).unwrap();
         let m = decode_message(&out[..len]).unwrap();
         let cnames: Vec<_> = m
             .answer
@@ -1322,4 +1386,320 @@ fn alias_beside_addresses_is_refused() {
         errors[0].to_string(),
         "a.zone:5: ALIAS beside A or AAAA records at a."
     );
+}
+
+//----------- Cookies, slips and how responses are accounted -------------------
+
+/// The data of a COOKIE option, written in hexadecimal.
+fn cookie_option(hex_digits: &str) -> Vec<u8> {
+    let data: Vec<u8> = (0..hex_digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex_digits[i..i + 2], 16).unwrap())
+        .collect();
+    let mut option = vec![0, 10];
+    option.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    option.extend_from_slice(&data);
+    option
+}
+
+/// A query (RD set) with EDNS and a COOKIE option, `None` for no question.
+fn with_cookie(question: Option<(&str, Rtype)>, cookie: &str) -> Vec<u8> {
+    let opt = opt(1232, 0, false, &cookie_option(cookie));
+    message(0, question, [vec![], vec![], vec![opt]])
+}
+
+/// RFC 9018 A.1's client cookie.
+const CLIENT_COOKIE: &str = "2464c4abcf10c957";
+
+/// The server cookie RFC 9018 A.1 gives that client cookie from
+/// [`CLIENT`] at [`NOW`] under [`SECRET`].
+const SERVER_COOKIE: &str = "010000005cf79f111f8130c3eee29480";
+
+#[test]
+fn cookies_are_answered_with_a_server_cookie() {
+    let z = rfc1034();
+    let www = Some(("www.example.", Rtype::A));
+    // A client cookie alone: a normal answer and a fresh server cookie
+    // (RFC 7873 §5.2.3, as BIND answers; RFC 9018 A.1's cookie).
+    check_with(
+        &z,
+        &with_cookie(www, CLIENT_COOKIE),
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr aa rd
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+            answer: www.example. 3600 IN A 192.0.2.80
+            answer: www.example. 3600 IN A 192.0.2.81
+        "#]],
+    );
+    // The cookie sent back: valid, and returned as it came (§5.2.5).
+    check_with(
+        &z,
+        &with_cookie(www, &format!("{CLIENT_COOKIE}{SERVER_COOKIE}")),
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr aa rd
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+            answer: www.example. 3600 IN A 192.0.2.80
+            answer: www.example. 3600 IN A 192.0.2.81
+        "#]],
+    );
+    // Another server's (or a forged) cookie: answered, with ours (§5.2.4).
+    check_with(
+        &z,
+        &with_cookie(
+            www,
+            &format!("{CLIENT_COOKIE}0100000000000000ffffffffffffffff"),
+        ),
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr aa rd
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+            answer: www.example. 3600 IN A 192.0.2.80
+            answer: www.example. 3600 IN A 192.0.2.81
+        "#]],
+    );
+    // Over TCP too, and with errors (here NXDOMAIN).
+    check_with(
+        &z,
+        &with_cookie(Some(("nothere.example.", Rtype::A)), CLIENT_COOKIE),
+        Transport::Tcp,
+        expect![[r#"
+            rcode NXDOMAIN flags qr aa rd
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+            authority: example. 300 IN SOA ns1.example. hostmaster.example. 2024010101 7200 3600 1209600 300
+        "#]],
+    );
+    // A COOKIE option of a length no cookie has: FORMERR, no cookie
+    // (§5.2.2), as from Knot.
+    check_with(
+        &z,
+        &with_cookie(www, "2464c4abcf10c95701020304"),
+        Transport::Udp,
+        expect![[r#"
+            rcode FORMERR flags qr rd
+            opt: udp=1232 version=0 do=false
+        "#]],
+    );
+}
+
+#[test]
+fn queries_for_a_server_cookie() {
+    let z = rfc1034();
+    // RFC 7873 §5.4: no question, a client cookie: NOERROR and a cookie.
+    check_with(
+        &z,
+        &with_cookie(None, CLIENT_COOKIE),
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr rd
+            no question
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+        "#]],
+    );
+    // A valid server cookie: NOERROR, the cookie confirmed.
+    check_with(
+        &z,
+        &with_cookie(None, &format!("{CLIENT_COOKIE}{SERVER_COOKIE}")),
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr rd
+            no question
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+        "#]],
+    );
+    // An invalid one: BADCOOKIE, with a fresh cookie.
+    check_with(
+        &z,
+        &with_cookie(
+            None,
+            &format!("{CLIENT_COOKIE}0100000000000000ffffffffffffffff"),
+        ),
+        Transport::Udp,
+        expect![[r#"
+            rcode BADCOOKIE flags qr rd
+            no question
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+        "#]],
+    );
+}
+
+/// Answers `q` over UDP, then replaces the response by the slip `how` and
+/// renders that.
+#[track_caller]
+fn check_slip(zones: &ZoneSet, q: &[u8], how: Slip, expect: Expect) {
+    let config = config();
+    let request = request(q, Transport::Udp);
+    let mut out = vec![0u8; 65535];
+    let outcome = respond(zones, &config, &request, &mut out).expect("a response");
+    let len = crate::slip(&config, &request, &outcome, how, &mut out).expect("a slip");
+    let m = decode_message(&out[..len]).expect("slips decode");
+    expect.assert_eq(&render(&m));
+}
+
+#[test]
+fn slips_are_the_question_and_the_opt_record() {
+    let z = rfc1034();
+    check_slip(
+        &z,
+        &query("www.example.", Rtype::A, Some(1232)),
+        Slip::Truncated,
+        expect![[r#"
+            rcode NOERROR flags qr aa tc rd
+            opt: udp=1232 version=0 do=false
+        "#]],
+    );
+    // The rcode stays; a client retries over TCP whatever it is.
+    check_slip(
+        &z,
+        &query("nothere.example.", Rtype::A, None),
+        Slip::Truncated,
+        expect![[r#"
+            rcode NXDOMAIN flags qr aa tc rd
+        "#]],
+    );
+    check_slip(
+        &z,
+        &query("www.elsewhere.", Rtype::A, None),
+        Slip::Truncated,
+        expect![[r#"
+            rcode REFUSED flags qr tc rd
+        "#]],
+    );
+    // A query with a client cookie gets BADCOOKIE and a fresh cookie.
+    check_slip(
+        &z,
+        &with_cookie(Some(("www.example.", Rtype::A)), CLIENT_COOKIE),
+        Slip::BadCookie,
+        expect![[r#"
+            rcode BADCOOKIE flags qr rd
+            opt: udp=1232 version=0 do=false
+            cookie: client 2464c4abcf10c957 server 010000005cf79f111f8130c3eee29480
+        "#]],
+    );
+}
+
+/// The name a response is accounted by: a kind, a name (none for errors
+/// no zone answered) and the QTYPE for answers.
+type Account = (ResponseKind, Option<&'static str>, Rtype);
+
+#[test]
+fn responses_are_accounted_by_kind_and_name() {
+    use ResponseKind::*;
+    let none = Rtype(0);
+    let cases: &[(ZoneSet, &str, Rtype, Account)] = &[
+        (
+            rfc1034(),
+            "www.example.",
+            Rtype::A,
+            (Answer, Some("www.example."), Rtype::A),
+        ),
+        // Case does not make another account.
+        (
+            rfc1034(),
+            "WWW.Example.",
+            Rtype::A,
+            (Answer, Some("www.example."), Rtype::A),
+        ),
+        (
+            rfc1034(),
+            "www.example.",
+            Rtype::MX,
+            (NoData, Some("example."), none),
+        ),
+        (
+            rfc1034(),
+            "nothere.example.",
+            Rtype::A,
+            (NxDomain, Some("example."), none),
+        ),
+        (
+            rfc1034(),
+            "xyz.example.",
+            Rtype::TXT,
+            (NxDomain, Some("example."), none),
+        ),
+        (
+            rfc1034(),
+            "host.sub.example.",
+            Rtype::A,
+            (Referral, Some("sub.example."), none),
+        ),
+        (
+            rfc1034(),
+            "alias.example.",
+            Rtype::A,
+            (Answer, Some("alias.example."), Rtype::A),
+        ),
+        (
+            rfc1034(),
+            "gone.example.",
+            Rtype::A,
+            (NxDomain, Some("example."), none),
+        ),
+        (
+            rfc1034(),
+            "outside.example.",
+            Rtype::A,
+            (Answer, Some("outside.example."), Rtype::A),
+        ),
+        (
+            rfc1034(),
+            "www.old.example.",
+            Rtype::A,
+            (Answer, Some("www.old.example."), Rtype::A),
+        ),
+        (
+            rfc4592(),
+            "host3.example.",
+            Rtype::MX,
+            (Wildcard, Some("*.example."), none),
+        ),
+        (
+            rfc4592(),
+            "random.host3.example.",
+            Rtype::TXT,
+            (Wildcard, Some("*.example."), none),
+        ),
+        (
+            rfc4592(),
+            "host3.example.",
+            Rtype::A,
+            (NoData, Some("example."), none),
+        ),
+        (
+            alias_zones(),
+            "away.a.",
+            Rtype::A,
+            (Error, Some("a."), none),
+        ),
+        (rfc1034(), "www.elsewhere.", Rtype::A, (Error, None, none)),
+        (rfc1034(), "example.", Rtype::AXFR, (Error, None, none)),
+    ];
+    let mut failures = Vec::new();
+    for (zones, name, qtype, (kind, account, account_type)) in cases {
+        let expected = match account {
+            Some(n) => {
+                let wire = Name::from_text(n, None).unwrap();
+                candor_guard::RateKey::new(*kind, wire.as_wire(), account_type.0)
+            }
+            None => candor_guard::RateKey::error_without_zone(),
+        };
+        let (_, outcome) = render_answer(zones, &query(name, *qtype, None), Transport::Udp);
+        let outcome = outcome.expect("answered");
+        if outcome.key != expected || outcome.cookie != CookieCheck::Absent {
+            failures.push(format!(
+                "{name} {qtype}: {:?}, expected {kind:?} by {account:?}",
+                outcome.key.kind
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -16,7 +16,7 @@ use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use candor_answer::{Config, Transport, respond};
+use candor_answer::{Config, CookieSecrets, Cookies, Request, Transport, respond};
 use candor_api::{ApiState, router};
 use candor_store::{Store, StoreConfig, ZoneChange};
 use candor_wire::Name;
@@ -85,12 +85,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// A UDP request for `msg` from `peer` (the time only dates server
+/// cookies, which these tests do not check).
+fn request(msg: &[u8], peer: std::net::SocketAddr) -> Request<'_> {
+    Request {
+        msg,
+        transport: Transport::Udp,
+        client: peer.ip(),
+        now: 0,
+    }
+}
+
 /// Answers DNS queries on `socket` from the current zone set, forever.
 fn serve_dns(socket: &UdpSocket, zones: &Mutex<ZoneSet>) {
     let config = Config {
         max_udp_payload: 1232,
         nsid: None,
         aliases: Default::default(),
+        cookies: Cookies::new(CookieSecrets::new([0; 16], None)),
     };
     let mut query = vec![0u8; 4096];
     let mut out = vec![0u8; 65535];
@@ -99,9 +111,9 @@ fn serve_dns(socket: &UdpSocket, zones: &Mutex<ZoneSet>) {
             continue;
         };
         let set = zones.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = respond(&set, &config, &query[..len], Transport::Udp, &mut out) {
+        if let Some(n) = respond(&set, &config, &request(&query[..len], peer), &mut out) {
             // A lost answer is the client's timeout to handle.
-            let _ = socket.send_to(&out[..n], peer);
+            let _ = socket.send_to(&out[..n.len], peer);
         }
     }
 }

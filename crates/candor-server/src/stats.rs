@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use candor_answer::CookieCheck;
+
 /// Counters of one worker. Aligned to a cache line so workers never share one.
 ///
 /// Each set has a single writer (its worker), so counting is a relaxed load
@@ -20,6 +22,17 @@ pub struct Stats {
     pub truncated: AtomicU64,
     /// Responses by rcode (low 4 bits; BADVERS counts as 0 here).
     pub rcodes: [AtomicU64; 16],
+    /// Responses the rate limiter replaced by a slip (TC=1 or BADCOOKIE).
+    pub rrl_slipped: AtomicU64,
+    /// Responses the rate limiter dropped.
+    pub rrl_dropped: AtomicU64,
+    /// Requests with a client cookie alone (a server cookie was issued).
+    pub cookie_client_only: AtomicU64,
+    /// Requests with a valid server cookie.
+    pub cookie_valid: AtomicU64,
+    /// Requests with a server cookie that did not verify (a fresh one was
+    /// issued).
+    pub cookie_invalid: AtomicU64,
 }
 
 /// A point-in-time sum of counters.
@@ -35,6 +48,16 @@ pub struct StatsSnapshot {
     pub truncated: u64,
     /// Responses by rcode.
     pub rcodes: [u64; 16],
+    /// Responses replaced by a rate limiter slip.
+    pub rrl_slipped: u64,
+    /// Responses dropped by the rate limiter.
+    pub rrl_dropped: u64,
+    /// Requests with a client cookie alone.
+    pub cookie_client_only: u64,
+    /// Requests with a valid server cookie.
+    pub cookie_valid: u64,
+    /// Requests with an invalid server cookie.
+    pub cookie_invalid: u64,
 }
 
 /// Adds `n` to a counter that only the calling worker writes.
@@ -55,14 +78,31 @@ impl Stats {
         }
     }
 
+    /// Counts what a request's COOKIE option was.
+    pub(crate) fn count_cookie(&self, cookie: CookieCheck) {
+        let counter = match cookie {
+            CookieCheck::Absent => return,
+            CookieCheck::ClientOnly => &self.cookie_client_only,
+            CookieCheck::Valid => &self.cookie_valid,
+            CookieCheck::Invalid => &self.cookie_invalid,
+        };
+        bump(counter, 1);
+    }
+
     /// Adds this worker's counters into `sum`.
     pub fn add_to(&self, sum: &mut StatsSnapshot) {
-        sum.received += self.received.load(Ordering::Relaxed);
-        sum.responded += self.responded.load(Ordering::Relaxed);
-        sum.dropped += self.dropped.load(Ordering::Relaxed);
-        sum.truncated += self.truncated.load(Ordering::Relaxed);
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        sum.received += get(&self.received);
+        sum.responded += get(&self.responded);
+        sum.dropped += get(&self.dropped);
+        sum.truncated += get(&self.truncated);
         for (s, c) in sum.rcodes.iter_mut().zip(&self.rcodes) {
-            *s += c.load(Ordering::Relaxed);
+            *s += get(c);
         }
+        sum.rrl_slipped += get(&self.rrl_slipped);
+        sum.rrl_dropped += get(&self.rrl_dropped);
+        sum.cookie_client_only += get(&self.cookie_client_only);
+        sum.cookie_valid += get(&self.cookie_valid);
+        sum.cookie_invalid += get(&self.cookie_invalid);
     }
 }

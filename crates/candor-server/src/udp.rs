@@ -3,18 +3,22 @@
 //!
 //! No async runtime on this path: a worker blocks in `recvmmsg` (with a
 //! short timeout so it notices shutdown), answers the whole batch from one
-//! snapshot of the zones, and sends the whole batch with one `sendmmsg`.
+//! snapshot of the zones, asks the rate limiter about each response (UDP
+//! only: a TCP client cannot spoof its address), and sends the whole batch
+//! with one `sendmmsg`.
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use candor_answer::{Config, Peek, Transport};
+use candor_answer::{Config, Peek, Request, Transport, slip};
+use candor_guard::{Limiter, Verdict};
+use candor_wire::Rcode;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::SharedZones;
@@ -53,6 +57,9 @@ pub struct UdpConfig {
     /// (RFC 1995 §2), if the ACL allows; without them the answer path
     /// refuses it.
     pub transfers: Option<Arc<crate::xfr::Transfers>>,
+    /// Response rate limiting, shared by every worker (of every address);
+    /// `None` turns it off.
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 /// The running workers.
@@ -102,6 +109,7 @@ pub fn bind_udp(
             socket,
             zones: zones.clone(),
             config: config.answer.clone(),
+            limiter: config.limiter.clone(),
             coalesce: config.coalesce,
             transfers: config.transfers.clone(),
             stats: s,
@@ -178,6 +186,8 @@ struct Worker {
     zones: SharedZones,
     /// Answering settings.
     config: Config,
+    /// See [`UdpConfig::limiter`].
+    limiter: Option<Arc<Limiter>>,
     /// See [`UdpConfig::coalesce`].
     coalesce: Duration,
     /// See [`UdpConfig::transfers`].
@@ -233,40 +243,67 @@ impl Worker {
             bump(&self.stats.received, n as u64);
             last = n;
             let zones = self.zones.load();
+            let now = unix_seconds();
             // Start the cache misses of every query before answering any
             // (see `candor_answer::Peek`).
             Peek::prepare(&mut peeks[..n], &zones, (0..n).map(|i| batch.query(i)));
             let mut out = 0;
             for (i, peek) in peeks[..n].iter().enumerate() {
-                let source = batch.source(i);
+                let client = batch.client(i);
                 let (query, resp) = batch.slot(i);
-                let answered = query.and_then(|q| {
-                    let config = &self.config;
-                    let Some(t) = &self.transfers else {
-                        return peek.respond(&zones, config, q, Transport::Udp, resp);
-                    };
-                    // The answer path declines transfers and signed
-                    // queries with NOTAUTH (and nothing else Candor serves
-                    // gets it): one compare keeps every other query off
-                    // the transfer side.
-                    let len = peek.respond(&zones, config, q, Transport::Udp, resp)?;
-                    if resp.get(3).is_some_and(|f| f & 0x0f == 9)
-                        && let Some(answer) = crate::xfr::answer_udp(t, q, source, config, resp)
-                    {
-                        return answer;
+                let Some(msg) = query else {
+                    bump(&self.stats.dropped, 1);
+                    continue;
+                };
+                let request = Request {
+                    msg,
+                    transport: Transport::Udp,
+                    client,
+                    now,
+                };
+                let Some(outcome) = peek.respond(&zones, &self.config, &request, resp) else {
+                    bump(&self.stats.dropped, 1);
+                    continue;
+                };
+                // The answer path declines transfers and signed queries
+                // with NOTAUTH (and nothing else Candor serves gets it):
+                // one compare keeps every other query off the transfer side.
+                if outcome.rcode == Rcode::NOTAUTH
+                    && let Some(t) = &self.transfers
+                    && let Some(answer) = crate::xfr::answer_udp(t, msg, client, &self.config, resp)
+                {
+                    match answer {
+                        Some(len) => {
+                            self.stats.count_response(&resp[..len]);
+                            batch.queue_reply(i, out, len);
+                            out += 1;
+                        }
+                        None => bump(&self.stats.dropped, 1),
                     }
-                    Some(len)
-                });
-                match answered {
-                    Some(len) => {
-                        self.stats.count_response(&resp[..len]);
-                        batch.queue_reply(i, out, len);
-                        out += 1;
-                    }
-                    None => {
-                        bump(&self.stats.dropped, 1);
-                    }
+                    continue;
                 }
+                self.stats.count_cookie(outcome.cookie);
+                let verdict = match &self.limiter {
+                    Some(limiter) => limiter.check(client, outcome.key, outcome.cookie, now),
+                    None => Verdict::Send,
+                };
+                let len = match verdict {
+                    Verdict::Send => outcome.len,
+                    Verdict::Slip(how) => {
+                        bump(&self.stats.rrl_slipped, 1);
+                        match slip(&self.config, &request, &outcome, how, resp) {
+                            Some(len) => len,
+                            None => continue,
+                        }
+                    }
+                    Verdict::Drop => {
+                        bump(&self.stats.rrl_dropped, 1);
+                        continue;
+                    }
+                };
+                self.stats.count_response(&resp[..len]);
+                batch.queue_reply(i, out, len);
+                out += 1;
             }
             drop(zones);
             let mut sent = 0;
@@ -367,6 +404,14 @@ fn set_timer_slack_ns(ns: libc::c_ulong) {
             0 as libc::c_ulong,
         )
     };
+}
+
+/// The time in whole seconds since the Unix epoch (for server cookies and
+/// the rate limiter's accounts), read once per batch; 0 before 1970.
+fn unix_seconds() -> u32 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
 }
 
 /// Errors that just mean "nothing arrived yet".
@@ -499,15 +544,30 @@ impl Batch {
         &self.rx[i][..self.lens[i]]
     }
 
-    /// Where the packet in slot `i` came from.
-    fn source(&self, i: usize) -> Option<SocketAddr> {
-        let len = self.rx_hdrs[i].msg_hdr.msg_namelen;
-        // SAFETY: `recvmmsg` wrote the source address of packet `i` into
-        // `addrs[i]` and its length into `msg_namelen` (which the kernel
-        // caps at the storage's size); `SockAddr` reads only `len` bytes of
-        // the storage, a plain integer struct copied here by value.
-        let addr = unsafe { socket2::SockAddr::new(self.addrs[i], len) };
-        addr.as_socket()
+    /// The source address of the packet in slot `i` (the unspecified
+    /// address for a family other than IPv4 and IPv6, which a UDP socket
+    /// of either never reports).
+    fn client(&self, i: usize) -> IpAddr {
+        let storage = &self.addrs[i];
+        match libc::c_int::from(storage.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the kernel wrote a `sockaddr_in` here, as the
+                // family says; `sockaddr_storage` is at least as large and
+                // as aligned as every socket address type.
+                let sin = unsafe {
+                    &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+                };
+                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: as above, for a `sockaddr_in6`.
+                let sin6 = unsafe {
+                    &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                };
+                IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr))
+            }
+            _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
     }
 
     /// The query (if usable) and response buffer of slot `i`.

@@ -141,7 +141,9 @@ pub(crate) async fn prepare(
             .handle(msg, peer.ip(), Transport::Tcp, now),
         Special::Signed => {
             let tcp = candor_answer::Transport::Tcp;
-            transfers.primary.handle_signed(msg, answer, tcp, now)
+            transfers
+                .primary
+                .handle_signed(msg, peer.ip(), answer, tcp, now)
         }
     };
     if let Some(refusal) = &handled.refusal {
@@ -179,24 +181,23 @@ pub(crate) async fn prepare(
 pub(crate) fn answer_udp(
     transfers: &Transfers,
     msg: &[u8],
-    source: Option<SocketAddr>,
+    source: IpAddr,
     config: &candor_answer::Config,
     out: &mut [u8],
 ) -> Option<Option<usize>> {
     let special = candor_xfr::special(msg)?;
-    let source = source?;
     let now = unix_now();
     let handled = match special {
-        Special::Transfer => transfers
-            .primary
-            .handle(msg, source.ip(), Transport::Udp, now),
+        Special::Transfer => transfers.primary.handle(msg, source, Transport::Udp, now),
         Special::Signed => {
             let udp = candor_answer::Transport::Udp;
-            transfers.primary.handle_signed(msg, config, udp, now)
+            transfers
+                .primary
+                .handle_signed(msg, source, config, udp, now)
         }
     };
     if let Some(refusal) = &handled.refusal {
-        transfers.log_refusal(source.ip(), refusal);
+        transfers.log_refusal(source, refusal);
     }
     Some(match handled.reply {
         Reply::Message(m) if m.len() <= out.len() => {

@@ -176,6 +176,8 @@ impl Rcode {
     pub const NOTAUTH: Rcode = Rcode(9);
     /// Unsupported EDNS version (RFC 6891 §6.1.3).
     pub const BADVERS: Rcode = Rcode(16);
+    /// A bad or missing server cookie (RFC 7873 §8).
+    pub const BADCOOKIE: Rcode = Rcode(23);
 }
 
 impl fmt::Display for Rcode {
@@ -193,6 +195,7 @@ impl fmt::Display for Rcode {
             9 => "NOTAUTH",
             10 => "NOTZONE",
             16 => "BADVERS",
+            23 => "BADCOOKIE",
             v => return write!(f, "RCODE{v}"),
         };
         f.write_str(name)

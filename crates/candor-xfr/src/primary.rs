@@ -293,6 +293,7 @@ impl Primary {
     pub fn handle_signed(
         &self,
         msg: &[u8],
+        client: std::net::IpAddr,
         config: &candor_answer::Config,
         transport: candor_answer::Transport,
         now: u64,
@@ -327,7 +328,14 @@ impl Primary {
         bare[10..12].copy_from_slice(&arcount.to_be_bytes());
         let mut buf = vec![0u8; 65535];
         let zones = self.zones.load();
-        let Some(len) = candor_answer::respond(&zones, config, &bare, transport, &mut buf) else {
+        let request = candor_answer::Request {
+            msg: &bare,
+            transport,
+            client,
+            now: now as u32,
+        };
+        let Some(len) = candor_answer::respond(&zones, config, &request, &mut buf).map(|o| o.len)
+        else {
             return Handled::reply(Reply::Drop);
         };
         // Over UDP the signed answer must still fit what the client takes
@@ -465,7 +473,7 @@ fn error(
     let _ = b.reserve(11);
     if let Some(opt) = edns {
         let ext = (rcode.0 >> 4) as u8;
-        let _ = b.push_opt(1232, ext, opt.dnssec_ok, None);
+        let _ = b.push_opt(1232, ext, opt.dnssec_ok, &[]);
     }
     let len = b.finish();
     let len = match sign {

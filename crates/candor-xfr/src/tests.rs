@@ -1,6 +1,9 @@
 //! Tests of the primary: requests in, replies rendered as text (one line
 //! per record, a header line per message) and compared with snapshots.
 
+/// The client of signed queries in these tests.
+const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::Path;
@@ -727,6 +730,7 @@ fn signed_queries_get_signed_answers() {
         max_udp_payload: 1232,
         nsid: None,
         aliases: SharedAliases::default(),
+        cookies: candor_answer::Cookies::new(candor_answer::CookieSecrets::new([7; 16], None)),
     };
     let tcp = candor_answer::Transport::Tcp;
     // An SOA query, as a secondary refreshing sends it: no ACL applies.
@@ -740,7 +744,7 @@ fn signed_queries_get_signed_answers() {
         Rtype::SOA,
     );
     let mac = sign_request(&k, &mut q, NOW);
-    let handled = p.handle_signed(&q, &config, tcp, NOW);
+    let handled = p.handle_signed(&q, LOCAL, &config, tcp, NOW);
     let reply = messages(handled).remove(0);
     Verifier::new(Arc::new(k.clone()), &mac)
         .verify(&reply, NOW)
@@ -755,7 +759,7 @@ fn signed_queries_get_signed_answers() {
     .assert_eq(&text);
     // A bad signature: NOTAUTH, BADSIG.
     q[3] ^= 0x10;
-    let handled = p.handle_signed(&q, &config, tcp, NOW);
+    let handled = p.handle_signed(&q, LOCAL, &config, tcp, NOW);
     assert!(matches!(
         handled.refusal,
         Some(Refusal::Tsig {
@@ -821,6 +825,7 @@ fn signed_udp_answers_that_no_longer_fit_are_truncated() {
         max_udp_payload: 1232,
         nsid: None,
         aliases: SharedAliases::default(),
+        cookies: candor_answer::Cookies::new(candor_answer::CookieSecrets::new([7; 16], None)),
     };
     let spec = candor_wire::QuerySpec {
         id: 9,
@@ -831,7 +836,7 @@ fn signed_udp_answers_that_no_longer_fit_are_truncated() {
     let mut q = candor_wire::query_message(spec, &name, Rtype::TXT);
     let mac = sign_request(&k, &mut q, NOW);
     let udp = candor_answer::Transport::Udp;
-    let reply = messages(p.handle_signed(&q, &config, udp, NOW)).remove(0);
+    let reply = messages(p.handle_signed(&q, LOCAL, &config, udp, NOW)).remove(0);
     assert!(reply.len() <= 512, "{}", reply.len());
     Verifier::new(Arc::new(k.clone()), &mac)
         .verify(&reply, NOW)
@@ -840,7 +845,7 @@ fn signed_udp_answers_that_no_longer_fit_are_truncated() {
     assert!(d.header.flags & Header::TC != 0 && d.answer.is_empty());
     // Over TCP it fits.
     let tcp = candor_answer::Transport::Tcp;
-    let reply = messages(p.handle_signed(&q, &config, tcp, NOW)).remove(0);
+    let reply = messages(p.handle_signed(&q, LOCAL, &config, tcp, NOW)).remove(0);
     assert_eq!(decode_message(&reply).unwrap().answer.len(), 2);
 }
 

@@ -230,7 +230,7 @@ impl Transfer {
         // The OPT record takes back its own room; the TSIG record's stays
         // free past the end of the message, where the signer writes it.
         if let Some(opt) = self.edns {
-            let _ = b.push_opt(EDNS_SIZE, 0, opt.dnssec_ok, None);
+            let _ = b.push_opt(EDNS_SIZE, 0, opt.dnssec_ok, &[]);
         }
         (b.finish(), count)
     }

@@ -7,6 +7,7 @@ mod backup;
 mod check;
 mod cli;
 mod data;
+mod guard;
 mod serve;
 mod status;
 mod status_cli;
@@ -173,6 +174,9 @@ struct ServeArgs {
     /// one if none is idle.
     #[arg(long, value_name = "N", default_value_t = 64)]
     tcp_max_per_source: usize,
+    /// Response rate limiting and DNS cookies.
+    #[command(flatten)]
+    guard: guard::GuardArgs,
     /// Zone transfers out and NOTIFY.
     #[command(flatten)]
     xfr: XfrArgs,

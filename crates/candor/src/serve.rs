@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use candor_answer::Config;
+use candor_answer::{Config, Cookies};
 use candor_server::{
     SharedZones, StatsSnapshot, TcpConfig, TcpStats, UdpConfig, bind_udp, max_connections_for,
     raise_fd_limit, serve_tcp,
@@ -61,10 +61,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !(512..=4096).contains(&args.max_udp_payload) {
         anyhow::bail!("--max-udp-payload must be between 512 and 4096");
     }
+    let cookies = Cookies::new(args.guard.cookie_secrets()?);
+    let limiter = args.guard.limiter()?;
     let answer = Config {
         max_udp_payload: args.max_udp_payload,
         nsid: args.nsid.map(String::into_bytes),
         aliases: SharedAliases::default(),
+        cookies: cookies.clone(),
     };
     let workers = args
         .workers
@@ -169,6 +172,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         coalesce: Duration::from_micros(args.udp_coalesce_us),
         recv_buffer: args.udp_recv_buffer,
         transfers: Some(xfr.transfers.clone()),
+        limiter,
     };
     let mut udp = Vec::new();
     for addr in &args.listen {
@@ -195,6 +199,12 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             publisher.subscribe(),
             &stop_rx,
         ));
+        if args.guard.rolls_secrets() {
+            tasks.push(tokio::spawn(crate::guard::roll_secrets(
+                cookies.clone(),
+                stop_rx.clone(),
+            )));
+        }
         let mut status_hooks = None;
         if let Some(db) = status_db {
             let wiring = crate::status::Wiring {
@@ -298,6 +308,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = hup.recv() => {
+                    args.guard.reload(&cookies);
                     let Some(dir) = args.zones.clone() else { continue };
                     match tokio::task::spawn_blocking(move || load(&dir)).await {
                         Ok(Ok(files)) => publisher.replace_files(files),
@@ -344,6 +355,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         responded = totals.responded,
         dropped = totals.dropped,
         truncated = totals.truncated,
+        rrl_slipped = totals.rrl_slipped,
+        rrl_dropped = totals.rrl_dropped,
+        cookies_client_only = totals.cookie_client_only,
+        cookies_valid = totals.cookie_valid,
+        cookies_invalid = totals.cookie_invalid,
         "stopped"
     );
     result.map(|()| ExitCode::SUCCESS)

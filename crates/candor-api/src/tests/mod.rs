@@ -23,7 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use candor_answer::{Config, Transport, respond};
+use candor_answer::{Config, CookieSecrets, Cookies, Transport, respond};
 use candor_status::db::StatusDb;
 use candor_store::{Store, StoreConfig, ZoneChange};
 use candor_wire::Name;
@@ -347,6 +347,7 @@ impl NameServer {
                 max_udp_payload: 1232,
                 nsid: None,
                 aliases: Default::default(),
+                cookies: Cookies::new(CookieSecrets::new([0; 16], None)),
             };
             let mut query = vec![0u8; 4096];
             let mut out = vec![0u8; 65535];
@@ -356,8 +357,9 @@ impl NameServer {
                 };
                 let Some(zones) = &zones else { continue };
                 let set = zones.lock().expect("zones");
-                if let Some(n) = respond(&set, &config, &query[..len], Transport::Udp, &mut out) {
-                    let _ = socket.send_to(&out[..n], peer);
+                if let Some(n) = respond(&set, &config, &dns_request(&query[..len], peer), &mut out)
+                {
+                    let _ = socket.send_to(&out[..n.len], peer);
                 }
             }
         });
@@ -381,4 +383,15 @@ impl Drop for NameServer {
 /// A copy of a zone set (zones are shared, the set is not).
 pub(crate) fn snapshot(set: &Mutex<ZoneSet>) -> ZoneSet {
     ZoneSet::from_zones(set.lock().expect("zones").zones().iter().cloned())
+}
+
+/// A UDP request for `msg` from `peer` (the time only dates server
+/// cookies, which these tests do not check).
+fn dns_request(msg: &[u8], peer: std::net::SocketAddr) -> candor_answer::Request<'_> {
+    candor_answer::Request {
+        msg,
+        transport: Transport::Udp,
+        client: peer.ip(),
+        now: 0,
+    }
 }

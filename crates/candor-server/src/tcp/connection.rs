@@ -8,12 +8,13 @@
 //! neither.
 
 use std::io;
+use std::net::{IpAddr, Ipv4Addr};
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use candor_answer::{Transport, respond};
+use candor_answer::{Request, Transport, respond};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
@@ -200,7 +201,11 @@ pub(super) async fn serve(
 ) {
     let Admission { id, closed, open } = admission;
     let _ = stream.set_nodelay(true);
-    let close = run(&mut stream, id, closed, open, &shared, shutdown).await;
+    // Server cookies are bound to the client's address.
+    let client = stream
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let close = run(&mut stream, client, id, closed, open, &shared, shutdown).await;
     shared.registry().remove(id);
     let counters = &shared.stats.connections;
     match close {
@@ -215,6 +220,7 @@ pub(super) async fn serve(
 /// goes, the registry closes the connection or the server stops.
 async fn run(
     stream: &mut TcpStream,
+    client: IpAddr,
     id: ConnId,
     mut closed: oneshot::Receiver<()>,
     open: usize,
@@ -237,7 +243,7 @@ async fn run(
         while let Some(message) = frames.next() {
             let end = message.end;
             if let Err(close) =
-                serve_request(&frames.buf[message], stream, &mut output, shared).await
+                serve_request(&frames.buf[message], client, stream, &mut output, shared).await
             {
                 return close;
             }
@@ -286,7 +292,8 @@ async fn run(
 /// signed requests go to [`serve_special`], which writes each message of a
 /// transfer with [`Output::queue`] and flushes it before the next.
 async fn serve_request(
-    request: &[u8],
+    msg: &[u8],
+    client: IpAddr,
     stream: &mut TcpStream,
     output: &mut Output,
     shared: &Shared,
@@ -294,17 +301,27 @@ async fn serve_request(
     let stats = &shared.stats.queries;
     stats.received.fetch_add(1, Ordering::Relaxed);
     if let Some(transfers) = &shared.config.transfers
-        && let Some(special) = candor_xfr::special(request)
+        && let Some(special) = candor_xfr::special(msg)
     {
-        return serve_special(request, special, transfers, stream, output, shared).await;
+        return serve_special(msg, special, transfers, stream, output, shared).await;
     }
+    let request = Request {
+        msg,
+        transport: Transport::Tcp,
+        client,
+        now: SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as u32),
+    };
     let queued = SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         let zones = shared.zones.load();
         let (prefix, body) = scratch.split_at_mut(2);
-        let n = respond(&zones, &shared.config.answer, request, Transport::Tcp, body)?;
+        let outcome = respond(&zones, &shared.config.answer, &request, body)?;
+        let n = outcome.len;
         let len = u16::try_from(n).ok()?;
         prefix.copy_from_slice(&len.to_be_bytes());
+        stats.count_cookie(outcome.cookie);
         stats.count_response(&body[..n]);
         Some(output.queue(stream, &scratch[..2 + n]))
     });

@@ -181,6 +181,7 @@ fn tcp_config(
             max_udp_payload: 1232,
             nsid: None,
             aliases: SharedAliases::default(),
+            cookies: candor_answer::Cookies::new(candor_answer::CookieSecrets::new([0; 16], None)),
         },
         transfers: None,
     }

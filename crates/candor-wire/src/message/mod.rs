@@ -76,7 +76,7 @@ impl Header {
 
 /// EDNS(0) information from a query's OPT record (RFC 6891).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Edns {
+pub struct Edns<'a> {
     /// Requestor's UDP payload size, as sent (may be below 512).
     pub udp_size: u16,
     /// EDNS version.
@@ -85,6 +85,25 @@ pub struct Edns {
     pub dnssec_ok: bool,
     /// The query carried an empty NSID option (RFC 5001).
     pub nsid: bool,
+    /// The query's COOKIE option (RFC 7873), if it had a well-formed one.
+    pub cookie: Option<Cookie<'a>>,
+}
+
+/// The EDNS option code of COOKIE (RFC 7873 §4).
+pub const COOKIE_OPTION: u16 = 10;
+
+/// The EDNS option code of NSID (RFC 5001).
+pub const NSID_OPTION: u16 = 3;
+
+/// A COOKIE option as received (RFC 7873 §4): an 8-byte client cookie and
+/// a server cookie of 8 to 32 bytes, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cookie<'a> {
+    /// The client cookie.
+    pub client: [u8; 8],
+    /// The server cookie the client got from a server earlier, 8 to 32
+    /// bytes; empty when it sent only a client cookie.
+    pub server: &'a [u8],
 }
 
 /// What a request asks the server to do, from its opcode and QTYPE. Each
@@ -156,7 +175,7 @@ pub struct Query<'a> {
     /// QCLASS.
     pub qclass: Class,
     /// The OPT record, if present (always EDNS version 0).
-    pub edns: Option<Edns>,
+    pub edns: Option<Edns<'a>>,
     /// The query carries a TSIG record (which we cannot verify).
     pub has_tsig: bool,
 }
@@ -171,7 +190,7 @@ pub struct Echo<'a> {
     /// The question in wire form, or nothing.
     pub question: &'a [u8],
     /// The OPT record's contents (of any version).
-    pub edns: Option<Edns>,
+    pub edns: Option<Edns<'a>>,
 }
 
 /// Why a request cannot be answered normally.
@@ -180,22 +199,29 @@ pub enum QueryError<'a> {
     /// Not worth a response: shorter than a header, or a response itself.
     Drop,
     /// Answer with this rcode and what the response repeats of the request,
-    /// nothing else: FORMERR for a malformed message, BADVERS for an EDNS
-    /// version other than 0 (RFC 6891 §6.1.3), NOTIMP for an opcode whose
-    /// messages Candor cannot read (RFC 1035 §4.1.1).
+    /// nothing else: FORMERR for a malformed message (a COOKIE option of a
+    /// wrong length included, RFC 7873 §5.2.2), BADVERS for an EDNS version
+    /// other than 0 (RFC 6891 §6.1.3), NOTIMP for an opcode whose messages
+    /// Candor cannot read (RFC 1035 §4.1.1).
     Reject(Echo<'a>, Rcode),
+    /// A query for a server cookie (RFC 7873 §5.4): QUERY with no question
+    /// and no records but an OPT record with a COOKIE option. It is
+    /// answered with a cookie and nothing else.
+    CookieOnly(Echo<'a>),
 }
 
 /// Parses a request. Never panics; anything else is [`QueryError`].
 ///
 /// Every record is read, so a message broken anywhere (a record running
 /// past the end, a bad name, counts larger than the message, a second OPT)
-/// is FORMERR; bytes after the last record are ignored. A message that
-/// reads well is then checked in this order: an EDNS version other than 0
-/// is BADVERS, an opcode other than QUERY, NOTIFY and UPDATE is NOTIMP, and
-/// it is FORMERR unless it has exactly one question, without compression,
-/// and answer and authority records only where its [`RequestKind`] allows
-/// them.
+/// is FORMERR, and so is a first COOKIE option of a wrong length (RFC 7873
+/// §5.2.2; later ones are ignored, §5.2); bytes after the last record are
+/// ignored. A message that reads well is then checked in this order: an
+/// EDNS version other than 0 is BADVERS, an opcode other than QUERY, NOTIFY
+/// and UPDATE is NOTIMP, a QUERY with no question and no records but a
+/// COOKIE option asks for a cookie ([`QueryError::CookieOnly`]), and it is
+/// FORMERR unless it has exactly one question, without compression, and
+/// answer and authority records only where its [`RequestKind`] allows them.
 pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError<'_>> {
     let header = Header::parse(msg).ok_or(QueryError::Drop)?;
     if header.flags & Header::QR != 0 {
@@ -256,14 +282,16 @@ pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError<'_>> {
                 if edns.is_some() {
                     return Err(reject(question, edns, Rcode::FORMERR));
                 }
-                let nsid = scan_options(&msg[rr.rdata_start..rr.end]);
+                let options = scan_options(&msg[rr.rdata_start..rr.end]);
+                let found = options.unwrap_or_default();
                 edns = Some(Edns {
                     udp_size: rr.class,
                     version: ((rr.ttl >> 16) & 0xff) as u8,
                     dnssec_ok: rr.ttl & 0x8000 != 0,
-                    nsid: nsid.unwrap_or(false),
+                    nsid: found.nsid,
+                    cookie: found.cookie,
                 });
-                if rr.owner_first != 0 || nsid.is_none() {
+                if rr.owner_first != 0 || options.is_none() {
                     return Err(reject(question, edns, Rcode::FORMERR));
                 }
             }
@@ -277,6 +305,17 @@ pub fn parse_query(msg: &[u8]) -> Result<Query<'_>, QueryError<'_>> {
         return Err(reject(question, edns, Rcode::BADVERS));
     }
     let Some((qname_len, qtype, qclass)) = fields else {
+        if header.opcode() == Opcode::QUERY
+            && header.qdcount == 0
+            && !has_records
+            && edns.is_some_and(|e| e.cookie.is_some())
+        {
+            return Err(QueryError::CookieOnly(Echo {
+                header,
+                question: &[],
+                edns,
+            }));
+        }
         // Other opcodes' messages may not even have a question (a DSO
         // message has none, RFC 8490 §5.4): they are not judged by it.
         let rcode = if RequestKind::reads(header.opcode()) {
@@ -411,21 +450,46 @@ fn skip_name(msg: &[u8], pos: usize) -> Option<usize> {
     None
 }
 
-/// Scans EDNS options for NSID; `None` if the option list is malformed.
-fn scan_options(options: &[u8]) -> Option<bool> {
-    let mut nsid = false;
+/// The EDNS options a server acts on.
+#[derive(Clone, Copy, Debug, Default)]
+struct Options<'a> {
+    /// An NSID option was present.
+    nsid: bool,
+    /// The first COOKIE option.
+    cookie: Option<Cookie<'a>>,
+}
+
+/// Scans EDNS options for NSID and COOKIE; `None` if the option list is
+/// malformed or the first COOKIE option has a length RFC 7873 §5.2.2 calls
+/// malformed (anything but 8, or 16 to 40).
+fn scan_options(options: &[u8]) -> Option<Options<'_>> {
+    let mut found = Options::default();
+    let mut cookies = 0;
     let mut rest = options;
     while !rest.is_empty() {
         let head = rest.get(..4)?;
         let code = u16::from_be_bytes([head[0], head[1]]);
         let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-        rest.get(4..4 + len)?;
-        if code == 3 {
-            nsid = true;
+        let data = rest.get(4..4 + len)?;
+        match code {
+            NSID_OPTION => found.nsid = true,
+            // Only the first COOKIE option counts (RFC 7873 §5.2).
+            COOKIE_OPTION if cookies == 0 => {
+                cookies += 1;
+                if len != 8 && !(16..=40).contains(&len) {
+                    return None;
+                }
+                let (client, server) = data.split_at(8);
+                found.cookie = Some(Cookie {
+                    client: client.try_into().ok()?,
+                    server,
+                });
+            }
+            _ => {}
         }
         rest = &rest[4 + len..];
     }
-    Some(nsid)
+    Some(found)
 }
 
 //----------- Building queries -----------------------------------------------
@@ -865,30 +929,31 @@ impl<'a> MessageBuilder<'a> {
     }
 
     /// Appends an OPT record (RFC 6891) to the additional section, using
-    /// space set aside with [`MessageBuilder::reserve`] first. `option` is
-    /// at most one EDNS option: its code and data.
+    /// space set aside with [`MessageBuilder::reserve`] first. `options`
+    /// are EDNS options, each its code and data.
     pub fn push_opt(
         &mut self,
         udp_size: u16,
         ext_rcode: u8,
         dnssec_ok: bool,
-        option: Option<(u16, &[u8])>,
+        options: &[(u16, &[u8])],
     ) -> Result<(), TruncationError> {
-        let option_len = option.map_or(0, |(_, data)| 4 + data.len());
-        self.unreserve(11 + option_len);
+        let options_len: usize = options.iter().map(|(_, data)| 4 + data.len()).sum();
+        self.unreserve(11 + options_len);
         let ttl = (u32::from(ext_rcode) << 24) | if dnssec_ok { 0x8000 } else { 0 };
-        let mut fixed = [0u8; 15];
+        let mut fixed = [0u8; 11];
         fixed[1..3].copy_from_slice(&Rtype::OPT.0.to_be_bytes());
         fixed[3..5].copy_from_slice(&udp_size.to_be_bytes());
         fixed[5..9].copy_from_slice(&ttl.to_be_bytes());
-        fixed[9..11].copy_from_slice(&(option_len as u16).to_be_bytes());
+        fixed[9..11].copy_from_slice(&(options_len as u16).to_be_bytes());
         let mark = self.mark();
-        let mut result = self.put(&fixed[..11]);
-        if let Some((code, data)) = option {
-            fixed[11..13].copy_from_slice(&code.to_be_bytes());
-            fixed[13..15].copy_from_slice(&(data.len() as u16).to_be_bytes());
+        let mut result = self.put(&fixed);
+        for (code, data) in options {
+            let mut head = [0u8; 4];
+            head[..2].copy_from_slice(&code.to_be_bytes());
+            head[2..].copy_from_slice(&(data.len() as u16).to_be_bytes());
             result = result
-                .and_then(|()| self.put(&fixed[11..15]))
+                .and_then(|()| self.put(&head))
                 .and_then(|()| self.put(data));
         }
         if result.is_err() {

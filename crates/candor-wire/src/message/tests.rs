@@ -118,11 +118,17 @@ fn message(opcode: u8, question: Option<(&str, Rtype)>, sections: [Vec<Vec<u8>>;
 /// What `parse_query` makes of a message, in a few words: the request
 /// kind, or the rcode and what the error response can repeat.
 fn outcome(msg: &[u8]) -> String {
+    // A cookie, when there is one: the server cookie's length.
+    let cookie = |edns: Option<crate::Edns<'_>>| match edns.and_then(|e| e.cookie) {
+        Some(c) => format!(" +cookie {}", c.server.len()),
+        None => String::new(),
+    };
     match parse_query(msg) {
-        Ok(q) => format!("{:?}", q.kind),
+        Ok(q) => format!("{:?}{}", q.kind, cookie(q.edns)),
         Err(QueryError::Drop) => "drop".to_owned(),
+        Err(QueryError::CookieOnly(echo)) => format!("cookie only{}", cookie(echo.edns)),
         Err(QueryError::Reject(echo, rcode)) => format!(
-            "{rcode}{}{}",
+            "{rcode}{}{}{}",
             if echo.question.is_empty() {
                 ""
             } else {
@@ -131,7 +137,8 @@ fn outcome(msg: &[u8]) -> String {
             match echo.edns {
                 Some(e) => format!(" +opt v{} do={}", e.version, e.dnssec_ok),
                 None => String::new(),
-            }
+            },
+            cookie(echo.edns),
         ),
     }
 }
@@ -412,4 +419,135 @@ fn compresses_rdata_names_of_rfc_1035_types_only() {
         }
     }
     assert!(failures.is_empty(), "\n{failures}");
+}
+
+/// A COOKIE option with `len` bytes of data (client cookie first).
+fn cookie_option(len: u16) -> Vec<u8> {
+    let mut o = vec![0, 10];
+    o.extend_from_slice(&len.to_be_bytes());
+    o.extend((0..len).map(|i| i as u8));
+    o
+}
+
+#[test]
+fn cookie_options() {
+    let q = Some(("example.", Rtype::A));
+    let with_options = |options: &[u8]| message(0, q, [vec![], vec![], vec![opt(0, options)]]);
+    let nsid = [0, 3, 0, 0];
+    let cases: &[(&str, Vec<u8>, &str)] = &[
+        (
+            "a client cookie",
+            with_options(&cookie_option(8)),
+            "Query +cookie 0",
+        ),
+        (
+            "client and server cookie, shortest",
+            with_options(&cookie_option(16)),
+            "Query +cookie 8",
+        ),
+        (
+            "client and an RFC 9018 server cookie",
+            with_options(&cookie_option(24)),
+            "Query +cookie 16",
+        ),
+        (
+            "client and server cookie, longest",
+            with_options(&cookie_option(40)),
+            "Query +cookie 32",
+        ),
+        (
+            "after NSID",
+            with_options(&[&nsid[..], &cookie_option(8)].concat()),
+            "Query +cookie 0",
+        ),
+        // RFC 7873 §5.2.2: too short for a client cookie, between a client
+        // cookie alone and the shortest pair, or too long: FORMERR.
+        (
+            "empty",
+            with_options(&cookie_option(0)),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "7 bytes",
+            with_options(&cookie_option(7)),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "9 bytes",
+            with_options(&cookie_option(9)),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "15 bytes",
+            with_options(&cookie_option(15)),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "41 bytes",
+            with_options(&cookie_option(41)),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        (
+            "a broken second COOKIE is ignored (RFC 7873 §5.2)",
+            with_options(&[cookie_option(8), cookie_option(3)].concat()),
+            "Query +cookie 0",
+        ),
+        (
+            "the first COOKIE counts",
+            with_options(&[cookie_option(24), cookie_option(8)].concat()),
+            "Query +cookie 16",
+        ),
+        (
+            "a cookie running past the OPT",
+            with_options(&cookie_option(24)[..20]),
+            "FORMERR +question +opt v0 do=true",
+        ),
+        // RFC 7873 §5.4: no question, asking for a cookie.
+        (
+            "no question, a cookie",
+            message(0, None, [vec![], vec![], vec![opt(0, &cookie_option(8))]]),
+            "cookie only +cookie 0",
+        ),
+        (
+            "no question, a cookie with a server cookie",
+            message(0, None, [vec![], vec![], vec![opt(0, &cookie_option(24))]]),
+            "cookie only +cookie 16",
+        ),
+        (
+            "no question, no cookie",
+            message(0, None, [vec![], vec![], vec![opt(0, &nsid)]]),
+            "FORMERR +opt v0 do=true",
+        ),
+        (
+            "no question, a malformed cookie",
+            message(0, None, [vec![], vec![], vec![opt(0, &cookie_option(12))]]),
+            "FORMERR +opt v0 do=true",
+        ),
+        (
+            "no question, a cookie, EDNS version 1",
+            message(0, None, [vec![], vec![], vec![opt(1, &cookie_option(8))]]),
+            "BADVERS +opt v1 do=true +cookie 0",
+        ),
+        (
+            "no question but an answer record, a cookie",
+            message(
+                0,
+                None,
+                [
+                    vec![record("example.", Rtype::A, &[192, 0, 2, 1])],
+                    vec![],
+                    vec![opt(0, &cookie_option(8))],
+                ],
+            ),
+            "FORMERR +opt v0 do=true +cookie 0",
+        ),
+        (
+            "NOTIFY without a question, a cookie",
+            message(4, None, [vec![], vec![], vec![opt(0, &cookie_option(8))]]),
+            "FORMERR +opt v0 do=true +cookie 0",
+        ),
+    ];
+    for (what, msg, expected) in cases {
+        assert_eq!(outcome(msg), *expected, "{what}");
+    }
 }

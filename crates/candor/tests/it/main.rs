@@ -1,14 +1,15 @@
 //! Integration tests of the real `candor` binary: a differential test
 //! against Knot DNS and tests of its wire behaviour (TCP, signals,
-//! malformed input, zone errors, reload), every record type Knot reads,
-//! the store and REST API (durability across kill -9, changes served
-//! at once, the CLI, the official DNSimple client), and zone transfers to
-//! Knot DNS as a secondary.
+//! malformed input, zone errors, reload), rate limiting and DNS cookies,
+//! every record type Knot reads, the store and REST API (durability across
+//! kill -9, changes served at once, the CLI, the official DNSimple client),
+//! and zone transfers to Knot DNS as a secondary.
 
 #![forbid(unsafe_code)]
 
 mod backup;
 mod differential;
+mod guard;
 mod http;
 mod offline;
 mod packaging;
