@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use candor_store::{Actor, RecordInput, RecordQuery, Store, StoreError, ZoneQuery, ZoneText};
+use candor_store::{Actor, RecordInput, RecordQuery, Role, Store, StoreError, ZoneQuery, ZoneText};
 use clap::{Args, Subcommand};
 
 use crate::data::{DataArgs, open_store};
@@ -77,7 +77,7 @@ pub(crate) enum UserCommand {
         /// E-mail address.
         email: String,
         /// Role in the account: owner or member.
-        #[arg(long, default_value = "member")]
+        #[arg(long, default_value = "member", value_parser = ["owner", "member"])]
         role: String,
         #[command(flatten)]
         common: Common,
@@ -335,6 +335,11 @@ pub(crate) fn alias(cmd: AliasCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A role named on the command line (clap has checked the name).
+fn parse_role(name: &str) -> anyhow::Result<Role> {
+    Role::parse(name).with_context(|| format!("unknown role {name}: use owner or member"))
+}
+
 /// Runs `candor user …`.
 pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -344,8 +349,9 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             common,
         } => {
             let (store, account) = open(&common)?;
+            let role = parse_role(&role)?;
             let user = store.create_user(&email).map_err(explain)?;
-            store.add_member(account, user.id, &role).map_err(explain)?;
+            store.add_member(account, user.id, role).map_err(explain)?;
             eprintln!(
                 "created user {} ({}) as {role} of account {account}",
                 user.id, user.email

@@ -28,7 +28,7 @@ async fn whoami_names_the_user_of_a_user_token() {
     let h = Harness::new();
     let user = h.store.create_user("alice@example.com").expect("user");
     h.store
-        .add_member(h.account, user.id, "owner")
+        .add_member(h.account, user.id, candor_store::Role::Owner)
         .expect("member");
     let (_, secret) = h
         .store
