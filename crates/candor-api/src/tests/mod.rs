@@ -9,6 +9,7 @@ mod identity;
 mod openapi;
 mod rate;
 mod records;
+mod roles;
 mod settings;
 mod status;
 mod tsig;
