@@ -158,7 +158,7 @@ pub(crate) fn decide(
         Access::Public | Access::Token | Access::Member => true,
         Access::Owner => caller.role == Role::Owner,
         Access::OperatorMember => caller.operator,
-        Access::Operator => caller.operator && caller.role == Role::Owner,
+        Access::Operator => caller.is_operator(),
     };
     if !allowed {
         return Err(Denied::Role(access));
@@ -209,6 +209,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 impl Caller {
+    /// Whether the caller is the operator: an owner of the operator's
+    /// account.
+    pub(crate) fn is_operator(&self) -> bool {
+        self.operator && self.role == Role::Owner
+    }
+
     /// The audit-log actor for writes made by this caller.
     pub(crate) fn actor(&self) -> Actor {
         Actor {

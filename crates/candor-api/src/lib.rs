@@ -165,6 +165,32 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Runs a write that changes any number of zones (deleting an account)
+    /// on the blocking pool and publishes every change before returning.
+    pub(crate) async fn write_all<F>(self: &Arc<Self>, target: Target, f: F) -> Result<(), ApiError>
+    where
+        F: FnOnce(&Store) -> Result<Vec<ZoneChange>, StoreError> + Send + 'static,
+    {
+        let shared = Arc::clone(self);
+        let task = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            // The guard protects no data, so a poisoned lock is still usable.
+            let _order = shared
+                .write_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for change in f(&shared.store)? {
+                (shared.publish)(&change);
+            }
+            Ok(())
+        });
+        match task.await {
+            Ok(result) => result.map_err(|e| ApiError::store(e, &target)),
+            Err(join) => Err(ApiError::internal(&format!("store task failed: {join}"))),
+        }
+    }
+}
+
 /// One route: method, path (axum syntax), who may call it and handler. The
 /// router is built from this table, the OpenAPI test checks the document
 /// against it and the role test checks every route for every role.
@@ -187,7 +213,7 @@ pub(crate) struct Route {
 pub(crate) fn routes() -> Vec<Route> {
     use Access::{Member, Operator, OperatorMember, Owner, Public, Token};
     use handlers::{
-        distribution as dist, domains, identity, records, settings, status, tsig, zones,
+        accounts, distribution as dist, domains, identity, records, settings, status, tsig, zones,
     };
     /// Shorthand for a route.
     fn route(
@@ -207,6 +233,56 @@ pub(crate) fn routes() -> Vec<Route> {
         route("GET", "/v2/openapi.json", Public, get(openapi::document)),
         route("GET", "/v2/whoami", Token, get(identity::whoami)),
         route("GET", "/v2/accounts", Token, get(identity::accounts)),
+        route("POST", "/v2/accounts", Operator, post(accounts::create)),
+        route(
+            "DELETE",
+            "/v2/accounts/{customer}",
+            Operator,
+            delete(accounts::destroy),
+        ),
+        route(
+            "POST",
+            "/v2/accounts/{customer}/suspend",
+            Operator,
+            post(accounts::suspend),
+        ),
+        route(
+            "POST",
+            "/v2/accounts/{customer}/unsuspend",
+            Operator,
+            post(accounts::unsuspend),
+        ),
+        route("GET", "/v2/{account}/tokens", Owner, get(accounts::tokens)),
+        route(
+            "POST",
+            "/v2/{account}/tokens",
+            Owner,
+            post(accounts::create_token),
+        ),
+        route(
+            "DELETE",
+            "/v2/{account}/tokens/{token}",
+            Owner,
+            delete(accounts::revoke_token),
+        ),
+        route(
+            "GET",
+            "/v2/{account}/members",
+            Member,
+            get(accounts::members),
+        ),
+        route(
+            "POST",
+            "/v2/{account}/members",
+            Owner,
+            post(accounts::add_member),
+        ),
+        route(
+            "DELETE",
+            "/v2/{account}/members/{user}",
+            Owner,
+            delete(accounts::remove_member),
+        ),
         route("GET", "/v2/{account}/domains", Member, get(domains::list)),
         route(
             "POST",

@@ -50,8 +50,9 @@ impl World {
         let store = &h.store;
         let customer = store.create_account("customer@example.org").expect("a").id;
         let (_, owner) = store.create_token(customer, "owner").expect("token");
-        let member = member_token(&h, customer, "member@example.org");
-        let op_member = member_token(&h, h.account, "staff@example.org");
+        let (member_id, member) = member_token(&h, customer, "member@example.org");
+        let (ci, _) = store.create_token(customer, "ci").expect("token");
+        let (_, op_member) = member_token(&h, h.account, "staff@example.org");
         let (_, other) = h.other_account();
 
         let path = |rest: &str| format!("/v2/{customer}{rest}");
@@ -99,6 +100,9 @@ impl World {
             ("{incident}", id(&incident.json["data"]["id"])),
             ("{update}", id(&incident.json["data"]["updates"][0]["id"])),
             ("{key}", "xfr.example.com".to_owned()),
+            ("{customer}", customer.to_string()),
+            ("{token}", ci.id.to_string()),
+            ("{user}", member_id.to_string()),
         ];
         let tokens = vec![
             None,
@@ -134,16 +138,18 @@ impl World {
     }
 }
 
-/// A token for a new user who is a member (role `member`) of `account`.
-fn member_token(h: &Harness, account: i64, email: &str) -> String {
+/// A new user who is a member (role `member`) of `account`: their id and
+/// a token for them.
+fn member_token(h: &Harness, account: i64, email: &str) -> (i64, String) {
     let user = h.store.create_user(email).expect("user");
     h.store
         .add_member(account, user.id, Role::Member)
         .expect("member");
-    h.store
+    let (_, secret) = h
+        .store
         .create_user_token(account, user.id, "t")
-        .expect("token")
-        .1
+        .expect("token");
+    (user.id, secret)
 }
 
 /// A valid body for a route's request, if it takes one.
@@ -164,6 +170,9 @@ fn body(method: &str, path: &str) -> Option<Value> {
         ("PUT", "postmortem") => json!({"body": "What happened."}),
         ("PATCH", "{update}") => json!({"body": "x"}),
         ("POST", "subscriptions") => json!({"email": "b@example.org"}),
+        ("POST", "accounts") => json!({"email": "new@example.org"}),
+        ("POST", "tokens") => json!({"name": "deploy"}),
+        ("POST", "members") => json!({"email": "new@example.org", "role": "owner"}),
         _ => return None,
     };
     Some(body)
@@ -200,6 +209,16 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
         GET /v2/openapi.json [anyone]: anon=200 other=200 member=200 owner=200 op-member=200 operator=200
         GET /v2/whoami [any token]: anon=401 other=200 member=200 owner=200 op-member=200 operator=200
         GET /v2/accounts [any token]: anon=401 other=200 member=200 owner=200 op-member=200 operator=200
+        POST /v2/accounts [operator]: anon=401 other=403 member=403 owner=403 op-member=403 operator=201
+        DELETE /v2/accounts/{customer} [operator]: anon=401 other=403 member=403 owner=403 op-member=403 operator=204
+        POST /v2/accounts/{customer}/suspend [operator]: anon=401 other=403 member=403 owner=403 op-member=403 operator=200
+        POST /v2/accounts/{customer}/unsuspend [operator]: anon=401 other=403 member=403 owner=403 op-member=403 operator=200
+        GET /v2/{account}/tokens [owner]: anon=401 other=404 member=403 owner=200 op-member=404 operator=404
+        POST /v2/{account}/tokens [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
+        DELETE /v2/{account}/tokens/{token} [owner]: anon=401 other=404 member=403 owner=204 op-member=404 operator=404
+        GET /v2/{account}/members [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
+        POST /v2/{account}/members [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
+        DELETE /v2/{account}/members/{user} [owner]: anon=401 other=404 member=403 owner=204 op-member=404 operator=404
         GET /v2/{account}/domains [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         POST /v2/{account}/domains [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
         GET /v2/{account}/domains/{domain} [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
