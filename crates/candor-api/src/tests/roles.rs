@@ -188,7 +188,7 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
             route.path,
             route.access.describe()
         );
-        for caller in 0..CALLERS.len() {
+        for (caller, name) in CALLERS.iter().enumerate() {
             let world = World::new().await;
             let path = world.path(&routes()[i], caller);
             let reply = world
@@ -200,7 +200,7 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
                     body(route.method, route.path),
                 )
                 .await;
-            write!(line, " {}={}", CALLERS[caller], reply.status.as_u16()).expect("write");
+            write!(line, " {name}={}", reply.status.as_u16()).expect("write");
         }
         table.push_str(&line);
         table.push('\n');
