@@ -51,6 +51,7 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use candor_store::{Store, StoreError, ZoneChange};
 
+use crate::auth::Access;
 use crate::error::{ApiError, Target};
 use crate::rate::RateLimiter;
 
@@ -164,171 +165,310 @@ impl Shared {
     }
 }
 
-/// One route: method, path (axum syntax) and handler. The router is built
-/// from this table and the OpenAPI test checks the document against it.
+impl Shared {
+    /// Runs a write that changes any number of zones (deleting an account)
+    /// on the blocking pool and publishes every change before returning.
+    pub(crate) async fn write_all<F>(self: &Arc<Self>, target: Target, f: F) -> Result<(), ApiError>
+    where
+        F: FnOnce(&Store) -> Result<Vec<ZoneChange>, StoreError> + Send + 'static,
+    {
+        let shared = Arc::clone(self);
+        let task = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            // The guard protects no data, so a poisoned lock is still usable.
+            let _order = shared
+                .write_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for change in f(&shared.store)? {
+                (shared.publish)(&change);
+            }
+            Ok(())
+        });
+        match task.await {
+            Ok(result) => result.map_err(|e| ApiError::store(e, &target)),
+            Err(join) => Err(ApiError::internal(&format!("store task failed: {join}"))),
+        }
+    }
+}
+
+/// One route: method, path (axum syntax), who may call it and handler. The
+/// router is built from this table, the OpenAPI test checks the document
+/// against it and the role test checks every route for every role.
 pub(crate) struct Route {
     /// HTTP method, upper case. The handler already knows its method; this
-    /// copy is for the OpenAPI test, which compares it with the document.
+    /// copy is for the tests, which compare it with the document and call
+    /// every route.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) method: &'static str,
     /// Path with `{param}` placeholders, as in OpenAPI.
     pub(crate) path: &'static str,
-    /// Whether the route needs a token.
-    pub(crate) authenticated: bool,
+    /// Who may call the route.
+    pub(crate) access: Access,
     /// The handler.
     pub(crate) handler: MethodRouter<AppState>,
 }
 
-/// Every route of the API.
+/// Every route of the API, with who may call it (see [`Access`]; the
+/// README's role table is checked against this).
 pub(crate) fn routes() -> Vec<Route> {
+    use Access::{Member, Operator, OperatorMember, Owner, Public, Token};
     use handlers::{
-        distribution as dist, domains, identity, records, settings, status, tsig, zones,
+        accounts, distribution as dist, domains, identity, records, settings, status, tsig, zones,
     };
-    /// Shorthand for an authenticated route.
-    fn auth(method: &'static str, path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    /// Shorthand for a route.
+    fn route(
+        method: &'static str,
+        path: &'static str,
+        access: Access,
+        handler: MethodRouter<AppState>,
+    ) -> Route {
         Route {
             method,
             path,
-            authenticated: true,
+            access,
             handler,
         }
     }
     vec![
-        Route {
-            method: "GET",
-            path: "/v2/openapi.json",
-            authenticated: false,
-            handler: get(openapi::document),
-        },
-        auth("GET", "/v2/whoami", get(identity::whoami)),
-        auth("GET", "/v2/accounts", get(identity::accounts)),
-        auth("GET", "/v2/{account}/domains", get(domains::list)),
-        auth("POST", "/v2/{account}/domains", post(domains::create)),
-        auth("GET", "/v2/{account}/domains/{domain}", get(domains::show)),
-        auth(
+        route("GET", "/v2/openapi.json", Public, get(openapi::document)),
+        route("GET", "/v2/whoami", Token, get(identity::whoami)),
+        route("GET", "/v2/accounts", Token, get(identity::accounts)),
+        route("POST", "/v2/accounts", Operator, post(accounts::create)),
+        route(
+            "DELETE",
+            "/v2/accounts/{customer}",
+            Operator,
+            delete(accounts::destroy),
+        ),
+        route(
+            "POST",
+            "/v2/accounts/{customer}/suspend",
+            Operator,
+            post(accounts::suspend),
+        ),
+        route(
+            "POST",
+            "/v2/accounts/{customer}/unsuspend",
+            Operator,
+            post(accounts::unsuspend),
+        ),
+        route("GET", "/v2/{account}/tokens", Owner, get(accounts::tokens)),
+        route(
+            "POST",
+            "/v2/{account}/tokens",
+            Owner,
+            post(accounts::create_token),
+        ),
+        route(
+            "DELETE",
+            "/v2/{account}/tokens/{token}",
+            Owner,
+            delete(accounts::revoke_token),
+        ),
+        route(
+            "GET",
+            "/v2/{account}/members",
+            Member,
+            get(accounts::members),
+        ),
+        route(
+            "POST",
+            "/v2/{account}/members",
+            Owner,
+            post(accounts::add_member),
+        ),
+        route(
+            "DELETE",
+            "/v2/{account}/members/{user}",
+            Owner,
+            delete(accounts::remove_member),
+        ),
+        route("GET", "/v2/{account}/domains", Member, get(domains::list)),
+        route(
+            "POST",
+            "/v2/{account}/domains",
+            Owner,
+            post(domains::create),
+        ),
+        route(
+            "GET",
+            "/v2/{account}/domains/{domain}",
+            Member,
+            get(domains::show),
+        ),
+        route(
             "DELETE",
             "/v2/{account}/domains/{domain}",
+            Owner,
             delete(domains::destroy),
         ),
-        auth("GET", "/v2/{account}/zones", get(zones::list)),
-        auth("GET", "/v2/{account}/zones/{zone}", get(zones::show)),
-        auth("GET", "/v2/{account}/zones/{zone}/file", get(zones::file)),
-        auth("PUT", "/v2/{account}/zones/{zone}/file", put(zones::import)),
-        auth(
+        route("GET", "/v2/{account}/zones", Member, get(zones::list)),
+        route(
+            "GET",
+            "/v2/{account}/zones/{zone}",
+            Member,
+            get(zones::show),
+        ),
+        route(
+            "GET",
+            "/v2/{account}/zones/{zone}/file",
+            Member,
+            get(zones::file),
+        ),
+        route(
+            "PUT",
+            "/v2/{account}/zones/{zone}/file",
+            Member,
+            put(zones::import),
+        ),
+        route(
             "GET",
             "/v2/{account}/zones/{zone}/distribution",
+            Member,
             get(dist::zone),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/zones/{zone}/records",
+            Member,
             get(records::list),
         ),
-        auth(
+        route(
             "POST",
             "/v2/{account}/zones/{zone}/records",
+            Member,
             post(records::create),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/zones/{zone}/records/{record}",
+            Member,
             get(records::show),
         ),
-        auth(
+        route(
             "PATCH",
             "/v2/{account}/zones/{zone}/records/{record}",
+            Member,
             patch(records::update),
         ),
-        auth(
+        route(
             "DELETE",
             "/v2/{account}/zones/{zone}/records/{record}",
+            Member,
             delete(records::destroy),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/zones/{zone}/records/{record}/distribution",
+            Member,
             get(dist::record),
         ),
-        auth(
+        route(
             "POST",
             "/v2/{account}/zones/{zone}/batch",
+            Member,
             post(records::batch),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/settings/alias_refresh",
+            OperatorMember,
             get(settings::show),
         ),
-        auth(
+        route(
             "PUT",
             "/v2/{account}/settings/alias_refresh",
+            Operator,
             put(settings::update),
         ),
-        auth("GET", "/v2/{account}/tsig_keys", get(tsig::list)),
-        auth("POST", "/v2/{account}/tsig_keys", post(tsig::create)),
-        auth(
+        route(
+            "GET",
+            "/v2/{account}/tsig_keys",
+            OperatorMember,
+            get(tsig::list),
+        ),
+        route(
+            "POST",
+            "/v2/{account}/tsig_keys",
+            Operator,
+            post(tsig::create),
+        ),
+        route(
             "DELETE",
             "/v2/{account}/tsig_keys/{key}",
+            Operator,
             delete(tsig::destroy),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/status/components",
+            OperatorMember,
             get(status::components),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/status/incidents",
+            OperatorMember,
             get(status::incidents),
         ),
-        auth(
+        route(
             "POST",
             "/v2/{account}/status/incidents",
+            Operator,
             post(status::open_incident),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/status/incidents/{incident}",
+            OperatorMember,
             get(status::incident),
         ),
-        auth(
+        route(
             "PATCH",
             "/v2/{account}/status/incidents/{incident}",
+            Operator,
             patch(status::edit_incident),
         ),
-        auth(
+        route(
             "POST",
             "/v2/{account}/status/incidents/{incident}/updates",
+            Operator,
             post(status::post_update),
         ),
-        auth(
+        route(
             "PUT",
             "/v2/{account}/status/incidents/{incident}/postmortem",
+            Operator,
             put(status::postmortem),
         ),
-        auth(
+        route(
             "PATCH",
             "/v2/{account}/status/updates/{update}",
+            Operator,
             patch(status::edit_update),
         ),
-        auth(
+        route(
             "GET",
             "/v2/{account}/status/subscriptions",
+            Member,
             get(status::subscriptions),
         ),
-        auth(
+        route(
             "POST",
             "/v2/{account}/status/subscriptions",
+            Owner,
             post(status::subscribe),
         ),
-        auth(
+        route(
             "DELETE",
             "/v2/{account}/status/subscriptions/{subscription}",
+            Owner,
             delete(status::unsubscribe),
         ),
-        auth(
+        route(
             "POST",
             "/v2/{account}/status/subscriptions/{subscription}/enable",
+            Owner,
             post(status::enable_subscription),
         ),
     ]
@@ -352,10 +492,16 @@ pub fn router(state: ApiState) -> Router {
     let mut public = Router::new();
     let mut private = Router::new();
     for route in routes() {
-        if route.authenticated {
-            private = private.route(route.path, route.handler);
-        } else {
+        if route.access == Access::Public {
             public = public.route(route.path, route.handler);
+        } else {
+            let handler = route
+                .handler
+                .route_layer(axum::middleware::from_fn_with_state(
+                    route.access,
+                    auth::authorize,
+                ));
+            private = private.route(route.path, handler);
         }
     }
     let private = private.route_layer(axum::middleware::from_fn_with_state(

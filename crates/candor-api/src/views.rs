@@ -44,6 +44,7 @@ pub(crate) fn account(account: &Account) -> Value {
         "plan_identifier": PLAN,
         "created_at": account.created_at,
         "updated_at": account.updated_at,
+        "suspended_at": account.suspended_at,
     })
 }
 

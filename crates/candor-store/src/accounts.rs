@@ -2,11 +2,19 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
+use crate::history::{self, Audit};
 use crate::time::{now, rfc3339};
-use crate::{Account, Store, StoreError, TokenInfo, db, token};
+use crate::{
+    Account, Actor, Grant, Role, Store, StoreError, TokenInfo, ZoneChange, ZoneInfo, db, token,
+};
 
 /// Columns read by [`account_from_row`].
-const ACCOUNT_COLUMNS: &str = "id, email, created_at, updated_at";
+const ACCOUNT_COLUMNS: &str = "id, email, created_at, updated_at, suspended_at";
+
+/// The operator's account: the first account created (lowest id). It runs
+/// the installation (settings, TSIG keys, the status page, other
+/// accounts), and can be neither suspended nor deleted.
+const OPERATOR_SQL: &str = "SELECT MIN(id) FROM accounts";
 
 /// Columns read by [`token_from_row`].
 pub(crate) const TOKEN_COLUMNS: &str = "id, account_id, name, created_at, last_used_at, user_id";
@@ -21,10 +29,32 @@ fn account_from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         email: row.get(1)?,
         created_at: rfc3339(row.get(2)?),
         updated_at: rfc3339(row.get(3)?),
+        suspended_at: row.get::<_, Option<i64>>(4)?.map(rfc3339),
     })
 }
 
-/// Reads a token row.
+/// The operator's account id, if there is any account.
+fn operator_id(conn: &rusqlite::Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row(OPERATOR_SQL, [], |row| row.get(0))?)
+}
+
+/// Fails unless `account_id` exists and is not the operator's account,
+/// which must not be suspended or deleted: nobody could run the
+/// installation afterwards.
+fn customer_account(conn: &rusqlite::Connection, account_id: i64) -> Result<Account, StoreError> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1");
+    let account = conn
+        .query_row(&sql, [account_id], account_from_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("account"))?;
+    if operator_id(conn)? == Some(account_id) {
+        return Err(StoreError::invalid(
+            "account",
+            "is the operator's account, which can be neither suspended nor deleted",
+        ));
+    }
+    Ok(account)
+}
 fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenInfo> {
     Ok(TokenInfo {
         id: row.get(0)?,
@@ -86,7 +116,168 @@ impl Store {
                 email: email.to_owned(),
                 created_at: rfc3339(at),
                 updated_at: rfc3339(at),
+                suspended_at: None,
             })
+        })
+    }
+
+    /// The operator's account: the first account (lowest id), `None` in an
+    /// empty store.
+    pub fn operator_account(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|tx| operator_id(tx))
+    }
+
+    /// What a token may do: its role in its account, and whether that
+    /// account is the operator's or suspended. `None` when the token acts
+    /// for a user who is no longer a member of the account: such a token
+    /// authenticates nobody.
+    pub fn grant(&self, token: TokenInfo) -> Result<Option<Grant>, StoreError> {
+        self.read(|tx| {
+            let role = match token.user_id {
+                None => Some(Role::Owner),
+                Some(user) => tx
+                    .query_row(
+                        "SELECT role FROM memberships WHERE account_id = ?1 AND user_id = ?2",
+                        params![token.account_id, user],
+                        |row| row.get::<_, String>(0),
+                    )
+                    .optional()?
+                    .as_deref()
+                    .and_then(Role::parse),
+            };
+            let Some(role) = role else {
+                return Ok(None);
+            };
+            let suspended: Option<Option<i64>> = tx
+                .query_row(
+                    "SELECT suspended_at FROM accounts WHERE id = ?1",
+                    [token.account_id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(suspended) = suspended else {
+                return Ok(None);
+            };
+            let operator = operator_id(tx)? == Some(token.account_id);
+            Ok(Some(Grant {
+                token,
+                role,
+                operator,
+                suspended: suspended.is_some(),
+            }))
+        })
+    }
+
+    /// Suspends a customer's account: its zones keep being served, as
+    /// DNSimple keeps serving the zones of accounts it suspends (taking a
+    /// customer's names off the Internet is a bigger step than stopping
+    /// their changes, and deleting the account does it), but its tokens
+    /// may only read. Suspending a suspended account changes nothing; the
+    /// operator's account cannot be suspended.
+    pub fn suspend_account(&self, account_id: i64, actor: &Actor) -> Result<Account, StoreError> {
+        self.set_suspension(account_id, Some(now()), actor)
+    }
+
+    /// Lifts a suspension (an active account stays as it is).
+    pub fn unsuspend_account(&self, account_id: i64, actor: &Actor) -> Result<Account, StoreError> {
+        self.set_suspension(account_id, None, actor)
+    }
+
+    /// Does the work of [`Store::suspend_account`] and
+    /// [`Store::unsuspend_account`]: `at` is the suspension time, or
+    /// `None` to lift it.
+    fn set_suspension(
+        &self,
+        account_id: i64,
+        at: Option<i64>,
+        actor: &Actor,
+    ) -> Result<Account, StoreError> {
+        self.write(|tx| {
+            let account = customer_account(tx, account_id)?;
+            if account.suspended_at.is_some() == at.is_some() {
+                return Ok(account);
+            }
+            let when = now();
+            tx.execute(
+                "UPDATE accounts SET suspended_at = ?1, updated_at = ?2 WHERE id = ?3",
+                params![at, when, account_id],
+            )?;
+            let action = if at.is_some() {
+                "account.suspend"
+            } else {
+                "account.unsuspend"
+            };
+            history::audit(
+                tx,
+                &Audit {
+                    account_id,
+                    actor,
+                    action,
+                    target: &account.email,
+                    detail: &format!("{action} {account_id}"),
+                    at: when,
+                },
+            )?;
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1");
+            Ok(tx.query_row(&sql, [account_id], account_from_row)?)
+        })
+    }
+
+    /// Deletes a customer's account with its zones, records, tokens,
+    /// memberships and audit log; users stay (they may belong to other
+    /// accounts). Returns one deletion per zone, for the publisher to stop
+    /// serving them. The operator's audit log records the deletion; the
+    /// operator's account cannot be deleted.
+    pub fn delete_account(
+        &self,
+        account_id: i64,
+        actor: &Actor,
+    ) -> Result<Vec<ZoneChange>, StoreError> {
+        self.write(|tx| {
+            let account = customer_account(tx, account_id)?;
+            let zones = {
+                let mut stmt = tx.prepare(
+                    "SELECT id, account_id, name, reverse, serial, created_at, updated_at
+                     FROM zones WHERE account_id = ?1 ORDER BY id",
+                )?;
+                let rows = stmt.query_map([account_id], |row| {
+                    Ok(ZoneInfo {
+                        id: row.get(0)?,
+                        account_id: row.get(1)?,
+                        name: row.get(2)?,
+                        reverse: row.get(3)?,
+                        serial: row.get(4)?,
+                        created_at: rfc3339(row.get(5)?),
+                        updated_at: rfc3339(row.get(6)?),
+                    })
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            tx.execute("DELETE FROM accounts WHERE id = ?1", [account_id])?;
+            if let Some(operator) = operator_id(tx)? {
+                let names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
+                history::audit(
+                    tx,
+                    &Audit {
+                        account_id: operator,
+                        actor,
+                        action: "account.delete",
+                        target: &account.email,
+                        detail: &format!(
+                            "deleted account {account_id} with zones [{}]",
+                            names.join(", ")
+                        ),
+                        at: now(),
+                    },
+                )?;
+            }
+            Ok(zones
+                .into_iter()
+                .map(|zone| ZoneChange {
+                    zone,
+                    compiled: None,
+                })
+                .collect())
         })
     }
 

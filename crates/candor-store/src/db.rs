@@ -140,6 +140,11 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     ",
+    // Version 6: suspended accounts. Their zones keep being served; their
+    // tokens may read but not change anything (see `Store::suspend_account`).
+    "
+    ALTER TABLE accounts ADD COLUMN suspended_at INTEGER;
+    ",
 ];
 
 /// The schema version the migrations lead to.

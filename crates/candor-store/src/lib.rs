@@ -115,6 +115,57 @@ pub struct Account {
     pub created_at: String,
     /// When it last changed (RFC 3339 UTC).
     pub updated_at: String,
+    /// When it was suspended (RFC 3339 UTC); `None` while it is active.
+    pub suspended_at: Option<String>,
+}
+
+/// What a member may do in an account (see the README's role table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Reads everything in the account and changes records of its zones.
+    Member,
+    /// Everything in the account: zones, records, tokens, members.
+    Owner,
+}
+
+impl Role {
+    /// The role's name as stored and shown: `owner` or `member`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Member => "member",
+        }
+    }
+
+    /// The role with this name, if any.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "owner" => Some(Role::Owner),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a live token may do: found by [`Store::grant`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// The token.
+    pub token: TokenInfo,
+    /// Its role in its account: [`Role::Owner`] for account tokens (as
+    /// DNSimple's account tokens have full access), the user's membership
+    /// role for user tokens.
+    pub role: Role,
+    /// Whether the token's account is the operator's (the first account).
+    pub operator: bool,
+    /// Whether the token's account is suspended.
+    pub suspended: bool,
 }
 
 /// An API token, without its secret.

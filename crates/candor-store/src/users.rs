@@ -8,13 +8,10 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use crate::accounts::{account_exists, check_email};
 use crate::time::{now, rfc3339};
-use crate::{Store, StoreError, User, db};
+use crate::{Role, Store, StoreError, User, db};
 
 /// Columns read by [`user_from_row`].
 const USER_COLUMNS: &str = "users.id, users.email, users.created_at, users.updated_at";
-
-/// Roles a member can have.
-const ROLES: [&str; 2] = ["owner", "member"];
 
 /// Reads a user row.
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
@@ -85,12 +82,19 @@ impl Store {
         })
     }
 
-    /// Makes a user a member of an account with a role (`owner` or
-    /// `member`); an existing membership gets the new role.
-    pub fn add_member(&self, account_id: i64, user_id: i64, role: &str) -> Result<(), StoreError> {
-        if !ROLES.contains(&role) {
-            return Err(StoreError::invalid("role", "must be owner or member"));
-        }
+    /// A user by e-mail address (compared without case).
+    pub fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.read(|tx| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+            Ok(tx
+                .query_row(&sql, [email.trim()], user_from_row)
+                .optional()?)
+        })
+    }
+
+    /// Makes a user a member of an account with a role; an existing
+    /// membership gets the new role.
+    pub fn add_member(&self, account_id: i64, user_id: i64, role: Role) -> Result<(), StoreError> {
         self.write(|tx| {
             account_exists(tx, account_id)?;
             let exists: Option<i64> = tx
@@ -105,7 +109,27 @@ impl Store {
                 "INSERT INTO memberships (account_id, user_id, role, created_at)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role",
-                params![account_id, user_id, role, now()],
+                params![account_id, user_id, role.as_str(), now()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Ends a user's membership of an account and revokes the tokens that
+    /// act for them in it (NotFound if they were no member).
+    pub fn remove_member(&self, account_id: i64, user_id: i64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let removed = tx.execute(
+                "DELETE FROM memberships WHERE account_id = ?1 AND user_id = ?2",
+                params![account_id, user_id],
+            )?;
+            if removed == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            tx.execute(
+                "UPDATE tokens SET revoked_at = ?1
+                 WHERE account_id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
+                params![now(), account_id, user_id],
             )?;
             Ok(())
         })
@@ -137,7 +161,7 @@ impl Store {
     }
 
     /// The members of an account with their roles, by user id.
-    pub fn members(&self, account_id: i64) -> Result<Vec<(User, String)>, StoreError> {
+    pub fn members(&self, account_id: i64) -> Result<Vec<(User, Role)>, StoreError> {
         self.read(|tx| {
             account_exists(tx, account_id)?;
             let sql = format!(
@@ -146,17 +170,25 @@ impl Store {
                  WHERE memberships.account_id = ?1 ORDER BY users.id"
             );
             let mut stmt = tx.prepare(&sql)?;
-            let rows =
-                stmt.query_map([account_id], |row| Ok((user_from_row(row)?, row.get(4)?)))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let rows = stmt.query_map([account_id], |row| {
+                Ok((user_from_row(row)?, row.get::<_, String>(4)?))
+            })?;
+            let mut members = Vec::new();
+            for row in rows {
+                let (user, role) = row?;
+                // Only `add_member` writes roles, and it writes valid ones.
+                let role = Role::parse(&role).unwrap_or(Role::Member);
+                members.push((user, role));
+            }
+            Ok(members)
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::StoreError;
     use crate::tests::store;
+    use crate::{Role, StoreError};
 
     #[test]
     fn users_join_accounts_and_tokens_act_for_them() {
@@ -177,17 +209,13 @@ mod tests {
             s.create_user_token(account.id, alice.id, "laptop"),
             Err(StoreError::Invalid(e)) if e[0].field == "user_id"
         ));
-        s.add_member(account.id, alice.id, "owner").unwrap();
+        s.add_member(account.id, alice.id, Role::Owner).unwrap();
         assert!(matches!(
-            s.add_member(account.id, alice.id, "boss"),
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            s.add_member(account.id, 999, "member"),
+            s.add_member(account.id, 999, Role::Member),
             Err(StoreError::NotFound("user"))
         ));
         let members = s.members(account.id).unwrap();
-        assert_eq!(members, vec![(alice.clone(), "owner".to_owned())]);
+        assert_eq!(members, vec![(alice.clone(), Role::Owner)]);
         assert!(s.members(other.id).unwrap().is_empty());
         let (token, secret) = s.create_user_token(account.id, alice.id, "laptop").unwrap();
         assert_eq!(token.user_id, Some(alice.id));

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use candor_store::{Actor, RecordInput, RecordQuery, Store, StoreError, ZoneQuery, ZoneText};
+use candor_store::{Actor, RecordInput, RecordQuery, Role, Store, StoreError, ZoneQuery, ZoneText};
 use clap::{Args, Subcommand};
 
 use crate::data::{DataArgs, open_store};
@@ -69,6 +69,127 @@ pub(crate) enum TsigCommand {
     },
 }
 
+/// `candor account …`: the operator's view of every account.
+#[derive(Subcommand, Debug)]
+pub(crate) enum AccountCommand {
+    /// Create a customer's account; prints its id.
+    Create {
+        /// The account's e-mail address.
+        email: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List every account (id, e-mail, active or suspended).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Suspend an account: its zones keep being served, its tokens may
+    /// only read.
+    Suspend {
+        /// Account id.
+        id: i64,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Lift an account's suspension.
+    Unsuspend {
+        /// Account id.
+        id: i64,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Delete an account with its zones (running servers stop serving
+    /// them within a second), tokens and members.
+    Delete {
+        /// Account id.
+        id: i64,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// The CLI as an audit-log actor.
+fn cli_actor() -> Actor {
+    Actor {
+        token_id: None,
+        via: "cli",
+        remote: None,
+    }
+}
+
+/// Runs `candor account …`.
+pub(crate) fn account(cmd: AccountCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AccountCommand::Create { email, data } => {
+            let store = open_store(&data)?;
+            let account = store.create_account(&email).map_err(explain)?;
+            eprintln!("created account {} ({})", account.id, account.email);
+            out(&account.id.to_string())?;
+        }
+        AccountCommand::List { data } => {
+            let store = open_store(&data)?;
+            let operator = store.operator_account()?;
+            for a in store.accounts()? {
+                let state = match (&a.suspended_at, operator == Some(a.id)) {
+                    (_, true) => "operator".to_owned(),
+                    (Some(at), false) => format!("suspended {at}"),
+                    (None, false) => "active".to_owned(),
+                };
+                out(&format!("{}\t{}\t{state}", a.id, a.email))?;
+            }
+        }
+        AccountCommand::Suspend { id, data } => {
+            open_store(&data)?
+                .suspend_account(id, &cli_actor())
+                .map_err(explain)?;
+            eprintln!(
+                "account {id} suspended: its zones are still served, its tokens may only read"
+            );
+        }
+        AccountCommand::Unsuspend { id, data } => {
+            open_store(&data)?
+                .unsuspend_account(id, &cli_actor())
+                .map_err(explain)?;
+            eprintln!("account {id} is active");
+        }
+        AccountCommand::Delete { id, data } => {
+            let deleted = open_store(&data)?
+                .delete_account(id, &cli_actor())
+                .map_err(explain)?;
+            eprintln!("deleted account {id} and its {} zone(s)", deleted.len());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `candor init --email …`: creates the operator's account (the first
+/// account) in a new or empty store, its first owner and that owner's
+/// token, which is printed this once.
+pub(crate) fn init(email: &str, data: &DataArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::data::open_or_create_store(data)?;
+    if !store.accounts()?.is_empty() {
+        anyhow::bail!(
+            "the store in {} already has accounts: init only starts an empty one",
+            data.dir().display()
+        );
+    }
+    let account = store.create_account(email).map_err(explain)?;
+    let user = store.create_user(email).map_err(explain)?;
+    store
+        .add_member(account.id, user.id, Role::Owner)
+        .map_err(explain)?;
+    let (_, secret) = store
+        .create_user_token(account.id, user.id, "init")
+        .map_err(explain)?;
+    eprintln!(
+        "created the operator's account {} with owner {email}; its API token (shown once):",
+        account.id
+    );
+    out(&secret)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `candor user …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum UserCommand {
@@ -77,8 +198,26 @@ pub(crate) enum UserCommand {
         /// E-mail address.
         email: String,
         /// Role in the account: owner or member.
-        #[arg(long, default_value = "member")]
+        #[arg(long, default_value = "member", value_parser = ["owner", "member"])]
         role: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Make a user (created if new) a member of the account, or change
+    /// their role.
+    Add {
+        /// E-mail address.
+        email: String,
+        /// Role in the account: owner or member.
+        #[arg(long, default_value = "member", value_parser = ["owner", "member"])]
+        role: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// End a user's membership of the account; their tokens in it are revoked.
+    Remove {
+        /// User id (from `user list`).
+        id: i64,
         #[command(flatten)]
         common: Common,
     },
@@ -227,7 +366,9 @@ fn open(common: &Common) -> anyhow::Result<(Store, i64)> {
             .accounts()?
             .first()
             .map(|a| a.id)
-            .context("the store has no account yet: run `candor serve` once to create one")?,
+            .context(
+                "the store has no account yet: run `candor init --email ...` (or `candor serve` once for the demo)",
+            )?,
     };
     Ok((store, account))
 }
@@ -335,6 +476,11 @@ pub(crate) fn alias(cmd: AliasCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A role named on the command line (clap has checked the name).
+fn parse_role(name: &str) -> anyhow::Result<Role> {
+    Role::parse(name).with_context(|| format!("unknown role {name}: use owner or member"))
+}
+
 /// Runs `candor user …`.
 pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -344,13 +490,37 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<ExitCode> {
             common,
         } => {
             let (store, account) = open(&common)?;
+            let role = parse_role(&role)?;
             let user = store.create_user(&email).map_err(explain)?;
-            store.add_member(account, user.id, &role).map_err(explain)?;
+            store.add_member(account, user.id, role).map_err(explain)?;
             eprintln!(
                 "created user {} ({}) as {role} of account {account}",
                 user.id, user.email
             );
             out(&user.id.to_string())?;
+        }
+        UserCommand::Add {
+            email,
+            role,
+            common,
+        } => {
+            let role = parse_role(&role)?;
+            let (store, account) = open(&common)?;
+            let user = match store.user_by_email(&email)? {
+                Some(user) => user,
+                None => store.create_user(&email).map_err(explain)?,
+            };
+            store.add_member(account, user.id, role).map_err(explain)?;
+            eprintln!(
+                "user {} ({}) is {role} of account {account}",
+                user.id, user.email
+            );
+            out(&user.id.to_string())?;
+        }
+        UserCommand::Remove { id, common } => {
+            let (store, account) = open(&common)?;
+            store.remove_member(account, id).map_err(explain)?;
+            eprintln!("user {id} left account {account}; their tokens in it are revoked");
         }
         UserCommand::List { common } => {
             let (store, account) = open(&common)?;

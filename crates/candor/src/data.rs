@@ -171,7 +171,7 @@ pub(crate) fn seed_if_empty(store: &Store) -> anyhow::Result<()> {
         .create_user("demo@candor.test")
         .context("cannot create the demo user")?;
     store
-        .add_member(account.id, user.id, "owner")
+        .add_member(account.id, user.id, candor_store::Role::Owner)
         .context("cannot add the demo user")?;
     let (_, secret) = store
         .create_user_token(account.id, user.id, "demo")

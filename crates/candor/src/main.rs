@@ -50,9 +50,21 @@ enum Command {
     /// TSIG keys for zone transfers and NOTIFY: add (secret shown once), list, remove.
     #[command(subcommand)]
     Tsig(cli::TsigCommand),
-    /// Users of an account: create, list.
+    /// Users of an account: create, add, remove, list.
     #[command(subcommand)]
     User(cli::UserCommand),
+    /// Accounts (the operator's): create, list, suspend, unsuspend, delete.
+    #[command(subcommand)]
+    Account(cli::AccountCommand),
+    /// Start a clean store for production: the operator's account and its
+    /// first owner, whose API token is printed once.
+    Init {
+        /// The operator's e-mail address (account and first owner).
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        data: data::DataArgs,
+    },
     /// ALIAS resolution: switch refreshing on or off.
     #[command(subcommand)]
     Alias(cli::AliasCommand),
@@ -154,6 +166,11 @@ struct ServeArgs {
     /// The status page and its monitors (run when the store is served).
     #[command(flatten)]
     status: status::StatusArgs,
+    /// Start without the demo account, zone and token that a new store
+    /// otherwise gets (production; create the operator's account with
+    /// `candor init --email ...`).
+    #[arg(long)]
+    no_demo: bool,
     /// Close a TCP connection when no complete query arrived this many
     /// seconds after its last response (decimals allowed). Trickled bytes
     /// do not restart it; over half the cap it shrinks to a tenth.
@@ -282,6 +299,8 @@ fn main() -> ExitCode {
         Command::Token(cmd) => cli::token(cmd),
         Command::Tsig(cmd) => cli::tsig(cmd),
         Command::User(cmd) => cli::user(cmd),
+        Command::Account(cmd) => cli::account(cmd),
+        Command::Init { email, data } => cli::init(&email, &data),
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Status(cmd) => status_cli::run(cmd),
         Command::Backup { dest, data } => backup::backup(&data, &dest),

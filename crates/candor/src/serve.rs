@@ -85,7 +85,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     let store = if serve_store {
         let store = Arc::new(open_or_create_store(&args.data)?);
-        seed_if_empty(&store)?;
+        if !args.no_demo {
+            seed_if_empty(&store)?;
+        }
         let started = Instant::now();
         // A zone that no longer compiles (it should not: every write was
         // validated) serves its last known good version and is reported;

@@ -8,7 +8,7 @@ use candor_wire::Name;
 use serde_json::{Value, json};
 
 use super::ApiResult;
-use crate::auth::Caller;
+use crate::auth::AccountScope;
 use crate::distribution::{Distribution, check};
 use crate::error::{ApiError, Target};
 use crate::params::PathParams;
@@ -18,10 +18,10 @@ use crate::{AppState, ZoneNote};
 /// `GET .../zones/{zone}/distribution`.
 pub(crate) async fn zone(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let zone = path.get("zone").to_owned();
     let target = Target::zone(&zone);
     let notes = state.zone_notes.clone();
@@ -40,10 +40,10 @@ pub(crate) async fn zone(
 /// zone's current serial is.
 pub(crate) async fn record(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let id = path.record_id()?;
     let zone = path.get("zone").to_owned();
     let target = Target::record(&zone, id);

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::ApiResult;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{AccountScope, Caller};
 use crate::body::JsonBody;
 use crate::error::Target;
 use crate::params::{PathParams, QueryParams};
@@ -25,11 +25,10 @@ pub(crate) struct CreateDomain {
 /// `GET /v2/{account}/domains`: filter `name_like`, `sort`, pagination.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    path: PathParams,
+    scope: AccountScope,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
-    let page = super::zones::list_page(&state, &caller, &path, &query).await?;
+    let page = super::zones::list_page(&state, scope, &query).await?;
     Ok(views::page(&page, views::domain))
 }
 
@@ -38,10 +37,10 @@ pub(crate) async fn list(
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathParams,
+    scope: AccountScope,
     JsonBody(body): JsonBody<CreateDomain>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let actor = caller.actor();
     let target = Target::domain(&body.name);
     let domain = state
@@ -56,10 +55,10 @@ pub(crate) async fn create(
 /// `GET /v2/{account}/domains/{domain}` (name or id).
 pub(crate) async fn show(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);
     let zone = state
@@ -73,9 +72,10 @@ pub(crate) async fn show(
 pub(crate) async fn destroy(
     State(state): State<AppState>,
     caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<StatusCode> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let actor = caller.actor();
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);

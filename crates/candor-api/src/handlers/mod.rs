@@ -1,5 +1,6 @@
 //! Route handlers, one module per DNSimple API section.
 
+pub(crate) mod accounts;
 pub(crate) mod distribution;
 pub(crate) mod domains;
 pub(crate) mod identity;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::ApiResult;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{AccountScope, Caller};
 use crate::body::JsonBody;
 use crate::error::Target;
 use crate::params::{PathParams, QueryParams};
@@ -126,11 +126,11 @@ pub(crate) struct BatchBody {
 /// `name_like`, `type`; `sort`; pagination.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let (page, per_page) = query.pagination()?;
     let q = RecordQuery {
         name: query.get("name"),
@@ -152,10 +152,11 @@ pub(crate) async fn list(
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    scope: AccountScope,
     path: PathParams,
     JsonBody(body): JsonBody<NewRecord>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let actor = caller.actor();
     let zone = path.get("zone").to_owned();
     let target = Target::zone(&zone);
@@ -172,10 +173,10 @@ pub(crate) async fn create(
 /// `GET .../records/{record}`.
 pub(crate) async fn show(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let id = path.record_id()?;
     let zone = path.get("zone").to_owned();
     let target = Target::record(&zone, id);
@@ -189,10 +190,11 @@ pub(crate) async fn show(
 pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    scope: AccountScope,
     path: PathParams,
     JsonBody(body): JsonBody<RecordChanges>,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let id = path.record_id()?;
     let actor = caller.actor();
     let zone = path.get("zone").to_owned();
@@ -214,9 +216,10 @@ pub(crate) async fn update(
 pub(crate) async fn destroy(
     State(state): State<AppState>,
     caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<StatusCode> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let id = path.record_id()?;
     let actor = caller.actor();
     let zone = path.get("zone").to_owned();
@@ -234,10 +237,11 @@ pub(crate) async fn destroy(
 pub(crate) async fn batch(
     State(state): State<AppState>,
     caller: Caller,
+    scope: AccountScope,
     path: PathParams,
     JsonBody(body): JsonBody<BatchBody>,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let actor = caller.actor();
     let zone = path.get("zone").to_owned();
     let target = Target::zone(&zone);

@@ -24,9 +24,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::ApiResult;
-use super::settings::operator;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{AccountScope, Caller};
 use crate::body::JsonBody;
 use crate::error::{ApiError, Target};
 use crate::params::PathParams;
@@ -190,13 +189,10 @@ where
     }
 }
 
-/// Checks that the caller is the operator and the page runs; returns the
-/// database.
-async fn operator_db(state: &AppState, caller: &Caller, path: &PathParams) -> ApiResult<Db> {
-    caller.account(path.get("account"))?;
-    let db = status_db(state)?;
-    operator(state, caller, path).await?;
-    Ok(db)
+/// The database of the operator's routes, if the page runs (the route
+/// table lets only the operator's account call them).
+fn operator_db(state: &AppState) -> ApiResult<Db> {
+    status_db(state)
 }
 
 /// Who the caller is, as updates and edits name them: the token's user's
@@ -399,23 +395,15 @@ fn subscription_view(s: &Subscriber) -> Value {
 //----------- Components and incidents (operator) -------------------------------
 
 /// `GET /v2/{account}/status/components`.
-pub(crate) async fn components(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: PathParams,
-) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+pub(crate) async fn components(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let db = operator_db(&state)?;
     let list = read(db, |db| db.components()).await?;
     Ok(views::data(list.iter().map(component_view).collect()))
 }
 
 /// `GET /v2/{account}/status/incidents`: the latest 100, newest first.
-pub(crate) async fn incidents(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: PathParams,
-) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+pub(crate) async fn incidents(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let db = operator_db(&state)?;
     let list = read(db, |db| db.all_incidents(LIST_LIMIT)).await?;
     Ok(views::data(list.iter().map(incident_view).collect()))
 }
@@ -423,10 +411,9 @@ pub(crate) async fn incidents(
 /// `GET /v2/{account}/status/incidents/{incident}` (database or public id).
 pub(crate) async fn incident(
     State(state): State<AppState>,
-    caller: Caller,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = operator_db(&state)?;
     let id = path.get("incident").to_owned();
     let view = read(db, move |db| db.find_incident(&id)).await?;
     Ok(views::data(incident_view(&view)))
@@ -438,10 +425,9 @@ pub(crate) async fn incident(
 pub(crate) async fn open_incident(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathParams,
     JsonBody(body): JsonBody<OpenIncident>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = operator_db(&state)?;
     not_blank("name", &body.name)?;
     not_blank("body", &body.body)?;
     let scheduled_for = parse_time("scheduled_for", body.scheduled_for.as_deref())?;
@@ -485,7 +471,7 @@ pub(crate) async fn edit_incident(
     path: PathParams,
     JsonBody(body): JsonBody<EditIncident>,
 ) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = operator_db(&state)?;
     if let Some(name) = &body.name {
         not_blank("name", name)?;
     }
@@ -508,7 +494,7 @@ pub(crate) async fn post_update(
     path: PathParams,
     JsonBody(body): JsonBody<PostUpdate>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = operator_db(&state)?;
     not_blank("body", &body.body)?;
     let update = NewUpdate {
         status: parse("status", &body.status)?,
@@ -542,7 +528,7 @@ pub(crate) async fn edit_update(
     path: PathParams,
     JsonBody(body): JsonBody<Text>,
 ) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = operator_db(&state)?;
     let update = id_param(&path, "update", "Update")?;
     not_blank("body", &body.body)?;
     let by = who(&state, &caller).await?;
@@ -561,7 +547,7 @@ pub(crate) async fn postmortem(
     path: PathParams,
     JsonBody(body): JsonBody<Text>,
 ) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = operator_db(&state)?;
     not_blank("body", &body.body)?;
     let by = who(&state, &caller).await?;
     let id = path.get("incident").to_owned();
@@ -579,10 +565,9 @@ pub(crate) async fn postmortem(
 /// without secrets.
 pub(crate) async fn subscriptions(
     State(state): State<AppState>,
-    caller: Caller,
-    path: PathParams,
+    scope: AccountScope,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let db = status_db(&state)?;
     let list = read(db, move |db| db.subscribers(Some(account))).await?;
     Ok(views::data(list.iter().map(subscription_view).collect()))
@@ -607,11 +592,10 @@ fn literal_host(url: &str) -> Option<std::net::IpAddr> {
 /// address, optionally only for some of the account's zones; 201.
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
-    caller: Caller,
-    path: PathParams,
+    scope: AccountScope,
     JsonBody(body): JsonBody<Subscribe>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let db = status_db(&state)?;
     let channel = match (body.webhook_url, body.email) {
         (Some(_), Some(_)) => {
@@ -705,10 +689,10 @@ async fn own_zones(state: &AppState, account: i64, zones: Vec<String>) -> ApiRes
 /// accounts' subscriptions are not found.
 pub(crate) async fn unsubscribe(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<StatusCode> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let db = status_db(&state)?;
     let id = id_param(&path, "subscription", "Subscriber")?;
     write(&state, db, move |db| {
@@ -722,10 +706,10 @@ pub(crate) async fn unsubscribe(
 /// subscription disabled after failed deliveries back on.
 pub(crate) async fn enable_subscription(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let db = status_db(&state)?;
     let id = id_param(&path, "subscription", "Subscriber")?;
     let subscriber = write(&state, db, move |db| {

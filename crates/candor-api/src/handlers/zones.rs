@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::ApiResult;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{AccountScope, Caller};
 use crate::body::JsonBody;
 use crate::error::Target;
 use crate::params::{PathParams, QueryParams};
@@ -25,22 +25,20 @@ pub(crate) struct ImportZone {
 /// `GET /v2/{account}/zones`: filter `name_like`, `sort`, pagination.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    path: PathParams,
+    scope: AccountScope,
     query: QueryParams,
 ) -> ApiResult<Json<Value>> {
-    let page = list_page(&state, &caller, &path, &query).await?;
+    let page = list_page(&state, scope, &query).await?;
     Ok(views::page(&page, views::zone))
 }
 
 /// One page of the caller's zones, as `zones` and `domains` list them.
 pub(crate) async fn list_page(
     state: &AppState,
-    caller: &Caller,
-    path: &PathParams,
+    scope: AccountScope,
     query: &QueryParams,
 ) -> ApiResult<Page<ZoneInfo>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let (page, per_page) = query.pagination()?;
     let q = ZoneQuery {
         name_like: query.non_empty("name_like"),
@@ -56,10 +54,10 @@ pub(crate) async fn list_page(
 /// `GET /v2/{account}/zones/{zone}` (name or id).
 pub(crate) async fn show(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let zone = path.get("zone").to_owned();
     let target = Target::zone(&zone);
     let info = state
@@ -71,10 +69,10 @@ pub(crate) async fn show(
 /// `GET /v2/{account}/zones/{zone}/file`: `{"data": {"zone": "..."}}`.
 pub(crate) async fn file(
     State(state): State<AppState>,
-    caller: Caller,
+    scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let zone = path.get("zone").to_owned();
     let target = Target::zone(&zone);
     let text = state
@@ -88,10 +86,11 @@ pub(crate) async fn file(
 pub(crate) async fn import(
     State(state): State<AppState>,
     caller: Caller,
+    scope: AccountScope,
     path: PathParams,
     JsonBody(body): JsonBody<ImportZone>,
 ) -> ApiResult<Json<Value>> {
-    let account = caller.account(path.get("account"))?;
+    let account = scope.id;
     let actor = caller.actor();
     let zone = path.get("zone").to_owned();
     let target = Target::zone(&zone);

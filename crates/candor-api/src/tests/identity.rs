@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Harness, send};
 
@@ -20,7 +20,9 @@ async fn whoami_shows_the_tokens_account() {
     assert!(account["created_at"].is_string());
     assert!(account["updated_at"].is_string());
     let keys: Vec<&String> = account.as_object().expect("object").keys().collect();
-    assert_eq!(keys.len(), 5, "{keys:?}");
+    // DNSimple's five fields and Candor's `suspended_at`.
+    assert_eq!(account["suspended_at"], json!(null));
+    assert_eq!(keys.len(), 6, "{keys:?}");
 }
 
 #[tokio::test]
@@ -28,7 +30,7 @@ async fn whoami_names_the_user_of_a_user_token() {
     let h = Harness::new();
     let user = h.store.create_user("alice@example.com").expect("user");
     h.store
-        .add_member(h.account, user.id, "owner")
+        .add_member(h.account, user.id, candor_store::Role::Owner)
         .expect("member");
     let (_, secret) = h
         .store
@@ -43,14 +45,27 @@ async fn whoami_names_the_user_of_a_user_token() {
 }
 
 #[tokio::test]
-async fn accounts_lists_only_the_tokens_account() {
+async fn accounts_lists_only_the_tokens_account_but_every_one_for_the_operator() {
     let h = Harness::new();
-    h.other_account();
-    let reply = h.call("GET", "/v2/accounts", None).await;
+    let (other, token) = h.other_account();
+    let reply = h.call_as(Some(&token), "GET", "/v2/accounts", None).await;
     assert_eq!(reply.status, StatusCode::OK);
-    let list = reply.json["data"].as_array().expect("array");
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["id"], json!(h.account));
+    let ids: Vec<&Value> = reply.json["data"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(ids, [&json!(other)]);
+    // The harness account is the first, so its owner token is the operator's.
+    let reply = h.call("GET", "/v2/accounts", None).await;
+    let ids: Vec<&Value> = reply.json["data"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(ids, [&json!(h.account), &json!(other)]);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! against an in-memory store, with a recording publish hook and, for the
 //! distribution checks, real UDP name servers on 127.0.0.1.
 
+mod accounts;
 mod distribution;
 mod domains;
 mod errors;
@@ -9,6 +10,7 @@ mod identity;
 mod openapi;
 mod rate;
 mod records;
+mod roles;
 mod settings;
 mod status;
 mod tsig;

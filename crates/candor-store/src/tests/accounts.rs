@@ -1,6 +1,7 @@
 //! Accounts and tokens.
 
 use super::*;
+use crate::Role;
 
 #[test]
 fn accounts_are_created_listed_and_unique() {
@@ -124,4 +125,97 @@ fn the_database_never_holds_a_secret() {
     drop(s);
     scan(&mut seen_hash);
     assert!(seen_hash, "the scan did not even find the hash");
+}
+
+#[test]
+fn the_first_account_is_the_operators_and_tokens_carry_roles() {
+    let s = store();
+    assert_eq!(s.operator_account().unwrap(), None);
+    let operator = s.create_account("ops@example.org").unwrap();
+    let customer = s.create_account("customer@example.org").unwrap();
+    assert_eq!(s.operator_account().unwrap(), Some(operator.id));
+    let grant = |secret: &str| {
+        let token = s.authenticate(secret).unwrap().expect("live token");
+        s.grant(token).unwrap()
+    };
+    // Account tokens are owners, as DNSimple's account tokens have full
+    // access to their account.
+    let (_, ops) = s.create_token(operator.id, "ops").unwrap();
+    let g = grant(&ops).unwrap();
+    assert_eq!(
+        (g.role, g.operator, g.suspended),
+        (Role::Owner, true, false)
+    );
+    // User tokens carry their membership's role.
+    let bob = s.create_user("bob@example.org").unwrap();
+    s.add_member(customer.id, bob.id, Role::Member).unwrap();
+    let (_, bobs) = s.create_user_token(customer.id, bob.id, "bob").unwrap();
+    let g = grant(&bobs).unwrap();
+    assert_eq!((g.role, g.operator), (Role::Member, false));
+    s.add_member(customer.id, bob.id, Role::Owner).unwrap();
+    assert_eq!(grant(&bobs).unwrap().role, Role::Owner);
+    assert_eq!(
+        s.members(customer.id).unwrap(),
+        vec![(bob.clone(), Role::Owner)]
+    );
+    // Leaving the account revokes the user's tokens in it.
+    s.remove_member(customer.id, bob.id).unwrap();
+    assert_eq!(s.authenticate(&bobs).unwrap(), None);
+    assert_eq!(
+        s.remove_member(customer.id, bob.id),
+        Err(StoreError::NotFound("user"))
+    );
+    assert_eq!(
+        s.user_by_email("BOB@example.org").unwrap().map(|u| u.id),
+        Some(bob.id)
+    );
+    assert_eq!(s.user_by_email("nobody@example.org").unwrap(), None);
+}
+
+#[test]
+fn customer_accounts_are_suspended_and_deleted_with_their_zones() {
+    let s = store();
+    let operator = s.create_account("ops@example.org").unwrap();
+    let customer = s.create_account("customer@example.org").unwrap();
+    s.create_zone(customer.id, "example.com", &actor()).unwrap();
+    s.create_zone(customer.id, "example.net", &actor()).unwrap();
+    let (_, secret) = s.create_token(customer.id, "ci").unwrap();
+
+    let suspended = s.suspend_account(customer.id, &actor()).unwrap();
+    assert!(suspended.suspended_at.is_some());
+    // Suspending twice changes nothing.
+    assert_eq!(s.suspend_account(customer.id, &actor()).unwrap(), suspended);
+    let token = s.authenticate(&secret).unwrap().unwrap();
+    assert!(s.grant(token.clone()).unwrap().unwrap().suspended);
+    // The zones are still there to be served.
+    assert_eq!(s.zone_versions().unwrap().len(), 2);
+    let active = s.unsuspend_account(customer.id, &actor()).unwrap();
+    assert_eq!(active.suspended_at, None);
+    assert!(!s.grant(token).unwrap().unwrap().suspended);
+
+    // The operator's account is neither suspended nor deleted.
+    for result in [
+        s.suspend_account(operator.id, &actor()).map(|_| ()),
+        s.delete_account(operator.id, &actor()).map(|_| ()),
+    ] {
+        assert!(
+            matches!(&result, Err(StoreError::Invalid(e)) if e[0].field == "account"),
+            "{result:?}"
+        );
+    }
+
+    let deleted = s.delete_account(customer.id, &actor()).unwrap();
+    let names: Vec<(&str, bool)> = deleted
+        .iter()
+        .map(|c| (c.zone.name.as_str(), c.compiled.is_none()))
+        .collect();
+    assert_eq!(names, [("example.com", true), ("example.net", true)]);
+    assert!(s.zone_versions().unwrap().is_empty());
+    assert_eq!(s.authenticate(&secret).unwrap(), None);
+    assert_eq!(s.account(customer.id).unwrap(), None);
+    assert!(matches!(
+        s.delete_account(customer.id, &actor()),
+        Err(StoreError::NotFound("account"))
+    ));
+    assert_eq!(s.accounts().unwrap(), vec![operator]);
 }
