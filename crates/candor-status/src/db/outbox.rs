@@ -1,0 +1,167 @@
+//! The delivery outbox: queued in the same transaction as the update it
+//! tells of, then sent, retried and given up on by the notifier.
+
+use super::*;
+
+impl StatusDb {
+    /// Deliveries due at `now`, oldest first, with their subscribers.
+    pub fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Delivery, Subscriber)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, key, subscriber_id, incident_id, update_id, event, attempts, next_attempt_at,
+                 delivered_at, last_error, abandoned_at
+             FROM deliveries WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= ?1
+             ORDER BY next_attempt_at, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit as i64], delivery_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut delivery, event) = row?;
+            delivery.event = event.parse()?;
+            let subscriber = self.subscriber(delivery.subscriber_id)?;
+            out.push((delivery, subscriber));
+        }
+        Ok(out)
+    }
+
+    /// The earliest time a pending delivery falls due.
+    pub fn next_due(&self) -> Result<Option<Timestamp>> {
+        Ok(self.conn.query_row(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE delivered_at IS NULL AND abandoned_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every delivery of an incident (for tests and the CLI).
+    pub fn deliveries(&self, incident_id: i64) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, key, subscriber_id, incident_id, update_id, event, attempts, next_attempt_at,
+                 delivered_at, last_error, abandoned_at
+             FROM deliveries WHERE incident_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![incident_id], delivery_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut delivery, event) = row?;
+            delivery.event = event.parse()?;
+            out.push(delivery);
+        }
+        Ok(out)
+    }
+
+    /// Marks a delivery done; the subscriber's failure count restarts.
+    pub fn delivery_succeeded(&mut self, id: i64, now: Timestamp) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE deliveries SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, now],
+        )?;
+        tx.execute(
+            "UPDATE subscribers SET failures = 0 WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
+            params![id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt. `retry_at` is when to try again, `None`
+    /// to give up on this delivery (a permanent failure). With `disable`
+    /// the subscriber is switched off and its pending deliveries abandoned.
+    pub fn delivery_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        disable: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2,
+                 next_attempt_at = COALESCE(?3, next_attempt_at),
+                 abandoned_at = CASE WHEN ?3 IS NULL THEN ?4 ELSE NULL END
+             WHERE id = ?1",
+            params![id, error, retry_at, now],
+        )?;
+        let subscriber: i64 = tx.query_row(
+            "SELECT subscriber_id FROM deliveries WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "UPDATE subscribers SET failures = failures + 1 WHERE id = ?1",
+            params![subscriber],
+        )?;
+        if disable {
+            tx.execute(
+                "UPDATE subscribers SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",
+                params![subscriber, now],
+            )?;
+            tx.execute(
+                "UPDATE deliveries SET abandoned_at = ?2, last_error = COALESCE(last_error, 'subscriber disabled')
+                 WHERE subscriber_id = ?1 AND delivered_at IS NULL AND abandoned_at IS NULL",
+                params![subscriber, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+type DeliveryRow = (Delivery, String);
+
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
+    Ok((
+        Delivery {
+            id: r.get(0)?,
+            key: r.get(1)?,
+            subscriber_id: r.get(2)?,
+            incident_id: r.get(3)?,
+            update_id: r.get(4)?,
+            event: Event::IncidentCreated,
+            attempts: r.get(6)?,
+            next_attempt_at: r.get(7)?,
+            delivered_at: r.get(8)?,
+            last_error: r.get(9)?,
+            abandoned_at: r.get(10)?,
+        },
+        r.get(5)?,
+    ))
+}
+
+/// Queues one delivery per subscriber that wants to hear of this incident:
+/// enabled, not removed, and either without a zone filter or sharing a zone
+/// with the incident (an incident naming no zone affects every zone).
+pub(super) fn queue_deliveries(
+    tx: &Transaction<'_>,
+    incident_id: i64,
+    update_id: i64,
+    event: Event,
+    now: Timestamp,
+) -> Result<usize> {
+    let subscribers: Vec<i64> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT s.id FROM subscribers s
+             WHERE s.removed_at IS NULL AND s.disabled_at IS NULL AND (
+                 NOT EXISTS (SELECT 1 FROM subscriber_zones sz WHERE sz.subscriber_id = s.id)
+                 OR NOT EXISTS (SELECT 1 FROM incident_zones iz WHERE iz.incident_id = ?1)
+                 OR EXISTS (SELECT 1 FROM subscriber_zones sz JOIN incident_zones iz ON iz.zone = sz.zone
+                            WHERE sz.subscriber_id = s.id AND iz.incident_id = ?1))
+             ORDER BY s.id",
+        )?;
+        let rows = stmt.query_map(params![incident_id], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for subscriber in &subscribers {
+        tx.execute(
+            "INSERT INTO deliveries(key, subscriber_id, incident_id, update_id, event, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![random_id(24), subscriber, incident_id, update_id, event.as_str(), now],
+        )?;
+    }
+    Ok(subscribers.len())
+}
