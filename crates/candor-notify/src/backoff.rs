@@ -13,9 +13,12 @@ pub struct Backoff {
     pub base: Duration,
     /// The longest delay, however many failures there were.
     pub max: Duration,
-    /// Consecutive failures after which a subscriber is disabled; 0 never
-    /// disables.
+    /// Consecutive failures after which a subscriber may be disabled; 0
+    /// never disables.
     pub disable_after: u32,
+    /// How long the failures must have gone on, too, before a subscriber
+    /// is disabled.
+    pub disable_span: Duration,
 }
 
 impl Default for Backoff {
@@ -26,6 +29,7 @@ impl Default for Backoff {
             base: Duration::from_secs(2),
             max: Duration::from_secs(3600),
             disable_after: 10,
+            disable_span: Duration::ZERO,
         }
     }
 }
@@ -51,10 +55,12 @@ impl Backoff {
         duration_from_nanos(low + jitter)
     }
 
-    /// True when a subscriber with this many consecutive failures should be
-    /// disabled.
-    pub fn should_disable(&self, failures: u32) -> bool {
-        self.disable_after != 0 && failures >= self.disable_after
+    /// True when a subscriber with this many consecutive failures, the
+    /// first of them `failing_for` ago, should be disabled.
+    pub fn should_disable(&self, failures: u32, failing_for: Duration) -> bool {
+        self.disable_after != 0
+            && failures >= self.disable_after
+            && failing_for >= self.disable_span
     }
 }
 

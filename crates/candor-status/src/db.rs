@@ -96,6 +96,7 @@ mod schema;
 mod subscribers;
 
 use schema::MIGRATIONS;
+pub use subscribers::MAX_SUBSCRIPTIONS;
 
 /// A component as the configuration describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]

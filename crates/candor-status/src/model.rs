@@ -403,6 +403,9 @@ pub struct Subscriber {
     pub created_at: Timestamp,
     /// Consecutive failed deliveries.
     pub failures: u32,
+    /// When the current run of failed deliveries started, if one is
+    /// running.
+    pub failing_since: Option<Timestamp>,
     /// When it was disabled after too many failures, if it was.
     pub disabled_at: Option<Timestamp>,
 }

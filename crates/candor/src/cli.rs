@@ -40,6 +40,25 @@ pub(crate) enum AliasCommand {
     },
 }
 
+/// `candor account …`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum AccountCommand {
+    /// Create a customer account (prints its id); give it a token with
+    /// `candor token create --account ID`. The first account is the
+    /// operator's.
+    Create {
+        /// The account's e-mail address.
+        email: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the accounts: id, e-mail, created.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
 /// `candor user …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum UserCommand {
@@ -267,6 +286,25 @@ pub(crate) fn alias(cmd: AliasCommand) -> anyhow::Result<ExitCode> {
                 .set_setting(crate::alias::REFRESH_SETTING, &state)
                 .map_err(explain)?;
             eprintln!("ALIAS refreshing {state}; running servers follow within a second");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `candor account …`.
+pub(crate) fn account(cmd: AccountCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AccountCommand::Create { email, data } => {
+            let store = open_store(&data)?;
+            let account = store.create_account(&email).map_err(explain)?;
+            eprintln!("created account {} ({})", account.id, account.email);
+            out(&account.id.to_string())?;
+        }
+        AccountCommand::List { data } => {
+            let store = open_store(&data)?;
+            for a in store.accounts().map_err(explain)? {
+                out(&format!("{}\t{}\tcreated {}", a.id, a.email, a.created_at))?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ mod alias;
 mod check;
 mod cli;
 mod data;
+mod deliver;
 mod serve;
 mod status;
 mod status_cli;
@@ -41,6 +42,9 @@ enum Command {
     /// API tokens: create (secret shown once), list, revoke.
     #[command(subcommand)]
     Token(cli::TokenCommand),
+    /// Accounts: create (customer accounts), list.
+    #[command(subcommand)]
+    Account(cli::AccountCommand),
     /// Users of an account: create, list.
     #[command(subcommand)]
     User(cli::UserCommand),
@@ -187,6 +191,7 @@ fn main() -> ExitCode {
         Command::Zone(ZoneCommand::Store(cmd)) => cli::zone(cmd),
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),
+        Command::Account(cmd) => cli::account(cmd),
         Command::User(cmd) => cli::user(cmd),
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Status(cmd) => status_cli::run(cmd),

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use candor_notify::{Backoff, Email, Mailer, SmtpConfig, SmtpSecurity, WebhookRequest, Webhooks};
+use candor_notify::schedule::Limits;
+use candor_notify::{Backoff, Mailer, SmtpConfig, SmtpSecurity, Webhooks};
 use candor_server::SharedZones;
 use candor_status::db::{ComponentSpec, NewUpdate, StatusDb, now};
 use candor_status::engine::{Engine, Observation, Outcome, Thresholds};
-use candor_status::model::{Channel, ComponentKind, IncidentStatus, UpdateSource};
-use candor_status::render;
+use candor_status::model::{ComponentKind, IncidentStatus, UpdateSource};
 use candor_status::web::{SharedSite, Site};
 use candor_store::Store;
 use candor_wire::decode::decode_message;
@@ -103,6 +103,14 @@ pub(crate) struct StatusArgs {
     /// Milliseconds to wait for a webhook receiver or the SMTP relay.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub(crate) notify_timeout_ms: u64,
+    /// Webhooks of one account (and of the public page's subscribers,
+    /// together) in flight at once; the operator's notifications and
+    /// e-mails have a lane of their own.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) notify_per_account: usize,
+    /// Subscriptions one account may make through the API.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) status_max_subscriptions: u32,
 }
 
 /// What `serve` needs to know to set the status page up.
@@ -152,7 +160,7 @@ struct Vantage {
 }
 
 /// Runs `f` on the database on the blocking pool.
-async fn with_db<T: Send + 'static>(
+pub(crate) async fn with_db<T: Send + 'static>(
     db: &Arc<Mutex<StatusDb>>,
     f: impl FnOnce(&mut StatusDb) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
@@ -302,6 +310,8 @@ pub(crate) async fn start(
         let mut db = wiring.db;
         db.set_page(&name, &url)
             .context("cannot write the status page's settings")?;
+        db.set_max_subscriptions(args.status_max_subscriptions)
+            .context("cannot write the status page's settings")?;
         Arc::new(Mutex::new(db))
     };
     let components = with_db(&db, move |db| Ok(db.sync_components(&specs, now())?)).await?;
@@ -362,10 +372,30 @@ pub(crate) async fn start(
         changed_rx.clone(),
         stop.clone(),
     )));
-    tasks.push(tokio::spawn(deliver(
-        db.clone(),
-        webhooks,
-        smtp,
+    let operator_account = match &wiring.store {
+        Some(store) => {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.accounts())
+                .await
+                .context("reading the operator's account failed")?
+                .context("cannot read the operator's account")?
+                .first()
+                .map(|a| a.id)
+        }
+        None => None,
+    };
+    tasks.push(tokio::spawn(crate::deliver::run(
+        crate::deliver::Notifier {
+            db: db.clone(),
+            webhooks,
+            smtp,
+            operator_account,
+            limits: Limits {
+                per_account: args.notify_per_account.max(1),
+                ..Limits::default()
+            },
+            backoff: Backoff::default(),
+        },
         changed_rx,
         stop.clone(),
     )));
@@ -757,163 +787,6 @@ async fn publish(
         }
         site.store(Arc::new(built));
     }
-}
-
-/// Delivers the outbox: webhooks and e-mails, retried with back-off.
-async fn deliver(
-    db: Arc<Mutex<StatusDb>>,
-    webhooks: Webhooks,
-    smtp: Option<Mailer>,
-    mut changed: watch::Receiver<u64>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let backoff = Backoff::default();
-    let webhooks = Arc::new(webhooks);
-    let smtp = Arc::new(smtp);
-    loop {
-        tokio::select! {
-            _ = changed.changed() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
-        }
-        let due = with_db(&db, |db| {
-            let due = db.due_deliveries(now(), 64)?;
-            if due.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some((due, db.snapshot(now())?)))
-        })
-        .await;
-        let (due, snapshot) = match due {
-            Ok(Some(d)) => d,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::error!("cannot read the outbox: {e:#}");
-                continue;
-            }
-        };
-        let snapshot = Arc::new(snapshot);
-        // One task per subscriber, its deliveries in order; a failure
-        // stops that subscriber's batch.
-        let mut by_subscriber: Vec<(
-            candor_status::model::Subscriber,
-            Vec<candor_status::model::Delivery>,
-        )> = Vec::new();
-        for (d, s) in due {
-            match by_subscriber.iter_mut().find(|(x, _)| x.id == s.id) {
-                Some((_, list)) => list.push(d),
-                None => by_subscriber.push((s, vec![d])),
-            }
-        }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (subscriber, deliveries) in by_subscriber {
-            let (db, webhooks, smtp, snapshot) =
-                (db.clone(), webhooks.clone(), smtp.clone(), snapshot.clone());
-            tasks.spawn(async move {
-                let mut failures = subscriber.failures;
-                for d in deliveries {
-                    let incident_id = d.incident_id;
-                    let view = match with_db(&db, move |db| Ok(db.incident(incident_id)?)).await {
-                        Ok(v) => v,
-                        Err(e) => {
-                            tracing::error!("cannot read incident {incident_id}: {e:#}");
-                            return;
-                        }
-                    };
-                    let Some(update) = view.updates.iter().find(|u| u.id == d.update_id) else {
-                        continue;
-                    };
-                    let started = Instant::now();
-                    let result = match &subscriber.channel {
-                        Channel::Webhook { url, secret } => {
-                            let body =
-                                render::notify::webhook_payload(&snapshot, &view, update, d.event);
-                            webhooks
-                                .deliver(&WebhookRequest {
-                                    url,
-                                    secret: secret.as_bytes(),
-                                    event: d.event.as_str(),
-                                    idempotency_key: &d.key,
-                                    body: &body,
-                                })
-                                .await
-                                .map(|_| ())
-                        }
-                        Channel::Email { address } => match smtp.as_ref() {
-                            Some(mailer) => {
-                                let text = render::notify::email(&snapshot, &view, update, d.event);
-                                mailer
-                                    .send(&Email {
-                                        to: address,
-                                        subject: &text.subject,
-                                        text: &text.text,
-                                        html: Some(&text.html),
-                                        idempotency_key: &d.key,
-                                        list_unsubscribe: None,
-                                    })
-                                    .await
-                            }
-                            None => Err(candor_notify::DeliveryError {
-                                kind: candor_notify::FailureKind::Permanent,
-                                message: "no SMTP relay is configured (--smtp-relay)".into(),
-                            }),
-                        },
-                    };
-                    let id = d.id;
-                    let outcome = match result {
-                        Ok(()) => {
-                            tracing::info!(
-                                subscriber = subscriber.id,
-                                event = d.event.as_str(),
-                                incident = d.incident_id,
-                                elapsed_ms = started.elapsed().as_millis() as u64,
-                                "notification delivered"
-                            );
-                            failures = 0;
-                            with_db(&db, move |db| Ok(db.delivery_succeeded(id, now())?)).await
-                        }
-                        Err(e) => {
-                            failures += 1;
-                            let disable = backoff.should_disable(failures);
-                            let retry_at = (!e.is_permanent()).then(|| {
-                                let delay = backoff
-                                    .delay(d.attempts + 1, candor_notify::jitter_seed(&d.key));
-                                not_before(delay)
-                            });
-                            tracing::warn!(
-                                subscriber = subscriber.id,
-                                attempt = d.attempts + 1,
-                                disable,
-                                "notification failed: {e}"
-                            );
-                            let message = e.message.clone();
-                            let r = with_db(&db, move |db| {
-                                Ok(db.delivery_failed(id, &message, retry_at, disable, now())?)
-                            })
-                            .await;
-                            if let Err(e) = r {
-                                tracing::error!("cannot record a delivery: {e:#}");
-                            }
-                            return;
-                        }
-                    };
-                    if let Err(e) = outcome {
-                        tracing::error!("cannot record a delivery: {e:#}");
-                    }
-                }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
-    }
-}
-
-/// The first whole second at least `delay` from now (the outbox counts in
-/// whole seconds; rounding down could retry early).
-fn not_before(delay: Duration) -> i64 {
-    let due = std::time::SystemTime::now() + delay;
-    due.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| {
-        i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2) + 1
-    })
 }
 
 /// Posts the ALIAS refresh switch to the timeline of every open incident

@@ -40,12 +40,14 @@ fn grows_and_caps_within_jitter_bounds() {
         base: Duration::from_secs(1),
         max: Duration::MAX,
         disable_after: 0,
+        disable_span: Duration::ZERO,
     };
     assert!(unbounded.delay(u32::MAX, 1) >= Duration::from_secs(u64::from(u32::MAX / 2)));
     let huge = Backoff {
         base: Duration::MAX,
         max: Duration::MAX,
         disable_after: 0,
+        disable_span: Duration::ZERO,
     };
     assert!(huge.delay(3, 1) >= Duration::MAX / 2);
     // Zero failures is treated as one.
@@ -91,13 +93,14 @@ fn jitter_is_deterministic_and_spread() {
 #[test]
 fn should_disable() {
     let backoff = Backoff::default();
-    assert!(!backoff.should_disable(0));
-    assert!(!backoff.should_disable(9));
-    assert!(backoff.should_disable(10));
-    assert!(backoff.should_disable(11));
+    assert!(!backoff.should_disable(0, Duration::ZERO));
+    assert!(!backoff.should_disable(9, Duration::ZERO));
+    assert!(backoff.should_disable(10, Duration::ZERO));
+    assert!(backoff.should_disable(11, Duration::ZERO));
     let never = Backoff {
         disable_after: 0,
+        disable_span: Duration::ZERO,
         ..Backoff::default()
     };
-    assert!(!never.should_disable(u32::MAX));
+    assert!(!never.should_disable(u32::MAX, Duration::MAX));
 }

@@ -27,6 +27,40 @@ impl StatusDb {
         Ok(out)
     }
 
+    /// Pending deliveries (neither delivered nor given up) with an id above
+    /// `after`, in id order, at most `limit`: the notifier reads the
+    /// outbox once after a start and then only what was added since.
+    pub fn pending_deliveries(&self, after: i64, limit: usize) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, key, subscriber_id, incident_id, update_id, event, attempts, next_attempt_at,
+                 delivered_at, last_error, abandoned_at
+             FROM deliveries WHERE delivered_at IS NULL AND abandoned_at IS NULL AND id > ?1
+             ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit as i64], delivery_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut delivery, event) = row?;
+            delivery.event = event.parse()?;
+            out.push(delivery);
+        }
+        Ok(out)
+    }
+
+    /// True when a delivery is still to be made (not delivered, not given
+    /// up, e.g. because its subscriber was removed meanwhile).
+    pub fn delivery_pending(&self, id: i64) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM deliveries WHERE id = ?1 AND delivered_at IS NULL AND abandoned_at IS NULL",
+                params![id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// The earliest time a pending delivery falls due.
     pub fn next_due(&self) -> Result<Option<Timestamp>> {
         Ok(self.conn.query_row(
@@ -61,7 +95,8 @@ impl StatusDb {
             params![id, now],
         )?;
         tx.execute(
-            "UPDATE subscribers SET failures = 0 WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
+            "UPDATE subscribers SET failures = 0, failing_since = NULL
+             WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
             params![id],
         )?;
         tx.commit()?;
@@ -93,8 +128,9 @@ impl StatusDb {
             |r| r.get(0),
         )?;
         tx.execute(
-            "UPDATE subscribers SET failures = failures + 1 WHERE id = ?1",
-            params![subscriber],
+            "UPDATE subscribers SET failures = failures + 1, failing_since = COALESCE(failing_since, ?2)
+             WHERE id = ?1",
+            params![subscriber, now],
         )?;
         if disable {
             tx.execute(

@@ -127,4 +127,8 @@ CREATE TABLE last_probes (
     PRIMARY KEY (component_id, vantage)
 ) WITHOUT ROWID;
 ",
+    r"
+ALTER TABLE subscribers ADD COLUMN failing_since INTEGER;
+CREATE INDEX deliveries_pending ON deliveries(id) WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+",
 ];

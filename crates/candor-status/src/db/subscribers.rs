@@ -53,6 +53,20 @@ impl StatusDb {
             }
         };
         let tx = self.conn.transaction()?;
+        if let Some(account) = account_id {
+            let limit = max_subscriptions(&tx)?;
+            let count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM subscribers WHERE account_id = ?1 AND removed_at IS NULL",
+                params![account],
+                |r| r.get(0),
+            )?;
+            if count >= limit {
+                return Err(invalid(
+                    "subscriptions",
+                    format!("an account may have at most {limit} subscriptions; remove one first"),
+                ));
+            }
+        }
         tx.execute(
             "INSERT INTO subscribers(kind, target, secret, account_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![kind, target, secret, account_id, now],
@@ -89,7 +103,7 @@ impl StatusDb {
         args: impl rusqlite::Params,
     ) -> Result<Vec<Subscriber>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, kind, target, secret, account_id, created_at, failures, disabled_at
+            "SELECT id, kind, target, secret, account_id, created_at, failures, disabled_at, failing_since
              FROM subscribers WHERE {filter} ORDER BY id"
         ))?;
         let rows = stmt.query_map(args, |r| {
@@ -111,6 +125,7 @@ impl StatusDb {
                 created_at: r.get(5)?,
                 failures: r.get(6)?,
                 disabled_at: r.get(7)?,
+                failing_since: r.get(8)?,
             })
         })?;
         let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -154,7 +169,7 @@ impl StatusDb {
     /// Re-enables a subscriber disabled after failures.
     pub fn enable_subscriber(&mut self, id: i64, account_id: Option<i64>) -> Result<Subscriber> {
         let n = self.conn.execute(
-            "UPDATE subscribers SET disabled_at = NULL, failures = 0
+            "UPDATE subscribers SET disabled_at = NULL, failures = 0, failing_since = NULL
              WHERE id = ?1 AND removed_at IS NULL AND (?2 IS NULL OR account_id = ?2)",
             params![id, account_id],
         )?;
@@ -162,5 +177,36 @@ impl StatusDb {
             return Err(StatusError::NotFound(format!("subscriber {id}")));
         }
         self.subscriber(id)
+    }
+}
+
+/// Subscriptions one account may have, unless the operator set another
+/// number ([`StatusDb::set_max_subscriptions`]).
+pub const MAX_SUBSCRIPTIONS: i64 = 100;
+
+/// The operator's limit on subscriptions per account.
+fn max_subscriptions(tx: &Transaction<'_>) -> Result<i64> {
+    let set: Option<String> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'max_subscriptions'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(set
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MAX_SUBSCRIPTIONS))
+}
+
+impl StatusDb {
+    /// Sets how many subscriptions one account may have (each costs a
+    /// delivery per incident update; the operator's own are not counted).
+    pub fn set_max_subscriptions(&mut self, limit: u32) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('max_subscriptions', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = ?1",
+            params![limit.to_string()],
+        )?;
+        Ok(())
     }
 }
