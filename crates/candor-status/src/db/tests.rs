@@ -437,3 +437,50 @@ fn reopens_file_and_keeps_everything() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn accounts_have_a_subscription_limit_and_the_outbox_reads_on() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    db.set_max_subscriptions(2).unwrap();
+    db.add_subscriber(&webhook(1), Some(7), &[], 10).unwrap();
+    let second = db.add_subscriber(&webhook(2), Some(7), &[], 10).unwrap();
+    assert_eq!(
+        db.add_subscriber(&webhook(3), Some(7), &[], 10)
+            .unwrap_err()
+            .to_string(),
+        "subscriptions: an account may have at most 2 subscriptions; remove one first"
+    );
+    // Other accounts and the operator are not affected; a removal frees a place.
+    db.add_subscriber(&webhook(4), Some(8), &[], 10).unwrap();
+    for i in 5..10 {
+        db.add_subscriber(&webhook(i), None, &[], 10).unwrap();
+    }
+    db.remove_subscriber(second.id, Some(7), 11).unwrap();
+    db.add_subscriber(&webhook(3), Some(7), &[], 12).unwrap();
+
+    // The notifier reads what is pending, then only what was added since.
+    incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[]);
+    let pending = db.pending_deliveries(0, 100).unwrap();
+    assert_eq!(pending.len(), 8);
+    let last = pending.last().unwrap().id;
+    assert!(db.pending_deliveries(last, 100).unwrap().is_empty());
+    assert_eq!(db.pending_deliveries(0, 3).unwrap().len(), 3);
+    assert!(db.delivery_pending(pending[0].id).unwrap());
+    db.delivery_failed(pending[0].id, "timed out", Some(20), false, 15)
+        .unwrap();
+    let s = db.subscriber(pending[0].subscriber_id).unwrap();
+    assert_eq!((s.failures, s.failing_since), (1, Some(15)));
+    db.delivery_failed(pending[0].id, "timed out", Some(30), false, 25)
+        .unwrap();
+    let s = db.subscriber(pending[0].subscriber_id).unwrap();
+    assert_eq!(
+        (s.failures, s.failing_since),
+        (2, Some(15)),
+        "the run started at 15"
+    );
+    db.delivery_succeeded(pending[0].id, 31).unwrap();
+    assert!(!db.delivery_pending(pending[0].id).unwrap());
+    let s = db.subscriber(pending[0].subscriber_id).unwrap();
+    assert_eq!((s.failures, s.failing_since), (0, None));
+}
