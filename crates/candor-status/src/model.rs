@@ -343,7 +343,55 @@ pub struct PageSnapshot {
     pub history: Vec<IncidentView>,
 }
 
+/// The worst effect users see of the components' states, as one state.
+///
+/// Name servers are redundant: resolvers ask another when one does not
+/// answer, so DNS is down only when every name server is (a major outage);
+/// one or some of them down, or unreachable from some places, is a partial
+/// outage of DNS; one answering slowly or unreliably is degraded
+/// performance (a name server under maintenance counts as not answering
+/// for the first rule). Every other component (the API, the redirector, zone
+/// publishing) has no stand-in, so its own state is what users see.
+pub fn user_visible(
+    components: impl IntoIterator<Item = (ComponentKind, ComponentStatus)>,
+) -> ComponentStatus {
+    let mut worst = ComponentStatus::Operational;
+    let (mut nameservers, mut down) = (0usize, 0usize);
+    for (kind, status) in components {
+        let seen = if kind == ComponentKind::NameServer {
+            nameservers += 1;
+            // A name server under maintenance may not answer either.
+            if matches!(
+                status,
+                ComponentStatus::MajorOutage | ComponentStatus::UnderMaintenance
+            ) {
+                down += 1;
+            }
+            status.min(ComponentStatus::PartialOutage)
+        } else {
+            status
+        };
+        worst = worst.max(seen);
+    }
+    if nameservers > 0 && down == nameservers {
+        worst = ComponentStatus::MajorOutage;
+    }
+    worst
+}
+
 impl Indicator {
+    /// The indicator for the worst user-visible state ([`user_visible`]).
+    pub fn of(status: ComponentStatus) -> Indicator {
+        match status {
+            ComponentStatus::MajorOutage => Indicator::Critical,
+            ComponentStatus::PartialOutage => Indicator::Major,
+            ComponentStatus::DegradedPerformance | ComponentStatus::UnderMaintenance => {
+                Indicator::Minor
+            }
+            ComponentStatus::Operational => Indicator::None,
+        }
+    }
+
     /// Statuspage's wording for the indicator.
     pub fn description(self) -> &'static str {
         match self {
@@ -636,6 +684,59 @@ mod tests {
         assert_eq!(day.worst(), Some(ComponentStatus::MajorOutage));
         assert_eq!(DayUptime::default().percent(), None);
         assert_eq!(DayUptime::default().worst(), None);
+    }
+
+    #[test]
+    fn one_name_server_down_is_a_partial_outage_of_dns() {
+        use ComponentKind::{Api, NameServer};
+        use ComponentStatus::*;
+        let cases: &[(&[(ComponentKind, ComponentStatus)], ComponentStatus)] = &[
+            (
+                &[(NameServer, MajorOutage), (NameServer, Operational)],
+                PartialOutage,
+            ),
+            (
+                &[(NameServer, MajorOutage), (NameServer, MajorOutage)],
+                MajorOutage,
+            ),
+            (&[(NameServer, MajorOutage)], MajorOutage),
+            (
+                &[(NameServer, PartialOutage), (NameServer, PartialOutage)],
+                PartialOutage,
+            ),
+            (
+                &[(NameServer, DegradedPerformance), (NameServer, Operational)],
+                DegradedPerformance,
+            ),
+            (
+                &[(NameServer, Operational), (Api, MajorOutage)],
+                MajorOutage,
+            ),
+            (
+                &[(NameServer, MajorOutage), (NameServer, UnderMaintenance)],
+                MajorOutage,
+            ),
+            (
+                &[(NameServer, Operational), (NameServer, UnderMaintenance)],
+                UnderMaintenance,
+            ),
+            (
+                &[(NameServer, Operational), (NameServer, Operational)],
+                Operational,
+            ),
+            (&[], Operational),
+        ];
+        for (components, expected) in cases {
+            assert_eq!(
+                user_visible(components.iter().copied()),
+                *expected,
+                "{components:?}"
+            );
+        }
+        assert_eq!(
+            Indicator::of(PartialOutage).description(),
+            "Partial System Outage"
+        );
     }
 
     #[test]

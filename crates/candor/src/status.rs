@@ -76,6 +76,14 @@ pub(crate) struct StatusArgs {
     /// Vantage points that must see a failure (0: a majority).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) status_quorum: usize,
+    /// Rounds looked back over for failures that do not come in a row.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub(crate) status_window_rounds: u32,
+    /// Percent of the window's rounds (and at least --status-fail-rounds
+    /// of them) with failed, incomplete or slow probes that make a
+    /// component degraded.
+    #[arg(long, value_name = "PERCENT", default_value_t = 25)]
+    pub(crate) status_window_share: u32,
     /// Seconds every probe must succeed before an incident resolves itself.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub(crate) status_hold: i64,
@@ -349,6 +357,8 @@ pub(crate) async fn start(
         fail_rounds: args.status_fail_rounds.max(1),
         hold: args.status_hold.max(0),
         slow_ms: args.status_slow_ms,
+        window: args.status_window_rounds.max(1),
+        window_share: args.status_window_share.min(100),
     };
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(monitor(
@@ -558,9 +568,10 @@ async fn probe_dns(
         timed(timeout, dns_tcp(source, target, name, check)),
     );
     let mut reasons = Vec::new();
-    for (proto, result) in [("udp", udp), ("tcp", tcp)] {
+    let mut answered = Vec::new();
+    for (proto, result, took) in [("udp", udp, udp_ms), ("tcp", tcp, tcp_ms)] {
         match result {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => answered.push(took),
             Ok(Err(e)) => reasons.push(format!("{proto}: {e}")),
             Err(_) => reasons.push(format!(
                 "{proto}: no answer within {} ms",
@@ -568,18 +579,20 @@ async fn probe_dns(
             )),
         }
     }
-    if reasons.is_empty() {
-        Outcome::Ok {
-            latency_ms: udp_ms
-                .max(tcp_ms)
-                .as_millis()
-                .try_into()
-                .unwrap_or(u32::MAX),
-        }
-    } else {
-        Outcome::Failed {
+    let latency_ms = |took: Duration| took.as_millis().try_into().unwrap_or(u32::MAX);
+    match (answered.iter().max(), reasons.is_empty()) {
+        (Some(took), true) => Outcome::Ok {
+            latency_ms: latency_ms(*took),
+        },
+        // One way answered: users get answers (resolvers retry over the
+        // other), some of them late.
+        (Some(took), false) => Outcome::Impaired {
+            latency_ms: latency_ms(*took),
             reason: reasons.join(", "),
-        }
+        },
+        (None, _) => Outcome::Failed {
+            reason: reasons.join(", "),
+        },
     }
 }
 

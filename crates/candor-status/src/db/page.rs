@@ -61,15 +61,14 @@ impl StatusDb {
             h.truncate(50);
             h
         };
-        let worst = components.iter().map(|c| c.component.status).max();
-        let indicator = match worst {
-            Some(ComponentStatus::MajorOutage) => Indicator::Critical,
-            Some(ComponentStatus::PartialOutage) => Indicator::Major,
-            Some(ComponentStatus::DegradedPerformance | ComponentStatus::UnderMaintenance) => {
-                Indicator::Minor
-            }
-            _ if !open_incidents.is_empty() => Indicator::Minor,
-            _ => Indicator::None,
+        let worst = crate::model::user_visible(
+            components
+                .iter()
+                .map(|c| (c.component.kind, c.component.status)),
+        );
+        let indicator = match Indicator::of(worst) {
+            Indicator::None if !open_incidents.is_empty() => Indicator::Minor,
+            i => i,
         };
         let updated_at = components
             .iter()
