@@ -154,6 +154,14 @@ struct Track {
     basis: Basis,
     /// The last bad round had failed or impaired probes (not only slow ones).
     unreliable: bool,
+    /// Healthy rounds in a row.
+    clean_streak: u32,
+    /// Shown as operational again on recovery, before the hold was over
+    /// (the incident is monitoring).
+    recovered: bool,
+    /// ... and then failed again: until the incident resolves, it shows
+    /// operational only after the whole hold.
+    relapsed: bool,
 }
 
 /// Why a component's state worsened.
@@ -294,8 +302,13 @@ impl Engine {
             let track = self.tracks.entry(id).or_default();
             if clean {
                 track.healthy_since.get_or_insert(now);
+                track.clean_streak += 1;
             } else {
                 track.healthy_since = None;
+                track.clean_streak = 0;
+                if track.recovered {
+                    track.relapsed = true;
+                }
             }
             let bad = raw != ComponentStatus::Operational;
             track.window.push_back((now, bad));
@@ -363,14 +376,23 @@ impl Engine {
                     Basis::Window
                 };
                 worse
-            } else if current == ComponentStatus::UnderMaintenance
-                || (current != ComponentStatus::Operational
-                    && raw == ComponentStatus::Operational
-                    && track
-                        .healthy_since
-                        .is_some_and(|since| now - since > self.thresholds.hold))
-            {
+            } else if current == ComponentStatus::UnderMaintenance {
                 ComponentStatus::Operational
+            } else if current != ComponentStatus::Operational && clean {
+                // Better: shown as operational once recovery is seen
+                // (`fail_rounds` healthy rounds in a row) while the incident
+                // waits out the hold as "monitoring"; after a relapse in the
+                // same incident, only once the whole hold is over.
+                let held = track
+                    .healthy_since
+                    .is_some_and(|since| now - since > self.thresholds.hold);
+                let recovered = track.clean_streak >= self.thresholds.fail_rounds;
+                if held || (recovered && !track.relapsed) {
+                    track.recovered |= !held;
+                    ComponentStatus::Operational
+                } else {
+                    current
+                }
             } else {
                 current
             };
@@ -577,6 +599,10 @@ impl Engine {
             self.told_monitoring = false;
             self.told_relapse = false;
             self.relapses = 0;
+            for track in self.tracks.values_mut() {
+                track.recovered = false;
+                track.relapsed = false;
+            }
             return Ok(());
         }
         // Recovery seen: every probe healthy for `fail_rounds` rounds in a

@@ -66,8 +66,16 @@ impl StatusDb {
                 .iter()
                 .map(|c| (c.component.kind, c.component.status)),
         );
+        // An open incident without a component in trouble is minor, unless
+        // it is only monitoring a recovery: then everything works again.
         let indicator = match Indicator::of(worst) {
-            Indicator::None if !open_incidents.is_empty() => Indicator::Minor,
+            Indicator::None
+                if open_incidents
+                    .iter()
+                    .any(|i| i.incident.status != IncidentStatus::Monitoring) =>
+            {
+                Indicator::Minor
+            }
             i => i,
         };
         let updated_at = components

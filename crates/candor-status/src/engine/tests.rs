@@ -126,11 +126,10 @@ fn opens_after_fail_rounds_and_resolves_after_hold() {
         w.db.incident(opened).unwrap().incident.status,
         IncidentStatus::Monitoring
     );
-    assert_eq!(
-        w.status(1),
-        ComponentStatus::MajorOutage,
-        "shown state waits for the hold"
-    );
+    // Recovering is shown as it is: ns2 operational, the banner calm, the
+    // incident monitoring until the hold is over.
+    assert_eq!(w.status(1), ComponentStatus::Operational);
+    assert_eq!(w.indicator(), crate::model::Indicator::None);
     let mut resolved_at = None;
     for _ in 0..20 {
         if let Some(id) = w.round(1, &[0, 0]).resolved {
@@ -481,4 +480,60 @@ fn packet_loss_is_degraded_not_a_major_outage() {
     let v = w.db.incident(id).unwrap();
     assert_eq!(v.incident.name, "ns1 in Frankfurt is answering unreliably");
     assert_eq!(v.incident.impact, Impact::Minor);
+}
+
+#[test]
+fn recovery_is_shown_at_once_and_a_relapse_waits_for_the_hold() {
+    use crate::model::Indicator;
+    let mut w = world(2, thresholds());
+    for _ in 0..3 {
+        w.round(1, &[0, 1]);
+    }
+    assert_eq!(w.status(1), ComponentStatus::MajorOutage);
+    assert_eq!(w.indicator(), Indicator::Major);
+    // Two healthy rounds: not yet; the third shows the recovery.
+    w.round(1, &[0, 0]);
+    w.round(1, &[0, 0]);
+    assert_eq!(w.status(1), ComponentStatus::MajorOutage);
+    w.round(1, &[0, 0]);
+    assert_eq!(w.status(1), ComponentStatus::Operational);
+    let v = &w.incidents()[0];
+    assert_eq!(v.incident.status, IncidentStatus::Monitoring);
+    assert_eq!(
+        w.indicator(),
+        Indicator::None,
+        "monitoring is not an outage"
+    );
+    let json = crate::render::json::status(&w.db.snapshot(w.now).unwrap());
+    assert_eq!(json["status"]["description"], "All Systems Operational");
+    // It fails again: shown as down once confirmed, and from now on shown
+    // as operational only after the whole hold (no flapping on the page).
+    for _ in 0..3 {
+        w.round(1, &[0, 1]);
+    }
+    assert_eq!(w.status(1), ComponentStatus::MajorOutage);
+    let back = w.now;
+    let mut operational_at = None;
+    for _ in 0..20 {
+        w.round(1, &[0, 0]);
+        if operational_at.is_none() && w.status(1) == ComponentStatus::Operational {
+            operational_at = Some(w.now);
+        }
+    }
+    assert_eq!(
+        operational_at,
+        Some(back + 12),
+        "healthy for more than the 10 s hold"
+    );
+    assert_eq!(w.incidents().len(), 1);
+    assert_eq!(w.incidents()[0].incident.status, IncidentStatus::Resolved);
+    // A new incident starts afresh: recovery is shown at once again.
+    for _ in 0..3 {
+        w.round(1, &[0, 1]);
+    }
+    for _ in 0..3 {
+        w.round(1, &[0, 0]);
+    }
+    assert_eq!(w.status(1), ComponentStatus::Operational);
+    assert_eq!(w.incidents().len(), 2);
 }

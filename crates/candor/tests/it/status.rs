@@ -688,6 +688,21 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
         (i["status"] == "monitoring").then_some(())
     });
     let monitoring_seen = back.elapsed();
+    // Recovering is shown as it is: ns2 operational and the banner calm
+    // while the incident waits out the hold as "monitoring".
+    let summary = get_json(primary.status, "/api/v2/summary.json");
+    let open: Vec<&Value> = summary["incidents"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if open.iter().any(|i| i["status"] == "monitoring") {
+        assert_eq!(summary["status"]["indicator"], "none", "{summary}");
+        let ns2_state = summary["components"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "ns2"))
+            .map(|c| c["status"].clone());
+        assert_eq!(ns2_state, Some(Value::from("operational")), "{summary}");
+    }
     let resolved = wait_for(Duration::from_secs(20), "the resolution", || {
         let i = primary
             .incidents()
