@@ -22,14 +22,16 @@ pub struct Backoff {
 }
 
 impl Default for Backoff {
-    /// 2 s, doubling up to 1 h; disabled after 10 consecutive failures
-    /// (about 8.5 h of trying without jitter, at least about 4 h with it).
+    /// 2 s, doubling up to 1 h; disabled after failures that went on for
+    /// a day (at least 10 of them; a day of retries makes about 30). A
+    /// receiver that is down for minutes, or for a night, during a busy
+    /// incident is not given up on: it gets everything when it is back.
     fn default() -> Backoff {
         Backoff {
             base: Duration::from_secs(2),
             max: Duration::from_secs(3600),
             disable_after: 10,
-            disable_span: Duration::ZERO,
+            disable_span: Duration::from_secs(86_400),
         }
     }
 }

@@ -367,6 +367,19 @@ where
         true
     }
 
+    /// Forgets a queue with nothing waiting or in flight (a message's own
+    /// queue once it was sent); true when it was forgotten.
+    pub fn forget(&mut self, queue: Q) -> bool {
+        let idle = self
+            .queues
+            .get(&queue)
+            .is_some_and(|q| !q.running && q.jobs.is_empty());
+        if idle {
+            self.queues.remove(&queue);
+        }
+        idle
+    }
+
     /// The next time a queue with nothing in flight has a delivery falling
     /// due, after `now`. (Deliveries already due but held back by the
     /// limits start when something in flight finishes.)

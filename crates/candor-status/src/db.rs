@@ -18,8 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use crate::model::{
     AffectedComponent, Channel, Component, ComponentKind, ComponentStatus, ComponentView,
     DayUptime, Delivery, Event, Impact, Incident, IncidentStatus, IncidentUpdate, IncidentView,
-    Indicator, PageSnapshot, ProbeResult, Revision, Subscriber, Timestamp, UnknownName,
-    UpdateSource,
+    Indicator, Message, MessageKind, PageSnapshot, ProbeResult, Revision, Subscriber, Timestamp,
+    UnknownName, UpdateSource,
 };
 
 #[cfg(test)]

@@ -456,6 +456,8 @@ pub struct Subscriber {
     pub failing_since: Option<Timestamp>,
     /// When it was disabled after too many failures, if it was.
     pub disabled_at: Option<Timestamp>,
+    /// Why it was disabled: the failures, and the last error.
+    pub disabled_reason: Option<String>,
 }
 
 /// What happened, as told to subscribers.
@@ -494,6 +496,45 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// When it was given up on (permanent failure or subscriber disabled).
     pub abandoned_at: Option<Timestamp>,
+}
+
+/// What a [`Message`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Tells an account that one of its subscriptions was disabled after
+    /// its deliveries failed for a long time, and how to enable it again.
+    SubscriberDisabled,
+    /// Asks an address that subscribed on the public page to confirm.
+    Confirmation,
+}
+
+/// An e-mail that is not an incident notification (to an account's
+/// address, or to an address that asked to subscribe), in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Database id.
+    pub id: i64,
+    /// Idempotency key (the e-mail's Message-ID).
+    pub key: String,
+    /// What it is about.
+    pub kind: MessageKind,
+    /// The account told (`None`: the operator's); used when `address` is
+    /// `None`.
+    pub account_id: Option<i64>,
+    /// The subscriber it is about.
+    pub subscriber_id: Option<i64>,
+    /// Where to send it; `None`: the account's address.
+    pub address: Option<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// One-click unsubscribe URL (RFC 8058), if any.
+    pub list_unsubscribe: Option<String>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: Timestamp,
 }
 
 /// A value of one of the enums above was not one of its names.
@@ -594,6 +635,11 @@ names!(Indicator, "indicator", {
     Minor => "minor",
     Major => "major",
     Critical => "critical",
+});
+
+names!(MessageKind, "message kind", {
+    SubscriberDisabled => "subscriber_disabled",
+    Confirmation => "confirmation",
 });
 
 names!(Event, "event", {

@@ -400,6 +400,20 @@ pub(crate) async fn start(
             webhooks,
             smtp,
             operator_account,
+            account_address: match &wiring.store {
+                Some(store) => {
+                    let store = store.clone();
+                    Arc::new(move |account: Option<i64>| {
+                        let accounts = store.accounts().ok()?;
+                        let found = match account {
+                            Some(id) => accounts.iter().find(|a| a.id == id),
+                            None => accounts.first(),
+                        };
+                        found.map(|a| a.email.clone())
+                    })
+                }
+                None => Arc::new(|_| None),
+            },
             limits: Limits {
                 per_account: args.notify_per_account.max(1),
                 ..Limits::default()

@@ -393,6 +393,7 @@ fn subscription_view(s: &Subscriber) -> Value {
         "created_at": rfc3339(s.created_at),
         "failures": s.failures,
         "disabled_at": rfc3339_opt(s.disabled_at),
+        "disabled_reason": s.disabled_reason,
     })
 }
 

@@ -522,6 +522,16 @@ async fn a_disabled_subscription_is_enabled_again() {
             .expect("failed");
         assert!(db.subscriber(id).expect("subscriber").disabled_at.is_some());
     }
+    // The account sees why.
+    let reply = h.call("GET", &h.path("/status/subscriptions"), None).await;
+    let reason = reply.json["data"][0]["disabled_reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("the last error: HTTP 500"),
+        "{}",
+        reply.json
+    );
     let reply = h
         .call(
             "POST",

@@ -17,6 +17,8 @@ enum Receiver {
     FailsFirst(u32),
     /// Answers 404: a permanent failure.
     Gone,
+    /// Answers 500 until this time, then 200.
+    DownUntil(Millis),
 }
 
 /// The request timeout of the simulated deliverer.
@@ -98,6 +100,7 @@ impl Sim {
                 Receiver::Hangs => (TIMEOUT, false, FailureKind::Transient),
                 Receiver::FailsFirst(k) => (1, *n > k, FailureKind::Transient),
                 Receiver::Gone => (1, false, FailureKind::Permanent),
+                Receiver::DownUntil(t) => (1, self.now >= t, FailureKind::Transient),
             };
             self.running
                 .push((self.now + after, s.job, s.queue, ok, kind));
@@ -351,4 +354,65 @@ fn disabling_gives_up_every_pending_delivery() {
     assert_eq!(sim.verdicts.len(), 3);
     assert!(!sim.scheduler.has_queue(1));
     assert_eq!(sim.scheduler.next_wake(sim.now), None);
+}
+
+#[test]
+fn a_receiver_down_for_minutes_or_a_night_is_not_disabled() {
+    let mut sim = Sim::new(Limits::default());
+    // Down 13 s during a busy incident (20 updates), then down 10 hours.
+    sim.subscriber(
+        1,
+        Owner::Account(7),
+        Medium::Webhook,
+        Receiver::DownUntil(13_000),
+    );
+    for job in 0..20 {
+        sim.offer(1, job);
+    }
+    sim.run_until(120_000);
+    assert!(sim.verdicts.len() >= 4, "{} failures", sim.verdicts.len());
+    assert_eq!(sim.delivered.len(), 20, "every update arrives, in order");
+    assert!(sim.delivered.windows(2).all(|w| w[0].2 < w[1].2));
+    let hour = 3_600_000;
+    sim.receivers
+        .insert(1, Receiver::DownUntil(sim.now + 10 * hour));
+    sim.offer(1, 100);
+    sim.run_until(sim.now + 11 * hour);
+    assert!(sim.delivered_at(100).is_some());
+    assert!(
+        !sim.verdicts
+            .iter()
+            .any(|v| matches!(v.2, Verdict::Disable { .. })),
+        "{} failures, none disabled it",
+        sim.verdicts.len()
+    );
+}
+
+#[test]
+fn a_receiver_failing_for_a_day_is_disabled() {
+    let mut sim = Sim::new(Limits::default());
+    sim.subscriber(1, Owner::Account(7), Medium::Webhook, Receiver::Hangs);
+    sim.offer(1, 10);
+    sim.offer(1, 11);
+    let day = 86_400_000;
+    sim.run_until(2 * day);
+    let (at, _, verdict) = sim.verdicts.last().expect("failures").clone();
+    assert_eq!(
+        verdict,
+        Verdict::Disable {
+            abandoned: vec![10, 11]
+        }
+    );
+    // Disabled at the first failure a day after the first one (retries
+    // are at most an hour apart), after many attempts.
+    assert!(
+        at >= day + TIMEOUT && at <= day + TIMEOUT + 3_600_000,
+        "{at}"
+    );
+    assert!(sim.verdicts.len() >= 10);
+    assert!(
+        sim.verdicts[..sim.verdicts.len() - 1]
+            .iter()
+            .all(|v| matches!(v.2, Verdict::Retry { .. }))
+    );
 }

@@ -131,4 +131,25 @@ CREATE TABLE last_probes (
 ALTER TABLE subscribers ADD COLUMN failing_since INTEGER;
 CREATE INDEX deliveries_pending ON deliveries(id) WHERE delivered_at IS NULL AND abandoned_at IS NULL;
 ",
+    r"
+ALTER TABLE subscribers ADD COLUMN disabled_reason TEXT;
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    account_id INTEGER,
+    subscriber_id INTEGER REFERENCES subscribers(id),
+    address TEXT,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    list_unsubscribe TEXT,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    last_error TEXT,
+    abandoned_at INTEGER
+);
+CREATE INDEX messages_pending ON messages(id) WHERE sent_at IS NULL AND abandoned_at IS NULL;
+",
 ];

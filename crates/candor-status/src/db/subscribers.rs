@@ -103,7 +103,8 @@ impl StatusDb {
         args: impl rusqlite::Params,
     ) -> Result<Vec<Subscriber>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, kind, target, secret, account_id, created_at, failures, disabled_at, failing_since
+            "SELECT id, kind, target, secret, account_id, created_at, failures, disabled_at, failing_since,
+                 disabled_reason
              FROM subscribers WHERE {filter} ORDER BY id"
         ))?;
         let rows = stmt.query_map(args, |r| {
@@ -126,6 +127,7 @@ impl StatusDb {
                 failures: r.get(6)?,
                 disabled_at: r.get(7)?,
                 failing_since: r.get(8)?,
+                disabled_reason: r.get(9)?,
             })
         })?;
         let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -169,7 +171,7 @@ impl StatusDb {
     /// Re-enables a subscriber disabled after failures.
     pub fn enable_subscriber(&mut self, id: i64, account_id: Option<i64>) -> Result<Subscriber> {
         let n = self.conn.execute(
-            "UPDATE subscribers SET disabled_at = NULL, failures = 0, failing_since = NULL
+            "UPDATE subscribers SET disabled_at = NULL, disabled_reason = NULL, failures = 0, failing_since = NULL
              WHERE id = ?1 AND removed_at IS NULL AND (?2 IS NULL OR account_id = ?2)",
             params![id, account_id],
         )?;

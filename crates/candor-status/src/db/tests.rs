@@ -484,3 +484,54 @@ fn accounts_have_a_subscription_limit_and_the_outbox_reads_on() {
     let s = db.subscriber(pending[0].subscriber_id).unwrap();
     assert_eq!((s.failures, s.failing_since), (0, None));
 }
+
+#[test]
+fn disabling_tells_the_account_and_enabling_clears_the_reason() {
+    let mut db = StatusDb::open_memory().unwrap();
+    db.set_page("Example status", "https://status.example.net")
+        .unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    let s = db.add_subscriber(&webhook(1), Some(7), &[], 10).unwrap();
+    incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[]);
+    let d = db.pending_deliveries(0, 10).unwrap().remove(0);
+    db.delivery_failed(d.id, "HTTP 500", Some(100), false, 50)
+        .unwrap();
+    db.delivery_failed(d.id, "timed out after 10000 ms", None, true, 50 + 86_400)
+        .unwrap();
+    let s = db.subscriber(s.id).unwrap();
+    assert_eq!(s.disabled_at, Some(50 + 86_400));
+    let reason = s.disabled_reason.clone().expect("a reason");
+    assert!(
+        reason.starts_with("2 deliveries in a row failed over 24 h 0 min, since"),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with("the last error: timed out after 10000 ms"),
+        "{reason}"
+    );
+    let messages = db.messages_about(s.id).unwrap();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(
+        (m.kind, m.account_id, m.address.as_deref()),
+        (MessageKind::SubscriberDisabled, Some(7), None)
+    );
+    assert_eq!(
+        m.subject,
+        format!("[Example status] Subscription {} disabled", s.id)
+    );
+    assert!(m.body.contains(&reason), "{}", m.body);
+    assert!(
+        m.body
+            .contains(&format!("/status/subscriptions/{}/enable", s.id)),
+        "{}",
+        m.body
+    );
+    db.message_sent(m.id, 100_000).unwrap();
+    assert!(db.pending_messages(0, 10).unwrap().is_empty());
+    let s = db.enable_subscriber(s.id, Some(7)).unwrap();
+    assert_eq!(
+        (s.disabled_at, s.disabled_reason, s.failures),
+        (None, None, 0)
+    );
+}

@@ -12,6 +12,32 @@ use crate::render::{
     time_range, zones_text,
 };
 
+/// The page, as texts written outside a snapshot name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Its name.
+    pub name: String,
+    /// Its public URL, without a trailing slash.
+    pub url: String,
+}
+
+/// The e-mail telling an account that one of its subscriptions was
+/// disabled: subject and plain-text body.
+pub fn disabled_notice(page: &Page, subscriber: i64, what: &str, reason: &str) -> (String, String) {
+    let subject = format!("[{}] Subscription {subscriber} disabled", page.name);
+    let body = format!(
+        "Notifications from {name} to subscription {subscriber} ({what}) have stopped: \
+         {reason}.\n\n\
+         Nothing more is sent to it until it is enabled again, with\n\n  \
+         POST /v2/{{account}}/status/subscriptions/{subscriber}/enable\n\n\
+         on the API (or `candor status subscriber enable {subscriber}` for the operator's own). \
+         Incidents missed meanwhile are on {url}/history and in the feed at {url}/history.atom.\n",
+        name = page.name,
+        url = page.url,
+    );
+    (subject, body)
+}
+
 /// An e-mail's subject and bodies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmailText {
