@@ -92,9 +92,11 @@ mod components;
 mod incidents;
 mod outbox;
 mod page;
+mod public;
 mod schema;
 mod subscribers;
 
+pub use public::{PublicEmail, UNCONFIRMED_TTL};
 use schema::MIGRATIONS;
 pub use subscribers::MAX_SUBSCRIPTIONS;
 

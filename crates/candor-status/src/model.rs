@@ -379,6 +379,23 @@ pub fn user_visible(
     worst
 }
 
+impl PageSnapshot {
+    /// The page's settings and state, without components and incidents.
+    pub fn clone_settings(&self) -> PageSnapshot {
+        PageSnapshot {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            generated_at: self.generated_at,
+            updated_at: self.updated_at,
+            indicator: self.indicator,
+            components: Vec::new(),
+            open_incidents: Vec::new(),
+            maintenances: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+}
+
 impl Indicator {
     /// The indicator for the worst user-visible state ([`user_visible`]).
     pub fn of(status: ComponentStatus) -> Indicator {
@@ -458,6 +475,13 @@ pub struct Subscriber {
     pub disabled_at: Option<Timestamp>,
     /// Why it was disabled: the failures, and the last error.
     pub disabled_reason: Option<String>,
+    /// A secret token in its confirmation and one-click unsubscribe links.
+    pub token: String,
+    /// Made on the public page, without an account.
+    pub public: bool,
+    /// When a public e-mail subscriber confirmed its address (double opt-in);
+    /// until then it is sent nothing but the confirmation request.
+    pub confirmed_at: Option<Timestamp>,
 }
 
 /// What happened, as told to subscribers.

@@ -103,6 +103,7 @@ fn secs(ms: Millis) -> i64 {
 /// Who a subscriber belongs to, for the scheduler.
 fn owner(subscriber: &Subscriber, operator: Option<i64>) -> Owner {
     match subscriber.account_id {
+        None if subscriber.public => Owner::Public,
         None => Owner::Operator,
         Some(a) if Some(a) == operator => Owner::Operator,
         Some(a) => Owner::Account(a),
@@ -530,7 +531,14 @@ async fn send_delivery(
         }
         Channel::Email { address } => match smtp {
             Some(mailer) => {
-                let text = render::notify::email(snapshot, &view, update, delivery.event);
+                let unsubscribe = render::notify::unsubscribe_url(&snapshot.url, &subscriber.token);
+                let text = render::notify::email(
+                    snapshot,
+                    &view,
+                    update,
+                    delivery.event,
+                    Some(&unsubscribe),
+                );
                 mailer
                     .send(&Email {
                         to: address,
@@ -538,7 +546,7 @@ async fn send_delivery(
                         text: &text.text,
                         html: Some(&text.html),
                         idempotency_key: &delivery.key,
-                        list_unsubscribe: None,
+                        list_unsubscribe: Some(&unsubscribe),
                     })
                     .await
             }

@@ -21,7 +21,8 @@ use candor_server::SharedZones;
 use candor_status::db::{ComponentSpec, NewUpdate, StatusDb, now};
 use candor_status::engine::{Engine, Observation, Outcome, Thresholds};
 use candor_status::model::{ComponentKind, IncidentStatus, UpdateSource};
-use candor_status::web::{SharedSite, Site};
+use candor_status::web::subscribe::CheckWebhook;
+use candor_status::web::{SharedSite, Site, Subscriptions};
 use candor_store::Store;
 use candor_wire::decode::decode_message;
 use candor_wire::{Name, QuerySpec, Rtype, query_message};
@@ -442,11 +443,46 @@ pub(crate) async fn start(
             stop,
         )));
     }
+    let router = candor_status::web::router_with(
+        site,
+        Some(Arc::new(Subscriptions::new(
+            db.clone(),
+            changed.clone(),
+            check_webhook(args.webhook_allow_private),
+        ))),
+    );
     Ok(Running {
         db,
         changed,
-        router: candor_status::web::router(site),
+        router,
         tasks,
+    })
+}
+
+/// The check of webhook URLs given on the public form: unless private
+/// addresses are allowed, a URL naming an IP address literal must name a
+/// public one (names are checked when delivering: the notifier connects
+/// only to public addresses they resolve to).
+fn check_webhook(allow_private: bool) -> CheckWebhook {
+    Arc::new(move |url: &str| {
+        if allow_private {
+            return Ok(());
+        }
+        let host = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+            .map(|authority| authority.rsplit_once('@').map_or(authority, |(_, h)| h))
+            .unwrap_or("");
+        let host = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.split(':').next().unwrap_or(""),
+        };
+        match host.parse::<IpAddr>() {
+            Ok(ip) if !candor_notify::is_public(ip) => Err(format!(
+                "{ip} is not a public address; webhooks go to public addresses only"
+            )),
+            _ => Ok(()),
+        }
     })
 }
 
@@ -886,6 +922,17 @@ async fn mitigations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_webhooks_go_to_public_addresses() {
+        let check = check_webhook(false);
+        assert!(check("https://hooks.example.net/x").is_ok());
+        assert!(check("https://93.184.215.14/x").is_ok());
+        assert!(check("http://127.0.0.1:8080/x").is_err());
+        assert!(check("http://user@[::1]:80/x").is_err());
+        assert!(check("http://10.1.2.3/").is_err());
+        assert!(check_webhook(true)("http://127.0.0.1/").is_ok());
+    }
 
     #[test]
     fn nameserver_and_vantage_syntax() {

@@ -217,7 +217,8 @@ pub(super) fn queue_deliveries(
     let subscribers: Vec<i64> = {
         let mut stmt = tx.prepare_cached(
             "SELECT s.id FROM subscribers s
-             WHERE s.removed_at IS NULL AND s.disabled_at IS NULL AND (
+             WHERE s.removed_at IS NULL AND s.disabled_at IS NULL
+               AND (s.public = 0 OR s.confirmed_at IS NOT NULL) AND (
                  NOT EXISTS (SELECT 1 FROM subscriber_zones sz WHERE sz.subscriber_id = s.id)
                  OR NOT EXISTS (SELECT 1 FROM incident_zones iz WHERE iz.incident_id = ?1)
                  OR EXISTS (SELECT 1 FROM subscriber_zones sz JOIN incident_zones iz ON iz.zone = sz.zone

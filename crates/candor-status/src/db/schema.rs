@@ -152,4 +152,12 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_pending ON messages(id) WHERE sent_at IS NULL AND abandoned_at IS NULL;
 ",
+    r"
+ALTER TABLE subscribers ADD COLUMN token TEXT;
+ALTER TABLE subscribers ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE subscribers ADD COLUMN confirmed_at INTEGER;
+UPDATE subscribers SET token = lower(hex(randomblob(16))) WHERE token IS NULL;
+CREATE UNIQUE INDEX subscribers_token ON subscribers(token);
+CREATE INDEX subscribers_target ON subscribers(target) WHERE removed_at IS NULL;
+",
 ];

@@ -16,42 +16,7 @@ impl StatusDb {
             .iter()
             .map(|z| check_zone(z))
             .collect::<Result<Vec<_>>>()?;
-        let (kind, target, secret) = match channel {
-            Channel::Webhook { url, secret } => {
-                let lower = url.to_ascii_lowercase();
-                if !(lower.starts_with("http://") || lower.starts_with("https://"))
-                    || url.len() < 10
-                {
-                    return Err(invalid("url", "must be an http:// or https:// URL"));
-                }
-                if url.len() > 2000 || url.chars().any(char::is_whitespace) {
-                    return Err(invalid(
-                        "url",
-                        "must be at most 2000 characters, without spaces",
-                    ));
-                }
-                if secret.len() < 16 {
-                    return Err(invalid("secret", "must be at least 16 characters"));
-                }
-                ("webhook", url.as_str(), Some(secret.as_str()))
-            }
-            Channel::Email { address } => {
-                let ok = address.len() <= 254
-                    && address.split_once('@').is_some_and(|(local, domain)| {
-                        !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-                    })
-                    && !address
-                        .chars()
-                        .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',');
-                if !ok {
-                    return Err(invalid(
-                        "email",
-                        format!("{address:?} is not an e-mail address"),
-                    ));
-                }
-                ("email", address.as_str(), None)
-            }
-        };
+        let (kind, target, secret) = check_channel(channel)?;
         let tx = self.conn.transaction()?;
         if let Some(account) = account_id {
             let limit = max_subscriptions(&tx)?;
@@ -68,8 +33,9 @@ impl StatusDb {
             }
         }
         tx.execute(
-            "INSERT INTO subscribers(kind, target, secret, account_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![kind, target, secret, account_id, now],
+            "INSERT INTO subscribers(kind, target, secret, account_id, created_at, token, confirmed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+            params![kind, target, secret, account_id, now, random_id(32)],
         )?;
         let id = tx.last_insert_rowid();
         for zone in &zones {
@@ -97,14 +63,14 @@ impl StatusDb {
         }
     }
 
-    fn subscribers_where(
+    pub(super) fn subscribers_where(
         &self,
         filter: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<Subscriber>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, kind, target, secret, account_id, created_at, failures, disabled_at, failing_since,
-                 disabled_reason
+                 disabled_reason, token, public, confirmed_at
              FROM subscribers WHERE {filter} ORDER BY id"
         ))?;
         let rows = stmt.query_map(args, |r| {
@@ -128,6 +94,9 @@ impl StatusDb {
                 disabled_at: r.get(7)?,
                 failing_since: r.get(8)?,
                 disabled_reason: r.get(9)?,
+                token: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                public: r.get(11)?,
+                confirmed_at: r.get(12)?,
             })
         })?;
         let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -211,4 +180,44 @@ impl StatusDb {
         )?;
         Ok(())
     }
+}
+
+/// Checks a channel: a webhook URL must be http(s), with a secret of at
+/// least 16 characters; an address must look like one. Returns the stored
+/// kind, target and secret.
+pub(super) fn check_channel(channel: &Channel) -> Result<(&'static str, &str, Option<&str>)> {
+    Ok(match channel {
+        Channel::Webhook { url, secret } => {
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) || url.len() < 10 {
+                return Err(invalid("url", "must be an http:// or https:// URL"));
+            }
+            if url.len() > 2000 || url.chars().any(char::is_whitespace) {
+                return Err(invalid(
+                    "url",
+                    "must be at most 2000 characters, without spaces",
+                ));
+            }
+            if secret.len() < 16 {
+                return Err(invalid("secret", "must be at least 16 characters"));
+            }
+            ("webhook", url.as_str(), Some(secret.as_str()))
+        }
+        Channel::Email { address } => {
+            let ok = address.len() <= 254
+                && address.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                })
+                && !address
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',');
+            if !ok {
+                return Err(invalid(
+                    "email",
+                    format!("{address:?} is not an e-mail address"),
+                ));
+            }
+            ("email", address.as_str(), None)
+        }
+    })
 }

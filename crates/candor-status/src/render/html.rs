@@ -194,6 +194,89 @@ pub fn not_found(snapshot: &PageSnapshot) -> String {
     )
 }
 
+/// The subscribe page (`/subscribe`): forms for e-mail and webhooks, which
+/// work without JavaScript, and the Atom feed.
+pub fn subscribe(snapshot: &PageSnapshot) -> String {
+    let body = html! {
+        h1 { "Subscribe to updates" }
+        p { "Hear about incidents and maintenance of " (snapshot.name) " when they are posted and whenever they change." }
+        section.subscribe {
+            h2 { "By e-mail" }
+            form method="post" action="/subscribe" {
+                label for="email" { "E-mail address" }
+                input #email type="email" name="email" required autocomplete="email" maxlength="254";
+                button type="submit" { "Subscribe" }
+            }
+            p.meta { "We send one e-mail to confirm the address; nothing else is sent until you confirm. Every e-mail has a one-click unsubscribe link." }
+        }
+        section.subscribe {
+            h2 { "By webhook" }
+            form method="post" action="/subscribe" {
+                label for="webhook_url" { "Endpoint URL (https)" }
+                input #webhook_url type="url" name="webhook_url" required maxlength="2000" placeholder="https://example.com/hooks/status";
+                button type="submit" { "Subscribe" }
+            }
+            p.meta { "Signed JSON POSTs (HMAC-SHA256 in X-Candor-Signature); the signing secret is shown once, after subscribing." }
+        }
+        section.subscribe {
+            h2 { "By feed" }
+            p { a href="/history.atom" { "Atom feed" } " of incidents and maintenance, and the " a href="/api/v2/summary.json" { "JSON API" } "." }
+        }
+        p { a href="/" { "← Current status" } }
+    };
+    layout(
+        snapshot,
+        &format!("Subscribe · {}", snapshot.name),
+        Top::Other,
+        body,
+    )
+}
+
+/// A page answering a form: a title and paragraphs.
+pub fn notice(snapshot: &PageSnapshot, title: &str, lines: &[&str]) -> String {
+    let body = html! {
+        h1 { (title) }
+        @for line in lines {
+            p { (line) }
+        }
+        p { a href="/" { "← Current status" } }
+    };
+    layout(
+        snapshot,
+        &format!("{title} · {}", snapshot.name),
+        Top::Other,
+        body,
+    )
+}
+
+/// A page with one button that POSTs `token` to `action` (confirming or
+/// unsubscribing): links in e-mails only ever GET this page, so link
+/// checkers of mail systems change nothing.
+pub fn confirm_action(
+    snapshot: &PageSnapshot,
+    title: &str,
+    question: &str,
+    action: &str,
+    token: &str,
+    button: &str,
+) -> String {
+    let body = html! {
+        h1 { (title) }
+        p { (question) }
+        form method="post" action=(action) {
+            input type="hidden" name="token" value=(token);
+            button type="submit" { (button) }
+        }
+        p { a href="/" { "← Current status" } }
+    };
+    layout(
+        snapshot,
+        &format!("{title} · {}", snapshot.name),
+        Top::Other,
+        body,
+    )
+}
+
 /// Which page the header is on: the front page's header holds its `h1`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Top {
@@ -233,6 +316,7 @@ fn layout(snapshot: &PageSnapshot, title: &str, top: Top, body: Markup) -> Strin
                         "Follow: " a href="/history.atom" { "Atom feed" }
                         " · " a href="/api/v2/summary.json" { "JSON API" }
                         " · " a href="/history" { "Incident history" }
+                        " · " a href="/subscribe" { "Subscribe to updates" }
                     }
                     p { "Generated at " (time_el(snapshot.generated_at)) ". Last change " (time_el(snapshot.updated_at)) "." }
                 }

@@ -38,6 +38,26 @@ pub fn disabled_notice(page: &Page, subscriber: i64, what: &str, reason: &str) -
     (subject, body)
 }
 
+/// The link that ends a subscription in one click (RFC 8058).
+pub fn unsubscribe_url(page_url: &str, token: &str) -> String {
+    format!("{page_url}/unsubscribe?token={token}")
+}
+
+/// The request to confirm an address subscribed on the public page:
+/// subject and plain-text body.
+pub fn confirmation(page: &Page, token: &str) -> (String, String) {
+    let subject = format!("[{}] Confirm your subscription", page.name);
+    let body = format!(
+        "Someone, hopefully you, asked for {name}'s incident updates at this address.\n\n\
+         To confirm, open this link and press the button:\n\n  {url}/subscribe/confirm?token={token}\n\n\
+         If it was not you, ignore this e-mail: nothing else is sent unless the address is \
+         confirmed.\n",
+        name = page.name,
+        url = page.url,
+    );
+    (subject, body)
+}
+
 /// An e-mail's subject and bodies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmailText {
@@ -94,6 +114,7 @@ pub fn email(
     view: &IncidentView,
     update: &IncidentUpdate,
     event: Event,
+    unsubscribe_link: Option<&str>,
 ) -> EmailText {
     let inc = &view.incident;
     let subject = one_line(&format!(
@@ -150,7 +171,12 @@ pub fn email(
         "You receive this because you subscribed to notifications from {} ({}).",
         snapshot.name, snapshot.url
     );
-    let unsubscribe = "To unsubscribe, delete the subscription in your Candor account, or ask the operator of this status page to remove it.";
+    let unsubscribe = match unsubscribe_link {
+        Some(link) => format!("To unsubscribe, open {link} (one click)."),
+        None => "To unsubscribe, delete the subscription in your Candor account, or ask the \
+                 operator of this status page to remove it."
+            .to_owned(),
+    };
 
     let mut text = String::new();
     text.push_str(&intro);
@@ -178,7 +204,7 @@ pub fn email(
     text.push_str("\n\n-- \n");
     text.push_str(&footer);
     text.push('\n');
-    text.push_str(unsubscribe);
+    text.push_str(&unsubscribe);
     text.push('\n');
 
     let muted = "color:#59636e;font-size:14px";
@@ -211,7 +237,14 @@ pub fn email(
                         a href=(link) style="color:#0969da" { "Full timeline on the status page" }
                     }
                     hr style="border:0;border-top:1px solid #d1d9e0;margin:16px 0";
-                    p style=(muted) { (footer) br; (unsubscribe) }
+                    p style=(muted) {
+                        (footer) br;
+                        @if let Some(link) = unsubscribe_link {
+                            a href=(link) style="color:#59636e" { "Unsubscribe" } " (one click)."
+                        } @else {
+                            (unsubscribe)
+                        }
+                    }
                 }
             }
         }

@@ -584,7 +584,13 @@ fn render_webhook_payload() {
 fn render_email() {
     let snapshot = snapshot();
     let open = &snapshot.open_incidents[0];
-    let mail = notify::email(&snapshot, open, &open.updates[2], Event::IncidentCreated);
+    let mail = notify::email(
+        &snapshot,
+        open,
+        &open.updates[2],
+        Event::IncidentCreated,
+        None,
+    );
     assert_eq!(
         mail.subject,
         "[Candor status] Investigating: ns2.candor.test (Frankfurt) not answering"
@@ -623,6 +629,13 @@ fn render_email() {
         evil_open,
         &evil_open.updates[0],
         Event::IncidentUpdated,
+        Some("https://status.example.net/unsubscribe?token=abc"),
+    );
+    assert!(
+        mail.text
+            .contains("To unsubscribe, open https://status.example.net/unsubscribe?token=abc"),
+        "{}",
+        mail.text
     );
     assert_eq!(
         mail.subject,

@@ -926,6 +926,131 @@ fn a_name_server_stalled_half_the_time_is_degraded() {
     assert_eq!(s["status"]["indicator"], "minor", "{s}");
 }
 
+/// POSTs a form to the status page; status and body.
+fn post_form(addr: SocketAddr, path: &str, form: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the status page");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set timeout");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send the form");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read the answer");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, raw)
+}
+
+/// The `token=` value in a text (of an e-mail, quoted-printable or not).
+fn token_in(text: &str) -> Option<String> {
+    let text = text
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let at = text.find("token=")? + "token=".len();
+    Some(
+        text[at..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect(),
+    )
+}
+
+/// Issue 11, point 5: anyone subscribes by e-mail on the public page
+/// without JavaScript; the address gets only a confirmation request until
+/// it confirms; every notification carries a one-click unsubscribe
+/// (RFC 8058) that works.
+#[test]
+fn the_public_page_subscribes_by_email_with_one_click_unsubscribe() {
+    let Some(smtp) = Smtp::start() else { return };
+    let ns2 = Secondary::start();
+    let primary = Primary::start(ns2.addr, Some(smtp.addr), FAST);
+    primary.subscribe(r#"{"email": "ops@example.com"}"#);
+    let (_, page) = get(primary.status, "/subscribe");
+    assert!(page.contains(r#"action="/subscribe""#) && !page.contains("<script"));
+    let (status, answer) = post_form(primary.status, "/subscribe", "email=reader%40example.com");
+    assert_eq!(status, 200, "{answer}");
+    let to_reader = |m: &String| m.contains("To: reader@example.com");
+    let request = wait_for(Duration::from_secs(10), "the confirmation request", || {
+        smtp.messages().into_iter().find(to_reader)
+    });
+    assert!(request.contains("Confirm your subscription"), "{request}");
+    let token = token_in(&request).expect("a token in the confirmation link");
+    // Unconfirmed: the first incident reaches the operator only.
+    let first = primary.open_incident("Before confirming");
+    wait_for(Duration::from_secs(10), "the operator's e-mail", || {
+        smtp.messages()
+            .iter()
+            .any(|m| m.contains("To: ops@example.com") && m.contains("Before confirming"))
+            .then_some(())
+    });
+    let (status, page) = get(primary.status, &format!("/subscribe/confirm?token={token}"));
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"method="post""#), "{page}");
+    let (status, answer) = post_form(
+        primary.status,
+        "/subscribe/confirm",
+        &format!("token={token}"),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("Subscribed"));
+    let second = primary.open_incident("After confirming");
+    let mail = wait_for(Duration::from_secs(10), "the reader's e-mail", || {
+        smtp.messages()
+            .into_iter()
+            .find(|m| to_reader(m) && m.contains("After confirming"))
+    });
+    assert!(
+        !smtp
+            .messages()
+            .iter()
+            .any(|m| to_reader(m) && m.contains("Before confirming")),
+        "nothing before the confirmation ({first})"
+    );
+    let unsubscribe = format!("http://{}/unsubscribe?token={token}", primary.status);
+    assert!(
+        mail.contains(&format!("List-Unsubscribe: <{unsubscribe}>")),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{mail}"
+    );
+    // One click, as a mail client does it.
+    let (status, answer) = post_form(
+        primary.status,
+        &format!("/unsubscribe?token={token}"),
+        "List-Unsubscribe=One-Click",
+    );
+    assert_eq!(status, 200, "{answer}");
+    primary.open_incident("After unsubscribing");
+    wait_for(
+        Duration::from_secs(10),
+        "the operator's third e-mail",
+        || {
+            smtp.messages()
+                .iter()
+                .any(|m| m.contains("To: ops@example.com") && m.contains("After unsubscribing"))
+                .then_some(())
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !smtp
+            .messages()
+            .iter()
+            .any(|m| to_reader(m) && m.contains("After unsubscribing")),
+        "nothing after unsubscribing ({second})"
+    );
+}
+
 /// Where the screenshots go (with `CANDOR_UPDATE_SCREENSHOTS=1`).
 fn docs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
