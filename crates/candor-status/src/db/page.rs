@@ -35,7 +35,10 @@ impl StatusDb {
                 let days = self.uptime(component.id, now)?;
                 let up: f64 = days.iter().map(DayUptime::up).sum();
                 let counted: u64 = days.iter().map(|d| u64::from(d.counted())).sum();
-                let uptime_percent = (counted > 0).then(|| up * 100.0 / counted as f64);
+                // No figure before a day of data: minutes of success are
+                // not "100% uptime".
+                let uptime_percent = (counted > 0 && now - component.created_at >= 86_400)
+                    .then(|| up * 100.0 / counted as f64);
                 let last_probes = self.last_probes(component.id)?;
                 Ok(ComponentView {
                     component,

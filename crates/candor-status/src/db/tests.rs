@@ -535,3 +535,19 @@ fn disabling_tells_the_account_and_enabling_clears_the_reason() {
         (None, None, 0)
     );
 }
+
+#[test]
+fn a_new_component_has_no_uptime_figure_before_a_day_of_data() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 1_000_000).unwrap();
+    db.record_round(&[(c[0].id, ComponentStatus::Operational)], 1_000_060)
+        .unwrap();
+    let s = db.snapshot(1_000_060).unwrap();
+    assert_eq!(s.components[0].uptime_percent, None, "a minute is not 100%");
+    let page = crate::render::html::index(&s);
+    assert!(page.contains("Uptime not shown yet (under a day of data)"), "{page}");
+    db.record_round(&[(c[0].id, ComponentStatus::Operational)], 1_086_400)
+        .unwrap();
+    let s = db.snapshot(1_086_400).unwrap();
+    assert_eq!(s.components[0].uptime_percent, Some(100.0));
+}

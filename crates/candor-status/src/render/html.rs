@@ -479,9 +479,18 @@ fn components(snapshot: &PageSnapshot) -> Markup {
 fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Markup {
     let c = &view.component;
     let days = ninety_days(snapshot, view);
-    let uptime = view
-        .uptime_percent
-        .map_or_else(|| "No data".to_owned(), percent);
+    // A new component has no uptime figure until it has a day of data: a
+    // few good minutes are not "100%".
+    let uptime = view.uptime_percent.map_or_else(
+        || {
+            if days.iter().any(|d| d.counted() > 0) {
+                "not shown yet (under a day of data)".to_owned()
+            } else {
+                "no data".to_owned()
+            }
+        },
+        percent,
+    );
     let problems: Vec<String> = days
         .iter()
         .filter_map(|d| match d.worst() {
@@ -530,12 +539,16 @@ fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Markup {
             }
             div.bars role="img" aria-label=(summary) {
                 @for day in &days {
-                    span class={ "s-" (day.worst().map_or("nodata", ComponentStatus::as_str)) } title=(day_tooltip(day)) {}
+                    span class={ "s-" (day.worst().map_or("nodata", ComponentStatus::as_str)) } title=(day_tooltip(day, &incidents_on(snapshot, c.id, day.day))) {}
                 }
             }
             p.legend {
                 span { span.d90 { "90 days ago" } span.d30 { "30 days ago" } }
-                span.up { (uptime) " uptime" span.d30 { " (90 days)" } }
+                @if view.uptime_percent.is_some() {
+                    span.up { (uptime) " uptime" span.d30 { " (90 days)" } }
+                } @else {
+                    span.up { "Uptime " (uptime) }
+                }
                 span { "Today" }
             }
         }
@@ -568,36 +581,84 @@ fn ninety_days(snapshot: &PageSnapshot, view: &ComponentView) -> Vec<DayUptime> 
     days
 }
 
-/// The tooltip of one day's bar:
-/// `2026-11-26: 99.95% uptime, 3 partial-outage rounds`.
-fn day_tooltip(day: &DayUptime) -> String {
-    let date = iso_date(day_start(day.day));
-    let Some(up) = day.percent() else {
-        return if day.maintenance > 0 {
-            format!(
-                "{date}: maintenance, {}",
-                rounds(day.maintenance, "maintenance")
+/// Titles of the incidents and maintenance windows on the page that
+/// affected component `id` on `day` (days since 1970-01-01).
+fn incidents_on(snapshot: &PageSnapshot, id: i64, day: i64) -> Vec<String> {
+    let (start, end) = (day_start(day), day_start(day + 1));
+    let mut seen: Vec<i64> = Vec::new();
+    let mut names = Vec::new();
+    for view in snapshot
+        .open_incidents
+        .iter()
+        .chain(&snapshot.maintenances)
+        .chain(&snapshot.history)
+    {
+        let i = &view.incident;
+        let (from, until) = if i.maintenance {
+            (
+                i.scheduled_for.unwrap_or(i.started_at),
+                i.resolved_at.or(i.scheduled_until).unwrap_or(i.started_at),
             )
         } else {
-            format!("{date}: no data")
+            (i.started_at, i.resolved_at.unwrap_or(snapshot.generated_at))
         };
-    };
-    let mut out = format!("{date}: {} uptime", percent(up));
-    if let Some(ms) = day.latency_ms {
-        out.push_str(&format!(", mean answer {ms} ms"));
-    }
-    for (count, what) in [
-        (day.degraded, "degraded"),
-        (day.partial, "partial-outage"),
-        (day.major, "major-outage"),
-        (day.maintenance, "maintenance"),
-    ] {
-        if count > 0 {
-            out.push_str(", ");
-            out.push_str(&rounds(count, what));
+        if from < end
+            && until >= start
+            && i.components.iter().any(|c| c.id == id)
+            && !seen.contains(&i.id)
+        {
+            seen.push(i.id);
+            names.push(i.name.clone());
         }
     }
-    out
+    names
+}
+
+/// The tooltip of one day's bar, a line each: the date, the day's uptime
+/// and mean answer time, the rounds that were not fine, and the incidents
+/// of the day:
+///
+/// ```text
+/// 26 Nov 2026
+/// 99.95% uptime, mean answer 3 ms
+/// 3 partial-outage rounds
+/// Incident: ns2 in Frankfurt is not answering
+/// ```
+fn day_tooltip(day: &DayUptime, incidents: &[String]) -> String {
+    let mut lines = vec![human_date(day_start(day.day))];
+    match day.percent() {
+        None if day.maintenance > 0 => {
+            lines.push(format!(
+                "Maintenance, {}",
+                rounds(day.maintenance, "maintenance")
+            ));
+        }
+        None => lines.push("No data".to_owned()),
+        Some(up) => {
+            let mut line = format!("{} uptime", percent(up));
+            if let Some(ms) = day.latency_ms {
+                line.push_str(&format!(", mean answer {ms} ms"));
+            }
+            lines.push(line);
+            let troubles: Vec<String> = [
+                (day.degraded, "degraded"),
+                (day.partial, "partial-outage"),
+                (day.major, "major-outage"),
+                (day.maintenance, "maintenance"),
+            ]
+            .into_iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| rounds(count, what))
+            .collect();
+            if !troubles.is_empty() {
+                lines.push(troubles.join(", "));
+            }
+        }
+    }
+    for name in incidents {
+        lines.push(format!("Incident: {name}"));
+    }
+    lines.join("\n")
 }
 
 /// `3 partial-outage rounds`, `1 degraded round`.
