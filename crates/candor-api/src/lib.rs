@@ -301,6 +301,21 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         auth(
             "GET",
+            "/v2/{account}/status/maintenances",
+            get(status::maintenances),
+        ),
+        auth(
+            "PATCH",
+            "/v2/{account}/status/maintenances/{incident}",
+            patch(status::reschedule),
+        ),
+        auth(
+            "POST",
+            "/v2/{account}/status/maintenances/{incident}/cancel",
+            post(status::cancel),
+        ),
+        auth(
+            "GET",
             "/v2/{account}/status/subscriptions",
             get(status::subscriptions),
         ),

@@ -103,6 +103,22 @@ pub(crate) struct Text {
     body: String,
 }
 
+/// Body of `PATCH …/status/maintenances/{incident}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Reschedule {
+    /// New start (RFC 3339).
+    scheduled_for: String,
+    /// New end (RFC 3339).
+    scheduled_until: String,
+}
+
+/// Body of `POST …/status/maintenances/{incident}/cancel` (may be empty).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Cancel {
+    /// Why, for the timeline.
+    body: Option<String>,
+}
+
 /// Body of `POST …/status/subscriptions`: exactly one of `webhook_url`
 /// and `email`.
 #[derive(Debug, Deserialize)]
@@ -196,6 +212,33 @@ async fn operator_db(state: &AppState, caller: &Caller, path: &PathParams) -> Ap
     caller.account(path.get("account"))?;
     let db = status_db(state)?;
     operator(state, caller, path).await?;
+    Ok(db)
+}
+
+/// Checks that the caller may speak for the platform (post incidents,
+/// updates, maintenance and reports): the operator's account, with a token
+/// of the account itself (made by the operator on the command line) or of
+/// a user who owns the account; a member's token may read, not post.
+async fn speaker_db(state: &AppState, caller: &Caller, path: &PathParams) -> ApiResult<Db> {
+    let db = operator_db(state, caller, path).await?;
+    if let Some(user) = caller.user_id {
+        let account = caller.account_id;
+        let role = state
+            .read(Target::default(), move |store| {
+                Ok(store
+                    .members(account)?
+                    .into_iter()
+                    .find(|(u, _)| u.id == user)
+                    .map(|(_, role)| role))
+            })
+            .await?;
+        if role.as_deref() != Some("owner") {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Only owners of the operator's account may post to the status page",
+            ));
+        }
+    }
     Ok(db)
 }
 
@@ -442,7 +485,7 @@ pub(crate) async fn open_incident(
     path: PathParams,
     JsonBody(body): JsonBody<OpenIncident>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = speaker_db(&state, &caller, &path).await?;
     not_blank("name", &body.name)?;
     not_blank("body", &body.body)?;
     let scheduled_for = parse_time("scheduled_for", body.scheduled_for.as_deref())?;
@@ -486,7 +529,7 @@ pub(crate) async fn edit_incident(
     path: PathParams,
     JsonBody(body): JsonBody<EditIncident>,
 ) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = speaker_db(&state, &caller, &path).await?;
     if let Some(name) = &body.name {
         not_blank("name", name)?;
     }
@@ -509,7 +552,7 @@ pub(crate) async fn post_update(
     path: PathParams,
     JsonBody(body): JsonBody<PostUpdate>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = speaker_db(&state, &caller, &path).await?;
     not_blank("body", &body.body)?;
     let update = NewUpdate {
         status: parse("status", &body.status)?,
@@ -543,7 +586,7 @@ pub(crate) async fn edit_update(
     path: PathParams,
     JsonBody(body): JsonBody<Text>,
 ) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = speaker_db(&state, &caller, &path).await?;
     let update = id_param(&path, "update", "Update")?;
     not_blank("body", &body.body)?;
     let by = who(&state, &caller).await?;
@@ -562,7 +605,7 @@ pub(crate) async fn postmortem(
     path: PathParams,
     JsonBody(body): JsonBody<Text>,
 ) -> ApiResult<Json<Value>> {
-    let db = operator_db(&state, &caller, &path).await?;
+    let db = speaker_db(&state, &caller, &path).await?;
     not_blank("body", &body.body)?;
     let by = who(&state, &caller).await?;
     let id = path.get("incident").to_owned();
@@ -572,6 +615,69 @@ pub(crate) async fn postmortem(
     })
     .await?;
     Ok(views::data(incident_view(&view)))
+}
+
+//----------- Maintenance (operator) --------------------------------------------
+
+/// `GET /v2/{account}/status/maintenances`: the windows not over yet,
+/// soonest first.
+pub(crate) async fn maintenances(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathParams,
+) -> ApiResult<Json<Value>> {
+    let db = operator_db(&state, &caller, &path).await?;
+    let list = read(db, |db| db.open_maintenance()).await?;
+    Ok(views::data(list.iter().map(incident_view).collect()))
+}
+
+/// `PATCH /v2/{account}/status/maintenances/{incident}` with
+/// `scheduled_for` and `scheduled_until`: moves a window that is not over
+/// (logged; subscribers are told).
+pub(crate) async fn reschedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathParams,
+    JsonBody(body): JsonBody<Reschedule>,
+) -> ApiResult<Json<Value>> {
+    let db = speaker_db(&state, &caller, &path).await?;
+    let from = parse_time("scheduled_for", Some(&body.scheduled_for))?.unwrap_or_default();
+    let until = parse_time("scheduled_until", Some(&body.scheduled_until))?.unwrap_or_default();
+    let by = who(&state, &caller).await?;
+    let id = path.get("incident").to_owned();
+    let written = write(&state, db, move |db| {
+        let found = db.find_incident(&id)?.incident.id;
+        db.reschedule_maintenance(found, from, until, &by, now())
+    })
+    .await?;
+    Ok(views::data(incident_view(&written.incident)))
+}
+
+/// `POST /v2/{account}/status/maintenances/{incident}/cancel` with an
+/// optional `body`: the window will not take place; it is completed with
+/// an update saying so.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathParams,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let db = speaker_db(&state, &caller, &path).await?;
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<Cancel>(&body)
+            .map_err(|e| ApiError::invalid_field("body", format!("not a JSON object: {e}")))?
+            .body
+    };
+    let by = who(&state, &caller).await?;
+    let id = path.get("incident").to_owned();
+    let written = write(&state, db, move |db| {
+        let found = db.find_incident(&id)?.incident.id;
+        db.cancel_maintenance(found, reason.as_deref(), &by, now())
+    })
+    .await?;
+    Ok(views::data(incident_view(&written.incident)))
 }
 
 //----------- Subscriptions (any account, its own) ------------------------------

@@ -37,9 +37,7 @@ impl StatusDb {
             ));
         }
         if let (Some(from), Some(until)) = (new.scheduled_for, new.scheduled_until) {
-            if until <= from {
-                return Err(invalid("scheduled_until", "must be after scheduled_for"));
-            }
+            check_window(from, until, new.status, now)?;
         } else if maintenance {
             return Err(invalid(
                 "scheduled_until",
@@ -575,4 +573,132 @@ fn insert_update(
         params![incident_id, status.as_str(), body, kind, name, now],
     )?;
     Ok(tx.last_insert_rowid())
+}
+
+/// How far in the past a scheduled maintenance window may start (clock
+/// skew between the operator and the server).
+const PAST_GRACE: Timestamp = 300;
+
+/// Checks a maintenance window: it ends after it starts and in the future,
+/// and one still to start (`scheduled`) does not start in the past.
+fn check_window(
+    from: Timestamp,
+    until: Timestamp,
+    status: IncidentStatus,
+    now: Timestamp,
+) -> Result<()> {
+    if until <= from {
+        return Err(invalid("scheduled_until", "must be after scheduled_for"));
+    }
+    if until <= now {
+        return Err(invalid(
+            "scheduled_until",
+            "is in the past; a maintenance window must end in the future",
+        ));
+    }
+    if status == IncidentStatus::Scheduled && from < now - PAST_GRACE {
+        return Err(invalid(
+            "scheduled_for",
+            "is in the past; schedule a window that has begun with status in_progress",
+        ));
+    }
+    Ok(())
+}
+
+impl StatusDb {
+    /// Moves a maintenance window that is not over; the change is logged
+    /// and subscribers are told with an update.
+    pub fn reschedule_maintenance(
+        &mut self,
+        incident_id: i64,
+        from: Timestamp,
+        until: Timestamp,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Written> {
+        let view = self.incident(incident_id)?;
+        let i = &view.incident;
+        if !i.maintenance {
+            return Err(StatusError::NotFound(format!(
+                "maintenance window {incident_id}"
+            )));
+        }
+        if i.status.is_closed() {
+            return Err(invalid(
+                "status",
+                format!("the maintenance window is {}; it cannot be moved", i.status),
+            ));
+        }
+        check_window(from, until, i.status, now)?;
+        let tx = self.conn.transaction()?;
+        for (field, old, new) in [
+            ("scheduled_for", i.scheduled_for, from),
+            ("scheduled_until", i.scheduled_until, until),
+        ] {
+            if old != Some(new) {
+                tx.execute(
+                    "INSERT INTO incident_edits(incident_id, field, old_value, new_value, edited_at, edited_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![incident_id, field, old.map(|t| t.to_string()), new.to_string(), now, by],
+                )?;
+            }
+        }
+        tx.execute(
+            "UPDATE incidents SET scheduled_for = ?2, scheduled_until = ?3, updated_at = ?4 WHERE id = ?1",
+            params![incident_id, from, until, now],
+        )?;
+        tx.commit()?;
+        self.post_update(
+            incident_id,
+            &NewUpdate {
+                status: i.status,
+                body: format!(
+                    "Rescheduled: the window is now {} to {}.",
+                    crate::engine::clock(from),
+                    crate::engine::clock(until)
+                ),
+                source: UpdateSource::Operator(by.to_owned()),
+                impact: None,
+                components: None,
+            },
+            now,
+        )
+    }
+
+    /// Cancels a maintenance window that is not over: it is completed with
+    /// an update saying so (and why, when `reason` is given).
+    pub fn cancel_maintenance(
+        &mut self,
+        incident_id: i64,
+        reason: Option<&str>,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Written> {
+        let view = self.incident(incident_id)?;
+        if !view.incident.maintenance {
+            return Err(StatusError::NotFound(format!(
+                "maintenance window {incident_id}"
+            )));
+        }
+        let body = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => format!("Cancelled: {r}"),
+            None => "Cancelled: this maintenance will not take place.".to_owned(),
+        };
+        self.conn.execute(
+            "INSERT INTO incident_edits(incident_id, field, old_value, new_value, edited_at, edited_by)
+             VALUES (?1, 'cancelled', ?2, 'cancelled', ?3, ?4)",
+            params![incident_id, view.incident.status.as_str(), now, by],
+        )?;
+        self.post_update(
+            incident_id,
+            &NewUpdate {
+                status: IncidentStatus::Completed,
+                body,
+                source: UpdateSource::Operator(by.to_owned()),
+                impact: None,
+                components: None,
+            },
+            now,
+        )
+    }
 }

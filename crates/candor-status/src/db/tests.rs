@@ -545,9 +545,103 @@ fn a_new_component_has_no_uptime_figure_before_a_day_of_data() {
     let s = db.snapshot(1_000_060).unwrap();
     assert_eq!(s.components[0].uptime_percent, None, "a minute is not 100%");
     let page = crate::render::html::index(&s);
-    assert!(page.contains("Uptime not shown yet (under a day of data)"), "{page}");
+    assert!(
+        page.contains("Uptime not shown yet (under a day of data)"),
+        "{page}"
+    );
     db.record_round(&[(c[0].id, ComponentStatus::Operational)], 1_086_400)
         .unwrap();
     let s = db.snapshot(1_086_400).unwrap();
     assert_eq!(s.components[0].uptime_percent, Some(100.0));
+}
+
+#[test]
+fn maintenance_in_the_past_is_refused_and_windows_move_and_cancel() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    db.add_subscriber(&webhook(1), None, &[], 10).unwrap();
+    let window = |from, until, status| NewIncident {
+        name: "New disks".into(),
+        status,
+        impact: None,
+        automatic: false,
+        started_at: None,
+        scheduled_for: Some(from),
+        scheduled_until: Some(until),
+        components: vec![(c[0].id, ComponentStatus::UnderMaintenance)],
+        zones: vec![],
+        body: "ns1 restarts.".into(),
+        source: operator(),
+    };
+    let now = 100_000;
+    for (from, until, status, expected) in [
+        (
+            now - 7_200,
+            now - 3_600,
+            IncidentStatus::Scheduled,
+            "scheduled_until: is in the past; a maintenance window must end in the future",
+        ),
+        (
+            now - 3_600,
+            now + 3_600,
+            IncidentStatus::Scheduled,
+            "scheduled_for: is in the past; schedule a window that has begun with status in_progress",
+        ),
+    ] {
+        assert_eq!(
+            db.create_incident(&window(from, until, status), now)
+                .unwrap_err()
+                .to_string(),
+            expected
+        );
+    }
+    // Begun already: fine as in_progress; a few seconds of skew: fine.
+    db.create_incident(
+        &window(now - 3_600, now + 3_600, IncidentStatus::InProgress),
+        now,
+    )
+    .unwrap();
+    let id = db
+        .create_incident(
+            &window(now - 10, now + 3_600, IncidentStatus::Scheduled),
+            now,
+        )
+        .unwrap()
+        .incident
+        .incident
+        .id;
+    assert_eq!(db.open_maintenance().unwrap().len(), 2);
+    // Moved: logged, and subscribers told.
+    let moved = db
+        .reschedule_maintenance(id, now + 7_200, now + 10_800, "ops", now + 1)
+        .unwrap();
+    assert_eq!(moved.queued, 1);
+    let i = &moved.incident.incident;
+    assert_eq!(
+        (i.scheduled_for, i.scheduled_until),
+        (Some(now + 7_200), Some(now + 10_800))
+    );
+    assert!(
+        moved.incident.updates[0]
+            .body
+            .starts_with("Rescheduled: the window is now")
+    );
+    assert!(
+        db.reschedule_maintenance(id, now + 7_200, now - 1, "ops", now + 2)
+            .is_err()
+    );
+    // Cancelled: completed with a word why; then nothing more.
+    let cancelled = db
+        .cancel_maintenance(id, Some("The disks arrived broken."), "ops", now + 3)
+        .unwrap();
+    assert_eq!(
+        cancelled.incident.incident.status,
+        IncidentStatus::Completed
+    );
+    assert_eq!(
+        cancelled.incident.updates[0].body,
+        "Cancelled: The disks arrived broken."
+    );
+    assert!(db.cancel_maintenance(id, None, "ops", now + 4).is_err());
+    assert_eq!(db.open_maintenance().unwrap().len(), 1);
 }
