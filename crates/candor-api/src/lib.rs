@@ -449,6 +449,24 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(
             "GET",
+            "/v2/{account}/status/maintenances",
+            OperatorMember,
+            get(status::maintenances),
+        ),
+        route(
+            "PATCH",
+            "/v2/{account}/status/maintenances/{incident}",
+            Operator,
+            patch(status::reschedule),
+        ),
+        route(
+            "POST",
+            "/v2/{account}/status/maintenances/{incident}/cancel",
+            Operator,
+            post(status::cancel),
+        ),
+        route(
+            "GET",
             "/v2/{account}/status/subscriptions",
             Member,
             get(status::subscriptions),

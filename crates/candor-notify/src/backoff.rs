@@ -13,19 +13,25 @@ pub struct Backoff {
     pub base: Duration,
     /// The longest delay, however many failures there were.
     pub max: Duration,
-    /// Consecutive failures after which a subscriber is disabled; 0 never
-    /// disables.
+    /// Consecutive failures after which a subscriber may be disabled; 0
+    /// never disables.
     pub disable_after: u32,
+    /// How long the failures must have gone on, too, before a subscriber
+    /// is disabled.
+    pub disable_span: Duration,
 }
 
 impl Default for Backoff {
-    /// 2 s, doubling up to 1 h; disabled after 10 consecutive failures
-    /// (about 8.5 h of trying without jitter, at least about 4 h with it).
+    /// 2 s, doubling up to 1 h; disabled after failures that went on for
+    /// a day (at least 10 of them; a day of retries makes about 30). A
+    /// receiver that is down for minutes, or for a night, during a busy
+    /// incident is not given up on: it gets everything when it is back.
     fn default() -> Backoff {
         Backoff {
             base: Duration::from_secs(2),
             max: Duration::from_secs(3600),
             disable_after: 10,
+            disable_span: Duration::from_secs(86_400),
         }
     }
 }
@@ -51,10 +57,12 @@ impl Backoff {
         duration_from_nanos(low + jitter)
     }
 
-    /// True when a subscriber with this many consecutive failures should be
-    /// disabled.
-    pub fn should_disable(&self, failures: u32) -> bool {
-        self.disable_after != 0 && failures >= self.disable_after
+    /// True when a subscriber with this many consecutive failures, the
+    /// first of them `failing_for` ago, should be disabled.
+    pub fn should_disable(&self, failures: u32, failing_for: Duration) -> bool {
+        self.disable_after != 0
+            && failures >= self.disable_after
+            && failing_for >= self.disable_span
     }
 }
 

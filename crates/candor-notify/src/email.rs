@@ -123,7 +123,9 @@ pub struct Email<'a> {
     pub idempotency_key: &'a str,
     /// The `List-Unsubscribe` target, such as
     /// `https://status.example/unsubscribe?token=...` or `mailto:...`;
-    /// sent inside `<>` unless already written that way.
+    /// sent inside `<>` unless already written that way. An http(s) target
+    /// also gets `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
+    /// (RFC 8058 one-click unsubscribe).
     pub list_unsubscribe: Option<&'a str>,
 }
 
@@ -235,6 +237,16 @@ impl Mailer {
                 HeaderName::new_from_ascii_str("List-Unsubscribe"),
                 list_unsubscribe(target)?,
             ));
+            // RFC 8058: the link ends the subscription with a POST of this
+            // body, without a page to confirm on (mail clients show an
+            // "Unsubscribe" button; link checkers that only GET do nothing).
+            let bare = target.trim_start_matches('<').to_ascii_lowercase();
+            if bare.starts_with("https://") || bare.starts_with("http://") {
+                builder = builder.raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+            }
         }
         let built = match email.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(

@@ -1,5 +1,5 @@
 //! Delivery of status-page notifications: one signed webhook POST or one
-//! email at a time, with every failure classified as worth retrying or not.
+//! email at a time, scheduled so that no receiver holds up another, with every failure classified as worth retrying or not.
 //!
 //! The durable outbox and its retry loop live elsewhere; this crate gives
 //! them the primitives:
@@ -14,6 +14,9 @@
 //!   the webhook secret or the SMTP password.
 //! - [`Backoff`] is the retry policy: exponential delays with deterministic
 //!   jitter, and the point at which a failing subscriber is disabled.
+//! - [`schedule::Scheduler`] decides which deliveries start when, without
+//!   I/O: one queue per subscriber, lanes and caps so that no receiver
+//!   delays another subscriber and no customer delays the operator.
 //!
 //! Every delivery carries an idempotency key chosen by the outbox and kept
 //! across retries, so receivers can drop duplicates: webhooks send it in the
@@ -68,6 +71,7 @@
 mod backoff;
 mod destination;
 mod email;
+pub mod schedule;
 mod signature;
 mod webhook;
 

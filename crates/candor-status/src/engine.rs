@@ -23,12 +23,12 @@
 //! written to [`StatusDb`], and after a restart it adopts the open
 //! automatic incident and the shown states from there.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::db::{NewIncident, NewUpdate, Result, StatusDb};
 use crate::model::{
-    Component, ComponentKind, ComponentStatus, IncidentStatus, IncidentView, ProbeResult,
-    Timestamp, UpdateSource,
+    Component, ComponentKind, ComponentStatus, Impact, IncidentStatus, IncidentView, ProbeResult,
+    Timestamp, UpdateSource, user_visible,
 };
 
 #[cfg(test)]
@@ -47,6 +47,11 @@ pub struct Thresholds {
     pub hold: i64,
     /// Answers slower than this (milliseconds) count as degraded.
     pub slow_ms: u32,
+    /// Rounds looked back over for failures that do not come in a row.
+    pub window: u32,
+    /// Percent of the `window` rounds (and at least `fail_rounds` of them)
+    /// that must be bad for degraded performance without a bad streak.
+    pub window_share: u32,
 }
 
 impl Default for Thresholds {
@@ -56,7 +61,17 @@ impl Default for Thresholds {
             fail_rounds: 3,
             hold: 120,
             slow_ms: 1000,
+            window: 12,
+            window_share: 25,
         }
+    }
+}
+
+impl Thresholds {
+    /// Bad rounds within the window that make a component degraded.
+    fn window_bad(&self) -> usize {
+        let share = (u64::from(self.window) * u64::from(self.window_share)).div_ceil(100);
+        usize::try_from(share.max(u64::from(self.fail_rounds))).unwrap_or(usize::MAX)
     }
 }
 
@@ -67,6 +82,14 @@ pub enum Outcome {
     Ok {
         /// Round-trip time.
         latency_ms: u32,
+    },
+    /// It answered correctly, but not every way it was asked (e.g. over
+    /// TCP but not over UDP): users get answers, some of them late.
+    Impaired {
+        /// Round-trip time of the answer it gave.
+        latency_ms: u32,
+        /// What failed, e.g. `udp: no answer within 1500 ms`.
+        reason: String,
     },
     /// It did not answer, or answered wrongly; why.
     Failed {
@@ -123,6 +146,32 @@ struct Track {
     reasons: Vec<String>,
     /// Vantage points failing / probing in the last bad round.
     failing: (usize, usize),
+    /// When each of the last `window` rounds was, and whether it was bad,
+    /// oldest first.
+    window: VecDeque<(Timestamp, bool)>,
+    /// Why the state worsened last: a bad streak, or bad rounds spread over
+    /// the window.
+    basis: Basis,
+    /// The last bad round had failed or impaired probes (not only slow ones).
+    unreliable: bool,
+    /// Healthy rounds in a row.
+    clean_streak: u32,
+    /// Shown as operational again on recovery, before the hold was over
+    /// (the incident is monitoring).
+    recovered: bool,
+    /// ... and then failed again: until the incident resolves, it shows
+    /// operational only after the whole hold.
+    relapsed: bool,
+}
+
+/// Why a component's state worsened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Basis {
+    /// `fail_rounds` bad rounds in a row.
+    #[default]
+    Streak,
+    /// Enough bad rounds within the window, not in a row.
+    Window,
 }
 
 /// What [`Engine::follow`] needs of the round.
@@ -131,6 +180,10 @@ struct Round<'a> {
     components: &'a HashMap<i64, Component>,
     failing: &'a [(i64, ComponentStatus)],
     relapse: bool,
+    /// The impact of what users see now.
+    impact: Impact,
+    /// A sentence on what users see, for the timeline (may be empty).
+    effect: &'static str,
 }
 
 /// The monitor state machine.
@@ -202,6 +255,10 @@ impl Engine {
                 .iter()
                 .filter(|o| matches!(o.outcome, Outcome::Failed { .. }))
                 .collect();
+            let impaired = obs
+                .iter()
+                .filter(|o| matches!(o.outcome, Outcome::Impaired { .. }))
+                .count();
             let slow = obs
                 .iter()
                 .filter(|o| {
@@ -212,13 +269,16 @@ impl Engine {
                 0 => probes / 2 + 1,
                 q => q.min(probes),
             };
+            // This round alone: no answer from a quorum is an outage (of
+            // every vantage point: major); answers that came late, or not
+            // every way they were asked, from a quorum are degraded.
             let raw = if failed.len() >= quorum {
                 if failed.len() == probes {
                     ComponentStatus::MajorOutage
                 } else {
                     ComponentStatus::PartialOutage
                 }
-            } else if slow >= quorum {
+            } else if failed.len() + impaired + slow >= quorum {
                 ComponentStatus::DegradedPerformance
             } else {
                 ComponentStatus::Operational
@@ -232,60 +292,107 @@ impl Engine {
                     raw
                 },
             ));
-            if !failed.is_empty() {
+            // Healthy: answered every way it was asked, and not slowly.
+            let answered_all = failed.is_empty() && impaired == 0;
+            let clean = answered_all && raw == ComponentStatus::Operational;
+            if !clean {
                 every_probe_ok = false;
             }
 
             let track = self.tracks.entry(id).or_default();
-            if failed.is_empty() {
+            if clean {
                 track.healthy_since.get_or_insert(now);
+                track.clean_streak += 1;
             } else {
                 track.healthy_since = None;
+                track.clean_streak = 0;
+                if track.recovered {
+                    track.relapsed = true;
+                }
             }
-            if raw == ComponentStatus::Operational {
+            let bad = raw != ComponentStatus::Operational;
+            track.window.push_back((now, bad));
+            while track.window.len() > self.thresholds.window.max(1) as usize {
+                track.window.pop_front();
+            }
+            if !bad {
                 track.bad_streak = 0;
                 track.streak_started = None;
                 track.streak_worst = None;
             } else {
                 track.bad_streak += 1;
-                let first = failed.iter().map(|o| o.at).min().unwrap_or(now);
+                let first = obs
+                    .iter()
+                    .filter(|o| !matches!(o.outcome, Outcome::Ok { latency_ms } if latency_ms <= self.thresholds.slow_ms))
+                    .map(|o| o.at)
+                    .min()
+                    .unwrap_or(now);
                 track.streak_started.get_or_insert(first);
                 track.streak_worst = track.streak_worst.max(Some(raw));
+                track.unreliable = !answered_all;
                 // The failures, or (slow but answering) every answer.
                 let why = |o: &Observation| match &o.outcome {
                     Outcome::Failed { reason } => format!("{}: {reason}", o.vantage),
+                    Outcome::Impaired { latency_ms, reason } => {
+                        format!("{}: {reason}, answered in {latency_ms} ms", o.vantage)
+                    }
                     Outcome::Ok { latency_ms } => {
                         format!("{}: answered in {latency_ms} ms", o.vantage)
                     }
                 };
-                track.reasons = if failed.is_empty() {
+                track.reasons = if answered_all {
                     obs.iter().map(|o| why(o)).collect()
                 } else {
-                    failed.iter().map(|o| why(o)).collect()
+                    obs.iter()
+                        .filter(|o| !matches!(o.outcome, Outcome::Ok { .. }))
+                        .map(|o| why(o))
+                        .collect()
                 };
-                track.failing = (failed.len().max(slow), probes);
+                track.failing = ((failed.len() + impaired).max(slow), probes);
             }
+
+            // Confirmed trouble: `fail_rounds` bad rounds in a row (the worst
+            // of them), or, in a bad round, enough bad rounds spread over the
+            // window (degraded: it answers, but not reliably).
+            let streak = (track.bad_streak >= self.thresholds.fail_rounds)
+                .then_some(track.streak_worst)
+                .flatten();
+            let bad_in_window = track.window.iter().filter(|(_, b)| *b).count();
+            let spread = (bad && bad_in_window >= self.thresholds.window_bad())
+                .then_some(ComponentStatus::DegradedPerformance);
+            let confirmed = streak.max(spread);
 
             // The shown state: worse at once when confirmed, better only
             // after the hold time.
             let current = component.status;
-            let confirmed = (track.bad_streak >= self.thresholds.fail_rounds)
-                .then_some(track.streak_worst)
-                .flatten();
             let next = if maintenance {
                 ComponentStatus::UnderMaintenance
-            } else if let Some(bad) =
+            } else if let Some(worse) =
                 confirmed.filter(|b| *b > current || current == ComponentStatus::UnderMaintenance)
             {
-                bad
-            } else if current == ComponentStatus::UnderMaintenance
-                || (current != ComponentStatus::Operational
-                    && raw == ComponentStatus::Operational
-                    && track
-                        .healthy_since
-                        .is_some_and(|since| now - since > self.thresholds.hold))
-            {
+                track.basis = if streak >= spread {
+                    Basis::Streak
+                } else {
+                    Basis::Window
+                };
+                worse
+            } else if current == ComponentStatus::UnderMaintenance {
                 ComponentStatus::Operational
+            } else if current != ComponentStatus::Operational && clean {
+                // Better: shown as operational once recovery is seen
+                // (`fail_rounds` healthy rounds in a row) while the incident
+                // waits out the hold as "monitoring"; after a relapse in the
+                // same incident, only once the whole hold is over.
+                let held = track
+                    .healthy_since
+                    .is_some_and(|since| now - since > self.thresholds.hold);
+                let recovered = track.clean_streak >= self.thresholds.fail_rounds;
+                if held || (recovered && !track.relapsed) {
+                    track.recovered |= !held;
+                    ComponentStatus::Operational
+                } else {
+                    current
+                }
             } else {
                 current
             };
@@ -300,11 +407,15 @@ impl Engine {
                 vantage: o.vantage.clone(),
                 at: o.at,
                 latency_ms: match o.outcome {
-                    Outcome::Ok { latency_ms } => Some(latency_ms),
+                    Outcome::Ok { latency_ms } | Outcome::Impaired { latency_ms, .. } => {
+                        Some(latency_ms)
+                    }
                     Outcome::Failed { .. } => None,
                 },
                 error: match &o.outcome {
-                    Outcome::Failed { reason } => Some(reason.clone()),
+                    Outcome::Failed { reason } | Outcome::Impaired { reason, .. } => {
+                        Some(reason.clone())
+                    }
                     Outcome::Ok { .. } => None,
                 },
             })
@@ -327,6 +438,16 @@ impl Engine {
             .copied()
             .filter(|(_, s)| *s > ComponentStatus::UnderMaintenance)
             .collect();
+        // What users see: one name server of several down is a partial
+        // outage of DNS, not a major one.
+        let states: HashMap<i64, ComponentStatus> = shown.iter().copied().collect();
+        let platform = user_visible(
+            components
+                .values()
+                .map(|c| (c.kind, states.get(&c.id).copied().unwrap_or(c.status))),
+        );
+        let impact = platform.impact().max(Impact::Minor);
+        let effect = effect(&components, &states, platform);
         let open = db.open_automatic_incident()?;
         match open {
             None => {
@@ -336,17 +457,19 @@ impl Engine {
                         .filter_map(|(id, _)| self.tracks.get(id).and_then(|t| t.streak_started))
                         .min()
                         .unwrap_or(now);
+                    let mut body = self.describe(&components, &failing, "Monitors detected");
+                    body.push_str(effect);
                     let new = NewIncident {
-                        name: title(&components, &failing),
+                        name: title(&components, &failing, &self.tracks),
                         status: IncidentStatus::Investigating,
-                        impact: None,
+                        impact: Some(impact),
                         automatic: true,
                         started_at: Some(started),
                         scheduled_for: None,
                         scheduled_until: None,
                         components: failing.clone(),
                         zones: Vec::new(),
-                        body: self.describe(&components, &failing, "Monitors detected"),
+                        body,
                         source: UpdateSource::Monitor,
                     };
                     let written = db.create_incident(&new, now)?;
@@ -364,6 +487,8 @@ impl Engine {
                     components: &components,
                     failing: &failing,
                     relapse,
+                    impact,
+                    effect,
                 };
                 self.follow(db, &round, &view, &mut report)?
             }
@@ -384,6 +509,8 @@ impl Engine {
             components,
             failing,
             relapse,
+            impact,
+            effect,
         } = *round;
         let incident = &view.incident;
         let id = incident.id;
@@ -417,19 +544,15 @@ impl Engine {
                 IncidentStatus::Monitoring => IncidentStatus::Investigating,
                 s => s,
             };
+            let mut body = self.describe(components, &worse, "Monitors now also detect");
+            body.push_str(effect);
             let written = db.post_update(
                 id,
                 &NewUpdate {
                     status,
-                    body: self.describe(components, &worse, "Monitors now also detect"),
+                    body,
                     source: UpdateSource::Monitor,
-                    impact: Some(
-                        affected
-                            .iter()
-                            .map(|(_, s)| s.impact())
-                            .max()
-                            .unwrap_or(incident.impact),
-                    ),
+                    impact: Some(impact.max(incident.impact)),
                     components: Some(affected),
                 },
                 now,
@@ -476,6 +599,10 @@ impl Engine {
             self.told_monitoring = false;
             self.told_relapse = false;
             self.relapses = 0;
+            for track in self.tracks.values_mut() {
+                track.recovered = false;
+                track.relapsed = false;
+            }
             return Ok(());
         }
         // Recovery seen: every probe healthy for `fail_rounds` rounds in a
@@ -565,12 +692,26 @@ impl Engine {
             };
             let mut s = format!("{what} of {}", describe_component(c));
             let (failing_vp, probes) = track.failing;
-            if probes > 0 {
+            if track.basis == Basis::Window && *status == ComponentStatus::DegradedPerformance {
+                s.push_str(&format!(
+                    ": {} of the last {} rounds had probes without an answer, with an \
+                     incomplete one or with a slow one (not in a row, but again and again)",
+                    track.window.iter().filter(|(_, b)| *b).count(),
+                    track.window.len(),
+                ));
+                if let Some((first, _)) = track.window.iter().find(|(_, b)| *b) {
+                    s.push_str(&format!(", the first at {}", clock(*first)));
+                }
+            } else if probes > 0 {
                 s.push_str(&format!(
                     ": {failing_vp} of {probes} vantage point{} {} for {} round{} in a row",
                     if probes == 1 { "" } else { "s" },
                     if *status == ComponentStatus::DegradedPerformance {
-                        "saw slow answers"
+                        if track.unreliable {
+                            "got late or incomplete answers"
+                        } else {
+                            "saw slow answers"
+                        }
                     } else {
                         "got no correct answer"
                     },
@@ -578,7 +719,10 @@ impl Engine {
                     if track.bad_streak == 1 { "" } else { "s" },
                 ));
             }
-            if let Some(started) = track.streak_started {
+            if let Some(started) = track
+                .streak_started
+                .filter(|_| track.basis == Basis::Streak)
+            {
                 s.push_str(&format!(", since {}", clock(started)));
             }
             if !track.reasons.is_empty() {
@@ -598,8 +742,35 @@ fn describe_component(c: &Component) -> String {
     }
 }
 
+/// What users see, in a sentence for the timeline: whether DNS still
+/// answers when name servers fail.
+fn effect(
+    components: &HashMap<i64, Component>,
+    states: &HashMap<i64, ComponentStatus>,
+    platform: ComponentStatus,
+) -> &'static str {
+    let nameserver_down = components.values().any(|c| {
+        c.kind == ComponentKind::NameServer
+            && states.get(&c.id).copied().unwrap_or(c.status) >= ComponentStatus::PartialOutage
+    });
+    match platform {
+        ComponentStatus::MajorOutage if nameserver_down => {
+            " No name server answers: DNS for the zones is down."
+        }
+        ComponentStatus::PartialOutage if nameserver_down => {
+            " The other name servers answer, so the zones stay resolvable; resolvers that try \
+             the failing one first answer later."
+        }
+        _ => "",
+    }
+}
+
 /// The title of a new automatic incident.
-fn title(components: &HashMap<i64, Component>, failing: &[(i64, ComponentStatus)]) -> String {
+fn title(
+    components: &HashMap<i64, Component>,
+    failing: &[(i64, ComponentStatus)],
+    tracks: &HashMap<i64, Track>,
+) -> String {
     let names: Vec<String> = failing
         .iter()
         .filter_map(|(id, _)| components.get(id).map(describe_component))
@@ -621,6 +792,17 @@ fn title(components: &HashMap<i64, Component>, failing: &[(i64, ComponentStatus)
         ([one], ComponentStatus::MajorOutage) => format!("{one} is not answering"),
         ([one], ComponentStatus::PartialOutage) => {
             format!("{one} is unreachable from some vantage points")
+        }
+        // Failed or incomplete answers, or slow ones again and again but
+        // not in a row: not merely slow.
+        ([one], _)
+            if failing.iter().any(|(id, _)| {
+                tracks
+                    .get(id)
+                    .is_some_and(|t| t.unreliable || t.basis == Basis::Window)
+            }) =>
+        {
+            format!("{one} is answering unreliably")
         }
         ([one], _) => format!("{one} is answering slowly"),
         (many, _) if nameservers == many.len() => {

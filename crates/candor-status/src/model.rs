@@ -343,7 +343,72 @@ pub struct PageSnapshot {
     pub history: Vec<IncidentView>,
 }
 
+/// The worst effect users see of the components' states, as one state.
+///
+/// Name servers are redundant: resolvers ask another when one does not
+/// answer, so DNS is down only when every name server is (a major outage);
+/// one or some of them down, or unreachable from some places, is a partial
+/// outage of DNS; one answering slowly or unreliably is degraded
+/// performance (a name server under maintenance counts as not answering
+/// for the first rule). Every other component (the API, the redirector, zone
+/// publishing) has no stand-in, so its own state is what users see.
+pub fn user_visible(
+    components: impl IntoIterator<Item = (ComponentKind, ComponentStatus)>,
+) -> ComponentStatus {
+    let mut worst = ComponentStatus::Operational;
+    let (mut nameservers, mut down) = (0usize, 0usize);
+    for (kind, status) in components {
+        let seen = if kind == ComponentKind::NameServer {
+            nameservers += 1;
+            // A name server under maintenance may not answer either.
+            if matches!(
+                status,
+                ComponentStatus::MajorOutage | ComponentStatus::UnderMaintenance
+            ) {
+                down += 1;
+            }
+            status.min(ComponentStatus::PartialOutage)
+        } else {
+            status
+        };
+        worst = worst.max(seen);
+    }
+    if nameservers > 0 && down == nameservers {
+        worst = ComponentStatus::MajorOutage;
+    }
+    worst
+}
+
+impl PageSnapshot {
+    /// The page's settings and state, without components and incidents.
+    pub fn clone_settings(&self) -> PageSnapshot {
+        PageSnapshot {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            generated_at: self.generated_at,
+            updated_at: self.updated_at,
+            indicator: self.indicator,
+            components: Vec::new(),
+            open_incidents: Vec::new(),
+            maintenances: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+}
+
 impl Indicator {
+    /// The indicator for the worst user-visible state ([`user_visible`]).
+    pub fn of(status: ComponentStatus) -> Indicator {
+        match status {
+            ComponentStatus::MajorOutage => Indicator::Critical,
+            ComponentStatus::PartialOutage => Indicator::Major,
+            ComponentStatus::DegradedPerformance | ComponentStatus::UnderMaintenance => {
+                Indicator::Minor
+            }
+            ComponentStatus::Operational => Indicator::None,
+        }
+    }
+
     /// Statuspage's wording for the indicator.
     pub fn description(self) -> &'static str {
         match self {
@@ -403,8 +468,20 @@ pub struct Subscriber {
     pub created_at: Timestamp,
     /// Consecutive failed deliveries.
     pub failures: u32,
+    /// When the current run of failed deliveries started, if one is
+    /// running.
+    pub failing_since: Option<Timestamp>,
     /// When it was disabled after too many failures, if it was.
     pub disabled_at: Option<Timestamp>,
+    /// Why it was disabled: the failures, and the last error.
+    pub disabled_reason: Option<String>,
+    /// A secret token in its confirmation and one-click unsubscribe links.
+    pub token: String,
+    /// Made on the public page, without an account.
+    pub public: bool,
+    /// When a public e-mail subscriber confirmed its address (double opt-in);
+    /// until then it is sent nothing but the confirmation request.
+    pub confirmed_at: Option<Timestamp>,
 }
 
 /// What happened, as told to subscribers.
@@ -443,6 +520,45 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// When it was given up on (permanent failure or subscriber disabled).
     pub abandoned_at: Option<Timestamp>,
+}
+
+/// What a [`Message`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Tells an account that one of its subscriptions was disabled after
+    /// its deliveries failed for a long time, and how to enable it again.
+    SubscriberDisabled,
+    /// Asks an address that subscribed on the public page to confirm.
+    Confirmation,
+}
+
+/// An e-mail that is not an incident notification (to an account's
+/// address, or to an address that asked to subscribe), in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Database id.
+    pub id: i64,
+    /// Idempotency key (the e-mail's Message-ID).
+    pub key: String,
+    /// What it is about.
+    pub kind: MessageKind,
+    /// The account told (`None`: the operator's); used when `address` is
+    /// `None`.
+    pub account_id: Option<i64>,
+    /// The subscriber it is about.
+    pub subscriber_id: Option<i64>,
+    /// Where to send it; `None`: the account's address.
+    pub address: Option<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// One-click unsubscribe URL (RFC 8058), if any.
+    pub list_unsubscribe: Option<String>,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: Timestamp,
 }
 
 /// A value of one of the enums above was not one of its names.
@@ -545,6 +661,11 @@ names!(Indicator, "indicator", {
     Critical => "critical",
 });
 
+names!(MessageKind, "message kind", {
+    SubscriberDisabled => "subscriber_disabled",
+    Confirmation => "confirmation",
+});
+
 names!(Event, "event", {
     IncidentCreated => "incident.created",
     IncidentUpdated => "incident.updated",
@@ -633,6 +754,59 @@ mod tests {
         assert_eq!(day.worst(), Some(ComponentStatus::MajorOutage));
         assert_eq!(DayUptime::default().percent(), None);
         assert_eq!(DayUptime::default().worst(), None);
+    }
+
+    #[test]
+    fn one_name_server_down_is_a_partial_outage_of_dns() {
+        use ComponentKind::{Api, NameServer};
+        use ComponentStatus::*;
+        let cases: &[(&[(ComponentKind, ComponentStatus)], ComponentStatus)] = &[
+            (
+                &[(NameServer, MajorOutage), (NameServer, Operational)],
+                PartialOutage,
+            ),
+            (
+                &[(NameServer, MajorOutage), (NameServer, MajorOutage)],
+                MajorOutage,
+            ),
+            (&[(NameServer, MajorOutage)], MajorOutage),
+            (
+                &[(NameServer, PartialOutage), (NameServer, PartialOutage)],
+                PartialOutage,
+            ),
+            (
+                &[(NameServer, DegradedPerformance), (NameServer, Operational)],
+                DegradedPerformance,
+            ),
+            (
+                &[(NameServer, Operational), (Api, MajorOutage)],
+                MajorOutage,
+            ),
+            (
+                &[(NameServer, MajorOutage), (NameServer, UnderMaintenance)],
+                MajorOutage,
+            ),
+            (
+                &[(NameServer, Operational), (NameServer, UnderMaintenance)],
+                UnderMaintenance,
+            ),
+            (
+                &[(NameServer, Operational), (NameServer, Operational)],
+                Operational,
+            ),
+            (&[], Operational),
+        ];
+        for (components, expected) in cases {
+            assert_eq!(
+                user_visible(components.iter().copied()),
+                *expected,
+                "{components:?}"
+            );
+        }
+        assert_eq!(
+            Indicator::of(PartialOutage).description(),
+            "Partial System Outage"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! | `/history` | `history/index.html` | [`html::history`] |
 //! | `/incidents/{public_id}` | `incidents/{public_id}/index.html` | [`html::incident`] |
 //! | `/history.atom` | `history.atom` | [`atom::feed`] |
+//! | `/subscribe` | `subscribe/index.html` | [`html::subscribe`] |
 //! | `/api/v2/summary.json` | same | [`json::summary`] |
 //! | `/api/v2/status.json` | same | [`json::status`] |
 //! | `/api/v2/components.json` | same | [`json::components`] |
@@ -29,7 +30,8 @@
 //! | `/api/v2/scheduled-maintenances/active.json` | same | [`json::active_maintenances`] |
 //!
 //! Anything else is a 404 page (`404.html` on disk); methods other than GET
-//! and HEAD get 405.
+//! and HEAD get 405. With [`router_with`], the subscription forms
+//! ([`subscribe`]) are the exception: they are answered from the database.
 
 use std::collections::HashMap;
 use std::fs;
@@ -48,11 +50,17 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::model::{IncidentView, PageSnapshot};
 use crate::render::{atom, html, incident_path, is_safe_id, json};
+
+pub mod limit;
+pub mod subscribe;
+
+pub use subscribe::Subscriptions;
 
 /// Content type of the HTML pages.
 pub const HTML: &str = "text/html; charset=utf-8";
@@ -64,10 +72,11 @@ pub const JSON: &str = "application/json";
 /// `Cache-Control` of every page: short, so a change shows within seconds
 /// even through caches, yet a burst of readers mostly hits the caches.
 const CACHE: &str = "public, max-age=10";
-/// `Content-Security-Policy` of every response: no scripts, no frames, no
-/// forms, nothing loaded from anywhere; only the inline styles.
+/// `Content-Security-Policy` of every response: no scripts, no frames,
+/// nothing loaded from anywhere; only the inline styles, and forms posted
+/// to this site (the subscription forms).
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /// The body of a 405.
 const METHOD_NOT_ALLOWED: &str = "Only GET and HEAD are allowed here.\n";
 
@@ -112,6 +121,9 @@ pub struct Site {
     assets: HashMap<String, Asset>,
     /// The page for unknown paths.
     not_found: Asset,
+    /// The snapshot's page settings and state (without components and
+    /// incidents), for the pages the forms answer with.
+    page: Arc<PageSnapshot>,
 }
 
 /// The site the router serves, swapped as a whole on every change.
@@ -131,6 +143,7 @@ impl Site {
         add("/", Asset::new(HTML, html::index(snapshot)));
         add("/history", Asset::new(HTML, html::history(snapshot)));
         add("/history.atom", Asset::new(ATOM, atom::feed(snapshot)));
+        add("/subscribe", Asset::new(HTML, html::subscribe(snapshot)));
         let documents = [
             ("/api/v2/summary.json", json::summary(snapshot)),
             ("/api/v2/status.json", json::status(snapshot)),
@@ -171,9 +184,11 @@ impl Site {
                 );
             }
         }
+        let page = snapshot.clone_settings();
         Site {
             assets,
             not_found: Asset::new(HTML, html::not_found(snapshot)),
+            page: Arc::new(page),
         }
     }
 
@@ -289,28 +304,60 @@ fn write_if_changed(path: &Path, body: &[u8]) -> io::Result<()> {
 /// request whose `If-None-Match` names the current ETag gets `304`.
 /// Unknown paths get the 404 page, other methods `405` with `Allow`.
 pub fn router(site: SharedSite) -> Router {
-    Router::new().fallback(serve).with_state(site)
+    router_with(site, None)
 }
 
-/// Answers one request; the handler behind every method and path.
-async fn serve(
-    State(site): State<SharedSite>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+/// [`router`] with the public subscription forms ([`subscribe`]) when
+/// `subscriptions` is given: `POST /subscribe`, `GET|POST
+/// /subscribe/confirm` and `GET|POST /unsubscribe`.
+pub fn router_with(site: SharedSite, subscriptions: Option<Arc<Subscriptions>>) -> Router {
+    let web = Web {
+        site,
+        subscriptions,
+    };
+    Router::new()
+        .route("/subscribe", post(subscribe::subscribe).fallback(serve))
+        .route(
+            "/subscribe/confirm",
+            get(subscribe::confirm).post(subscribe::confirm),
+        )
+        .route(
+            "/unsubscribe",
+            get(subscribe::unsubscribe).post(subscribe::unsubscribe),
+        )
+        .fallback(serve)
+        .with_state(web)
+}
+
+/// The router's state.
+#[derive(Clone)]
+struct Web {
+    /// The pre-rendered site.
+    site: SharedSite,
+    /// The forms, when they are served.
+    subscriptions: Option<Arc<Subscriptions>>,
+}
+
+/// The answer to a method other than GET and HEAD.
+fn method_not_allowed() -> Response {
+    let mut response = Response::new(Body::from(METHOD_NOT_ALLOWED));
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    let response_headers = response.headers_mut();
+    response_headers.insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response_headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    security_headers(response_headers);
+    response
+}
+
+/// Answers one request from the pre-rendered site: every GET and HEAD.
+async fn serve(State(web): State<Web>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let site = web.site;
     let head = method == Method::HEAD;
     if method != Method::GET && !head {
-        let mut response = Response::new(Body::from(METHOD_NOT_ALLOWED));
-        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        let response_headers = response.headers_mut();
-        response_headers.insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        response_headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        security_headers(response_headers);
-        return response;
+        return method_not_allowed();
     }
     let (status, asset) = {
         let site = site.load();

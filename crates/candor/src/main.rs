@@ -7,6 +7,7 @@ mod backup;
 mod check;
 mod cli;
 mod data;
+mod deliver;
 mod guard;
 mod serve;
 mod status;

@@ -15,13 +15,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use candor_notify::{Backoff, Email, Mailer, SmtpConfig, SmtpSecurity, WebhookRequest, Webhooks};
+use candor_notify::schedule::Limits;
+use candor_notify::{Backoff, Mailer, SmtpConfig, SmtpSecurity, Webhooks};
 use candor_server::SharedZones;
 use candor_status::db::{ComponentSpec, NewUpdate, StatusDb, now};
 use candor_status::engine::{Engine, Observation, Outcome, Thresholds};
-use candor_status::model::{Channel, ComponentKind, IncidentStatus, UpdateSource};
-use candor_status::render;
-use candor_status::web::{SharedSite, Site};
+use candor_status::model::{ComponentKind, IncidentStatus, UpdateSource};
+use candor_status::web::subscribe::CheckWebhook;
+use candor_status::web::{SharedSite, Site, Subscriptions};
 use candor_store::Store;
 use candor_wire::decode::decode_message;
 use candor_wire::{Name, QuerySpec, Rtype, query_message};
@@ -76,6 +77,14 @@ pub(crate) struct StatusArgs {
     /// Vantage points that must see a failure (0: a majority).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) status_quorum: usize,
+    /// Rounds looked back over for failures that do not come in a row.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub(crate) status_window_rounds: u32,
+    /// Percent of the window's rounds (and at least --status-fail-rounds
+    /// of them) with failed, incomplete or slow probes that make a
+    /// component degraded.
+    #[arg(long, value_name = "PERCENT", default_value_t = 25)]
+    pub(crate) status_window_share: u32,
     /// Seconds every probe must succeed before an incident resolves itself.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub(crate) status_hold: i64,
@@ -103,6 +112,14 @@ pub(crate) struct StatusArgs {
     /// Milliseconds to wait for a webhook receiver or the SMTP relay.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub(crate) notify_timeout_ms: u64,
+    /// Webhooks of one account (and of the public page's subscribers,
+    /// together) in flight at once; the operator's notifications and
+    /// e-mails have a lane of their own.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub(crate) notify_per_account: usize,
+    /// Subscriptions one account may make through the API.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) status_max_subscriptions: u32,
 }
 
 /// What `serve` needs to know to set the status page up.
@@ -152,7 +169,7 @@ struct Vantage {
 }
 
 /// Runs `f` on the database on the blocking pool.
-async fn with_db<T: Send + 'static>(
+pub(crate) async fn with_db<T: Send + 'static>(
     db: &Arc<Mutex<StatusDb>>,
     f: impl FnOnce(&mut StatusDb) -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
@@ -302,6 +319,8 @@ pub(crate) async fn start(
         let mut db = wiring.db;
         db.set_page(&name, &url)
             .context("cannot write the status page's settings")?;
+        db.set_max_subscriptions(args.status_max_subscriptions)
+            .context("cannot write the status page's settings")?;
         Arc::new(Mutex::new(db))
     };
     let components = with_db(&db, move |db| Ok(db.sync_components(&specs, now())?)).await?;
@@ -339,6 +358,8 @@ pub(crate) async fn start(
         fail_rounds: args.status_fail_rounds.max(1),
         hold: args.status_hold.max(0),
         slow_ms: args.status_slow_ms,
+        window: args.status_window_rounds.max(1),
+        window_share: args.status_window_share.min(100),
     };
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(monitor(
@@ -362,10 +383,44 @@ pub(crate) async fn start(
         changed_rx.clone(),
         stop.clone(),
     )));
-    tasks.push(tokio::spawn(deliver(
-        db.clone(),
-        webhooks,
-        smtp,
+    let operator_account = match &wiring.store {
+        Some(store) => {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.accounts())
+                .await
+                .context("reading the operator's account failed")?
+                .context("cannot read the operator's account")?
+                .first()
+                .map(|a| a.id)
+        }
+        None => None,
+    };
+    tasks.push(tokio::spawn(crate::deliver::run(
+        crate::deliver::Notifier {
+            db: db.clone(),
+            webhooks,
+            smtp,
+            operator_account,
+            account_address: match &wiring.store {
+                Some(store) => {
+                    let store = store.clone();
+                    Arc::new(move |account: Option<i64>| {
+                        let accounts = store.accounts().ok()?;
+                        let found = match account {
+                            Some(id) => accounts.iter().find(|a| a.id == id),
+                            None => accounts.first(),
+                        };
+                        found.map(|a| a.email.clone())
+                    })
+                }
+                None => Arc::new(|_| None),
+            },
+            limits: Limits {
+                per_account: args.notify_per_account.max(1),
+                ..Limits::default()
+            },
+            backoff: Backoff::default(),
+        },
         changed_rx,
         stop.clone(),
     )));
@@ -388,11 +443,46 @@ pub(crate) async fn start(
             stop,
         )));
     }
+    let router = candor_status::web::router_with(
+        site,
+        Some(Arc::new(Subscriptions::new(
+            db.clone(),
+            changed.clone(),
+            check_webhook(args.webhook_allow_private),
+        ))),
+    );
     Ok(Running {
         db,
         changed,
-        router: candor_status::web::router(site),
+        router,
         tasks,
+    })
+}
+
+/// The check of webhook URLs given on the public form: unless private
+/// addresses are allowed, a URL naming an IP address literal must name a
+/// public one (names are checked when delivering: the notifier connects
+/// only to public addresses they resolve to).
+fn check_webhook(allow_private: bool) -> CheckWebhook {
+    Arc::new(move |url: &str| {
+        if allow_private {
+            return Ok(());
+        }
+        let host = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+            .map(|authority| authority.rsplit_once('@').map_or(authority, |(_, h)| h))
+            .unwrap_or("");
+        let host = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.split(':').next().unwrap_or(""),
+        };
+        match host.parse::<IpAddr>() {
+            Ok(ip) if !candor_notify::is_public(ip) => Err(format!(
+                "{ip} is not a public address; webhooks go to public addresses only"
+            )),
+            _ => Ok(()),
+        }
     })
 }
 
@@ -528,9 +618,10 @@ async fn probe_dns(
         timed(timeout, dns_tcp(source, target, name, check)),
     );
     let mut reasons = Vec::new();
-    for (proto, result) in [("udp", udp), ("tcp", tcp)] {
+    let mut answered = Vec::new();
+    for (proto, result, took) in [("udp", udp, udp_ms), ("tcp", tcp, tcp_ms)] {
         match result {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => answered.push(took),
             Ok(Err(e)) => reasons.push(format!("{proto}: {e}")),
             Err(_) => reasons.push(format!(
                 "{proto}: no answer within {} ms",
@@ -538,18 +629,20 @@ async fn probe_dns(
             )),
         }
     }
-    if reasons.is_empty() {
-        Outcome::Ok {
-            latency_ms: udp_ms
-                .max(tcp_ms)
-                .as_millis()
-                .try_into()
-                .unwrap_or(u32::MAX),
-        }
-    } else {
-        Outcome::Failed {
+    let latency_ms = |took: Duration| took.as_millis().try_into().unwrap_or(u32::MAX);
+    match (answered.iter().max(), reasons.is_empty()) {
+        (Some(took), true) => Outcome::Ok {
+            latency_ms: latency_ms(*took),
+        },
+        // One way answered: users get answers (resolvers retry over the
+        // other), some of them late.
+        (Some(took), false) => Outcome::Impaired {
+            latency_ms: latency_ms(*took),
             reason: reasons.join(", "),
-        }
+        },
+        (None, _) => Outcome::Failed {
+            reason: reasons.join(", "),
+        },
     }
 }
 
@@ -759,163 +852,6 @@ async fn publish(
     }
 }
 
-/// Delivers the outbox: webhooks and e-mails, retried with back-off.
-async fn deliver(
-    db: Arc<Mutex<StatusDb>>,
-    webhooks: Webhooks,
-    smtp: Option<Mailer>,
-    mut changed: watch::Receiver<u64>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let backoff = Backoff::default();
-    let webhooks = Arc::new(webhooks);
-    let smtp = Arc::new(smtp);
-    loop {
-        tokio::select! {
-            _ = changed.changed() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
-        }
-        let due = with_db(&db, |db| {
-            let due = db.due_deliveries(now(), 64)?;
-            if due.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some((due, db.snapshot(now())?)))
-        })
-        .await;
-        let (due, snapshot) = match due {
-            Ok(Some(d)) => d,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::error!("cannot read the outbox: {e:#}");
-                continue;
-            }
-        };
-        let snapshot = Arc::new(snapshot);
-        // One task per subscriber, its deliveries in order; a failure
-        // stops that subscriber's batch.
-        let mut by_subscriber: Vec<(
-            candor_status::model::Subscriber,
-            Vec<candor_status::model::Delivery>,
-        )> = Vec::new();
-        for (d, s) in due {
-            match by_subscriber.iter_mut().find(|(x, _)| x.id == s.id) {
-                Some((_, list)) => list.push(d),
-                None => by_subscriber.push((s, vec![d])),
-            }
-        }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (subscriber, deliveries) in by_subscriber {
-            let (db, webhooks, smtp, snapshot) =
-                (db.clone(), webhooks.clone(), smtp.clone(), snapshot.clone());
-            tasks.spawn(async move {
-                let mut failures = subscriber.failures;
-                for d in deliveries {
-                    let incident_id = d.incident_id;
-                    let view = match with_db(&db, move |db| Ok(db.incident(incident_id)?)).await {
-                        Ok(v) => v,
-                        Err(e) => {
-                            tracing::error!("cannot read incident {incident_id}: {e:#}");
-                            return;
-                        }
-                    };
-                    let Some(update) = view.updates.iter().find(|u| u.id == d.update_id) else {
-                        continue;
-                    };
-                    let started = Instant::now();
-                    let result = match &subscriber.channel {
-                        Channel::Webhook { url, secret } => {
-                            let body =
-                                render::notify::webhook_payload(&snapshot, &view, update, d.event);
-                            webhooks
-                                .deliver(&WebhookRequest {
-                                    url,
-                                    secret: secret.as_bytes(),
-                                    event: d.event.as_str(),
-                                    idempotency_key: &d.key,
-                                    body: &body,
-                                })
-                                .await
-                                .map(|_| ())
-                        }
-                        Channel::Email { address } => match smtp.as_ref() {
-                            Some(mailer) => {
-                                let text = render::notify::email(&snapshot, &view, update, d.event);
-                                mailer
-                                    .send(&Email {
-                                        to: address,
-                                        subject: &text.subject,
-                                        text: &text.text,
-                                        html: Some(&text.html),
-                                        idempotency_key: &d.key,
-                                        list_unsubscribe: None,
-                                    })
-                                    .await
-                            }
-                            None => Err(candor_notify::DeliveryError {
-                                kind: candor_notify::FailureKind::Permanent,
-                                message: "no SMTP relay is configured (--smtp-relay)".into(),
-                            }),
-                        },
-                    };
-                    let id = d.id;
-                    let outcome = match result {
-                        Ok(()) => {
-                            tracing::info!(
-                                subscriber = subscriber.id,
-                                event = d.event.as_str(),
-                                incident = d.incident_id,
-                                elapsed_ms = started.elapsed().as_millis() as u64,
-                                "notification delivered"
-                            );
-                            failures = 0;
-                            with_db(&db, move |db| Ok(db.delivery_succeeded(id, now())?)).await
-                        }
-                        Err(e) => {
-                            failures += 1;
-                            let disable = backoff.should_disable(failures);
-                            let retry_at = (!e.is_permanent()).then(|| {
-                                let delay = backoff
-                                    .delay(d.attempts + 1, candor_notify::jitter_seed(&d.key));
-                                not_before(delay)
-                            });
-                            tracing::warn!(
-                                subscriber = subscriber.id,
-                                attempt = d.attempts + 1,
-                                disable,
-                                "notification failed: {e}"
-                            );
-                            let message = e.message.clone();
-                            let r = with_db(&db, move |db| {
-                                Ok(db.delivery_failed(id, &message, retry_at, disable, now())?)
-                            })
-                            .await;
-                            if let Err(e) = r {
-                                tracing::error!("cannot record a delivery: {e:#}");
-                            }
-                            return;
-                        }
-                    };
-                    if let Err(e) = outcome {
-                        tracing::error!("cannot record a delivery: {e:#}");
-                    }
-                }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
-    }
-}
-
-/// The first whole second at least `delay` from now (the outbox counts in
-/// whole seconds; rounding down could retry early).
-fn not_before(delay: Duration) -> i64 {
-    let due = std::time::SystemTime::now() + delay;
-    due.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| {
-        i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2) + 1
-    })
-}
-
 /// Posts the ALIAS refresh switch to the timeline of every open incident
 /// when an operator flips it (API or CLI).
 async fn mitigations(
@@ -986,6 +922,17 @@ async fn mitigations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_webhooks_go_to_public_addresses() {
+        let check = check_webhook(false);
+        assert!(check("https://hooks.example.net/x").is_ok());
+        assert!(check("https://93.184.215.14/x").is_ok());
+        assert!(check("http://127.0.0.1:8080/x").is_err());
+        assert!(check("http://user@[::1]:80/x").is_err());
+        assert!(check("http://10.1.2.3/").is_err());
+        assert!(check_webhook(true)("http://127.0.0.1/").is_ok());
+    }
 
     #[test]
     fn nameserver_and_vantage_syntax() {

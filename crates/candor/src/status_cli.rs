@@ -755,9 +755,10 @@ fn subscriber(cmd: SubscriberCommand) -> anyhow::Result<()> {
                 } else {
                     s.zones.join(",")
                 };
-                let state = match s.disabled_at {
-                    Some(at) => format!("disabled {}", rfc3339(at)),
-                    None => "enabled".to_owned(),
+                let state = match (s.disabled_at, &s.disabled_reason) {
+                    (Some(at), Some(why)) => format!("disabled {} ({why})", rfc3339(at)),
+                    (Some(at), None) => format!("disabled {}", rfc3339(at)),
+                    (None, _) => "enabled".to_owned(),
                 };
                 out(&format!(
                     "{}\t{kind}\t{target}\t{owner}\t{zones}\t{state}\tfailures {}\tcreated {}",

@@ -102,6 +102,22 @@ pub(crate) struct Text {
     body: String,
 }
 
+/// Body of `PATCH …/status/maintenances/{incident}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Reschedule {
+    /// New start (RFC 3339).
+    scheduled_for: String,
+    /// New end (RFC 3339).
+    scheduled_until: String,
+}
+
+/// Body of `POST …/status/maintenances/{incident}/cancel` (may be empty).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Cancel {
+    /// Why, for the timeline.
+    body: Option<String>,
+}
+
 /// Body of `POST …/status/subscriptions`: exactly one of `webhook_url`
 /// and `email`.
 #[derive(Debug, Deserialize)]
@@ -389,6 +405,7 @@ fn subscription_view(s: &Subscriber) -> Value {
         "created_at": rfc3339(s.created_at),
         "failures": s.failures,
         "disabled_at": rfc3339_opt(s.disabled_at),
+        "disabled_reason": s.disabled_reason,
     })
 }
 
@@ -557,6 +574,65 @@ pub(crate) async fn postmortem(
     })
     .await?;
     Ok(views::data(incident_view(&view)))
+}
+
+//----------- Maintenance (operator) --------------------------------------------
+
+/// `GET /v2/{account}/status/maintenances`: the windows not over yet,
+/// soonest first.
+pub(crate) async fn maintenances(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let db = operator_db(&state)?;
+    let list = read(db, |db| db.open_maintenance()).await?;
+    Ok(views::data(list.iter().map(incident_view).collect()))
+}
+
+/// `PATCH /v2/{account}/status/maintenances/{incident}` with
+/// `scheduled_for` and `scheduled_until`: moves a window that is not over
+/// (logged; subscribers are told).
+pub(crate) async fn reschedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathParams,
+    JsonBody(body): JsonBody<Reschedule>,
+) -> ApiResult<Json<Value>> {
+    let db = operator_db(&state)?;
+    let from = parse_time("scheduled_for", Some(&body.scheduled_for))?.unwrap_or_default();
+    let until = parse_time("scheduled_until", Some(&body.scheduled_until))?.unwrap_or_default();
+    let by = who(&state, &caller).await?;
+    let id = path.get("incident").to_owned();
+    let written = write(&state, db, move |db| {
+        let found = db.find_incident(&id)?.incident.id;
+        db.reschedule_maintenance(found, from, until, &by, now())
+    })
+    .await?;
+    Ok(views::data(incident_view(&written.incident)))
+}
+
+/// `POST /v2/{account}/status/maintenances/{incident}/cancel` with an
+/// optional `body`: the window will not take place; it is completed with
+/// an update saying so.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathParams,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let db = operator_db(&state)?;
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<Cancel>(&body)
+            .map_err(|e| ApiError::invalid_field("body", format!("not a JSON object: {e}")))?
+            .body
+    };
+    let by = who(&state, &caller).await?;
+    let id = path.get("incident").to_owned();
+    let written = write(&state, db, move |db| {
+        let found = db.find_incident(&id)?.incident.id;
+        db.cancel_maintenance(found, reason.as_deref(), &by, now())
+    })
+    .await?;
+    Ok(views::data(incident_view(&written.incident)))
 }
 
 //----------- Subscriptions (any account, its own) ------------------------------

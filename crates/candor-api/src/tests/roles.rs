@@ -248,6 +248,9 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
         POST /v2/{account}/status/incidents/{incident}/updates [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=201
         PUT /v2/{account}/status/incidents/{incident}/postmortem [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=400
         PATCH /v2/{account}/status/updates/{update} [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=200
+        GET /v2/{account}/status/maintenances [operator member]: anon=401 other=404 member=403 owner=403 op-member=200 operator=200
+        PATCH /v2/{account}/status/maintenances/{incident} [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=400
+        POST /v2/{account}/status/maintenances/{incident}/cancel [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=404
         GET /v2/{account}/status/subscriptions [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         POST /v2/{account}/status/subscriptions [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
         DELETE /v2/{account}/status/subscriptions/{subscription} [owner]: anon=401 other=404 member=403 owner=204 op-member=404 operator=404

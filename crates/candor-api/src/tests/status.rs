@@ -218,15 +218,15 @@ async fn maintenance_is_scheduled_with_a_window() {
             "name": "Moving ns1",
             "body": "ns1 moves to a new rack.",
             "components": [{ "id": 1, "status": "under_maintenance" }],
-            "scheduled_for": "2026-11-26T11:00:00Z",
-            "scheduled_until": "2026-11-26T13:00:00+01:00",
+            "scheduled_for": "2036-11-26T11:00:00Z",
+            "scheduled_until": "2036-11-26T13:00:00+01:00",
         }))
         .await;
     assert_eq!(window["maintenance"], json!(true));
     assert_eq!(window["status"], json!("scheduled"));
     assert_eq!(window["impact"], json!("maintenance"));
-    assert_eq!(window["scheduled_for"], json!("2026-11-26T11:00:00Z"));
-    assert_eq!(window["scheduled_until"], json!("2026-11-26T12:00:00Z"));
+    assert_eq!(window["scheduled_for"], json!("2036-11-26T11:00:00Z"));
+    assert_eq!(window["scheduled_until"], json!("2036-11-26T12:00:00Z"));
 }
 
 #[tokio::test]
@@ -522,6 +522,16 @@ async fn a_disabled_subscription_is_enabled_again() {
             .expect("failed");
         assert!(db.subscriber(id).expect("subscriber").disabled_at.is_some());
     }
+    // The account sees why.
+    let reply = h.call("GET", &h.path("/status/subscriptions"), None).await;
+    let reason = reply.json["data"][0]["disabled_reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("the last error: HTTP 500"),
+        "{}",
+        reply.json
+    );
     let reply = h
         .call(
             "POST",
@@ -532,4 +542,128 @@ async fn a_disabled_subscription_is_enabled_again() {
     expect(&reply, StatusCode::OK);
     assert_eq!(reply.json["data"]["disabled_at"], Value::Null);
     assert_eq!(reply.json["data"]["failures"], json!(0));
+}
+
+#[tokio::test]
+async fn only_owners_of_the_operator_account_speak_for_the_platform() {
+    let h = harness();
+    let member = h.store.create_user("member@example.net").expect("user");
+    h.store
+        .add_member(h.account, member.id, candor_store::Role::Member)
+        .expect("membership");
+    let owner = h.store.create_user("owner@example.net").expect("user");
+    h.store
+        .add_member(h.account, owner.id, candor_store::Role::Owner)
+        .expect("membership");
+    let (_, member_token) = h
+        .store
+        .create_user_token(h.account, member.id, "member")
+        .expect("token");
+    let (_, owner_token) = h
+        .store
+        .create_user_token(h.account, owner.id, "owner")
+        .expect("token");
+    let path = h.path("/status/incidents");
+    let body = json!({ "name": "DNS is down", "body": "It is not." });
+    // A member may read, not post.
+    let reply = h
+        .call_as(Some(&member_token), "POST", &path, Some(body.clone()))
+        .await;
+    expect(&reply, StatusCode::FORBIDDEN);
+    let reply = h.call_as(Some(&member_token), "GET", &path, None).await;
+    expect(&reply, StatusCode::OK);
+    assert_eq!(h.changes(), 0);
+    // An owner may, and is named.
+    let reply = h
+        .call_as(Some(&owner_token), "POST", &path, Some(body))
+        .await;
+    expect(&reply, StatusCode::CREATED);
+    assert_eq!(
+        reply.json["data"]["updates"][0]["posted_by"],
+        json!("owner@example.net")
+    );
+}
+
+#[tokio::test]
+async fn maintenance_is_listed_rescheduled_and_cancelled() {
+    let h = harness();
+    let window = h
+        .open(json!({
+            "name": "New disks",
+            "body": "ns1 restarts.",
+            "components": [{ "id": 1, "status": "under_maintenance" }],
+            "scheduled_for": "2036-01-10T10:00:00Z",
+            "scheduled_until": "2036-01-10T11:00:00Z",
+        }))
+        .await;
+    let id = window["id"].as_i64().expect("id");
+    // In the past: refused.
+    let reply = h
+        .call(
+            "POST",
+            &h.path("/status/incidents"),
+            Some(json!({
+                "name": "Too late",
+                "body": "b",
+                "scheduled_for": "2020-01-10T10:00:00Z",
+                "scheduled_until": "2020-01-10T11:00:00Z",
+            })),
+        )
+        .await;
+    expect(&reply, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.json.to_string().contains("scheduled_until"),
+        "{}",
+        reply.json
+    );
+    let reply = h.call("GET", &h.path("/status/maintenances"), None).await;
+    expect(&reply, StatusCode::OK);
+    assert_eq!(reply.json["data"].as_array().map(Vec::len), Some(1));
+    let reply = h
+        .call(
+            "PATCH",
+            &h.path(&format!("/status/maintenances/{id}")),
+            Some(json!({
+                "scheduled_for": "2036-01-11T10:00:00Z",
+                "scheduled_until": "2036-01-11T12:00:00Z",
+            })),
+        )
+        .await;
+    expect(&reply, StatusCode::OK);
+    assert_eq!(
+        reply.json["data"]["scheduled_for"],
+        json!("2036-01-11T10:00:00Z")
+    );
+    assert_eq!(
+        reply.json["data"]["updates"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let reply = h
+        .call(
+            "POST",
+            &h.path(&format!("/status/maintenances/{id}/cancel")),
+            Some(json!({ "body": "Not needed after all." })),
+        )
+        .await;
+    expect(&reply, StatusCode::OK);
+    assert_eq!(reply.json["data"]["status"], json!("completed"));
+    assert_eq!(
+        reply.json["data"]["updates"][0]["body"],
+        json!("Cancelled: Not needed after all.")
+    );
+    let reply = h.call("GET", &h.path("/status/maintenances"), None).await;
+    assert_eq!(reply.json["data"].as_array().map(Vec::len), Some(0));
+    // An incident is not a maintenance window.
+    let incident = h.open(json!({ "name": "n", "body": "b" })).await;
+    let reply = h
+        .call(
+            "POST",
+            &h.path(&format!(
+                "/status/maintenances/{}/cancel",
+                incident["id"].as_i64().unwrap_or_default()
+            )),
+            None,
+        )
+        .await;
+    expect(&reply, StatusCode::NOT_FOUND);
 }

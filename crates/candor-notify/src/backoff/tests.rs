@@ -14,6 +14,7 @@ fn defaults() {
     assert_eq!(backoff.base, Duration::from_secs(2));
     assert_eq!(backoff.max, Duration::from_secs(3600));
     assert_eq!(backoff.disable_after, 10);
+    assert_eq!(backoff.disable_span, Duration::from_secs(86_400));
 }
 
 #[test]
@@ -40,12 +41,14 @@ fn grows_and_caps_within_jitter_bounds() {
         base: Duration::from_secs(1),
         max: Duration::MAX,
         disable_after: 0,
+        disable_span: Duration::ZERO,
     };
     assert!(unbounded.delay(u32::MAX, 1) >= Duration::from_secs(u64::from(u32::MAX / 2)));
     let huge = Backoff {
         base: Duration::MAX,
         max: Duration::MAX,
         disable_after: 0,
+        disable_span: Duration::ZERO,
     };
     assert!(huge.delay(3, 1) >= Duration::MAX / 2);
     // Zero failures is treated as one.
@@ -91,13 +94,19 @@ fn jitter_is_deterministic_and_spread() {
 #[test]
 fn should_disable() {
     let backoff = Backoff::default();
-    assert!(!backoff.should_disable(0));
-    assert!(!backoff.should_disable(9));
-    assert!(backoff.should_disable(10));
-    assert!(backoff.should_disable(11));
+    let day = Duration::from_secs(86_400);
+    assert!(!backoff.should_disable(0, Duration::ZERO));
+    assert!(!backoff.should_disable(9, day));
+    // Ten failures in a few seconds (a receiver restarting during a busy
+    // incident) are not enough; failures for a day are.
+    assert!(!backoff.should_disable(10, Duration::from_secs(13)));
+    assert!(!backoff.should_disable(40, day - Duration::from_secs(1)));
+    assert!(backoff.should_disable(10, day));
+    assert!(backoff.should_disable(11, day * 2));
     let never = Backoff {
         disable_after: 0,
+        disable_span: Duration::ZERO,
         ..Backoff::default()
     };
-    assert!(!never.should_disable(u32::MAX));
+    assert!(!never.should_disable(u32::MAX, Duration::MAX));
 }

@@ -437,3 +437,211 @@ fn reopens_file_and_keeps_everything() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn accounts_have_a_subscription_limit_and_the_outbox_reads_on() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    db.set_max_subscriptions(2).unwrap();
+    db.add_subscriber(&webhook(1), Some(7), &[], 10).unwrap();
+    let second = db.add_subscriber(&webhook(2), Some(7), &[], 10).unwrap();
+    assert_eq!(
+        db.add_subscriber(&webhook(3), Some(7), &[], 10)
+            .unwrap_err()
+            .to_string(),
+        "subscriptions: an account may have at most 2 subscriptions; remove one first"
+    );
+    // Other accounts and the operator are not affected; a removal frees a place.
+    db.add_subscriber(&webhook(4), Some(8), &[], 10).unwrap();
+    for i in 5..10 {
+        db.add_subscriber(&webhook(i), None, &[], 10).unwrap();
+    }
+    db.remove_subscriber(second.id, Some(7), 11).unwrap();
+    db.add_subscriber(&webhook(3), Some(7), &[], 12).unwrap();
+
+    // The notifier reads what is pending, then only what was added since.
+    incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[]);
+    let pending = db.pending_deliveries(0, 100).unwrap();
+    assert_eq!(pending.len(), 8);
+    let last = pending.last().unwrap().id;
+    assert!(db.pending_deliveries(last, 100).unwrap().is_empty());
+    assert_eq!(db.pending_deliveries(0, 3).unwrap().len(), 3);
+    assert!(db.delivery_pending(pending[0].id).unwrap());
+    db.delivery_failed(pending[0].id, "timed out", Some(20), false, 15)
+        .unwrap();
+    let s = db.subscriber(pending[0].subscriber_id).unwrap();
+    assert_eq!((s.failures, s.failing_since), (1, Some(15)));
+    db.delivery_failed(pending[0].id, "timed out", Some(30), false, 25)
+        .unwrap();
+    let s = db.subscriber(pending[0].subscriber_id).unwrap();
+    assert_eq!(
+        (s.failures, s.failing_since),
+        (2, Some(15)),
+        "the run started at 15"
+    );
+    db.delivery_succeeded(pending[0].id, 31).unwrap();
+    assert!(!db.delivery_pending(pending[0].id).unwrap());
+    let s = db.subscriber(pending[0].subscriber_id).unwrap();
+    assert_eq!((s.failures, s.failing_since), (0, None));
+}
+
+#[test]
+fn disabling_tells_the_account_and_enabling_clears_the_reason() {
+    let mut db = StatusDb::open_memory().unwrap();
+    db.set_page("Example status", "https://status.example.net")
+        .unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    let s = db.add_subscriber(&webhook(1), Some(7), &[], 10).unwrap();
+    incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[]);
+    let d = db.pending_deliveries(0, 10).unwrap().remove(0);
+    db.delivery_failed(d.id, "HTTP 500", Some(100), false, 50)
+        .unwrap();
+    db.delivery_failed(d.id, "timed out after 10000 ms", None, true, 50 + 86_400)
+        .unwrap();
+    let s = db.subscriber(s.id).unwrap();
+    assert_eq!(s.disabled_at, Some(50 + 86_400));
+    let reason = s.disabled_reason.clone().expect("a reason");
+    assert!(
+        reason.starts_with("2 deliveries in a row failed over 24 h 0 min, since"),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with("the last error: timed out after 10000 ms"),
+        "{reason}"
+    );
+    let messages = db.messages_about(s.id).unwrap();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(
+        (m.kind, m.account_id, m.address.as_deref()),
+        (MessageKind::SubscriberDisabled, Some(7), None)
+    );
+    assert_eq!(
+        m.subject,
+        format!("[Example status] Subscription {} disabled", s.id)
+    );
+    assert!(m.body.contains(&reason), "{}", m.body);
+    assert!(
+        m.body
+            .contains(&format!("/status/subscriptions/{}/enable", s.id)),
+        "{}",
+        m.body
+    );
+    db.message_sent(m.id, 100_000).unwrap();
+    assert!(db.pending_messages(0, 10).unwrap().is_empty());
+    let s = db.enable_subscriber(s.id, Some(7)).unwrap();
+    assert_eq!(
+        (s.disabled_at, s.disabled_reason, s.failures),
+        (None, None, 0)
+    );
+}
+
+#[test]
+fn a_new_component_has_no_uptime_figure_before_a_day_of_data() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 1_000_000).unwrap();
+    db.record_round(&[(c[0].id, ComponentStatus::Operational)], 1_000_060)
+        .unwrap();
+    let s = db.snapshot(1_000_060).unwrap();
+    assert_eq!(s.components[0].uptime_percent, None, "a minute is not 100%");
+    let page = crate::render::html::index(&s);
+    assert!(
+        page.contains("Uptime not shown yet (under a day of data)"),
+        "{page}"
+    );
+    db.record_round(&[(c[0].id, ComponentStatus::Operational)], 1_086_400)
+        .unwrap();
+    let s = db.snapshot(1_086_400).unwrap();
+    assert_eq!(s.components[0].uptime_percent, Some(100.0));
+}
+
+#[test]
+fn maintenance_in_the_past_is_refused_and_windows_move_and_cancel() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    db.add_subscriber(&webhook(1), None, &[], 10).unwrap();
+    let window = |from, until, status| NewIncident {
+        name: "New disks".into(),
+        status,
+        impact: None,
+        automatic: false,
+        started_at: None,
+        scheduled_for: Some(from),
+        scheduled_until: Some(until),
+        components: vec![(c[0].id, ComponentStatus::UnderMaintenance)],
+        zones: vec![],
+        body: "ns1 restarts.".into(),
+        source: operator(),
+    };
+    let now = 100_000;
+    for (from, until, status, expected) in [
+        (
+            now - 7_200,
+            now - 3_600,
+            IncidentStatus::Scheduled,
+            "scheduled_until: is in the past; a maintenance window must end in the future",
+        ),
+        (
+            now - 3_600,
+            now + 3_600,
+            IncidentStatus::Scheduled,
+            "scheduled_for: is in the past; schedule a window that has begun with status in_progress",
+        ),
+    ] {
+        assert_eq!(
+            db.create_incident(&window(from, until, status), now)
+                .unwrap_err()
+                .to_string(),
+            expected
+        );
+    }
+    // Begun already: fine as in_progress; a few seconds of skew: fine.
+    db.create_incident(
+        &window(now - 3_600, now + 3_600, IncidentStatus::InProgress),
+        now,
+    )
+    .unwrap();
+    let id = db
+        .create_incident(
+            &window(now - 10, now + 3_600, IncidentStatus::Scheduled),
+            now,
+        )
+        .unwrap()
+        .incident
+        .incident
+        .id;
+    assert_eq!(db.open_maintenance().unwrap().len(), 2);
+    // Moved: logged, and subscribers told.
+    let moved = db
+        .reschedule_maintenance(id, now + 7_200, now + 10_800, "ops", now + 1)
+        .unwrap();
+    assert_eq!(moved.queued, 1);
+    let i = &moved.incident.incident;
+    assert_eq!(
+        (i.scheduled_for, i.scheduled_until),
+        (Some(now + 7_200), Some(now + 10_800))
+    );
+    assert!(
+        moved.incident.updates[0]
+            .body
+            .starts_with("Rescheduled: the window is now")
+    );
+    assert!(
+        db.reschedule_maintenance(id, now + 7_200, now - 1, "ops", now + 2)
+            .is_err()
+    );
+    // Cancelled: completed with a word why; then nothing more.
+    let cancelled = db
+        .cancel_maintenance(id, Some("The disks arrived broken."), "ops", now + 3)
+        .unwrap();
+    assert_eq!(
+        cancelled.incident.incident.status,
+        IncidentStatus::Completed
+    );
+    assert_eq!(
+        cancelled.incident.updates[0].body,
+        "Cancelled: The disks arrived broken."
+    );
+    assert!(db.cancel_maintenance(id, None, "ops", now + 4).is_err());
+    assert_eq!(db.open_maintenance().unwrap().len(), 1);
+}

@@ -194,6 +194,89 @@ pub fn not_found(snapshot: &PageSnapshot) -> String {
     )
 }
 
+/// The subscribe page (`/subscribe`): forms for e-mail and webhooks, which
+/// work without JavaScript, and the Atom feed.
+pub fn subscribe(snapshot: &PageSnapshot) -> String {
+    let body = html! {
+        h1 { "Subscribe to updates" }
+        p { "Hear about incidents and maintenance of " (snapshot.name) " when they are posted and whenever they change." }
+        section.subscribe {
+            h2 { "By e-mail" }
+            form method="post" action="/subscribe" {
+                label for="email" { "E-mail address" }
+                input #email type="email" name="email" required autocomplete="email" maxlength="254";
+                button type="submit" { "Subscribe" }
+            }
+            p.meta { "We send one e-mail to confirm the address; nothing else is sent until you confirm. Every e-mail has a one-click unsubscribe link." }
+        }
+        section.subscribe {
+            h2 { "By webhook" }
+            form method="post" action="/subscribe" {
+                label for="webhook_url" { "Endpoint URL (https)" }
+                input #webhook_url type="url" name="webhook_url" required maxlength="2000" placeholder="https://example.com/hooks/status";
+                button type="submit" { "Subscribe" }
+            }
+            p.meta { "Signed JSON POSTs (HMAC-SHA256 in X-Candor-Signature); the signing secret is shown once, after subscribing." }
+        }
+        section.subscribe {
+            h2 { "By feed" }
+            p { a href="/history.atom" { "Atom feed" } " of incidents and maintenance, and the " a href="/api/v2/summary.json" { "JSON API" } "." }
+        }
+        p { a href="/" { "← Current status" } }
+    };
+    layout(
+        snapshot,
+        &format!("Subscribe · {}", snapshot.name),
+        Top::Other,
+        body,
+    )
+}
+
+/// A page answering a form: a title and paragraphs.
+pub fn notice(snapshot: &PageSnapshot, title: &str, lines: &[&str]) -> String {
+    let body = html! {
+        h1 { (title) }
+        @for line in lines {
+            p { (line) }
+        }
+        p { a href="/" { "← Current status" } }
+    };
+    layout(
+        snapshot,
+        &format!("{title} · {}", snapshot.name),
+        Top::Other,
+        body,
+    )
+}
+
+/// A page with one button that POSTs `token` to `action` (confirming or
+/// unsubscribing): links in e-mails only ever GET this page, so link
+/// checkers of mail systems change nothing.
+pub fn confirm_action(
+    snapshot: &PageSnapshot,
+    title: &str,
+    question: &str,
+    action: &str,
+    token: &str,
+    button: &str,
+) -> String {
+    let body = html! {
+        h1 { (title) }
+        p { (question) }
+        form method="post" action=(action) {
+            input type="hidden" name="token" value=(token);
+            button type="submit" { (button) }
+        }
+        p { a href="/" { "← Current status" } }
+    };
+    layout(
+        snapshot,
+        &format!("{title} · {}", snapshot.name),
+        Top::Other,
+        body,
+    )
+}
+
 /// Which page the header is on: the front page's header holds its `h1`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Top {
@@ -233,6 +316,7 @@ fn layout(snapshot: &PageSnapshot, title: &str, top: Top, body: Markup) -> Strin
                         "Follow: " a href="/history.atom" { "Atom feed" }
                         " · " a href="/api/v2/summary.json" { "JSON API" }
                         " · " a href="/history" { "Incident history" }
+                        " · " a href="/subscribe" { "Subscribe to updates" }
                     }
                     p { "Generated at " (time_el(snapshot.generated_at)) ". Last change " (time_el(snapshot.updated_at)) "." }
                 }
@@ -395,9 +479,18 @@ fn components(snapshot: &PageSnapshot) -> Markup {
 fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Markup {
     let c = &view.component;
     let days = ninety_days(snapshot, view);
-    let uptime = view
-        .uptime_percent
-        .map_or_else(|| "No data".to_owned(), percent);
+    // A new component has no uptime figure until it has a day of data: a
+    // few good minutes are not "100%".
+    let uptime = view.uptime_percent.map_or_else(
+        || {
+            if days.iter().any(|d| d.counted() > 0) {
+                "not shown yet (under a day of data)".to_owned()
+            } else {
+                "no data".to_owned()
+            }
+        },
+        percent,
+    );
     let problems: Vec<String> = days
         .iter()
         .filter_map(|d| match d.worst() {
@@ -446,12 +539,16 @@ fn component(snapshot: &PageSnapshot, view: &ComponentView) -> Markup {
             }
             div.bars role="img" aria-label=(summary) {
                 @for day in &days {
-                    span class={ "s-" (day.worst().map_or("nodata", ComponentStatus::as_str)) } title=(day_tooltip(day)) {}
+                    span class={ "s-" (day.worst().map_or("nodata", ComponentStatus::as_str)) } title=(day_tooltip(day, &incidents_on(snapshot, c.id, day.day))) {}
                 }
             }
             p.legend {
                 span { span.d90 { "90 days ago" } span.d30 { "30 days ago" } }
-                span.up { (uptime) " uptime" span.d30 { " (90 days)" } }
+                @if view.uptime_percent.is_some() {
+                    span.up { (uptime) " uptime" span.d30 { " (90 days)" } }
+                } @else {
+                    span.up { "Uptime " (uptime) }
+                }
                 span { "Today" }
             }
         }
@@ -484,36 +581,84 @@ fn ninety_days(snapshot: &PageSnapshot, view: &ComponentView) -> Vec<DayUptime> 
     days
 }
 
-/// The tooltip of one day's bar:
-/// `2026-11-26: 99.95% uptime, 3 partial-outage rounds`.
-fn day_tooltip(day: &DayUptime) -> String {
-    let date = iso_date(day_start(day.day));
-    let Some(up) = day.percent() else {
-        return if day.maintenance > 0 {
-            format!(
-                "{date}: maintenance, {}",
-                rounds(day.maintenance, "maintenance")
+/// Titles of the incidents and maintenance windows on the page that
+/// affected component `id` on `day` (days since 1970-01-01).
+fn incidents_on(snapshot: &PageSnapshot, id: i64, day: i64) -> Vec<String> {
+    let (start, end) = (day_start(day), day_start(day + 1));
+    let mut seen: Vec<i64> = Vec::new();
+    let mut names = Vec::new();
+    for view in snapshot
+        .open_incidents
+        .iter()
+        .chain(&snapshot.maintenances)
+        .chain(&snapshot.history)
+    {
+        let i = &view.incident;
+        let (from, until) = if i.maintenance {
+            (
+                i.scheduled_for.unwrap_or(i.started_at),
+                i.resolved_at.or(i.scheduled_until).unwrap_or(i.started_at),
             )
         } else {
-            format!("{date}: no data")
+            (i.started_at, i.resolved_at.unwrap_or(snapshot.generated_at))
         };
-    };
-    let mut out = format!("{date}: {} uptime", percent(up));
-    if let Some(ms) = day.latency_ms {
-        out.push_str(&format!(", mean answer {ms} ms"));
-    }
-    for (count, what) in [
-        (day.degraded, "degraded"),
-        (day.partial, "partial-outage"),
-        (day.major, "major-outage"),
-        (day.maintenance, "maintenance"),
-    ] {
-        if count > 0 {
-            out.push_str(", ");
-            out.push_str(&rounds(count, what));
+        if from < end
+            && until >= start
+            && i.components.iter().any(|c| c.id == id)
+            && !seen.contains(&i.id)
+        {
+            seen.push(i.id);
+            names.push(i.name.clone());
         }
     }
-    out
+    names
+}
+
+/// The tooltip of one day's bar, a line each: the date, the day's uptime
+/// and mean answer time, the rounds that were not fine, and the incidents
+/// of the day:
+///
+/// ```text
+/// 26 Nov 2026
+/// 99.95% uptime, mean answer 3 ms
+/// 3 partial-outage rounds
+/// Incident: ns2 in Frankfurt is not answering
+/// ```
+fn day_tooltip(day: &DayUptime, incidents: &[String]) -> String {
+    let mut lines = vec![human_date(day_start(day.day))];
+    match day.percent() {
+        None if day.maintenance > 0 => {
+            lines.push(format!(
+                "Maintenance, {}",
+                rounds(day.maintenance, "maintenance")
+            ));
+        }
+        None => lines.push("No data".to_owned()),
+        Some(up) => {
+            let mut line = format!("{} uptime", percent(up));
+            if let Some(ms) = day.latency_ms {
+                line.push_str(&format!(", mean answer {ms} ms"));
+            }
+            lines.push(line);
+            let troubles: Vec<String> = [
+                (day.degraded, "degraded"),
+                (day.partial, "partial-outage"),
+                (day.major, "major-outage"),
+                (day.maintenance, "maintenance"),
+            ]
+            .into_iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| rounds(count, what))
+            .collect();
+            if !troubles.is_empty() {
+                lines.push(troubles.join(", "));
+            }
+        }
+    }
+    for name in incidents {
+        lines.push(format!("Incident: {name}"));
+    }
+    lines.join("\n")
 }
 
 /// `3 partial-outage rounds`, `1 degraded round`.

@@ -12,6 +12,52 @@ use crate::render::{
     time_range, zones_text,
 };
 
+/// The page, as texts written outside a snapshot name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Its name.
+    pub name: String,
+    /// Its public URL, without a trailing slash.
+    pub url: String,
+}
+
+/// The e-mail telling an account that one of its subscriptions was
+/// disabled: subject and plain-text body.
+pub fn disabled_notice(page: &Page, subscriber: i64, what: &str, reason: &str) -> (String, String) {
+    let subject = format!("[{}] Subscription {subscriber} disabled", page.name);
+    let body = format!(
+        "Notifications from {name} to subscription {subscriber} ({what}) have stopped: \
+         {reason}.\n\n\
+         Nothing more is sent to it until it is enabled again, with\n\n  \
+         POST /v2/{{account}}/status/subscriptions/{subscriber}/enable\n\n\
+         on the API (or `candor status subscriber enable {subscriber}` for the operator's own). \
+         Incidents missed meanwhile are on {url}/history and in the feed at {url}/history.atom.\n",
+        name = page.name,
+        url = page.url,
+    );
+    (subject, body)
+}
+
+/// The link that ends a subscription in one click (RFC 8058).
+pub fn unsubscribe_url(page_url: &str, token: &str) -> String {
+    format!("{page_url}/unsubscribe?token={token}")
+}
+
+/// The request to confirm an address subscribed on the public page:
+/// subject and plain-text body.
+pub fn confirmation(page: &Page, token: &str) -> (String, String) {
+    let subject = format!("[{}] Confirm your subscription", page.name);
+    let body = format!(
+        "Someone, hopefully you, asked for {name}'s incident updates at this address.\n\n\
+         To confirm, open this link and press the button:\n\n  {url}/subscribe/confirm?token={token}\n\n\
+         If it was not you, ignore this e-mail: nothing else is sent unless the address is \
+         confirmed.\n",
+        name = page.name,
+        url = page.url,
+    );
+    (subject, body)
+}
+
 /// An e-mail's subject and bodies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmailText {
@@ -68,6 +114,7 @@ pub fn email(
     view: &IncidentView,
     update: &IncidentUpdate,
     event: Event,
+    unsubscribe_link: Option<&str>,
 ) -> EmailText {
     let inc = &view.incident;
     let subject = one_line(&format!(
@@ -124,7 +171,12 @@ pub fn email(
         "You receive this because you subscribed to notifications from {} ({}).",
         snapshot.name, snapshot.url
     );
-    let unsubscribe = "To unsubscribe, delete the subscription in your Candor account, or ask the operator of this status page to remove it.";
+    let unsubscribe = match unsubscribe_link {
+        Some(link) => format!("To unsubscribe, open {link} (one click)."),
+        None => "To unsubscribe, delete the subscription in your Candor account, or ask the \
+                 operator of this status page to remove it."
+            .to_owned(),
+    };
 
     let mut text = String::new();
     text.push_str(&intro);
@@ -152,7 +204,7 @@ pub fn email(
     text.push_str("\n\n-- \n");
     text.push_str(&footer);
     text.push('\n');
-    text.push_str(unsubscribe);
+    text.push_str(&unsubscribe);
     text.push('\n');
 
     let muted = "color:#59636e;font-size:14px";
@@ -185,7 +237,14 @@ pub fn email(
                         a href=(link) style="color:#0969da" { "Full timeline on the status page" }
                     }
                     hr style="border:0;border-top:1px solid #d1d9e0;margin:16px 0";
-                    p style=(muted) { (footer) br; (unsubscribe) }
+                    p style=(muted) {
+                        (footer) br;
+                        @if let Some(link) = unsubscribe_link {
+                            a href=(link) style="color:#59636e" { "Unsubscribe" } " (one click)."
+                        } @else {
+                            (unsubscribe)
+                        }
+                    }
                 }
             }
         }

@@ -133,20 +133,29 @@ fn render_index_page() {
         &page,
         "ams 38 ms; fra <span class=\"fail\">failed (udp: no answer within 2000 ms)</span>",
     );
-    // 90 bars per component, each with a tooltip.
-    assert_eq!(page.matches("title=\"2026-").count(), 3 * 90);
+    // 90 bars per component, each with a tooltip a line each: the day,
+    // its figures and its incidents.
+    let bars = page
+        .match_indices("title=\"")
+        .filter(|(i, _)| page[i + 7..].starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(bars, 3 * 90);
     find(
         &page,
-        r#"title="2026-10-27: 94.79% uptime, mean answer 3 ms, 6 partial-outage rounds, 12 major-outage rounds""#,
+        "title=\"27 Oct 2026\n94.79% uptime, mean answer 3 ms\n6 partial-outage rounds, 12 major-outage rounds\"",
     );
     find(
         &page,
-        r#"title="2026-11-26: 98.49% uptime, mean answer 41 ms, 4 partial-outage rounds""#,
+        "title=\"26 Nov 2026\n98.49% uptime, mean answer 41 ms\n4 partial-outage rounds\nIncident: ns2.candor.test (Frankfurt) not answering\"",
     );
-    find(&page, r#"class="s-nodata" title="2026-08-29: no data""#);
     find(
         &page,
-        r#"title="2026-10-08: 100% uptime, 24 maintenance rounds""#,
+        "title=\"23 Nov 2026\n100% uptime\n14 degraded rounds\nIncident: Zone updates through the API fail\"",
+    );
+    find(&page, "class=\"s-nodata\" title=\"29 Aug 2026\nNo data\"");
+    find(
+        &page,
+        "title=\"8 Oct 2026\n100% uptime\n24 maintenance rounds\"",
     );
     find(&page, "Days with problems: 2026-10-27 (Major outage).");
     find(&page, "99.94% uptime");
@@ -584,7 +593,13 @@ fn render_webhook_payload() {
 fn render_email() {
     let snapshot = snapshot();
     let open = &snapshot.open_incidents[0];
-    let mail = notify::email(&snapshot, open, &open.updates[2], Event::IncidentCreated);
+    let mail = notify::email(
+        &snapshot,
+        open,
+        &open.updates[2],
+        Event::IncidentCreated,
+        None,
+    );
     assert_eq!(
         mail.subject,
         "[Candor status] Investigating: ns2.candor.test (Frankfurt) not answering"
@@ -623,6 +638,13 @@ fn render_email() {
         evil_open,
         &evil_open.updates[0],
         Event::IncidentUpdated,
+        Some("https://status.example.net/unsubscribe?token=abc"),
+    );
+    assert!(
+        mail.text
+            .contains("To unsubscribe, open https://status.example.net/unsubscribe?token=abc"),
+        "{}",
+        mail.text
     );
     assert_eq!(
         mail.subject,

@@ -5,7 +5,9 @@
 //! SMTP server (Python's aiosmtpd); it comes back, and the incident must
 //! wait for the hold time before resolving. Then the second server flaps
 //! (stopped 2 s, continued 1.5 s, with SIGSTOP/SIGCONT): exactly one incident, never resolved
-//! while flapping.
+//! while flapping. A receiver that accepts and never answers is subscribed
+//! throughout. Other tests: hanging receivers delay no one else; a name
+//! server stalled half the time is degraded, not fine and not down.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -101,6 +103,38 @@ impl Receiver {
     /// The hooks received so far.
     pub(crate) fn hooks(&self) -> Vec<Hook> {
         self.hooks.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A webhook receiver that accepts every connection and never answers,
+/// holding each for as long as the test runs.
+pub(crate) struct Hanging {
+    /// Its address.
+    pub(crate) addr: SocketAddr,
+    /// Connections accepted so far.
+    pub(crate) accepted: Arc<Mutex<usize>>,
+}
+
+impl Hanging {
+    /// Starts it on a thread.
+    pub(crate) fn start() -> Hanging {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the hanging receiver");
+        let addr = listener.local_addr().expect("its address");
+        let accepted = Arc::new(Mutex::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+                *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            }
+        });
+        Hanging { addr, accepted }
+    }
+
+    /// Connections accepted so far.
+    pub(crate) fn accepted(&self) -> usize {
+        *self.accepted.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -257,7 +291,7 @@ pub(crate) struct Primary {
     pub(crate) api: SocketAddr,
     pub(crate) status: SocketAddr,
     pub(crate) token: String,
-    _data: TempDir,
+    pub(crate) data: TempDir,
 }
 
 impl Primary {
@@ -310,8 +344,63 @@ impl Primary {
             api,
             status,
             token,
-            _data: data,
+            data,
         }
+    }
+
+    /// Runs `candor <args> --data-dir DATA` on the primary's data directory
+    /// (the store is shared with the running server); its standard output.
+    pub(crate) fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_candor"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run candor");
+        assert!(
+            out.status.success(),
+            "candor {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A customer account (not the operator's) and an API token for it.
+    pub(crate) fn customer(&self, email: &str) -> (i64, String) {
+        let id: i64 = self
+            .cli(&["account", "create", email])
+            .parse()
+            .expect("an account id");
+        let token = self.cli(&["token", "create", "--account", &id.to_string()]);
+        (id, token)
+    }
+
+    /// Subscribes for account `account` with `token`; the answer's status
+    /// and body.
+    pub(crate) fn subscribe_as(&self, account: i64, token: &str, body: &str) -> (u16, String) {
+        let r = request(
+            self.api,
+            "POST",
+            &format!("/v2/{account}/status/subscriptions"),
+            Some(token),
+            Some(body),
+        );
+        (r.status, r.body)
+    }
+
+    /// Opens an incident as the operator; its public id.
+    pub(crate) fn open_incident(&self, name: &str) -> String {
+        let body = format!(r#"{{"name": "{name}", "body": "Investigating {name}."}}"#);
+        let r = request(
+            self.api,
+            "POST",
+            "/v2/1/status/incidents",
+            Some(&self.token),
+            Some(&body),
+        );
+        assert_eq!(r.status, 201, "open {name}: {}", r.body);
+        json_field(&r.body, "public_id").expect("a public id")
     }
 
     /// The status of component `name` in summary.json.
@@ -407,6 +496,12 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
         r#"{{"webhook_url": "http://{}/flaky"}}"#,
         flaky.addr
     ));
+    // Accepts every connection and never answers: it must delay no one.
+    let hanging = Hanging::start();
+    primary.subscribe(&format!(
+        r#"{{"webhook_url": "http://{}/hangs"}}"#,
+        hanging.addr
+    ));
     let s = get_json(primary.status, "/api/v2/status.json");
     assert_eq!(s["status"]["indicator"], "none", "{s}");
 
@@ -424,7 +519,9 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
         incident["name"], "ns2 in Frankfurt is not answering",
         "{incident}"
     );
-    assert_eq!(incident["impact"], "critical");
+    // ns2 does not answer at all, but the primary does: a partial outage
+    // of DNS, not a major one.
+    assert_eq!(incident["impact"], "major");
     assert_eq!(primary.component("ns2"), "major_outage");
     assert_eq!(
         primary.component(&format!("Name server {}", primary.candor.addr())),
@@ -450,7 +547,7 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
         "{feed}"
     );
     let summary = get_json(primary.status, "/api/v2/summary.json");
-    assert_eq!(summary["status"]["indicator"], "critical", "{summary}");
+    assert_eq!(summary["status"]["indicator"], "major", "{summary}");
     assert!(
         one.contains("2 of 2 vantage points got no correct answer"),
         "{one}"
@@ -591,6 +688,21 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
         (i["status"] == "monitoring").then_some(())
     });
     let monitoring_seen = back.elapsed();
+    // Recovering is shown as it is: ns2 operational and the banner calm
+    // while the incident waits out the hold as "monitoring".
+    let summary = get_json(primary.status, "/api/v2/summary.json");
+    let open: Vec<&Value> = summary["incidents"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if open.iter().any(|i| i["status"] == "monitoring") {
+        assert_eq!(summary["status"]["indicator"], "none", "{summary}");
+        let ns2_state = summary["components"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "ns2"))
+            .map(|c| c["status"].clone());
+        assert_eq!(ns2_state, Some(Value::from("operational")), "{summary}");
+    }
     let resolved = wait_for(Duration::from_secs(20), "the resolution", || {
         let i = primary
             .incidents()
@@ -663,6 +775,280 @@ fn an_outage_is_told_everywhere_and_resolves_only_after_the_hold() {
         || (primary.incidents()[0]["status"] == "resolved").then_some(()),
     );
     assert_eq!(primary.incidents().len(), before + 1);
+}
+
+/// Issue 11, points 1 and 2: a receiver that accepts and never answers
+/// delays no one else, and a customer's 40 of them delay neither the
+/// operator's webhook and e-mail nor another customer's webhook: each
+/// gets the second incident within 2 s of its opening (the notify timeout
+/// is 10 s; before, everyone waited for it).
+#[test]
+fn hanging_receivers_delay_no_one_else() {
+    let good = Receiver::start();
+    let other = Receiver::start();
+    let hanging = Hanging::start();
+    let smtp = Smtp::start();
+    let ns2 = Secondary::start();
+    let primary = Primary::start(ns2.addr, smtp.as_ref().map(|s| s.addr), FAST);
+    // The operator: a hanging receiver, a good one and an e-mail address.
+    primary.subscribe(&format!(
+        r#"{{"webhook_url": "http://{}/hangs"}}"#,
+        hanging.addr
+    ));
+    primary.subscribe(&format!(r#"{{"webhook_url": "http://{}/ops"}}"#, good.addr));
+    if smtp.is_some() {
+        primary.subscribe(r#"{"email": "ops@example.com"}"#);
+    }
+    // A customer with 40 hanging receivers, another with a good one.
+    let (attacker, token) = primary.customer("attacker@example.net");
+    for i in 0..40 {
+        let (status, body) = primary.subscribe_as(
+            attacker,
+            &token,
+            &format!(r#"{{"webhook_url": "http://{}/h{i}"}}"#, hanging.addr),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    let (customer, token) = primary.customer("customer@example.net");
+    let (status, body) = primary.subscribe_as(
+        customer,
+        &token,
+        &format!(r#"{{"webhook_url": "http://{}/customer"}}"#, other.addr),
+    );
+    assert_eq!(status, 201, "{body}");
+
+    let first = primary.open_incident("First incident");
+    wait_for(Duration::from_secs(5), "the hanging receiver", || {
+        (hanging.accepted() >= 17).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let opened = Instant::now();
+    let second = primary.open_incident("Second incident");
+    let hook_for = |r: &Receiver, id: &str| {
+        r.hooks()
+            .into_iter()
+            .find(|h| decode_hook(h)["incident"]["id"] == id)
+            .map(|h| h.at)
+    };
+    for (what, receiver) in [
+        ("the operator's webhook", &good),
+        ("the customer's", &other),
+    ] {
+        let at = wait_for(Duration::from_secs(15), what, || {
+            hook_for(receiver, &second)
+        });
+        let after = at.duration_since(opened);
+        assert!(
+            after < Duration::from_secs(2),
+            "{what} {after:?} after the incident"
+        );
+        assert!(hook_for(receiver, &first).is_some());
+    }
+    if let Some(smtp) = &smtp {
+        wait_for(Duration::from_secs(15), "the e-mail", || {
+            smtp.messages()
+                .iter()
+                .any(|m| m.contains("Second incident"))
+                .then_some(())
+        });
+        let after = opened.elapsed();
+        assert!(
+            after < Duration::from_secs(3),
+            "the e-mail {after:?} after the incident"
+        );
+    }
+    // The customer's own hanging receivers: at most 16 in flight at once.
+    assert!(
+        hanging.accepted() <= 1 + 16,
+        "{} connections",
+        hanging.accepted()
+    );
+}
+
+/// Issue 11, point 3: a name server stopped and continued every 1.5 s
+/// (SIGSTOP/SIGCONT) never fails three rounds in a row, but half its
+/// probes fail or come late: it is degraded ("answering unreliably"),
+/// never shown as operational nor as down, with one incident; a hanging
+/// receiver is subscribed meanwhile.
+#[test]
+fn a_name_server_stalled_half_the_time_is_degraded() {
+    let hanging = Hanging::start();
+    let ns2 = Secondary::start();
+    let settings = [
+        "--status-interval-ms",
+        "1000",
+        "--status-timeout-ms",
+        "700",
+        "--status-slow-ms",
+        "300",
+        "--status-fail-rounds",
+        "3",
+        "--status-hold",
+        "4",
+    ];
+    let primary = Primary::start(ns2.addr, None, &settings);
+    primary.subscribe(&format!(
+        r#"{{"webhook_url": "http://{}/hangs"}}"#,
+        hanging.addr
+    ));
+    wait_for(Duration::from_secs(15), "ns2 to be operational", || {
+        (primary.component("ns2") == "operational").then_some(())
+    });
+    let started = Instant::now();
+    let mut degraded_after = None;
+    while started.elapsed() < Duration::from_secs(24) {
+        ns2.pause(true);
+        std::thread::sleep(Duration::from_millis(1500));
+        ns2.pause(false);
+        std::thread::sleep(Duration::from_millis(1500));
+        let state = primary.component("ns2");
+        assert!(
+            state == "operational" || state == "degraded_performance",
+            "ns2 is {state} after {:?}",
+            started.elapsed()
+        );
+        if state == "degraded_performance" && degraded_after.is_none() {
+            degraded_after = Some(started.elapsed());
+        }
+    }
+    let degraded_after = degraded_after.expect("ns2 shown as degraded");
+    eprintln!("stalling ns2 shown as degraded after {degraded_after:?}");
+    assert_eq!(primary.component("ns2"), "degraded_performance");
+    let incidents = primary.incidents();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(
+        incidents[0]["name"], "ns2 in Frankfurt is answering unreliably",
+        "{}",
+        incidents[0]
+    );
+    assert_eq!(incidents[0]["impact"], "minor");
+    let s = get_json(primary.status, "/api/v2/status.json");
+    assert_eq!(s["status"]["indicator"], "minor", "{s}");
+}
+
+/// POSTs a form to the status page; status and body.
+fn post_form(addr: SocketAddr, path: &str, form: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the status page");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set timeout");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send the form");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read the answer");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, raw)
+}
+
+/// The `token=` value in a text (of an e-mail, quoted-printable or not).
+fn token_in(text: &str) -> Option<String> {
+    let text = text
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let at = text.find("token=")? + "token=".len();
+    Some(
+        text[at..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect(),
+    )
+}
+
+/// Issue 11, point 5: anyone subscribes by e-mail on the public page
+/// without JavaScript; the address gets only a confirmation request until
+/// it confirms; every notification carries a one-click unsubscribe
+/// (RFC 8058) that works.
+#[test]
+fn the_public_page_subscribes_by_email_with_one_click_unsubscribe() {
+    let Some(smtp) = Smtp::start() else { return };
+    let ns2 = Secondary::start();
+    let primary = Primary::start(ns2.addr, Some(smtp.addr), FAST);
+    primary.subscribe(r#"{"email": "ops@example.com"}"#);
+    let (_, page) = get(primary.status, "/subscribe");
+    assert!(page.contains(r#"action="/subscribe""#) && !page.contains("<script"));
+    let (status, answer) = post_form(primary.status, "/subscribe", "email=reader%40example.com");
+    assert_eq!(status, 200, "{answer}");
+    let to_reader = |m: &String| m.contains("To: reader@example.com");
+    let request = wait_for(Duration::from_secs(10), "the confirmation request", || {
+        smtp.messages().into_iter().find(to_reader)
+    });
+    assert!(request.contains("Confirm your subscription"), "{request}");
+    let token = token_in(&request).expect("a token in the confirmation link");
+    // Unconfirmed: the first incident reaches the operator only.
+    let first = primary.open_incident("Before confirming");
+    wait_for(Duration::from_secs(10), "the operator's e-mail", || {
+        smtp.messages()
+            .iter()
+            .any(|m| m.contains("To: ops@example.com") && m.contains("Before confirming"))
+            .then_some(())
+    });
+    let (status, page) = get(primary.status, &format!("/subscribe/confirm?token={token}"));
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"method="post""#), "{page}");
+    let (status, answer) = post_form(
+        primary.status,
+        "/subscribe/confirm",
+        &format!("token={token}"),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("Subscribed"));
+    let second = primary.open_incident("After confirming");
+    let mail = wait_for(Duration::from_secs(10), "the reader's e-mail", || {
+        smtp.messages()
+            .into_iter()
+            .find(|m| to_reader(m) && m.contains("After confirming"))
+    });
+    assert!(
+        !smtp
+            .messages()
+            .iter()
+            .any(|m| to_reader(m) && m.contains("Before confirming")),
+        "nothing before the confirmation ({first})"
+    );
+    let unsubscribe = format!("http://{}/unsubscribe?token={token}", primary.status);
+    assert!(
+        mail.contains(&format!("List-Unsubscribe: <{unsubscribe}>")),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{mail}"
+    );
+    // One click, as a mail client does it.
+    let (status, answer) = post_form(
+        primary.status,
+        &format!("/unsubscribe?token={token}"),
+        "List-Unsubscribe=One-Click",
+    );
+    assert_eq!(status, 200, "{answer}");
+    primary.open_incident("After unsubscribing");
+    wait_for(
+        Duration::from_secs(10),
+        "the operator's third e-mail",
+        || {
+            smtp.messages()
+                .iter()
+                .any(|m| m.contains("To: ops@example.com") && m.contains("After unsubscribing"))
+                .then_some(())
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !smtp
+            .messages()
+            .iter()
+            .any(|m| to_reader(m) && m.contains("After unsubscribing")),
+        "nothing after unsubscribing ({second})"
+    );
 }
 
 /// Where the screenshots go (with `CANDOR_UPDATE_SCREENSHOTS=1`).
@@ -749,13 +1135,14 @@ fn a_real_browser_shows_the_outage() {
     // What the browser made of the page: the text is there, and no script ran.
     let dom = chromium(&url, profile.path(), &["--dump-dom".to_owned()]);
     assert!(
-        dom.contains(&name) && dom.contains("Major Service Outage"),
+        dom.contains(&name) && dom.contains("Partial System Outage"),
         "{dom}"
     );
     assert!(!dom.contains("<script"));
 
-    // Desktop and phone screenshots: the red banner and the green bars of
-    // the components that are up must be visible.
+    // Desktop and phone screenshots: the orange banner (one name server of
+    // two down is a partial outage) and the green bars of the components
+    // that are up must be visible.
     let shots = TempDir::new("shots");
     for (file, width, height) in [
         ("status-page.png", 1200, 1400),
@@ -770,13 +1157,13 @@ fn a_real_browser_shows_the_outage() {
                 format!("--screenshot={}", path.display()),
             ],
         );
-        let (red, size) = count_colour(&path, [0xcf, 0x22, 0x2e]);
+        let (orange, size) = count_colour(&path, [0xbc, 0x4c, 0x00]);
         let (green, _) = count_colour(&path, [0x1a, 0x7f, 0x37]);
         assert_eq!(size, (width, height), "{file}");
         // The banner alone is about 70 px high and nearly as wide as the page.
         assert!(
-            red > (width as usize * 40) / 2,
-            "{file}: only {red} red pixels"
+            orange > (width as usize * 40) / 2,
+            "{file}: only {orange} orange pixels"
         );
         assert!(green > 200, "{file}: only {green} green pixels");
         if std::env::var_os("CANDOR_UPDATE_SCREENSHOTS").is_some() {

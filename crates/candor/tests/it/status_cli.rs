@@ -138,16 +138,16 @@ fn status_cli_schedules_and_completes_maintenance() {
             "--body",
             "ns1 moves racks.",
             "--from",
-            "2026-11-26T11:00:00Z",
+            "2036-11-26T11:00:00Z",
             "--until",
-            "2026-11-26T13:00:00+01:00",
+            "2036-11-26T13:00:00+01:00",
         ],
     );
     let id = id.trim();
     let shown = ok(d, &["incident", "show", id]);
     assert!(shown.contains("maintenance window"), "{shown}");
     assert!(
-        shown.contains("window      2026-11-26T11:00:00Z to 2026-11-26T12:00:00Z"),
+        shown.contains("window      2036-11-26T11:00:00Z to 2036-11-26T12:00:00Z"),
         "{shown}"
     );
     assert!(shown.contains("status      scheduled"), "{shown}");
