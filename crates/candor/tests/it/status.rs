@@ -336,7 +336,7 @@ impl Primary {
             .find_map(|l| l.split("API token (shown once, store it now): ").nth(1))
             .map(|t| t.trim().to_owned())
             .expect("the demo token in the log");
-        wait_for(Duration::from_secs(10), "the status page", || {
+        wait_for(Duration::from_secs(60), "the status page", || {
             std::net::TcpStream::connect(status).ok()
         });
         Primary {
