@@ -265,6 +265,28 @@ fn bench_guard(c: &mut Criterion) {
             limiter.check(client, key, CookieCheck::Absent, 1_700_000_000)
         })
     });
+    // The same checks as the UDP workers make them: a batch of 32 located
+    // first (their misses overlap), then debited.
+    let mut accounts = [None; 32];
+    group.bench_function("rrl_batch_of_32_varied", |b| {
+        b.iter(|| {
+            for account in accounts.iter_mut() {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let client = IpAddr::V4(Ipv4Addr::from(((x >> 40) as u32 & 0x3ff) << 8));
+                let key = RateKey {
+                    kind: ResponseKind::Answer,
+                    name: x >> 44,
+                    qtype: 1,
+                };
+                *account = limiter.account(client, key, CookieCheck::Absent);
+            }
+            for account in accounts.iter().flatten() {
+                black_box(limiter.debit(*account, 1_700_000_000));
+            }
+        })
+    });
     let flood = RateKey::new(ResponseKind::Answer, b"\x03big\x07example\x00", 16);
     let victim = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
     group.bench_function("rrl_check_one_flood", |b| {

@@ -14,4 +14,6 @@ pub mod cookie;
 pub mod rrl;
 
 pub use cookie::{CookieCheck, CookieSecrets, SecretsError};
-pub use rrl::{Limiter, Prefix, PrefixError, RateKey, ResponseKind, RrlConfig, Slip, Verdict};
+pub use rrl::{
+    Account, Limiter, Prefix, PrefixError, RateKey, ResponseKind, RrlConfig, Slip, Verdict,
+};

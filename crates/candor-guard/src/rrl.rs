@@ -29,6 +29,13 @@
 //! set (one cache line), and updates one entry with one compare-and-swap:
 //! no lock, no allocation, no waiting.
 //!
+//! With varied traffic that one line is rarely in cache, and its miss (and
+//! TLB miss) costs several times the rest of the check. So a check comes in
+//! two steps, like the answer path's peek: [`Limiter::account`] hashes the
+//! key and starts loading its set, [`Limiter::debit`] decides. A worker
+//! takes the first step for every response of its batch before the second
+//! for any, and the misses overlap.
+//!
 //! Why shared rather than per worker: `SO_REUSEPORT` spreads packets over
 //! the workers by a hash of source address *and port*, and resolvers pick
 //! a random port per query, so a single resolver's (or flood's) queries
@@ -339,6 +346,17 @@ impl Entry {
 #[repr(align(64))]
 struct Set([AtomicU64; WAYS]);
 
+/// Where a response is accounted, found by [`Limiter::account`].
+#[derive(Clone, Copy, Debug)]
+pub struct Account {
+    /// The set.
+    set: usize,
+    /// The tag.
+    tag: u64,
+    /// How a response over the limit slips.
+    slip: Slip,
+}
+
 /// How often a check retries its compare-and-swap when another worker
 /// changed the set in between. Each failure means another check succeeded;
 /// after the last one the response goes by what was read, uncounted.
@@ -408,21 +426,47 @@ impl Limiter {
     /// client's address is proven) and not accounted, nor are responses to
     /// exempt networks.
     pub fn check(&self, client: IpAddr, key: RateKey, cookie: CookieCheck, now: u32) -> Verdict {
+        match self.account(client, key, cookie) {
+            Some(account) => self.debit(account, now),
+            None => Verdict::Send,
+        }
+    }
+
+    /// The first step of [`Limiter::check`]: where a response to `client`
+    /// is accounted, or `None` if it is not limited (a valid server cookie,
+    /// an exempt network). Starts loading the account's set into the cache,
+    /// so that [`Limiter::debit`] soon after finds it there.
+    pub fn account(&self, client: IpAddr, key: RateKey, cookie: CookieCheck) -> Option<Account> {
         if cookie == CookieCheck::Valid || self.is_exempt(client) {
-            return Verdict::Send;
+            return None;
         }
         let hash = self.hash(client, key);
-        let set = &self.sets[(hash & self.mask) as usize];
-        let tag = (hash >> 44).max(1);
-        let second = now as u16;
-        let slip = match cookie {
-            CookieCheck::Absent => Slip::Truncated,
-            _ => Slip::BadCookie,
+        let set = (hash & self.mask) as usize;
+        // A load whose value nobody waits for: the miss starts now, and the
+        // worker goes on with the next response.
+        std::hint::black_box(self.sets[set].0[0].load(Ordering::Relaxed));
+        Some(Account {
+            set,
+            tag: (hash >> 44).max(1),
+            slip: match cookie {
+                CookieCheck::Absent => Slip::Truncated,
+                _ => Slip::BadCookie,
+            },
+        })
+    }
+
+    /// The second step of [`Limiter::check`]: debits the account one
+    /// response at `now` and says what to do with the response.
+    pub fn debit(&self, account: Account, now: u32) -> Verdict {
+        let Some(set) = self.sets.get(account.set) else {
+            return Verdict::Send;
         };
+        let tag = account.tag;
+        let second = now as u16;
         let mut verdict = Verdict::Send;
         for _ in 0..CAS_TRIES {
             let (way, old, credit, slips) = self.find(set, tag, second);
-            let (decided, slips) = self.decide(credit, slips, slip);
+            let (decided, slips) = self.decide(credit, slips, account.slip);
             verdict = decided;
             let new = Entry::pack(tag, (credit - 1).max(self.floor), second, slips);
             if set.0[way]

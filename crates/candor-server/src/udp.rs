@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use candor_answer::{Config, Peek, Request, Transport, slip};
-use candor_guard::{Limiter, Verdict};
+use candor_answer::{Config, Outcome, Peek, Request, Transport, slip};
+use candor_guard::{Account, Limiter, Verdict};
 use candor_wire::Rcode;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -217,6 +217,10 @@ impl Worker {
     fn run(self) {
         let mut batch = Batch::new();
         let mut peeks: Vec<Peek> = (0..BATCH).map(|_| Peek::default()).collect();
+        // What each query of the batch was answered with (and whom), and
+        // where the rate limiter accounts it.
+        let mut answered: [Option<(Outcome, IpAddr)>; BATCH] = [None; BATCH];
+        let mut accounts: [Option<Account>; BATCH] = [None; BATCH];
         let fd = self.socket.as_raw_fd();
         let mut last = BATCH;
         let mut load = Load::new(Instant::now());
@@ -247,29 +251,44 @@ impl Worker {
             // Start the cache misses of every query before answering any
             // (see `candor_answer::Peek`).
             Peek::prepare(&mut peeks[..n], &zones, (0..n).map(|i| batch.query(i)));
-            let mut out = 0;
             for (i, peek) in peeks[..n].iter().enumerate() {
                 let client = batch.client(i);
                 let (query, resp) = batch.slot(i);
-                let Some(msg) = query else {
-                    bump(&self.stats.dropped, 1);
-                    continue;
-                };
-                let request = Request {
-                    msg,
-                    transport: Transport::Udp,
-                    client,
-                    now,
-                };
-                let Some(outcome) = peek.respond(&zones, &self.config, &request, resp) else {
+                answered[i] = query.and_then(|msg| {
+                    let request = Request {
+                        msg,
+                        transport: Transport::Udp,
+                        client,
+                        now,
+                    };
+                    let outcome = peek.respond(&zones, &self.config, &request, resp)?;
+                    Some((outcome, client))
+                });
+            }
+            drop(zones);
+            // The rate limiter's accounts, in two passes for the same
+            // reason: locate every one (starting its cache miss), then
+            // debit them (see `candor_guard::rrl`).
+            if let Some(limiter) = &self.limiter {
+                for (account, answer) in accounts.iter_mut().zip(&answered[..n]) {
+                    *account = answer.and_then(|(outcome, client)| {
+                        limiter.account(client, outcome.key, outcome.cookie)
+                    });
+                }
+            }
+            let mut out = 0;
+            for i in 0..n {
+                let Some((outcome, client)) = answered[i] else {
                     bump(&self.stats.dropped, 1);
                     continue;
                 };
                 // The answer path declines transfers and signed queries
                 // with NOTAUTH (and nothing else Candor serves gets it):
                 // one compare keeps every other query off the transfer side.
+                let (query, resp) = batch.slot(i);
                 if outcome.rcode == Rcode::NOTAUTH
                     && let Some(t) = &self.transfers
+                    && let Some(msg) = query
                     && let Some(answer) = crate::xfr::answer_udp(t, msg, client, &self.config, resp)
                 {
                     match answer {
@@ -283,14 +302,20 @@ impl Worker {
                     continue;
                 }
                 self.stats.count_cookie(outcome.cookie);
-                let verdict = match &self.limiter {
-                    Some(limiter) => limiter.check(client, outcome.key, outcome.cookie, now),
-                    None => Verdict::Send,
+                let verdict = match (&self.limiter, accounts[i]) {
+                    (Some(limiter), Some(account)) => limiter.debit(account, now),
+                    _ => Verdict::Send,
                 };
                 let len = match verdict {
                     Verdict::Send => outcome.len,
                     Verdict::Slip(how) => {
                         bump(&self.stats.rrl_slipped, 1);
+                        let request = Request {
+                            msg: query.unwrap_or_default(),
+                            transport: Transport::Udp,
+                            client,
+                            now,
+                        };
                         match slip(&self.config, &request, &outcome, how, resp) {
                             Some(len) => len,
                             None => continue,
@@ -305,7 +330,6 @@ impl Worker {
                 batch.queue_reply(i, out, len);
                 out += 1;
             }
-            drop(zones);
             let mut sent = 0;
             while sent < out {
                 match batch.send(fd, sent, out) {
