@@ -570,7 +570,11 @@ async fn only_owners_of_the_operator_account_speak_for_the_platform() {
         .call_as(Some(&member_token), "POST", &path, Some(body.clone()))
         .await;
     expect(&reply, StatusCode::FORBIDDEN);
-    assert!(reply.json.to_string().contains("Only owners"), "{}", reply.json);
+    assert!(
+        reply.json.to_string().contains("Only owners"),
+        "{}",
+        reply.json
+    );
     let reply = h.call_as(Some(&member_token), "GET", &path, None).await;
     expect(&reply, StatusCode::OK);
     assert_eq!(h.changes(), 0);
@@ -612,7 +616,11 @@ async fn maintenance_is_listed_rescheduled_and_cancelled() {
         )
         .await;
     expect(&reply, StatusCode::BAD_REQUEST);
-    assert!(reply.json.to_string().contains("scheduled_until"), "{}", reply.json);
+    assert!(
+        reply.json.to_string().contains("scheduled_until"),
+        "{}",
+        reply.json
+    );
     let reply = h.call("GET", &h.path("/status/maintenances"), None).await;
     expect(&reply, StatusCode::OK);
     assert_eq!(reply.json["data"].as_array().map(Vec::len), Some(1));
