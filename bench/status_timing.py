@@ -17,7 +17,12 @@ ns2 is then restarted and the incident left to resolve before the next
 trial (the hold time is shortened to 10 s with --hold, which changes
 nothing before the incident opens).
 
-    bench/status_timing.py [--trials 3] [--failure dead|silent] [--binary target/release/candor]
+With --hanging N, another account (made with `candor account create`)
+subscribes N webhooks to a receiver in this script that accepts every
+connection and never answers: the operator's webhook and e-mail must not
+wait for them (issue 11).
+
+    bench/status_timing.py [--trials 3] [--failure dead|silent] [--hanging 1000] [--binary target/release/candor]
 """
 
 import argparse
@@ -55,6 +60,26 @@ class Hooks(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def start_hanging() -> int:
+    """A receiver that accepts every connection and never answers; its port."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4096)
+    held = []
+
+    def accept():
+        while True:
+            conn, _ = listener.accept()
+            held.append(conn)
+            # Keep the newest few thousand; closing older ones is what a
+            # timed-out client did already.
+            if len(held) > 4096:
+                held.pop(0).close()
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1]
 
 
 def start_smtp(port: int, mails: list):
@@ -100,6 +125,8 @@ def main() -> None:
     ap.add_argument("--binary", default="target/release/candor")
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--hold", type=int, default=10)
+    ap.add_argument("--hanging", type=int, default=0,
+                    help="webhooks of another account to a receiver that never answers")
     ap.add_argument("--failure", choices=["dead", "silent"], default="dead",
                     help="kill ns2 (refused), or SIGSTOP it (no answer: every probe waits for its timeout)")
     args = ap.parse_args()
@@ -128,7 +155,8 @@ def main() -> None:
          "--workers", "1", "--api-listen", f"127.0.0.1:{api}", "--redirect-listen", f"127.0.0.1:{redirect}",
          "--status-listen", f"127.0.0.1:{status}", "--status-nameserver", f"ns2@Frankfurt=127.0.0.1:{ns2}",
          "--status-canary", "example.com", "--status-hold", str(args.hold), "--webhook-allow-private",
-         "--smtp-relay", f"127.0.0.1:{smtp_port}", "--smtp-security", "none"],
+         "--smtp-relay", f"127.0.0.1:{smtp_port}", "--smtp-security", "none",
+         "--status-max-subscriptions", str(max(100, args.hanging))],
         stderr=log, env={**os.environ, "NO_COLOR": "1"})
     try:
         def token():
@@ -147,6 +175,18 @@ def main() -> None:
         assert st == 201, st
         st, _ = get(api, "/v2/1/status/subscriptions", tok, "POST", {"email": "owner@example.com"})
         assert st == 201, st
+        if args.hanging:
+            data = os.path.join(tmp, "data")
+            account = subprocess.run([args.binary, "account", "create", "attacker@example.net", "--data-dir", data],
+                                     check=True, capture_output=True, text=True).stdout.strip()
+            secret = subprocess.run([args.binary, "token", "create", "--account", account, "--data-dir", data],
+                                    check=True, capture_output=True, text=True).stdout.strip()
+            hang = start_hanging()
+            for i in range(args.hanging):
+                st, body = get(api, f"/v2/{account}/status/subscriptions", secret, "POST",
+                               {"webhook_url": f"http://127.0.0.1:{hang}/h{i}"})
+                assert st == 201, (st, body)
+            print(f"account {account}: {args.hanging} webhooks to a receiver that never answers", flush=True)
 
         rows = []
         for trial in range(args.trials):
@@ -189,6 +229,8 @@ def main() -> None:
             wait("the resolution", 120 + args.hold, lambda: open_incident() is None, step=0.5)
         worst = {k: max(r[k] for r in rows) for k in rows[0]}
         print("worst of", args.trials, "trials:", json.dumps(worst))
+        best = {k: min(r[k] for r in rows) for k in rows[0]}
+        print("best of", args.trials, "trials:", json.dumps(best))
     finally:
         primary.terminate()
         secondary.kill()

@@ -51,7 +51,8 @@ pub(crate) struct StatusArgs {
     #[arg(long, value_name = "LABEL")]
     pub(crate) location: Option<String>,
     /// Another name server to monitor: `ADDR`, `NAME=ADDR` or
-    /// `NAME@LOCATION=ADDR` (repeat for several).
+    /// `NAME@LOCATION=ADDR` (repeat for several); with the address of one of
+    /// our own listeners, the display name (and location) of that listener.
     #[arg(long = "status-nameserver", value_name = "[NAME[@LOCATION]=]ADDR")]
     pub(crate) status_nameservers: Vec<String>,
     /// A vantage point to probe from: `IP` or `NAME=IP`, the source address
@@ -223,27 +224,51 @@ fn parse_nameserver(text: &str, location: Option<&str>) -> anyhow::Result<Compon
     })
 }
 
+/// The name server components: our own listeners (named `Name server
+/// ADDR` at `--location`), then the other name servers given. A
+/// `--status-nameserver NAME[@LOCATION]=ADDR` naming one of our own
+/// listeners gives it that display name (and location) in its place.
+fn nameserver_specs(
+    listen: &[SocketAddr],
+    location: Option<&str>,
+    given: &[String],
+) -> anyhow::Result<Vec<ComponentSpec>> {
+    let mut specs: Vec<ComponentSpec> = listen
+        .iter()
+        .map(|addr| ComponentSpec {
+            key: format!("ns:{addr}"),
+            name: format!("Name server {addr}"),
+            location: location.map(str::to_owned),
+            description: Some(format!("DNS over UDP and TCP at {addr}")),
+            kind: ComponentKind::NameServer,
+        })
+        .collect();
+    for text in given {
+        let mut spec = parse_nameserver(text, None)?;
+        match specs.iter_mut().find(|s| s.key == spec.key) {
+            Some(own) => {
+                if spec.location.is_none() {
+                    spec.location = own.location.take();
+                }
+                *own = spec;
+            }
+            None => specs.push(spec),
+        }
+    }
+    Ok(specs)
+}
+
 /// Sets the status page up and starts its tasks.
 pub(crate) async fn start(
     args: &StatusArgs,
     wiring: Wiring,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Running> {
-    let mut specs = Vec::new();
-    for addr in &wiring.listen {
-        specs.push(ComponentSpec {
-            key: format!("ns:{addr}"),
-            name: format!("Name server {addr}"),
-            location: args.location.clone(),
-            description: Some(format!("DNS over UDP and TCP at {addr}")),
-            kind: ComponentKind::NameServer,
-        });
-    }
-    for text in &args.status_nameservers {
-        let spec = parse_nameserver(text, None)?;
-        specs.retain(|s| s.key != spec.key);
-        specs.push(spec);
-    }
+    let mut specs = nameserver_specs(
+        &wiring.listen,
+        args.location.as_deref(),
+        &args.status_nameservers,
+    )?;
     if wiring.api.is_some() {
         specs.push(ComponentSpec {
             key: "api".into(),
@@ -922,6 +947,33 @@ async fn mitigations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_listeners_take_a_display_name_in_place() {
+        let listen: Vec<SocketAddr> =
+            vec!["127.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()];
+        let specs = nameserver_specs(
+            &listen,
+            Some("Amsterdam"),
+            &[
+                "ns2@Frankfurt=192.0.2.2:53".to_owned(),
+                "ns1.candor.net=127.0.0.1:53".to_owned(),
+            ],
+        )
+        .unwrap();
+        let shown: Vec<(&str, Option<&str>)> = specs
+            .iter()
+            .map(|s| (s.name.as_str(), s.location.as_deref()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("ns1.candor.net", Some("Amsterdam")),
+                ("Name server [::1]:53", Some("Amsterdam")),
+                ("ns2", Some("Frankfurt")),
+            ]
+        );
+    }
 
     #[test]
     fn public_webhooks_go_to_public_addresses() {

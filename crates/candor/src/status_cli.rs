@@ -41,7 +41,7 @@ pub(crate) enum StatusCommand {
     /// Posted updates: edit their wording.
     #[command(subcommand)]
     Update(UpdateCommand),
-    /// Maintenance windows: schedule.
+    /// Maintenance windows: schedule, list, reschedule, cancel.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
     /// Subscribers to the page's notifications: add, list, remove, enable.
@@ -223,6 +223,39 @@ pub(crate) enum MaintenanceCommand {
         /// A zone named as affected (repeat for several).
         #[arg(long = "zone", value_name = "ZONE")]
         zones: Vec<String>,
+        #[command(flatten)]
+        author: Author,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the maintenance windows not over yet, soonest first.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Move a window that is not over; subscribers are notified.
+    Reschedule {
+        /// Maintenance id or public id.
+        id: String,
+        /// New start, RFC 3339.
+        #[arg(long, value_name = "RFC3339")]
+        from: String,
+        /// New end, RFC 3339.
+        #[arg(long, value_name = "RFC3339")]
+        until: String,
+        #[command(flatten)]
+        author: Author,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Cancel a window that is not over (it is completed with an update
+    /// saying so); subscribers are notified.
+    Cancel {
+        /// Maintenance id or public id.
+        id: String,
+        /// Why, for the timeline.
+        #[arg(long)]
+        body: Option<String>,
         #[command(flatten)]
         author: Author,
         #[command(flatten)]
@@ -532,6 +565,46 @@ pub(crate) fn run(cmd: StatusCommand) -> anyhow::Result<ExitCode> {
                 i.id, i.public_id, written.queued
             );
             out(&i.id.to_string())?;
+        }
+        StatusCommand::Maintenance(MaintenanceCommand::List { data }) => {
+            let db = open_status(&data)?;
+            for view in db.open_maintenance().map_err(explain)? {
+                out(&summary(&view))?;
+            }
+        }
+        StatusCommand::Maintenance(MaintenanceCommand::Reschedule {
+            id,
+            from,
+            until,
+            author,
+            data,
+        }) => {
+            let (from, until) = (parse_time("from", &from)?, parse_time("until", &until)?);
+            let mut db = open_status(&data)?;
+            let found = find(&db, &id)?.incident.id;
+            let written = db
+                .reschedule_maintenance(found, from, until, &author.name(), now())
+                .map_err(explain)?;
+            eprintln!(
+                "rescheduled maintenance {found}; {} notifications queued",
+                written.queued
+            );
+        }
+        StatusCommand::Maintenance(MaintenanceCommand::Cancel {
+            id,
+            body,
+            author,
+            data,
+        }) => {
+            let mut db = open_status(&data)?;
+            let found = find(&db, &id)?.incident.id;
+            let written = db
+                .cancel_maintenance(found, body.as_deref(), &author.name(), now())
+                .map_err(explain)?;
+            eprintln!(
+                "cancelled maintenance {found}; {} notifications queued",
+                written.queued
+            );
         }
         StatusCommand::Subscriber(cmd) => subscriber(cmd)?,
     }

@@ -151,6 +151,52 @@ fn status_cli_schedules_and_completes_maintenance() {
         "{shown}"
     );
     assert!(shown.contains("status      scheduled"), "{shown}");
+    // Listed, moved, and (another one) cancelled.
+    assert!(ok(d, &["maintenance", "list"]).contains("Moving ns1"));
+    ok(
+        d,
+        &[
+            "maintenance",
+            "reschedule",
+            id,
+            "--from",
+            "2036-11-27T11:00:00Z",
+            "--until",
+            "2036-11-27T12:00:00Z",
+        ],
+    );
+    let shown = ok(d, &["incident", "show", id]);
+    assert!(
+        shown.contains("window      2036-11-27T11:00:00Z to 2036-11-27T12:00:00Z"),
+        "{shown}"
+    );
+    let other = ok(
+        d,
+        &[
+            "maintenance",
+            "schedule",
+            "--name",
+            "Never mind",
+            "--body",
+            "b",
+            "--from",
+            "2036-12-01T10:00:00Z",
+            "--until",
+            "2036-12-01T11:00:00Z",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "maintenance",
+            "cancel",
+            other.trim(),
+            "--body",
+            "Not needed.",
+        ],
+    );
+    let listed = ok(d, &["maintenance", "list"]);
+    assert!(!listed.contains("Never mind"), "{listed}");
     ok(d, &["incident", "resolve", id, "--body", "Done."]);
     let shown = ok(d, &["incident", "show", id]);
     assert!(shown.contains("status      completed"), "{shown}");
