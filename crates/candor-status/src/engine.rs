@@ -599,9 +599,13 @@ impl Engine {
             self.told_monitoring = false;
             self.told_relapse = false;
             self.relapses = 0;
+            // The resolved incident accounts for its failures: bad rounds
+            // after it count anew (else one blip in the next minute would
+            // open an incident).
             for track in self.tracks.values_mut() {
                 track.recovered = false;
                 track.relapsed = false;
+                track.window.clear();
             }
             return Ok(());
         }

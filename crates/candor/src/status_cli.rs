@@ -820,9 +820,12 @@ fn subscriber(cmd: SubscriberCommand) -> anyhow::Result<()> {
                     Channel::Webhook { url, .. } => ("webhook", url.as_str()),
                     Channel::Email { address } => ("email", address.as_str()),
                 };
-                let owner = s
-                    .account_id
-                    .map_or_else(|| "operator".to_owned(), |a| format!("account {a}"));
+                let owner = match (s.account_id, s.public) {
+                    (Some(a), _) => format!("account {a}"),
+                    (None, true) if s.confirmed_at.is_none() => "public, unconfirmed".to_owned(),
+                    (None, true) => "public".to_owned(),
+                    (None, false) => "operator".to_owned(),
+                };
                 let zones = if s.zones.is_empty() {
                     "all zones".to_owned()
                 } else {

@@ -537,3 +537,29 @@ fn recovery_is_shown_at_once_and_a_relapse_waits_for_the_hold() {
     assert_eq!(w.status(1), ComponentStatus::Operational);
     assert_eq!(w.incidents().len(), 2);
 }
+
+#[test]
+fn after_a_resolved_outage_one_bad_round_is_not_an_incident() {
+    // A window long enough to still hold the outage's bad rounds.
+    let mut w = world(
+        2,
+        Thresholds {
+            window: 30,
+            window_share: 10,
+            ..thresholds()
+        },
+    );
+    for _ in 0..5 {
+        w.round(1, &[0, 1]);
+    }
+    let mut resolved = false;
+    for _ in 0..15 {
+        resolved |= w.round(1, &[0, 0]).resolved.is_some();
+    }
+    assert!(resolved);
+    // One bad round a few seconds later: the window starts afresh.
+    assert!(w.round(1, &[0, 1]).opened.is_none());
+    assert!(w.round(1, &[0, 0]).opened.is_none());
+    assert_eq!(w.status(1), ComponentStatus::Operational);
+    assert_eq!(w.incidents().len(), 1);
+}
