@@ -212,6 +212,21 @@ fn query_with_cookie(name: &str, qtype: Rtype, cookie: &[u8]) -> Vec<u8> {
     q
 }
 
+/// The next of a stream of responses to account (a fixed LCG in `x`): an
+/// answer for one of a million names to one of a thousand networks.
+fn varied(x: &mut u64) -> (IpAddr, RateKey) {
+    *x = x
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let client = IpAddr::V4(Ipv4Addr::from(((*x >> 40) as u32 & 0x3ff) << 8));
+    let key = RateKey {
+        kind: ResponseKind::Answer,
+        name: *x >> 44,
+        qtype: 1,
+    };
+    (client, key)
+}
+
 /// What the defences add: a hit with a client cookie and with a valid
 /// server cookie (against "answer/hit"), and rate limiter checks.
 fn bench_guard(c: &mut Criterion) {
@@ -253,15 +268,7 @@ fn bench_guard(c: &mut Criterion) {
     let mut x: u64 = 1;
     group.bench_function("rrl_check_varied", |b| {
         b.iter(|| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let client = IpAddr::V4(Ipv4Addr::from(((x >> 40) as u32 & 0x3ff) << 8));
-            let key = RateKey {
-                kind: ResponseKind::Answer,
-                name: x >> 44,
-                qtype: 1,
-            };
+            let (client, key) = varied(&mut x);
             limiter.check(client, key, CookieCheck::Absent, 1_700_000_000)
         })
     });
@@ -271,15 +278,7 @@ fn bench_guard(c: &mut Criterion) {
     group.bench_function("rrl_batch_of_32_varied", |b| {
         b.iter(|| {
             for account in accounts.iter_mut() {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let client = IpAddr::V4(Ipv4Addr::from(((x >> 40) as u32 & 0x3ff) << 8));
-                let key = RateKey {
-                    kind: ResponseKind::Answer,
-                    name: x >> 44,
-                    qtype: 1,
-                };
+                let (client, key) = varied(&mut x);
                 *account = limiter.account(client, key, CookieCheck::Absent);
             }
             for account in accounts.iter().flatten() {

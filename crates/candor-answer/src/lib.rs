@@ -288,7 +288,12 @@ fn respond_to(
     };
 
     // The cookie goes back with a server cookie: the one sent, while it is
-    // valid and young, or a fresh one.
+    // valid and young, or a fresh one. A request without a valid one is
+    // still answered in full (RFC 7873 §5.2.3 choice 3, BIND's default):
+    // Knot 3.2 answers it BADCOOKIE over UDP instead, which costs every
+    // cookie client a round trip at first contact and after each rollover
+    // and stops no attacker, who simply sends no cookie; the rate limiter
+    // is what answers floods (with BADCOOKIE slips for cookie clients).
     let mut cookie_reply = [0u8; COOKIE_REPLY_LEN];
     let cookie = match edns.and_then(|e| e.cookie) {
         Some(c) => {

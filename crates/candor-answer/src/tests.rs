@@ -1415,6 +1415,8 @@ const CLIENT_COOKIE: &str = "2464c4abcf10c957";
 /// [`CLIENT`] at [`NOW`] under [`SECRET`].
 const SERVER_COOKIE: &str = "010000005cf79f111f8130c3eee29480";
 
+/// Responses to a COOKIE option carry the client cookie and a server cookie
+/// (RFC 9018 A.1's, as the test runs at its time, address and secret).
 #[test]
 fn cookies_are_answered_with_a_server_cookie() {
     let z = rfc1034();
@@ -1487,6 +1489,7 @@ fn cookies_are_answered_with_a_server_cookie() {
     );
 }
 
+/// RFC 7873 §5.4: no question, a cookie: NOERROR or BADCOOKIE.
 #[test]
 fn queries_for_a_server_cookie() {
     let z = rfc1034();
@@ -1544,6 +1547,7 @@ fn check_slip(zones: &ZoneSet, q: &[u8], how: Slip, expect: Expect) {
     expect.assert_eq(&render(&m));
 }
 
+/// What the rate limiter sends instead of a response.
 #[test]
 fn slips_are_the_question_and_the_opt_record() {
     let z = rfc1034();
@@ -1590,6 +1594,8 @@ fn slips_are_the_question_and_the_opt_record() {
 /// no zone answered) and the QTYPE for answers.
 type Account = (ResponseKind, Option<&'static str>, Rtype);
 
+/// The rate limiter's key for each kind of response (BIND's and NSD's
+/// classes).
 #[test]
 fn responses_are_accounted_by_kind_and_name() {
     use ResponseKind::*;

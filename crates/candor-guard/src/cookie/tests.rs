@@ -211,6 +211,7 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// Every case of [`CASES`]: the verdict and the server cookie sent back.
 #[test]
 fn replies_follow_rfc_9018() {
     let mut failures = Vec::new();
@@ -237,6 +238,8 @@ fn replies_follow_rfc_9018() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A cookie made before a rollover stays valid (and is renewed) until the
+/// rollover after it.
 #[test]
 fn rollover_keeps_clients_until_the_next_one() {
     let client = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -265,6 +268,8 @@ fn rollover_keeps_clients_until_the_next_one() {
     );
 }
 
+/// The secret file format: one or two secrets, comments, and each way to get
+/// it wrong; secrets never show in `Debug`.
 #[test]
 fn secret_files() {
     let good = format!("# current\n{SECRET}\n\n  {OLD_SECRET}  # previous\n");

@@ -127,6 +127,7 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// Every scenario of [`SCENARIOS`].
 #[test]
 fn accounting_over_time() {
     let mut failures = Vec::new();
@@ -144,6 +145,7 @@ fn accounting_over_time() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Addresses of one /24 (IPv4) or /56 (IPv6) share an account.
 #[test]
 fn clients_are_accounted_per_network() {
     let limiter = Limiter::new(&config(2, 5, 2), [3, 4]);
@@ -177,6 +179,7 @@ fn clients_are_accounted_per_network() {
     assert_eq!(check("::ffff:192.0.2.9"), 'T');
 }
 
+/// Each kind, name and QTYPE has its own account.
 #[test]
 fn kinds_names_and_types_are_separate_accounts() {
     let limiter = Limiter::new(&config(1, 5, 2), [5, 6]);
@@ -225,6 +228,8 @@ fn kinds_names_and_types_are_separate_accounts() {
     }
 }
 
+/// A valid server cookie is never limited; a client cookie makes the slip
+/// BADCOOKIE.
 #[test]
 fn cookies_exempt_or_change_the_slip() {
     let limiter = Limiter::new(&config(1, 5, 1), [7, 8]);
@@ -245,6 +250,7 @@ fn cookies_exempt_or_change_the_slip() {
     assert_eq!(sequence, "STBBSS");
 }
 
+/// Exempt networks are never limited, their neighbours are.
 #[test]
 fn exempt_networks_are_never_limited() {
     let mut settings = config(1, 5, 2);
@@ -275,6 +281,7 @@ fn exempt_networks_are_never_limited() {
     );
 }
 
+/// Prefixes as written on the command line, masked, and what they contain.
 #[test]
 fn prefixes() {
     let cases = [
@@ -300,6 +307,8 @@ fn prefixes() {
     assert!(!p.contains(ip("2001:db8::")));
 }
 
+/// New keys evict the accounts with the most credit, never a flood's in
+/// debt.
 #[test]
 fn a_flood_in_debt_is_not_flushed_out_by_new_keys() {
     // One set of eight entries: every key shares it.
@@ -319,6 +328,7 @@ fn a_flood_in_debt_is_not_flushed_out_by_new_keys() {
     assert_eq!(v, Verdict::Slip(Slip::Truncated));
 }
 
+/// Threads checking one key at once share its account.
 #[test]
 fn workers_share_one_account() {
     let limiter = Limiter::new(&config(100, 5, 0), [13, 14]);

@@ -429,6 +429,8 @@ fn cookie_option(len: u16) -> Vec<u8> {
     o
 }
 
+/// COOKIE options of every length RFC 7873 allows and forbids, several in one
+/// OPT, and queries for a cookie alone (§5.4).
 #[test]
 fn cookie_options() {
     let q = Some(("example.", Rtype::A));

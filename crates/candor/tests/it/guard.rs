@@ -13,7 +13,7 @@ use candor_guard::{CookieCheck, CookieSecrets};
 use candor_wire::decode::{Message, decode_message};
 use candor_wire::{Header, Rtype};
 
-use crate::support::{Candor, Edns, Query, TempDir, tcp, udp};
+use crate::support::{Candor, Edns, Query, TempDir, edns_option, tcp, udp};
 
 /// The zone the tests serve: a TXT record of about 1.1 kB, the kind of
 /// answer an amplification attack asks for.
@@ -63,18 +63,7 @@ fn with_cookie(msg: &mut Vec<u8>, cookie: &[u8]) {
 
 /// The COOKIE option's data in a response (client and server cookie).
 fn cookie_of(m: &Message) -> Option<Vec<u8>> {
-    let opt = m.opt()?;
-    let mut rest = &opt.rdata[..];
-    while rest.len() >= 4 {
-        let code = u16::from_be_bytes([rest[0], rest[1]]);
-        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
-        let data = rest.get(4..4 + len)?;
-        if code == 10 {
-            return Some(data.to_vec());
-        }
-        rest = &rest[4 + len..];
-    }
-    None
+    edns_option(m, 10)
 }
 
 /// What came back for the queries of a flood.

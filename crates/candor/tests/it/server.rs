@@ -13,8 +13,8 @@ use candor_wire::{Header, Rtype};
 use socket2::{Domain, Socket, Type};
 
 use crate::support::{
-    Candor, Edns, Query, Rng, TempDir, ask, frame, read_framed, render_message, tcp_connect, udp,
-    udp_exchange,
+    Candor, Edns, Query, Rng, TempDir, ask, edns_option, frame, read_framed, render_message,
+    tcp_connect, udp, udp_exchange,
 };
 
 /// The zone every test here serves.
@@ -459,17 +459,7 @@ fn odd_queries_get_the_right_rcode() {
 
 /// The NSID option (code 3) in a response's OPT, if any.
 fn nsid(m: &Message) -> Option<Vec<u8>> {
-    let mut rest: &[u8] = &m.opt()?.rdata;
-    while rest.len() >= 4 {
-        let code = u16::from_be_bytes([rest[0], rest[1]]);
-        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
-        let value = rest.get(4..4 + len)?;
-        if code == 3 {
-            return Some(value.to_vec());
-        }
-        rest = &rest[4 + len..];
-    }
-    None
+    edns_option(m, 3)
 }
 
 /// `--nsid test-ns` is returned in an NSID option only when the query asks.

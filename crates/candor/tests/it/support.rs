@@ -747,6 +747,22 @@ impl Query {
     }
 }
 
+/// The data of the first EDNS option with `code` in a response's OPT
+/// record, if any.
+pub(crate) fn edns_option(m: &Message, code: u16) -> Option<Vec<u8>> {
+    let mut rest: &[u8] = &m.opt()?.rdata;
+    while rest.len() >= 4 {
+        let found = u16::from_be_bytes([rest[0], rest[1]]);
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        let value = rest.get(4..4 + len)?;
+        if found == code {
+            return Some(value.to_vec());
+        }
+        rest = &rest[4 + len..];
+    }
+    None
+}
+
 /// Appends an OPT record to a message (the caller counts it in ARCOUNT).
 pub(crate) fn push_opt(m: &mut Vec<u8>, e: Edns) {
     m.push(0);
