@@ -30,17 +30,31 @@ fn path(dir: &Path, id: i64) -> PathBuf {
 /// Writes `zone` as the last-known-good copy of store zone `id` (named
 /// `name`), replacing the previous copy atomically.
 pub fn write_last_good(dir: &Path, id: i64, name: &str, zone: &Zone) -> std::io::Result<()> {
+    let comment = format!(
+        "Candor's last known good copy of zone {name} (store id {id}), serial {}.\n\
+         ; Served if the stored zone stops compiling; every record in RFC 3597 form.",
+        zone.serial()
+    );
+    write_zone_copy(dir, &format!("zone-{id}.zone"), &comment, zone)
+}
+
+/// Writes `zone` to `dir/file_name` (the directory is made private if
+/// new) in the form of a last-known-good copy, after a `; comment` line,
+/// replacing the previous file atomically. Also used for the zones Candor
+/// receives as a secondary.
+pub fn write_zone_copy(
+    dir: &Path,
+    file_name: &str,
+    comment: &str,
+    zone: &Zone,
+) -> std::io::Result<()> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
+    let name = zone.apex().to_string();
     let mut text = String::with_capacity(zone.record_count() * 64 + 256);
-    let _ = writeln!(
-        text,
-        "; Candor's last known good copy of zone {name} (store id {id}), serial {}.\n\
-         ; Served if the stored zone stops compiling; every record in RFC 3597 form.",
-        zone.serial()
-    );
+    let _ = writeln!(text, "; {comment}");
     let mut last_owner: &[u8] = &[];
     let mut owner_text = String::new();
     for r in zone.records() {
@@ -65,8 +79,8 @@ pub fn write_last_good(dir: &Path, id: i64, name: &str, zone: &Zone) -> std::io:
         }
         text.push('\n');
     }
-    let final_path = path(dir, id);
-    let temporary = dir.join(format!(".zone-{id}.zone.tmp"));
+    let final_path = dir.join(file_name);
+    let temporary = dir.join(format!(".{file_name}.tmp"));
     {
         let mut file = fs::OpenOptions::new()
             .write(true)
@@ -85,9 +99,14 @@ pub fn write_last_good(dir: &Path, id: i64, name: &str, zone: &Zone) -> std::io:
 /// Reads the last-known-good copy of store zone `id`, whose apex must be
 /// `apex`. The error says why there is no usable copy.
 pub fn read_last_good(dir: &Path, id: i64, apex: &Name) -> Result<Zone, String> {
-    let file = path(dir, id);
+    read_zone_copy(&path(dir, id), apex)
+}
+
+/// Reads a zone file written by [`write_zone_copy`], whose apex must be
+/// `apex`. The error says why it is not usable.
+pub fn read_zone_copy(file: &Path, apex: &Name) -> Result<Zone, String> {
     let text = fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    load_zone_text(&text, &file, apex).map_err(|errors| {
+    load_zone_text(&text, file, apex).map_err(|errors| {
         let shown: Vec<String> = errors.iter().take(3).map(|e| e.to_string()).collect();
         format!("{} does not load: {}", file.display(), shown.join("; "))
     })

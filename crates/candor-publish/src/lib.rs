@@ -41,7 +41,7 @@ use candor_zone::{Zone, ZoneSet};
 use tokio::sync::watch;
 
 pub use follow::follow_store;
-pub use last_good::{read_last_good, write_last_good};
+pub use last_good::{read_last_good, read_zone_copy, write_last_good, write_zone_copy};
 
 /// The served zones, swapped as a whole (the name servers' view).
 pub type SharedZones = Arc<ArcSwap<ZoneSet>>;
@@ -130,6 +130,9 @@ struct State {
     failures: BTreeMap<i64, Failure>,
     /// The serial of each zone's last-known-good copy on disk, by id.
     persisted: HashMap<i64, u32>,
+    /// Zones that come neither from the store nor from zone files (the
+    /// catalog zone, zones received as a secondary), by lower-cased apex.
+    others: BTreeMap<Name, Arc<Zone>>,
 }
 
 /// Applies store changes to the served zone set (see the crate docs).
@@ -348,7 +351,35 @@ impl Publisher {
         for served in state.served.values() {
             set.insert(served.zone.clone());
         }
+        for zone in state.others.values() {
+            set.insert(zone.clone());
+        }
         self.store(set);
+    }
+
+    /// Serves `zone`, which comes neither from the store nor from zone
+    /// files (the catalog zone, a zone received from a primary), in place
+    /// of any zone of its name; it stays served across zone file reloads
+    /// until [`Publisher::remove_other`]. The caller decides about serials.
+    pub fn serve_other(&self, zone: Arc<Zone>) {
+        let mut state = self.state();
+        let mut set = ZoneSet::clone(&self.zones.load());
+        set.insert(zone.clone());
+        state.others.insert(zone.apex().to_lowercase(), zone);
+        self.store(set);
+    }
+
+    /// Stops serving the zone `apex` that [`Publisher::serve_other`]
+    /// served.
+    pub fn remove_other(&self, apex: &Name) {
+        let mut state = self.state();
+        if let Some(gone) = state.others.remove(&apex.to_lowercase()) {
+            let current = self.zones.load();
+            let wire = gone.apex().as_wire();
+            if current.get(wire).is_some_and(|z| Arc::ptr_eq(z, &gone)) {
+                self.store(current.without(wire));
+            }
+        }
     }
 
     /// Serves every stored zone at start-up: compiled from the store, or

@@ -36,7 +36,7 @@ pub use tcp::{
     ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
 };
 pub use udp::{UdpConfig, UdpWorkers, bind_udp};
-pub use xfr::{Transfers, follow_zones, run_notifier};
+pub use xfr::{SecondarySide, Transfers, follow_zones, run_notifier};
 
 /// The zones being served, replaced as a whole when anything changes.
 pub type SharedZones = Arc<ArcSwap<ZoneSet>>;

@@ -301,6 +301,12 @@ impl Worker {
                     }
                     continue;
                 }
+                if outcome.rcode == Rcode::REFUSED
+                    && let Some(t) = &self.transfers
+                    && let Some(msg) = query
+                {
+                    crate::xfr::servfail_if_expired(t, msg, &mut resp[..outcome.len]);
+                }
                 self.stats.count_cookie(outcome.cookie);
                 let verdict = match (&self.limiter, accounts[i]) {
                     (Some(limiter), Some(account)) => limiter.debit(account, now),

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
+use candor_wire::Name;
 use candor_xfr::notify::Notifier;
 use candor_xfr::{Changed, KeyRing, Primary, Refusal, Reply, Special, Transfer, Transport};
 use tokio::net::UdpSocket;
@@ -41,6 +42,40 @@ pub struct Transfers {
     slots: Arc<Semaphore>,
     /// Sources whose refusals were logged.
     logged: Mutex<HashSet<IpAddr>>,
+    /// The secondary zones, when Candor is a secondary.
+    secondary: Option<SecondarySide>,
+}
+
+/// What the listeners need of the secondary zones: who may NOTIFY, where
+/// accepted NOTIFYs go, and which zones expired (answered SERVFAIL).
+pub struct SecondarySide {
+    /// The secondary zones and their primaries.
+    pub primaries: Arc<candor_xfr::secondary::Primaries>,
+    /// Receives the zone of every accepted NOTIFY.
+    pub notify: mpsc::UnboundedSender<Name>,
+    /// Secondary zones that expired: not in the served set, answered
+    /// SERVFAIL as Knot does (not REFUSED, which would tell resolvers to
+    /// try elsewhere for good).
+    pub expired: Arc<ArcSwap<Vec<Name>>>,
+    /// Sources whose refused NOTIFYs were logged.
+    logged: Mutex<HashSet<IpAddr>>,
+}
+
+impl SecondarySide {
+    /// The secondary side for `primaries`, sending the zones of accepted
+    /// NOTIFYs to `notify` and answering the zones in `expired` SERVFAIL.
+    pub fn new(
+        primaries: Arc<candor_xfr::secondary::Primaries>,
+        notify: mpsc::UnboundedSender<Name>,
+        expired: Arc<ArcSwap<Vec<Name>>>,
+    ) -> SecondarySide {
+        SecondarySide {
+            primaries,
+            notify,
+            expired,
+            logged: Mutex::new(HashSet::new()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Transfers {
@@ -59,7 +94,15 @@ impl Transfers {
             primary,
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             logged: Mutex::new(HashSet::new()),
+            secondary: None,
         }
+    }
+
+    /// Adds the secondary side: NOTIFYs from primaries are answered and
+    /// passed on, expired zones answered SERVFAIL.
+    pub fn with_secondary(mut self, side: SecondarySide) -> Transfers {
+        self.secondary = Some(side);
+        self
     }
 
     /// Logs a refusal, once per source address.
@@ -185,6 +228,11 @@ pub(crate) fn answer_udp(
     config: &candor_answer::Config,
     out: &mut [u8],
 ) -> Option<Option<usize>> {
+    if let Some(side) = &transfers.secondary
+        && candor_xfr::secondary::is_notify(msg)
+    {
+        return Some(notified(transfers, side, msg, source, out));
+    }
     let special = candor_xfr::special(msg)?;
     let now = unix_now();
     let handled = match special {
@@ -206,6 +254,58 @@ pub(crate) fn answer_udp(
         }
         _ => None,
     })
+}
+
+/// Answers a NOTIFY (see `candor_xfr::secondary::on_notify`) into `out`,
+/// passing the zone of an accepted one on; logs refusals once per source.
+fn notified(
+    transfers: &Transfers,
+    side: &SecondarySide,
+    msg: &[u8],
+    source: IpAddr,
+    out: &mut [u8],
+) -> Option<usize> {
+    let keys = transfers.primary.keys().load();
+    let n = candor_xfr::secondary::on_notify(&side.primaries, &keys, msg, source, unix_now());
+    if let Some(zone) = n.zone {
+        let _ = side.notify.send(zone);
+    }
+    if let Some(why) = &n.refusal {
+        let first = {
+            let mut logged = side.logged.lock().unwrap_or_else(|p| p.into_inner());
+            logged.len() < MAX_LOGGED_SOURCES && logged.insert(source)
+        };
+        if first {
+            tracing::warn!(
+                %source,
+                "NOTIFY refused: {why} (further refusals of this source are not logged)"
+            );
+        }
+    }
+    let reply = n.reply?;
+    let target = out.get_mut(..reply.len())?;
+    target.copy_from_slice(&reply);
+    Some(reply.len())
+}
+
+/// Turns a REFUSED answer `resp` to `query` into SERVFAIL when the name
+/// asked for is in a secondary zone that expired. One load of an (almost
+/// always empty) list, on REFUSED answers only.
+pub(crate) fn servfail_if_expired(transfers: &Transfers, query: &[u8], resp: &mut [u8]) {
+    let Some(side) = &transfers.secondary else {
+        return;
+    };
+    let expired = side.expired.load();
+    if expired.is_empty() || resp.len() < 4 {
+        return;
+    }
+    let Ok((qname, _)) = candor_wire::decode::read_name(query, 12) else {
+        return;
+    };
+    let qname = qname.to_lowercase();
+    if expired.iter().any(|apex| qname.ends_with(apex)) {
+        resp[3] = (resp[3] & 0xf0) | (candor_wire::Rcode::SERVFAIL.0 as u8 & 0x0f);
+    }
 }
 
 /// A transfer being written: its messages framed one at a time into one

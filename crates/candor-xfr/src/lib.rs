@@ -1,5 +1,7 @@
 //! Zone transfers out of Candor: AXFR (RFC 5936) and IXFR (RFC 1995)
-//! responses, TSIG (RFC 8945), the transfer ACL and NOTIFY (RFC 1996).
+//! responses, TSIG (RFC 8945), the transfer ACL and NOTIFY (RFC 1996);
+//! catalog zones (RFC 9432); and the secondary's side: transfer requests
+//! and the reading of their answers, the refresh timers, NOTIFY received.
 //!
 //! Everything here is sans I/O: [`Primary::handle`] turns a request's bytes
 //! (and where it came from, and the time) into a reply, a [`Transfer`]
@@ -16,18 +18,25 @@
 //!   `view`), in AXFR and IXFR alike.
 //! - Nothing here panics on any request bytes; secrets never reach `Debug`.
 //!
-//! Codemap: `request` reads transfer requests; `tsig` verifies and signs;
-//! `acl` decides who may transfer; `view` flattens private types; `journal`
+//! Codemap: `request` reads transfer requests; `catalog` builds and reads
+//! catalog zones (RFC 9432); `tsig` verifies and signs;
+//! `acl` decides who may transfer; `client` asks primaries and reads
+//! their answers; `refresh` says when a secondary zone is checked or
+//! expires; `secondary` holds its primaries and answers their NOTIFYs; `view` flattens private types; `journal`
 //! keeps each zone's recent diffs; `transfer` packs messages; `primary`
 //! puts them together; `notify` is the NOTIFY state machine.
 
 #![forbid(unsafe_code)]
 
 pub mod acl;
+pub mod catalog;
+pub mod client;
 pub mod journal;
 pub mod notify;
 pub mod primary;
+pub mod refresh;
 pub mod request;
+pub mod secondary;
 pub mod transfer;
 pub mod tsig;
 pub mod view;

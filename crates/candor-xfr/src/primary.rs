@@ -180,7 +180,7 @@ impl Primary {
             match tsig::verify_request(&self.keys.load(), msg, t, now) {
                 Ok(s) => signer = Some(s),
                 Err(rejection) => {
-                    return self.rejected(
+                    return rejected(
                         &req.header,
                         req.question,
                         req.edns,
@@ -320,7 +320,7 @@ impl Primary {
         };
         let mut signer = match tsig::verify_request(&self.keys.load(), msg, &tsig, now) {
             Ok(s) => s,
-            Err(rejection) => return self.rejected(&header, question, edns, rejection, zone, now),
+            Err(rejection) => return rejected(&header, question, edns, rejection, zone, now),
         };
         // The request as if it had never been signed.
         let mut bare = msg[..tsig.start].to_vec();
@@ -362,66 +362,65 @@ impl Primary {
         };
         Handled::reply(reply)
     }
+}
 
-    /// The reply to a request whose TSIG record was not accepted.
-    fn rejected(
-        &self,
-        header: &Header,
-        question: &[u8],
-        edns: Option<Opt>,
-        rejection: Rejection,
-        zone: Name,
-        now: u64,
-    ) -> Handled {
-        match rejection {
-            Rejection::Malformed => {
-                Handled::reply(error(header, question, Rcode::FORMERR, edns, Sign::No, now))
-            }
-            Rejection::Unsigned {
+/// The reply to a request whose TSIG record was not accepted.
+pub(crate) fn rejected(
+    header: &Header,
+    question: &[u8],
+    edns: Option<Opt>,
+    rejection: Rejection,
+    zone: Name,
+    now: u64,
+) -> Handled {
+    match rejection {
+        Rejection::Malformed => {
+            Handled::reply(error(header, question, Rcode::FORMERR, edns, Sign::No, now))
+        }
+        Rejection::Unsigned {
+            error: code,
+            key_name,
+            algorithm,
+        } => {
+            let sign = Sign::Unsigned {
+                key_name: &key_name,
+                algorithm: &algorithm,
                 error: code,
-                key_name,
-                algorithm,
-            } => {
-                let sign = Sign::Unsigned {
-                    key_name: &key_name,
-                    algorithm: &algorithm,
+            };
+            let reply = error(header, question, Rcode::NOTAUTH, edns, sign, now);
+            Handled {
+                reply,
+                refusal: Some(Refusal::Tsig {
+                    zone,
+                    key: key_name,
                     error: code,
-                };
-                let reply = error(header, question, Rcode::NOTAUTH, edns, sign, now);
-                Handled {
-                    reply,
-                    refusal: Some(Refusal::Tsig {
-                        zone,
-                        key: key_name,
-                        error: code,
-                    }),
-                }
+                }),
             }
-            Rejection::BadTime(mut s) => {
-                let key = s.key().name().clone();
-                let reply = error(
-                    header,
-                    question,
-                    Rcode::NOTAUTH,
-                    edns,
-                    Sign::With(&mut s),
-                    now,
-                );
-                Handled {
-                    reply,
-                    refusal: Some(Refusal::Tsig {
-                        zone,
-                        key,
-                        error: tsig::BADTIME,
-                    }),
-                }
+        }
+        Rejection::BadTime(mut s) => {
+            let key = s.key().name().clone();
+            let reply = error(
+                header,
+                question,
+                Rcode::NOTAUTH,
+                edns,
+                Sign::With(&mut s),
+                now,
+            );
+            Handled {
+                reply,
+                refusal: Some(Refusal::Tsig {
+                    zone,
+                    key,
+                    error: tsig::BADTIME,
+                }),
             }
         }
     }
 }
 
 /// How an error reply is signed.
-enum Sign<'a> {
+pub(crate) enum Sign<'a> {
     /// Not at all: the request was not signed.
     No,
     /// With the request's key (the request verified).
@@ -455,7 +454,7 @@ fn truncated(header: &Header, question: &[u8], signer: &mut Signer, now: u64) ->
 }
 
 /// A reply with `rcode` and no records, repeating the question.
-fn error(
+pub(crate) fn error(
     header: &Header,
     question: &[u8],
     rcode: Rcode,

@@ -4,11 +4,13 @@
 
 mod alias;
 mod backup;
+mod catalog;
 mod check;
 mod cli;
 mod data;
 mod deliver;
 mod guard;
+mod secondary;
 mod serve;
 mod status;
 mod status_cli;
@@ -221,6 +223,33 @@ struct XfrArgs {
     /// behind gets the whole zone.
     #[arg(long = "ixfr-history", value_name = "N", default_value_t = 20)]
     ixfr_history: usize,
+    /// Publish a catalog zone (RFC 9432, schema version 2) of this name
+    /// listing every served zone (e.g. `catalog.invalid`), so Knot or BIND
+    /// secondaries of it add and remove member zones by themselves. It is
+    /// transferred and NOTIFYed like any zone (`--xfr-allow`, `--notify`).
+    #[arg(long = "catalog", value_name = "NAME", value_parser = zone_name)]
+    catalog: Option<candor_wire::Name>,
+    /// Be a secondary of ZONE: transfer it from PRIMARY (`ADDR[:PORT]`,
+    /// port 53 unless given), signing with TSIG key KEY if named (see
+    /// `candor tsig`), and accept NOTIFY for it only from there (signed
+    /// with KEY). Repeat for more zones, or for more primaries of a zone
+    /// (tried in order). What is received is kept in DATA_DIR/secondary/
+    /// and served after a restart until the SOA expire passes.
+    #[arg(long = "secondary", value_name = "ZONE@PRIMARY[@KEY]")]
+    secondary: Vec<candor_xfr::secondary::Upstream>,
+}
+
+/// Parses an absolute zone name (a trailing dot is optional), lower-cased.
+fn zone_name(text: &str) -> Result<candor_wire::Name, String> {
+    let absolute = match text.ends_with('.') {
+        true => text.to_owned(),
+        false => format!("{text}."),
+    };
+    match candor_wire::Name::from_text(&absolute, None) {
+        Ok(name) if !name.is_root() => Ok(name.to_lowercase()),
+        Ok(_) => Err("the root cannot be used here".to_owned()),
+        Err(e) => Err(format!("{text:?} is not a zone name: {e}")),
+    }
 }
 
 /// Parses a positive number of seconds, decimals allowed (`0.5`).

@@ -136,6 +136,17 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         zones.clone(),
         answer.aliases.clone(),
     )?;
+    // Secondary zones: their copies on disk are served before anything
+    // listens (unless they expired).
+    let secondary_dir = args.data.dir().join("secondary");
+    let secondary_loaded = xfr
+        .secondary
+        .as_ref()
+        .map(|s| crate::secondary::load(&s.primaries, &secondary_dir, &publisher, &s.expired));
+    let secondary_zones: Vec<candor_wire::Name> =
+        args.xfr.secondary.iter().map(|u| u.zone.clone()).collect();
+    let mut xfr = xfr;
+    let secondary_wiring = xfr.secondary.take();
     let tcp_config = TcpConfig {
         max_connections: tcp_max_connections(args.tcp_max_connections),
         max_per_source: args.tcp_max_per_source.max(1),
@@ -201,6 +212,25 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             publisher.subscribe(),
             &stop_rx,
         ));
+        if let Some(name) = &args.xfr.catalog {
+            tasks.push(tokio::spawn(crate::catalog::run(
+                publisher.clone(),
+                name.clone(),
+                Arc::new(ArcSwap::from_pointee(secondary_zones.clone())),
+                stop_rx.clone(),
+            )));
+        }
+        if let (Some(loaded), Some(wiring)) = (secondary_loaded, secondary_wiring) {
+            tasks.extend(crate::secondary::spawn(
+                loaded,
+                publisher.clone(),
+                xfr.keys.clone(),
+                secondary_dir.clone(),
+                wiring.expired,
+                wiring.notifies,
+                &stop_rx,
+            ));
+        }
         if args.guard.rolls_secrets() {
             tasks.push(tokio::spawn(crate::guard::roll_secrets(
                 cookies.clone(),

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use candor_answer::SharedAliases;
-use candor_server::{SharedZones, Transfers, follow_zones, run_notifier};
+use candor_server::{SecondarySide, SharedZones, Transfers, follow_zones, run_notifier};
 use candor_store::{Store, TsigSecret};
 use candor_wire::Name;
+use candor_xfr::secondary::Primaries;
 use candor_xfr::{Acl, Algorithm, Key, KeyRing, Limits, Notifier, Primary, Timing};
 use tokio::sync::{mpsc, watch};
 
@@ -34,7 +35,19 @@ pub(crate) struct Wiring {
     /// The TCP listener's transfer handler.
     pub(crate) transfers: Arc<Transfers>,
     /// The TSIG keys.
-    keys: Arc<ArcSwap<KeyRing>>,
+    pub(crate) keys: Arc<ArcSwap<KeyRing>>,
+    /// The secondary zones, with `--secondary`.
+    pub(crate) secondary: Option<SecondaryWiring>,
+}
+
+/// What the secondary zones' tasks need from the wiring.
+pub(crate) struct SecondaryWiring {
+    /// The zones and their primaries.
+    pub(crate) primaries: Arc<Primaries>,
+    /// The zones of NOTIFYs the listeners accepted.
+    pub(crate) notifies: mpsc::UnboundedReceiver<Name>,
+    /// The zones that expired.
+    pub(crate) expired: Arc<ArcSwap<Vec<Name>>>,
 }
 
 /// Sets up transfers: the keys from `store` (if the store is served), the
@@ -55,7 +68,8 @@ pub(crate) fn setup(
         .allow
         .iter()
         .filter_map(|r| r.key.as_ref())
-        .chain(args.notify.iter().filter_map(|t| t.key.as_ref()));
+        .chain(args.notify.iter().filter_map(|t| t.key.as_ref()))
+        .chain(args.secondary.iter().filter_map(|u| u.key.as_ref()));
     let mut warned = Vec::new();
     for name in named {
         if ring.get(name).is_none() && !warned.contains(&name) {
@@ -80,11 +94,28 @@ pub(crate) fn setup(
     };
     let acl = Acl::new(args.allow.clone());
     let primary = Arc::new(Primary::new(zones, aliases, acl, keys.clone(), limits));
-    let transfers = Arc::new(Transfers::new(primary.clone(), args.max_concurrent));
+    let mut transfers = Transfers::new(primary.clone(), args.max_concurrent);
+    let secondary = if args.secondary.is_empty() {
+        None
+    } else {
+        let primaries = Arc::new(Primaries::new(&args.secondary));
+        let (tx, notifies) = mpsc::unbounded_channel();
+        let expired = Arc::new(ArcSwap::from_pointee(Vec::new()));
+        let side = SecondarySide::new(primaries.clone(), tx, expired.clone());
+        transfers = transfers.with_secondary(side);
+        let upstreams: Vec<String> = args.secondary.iter().map(ToString::to_string).collect();
+        tracing::info!(primaries = ?upstreams, "secondary zones");
+        Some(SecondaryWiring {
+            primaries,
+            notifies,
+            expired,
+        })
+    };
     Ok(Wiring {
         primary,
-        transfers,
+        transfers: Arc::new(transfers),
         keys,
+        secondary,
     })
 }
 

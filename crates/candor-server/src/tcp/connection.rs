@@ -319,6 +319,11 @@ async fn serve_request(
         let (prefix, body) = scratch.split_at_mut(2);
         let outcome = respond(&zones, &shared.config.answer, &request, body)?;
         let n = outcome.len;
+        if outcome.rcode == candor_wire::Rcode::REFUSED
+            && let Some(t) = &shared.config.transfers
+        {
+            crate::xfr::servfail_if_expired(t, msg, &mut body[..n]);
+        }
         let len = u16::try_from(n).ok()?;
         prefix.copy_from_slice(&len.to_be_bytes());
         stats.count_cookie(outcome.cookie);

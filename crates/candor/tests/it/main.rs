@@ -8,11 +8,13 @@
 #![forbid(unsafe_code)]
 
 mod backup;
+mod catalog;
 mod differential;
 mod guard;
 mod http;
 mod offline;
 mod packaging;
+mod secondary;
 mod server;
 mod status;
 mod status_cli;

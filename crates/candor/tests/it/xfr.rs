@@ -18,11 +18,11 @@ use crate::store::{Hosted, cli, host_with};
 use crate::support::{Process, Query, TempDir, free_port, knotd_path, udp_exchange};
 
 /// The TSIG key the tests make.
-const KEY: &str = "xfr.key";
+pub(crate) const KEY: &str = "xfr.key";
 
 /// `knotd` and `kdig`, or `None` when the test is to be skipped (Knot not
 /// installed and `CANDOR_SKIP_KNOT=1`).
-fn knot_tools(test: &str) -> Option<(std::path::PathBuf, &'static str)> {
+pub(crate) fn knot_tools(test: &str) -> Option<(std::path::PathBuf, &'static str)> {
     let kdig_works = Command::new("kdig").arg("-V").output().is_ok();
     match knotd_path() {
         Some(knotd) if kdig_works => Some((knotd, "kdig")),
@@ -38,7 +38,7 @@ fn knot_tools(test: &str) -> Option<(std::path::PathBuf, &'static str)> {
 }
 
 /// Adds a TSIG key to the store in `dir` with the CLI; returns its secret.
-fn add_key(dir: &Path, name: &str, algorithm: &str) -> String {
+pub(crate) fn add_key(dir: &Path, name: &str, algorithm: &str) -> String {
     let out = cli(dir, &["tsig", "add", name, "--algorithm", algorithm]);
     assert!(
         out.status.success(),
@@ -50,7 +50,7 @@ fn add_key(dir: &Path, name: &str, algorithm: &str) -> String {
 
 /// Waits until the server's log says it loaded a TSIG key (the server
 /// reads the store's keys every second).
-fn wait_for_keys(h: &Hosted) {
+pub(crate) fn wait_for_keys(h: &Hosted) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !h.candor.log().contains("TSIG keys changed") {
         assert!(
@@ -63,7 +63,7 @@ fn wait_for_keys(h: &Hosted) {
 }
 
 /// The serial `addr` serves for `zone`, if it answers.
-fn serial(addr: SocketAddr, zone: &str) -> Option<u32> {
+pub(crate) fn serial(addr: SocketAddr, zone: &str) -> Option<u32> {
     let q = Query::new(zone, Rtype::SOA).to_wire();
     let resp = udp_exchange(addr, &q, Duration::from_millis(300), 2)?;
     let msg = decode_message(&resp).ok()?;
@@ -76,7 +76,12 @@ fn serial(addr: SocketAddr, zone: &str) -> Option<u32> {
 }
 
 /// Waits until `secondary` serves the serial `primary` serves for `zone`.
-fn wait_in_sync(primary: SocketAddr, secondary: SocketAddr, zone: &str, log: &dyn Fn() -> String) {
+pub(crate) fn wait_in_sync(
+    primary: SocketAddr,
+    secondary: SocketAddr,
+    zone: &str,
+    log: &dyn Fn() -> String,
+) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let want = serial(primary, zone);
@@ -95,7 +100,7 @@ fn wait_in_sync(primary: SocketAddr, secondary: SocketAddr, zone: &str, log: &dy
 
 /// The secondaries the tests run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// Knot DNS 3.2.
     Knot,
     /// NSD 4.6.
@@ -106,7 +111,7 @@ enum Kind {
 
 impl Kind {
     /// The server's binary, if installed.
-    fn binary(self) -> Option<std::path::PathBuf> {
+    pub(crate) fn binary(self) -> Option<std::path::PathBuf> {
         let name = match self {
             Kind::Knot => return knotd_path(),
             Kind::Nsd => "nsd",
@@ -246,7 +251,7 @@ fn record(name: &str, rtype: &str, content: &str) -> String {
 /// (negative answers, referrals); sorted, as RRset order is free. NSD and
 /// BIND also put the zone's NS records in the authority section of
 /// positive answers (a choice RFC 2181 leaves them), which is left out.
-fn essence(m: &Message) -> String {
+pub(crate) fn essence(m: &Message) -> String {
     let mut answer: Vec<String> = m.answer.iter().map(|r| format!("{r:?}")).collect();
     let mut authority: Vec<String> = match m.answer.is_empty() {
         true => m.authority.iter().map(|r| format!("{r:?}")).collect(),
@@ -456,7 +461,7 @@ fn bind_follows_candor_through_notify_and_ixfr() {
 
 /// Runs kdig with `args` against `server`; returns its output (stdout and
 /// stderr together).
-fn kdig(server: SocketAddr, args: &[&str]) -> String {
+pub(crate) fn kdig(server: SocketAddr, args: &[&str]) -> String {
     let out = Command::new("kdig")
         .arg(format!("@{}", server.ip()))
         .arg("-p")
