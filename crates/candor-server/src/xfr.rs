@@ -228,10 +228,12 @@ pub(crate) fn answer_udp(
     config: &candor_answer::Config,
     out: &mut [u8],
 ) -> Option<Option<usize>> {
-    if let Some(side) = &transfers.secondary
-        && candor_xfr::secondary::is_notify(msg)
-    {
-        return Some(notified(transfers, side, msg, source, out));
+    if let Some(reply) = notify_reply(transfers, msg, source) {
+        return Some(reply.and_then(|reply| {
+            let target = out.get_mut(..reply.len())?;
+            target.copy_from_slice(&reply);
+            Some(reply.len())
+        }));
     }
     let special = candor_xfr::special(msg)?;
     let now = unix_now();
@@ -256,15 +258,19 @@ pub(crate) fn answer_udp(
     })
 }
 
-/// Answers a NOTIFY (see `candor_xfr::secondary::on_notify`) into `out`,
-/// passing the zone of an accepted one on; logs refusals once per source.
-fn notified(
+/// Answers a NOTIFY (see `candor_xfr::secondary::on_notify`) over UDP or
+/// TCP, passing the zone of an accepted one on; logs refusals once per
+/// source. `None` when `msg` is not a NOTIFY or Candor is nobody's
+/// secondary; `Some(None)` for nothing to send.
+pub(crate) fn notify_reply(
     transfers: &Transfers,
-    side: &SecondarySide,
     msg: &[u8],
     source: IpAddr,
-    out: &mut [u8],
-) -> Option<usize> {
+) -> Option<Option<Vec<u8>>> {
+    let side = transfers.secondary.as_ref()?;
+    if !candor_xfr::secondary::is_notify(msg) {
+        return None;
+    }
     let keys = transfers.primary.keys().load();
     let n = candor_xfr::secondary::on_notify(&side.primaries, &keys, msg, source, unix_now());
     if let Some(zone) = n.zone {
@@ -282,10 +288,7 @@ fn notified(
             );
         }
     }
-    let reply = n.reply?;
-    let target = out.get_mut(..reply.len())?;
-    target.copy_from_slice(&reply);
-    Some(reply.len())
+    Some(n.reply)
 }
 
 /// Turns a REFUSED answer `resp` to `query` into SERVFAIL when the name

@@ -301,6 +301,22 @@ async fn serve_request(
     let stats = &shared.stats.queries;
     stats.received.fetch_add(1, Ordering::Relaxed);
     if let Some(transfers) = &shared.config.transfers
+        && let Some(reply) = crate::xfr::notify_reply(transfers, msg, client)
+    {
+        // A NOTIFY to a secondary zone (Knot sends them over TCP too).
+        let Some(reply) = reply.filter(|r| r.len() <= usize::from(u16::MAX)) else {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            return Err(Close::Client);
+        };
+        let mut framed = Vec::with_capacity(2 + reply.len());
+        framed.extend_from_slice(&(reply.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&reply);
+        return match output.queue(stream, &framed) {
+            Ok(()) => output.flush(stream, shared.config.query_timeout).await,
+            Err(_) => Err(Close::Client),
+        };
+    }
+    if let Some(transfers) = &shared.config.transfers
         && let Some(special) = candor_xfr::special(msg)
     {
         return serve_special(msg, special, transfers, stream, output, shared).await;

@@ -85,8 +85,8 @@ impl KnotPrimary {
 
     /// Replaces the zone with version `serial` and has Knot load the
     /// difference (it then sends NOTIFY).
-    fn change(&self, serial: u32, www: &str) {
-        self.dir.write("sec.test.zone", &zone_text(serial, www));
+    fn change(&self, version: u32, www: &str) {
+        self.dir.write("sec.test.zone", &zone_text(version, www));
         let out = Command::new("knotc")
             .arg("-s")
             .arg(self.dir.path().join("knot.sock"))
@@ -98,6 +98,15 @@ impl KnotPrimary {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // knotc returns before the zone is loaded.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while serial(self.addr, "sec.test.") != Some(version) {
+            assert!(
+                Instant::now() < deadline,
+                "knot did not load serial {version}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Its log.
@@ -190,6 +199,13 @@ fn candor_follows_a_knot_primary() {
         log.lines()
             .any(|l| l.contains("secondary zone transferred") && l.contains("transfer=IXFR")),
         "{}",
+        logs()
+    );
+    assert!(
+        knot.log().lines().any(|l| l.contains("notify, outgoing")
+            && l.contains("serial 2")
+            && !l.contains("error")),
+        "Candor acknowledged Knot's NOTIFY of serial 2:\n{}",
         logs()
     );
     let names = [
