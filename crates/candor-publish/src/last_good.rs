@@ -105,7 +105,7 @@ pub fn read_last_good(dir: &Path, id: i64, apex: &Name) -> Result<Zone, String> 
 /// Reads a zone file written by [`write_zone_copy`], whose apex must be
 /// `apex`. The error says why it is not usable.
 pub fn read_zone_copy(file: &Path, apex: &Name) -> Result<Zone, String> {
-    let text = fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     load_zone_text(&text, file, apex).map_err(|errors| {
         let shown: Vec<String> = errors.iter().take(3).map(|e| e.to_string()).collect();
         format!("{} does not load: {}", file.display(), shown.join("; "))

@@ -323,12 +323,12 @@ async fn check(
             }
         };
         let held = current.as_deref().and_then(Soa::of_zone);
-        if !is_newer(theirs.serial, held.map(|s| s.serial)) {
-            if let Some(held) = held {
-                touch(&shared.dir.join(copy_name(zone)));
-                tracing::debug!(%zone, serial = held.serial, primary = %p.addr, "up to date");
-                return Checked::UpToDate(held);
-            }
+        if !is_newer(theirs.serial, held.map(|s| s.serial))
+            && let Some(held) = held
+        {
+            touch(&shared.dir.join(copy_name(zone)));
+            tracing::debug!(%zone, serial = held.serial, primary = %p.addr, "up to date");
+            return Checked::UpToDate(held);
         }
         match fetch(zone, p.addr, key, current.as_ref(), theirs.serial).await {
             Ok(Fetched::Same) => {
@@ -340,7 +340,7 @@ async fn check(
                 let Some(soa) = Soa::of_zone(&new) else {
                     continue;
                 };
-                let new = Arc::new(new);
+                let new: Arc<Zone> = Arc::from(new);
                 shared.publisher.serve_other(new.clone());
                 *current = Some(new.clone());
                 tracing::info!(
@@ -437,7 +437,7 @@ async fn soa_query(
 enum Fetched {
     /// A new version: the zone, how it came (IXFR or AXFR) and how many
     /// records the answer held.
-    New(Zone, &'static str, usize),
+    New(Box<Zone>, &'static str, usize),
     /// Nothing newer after all.
     Same,
 }
@@ -470,7 +470,7 @@ async fn fetch(
                         .await
                         .context("applying the IXFR")?;
                 match applied {
-                    Ok(z) => return Ok(Fetched::New(z, "IXFR", n)),
+                    Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n)),
                     Err(e @ (ApplyError::NotFromHeld { .. } | ApplyError::MissingRecord(_))) => {
                         tracing::warn!(%zone, %primary, "IXFR does not apply ({e}); trying AXFR");
                     }
@@ -482,7 +482,7 @@ async fn fetch(
                 let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
                     .await
                     .context("compiling the zone")??;
-                return Ok(Fetched::New(z, "AXFR-style IXFR", n));
+                return Ok(Fetched::New(Box::new(z), "AXFR-style IXFR", n));
             }
             Ok((Received::Soa(_), _)) => {
                 tracing::debug!(%zone, %primary, "IXFR answered with the SOA alone; trying AXFR");
@@ -503,7 +503,7 @@ async fn fetch(
     let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
         .await
         .context("compiling the zone")??;
-    Ok(Fetched::New(z, "AXFR", n))
+    Ok(Fetched::New(Box::new(z), "AXFR", n))
 }
 
 /// Sends one transfer request over TCP and reads its whole answer;
