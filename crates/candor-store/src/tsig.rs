@@ -88,6 +88,33 @@ impl Store {
         name: &str,
         algorithm: &str,
     ) -> Result<(TsigKeyInfo, String), StoreError> {
+        self.add_tsig_key(name, algorithm, None)
+    }
+
+    /// Stores a TSIG key made elsewhere (a primary's key, for Candor as
+    /// its secondary): `secret` is its base64 text, at least 16 bytes.
+    pub fn import_tsig_key(
+        &self,
+        name: &str,
+        algorithm: &str,
+        secret: &str,
+    ) -> Result<TsigKeyInfo, StoreError> {
+        let bytes = candor_zonefile::base64_decode(secret.trim())
+            .filter(|b| b.len() >= 16)
+            .ok_or_else(|| {
+                StoreError::invalid("secret", "must be base64 of at least 16 bytes".to_owned())
+            })?;
+        self.add_tsig_key(name, algorithm, Some(bytes))
+            .map(|(info, _)| info)
+    }
+
+    /// Stores a TSIG key with `secret`, or a new random one.
+    fn add_tsig_key(
+        &self,
+        name: &str,
+        algorithm: &str,
+        secret: Option<Vec<u8>>,
+    ) -> Result<(TsigKeyInfo, String), StoreError> {
         let name = key_name(name)?;
         let algorithm = algorithm.trim().to_ascii_lowercase();
         let Some(&(algorithm, len)) = TSIG_ALGORITHMS.iter().find(|(a, _)| *a == algorithm) else {
@@ -97,9 +124,15 @@ impl Store {
                 format!("must be one of {}", known.join(", ")),
             ));
         };
-        let mut secret = vec![0u8; len];
-        getrandom::getrandom(&mut secret)
-            .map_err(|e| StoreError::Db(format!("no operating-system randomness: {e}")))?;
+        let secret = match secret {
+            Some(given) => given,
+            None => {
+                let mut fresh = vec![0u8; len];
+                getrandom::getrandom(&mut fresh)
+                    .map_err(|e| StoreError::Db(format!("no operating-system randomness: {e}")))?;
+                fresh
+            }
+        };
         let info = self.write(|tx| {
             let taken: Option<i64> = tx
                 .query_row("SELECT id FROM tsig_keys WHERE name = ?1", [&name], |r| {
@@ -211,5 +244,29 @@ mod tests {
             Err(StoreError::NotFound("TSIG key"))
         );
         assert_eq!(s.tsig_keys().unwrap().len(), 1);
+    }
+
+    /// A key made elsewhere is stored with its secret; a secret that is
+    /// not base64 of at least 16 bytes is refused, naming the field.
+    #[test]
+    fn keys_made_elsewhere_are_imported() {
+        let s = store();
+        let secret = candor_zonefile::base64_encode(b"0123456789abcdef0123456789abcdef");
+        let key = s
+            .import_tsig_key("xfr.example", "hmac-sha256", &format!("{secret}\n"))
+            .unwrap();
+        assert_eq!(key.name, "xfr.example.");
+        assert_eq!(
+            s.tsig_secrets().unwrap()[0].secret,
+            b"0123456789abcdef0123456789abcdef"
+        );
+        for bad in ["not base64!", "c2hvcnQ="] {
+            match s.import_tsig_key("other.example", "hmac-sha256", bad) {
+                Err(StoreError::Invalid(errors)) => {
+                    assert!(format!("{errors:?}").contains("secret"), "{errors:?}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }

@@ -52,6 +52,11 @@ pub(crate) enum TsigCommand {
         /// hmac-sha256, hmac-sha384 or hmac-sha512.
         #[arg(long, default_value = "hmac-sha256")]
         algorithm: String,
+        /// Store a secret made elsewhere instead (a primary's key, for
+        /// `serve --secondary`): read as base64 from the first line of
+        /// standard input, so it appears in no command line.
+        #[arg(long)]
+        secret_from_stdin: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -434,6 +439,21 @@ pub(crate) fn tsig(cmd: TsigCommand) -> anyhow::Result<ExitCode> {
         TsigCommand::Add {
             name,
             algorithm,
+            secret_from_stdin: true,
+            common,
+        } => {
+            let store = open_store(&common.data)?;
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let key = store
+                .import_tsig_key(&name, &algorithm, &line)
+                .map_err(explain)?;
+            eprintln!("stored TSIG key {} ({})", key.name, key.algorithm);
+        }
+        TsigCommand::Add {
+            name,
+            algorithm,
+            secret_from_stdin: false,
             common,
         } => {
             let store = open_store(&common.data)?;

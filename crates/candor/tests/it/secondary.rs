@@ -304,8 +304,10 @@ fn restart_serves_until_expire(mut h: Hosted, data: &Path, upstream: &str) {
     assert!(c.log().contains("secondary zone expired"), "{}", c.log());
 }
 
-/// Candor follows a Candor primary: the demo zone arrives by AXFR, every
-/// API change by NOTIFY and IXFR, and both answer every name alike.
+/// Candor follows a Candor primary with TSIG (the primary's key stored
+/// on the secondary with `tsig add --secret-from-stdin`): the demo zone
+/// arrives by AXFR, every API change by NOTIFY and IXFR, and both answer
+/// every name alike.
 #[test]
 fn candor_follows_a_candor_primary() {
     let sport = free_port();
@@ -316,11 +318,13 @@ fn candor_follows_a_candor_primary() {
         None,
         &[
             "--xfr-allow".to_owned(),
-            "127.0.0.1".to_owned(),
+            format!("127.0.0.1@{KEY}"),
             "--notify".to_owned(),
-            secondary_addr.to_string(),
+            format!("{secondary_addr}@{KEY}"),
         ],
     );
+    let secret = add_key(pdata.path(), KEY, "hmac-sha256");
+    wait_for_keys(&p);
     let sdata = TempDir::new("candor-secondary");
     let zones = TempDir::new("candor-secondary-zones");
     zones.write(
@@ -336,9 +340,28 @@ fn candor_follows_a_candor_primary() {
         "--listen".to_owned(),
         secondary_addr.to_string(),
         "--secondary".to_owned(),
-        format!("example.com@{}", p.candor.addr()),
+        format!("example.com@{}@{KEY}", p.candor.addr()),
     ];
     let s = Candor::start_with(&args, "ready.test.");
+    // The primary's key, stored on the secondary (read from stdin).
+    let mut import = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .args(["tsig", "add", KEY, "--secret-from-stdin", "--data-dir"])
+        .arg(sdata.path())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run candor tsig add");
+    std::io::Write::write_all(
+        &mut import.stdin.take().expect("stdin"),
+        format!("{secret}\n").as_bytes(),
+    )
+    .expect("write the secret");
+    let out = import.wait_with_output().expect("candor tsig add");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let logs = || {
         format!(
             "--- primary:\n{}\n--- secondary:\n{}",
