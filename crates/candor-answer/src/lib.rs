@@ -465,8 +465,9 @@ fn decline(query: &Query<'_>, transport: Transport) -> Rcode {
         // code), which is what Knot answers a transfer its ACL denies; the
         // server asks `candor_xfr` instead when transfers are configured.
         RequestKind::Axfr | RequestKind::Ixfr => Rcode::NOTAUTH,
-        // Candor is nobody's secondary, so no NOTIFY is expected of anyone;
-        // Knot answers one its ACL does not allow with NOTAUTH too.
+        // NOTIFY is for secondary zones, which the servers hand to
+        // `candor_xfr::secondary` on seeing NOTAUTH; Knot answers one its
+        // ACL does not allow with NOTAUTH too.
         RequestKind::Notify => Rcode::NOTAUTH,
         // The zone section names an SOA, or the UPDATE is malformed (RFC
         // 2136 §3.1.1). Zones change through the API only, never through
