@@ -319,3 +319,45 @@ fn without_a_copy_a_broken_zone_is_reported_and_others_serve() {
     assert_eq!(p.failure("example.com").unwrap().served_serial, None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Zones from elsewhere (a catalog, a secondary zone) are served beside
+/// the store's, stay across zone file reloads, and go when removed; a
+/// copy written with `write_zone_copy` reads back the same.
+#[test]
+fn other_zones_are_served_beside_the_stores() {
+    let zones = shared();
+    let p = Publisher::new(zones.clone(), None);
+    let text = "$TTL 60\n@ SOA ns h 5 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+    let other = candor_zone::load_zone_text(
+        text.as_bytes(),
+        std::path::Path::new("t"),
+        &n("other.test."),
+    )
+    .unwrap();
+    let mut changes = p.subscribe();
+    let other = Arc::new(other);
+    p.serve_other(other.clone());
+    assert!(changes.has_changed().unwrap());
+    assert_eq!(served(&zones, "other.test."), Some(5));
+    let file_zone =
+        candor_zone::load_zone_text(text.as_bytes(), std::path::Path::new("f"), &n("file.test."))
+            .unwrap();
+    p.replace_files(ZoneSet::from_zones([Arc::new(file_zone)]));
+    assert_eq!(served(&zones, "other.test."), Some(5));
+    assert_eq!(served(&zones, "file.test."), Some(5));
+    p.remove_other(&n("OTHER.test."));
+    assert_eq!(served(&zones, "other.test."), None);
+    assert_eq!(served(&zones, "file.test."), Some(5));
+
+    let dir = temp_dir("copy");
+    crate::write_zone_copy(&dir, "other.test.zone", "a test copy", &other).unwrap();
+    let back = crate::read_zone_copy(&dir.join("other.test.zone"), &n("other.test.")).unwrap();
+    assert_eq!(back.records().count(), other.records().count());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.join("other.test.zone"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
