@@ -238,11 +238,18 @@ async fn run_zone(
         mut refresh,
     } = loaded;
     let mut expired = shared.expired.load().contains(&zone);
+    // The last problem logged as a warning: the same one again (every
+    // retry while a primary is down) is logged at debug level.
+    let mut last_problem: Option<String> = None;
     loop {
         let now = unix_now();
         match refresh.poll(now) {
             Action::Check => {
-                let checked = check(&shared, &zone, &primaries, &mut current).await;
+                let checked =
+                    check(&shared, &zone, &primaries, &mut current, &mut last_problem).await;
+                if !matches!(checked, Checked::Failed) {
+                    last_problem = None;
+                }
                 refresh.on_checked(checked, unix_now());
                 if expired && !refresh.is_expired() {
                     expired = false;
@@ -296,19 +303,17 @@ async fn check(
     zone: &Name,
     primaries: &[PrimaryServer],
     current: &mut Option<Arc<Zone>>,
+    last_problem: &mut Option<String>,
 ) -> Checked {
     for p in primaries {
         let key = match &p.key {
             Some(name) => match shared.keys.load().get(name) {
                 Some(k) => Some(k.clone()),
                 None => {
-                    tracing::warn!(
-                        %zone,
-                        primary = %p.addr,
-                        key = %name,
-                        "no TSIG key of this name (add it with `candor tsig add`): \
-                         this primary is skipped"
+                    let text = format!(
+                        "no TSIG key {name} (add it with `candor tsig add`): this primary is skipped"
                     );
+                    problem(last_problem, zone, p.addr, text);
                     continue;
                 }
             },
@@ -318,7 +323,7 @@ async fn check(
         let theirs = match soa_query(p.addr, zone, key).await {
             Ok(soa) => soa,
             Err(e) => {
-                tracing::warn!(%zone, primary = %p.addr, "SOA query failed: {e}");
+                problem(last_problem, zone, p.addr, format!("SOA query failed: {e}"));
                 continue;
             }
         };
@@ -354,12 +359,27 @@ async fn check(
                 persist(shared, zone, new).await;
                 return Checked::Transferred(soa);
             }
-            Err(e) => {
-                tracing::warn!(%zone, primary = %p.addr, "zone transfer failed: {e:#}");
-            }
+            Err(e) => problem(
+                last_problem,
+                zone,
+                p.addr,
+                format!("zone transfer failed: {e:#}"),
+            ),
         }
     }
     Checked::Failed
+}
+
+/// Logs a problem with a primary: a warning when it is not the one logged
+/// last, a debug message when it is (a primary down fails every retry).
+fn problem(last: &mut Option<String>, zone: &Name, primary: SocketAddr, text: String) {
+    let text = format!("{primary}: {text}");
+    if last.as_deref() == Some(text.as_str()) {
+        tracing::debug!(%zone, "{text}");
+    } else {
+        tracing::warn!(%zone, "{text} (the same problem again is logged at debug level)");
+        *last = Some(text);
+    }
 }
 
 /// Writes the copy of `zone` (off the runtime: it syncs a file).
