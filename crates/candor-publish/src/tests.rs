@@ -334,7 +334,7 @@ fn other_zones_are_served_beside_the_stores() {
         &n("other.test."),
     )
     .unwrap();
-    let mut changes = p.subscribe();
+    let changes = p.subscribe();
     let other = Arc::new(other);
     p.serve_other(other.clone());
     assert!(changes.has_changed().unwrap());

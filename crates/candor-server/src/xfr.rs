@@ -49,8 +49,9 @@ pub struct Transfers {
 /// What the listeners need of the secondary zones: who may NOTIFY, where
 /// accepted NOTIFYs go, and which zones expired (answered SERVFAIL).
 pub struct SecondarySide {
-    /// The secondary zones and their primaries.
-    pub primaries: Arc<candor_xfr::secondary::Primaries>,
+    /// The secondary zones and their primaries (zones learned from a
+    /// primary's catalog come and go).
+    pub primaries: Arc<ArcSwap<candor_xfr::secondary::Primaries>>,
     /// Receives the zone of every accepted NOTIFY.
     pub notify: mpsc::UnboundedSender<Name>,
     /// Secondary zones that expired: not in the served set, answered
@@ -65,7 +66,7 @@ impl SecondarySide {
     /// The secondary side for `primaries`, sending the zones of accepted
     /// NOTIFYs to `notify` and answering the zones in `expired` SERVFAIL.
     pub fn new(
-        primaries: Arc<candor_xfr::secondary::Primaries>,
+        primaries: Arc<ArcSwap<candor_xfr::secondary::Primaries>>,
         notify: mpsc::UnboundedSender<Name>,
         expired: Arc<ArcSwap<Vec<Name>>>,
     ) -> SecondarySide {
@@ -272,7 +273,8 @@ pub(crate) fn notify_reply(
         return None;
     }
     let keys = transfers.primary.keys().load();
-    let n = candor_xfr::secondary::on_notify(&side.primaries, &keys, msg, source, unix_now());
+    let n =
+        candor_xfr::secondary::on_notify(&side.primaries.load(), &keys, msg, source, unix_now());
     if let Some(zone) = n.zone {
         let _ = side.notify.send(zone);
     }

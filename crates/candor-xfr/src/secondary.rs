@@ -124,6 +124,17 @@ impl Primaries {
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
     }
+
+    /// A copy with `zone` served by `servers` (a zone learned from a
+    /// catalog), or without `zone` when `servers` is empty.
+    pub fn with(&self, zone: &Name, servers: &[PrimaryServer]) -> Primaries {
+        let mut zones = self.zones.clone();
+        match servers.is_empty() {
+            true => zones.remove(&zone.to_lowercase()),
+            false => zones.insert(zone.to_lowercase(), servers.to_vec()),
+        };
+        Primaries { zones }
+    }
 }
 
 /// What to do with a NOTIFY.
@@ -266,6 +277,13 @@ mod tests {
                 .len(),
             2
         );
+        let b = Name::from_text("b.test.", None).unwrap();
+        let more = p.with(
+            &b,
+            p.of(&Name::from_text("a.test.", None).unwrap()).unwrap(),
+        );
+        assert_eq!(more.of(&b).map(<[_]>::len), Some(2));
+        assert!(more.with(&b, &[]).of(&b).is_none());
     }
 
     /// The rcode and whether the answer is signed and verifies.

@@ -237,6 +237,12 @@ struct XfrArgs {
     /// and served after a restart until the SOA expire passes.
     #[arg(long = "secondary", value_name = "ZONE@PRIMARY[@KEY]")]
     secondary: Vec<candor_xfr::secondary::Upstream>,
+    /// Be a secondary of every zone the catalog zone CATALOG (RFC 9432)
+    /// of PRIMARY lists, as with `--secondary` for each: zones added to
+    /// the catalog are transferred, zones removed from it stop being
+    /// served. The catalog itself is transferred but not served.
+    #[arg(long = "secondary-catalog", value_name = "CATALOG@PRIMARY[@KEY]")]
+    secondary_catalog: Vec<candor_xfr::secondary::Upstream>,
 }
 
 /// Parses an absolute zone name (a trailing dot is optional), lower-cased.

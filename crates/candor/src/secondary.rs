@@ -20,7 +20,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -78,13 +78,36 @@ fn copy_name(zone: &Name) -> String {
 /// What every zone's task shares.
 pub(crate) struct Shared {
     /// Serves and withdraws the received zones.
-    publisher: Publisher,
+    pub(crate) publisher: Publisher,
     /// TSIG keys.
-    keys: Arc<ArcSwap<KeyRing>>,
+    pub(crate) keys: Arc<ArcSwap<KeyRing>>,
     /// Where the copies are kept.
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Zones that expired (answered SERVFAIL by the listeners).
-    expired: Arc<ArcSwap<Vec<Name>>>,
+    pub(crate) expired: Arc<ArcSwap<Vec<Name>>>,
+    /// The secondary zones and their primaries, as NOTIFYs are checked.
+    pub(crate) primaries: Arc<ArcSwap<Primaries>>,
+    /// The zones left out of this server's own catalog.
+    pub(crate) excluded: crate::catalog::Excluded,
+    /// Where each zone's task takes its NOTIFYs; a zone without an
+    /// entry is no longer a secondary zone (its task ends).
+    pub(crate) routes: Mutex<HashMap<Name, mpsc::UnboundedSender<()>>>,
+    /// The members each secondary catalog listed last.
+    pub(crate) members: Mutex<HashMap<Name, Vec<Name>>>,
+    /// Turns at shutdown.
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// Whether `zone` is still a secondary zone.
+    fn active(&self, zone: &Name) -> bool {
+        lock(&self.routes).contains_key(zone)
+    }
+}
+
+/// Locks a mutex whatever a panic elsewhere left in it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A secondary zone before its task starts.
@@ -97,20 +120,47 @@ pub(crate) struct Loaded {
     current: Option<Arc<Zone>>,
     /// Its refresh state.
     refresh: Refresh,
+    /// Whether it is a catalog (RFC 9432) whose members become secondary
+    /// zones; it is not served itself.
+    catalog: bool,
 }
 
 /// Loads the copies of the secondary zones from `dir` and serves those
 /// that have not expired (blocking: run before serving starts).
 pub(crate) fn load(
     primaries: &Primaries,
+    catalogs: &[Name],
     dir: &Path,
     publisher: &Publisher,
     expired: &ArcSwap<Vec<Name>>,
 ) -> Vec<Loaded> {
-    let now = unix_now();
     let mut out = Vec::new();
     let mut gone = Vec::new();
     for (zone, servers) in primaries.zones() {
+        let catalog = catalogs.contains(zone);
+        let loaded = load_one(zone, servers, catalog, dir, &mut gone);
+        if let Some(copy) = &loaded.current
+            && !gone.contains(zone)
+            && !catalog
+        {
+            publisher.serve_other(copy.clone());
+        }
+        out.push(loaded);
+    }
+    expired.store(Arc::new(gone));
+    out
+}
+
+/// Loads the copy of one secondary zone; adds it to `gone` if expired.
+fn load_one(
+    zone: &Name,
+    servers: &[PrimaryServer],
+    catalog: bool,
+    dir: &Path,
+    gone: &mut Vec<Name>,
+) -> Loaded {
+    let now = unix_now();
+    {
         let file = dir.join(copy_name(zone));
         let (current, refresh) = match load_copy(&file, zone) {
             Ok(Some((copy, confirmed))) => match Soa::of_zone(&copy) {
@@ -143,20 +193,14 @@ pub(crate) fn load(
                 (None, Refresh::empty(now))
             }
         };
-        if let Some(copy) = &current
-            && !gone.contains(zone)
-        {
-            publisher.serve_other(copy.clone());
-        }
-        out.push(Loaded {
+        Loaded {
             zone: zone.clone(),
             primaries: servers.to_vec(),
             current,
             refresh,
-        });
+            catalog,
+        }
     }
-    expired.store(Arc::new(gone));
-    out
 }
 
 /// Reads a copy and when it was last confirmed (its modification time);
@@ -179,39 +223,22 @@ fn load_copy(file: &Path, zone: &Name) -> Result<Option<(Zone, u64)>, String> {
 /// NOTIFY to its zone's task.
 pub(crate) fn spawn(
     loaded: Vec<Loaded>,
-    publisher: Publisher,
-    keys: Arc<ArcSwap<KeyRing>>,
-    dir: PathBuf,
-    expired: Arc<ArcSwap<Vec<Name>>>,
+    shared: Shared,
     mut notifies: mpsc::UnboundedReceiver<Name>,
-    stop: &watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let shared = Arc::new(Shared {
-        publisher,
-        keys,
-        dir,
-        expired,
-    });
+    let shared = Arc::new(shared);
     let mut tasks = Vec::new();
-    let mut routes: HashMap<Name, mpsc::UnboundedSender<()>> = HashMap::new();
     for zone in loaded {
-        let (tx, rx) = mpsc::unbounded_channel();
-        routes.insert(zone.zone.clone(), tx);
-        tasks.push(tokio::spawn(run_zone(
-            shared.clone(),
-            zone,
-            rx,
-            stop.clone(),
-        )));
+        tasks.push(start_zone(&shared, zone));
     }
-    let mut stop = stop.clone();
+    let mut stop = shared.stop.clone();
     tasks.push(tokio::spawn(async move {
         loop {
             tokio::select! {
                 n = notifies.recv() => match n {
                     Some(zone) => {
                         tracing::debug!(%zone, "NOTIFY accepted");
-                        if let Some(tx) = routes.get(&zone) {
+                        if let Some(tx) = lock(&shared.routes).get(&zone) {
                             let _ = tx.send(());
                         }
                     }
@@ -224,19 +251,79 @@ pub(crate) fn spawn(
     tasks
 }
 
+/// Registers a zone's NOTIFY route and starts its task.
+fn start_zone(shared: &Arc<Shared>, zone: Loaded) -> tokio::task::JoinHandle<()> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    lock(&shared.routes).insert(zone.zone.clone(), tx);
+    tokio::spawn(run_zone(shared.clone(), zone, rx))
+}
+
+/// Makes the members of `catalog` (as its version `zone` lists them) the
+/// secondary zones it brings, with the catalog's primaries: new members
+/// start (from their copy on disk, if any), members gone stop being
+/// served and lose their copy.
+fn reconcile(shared: &Arc<Shared>, catalog: &Name, zone: &Zone, servers: &[PrimaryServer]) {
+    let members = match candor_xfr::catalog::members(zone) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(%catalog, "the secondary catalog cannot be read: {e}");
+            return;
+        }
+    };
+    let before = lock(&shared.members)
+        .insert(catalog.clone(), members.clone())
+        .unwrap_or_default();
+    let configured = |m: &Name| shared.primaries.load().of(m).is_some() && !before.contains(m);
+    for gone in before.iter().filter(|m| !members.contains(m)) {
+        lock(&shared.routes).remove(gone);
+        shared.primaries.rcu(|p| p.with(gone, &[]));
+        shared
+            .excluded
+            .rcu(|e| e.iter().filter(|z| *z != gone).cloned().collect::<Vec<_>>());
+        set_expired(&shared.expired, gone, false);
+        shared.publisher.remove_other(gone);
+        let _ = std::fs::remove_file(shared.dir.join(copy_name(gone)));
+        tracing::info!(%catalog, zone = %gone, "zone removed from the secondary catalog: not served any more");
+    }
+    for new in members.iter().filter(|m| !before.contains(m)) {
+        if configured(new) {
+            // Named with --secondary too: that configuration runs it.
+            continue;
+        }
+        shared.primaries.rcu(|p| p.with(new, servers));
+        shared.excluded.rcu(|e| {
+            let mut e = Vec::clone(e);
+            e.push(new.clone());
+            e
+        });
+        let mut gone = Vec::new();
+        let loaded = load_one(new, servers, false, &shared.dir, &mut gone);
+        if let Some(copy) = &loaded.current {
+            match gone.is_empty() {
+                true => shared.publisher.serve_other(copy.clone()),
+                false => set_expired(&shared.expired, new, true),
+            }
+        }
+        tracing::info!(%catalog, zone = %new, "zone added from the secondary catalog");
+        // The task runs until the zone leaves the catalog or the server
+        // stops; it is not joined at shutdown (it holds nothing to flush).
+        drop(start_zone(shared, loaded));
+    }
+}
+
 /// Keeps one secondary zone fresh until `stop` turns.
-async fn run_zone(
-    shared: Arc<Shared>,
-    loaded: Loaded,
-    mut notified: mpsc::UnboundedReceiver<()>,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::UnboundedReceiver<()>) {
+    let mut stop = shared.stop.clone();
     let Loaded {
         zone,
         primaries,
         mut current,
         mut refresh,
+        catalog,
     } = loaded;
+    if catalog && let Some(z) = &current {
+        reconcile(&shared, &zone, z, &primaries);
+    }
     let mut expired = shared.expired.load().contains(&zone);
     // The last problem logged as a warning: the same one again (every
     // retry while a primary is down) is logged at debug level.
@@ -245,16 +332,34 @@ async fn run_zone(
         let now = unix_now();
         match refresh.poll(now) {
             Action::Check => {
-                let checked =
-                    check(&shared, &zone, &primaries, &mut current, &mut last_problem).await;
+                let checked = check(
+                    &shared,
+                    &zone,
+                    &primaries,
+                    &mut current,
+                    &mut last_problem,
+                    !catalog,
+                )
+                .await;
+                if !shared.active(&zone) {
+                    return;
+                }
                 if !matches!(checked, Checked::Failed) {
                     last_problem = None;
+                }
+                if catalog
+                    && matches!(checked, Checked::Transferred(_))
+                    && let Some(z) = &current
+                {
+                    reconcile(&shared, &zone, z, &primaries);
                 }
                 refresh.on_checked(checked, unix_now());
                 if expired && !refresh.is_expired() {
                     expired = false;
                     set_expired(&shared.expired, &zone, false);
-                    if let Some(z) = &current {
+                    if let Some(z) = &current
+                        && !catalog
+                    {
                         shared.publisher.serve_other(z.clone());
                     }
                     tracing::info!(%zone, "secondary zone served again: a primary answered");
@@ -304,6 +409,7 @@ async fn check(
     primaries: &[PrimaryServer],
     current: &mut Option<Arc<Zone>>,
     last_problem: &mut Option<String>,
+    serve: bool,
 ) -> Checked {
     for p in primaries {
         let key = match &p.key {
@@ -346,7 +452,13 @@ async fn check(
                     continue;
                 };
                 let new: Arc<Zone> = Arc::from(new);
-                shared.publisher.serve_other(new.clone());
+                if !shared.active(zone) {
+                    // Left the catalog meanwhile.
+                    return Checked::Failed;
+                }
+                if serve {
+                    shared.publisher.serve_other(new.clone());
+                }
                 *current = Some(new.clone());
                 tracing::info!(
                     %zone,

@@ -139,12 +139,30 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Secondary zones: their copies on disk are served before anything
     // listens (unless they expired).
     let secondary_dir = args.data.dir().join("secondary");
-    let secondary_loaded = xfr
-        .secondary
-        .as_ref()
-        .map(|s| crate::secondary::load(&s.primaries, &secondary_dir, &publisher, &s.expired));
-    let secondary_zones: Vec<candor_wire::Name> =
-        args.xfr.secondary.iter().map(|u| u.zone.clone()).collect();
+    let catalogs: Vec<candor_wire::Name> = args
+        .xfr
+        .secondary_catalog
+        .iter()
+        .map(|u| u.zone.clone())
+        .collect();
+    let secondary_loaded = xfr.secondary.as_ref().map(|s| {
+        let primaries = s.primaries.load();
+        crate::secondary::load(
+            &primaries,
+            &catalogs,
+            &secondary_dir,
+            &publisher,
+            &s.expired,
+        )
+    });
+    // Not in this server's own catalog: the zones it is a secondary of
+    // (catalog members join as they are learned).
+    let secondary_zones: Arc<ArcSwap<Vec<candor_wire::Name>>> = Arc::new(ArcSwap::from_pointee(
+        xfr.secondary
+            .as_ref()
+            .map(|s| s.primaries.load().zones().map(|(z, _)| z.clone()).collect())
+            .unwrap_or_default(),
+    ));
     let mut xfr = xfr;
     let secondary_wiring = xfr.secondary.take();
     let tcp_config = TcpConfig {
@@ -216,20 +234,23 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tasks.push(tokio::spawn(crate::catalog::run(
                 publisher.clone(),
                 name.clone(),
-                Arc::new(ArcSwap::from_pointee(secondary_zones.clone())),
+                secondary_zones.clone(),
                 stop_rx.clone(),
             )));
         }
         if let (Some(loaded), Some(wiring)) = (secondary_loaded, secondary_wiring) {
-            tasks.extend(crate::secondary::spawn(
-                loaded,
-                publisher.clone(),
-                xfr.keys.clone(),
-                secondary_dir.clone(),
-                wiring.expired,
-                wiring.notifies,
-                &stop_rx,
-            ));
+            let shared = crate::secondary::Shared {
+                publisher: publisher.clone(),
+                keys: xfr.keys.clone(),
+                dir: secondary_dir.clone(),
+                expired: wiring.expired,
+                primaries: wiring.primaries,
+                excluded: secondary_zones.clone(),
+                routes: Default::default(),
+                members: Default::default(),
+                stop: stop_rx.clone(),
+            };
+            tasks.extend(crate::secondary::spawn(loaded, shared, wiring.notifies));
         }
         if args.guard.rolls_secrets() {
             tasks.push(tokio::spawn(crate::guard::roll_secrets(

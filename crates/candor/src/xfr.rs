@@ -42,8 +42,9 @@ pub(crate) struct Wiring {
 
 /// What the secondary zones' tasks need from the wiring.
 pub(crate) struct SecondaryWiring {
-    /// The zones and their primaries.
-    pub(crate) primaries: Arc<Primaries>,
+    /// The zones and their primaries (catalogs included; their members
+    /// join as they are learned).
+    pub(crate) primaries: Arc<ArcSwap<Primaries>>,
     /// The zones of NOTIFYs the listeners accepted.
     pub(crate) notifies: mpsc::UnboundedReceiver<Name>,
     /// The zones that expired.
@@ -69,7 +70,8 @@ pub(crate) fn setup(
         .iter()
         .filter_map(|r| r.key.as_ref())
         .chain(args.notify.iter().filter_map(|t| t.key.as_ref()))
-        .chain(args.secondary.iter().filter_map(|u| u.key.as_ref()));
+        .chain(args.secondary.iter().filter_map(|u| u.key.as_ref()))
+        .chain(args.secondary_catalog.iter().filter_map(|u| u.key.as_ref()));
     let mut warned = Vec::new();
     for name in named {
         if ring.get(name).is_none() && !warned.contains(&name) {
@@ -95,15 +97,21 @@ pub(crate) fn setup(
     let acl = Acl::new(args.allow.clone());
     let primary = Arc::new(Primary::new(zones, aliases, acl, keys.clone(), limits));
     let mut transfers = Transfers::new(primary.clone(), args.max_concurrent);
-    let secondary = if args.secondary.is_empty() {
+    let secondary = if args.secondary.is_empty() && args.secondary_catalog.is_empty() {
         None
     } else {
-        let primaries = Arc::new(Primaries::new(&args.secondary));
+        let all: Vec<_> = args
+            .secondary
+            .iter()
+            .chain(&args.secondary_catalog)
+            .cloned()
+            .collect();
+        let primaries = Arc::new(ArcSwap::from_pointee(Primaries::new(&all)));
         let (tx, notifies) = mpsc::unbounded_channel();
         let expired = Arc::new(ArcSwap::from_pointee(Vec::new()));
         let side = SecondarySide::new(primaries.clone(), tx, expired.clone());
         transfers = transfers.with_secondary(side);
-        let upstreams: Vec<String> = args.secondary.iter().map(ToString::to_string).collect();
+        let upstreams: Vec<String> = all.iter().map(ToString::to_string).collect();
         tracing::info!(primaries = ?upstreams, "secondary zones");
         Some(SecondaryWiring {
             primaries,

@@ -418,3 +418,86 @@ fn candor_follows_a_candor_primary() {
     assert_eq!(log.matches("transfer=AXFR").count(), 1, "{}", logs());
     assert!(log.contains("transfer=IXFR"), "{}", logs());
 }
+
+/// Candor learns its secondary zones from a Candor primary's catalog
+/// (`--secondary-catalog`): the primary's zones are served, a zone
+/// created on the primary appears, a deleted one disappears (REFUSED);
+/// the catalog itself is not served.
+#[test]
+fn candor_follows_a_candor_primarys_catalog() {
+    let sport = free_port();
+    let secondary_addr = SocketAddr::from(([127, 0, 0, 1], sport));
+    let pdata = TempDir::new("catalog-candor-primary");
+    let p = host_with(
+        pdata.path(),
+        None,
+        &[
+            "--catalog".to_owned(),
+            "catalog.invalid".to_owned(),
+            "--xfr-allow".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--notify".to_owned(),
+            secondary_addr.to_string(),
+        ],
+    );
+    let sdata = TempDir::new("catalog-candor-secondary");
+    let zones = TempDir::new("catalog-candor-secondary-zones");
+    zones.write(
+        "ready.test.zone",
+        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
+    );
+    let args = vec![
+        "--zones".to_owned(),
+        zones.path().display().to_string(),
+        "--data-dir".to_owned(),
+        sdata.path().display().to_string(),
+        "--no-demo".to_owned(),
+        "--listen".to_owned(),
+        secondary_addr.to_string(),
+        "--secondary-catalog".to_owned(),
+        format!("catalog.invalid@{}", p.candor.addr()),
+    ];
+    let s = Candor::start_with(&args, "ready.test.");
+    let logs = || {
+        format!(
+            "--- primary:\n{}\n--- secondary:\n{}",
+            p.candor.log(),
+            s.log()
+        )
+    };
+    wait_in_sync(p.candor.addr(), secondary_addr, "example.com.", &logs);
+    let out = crate::store::cli(pdata.path(), &["zone", "create", "fresh.test"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_in_sync(p.candor.addr(), secondary_addr, "fresh.test.", &logs);
+    let out = crate::store::cli(pdata.path(), &["zone", "delete", "fresh.test"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rcode(secondary_addr, "fresh.test.") != Some(5) {
+        assert!(
+            Instant::now() < deadline,
+            "fresh.test still served:\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!sdata.path().join("secondary/fresh.test.zone").exists());
+    assert_eq!(
+        rcode(secondary_addr, "catalog.invalid."),
+        Some(5),
+        "the catalog is not served"
+    );
+    let diff = differences(
+        p.candor.addr(),
+        secondary_addr,
+        &["example.com.", "www.example.com."],
+    );
+    assert!(diff.is_empty(), "{diff}");
+}
