@@ -195,6 +195,15 @@ pub(crate) fn open_existing_file(path: &Path) -> Result<Connection, StoreError> 
 fn open_with(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Db(format!("cannot open {}: {e}", path.display())))?;
+    // Readable by its owner only (it holds TSIG secrets and token hashes),
+    // before WAL mode makes the `-wal` and `-shm` files, which copy its
+    // mode; as the status database does.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| StoreError::Db(format!("cannot restrict {}: {e}", path.display())))?;
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
