@@ -391,7 +391,10 @@ impl Listener for TlsListener {
 /// `ConnectInfo<SocketAddr>`, as `into_make_service_with_connect_info`
 /// gives it over plain TCP.
 #[derive(Clone)]
-pub struct WithPeer(pub Router);
+pub struct WithPeer(
+    /// The router every connection gets.
+    pub Router,
+);
 
 impl<'a> tower_service::Service<IncomingStream<'a, TlsListener>> for WithPeer {
     type Response = Router;

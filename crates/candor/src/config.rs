@@ -39,7 +39,10 @@ const NOT_KEYS: [&str; 3] = ["help", "version", "config"];
 
 /// A secret setting: its `Debug` form shows no value.
 #[derive(Clone)]
-pub(crate) struct Secret(pub(crate) String);
+pub(crate) struct Secret(
+    /// The value.
+    pub(crate) String,
+);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,7 +179,7 @@ pub(crate) fn load(
             continue;
         }
         let values = if is_switch(arg) {
-            vec![switch_value(value).with_context(|| format!("{name}"))?]
+            vec![switch_value(value).with_context(|| name.clone())?]
         } else if is_list(arg) {
             value.split(',').map(|v| v.trim().to_owned()).collect()
         } else {
@@ -463,7 +466,11 @@ pub(crate) fn example(cli: &Command) -> String {
             .or_else(|| arg.get_help())
             .map(ToString::to_string)
             .unwrap_or_default();
-        let help = if help.ends_with('.') { help } else { format!("{help}.") };
+        let help = if help.ends_with('.') {
+            help
+        } else {
+            format!("{help}.")
+        };
         comment(&help, &mut out);
         let value_name = arg
             .get_value_names()
@@ -633,7 +640,9 @@ mod tests {
             refused("rrl-rate = 1\nrrl-rate = 2\n")
                 .starts_with("candor.toml:2: not a valid TOML file")
         );
-        assert!(refused("rrl-rate = 99999999999\n").contains("rrl-rate: invalid value '99999999999'"));
+        assert!(
+            refused("rrl-rate = 99999999999\n").contains("rrl-rate: invalid value '99999999999'")
+        );
     }
 
     /// Flags beat the environment, which beats the file, which beats the
@@ -675,7 +684,7 @@ mod tests {
             "file"
         );
         assert_eq!(serve.get_one::<u32>("rrl_window"), Some(&15), "default");
-        assert_eq!(serve.get_flag("no_demo"), true, "environment switch");
+        assert!(serve.get_flag("no_demo"), "environment switch");
         // A CLI command shares the store's settings with serve.
         let argv: Vec<OsString> = ["candor", "zone", "create", "example.org"]
             .map(OsString::from)
@@ -765,10 +774,13 @@ mod tests {
     /// gives the same settings, and secrets are redacted.
     #[test]
     fn the_effective_configuration_reads_back() {
-        let mut layer = Layer::default();
-        layer.settings =
-            parse("rrl-rate = 100\nlisten = [\"127.0.0.1:5300\"]\nsmtp-password = \"hunter2\"\n")
-                .expect("parses");
+        let layer = Layer {
+            file: None,
+            settings: parse(
+                "rrl-rate = 100\nlisten = [\"127.0.0.1:5300\"]\nsmtp-password = \"hunter2\"\n",
+            )
+            .expect("parses"),
+        };
         let (text, _) = effective(&cli(), &layer).expect("effective");
         assert!(text.contains("rrl-rate = 100   # candor.toml:1"), "{text}");
         assert!(

@@ -224,14 +224,21 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the runtime")?;
     // TCP listens before UDP answers, so a client that sees UDP answers
     // (the readiness signal) can count on TCP too.
-    let listeners = runtime.block_on(async {
+    // The signal handlers come first: a SIGTERM sent as soon as the name
+    // server answers must stop it cleanly, not kill it.
+    let (listeners, mut signals) = runtime.block_on(async {
+        let signals = (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::hangup())?,
+        );
         let mut listeners = Vec::new();
         for addr in &args.listen {
             let listener =
                 tcp_listener(*addr).with_context(|| format!("cannot listen on tcp {addr}"))?;
             listeners.push(listener);
         }
-        anyhow::Ok(listeners)
+        anyhow::Ok((listeners, signals))
     })?;
     let udp_config = UdpConfig {
         workers,
@@ -376,9 +383,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut hup = signal(SignalKind::hangup())?;
+        let (term, int, hup) = &mut signals;
         loop {
             tokio::select! {
                 _ = term.recv() => break,
