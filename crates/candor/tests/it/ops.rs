@@ -577,3 +577,74 @@ fn a_store_server_stops_promptly() {
         h.candor.log()
     );
 }
+
+/// The ```sh block of the README that starts with `first`.
+fn readme_block(first: &str) -> String {
+    let readme = include_str!("../../../../README.md");
+    readme
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|b| b.split_once("\n```").map(|(block, _)| block))
+        .find(|b| b.starts_with(first))
+        .unwrap_or_else(|| panic!("no README block starts with {first:?}"))
+        .to_owned()
+}
+
+/// The README's first steps (query the demo zone, the API, a change
+/// served at once, the status page) and its status page CLI block run as
+/// written against a server started with the defaults, in the directory it
+/// started in; only the ports differ (tests never take the default ones).
+#[test]
+fn readme_examples_run_as_written() {
+    let dir = TempDir::new("readme");
+    let h = crate::store::host(&dir.path().join("candor-data"), None);
+    let listeners = h.candor.listeners();
+    let dns_port = h.candor.addr().port().to_string();
+    let bin = Path::new(env!("CARGO_BIN_EXE_candor"))
+        .parent()
+        .expect("bin dir")
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let localize = |block: &str| {
+        block
+            .replace("127.0.0.1:8053", &listeners.api.to_string())
+            .replace("127.0.0.1:8054", &listeners.status.to_string())
+            .replace("-p 5300", &format!("-p {dns_port}"))
+            .replace(
+                "TOKEN=...   # the token printed at the first start",
+                &format!("TOKEN={}", h.token),
+            )
+    };
+    let first = localize(&readme_block("kdig @127.0.0.1 -p 5300 www.example.com A"));
+    let status = localize(&readme_block("curl -s -H \"Authorization: Bearer $TOKEN\""));
+    for (what, script) in [
+        ("first steps", first),
+        ("status page CLI", format!("TOKEN={}\n{status}", h.token)),
+    ] {
+        let out = Command::new("bash")
+            .args(["-eu", "-c", &script])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env_remove("CANDOR_CONFIG")
+            .env_remove("CANDOR_DATA_DIR")
+            .output()
+            .expect("run bash");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "the README's {what} failed:\n{script}\n--- stdout\n{stdout}\n--- stderr\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if what == "first steps" {
+            assert!(stdout.contains("192.0.2.44"), "{stdout}");
+            assert!(
+                stdout.contains("<html") || stdout.contains("<!DOCTYPE"),
+                "{stdout}"
+            );
+        }
+    }
+}
