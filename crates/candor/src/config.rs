@@ -166,6 +166,7 @@ pub(crate) fn load(
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
         layer.settings = parse_file(&keys, &path, &text)?;
+        warn_if_secrets_are_readable(&path, &layer.settings);
         layer.file = Some(path);
     }
     for arg in &keys {
@@ -193,6 +194,25 @@ pub(crate) fn load(
         layer.settings.insert(key.to_owned(), setting);
     }
     Ok(layer)
+}
+
+/// Warns (on stderr: logging is not set up yet) when the file holds a
+/// secret and other users may read it.
+fn warn_if_secrets_are_readable(path: &Path, settings: &BTreeMap<String, Setting>) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(key) = SECRET_KEYS.iter().find(|k| settings.contains_key(**k)) else {
+            return;
+        };
+        let mode = std::fs::metadata(path).map_or(0, |m| m.permissions().mode());
+        if mode & 0o004 != 0 {
+            eprintln!(
+                "candor: warning: {} holds {key} and every user may read it: chmod o-r it",
+                path.display()
+            );
+        }
+    }
 }
 
 /// The key of one of [`keys`]' flags.
