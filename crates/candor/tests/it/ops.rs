@@ -591,7 +591,8 @@ fn readme_block(first: &str) -> String {
 }
 
 /// The README's first steps (query the demo zone, the API, a change
-/// served at once, the status page) and its status page CLI block run as
+/// served at once, the status page), its accounts block and its status
+/// page CLI block run as
 /// written against a server started with the defaults, in the directory it
 /// started in; only the ports differ (tests never take the default ones).
 #[test]
@@ -621,8 +622,10 @@ fn readme_examples_run_as_written() {
     };
     let first = localize(&readme_block("kdig @127.0.0.1 -p 5300 www.example.com A"));
     let status = localize(&readme_block("curl -s -H \"Authorization: Bearer $TOKEN\""));
+    let accounts = readme_block("ID=$(candor account create customer@example.org)");
     for (what, script) in [
         ("first steps", first),
+        ("accounts CLI", accounts),
         ("status page CLI", format!("TOKEN={}\n{status}", h.token)),
     ] {
         let out = Command::new("bash")
