@@ -10,7 +10,7 @@ use candor_zonefile::{base64_decode, rdata_from_text};
 use expect_test::expect;
 use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
 
-use crate::nsec::{bitmap_types, covering, covers, type_bitmap};
+use crate::nsec::{Chain, MAX_KEY_LEN, bitmap_types, canonical_key, covering, covers, type_bitmap};
 use crate::{
     Algorithm, DigestType, KeyRole, SignedZone, SigningKey, SigningPolicy, Validity,
     canonical_rdata, key_tag, rrsig_labels, sign_rrset, sign_zone, signed_data, zone_text,
@@ -716,4 +716,64 @@ fn dnssec_verify_accepts_signed_zones() {
     gap.records.remove(at);
     let verdict = dnssec_verify("missing-nsec", &zone_text(&zone, &gap), true).unwrap();
     assert!(verdict.is_err(), "a broken chain passed");
+}
+
+/// A seeded generator of awkward lower-case names (bytes 0, 1, 0xff,
+/// letters and digits; one to four labels below `example.`).
+fn awkward_names(seed: u64, count: usize) -> Vec<Vec<u8>> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    const BYTES: &[u8] = b"\x00\x01\xff-0az*";
+    (0..count)
+        .map(|_| {
+            let mut name = Vec::new();
+            for _ in 0..1 + next() % 4 {
+                let len = 1 + (next() % 3) as usize;
+                name.push(len as u8);
+                for _ in 0..len {
+                    name.push(BYTES[(next() % BYTES.len() as u64) as usize]);
+                }
+            }
+            name.extend_from_slice(&wire("example."));
+            name
+        })
+        .collect()
+}
+
+/// Canonical keys order names exactly as `canonical_name_cmp` does, and
+/// `Chain::covering` gives the same answer as `covering` for names in and
+/// out of the chain, bytes 0 and 1 and 0xff included.
+#[test]
+fn chain_keys_keep_canonical_order() {
+    let names = awkward_names(0x9e37_79b9, 400);
+    let key = |n: &[u8]| {
+        let mut buf = [0u8; MAX_KEY_LEN];
+        let len = canonical_key(n, &mut buf).unwrap();
+        buf[..len].to_vec()
+    };
+    for pair in names.windows(2) {
+        assert_eq!(
+            key(&pair[0]).cmp(&key(&pair[1])),
+            candor_zone::canonical_name_cmp(&pair[0], &pair[1]),
+            "{:?} {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    let mut sorted = names.clone();
+    sorted.push(wire("example."));
+    sorted.sort_by(|a, b| candor_zone::canonical_name_cmp(a, b));
+    sorted.dedup();
+    let refs: Vec<&[u8]> = sorted.iter().map(Vec::as_slice).collect();
+    let chain = Chain::new(&refs);
+    assert_eq!(chain.len(), refs.len());
+    for name in names.iter().chain(&awkward_names(7, 400)) {
+        assert_eq!(chain.covering(name), covering(&refs, name), "{name:?}");
+    }
+    assert!(canonical_key(b"\x05ab", &mut [0u8; MAX_KEY_LEN]).is_none());
 }
