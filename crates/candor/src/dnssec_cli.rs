@@ -102,6 +102,27 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 .map_err(explain)?
                 .compiled
                 .with_context(|| format!("zone {} does not compile", info.name))?;
+            // ALIAS and POOL answers are made per query; a file cannot hold
+            // them, and the chain lists the types they answer, so a file
+            // without them would contradict its own NSEC records.
+            if let Some(r) = compiled
+                .records()
+                .find(|r| candor_zone::is_private_type(r.rtype))
+            {
+                let owner = candor_wire::Name::from_wire(r.owner)
+                    .map_or_else(|_| info.name.clone(), |n| n.to_string());
+                let kind = if r.rtype == candor_zone::ALIAS {
+                    "ALIAS"
+                } else {
+                    "POOL"
+                };
+                anyhow::bail!(
+                    "{} has a{} {kind} record at {owner}: its answers are made per query and \
+                     cannot be exported signed yet (docs/dnssec.md, \"Synthesized answers\")",
+                    info.name,
+                    if kind == "ALIAS" { "n" } else { "" },
+                );
+            }
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .context("the clock is before 1970")?

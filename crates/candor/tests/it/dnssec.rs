@@ -151,6 +151,26 @@ fn dnssec_enable_status_export_and_disable() {
         );
     }
 
+    // A zone with an ALIAS cannot be exported signed (yet), and says why.
+    ok(
+        &data,
+        &[
+            "record",
+            "add",
+            "example.com",
+            "app",
+            "ALIAS",
+            "www.example.com",
+        ],
+    );
+    let alias = cli(&data, &["dnssec", "export", "example.com"]);
+    assert!(!alias.status.success());
+    assert!(
+        stderr(&alias).contains("has an ALIAS record at app.example.com."),
+        "{}",
+        stderr(&alias)
+    );
+
     ok(&data, &["dnssec", "disable", "example.com"]);
     assert!(ok(&data, &["dnssec", "status", "example.com"]).is_empty());
     let again = cli(&data, &["dnssec", "disable", "example.com"]);
