@@ -1,12 +1,13 @@
 //! What signing costs: one RRset with each algorithm, a whole zone of
 //! 100,000 records (50,000 names with A and AAAA: 100,000 RRsets and
-//! 50,000 NSECs to sign), and finding the NSEC that covers a name in that
+//! 50,000 NSECs to sign) on one and on two threads, and finding the NSEC that covers a name in that
 //! zone's chain (what a negative answer will do per query, instead of
 //! signing).
 //!
 //! Run with `cargo bench -p candor-dnssec`.
 
 use std::hint::black_box;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use candor_dnssec::{
@@ -83,9 +84,13 @@ fn whole_zone(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(30));
     for algorithm in [Algorithm::EcdsaP256Sha256, Algorithm::Ed25519] {
         let key = SigningKey::generate(algorithm, KeyRole::Csk, &rng).expect("key");
-        g.bench_function(algorithm.mnemonic(), |b| {
-            b.iter(|| sign_zone(&zone, std::slice::from_ref(&key), &policy, 1_764_900_000))
-        });
+        for threads in [1, 2] {
+            let n = NonZeroUsize::new(threads).expect("not zero");
+            let name = format!("{}/{threads}_threads", algorithm.mnemonic());
+            g.bench_function(name, |b| {
+                b.iter(|| sign_zone(&zone, std::slice::from_ref(&key), &policy, 1_764_900_000, n))
+            });
+        }
     }
     g.finish();
 }
@@ -96,8 +101,14 @@ fn covering(c: &mut Criterion) {
     let rng = ring::rand::SystemRandom::new();
     let zone = zone(50_000);
     let key = SigningKey::generate(Algorithm::Ed25519, KeyRole::Csk, &rng).expect("key");
-    let signed =
-        sign_zone(&zone, &[key], &SigningPolicy::default(), 1_764_900_000).expect("signed");
+    let signed = sign_zone(
+        &zone,
+        &[key],
+        &SigningPolicy::default(),
+        1_764_900_000,
+        NonZeroUsize::MIN,
+    )
+    .expect("signed");
     let chain: Vec<&[u8]> = signed.chain.iter().map(|n| &**n).collect();
     let names: Vec<Name> = (0..1024)
         .map(|i| n(&format!("x{}q.example.com.", i * 7919)))

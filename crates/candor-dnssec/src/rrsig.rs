@@ -13,12 +13,15 @@ use crate::key::SigningKey;
 pub enum SignError {
     /// The signing library refused (for ECDSA, its random source failed).
     Crypto,
+    /// A signing thread panicked (a bug; nothing was signed).
+    Worker,
 }
 
 impl fmt::Display for SignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SignError::Crypto => f.write_str("the signature could not be made (random source)"),
+            SignError::Worker => f.write_str("a signing thread failed"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! checked with `ring`'s verifier, and whole signed zones checked by BIND's
 //! `dnssec-verify`.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 
 use candor_wire::{Name, Rtype};
@@ -15,6 +16,9 @@ use crate::{
     Algorithm, DigestType, KeyRole, SignedZone, SigningKey, SigningPolicy, Validity,
     canonical_rdata, key_tag, rrsig_labels, sign_rrset, sign_zone, signed_data, zone_text,
 };
+
+/// One signing thread.
+const ONE: NonZeroUsize = NonZeroUsize::MIN;
 
 /// Decodes base64 or fails the test.
 fn b64(text: &str) -> Vec<u8> {
@@ -454,7 +458,7 @@ fn check_signatures(zone: &Zone, signed: &SignedZone) -> usize {
 fn sign_zone_with_a_csk() {
     let zone = test_zone();
     let key = rfc8080_key();
-    let signed = sign_zone(&zone, &[key], &SigningPolicy::default(), 1_764_900_000).unwrap();
+    let signed = sign_zone(&zone, &[key], &SigningPolicy::default(), 1_764_900_000, ONE).unwrap();
     let checked = check_signatures(&zone, &signed);
     assert_eq!(checked, signed.signatures);
     let nsecs: Vec<String> = signed
@@ -524,14 +528,19 @@ fn sign_zone_with_a_csk() {
         deep.ent.x.example.com. NSEC labels=5
     "#]]
     .assert_eq(&(covered.join("\n") + "\n"));
-    // Signing is deterministic with an Ed25519 key and a fixed time.
-    let again = sign_zone(
-        &zone,
-        &[rfc8080_key()],
-        &SigningPolicy::default(),
-        1_764_900_000,
-    );
-    assert_eq!(again.unwrap(), signed);
+    // Signing is deterministic with an Ed25519 key and a fixed time, and
+    // does not depend on the number of threads.
+    for threads in [1, 2, 7, 1000] {
+        let threads = NonZeroUsize::new(threads).unwrap();
+        let again = sign_zone(
+            &zone,
+            &[rfc8080_key()],
+            &SigningPolicy::default(),
+            1_764_900_000,
+            threads,
+        );
+        assert_eq!(again.unwrap(), signed, "{threads} threads");
+    }
 }
 
 /// With a KSK and a ZSK, the apex key sets are signed by the KSK alone and
@@ -545,7 +554,7 @@ fn sign_zone_with_split_keys_and_errors() {
     let zsk = SigningKey::generate(Algorithm::EcdsaP256Sha256, KeyRole::Zsk, &rng).unwrap();
     let (ksk_tag, zsk_tag) = (ksk.key_tag(), zsk.key_tag());
     let policy = SigningPolicy::default();
-    let signed = sign_zone(&zone, &[ksk, zsk], &policy, 1_764_900_000).unwrap();
+    let signed = sign_zone(&zone, &[ksk, zsk], &policy, 1_764_900_000, ONE).unwrap();
     check_signatures(&zone, &signed);
     for sig in signed.records.iter().filter(|r| r.rtype == Rtype::RRSIG) {
         let covered = Rtype(u16::from_be_bytes([sig.rdata[0], sig.rdata[1]]));
@@ -566,13 +575,13 @@ fn sign_zone_with_split_keys_and_errors() {
     );
 
     let zsk = SigningKey::generate(Algorithm::Ed25519, KeyRole::Zsk, &rng).unwrap();
-    let err = sign_zone(&zone, &[zsk], &policy, 0).unwrap_err();
+    let err = sign_zone(&zone, &[zsk], &policy, 0, ONE).unwrap_err();
     assert_eq!(
         err.to_string(),
         "no key signs the DNSKEY RRset (a CSK or KSK)"
     );
     let ksk = SigningKey::generate(Algorithm::Ed25519, KeyRole::Ksk, &rng).unwrap();
-    let err = sign_zone(&zone, &[ksk], &policy, 0).unwrap_err();
+    let err = sign_zone(&zone, &[ksk], &policy, 0, ONE).unwrap_err();
     assert_eq!(
         err.to_string(),
         "no key signs the zone's data (a CSK or ZSK)"
@@ -581,7 +590,7 @@ fn sign_zone_with_split_keys_and_errors() {
     let origin = Name::from_text("example.com.", None).unwrap();
     let text = format!("{ZONE}www2 IN NSEC example.com. A\n");
     let zone = load_zone_text(text.as_bytes(), Path::new("x"), &origin).unwrap();
-    let err = sign_zone(&zone, &[rfc8080_key()], &policy, 0).unwrap_err();
+    let err = sign_zone(&zone, &[rfc8080_key()], &policy, 0, ONE).unwrap_err();
     assert_eq!(
         err.to_string(),
         "www2.example.com. NSEC: a zone to be signed cannot hold its own NSEC records; Candor makes them"
@@ -683,7 +692,7 @@ fn dnssec_verify_accepts_signed_zones() {
             ],
         ];
         for keys in key_sets {
-            let signed = sign_zone(&zone, &keys, &policy, now()).unwrap();
+            let signed = sign_zone(&zone, &keys, &policy, now(), ONE).unwrap();
             let text = zone_text(&zone, &signed);
             let name = format!("{}-{}", algorithm.number(), keys.len());
             let Some(verdict) = dnssec_verify(&name, &text, keys.len() == 1) else {
@@ -696,7 +705,7 @@ fn dnssec_verify_accepts_signed_zones() {
     }
 
     let keys = [SigningKey::generate(Algorithm::EcdsaP256Sha256, KeyRole::Csk, &rng).unwrap()];
-    let signed = sign_zone(&zone, &keys, &policy, now()).unwrap();
+    let signed = sign_zone(&zone, &keys, &policy, now(), ONE).unwrap();
     let mut broken = signed.clone();
     let sig = broken
         .records

@@ -1,7 +1,9 @@
 //! Signing a whole compiled zone: the records that make it a signed zone
 //! (DNSKEY, CDS, CDNSKEY, NSEC, RRSIG), computed off the query path.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::num::NonZeroUsize;
 
 use candor_wire::{Name, Rtype};
 use candor_zone::{ALIAS, Lookup, NodeId, OwnedRecord, POOL, RrSet, Zone, canonical_name_cmp};
@@ -89,11 +91,16 @@ enum Kind {
 /// decided after compilation (docs/dnssec.md, "Synthesized answers");
 /// their names appear in the chain with the types they answer (A and AAAA
 /// for ALIAS, CNAME for POOL).
+///
+/// The signatures are made on `threads` threads (signing is nearly all of
+/// the time, and RRsets are independent); the result does not depend on
+/// how many.
 pub fn sign_zone(
     zone: &Zone,
     keys: &[SigningKey],
     policy: &SigningPolicy,
     now: u64,
+    threads: NonZeroUsize,
 ) -> Result<SignedZone, ZoneSignError> {
     let key_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_keys()).collect();
     let zone_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_zone()).collect();
@@ -147,27 +154,7 @@ pub fn sign_zone(
     members.sort_unstable_by(|a, b| canonical_name_cmp(zone.name_bytes(a.0), zone.name_bytes(b.0)));
 
     let mut records: Vec<OwnedRecord> = Vec::new();
-    let mut signatures = 0usize;
-    let mut sign = |owner: &[u8],
-                    rtype: Rtype,
-                    ttl: u32,
-                    rdatas: &[&[u8]],
-                    signers: &[&SigningKey],
-                    out: &mut Vec<OwnedRecord>|
-     -> Result<(), SignError> {
-        let validity = policy.validity(now, spread(owner, rtype));
-        for key in signers {
-            let rdata = sign_rrset(key, apex, owner, rtype, ttl, rdatas, validity)?;
-            signatures += 1;
-            out.push(OwnedRecord {
-                owner: owner.into(),
-                rtype: Rtype::RRSIG,
-                ttl,
-                rdata: rdata.into(),
-            });
-        }
-        Ok(())
-    };
+    let mut jobs: Vec<Job<'_>> = Vec::new();
 
     // The apex key sets.
     let dnskeys: Vec<&[u8]> = keys.iter().map(|k| k.dnskey_rdata()).collect();
@@ -190,12 +177,17 @@ pub fn sign_zone(
                 rdata: (*rdata).into(),
             });
         }
-        sign(apex, rtype, soa_ttl, rdatas, &key_signers, &mut records)?;
+        jobs.push(Job {
+            owner: apex,
+            rtype,
+            ttl: soa_ttl,
+            rdatas: rdatas.iter().map(|r| r.to_vec().into()).collect(),
+            key_set: true,
+        });
     }
 
     // Every authoritative RRset, and the chain's types.
     let mut chain_types: Vec<Vec<Rtype>> = Vec::with_capacity(members.len());
-    let mut rdatas: Vec<&[u8]> = Vec::new();
     for &(id, kind) in &members {
         let owner = zone.name_bytes(id);
         let mut types = vec![Rtype::NSEC, Rtype::RRSIG];
@@ -217,16 +209,13 @@ pub fn sign_zone(
             {
                 continue;
             }
-            rdatas.clear();
-            rdatas.extend(tails_rdata(zone.tails(set)));
-            sign(
+            jobs.push(Job {
                 owner,
-                set.rtype,
-                set.ttl,
-                &rdatas,
-                &zone_signers,
-                &mut records,
-            )?;
+                rtype: set.rtype,
+                ttl: set.ttl,
+                rdatas: tails_rdata(zone.tails(set)).map(Cow::Borrowed).collect(),
+                key_set: false,
+            });
         }
         chain_types.push(types);
     }
@@ -234,27 +223,107 @@ pub fn sign_zone(
     // The NSEC chain.
     let names: Vec<&[u8]> = members.iter().map(|&(id, _)| zone.name_bytes(id)).collect();
     for (owner, rdata) in names.iter().zip(nsec::chain(&names, &chain_types)) {
-        sign(
-            owner,
-            Rtype::NSEC,
-            negative_ttl,
-            &[&rdata],
-            &zone_signers,
-            &mut records,
-        )?;
         records.push(OwnedRecord {
             owner: (*owner).into(),
             rtype: Rtype::NSEC,
             ttl: negative_ttl,
-            rdata: rdata.into(),
+            rdata: rdata.clone().into(),
+        });
+        jobs.push(Job {
+            owner,
+            rtype: Rtype::NSEC,
+            ttl: negative_ttl,
+            rdatas: vec![Cow::Owned(rdata)],
+            key_set: false,
         });
     }
+
+    // The signatures, on `threads` threads; each RRset's are the same
+    // whichever thread makes them, and the result is sorted anyway.
+    let signers = Signers {
+        keys: &key_signers,
+        zone: &zone_signers,
+        apex,
+        policy,
+        now,
+    };
+    let chunk = jobs.len().div_ceil(threads.get()).max(1);
+    let (signed, signatures) = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| signers.run(part)))
+            .collect();
+        let mut all = Vec::new();
+        let mut count = 0;
+        for h in handles {
+            let (recs, n) = h.join().map_err(|_| SignError::Worker)??;
+            all.extend(recs);
+            count += n;
+        }
+        Ok::<_, SignError>((all, count))
+    })?;
+    records.extend(signed);
     records.sort_by(OwnedRecord::canonical_cmp);
     Ok(SignedZone {
         records,
         chain: names.iter().map(|n| Box::<[u8]>::from(*n)).collect(),
         signatures,
     })
+}
+
+/// One RRset to sign.
+struct Job<'z> {
+    /// The owner (lower-cased wire).
+    owner: &'z [u8],
+    /// The type.
+    rtype: Rtype,
+    /// The TTL.
+    ttl: u32,
+    /// The RDATAs, as stored.
+    rdatas: Vec<Cow<'z, [u8]>>,
+    /// Whether it is an apex key set (signed by CSK/KSKs), not zone data.
+    key_set: bool,
+}
+
+/// What signing needs besides the RRsets.
+struct Signers<'a> {
+    /// Keys that sign the apex key sets.
+    keys: &'a [&'a SigningKey],
+    /// Keys that sign everything else.
+    zone: &'a [&'a SigningKey],
+    /// The signer's name (the apex).
+    apex: &'a [u8],
+    /// Validity periods.
+    policy: &'a SigningPolicy,
+    /// The time of signing.
+    now: u64,
+}
+
+impl Signers<'_> {
+    /// Signs `jobs`; returns the RRSIG records and how many there are.
+    fn run(&self, jobs: &[Job<'_>]) -> Result<(Vec<OwnedRecord>, usize), SignError> {
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut rdatas: Vec<&[u8]> = Vec::new();
+        for job in jobs {
+            rdatas.clear();
+            rdatas.extend(job.rdatas.iter().map(|r| r.as_ref()));
+            let validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
+            let keys = if job.key_set { self.keys } else { self.zone };
+            for key in keys {
+                let rdata = sign_rrset(
+                    key, self.apex, job.owner, job.rtype, job.ttl, &rdatas, validity,
+                )?;
+                out.push(OwnedRecord {
+                    owner: job.owner.into(),
+                    rtype: Rtype::RRSIG,
+                    ttl: job.ttl,
+                    rdata: rdata.into(),
+                });
+            }
+        }
+        let count = out.len();
+        Ok((out, count))
+    }
 }
 
 /// The RDATA of each RR in an RRset's wire tails (TYPE, CLASS, TTL,

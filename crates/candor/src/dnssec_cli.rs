@@ -127,8 +127,11 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 .duration_since(UNIX_EPOCH)
                 .context("the clock is before 1970")?
                 .as_secs();
-            let signed = candor_dnssec::sign_zone(&compiled, &keys, &SigningPolicy::default(), now)
-                .with_context(|| format!("cannot sign {}", info.name))?;
+            let threads =
+                std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+            let signed =
+                candor_dnssec::sign_zone(&compiled, &keys, &SigningPolicy::default(), now, threads)
+                    .with_context(|| format!("cannot sign {}", info.name))?;
             let text = candor_dnssec::zone_text(&compiled, &signed);
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
                 .context("cannot write to stdout")?;
