@@ -1,8 +1,8 @@
-//! What signing costs: one RRset with each algorithm, a whole zone of
+//! What signing costs: one RRset with each algorithm; a whole zone of
 //! 100,000 records (50,000 names with A and AAAA: 100,000 RRsets and
-//! 50,000 NSECs to sign) on one and on two threads, and finding the NSEC that covers a name in that
-//! zone's chain (what a negative answer will do per query, instead of
-//! signing).
+//! 50,000 NSECs to sign) on one and on two threads; and finding the NSEC
+//! that covers a name in that zone's chain (what a negative answer will
+//! do per query, instead of signing).
 //!
 //! Run with `cargo bench -p candor-dnssec`.
 
