@@ -12,9 +12,10 @@
 use candor_dnssec::{Algorithm, DigestType, KeyRole, SigningKey};
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use crate::history::{self, Audit};
 use crate::time::{now, rfc3339};
 use crate::zones::find_zone;
-use crate::{Store, StoreError};
+use crate::{Actor, Store, StoreError};
 
 /// Whether a zone is signed, as DNSimple's `GET .../dnssec` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,13 +101,15 @@ impl Store {
     }
 
     /// Enables DNSSEC for a zone: makes a combined signing key of
-    /// `algorithm` with the operating system's randomness and stores it.
-    /// A zone that has it enabled already is a conflict.
+    /// `algorithm` with the operating system's randomness and stores it;
+    /// the audit log says who (never the key). A zone that has it enabled
+    /// already is a conflict.
     pub fn enable_dnssec(
         &self,
         account_id: i64,
         zone: &str,
         algorithm: Algorithm,
+        actor: &Actor,
     ) -> Result<DnssecState, StoreError> {
         let rng = ring::rand::SystemRandom::new();
         let key = SigningKey::generate(algorithm, KeyRole::Csk, &rng)
@@ -138,13 +141,35 @@ impl Store {
                     at
                 ],
             )?;
+            history::audit(
+                tx,
+                &Audit {
+                    account_id,
+                    actor,
+                    action: "dnssec.enable",
+                    target: &z.name,
+                    detail: &format!(
+                        "enabled DNSSEC for {}: CSK {}, key tag {}",
+                        z.name,
+                        key.algorithm().mnemonic(),
+                        key.key_tag()
+                    ),
+                    at,
+                },
+            )?;
             Ok(state(state_row(tx, z.id)?))
         })
     }
 
-    /// Disables DNSSEC for a zone and deletes its keys. A zone without
-    /// DNSSEC is a conflict (the API answers it 428, as DNSimple does).
-    pub fn disable_dnssec(&self, account_id: i64, zone: &str) -> Result<(), StoreError> {
+    /// Disables DNSSEC for a zone and deletes its keys (audited). A zone
+    /// without DNSSEC is a conflict (the API answers it 428, as DNSimple
+    /// does).
+    pub fn disable_dnssec(
+        &self,
+        account_id: i64,
+        zone: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             let z = find_zone(tx, account_id, zone)?;
             if state_row(tx, z.id)?.is_none() {
@@ -155,6 +180,17 @@ impl Store {
             }
             tx.execute("DELETE FROM dnssec_keys WHERE zone_id = ?1", [z.id])?;
             tx.execute("DELETE FROM dnssec WHERE zone_id = ?1", [z.id])?;
+            history::audit(
+                tx,
+                &Audit {
+                    account_id,
+                    actor,
+                    action: "dnssec.disable",
+                    target: &z.name,
+                    detail: &format!("disabled DNSSEC for {} and deleted its keys", z.name),
+                    at: now(),
+                },
+            )?;
             Ok(())
         })
     }
@@ -265,7 +301,8 @@ mod tests {
     /// Enabling makes and stores a CSK whose DS the store reports, in
     /// DNSimple's shape; the key reads back for the signer; enabling twice
     /// and disabling a zone without DNSSEC are conflicts; disabling
-    /// removes the keys; another account's zone is not found.
+    /// removes the keys; another account's zone is not found; enabling
+    /// and disabling are in the audit log.
     #[test]
     fn enable_list_ds_and_disable() {
         let s = store();
@@ -275,13 +312,13 @@ mod tests {
         assert!(s.ds_records(acct, "example.com").unwrap().is_empty());
 
         let on = s
-            .enable_dnssec(acct, "Example.COM.", Algorithm::EcdsaP256Sha256)
+            .enable_dnssec(acct, "Example.COM.", Algorithm::EcdsaP256Sha256, &actor())
             .unwrap();
         assert!(on.enabled);
         assert!(on.created_at.is_some());
         assert_eq!(s.dnssec(acct, "example.com").unwrap(), on);
         assert!(matches!(
-            s.enable_dnssec(acct, "example.com", Algorithm::Ed25519),
+            s.enable_dnssec(acct, "example.com", Algorithm::Ed25519, &actor()),
             Err(StoreError::Conflict(m)) if m == "DNSSEC is already enabled for example.com"
         ));
 
@@ -322,20 +359,36 @@ mod tests {
             Err(StoreError::NotFound("zone"))
         );
 
-        s.disable_dnssec(acct, "example.com").unwrap();
+        s.disable_dnssec(acct, "example.com", &actor()).unwrap();
         assert!(!s.dnssec(acct, "example.com").unwrap().enabled);
         assert!(s.dnssec_keys(z).unwrap().is_empty());
         assert!(matches!(
-            s.disable_dnssec(acct, "example.com"),
+            s.disable_dnssec(acct, "example.com", &actor()),
             Err(StoreError::Conflict(m)) if m == "DNSSEC is not enabled for example.com"
         ));
         let on = s
-            .enable_dnssec(acct, "example.com", Algorithm::Ed25519)
+            .enable_dnssec(acct, "example.com", Algorithm::Ed25519, &actor())
             .unwrap();
         assert!(on.enabled);
         assert_eq!(
             s.ds_records(acct, "example.com").unwrap()[0].algorithm,
             "15"
+        );
+
+        // Who did what is in the audit log; no key material is.
+        let log = s.audit_log(acct, 1, 100).unwrap();
+        let actions: Vec<&str> = log
+            .items
+            .iter()
+            .filter(|e| e.action.starts_with("dnssec."))
+            .map(|e| e.action.as_str())
+            .collect();
+        assert_eq!(actions.len(), 3, "{actions:?}");
+        assert!(actions.contains(&"dnssec.disable"));
+        let text = format!("{:?}", log.items);
+        assert!(
+            text.contains("enabled DNSSEC for example.com: CSK ECDSAP256SHA256, key tag "),
+            "{text}"
         );
     }
 
@@ -345,7 +398,7 @@ mod tests {
         let s = store();
         let acct = account(&s, "owner@example.com");
         let z = zone(&s, acct, "example.org");
-        s.enable_dnssec(acct, "example.org", Algorithm::EcdsaP256Sha256)
+        s.enable_dnssec(acct, "example.org", Algorithm::EcdsaP256Sha256, &actor())
             .unwrap();
         s.delete_zone(acct, "example.org", &actor()).unwrap();
         assert!(s.dnssec_keys(z).unwrap().is_empty());

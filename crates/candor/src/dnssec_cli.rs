@@ -14,6 +14,13 @@ use clap::Subcommand;
 
 use crate::cli::{Common, explain, open, out};
 
+/// Who the CLI acts as in the audit log.
+const CLI: candor_store::Actor = candor_store::Actor {
+    token_id: None,
+    via: "cli",
+    remote: None,
+};
+
 /// `candor dnssec …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum DnssecCommand {
@@ -69,7 +76,7 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 _ => Algorithm::EcdsaP256Sha256,
             };
             store
-                .enable_dnssec(account, &zone, algorithm)
+                .enable_dnssec(account, &zone, algorithm, &CLI)
                 .map_err(explain)?;
             eprintln!(
                 "DNSSEC enabled for {zone} ({}); the name servers do not sign answers yet \
@@ -80,7 +87,9 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
         }
         DnssecCommand::Disable { zone, common } => {
             let (store, account) = open(&common)?;
-            store.disable_dnssec(account, &zone).map_err(explain)?;
+            store
+                .disable_dnssec(account, &zone, &CLI)
+                .map_err(explain)?;
             eprintln!("DNSSEC disabled for {zone}; its keys are deleted");
         }
         DnssecCommand::Status { zone, common } => {

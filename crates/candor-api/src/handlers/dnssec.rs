@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::ApiResult;
 use crate::AppState;
-use crate::auth::AccountScope;
+use crate::auth::{AccountScope, Caller};
 use crate::error::{ApiError, Target};
 use crate::params::PathParams;
 use crate::views;
@@ -63,17 +63,19 @@ pub(crate) async fn show(
 /// 201 with the state; 409 if it is enabled already.
 pub(crate) async fn enable(
     State(state): State<AppState>,
+    caller: Caller,
     scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let account = scope.id;
+    let actor = caller.actor();
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);
     // A store write that changes no served zone (yet), so nothing to
     // publish: `read` runs it on the blocking pool like any store call.
     let dnssec = state
         .read(target, move |store| {
-            store.enable_dnssec(account, &domain, Algorithm::EcdsaP256Sha256)
+            store.enable_dnssec(account, &domain, Algorithm::EcdsaP256Sha256, &actor)
         })
         .await?;
     Ok((StatusCode::CREATED, views::data(view(&dnssec))))
@@ -83,10 +85,12 @@ pub(crate) async fn enable(
 /// keys; 204; 428 if DNSSEC is not enabled, as on DNSimple.
 pub(crate) async fn disable(
     State(state): State<AppState>,
+    caller: Caller,
     scope: AccountScope,
     path: PathParams,
 ) -> ApiResult<StatusCode> {
     let account = scope.id;
+    let actor = caller.actor();
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);
     let disabled = state
@@ -94,7 +98,7 @@ pub(crate) async fn disable(
             if !store.dnssec(account, &domain)?.enabled {
                 return Ok(false);
             }
-            match store.disable_dnssec(account, &domain) {
+            match store.disable_dnssec(account, &domain, &actor) {
                 // Disabled by someone else in between: the same answer.
                 Err(StoreError::Conflict(_)) => Ok(false),
                 other => other.map(|()| true),
