@@ -17,12 +17,14 @@
 //! Codemap: `key` (algorithms, generation, DNSKEY/DS/CDS RDATA, key tag),
 //! `rrsig` (canonical form, RRSIG RDATA, validity periods), `nsec` (type
 //! bitmaps, chains, covering lookups), `zone` (whole-zone signing and the
-//! signed zone's text form).
+//! signed zone's text form), `rollover` (when each step of a key rollover
+//! may happen).
 
 #![forbid(unsafe_code)]
 
 mod key;
 pub mod nsec;
+pub mod rollover;
 mod rrsig;
 mod zone;
 
