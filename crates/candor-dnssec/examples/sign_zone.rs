@@ -3,6 +3,7 @@
 //! (NAMES names with one A and one AAAA each; defaults 50,000 and 1).
 //! Peak memory is the process's `VmHWM` (Linux), read before and after.
 
+use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::time::Instant;
 
@@ -63,7 +64,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let took = started.elapsed();
     let after = peak_kib();
-    println!(
+    writeln!(
+        std::io::stdout(),
         "{} records, {} signatures, {} threads: {:.2} s ({:.1} µs per signature); \
          peak memory {} MiB before signing, {} MiB after",
         zone.record_count(),
@@ -73,6 +75,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         took.as_secs_f64() * 1e6 / signed.signatures as f64,
         before / 1024,
         after / 1024
-    );
+    )?;
     Ok(())
 }
