@@ -145,6 +145,28 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE accounts ADD COLUMN suspended_at INTEGER;
     ",
+    // Version 7: DNSSEC. A zone with a `dnssec` row has signing enabled;
+    // its keys hold their private halves (PKCS#8), like TSIG secrets: the
+    // signer needs them, and the file is private to the server's user.
+    "
+    CREATE TABLE dnssec (
+        zone_id     INTEGER PRIMARY KEY REFERENCES zones(id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE dnssec_keys (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        algorithm   INTEGER NOT NULL,
+        role        TEXT NOT NULL,
+        key_tag     INTEGER NOT NULL,
+        dnskey      BLOB NOT NULL,
+        pkcs8       BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone_id);
+    ",
 ];
 
 /// The schema version the migrations lead to.

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod data;
 mod deliver;
+mod dnssec_cli;
 mod guard;
 mod serve;
 mod status;
@@ -58,6 +59,9 @@ enum Command {
     /// TSIG keys for zone transfers and NOTIFY: add (secret shown once), list, remove.
     #[command(subcommand)]
     Tsig(cli::TsigCommand),
+    /// DNSSEC per zone: enable, disable, status (DS, CDS, CDNSKEY), export (signed zone file).
+    #[command(subcommand)]
+    Dnssec(dnssec_cli::DnssecCommand),
     /// Users of an account: create, add, remove, list.
     #[command(subcommand)]
     User(cli::UserCommand),
@@ -365,6 +369,7 @@ fn main() -> ExitCode {
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),
         Command::Tsig(cmd) => cli::tsig(cmd),
+        Command::Dnssec(cmd) => dnssec_cli::run(cmd),
         Command::User(cmd) => cli::user(cmd),
         Command::Account(cmd) => cli::account(cmd),
         Command::Init { email, data } => cli::init(&email, &data),

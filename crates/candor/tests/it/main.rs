@@ -9,6 +9,7 @@
 
 mod backup;
 mod differential;
+mod dnssec;
 mod guard;
 mod http;
 mod offline;
