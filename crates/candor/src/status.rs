@@ -105,6 +105,11 @@ pub(crate) struct StatusArgs {
     /// User name for the relay (the password comes from CANDOR_SMTP_PASSWORD).
     #[arg(long, value_name = "NAME")]
     pub(crate) smtp_username: Option<String>,
+    /// Password for the relay: better in the configuration file or
+    /// CANDOR_SMTP_PASSWORD than here, where other users see it in the
+    /// process list.
+    #[arg(long, value_name = "PASSWORD")]
+    pub(crate) smtp_password: Option<crate::config::Secret>,
     /// Also deliver webhooks to loopback and private addresses. Off by
     /// default: any account can subscribe a webhook, and must not make
     /// Candor call into its own network.
@@ -140,6 +145,11 @@ pub(crate) struct Wiring {
     /// The store's publisher, when the store is served (for the "Zone
     /// publishing" component).
     pub(crate) publisher: Option<candor_publish::Publisher>,
+    /// How the monitors reach the API over HTTPS (trusting the
+    /// certificate it serves), when it serves HTTPS.
+    pub(crate) api_tls: Option<Arc<candor_tls::ClientConfig>>,
+    /// Whether the status page serves HTTPS (its default URL).
+    pub(crate) https: bool,
 }
 
 /// The running status page.
@@ -160,6 +170,8 @@ struct Target {
     id: i64,
     kind: ComponentKind,
     addr: SocketAddr,
+    /// HTTPS, for an API that serves it.
+    tls: Option<Arc<candor_tls::ClientConfig>>,
 }
 
 /// One vantage point.
@@ -316,7 +328,7 @@ pub(crate) async fn start(
                 port,
                 security,
                 username: args.smtp_username.clone(),
-                password: std::env::var("CANDOR_SMTP_PASSWORD").ok(),
+                password: args.smtp_password.as_ref().map(|p| p.0.clone()),
                 from: args.smtp_from.clone(),
                 timeout: Duration::from_millis(args.notify_timeout_ms),
             };
@@ -335,10 +347,10 @@ pub(crate) async fn start(
     }
     .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))?;
 
-    let url = args
-        .status_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", args.status_listen));
+    let url = args.status_url.clone().unwrap_or_else(|| {
+        let scheme = if wiring.https { "https" } else { "http" };
+        format!("{scheme}://{}", args.status_listen)
+    });
     let name = args.status_name.clone();
     let db = {
         let mut db = wiring.db;
@@ -362,6 +374,10 @@ pub(crate) async fn start(
                 id: c.id,
                 kind: c.kind,
                 addr,
+                tls: match c.kind {
+                    ComponentKind::Api => wiring.api_tls.clone(),
+                    _ => None,
+                },
             });
         }
     }
@@ -579,11 +595,19 @@ async fn monitor(
                             probe_dns(source, t.addr, canary.as_ref(), timeout).await
                         }
                         ComponentKind::Api => {
-                            probe_http(source, t.addr, "/v2/openapi.json", timeout, |s| s == 200)
-                                .await
+                            let tls = t.tls.clone();
+                            probe_http(
+                                source,
+                                t.addr,
+                                "/v2/openapi.json",
+                                timeout,
+                                |s| s == 200,
+                                tls,
+                            )
+                            .await
                         }
                         ComponentKind::Redirector => {
-                            probe_http(source, t.addr, "/", timeout, |s| s < 500).await
+                            probe_http(source, t.addr, "/", timeout, |s| s < 500, None).await
                         }
                         ComponentKind::Other => return None,
                     };
@@ -781,13 +805,20 @@ async fn dns_tcp(
     }
 }
 
-/// `GET path` over HTTP/1.1 from `source`; `ok` judges the status code.
+/// A connection a probe talks HTTP over: TCP, or TLS over TCP.
+trait ProbeIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ProbeIo for T {}
+
+/// `GET path` over HTTP/1.1 from `source` (over TLS with `tls`); `ok`
+/// judges the status code.
 async fn probe_http(
     source: IpAddr,
     target: SocketAddr,
     path: &str,
     timeout: Duration,
     ok: fn(u16) -> bool,
+    tls: Option<Arc<candor_tls::ClientConfig>>,
 ) -> Outcome {
     let started = Instant::now();
     let result = tokio::time::timeout(timeout, async {
@@ -796,7 +827,15 @@ async fn probe_http(
         socket
             .bind(SocketAddr::new(source, 0))
             .map_err(|e| format!("cannot bind {source}: {e}"))?;
-        let mut stream = socket.connect(target).await.map_err(io_text)?;
+        let stream = socket.connect(target).await.map_err(io_text)?;
+        let mut stream: Box<dyn ProbeIo> = match tls {
+            Some(config) => Box::new(
+                candor_tls::connect(config, stream)
+                    .await
+                    .map_err(|e| format!("tls: {e}"))?,
+            ),
+            None => Box::new(stream),
+        };
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: candor-monitor\r\nConnection: close\r\n\r\n"
         );

@@ -10,9 +10,11 @@
 mod backup;
 mod catalog;
 mod differential;
+mod dnssec;
 mod guard;
 mod http;
 mod offline;
+mod ops;
 mod packaging;
 mod secondary;
 mod server;
@@ -20,5 +22,6 @@ mod status;
 mod status_cli;
 mod store;
 mod support;
+mod tls;
 mod types;
 mod xfr;
