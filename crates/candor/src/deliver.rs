@@ -10,6 +10,7 @@
 //! own, so one that hangs holds nothing but its own slot.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,51 @@ pub(crate) struct Notifier {
     pub(crate) limits: Limits,
     /// Retry delays and when to disable.
     pub(crate) backoff: Backoff,
+    /// The notifier's clock.
+    pub(crate) clock: Clock,
+}
+
+/// The notifier's clock: the system's, or (for tests only, with
+/// `--notify-clock-skew-file`) the system's plus the whole seconds
+/// written in a file, read at every look at the clock. The scheduler and
+/// the outbox's timestamps (failures, retries, disabling) follow it, so a
+/// test can live through a day of failed deliveries in seconds.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Clock {
+    /// The file holding the skew in seconds, when set.
+    skew_file: Option<Arc<PathBuf>>,
+}
+
+impl Clock {
+    /// A clock skewed by the seconds in `file` (none: the system clock).
+    pub(crate) fn skewed_by(file: Option<PathBuf>) -> Clock {
+        Clock {
+            skew_file: file.map(Arc::new),
+        }
+    }
+
+    /// Unix time in milliseconds: the scheduler's clock.
+    fn now_ms(&self) -> Millis {
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        system.saturating_add(self.skew_secs().saturating_mul(1000))
+    }
+
+    /// Unix time in seconds: the outbox's clock.
+    fn now(&self) -> i64 {
+        i64::try_from(self.now_ms() / 1000).unwrap_or(i64::MAX)
+    }
+
+    /// The skew: the file's number of seconds (0 when unset, missing or
+    /// not a number).
+    fn skew_secs(&self) -> u64 {
+        self.skew_file
+            .as_deref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 /// A scheduler queue: a subscriber's, or one message's own.
@@ -80,13 +126,6 @@ enum Work {
     Delivery(Delivery, Arc<Subscriber>),
     /// An e-mail.
     Message(Message),
-}
-
-/// Unix time in milliseconds: the scheduler's clock.
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Unix seconds as scheduler milliseconds.
@@ -166,6 +205,7 @@ pub(crate) async fn run(
     let webhooks = Arc::new(notifier.webhooks);
     let smtp = Arc::new(notifier.smtp);
     let db = notifier.db;
+    let clock = notifier.clock;
     let mut state = State {
         scheduler: Scheduler::new(notifier.limits, notifier.backoff),
         work: HashMap::new(),
@@ -186,7 +226,7 @@ pub(crate) async fn run(
                 }
             };
         }
-        let now = now_ms();
+        let now = clock.now_ms();
         if let Some((_, page)) = &state.snapshot {
             for start in state.scheduler.poll(now) {
                 let Some(work) = state.work.get(&start.job).cloned() else {
@@ -225,10 +265,10 @@ pub(crate) async fn run(
             _ = tokio::time::sleep(wake) => read = true,
             Some(done) = tasks.join_next() => {
                 if let Ok(done) = done {
-                    state.finish(&db, done, now_ms());
+                    state.finish(&db, done, &clock);
                 }
                 while let Some(Ok(done)) = tasks.try_join_next() {
-                    state.finish(&db, done, now_ms());
+                    state.finish(&db, done, &clock);
                 }
             }
             _ = stop.changed() => return,
@@ -357,7 +397,8 @@ impl State {
 
     /// Tells the scheduler how a send ended and writes it to the outbox (in
     /// the background: the loop never waits for the database).
-    fn finish(&mut self, db: &Arc<Mutex<StatusDb>>, done: Done, now: Millis) {
+    fn finish(&mut self, db: &Arc<Mutex<StatusDb>>, done: Done, clock: &Clock) {
+        let now = clock.now_ms();
         let Done {
             job,
             subscriber,
@@ -444,9 +485,9 @@ impl State {
             self.scheduler.forget(QueueKey::Message(id));
         }
         let db = db.clone();
+        let at = clock.now();
         tokio::spawn(async move {
             let written = with_db(&db, move |db| {
-                let at = candor_status::db::now();
                 match (job, record) {
                     (JobKey::Delivery(id), Record::Sent) => db.delivery_succeeded(id, at)?,
                     (JobKey::Message(id), Record::Sent) => db.message_sent(id, at)?,

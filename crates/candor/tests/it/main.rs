@@ -16,6 +16,7 @@ mod packaging;
 mod server;
 mod status;
 mod status_cli;
+mod status_stress;
 mod store;
 mod support;
 mod types;
