@@ -7,7 +7,6 @@ mod backup;
 mod check;
 mod cli;
 mod data;
-mod deliver;
 mod guard;
 mod serve;
 mod status;

@@ -391,8 +391,8 @@ pub(crate) async fn start(
         }
         None => None,
     };
-    tasks.push(tokio::spawn(crate::deliver::run(
-        crate::deliver::Notifier {
+    tasks.push(tokio::spawn(candor_deliver::run(
+        candor_deliver::Notifier {
             db: db.clone(),
             webhooks,
             smtp,
@@ -416,7 +416,7 @@ pub(crate) async fn start(
                 ..Limits::default()
             },
             backoff: Backoff::default(),
-            clock: crate::deliver::Clock::skewed_by(args.notify_clock_skew_file.clone()),
+            clock: candor_deliver::Clock::skewed_by(args.notify_clock_skew_file.clone()),
         },
         changed_rx,
         stop.clone(),
