@@ -54,15 +54,19 @@ fn outcome(letter: char) -> Outcome {
 
 /// The page as the decisions leave it, and what happened on the way.
 struct Sim {
+    /// The engine under test.
     engine: Engine,
+    /// What the next round is decided from, as the decisions left it.
     page: Gathered,
+    /// The time of the last round.
     now: Timestamp,
-    /// Incidents opened and resolved.
+    /// Incidents opened.
     opened: usize,
+    /// Incidents resolved.
     resolved: usize,
-    /// The worst state the last name server was shown in, and the worst
-    /// banner.
+    /// The worst state the last name server was shown in.
     worst: ComponentStatus,
+    /// The worst banner (what users see).
     banner: ComponentStatus,
 }
 

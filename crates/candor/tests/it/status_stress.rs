@@ -151,8 +151,9 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 struct LossyLink {
     /// Its address.
     addr: SocketAddr,
-    /// UDP queries dropped and forwarded.
+    /// UDP queries dropped.
     dropped: Arc<AtomicUsize>,
+    /// UDP queries forwarded.
     forwarded: Arc<AtomicUsize>,
 }
 
