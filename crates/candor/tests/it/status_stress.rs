@@ -99,6 +99,7 @@ fn a_subscriber_failing_for_a_day_is_disabled_and_told() {
         "disabled after {hours} h of failures"
     );
     let attempts = failing.hooks().len();
+    eprintln!("disabled after {hours} h of failures on the notifier's clock, {attempts} attempts");
     assert!(attempts >= 10, "{attempts} attempts");
     // The account sees why; the operator sees it in the list.
     let s = subscription();
