@@ -3,6 +3,7 @@
 //! decided in [`crate::dns`] and [`crate::http`].
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candor_status::engine::{Observation, Outcome};
@@ -23,7 +24,10 @@ pub async fn observe(probe: &Probe, ask: &Ask, timeout: Duration) -> Option<Obse
     let (source, addr) = (probe.source, probe.target.addr);
     let outcome = match probe.target.kind {
         ComponentKind::NameServer => dns(source, addr, ask, timeout).await,
-        kind => http(source, addr, Check::for_kind(kind)?, timeout).await,
+        kind => {
+            let tls = probe.target.tls.clone();
+            http(source, addr, Check::for_kind(kind)?, tls, timeout).await
+        }
     };
     Some(Observation {
         component_id: probe.target.id,
@@ -126,11 +130,31 @@ async fn dns_tcp(source: IpAddr, target: SocketAddr, ask: &Ask) -> Result<(), St
     }
 }
 
-/// `GET` over HTTP/1.1 from `source`, judged by `check`.
-pub async fn http(source: IpAddr, target: SocketAddr, check: Check, timeout: Duration) -> Outcome {
+/// A connection a probe talks HTTP over: TCP, or TLS over TCP.
+trait ProbeIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ProbeIo for T {}
+
+/// `GET` over HTTP/1.1 from `source` (over TLS with `tls`), judged by
+/// `check`.
+pub async fn http(
+    source: IpAddr,
+    target: SocketAddr,
+    check: Check,
+    tls: Option<Arc<candor_tls::ClientConfig>>,
+    timeout: Duration,
+) -> Outcome {
     let started = Instant::now();
     let result = tokio::time::timeout(timeout, async {
-        let mut stream = connect(source, target).await?;
+        let tcp = connect(source, target).await?;
+        let mut stream: Box<dyn ProbeIo> = match tls {
+            Some(config) => Box::new(
+                candor_tls::connect(config, tcp)
+                    .await
+                    .map_err(|e| format!("tls: {e}"))?,
+            ),
+            None => Box::new(tcp),
+        };
         stream
             .write_all(check.request(target).as_bytes())
             .await

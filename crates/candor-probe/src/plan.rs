@@ -1,6 +1,7 @@
 //! Which probes a round makes.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
 use candor_status::model::ComponentKind;
 
@@ -8,7 +9,7 @@ use candor_status::model::ComponentKind;
 mod tests;
 
 /// What one monitored component is and where it answers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Target {
     /// The component's id in the status database.
     pub id: i64,
@@ -16,6 +17,9 @@ pub struct Target {
     pub kind: ComponentKind,
     /// Where it answers.
     pub addr: SocketAddr,
+    /// HTTPS, for an API that serves it (the client config trusts its
+    /// certificate).
+    pub tls: Option<Arc<candor_tls::ClientConfig>>,
 }
 
 /// One vantage point: a name and the source address probes are sent from.
@@ -54,7 +58,7 @@ impl Vantage {
 }
 
 /// One probe of a round: which component, from where.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Probe {
     /// The component probed.
     pub target: Target,

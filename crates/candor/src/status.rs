@@ -103,6 +103,11 @@ pub(crate) struct StatusArgs {
     /// User name for the relay (the password comes from CANDOR_SMTP_PASSWORD).
     #[arg(long, value_name = "NAME")]
     pub(crate) smtp_username: Option<String>,
+    /// Password for the relay: better in the configuration file or
+    /// CANDOR_SMTP_PASSWORD than here, where other users see it in the
+    /// process list.
+    #[arg(long, value_name = "PASSWORD")]
+    pub(crate) smtp_password: Option<crate::config::Secret>,
     /// Also deliver webhooks to loopback and private addresses. Off by
     /// default: any account can subscribe a webhook, and must not make
     /// Candor call into its own network.
@@ -143,6 +148,11 @@ pub(crate) struct Wiring {
     /// The store's publisher, when the store is served (for the "Zone
     /// publishing" component).
     pub(crate) publisher: Option<candor_publish::Publisher>,
+    /// How the monitors reach the API over HTTPS (trusting the
+    /// certificate it serves), when it serves HTTPS.
+    pub(crate) api_tls: Option<Arc<candor_tls::ClientConfig>>,
+    /// Whether the status page serves HTTPS (its default URL).
+    pub(crate) https: bool,
 }
 
 /// The running status page.
@@ -287,7 +297,7 @@ pub(crate) async fn start(
                 port,
                 security,
                 username: args.smtp_username.clone(),
-                password: std::env::var("CANDOR_SMTP_PASSWORD").ok(),
+                password: args.smtp_password.as_ref().map(|p| p.0.clone()),
                 from: args.smtp_from.clone(),
                 timeout: Duration::from_millis(args.notify_timeout_ms),
             };
@@ -306,10 +316,10 @@ pub(crate) async fn start(
     }
     .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))?;
 
-    let url = args
-        .status_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", args.status_listen));
+    let url = args.status_url.clone().unwrap_or_else(|| {
+        let scheme = if wiring.https { "https" } else { "http" };
+        format!("{scheme}://{}", args.status_listen)
+    });
     let name = args.status_name.clone();
     let db = {
         let mut db = wiring.db;
@@ -333,6 +343,10 @@ pub(crate) async fn start(
                 id: c.id,
                 kind: c.kind,
                 addr,
+                tls: match c.kind {
+                    ComponentKind::Api => wiring.api_tls.clone(),
+                    _ => None,
+                },
             });
         }
     }

@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod distribution;
+pub(crate) mod dnssec;
 pub(crate) mod domains;
 pub(crate) mod identity;
 pub(crate) mod records;

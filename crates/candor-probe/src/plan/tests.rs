@@ -8,6 +8,7 @@ fn target(id: i64, kind: ComponentKind, addr: &str) -> Target {
         id,
         kind,
         addr: addr.parse().unwrap(),
+        tls: None,
     }
 }
 

@@ -9,9 +9,11 @@
 
 mod backup;
 mod differential;
+mod dnssec;
 mod guard;
 mod http;
 mod offline;
+mod ops;
 mod packaging;
 mod server;
 mod status;
@@ -19,5 +21,6 @@ mod status_cli;
 mod status_stress;
 mod store;
 mod support;
+mod tls;
 mod types;
 mod xfr;
