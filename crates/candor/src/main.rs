@@ -9,7 +9,6 @@ mod check;
 mod cli;
 mod config;
 mod data;
-mod deliver;
 mod dnssec_cli;
 mod guard;
 mod secondary;

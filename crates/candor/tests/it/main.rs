@@ -20,6 +20,7 @@ mod secondary;
 mod server;
 mod status;
 mod status_cli;
+mod status_stress;
 mod store;
 mod support;
 mod tls;
