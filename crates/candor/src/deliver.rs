@@ -18,7 +18,7 @@ use candor_notify::{
     Backoff, DeliveryError, Email, FailureKind, Mailer, WebhookRequest, Webhooks, jitter_seed,
 };
 use candor_status::db::{StatusDb, now};
-use candor_status::model::{Channel, Delivery, Message, PageSnapshot, Subscriber};
+use candor_status::model::{Channel, Delivery, Message, MessageKind, PageSnapshot, Subscriber};
 use candor_status::render;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -205,6 +205,12 @@ pub(crate) async fn run(
                             sent: send_delivery(&db, &webhooks, &smtp, &page, &d, &s).await,
                             started,
                         },
+                        Work::Message(m) if is_webhook_notice(&m) => Done {
+                            job: start.job,
+                            subscriber: m.subscriber_id,
+                            sent: send_webhook_notice(&db, &webhooks, &m).await,
+                            started,
+                        },
                         Work::Message(m) => Done {
                             job: start.job,
                             subscriber: None,
@@ -332,12 +338,20 @@ impl State {
         for m in loaded.messages {
             self.messages_read = self.messages_read.max(m.id);
             let (queue, key) = (QueueKey::Message(m.id), JobKey::Message(m.id));
-            // Messages go through the operator's relay: the priority lane.
+            // Messages go through the operator's relay: the priority lane;
+            // except a customer's zone notice to its own webhook, which
+            // waits in that account's lane like its incident deliveries.
+            let (owner, medium) = match (m.kind, m.account_id, &m.address) {
+                (MessageKind::ZoneNotice, Some(a), None) if Some(a) != operator => {
+                    (Owner::Account(a), Medium::Webhook)
+                }
+                _ => (Owner::Operator, Medium::Email),
+            };
             self.scheduler.queue(
                 queue,
                 QueueInfo {
-                    owner: Owner::Operator,
-                    medium: Medium::Email,
+                    owner,
+                    medium,
                     failures: 0,
                     failing_since: None,
                 },
@@ -555,6 +569,53 @@ async fn send_delivery(
     };
     match result {
         Ok(()) => Sent::Ok,
+        Err(e) => Sent::Failed(e),
+    }
+}
+
+/// Whether `m` is a zone notice to a subscriber's webhook.
+fn is_webhook_notice(m: &Message) -> bool {
+    m.kind == MessageKind::ZoneNotice && m.address.is_none() && m.subscriber_id.is_some()
+}
+
+/// Sends a zone notice to its subscriber's webhook: a signed POST of
+/// `{"event": "zone.notice", "subject": ..., "text": ...}`, like an
+/// incident notification (same signature, idempotency key, no redirects).
+async fn send_webhook_notice(db: &Arc<Mutex<StatusDb>>, webhooks: &Webhooks, m: &Message) -> Sent {
+    let Some(id) = m.subscriber_id else {
+        return Sent::Skipped;
+    };
+    let subscriber = match with_db(db, move |db| Ok(db.subscriber(id)?)).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(subscriber = id, "zone notice not sent: {e:#}");
+            return Sent::Skipped;
+        }
+    };
+    if subscriber.disabled_at.is_some() {
+        return Sent::Skipped;
+    }
+    let Channel::Webhook { url, secret } = &subscriber.channel else {
+        return Sent::Skipped;
+    };
+    let body = serde_json::json!({
+        "event": "zone.notice",
+        "account_id": m.account_id,
+        "subject": m.subject,
+        "text": m.body,
+    })
+    .to_string();
+    let sent = webhooks
+        .deliver(&WebhookRequest {
+            url,
+            secret: secret.as_bytes(),
+            event: "zone.notice",
+            idempotency_key: &m.key,
+            body: body.as_bytes(),
+        })
+        .await;
+    match sent {
+        Ok(_) => Sent::Ok,
         Err(e) => Sent::Failed(e),
     }
 }

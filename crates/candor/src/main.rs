@@ -12,6 +12,8 @@ mod guard;
 mod serve;
 mod status;
 mod status_cli;
+mod top;
+mod traffic;
 mod xfr;
 mod zone_health;
 
@@ -72,6 +74,10 @@ enum Command {
     /// Status page: incidents, maintenance, subscribers, components.
     #[command(subcommand)]
     Status(status_cli::StatusCommand),
+    /// The zones receiving the most queries, their NXDOMAIN ratio, rate
+    /// limiter actions and shed queries, and attacks in progress (from the
+    /// running server's API; an operator's token).
+    Top(top::TopArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -198,6 +204,9 @@ struct ServeArgs {
     /// Zone transfers out and NOTIFY.
     #[command(flatten)]
     xfr: XfrArgs,
+    /// Per-zone accounting, fair-share shedding and attack notices.
+    #[command(flatten)]
+    traffic: traffic::TrafficArgs,
 }
 
 /// `candor serve` options for secondaries (zone transfers out, NOTIFY).
@@ -304,6 +313,7 @@ fn main() -> ExitCode {
         Command::Init { email, data } => cli::init(&email, &data),
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Status(cmd) => status_cli::run(cmd),
+        Command::Top(args) => top::run(&args),
         Command::Backup { dest, data } => backup::backup(&data, &dest),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -180,6 +180,7 @@ impl Harness {
             status: status.clone(),
             webhook_allow_private: false,
             zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
+            traffic: Some(Arc::new(candor_traffic::Traffic::new())),
             status_changed: Arc::new(move || {
                 counter.fetch_add(1, Ordering::Relaxed);
             }),
