@@ -382,16 +382,16 @@ pub(crate) fn routes() -> Vec<Route> {
             get(settings::show),
         ),
         route(
-            "GET",
-            "/v2/{account}/traffic/top",
-            OperatorMember,
-            get(traffic::top),
-        ),
-        route(
             "PUT",
             "/v2/{account}/settings/alias_refresh",
             Operator,
             put(settings::update),
+        ),
+        route(
+            "GET",
+            "/v2/{account}/traffic/top",
+            OperatorMember,
+            get(traffic::top),
         ),
         route(
             "GET",

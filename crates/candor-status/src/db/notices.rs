@@ -60,3 +60,59 @@ impl StatusDb {
         Ok(targets.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::db::StatusDb;
+    use crate::model::{Channel, MessageKind};
+
+    /// A webhook channel with a secret.
+    fn webhook(n: u32) -> Channel {
+        Channel::Webhook {
+            url: format!("https://hooks.example.net/{n}"),
+            secret: "0123456789abcdef".to_owned(),
+        }
+    }
+
+    /// The account's subscribers that follow the zone get the notice, to
+    /// their webhook or address; others, and other accounts, get nothing.
+    #[test]
+    fn a_zone_notice_reaches_the_owners_subscribers_only() {
+        let mut db = StatusDb::open_memory().expect("db");
+        let all = db
+            .add_subscriber(&webhook(1), Some(7), &[], 10)
+            .expect("sub");
+        let mail = Channel::Email {
+            address: "owner@example.org".to_owned(),
+        };
+        let this = db
+            .add_subscriber(&mail, Some(7), &["victim.example".into()], 10)
+            .expect("sub");
+        db.add_subscriber(&webhook(2), Some(7), &["other.example".into()], 10)
+            .expect("sub");
+        db.add_subscriber(&webhook(3), Some(8), &[], 10)
+            .expect("sub");
+        db.add_subscriber(&webhook(4), None, &[], 10).expect("sub");
+        let queued = db
+            .queue_zone_notice(7, "Victim.Example.", "Under attack", "Details", 20)
+            .expect("queued");
+        assert_eq!(queued, 2);
+        let messages = db.pending_messages(0, 10).expect("messages");
+        let got: Vec<_> = messages
+            .iter()
+            .map(|m| (m.kind, m.account_id, m.subscriber_id, m.address.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (MessageKind::ZoneNotice, Some(7), Some(all.id), None),
+                (
+                    MessageKind::ZoneNotice,
+                    Some(7),
+                    Some(this.id),
+                    Some("owner@example.org".to_owned())
+                ),
+            ]
+        );
+    }
+}
