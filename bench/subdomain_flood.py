@@ -8,7 +8,9 @@ and `www` A) and the attacked zone victim.test. On CPU 0:
 
   flood   dnsperf from 127.0.0.2 replaying random names under victim.test
           (every one NXDOMAIN, never the same twice in a run) as fast as it
-          can (`-c 8 -q 2000 -t 1`): all one load-generator core can send;
+          can (`--dnsperf`, default `-c 8 -q 20000 -t 0.01`: dnsperf waits for
+          answers, and a short timeout keeps the responses a rate limiter
+          drops from slowing it down): what one load-generator core sends;
   legit   this script from 127.0.0.3, `--legit` queries a second for
           `www.zNNNN.test A` over the other zones (the isolation client),
           and `--victim-legit` a second for `www.victim.test A` (the
@@ -25,6 +27,10 @@ server), the server's CPU. Servers:
   candor-noshed  the same with --no-zone-traffic (no shedding);
   knot       Knot DNS 3.2 with mod-rrl (rate-limit 200, slip 2) and
              mod-cookies, one UDP worker.
+
+With --no-rrl both run without rate limiting (Candor --rrl-rate 0, Knot
+without mod-rrl, cookies on): every flood query is answered, so dnsperf
+sends at full speed (`--dnsperf "-c 8 -q 500 -t 1"`) and saturates them.
 
     bench/subdomain_flood.py [--binary target/release/candor] [--knotd knotd]
         [--zones 1000] [--seconds 10] [--rounds 1] [--legit 2000]
@@ -106,7 +112,7 @@ def start_candor(binary, zones_dir, port, extra):
                             stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
 
 
-def start_knot(knotd, work, zones_dir, port, zones):
+def start_knot(knotd, work, zones_dir, port, zones, rrl):
     kdir = os.path.join(work, "knot")
     for d in ("run", "storage"):
         os.makedirs(os.path.join(kdir, d), exist_ok=True)
@@ -135,7 +141,7 @@ template:
     zonefile-sync: -1
     zonefile-load: whole
     semantic-checks: off
-    global-module: [ mod-cookies, mod-rrl/default ]
+    global-module: [ mod-cookies{", mod-rrl/default" if rrl else ""} ]
 zone:
 {zone_list}""")
     log = open(os.path.join(kdir, "knot.log"), "w")
@@ -220,8 +226,8 @@ class Legit:
 
 def measure(port, pid, args, flood_file, zones):
     flood = subprocess.Popen(["taskset", "-c", "0", "dnsperf", "-s", "127.0.0.1", "-p", str(port),
-                              "-a", "127.0.0.2", "-d", flood_file, "-c", "8", "-q", "2000",
-                              "-t", "1", "-l", str(args.seconds + 4)],
+                              "-a", "127.0.0.2", "-d", flood_file, *args.dnsperf.split(),
+                              "-l", str(args.seconds + 4)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     time.sleep(2.0)  # the flood reaches saturation; the server adapts
     cpu0 = cpu_seconds(pid)
@@ -236,7 +242,8 @@ def measure(port, pid, args, flood_file, zones):
     cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
     out, _ = flood.communicate()
     get = lambda key: next((l.split(":", 1)[1].split()[0] for l in out.splitlines() if key in l), "0")
-    return {"flood_qps": float(get("Queries per second")),
+    return {"flood_qps": int(get("Queries sent")) / (args.seconds + 4),
+            "flood_answered_qps": float(get("Queries per second")),
             "flood_sent": int(get("Queries sent")),
             "flood_answered": int(get("Queries completed")),
             "others": others.result(), "victim_zone": victim.result(),
@@ -253,6 +260,11 @@ def main():
     ap.add_argument("--legit", type=int, default=2000)
     ap.add_argument("--victim-legit", type=int, default=200)
     ap.add_argument("--servers", default="candor,candor-noshed,knot")
+    ap.add_argument("--no-rrl", action="store_true",
+                    help="rate limiting off in both (--rrl-rate 0; Knot without mod-rrl)")
+    ap.add_argument("--dnsperf", default="-c 8 -q 20000 -t 0.01",
+                    help="dnsperf's flood options: many in flight and a short timeout, so that "
+                         "responses the rate limiter drops do not slow the flood down")
     ap.add_argument("--json")
     args = ap.parse_args()
     os.sched_setaffinity(0, {0})
@@ -276,9 +288,11 @@ def main():
             port = free_port()
             if server.startswith("candor"):
                 extra = ["--no-zone-traffic"] if server == "candor-noshed" else []
+                if args.no_rrl:
+                    extra.append("--rrl-rate=0")
                 proc = start_candor(args.binary, zones_dir, port, extra)
             else:
-                proc = start_knot(args.knotd, work, zones_dir, port, zones + [VICTIM])
+                proc = start_knot(args.knotd, work, zones_dir, port, zones + [VICTIM], not args.no_rrl)
             try:
                 if not ready(port, zones[-1]) or not ready(port, VICTIM):
                     sys.exit(f"{server} did not answer")
