@@ -421,11 +421,24 @@ impl Worker {
 
     /// Closes the worker's traffic window if it is due, and folds it into
     /// the shared counters (every 100 ms: one lock, never per packet).
+    /// Logs when the worker starts or stops shedding (at most every
+    /// 100 ms, never per packet).
     fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant) {
-        if let (Some(t), Some(shared)) = (traffic, &self.traffic)
-            && let Some(report) = t.roll(now)
-        {
-            shared.fold(self.index, report, &self.zones.load());
+        if let (Some(t), Some(shared)) = (traffic, &self.traffic) {
+            let before = t.limited();
+            if let Some(report) = t.roll(now) {
+                shared.fold(self.index, report, &self.zones.load());
+                match (before, report.limited) {
+                    (0, n) if n > 0 => tracing::info!(
+                        worker = self.index,
+                        zones = n,
+                        budget_per_second = ?report.capacity,
+                        "overloaded: zones over their fair share are shed"
+                    ),
+                    (n, 0) if n > 0 => tracing::info!(worker = self.index, "shedding stopped"),
+                    _ => {}
+                }
+            }
         }
     }
 }

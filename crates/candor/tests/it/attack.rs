@@ -1,6 +1,6 @@
 //! Floods against one zone, end to end (issue 15, points 4 and 6).
 //!
-//! - Per-zone isolation: a worker slowed to about 200 answers a second
+//! - Per-zone isolation: a worker slowed to about 100 answers a second
 //!   (the hidden `--test-slow-worker-us`, a busy wait after every answer)
 //!   takes a random-subdomain flood of ten times that for one zone, and
 //!   another zone's legitimate client still gets at least 99.9% of its
@@ -146,14 +146,14 @@ fn legit_client(
     }
 }
 
-/// Issue 15, point 4: a worker slowed to ~200 answers a second (5 ms
-/// each) takes a random-subdomain flood of 2,000 queries a second for one
-/// zone; another zone's client (50 qps, 1,000 queries counted) still gets
+/// Issue 15, point 4: a worker slowed to ~100 answers a second (10 ms
+/// each) takes a random-subdomain flood of 1,000 queries a second for one
+/// zone; another zone's client (25 qps, 1,000 queries counted) still gets
 /// at least 99.9% of its answers once the worker has measured itself (the
 /// first two seconds are not counted), and the server says it shed the
-/// flood. (The flood is ten times the answering capacity, not more: the
-/// debug build's receive path, on a shared machine, must keep up with the
-/// packets, as a release build does with far more.)
+/// flood. (The flood is ten times the answering capacity, not more, and
+/// slow: the debug build's receive path, on a shared and loaded machine,
+/// must keep up with the packets, as a release build does with far more.)
 #[test]
 fn a_flooded_zone_cannot_starve_another() {
     let dir = TempDir::new("attack-zones");
@@ -161,21 +161,21 @@ fn a_flooded_zone_cannot_starve_another() {
     dir.write("bystander.test.zone", &zone_text("bystander.test"));
     let candor = Candor::start(
         dir.path(),
-        &["--rrl-rate", "0", "--test-slow-worker-us", "5000"],
+        &["--rrl-rate", "0", "--test-slow-worker-us", "10000"],
         "bystander.test.",
     );
     let addr = candor.addr();
     let stop = Arc::new(AtomicBool::new(false));
     let flooder = {
         let stop = stop.clone();
-        std::thread::spawn(move || flood(addr, "victim.test", 2_000, stop))
+        std::thread::spawn(move || flood(addr, "victim.test", 1_000, stop))
     };
     let legit = legit_client(
         addr,
         "bystander.test",
-        50,
+        25,
         Duration::from_secs(2),
-        Duration::from_secs(20),
+        Duration::from_secs(40),
     );
     stop.store(true, Ordering::Relaxed);
     let flooded = flooder.join().expect("the flood thread");
@@ -197,7 +197,7 @@ fn a_flooded_zone_cannot_starve_another() {
         legit.sent,
         candor.log()
     );
-    // Without shedding, a worker answering 200 a second could not have
+    // Without shedding, a worker answering 100 a second could not have
     // kept up: check that it did shed.
     let mut candor = candor;
     candor.process().signal("TERM");
