@@ -33,8 +33,10 @@ use candor_zone::ZoneId;
 /// Slots in a worker's table (a power of two).
 pub const SLOTS: usize = 1024;
 
-/// Slots probed for a zone before it is counted as "other".
-const PROBES: usize = 16;
+/// Slots probed for a zone before it is counted as "other" (five cache
+/// lines at most: a full table costs a packet of an uncounted zone that
+/// much, not more).
+const PROBES: usize = 8;
 
 /// The length of a measuring and shedding window.
 pub const WINDOW: Duration = Duration::from_millis(100);
