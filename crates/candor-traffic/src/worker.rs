@@ -42,8 +42,10 @@ const PROBES: usize = 8;
 pub const WINDOW: Duration = Duration::from_millis(100);
 
 /// The share of a window (in percent) the budget may fill with work: the
-/// rest is room for bursts and for what the estimate misses.
-pub const HEADROOM: u64 = 90;
+/// rest is room for bursts and for what the estimate misses (a worker
+/// that shares its core loses time it cannot predict; at 90% a test on a
+/// loaded machine fell behind now and then, and its queue with it).
+pub const HEADROOM: u64 = 75;
 
 /// A limited zone keeps at least this share of the capacity (in percent of
 /// a window's budget), so its own legitimate clients still get answers.
@@ -451,9 +453,9 @@ mod tests {
         // 1 ms an answer: 100 answers a window.
         let (legit_share, flood_answered) = simulate(Duration::from_millis(1), 1000, 10, 20);
         assert_eq!(legit_share, 1.0);
-        // About 90 ms of 100 for answers, less the receiving: ~80 answers,
-        // 10 of them the other zone's.
-        assert!((60..=80).contains(&flood_answered), "{flood_answered}");
+        // 75 ms of 100 for answers, less the receiving: ~65 answers, 10 of
+        // them the other zone's.
+        assert!((45..=65).contains(&flood_answered), "{flood_answered}");
     }
 
     /// Below capacity nothing is shed.
