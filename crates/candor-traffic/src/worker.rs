@@ -353,7 +353,14 @@ impl WorkerTraffic {
         let room = (window * HEADROOM / 100)
             .saturating_sub(other)
             .max(window * MIN_SHARE / 100);
-        self.capacity = Some((room / cost.max(1)).max(1));
+        // Smoothed like the cost: one window in which the worker lost its
+        // core for a while must not make a small zone's few queries look
+        // like more than its share.
+        let budget = (room / cost.max(1)).max(1);
+        self.capacity = Some(match self.capacity {
+            Some(old) => (old + budget) / 2,
+            None => budget,
+        });
     }
 }
 
