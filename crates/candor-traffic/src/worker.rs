@@ -18,10 +18,13 @@
 //! it is limited to the share in the next window. Measuring the two costs
 //! apart matters: a worker that is fully busy shedding would otherwise take
 //! its busy time for answering, find its capacity to be what it admitted,
-//! and shrink its budget window after window. A limited zone's queries are let through at the rate
-//! `share / arrivals`, spread evenly over the window (a credit counter,
-//! not a burst at its start), and the rest are dropped before they are
-//! answered, which is what makes shedding cheaper than answering. Queries
+//! and shrink its budget window after window.
+//!
+//! A limited zone's first `share` queries of each window are let through
+//! and the rest are dropped before they are answered, which is what makes
+//! shedding cheaper than answering. It is an allowance, not a fraction of
+//! its queries: a small zone that was over its share in one burst and
+//! sends a few queries in the next window loses none of them. Queries
 //! for zones the table has no room for, and queries in no zone, are never
 //! shed: only a zone the worker can name is limited, and a zone big enough
 //! to matter claims a slot in the first few packets of a window.
@@ -81,13 +84,12 @@ struct Slot {
     pos: u32,
     /// This window's counts.
     counts: Counts,
-    /// Admission: let `num` of every `den` queries through (`den == 0`:
-    /// all of them).
-    num: u32,
-    /// See `num`.
-    den: u32,
-    /// Admission credit carried between queries.
-    credit: u32,
+    /// Whether the zone is limited this window.
+    limited: bool,
+    /// Its allowance this window, if limited.
+    allowance: u32,
+    /// Queries let through this window, if limited.
+    let_through: u32,
 }
 
 /// Where a packet was counted: pass it back for the counts that follow
@@ -198,16 +200,13 @@ impl WorkerTraffic {
         let i = self.slot_of(zone);
         let slot = &mut self.slots[i];
         slot.counts.queries = slot.counts.queries.saturating_add(1);
-        let admit = if slot.den == 0 {
+        let admit = if !slot.limited {
+            true
+        } else if slot.let_through < slot.allowance {
+            slot.let_through += 1;
             true
         } else {
-            slot.credit += slot.num;
-            if slot.credit >= slot.den {
-                slot.credit -= slot.den;
-                true
-            } else {
-                false
-            }
+            false
         };
         if admit {
             self.admitted += 1;
@@ -315,8 +314,8 @@ impl WorkerTraffic {
                     let i = self.slot_of(Some((z.id, z.pos)));
                     if i < SLOTS {
                         let slot = &mut self.slots[i];
-                        slot.num = share.min(u64::from(u32::MAX)) as u32;
-                        slot.den = arrived.min(u64::from(u32::MAX)) as u32;
+                        slot.limited = true;
+                        slot.allowance = share.min(u64::from(u32::MAX)) as u32;
                         self.limited += 1;
                     }
                 }
@@ -463,6 +462,37 @@ mod tests {
         // 75 ms of 100 for answers, less the receiving: ~65 answers, 10 of
         // them the other zone's.
         assert!((45..=65).contains(&flood_answered), "{flood_answered}");
+    }
+
+    /// A small zone limited after a burst keeps every one of the few
+    /// queries it sends next; the flooded zone gets its allowance only.
+    #[test]
+    fn a_limited_zone_gets_its_allowance_first() {
+        let start = Instant::now();
+        let mut t = WorkerTraffic::new(start);
+        let (flood, small) = (
+            Some((ZoneId(1 << 63 | 1), 0)),
+            Some((ZoneId(3 << 62 | 1), 1)),
+        );
+        for _ in 0..1000 {
+            t.admit(flood);
+            t.work(Duration::from_millis(1));
+            t.answering(Duration::from_millis(1));
+        }
+        for _ in 0..50 {
+            t.admit(small);
+        }
+        t.roll(start + WINDOW);
+        assert_eq!(
+            t.limited(),
+            2,
+            "both were over the share of a 75-answer budget"
+        );
+        let small_ok = (0..3).filter(|_| t.admit(small).1).count();
+        assert_eq!(small_ok, 3);
+        let flood_ok = (0..1000).filter(|_| t.admit(flood).1).count();
+        // 1,050 answers in 1,000 ms: 0.95 ms each, 78 in 75 ms, 39 each.
+        assert_eq!(flood_ok, 39);
     }
 
     /// Below capacity nothing is shed.
