@@ -115,6 +115,15 @@ impl Peek {
         }
     }
 
+    /// The position in the [`ZoneSet`] (the one given to
+    /// [`prepare`](Peek::prepare)) of the zone whose apex is the longest
+    /// suffix of the query's name, if the peek could read a question and
+    /// some zone holds it. The UDP workers account and shed traffic per
+    /// zone by it before answering.
+    pub fn zone(&self) -> Option<usize> {
+        self.zone
+    }
+
     /// Stage 1: reads the question of `msg`, picks the zone, prefetches
     /// its fields and hashes the name.
     fn start(&mut self, zones: &ZoneSet, msg: &[u8]) {

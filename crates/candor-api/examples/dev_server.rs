@@ -67,6 +67,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         status: None,
         webhook_allow_private: true,
         zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
+        traffic: None,
         status_changed: Arc::new(|| {}),
     });
     let listener = tokio::net::TcpListener::bind(&listen).await?;

@@ -81,6 +81,9 @@ pub struct ApiState {
     /// version does not compile, ALIAS targets nobody resolves, ...):
     /// shown by the distribution endpoints. Runs on a blocking thread.
     pub zone_notes: ZoneNotes,
+    /// Per-zone traffic of the UDP workers (`GET …/traffic/top`); `None`
+    /// when it is not counted.
+    pub traffic: Option<Arc<candor_traffic::Traffic>>,
 }
 
 /// The hook that tells what is wrong with a zone's serving (see
@@ -120,6 +123,8 @@ pub(crate) struct Shared {
     webhook_allow_private: bool,
     /// See [`ApiState::zone_notes`].
     zone_notes: ZoneNotes,
+    /// See [`ApiState::traffic`].
+    traffic: Option<Arc<candor_traffic::Traffic>>,
 }
 
 /// The handlers' state: cheap to clone.
@@ -213,8 +218,8 @@ pub(crate) struct Route {
 pub(crate) fn routes() -> Vec<Route> {
     use Access::{Member, Operator, OperatorMember, Owner, Public, Token};
     use handlers::{
-        accounts, distribution as dist, dnssec, domains, identity, records, settings, status, tsig,
-        zones,
+        accounts, distribution as dist, dnssec, domains, identity, records, settings, status,
+        traffic, tsig, zones,
     };
     /// Shorthand for a route.
     fn route(
@@ -408,6 +413,12 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(
             "GET",
+            "/v2/{account}/traffic/top",
+            OperatorMember,
+            get(traffic::top),
+        ),
+        route(
+            "GET",
             "/v2/{account}/tsig_keys",
             OperatorMember,
             get(tsig::list),
@@ -531,6 +542,7 @@ pub fn router(state: ApiState) -> Router {
         status_changed: state.status_changed,
         webhook_allow_private: state.webhook_allow_private,
         zone_notes: state.zone_notes,
+        traffic: state.traffic,
     });
     let mut public = Router::new();
     let mut private = Router::new();

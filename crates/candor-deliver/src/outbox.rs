@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use candor_notify::schedule::{Job, Limits, Medium, Millis, Owner, QueueInfo, Scheduler, Verdict};
 use candor_notify::{Backoff, DeliveryError, jitter_seed};
-use candor_status::model::{Channel, Delivery, Message, Subscriber};
+use candor_status::model::{Channel, Delivery, Message, MessageKind, Subscriber};
 
 #[cfg(test)]
 mod tests;
@@ -241,12 +241,20 @@ impl Outbox {
         for m in loaded.messages {
             self.messages_read = self.messages_read.max(m.id);
             let (queue, key) = (QueueKey::Message(m.id), JobKey::Message(m.id));
-            // Messages go through the operator's relay: the priority lane.
+            // Messages go through the operator's relay: the priority lane;
+            // except a customer's zone notice to its own webhook, which
+            // waits in that account's lane like its incident deliveries.
+            let (owner, medium) = match (m.kind, m.account_id, &m.address) {
+                (MessageKind::ZoneNotice, Some(a), None) if Some(a) != self.operator => {
+                    (Owner::Account(a), Medium::Webhook)
+                }
+                _ => (Owner::Operator, Medium::Email),
+            };
             self.scheduler.queue(
                 queue,
                 QueueInfo {
-                    owner: Owner::Operator,
-                    medium: Medium::Email,
+                    owner,
+                    medium,
                     failures: 0,
                     failing_since: None,
                 },

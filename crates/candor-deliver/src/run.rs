@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use candor_notify::schedule::{Limits, Millis};
 use candor_notify::{Backoff, DeliveryError, Email, FailureKind, Mailer, WebhookRequest, Webhooks};
 use candor_status::db::{StatusDb, StatusError, now};
-use candor_status::model::{Channel, Delivery, Message, PageSnapshot, Subscriber};
+use candor_status::model::{Channel, Delivery, Message, MessageKind, PageSnapshot, Subscriber};
 use candor_status::render;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -161,6 +161,9 @@ pub async fn run(
                     let sent = match work {
                         Work::Delivery(d, s) => {
                             send_delivery(&db, &webhooks, &smtp, &page, &d, &s).await
+                        }
+                        Work::Message(m) if is_webhook_notice(&m) => {
+                            send_webhook_notice(&db, &webhooks, &m).await
                         }
                         Work::Message(m) => send_message(&smtp, addresses, &m).await,
                     };
@@ -362,6 +365,53 @@ async fn send_delivery(
     };
     match result {
         Ok(()) => Sent::Ok,
+        Err(e) => Sent::Failed(e),
+    }
+}
+
+/// Whether `m` is a zone notice to a subscriber's webhook.
+fn is_webhook_notice(m: &Message) -> bool {
+    m.kind == MessageKind::ZoneNotice && m.address.is_none() && m.subscriber_id.is_some()
+}
+
+/// Sends a zone notice to its subscriber's webhook: a signed POST of
+/// `{"event": "zone.notice", "subject": ..., "text": ...}`, like an
+/// incident notification (same signature, idempotency key, no redirects).
+async fn send_webhook_notice(db: &Arc<Mutex<StatusDb>>, webhooks: &Webhooks, m: &Message) -> Sent {
+    let Some(id) = m.subscriber_id else {
+        return Sent::Skipped;
+    };
+    let subscriber = match with_db(db, move |db| db.subscriber(id)).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(subscriber = id, "zone notice not sent: {e:#}");
+            return Sent::Skipped;
+        }
+    };
+    if subscriber.disabled_at.is_some() {
+        return Sent::Skipped;
+    }
+    let Channel::Webhook { url, secret } = &subscriber.channel else {
+        return Sent::Skipped;
+    };
+    let body = serde_json::json!({
+        "event": "zone.notice",
+        "account_id": m.account_id,
+        "subject": m.subject,
+        "text": m.body,
+    })
+    .to_string();
+    let sent = webhooks
+        .deliver(&WebhookRequest {
+            url,
+            secret: secret.as_bytes(),
+            event: "zone.notice",
+            idempotency_key: &m.key,
+            body: body.as_bytes(),
+        })
+        .await;
+    match sent {
+        Ok(_) => Sent::Ok,
         Err(e) => Sent::Failed(e),
     }
 }

@@ -26,6 +26,9 @@ pub struct Stats {
     pub rrl_slipped: AtomicU64,
     /// Responses the rate limiter dropped.
     pub rrl_dropped: AtomicU64,
+    /// Queries shed unanswered under overload (their zone was over its
+    /// fair share; see `candor_traffic::worker`).
+    pub shed: AtomicU64,
     /// Requests with a client cookie alone (a server cookie was issued).
     pub cookie_client_only: AtomicU64,
     /// Requests with a valid server cookie.
@@ -52,6 +55,8 @@ pub struct StatsSnapshot {
     pub rrl_slipped: u64,
     /// Responses dropped by the rate limiter.
     pub rrl_dropped: u64,
+    /// Queries shed under overload.
+    pub shed: u64,
     /// Requests with a client cookie alone.
     pub cookie_client_only: u64,
     /// Requests with a valid server cookie.
@@ -101,6 +106,7 @@ impl Stats {
         }
         sum.rrl_slipped += get(&self.rrl_slipped);
         sum.rrl_dropped += get(&self.rrl_dropped);
+        sum.shed += get(&self.shed);
         sum.cookie_client_only += get(&self.cookie_client_only);
         sum.cookie_valid += get(&self.cookie_valid);
         sum.cookie_invalid += get(&self.cookie_invalid);

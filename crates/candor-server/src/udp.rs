@@ -12,12 +12,14 @@ use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use candor_answer::{Config, Outcome, Peek, Request, Transport, slip};
 use candor_guard::{Account, Limiter, Verdict};
+use candor_traffic::worker::SlotRef;
+use candor_traffic::{Traffic, WorkerTraffic};
 use candor_wire::Rcode;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -60,7 +62,18 @@ pub struct UdpConfig {
     /// Response rate limiting, shared by every worker (of every address);
     /// `None` turns it off.
     pub limiter: Option<Arc<Limiter>>,
+    /// Per-zone accounting and fair-share shedding (see
+    /// `candor_traffic`): every worker counts its queries per zone and
+    /// folds them in here every 100 ms; `None` turns both off.
+    pub traffic: Option<Arc<Traffic>>,
+    /// For tests only: time each worker spins after answering a query, to
+    /// shrink its capacity (so a test can overload it tenfold with little
+    /// traffic). Zero in production.
+    pub test_slow_answer: Duration,
 }
+
+/// Numbers the workers of every address, for the traffic aggregator.
+static NEXT_WORKER: AtomicUsize = AtomicUsize::new(0);
 
 /// The running workers.
 pub struct UdpWorkers {
@@ -110,6 +123,9 @@ pub fn bind_udp(
             zones: zones.clone(),
             config: config.answer.clone(),
             limiter: config.limiter.clone(),
+            traffic: config.traffic.clone(),
+            index: NEXT_WORKER.fetch_add(1, Ordering::Relaxed),
+            slow: config.test_slow_answer,
             coalesce: config.coalesce,
             transfers: config.transfers.clone(),
             stats: s,
@@ -188,6 +204,12 @@ struct Worker {
     config: Config,
     /// See [`UdpConfig::limiter`].
     limiter: Option<Arc<Limiter>>,
+    /// See [`UdpConfig::traffic`].
+    traffic: Option<Arc<Traffic>>,
+    /// This worker's number among all workers (for the aggregator).
+    index: usize,
+    /// See [`UdpConfig::test_slow_answer`].
+    slow: Duration,
     /// See [`UdpConfig::coalesce`].
     coalesce: Duration,
     /// See [`UdpConfig::transfers`].
@@ -221,6 +243,13 @@ impl Worker {
         // where the rate limiter accounts it.
         let mut answered: [Option<(Outcome, IpAddr)>; BATCH] = [None; BATCH];
         let mut accounts: [Option<Account>; BATCH] = [None; BATCH];
+        // Where each query was counted per zone, and which were shed.
+        let mut slots: [Option<SlotRef>; BATCH] = [None; BATCH];
+        let mut shed = [false; BATCH];
+        let mut traffic = self
+            .traffic
+            .as_ref()
+            .map(|_| WorkerTraffic::new(Instant::now()));
         let fd = self.socket.as_raw_fd();
         let mut last = BATCH;
         let mut load = Load::new(Instant::now());
@@ -237,7 +266,10 @@ impl Worker {
             load.idle(started.saturating_duration_since(waiting), started);
             let n = match received {
                 Ok(n) => n,
-                Err(e) if is_transient(&e) => continue,
+                Err(e) if is_transient(&e) => {
+                    self.roll(&mut traffic, started);
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "udp receive failed");
                     std::thread::sleep(Duration::from_millis(10));
@@ -251,7 +283,22 @@ impl Worker {
             // Start the cache misses of every query before answering any
             // (see `candor_answer::Peek`).
             Peek::prepare(&mut peeks[..n], &zones, (0..n).map(|i| batch.query(i)));
+            let answering = Instant::now();
             for (i, peek) in peeks[..n].iter().enumerate() {
+                // Counted per zone, and shed before any answering if the
+                // zone is over its fair share of an overloaded worker.
+                (slots[i], shed[i]) = match &mut traffic {
+                    Some(t) => {
+                        let zone = peek.zone().and_then(|p| Some((zones.id(p)?, p as u32)));
+                        let (slot, admit) = t.admit(zone);
+                        (Some(slot), !admit)
+                    }
+                    None => (None, false),
+                };
+                if shed[i] {
+                    answered[i] = None;
+                    continue;
+                }
                 let client = batch.client(i);
                 let (query, resp) = batch.slot(i);
                 answered[i] = query.and_then(|msg| {
@@ -264,6 +311,15 @@ impl Worker {
                     let outcome = peek.respond(&zones, &self.config, &request, resp)?;
                     Some((outcome, client))
                 });
+                if let (Some(t), Some(slot), Some((outcome, _))) =
+                    (&mut traffic, slots[i], answered[i])
+                    && outcome.rcode == Rcode::NXDOMAIN
+                {
+                    t.nxdomain(slot);
+                }
+                if !self.slow.is_zero() {
+                    spin(self.slow);
+                }
             }
             drop(zones);
             // The rate limiter's accounts, in two passes for the same
@@ -279,7 +335,11 @@ impl Worker {
             let mut out = 0;
             for i in 0..n {
                 let Some((outcome, client)) = answered[i] else {
-                    bump(&self.stats.dropped, 1);
+                    if shed[i] {
+                        bump(&self.stats.shed, 1);
+                    } else {
+                        bump(&self.stats.dropped, 1);
+                    }
                     continue;
                 };
                 // The answer path declines transfers and signed queries
@@ -316,6 +376,9 @@ impl Worker {
                     Verdict::Send => outcome.len,
                     Verdict::Slip(how) => {
                         bump(&self.stats.rrl_slipped, 1);
+                        if let (Some(t), Some(slot)) = (&mut traffic, slots[i]) {
+                            t.rrl(slot);
+                        }
                         let request = Request {
                             msg: query.unwrap_or_default(),
                             transport: Transport::Udp,
@@ -329,6 +392,9 @@ impl Worker {
                     }
                     Verdict::Drop => {
                         bump(&self.stats.rrl_dropped, 1);
+                        if let (Some(t), Some(slot)) = (&mut traffic, slots[i]) {
+                            t.rrl(slot);
+                        }
                         continue;
                     }
                 };
@@ -351,7 +417,45 @@ impl Worker {
             }
             let finished = Instant::now();
             load.work(finished.saturating_duration_since(started), finished);
+            if let Some(t) = &mut traffic {
+                t.work(finished.saturating_duration_since(started));
+                t.answering(finished.saturating_duration_since(answering));
+            }
+            self.roll(&mut traffic, finished);
         }
+    }
+
+    /// Closes the worker's traffic window if it is due, and folds it into
+    /// the shared counters (every 100 ms: one lock, never per packet).
+    /// Logs when the worker starts or stops shedding (at most every
+    /// 100 ms, never per packet).
+    fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant) {
+        if let (Some(t), Some(shared)) = (traffic, &self.traffic) {
+            let before = t.limited();
+            if let Some(report) = t.roll(now) {
+                shared.fold(self.index, report, &self.zones.load());
+                match (before, report.limited) {
+                    (0, n) if n > 0 => tracing::info!(
+                        worker = self.index,
+                        zones = n,
+                        budget_per_second = ?report.capacity,
+                        "overloaded: zones over their fair share are shed"
+                    ),
+                    (n, 0) if n > 0 => tracing::info!(worker = self.index, "shedding stopped"),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Busy-waits for `d` (the test-only slow worker: it must cost CPU time,
+/// as answering does, not sleep).
+#[cold]
+fn spin(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
     }
 }
 

@@ -90,6 +90,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> StatusError {
 
 mod components;
 mod incidents;
+mod notices;
 mod outbox;
 mod page;
 mod public;

@@ -569,6 +569,10 @@ pub enum MessageKind {
     SubscriberDisabled,
     /// Asks an address that subscribed on the public page to confirm.
     Confirmation,
+    /// A private notice about one of the account's zones (it is under
+    /// attack), to one of its subscribers: to the subscriber's webhook
+    /// when `address` is `None`, else by e-mail.
+    ZoneNotice,
 }
 
 /// An e-mail that is not an incident notification (to an account's
@@ -703,6 +707,7 @@ names!(Indicator, "indicator", {
 names!(MessageKind, "message kind", {
     SubscriberDisabled => "subscriber_disabled",
     Confirmation => "confirmation",
+    ZoneNotice => "zone_notice",
 });
 
 names!(Event, "event", {

@@ -465,6 +465,21 @@ impl Store {
         })
     }
 
+    /// The account owning the zone named `zone` (any case, final dot or
+    /// not), if it is stored: who is told when the zone is under attack.
+    pub fn zone_account(&self, zone: &str) -> Result<Option<i64>, StoreError> {
+        let name = zone.trim_end_matches('.').to_ascii_lowercase();
+        self.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT account_id FROM zones WHERE name = ?1",
+                    [&name],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+    }
+
     /// One zone (by id, any account) compiled for serving.
     pub fn compile_zone(&self, id: i64) -> Result<ZoneChange, StoreError> {
         self.read(|tx| {

@@ -21,7 +21,7 @@ pub use build::{ZoneBuilder, ZoneError};
 pub use diff::{OwnedRecord, ZoneDiff, canonical_name_cmp};
 pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
-pub use set::ZoneSet;
+pub use set::{ZoneId, ZoneSet};
 pub use zone::{
     ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, ZoneRecord,
     is_private_type,

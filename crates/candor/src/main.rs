@@ -15,6 +15,8 @@ mod secondary;
 mod serve;
 mod status;
 mod status_cli;
+mod top;
+mod traffic;
 mod xfr;
 mod zone_health;
 
@@ -87,6 +89,10 @@ enum Command {
     /// Status page: incidents, maintenance, subscribers, components.
     #[command(subcommand)]
     Status(status_cli::StatusCommand),
+    /// The zones receiving the most queries, their NXDOMAIN ratio, rate
+    /// limiter actions and shed queries, and attacks in progress (from the
+    /// running server's API; an operator's token).
+    Top(top::TopArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.
@@ -233,6 +239,9 @@ struct ServeArgs {
     /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
     #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// Per-zone accounting, fair-share shedding and attack notices.
+    #[command(flatten)]
+    traffic: traffic::TrafficArgs,
 }
 
 /// `candor serve` options for secondaries (zone transfers out, NOTIFY).
@@ -410,6 +419,7 @@ fn main() -> ExitCode {
         Command::Config(cmd) => config_command(&cmd, &definition, &layer),
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Status(cmd) => status_cli::run(cmd),
+        Command::Top(args) => top::run(&args),
         Command::Backup { dest, data } => backup::backup(&data, &dest),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -276,6 +276,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         recv_buffer: args.udp_recv_buffer,
         transfers: Some(xfr.transfers.clone()),
         limiter,
+        traffic: args.traffic.traffic(),
+        test_slow_answer: args.traffic.slow_answer(),
     };
     let mut udp = Vec::new();
     for addr in &args.listen {
@@ -361,6 +363,17 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
             tracing::info!(status = %args.status.status_listen, "status page listening");
         }
+        if let Some(traffic) = &udp_config.traffic {
+            let notices = status_hooks.as_ref().map(|(db, changed)| {
+                crate::traffic::Notices::new(store.clone(), db.clone(), changed.clone())
+            });
+            tasks.push(tokio::spawn(crate::traffic::run(
+                traffic.clone(),
+                args.traffic.thresholds(),
+                notices,
+                stop_rx.clone(),
+            )));
+        }
         if let Some(store) = &store {
             let redirects: SharedRedirects = Arc::new(ArcSwap::from_pointee(Redirects::default()));
             refresh_redirects(store, &redirects);
@@ -375,6 +388,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     })
                 },
                 zone_notes: zone_notes(publisher.clone(), !args.data.alias_upstreams.is_empty()),
+                traffic: udp_config.traffic.clone(),
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
                 status: status_hooks.as_ref().map(|(db, _)| db.clone()),
@@ -495,6 +509,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         truncated = totals.truncated,
         rrl_slipped = totals.rrl_slipped,
         rrl_dropped = totals.rrl_dropped,
+        shed = totals.shed,
         cookies_client_only = totals.cookie_client_only,
         cookies_valid = totals.cookie_valid,
         cookies_invalid = totals.cookie_invalid,

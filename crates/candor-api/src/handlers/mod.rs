@@ -8,6 +8,7 @@ pub(crate) mod identity;
 pub(crate) mod records;
 pub(crate) mod settings;
 pub(crate) mod status;
+pub(crate) mod traffic;
 pub(crate) mod tsig;
 pub(crate) mod zones;
 

@@ -14,6 +14,7 @@ mod records;
 mod roles;
 mod settings;
 mod status;
+mod traffic;
 mod tsig;
 mod zones;
 
@@ -61,6 +62,8 @@ pub(crate) struct Harness {
     pub(crate) status: Option<Arc<Mutex<StatusDb>>>,
     /// Calls of the status change hook.
     pub(crate) status_changes: Arc<AtomicUsize>,
+    /// The per-zone traffic counters behind `…/traffic/top`.
+    pub(crate) traffic: Arc<candor_traffic::Traffic>,
 }
 
 /// A decoded response.
@@ -173,6 +176,7 @@ impl Harness {
         let status = status.map(|db| Arc::new(Mutex::new(db)));
         let status_changes = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&status_changes);
+        let traffic = Arc::new(candor_traffic::Traffic::new());
         let app = router(ApiState {
             store: Arc::clone(&store),
             publish: Arc::new(publish),
@@ -181,6 +185,7 @@ impl Harness {
             status: status.clone(),
             webhook_allow_private: false,
             zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
+            traffic: Some(traffic.clone()),
             status_changed: Arc::new(move || {
                 counter.fetch_add(1, Ordering::Relaxed);
             }),
@@ -193,6 +198,7 @@ impl Harness {
             published,
             status,
             status_changes,
+            traffic,
         }
     }
 

@@ -242,6 +242,7 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
         POST /v2/{account}/zones/{zone}/batch [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         GET /v2/{account}/settings/alias_refresh [operator member]: anon=401 other=404 member=403 owner=403 op-member=200 operator=200
         PUT /v2/{account}/settings/alias_refresh [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=200
+        GET /v2/{account}/traffic/top [operator member]: anon=401 other=404 member=403 owner=403 op-member=200 operator=200
         GET /v2/{account}/tsig_keys [operator member]: anon=401 other=404 member=403 owner=403 op-member=200 operator=200
         POST /v2/{account}/tsig_keys [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=201
         DELETE /v2/{account}/tsig_keys/{key} [operator]: anon=401 other=404 member=403 owner=403 op-member=403 operator=204

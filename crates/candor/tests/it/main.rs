@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod attack;
 mod backup;
 mod catalog;
 mod differential;
