@@ -3,12 +3,14 @@
 #![forbid(unsafe_code)]
 
 mod alias;
+mod audit_cli;
 mod backup;
 mod check;
 mod cli;
 mod data;
 mod deliver;
 mod guard;
+mod observe;
 mod serve;
 mod status;
 mod status_cli;
@@ -32,6 +34,16 @@ struct Cli {
     /// What to do.
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or as one JSON object per line (for log
+    /// collectors); `CANDOR_LOG` filters them (default `info`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "CANDOR_LOG_FORMAT"
+    )]
+    log_format: observe::LogFormat,
 }
 
 /// Top-level commands.
@@ -66,6 +78,8 @@ enum Command {
         #[command(flatten)]
         data: data::DataArgs,
     },
+    /// The audit log: who changed what, when and from where (newest first).
+    Audit(audit_cli::AuditArgs),
     /// ALIAS resolution: switch refreshing on or off.
     #[command(subcommand)]
     Alias(cli::AliasCommand),
@@ -116,6 +130,11 @@ struct ServeArgs {
     /// Address of the REST API (DNSimple API v2 shaped), when serving the store.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053")]
     api_listen: SocketAddr,
+    /// Address to serve Prometheus metrics on (`GET /metrics`, with
+    /// `/healthz` and `/readyz`), without authentication: keep it on
+    /// loopback or an internal network. Off unless given.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// Address of the HTTP redirector for URL records, when serving the store.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     redirect_listen: SocketAddr,
@@ -282,14 +301,7 @@ fn man_pages(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    observe::init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Zone(ZoneCommand::Check { file, origin, ways }) => {
@@ -303,6 +315,7 @@ fn main() -> ExitCode {
         Command::Account(cmd) => cli::account(cmd),
         Command::Init { email, data } => cli::init(&email, &data),
         Command::Alias(cmd) => cli::alias(cmd),
+        Command::Audit(args) => audit_cli::run(&args),
         Command::Status(cmd) => status_cli::run(cmd),
         Command::Backup { dest, data } => backup::backup(&data, &dest),
         Command::Completions { shell } => {

@@ -159,15 +159,25 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the runtime")?;
     // TCP listens before UDP answers, so a client that sees UDP answers
     // (the readiness signal) can count on TCP too.
-    let listeners = runtime.block_on(async {
+    let (listeners, metrics_listener) = runtime.block_on(async {
         let mut listeners = Vec::new();
         for addr in &args.listen {
             let listener =
                 tcp_listener(*addr).with_context(|| format!("cannot listen on tcp {addr}"))?;
             listeners.push(listener);
         }
-        anyhow::Ok(listeners)
+        let metrics = match args.metrics_listen {
+            Some(addr) => Some(crate::observe::bind(addr).await?),
+            None => None,
+        };
+        anyhow::Ok((listeners, metrics))
     })?;
+    // Not ready until every listener is bound and every task started;
+    // not ready again once a stop signal arrives.
+    let phase = Arc::new(crate::observe::Phase::default());
+    let ready = crate::observe::readiness(phase.clone(), store.clone());
+    let api_metrics = candor_metrics::http::HttpMetrics::new();
+    let alias_stats = Arc::new(crate::alias::AliasStats::default());
     let udp_config = UdpConfig {
         workers,
         answer: tcp_config.answer.clone(),
@@ -255,7 +265,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     |(_, c)| c.clone(),
                 ),
             };
-            let api = candor_api::router(state);
+            let api = candor_api::router_with(
+                state,
+                candor_api::Observe {
+                    http: api_metrics.clone(),
+                    ready: ready.clone(),
+                },
+            );
             tasks.push(serve_http(args.api_listen, api, "the API", stop_rx.clone()).await?);
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
@@ -284,6 +300,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     tcp_config.answer.aliases.clone(),
                     settings,
                     Arc::new(AtomicBool::new(true)),
+                    alias_stats.clone(),
                     stop_rx.clone(),
                 )));
                 tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
@@ -300,6 +317,26 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
         }
+        if let Some(listener) = metrics_listener {
+            let metrics = crate::observe::metrics(crate::observe::Sources {
+                udp: udp.iter().flat_map(|w| w.stats().iter().cloned()).collect(),
+                tcp: tcp_stats.clone(),
+                xfr: xfr.transfers.stats().clone(),
+                zones: zones.clone(),
+                publisher: store.as_ref().map(|_| publisher.clone()),
+                api: api_metrics.clone(),
+                alias: (store.is_some() && !args.data.alias_upstreams.is_empty())
+                    .then(|| alias_stats.clone()),
+            });
+            tracing::info!(metrics = ?args.metrics_listen, "metrics listening");
+            tasks.push(crate::observe::serve(
+                listener,
+                metrics,
+                ready.clone(),
+                stop_rx.clone(),
+            ));
+        }
+        phase.serving();
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 
         let mut term = signal(SignalKind::terminate())?;
@@ -321,6 +358,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         tracing::info!("stopping");
+        phase.stopping();
         let _ = stop_tx.send(true);
         for t in tasks {
             // The store follower never ends by itself; the others stop on
