@@ -11,6 +11,7 @@ mod backup;
 mod differential;
 mod guard;
 mod http;
+mod observe;
 mod offline;
 mod packaging;
 mod server;
