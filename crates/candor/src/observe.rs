@@ -88,6 +88,46 @@ pub(crate) fn readiness(phase: Arc<Phase>, store: Option<Arc<Store>>) -> Readine
     })
 }
 
+/// Status-page probes by component and result, counted by the monitor
+/// once per round (not on any query path).
+#[derive(Debug, Default)]
+pub(crate) struct ProbeStats(
+    std::sync::Mutex<std::collections::BTreeMap<(i64, &'static str, &'static str), u64>>,
+);
+
+impl ProbeStats {
+    /// Counts one probe of component `id` (of `kind`) with `result`
+    /// (`ok`, `impaired` or `failed`).
+    pub(crate) fn count(&self, id: i64, kind: &'static str, result: &'static str) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *map.entry((id, kind, result)).or_default() += 1;
+    }
+
+    /// Writes the counts as metrics.
+    fn collect(&self, s: &mut candor_metrics::Samples) {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (&(id, kind, result), &n) in map.iter() {
+            s.counter(
+                "candor_status_probes",
+                "Status-page monitor probes by component (id and kind) and result (ok, impaired: \
+                 answered but not every way, failed).",
+                &[
+                    ("component_id", &id.to_string()),
+                    ("kind", kind),
+                    ("result", result),
+                ],
+                n,
+            );
+        }
+    }
+}
+
 /// What `serve` hands over for the metrics.
 pub(crate) struct Sources {
     /// Every UDP worker's counters.
@@ -104,6 +144,12 @@ pub(crate) struct Sources {
     pub(crate) api: HttpMetrics,
     /// The ALIAS resolver's counters, when it runs.
     pub(crate) alias: Option<Arc<crate::alias::AliasStats>>,
+    /// The status page's probe counters and database (its outbox), when
+    /// it runs.
+    pub(crate) status: Option<(
+        Arc<ProbeStats>,
+        Arc<std::sync::Mutex<candor_status::db::StatusDb>>,
+    )>,
 }
 
 /// Every metric of a running server.
@@ -142,6 +188,36 @@ pub(crate) fn metrics(src: Sources) -> Metrics {
     });
     if let Some(alias) = src.alias {
         m.register_fn(move |s| alias.collect(s));
+    }
+    if let Some((probes, db)) = src.status {
+        m.register_fn(move |s| {
+            probes.collect(s);
+            // Scrapes render on the blocking pool, so this short query
+            // holds no runtime thread.
+            let counts = db
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .outbox_counts();
+            match counts {
+                Ok(counts) => {
+                    for c in counts {
+                        s.gauge(
+                            "candor_status_outbox",
+                            "Status-page notifications and e-mails by channel (webhook, email), \
+                             kind (notification, message) and state (queued, retrying, sent, \
+                             failed: given up); rows are kept, so sent and failed only grow.",
+                            &[
+                                ("channel", &c.channel),
+                                ("what", c.what),
+                                ("state", c.state),
+                            ],
+                            i64::try_from(c.count).unwrap_or(i64::MAX),
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!("metrics: cannot count the outbox: {e}"),
+            }
+        });
     }
     m
 }

@@ -218,6 +218,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )));
         }
         let mut status_hooks = None;
+        let mut status_probes = None;
         if let Some(db) = status_db {
             let wiring = crate::status::Wiring {
                 listen: args.listen.clone(),
@@ -231,6 +232,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
             tasks.extend(running.tasks);
             status_hooks = Some((running.db.clone(), running.changed.clone()));
+            status_probes = Some(running.probes.clone());
             tasks.push(
                 serve_http(
                     args.status.status_listen,
@@ -327,6 +329,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 api: api_metrics.clone(),
                 alias: (store.is_some() && !args.data.alias_upstreams.is_empty())
                     .then(|| alias_stats.clone()),
+                status: status_probes
+                    .clone()
+                    .zip(status_hooks.as_ref().map(|(db, _)| db.clone())),
             });
             tracing::info!(metrics = ?args.metrics_listen, "metrics listening");
             tasks.push(crate::observe::serve(

@@ -152,6 +152,8 @@ pub(crate) struct Running {
     pub(crate) router: axum::Router,
     /// The background tasks.
     pub(crate) tasks: Vec<JoinHandle<()>>,
+    /// Probes by component and result, for the metrics.
+    pub(crate) probes: Arc<crate::observe::ProbeStats>,
 }
 
 /// What one monitored component is and how to probe it.
@@ -387,8 +389,10 @@ pub(crate) async fn start(
         window_share: args.status_window_share.min(100),
     };
     let mut tasks = Vec::new();
+    let probes = Arc::new(crate::observe::ProbeStats::default());
     tasks.push(tokio::spawn(monitor(
         db.clone(),
+        probes.clone(),
         Engine::new(thresholds),
         targets,
         vantages,
@@ -481,6 +485,7 @@ pub(crate) async fn start(
         changed,
         router,
         tasks,
+        probes,
     })
 }
 
@@ -542,6 +547,7 @@ impl Probing {
 /// Probes every round and feeds the engine.
 async fn monitor(
     db: Arc<Mutex<StatusDb>>,
+    probe_stats: Arc<crate::observe::ProbeStats>,
     engine: Engine,
     targets: Vec<Target>,
     vantages: Vec<Vantage>,
@@ -570,8 +576,13 @@ async fn monitor(
                     None if t.addr.is_ipv4() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                     None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
                 };
-                let (t, vantage, canary, timeout) =
-                    (t.clone(), v.name.clone(), canary.clone(), probing.timeout);
+                let (t, vantage, canary, timeout, counted) = (
+                    t.clone(),
+                    v.name.clone(),
+                    canary.clone(),
+                    probing.timeout,
+                    probe_stats.clone(),
+                );
                 probes.spawn(async move {
                     let at = now();
                     let outcome = match t.kind {
@@ -587,6 +598,12 @@ async fn monitor(
                         }
                         ComponentKind::Other => return None,
                     };
+                    let result = match &outcome {
+                        Outcome::Ok { .. } => "ok",
+                        Outcome::Impaired { .. } => "impaired",
+                        _ => "failed",
+                    };
+                    counted.count(t.id, t.kind.as_str(), result);
                     Some(Observation {
                         component_id: t.id,
                         vantage,

@@ -79,23 +79,32 @@ fn metrics_move_with_queries_and_logs_are_json() {
     assert!(junk.is_none());
     let after = scrape(metrics);
     let moved = |series: &str| value(&after, series) - value(&before, series);
-    assert_eq!(
-        moved(r#"candor_dns_responses_total{transport="udp",rcode="NOERROR"}"#),
+    // UDP queries may be retried on a busy machine: at least this many.
+    let at_least = |series: &str, n: f64| {
+        let m = moved(series);
+        assert!(
+            m >= n,
+            "{series} moved by {m}, expected at least {n}:\n{after}"
+        );
+        m
+    };
+    at_least(
+        r#"candor_dns_responses_total{transport="udp",rcode="NOERROR"}"#,
         3.0,
-        "{after}"
     );
-    assert_eq!(
-        moved(r#"candor_dns_responses_total{transport="udp",rcode="NXDOMAIN"}"#),
-        1.0
+    at_least(
+        r#"candor_dns_responses_total{transport="udp",rcode="NXDOMAIN"}"#,
+        1.0,
     );
     assert_eq!(
         moved(r#"candor_dns_responses_total{transport="tcp",rcode="NXDOMAIN"}"#),
         1.0
     );
-    assert_eq!(moved(r#"candor_dns_received_total{transport="udp"}"#), 5.0);
-    assert_eq!(moved(r#"candor_dns_dropped_total{transport="udp"}"#), 1.0);
+    let received = at_least(r#"candor_dns_received_total{transport="udp"}"#, 5.0);
+    at_least(r#"candor_dns_dropped_total{transport="udp"}"#, 1.0);
     assert_eq!(moved("candor_tcp_connections_accepted_total"), 1.0);
-    assert_eq!(moved("candor_dns_udp_answer_seconds_count"), 5.0);
+    // Every packet received is in the answer-time histogram, once.
+    assert_eq!(moved("candor_dns_udp_answer_seconds_count"), received);
     assert_eq!(
         value(&after, r#"candor_dns_udp_answer_seconds_bucket{le="+Inf"}"#),
         value(&after, "candor_dns_udp_answer_seconds_count")
@@ -202,6 +211,25 @@ fn api_requests_are_logged_counted_and_audited() {
     let text = scrape(metrics);
     let series = r#"candor_api_requests_total{method="POST",route="/v2/{account}/zones/{zone}/records",status="201"}"#;
     assert_eq!(value(&text, series), 1.0, "{text}");
+
+    // The status page's monitor probes this server's name server within
+    // its first round (a second after start).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = scrape(metrics);
+        let ok = text.lines().any(|l| {
+            l.starts_with("candor_status_probes_total{")
+                && l.contains(r#"kind="nameserver",result="ok""#)
+        });
+        if ok {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no name-server probe counted:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     let ready = request(h.api, "GET", "/readyz", None, None);
     assert_eq!(ready.status, 200, "{}", ready.body);
