@@ -392,7 +392,6 @@ pub(crate) async fn start(
     let probes = Arc::new(crate::observe::ProbeStats::default());
     tasks.push(tokio::spawn(monitor(
         db.clone(),
-        probes.clone(),
         Engine::new(thresholds),
         targets,
         vantages,
@@ -401,6 +400,7 @@ pub(crate) async fn start(
             timeout: Duration::from_millis(args.status_timeout_ms.max(10)),
             canary: args.status_canary.clone(),
             zones: wiring.zones.clone(),
+            counted: probes.clone(),
         },
         changed.clone(),
         stop.clone(),
@@ -522,6 +522,8 @@ struct Probing {
     timeout: Duration,
     canary: Option<String>,
     zones: SharedZones,
+    /// Where probes are counted for the metrics.
+    counted: Arc<crate::observe::ProbeStats>,
 }
 
 impl Probing {
@@ -547,7 +549,6 @@ impl Probing {
 /// Probes every round and feeds the engine.
 async fn monitor(
     db: Arc<Mutex<StatusDb>>,
-    probe_stats: Arc<crate::observe::ProbeStats>,
     engine: Engine,
     targets: Vec<Target>,
     vantages: Vec<Vantage>,
@@ -581,7 +582,7 @@ async fn monitor(
                     v.name.clone(),
                     canary.clone(),
                     probing.timeout,
-                    probe_stats.clone(),
+                    probing.counted.clone(),
                 );
                 probes.spawn(async move {
                     let at = now();
