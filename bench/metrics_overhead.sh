@@ -23,11 +23,16 @@ while [[ $# -gt 0 ]]; do
 done
 port=15390
 data=${METRICS_BENCH_DATA:-/tmp/candor-metrics-bench-data}
-export CANDOR_EXTRA_ARGS="--metrics-listen 127.0.0.1:$port"
+shared=${CANDOR_SHARED_BENCH:-../shared/bench}
+# The release binary as built (`cargo build --release -p candor` first):
+# bench/peers.sh would rebuild it whenever the commit changes.
+export BENCH_NAME=candor
+export BENCH_VERSION="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+export BENCH_CMD="target/release/candor serve --zones {zones} --listen 127.0.0.1:{port} --workers 1 --metrics-listen 127.0.0.1:$port"
 out_off=bench/results/metrics-$label-off.json
 out_on=bench/results/metrics-$label-on.json
 
-bench/peers.sh --data "$data" --out "$out_off" "$@"
+"$shared/peers.sh" --data "$data" --out "$out_off" "$@"
 
 scrapes=0
 scraper() {
@@ -39,7 +44,7 @@ scraper() {
 taskset -c 0 bash -c "$(declare -f scraper); port=$port interval=$interval scraper" &
 scraper_pid=$!
 trap 'kill $scraper_pid 2>/dev/null || true' EXIT
-bench/peers.sh --data "$data" --out "$out_on" "$@"
+"$shared/peers.sh" --data "$data" --out "$out_on" "$@"
 kill $scraper_pid 2>/dev/null || true
 
 python3 - "$out_off" "$out_on" "$interval" <<'PY'

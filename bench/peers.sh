@@ -23,6 +23,5 @@ for arg in "$@"; do
 		echo "peers.sh: the large set: candor runs with --rrl-rate 0" >&2
 	fi
 done
-# CANDOR_EXTRA_ARGS adds serve flags (bench/metrics_overhead.sh: --metrics-listen).
-export BENCH_CMD="target/release/candor serve --zones {zones} --listen 127.0.0.1:{port} --workers 1$rrl${CANDOR_EXTRA_ARGS:+ $CANDOR_EXTRA_ARGS}"
+export BENCH_CMD="target/release/candor serve --zones {zones} --listen 127.0.0.1:{port} --workers 1$rrl"
 exec "$shared/peers.sh" "$@"
