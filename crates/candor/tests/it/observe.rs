@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::http::{json_field, request};
 use crate::store::host_with;
-use crate::support::{Candor, Query, TempDir, ask, free_port, udp_exchange};
+use crate::support::{Candor, Query, TempDir, ask, free_port, tcp, udp_exchange};
 
 /// A fresh address for the metrics listener.
 fn metrics_addr() -> SocketAddr {
@@ -63,6 +63,8 @@ fn metrics_move_with_queries_and_logs_are_json() {
             &metrics.to_string(),
             "--log-format",
             "json",
+            "--xfr-allow",
+            "127.0.0.1",
         ],
         "obs.test",
     );
@@ -77,7 +79,28 @@ fn metrics_move_with_queries_and_logs_are_json() {
     // Not a query: dropped without an answer (sent once).
     let junk = udp_exchange(server.addr(), &[0u8; 5], Duration::from_millis(300), 1);
     assert!(junk.is_none());
-    let after = scrape(metrics);
+    // A zone transfer sent, and one refused (the zone is not served).
+    let axfr = tcp(
+        server.addr(),
+        &Query::new("obs.test", Rtype::AXFR).to_wire(),
+    );
+    assert!(axfr.is_ok(), "{axfr:?}");
+    let refused = tcp(
+        server.addr(),
+        &Query::new("nope.test", Rtype::AXFR).to_wire(),
+    );
+    assert!(refused.is_ok(), "{refused:?}");
+    // The transfer is counted once its last message is written.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let text = scrape(metrics);
+        if value(&text, r#"candor_xfr_requests_total{result="completed"}"#) >= 1.0
+            || Instant::now() > deadline
+        {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let moved = |series: &str| value(&after, series) - value(&before, series);
     // UDP queries may be retried on a busy machine: at least this many.
     let at_least = |series: &str, n: f64| {
@@ -102,7 +125,12 @@ fn metrics_move_with_queries_and_logs_are_json() {
     );
     let received = at_least(r#"candor_dns_received_total{transport="udp"}"#, 5.0);
     at_least(r#"candor_dns_dropped_total{transport="udp"}"#, 1.0);
-    assert_eq!(moved("candor_tcp_connections_accepted_total"), 1.0);
+    assert_eq!(moved("candor_tcp_connections_accepted_total"), 3.0);
+    assert_eq!(
+        moved(r#"candor_xfr_requests_total{result="completed"}"#),
+        1.0
+    );
+    assert_eq!(moved(r#"candor_xfr_requests_total{result="refused"}"#), 1.0);
     // Every packet received is in the answer-time histogram, once.
     assert_eq!(moved("candor_dns_udp_answer_seconds_count"), received);
     assert_eq!(
