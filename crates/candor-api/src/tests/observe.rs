@@ -135,3 +135,44 @@ async fn audit_log_lists_changes() {
         .await;
     assert_eq!(ours.status, StatusCode::NOT_FOUND);
 }
+
+/// Creating and revoking a token through the API is audited, naming the
+/// token that did it; the new token's secret is not in the log.
+#[tokio::test]
+async fn token_changes_are_audited() {
+    let h = Harness::new();
+    let created = h
+        .call("POST", &h.path("/tokens"), Some(json!({"name": "deploy"})))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:#}", created.json);
+    let id = created.json["data"]["id"].as_i64().expect("id");
+    let secret = created.json["data"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let revoked = h
+        .call("DELETE", &h.path(&format!("/tokens/{id}")), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    let log = h.call("GET", &h.path("/audit_log"), None).await;
+    let data = log.json["data"].as_array().expect("data");
+    let entries: Vec<(&str, &str)> = data
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or(""),
+                e["target"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let target = format!("tokens/{id}");
+    assert_eq!(
+        entries,
+        [
+            ("token.revoke", target.as_str()),
+            ("token.create", target.as_str())
+        ]
+    );
+    assert!(data.iter().all(|e| e["token_name"] == "tests"), "{data:?}");
+    assert!(!log.json.to_string().contains(&secret));
+}

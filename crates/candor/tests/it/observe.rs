@@ -235,6 +235,22 @@ fn api_requests_are_logged_counted_and_audited() {
         audit_cli(dir.path(), &["--since", "2999-01-01T00:00:00Z"]).is_empty(),
         "nothing is that new"
     );
+    // A token made with the CLI is audited as the CLI's doing.
+    let made = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .args(["token", "create", "--name", "ci", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run candor token create");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let cli = audit_cli(dir.path(), &["--limit", "1"]);
+    assert!(
+        cli.contains("  cli  via cli from -  token.create tokens/"),
+        "{cli}"
+    );
 
     let text = scrape(metrics);
     let series = r#"candor_api_requests_total{method="POST",route="/v2/{account}/zones/{zone}/records",status="201"}"#;
