@@ -218,8 +218,8 @@ pub(crate) struct Route {
 pub(crate) fn routes() -> Vec<Route> {
     use Access::{Member, Operator, OperatorMember, Owner, Public, Token};
     use handlers::{
-        accounts, audit, distribution as dist, domains, identity, records, settings, status, tsig,
-        zones,
+        accounts, audit, distribution as dist, dnssec, domains, identity, records, settings,
+        status, tsig, zones,
     };
     /// Shorthand for a route.
     fn route(
@@ -310,6 +310,30 @@ pub(crate) fn routes() -> Vec<Route> {
             "/v2/{account}/domains/{domain}",
             Owner,
             delete(domains::destroy),
+        ),
+        route(
+            "GET",
+            "/v2/{account}/domains/{domain}/dnssec",
+            Member,
+            get(dnssec::show),
+        ),
+        route(
+            "POST",
+            "/v2/{account}/domains/{domain}/dnssec",
+            Owner,
+            post(dnssec::enable),
+        ),
+        route(
+            "DELETE",
+            "/v2/{account}/domains/{domain}/dnssec",
+            Owner,
+            delete(dnssec::disable),
+        ),
+        route(
+            "GET",
+            "/v2/{account}/domains/{domain}/ds_records",
+            Member,
+            get(dnssec::ds_records),
         ),
         route("GET", "/v2/{account}/zones", Member, get(zones::list)),
         route(

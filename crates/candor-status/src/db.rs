@@ -306,6 +306,12 @@ impl StatusDb {
     }
 
     fn init(mut conn: Connection) -> Result<Self> {
+        // Transactions take the write lock when they begin, so one that
+        // reads and then writes waits (busy timeout) for another process's
+        // writer instead of failing at once with "database is locked"
+        // (SQLite cannot upgrade a deferred read once another writer
+        // committed): the CLI writes beside a running server.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

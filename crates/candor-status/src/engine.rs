@@ -27,12 +27,17 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::db::{NewIncident, NewUpdate, Result, StatusDb};
 use crate::model::{
-    Component, ComponentKind, ComponentStatus, Impact, IncidentStatus, IncidentView, ProbeResult,
-    Timestamp, UpdateSource, user_visible,
+    Component, ComponentKind, ComponentStatus, Impact, IncidentStatus, ProbeResult, Timestamp,
+    UpdateSource, maintenance_active, maintenance_step, user_visible,
 };
+
+mod io;
+pub use io::{Gathered, Maintenance, OpenIncident, apply, gather};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timeline;
 
 /// When a failure counts and when it is over.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +136,43 @@ impl RoundReport {
     }
 }
 
+/// What a round decided, for [`apply`] to write.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Decisions {
+    /// Maintenance windows that start or end: the update for each.
+    pub maintenance: Vec<(i64, NewUpdate)>,
+    /// Each probed component's state in this round alone (the uptime
+    /// history counts it).
+    pub round_states: Vec<(i64, ComponentStatus)>,
+    /// The probes, as shown on the page.
+    pub probes: Vec<ProbeResult>,
+    /// The state each probed component is shown in from now on.
+    pub shown: Vec<(i64, ComponentStatus)>,
+    /// What happens to the automatic incident, if anything.
+    pub incident: Option<IncidentAction>,
+}
+
+/// What a round does to the automatic incident.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IncidentAction {
+    /// Open one.
+    Open(NewIncident),
+    /// Post an update to the open one (worse, monitoring, failures resumed).
+    Update {
+        /// The open incident.
+        id: i64,
+        /// The update.
+        update: NewUpdate,
+    },
+    /// Resolve the open one.
+    Resolve {
+        /// The open incident.
+        id: i64,
+        /// The resolution.
+        update: NewUpdate,
+    },
+}
+
 /// What the engine remembers of one component.
 #[derive(Clone, Debug, Default)]
 struct Track {
@@ -226,17 +268,43 @@ impl Engine {
     }
 
     /// Takes one round of observations (every monitored component from
-    /// every vantage point) and writes what follows to `db`.
+    /// every vantage point) and writes what follows to `db`: [`gather`],
+    /// [`Engine::decide`], [`apply`].
     pub fn round(
         &mut self,
         db: &mut StatusDb,
         now: Timestamp,
         observations: &[Observation],
     ) -> Result<RoundReport> {
-        let components: HashMap<i64, Component> =
-            db.components()?.into_iter().map(|c| (c.id, c)).collect();
-        let in_maintenance = maintenance_components(db, now)?;
-        let mut report = advance_maintenance(db, now)?;
+        let gathered = gather(db)?;
+        let decisions = self.decide(&gathered, now, observations);
+        apply(db, &decisions, now)
+    }
+
+    /// Decides what one round of observations changes, from what was
+    /// gathered before it; reads and writes nothing but the engine's own
+    /// counters. [`apply`] writes the decisions.
+    pub fn decide(
+        &mut self,
+        gathered: &Gathered,
+        now: Timestamp,
+        observations: &[Observation],
+    ) -> Decisions {
+        let components: HashMap<i64, Component> = gathered
+            .components
+            .iter()
+            .map(|c| (c.id, c.clone()))
+            .collect();
+        let in_maintenance: Vec<i64> = gathered
+            .maintenance
+            .iter()
+            .filter(|m| maintenance_active(m.status, m.scheduled_for, m.scheduled_until, now))
+            .flat_map(|m| m.components.iter().copied())
+            .collect();
+        let mut decisions = Decisions {
+            maintenance: maintenance_updates(&gathered.maintenance, now),
+            ..Decisions::default()
+        };
 
         let mut by_component: BTreeMap<i64, Vec<&Observation>> = BTreeMap::new();
         for o in observations {
@@ -398,8 +466,8 @@ impl Engine {
             };
             shown.push((id, next));
         }
-        db.record_round(&round_states, now)?;
-        let probes: Vec<ProbeResult> = by_component
+        decisions.round_states = round_states;
+        decisions.probes = by_component
             .values()
             .flatten()
             .map(|o| ProbeResult {
@@ -420,8 +488,6 @@ impl Engine {
                 },
             })
             .collect();
-        db.record_probes(&probes)?;
-        db.set_component_status(&shown, now)?;
 
         let relapse = !every_probe_ok && self.all_healthy_since.is_some();
         if every_probe_ok {
@@ -448,8 +514,8 @@ impl Engine {
         );
         let impact = platform.impact().max(Impact::Minor);
         let effect = effect(&components, &states, platform);
-        let open = db.open_automatic_incident()?;
-        match open {
+        decisions.shown = shown;
+        decisions.incident = match &gathered.open {
             None => {
                 if !failing.is_empty() {
                     let started = failing
@@ -472,16 +538,16 @@ impl Engine {
                         body,
                         source: UpdateSource::Monitor,
                     };
-                    let written = db.create_incident(&new, now)?;
-                    report.opened = Some(written.incident.incident.id);
-                    report.queued += written.queued;
                     self.incident_started = Some(started);
                     self.told_monitoring = false;
                     self.told_relapse = false;
                     self.relapses = 0;
+                    Some(IncidentAction::Open(new))
+                } else {
+                    None
                 }
             }
-            Some(view) => {
+            Some(open) => {
                 let round = Round {
                     now,
                     components: &components,
@@ -490,20 +556,14 @@ impl Engine {
                     impact,
                     effect,
                 };
-                self.follow(db, &round, &view, &mut report)?
+                self.follow(&round, open)
             }
-        }
-        Ok(report)
+        };
+        decisions
     }
 
     /// Updates or resolves the open automatic incident.
-    fn follow(
-        &mut self,
-        db: &mut StatusDb,
-        round: &Round<'_>,
-        view: &IncidentView,
-        report: &mut RoundReport,
-    ) -> Result<()> {
+    fn follow(&mut self, round: &Round<'_>, incident: &OpenIncident) -> Option<IncidentAction> {
         let Round {
             now,
             components,
@@ -512,7 +572,6 @@ impl Engine {
             impact,
             effect,
         } = *round;
-        let incident = &view.incident;
         let id = incident.id;
         if self.incident_started.is_none() {
             // Adopted after a restart.
@@ -520,11 +579,7 @@ impl Engine {
             self.told_monitoring = incident.status == IncidentStatus::Monitoring;
         }
         // Worse than the incident says: a new component, or a worse state.
-        let mut affected: Vec<(i64, ComponentStatus)> = incident
-            .components
-            .iter()
-            .map(|c| (c.id, c.status))
-            .collect();
+        let mut affected: Vec<(i64, ComponentStatus)> = incident.components.clone();
         let mut worse = Vec::new();
         for &(cid, status) in failing {
             match affected.iter_mut().find(|(a, _)| *a == cid) {
@@ -546,20 +601,16 @@ impl Engine {
             };
             let mut body = self.describe(components, &worse, "Monitors now also detect");
             body.push_str(effect);
-            let written = db.post_update(
+            return Some(IncidentAction::Update {
                 id,
-                &NewUpdate {
+                update: NewUpdate {
                     status,
                     body,
                     source: UpdateSource::Monitor,
                     impact: Some(impact.max(incident.impact)),
                     components: Some(affected),
                 },
-                now,
-            )?;
-            report.updated += 1;
-            report.queued += written.queued;
-            return Ok(());
+            });
         }
         let healthy_for = self.all_healthy_since.map(|since| now - since);
         if let Some(since) = self.all_healthy_since
@@ -582,19 +633,13 @@ impl Engine {
                     if self.relapses == 1 { "" } else { "s" }
                 ));
             }
-            let written = db.post_update(
-                id,
-                &NewUpdate {
-                    status: IncidentStatus::Resolved,
-                    body,
-                    source: UpdateSource::Monitor,
-                    impact: None,
-                    components: None,
-                },
-                now,
-            )?;
-            report.resolved = Some(id);
-            report.queued += written.queued;
+            let update = NewUpdate {
+                status: IncidentStatus::Resolved,
+                body,
+                source: UpdateSource::Monitor,
+                impact: None,
+                components: None,
+            };
             self.incident_started = None;
             self.told_monitoring = false;
             self.told_relapse = false;
@@ -607,7 +652,7 @@ impl Engine {
                 track.relapsed = false;
                 track.window.clear();
             }
-            return Ok(());
+            return Some(IncidentAction::Resolve { id, update });
         }
         // Recovery seen: every probe healthy for `fail_rounds` rounds in a
         // row. Said once per incident.
@@ -616,9 +661,10 @@ impl Engine {
             && incident.status != IncidentStatus::Monitoring
         {
             let since = self.all_healthy_since.unwrap_or(now);
-            let written = db.post_update(
+            self.told_monitoring = true;
+            return Some(IncidentAction::Update {
                 id,
-                &NewUpdate {
+                update: NewUpdate {
                     status: IncidentStatus::Monitoring,
                     body: format!(
                         "Every probe has succeeded since {}. Monitoring; this resolves by itself \
@@ -630,12 +676,7 @@ impl Engine {
                     impact: None,
                     components: None,
                 },
-                now,
-            )?;
-            self.told_monitoring = true;
-            report.updated += 1;
-            report.queued += written.queued;
-            return Ok(());
+            });
         }
         if relapse && self.told_monitoring {
             self.relapses += 1;
@@ -651,9 +692,10 @@ impl Engine {
                         )
                     })
                     .collect();
-                let written = db.post_update(
+                self.told_relapse = true;
+                return Some(IncidentAction::Update {
                     id,
-                    &NewUpdate {
+                    update: NewUpdate {
                         status: IncidentStatus::Investigating,
                         body: format!(
                             "{} The incident stays open until every probe has succeeded for {} s; \
@@ -665,14 +707,10 @@ impl Engine {
                         impact: None,
                         components: None,
                     },
-                    now,
-                )?;
-                self.told_relapse = true;
-                report.updated += 1;
-                report.queued += written.queued;
+                });
             }
         }
-        Ok(())
+        None
     }
 
     /// One sentence per failing component, for the timeline.
@@ -820,67 +858,38 @@ fn title(
     }
 }
 
-/// Ids of components under a maintenance window in progress at `now`.
-fn maintenance_components(db: &StatusDb, now: Timestamp) -> Result<Vec<i64>> {
-    Ok(db
-        .open_maintenance()?
-        .iter()
-        .filter(|m| {
-            m.incident.status == IncidentStatus::InProgress
-                || m.incident.status == IncidentStatus::Verifying
-                || m.incident.scheduled_for.is_some_and(|f| f <= now)
-                    && m.incident.scheduled_until.is_some_and(|u| u > now)
-        })
-        .flat_map(|m| m.incident.components.iter().map(|c| c.id))
-        .collect())
-}
-
-/// Starts maintenance windows whose time has come and completes those
-/// whose time is up, with a timeline entry each.
-fn advance_maintenance(db: &mut StatusDb, now: Timestamp) -> Result<RoundReport> {
-    let mut report = RoundReport::default();
-    for m in db.open_maintenance()? {
-        let i = &m.incident;
-        let (status, body) = match (i.status, i.scheduled_for, i.scheduled_until) {
-            (IncidentStatus::Scheduled, _, Some(until)) if until <= now => (
-                IncidentStatus::Completed,
-                "The maintenance window has ended.".to_owned(),
-            ),
-            (IncidentStatus::Scheduled, Some(from), _) if from <= now => (
-                IncidentStatus::InProgress,
-                "The maintenance window has started.".to_owned(),
-            ),
-            (IncidentStatus::InProgress | IncidentStatus::Verifying, _, Some(until))
-                if until <= now =>
-            {
-                (
-                    IncidentStatus::Completed,
-                    "The maintenance window has ended.".to_owned(),
-                )
-            }
-            _ => continue,
+/// The timeline entries that start maintenance windows whose time has
+/// come and complete those whose time is up (rules in
+/// [`maintenance_step`]).
+fn maintenance_updates(maintenance: &[Maintenance], now: Timestamp) -> Vec<(i64, NewUpdate)> {
+    let mut updates = Vec::new();
+    for m in maintenance {
+        let Some(status) = maintenance_step(m.status, m.scheduled_for, m.scheduled_until, now)
+        else {
+            continue;
+        };
+        let body = match status {
+            IncidentStatus::InProgress => "The maintenance window has started.",
+            _ => "The maintenance window has ended.",
         };
         let components = (status == IncidentStatus::InProgress).then(|| {
-            i.components
+            m.components
                 .iter()
-                .map(|c| (c.id, ComponentStatus::UnderMaintenance))
+                .map(|id| (*id, ComponentStatus::UnderMaintenance))
                 .collect()
         });
-        let written = db.post_update(
-            i.id,
-            &NewUpdate {
+        updates.push((
+            m.id,
+            NewUpdate {
                 status,
-                body,
+                body: body.to_owned(),
                 source: UpdateSource::Monitor,
                 impact: None,
                 components,
             },
-            now,
-        )?;
-        report.updated += 1;
-        report.queued += written.queued;
+        ));
     }
-    Ok(report)
+    updates
 }
 
 /// `11:03:05 UTC`, or with the date when not today's.

@@ -379,6 +379,45 @@ pub fn user_visible(
     worst
 }
 
+/// Whether a maintenance window (not yet completed) holds its components
+/// under maintenance at `now`: once started, or within its planned times.
+pub fn maintenance_active(
+    status: IncidentStatus,
+    scheduled_for: Option<Timestamp>,
+    scheduled_until: Option<Timestamp>,
+    now: Timestamp,
+) -> bool {
+    matches!(
+        status,
+        IncidentStatus::InProgress | IncidentStatus::Verifying
+    ) || scheduled_for.is_some_and(|f| f <= now) && scheduled_until.is_some_and(|u| u > now)
+}
+
+/// The status a maintenance window moves to by itself at `now`, if any: a
+/// scheduled one starts at its planned start (or completes, when its end
+/// has passed too); a started one completes at its planned end.
+pub fn maintenance_step(
+    status: IncidentStatus,
+    scheduled_for: Option<Timestamp>,
+    scheduled_until: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<IncidentStatus> {
+    match (status, scheduled_for, scheduled_until) {
+        (IncidentStatus::Scheduled, _, Some(until)) if until <= now => {
+            Some(IncidentStatus::Completed)
+        }
+        (IncidentStatus::Scheduled, Some(from), _) if from <= now => {
+            Some(IncidentStatus::InProgress)
+        }
+        (IncidentStatus::InProgress | IncidentStatus::Verifying, _, Some(until))
+            if until <= now =>
+        {
+            Some(IncidentStatus::Completed)
+        }
+        _ => None,
+    }
+}
+
 impl PageSnapshot {
     /// The page's settings and state, without components and incidents.
     pub fn clone_settings(&self) -> PageSnapshot {

@@ -145,6 +145,28 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE accounts ADD COLUMN suspended_at INTEGER;
     ",
+    // Version 7: DNSSEC. A zone with a `dnssec` row has signing enabled;
+    // its keys hold their private halves (PKCS#8), like TSIG secrets: the
+    // signer needs them, and the file is private to the server's user.
+    "
+    CREATE TABLE dnssec (
+        zone_id     INTEGER PRIMARY KEY REFERENCES zones(id) ON DELETE CASCADE,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE dnssec_keys (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+        algorithm   INTEGER NOT NULL,
+        role        TEXT NOT NULL,
+        key_tag     INTEGER NOT NULL,
+        dnskey      BLOB NOT NULL,
+        pkcs8       BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone_id);
+    ",
 ];
 
 /// The schema version the migrations lead to.
@@ -195,6 +217,15 @@ pub(crate) fn open_existing_file(path: &Path) -> Result<Connection, StoreError> 
 fn open_with(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Db(format!("cannot open {}: {e}", path.display())))?;
+    // Readable by its owner only (it holds TSIG secrets and token hashes),
+    // before WAL mode makes the `-wal` and `-shm` files, which copy its
+    // mode; as the status database does.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| StoreError::Db(format!("cannot restrict {}: {e}", path.display())))?;
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {

@@ -27,6 +27,7 @@ mod backup;
 mod compile;
 mod content;
 mod db;
+mod dnssec;
 mod history;
 mod query;
 mod records;
@@ -49,6 +50,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use backup::{DatabaseCheck, backup_database, check_database, store_schema_version};
 pub use compile::{input_owner_name, owner_name};
+pub use dnssec::{DnssecState, DsRecordInfo};
 pub use transfer::ZoneText;
 pub use tsig::{TSIG_ALGORITHMS, TsigKeyInfo, TsigSecret};
 
@@ -500,13 +502,24 @@ pub struct Store {
     config: StoreConfig,
 }
 
+/// Creates `dir` and its missing parents, private to the owner (0700) on
+/// Unix; an existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, creating parent
-    /// directories, and brings its schema up to date.
+    /// directories (private: 0700), and brings its schema up to date. The
+    /// file is made private (0600).
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
         check_config(&config)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            create_private_dir(dir).map_err(|e| {
                 StoreError::Db(format!("cannot create directory {}: {e}", dir.display()))
             })?;
         }

@@ -353,7 +353,7 @@ const CLI: Actor = Actor {
 };
 
 /// Opens the store and picks the account.
-fn open(common: &Common) -> anyhow::Result<(Store, i64)> {
+pub(crate) fn open(common: &Common) -> anyhow::Result<(Store, i64)> {
     let store = open_store(&common.data)?;
     let account = match common.account {
         Some(id) => {
@@ -374,12 +374,12 @@ fn open(common: &Common) -> anyhow::Result<(Store, i64)> {
 }
 
 /// Writes a line to standard output.
-fn out(line: &str) -> anyhow::Result<()> {
+pub(crate) fn out(line: &str) -> anyhow::Result<()> {
     writeln!(std::io::stdout(), "{line}").context("cannot write to stdout")
 }
 
 /// Turns a store error into a message naming the field and the reason.
-fn explain(e: StoreError) -> anyhow::Error {
+pub(crate) fn explain(e: StoreError) -> anyhow::Error {
     match e {
         StoreError::Invalid(fields) => anyhow::anyhow!(
             "{}",

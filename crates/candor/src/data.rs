@@ -58,7 +58,7 @@ fn host(text: &str) -> anyhow::Result<Name> {
 }
 
 /// The store's settings from the command line.
-fn store_config(args: &DataArgs) -> anyhow::Result<StoreConfig> {
+pub(crate) fn store_config(args: &DataArgs) -> anyhow::Result<StoreConfig> {
     Ok(StoreConfig {
         nameservers: args
             .nameservers
@@ -81,6 +81,27 @@ pub(crate) fn open_or_create_store(args: &DataArgs) -> anyhow::Result<Store> {
     let config = store_config(args)?;
     let path = db_path(&args.dir());
     Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))
+}
+
+/// Warns when the data directory is open to other users: it holds the
+/// store, the status database and the last known good zones (the
+/// directories `serve` creates are private; one made beforehand may not be).
+pub(crate) fn warn_if_not_private(args: &DataArgs) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = args.dir();
+        if let Ok(meta) = std::fs::metadata(&dir) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    data_dir = %dir.display(),
+                    mode = format!("{mode:o}"),
+                    "the data directory is open to other users: chmod 700 it"
+                );
+            }
+        }
+    }
 }
 
 /// Where last-known-good copies of the store's zones are kept.
@@ -132,7 +153,7 @@ pub(crate) fn open_or_create_status(
     args: &DataArgs,
 ) -> anyhow::Result<candor_status::db::StatusDb> {
     let dir = args.dir();
-    std::fs::create_dir_all(&dir)
+    candor_store::create_private_dir(&dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let path = status_path(&dir);
     candor_status::db::StatusDb::open(&path)

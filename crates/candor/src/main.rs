@@ -7,8 +7,9 @@ mod audit_cli;
 mod backup;
 mod check;
 mod cli;
+mod config;
 mod data;
-mod deliver;
+mod dnssec_cli;
 mod guard;
 mod observe;
 mod serve;
@@ -31,6 +32,12 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CANDOR_COMM
 #[derive(Parser, Debug)]
 #[command(name = "candor", version = VERSION, about)]
 struct Cli {
+    /// Configuration file (TOML; every key is a flag of `serve`, see
+    /// `candor config example`) [default: $CANDOR_CONFIG, else
+    /// /etc/candor/candor.toml if it exists]. Flags and CANDOR_*
+    /// environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     command: Command,
@@ -63,6 +70,9 @@ enum Command {
     /// TSIG keys for zone transfers and NOTIFY: add (secret shown once), list, remove.
     #[command(subcommand)]
     Tsig(cli::TsigCommand),
+    /// DNSSEC per zone: enable, disable, status (DS, CDS, CDNSKEY), export (signed zone file).
+    #[command(subcommand)]
+    Dnssec(dnssec_cli::DnssecCommand),
     /// Users of an account: create, add, remove, list.
     #[command(subcommand)]
     User(cli::UserCommand),
@@ -80,6 +90,9 @@ enum Command {
     },
     /// The audit log: who changed what, when and from where (newest first).
     Audit(audit_cli::AuditArgs),
+    /// The configuration file: check it, or print an example with every key.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// ALIAS resolution: switch refreshing on or off.
     #[command(subcommand)]
     Alias(cli::AliasCommand),
@@ -115,6 +128,18 @@ enum Command {
         #[command(flatten)]
         data: data::DataArgs,
     },
+}
+
+/// `candor config` subcommands.
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check the configuration file and CANDOR_* variables as `serve`
+    /// would, and print the settings in effect with where each comes from
+    /// (secrets redacted).
+    Check,
+    /// Print a configuration file with every key, its help and its
+    /// default (commented out).
+    Example,
 }
 
 /// `candor serve` options.
@@ -160,7 +185,7 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 2400)]
     api_rate_limit: u32,
     /// Address to answer on, UDP and TCP (repeat for several, IPv4 or IPv6).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5353")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5300")]
     listen: Vec<SocketAddr>,
     /// UDP worker threads per address (default: one per core).
     #[arg(long, value_name = "N")]
@@ -217,6 +242,14 @@ struct ServeArgs {
     /// Zone transfers out and NOTIFY.
     #[command(flatten)]
     xfr: XfrArgs,
+    /// Certificate chain (PEM, the server's certificate first) for HTTPS
+    /// on the API and the status page, with --tls-key. Read again on
+    /// SIGHUP; a file that does not load then keeps the one in use.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 /// `candor serve` options for secondaries (zone transfers out, NOTIFY).
@@ -299,8 +332,44 @@ fn man_pages(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `candor config check|example`.
+fn config_command(
+    cmd: &ConfigCommand,
+    definition: &clap::Command,
+    layer: &config::Layer,
+) -> anyhow::Result<ExitCode> {
+    use clap::FromArgMatches;
+    let text = match cmd {
+        ConfigCommand::Example => config::example(definition),
+        ConfigCommand::Check => {
+            let (text, matches) = config::effective(definition, layer)?;
+            let args = ServeArgs::from_arg_matches(&matches)
+                .map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))?;
+            serve::preflight(&args)?;
+            eprintln!("candor: the configuration is valid");
+            text
+        }
+    };
+    std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    // The configuration file and CANDOR_* variables become the flags'
+    // defaults, so flags override them (see `config`).
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let definition = Cli::command();
+    let layer = match config::load(&definition, &argv, &|name| std::env::var_os(name)) {
+        Ok(layer) => layer,
+        Err(e) => {
+            eprintln!("candor: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = layer.apply(definition.clone()).get_matches_from(&argv);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     observe::init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
@@ -311,9 +380,11 @@ fn main() -> ExitCode {
         Command::Record(cmd) => cli::record(cmd),
         Command::Token(cmd) => cli::token(cmd),
         Command::Tsig(cmd) => cli::tsig(cmd),
+        Command::Dnssec(cmd) => dnssec_cli::run(cmd),
         Command::User(cmd) => cli::user(cmd),
         Command::Account(cmd) => cli::account(cmd),
         Command::Init { email, data } => cli::init(&email, &data),
+        Command::Config(cmd) => config_command(&cmd, &definition, &layer),
         Command::Alias(cmd) => cli::alias(cmd),
         Command::Audit(args) => audit_cli::run(&args),
         Command::Status(cmd) => status_cli::run(cmd),

@@ -222,8 +222,8 @@ pub(crate) fn metrics(src: Sources) -> Metrics {
     m
 }
 
-/// Binds the metrics listener (before anything else starts, so a bad
-/// address fails early) and serves `/metrics`, `/healthz` and `/readyz`.
+/// Binds the metrics listener (`serve::check_listeners` has already tried
+/// the address before anything was created).
 pub(crate) async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     use anyhow::Context;
     tokio::net::TcpListener::bind(addr).await.with_context(|| {

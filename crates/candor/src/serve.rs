@@ -56,10 +56,79 @@ fn load(dir: &Path) -> anyhow::Result<ZoneSet> {
     Ok(ZoneSet::from_zones(report.zones))
 }
 
-/// Runs the server until a stop signal.
-pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// The checks of `serve`'s settings that need no socket and create
+/// nothing (also `candor config check`'s): values the flag parsers cannot
+/// judge alone, names for new zones, the cookie secret file and the TLS
+/// files (loaded: they are returned).
+pub(crate) fn preflight(args: &ServeArgs) -> anyhow::Result<Option<Arc<candor_tls::Certificates>>> {
     if !(512..=4096).contains(&args.max_udp_payload) {
         anyhow::bail!("--max-udp-payload must be between 512 and 4096");
+    }
+    crate::data::store_config(&args.data)?;
+    args.guard.cookie_secrets()?;
+    match (&args.tls_cert, &args.tls_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            let files = candor_tls::CertFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            let certs = candor_tls::Certificates::load(files)
+                .context("cannot load the TLS certificate (--tls-cert, --tls-key)")?;
+            Ok(Some(certs))
+        }
+        (Some(_), None) => anyhow::bail!("--tls-cert needs --tls-key (its private key)"),
+        (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert (its certificate chain)"),
+    }
+}
+
+/// Binds every address `serve` will listen on, all at once, and lets them
+/// go: so a taken port (or two listeners on one address) fails the start
+/// with the flag to change, before a store, a token or a directory is
+/// created. `store` says whether the HTTP listeners will run.
+fn check_listeners(args: &ServeArgs, store: bool) -> anyhow::Result<()> {
+    let mut wanted: Vec<(&str, std::net::SocketAddr)> =
+        args.listen.iter().map(|a| ("--listen", *a)).collect();
+    if store {
+        wanted.push(("--api-listen", args.api_listen));
+        wanted.push(("--redirect-listen", args.redirect_listen));
+        if !args.status.no_status {
+            wanted.push(("--status-listen", args.status.status_listen));
+        }
+    }
+    if let Some(addr) = args.metrics_listen {
+        wanted.push(("--metrics-listen", addr));
+    }
+    let mut held = Vec::new();
+    let mut held_udp = Vec::new();
+    for (flag, addr) in wanted {
+        let taken = |proto: &str, e: std::io::Error| {
+            anyhow::anyhow!(
+                "cannot listen on {proto} {addr} ({flag}): {e}; change {flag} \
+                 (or `{}` in the configuration file)",
+                flag.trim_start_matches('-')
+            )
+        };
+        held.push(std::net::TcpListener::bind(addr).map_err(|e| taken("tcp", e))?);
+        if flag == "--listen" {
+            held_udp.push(std::net::UdpSocket::bind(addr).map_err(|e| taken("udp", e))?);
+        }
+    }
+    Ok(())
+}
+
+/// Runs the server until a stop signal.
+pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let tls = preflight(&args)?;
+    // The store serves when there is no zone directory, or when asked for.
+    let serve_store = args.zones.is_none() || args.data.data_dir.is_some();
+    check_listeners(&args, serve_store)?;
+    if let Some(certs) = &tls {
+        tracing::info!(
+            cert = %certs.files().cert.display(),
+            fingerprint = %certs.fingerprint(),
+            "HTTPS for the API and the status page"
+        );
     }
     let cookies = Cookies::new(args.guard.cookie_secrets()?);
     let limiter = args.guard.limiter()?;
@@ -77,14 +146,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => ZoneSet::new(),
     };
     let zones: SharedZones = Arc::new(ArcSwap::from_pointee(files));
-    // The store serves when there is no zone directory, or when asked for.
-    let serve_store = args.zones.is_none() || args.data.data_dir.is_some();
     let publisher = Publisher::new(
         zones.clone(),
         serve_store.then(|| last_good_dir(&args.data)),
     );
     let store = if serve_store {
         let store = Arc::new(open_or_create_store(&args.data)?);
+        crate::data::warn_if_not_private(&args.data);
         if !args.no_demo {
             seed_if_empty(&store)?;
         }
@@ -159,7 +227,14 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the runtime")?;
     // TCP listens before UDP answers, so a client that sees UDP answers
     // (the readiness signal) can count on TCP too.
-    let (listeners, metrics_listener) = runtime.block_on(async {
+    // The signal handlers come first: a SIGTERM sent as soon as the name
+    // server answers must stop it cleanly, not kill it.
+    let (listeners, mut signals, metrics_listener) = runtime.block_on(async {
+        let signals = (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::hangup())?,
+        );
         let mut listeners = Vec::new();
         for addr in &args.listen {
             let listener =
@@ -170,7 +245,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(addr) => Some(crate::observe::bind(addr).await?),
             None => None,
         };
-        anyhow::Ok((listeners, metrics))
+        anyhow::Ok((listeners, signals, metrics))
     })?;
     // Not ready until every listener is bound and every task started;
     // not ready again once a stop signal arrives.
@@ -228,6 +303,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 store: store.clone(),
                 db,
                 publisher: store.as_ref().map(|_| publisher.clone()),
+                api_tls: match &tls {
+                    Some(certs) => Some(certs.probe_config()?),
+                    None => None,
+                },
+                https: tls.is_some(),
             };
             let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
             tasks.extend(running.tasks);
@@ -238,6 +318,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     args.status.status_listen,
                     running.router,
                     "the status page",
+                    tls.as_ref(),
                     stop_rx.clone(),
                 )
                 .await?,
@@ -274,7 +355,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     ready: ready.clone(),
                 },
             );
-            tasks.push(serve_http(args.api_listen, api, "the API", stop_rx.clone()).await?);
+            tasks.push(
+                serve_http(args.api_listen, api, "the API", tls.as_ref(), stop_rx.clone()).await?,
+            );
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
@@ -313,6 +396,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     args.redirect_listen,
                     redirector,
                     "the redirector",
+                    None,
                     stop_rx.clone(),
                 )
                 .await?,
@@ -344,15 +428,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         phase.serving();
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut hup = signal(SignalKind::hangup())?;
+        let (term, int, hup) = &mut signals;
         loop {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = hup.recv() => {
                     args.guard.reload(&cookies);
+                    if let Some(certs) = &tls {
+                        match certs.reload() {
+                            Ok(print) => tracing::info!(fingerprint = %print, "TLS certificate read again"),
+                            Err(e) => tracing::error!("keeping the TLS certificate in use: {e}"),
+                        }
+                    }
                     let Some(dir) = args.zones.clone() else { continue };
                     match tokio::task::spawn_blocking(move || load(&dir)).await {
                         Ok(Ok(files)) => publisher.replace_files(files),
@@ -449,23 +537,40 @@ fn zone_notes(publisher: Publisher, alias_upstream: bool) -> ZoneNotes {
     })
 }
 
-/// Binds `addr` and serves `app` on it until `stop` turns; the client's
-/// address reaches handlers as `ConnectInfo` (the audit log wants it).
+/// Binds `addr` and serves `app` on it until `stop` turns, over HTTPS
+/// with `tls`; the client's address reaches handlers as `ConnectInfo`
+/// (the audit log wants it).
 async fn serve_http(
     addr: std::net::SocketAddr,
     app: axum::Router,
     what: &'static str,
+    tls: Option<&Arc<candor_tls::Certificates>>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr} for {what}"))?;
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let shutdown = async move {
+        let _ = stop.changed().await;
+    };
+    let Some(certs) = tls else {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        return Ok(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!("{what} failed: {e}");
+            }
+        }));
+    };
+    let config = certs
+        .server_config()
+        .with_context(|| format!("cannot set up TLS for {what}"))?;
+    let listener = candor_tls::TlsListener::new(listener, config)
+        .with_context(|| format!("cannot listen on {addr} for {what}"))?;
     Ok(tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.changed().await;
-        };
-        if let Err(e) = axum::serve(listener, app)
+        if let Err(e) = axum::serve(listener, candor_tls::WithPeer(app))
             .with_graceful_shutdown(shutdown)
             .await
         {

@@ -8,26 +8,24 @@
 //! needs no DNS at all (probes go to addresses, pages are served from
 //! memory), so it keeps telling the truth while the name servers are down.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use candor_notify::schedule::Limits;
 use candor_notify::{Backoff, Mailer, SmtpConfig, SmtpSecurity, Webhooks};
+use candor_probe::dns::Ask;
+use candor_probe::{Target, Vantage};
 use candor_server::SharedZones;
 use candor_status::db::{ComponentSpec, NewUpdate, StatusDb, now};
-use candor_status::engine::{Engine, Observation, Outcome, Thresholds};
+use candor_status::engine::{Engine, Outcome, Thresholds};
 use candor_status::model::{ComponentKind, IncidentStatus, UpdateSource};
 use candor_status::web::subscribe::CheckWebhook;
 use candor_status::web::{SharedSite, Site, Subscriptions};
 use candor_store::Store;
-use candor_wire::decode::decode_message;
-use candor_wire::{Name, QuerySpec, Rtype, query_message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -105,6 +103,11 @@ pub(crate) struct StatusArgs {
     /// User name for the relay (the password comes from CANDOR_SMTP_PASSWORD).
     #[arg(long, value_name = "NAME")]
     pub(crate) smtp_username: Option<String>,
+    /// Password for the relay: better in the configuration file or
+    /// CANDOR_SMTP_PASSWORD than here, where other users see it in the
+    /// process list.
+    #[arg(long, value_name = "PASSWORD")]
+    pub(crate) smtp_password: Option<crate::config::Secret>,
     /// Also deliver webhooks to loopback and private addresses. Off by
     /// default: any account can subscribe a webhook, and must not make
     /// Candor call into its own network.
@@ -121,6 +124,11 @@ pub(crate) struct StatusArgs {
     /// Subscriptions one account may make through the API.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub(crate) status_max_subscriptions: u32,
+    /// For tests only: the notifier's clock runs ahead of the system's by
+    /// the whole seconds written in this file (read at every look at the
+    /// clock), so a test can live through a day of failed deliveries.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub(crate) notify_clock_skew_file: Option<PathBuf>,
 }
 
 /// What `serve` needs to know to set the status page up.
@@ -140,6 +148,11 @@ pub(crate) struct Wiring {
     /// The store's publisher, when the store is served (for the "Zone
     /// publishing" component).
     pub(crate) publisher: Option<candor_publish::Publisher>,
+    /// How the monitors reach the API over HTTPS (trusting the
+    /// certificate it serves), when it serves HTTPS.
+    pub(crate) api_tls: Option<Arc<candor_tls::ClientConfig>>,
+    /// Whether the status page serves HTTPS (its default URL).
+    pub(crate) https: bool,
 }
 
 /// The running status page.
@@ -156,21 +169,6 @@ pub(crate) struct Running {
     pub(crate) probes: Arc<crate::observe::ProbeStats>,
 }
 
-/// What one monitored component is and how to probe it.
-#[derive(Clone, Debug)]
-struct Target {
-    id: i64,
-    kind: ComponentKind,
-    addr: SocketAddr,
-}
-
-/// One vantage point.
-#[derive(Clone, Debug)]
-struct Vantage {
-    name: String,
-    source: Option<IpAddr>,
-}
-
 /// Runs `f` on the database on the blocking pool.
 pub(crate) async fn with_db<T: Send + 'static>(
     db: &Arc<Mutex<StatusDb>>,
@@ -183,20 +181,6 @@ pub(crate) async fn with_db<T: Send + 'static>(
     })
     .await
     .context("status database task failed")?
-}
-
-fn parse_vantage(text: &str) -> anyhow::Result<Vantage> {
-    let (name, ip) = match text.split_once('=') {
-        Some((name, ip)) => (name.trim().to_owned(), ip.trim()),
-        None => (text.trim().to_owned(), text.trim()),
-    };
-    let source: IpAddr = ip
-        .parse()
-        .with_context(|| format!("--status-vantage {text:?}: {ip:?} is not an IP address"))?;
-    Ok(Vantage {
-        name,
-        source: Some(source),
-    })
 }
 
 fn parse_nameserver(text: &str, location: Option<&str>) -> anyhow::Result<ComponentSpec> {
@@ -295,13 +279,10 @@ pub(crate) async fn start(
     let mut vantages = args
         .status_vantages
         .iter()
-        .map(|v| parse_vantage(v))
+        .map(|v| Vantage::parse(v).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
     if vantages.is_empty() {
-        vantages.push(Vantage {
-            name: "local".into(),
-            source: None,
-        });
+        vantages.push(Vantage::local());
     }
     let smtp = match &args.smtp_relay {
         Some(relay) => {
@@ -318,7 +299,7 @@ pub(crate) async fn start(
                 port,
                 security,
                 username: args.smtp_username.clone(),
-                password: std::env::var("CANDOR_SMTP_PASSWORD").ok(),
+                password: args.smtp_password.as_ref().map(|p| p.0.clone()),
                 from: args.smtp_from.clone(),
                 timeout: Duration::from_millis(args.notify_timeout_ms),
             };
@@ -337,10 +318,10 @@ pub(crate) async fn start(
     }
     .map_err(|e| anyhow::anyhow!("cannot set up webhooks: {e}"))?;
 
-    let url = args
-        .status_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", args.status_listen));
+    let url = args.status_url.clone().unwrap_or_else(|| {
+        let scheme = if wiring.https { "https" } else { "http" };
+        format!("{scheme}://{}", args.status_listen)
+    });
     let name = args.status_name.clone();
     let db = {
         let mut db = wiring.db;
@@ -364,6 +345,10 @@ pub(crate) async fn start(
                 id: c.id,
                 kind: c.kind,
                 addr,
+                tls: match c.kind {
+                    ComponentKind::Api => wiring.api_tls.clone(),
+                    _ => None,
+                },
             });
         }
     }
@@ -424,8 +409,8 @@ pub(crate) async fn start(
         }
         None => None,
     };
-    tasks.push(tokio::spawn(crate::deliver::run(
-        crate::deliver::Notifier {
+    tasks.push(tokio::spawn(candor_deliver::run(
+        candor_deliver::Notifier {
             db: db.clone(),
             webhooks,
             smtp,
@@ -449,6 +434,7 @@ pub(crate) async fn start(
                 ..Limits::default()
             },
             backoff: Backoff::default(),
+            clock: candor_deliver::Clock::skewed_by(args.notify_clock_skew_file.clone()),
         },
         changed_rx,
         stop.clone(),
@@ -527,15 +513,12 @@ struct Probing {
 }
 
 impl Probing {
-    /// The name whose SOA is asked for this round.
-    fn canary(&self) -> Option<Name> {
+    /// What the probes of this round ask for: the canary's SOA (by
+    /// default the first served zone's apex), or the root's when there is
+    /// none yet.
+    fn ask(&self) -> Ask {
         if let Some(text) = &self.canary {
-            let absolute = if text.ends_with('.') {
-                text.clone()
-            } else {
-                format!("{text}.")
-            };
-            return Name::from_text(&absolute, None).ok();
+            return Ask::canary(text).unwrap_or(Ask::Root);
         }
         let zones = self.zones.load();
         zones
@@ -543,6 +526,7 @@ impl Probing {
             .iter()
             .map(|z| z.apex().clone())
             .min_by_key(|n| n.to_string())
+            .map_or(Ask::Root, Ask::Canary)
     }
 }
 
@@ -567,58 +551,29 @@ async fn monitor(
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
-        let canary = probing.canary();
+        let ask = Arc::new(probing.ask());
         let mut probes = tokio::task::JoinSet::new();
-        for t in &targets {
-            for v in &vantages {
-                let source = match v.source {
-                    Some(ip) if ip.is_ipv4() != t.addr.is_ipv4() => continue,
-                    Some(ip) => ip,
-                    None if t.addr.is_ipv4() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                };
-                let (t, vantage, canary, timeout, counted) = (
-                    t.clone(),
-                    v.name.clone(),
-                    canary.clone(),
-                    probing.timeout,
-                    probing.counted.clone(),
-                );
-                probes.spawn(async move {
-                    let at = now();
-                    let outcome = match t.kind {
-                        ComponentKind::NameServer => {
-                            probe_dns(source, t.addr, canary.as_ref(), timeout).await
-                        }
-                        ComponentKind::Api => {
-                            probe_http(source, t.addr, "/v2/openapi.json", timeout, |s| s == 200)
-                                .await
-                        }
-                        ComponentKind::Redirector => {
-                            probe_http(source, t.addr, "/", timeout, |s| s < 500).await
-                        }
-                        ComponentKind::Other => return None,
-                    };
-                    let result = match &outcome {
-                        Outcome::Ok { .. } => "ok",
-                        Outcome::Impaired { .. } => "impaired",
-                        _ => "failed",
-                    };
-                    counted.count(t.id, t.kind.as_str(), result);
-                    Some(Observation {
-                        component_id: t.id,
-                        vantage,
-                        at,
-                        outcome,
-                    })
-                });
-            }
+        for probe in candor_probe::plan(&targets, &vantages) {
+            let (ask, timeout) = (ask.clone(), probing.timeout);
+            probes.spawn(async move { candor_probe::net::observe(&probe, &ask, timeout).await });
         }
         let mut observations = Vec::new();
         while let Some(done) = probes.join_next().await {
             if let Ok(Some(o)) = done {
                 observations.push(o);
             }
+        }
+        for o in &observations {
+            let result = match &o.outcome {
+                Outcome::Ok { .. } => "ok",
+                Outcome::Impaired { .. } => "impaired",
+                _ => "failed",
+            };
+            let kind = targets
+                .iter()
+                .find(|t| t.id == o.component_id)
+                .map_or("other", |t| t.kind.as_str());
+            probing.counted.count(o.component_id, kind, result);
         }
         let engine = engine.clone();
         let result = with_db(&db, move |db| {
@@ -640,214 +595,6 @@ async fn monitor(
             }
             Err(e) => tracing::error!("status round failed: {e:#}"),
         }
-    }
-}
-
-/// Asks `target` for the canary's SOA over UDP and over TCP, from `source`.
-async fn probe_dns(
-    source: IpAddr,
-    target: SocketAddr,
-    canary: Option<&Name>,
-    timeout: Duration,
-) -> Outcome {
-    let root = Name::root();
-    let (name, check) = match canary {
-        Some(n) => (n, true),
-        None => (&root, false),
-    };
-    // UDP and TCP at once: a silent server costs one timeout, not two.
-    let ((udp, udp_ms), (tcp, tcp_ms)) = tokio::join!(
-        timed(timeout, dns_udp(source, target, name, check)),
-        timed(timeout, dns_tcp(source, target, name, check)),
-    );
-    let mut reasons = Vec::new();
-    let mut answered = Vec::new();
-    for (proto, result, took) in [("udp", udp, udp_ms), ("tcp", tcp, tcp_ms)] {
-        match result {
-            Ok(Ok(())) => answered.push(took),
-            Ok(Err(e)) => reasons.push(format!("{proto}: {e}")),
-            Err(_) => reasons.push(format!(
-                "{proto}: no answer within {} ms",
-                timeout.as_millis()
-            )),
-        }
-    }
-    let latency_ms = |took: Duration| took.as_millis().try_into().unwrap_or(u32::MAX);
-    match (answered.iter().max(), reasons.is_empty()) {
-        (Some(took), true) => Outcome::Ok {
-            latency_ms: latency_ms(*took),
-        },
-        // One way answered: users get answers (resolvers retry over the
-        // other), some of them late.
-        (Some(took), false) => Outcome::Impaired {
-            latency_ms: latency_ms(*took),
-            reason: reasons.join(", "),
-        },
-        (None, _) => Outcome::Failed {
-            reason: reasons.join(", "),
-        },
-    }
-}
-
-/// An I/O error in words, without the OS error number:
-/// `connection refused`.
-fn io_text(e: std::io::Error) -> String {
-    if e.raw_os_error().is_some() {
-        e.kind().to_string()
-    } else {
-        e.to_string()
-    }
-}
-
-/// Runs `f` for at most `timeout`; its result and how long it took.
-async fn timed<F: std::future::Future>(
-    timeout: Duration,
-    f: F,
-) -> (Result<F::Output, tokio::time::error::Elapsed>, Duration) {
-    let started = Instant::now();
-    let result = tokio::time::timeout(timeout, f).await;
-    (result, started.elapsed())
-}
-
-/// The canary query, with an ID that is hard to guess.
-fn query(name: &Name) -> (u16, Vec<u8>) {
-    let id = crate::alias::rand_id();
-    let spec = QuerySpec {
-        id,
-        recursion_desired: false,
-        edns_udp_size: Some(1232),
-    };
-    (id, query_message(spec, name, Rtype::SOA))
-}
-
-/// Checks an answer: ours, and with `check`, authoritative with the SOA.
-fn check_answer(msg: &[u8], id: u16, check: bool) -> Result<bool, String> {
-    let Ok(m) = decode_message(msg) else {
-        return Err("malformed answer".into());
-    };
-    if m.header.id != id || m.header.flags & candor_wire::Header::QR == 0 {
-        return Ok(false);
-    }
-    if !check {
-        return Ok(true);
-    }
-    let rcode = m.rcode();
-    if rcode != 0 {
-        return Err(format!("rcode {rcode} for the canary"));
-    }
-    if m.header.flags & candor_wire::Header::AA == 0 {
-        return Err("answer without the AA flag".into());
-    }
-    if !m.answer.iter().any(|r| r.rtype == Rtype::SOA) {
-        return Err("no SOA in the answer".into());
-    }
-    Ok(true)
-}
-
-async fn dns_udp(
-    source: IpAddr,
-    target: SocketAddr,
-    name: &Name,
-    check: bool,
-) -> Result<(), String> {
-    let socket = UdpSocket::bind(SocketAddr::new(source, 0))
-        .await
-        .map_err(|e| format!("cannot bind {source}: {e}"))?;
-    socket.connect(target).await.map_err(io_text)?;
-    let (id, q) = query(name);
-    socket.send(&q).await.map_err(io_text)?;
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = socket.recv(&mut buf).await.map_err(io_text)?;
-        if check_answer(&buf[..n], id, check)? {
-            return Ok(());
-        }
-    }
-}
-
-async fn dns_tcp(
-    source: IpAddr,
-    target: SocketAddr,
-    name: &Name,
-    check: bool,
-) -> Result<(), String> {
-    let socket = if target.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }
-    .map_err(io_text)?;
-    socket
-        .bind(SocketAddr::new(source, 0))
-        .map_err(|e| format!("cannot bind {source}: {e}"))?;
-    let mut stream = socket.connect(target).await.map_err(io_text)?;
-    let (id, q) = query(name);
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    stream.write_all(&framed).await.map_err(io_text)?;
-    let mut len = [0u8; 2];
-    stream
-        .read_exact(&mut len)
-        .await
-        .map_err(|e| format!("connection closed without an answer ({e})"))?;
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    stream.read_exact(&mut buf).await.map_err(io_text)?;
-    if check_answer(&buf, id, check)? {
-        Ok(())
-    } else {
-        Err("answer to another question".into())
-    }
-}
-
-/// `GET path` over HTTP/1.1 from `source`; `ok` judges the status code.
-async fn probe_http(
-    source: IpAddr,
-    target: SocketAddr,
-    path: &str,
-    timeout: Duration,
-    ok: fn(u16) -> bool,
-) -> Outcome {
-    let started = Instant::now();
-    let result = tokio::time::timeout(timeout, async {
-        let socket = if target.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-            .map_err(io_text)?;
-        socket
-            .bind(SocketAddr::new(source, 0))
-            .map_err(|e| format!("cannot bind {source}: {e}"))?;
-        let mut stream = socket.connect(target).await.map_err(io_text)?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: candor-monitor\r\nConnection: close\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).await.map_err(io_text)?;
-        let mut head = [0u8; 64];
-        let mut got = 0;
-        while got < 12 {
-            let n = stream.read(&mut head[got..]).await.map_err(io_text)?;
-            if n == 0 {
-                return Err("connection closed without a response".to_owned());
-            }
-            got += n;
-        }
-        let line = String::from_utf8_lossy(&head[..got]);
-        let code: u16 = line
-            .strip_prefix("HTTP/1.1 ")
-            .or_else(|| line.strip_prefix("HTTP/1.0 "))
-            .and_then(|rest| rest.get(..3))
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| "not an HTTP response".to_owned())?;
-        if ok(code) { Ok(()) } else { Err(format!("HTTP {code} for GET {path}")) }
-    })
-    .await;
-    match result {
-        Ok(Ok(())) => Outcome::Ok {
-            latency_ms: started.elapsed().as_millis().try_into().unwrap_or(u32::MAX),
-        },
-        Ok(Err(e)) => Outcome::Failed {
-            reason: format!("http: {e}"),
-        },
-        Err(_) => Outcome::Failed {
-            reason: format!("http: no response within {} ms", timeout.as_millis()),
-        },
     }
 }
 
@@ -1005,7 +752,7 @@ mod tests {
     }
 
     #[test]
-    fn nameserver_and_vantage_syntax() {
+    fn nameserver_syntax() {
         let s = parse_nameserver("ns2@Frankfurt=127.0.0.1:5301", None).unwrap();
         assert_eq!(
             (s.key.as_str(), s.name.as_str(), s.location.as_deref()),
@@ -1022,11 +769,5 @@ mod tests {
                 .to_string()
                 .contains("is not an address")
         );
-        let v = parse_vantage("lo2=127.0.0.2").unwrap();
-        assert_eq!(
-            (v.name.as_str(), v.source),
-            ("lo2", Some(IpAddr::from([127, 0, 0, 2])))
-        );
-        assert!(parse_vantage("x=y").is_err());
     }
 }

@@ -3,6 +3,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod distribution;
+pub(crate) mod dnssec;
 pub(crate) mod domains;
 pub(crate) mod identity;
 pub(crate) mod records;

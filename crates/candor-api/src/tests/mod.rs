@@ -4,6 +4,7 @@
 
 mod accounts;
 mod distribution;
+mod dnssec;
 mod domains;
 mod errors;
 mod identity;

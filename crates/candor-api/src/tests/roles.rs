@@ -3,7 +3,8 @@
 //! do what shows up in review. Each call gets a fresh world, so a caller's
 //! successful delete does not turn the next caller's call into a 404.
 //! Only the operator's postmortem is a 400: the authorization passed, but
-//! a postmortem needs a resolved incident.
+//! a postmortem needs a resolved incident; likewise the owner's DNSSEC
+//! disable is a 428: the domain has no DNSSEC to disable.
 
 use std::fmt::Write as _;
 
@@ -226,6 +227,10 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
         POST /v2/{account}/domains [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
         GET /v2/{account}/domains/{domain} [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         DELETE /v2/{account}/domains/{domain} [owner]: anon=401 other=404 member=403 owner=204 op-member=404 operator=404
+        GET /v2/{account}/domains/{domain}/dnssec [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
+        POST /v2/{account}/domains/{domain}/dnssec [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
+        DELETE /v2/{account}/domains/{domain}/dnssec [owner]: anon=401 other=404 member=403 owner=428 op-member=404 operator=404
+        GET /v2/{account}/domains/{domain}/ds_records [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         GET /v2/{account}/zones [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         GET /v2/{account}/zones/{zone} [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         GET /v2/{account}/zones/{zone}/file [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404

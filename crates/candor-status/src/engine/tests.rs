@@ -1,5 +1,6 @@
 use super::*;
 use crate::db::ComponentSpec;
+use crate::model::IncidentView;
 
 struct World {
     db: StatusDb,

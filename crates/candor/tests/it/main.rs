@@ -9,15 +9,19 @@
 
 mod backup;
 mod differential;
+mod dnssec;
 mod guard;
 mod http;
 mod observe;
 mod offline;
+mod ops;
 mod packaging;
 mod server;
 mod status;
 mod status_cli;
+mod status_stress;
 mod store;
 mod support;
+mod tls;
 mod types;
 mod xfr;

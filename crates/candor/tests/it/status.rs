@@ -236,7 +236,8 @@ const ZONE: &str = "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1.candor.test. hostm
 /// A second name server: a Candor serving zone files on a fixed address,
 /// so it can be killed and started again on the same port.
 pub(crate) struct Secondary {
-    addr: SocketAddr,
+    /// Its address (UDP and TCP).
+    pub(crate) addr: SocketAddr,
     zones: TempDir,
     process: Option<Process>,
 }
@@ -438,7 +439,7 @@ impl Primary {
 }
 
 /// The settings of the test: fast rounds, short hold.
-const FAST: &[&str] = &[
+pub(crate) const FAST: &[&str] = &[
     "--status-interval-ms",
     "300",
     "--status-timeout-ms",

@@ -108,7 +108,7 @@ fn create_a(h: &Hosted, name: &str, ip: &str) -> (u16, Option<String>) {
 
 /// The default ports of `candor serve`: DNS, the API, the status page and
 /// the redirector.
-const DEFAULT_PORTS: [u16; 4] = [5353, 8053, 8054, 8080];
+const DEFAULT_PORTS: [u16; 4] = [5300, 8053, 8054, 8080];
 
 /// Holds every default port this test can take (TCP, and UDP for DNS),
 /// as a developer's `candor serve` would; a port someone else holds already

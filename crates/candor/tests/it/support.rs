@@ -3,13 +3,11 @@
 //! `knotd` (killed on drop), and a small blocking DNS client that builds
 //! queries and decodes responses with [`candor_wire::decode::decode_message`].
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -145,20 +143,30 @@ impl Drop for TempDir {
 
 //----------- Ports -----------------------------------------------------------
 
-/// Ports handed out in this process, so parallel tests never share one.
-static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+/// The ports tests hand out: below the kernel's ephemeral range
+/// (`net.ipv4.ip_local_port_range`, 32768–60999 by default), so no client
+/// socket of a parallel test can take a port between the moment it is found
+/// free and the moment the server under test binds it (with ports from
+/// `bind(0)` that race made a test fail now and then).
+const PORTS: std::ops::Range<u32> = 20_000..32_000;
+
+/// How many ports this process has tried; each is tried once.
+static TRIED: AtomicU32 = AtomicU32::new(0);
 
 /// A port on 127.0.0.1 that is free for both UDP and TCP right now and has
-/// not been handed out before in this process.
+/// not been handed out before in this process. Processes start at different
+/// offsets (by process id), so two test runs side by side rarely probe the
+/// same ports, and a taken port is skipped.
 pub(crate) fn free_port() -> u16 {
+    let span = PORTS.end - PORTS.start;
+    let offset = std::process::id().wrapping_mul(7_919) % span;
     loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp port 0");
-        let port = udp.local_addr().expect("udp local addr").port();
-        if TcpListener::bind(("127.0.0.1", port)).is_err() {
-            continue;
-        }
-        let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-        if handed.get_or_insert_with(HashSet::new).insert(port) {
+        let n = TRIED.fetch_add(1, Ordering::Relaxed);
+        assert!(n < span, "no free port left in {PORTS:?}");
+        let port = u16::try_from(PORTS.start + (offset + n) % span).expect("ports fit u16");
+        let udp = UdpSocket::bind(("127.0.0.1", port));
+        let tcp = TcpListener::bind(("127.0.0.1", port));
+        if udp.is_ok() && tcp.is_ok() {
             return port;
         }
     }

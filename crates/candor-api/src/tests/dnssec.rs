@@ -1,0 +1,99 @@
+//! DNSSEC per domain, DNSimple's way: enable (201), state, DS records in
+//! DNSimple's delegation signer shape, disable (204, then 428), another
+//! account's domain (404).
+
+use axum::http::StatusCode;
+use expect_test::expect;
+use serde_json::json;
+
+use super::Harness;
+
+#[tokio::test]
+async fn enable_show_ds_records_and_disable() {
+    let h = Harness::new();
+    let zone = h.create_zone("example.com").await;
+    let zone_id = zone["id"].as_i64().expect("id");
+    let dnssec = h.path("/domains/example.com/dnssec");
+    let ds = h.path("/domains/example.com/ds_records");
+
+    let off = h.call("GET", &dnssec, None).await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(
+        off.json,
+        json!({"data": {"enabled": false, "created_at": null, "updated_at": null}})
+    );
+    let none = h.call("GET", &ds, None).await;
+    assert_eq!(none.json["data"], json!([]));
+    assert_eq!(none.json["pagination"]["total_entries"], json!(0));
+    assert_eq!(
+        h.call("DELETE", &dnssec, None).await.status,
+        StatusCode::PRECONDITION_REQUIRED
+    );
+
+    let on = h.call("POST", &dnssec, None).await;
+    assert_eq!(on.status, StatusCode::CREATED, "{}", on.json);
+    assert_eq!(on.json["data"]["enabled"], json!(true));
+    assert!(on.json["data"]["created_at"].is_string());
+    assert_eq!(h.call("GET", &dnssec, None).await.json, on.json);
+    assert_eq!(
+        h.call("POST", &dnssec, None).await.status,
+        StatusCode::CONFLICT
+    );
+
+    let list = h.call("GET", &ds, None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let record = &list.json["data"][0];
+    let mut keys: Vec<&str> = record
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    expect![[
+        r#"algorithm created_at digest digest_type domain_id id keytag public_key updated_at"#
+    ]]
+    .assert_eq(&keys.join(" "));
+    assert_eq!(record["domain_id"], json!(zone_id));
+    assert_eq!(record["algorithm"], json!("13"));
+    assert_eq!(record["digest_type"], json!("2"));
+    assert_eq!(record["digest"].as_str().map(str::len), Some(64));
+    let tag: u32 = record["keytag"]
+        .as_str()
+        .expect("tag")
+        .parse()
+        .expect("num");
+    assert!(tag <= 65535);
+    let public = record["public_key"].as_str().expect("key");
+    assert_eq!(
+        candor_zonefile::base64_decode(public).map(|k| k.len()),
+        Some(64)
+    );
+    assert_eq!(list.json["pagination"]["total_entries"], json!(1));
+    // Nothing secret in any answer.
+    assert!(!list.json.to_string().contains("pkcs8"));
+
+    // Another account sees no such domain.
+    let (_, other) = h.other_account();
+    let reply = h.call_as(Some(&other), "GET", &ds, None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(
+        h.call("DELETE", &dnssec, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        h.call("GET", &dnssec, None).await.json["data"]["enabled"],
+        json!(false)
+    );
+    assert_eq!(h.call("GET", &ds, None).await.json["data"], json!([]));
+    assert_eq!(
+        h.call("DELETE", &dnssec, None).await.status,
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    let missing = h.path("/domains/nope.example/dnssec");
+    assert_eq!(
+        h.call("GET", &missing, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

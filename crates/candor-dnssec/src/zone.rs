@@ -1,0 +1,385 @@
+//! Signing a whole compiled zone: the records that make it a signed zone
+//! (DNSKEY, CDS, CDNSKEY, NSEC, RRSIG), computed off the query path.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::num::NonZeroUsize;
+
+use candor_wire::{Name, Rtype};
+use candor_zone::{ALIAS, Lookup, NodeId, OwnedRecord, POOL, RrSet, Zone, canonical_name_cmp};
+
+use crate::key::{DigestType, SigningKey};
+use crate::nsec;
+use crate::rrsig::{SignError, SigningPolicy, sign_rrset};
+
+/// Why a zone could not be signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ZoneSignError {
+    /// No key signs the apex key sets (a CSK or KSK is needed), or none
+    /// signs the rest of the zone (a CSK or ZSK).
+    MissingKey(&'static str),
+    /// The zone holds DNSSEC records of its own, which the signer makes:
+    /// RRSIG, NSEC, NSEC3 or NSEC3PARAM anywhere, DNSKEY, CDS or CDNSKEY
+    /// at the apex.
+    DnssecRecord {
+        /// The owner, in presentation format.
+        owner: String,
+        /// The type.
+        rtype: Rtype,
+    },
+    /// A signature could not be made.
+    Sign(SignError),
+}
+
+impl fmt::Display for ZoneSignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ZoneSignError::MissingKey(what) => write!(f, "no key {what}"),
+            ZoneSignError::DnssecRecord { owner, rtype } => write!(
+                f,
+                "{owner} {rtype}: a zone to be signed cannot hold its own {rtype} records; \
+                 Candor makes them"
+            ),
+            ZoneSignError::Sign(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ZoneSignError {}
+
+impl From<SignError> for ZoneSignError {
+    fn from(e: SignError) -> ZoneSignError {
+        ZoneSignError::Sign(e)
+    }
+}
+
+/// What signing a zone made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedZone {
+    /// The DNSKEY, CDS, CDNSKEY, NSEC and RRSIG records, in canonical
+    /// order (RFC 4034 §6). With the zone's own records they make the
+    /// signed zone.
+    pub records: Vec<OwnedRecord>,
+    /// The owner names of the NSEC chain (lower-cased wire), in canonical
+    /// order: authoritative names with data and delegation points.
+    pub chain: Vec<Box<[u8]>>,
+    /// How many signatures were made.
+    pub signatures: usize,
+}
+
+/// Whether a node is signed as authoritative data or as a delegation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Authoritative data: every RRset is signed.
+    Data,
+    /// A zone cut: only DS is signed; NS and glue are not.
+    Cut,
+}
+
+/// Signs `zone` with `keys` at time `now` (seconds since the epoch).
+///
+/// The result holds the apex DNSKEY RRset (every key), a CDS (SHA-256)
+/// and CDNSKEY for every key that signs keys (RFC 7344, so a parent that
+/// scans can follow), an NSEC chain over the authoritative names with
+/// data and the delegation points (empty non-terminals and names below a
+/// cut or DNAME are not in it, RFC 4035 §2.3), and an RRSIG by the right
+/// keys over every authoritative RRset: apex key sets by the CSK/KSKs,
+/// everything else by the CSK/ZSKs; at a delegation only the DS and NSEC
+/// RRsets. NSEC TTLs are the negative-caching TTL (RFC 9077).
+///
+/// ALIAS and POOL records are not signed here: what they answer is
+/// decided after compilation (docs/dnssec.md, "Synthesized answers");
+/// their names appear in the chain with the types they answer (A and AAAA
+/// for ALIAS, CNAME for POOL).
+///
+/// The signatures are made on `threads` threads (signing is nearly all of
+/// the time, and RRsets are independent); the result does not depend on
+/// how many.
+pub fn sign_zone(
+    zone: &Zone,
+    keys: &[SigningKey],
+    policy: &SigningPolicy,
+    now: u64,
+    threads: NonZeroUsize,
+) -> Result<SignedZone, ZoneSignError> {
+    let key_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_keys()).collect();
+    let zone_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_zone()).collect();
+    if key_signers.is_empty() {
+        return Err(ZoneSignError::MissingKey(
+            "signs the DNSKEY RRset (a CSK or KSK)",
+        ));
+    }
+    if zone_signers.is_empty() {
+        return Err(ZoneSignError::MissingKey(
+            "signs the zone's data (a CSK or ZSK)",
+        ));
+    }
+    let apex = zone.apex().as_wire();
+    let apex_node = zone.node(0);
+    let soa_ttl = zone
+        .rrset(apex_node, Rtype::SOA)
+        .map_or(3600, |s: &RrSet| s.ttl);
+    let negative_ttl = zone
+        .negative_soa()
+        .get(4..8)
+        .map_or(soa_ttl, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+
+    // The chain's names and what is at them.
+    let mut members: Vec<(NodeId, Kind)> = Vec::new();
+    for id in 0..zone.node_count() as NodeId {
+        let name = zone.name_bytes(id);
+        let kind = match zone.lookup(name) {
+            Lookup::Exact(_) => Kind::Data,
+            Lookup::Delegation { at_cut: true, .. } => Kind::Cut,
+            _ => continue,
+        };
+        let sets = zone.rrsets(zone.node(id));
+        for set in sets {
+            let own = matches!(
+                set.rtype,
+                Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM
+            ) || (id == 0
+                && matches!(set.rtype, Rtype::DNSKEY | Rtype::CDS | Rtype::CDNSKEY));
+            if own {
+                return Err(ZoneSignError::DnssecRecord {
+                    owner: presentation(name),
+                    rtype: set.rtype,
+                });
+            }
+        }
+        if !sets.is_empty() {
+            members.push((id, kind));
+        }
+    }
+    members.sort_unstable_by(|a, b| canonical_name_cmp(zone.name_bytes(a.0), zone.name_bytes(b.0)));
+
+    let mut records: Vec<OwnedRecord> = Vec::new();
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+
+    // The apex key sets.
+    let dnskeys: Vec<&[u8]> = keys.iter().map(|k| k.dnskey_rdata()).collect();
+    let cds: Vec<Vec<u8>> = key_signers
+        .iter()
+        .map(|k| k.ds_rdata(apex, DigestType::Sha256))
+        .collect();
+    let cdnskeys: Vec<&[u8]> = key_signers.iter().map(|k| k.dnskey_rdata()).collect();
+    let cds_refs: Vec<&[u8]> = cds.iter().map(Vec::as_slice).collect();
+    for (rtype, rdatas) in [
+        (Rtype::DNSKEY, &dnskeys),
+        (Rtype::CDS, &cds_refs),
+        (Rtype::CDNSKEY, &cdnskeys),
+    ] {
+        for rdata in rdatas.iter() {
+            records.push(OwnedRecord {
+                owner: apex.into(),
+                rtype,
+                ttl: soa_ttl,
+                rdata: (*rdata).into(),
+            });
+        }
+        jobs.push(Job {
+            owner: apex,
+            rtype,
+            ttl: soa_ttl,
+            rdatas: rdatas.iter().map(|r| r.to_vec().into()).collect(),
+            key_set: true,
+        });
+    }
+
+    // Every authoritative RRset, and the chain's types.
+    let mut chain_types: Vec<Vec<Rtype>> = Vec::with_capacity(members.len());
+    for &(id, kind) in &members {
+        let owner = zone.name_bytes(id);
+        let mut types = vec![Rtype::NSEC, Rtype::RRSIG];
+        if id == 0 {
+            types.extend([Rtype::DNSKEY, Rtype::CDS, Rtype::CDNSKEY]);
+        }
+        for set in zone.rrsets(zone.node(id)) {
+            match (kind, set.rtype) {
+                (Kind::Cut, Rtype::NS) => types.push(Rtype::NS),
+                (Kind::Cut, Rtype::DS) => types.push(Rtype::DS),
+                (Kind::Cut, _) => continue,
+                (Kind::Data, t) if t == ALIAS => types.extend([Rtype::A, Rtype::AAAA]),
+                (Kind::Data, t) if t == POOL => types.push(Rtype::CNAME),
+                (Kind::Data, t) => types.push(t),
+            }
+            if set.rtype == ALIAS
+                || set.rtype == POOL
+                || set.rtype == Rtype::NS && kind == Kind::Cut
+            {
+                continue;
+            }
+            jobs.push(Job {
+                owner,
+                rtype: set.rtype,
+                ttl: set.ttl,
+                rdatas: tails_rdata(zone.tails(set)).map(Cow::Borrowed).collect(),
+                key_set: false,
+            });
+        }
+        chain_types.push(types);
+    }
+
+    // The NSEC chain.
+    let names: Vec<&[u8]> = members.iter().map(|&(id, _)| zone.name_bytes(id)).collect();
+    for (owner, rdata) in names.iter().zip(nsec::chain(&names, &chain_types)) {
+        records.push(OwnedRecord {
+            owner: (*owner).into(),
+            rtype: Rtype::NSEC,
+            ttl: negative_ttl,
+            rdata: rdata.clone().into(),
+        });
+        jobs.push(Job {
+            owner,
+            rtype: Rtype::NSEC,
+            ttl: negative_ttl,
+            rdatas: vec![Cow::Owned(rdata)],
+            key_set: false,
+        });
+    }
+
+    // The signatures, on `threads` threads; each RRset's are the same
+    // whichever thread makes them, and the result is sorted anyway.
+    let signers = Signers {
+        keys: &key_signers,
+        zone: &zone_signers,
+        apex,
+        policy,
+        now,
+    };
+    let chunk = jobs.len().div_ceil(threads.get()).max(1);
+    let (signed, signatures) = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| signers.run(part)))
+            .collect();
+        let mut all = Vec::new();
+        let mut count = 0;
+        for h in handles {
+            let (recs, n) = h.join().map_err(|_| SignError::Worker)??;
+            all.extend(recs);
+            count += n;
+        }
+        Ok::<_, SignError>((all, count))
+    })?;
+    records.extend(signed);
+    records.sort_by(OwnedRecord::canonical_cmp);
+    Ok(SignedZone {
+        records,
+        chain: names.iter().map(|n| Box::<[u8]>::from(*n)).collect(),
+        signatures,
+    })
+}
+
+/// One RRset to sign.
+struct Job<'z> {
+    /// The owner (lower-cased wire).
+    owner: &'z [u8],
+    /// The type.
+    rtype: Rtype,
+    /// The TTL.
+    ttl: u32,
+    /// The RDATAs, as stored.
+    rdatas: Vec<Cow<'z, [u8]>>,
+    /// Whether it is an apex key set (signed by CSK/KSKs), not zone data.
+    key_set: bool,
+}
+
+/// What signing needs besides the RRsets.
+struct Signers<'a> {
+    /// Keys that sign the apex key sets.
+    keys: &'a [&'a SigningKey],
+    /// Keys that sign everything else.
+    zone: &'a [&'a SigningKey],
+    /// The signer's name (the apex).
+    apex: &'a [u8],
+    /// Validity periods.
+    policy: &'a SigningPolicy,
+    /// The time of signing.
+    now: u64,
+}
+
+impl Signers<'_> {
+    /// Signs `jobs`; returns the RRSIG records and how many there are.
+    fn run(&self, jobs: &[Job<'_>]) -> Result<(Vec<OwnedRecord>, usize), SignError> {
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut rdatas: Vec<&[u8]> = Vec::new();
+        for job in jobs {
+            rdatas.clear();
+            rdatas.extend(job.rdatas.iter().map(|r| r.as_ref()));
+            let validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
+            let keys = if job.key_set { self.keys } else { self.zone };
+            for key in keys {
+                let rdata = sign_rrset(
+                    key, self.apex, job.owner, job.rtype, job.ttl, &rdatas, validity,
+                )?;
+                out.push(OwnedRecord {
+                    owner: job.owner.into(),
+                    rtype: Rtype::RRSIG,
+                    ttl: job.ttl,
+                    rdata: rdata.into(),
+                });
+            }
+        }
+        let count = out.len();
+        Ok((out, count))
+    }
+}
+
+/// The RDATA of each RR in an RRset's wire tails (TYPE, CLASS, TTL,
+/// RDLENGTH, RDATA).
+fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let head = tails.get(..10)?;
+        let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
+        let rdata = tails.get(10..10 + len)?;
+        tails = &tails[10 + len..];
+        Some(rdata)
+    })
+}
+
+/// A number spreading RRsets' expirations (FNV-1a over owner and type):
+/// the same RRset gets the same expiration every time it is signed at the
+/// same moment, and neighbours do not expire together.
+fn spread(owner: &[u8], rtype: Rtype) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in owner.iter().chain(&rtype.0.to_be_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A wire name in presentation format.
+fn presentation(wire: &[u8]) -> String {
+    Name::from_wire(wire).map_or_else(|_| format!("{wire:?}"), |n| n.to_string())
+}
+
+/// The signed zone as a master file (RFC 1035 §5): the apex SOA first, then
+/// every record of `zone` but its private types (ALIAS, POOL) and every
+/// record of `signed`, in canonical order, one per line in presentation
+/// format. This is what `dnssec-verify` and secondaries read.
+pub fn zone_text(zone: &Zone, signed: &SignedZone) -> String {
+    let mut all: Vec<OwnedRecord> = zone
+        .records()
+        .filter(|r| !candor_zone::is_private_type(r.rtype))
+        .map(|r| OwnedRecord::from_record(&r))
+        .collect();
+    all.extend(signed.records.iter().cloned());
+    all.sort_by(|a, b| {
+        let soa = |r: &OwnedRecord| !(r.rtype == Rtype::SOA && *r.owner == *zone.apex().as_wire());
+        soa(a).cmp(&soa(b)).then_with(|| a.canonical_cmp(b))
+    });
+    let mut out = String::new();
+    for r in &all {
+        out.push_str(&presentation(&r.owner));
+        out.push('\t');
+        out.push_str(&r.ttl.to_string());
+        out.push_str("\tIN\t");
+        out.push_str(&r.rtype.to_string());
+        out.push('\t');
+        out.push_str(&candor_zonefile::rdata_to_text(r.rtype, &r.rdata));
+        out.push('\n');
+    }
+    out
+}

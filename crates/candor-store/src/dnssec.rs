@@ -1,0 +1,406 @@
+//! DNSSEC per zone: whether signing is enabled, the zone's keys (with their
+//! private halves as PKCS#8 documents, which the signer needs), and the DS
+//! records the zone's owner gives the registrar.
+//!
+//! Enabling makes one combined signing key (CSK, docs/dnssec.md "Keys").
+//! Private keys leave this module only as `candor_dnssec::SigningKey`,
+//! whose `Debug` shows no secret; nothing here logs.
+//!
+//! Signing the served zone with these keys is the next stage of issue 12
+//! (docs/dnssec.md): until then, enabling changes no answer.
+
+use candor_dnssec::{Algorithm, DigestType, KeyRole, SigningKey};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::history::{self, Audit};
+use crate::time::{now, rfc3339};
+use crate::zones::find_zone;
+use crate::{Actor, Store, StoreError};
+
+/// Whether a zone is signed, as DNSimple's `GET .../dnssec` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnssecState {
+    /// Whether signing is enabled.
+    pub enabled: bool,
+    /// When it was enabled (RFC 3339 UTC), if it is.
+    pub created_at: Option<String>,
+    /// When its state last changed (RFC 3339 UTC), if it is enabled.
+    pub updated_at: Option<String>,
+}
+
+/// A delegation signer record for the parent zone, in DNSimple's shape
+/// (numbers as decimal strings, the digest in upper-case hex).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DsRecordInfo {
+    /// The key's id.
+    pub id: i64,
+    /// The zone's id.
+    pub domain_id: i64,
+    /// The DNSSEC algorithm number (`"13"`, `"15"`).
+    pub algorithm: String,
+    /// The digest, upper-case hex.
+    pub digest: String,
+    /// The digest type number (`"2"`: SHA-256).
+    pub digest_type: String,
+    /// The key tag.
+    pub keytag: String,
+    /// The public key, base64 (for registries that take DNSKEY data).
+    pub public_key: String,
+    /// When the key was made (RFC 3339 UTC).
+    pub created_at: String,
+    /// When the key last changed (RFC 3339 UTC).
+    pub updated_at: String,
+}
+
+/// The `dnssec` row of a zone: created and updated times.
+fn state_row(tx: &Transaction<'_>, zone_id: i64) -> Result<Option<(i64, i64)>, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT created_at, updated_at FROM dnssec WHERE zone_id = ?1",
+            [zone_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// The state as shown.
+fn state(row: Option<(i64, i64)>) -> DnssecState {
+    DnssecState {
+        enabled: row.is_some(),
+        created_at: row.map(|(c, _)| rfc3339(c)),
+        updated_at: row.map(|(_, u)| rfc3339(u)),
+    }
+}
+
+/// The stored form of a key role.
+fn role_name(role: KeyRole) -> &'static str {
+    match role {
+        KeyRole::Csk => "csk",
+        KeyRole::Ksk => "ksk",
+        KeyRole::Zsk => "zsk",
+    }
+}
+
+/// A key role from its stored form.
+fn parse_role(name: &str) -> Option<KeyRole> {
+    match name {
+        "csk" => Some(KeyRole::Csk),
+        "ksk" => Some(KeyRole::Ksk),
+        "zsk" => Some(KeyRole::Zsk),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Whether DNSSEC is enabled for a zone of an account.
+    pub fn dnssec(&self, account_id: i64, zone: &str) -> Result<DnssecState, StoreError> {
+        self.read(|tx| {
+            let z = find_zone(tx, account_id, zone)?;
+            Ok(state(state_row(tx, z.id)?))
+        })
+    }
+
+    /// Enables DNSSEC for a zone: makes a combined signing key of
+    /// `algorithm` with the operating system's randomness and stores it;
+    /// the audit log says who (never the key). A zone that has it enabled
+    /// already is a conflict.
+    pub fn enable_dnssec(
+        &self,
+        account_id: i64,
+        zone: &str,
+        algorithm: Algorithm,
+        actor: &Actor,
+    ) -> Result<DnssecState, StoreError> {
+        let rng = ring::rand::SystemRandom::new();
+        let key = SigningKey::generate(algorithm, KeyRole::Csk, &rng)
+            .map_err(|e| StoreError::Db(format!("cannot make a DNSSEC key: {e}")))?;
+        self.write(|tx| {
+            let z = find_zone(tx, account_id, zone)?;
+            if state_row(tx, z.id)?.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "DNSSEC is already enabled for {}",
+                    z.name
+                )));
+            }
+            let at = now();
+            tx.execute(
+                "INSERT INTO dnssec (zone_id, created_at, updated_at) VALUES (?1, ?2, ?2)",
+                params![z.id, at],
+            )?;
+            tx.execute(
+                "INSERT INTO dnssec_keys (zone_id, algorithm, role, key_tag, dnskey, pkcs8,
+                                          created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![
+                    z.id,
+                    key.algorithm().number(),
+                    role_name(key.role()),
+                    key.key_tag(),
+                    key.dnskey_rdata(),
+                    key.pkcs8(),
+                    at
+                ],
+            )?;
+            history::audit(
+                tx,
+                &Audit {
+                    account_id,
+                    actor,
+                    action: "dnssec.enable",
+                    target: &z.name,
+                    detail: &format!(
+                        "enabled DNSSEC for {}: CSK {}, key tag {}",
+                        z.name,
+                        key.algorithm().mnemonic(),
+                        key.key_tag()
+                    ),
+                    at,
+                },
+            )?;
+            Ok(state(state_row(tx, z.id)?))
+        })
+    }
+
+    /// Disables DNSSEC for a zone and deletes its keys (audited). A zone
+    /// without DNSSEC is a conflict (the API answers it 428, as DNSimple
+    /// does).
+    pub fn disable_dnssec(
+        &self,
+        account_id: i64,
+        zone: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let z = find_zone(tx, account_id, zone)?;
+            if state_row(tx, z.id)?.is_none() {
+                return Err(StoreError::Conflict(format!(
+                    "DNSSEC is not enabled for {}",
+                    z.name
+                )));
+            }
+            tx.execute("DELETE FROM dnssec_keys WHERE zone_id = ?1", [z.id])?;
+            tx.execute("DELETE FROM dnssec WHERE zone_id = ?1", [z.id])?;
+            history::audit(
+                tx,
+                &Audit {
+                    account_id,
+                    actor,
+                    action: "dnssec.disable",
+                    target: &z.name,
+                    detail: &format!("disabled DNSSEC for {} and deleted its keys", z.name),
+                    at: now(),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The DS records (SHA-256) of a zone's keys that the parent must
+    /// hold, oldest key first; none when DNSSEC is off.
+    pub fn ds_records(&self, account_id: i64, zone: &str) -> Result<Vec<DsRecordInfo>, StoreError> {
+        self.read(|tx| {
+            let z = find_zone(tx, account_id, zone)?;
+            let apex = z.apex()?.to_lowercase();
+            let mut stmt = tx.prepare(
+                "SELECT id, algorithm, role, dnskey, created_at, updated_at
+                 FROM dnssec_keys WHERE zone_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([z.id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, u8>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, algorithm, role, dnskey, created, updated) = row?;
+                if !parse_role(&role).is_some_and(KeyRole::signs_keys) {
+                    continue;
+                }
+                let ds = candor_dnssec::ds_rdata(apex.as_wire(), &dnskey, DigestType::Sha256);
+                out.push(DsRecordInfo {
+                    id,
+                    domain_id: z.id,
+                    algorithm: algorithm.to_string(),
+                    digest: ds[4..].iter().map(|b| format!("{b:02X}")).collect(),
+                    digest_type: ds[3].to_string(),
+                    keytag: u16::from_be_bytes([ds[0], ds[1]]).to_string(),
+                    public_key: candor_zonefile::base64_encode(dnskey.get(4..).unwrap_or(&[])),
+                    created_at: rfc3339(created),
+                    updated_at: rfc3339(updated),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The signing keys of a zone (by id), for the signer; none when
+    /// DNSSEC is off. A stored key that no longer reads is an error
+    /// naming the key, never a silently unsigned zone.
+    pub fn dnssec_keys(&self, zone_id: i64) -> Result<Vec<SigningKey>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys
+                 WHERE zone_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([zone_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, u8>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })?;
+            let mut keys = Vec::new();
+            for row in rows {
+                let (id, algorithm, role, pkcs8) = row?;
+                let bad = |why: String| StoreError::Db(format!("DNSSEC key {id}: {why}"));
+                let algorithm = Algorithm::from_number(algorithm)
+                    .ok_or_else(|| bad(format!("unknown algorithm {algorithm}")))?;
+                let role = parse_role(&role).ok_or_else(|| bad(format!("unknown role {role}")))?;
+                keys.push(
+                    SigningKey::from_pkcs8(algorithm, role, &pkcs8)
+                        .map_err(|e| bad(e.to_string()))?,
+                );
+            }
+            Ok(keys)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candor_dnssec::Algorithm;
+
+    use crate::tests::store;
+    use crate::{Actor, Store, StoreError};
+
+    /// The actor of test changes.
+    fn actor() -> Actor {
+        Actor {
+            token_id: None,
+            via: "cli",
+            remote: None,
+        }
+    }
+
+    /// A new account's id.
+    fn account(s: &Store, email: &str) -> i64 {
+        s.create_account(email).unwrap().id
+    }
+
+    /// A new zone's id.
+    fn zone(s: &Store, account: i64, name: &str) -> i64 {
+        s.create_zone(account, name, &actor()).unwrap().zone.id
+    }
+
+    /// Enabling makes and stores a CSK whose DS the store reports, in
+    /// DNSimple's shape; the key reads back for the signer; enabling twice
+    /// and disabling a zone without DNSSEC are conflicts; disabling
+    /// removes the keys; another account's zone is not found; enabling
+    /// and disabling are in the audit log.
+    #[test]
+    fn enable_list_ds_and_disable() {
+        let s = store();
+        let acct = account(&s, "owner@example.com");
+        let z = zone(&s, acct, "example.com");
+        assert!(!s.dnssec(acct, "example.com").unwrap().enabled);
+        assert!(s.ds_records(acct, "example.com").unwrap().is_empty());
+
+        let on = s
+            .enable_dnssec(acct, "Example.COM.", Algorithm::EcdsaP256Sha256, &actor())
+            .unwrap();
+        assert!(on.enabled);
+        assert!(on.created_at.is_some());
+        assert_eq!(s.dnssec(acct, "example.com").unwrap(), on);
+        assert!(matches!(
+            s.enable_dnssec(acct, "example.com", Algorithm::Ed25519, &actor()),
+            Err(StoreError::Conflict(m)) if m == "DNSSEC is already enabled for example.com"
+        ));
+
+        let ds = s.ds_records(acct, "example.com").unwrap();
+        assert_eq!(ds.len(), 1);
+        let d = &ds[0];
+        assert_eq!(
+            (d.domain_id, d.algorithm.as_str(), d.digest_type.as_str()),
+            (z, "13", "2")
+        );
+        assert_eq!(d.digest.len(), 64);
+        assert!(
+            d.digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        );
+        let keys = s.dnssec_keys(z).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].key_tag().to_string(), d.keytag);
+        assert_eq!(
+            candor_zonefile::base64_encode(keys[0].public_key()),
+            d.public_key
+        );
+        // The DS digest is the one the key computes itself.
+        let apex = candor_wire::Name::from_text("example.com.", None).unwrap();
+        let ds_rdata = keys[0].ds_rdata(apex.as_wire(), candor_dnssec::DigestType::Sha256);
+        let hex: String = ds_rdata[4..].iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(hex, d.digest);
+        assert!(!format!("{keys:?}").contains("pkcs8"));
+
+        let other = account(&s, "other@example.com");
+        assert_eq!(
+            s.dnssec(other, "example.com"),
+            Err(StoreError::NotFound("zone"))
+        );
+        assert_eq!(
+            s.ds_records(other, "example.com"),
+            Err(StoreError::NotFound("zone"))
+        );
+
+        s.disable_dnssec(acct, "example.com", &actor()).unwrap();
+        assert!(!s.dnssec(acct, "example.com").unwrap().enabled);
+        assert!(s.dnssec_keys(z).unwrap().is_empty());
+        assert!(matches!(
+            s.disable_dnssec(acct, "example.com", &actor()),
+            Err(StoreError::Conflict(m)) if m == "DNSSEC is not enabled for example.com"
+        ));
+        let on = s
+            .enable_dnssec(acct, "example.com", Algorithm::Ed25519, &actor())
+            .unwrap();
+        assert!(on.enabled);
+        assert_eq!(
+            s.ds_records(acct, "example.com").unwrap()[0].algorithm,
+            "15"
+        );
+
+        // Who did what is in the audit log; no key material is.
+        let log = s.audit_log(acct, 1, 100).unwrap();
+        let actions: Vec<&str> = log
+            .items
+            .iter()
+            .filter(|e| e.action.starts_with("dnssec."))
+            .map(|e| e.action.as_str())
+            .collect();
+        assert_eq!(actions.len(), 3, "{actions:?}");
+        assert!(actions.contains(&"dnssec.disable"));
+        let text = format!("{:?}", log.items);
+        assert!(
+            text.contains("enabled DNSSEC for example.com: CSK ECDSAP256SHA256, key tag "),
+            "{text}"
+        );
+    }
+
+    /// Keys go with their zone when it is deleted.
+    #[test]
+    fn keys_go_with_the_zone() {
+        let s = store();
+        let acct = account(&s, "owner@example.com");
+        let z = zone(&s, acct, "example.org");
+        s.enable_dnssec(acct, "example.org", Algorithm::EcdsaP256Sha256, &actor())
+            .unwrap();
+        s.delete_zone(acct, "example.org", &actor()).unwrap();
+        assert!(s.dnssec_keys(z).unwrap().is_empty());
+    }
+}
