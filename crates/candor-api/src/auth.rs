@@ -22,6 +22,7 @@ use candor_store::{Actor, Role};
 
 use crate::AppState;
 use crate::error::{ApiError, Target};
+use crate::observe::AccessTag;
 use crate::rate::Quota;
 
 /// Who is calling: put into the request extensions by [`authenticate`].
@@ -252,6 +253,11 @@ pub(crate) async fn authenticate(
         let mut response =
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "API rate limit exceeded").into_response();
         add_rate_headers(response.headers_mut(), &quota);
+        response.extensions_mut().insert(AccessTag {
+            account_id: token.account_id,
+            token_id: token.id,
+            user_id: token.user_id,
+        });
         return response;
     }
     let remote = req
@@ -269,6 +275,11 @@ pub(crate) async fn authenticate(
     });
     let mut response = next.run(req).await;
     add_rate_headers(response.headers_mut(), &quota);
+    response.extensions_mut().insert(AccessTag {
+        account_id: token.account_id,
+        token_id: token.id,
+        user_id: token.user_id,
+    });
     response
 }
 

@@ -36,6 +36,7 @@ mod body;
 mod distribution;
 mod error;
 mod handlers;
+mod observe;
 mod openapi;
 mod params;
 mod rate;
@@ -54,6 +55,8 @@ use candor_store::{Store, StoreError, ZoneChange};
 use crate::auth::Access;
 use crate::error::{ApiError, Target};
 use crate::rate::RateLimiter;
+
+pub use observe::{Observe, READY_TIMEOUT, Readiness, metrics_router};
 
 /// What the API needs from the rest of Candor.
 pub struct ApiState {
@@ -125,6 +128,8 @@ pub(crate) struct Shared {
     zone_notes: ZoneNotes,
     /// See [`ApiState::traffic`].
     traffic: Option<Arc<candor_traffic::Traffic>>,
+    /// See [`Observe::ready`].
+    ready: Readiness,
 }
 
 /// The handlers' state: cheap to clone.
@@ -218,8 +223,8 @@ pub(crate) struct Route {
 pub(crate) fn routes() -> Vec<Route> {
     use Access::{Member, Operator, OperatorMember, Owner, Public, Token};
     use handlers::{
-        accounts, distribution as dist, dnssec, domains, identity, records, settings, status,
-        traffic, tsig, zones,
+        accounts, audit, distribution as dist, dnssec, domains, identity, records, settings,
+        status, traffic, tsig, zones,
     };
     /// Shorthand for a route.
     fn route(
@@ -237,6 +242,8 @@ pub(crate) fn routes() -> Vec<Route> {
     }
     vec![
         route("GET", "/v2/openapi.json", Public, get(openapi::document)),
+        route("GET", "/healthz", Public, get(observe::healthz)),
+        route("GET", "/readyz", Public, get(observe::readyz)),
         route("GET", "/v2/whoami", Token, get(identity::whoami)),
         route("GET", "/v2/accounts", Token, get(identity::accounts)),
         route("POST", "/v2/accounts", Operator, post(accounts::create)),
@@ -271,6 +278,7 @@ pub(crate) fn routes() -> Vec<Route> {
             Owner,
             delete(accounts::revoke_token),
         ),
+        route("GET", "/v2/{account}/audit_log", Owner, get(audit::list)),
         route(
             "GET",
             "/v2/{account}/members",
@@ -528,10 +536,18 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-/// Builds the API router. Serve it with
+/// Builds the API router, always ready and with metrics nobody reads (see
+/// [`router_with`]). Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` so the audit log
 /// records the client's address.
 pub fn router(state: ApiState) -> Router {
+    router_with(state, Observe::default())
+}
+
+/// Builds the API router, counting requests into `observe.http` and
+/// answering `/readyz` with `observe.ready`. Every request, matched or not,
+/// is written to the access log (target `candor::access`).
+pub fn router_with(state: ApiState, observe: Observe) -> Router {
     let shared: AppState = Arc::new(Shared {
         store: state.store,
         publish: state.publish,
@@ -543,6 +559,7 @@ pub fn router(state: ApiState) -> Router {
         webhook_allow_private: state.webhook_allow_private,
         zone_notes: state.zone_notes,
         traffic: state.traffic,
+        ready: observe.ready,
     });
     let mut public = Router::new();
     let mut private = Router::new();
@@ -568,5 +585,9 @@ pub fn router(state: ApiState) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            observe.http,
+            observe::access,
+        ))
         .with_state(shared)
 }

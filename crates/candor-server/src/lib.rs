@@ -31,12 +31,15 @@ use arc_swap::ArcSwap;
 use candor_zone::ZoneSet;
 
 pub use fdlimit::{FdLimit, raise_fd_limit};
-pub use stats::{Stats, StatsSnapshot};
+pub use stats::{
+    BADCOOKIE_HEADER_RCODE, LATENCY_BUCKETS, LatencyHistogram, LatencySnapshot, Stats,
+    StatsSnapshot,
+};
 pub use tcp::{
     ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
 };
 pub use udp::{UdpConfig, UdpWorkers, bind_udp};
-pub use xfr::{SecondarySide, Transfers, follow_zones, run_notifier};
+pub use xfr::{SecondarySide, Transfers, XfrSnapshot, XfrStats, follow_zones, run_notifier};
 
 /// The zones being served, replaced as a whole when anything changes.
 pub type SharedZones = Arc<ArcSwap<ZoneSet>>;

@@ -20,7 +20,9 @@ pub struct Stats {
     pub dropped: AtomicU64,
     /// Responses with the TC bit.
     pub truncated: AtomicU64,
-    /// Responses by rcode (low 4 bits; BADVERS counts as 0 here).
+    /// Responses by rcode (the header's 4 bits: BADVERS counts as 0 and
+    /// BADCOOKIE, 23 = 0x17, as 7 here; Candor never sends YXRRSET, so 7
+    /// is BADCOOKIE).
     pub rcodes: [AtomicU64; 16],
     /// Responses the rate limiter replaced by a slip (TC=1 or BADCOOKIE).
     pub rrl_slipped: AtomicU64,
@@ -36,6 +38,82 @@ pub struct Stats {
     /// Requests with a server cookie that did not verify (a fresh one was
     /// issued).
     pub cookie_invalid: AtomicU64,
+    /// How long answering took, per batch (UDP only; see
+    /// [`LatencyHistogram`]).
+    pub latency: LatencyHistogram,
+}
+
+/// The header rcode BADCOOKIE (23) leaves in a response's header: its low
+/// four bits (the rest is in the OPT record).
+pub const BADCOOKIE_HEADER_RCODE: usize = 23 & 0x0f;
+
+/// Buckets of [`LatencyHistogram`]: upper bounds of 2^0 ... 2^16
+/// microseconds, and one for longer.
+pub const LATENCY_BUCKETS: usize = 18;
+
+/// A histogram of answering time in microseconds, with power-of-two
+/// buckets (1 us, 2 us, ... 65.5 ms, then everything longer).
+///
+/// A UDP worker records one observation per batch: the time from
+/// `recvmmsg` returning to the last `sendmmsg` of the batch, weighted by
+/// the batch's packet count. That is an upper bound of each query's time
+/// inside Candor (kernel queueing before the receive is not in it), and it
+/// costs three relaxed load/store pairs per batch of up to 32 queries, not
+/// per packet: the two clock reads it uses were already taken for the
+/// worker's load estimate. Single writer (the worker), like [`Stats`].
+#[derive(Default, Debug)]
+pub struct LatencyHistogram {
+    /// Observations per bucket (not cumulative).
+    pub buckets: [AtomicU64; LATENCY_BUCKETS],
+    /// Sum of the observations, in microseconds.
+    pub sum_us: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// The bucket of a time of `us` microseconds: the smallest `k` with
+    /// `us <= 2^k`, or the last bucket.
+    #[inline]
+    pub fn bucket(us: u64) -> usize {
+        let k = (64 - us.saturating_sub(1).leading_zeros()) as usize;
+        k.min(LATENCY_BUCKETS - 1)
+    }
+
+    /// The upper bound of bucket `k` in microseconds (`None`: unbounded).
+    pub fn upper_bound_us(k: usize) -> Option<u64> {
+        (k < LATENCY_BUCKETS - 1).then(|| 1u64 << k)
+    }
+
+    /// Records `n` queries that each took at most `us` microseconds. Only
+    /// the owning worker may call it.
+    #[inline]
+    pub(crate) fn observe(&self, us: u64, n: u64) {
+        bump(&self.buckets[Self::bucket(us)], n);
+        bump(&self.sum_us, us.saturating_mul(n));
+    }
+
+    /// Adds this histogram into `sum`.
+    pub fn add_to(&self, sum: &mut LatencySnapshot) {
+        for (s, b) in sum.buckets.iter_mut().zip(&self.buckets) {
+            *s += b.load(Ordering::Relaxed);
+        }
+        sum.sum_us += self.sum_us.load(Ordering::Relaxed);
+    }
+}
+
+/// A point-in-time sum of [`LatencyHistogram`]s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencySnapshot {
+    /// Observations per bucket (not cumulative).
+    pub buckets: [u64; LATENCY_BUCKETS],
+    /// Sum of the observations, in microseconds.
+    pub sum_us: u64,
+}
+
+impl LatencySnapshot {
+    /// How many observations there are.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
 }
 
 /// A point-in-time sum of counters.
@@ -63,6 +141,8 @@ pub struct StatsSnapshot {
     pub cookie_valid: u64,
     /// Requests with an invalid server cookie.
     pub cookie_invalid: u64,
+    /// Answering time (UDP).
+    pub latency: LatencySnapshot,
 }
 
 /// Adds `n` to a counter that only the calling worker writes.
@@ -110,5 +190,44 @@ impl Stats {
         sum.cookie_client_only += get(&self.cookie_client_only);
         sum.cookie_valid += get(&self.cookie_valid);
         sum.cookie_invalid += get(&self.cookie_invalid);
+        self.latency.add_to(&mut sum.latency);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Times land in the smallest power-of-two bucket that holds them, and
+    /// anything past 2^16 us in the last one.
+    #[test]
+    fn latency_buckets() {
+        assert_eq!(LatencyHistogram::bucket(0), 0);
+        assert_eq!(LatencyHistogram::bucket(1), 0);
+        assert_eq!(LatencyHistogram::bucket(2), 1);
+        assert_eq!(LatencyHistogram::bucket(3), 2);
+        assert_eq!(LatencyHistogram::bucket(4), 2);
+        assert_eq!(LatencyHistogram::bucket(5), 3);
+        assert_eq!(LatencyHistogram::bucket(65_536), 16);
+        assert_eq!(LatencyHistogram::bucket(65_537), 17);
+        assert_eq!(LatencyHistogram::bucket(u64::MAX), 17);
+        assert_eq!(LatencyHistogram::upper_bound_us(16), Some(65_536));
+        assert_eq!(LatencyHistogram::upper_bound_us(17), None);
+    }
+
+    /// An observation of a batch counts once per query, and snapshots sum
+    /// workers.
+    #[test]
+    fn latency_observe_and_sum() {
+        let (a, b) = (Stats::default(), Stats::default());
+        a.latency.observe(10, 32);
+        b.latency.observe(100_000, 1);
+        let mut sum = StatsSnapshot::default();
+        a.add_to(&mut sum);
+        b.add_to(&mut sum);
+        assert_eq!(sum.latency.count(), 33);
+        assert_eq!(sum.latency.buckets[4], 32);
+        assert_eq!(sum.latency.buckets[17], 1);
+        assert_eq!(sum.latency.sum_us, 320 + 100_000);
     }
 }

@@ -18,6 +18,7 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -44,6 +45,8 @@ pub struct Transfers {
     logged: Mutex<HashSet<IpAddr>>,
     /// The secondary zones, when Candor is a secondary.
     secondary: Option<SecondarySide>,
+    /// What happened to transfer requests.
+    stats: Arc<XfrStats>,
 }
 
 /// What the listeners need of the secondary zones: who may NOTIFY, where
@@ -79,6 +82,51 @@ impl SecondarySide {
     }
 }
 
+/// Counters of the transfer side (per request, not per packet: atomic
+/// read-modify-writes).
+#[derive(Default, Debug)]
+pub struct XfrStats {
+    /// Transfers (AXFR, IXFR) whose every message went out.
+    pub completed: AtomicU64,
+    /// Transfers the client stopped taking.
+    pub aborted: AtomicU64,
+    /// Requests refused (ACL, TSIG, zone not served).
+    pub refused: AtomicU64,
+    /// Transfers dropped because every transfer slot stayed busy.
+    pub busy: AtomicU64,
+}
+
+/// A point-in-time copy of [`XfrStats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XfrSnapshot {
+    /// Transfers sent completely.
+    pub completed: u64,
+    /// Transfers aborted by the client.
+    pub aborted: u64,
+    /// Requests refused.
+    pub refused: u64,
+    /// Transfers dropped for want of a slot.
+    pub busy: u64,
+}
+
+impl XfrStats {
+    /// The counters now.
+    pub fn snapshot(&self) -> XfrSnapshot {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        XfrSnapshot {
+            completed: get(&self.completed),
+            aborted: get(&self.aborted),
+            refused: get(&self.refused),
+            busy: get(&self.busy),
+        }
+    }
+}
+
+/// Adds one to a transfer counter.
+fn count(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
 impl std::fmt::Debug for Transfers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transfers")
@@ -96,6 +144,7 @@ impl Transfers {
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
             logged: Mutex::new(HashSet::new()),
             secondary: None,
+            stats: Arc::default(),
         }
     }
 
@@ -106,8 +155,14 @@ impl Transfers {
         self
     }
 
-    /// Logs a refusal, once per source address.
+    /// The transfer counters (for metrics).
+    pub fn stats(&self) -> &Arc<XfrStats> {
+        &self.stats
+    }
+
+    /// Counts a refusal and logs it, once per source address.
     fn log_refusal(&self, source: IpAddr, refusal: &Refusal) {
+        count(&self.stats.refused);
         let first = {
             let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
             logged.len() < MAX_LOGGED_SOURCES && logged.insert(source)
@@ -207,6 +262,7 @@ pub(crate) async fn prepare(
         tokio::time::timeout(SLOT_WAIT, transfers.slots.clone().acquire_owned()).await
     else {
         tracing::warn!(%peer, "zone transfer dropped: every transfer slot stayed busy");
+        count(&transfers.stats.busy);
         return Prepared::Drop;
     };
     Prepared::Stream(Sending {
@@ -215,6 +271,7 @@ pub(crate) async fn prepare(
         buf: vec![0u8; 2 + 65535],
         peer,
         started: Instant::now(),
+        stats: transfers.stats.clone(),
     })
 }
 
@@ -326,6 +383,8 @@ pub(crate) struct Sending {
     peer: SocketAddr,
     /// When it started.
     started: Instant,
+    /// Where its end is counted.
+    stats: Arc<XfrStats>,
 }
 
 impl Sending {
@@ -342,6 +401,11 @@ impl Sending {
         let (records, messages) = self.transfer.sent();
         let zone = self.transfer.zone();
         let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        count(if complete {
+            &self.stats.completed
+        } else {
+            &self.stats.aborted
+        });
         if complete {
             tracing::info!(
                 peer = %self.peer,

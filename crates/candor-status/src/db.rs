@@ -97,6 +97,7 @@ mod public;
 mod schema;
 mod subscribers;
 
+pub use outbox::OutboxCount;
 pub use public::{PublicEmail, UNCONFIRMED_TTL};
 use schema::MIGRATIONS;
 pub use subscribers::MAX_SUBSCRIPTIONS;

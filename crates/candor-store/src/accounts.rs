@@ -306,7 +306,7 @@ impl Store {
         account_id: i64,
         name: &str,
     ) -> Result<(TokenInfo, String), StoreError> {
-        self.new_token(account_id, None, name)
+        self.new_token(account_id, None, name, None)
     }
 
     /// Creates a token that acts for `user_id` (a member of the account)
@@ -317,15 +317,30 @@ impl Store {
         user_id: i64,
         name: &str,
     ) -> Result<(TokenInfo, String), StoreError> {
-        self.new_token(account_id, Some(user_id), name)
+        self.new_token(account_id, Some(user_id), name, None)
     }
 
-    /// Does the work of [`Store::create_token`] and [`Store::create_user_token`].
+    /// Creates a token as [`Store::create_token`] (`user_id` `None`) or
+    /// [`Store::create_user_token`] do, and writes who did it to the audit
+    /// log in the same transaction (`token.create`; never the secret).
+    pub fn create_token_by(
+        &self,
+        account_id: i64,
+        user_id: Option<i64>,
+        name: &str,
+        actor: &Actor,
+    ) -> Result<(TokenInfo, String), StoreError> {
+        self.new_token(account_id, user_id, name, Some(actor))
+    }
+
+    /// Does the work of [`Store::create_token`], [`Store::create_user_token`]
+    /// and [`Store::create_token_by`] (which audits).
     fn new_token(
         &self,
         account_id: i64,
         user_id: Option<i64>,
         name: &str,
+        actor: Option<&Actor>,
     ) -> Result<(TokenInfo, String), StoreError> {
         let name = name.trim();
         if name.is_empty() {
@@ -350,8 +365,26 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![account_id, name, &hash[..], at, user_id],
             )?;
+            let id = tx.last_insert_rowid();
+            if let Some(actor) = actor {
+                let detail = match user_id {
+                    Some(user) => format!("token {id} {name:?} for user {user}"),
+                    None => format!("token {id} {name:?}"),
+                };
+                history::audit(
+                    tx,
+                    &Audit {
+                        account_id,
+                        actor,
+                        action: "token.create",
+                        target: &format!("tokens/{id}"),
+                        detail: &detail,
+                        at,
+                    },
+                )?;
+            }
             Ok(TokenInfo {
-                id: tx.last_insert_rowid(),
+                id,
                 account_id,
                 name: name.to_owned(),
                 created_at: rfc3339(at),
@@ -412,14 +445,49 @@ impl Store {
     /// Revokes a token of this account (tokens of other accounts, and
     /// revoked ones, are NotFound). The row is kept for the audit log.
     pub fn revoke_token(&self, account_id: i64, token_id: i64) -> Result<(), StoreError> {
+        self.revoke(account_id, token_id, None)
+    }
+
+    /// Revokes a token as [`Store::revoke_token`] does and writes who did
+    /// it to the audit log in the same transaction (`token.revoke`).
+    pub fn revoke_token_by(
+        &self,
+        account_id: i64,
+        token_id: i64,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        self.revoke(account_id, token_id, Some(actor))
+    }
+
+    /// Does the work of [`Store::revoke_token`] and [`Store::revoke_token_by`].
+    fn revoke(
+        &self,
+        account_id: i64,
+        token_id: i64,
+        actor: Option<&Actor>,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
+            let at = now();
             let changed = tx.execute(
                 "UPDATE tokens SET revoked_at = ?1
                  WHERE id = ?2 AND account_id = ?3 AND revoked_at IS NULL",
-                params![now(), token_id, account_id],
+                params![at, token_id, account_id],
             )?;
             if changed == 0 {
                 return Err(StoreError::NotFound("token"));
+            }
+            if let Some(actor) = actor {
+                history::audit(
+                    tx,
+                    &Audit {
+                        account_id,
+                        actor,
+                        action: "token.revoke",
+                        target: &format!("tokens/{token_id}"),
+                        detail: &format!("token {token_id} revoked"),
+                        at,
+                    },
+                )?;
             }
             Ok(())
         })

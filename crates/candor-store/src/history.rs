@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 use crate::query::PageSpec;
 use crate::records::record_from_row;
 use crate::time::rfc3339;
-use crate::{Actor, AuditEntry, ChangeEntry, Page, Store, StoreError, zones};
+use crate::{Actor, AuditEntry, AuditQuery, ChangeEntry, Page, Store, StoreError, zones};
 
 /// What a journal entry says happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,31 +139,56 @@ impl Store {
         page: u32,
         per_page: u32,
     ) -> Result<Page<AuditEntry>, StoreError> {
-        let spec = PageSpec::new(page, per_page).map_err(StoreError::Invalid)?;
+        self.audit(&AuditQuery {
+            account_id: Some(account_id),
+            since: None,
+            page,
+            per_page,
+        })
+    }
+
+    /// Audit entries, newest first: of one account (which must exist) or
+    /// of every account, optionally only those at or after a time. Each
+    /// entry names the token and the user it acted for, if any.
+    pub fn audit(&self, q: &AuditQuery) -> Result<Page<AuditEntry>, StoreError> {
+        let spec = PageSpec::new(q.page, q.per_page).map_err(StoreError::Invalid)?;
         self.read(|tx| {
-            crate::accounts::account_exists(tx, account_id)?;
+            if let Some(account) = q.account_id {
+                crate::accounts::account_exists(tx, account)?;
+            }
+            // NULL parameters match everything.
+            let filter = "(?1 IS NULL OR a.account_id = ?1) AND (?2 IS NULL OR a.at >= ?2)";
             let total: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM audit WHERE account_id = ?1",
-                [account_id],
+                &format!("SELECT COUNT(*) FROM audit a WHERE {filter}"),
+                params![q.account_id, q.since],
                 |r| r.get(0),
             )?;
-            let mut stmt = tx.prepare(
-                "SELECT id, account_id, token_id, via, remote, action, target, detail, at
-                 FROM audit WHERE account_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+            let mut stmt = tx.prepare(&format!(
+                "SELECT a.id, a.account_id, a.token_id, a.via, a.remote, a.action, a.target,
+                        a.detail, a.at, t.name, u.email
+                 FROM audit a
+                 LEFT JOIN tokens t ON t.id = a.token_id
+                 LEFT JOIN users u ON u.id = t.user_id
+                 WHERE {filter} ORDER BY a.id DESC LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(
+                params![q.account_id, q.since, spec.limit(), spec.offset()],
+                |row| {
+                    Ok(AuditEntry {
+                        id: row.get(0)?,
+                        account_id: row.get(1)?,
+                        token_id: row.get(2)?,
+                        via: row.get(3)?,
+                        remote: row.get(4)?,
+                        action: row.get(5)?,
+                        target: row.get(6)?,
+                        detail: row.get(7)?,
+                        at: rfc3339(row.get(8)?),
+                        token_name: row.get(9)?,
+                        user_email: row.get(10)?,
+                    })
+                },
             )?;
-            let rows = stmt.query_map(params![account_id, spec.limit(), spec.offset()], |row| {
-                Ok(AuditEntry {
-                    id: row.get(0)?,
-                    account_id: row.get(1)?,
-                    token_id: row.get(2)?,
-                    via: row.get(3)?,
-                    remote: row.get(4)?,
-                    action: row.get(5)?,
-                    target: row.get(6)?,
-                    detail: row.get(7)?,
-                    at: rfc3339(row.get(8)?),
-                })
-            })?;
             let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(spec.wrap(items, u64::try_from(total).unwrap_or(0)))
         })

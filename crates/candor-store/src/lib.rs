@@ -450,6 +450,23 @@ pub struct AuditEntry {
     pub detail: String,
     /// When (RFC 3339 UTC).
     pub at: String,
+    /// The token's name, if a token was used (revoked tokens keep theirs).
+    pub token_name: Option<String>,
+    /// The e-mail address of the user the token acts for, if any.
+    pub user_email: Option<String>,
+}
+
+/// Which audit entries [`Store::audit`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// One account's entries (`None`: every account's).
+    pub account_id: Option<i64>,
+    /// Only entries at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// The page, from 1.
+    pub page: u32,
+    /// Entries per page (at most 100).
+    pub per_page: u32,
 }
 
 /// An entry of a zone's change journal: one record changed at one serial.

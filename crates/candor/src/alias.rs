@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use candor_answer::{AliasEntry, AliasTable, SharedAliases};
@@ -44,6 +44,65 @@ pub(crate) struct AliasSettings {
     pub(crate) max_per_second: u32,
 }
 
+/// The resolver's counters, for the metrics. Answers served from the
+/// table are not counted: that would be a counter on the query path.
+#[derive(Debug, Default)]
+pub(crate) struct AliasStats {
+    /// Targets followed.
+    targets: AtomicU64,
+    /// Targets with an answer to serve (fresh or stale).
+    cached: AtomicU64,
+    /// Lookups that got an answer.
+    refreshed: AtomicU64,
+    /// Lookups no upstream answered usefully.
+    failed: AtomicU64,
+    /// Upstream queries that timed out, failed or got SERVFAIL.
+    upstream_errors: AtomicU64,
+}
+
+impl AliasStats {
+    /// Writes the counters as metrics.
+    pub(crate) fn collect(&self, s: &mut candor_metrics::Samples) {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let gauge = |c: &AtomicU64| i64::try_from(get(c)).unwrap_or(i64::MAX);
+        s.gauge(
+            "candor_alias_targets",
+            "ALIAS targets outside Candor's zones that the resolver follows.",
+            &[],
+            gauge(&self.targets),
+        );
+        s.gauge(
+            "candor_alias_cached",
+            "ALIAS targets with an answer to serve (fresh or stale).",
+            &[],
+            gauge(&self.cached),
+        );
+        for (result, n) in [
+            ("answered", get(&self.refreshed)),
+            ("failed", get(&self.failed)),
+        ] {
+            s.counter(
+                "candor_alias_lookups",
+                "ALIAS target lookups by result (failed: no upstream answered usefully; the \
+                 cached answer stays served until --alias-max-stale).",
+                &[("result", result)],
+                n,
+            );
+        }
+        s.counter(
+            "candor_alias_upstream_errors",
+            "Queries to ALIAS upstream resolvers that timed out, failed or got SERVFAIL.",
+            &[],
+            get(&self.upstream_errors),
+        );
+    }
+}
+
+/// Adds one to a resolver counter.
+fn count(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
 /// What the resolver knows of one target.
 struct Target {
     /// The last good answer and when it was fetched.
@@ -69,6 +128,7 @@ pub(crate) async fn run(
     table: SharedAliases,
     settings: AliasSettings,
     enabled: Arc<AtomicBool>,
+    stats: Arc<AliasStats>,
     mut stop: watch::Receiver<bool>,
 ) {
     let settings = Arc::new(settings);
@@ -137,6 +197,11 @@ pub(crate) async fn run(
                 continue;
             };
             t.busy = false;
+            count(if outcome.entry.is_some() {
+                &stats.refreshed
+            } else {
+                &stats.failed
+            });
             match outcome.entry {
                 Some(entry) => {
                     let keep = Duration::from_secs(u64::from(entry.ttl))
@@ -182,9 +247,9 @@ pub(crate) async fn run(
                     continue;
                 };
                 t.busy = true;
-                let (tx, settings) = (tx.clone(), settings.clone());
+                let (tx, settings, stats) = (tx.clone(), settings.clone(), stats.clone());
                 tokio::spawn(async move {
-                    let entry = resolve(&name, &settings).await;
+                    let entry = resolve(&name, &settings, &stats).await;
                     drop(permit);
                     let _ = tx
                         .send(Outcome {
@@ -198,6 +263,9 @@ pub(crate) async fn run(
         if changed {
             publish(&targets, &table);
         }
+        let cached = targets.values().filter(|t| t.entry.is_some()).count();
+        stats.targets.store(targets.len() as u64, Ordering::Relaxed);
+        stats.cached.store(cached as u64, Ordering::Relaxed);
     }
 }
 
@@ -214,13 +282,15 @@ fn publish(targets: &HashMap<String, Target>, table: &SharedAliases) {
 }
 
 /// Looks a target up (A and AAAA) at the first upstream that answers.
-async fn resolve(target: &str, settings: &AliasSettings) -> Option<AliasEntry> {
+async fn resolve(target: &str, settings: &AliasSettings, stats: &AliasStats) -> Option<AliasEntry> {
     let name = Name::from_text(&format!("{target}."), None).ok()?;
     for upstream in &settings.upstreams {
         let Some(v4) = ask(*upstream, &name, Rtype::A, settings.timeout).await else {
+            count(&stats.upstream_errors);
             continue;
         };
         let Some(v6) = ask(*upstream, &name, Rtype::AAAA, settings.timeout).await else {
+            count(&stats.upstream_errors);
             continue;
         };
         let exists = v4.exists && v6.exists;

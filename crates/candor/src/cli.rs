@@ -403,11 +403,9 @@ pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         TokenCommand::Create { name, user, common } => {
             let (store, account) = open(&common)?;
-            let (info, secret) = match user {
-                Some(user) => store.create_user_token(account, user, &name),
-                None => store.create_token(account, &name),
-            }
-            .map_err(explain)?;
+            let (info, secret) = store
+                .create_token_by(account, user, &name, &CLI)
+                .map_err(explain)?;
             eprintln!(
                 "created token {} ({}) for account {account}; the secret is shown once:",
                 info.id, info.name
@@ -426,7 +424,7 @@ pub(crate) fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
         }
         TokenCommand::Revoke { id, common } => {
             let (store, account) = open(&common)?;
-            store.revoke_token(account, id).map_err(explain)?;
+            store.revoke_token_by(account, id, &CLI).map_err(explain)?;
             eprintln!("revoked token {id}");
         }
     }

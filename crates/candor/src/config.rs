@@ -111,6 +111,8 @@ pub(crate) fn keys(cli: &Command) -> Vec<Arg> {
         .map(|serve| {
             serve
                 .get_arguments()
+                // Hidden flags are test knobs, not settings.
+                .filter(|a| !a.is_hide_set())
                 .filter(|a| a.get_long().is_some_and(|l| !NOT_KEYS.contains(&l)))
                 .cloned()
                 .collect()
@@ -510,7 +512,9 @@ pub(crate) fn example(cli: &Command) -> String {
             .iter()
             .map(|v| v.to_string_lossy().into_owned())
             .collect();
-        if defaults.is_empty() && !is_list(&arg) {
+        if is_switch(&arg) {
+            let _ = writeln!(out, "# {key} = false");
+        } else if defaults.is_empty() && !is_list(&arg) {
             let placeholder = value_name.unwrap_or_else(|| "VALUE".to_owned());
             let _ = writeln!(out, "# {key} = \"{placeholder}\"   # not set by default");
         } else {
@@ -785,7 +789,7 @@ mod tests {
         let settings = parse(&uncommented).expect("defaults parse");
         let with_default = keys
             .iter()
-            .filter(|a| !a.get_default_values().is_empty() || is_list(a))
+            .filter(|a| !a.get_default_values().is_empty() || is_list(a) || is_switch(a))
             .count();
         assert_eq!(settings.len(), with_default);
     }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod alias;
+mod audit_cli;
 mod backup;
 mod catalog;
 mod check;
@@ -11,6 +12,7 @@ mod config;
 mod data;
 mod dnssec_cli;
 mod guard;
+mod observe;
 mod secondary;
 mod serve;
 mod status;
@@ -43,6 +45,16 @@ struct Cli {
     /// What to do.
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or as one JSON object per line (for log
+    /// collectors); `CANDOR_LOG` filters them (default `info`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "CANDOR_LOG_FORMAT"
+    )]
+    log_format: observe::LogFormat,
 }
 
 /// Top-level commands.
@@ -80,6 +92,8 @@ enum Command {
         #[command(flatten)]
         data: data::DataArgs,
     },
+    /// The audit log: who changed what, when and from where (newest first).
+    Audit(audit_cli::AuditArgs),
     /// The configuration file: check it, or print an example with every key.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -149,6 +163,11 @@ struct ServeArgs {
     /// Address of the REST API (DNSimple API v2 shaped), when serving the store.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8053")]
     api_listen: SocketAddr,
+    /// Address to serve Prometheus metrics on (`GET /metrics`, with
+    /// `/healthz` and `/readyz`), without authentication: keep it on
+    /// loopback or an internal network. Off unless given.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// Address of the HTTP redirector for URL records, when serving the store.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     redirect_listen: SocketAddr,
@@ -395,14 +414,7 @@ fn main() -> ExitCode {
     };
     let matches = layer.apply(definition.clone()).get_matches_from(&argv);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CANDOR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    observe::init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Zone(ZoneCommand::Check { file, origin, ways }) => {
@@ -418,6 +430,7 @@ fn main() -> ExitCode {
         Command::Init { email, data } => cli::init(&email, &data),
         Command::Config(cmd) => config_command(&cmd, &definition, &layer),
         Command::Alias(cmd) => cli::alias(cmd),
+        Command::Audit(args) => audit_cli::run(&args),
         Command::Status(cmd) => status_cli::run(cmd),
         Command::Top(args) => top::run(&args),
         Command::Backup { dest, data } => backup::backup(&data, &dest),

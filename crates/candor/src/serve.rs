@@ -96,6 +96,9 @@ fn check_listeners(args: &ServeArgs, store: bool) -> anyhow::Result<()> {
             wanted.push(("--status-listen", args.status.status_listen));
         }
     }
+    if let Some(addr) = args.metrics_listen {
+        wanted.push(("--metrics-listen", addr));
+    }
     let mut held = Vec::new();
     let mut held_udp = Vec::new();
     for (flag, addr) in wanted {
@@ -255,7 +258,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // (the readiness signal) can count on TCP too.
     // The signal handlers come first: a SIGTERM sent as soon as the name
     // server answers must stop it cleanly, not kill it.
-    let (listeners, mut signals) = runtime.block_on(async {
+    let (listeners, mut signals, metrics_listener) = runtime.block_on(async {
         let signals = (
             signal(SignalKind::terminate())?,
             signal(SignalKind::interrupt())?,
@@ -267,8 +270,18 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 tcp_listener(*addr).with_context(|| format!("cannot listen on tcp {addr}"))?;
             listeners.push(listener);
         }
-        anyhow::Ok((listeners, signals))
+        let metrics = match args.metrics_listen {
+            Some(addr) => Some(crate::observe::bind(addr).await?),
+            None => None,
+        };
+        anyhow::Ok((listeners, signals, metrics))
     })?;
+    // Not ready until every listener is bound and every task started;
+    // not ready again once a stop signal arrives.
+    let phase = Arc::new(crate::observe::Phase::default());
+    let ready = crate::observe::readiness(phase.clone(), store.clone());
+    let api_metrics = candor_metrics::http::HttpMetrics::new();
+    let alias_stats = Arc::new(crate::alias::AliasStats::default());
     let udp_config = UdpConfig {
         workers,
         answer: tcp_config.answer.clone(),
@@ -333,6 +346,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             )));
         }
         let mut status_hooks = None;
+        let mut status_probes = None;
         if let Some(db) = status_db {
             let wiring = crate::status::Wiring {
                 listen: args.listen.clone(),
@@ -351,6 +365,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
             tasks.extend(running.tasks);
             status_hooks = Some((running.db.clone(), running.changed.clone()));
+            status_probes = Some(running.probes.clone());
             tasks.push(
                 serve_http(
                     args.status.status_listen,
@@ -398,7 +413,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     |(_, c)| c.clone(),
                 ),
             };
-            let api = candor_api::router(state);
+            let api = candor_api::router_with(
+                state,
+                candor_api::Observe {
+                    http: api_metrics.clone(),
+                    ready: ready.clone(),
+                },
+            );
             tasks.push(
                 serve_http(args.api_listen, api, "the API", tls.as_ref(), stop_rx.clone()).await?,
             );
@@ -429,6 +450,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     tcp_config.answer.aliases.clone(),
                     settings,
                     Arc::new(AtomicBool::new(true)),
+                    alias_stats.clone(),
                     stop_rx.clone(),
                 )));
                 tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
@@ -446,6 +468,29 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
         }
+        if let Some(listener) = metrics_listener {
+            let metrics = crate::observe::metrics(crate::observe::Sources {
+                udp: udp.iter().flat_map(|w| w.stats().iter().cloned()).collect(),
+                tcp: tcp_stats.clone(),
+                xfr: xfr.transfers.stats().clone(),
+                zones: zones.clone(),
+                publisher: store.as_ref().map(|_| publisher.clone()),
+                api: api_metrics.clone(),
+                alias: (store.is_some() && !args.data.alias_upstreams.is_empty())
+                    .then(|| alias_stats.clone()),
+                status: status_probes
+                    .clone()
+                    .zip(status_hooks.as_ref().map(|(db, _)| db.clone())),
+            });
+            tracing::info!(metrics = ?args.metrics_listen, "metrics listening");
+            tasks.push(crate::observe::serve(
+                listener,
+                metrics,
+                ready.clone(),
+                stop_rx.clone(),
+            ));
+        }
+        phase.serving();
         tracing::info!(listen = ?args.listen, udp_workers = workers, "serving");
 
         let (term, int, hup) = &mut signals;
@@ -471,6 +516,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         tracing::info!("stopping");
+        phase.stopping();
         let _ = stop_tx.send(true);
         for t in tasks {
             // The store follower never ends by itself; the others stop on

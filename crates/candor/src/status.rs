@@ -21,7 +21,7 @@ use candor_probe::dns::Ask;
 use candor_probe::{Target, Vantage};
 use candor_server::SharedZones;
 use candor_status::db::{ComponentSpec, NewUpdate, StatusDb, now};
-use candor_status::engine::{Engine, Thresholds};
+use candor_status::engine::{Engine, Outcome, Thresholds};
 use candor_status::model::{ComponentKind, IncidentStatus, UpdateSource};
 use candor_status::web::subscribe::CheckWebhook;
 use candor_status::web::{SharedSite, Site, Subscriptions};
@@ -165,6 +165,8 @@ pub(crate) struct Running {
     pub(crate) router: axum::Router,
     /// The background tasks.
     pub(crate) tasks: Vec<JoinHandle<()>>,
+    /// Probes by component and result, for the metrics.
+    pub(crate) probes: Arc<crate::observe::ProbeStats>,
 }
 
 /// Runs `f` on the database on the blocking pool.
@@ -372,6 +374,7 @@ pub(crate) async fn start(
         window_share: args.status_window_share.min(100),
     };
     let mut tasks = Vec::new();
+    let probes = Arc::new(crate::observe::ProbeStats::default());
     tasks.push(tokio::spawn(monitor(
         db.clone(),
         Engine::new(thresholds),
@@ -382,6 +385,7 @@ pub(crate) async fn start(
             timeout: Duration::from_millis(args.status_timeout_ms.max(10)),
             canary: args.status_canary.clone(),
             zones: wiring.zones.clone(),
+            counted: probes.clone(),
         },
         changed.clone(),
         stop.clone(),
@@ -467,6 +471,7 @@ pub(crate) async fn start(
         changed,
         router,
         tasks,
+        probes,
     })
 }
 
@@ -503,6 +508,8 @@ struct Probing {
     timeout: Duration,
     canary: Option<String>,
     zones: SharedZones,
+    /// Where probes are counted for the metrics.
+    counted: Arc<crate::observe::ProbeStats>,
 }
 
 impl Probing {
@@ -555,6 +562,18 @@ async fn monitor(
             if let Ok(Some(o)) = done {
                 observations.push(o);
             }
+        }
+        for o in &observations {
+            let result = match &o.outcome {
+                Outcome::Ok { .. } => "ok",
+                Outcome::Impaired { .. } => "impaired",
+                _ => "failed",
+            };
+            let kind = targets
+                .iter()
+                .find(|t| t.id == o.component_id)
+                .map_or("other", |t| t.kind.as_str());
+            probing.counted.count(o.component_id, kind, result);
         }
         let engine = engine.clone();
         let result = with_db(&db, move |db| {

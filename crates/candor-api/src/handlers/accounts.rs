@@ -157,12 +157,13 @@ pub(crate) async fn tokens(
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     scope: AccountScope,
+    caller: Caller,
     JsonBody(body): JsonBody<NewToken>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let actor = caller.actor();
     let (token, secret) = state
-        .read(Target::default(), move |store| match body.user_id {
-            Some(user) => store.create_user_token(scope.id, user, &body.name),
-            None => store.create_token(scope.id, &body.name),
+        .read(Target::default(), move |store| {
+            store.create_token_by(scope.id, body.user_id, &body.name, &actor)
         })
         .await?;
     let mut value = token_view(&token);
@@ -174,12 +175,14 @@ pub(crate) async fn create_token(
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     scope: AccountScope,
+    caller: Caller,
     path: PathParams,
 ) -> ApiResult<StatusCode> {
     let token = id(&path, "token", "Token")?;
+    let actor = caller.actor();
     state
         .read(Target::default(), move |store| {
-            store.revoke_token(scope.id, token)
+            store.revoke_token_by(scope.id, token, &actor)
         })
         .await
         .map_err(|e| not_found_as(e, "Token", token))?;

@@ -1,6 +1,7 @@
 //! Route handlers, one module per DNSimple API section.
 
 pub(crate) mod accounts;
+pub(crate) mod audit;
 pub(crate) mod distribution;
 pub(crate) mod dnssec;
 pub(crate) mod domains;

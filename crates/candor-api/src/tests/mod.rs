@@ -8,6 +8,7 @@ mod dnssec;
 mod domains;
 mod errors;
 mod identity;
+mod observe;
 mod openapi;
 mod rate;
 mod records;
@@ -35,7 +36,7 @@ use candor_zone::ZoneSet;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::{ApiState, router};
+use crate::{ApiState, Observe, router_with};
 
 /// One call of the publish hook.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,13 +135,20 @@ impl Harness {
         nameservers: Vec<SocketAddr>,
         served: Arc<Mutex<ZoneSet>>,
     ) -> Harness {
-        Harness::build(limit, nameservers, served, None)
+        Harness::build(limit, nameservers, served, None, Observe::default())
+    }
+
+    /// A harness whose router counts into `observe` and answers `/readyz`
+    /// with its hook.
+    pub(crate) fn observed(observe: Observe) -> Harness {
+        let served = Arc::new(Mutex::new(ZoneSet::new()));
+        Harness::build(10_000, Vec::new(), served, None, observe)
     }
 
     /// A harness that also runs the status page, on this database.
     pub(crate) fn with_status(status: StatusDb) -> Harness {
         let served = Arc::new(Mutex::new(ZoneSet::new()));
-        Harness::build(10_000, Vec::new(), served, Some(status))
+        Harness::build(10_000, Vec::new(), served, Some(status), Observe::default())
     }
 
     /// Builds the harness.
@@ -149,6 +157,7 @@ impl Harness {
         nameservers: Vec<SocketAddr>,
         served: Arc<Mutex<ZoneSet>>,
         status: Option<StatusDb>,
+        observe: Observe,
     ) -> Harness {
         let store = Arc::new(Store::open_in_memory(store_config()).expect("store"));
         let account = store.create_account("owner@example.com").expect("account");
@@ -177,19 +186,22 @@ impl Harness {
         let status_changes = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&status_changes);
         let traffic = Arc::new(candor_traffic::Traffic::new());
-        let app = router(ApiState {
-            store: Arc::clone(&store),
-            publish: Arc::new(publish),
-            nameservers,
-            rate_limit_per_hour: limit,
-            status: status.clone(),
-            webhook_allow_private: false,
-            zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
-            traffic: Some(traffic.clone()),
-            status_changed: Arc::new(move || {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }),
-        });
+        let app = router_with(
+            ApiState {
+                store: Arc::clone(&store),
+                publish: Arc::new(publish),
+                nameservers,
+                rate_limit_per_hour: limit,
+                status: status.clone(),
+                webhook_allow_private: false,
+                zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
+                traffic: Some(traffic.clone()),
+                status_changed: Arc::new(move || {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }),
+            },
+            observe,
+        );
         Harness {
             app,
             store,

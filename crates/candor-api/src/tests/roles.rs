@@ -208,6 +208,8 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
     }
     expect![[r#"
         GET /v2/openapi.json [anyone]: anon=200 other=200 member=200 owner=200 op-member=200 operator=200
+        GET /healthz [anyone]: anon=200 other=200 member=200 owner=200 op-member=200 operator=200
+        GET /readyz [anyone]: anon=200 other=200 member=200 owner=200 op-member=200 operator=200
         GET /v2/whoami [any token]: anon=401 other=200 member=200 owner=200 op-member=200 operator=200
         GET /v2/accounts [any token]: anon=401 other=200 member=200 owner=200 op-member=200 operator=200
         POST /v2/accounts [operator]: anon=401 other=403 member=403 owner=403 op-member=403 operator=201
@@ -217,6 +219,7 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
         GET /v2/{account}/tokens [owner]: anon=401 other=404 member=403 owner=200 op-member=404 operator=404
         POST /v2/{account}/tokens [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
         DELETE /v2/{account}/tokens/{token} [owner]: anon=401 other=404 member=403 owner=204 op-member=404 operator=404
+        GET /v2/{account}/audit_log [owner]: anon=401 other=404 member=403 owner=200 op-member=404 operator=404
         GET /v2/{account}/members [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         POST /v2/{account}/members [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
         DELETE /v2/{account}/members/{user} [owner]: anon=401 other=404 member=403 owner=204 op-member=404 operator=404

@@ -208,6 +208,7 @@ pub(super) async fn serve(
     let close = run(&mut stream, client, id, closed, open, &shared, shutdown).await;
     shared.registry().remove(id);
     let counters = &shared.stats.connections;
+    count(&counters.closed);
     match close {
         Close::Idle => count(&counters.idle),
         Close::QueryDeadline => count(&counters.query_deadline),

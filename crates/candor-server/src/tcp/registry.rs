@@ -74,6 +74,9 @@ pub struct ConnectionStats {
     /// New connections closed at once: the cap was reached and no
     /// connection was idle.
     pub full: AtomicU64,
+    /// Admitted connections that ended, for any reason (so `admitted -
+    /// closed` are open).
+    pub closed: AtomicU64,
 }
 
 /// A point-in-time copy of [`ConnectionStats`].
@@ -93,6 +96,15 @@ pub struct ConnectionSnapshot {
     pub per_source: u64,
     /// Refused at the cap.
     pub full: u64,
+    /// Admitted connections that ended.
+    pub closed: u64,
+}
+
+impl ConnectionSnapshot {
+    /// Connections open now (admitted and not yet ended).
+    pub fn open(&self) -> u64 {
+        self.admitted.saturating_sub(self.closed)
+    }
 }
 
 impl ConnectionStats {
@@ -107,6 +119,7 @@ impl ConnectionStats {
             evicted: get(&self.evicted),
             per_source: get(&self.per_source),
             full: get(&self.full),
+            closed: get(&self.closed),
         }
     }
 }

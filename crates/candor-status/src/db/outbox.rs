@@ -3,7 +3,62 @@
 
 use super::*;
 
+/// How many outbox rows are in one state (see [`StatusDb::outbox_counts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxCount {
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// `notification` (an incident update to a subscriber) or `message`
+    /// (another e-mail, such as a confirmation request).
+    pub what: &'static str,
+    /// `queued` (not tried yet), `retrying`, `sent` or `failed` (given up).
+    pub state: &'static str,
+    /// How many.
+    pub count: u64,
+}
+
 impl StatusDb {
+    /// The outbox by channel, kind and state, for the metrics: every row
+    /// ever queued is in one state (rows are kept), so `sent` and `failed`
+    /// only grow.
+    pub fn outbox_counts(&self) -> Result<Vec<OutboxCount>> {
+        let state = |done: &str, gave_up: &str| {
+            format!(
+                "CASE WHEN {done} IS NOT NULL THEN 'sent' WHEN {gave_up} IS NOT NULL THEN 'failed' \
+                 WHEN attempts > 0 THEN 'retrying' ELSE 'queued' END"
+            )
+        };
+        let sql = format!(
+            "SELECT s.kind, 'notification', {}, COUNT(*) FROM deliveries d
+                 JOIN subscribers s ON s.id = d.subscriber_id GROUP BY 1, 3
+             UNION ALL
+             SELECT 'email', 'message', {}, COUNT(*) FROM messages GROUP BY 3",
+            state("d.delivered_at", "d.abandoned_at").replace("attempts", "d.attempts"),
+            state("sent_at", "abandoned_at"),
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |r| {
+            let what: String = r.get(1)?;
+            let state: String = r.get(2)?;
+            Ok(OutboxCount {
+                channel: r.get(0)?,
+                what: if what == "message" {
+                    "message"
+                } else {
+                    "notification"
+                },
+                state: match state.as_str() {
+                    "sent" => "sent",
+                    "failed" => "failed",
+                    "retrying" => "retrying",
+                    _ => "queued",
+                },
+                count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Deliveries due at `now`, oldest first, with their subscribers.
     pub fn due_deliveries(
         &self,

@@ -645,3 +645,49 @@ fn maintenance_in_the_past_is_refused_and_windows_move_and_cancel() {
     assert!(db.cancel_maintenance(id, None, "ops", now + 4).is_err());
     assert_eq!(db.open_maintenance().unwrap().len(), 1);
 }
+
+/// The outbox counts follow each delivery from queued through retrying to
+/// sent or failed, by channel.
+#[test]
+fn outbox_counts_by_channel_and_state() {
+    let mut db = StatusDb::open_memory().unwrap();
+    let c = db.sync_components(&specs(), 10).unwrap();
+    db.add_subscriber(&webhook(1), None, &[], 10).unwrap();
+    db.add_subscriber(&webhook(2), None, &[], 10).unwrap();
+    assert_eq!(db.outbox_counts().unwrap(), vec![]);
+    incident(&mut db, vec![(c[0].id, ComponentStatus::MajorOutage)], &[]);
+    let counts = |db: &StatusDb| {
+        let mut v: Vec<(String, &str, &str, u64)> = db
+            .outbox_counts()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.channel, c.what, c.state, c.count))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        counts(&db),
+        [("webhook".to_owned(), "notification", "queued", 2)]
+    );
+    let due = db.due_deliveries(1_000, 10).unwrap();
+    db.delivery_failed(due[0].0.id, "HTTP 500", Some(1_010), false, 1_000)
+        .unwrap();
+    db.delivery_succeeded(due[1].0.id, 1_000).unwrap();
+    assert_eq!(
+        counts(&db),
+        [
+            ("webhook".to_owned(), "notification", "retrying", 1),
+            ("webhook".to_owned(), "notification", "sent", 1),
+        ]
+    );
+    db.delivery_failed(due[0].0.id, "HTTP 500", None, false, 1_010)
+        .unwrap();
+    assert_eq!(
+        counts(&db),
+        [
+            ("webhook".to_owned(), "notification", "failed", 1),
+            ("webhook".to_owned(), "notification", "sent", 1),
+        ]
+    );
+}

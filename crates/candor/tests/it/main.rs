@@ -14,6 +14,7 @@ mod differential;
 mod dnssec;
 mod guard;
 mod http;
+mod observe;
 mod offline;
 mod ops;
 mod packaging;
