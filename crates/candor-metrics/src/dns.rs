@@ -132,6 +132,12 @@ impl Collector for DnsCollector {
                 n,
             );
         }
+        s.counter(
+            "candor_dns_shed",
+            "UDP queries shed unanswered under overload, because their zone was over its fair share.",
+            &[],
+            udp.shed,
+        );
         s.gauge(
             "candor_tcp_connections_open",
             "DNS TCP connections open now.",

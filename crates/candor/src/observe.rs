@@ -144,6 +144,8 @@ pub(crate) struct Sources {
     pub(crate) api: HttpMetrics,
     /// The ALIAS resolver's counters, when it runs.
     pub(crate) alias: Option<Arc<crate::alias::AliasStats>>,
+    /// Per-zone traffic (the top zones, attacks), unless turned off.
+    pub(crate) traffic: Option<Arc<candor_traffic::Traffic>>,
     /// The status page's probe counters and database (its outbox), when
     /// it runs.
     pub(crate) status: Option<(
@@ -186,6 +188,9 @@ pub(crate) fn metrics(src: Sources) -> Metrics {
             }
         }
     });
+    if let Some(traffic) = src.traffic {
+        m.register_fn(move |s| zone_traffic(&traffic, s));
+    }
     if let Some(alias) = src.alias {
         m.register_fn(move |s| alias.collect(s));
     }
@@ -250,4 +255,55 @@ pub(crate) fn serve(
             tracing::error!("the metrics listener failed: {e}");
         }
     })
+}
+
+/// How many of the busiest zones the metrics name: the zone label's
+/// cardinality is bounded whatever the number of zones served.
+const TOP_ZONES: usize = 10;
+
+/// The busiest zones of the last second ([`TOP_ZONES`] of them, by
+/// queries) and the zones under attack, from the per-zone accounting.
+fn zone_traffic(traffic: &candor_traffic::Traffic, s: &mut candor_metrics::Samples) {
+    let top = traffic.latest();
+    let rounded = |x: f64| {
+        if x.is_finite() && x > 0.0 {
+            // Rates are far below i64::MAX; the cast saturates anyway.
+            x.round() as i64
+        } else {
+            0
+        }
+    };
+    for z in top.zones.iter().take(TOP_ZONES) {
+        let zone = z.zone.as_str();
+        for (name, help, value) in [
+            (
+                "candor_zone_top_queries_per_second",
+                "Queries per second over the last second, for the busiest zones only.",
+                z.qps,
+            ),
+            (
+                "candor_zone_top_nxdomain_per_second",
+                "NXDOMAIN answers per second over the last second, for the busiest zones only.",
+                z.qps * z.nxdomain_ratio,
+            ),
+            (
+                "candor_zone_top_rrl_per_second",
+                "Rate limiter actions per second over the last second, for the busiest zones only.",
+                z.rrl_per_second,
+            ),
+            (
+                "candor_zone_top_shed_per_second",
+                "Queries shed per second over the last second, for the busiest zones only.",
+                z.shed_per_second,
+            ),
+        ] {
+            s.gauge(name, help, &[("zone", zone)], rounded(value));
+        }
+    }
+    s.gauge(
+        "candor_zones_under_attack",
+        "Zones whose query rate counts as an attack now (see --attack-qps).",
+        &[],
+        i64::try_from(traffic.attacks().len()).unwrap_or(i64::MAX),
+    );
 }

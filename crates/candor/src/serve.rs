@@ -476,6 +476,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 zones: zones.clone(),
                 publisher: store.as_ref().map(|_| publisher.clone()),
                 api: api_metrics.clone(),
+                traffic: udp_config.traffic.clone(),
                 alias: (store.is_some() && !args.data.alias_upstreams.is_empty())
                     .then(|| alias_stats.clone()),
                 status: status_probes

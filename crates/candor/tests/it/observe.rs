@@ -138,6 +138,23 @@ fn metrics_move_with_queries_and_logs_are_json() {
         value(&after, "candor_dns_udp_answer_seconds_count")
     );
     assert_eq!(value(&after, "candor_zones_served"), 1.0);
+    assert_eq!(value(&after, "candor_zones_under_attack"), 0.0);
+
+    // The per-zone accounting names the busiest zones, folded once a
+    // second: keep asking until a fold has seen the queries.
+    let series = r#"candor_zone_top_queries_per_second{zone="obs.test."}"#;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for _ in 0..20 {
+            ask(server.addr(), &www, false);
+        }
+        let text = scrape(metrics);
+        if value(&text, series) >= 1.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no {series} in:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let health = request(metrics, "GET", "/healthz", None, None);
     assert_eq!(
