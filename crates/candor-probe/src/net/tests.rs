@@ -21,9 +21,20 @@ fn canary() -> Ask {
 /// message with another ID (which must be skipped), then the answer; over
 /// TCP it answers with `tcp_flags` (or closes at once with `None`).
 async fn server(tcp_flags: Option<u16>) -> SocketAddr {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
+    // A UDP port whose TCP twin is free too: another test (or process)
+    // may hold the TCP port of the number the kernel picked for UDP.
+    let mut tries = 0;
+    let (udp, tcp, addr) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => break (udp, tcp, addr),
+            Err(e) => {
+                tries += 1;
+                assert!(tries < 100, "no port free for both UDP and TCP: {e}");
+            }
+        }
+    };
     tokio::spawn(async move {
         let mut buf = [0u8; 512];
         while let Ok((_, from)) = udp.recv_from(&mut buf).await {

@@ -162,7 +162,9 @@ impl LossyLink {
     /// Starts it in front of `upstream`, on threads that live as long as
     /// the test.
     fn start(upstream: SocketAddr, loss_percent: u64) -> LossyLink {
-        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind the link");
+        // A port free for both (a `bind(0)` UDP port's TCP twin may be taken).
+        let port = crate::support::free_port();
+        let udp = UdpSocket::bind(("127.0.0.1", port)).expect("bind the link");
         let addr = udp.local_addr().expect("its address");
         let tcp = TcpListener::bind(addr).expect("bind the link's TCP side");
         let (dropped, forwarded) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
