@@ -411,5 +411,7 @@ impl<'a> tower_service::Service<IncomingStream<'a, TlsListener>> for WithPeer {
     }
 }
 
+#[cfg(any(test, feature = "test-certs"))]
+pub mod test_certs;
 #[cfg(test)]
 mod tests;
