@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod data;
 mod dnssec_cli;
+mod fleet;
 mod guard;
 mod observe;
 mod secondary;
@@ -250,6 +251,9 @@ struct ServeArgs {
     /// Zone transfers out and NOTIFY.
     #[command(flatten)]
     xfr: XfrArgs,
+    /// The secondaries' lag.
+    #[command(flatten)]
+    fleet: fleet::FleetArgs,
     /// Certificate chain (PEM, the server's certificate first) for HTTPS
     /// on the API and the status page, with --tls-key. Read again on
     /// SIGHUP; a file that does not load then keeps the one in use.

@@ -204,6 +204,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         zones.clone(),
         answer.aliases.clone(),
     )?;
+    let fleet = crate::fleet::Fleet::new(&args.fleet, &args.xfr.notify);
     // Secondary zones: their copies on disk are served before anything
     // listens (unless they expired).
     let secondary_dir = args.data.dir().join("secondary");
@@ -317,6 +318,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             publisher.subscribe(),
             &stop_rx,
         ));
+        if let Some(fleet) = &fleet {
+            tasks.push(tokio::spawn(crate::fleet::follow(
+                fleet.clone(),
+                zones.clone(),
+                publisher.subscribe(),
+                stop_rx.clone(),
+            )));
+            tasks.push(tokio::spawn(crate::fleet::monitor(
+                fleet.clone(),
+                zones.clone(),
+                stop_rx.clone(),
+            )));
+        }
         if let Some(name) = &args.xfr.catalog {
             tasks.push(tokio::spawn(crate::catalog::run(
                 publisher.clone(),
@@ -361,6 +375,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     None => None,
                 },
                 https: tls.is_some(),
+                fleet: fleet.clone(),
             };
             let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
             tasks.extend(running.tasks);
@@ -404,6 +419,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 },
                 zone_notes: zone_notes(publisher.clone(), !args.data.alias_upstreams.is_empty()),
                 traffic: udp_config.traffic.clone(),
+                secondaries: crate::fleet::for_api(fleet.as_ref()),
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
                 status: status_hooks.as_ref().map(|(db, _)| db.clone()),

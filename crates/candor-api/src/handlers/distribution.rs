@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::ApiResult;
 use crate::auth::AccountScope;
-use crate::distribution::{Distribution, check};
+use crate::distribution::{Distribution, Reply, ask_each, check};
 use crate::error::{ApiError, Target};
 use crate::params::PathParams;
 use crate::views;
@@ -60,8 +60,12 @@ pub(crate) async fn record(
 }
 
 /// Runs the check and answers like DNSimple: `{"distributed": bool}`, or
-/// 504 when a name server did not answer. Candor adds `problems`: what is
-/// wrong with how the zone is served (empty when nothing is).
+/// 504 when one of our own name servers did not answer. Candor adds
+/// `problems`: what is wrong with how the zone is served (empty when
+/// nothing is), and `secondaries`: each secondary's serial (asked now,
+/// over the wire) and its lag. `distributed` is true only when every
+/// secondary serves the current serial too; a secondary that does not
+/// answer makes it false (its entry says `silent`), not a 504.
 async fn answer(
     state: &AppState,
     zone: &str,
@@ -74,13 +78,74 @@ async fn answer(
         .collect();
     let name = Name::from_text(zone, Some(&Name::root()))
         .map_err(|e| ApiError::internal(&format!("stored zone name {zone:?} is invalid: {e}")))?;
-    match check(&state.nameservers, &name, serial).await {
-        Distribution::Answered(distributed) => Ok(views::data(
-            json!({ "distributed": distributed, "problems": problems }),
-        )),
+    let secondaries = &state.secondaries;
+    let (own, replies) = tokio::join!(
+        check(&state.nameservers, &name, serial),
+        ask_each(&secondaries.addrs, &name)
+    );
+    let mut all_current = true;
+    let listed: Vec<Value> = secondaries
+        .addrs
+        .iter()
+        .zip(replies)
+        .map(|(addr, reply)| {
+            let entry = secondary_entry(&state.secondaries, &name, serial, reply);
+            all_current &= entry["state"] == "current";
+            json!({
+                "address": addr.to_string(),
+                "serial": entry["serial"],
+                "state": entry["state"],
+                "serials_behind": entry["serials_behind"],
+                "lag_seconds": entry["lag_seconds"],
+            })
+        })
+        .collect();
+    match own {
+        Distribution::Answered(distributed) => Ok(views::data(json!({
+            "distributed": distributed && all_current,
+            "problems": problems,
+            "secondaries": listed,
+        }))),
         Distribution::TimedOut => Err(ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "Could not query zone, connection timed out",
         )),
     }
+}
+
+/// One secondary's entry: `serial` (or null), `state` (`current`,
+/// `behind`, `missing`: answers without the zone, `silent`: no answer),
+/// `serials_behind` and `lag_seconds` (null when not known).
+fn secondary_entry(
+    secondaries: &crate::Secondaries,
+    zone: &Name,
+    serial: u32,
+    reply: Reply,
+) -> Value {
+    let (theirs, state) = match reply {
+        Reply::Serial(s) if s == serial => (Some(s), "current"),
+        Reply::Serial(s) => (Some(s), "behind"),
+        Reply::NoSoa => (None, "missing"),
+        Reply::Silent => {
+            return json!({
+                "serial": null, "state": "silent", "serials_behind": null, "lag_seconds": null,
+            });
+        }
+    };
+    let lag = (secondaries.lag)(zone, theirs);
+    let behind = match (state, theirs) {
+        ("current", _) => Some(0),
+        (_, Some(s)) => Some(serial.wrapping_sub(s)),
+        _ => None,
+    };
+    let seconds = match state {
+        "current" => Some(0),
+        _ => lag.map(|l| l.seconds),
+    };
+    json!({
+        "serial": theirs,
+        "state": state,
+        "serials_behind": behind,
+        "lag_seconds": seconds,
+    })
 }
