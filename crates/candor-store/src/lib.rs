@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod alias_refresh;
 mod backup;
 mod compile;
 mod content;

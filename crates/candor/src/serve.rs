@@ -467,6 +467,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     settings,
                     Arc::new(AtomicBool::new(true)),
                     alias_stats.clone(),
+                    // Only worth new serials when someone transfers zones.
+                    (!args.xfr.allow.is_empty() || !args.xfr.notify.is_empty()).then(|| {
+                        let publisher = publisher.clone();
+                        Arc::new(move |change: &candor_store::ZoneChange| {
+                            publisher.publish(change);
+                        }) as crate::alias::Publish
+                    }),
                     stop_rx.clone(),
                 )));
                 tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");

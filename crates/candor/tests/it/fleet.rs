@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::http::request;
-use crate::store::{Hosted, host_with};
-use crate::support::{TempDir, free_port};
+use crate::store::{Hosted, addresses, host_with};
+use crate::support::{KnotServer, TempDir, free_port};
 use crate::xfr::{
     KEY, Kind, Secondary, add_key, api, knot_tools, record, serial, wait_for_keys, wait_in_sync,
 };
@@ -146,4 +146,106 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
     );
     assert_eq!(d["distributed"], true, "{d}");
     drop(knot);
+}
+
+/// An ALIAS to a name outside Candor whose addresses change upstream
+/// (only there: nothing changes in Candor's zone) reaches a Knot
+/// secondary: the change is a new serial, an IXFR and a NOTIFY.
+#[test]
+fn an_alias_targets_new_addresses_reach_a_standard_secondary() {
+    let Some((knotd, _)) = knot_tools("fleet alias") else {
+        return;
+    };
+    // The upstream: a real Knot serving the target, TTL 1.
+    let files = TempDir::new("fleet-upstream");
+    let target = |serial: u32, address: &str| {
+        format!(
+            "$ORIGIN target.test.\n$TTL 1\n@ SOA ns h {serial} 7200 3600 1209600 1\n@ NS ns\n\
+             ns A 192.0.2.53\nwww A {address}\n"
+        )
+    };
+    let zone = files.write("target.test.zone", &target(1, "192.0.2.55"));
+    let upstream = KnotServer::start(&knotd, &[("target.test".to_owned(), zone.clone())]);
+
+    let data = TempDir::new("fleet-primary");
+    let port = free_port();
+    let h = host_with(
+        data.path(),
+        None,
+        &[
+            "--xfr-allow".to_owned(),
+            format!("127.0.0.1@{KEY}"),
+            "--notify".to_owned(),
+            format!("127.0.0.1:{port}@{KEY}"),
+            "--alias-upstream".to_owned(),
+            upstream.addr().to_string(),
+            "--alias-ttl-floor".to_owned(),
+            "1".to_owned(),
+            "--alias-ttl-ceiling".to_owned(),
+            "1".to_owned(),
+        ],
+    );
+    let secret = add_key(data.path(), KEY, "hmac-sha256");
+    wait_for_keys(&h);
+    let primary = h.candor.addr();
+    let knot = Secondary::start(
+        Kind::Knot,
+        &knotd,
+        port,
+        primary,
+        &secret,
+        &["example.com."],
+    );
+    let logs = || format!("--- candor:\n{}\n--- knot:\n{}", h.candor.log(), knot.log());
+    wait_in_sync(primary, knot.addr, "example.com.", &logs);
+    api(
+        &h,
+        "POST",
+        "/records",
+        Some(&record("flat", "ALIAS", "www.target.test")),
+    );
+    wait_for(
+        &|| addresses(knot.addr, "flat.example.com.") == ["192.0.2.55"],
+        &logs,
+    );
+    let before = serial(primary, "example.com.").expect("served");
+
+    // Only the target's address changes, upstream.
+    std::fs::write(&zone, target(2, "192.0.2.66")).expect("rewrite the upstream's zone");
+    upstream.reload();
+    wait_for(
+        &|| addresses(primary, "flat.example.com.") == ["192.0.2.66"],
+        &logs,
+    );
+    wait_for(
+        &|| addresses(knot.addr, "flat.example.com.") == ["192.0.2.66"],
+        &logs,
+    );
+    wait_in_sync(primary, knot.addr, "example.com.", &logs);
+    let after = serial(primary, "example.com.").expect("served");
+    assert!(after > before, "a new serial: {before} → {after}");
+    let log = knot.log();
+    assert_eq!(
+        log.matches("AXFR, incoming, remote").count(),
+        2,
+        "one AXFR (started, finished), then only IXFRs:\n{log}"
+    );
+    assert!(
+        h.candor
+            .log()
+            .contains("ALIAS target addresses changed: new serial for secondaries")
+    );
+    // No new serial while the addresses stay the same (TTL 1: refreshed
+    // every second).
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(serial(primary, "example.com."), Some(after), "{}", logs());
+}
+
+/// Polls `check` for up to 20 seconds.
+fn wait_for(check: &dyn Fn() -> bool, log: &dyn Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out:\n{}", log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
