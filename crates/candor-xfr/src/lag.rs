@@ -32,6 +32,9 @@ pub const HISTORY: usize = 64;
 pub struct Timeline {
     /// By lower-cased wire apex: (serial, first served at), oldest first.
     zones: HashMap<Box<[u8]>, VecDeque<(u32, i64)>>,
+    /// A zone left out (the catalog zone: secondaries that follow a
+    /// catalog need not serve it).
+    ignored: Option<Box<[u8]>>,
 }
 
 /// A secondary's lag behind the primary for one zone.
@@ -56,12 +59,23 @@ impl Timeline {
         Timeline::default()
     }
 
+    /// An empty timeline that leaves the zone `apex` out.
+    pub fn ignoring(apex: &Name) -> Timeline {
+        Timeline {
+            ignored: Some(key(apex)),
+            ..Timeline::default()
+        }
+    }
+
     /// Takes note of the served set at time `now`: a zone's new serial is
     /// recorded with `now`, zones no longer served are forgotten.
     pub fn observe(&mut self, set: &ZoneSet, now: i64) {
         let mut seen: HashMap<Box<[u8]>, ()> = HashMap::with_capacity(set.len());
         for zone in set.zones() {
             let k = key(zone.apex());
+            if self.ignored.as_ref() == Some(&k) {
+                continue;
+            }
             let serial = zone.serial();
             let history = self.zones.entry(k.clone()).or_default();
             match history.back() {

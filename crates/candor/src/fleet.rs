@@ -73,6 +73,10 @@ pub(crate) struct Fleet {
     threshold: u64,
     /// Time between rounds.
     interval: Duration,
+    /// The catalog zone (`--catalog`), not watched: secondaries that
+    /// follow it need not serve it (Candor's do not), and its members are
+    /// watched one by one.
+    catalog: Option<Name>,
 }
 
 /// Locks a mutex, taking over a poisoned one (the data are counters and
@@ -91,7 +95,11 @@ fn unix_now() -> i64 {
 impl Fleet {
     /// The secondaries to watch: the `--notify` targets, then
     /// `--secondary-server`s, each once; `None` when there are none.
-    pub(crate) fn new(args: &FleetArgs, notify: &[candor_xfr::Target]) -> Option<Arc<Fleet>> {
+    pub(crate) fn new(
+        args: &FleetArgs,
+        notify: &[candor_xfr::Target],
+        catalog: Option<&Name>,
+    ) -> Option<Arc<Fleet>> {
         let mut addrs: Vec<SocketAddr> = Vec::new();
         for addr in notify
             .iter()
@@ -108,9 +116,10 @@ impl Fleet {
         Some(Arc::new(Fleet {
             verdicts: Mutex::new(vec![(Late::default(), true); addrs.len()]),
             addrs,
-            timeline: Mutex::new(Timeline::new()),
+            timeline: Mutex::new(catalog.map_or_else(Timeline::new, Timeline::ignoring)),
             threshold: args.secondary_lag_threshold.as_secs(),
             interval: args.secondary_check_interval,
+            catalog: catalog.map(Name::to_lowercase),
         }))
     }
 
@@ -172,6 +181,13 @@ pub(crate) async fn monitor(
         let mut tasks = tokio::task::JoinSet::new();
         for (i, &addr) in fleet.addrs.iter().enumerate() {
             for zone in set.zones() {
+                if fleet
+                    .catalog
+                    .as_ref()
+                    .is_some_and(|c| zone.apex().eq_ignore_case(c))
+                {
+                    continue;
+                }
                 let (apex, permits) = (zone.apex().clone(), permits.clone());
                 tasks.spawn(async move {
                     let _permit = permits.acquire_owned().await;

@@ -204,7 +204,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         zones.clone(),
         answer.aliases.clone(),
     )?;
-    let fleet = crate::fleet::Fleet::new(&args.fleet, &args.xfr.notify);
+    let fleet = crate::fleet::Fleet::new(&args.fleet, &args.xfr.notify, args.xfr.catalog.as_ref());
     // Secondary zones: their copies on disk are served before anything
     // listens (unless they expired).
     let secondary_dir = args.data.dir().join("secondary");

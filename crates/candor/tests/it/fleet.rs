@@ -84,6 +84,9 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
             "0.3".to_owned(),
             "--status-interval-ms".to_owned(),
             "300".to_owned(),
+            // Knot is not told of the catalog: not watched, no incident.
+            "--catalog".to_owned(),
+            "catalog.invalid".to_owned(),
         ],
     );
     let secret = add_key(data.path(), KEY, "hmac-sha256");
@@ -106,6 +109,10 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
     assert_eq!(entry["lag_seconds"], 0, "{d}");
     assert_eq!(d["distributed"], true, "{d}");
     wait_for_secondaries(&h, "operational", &|| logs(&knot));
+    // Still in sync after the threshold: nothing is opened.
+    std::thread::sleep(Duration::from_secs(3));
+    let summary = wait_for_secondaries(&h, "operational", &|| logs(&knot));
+    assert!(incidents(&summary).is_empty(), "{summary}");
 
     // Stopped while the zone changes.
     knot.stop();
