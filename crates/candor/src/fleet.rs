@@ -140,6 +140,38 @@ impl Fleet {
     }
 }
 
+impl Fleet {
+    /// The metrics of the last monitor round, per secondary: zones behind
+    /// longer than the threshold, the worst lag among them, and whether it
+    /// answered.
+    pub(crate) fn collect(&self, s: &mut candor_metrics::Samples) {
+        let verdicts = lock(&self.verdicts).clone();
+        for (addr, (late, answering)) in self.addrs.iter().zip(verdicts) {
+            let addr = addr.to_string();
+            let labels = [("secondary", addr.as_str())];
+            s.gauge(
+                "candor_secondary_zones_late",
+                "Zones a secondary has been behind on for longer than \
+                 --secondary-lag-threshold, at the last check.",
+                &labels,
+                i64::try_from(late.zones).unwrap_or(i64::MAX),
+            );
+            s.gauge(
+                "candor_secondary_worst_lag_seconds",
+                "The longest a secondary has been behind on one of those zones (0: none).",
+                &labels,
+                i64::try_from(late.worst).unwrap_or(i64::MAX),
+            );
+            s.gauge(
+                "candor_secondary_answering",
+                "Whether a secondary answered SOA queries at the last check (1) or not (0).",
+                &labels,
+                i64::from(answering),
+            );
+        }
+    }
+}
+
 /// The API's view of the secondaries: none without a fleet.
 pub(crate) fn for_api(fleet: Option<&Arc<Fleet>>) -> Secondaries {
     fleet.map_or_else(Secondaries::none, Fleet::for_api)

@@ -505,6 +505,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 status: status_probes
                     .clone()
                     .zip(status_hooks.as_ref().map(|(db, _)| db.clone())),
+                fleet: fleet.clone(),
             });
             tracing::info!(metrics = ?args.metrics_listen, "metrics listening");
             tasks.push(crate::observe::serve(

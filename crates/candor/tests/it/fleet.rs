@@ -70,6 +70,7 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
     };
     let data = TempDir::new("fleet-primary");
     let port = free_port();
+    let metrics_addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     let h = host_with(
         data.path(),
         None,
@@ -84,6 +85,8 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
             "0.3".to_owned(),
             "--status-interval-ms".to_owned(),
             "300".to_owned(),
+            "--metrics-listen".to_owned(),
+            metrics_addr.to_string(),
             // Knot is not told of the catalog: not watched, no incident.
             "--catalog".to_owned(),
             "catalog.invalid".to_owned(),
@@ -137,6 +140,12 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
     );
     assert!(!text.contains("example.com"), "names no zone: {text}");
     assert!(h.candor.log().contains("a secondary is behind the primary"));
+    let metrics = request(metrics_addr, "GET", "/metrics", None, None).body;
+    let late = format!(
+        "candor_secondary_zones_late{{secondary=\"{}\"}} 1",
+        knot.addr
+    );
+    assert!(metrics.contains(&late), "{metrics}");
 
     // Restarted: it catches up (NOTIFY retried, or its own refresh) and
     // the incident resolves.
