@@ -83,23 +83,13 @@ async fn answer(
         check(&state.nameservers, &name, serial),
         ask_each(&secondaries.addrs, &name)
     );
-    let mut all_current = true;
     let listed: Vec<Value> = secondaries
         .addrs
         .iter()
         .zip(replies)
-        .map(|(addr, reply)| {
-            let entry = secondary_entry(&state.secondaries, &name, serial, reply);
-            all_current &= entry["state"] == "current";
-            json!({
-                "address": addr.to_string(),
-                "serial": entry["serial"],
-                "state": entry["state"],
-                "serials_behind": entry["serials_behind"],
-                "lag_seconds": entry["lag_seconds"],
-            })
-        })
+        .map(|(addr, reply)| secondary_entry(secondaries, *addr, &name, serial, reply))
         .collect();
+    let all_current = listed.iter().all(|e| e["state"] == "current");
     match own {
         Distribution::Answered(distributed) => Ok(views::data(json!({
             "distributed": distributed && all_current,
@@ -113,22 +103,25 @@ async fn answer(
     }
 }
 
-/// One secondary's entry: `serial` (or null), `state` (`current`,
-/// `behind`, `missing`: answers without the zone, `silent`: no answer),
-/// `serials_behind` and `lag_seconds` (null when not known).
+/// One secondary's entry: `address`, `serial` (or null), `state`
+/// (`current`, `behind`, `missing`: answers without the zone, `silent`: no
+/// answer), `serials_behind` and `lag_seconds` (null when not known).
 fn secondary_entry(
     secondaries: &crate::Secondaries,
+    addr: std::net::SocketAddr,
     zone: &Name,
     serial: u32,
     reply: Reply,
 ) -> Value {
+    let address = addr.to_string();
     let (theirs, state) = match reply {
         Reply::Serial(s) if s == serial => (Some(s), "current"),
         Reply::Serial(s) => (Some(s), "behind"),
         Reply::NoSoa => (None, "missing"),
         Reply::Silent => {
             return json!({
-                "serial": null, "state": "silent", "serials_behind": null, "lag_seconds": null,
+                "address": address, "serial": null, "state": "silent",
+                "serials_behind": null, "lag_seconds": null,
             });
         }
     };
@@ -143,9 +136,62 @@ fn secondary_entry(
         _ => lag.map(|l| l.seconds),
     };
     json!({
+        "address": address,
         "serial": theirs,
         "state": state,
         "serials_behind": behind,
         "lag_seconds": seconds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Secondaries, SecondaryLag};
+
+    #[test]
+    fn each_reply_becomes_a_state_with_its_lag() {
+        // The primary's timeline says: serial 7 is 40 s behind, a zone
+        // not served there since 90 s.
+        let secondaries = Secondaries {
+            addrs: Vec::new(),
+            lag: Arc::new(|_, serial| {
+                Some(match serial {
+                    Some(s) => SecondaryLag {
+                        serials: Some(10 - s),
+                        seconds: 40,
+                    },
+                    None => SecondaryLag {
+                        serials: None,
+                        seconds: 90,
+                    },
+                })
+            }),
+        };
+        let addr: std::net::SocketAddr = "192.0.2.2:53".parse().expect("addr");
+        let zone = Name::from_text("example.com.", None).expect("name");
+        let entry = |reply| secondary_entry(&secondaries, addr, &zone, 10, reply);
+        assert_eq!(
+            entry(Reply::Serial(10)),
+            json!({"address": "192.0.2.2:53", "serial": 10, "state": "current",
+                   "serials_behind": 0, "lag_seconds": 0})
+        );
+        assert_eq!(
+            entry(Reply::Serial(7)),
+            json!({"address": "192.0.2.2:53", "serial": 7, "state": "behind",
+                   "serials_behind": 3, "lag_seconds": 40})
+        );
+        assert_eq!(
+            entry(Reply::NoSoa),
+            json!({"address": "192.0.2.2:53", "serial": null, "state": "missing",
+                   "serials_behind": null, "lag_seconds": 90})
+        );
+        assert_eq!(
+            entry(Reply::Silent),
+            json!({"address": "192.0.2.2:53", "serial": null, "state": "silent",
+                   "serials_behind": null, "lag_seconds": null})
+        );
+    }
 }
