@@ -14,6 +14,7 @@
 //! and read the lag from the same timeline (`Fleet::lag_of`).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -212,6 +213,11 @@ pub(crate) async fn monitor(
         lock(&fleet.timeline).observe(&set, unix_now());
         let mut tasks = tokio::task::JoinSet::new();
         for (i, &addr) in fleet.addrs.iter().enumerate() {
+            // After a query goes unanswered, the rest of this round's
+            // queries to that secondary are not sent (it is judged by what
+            // it last served): a dead secondary costs one timeout per
+            // round, not one per zone, and does not hold up the others.
+            let gave_up = Arc::new(AtomicBool::new(false));
             for zone in set.zones() {
                 if fleet
                     .catalog
@@ -220,13 +226,20 @@ pub(crate) async fn monitor(
                 {
                     continue;
                 }
-                let (apex, permits) = (zone.apex().clone(), permits.clone());
+                let (apex, permits, gave_up) =
+                    (zone.apex().clone(), permits.clone(), gave_up.clone());
                 tasks.spawn(async move {
                     let _permit = permits.acquire_owned().await;
+                    if gave_up.load(Ordering::Relaxed) {
+                        return (i, apex, Answer::Silent);
+                    }
                     let answer = match ask_soa(addr, &apex).await {
                         SoaReply::Serial(s) => Answer::Serial(s),
                         SoaReply::NoSoa => Answer::Missing,
-                        SoaReply::Silent => Answer::Silent,
+                        SoaReply::Silent => {
+                            gave_up.store(true, Ordering::Relaxed);
+                            Answer::Silent
+                        }
                     };
                     (i, apex, answer)
                 });
