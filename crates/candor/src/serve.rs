@@ -130,6 +130,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "HTTPS for the API and the status page"
         );
     }
+    candor_store::set_signing_threads(args.dnssec_signing_threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN)
+    }));
     let cookies = Cookies::new(args.guard.cookie_secrets()?);
     let limiter = args.guard.limiter()?;
     let answer = Config {
