@@ -14,8 +14,8 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
 use crate::nsec::{Chain, MAX_KEY_LEN, bitmap_types, canonical_key, covering, covers, type_bitmap};
 use crate::{
     Algorithm, DigestType, KeyRole, SignedZone, SigningKey, SigningPolicy, Validity,
-    canonical_rdata, compile_signed, key_tag, rrsig_labels, sign_rrset, sign_zone, signed_data,
-    zone_text,
+    canonical_rdata, compile_signed, key_tag, rrsig_labels, sign_rrset, sign_zone, signed_at,
+    signed_data, zone_text,
 };
 
 /// One signing thread.
@@ -836,4 +836,26 @@ fn signed_records_compile_into_the_zone() {
     got.sort_by(OwnedRecord::canonical_cmp);
     assert_eq!(got, expected);
     assert_eq!(served.record_count(), expected.len());
+}
+
+/// A served zone tells when it was signed (its SOA RRSIG's inception plus
+/// the backdating); it is due for signing again once half its shortest
+/// signature lifetime has passed, well before any signature expires.
+#[test]
+fn signed_at_and_refresh_due() {
+    let zone = test_zone();
+    let policy = SigningPolicy::default();
+    let at = 1_764_900_000;
+    let signed = sign_zone(&zone, &[rfc8080_key()], &policy, at, ONE).unwrap();
+    let served = compile_signed(&zone, &signed).unwrap();
+    assert_eq!(signed_at(&served, &policy), Some(at));
+    assert_eq!(signed_at(&zone, &policy), None);
+    let half = u64::from(policy.lifetime - policy.jitter) / 2;
+    assert!(!policy.refresh_due(at, at + half - 1));
+    assert!(policy.refresh_due(at, at + half));
+    // Every signature still has at least `half` left when it is due.
+    for r in served.records().filter(|r| r.rtype == Rtype::RRSIG) {
+        let exp = u32::from_be_bytes([r.rdata[8], r.rdata[9], r.rdata[10], r.rdata[11]]);
+        assert!(u64::from(exp) >= at + 2 * half, "{exp}");
+    }
 }

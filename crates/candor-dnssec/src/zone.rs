@@ -384,6 +384,18 @@ pub fn compile_signed(
     b.finish()
 }
 
+/// When a served zone was signed (seconds since the epoch): the
+/// inception of its SOA's first RRSIG plus the backdating of `policy`;
+/// `None` for an unsigned zone. Every RRset is signed in the same pass,
+/// so this dates them all.
+pub fn signed_at(zone: &Zone, policy: &SigningPolicy) -> Option<u64> {
+    let soa = zone.rrset(zone.node(0), Rtype::SOA)?;
+    let sig = tails_rdata(zone.sig_tails(soa)).next()?;
+    let inception = sig.get(12..16)?;
+    let inception = u32::from_be_bytes([inception[0], inception[1], inception[2], inception[3]]);
+    Some(u64::from(inception) + u64::from(policy.backdate))
+}
+
 /// The signed zone as a master file (RFC 1035 §5): the apex SOA first, then
 /// every record of `zone` but its private types (ALIAS, POOL) and every
 /// record of `signed`, in canonical order, one per line in presentation

@@ -353,6 +353,41 @@ impl Store {
         })
     }
 
+    /// The zones with DNSSEC enabled: (id, name).
+    pub fn dnssec_zones(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT z.id, z.name FROM zones z JOIN dnssec d ON d.zone_id = z.id ORDER BY z.id",
+            )?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Signs zone `zone_id` again under its next serial (the refresh of
+    /// signatures before they expire; secondaries follow the serial). The
+    /// change is for the caller to publish. A zone without DNSSEC is a
+    /// conflict.
+    pub fn resign_zone(&self, zone_id: i64) -> Result<ZoneChange, StoreError> {
+        self.write(|tx| {
+            let sql = format!("SELECT {} FROM zones WHERE id = ?1", zones::ZONE_COLUMNS);
+            let mut z = tx
+                .query_row(&sql, [zone_id], zones::zone_from_row)
+                .optional()?
+                .ok_or(StoreError::NotFound("zone"))?;
+            if state_row(tx, z.id)?.is_none() {
+                return Err(StoreError::Conflict(format!(
+                    "DNSSEC is not enabled for {}",
+                    z.name
+                )));
+            }
+            zones::bump_serial(tx, &self.config, &mut z, now())?;
+            zones::compile_change(tx, &z, &self.config)
+        })
+    }
+
     /// The signing keys of a zone (by id), for the signer; none when
     /// DNSSEC is off. A stored key that no longer reads is an error
     /// naming the key, never a silently unsigned zone.
@@ -467,6 +502,11 @@ mod tests {
             Err(StoreError::NotFound("zone"))
         );
 
+        assert_eq!(s.dnssec_zones().unwrap(), [(z, "example.com".to_owned())]);
+        let again = s.resign_zone(z).unwrap().compiled.unwrap();
+        assert_eq!(again.serial(), signed.serial().wrapping_add(1));
+        assert!(again.signed().is_some());
+        let signed = again;
         let off = s.disable_dnssec(acct, "example.com", &actor()).unwrap();
         let unsigned = off.compiled.unwrap();
         assert_eq!(unsigned.serial(), signed.serial().wrapping_add(1));
@@ -478,6 +518,8 @@ mod tests {
         );
         assert!(!s.dnssec(acct, "example.com").unwrap().enabled);
         assert!(s.dnssec_keys(z).unwrap().is_empty());
+        assert!(s.dnssec_zones().unwrap().is_empty());
+        assert!(matches!(s.resign_zone(z), Err(StoreError::Conflict(_))));
         assert!(matches!(
             s.disable_dnssec(acct, "example.com", &actor()),
             Err(StoreError::Conflict(m)) if m == "DNSSEC is not enabled for example.com"

@@ -38,10 +38,11 @@ pub(crate) struct ZoneRow {
 }
 
 /// Columns read by [`zone_from_row`].
-const ZONE_COLUMNS: &str = "id, account_id, name, serial, reverse, created_at, updated_at";
+pub(crate) const ZONE_COLUMNS: &str =
+    "id, account_id, name, serial, reverse, created_at, updated_at";
 
 /// Reads a zone row.
-fn zone_from_row(row: &Row<'_>) -> rusqlite::Result<ZoneRow> {
+pub(crate) fn zone_from_row(row: &Row<'_>) -> rusqlite::Result<ZoneRow> {
     Ok(ZoneRow {
         id: row.get(0)?,
         account_id: row.get(1)?,

@@ -13,6 +13,7 @@ mod data;
 mod dnssec_cli;
 mod guard;
 mod observe;
+mod resign;
 mod secondary;
 mod serve;
 mod status;

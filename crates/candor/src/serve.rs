@@ -426,6 +426,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tasks.push(
                 serve_http(args.api_listen, api, "the API", tls.as_ref(), stop_rx.clone()).await?,
             );
+            tasks.push(tokio::spawn(crate::resign::run(
+                store.clone(),
+                publisher.clone(),
+                stop_rx.clone(),
+            )));
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
