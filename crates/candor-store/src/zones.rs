@@ -130,10 +130,14 @@ pub(crate) fn compile_change(
 ) -> Result<ZoneChange, StoreError> {
     let apex = zone.apex()?;
     match compile::compile_stored(conn, zone.id, &apex, config)? {
-        Ok(compiled) => Ok(ZoneChange {
-            zone: zone.info(),
-            compiled: Some(Arc::new(compiled)),
-        }),
+        // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
+        Ok(compiled) => match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {
+            Ok(compiled) => Ok(ZoneChange {
+                zone: zone.info(),
+                compiled: Some(Arc::new(compiled)),
+            }),
+            Err(errors) => Err(StoreError::Invalid(errors)),
+        },
         Err(errors) => Err(StoreError::Invalid(compile::zone_errors(errors))),
     }
 }

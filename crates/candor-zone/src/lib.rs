@@ -15,6 +15,7 @@ mod huge;
 mod index;
 mod load;
 mod set;
+mod signed;
 mod zone;
 
 pub use build::{ZoneBuilder, ZoneError};
@@ -22,6 +23,7 @@ pub use diff::{OwnedRecord, ZoneDiff, canonical_name_cmp};
 pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use set::{ZoneId, ZoneSet};
+pub use signed::{Chain, MAX_KEY_LEN, SignedParts, canonical_key};
 pub use zone::{
     ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, ZoneRecord,
     is_private_type,

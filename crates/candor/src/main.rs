@@ -14,6 +14,7 @@ mod dnssec_cli;
 mod fleet;
 mod guard;
 mod observe;
+mod resign;
 mod secondary;
 mod serve;
 mod status;
@@ -199,6 +200,10 @@ struct ServeArgs {
     /// UDP worker threads per address (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Threads that sign a DNSSEC zone when it is compiled (default: one
+    /// per core). Only zones with DNSSEC enabled are signed.
+    #[arg(long, value_name = "N")]
+    dnssec_signing_threads: Option<std::num::NonZeroUsize>,
     /// Receive coalescing: while a UDP worker is busy (working more than
     /// half its time), after a partly filled batch it waits this many
     /// microseconds for more packets before receiving again; fewer wake-ups

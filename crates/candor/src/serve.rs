@@ -130,6 +130,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "HTTPS for the API and the status page"
         );
     }
+    candor_store::set_signing_threads(args.dnssec_signing_threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN)
+    }));
     let cookies = Cookies::new(args.guard.cookie_secrets()?);
     let limiter = args.guard.limiter()?;
     let answer = Config {
@@ -439,6 +442,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tasks.push(
                 serve_http(args.api_listen, api, "the API", tls.as_ref(), stop_rx.clone()).await?,
             );
+            tasks.push(tokio::spawn(crate::resign::run(
+                store.clone(),
+                publisher.clone(),
+                stop_rx.clone(),
+            )));
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
