@@ -369,7 +369,14 @@ impl Worker {
                 }
                 self.stats.count_cookie(outcome.cookie);
                 let verdict = match (&self.limiter, accounts[i]) {
-                    (Some(limiter), Some(account)) => limiter.debit(account, now),
+                    // A zone under attack gets a tighter limit (see
+                    // `candor_traffic::Traffic::tightened`).
+                    (Some(limiter), Some(account)) => match (&traffic, slots[i]) {
+                        (Some(t), Some(slot)) if t.tightened(slot) => {
+                            limiter.debit_tightened(account, now)
+                        }
+                        _ => limiter.debit(account, now),
+                    },
                     _ => Verdict::Send,
                 };
                 let len = match verdict {
@@ -431,7 +438,8 @@ impl Worker {
     }
 
     /// Closes the worker's traffic window if it is due, and folds it into
-    /// the shared counters (every 100 ms: one lock, never per packet).
+    /// the shared counters (every 100 ms: one lock, never per packet), and
+    /// takes the zones whose responses are rate limited more tightly.
     /// Logs when the worker starts or stops shedding (at most every
     /// 100 ms, never per packet).
     fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant) {
@@ -439,11 +447,13 @@ impl Worker {
             let before = t.limited();
             if let Some(report) = t.roll(now) {
                 shared.fold(self.index, report, &self.zones.load());
-                match (before, report.limited) {
+                let (limited, capacity) = (report.limited, report.capacity);
+                t.set_tightened(&shared.tightened());
+                match (before, limited) {
                     (0, n) if n > 0 => tracing::info!(
                         worker = self.index,
                         zones = n,
-                        budget_per_second = ?report.capacity,
+                        budget_per_second = ?capacity,
                         "overloaded: zones over their fair share are shed"
                     ),
                     (n, 0) if n > 0 => tracing::info!(worker = self.index, "shedding stopped"),

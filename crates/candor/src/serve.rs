@@ -385,6 +385,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tasks.push(tokio::spawn(crate::traffic::run(
                 traffic.clone(),
                 args.traffic.thresholds(),
+                args.traffic.tighten(udp_config.limiter.as_deref()),
                 notices,
                 stop_rx.clone(),
             )));
