@@ -14,6 +14,7 @@
 //!
 //! Both bind to `--source` (a 127.0.0.0/8 address keeps their traffic apart
 //! in the server's rate limiter) and run on whatever CPU `taskset` gives them.
+#![deny(unsafe_code)]
 
 use std::io::{self, Write};
 use std::mem::MaybeUninit;
@@ -151,6 +152,7 @@ struct Batch {
 /// Room per packet.
 const SLOT: usize = 1232;
 
+#[allow(unsafe_code)]
 impl Batch {
     /// `n` empty slots.
     fn new(n: usize) -> Batch {
