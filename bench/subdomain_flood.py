@@ -172,6 +172,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def socket_drops(port: int) -> int:
+    """Packets the kernel dropped at the server's UDP sockets on `port` (its
+    receive buffer was full): /proc/net/udp's last column, summed."""
+    total = 0
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}"):
+                total += int(fields[-1])
+    return total
+
+
 def measure(port, pid, args, zones):
     """One flood and the legit clients meanwhile, from candor-flood on CPU 0."""
     target = f"127.0.0.1:{port}"
@@ -183,6 +195,7 @@ def measure(port, pid, args, zones):
     flood = subprocess.Popen(flood_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2.0)  # the flood reaches saturation; the server adapts
     cpu0 = cpu_seconds(pid)
+    drops0 = socket_drops(port)
     t0 = time.monotonic()
     # The legit client runs at real-time priority on the flooder's CPU, so its
     # latencies are the server's, not its wait for the flooder's time slice.
@@ -191,7 +204,9 @@ def measure(port, pid, args, zones):
                  "--stream", f"www.z{{}}.test:{len(zones)}@{args.legit}",
                  "--stream", f"www.{VICTIM}@{args.victim_legit}"]
     legit = subprocess.run(legit_cmd, capture_output=True, text=True)
-    cpu = (cpu_seconds(pid) - (cpu0)) / (time.monotonic() - t0 - 1.0)  # legit waits 1 s for stragglers
+    elapsed = time.monotonic() - t0 - 1.0  # legit waits 1 s for stragglers
+    cpu = (cpu_seconds(pid) - cpu0) / elapsed
+    drops = (socket_drops(port) - drops0) / elapsed
     out, err = flood.communicate()
     if flood.returncode or legit.returncode:
         sys.exit(f"candor-flood failed: {err} {legit.stderr}")
@@ -202,7 +217,7 @@ def measure(port, pid, args, zones):
                       "other_responses": s["other_responses"]}
     return {"flood_qps": f["qps"], "flood_sent": f["sent"], "flood_answered": f["answers"],
             "others": pick(streams[0]), "victim_zone": pick(streams[1]),
-            "server_cpu": round(cpu, 3)}
+            "server_cpu": round(cpu, 3), "kernel_drops_per_second": round(drops)}
 
 
 def main():
@@ -217,6 +232,8 @@ def main():
     ap.add_argument("--servers", default="candor,candor-noshed,knot")
     ap.add_argument("--no-rrl", action="store_true",
                     help="rate limiting off in both (--rrl-rate 0; Knot without mod-rrl)")
+    ap.add_argument("--candor-args", default="",
+                    help="more arguments for candor serve, e.g. '--udp-recv-buffer 65536'")
     ap.add_argument("--flooder", default="target/release/candor-flood")
     ap.add_argument("--flood-rate", type=float, default=0,
                     help="flood queries a second; 0 (default): as fast as one core sends")
@@ -246,6 +263,7 @@ def main():
             port = free_port()
             if server.startswith("candor"):
                 extra = ["--no-zone-traffic"] if server == "candor-noshed" else []
+                extra += args.candor_args.split()
                 if args.no_rrl:
                     extra.append("--rrl-rate=0")
                 proc = start_candor(args.binary, zones_dir, port, extra)
@@ -264,7 +282,8 @@ def main():
                   f"({(r['flood_answered'] or 0) / max(r['flood_sent'], 1):.1%} answered) | other zones "
                   f"{o['answered_share']:.2%} p50 {o['p50_ms'] or 0:.2f} p99 {o['p99_ms'] or 0:.2f} ms "
                   f"p99.9 {o['p999_ms']:.2f} | victim zone {v['answered_share']:.2%} p99 {v['p99_ms'] or 0:.2f} ms "
-                  f"| server cpu {r['server_cpu']:.0%}", flush=True)
+                  f"| server cpu {r['server_cpu']:.0%}, kernel drops {r['kernel_drops_per_second']}/s",
+                  flush=True)
     with open("/proc/loadavg") as f:
         results["load_after"] = f.read().split()[:3]
     print(f"load average before {' '.join(load)}, after {' '.join(results['load_after'])}")

@@ -148,11 +148,12 @@ pub fn bind_udp(
 ///
 /// The receive buffer is the queue in front of the worker, and a queue is
 /// latency: at saturation every answer waits for everything queued before
-/// it. A 4 MiB buffer held ~30 ms of a random-subdomain flood; the default
-/// (`--udp-recv-buffer`, 256 KiB asked, 512 KiB granted) holds about a
-/// millisecond and a half of packets at 300k qps, enough for bursts at
-/// ordinary load, and beyond that the kernel drops the excess before it
-/// costs a system call.
+/// it. A 4 MiB buffer held ~30 ms of a random-subdomain flood, 512 KiB
+/// granted (256 KiB asked) a legit p99 of 2.5-4.4 ms at saturation; the
+/// default (`--udp-recv-buffer`, 64 KiB asked, 128 KiB granted) holds about
+/// 0.4 ms of packets at 350k qps (a saturating flood's legit p99 0.6-0.8 ms),
+/// still some 170 small queries of burst at ordinary load, and beyond that
+/// the kernel drops the excess before it costs a system call.
 fn udp_socket(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -257,10 +258,14 @@ impl Worker {
         // 50 us; ask for 1 us so the wait is the one configured.
         set_timer_slack_ns(1_000);
         while !self.stop.load(Ordering::Relaxed) {
+            // The coalescing sleep counts as waiting: it is time not spent
+            // working. Counted as neither, it replaced the wait in
+            // `recvmmsg` it caused, so the share of working time rose and
+            // kept coalescing on once it had started, at any load.
+            let waiting = Instant::now();
             if !self.coalesce.is_zero() && last > 1 && last < BATCH / 2 && load.busy() {
                 std::thread::sleep(self.coalesce);
             }
-            let waiting = Instant::now();
             let received = batch.receive(fd);
             let started = Instant::now();
             load.idle(started.saturating_duration_since(waiting), started);
@@ -381,6 +386,17 @@ impl Worker {
                 };
                 let len = match verdict {
                     Verdict::Send => outcome.len,
+                    // A zone under attack or held to its fair share gets
+                    // no slips: they cost a saturated worker more than
+                    // the answers (see `WorkerTraffic::no_slip`).
+                    Verdict::Slip(_) if matches!((&traffic, slots[i]), (Some(t), Some(slot)) if t.no_slip(slot)) =>
+                    {
+                        bump(&self.stats.rrl_dropped, 1);
+                        if let (Some(t), Some(slot)) = (&mut traffic, slots[i]) {
+                            t.rrl(slot);
+                        }
+                        continue;
+                    }
                     Verdict::Slip(how) => {
                         bump(&self.stats.rrl_slipped, 1);
                         if let (Some(t), Some(slot)) = (&mut traffic, slots[i]) {
@@ -475,9 +491,9 @@ fn spin(d: Duration) {
 }
 
 /// How busy a worker has been: the share of wall time it spent working
-/// (answering and sending) rather than waiting in `recvmmsg`, over windows
-/// of [`Load::WINDOW`]. Sleeps for coalescing count as neither. Two clock
-/// reads per batch (vDSO, ~20 ns each) are its whole cost.
+/// (answering and sending) rather than waiting in `recvmmsg` or sleeping
+/// to coalesce, over windows of [`Load::WINDOW`]. Two clock reads per
+/// batch (vDSO, ~20 ns each) are its whole cost.
 struct Load {
     /// Start of the current window.
     window_start: Instant,

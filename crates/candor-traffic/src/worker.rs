@@ -254,6 +254,18 @@ impl WorkerTraffic {
         self.slots[usize::from(slot.0)].tightened
     }
 
+    /// Whether a response over the rate limit for the zone counted at
+    /// `slot` is dropped rather than slipped (sent truncated): the zone is
+    /// under attack or held to its fair share. A saturated worker spent
+    /// 42% of its time sending a random-subdomain flood's slips back to
+    /// its (spoofable) source, and the kernel dropped everyone's queries
+    /// for lack of it.
+    #[inline]
+    pub fn no_slip(&self, slot: SlotRef) -> bool {
+        let s = &self.slots[usize::from(slot.0)];
+        s.tightened || s.limited
+    }
+
     /// Counts a rate limiter action (slip or drop) on the response to a
     /// query counted at `slot`.
     #[inline]
@@ -516,8 +528,9 @@ mod tests {
         t.roll(start + WINDOW);
         let (v, o) = (t.admit(victim).0, t.admit(other).0);
         assert!(t.tightened(v) && !t.tightened(o), "kept across windows");
+        assert!(t.no_slip(v) && !t.no_slip(o));
         t.set_tightened(&[]);
-        assert!(!t.tightened(v));
+        assert!(!t.tightened(v) && !t.no_slip(v));
         let none = t.admit(None).0;
         assert!(!t.tightened(none), "no zone, never tightened");
     }
