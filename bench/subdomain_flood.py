@@ -189,11 +189,11 @@ def measure(port, pid, args, zones):
     target = f"127.0.0.1:{port}"
     flood_cmd = [*NICE, "taskset", "-c", "0", args.flooder, "flood", "--target", target,
                  "--source", "127.0.0.2", "--zone", VICTIM, "--rate", str(args.flood_rate),
-                 "--seconds", str(args.seconds + 3)]
+                 "--seconds", str(args.seconds + args.settle + 1)]
     if args.count_answers:
         flood_cmd.append("--count-answers")
     flood = subprocess.Popen(flood_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)  # the flood reaches saturation; the server adapts
+    time.sleep(args.settle)  # the flood reaches saturation; the server adapts
     cpu0 = cpu_seconds(pid)
     drops0 = socket_drops(port)
     t0 = time.monotonic()
@@ -232,6 +232,8 @@ def main():
     ap.add_argument("--servers", default="candor,candor-noshed,knot")
     ap.add_argument("--no-rrl", action="store_true",
                     help="rate limiting off in both (--rrl-rate 0; Knot without mod-rrl)")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds of flood before the legit client starts measuring")
     ap.add_argument("--candor-args", default="",
                     help="more arguments for candor serve, e.g. '--udp-recv-buffer 65536'")
     ap.add_argument("--flooder", default="target/release/candor-flood")
