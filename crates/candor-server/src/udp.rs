@@ -75,6 +75,12 @@ pub struct UdpConfig {
 /// Numbers the workers of every address, for the traffic aggregator.
 static NEXT_WORKER: AtomicUsize = AtomicUsize::new(0);
 
+/// A fresh worker number for the traffic aggregator (the TCP side's
+/// table takes one too).
+pub(crate) fn next_worker_index() -> usize {
+    NEXT_WORKER.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The running workers.
 pub struct UdpWorkers {
     /// Worker threads.
@@ -124,7 +130,7 @@ pub fn bind_udp(
             config: config.answer.clone(),
             limiter: config.limiter.clone(),
             traffic: config.traffic.clone(),
-            index: NEXT_WORKER.fetch_add(1, Ordering::Relaxed),
+            index: next_worker_index(),
             slow: config.test_slow_answer,
             coalesce: config.coalesce,
             transfers: config.transfers.clone(),

@@ -572,3 +572,76 @@ fn an_attacked_zone_gets_tighter_rate_limiting() {
         candor.log()
     );
 }
+
+/// TCP queries are counted per zone too (issue 15, point 6): a client
+/// asking the demo zone only over TCP, about 200 queries a second, makes it
+/// show in the operator's top-N with that rate, and its NXDOMAIN answers
+/// in its ratio.
+#[test]
+fn tcp_queries_are_counted_per_zone() {
+    let data = TempDir::new("tcp-traffic");
+    let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let args: Vec<String> = [
+        "--data-dir",
+        &data.path().display().to_string(),
+        "--api-listen",
+        &api.to_string(),
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let candor = Candor::start_with(&args, "example.com.");
+    let token = candor
+        .log()
+        .lines()
+        .find_map(|l| l.split("API token (shown once, store it now): ").nth(1))
+        .map(|t| t.trim().to_owned())
+        .expect("the demo token in the log");
+    wait_for(Duration::from_secs(60), "the API", || {
+        std::net::TcpStream::connect(api).ok()
+    });
+    let addr = candor.addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut k = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // Every other query is for a name that does not exist.
+                let name = if k % 2 == 0 {
+                    "example.com".to_owned()
+                } else {
+                    format!("nx{k}.example.com")
+                };
+                let _ = crate::support::tcp(addr, &Query::new(&name, Rtype::A).to_wire());
+                k += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            k
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let zone = loop {
+        let top = request(api, "GET", "/v2/1/traffic/top", Some(&token), None);
+        assert_eq!(top.status, 200, "{}", top.body);
+        let top: Value = serde_json::from_str(&top.body).expect("JSON");
+        if let Some(z) = top["data"]["zones"].as_array().and_then(|zones| {
+            zones
+                .iter()
+                .find(|z| z["zone"] == "example.com" && z["qps"].as_f64().unwrap_or(0.0) > 20.0)
+                .cloned()
+        }) {
+            break z;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "TCP queries not counted: {top:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    stop.store(true, Ordering::Relaxed);
+    let sent = client.join().expect("the client");
+    assert!(sent > 0);
+    let ratio = zone["nxdomain_ratio"].as_f64().unwrap_or(0.0);
+    assert!((0.3..=0.7).contains(&ratio), "{zone:#}");
+}
