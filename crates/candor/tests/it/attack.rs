@@ -608,7 +608,7 @@ fn tcp_queries_are_counted_per_zone() {
             let mut k = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 // Every other query is for a name that does not exist.
-                let name = if k % 2 == 0 {
+                let name = if k.is_multiple_of(2) {
                     "example.com".to_owned()
                 } else {
                     format!("nx{k}.example.com")
