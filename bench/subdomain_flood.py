@@ -6,21 +6,21 @@ Each server is started on a free port of 127.0.0.1, pinned to CPU 1, with
 one UDP worker, serving `--zones` small zones (z0000.test ... with SOA, NS
 and `www` A) and the attacked zone victim.test. On CPU 0:
 
-  flood   dnsperf from 127.0.0.2 replaying random names under victim.test
-          (every one NXDOMAIN, never the same twice in a run) as fast as it
-          can (`--dnsperf`, default `-c 8 -q 20000 -t 0.01`: dnsperf waits for
-          answers, and a short timeout keeps the responses a rate limiter
-          drops from slowing it down): what one load-generator core sends;
-  legit   this script from 127.0.0.3, `--legit` queries a second for
-          `www.zNNNN.test A` over the other zones (the isolation client),
-          and `--victim-legit` a second for `www.victim.test A` (the
-          attacked zone's own real users), each with its own ID, answered
-          within 1 s or lost.
+  flood   `candor-flood flood` (crates/candor-flood) from 127.0.0.2: random
+          names under victim.test (every one NXDOMAIN, a fresh 12-character
+          label each), open loop with sendmmsg: it never waits for answers,
+          so it sends what one core can (`--flood-rate 0`, the default) or
+          a fixed rate, whatever the server drops;
+  legit   `candor-flood legit` from 127.0.0.3 at real-time priority (chrt -f
+          50, so the flooder's use of the same CPU does not delay it):
+          `--legit` queries a second for `www.zNNNN.test A` over the other
+          zones (the isolation client), and `--victim-legit` a second for
+          `www.victim.test A` (the attacked zone's own real users), each
+          answered (NOERROR, not TC) within 1 s or lost.
 
 Reported per server and round: the flood's rate and the share answered,
-the legit clients' answered share and latency p50/p99 (from this script,
-so they include its own scheduling on the loaded CPU 0; the same for every
-server), the server's CPU. Servers:
+the legit clients' answered share and latency p50/p99/p99.9, the
+server's CPU. Servers:
 
   candor     `candor serve` with its defaults (RRL on: 200/s, slip 2;
              cookies on; per-zone accounting and fair-share shedding on);
@@ -29,31 +29,36 @@ server), the server's CPU. Servers:
              mod-cookies, one UDP worker.
 
 With --no-rrl both run without rate limiting (Candor --rrl-rate 0, Knot
-without mod-rrl, cookies on): every flood query is answered, so dnsperf
-sends at full speed (`--dnsperf "-c 8 -q 500 -t 1"`) and saturates them.
+without mod-rrl, cookies on).
 
     bench/subdomain_flood.py [--binary target/release/candor] [--knotd knotd]
         [--zones 1000] [--seconds 10] [--rounds 1] [--legit 2000]
         [--victim-legit 200] [--servers candor,candor-noshed,knot]
+        [--flooder target/release/candor-flood] [--flood-rate 0]
         [--json bench/results/subdomain_flood.json]
 
-Python 3 standard library, dnsperf and taskset. Only 127.0.0.0/8 is used.
+Server and flooder run at real-time priority (`--prio "chrt -f 40"`; the
+kernel still leaves 5% of each CPU to others), the legit client above
+them, so that other work on a shared machine does not enter the figures.
+Build the flooder first: `cargo build --release -p candor-flood`.
+Python 3 standard library, taskset and chrt. Only 127.0.0.0/8 is used.
 """
 
 import argparse
 import json
 import os
-import random
 import socket
-import statistics
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 VICTIM = "victim.test"
+
+# Server and flooder run under `--prio` (default `chrt -f 40`: real-time, so
+# builds sharing the machine wait while they run); the same for every server.
+NICE = []
 
 
 def zone_text(origin: str) -> str:
@@ -107,7 +112,7 @@ def ready(port: int, name: str, timeout: float = 60.0) -> bool:
 
 def start_candor(binary, zones_dir, port, extra):
     log = open(os.path.join(zones_dir, "..", "candor.log"), "w")
-    return subprocess.Popen(["taskset", "-c", "1", binary, "serve", "--zones", zones_dir,
+    return subprocess.Popen([*NICE, "taskset", "-c", "1", binary, "serve", "--zones", zones_dir,
                              "--listen", f"127.0.0.1:{port}", "--workers", "1", *extra],
                             stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
 
@@ -145,7 +150,7 @@ template:
 zone:
 {zone_list}""")
     log = open(os.path.join(kdir, "knot.log"), "w")
-    proc = subprocess.Popen(["taskset", "-c", "1", knotd, "-c", conf], stdout=log, stderr=log)
+    proc = subprocess.Popen([*NICE, "taskset", "-c", "1", knotd, "-c", conf], stdout=log, stderr=log)
     # Knot pins its workers itself; keep every thread on CPU 1.
     time.sleep(0.5)
     subprocess.run(["taskset", "-a", "-p", "-c", "1", str(proc.pid)], capture_output=True)
@@ -167,87 +172,52 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Legit:
-    """A paced client from one address asking for a list of names."""
-
-    def __init__(self, port, source, qnames, rate, seconds):
-        self.port, self.qnames, self.rate, self.seconds = port, qnames, rate, seconds
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.sock.bind((source, 0))
-        self.sock.settimeout(0.05)
-        self.sent = {}
-        self.latencies = []
-        self.done = False
-
-    def receive(self):
-        while not self.done:
-            try:
-                r = self.sock.recv(4096)
-            except OSError:
-                continue
-            now = time.monotonic()
-            if len(r) < 12 or r[3] & 0x0F != 0 or r[2] & 0x02:
-                continue
-            qid = struct.unpack(">H", r[:2])[0]
-            t = self.sent.pop(qid, None)
-            if t is not None and now - t <= 1.0:
-                self.latencies.append(now - t)
-
-    def run(self):
-        reader = threading.Thread(target=self.receive)
-        reader.start()
-        start = time.monotonic()
-        total = int(self.rate * self.seconds)
-        packets = [query(i % 65536, self.qnames[i % len(self.qnames)]) for i in range(min(total, 65536))]
-        count = 0
-        for k in range(total):
-            due = start + k / self.rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            qid = k % 65536
-            self.sent[qid] = time.monotonic()
-            self.sock.sendto(packets[k % len(packets)], ("127.0.0.1", self.port))
-            count += 1
-        time.sleep(1.0)
-        self.done = True
-        reader.join()
-        self.count = count
-        self.achieved = count / max(time.monotonic() - start - 1.0, 1e-9)
-
-    def result(self):
-        lat = sorted(self.latencies)
-        pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p / 100))] * 1000 if lat else None
-        return {"sent": self.count, "answered": len(lat),
-                "answered_share": len(lat) / max(self.count, 1),
-                "rate": round(self.achieved), "p50_ms": pct(50), "p99_ms": pct(99)}
+def socket_drops(port: int) -> int:
+    """Packets the kernel dropped at the server's UDP sockets on `port` (its
+    receive buffer was full): /proc/net/udp's last column, summed."""
+    total = 0
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}"):
+                total += int(fields[-1])
+    return total
 
 
-def measure(port, pid, args, flood_file, zones):
-    flood = subprocess.Popen(["taskset", "-c", "0", "dnsperf", "-s", "127.0.0.1", "-p", str(port),
-                              "-a", "127.0.0.2", "-d", flood_file, *args.dnsperf.split(),
-                              "-l", str(args.seconds + 4)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(2.0)  # the flood reaches saturation; the server adapts
+def measure(port, pid, args, zones):
+    """One flood and the legit clients meanwhile, from candor-flood on CPU 0."""
+    target = f"127.0.0.1:{port}"
+    flood_cmd = [*NICE, "taskset", "-c", "0", args.flooder, "flood", "--target", target,
+                 "--source", "127.0.0.2", "--zone", VICTIM, "--rate", str(args.flood_rate),
+                 "--seconds", str(args.seconds + args.settle + 1)]
+    if args.count_answers:
+        flood_cmd.append("--count-answers")
+    flood = subprocess.Popen(flood_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(args.settle)  # the flood reaches saturation; the server adapts
     cpu0 = cpu_seconds(pid)
+    drops0 = socket_drops(port)
     t0 = time.monotonic()
-    others = Legit(port, "127.0.0.3", [f"www.{z}" for z in zones], args.legit, args.seconds)
-    victim = Legit(port, "127.0.0.4", [f"www.{VICTIM}"], args.victim_legit, args.seconds)
-    threads = [threading.Thread(target=c.run) for c in (others, victim)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
-    out, _ = flood.communicate()
-    get = lambda key: next((l.split(":", 1)[1].split()[0] for l in out.splitlines() if key in l), "0")
-    return {"flood_qps": int(get("Queries sent")) / (args.seconds + 4),
-            "flood_answered_qps": float(get("Queries per second")),
-            "flood_sent": int(get("Queries sent")),
-            "flood_answered": int(get("Queries completed")),
-            "others": others.result(), "victim_zone": victim.result(),
-            "server_cpu": round(cpu, 3)}
+    # The legit client runs at real-time priority on the flooder's CPU, so its
+    # latencies are the server's, not its wait for the flooder's time slice.
+    legit_cmd = ["taskset", "-c", "0", *(["chrt", "-f", "50"] if args.rt else []), args.flooder,
+                 "legit", "--target", target, "--source", "127.0.0.3", "--seconds", str(args.seconds),
+                 "--stream", f"www.z{{}}.test:{len(zones)}@{args.legit}",
+                 "--stream", f"www.{VICTIM}@{args.victim_legit}"]
+    legit = subprocess.run(legit_cmd, capture_output=True, text=True)
+    elapsed = time.monotonic() - t0 - 1.0  # legit waits 1 s for stragglers
+    cpu = (cpu_seconds(pid) - cpu0) / elapsed
+    drops = (socket_drops(port) - drops0) / elapsed
+    out, err = flood.communicate()
+    if flood.returncode or legit.returncode:
+        sys.exit(f"candor-flood failed: {err} {legit.stderr}")
+    f = json.loads(out)
+    streams = json.loads(legit.stdout)["streams"]
+    pick = lambda s: {"sent": s["sent"], "answered": s["answered"], "answered_share": s["share"],
+                      "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"], "p999_ms": s["p999_ms"],
+                      "other_responses": s["other_responses"]}
+    return {"flood_qps": f["qps"], "flood_sent": f["sent"], "flood_answered": f["answers"],
+            "others": pick(streams[0]), "victim_zone": pick(streams[1]),
+            "server_cpu": round(cpu, 3), "kernel_drops_per_second": round(drops)}
 
 
 def main():
@@ -262,11 +232,23 @@ def main():
     ap.add_argument("--servers", default="candor,candor-noshed,knot")
     ap.add_argument("--no-rrl", action="store_true",
                     help="rate limiting off in both (--rrl-rate 0; Knot without mod-rrl)")
-    ap.add_argument("--dnsperf", default="-c 8 -q 20000 -t 0.01",
-                    help="dnsperf's flood options: many in flight and a short timeout, so that "
-                         "responses the rate limiter drops do not slow the flood down")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds of flood before the legit client starts measuring")
+    ap.add_argument("--candor-args", default="",
+                    help="more arguments for candor serve, e.g. '--udp-recv-buffer 65536'")
+    ap.add_argument("--flooder", default="target/release/candor-flood")
+    ap.add_argument("--flood-rate", type=float, default=0,
+                    help="flood queries a second; 0 (default): as fast as one core sends")
+    ap.add_argument("--count-answers", action="store_true",
+                    help="the flooder counts its answers (costs it CPU, so it sends less)")
+    ap.add_argument("--prio", default="chrt -f 40",
+                    help="command prefix for the server and the flooder ('' for none, or "
+                         "'nice -n -10')")
+    ap.add_argument("--no-rt", dest="rt", action="store_false",
+                    help="run the legit client at normal priority (default: chrt -f 50)")
     ap.add_argument("--json")
     args = ap.parse_args()
+    NICE[:] = args.prio.split()
     os.sched_setaffinity(0, {0})
     work = tempfile.mkdtemp(prefix="subdomain-flood-")
     zones_dir = os.path.join(work, "zones")
@@ -275,11 +257,6 @@ def main():
     for z in zones + [VICTIM]:
         with open(os.path.join(zones_dir, f"{z}.zone"), "w") as f:
             f.write(zone_text(z))
-    rng = random.Random(15)
-    flood_file = os.path.join(work, "flood.txt")
-    with open(flood_file, "w") as f:
-        for _ in range(3_000_000):
-            f.write(f"{rng.getrandbits(40):010x}.{VICTIM} A\n")
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     results = {"load_before": load, "args": vars(args), "runs": []}
@@ -288,6 +265,7 @@ def main():
             port = free_port()
             if server.startswith("candor"):
                 extra = ["--no-zone-traffic"] if server == "candor-noshed" else []
+                extra += args.candor_args.split()
                 if args.no_rrl:
                     extra.append("--rrl-rate=0")
                 proc = start_candor(args.binary, zones_dir, port, extra)
@@ -296,17 +274,18 @@ def main():
             try:
                 if not ready(port, zones[-1]) or not ready(port, VICTIM):
                     sys.exit(f"{server} did not answer")
-                r = measure(port, proc.pid, args, flood_file, zones)
+                r = measure(port, proc.pid, args, zones)
             finally:
                 stop(proc)
             r.update(server=server, round=rnd + 1)
             results["runs"].append(r)
             o, v = r["others"], r["victim_zone"]
             print(f"{server:14} round {rnd + 1}: flood {r['flood_qps']:>9.0f} qps "
-                  f"({r['flood_answered'] / max(r['flood_sent'], 1):.1%} answered) | other zones "
+                  f"({(r['flood_answered'] or 0) / max(r['flood_sent'], 1):.1%} answered) | other zones "
                   f"{o['answered_share']:.2%} p50 {o['p50_ms'] or 0:.2f} p99 {o['p99_ms'] or 0:.2f} ms "
-                  f"({o['rate']}/s) | victim zone {v['answered_share']:.2%} p99 {v['p99_ms'] or 0:.2f} ms "
-                  f"| server cpu {r['server_cpu']:.0%}", flush=True)
+                  f"p99.9 {o['p999_ms']:.2f} | victim zone {v['answered_share']:.2%} p99 {v['p99_ms'] or 0:.2f} ms "
+                  f"| server cpu {r['server_cpu']:.0%}, kernel drops {r['kernel_drops_per_second']}/s",
+                  flush=True)
     with open("/proc/loadavg") as f:
         results["load_after"] = f.read().split()[:3]
     print(f"load average before {' '.join(load)}, after {' '.join(results['load_after'])}")

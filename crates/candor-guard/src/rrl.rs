@@ -189,6 +189,11 @@ pub struct RrlConfig {
 /// The largest rate an account can hold (its credit is a 24-bit field).
 pub const MAX_RATE: u32 = (1 << 23) - 1;
 
+/// How much tighter the limit is for the responses of a zone under attack
+/// ([`Limiter::debit_tightened`]): a quarter of the rate (50 a second with
+/// the default 200), at least one.
+pub const TIGHTEN_DIVISOR: u32 = 4;
+
 /// The longest window, as in BIND.
 pub const MAX_WINDOW: u32 = 3600;
 
@@ -364,6 +369,13 @@ const CAS_TRIES: usize = 4;
 
 //----------- Limiter ------------------------------------------------------------
 
+/// An entry's credit at `second` for an account earning `rate` a second:
+/// what it had, plus `rate` for every second since, up to `rate`.
+fn credit_at(word: u64, second: u16, rate: i64) -> i64 {
+    let elapsed = i64::from(second.wrapping_sub(Entry::second(word)));
+    (Entry::credit(word) + elapsed * rate).min(rate)
+}
+
 /// The rate limiter: a fixed table of accounts, shared by every worker.
 pub struct Limiter {
     /// The sets; their number is a power of two.
@@ -458,6 +470,25 @@ impl Limiter {
     /// The second step of [`Limiter::check`]: debits the account one
     /// response at `now` and says what to do with the response.
     pub fn debit(&self, account: Account, now: u32) -> Verdict {
+        self.debit_at(account, now, self.rate)
+    }
+
+    /// [`Limiter::debit`] for a response of a zone under attack: the
+    /// account earns `rate / TIGHTEN_DIVISOR` a second (at least one) and
+    /// holds at most that much credit. The table and the slip are the same,
+    /// so an account moves between the two limits as the attack starts and
+    /// ends, keeping its debt.
+    pub fn debit_tightened(&self, account: Account, now: u32) -> Verdict {
+        self.debit_at(account, now, self.tightened_rate())
+    }
+
+    /// The rate [`Limiter::debit_tightened`] applies.
+    pub fn tightened_rate(&self) -> i64 {
+        (self.rate / i64::from(TIGHTEN_DIVISOR)).max(1)
+    }
+
+    /// [`Limiter::debit`] at `rate` responses a second.
+    fn debit_at(&self, account: Account, now: u32, rate: i64) -> Verdict {
         let Some(set) = self.sets.get(account.set) else {
             return Verdict::Send;
         };
@@ -465,7 +496,7 @@ impl Limiter {
         let second = now as u16;
         let mut verdict = Verdict::Send;
         for _ in 0..CAS_TRIES {
-            let (way, old, credit, slips) = self.find(set, tag, second);
+            let (way, old, credit, slips) = self.find(set, tag, second, rate);
             let (decided, slips) = self.decide(credit, slips, account.slip);
             verdict = decided;
             let new = Entry::pack(tag, (credit - 1).max(self.floor), second, slips);
@@ -486,11 +517,11 @@ impl Limiter {
 
     /// The key's entry in `set`, or the one to replace with it: the way, the
     /// word read, the credit now and the slip counter.
-    fn find(&self, set: &Set, tag: u64, second: u16) -> (usize, u64, i64, u32) {
+    fn find(&self, set: &Set, tag: u64, second: u16, rate: i64) -> (usize, u64, i64, u32) {
         let words: [u64; WAYS] = std::array::from_fn(|way| set.0[way].load(Ordering::Relaxed));
         if let Some(way) = words.iter().position(|&w| Entry::tag(w) == tag) {
             let word = words[way];
-            return (way, word, self.credit(word, second), Entry::slips(word));
+            return (way, word, credit_at(word, second, rate), Entry::slips(word));
         }
         let mut victim = (0, 0, i64::MIN);
         for (way, &word) in words.iter().enumerate() {
@@ -504,14 +535,13 @@ impl Limiter {
             }
         }
         // A new account starts with a second's worth of credit.
-        (victim.0, victim.1, self.rate, 0)
+        (victim.0, victim.1, rate, 0)
     }
 
     /// An entry's credit at `second`: what it had, plus `rate` for every
     /// second since, up to `rate`.
     fn credit(&self, word: u64, second: u16) -> i64 {
-        let elapsed = i64::from(second.wrapping_sub(Entry::second(word)));
-        (Entry::credit(word) + elapsed * self.rate).min(self.rate)
+        credit_at(word, second, self.rate)
     }
 
     /// The verdict for a response to an account with `credit`, and the slip

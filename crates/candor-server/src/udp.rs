@@ -75,6 +75,12 @@ pub struct UdpConfig {
 /// Numbers the workers of every address, for the traffic aggregator.
 static NEXT_WORKER: AtomicUsize = AtomicUsize::new(0);
 
+/// A fresh worker number for the traffic aggregator (the TCP side's
+/// table takes one too).
+pub(crate) fn next_worker_index() -> usize {
+    NEXT_WORKER.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The running workers.
 pub struct UdpWorkers {
     /// Worker threads.
@@ -124,7 +130,7 @@ pub fn bind_udp(
             config: config.answer.clone(),
             limiter: config.limiter.clone(),
             traffic: config.traffic.clone(),
-            index: NEXT_WORKER.fetch_add(1, Ordering::Relaxed),
+            index: next_worker_index(),
             slow: config.test_slow_answer,
             coalesce: config.coalesce,
             transfers: config.transfers.clone(),
@@ -148,11 +154,12 @@ pub fn bind_udp(
 ///
 /// The receive buffer is the queue in front of the worker, and a queue is
 /// latency: at saturation every answer waits for everything queued before
-/// it. A 4 MiB buffer held ~30 ms of a random-subdomain flood; the default
-/// (`--udp-recv-buffer`, 256 KiB asked, 512 KiB granted) holds about a
-/// millisecond and a half of packets at 300k qps, enough for bursts at
-/// ordinary load, and beyond that the kernel drops the excess before it
-/// costs a system call.
+/// it. A 4 MiB buffer held ~30 ms of a random-subdomain flood, 512 KiB
+/// granted (256 KiB asked) a legit p99 of 2.5-4.4 ms at saturation; the
+/// default (`--udp-recv-buffer`, 64 KiB asked, 128 KiB granted) holds about
+/// 0.4 ms of packets at 350k qps (a saturating flood's legit p99 0.6-0.8 ms),
+/// still some 170 small queries of burst at ordinary load, and beyond that
+/// the kernel drops the excess before it costs a system call.
 fn udp_socket(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -257,10 +264,14 @@ impl Worker {
         // 50 us; ask for 1 us so the wait is the one configured.
         set_timer_slack_ns(1_000);
         while !self.stop.load(Ordering::Relaxed) {
+            // The coalescing sleep counts as waiting: it is time not spent
+            // working. Counted as neither, it replaced the wait in
+            // `recvmmsg` it caused, so the share of working time rose and
+            // kept coalescing on once it had started, at any load.
+            let waiting = Instant::now();
             if !self.coalesce.is_zero() && last > 1 && last < BATCH / 2 && load.busy() {
                 std::thread::sleep(self.coalesce);
             }
-            let waiting = Instant::now();
             let received = batch.receive(fd);
             let started = Instant::now();
             load.idle(started.saturating_duration_since(waiting), started);
@@ -369,11 +380,29 @@ impl Worker {
                 }
                 self.stats.count_cookie(outcome.cookie);
                 let verdict = match (&self.limiter, accounts[i]) {
-                    (Some(limiter), Some(account)) => limiter.debit(account, now),
+                    // A zone under attack gets a tighter limit (see
+                    // `candor_traffic::Traffic::tightened`).
+                    (Some(limiter), Some(account)) => match (&traffic, slots[i]) {
+                        (Some(t), Some(slot)) if t.tightened(slot) => {
+                            limiter.debit_tightened(account, now)
+                        }
+                        _ => limiter.debit(account, now),
+                    },
                     _ => Verdict::Send,
                 };
                 let len = match verdict {
                     Verdict::Send => outcome.len,
+                    // A zone under attack or held to its fair share gets
+                    // no slips: they cost a saturated worker more than
+                    // the answers (see `WorkerTraffic::no_slip`).
+                    Verdict::Slip(_) if matches!((&traffic, slots[i]), (Some(t), Some(slot)) if t.no_slip(slot)) =>
+                    {
+                        bump(&self.stats.rrl_dropped, 1);
+                        if let (Some(t), Some(slot)) = (&mut traffic, slots[i]) {
+                            t.rrl(slot);
+                        }
+                        continue;
+                    }
                     Verdict::Slip(how) => {
                         bump(&self.stats.rrl_slipped, 1);
                         if let (Some(t), Some(slot)) = (&mut traffic, slots[i]) {
@@ -431,7 +460,8 @@ impl Worker {
     }
 
     /// Closes the worker's traffic window if it is due, and folds it into
-    /// the shared counters (every 100 ms: one lock, never per packet).
+    /// the shared counters (every 100 ms: one lock, never per packet), and
+    /// takes the zones whose responses are rate limited more tightly.
     /// Logs when the worker starts or stops shedding (at most every
     /// 100 ms, never per packet).
     fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant) {
@@ -439,11 +469,13 @@ impl Worker {
             let before = t.limited();
             if let Some(report) = t.roll(now) {
                 shared.fold(self.index, report, &self.zones.load());
-                match (before, report.limited) {
+                let (limited, capacity) = (report.limited, report.capacity);
+                t.set_tightened(&shared.tightened());
+                match (before, limited) {
                     (0, n) if n > 0 => tracing::info!(
                         worker = self.index,
                         zones = n,
-                        budget_per_second = ?report.capacity,
+                        budget_per_second = ?capacity,
                         "overloaded: zones over their fair share are shed"
                     ),
                     (n, 0) if n > 0 => tracing::info!(worker = self.index, "shedding stopped"),
@@ -465,9 +497,9 @@ fn spin(d: Duration) {
 }
 
 /// How busy a worker has been: the share of wall time it spent working
-/// (answering and sending) rather than waiting in `recvmmsg`, over windows
-/// of [`Load::WINDOW`]. Sleeps for coalescing count as neither. Two clock
-/// reads per batch (vDSO, ~20 ns each) are its whole cost.
+/// (answering and sending) rather than waiting in `recvmmsg` or sleeping
+/// to coalesce, over windows of [`Load::WINDOW`]. Two clock reads per
+/// batch (vDSO, ~20 ns each) are its whole cost.
 struct Load {
     /// Start of the current window.
     window_start: Instant,

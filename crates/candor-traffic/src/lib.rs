@@ -41,6 +41,9 @@ pub struct Traffic {
     latest: Mutex<Arc<TopSnapshot>>,
     /// The attacks in progress, as the detector last said.
     attacks: Mutex<Arc<Vec<Attack>>>,
+    /// The zones whose responses the rate limiter tightens (those under
+    /// attack, unless turned off), read by every worker each window.
+    tightened: Mutex<Arc<Vec<candor_zone::ZoneId>>>,
 }
 
 use top::Aggregator;
@@ -84,5 +87,16 @@ impl Traffic {
     /// The attacks in progress, zone by zone.
     pub fn attacks(&self) -> Arc<Vec<Attack>> {
         lock(&self.attacks).clone()
+    }
+
+    /// Sets the zones whose responses are rate limited more tightly
+    /// ([`WorkerTraffic::set_tightened`] takes them within a window).
+    pub fn set_tightened(&self, zones: Vec<candor_zone::ZoneId>) {
+        *lock(&self.tightened) = Arc::new(zones);
+    }
+
+    /// The zones whose responses are rate limited more tightly.
+    pub fn tightened(&self) -> Arc<Vec<candor_zone::ZoneId>> {
+        lock(&self.tightened).clone()
     }
 }

@@ -237,6 +237,8 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     ));
     let mut xfr = xfr;
     let secondary_wiring = xfr.secondary.take();
+    // Per-zone accounting, shared by the UDP workers and the TCP side.
+    let traffic = args.traffic.traffic();
     let tcp_config = TcpConfig {
         max_connections: tcp_max_connections(args.tcp_max_connections),
         max_per_source: args.tcp_max_per_source.max(1),
@@ -244,6 +246,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         query_timeout: args.tcp_query_timeout,
         answer,
         transfers: Some(xfr.transfers.clone()),
+        traffic: traffic.clone(),
     };
     tracing::info!(
         max_connections = tcp_config.max_connections,
@@ -293,7 +296,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         recv_buffer: args.udp_recv_buffer,
         transfers: Some(xfr.transfers.clone()),
         limiter,
-        traffic: args.traffic.traffic(),
+        traffic,
         test_slow_answer: args.traffic.slow_answer(),
     };
     let mut udp = Vec::new();
@@ -403,6 +406,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tasks.push(tokio::spawn(crate::traffic::run(
                 traffic.clone(),
                 args.traffic.thresholds(),
+                args.traffic.tighten(udp_config.limiter.as_deref()),
                 notices,
                 stop_rx.clone(),
             )));

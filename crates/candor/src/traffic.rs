@@ -32,6 +32,11 @@ pub(crate) struct TrafficArgs {
     /// Seconds in a row below --attack-qps before an attack is over.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     attack_quiet: u32,
+    /// Do not tighten response rate limiting for zones under attack (by
+    /// default their responses get a quarter of --rrl-rate per client
+    /// network while the attack lasts).
+    #[arg(long)]
+    no_rrl_tighten: bool,
     /// For tests: each UDP worker spins this many microseconds after every
     /// answer, shrinking its capacity.
     #[arg(
@@ -64,6 +69,16 @@ impl TrafficArgs {
         Duration::from_micros(self.test_slow_worker_us)
     }
 
+    /// The rate the limiter holds a zone under attack to (responses a
+    /// second per client network), or `None` if it is not tightened (turned
+    /// off, or no rate limiting at all).
+    pub(crate) fn tighten(&self, limiter: Option<&candor_guard::Limiter>) -> Option<i64> {
+        if self.no_rrl_tighten {
+            return None;
+        }
+        limiter.map(candor_guard::Limiter::tightened_rate)
+    }
+
     /// The attack thresholds.
     pub(crate) fn thresholds(&self) -> Thresholds {
         Thresholds {
@@ -89,6 +104,8 @@ pub(crate) struct Notices {
     incident: Option<i64>,
     /// Whether the incident's timeline says shedding is on.
     shedding: bool,
+    /// Whether the incident's timeline says rate limiting is tightened.
+    tightened: bool,
 }
 
 impl Notices {
@@ -104,6 +121,7 @@ impl Notices {
             changed,
             incident: None,
             shedding: false,
+            tightened: false,
         }
     }
 
@@ -171,6 +189,7 @@ impl Notices {
             (AttackEvent::Ended(_), Some(id)) if in_progress == 0 => {
                 self.incident = None;
                 self.shedding = false;
+                self.tightened = false;
                 (
                     id,
                     IncidentStatus::Resolved,
@@ -215,6 +234,37 @@ impl Notices {
         .await
     }
 
+    /// Posts the automatic tightening of rate limiting to the incident's
+    /// timeline when it starts (`rate`: responses a second per client
+    /// network) or ends. Naming no zone, as the incident does.
+    async fn tell_tightening(&mut self, on: bool, rate: i64) -> anyhow::Result<()> {
+        let Some(id) = self.incident else {
+            return Ok(());
+        };
+        if on == self.tightened {
+            return Ok(());
+        }
+        self.tightened = on;
+        let body = if on {
+            format!(
+                "Mitigation applied automatically: responses for the flooded zone are rate \
+                 limited more tightly, to {rate} per second per client network, until the \
+                 flood ends."
+            )
+        } else {
+            "Mitigation lifted: the flood has ended and the zone's responses are rate limited \
+             as usual again."
+                .to_owned()
+        };
+        self.post(
+            id,
+            IncidentStatus::Identified,
+            body,
+            UpdateSource::Mitigation,
+        )
+        .await
+    }
+
     /// Posts one update to incident `id`.
     async fn post(
         &self,
@@ -249,9 +299,15 @@ fn unix_now() -> u64 {
 /// Closes the counters' interval every second, publishes the snapshot and
 /// the attacks in progress, and tells of attacks that start or end
 /// (`notices`, when the status page runs), until `stop` turns.
+///
+/// With `tighten` (a rate), the zones under attack have their responses
+/// rate limited at that rate until their attack ends (`Traffic::set_tightened`,
+/// which every UDP worker reads within 100 ms), and the incident's
+/// timeline says so.
 pub(crate) async fn run(
     traffic: Arc<Traffic>,
     thresholds: Thresholds,
+    tighten: Option<i64>,
     mut notices: Option<Notices>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -271,6 +327,25 @@ pub(crate) async fn run(
         let events = detector.observe(&snapshot);
         let mut attacks: Vec<Attack> = detector.attacks().cloned().collect();
         attacks.sort_by(|a, b| a.zone.cmp(&b.zone));
+        if let Some(rate) = tighten {
+            let zones: Vec<_> = attacks.iter().map(|a| a.id).collect();
+            if zones.as_slice() != traffic.tightened().as_slice() {
+                tracing::info!(
+                    zones = zones.len(),
+                    rate,
+                    "rate limiting tightened for zones under attack"
+                );
+            }
+            // Lifted before the incident is resolved below, so the timeline
+            // says so while it is still open.
+            if zones.is_empty()
+                && let Some(n) = &mut notices
+                && let Err(e) = n.tell_tightening(false, rate).await
+            {
+                tracing::error!("cannot post the mitigation: {e:#}");
+            }
+            traffic.set_tightened(zones);
+        }
         for event in events {
             match &event {
                 AttackEvent::Started(a) => tracing::warn!(
@@ -305,6 +380,12 @@ pub(crate) async fn run(
         }
         if let Some(n) = &mut notices
             && let Err(e) = n.tell_mitigation(&attacks).await
+        {
+            tracing::error!("cannot post the mitigation: {e:#}");
+        }
+        if let (Some(rate), Some(n)) = (tighten, &mut notices)
+            && !attacks.is_empty()
+            && let Err(e) = n.tell_tightening(true, rate).await
         {
             tracing::error!("cannot post the mitigation: {e:#}");
         }

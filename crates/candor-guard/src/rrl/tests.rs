@@ -351,3 +351,29 @@ fn workers_share_one_account() {
     let sent = sent.into_inner();
     assert!((100..=110).contains(&sent), "{sent} sent");
 }
+
+/// A zone under attack gets a quarter of the rate: at rate 8, slip 2, two
+/// responses a second go out in full, then every other one slips; when the
+/// attack ends the same account earns the full rate again, keeping its debt.
+#[test]
+fn tightened_accounts_earn_a_quarter_of_the_rate() {
+    let limiter = Limiter::new(&config(8, 1, 2), [1, 2]);
+    assert_eq!(limiter.tightened_rate(), 2);
+    let tight = |now: u32, n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                let account = limiter
+                    .account(ip("192.0.2.1"), answer(7), CookieCheck::Absent)
+                    .expect("accounted");
+                letter(limiter.debit_tightened(account, now))
+            })
+            .collect()
+    };
+    assert_eq!(tight(100, 6), "SSDTDT");
+    // The debt (down to -window × rate = -8) is kept: one second at the
+    // full rate pays it back only in part.
+    assert_eq!(run(&limiter, 101, &[10]), "SSSSDTDTDT");
+    assert_eq!(run(&limiter, 103, &[9]), "SSSSSSSSD");
+    // Never below one a second, whatever the rate.
+    assert_eq!(Limiter::new(&config(3, 1, 2), [1, 2]).tightened_rate(), 1);
+}

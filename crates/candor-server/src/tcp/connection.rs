@@ -335,6 +335,9 @@ async fn serve_request(
         let zones = shared.zones.load();
         let (prefix, body) = scratch.split_at_mut(2);
         let outcome = respond(&zones, &shared.config.answer, &request, body)?;
+        if let (Some(table), Some(traffic)) = (&shared.traffic, &shared.config.traffic) {
+            count_zone(table, traffic, &zones, msg, outcome.rcode);
+        }
         let n = outcome.len;
         if outcome.rcode == candor_wire::Rcode::REFUSED
             && let Some(t) = &shared.config.transfers
@@ -355,6 +358,34 @@ async fn serve_request(
             stats.dropped.fetch_add(1, Ordering::Relaxed);
             Err(Close::Client)
         }
+    }
+}
+
+/// Counts a TCP query per zone (and its NXDOMAIN) in the TCP side's table,
+/// and folds the table into `traffic` when its window is over. Never sheds:
+/// the table is told no working time, so it never has a budget.
+fn count_zone(
+    table: &std::sync::Mutex<(candor_traffic::WorkerTraffic, usize)>,
+    traffic: &candor_traffic::Traffic,
+    zones: &candor_zone::ZoneSet,
+    msg: &[u8],
+    rcode: candor_wire::Rcode,
+) {
+    let mut peek = [candor_answer::Peek::default()];
+    candor_answer::Peek::prepare(&mut peek, zones, std::iter::once(msg));
+    let zone = peek[0]
+        .zone()
+        .and_then(|p| Some((zones.id(p)?, u32::try_from(p).ok()?)));
+    let mut guard = table
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (t, index) = &mut *guard;
+    let (slot, _) = t.admit(zone);
+    if rcode == candor_wire::Rcode::NXDOMAIN {
+        t.nxdomain(slot);
+    }
+    if let Some(report) = t.roll(std::time::Instant::now()) {
+        traffic.fold(*index, report, zones);
     }
 }
 

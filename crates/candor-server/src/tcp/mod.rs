@@ -58,6 +58,11 @@ pub struct TcpConfig {
     /// Zone transfers and signed requests (see `crate::xfr`); without
     /// them the answer path refuses transfers.
     pub transfers: Option<Arc<crate::xfr::Transfers>>,
+    /// Per-zone accounting (the UDP workers' `Traffic`): TCP queries are
+    /// counted per zone too, in one table for every connection, folded in
+    /// as one more worker. Never shed (a TCP client cannot be spoofed, and
+    /// the connection limits bound it). `None` turns it off.
+    pub traffic: Option<Arc<candor_traffic::Traffic>>,
 }
 
 /// While more than half the cap is open, connections that become idle get
@@ -120,6 +125,8 @@ struct Shared {
     stats: Arc<TcpStats>,
     /// Who holds a slot.
     registry: Mutex<Registry>,
+    /// TCP queries per zone and this table's worker number, if counted.
+    traffic: Option<Mutex<(candor_traffic::WorkerTraffic, usize)>>,
 }
 
 impl Shared {
@@ -143,11 +150,18 @@ pub async fn serve_tcp(
         max_connections: config.max_connections,
         max_per_source: config.max_per_source,
     });
+    let traffic = config.traffic.as_ref().map(|_| {
+        Mutex::new((
+            candor_traffic::WorkerTraffic::new(std::time::Instant::now()),
+            crate::udp::next_worker_index(),
+        ))
+    });
     let shared = Arc::new(Shared {
         zones,
         config,
         stats,
         registry: Mutex::new(registry),
+        traffic,
     });
     let loops: Vec<_> = listeners
         .into_iter()

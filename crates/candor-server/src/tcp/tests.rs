@@ -184,6 +184,7 @@ fn tcp_config(
             cookies: candor_answer::Cookies::new(candor_answer::CookieSecrets::new([0; 16], None)),
         },
         transfers: None,
+        traffic: None,
     }
 }
 
