@@ -104,7 +104,9 @@ fn answers(zones: &ZoneSet, queries: &[Vec<u8>]) -> Vec<Vec<u8>> {
         };
         let len = respond(zones, &config, &request, &mut buf).map(|o| o.len);
         let direct = len.map(|l| buf[..l].to_vec()).unwrap_or_default();
-        let len = peek.respond(zones, &config, &request, &mut buf).map(|o| o.len);
+        let len = peek
+            .respond(zones, &config, &request, &mut buf)
+            .map(|o| o.len);
         let peeked = len.map(|l| buf[..l].to_vec()).unwrap_or_default();
         assert_eq!(direct, peeked, "peek and respond differ");
         out.push(direct);
@@ -118,7 +120,14 @@ fn queries(pool: &[&str]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for name in pool.iter().flat_map(|p| [p.to_string(), format!("zz.{p}")]) {
         let name = Name::from_text(&name, Some(&origin)).unwrap();
-        for qtype in [Rtype::A, Rtype::AAAA, Rtype::MX, Rtype::TXT, Rtype::CNAME, Rtype::ANY] {
+        for qtype in [
+            Rtype::A,
+            Rtype::AAAA,
+            Rtype::MX,
+            Rtype::TXT,
+            Rtype::CNAME,
+            Rtype::ANY,
+        ] {
             let spec = QuerySpec {
                 id: 7,
                 recursion_desired: false,
@@ -148,8 +157,8 @@ impl Rng {
 #[test]
 fn patched_zones_answer_as_compiled_ones() {
     let pool = [
-        "@", "mail", "h1", "h2", "h3", "h9", "www", "chain", "x.wild", "wild", "deleg",
-        "a.b.new", "b.new", "new", "ns1",
+        "@", "mail", "h1", "h2", "h3", "h9", "www", "chain", "x.wild", "wild", "deleg", "a.b.new",
+        "b.new", "new", "ns1",
     ];
     let queries = queries(&pool);
     let mut patched_count = 0;
@@ -162,14 +171,34 @@ fn patched_zones_answer_as_compiled_ones() {
             let ttl = [60, 300][rng.below(2) as usize];
             let mut records: Vec<(Rtype, u32, Box<[u8]>)> = match rng.below(6) {
                 0 => vec![],
-                1 => vec![(Rtype::CNAME, ttl, w(["h1", "mail", "x.wild", "nowhere"][rng.below(4) as usize]).into())],
-                2 => vec![(Rtype::MX, ttl, pref_name(5, ["h3", "mail", "b.new", "y.wild"][rng.below(4) as usize]))],
-                3 => vec![(Rtype::TXT, ttl, vec![2, b't', b'0' + rng.below(9) as u8].into())],
-                _ => vec![(Rtype::A, ttl, vec![198, 51, 100, rng.below(250) as u8].into())],
+                1 => vec![(
+                    Rtype::CNAME,
+                    ttl,
+                    w(["h1", "mail", "x.wild", "nowhere"][rng.below(4) as usize]).into(),
+                )],
+                2 => vec![(
+                    Rtype::MX,
+                    ttl,
+                    pref_name(5, ["h3", "mail", "b.new", "y.wild"][rng.below(4) as usize]),
+                )],
+                3 => vec![(
+                    Rtype::TXT,
+                    ttl,
+                    vec![2, b't', b'0' + rng.below(9) as u8].into(),
+                )],
+                _ => vec![(
+                    Rtype::A,
+                    ttl,
+                    vec![198, 51, 100, rng.below(250) as u8].into(),
+                )],
             };
             let mut next = model.clone();
             if owner == w("@") {
-                records = model[&w("@")].iter().filter(|r| r.0 != Rtype::SOA).cloned().collect();
+                records = model[&w("@")]
+                    .iter()
+                    .filter(|r| r.0 != Rtype::SOA)
+                    .cloned()
+                    .collect();
                 records.push((Rtype::TXT, ttl, vec![1, b'a' + (serial % 26) as u8].into()));
             }
             if records.is_empty() {
@@ -182,8 +211,14 @@ fn patched_zones_answer_as_compiled_ones() {
             apex.push((Rtype::SOA, 3600, soa(serial)));
             next.insert(w("@"), apex.clone());
             let changes = [
-                NodeChange { owner: owner.into(), records },
-                NodeChange { owner: w("@").into(), records: apex },
+                NodeChange {
+                    owner: owner.into(),
+                    records,
+                },
+                NodeChange {
+                    owner: w("@").into(),
+                    records: apex,
+                },
             ];
             let Some(compiled) = compile(&next) else {
                 assert!(zone.patch(&changes).is_err());

@@ -45,7 +45,10 @@ pub struct NodeChange {
     /// The owner, wire form (any case).
     pub owner: Box<[u8]>,
     /// The records: type, TTL, RDATA. Duplicates are dropped; an RRset's
-    /// TTL is that of its first record in RDATA order, as the builder does.
+    /// TTL is that of its first record here, as the builder takes the TTL
+    /// of the first record in its source (give records without a source
+    /// order, like a transfer's, in RDATA order to match a builder given
+    /// no places).
     pub records: Vec<(Rtype, u32, Box<[u8]>)>,
 }
 
@@ -338,13 +341,15 @@ struct NewSet {
 }
 
 /// Groups records into RRsets the way `ZoneBuilder::finish` does: by type,
-/// RRs in RDATA byte order, duplicates dropped, the TTL of the first.
+/// RRs in RDATA byte order, duplicates dropped, the TTL of the type's first
+/// record as given.
 fn encode(records: &[(Rtype, u32, Box<[u8]>)]) -> Vec<NewSet> {
+    let first_ttl = |rtype: Rtype| records.iter().find(|r| r.0 == rtype).map_or(0, |r| r.1);
     let mut recs: Vec<&(Rtype, u32, Box<[u8]>)> = records.iter().collect();
     recs.sort_by(|a, b| (a.0.0, &a.2).cmp(&(b.0.0, &b.2)));
     recs.dedup_by(|b, a| a.0 == b.0 && a.2 == b.2);
     let mut sets: Vec<NewSet> = Vec::new();
-    for (rtype, ttl, rdata) in recs {
+    for (rtype, _, rdata) in recs {
         let rdlen = rdata.len() as u16;
         match sets.last_mut() {
             Some(set) if set.rtype == *rtype && set.count < u16::MAX => {
@@ -352,12 +357,13 @@ fn encode(records: &[(Rtype, u32, Box<[u8]>)]) -> Vec<NewSet> {
                 push_tail(&mut set.tails, *rtype, set.ttl, rdlen, rdata);
             }
             _ => {
+                let ttl = first_ttl(*rtype);
                 let mut tails = Vec::new();
-                push_tail(&mut tails, *rtype, *ttl, rdlen, rdata);
+                push_tail(&mut tails, *rtype, ttl, rdlen, rdata);
                 sets.push(NewSet {
                     rtype: *rtype,
                     count: 1,
-                    ttl: *ttl,
+                    ttl,
                     tails,
                 });
             }
@@ -646,7 +652,11 @@ impl Zone {
         let changes: Vec<NodeChange> = order
             .into_iter()
             .map(|owner| {
-                let records = touched.remove(&owner).unwrap_or_default();
+                let mut records = touched.remove(&owner).unwrap_or_default();
+                // A transfer's records have no order of their own: the
+                // builder, given no places, takes each RRset's TTL from its
+                // first record in RDATA order.
+                records.sort_by(|a, b| (a.0.0, &a.2).cmp(&(b.0.0, &b.2)));
                 NodeChange { owner, records }
             })
             .collect();

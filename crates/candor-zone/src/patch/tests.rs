@@ -565,3 +565,38 @@ fn apply_diff_matches_the_compiled_next_version() {
         Err(PatchError::Invalid(_))
     ));
 }
+
+#[test]
+fn an_rrsets_ttl_is_its_first_records_as_the_builder_takes_it_from_a_file() {
+    let (mut m, z) = small();
+    // RDATA order puts 192.0.2.1 first; the first given has TTL 900.
+    let records = vec![(Rtype::A, 900, a(9)), (Rtype::A, 60, a(1))];
+    let p = z
+        .patch(&[NodeChange {
+            owner: w("h1").into(),
+            records: records.clone(),
+        }])
+        .unwrap();
+    m.insert(w("h1"), records);
+    // The builder given places (a file's lines, or stored rows' ordinals).
+    let apex = Name::from_text("example.", None).unwrap();
+    let mut b = ZoneBuilder::new(&apex);
+    let mut line = 0;
+    for (owner, records) in &m {
+        let owner = Name::from_wire(owner).unwrap();
+        for (rtype, ttl, rdata) in records {
+            line += 1;
+            b.add(
+                &owner,
+                *rtype,
+                *ttl,
+                rdata,
+                Some((std::path::Path::new(""), line)),
+            );
+        }
+    }
+    let compiled = b.finish().unwrap();
+    assert_same(&p, &compiled, &probes(&m, &pool()));
+    let h1 = p.node_by_name(&w("h1")).unwrap();
+    assert_eq!(p.rrset(p.node(h1), Rtype::A).unwrap().ttl, 900);
+}
