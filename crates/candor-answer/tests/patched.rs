@@ -66,13 +66,22 @@ fn start() -> Model {
     m
 }
 
-/// Compiles a model.
+/// Compiles a model, each record at its own line (as the store's rows and
+/// zone files are), so an RRset's TTL is its first record's.
 fn compile(m: &Model) -> Option<Zone> {
     let mut b = ZoneBuilder::new(&Name::from_text("example.", None).unwrap());
+    let mut line = 0;
     for (owner, records) in m {
         let owner = Name::from_wire(owner).unwrap();
         for (rtype, ttl, rdata) in records {
-            b.add(&owner, *rtype, *ttl, rdata, None);
+            line += 1;
+            b.add(
+                &owner,
+                *rtype,
+                *ttl,
+                rdata,
+                Some((std::path::Path::new(""), line)),
+            );
         }
     }
     b.finish().ok()

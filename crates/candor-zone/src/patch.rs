@@ -125,11 +125,15 @@ impl Overlay {
     }
 
     /// Node ids in use (see [`Zone::node_count`]).
+    #[cold]
+    #[inline(never)]
     pub(crate) fn node_count(&self) -> usize {
         self.base.nodes.len() + self.nodes.len()
     }
 
     /// The node of an existing name.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn find(&self, name: &[u8]) -> Option<NodeRef> {
         match self.names_map.get(name) {
             Some(&(id, true)) => Some(self.node(id)),
@@ -139,6 +143,8 @@ impl Overlay {
     }
 
     /// [`find`](Self::find) with the name's hash known.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn find_hashed(&self, name: &[u8], hash: NameHash) -> Option<NodeRef> {
         match self.names_map.get(name) {
             Some(&(id, true)) => Some(self.node(id)),
@@ -159,17 +165,23 @@ impl Overlay {
     }
 
     /// The lookup view of node `id`.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn node(&self, id: NodeId) -> NodeRef {
         NodeRef::new(id, self.node_struct(id))
     }
 
     /// The name of node `id`.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn name_bytes(&self, id: NodeId) -> &[u8] {
         let n = self.node_struct(id);
         self.name_at(n.name_off, n.name_len)
     }
 
     /// The `len`-byte name at `off` in the base's or the overlay's arena.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn name_at(&self, off: u32, len: u8) -> &[u8] {
         let (off, len) = (off as usize, usize::from(len));
         let bn = self.base.names.len();
@@ -181,6 +193,8 @@ impl Overlay {
     }
 
     /// The RRsets of a node.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn rrsets(&self, node: NodeRef) -> &[RrSet] {
         let first = node.rrset_first as usize;
         let count = usize::from(node.rrset_count);
@@ -195,6 +209,8 @@ impl Overlay {
     }
 
     /// The wire tails of an RRset.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn tails(&self, set: &RrSet) -> &[u8] {
         let (off, len) = (set.data_off as usize, set.data_len as usize);
         let bd = self.base.data.len();
@@ -206,6 +222,8 @@ impl Overlay {
     }
 
     /// The additional-section targets of an RRset.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn additional(&self, set: &RrSet) -> &[AdditionalRef] {
         let (off, len) = (set.add_off as usize, usize::from(set.add_len));
         let ba = self.base.additional.len();
@@ -220,6 +238,8 @@ impl Overlay {
 
     /// [`Zone::lookup_after`] over the base and the overlay: the same
     /// algorithm with the overlay's `find`.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn lookup_after(&self, name: &[u8], first: Option<NodeRef>) -> Lookup {
         let apex_len = self.base.apex.wire_len();
         let mut start = 0usize;

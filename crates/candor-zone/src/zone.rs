@@ -292,6 +292,7 @@ impl Zone {
     }
 
     /// The node with a lower-cased wire name, if it exists.
+    #[inline]
     pub fn node_by_name(&self, name: &[u8]) -> Option<NodeId> {
         if let Some(ov) = &self.overlay {
             return ov.find(name).map(|n| n.id);
@@ -299,59 +300,89 @@ impl Zone {
         self.index.find(&self.names, name).map(|n| n.id)
     }
 
+    // The accessors below find a compiled zone's data with `get` and go
+    // to the overlay (see `crate::patch`) when it finds nothing: a patched
+    // zone's own arrays are empty, so its ids and offsets miss them. The
+    // check is the bounds check indexing did anyway, so a compiled zone
+    // pays nothing for patched ones; misuse still panics, in `overlay()`.
+
     /// The node with id `id`.
+    #[inline]
     pub fn node(&self, id: NodeId) -> NodeRef {
-        if let Some(ov) = &self.overlay {
-            return ov.node(id);
+        match self.nodes.get(id as usize) {
+            Some(n) => NodeRef::new(id, n),
+            None => self.overlay().node(id),
         }
-        NodeRef::new(id, &self.nodes[id as usize])
     }
 
     /// The lower-cased wire name of a node.
+    #[inline]
     pub fn name_bytes(&self, id: NodeId) -> &[u8] {
-        if let Some(ov) = &self.overlay {
-            return ov.name_bytes(id);
+        match self.nodes.get(id as usize) {
+            Some(n) => &self.names[n.name_off as usize..][..usize::from(n.name_len)],
+            None => self.overlay().name_bytes(id),
         }
-        let n = &self.nodes[id as usize];
-        &self.names[n.name_off as usize..n.name_off as usize + usize::from(n.name_len)]
     }
 
     /// The RRsets of a node, sorted by type.
+    #[inline]
     pub fn rrsets(&self, node: NodeRef) -> &[RrSet] {
-        if let Some(ov) = &self.overlay {
-            return ov.rrsets(node);
-        }
         let first = node.rrset_first as usize;
-        &self.rrsets[first..first + usize::from(node.rrset_count)]
+        match self
+            .rrsets
+            .get(first..first + usize::from(node.rrset_count))
+        {
+            Some(sets) => sets,
+            None => self.overlay().rrsets(node),
+        }
     }
 
     /// The RRset of a type at a node.
+    #[inline]
     pub fn rrset(&self, node: NodeRef, rtype: Rtype) -> Option<&RrSet> {
         self.rrsets(node).iter().find(|s| s.rtype == rtype)
     }
 
     /// The wire tails of an RRset (see `MessageBuilder::push_rrset`).
+    #[inline]
     pub fn tails(&self, set: &RrSet) -> &[u8] {
-        if let Some(ov) = &self.overlay {
-            return ov.tails(set);
+        let off = set.data_off as usize;
+        match self.data.get(off..off + set.data_len as usize) {
+            Some(tails) => tails,
+            None => self.overlay().tails(set),
         }
-        &self.data[set.data_off as usize..set.data_off as usize + set.data_len as usize]
     }
 
     /// Additional-section targets of an RRset.
+    #[inline]
     pub fn additional(&self, set: &RrSet) -> &[AdditionalRef] {
-        if let Some(ov) = &self.overlay {
-            return ov.additional(set);
+        let off = set.add_off as usize;
+        match self.additional.get(off..off + usize::from(set.add_len)) {
+            Some(adds) => adds,
+            None => self.overlay().additional(set),
         }
-        &self.additional[set.add_off as usize..set.add_off as usize + usize::from(set.add_len)]
     }
 
     /// The owner name of an additional target.
+    #[inline]
     pub fn additional_owner(&self, add: &AdditionalRef) -> &[u8] {
-        if let Some(ov) = &self.overlay {
-            return ov.name_at(add.owner_off, add.owner_len);
+        let off = add.owner_off as usize;
+        match self.names.get(off..off + usize::from(add.owner_len)) {
+            Some(name) => name,
+            None => self.overlay().name_at(add.owner_off, add.owner_len),
         }
-        &self.names[add.owner_off as usize..add.owner_off as usize + usize::from(add.owner_len)]
+    }
+
+    /// The overlay of a patched zone, for ids and offsets past the
+    /// compiled arrays. A compiled zone has none: then an id or offset
+    /// past its arrays is a caller's bug, which panics as indexing did.
+    #[cold]
+    #[inline(never)]
+    fn overlay(&self) -> &Overlay {
+        match &self.overlay {
+            Some(ov) => ov,
+            None => panic!("node id or offset outside zone {}", self.apex),
+        }
     }
 
     /// Every record of the zone: nodes in build order (the apex first),
