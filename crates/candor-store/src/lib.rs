@@ -18,7 +18,8 @@
 //! `transfer` (import and export), `history` (journal and audit) and `tsig`
 //! (TSIG keys for zone transfers) hold the operations; `query` does paging
 //! and sorting; `backup` copies and checks live database files; `time` and
-//! `token` are small helpers.
+//! `token` are small helpers. `incremental` makes record writes patch the
+//! last compiled version (`Zone::patch`) instead of compiling every row.
 
 #![forbid(unsafe_code)]
 
@@ -29,6 +30,7 @@ mod content;
 mod db;
 mod dnssec;
 mod history;
+mod incremental;
 mod query;
 mod records;
 mod time;
@@ -500,6 +502,9 @@ pub struct Store {
     conn: Mutex<Connection>,
     /// System-record settings.
     config: StoreConfig,
+    /// The last version of each zone compiled by a record write, which
+    /// the next one patches (see `incremental`).
+    compiled: incremental::Compiled,
 }
 
 /// Creates `dir` and its missing parents, private to the owner (0700) on
@@ -527,6 +532,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             config,
+            compiled: Default::default(),
         })
     }
 
@@ -540,6 +546,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             config,
+            compiled: Default::default(),
         })
     }
 
@@ -550,6 +557,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             config,
+            compiled: Default::default(),
         })
     }
 
