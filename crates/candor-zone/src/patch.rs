@@ -338,6 +338,28 @@ impl Overlay {
     }
 }
 
+/// The names that can differ between two versions of a zone when one was
+/// patched from the other or both from the same compiled base: the names
+/// their overlays hold. `None` when the versions are not related that way.
+pub(crate) fn changed_names(old: &Zone, new: &Zone) -> Option<Vec<Box<[u8]>>> {
+    let nov = new.overlay.as_deref()?;
+    if std::ptr::eq(Arc::as_ptr(&nov.base), old) {
+        return Some(nov.names_map.keys().cloned().collect());
+    }
+    let oov = old.overlay.as_deref()?;
+    if !Arc::ptr_eq(&oov.base, &nov.base) {
+        return None;
+    }
+    let mut names: Vec<Box<[u8]>> = nov.names_map.keys().cloned().collect();
+    names.extend(
+        oov.names_map
+            .keys()
+            .filter(|k| !nov.names_map.contains_key(*k))
+            .cloned(),
+    );
+    Some(names)
+}
+
 /// The parent of a wire name (not the root).
 fn parent(name: &[u8]) -> &[u8] {
     &name[1 + usize::from(name[0])..]

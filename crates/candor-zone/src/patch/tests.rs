@@ -325,6 +325,14 @@ fn random_patches_read_as_full_rebuilds() {
             match (zone.patch(&changes), full) {
                 (Ok(p), Ok(f)) => {
                     assert_same(&p, &f, &probes(&next, &pool));
+                    // The diff, through the overlays' names only, is the
+                    // diff of the two compiled versions.
+                    let compiled_old = compile(&model).unwrap();
+                    assert_eq!(
+                        ZoneDiff::between(&zone, &p),
+                        ZoneDiff::between(&compiled_old, &f)
+                    );
+                    assert!(crate::patch::changed_names(&zone, &p).is_some());
                     if step % 10 == 0 {
                         // And the patched version compacts to the same zone.
                         assert_same(&p.compact().unwrap(), &f, &probes(&next, &pool));
