@@ -84,6 +84,7 @@ fn check(s: &Store, account: i64, change: &ZoneChange) -> bool {
     got.overlay_names() > 0
 }
 
+/// Record writes patch, match a full compile of the rows, and compile in full when they must.
 #[test]
 fn record_writes_patch_and_match_a_full_compile() {
     let s = store();

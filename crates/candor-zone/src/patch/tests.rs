@@ -285,6 +285,7 @@ fn random_content(rng: &mut Rng, owner: &[u8], serial: u32) -> Vec<(Rtype, u32, 
     out
 }
 
+/// Random changes, patched and compiled afresh: every lookup, record, diff and compaction agrees.
 #[test]
 fn random_patches_read_as_full_rebuilds() {
     let pool = pool();
@@ -393,6 +394,7 @@ fn change(
     p
 }
 
+/// A new deep name creates its empty non-terminals; removing it removes them.
 #[test]
 fn new_names_bring_their_empty_non_terminals_and_go_with_them() {
     let (mut m, z) = small();
@@ -404,6 +406,7 @@ fn new_names_bring_their_empty_non_terminals_and_go_with_them() {
     assert_eq!(p.overlay_names(), 4);
 }
 
+/// A name emptied of data that has names below it stays, as an empty non-terminal.
 #[test]
 fn an_emptied_name_with_children_stays_as_an_empty_non_terminal() {
     let (mut m, z) = small();
@@ -418,6 +421,7 @@ fn an_emptied_name_with_children_stays_as_an_empty_non_terminal() {
     assert!(matches!(p.lookup(&w("zz.b.sub")), Lookup::NxDomain(_)));
 }
 
+/// CNAMEs appear and go; other types at a CNAME are NODATA.
 #[test]
 fn cname_changes_and_nodata_around_them() {
     let (mut m, z) = small();
@@ -435,6 +439,7 @@ fn cname_changes_and_nodata_around_them() {
     assert!(matches!(p.lookup(&w("c0")), Lookup::NxDomain(0)));
 }
 
+/// An exact name shadows a wildcard for itself only; removing one beside a wildcard rebuilds.
 #[test]
 fn names_under_a_wildcard_and_removed_names_beside_one() {
     let (mut m, z) = small();
@@ -455,6 +460,7 @@ fn names_under_a_wildcard_and_removed_names_beside_one() {
     assert!(matches!(gone, Err(PatchError::Rebuild(_))), "{gone:?}");
 }
 
+/// Additional sections follow changed target addresses and new MX RRsets.
 #[test]
 fn additional_targets_follow_changed_addresses() {
     let (mut m, z) = small();
@@ -478,6 +484,7 @@ fn additional_targets_follow_changed_addresses() {
     );
 }
 
+/// NS, DNAME, wildcard, below-a-cut and waiting-target changes ask for a rebuild.
 #[test]
 fn structural_changes_ask_for_a_rebuild() {
     let (_, z) = small();
@@ -499,6 +506,7 @@ fn structural_changes_ask_for_a_rebuild() {
     assert!(rebuild(one("x.wild", vec![(Rtype::TXT, 60, txt("x"))])));
 }
 
+/// Invalid changes are refused with the builder's messages, in its order.
 #[test]
 fn invalid_changes_get_the_builders_messages() {
     let (_, z) = small();
@@ -532,6 +540,7 @@ fn invalid_changes_get_the_builders_messages() {
     );
 }
 
+/// `apply_diff` gives the compiled next version, twice in a row, and refuses a missing removal.
 #[test]
 fn apply_diff_matches_the_compiled_next_version() {
     let (mut m, z) = small();
@@ -574,6 +583,7 @@ fn apply_diff_matches_the_compiled_next_version() {
     ));
 }
 
+/// An RRset's TTL is its first given record's, as the builder takes it from a file.
 #[test]
 fn an_rrsets_ttl_is_its_first_records_as_the_builder_takes_it_from_a_file() {
     let (mut m, z) = small();
