@@ -37,6 +37,7 @@ pub enum Transport {
 }
 
 mod alias;
+mod dnssec;
 mod peek;
 
 pub use alias::{AliasEntry, AliasTable, SharedAliases};
@@ -427,8 +428,15 @@ fn answer_name(
         first,
         kind: ResponseKind::Answer,
         owner: 0,
+        dnssec: query.edns.is_some_and(|e| e.dnssec_ok) && zone.signed().is_some(),
+        proofs: [0; dnssec::MAX_PROOFS],
+        n_proofs: 0,
     };
-    let rcode = match ctx.resolve(qname, query.qname, b) {
+    let resolved = ctx.resolve(qname, query.qname, b).and_then(|rcode| {
+        ctx.write_proofs(b).map_err(|_| Truncated(rcode))?;
+        Ok(rcode)
+    });
+    let rcode = match resolved {
         Ok(rcode) => {
             ctx.additional(b);
             rcode
@@ -532,6 +540,13 @@ struct Answer<'z> {
     kind: ResponseKind,
     /// The wildcard or delegation node the response is accounted by.
     owner: NodeId,
+    /// Whether the answer carries DNSSEC records: the query set DO and
+    /// the zone is signed (see `dnssec`).
+    dnssec: bool,
+    /// Nodes whose NSEC records go in the authority section.
+    proofs: [NodeId; dnssec::MAX_PROOFS],
+    /// Entries of `proofs` in use.
+    n_proofs: usize,
 }
 
 /// Buffers holding the name being looked up while following a chain.
@@ -585,9 +600,11 @@ impl<'z> Answer<'z> {
                 Some(first) => zone.lookup_after(name, first),
                 None => zone.lookup(name),
             };
+            let mut wild = false;
             let node = match found {
                 Lookup::Exact(node) => node,
                 Lookup::Wildcard(node) => {
+                    wild = true;
                     // Answers for names a wildcard stands for are accounted
                     // by the wildcard, so random names meet one account.
                     if step == 0 {
@@ -613,7 +630,9 @@ impl<'z> Answer<'z> {
                         return Ok(Rcode::NOERROR);
                     }
                     visited[step] = owner_id;
-                    b.push_rrset(Owner::Name(zone.name_bytes(owner_id)), zone.tails(dname), 1)?;
+                    let dname_owner = Owner::Name(zone.name_bytes(owner_id));
+                    b.push_rrset(dname_owner, zone.tails(dname), 1)?;
+                    self.sigs(dname_owner, dname, b)?;
                     let target = first_rdata(zone.tails(dname));
                     let prefix_len = name.len() - zone.name_bytes(owner_id).len();
                     if prefix_len + target.len() > candor_wire::MAX_NAME_LEN {
@@ -645,8 +664,9 @@ impl<'z> Answer<'z> {
                     }
                     continue;
                 }
-                Lookup::NxDomain(_) => {
+                Lookup::NxDomain(encloser) => {
                     self.negative(b)?;
+                    self.nxdomain_proof(name, encloser);
                     return Ok(Rcode::NXDOMAIN);
                 }
             };
@@ -686,6 +706,10 @@ impl<'z> Answer<'z> {
                     return Ok(Rcode::NOERROR);
                 }
                 b.push_rrset(owner, zone.tails(cname), cname.count)?;
+                self.sigs(owner, cname, b)?;
+                if wild {
+                    self.wildcard_answer(name);
+                }
                 if step == MAX_CHAIN {
                     return Ok(Rcode::NOERROR);
                 }
@@ -697,19 +721,33 @@ impl<'z> Answer<'z> {
                 }
                 continue;
             }
-            return self.positive(node, owner, b);
+            return self.positive(node, owner, name, wild, b);
         }
         Ok(Rcode::NOERROR)
     }
 
     /// Answers from an existing node: the RRset of QTYPE, ANY, or NODATA.
+    /// `name` is the lower-cased name asked for, `wild` whether `node` is
+    /// the wildcard standing for it (DNSSEC proofs need both).
     fn positive(
         &mut self,
         node: NodeRef,
         owner: Owner<'_>,
+        name: &[u8],
+        wild: bool,
         b: &mut MessageBuilder<'_>,
     ) -> Result<Rcode, Truncated> {
         let zone = self.zone;
+        if self.qtype == Rtype::RRSIG && zone.signed().is_some() {
+            // A signed zone's RRSIGs are not an RRset of their own.
+            if !self.all_sigs(node, owner, b)? {
+                self.negative(b)?;
+                self.nodata_proof(node.id, name, wild);
+            } else if wild {
+                self.wildcard_answer(name);
+            }
+            return Ok(Rcode::NOERROR);
+        }
         if self.qtype == Rtype::ANY {
             // RFC 8482: over UDP one RRset is enough; TCP gets them all.
             // Candor's private types are never shown.
@@ -725,11 +763,15 @@ impl<'z> Answer<'z> {
                 .take(take)
             {
                 b.push_rrset(owner, zone.tails(set), set.count)?;
+                self.sigs(owner, set, b)?;
                 self.note_additional(set);
                 shown += 1;
             }
             if shown == 0 {
                 self.negative(b)?;
+                self.nodata_proof(node.id, name, wild);
+            } else if wild {
+                self.wildcard_answer(name);
             }
             return Ok(Rcode::NOERROR);
         }
@@ -740,7 +782,11 @@ impl<'z> Answer<'z> {
         };
         if let Some(set) = set {
             b.push_rrset(owner, zone.tails(set), set.count)?;
+            self.sigs(owner, set, b)?;
             self.note_additional(set);
+            if wild {
+                self.wildcard_answer(name);
+            }
             return Ok(Rcode::NOERROR);
         }
         if matches!(self.qtype, Rtype::A | Rtype::AAAA)
@@ -749,6 +795,7 @@ impl<'z> Answer<'z> {
             return self.alias(alias, owner, b);
         }
         self.negative(b)?;
+        self.nodata_proof(node.id, name, wild);
         Ok(Rcode::NOERROR)
     }
 
@@ -860,7 +907,7 @@ impl<'z> Answer<'z> {
             self.zone.negative_soa(),
             1,
         )?;
-        Ok(())
+        self.soa_sigs(b)
     }
 
     /// A referral to the delegation at `cut`: NS in authority, glue later.
@@ -879,7 +926,7 @@ impl<'z> Answer<'z> {
         b.set_section(Section::Authority);
         b.push_rrset(Owner::Name(zone.name_bytes(cut)), zone.tails(ns), ns.count)?;
         self.note_additional(ns);
-        Ok(())
+        self.referral_proof(cut, b)
     }
 
     /// Remembers an RRset whose targets need additional records.

@@ -68,6 +68,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         webhook_allow_private: true,
         zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
         traffic: None,
+        secondaries: candor_api::Secondaries::none(),
         status_changed: Arc::new(|| {}),
     });
     let listener = tokio::net::TcpListener::bind(&listen).await?;

@@ -1,5 +1,7 @@
-//! Distribution checks: ask each of our own name servers for a zone's SOA
-//! over UDP and compare the serial with the store's.
+//! Distribution checks: ask each of our own name servers (and each
+//! secondary) for a zone's SOA over UDP and compare the serial with the
+//! store's. [`ask_soa`] is also what the binary's secondaries monitor asks
+//! with.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -28,9 +30,9 @@ pub(crate) enum Distribution {
     TimedOut,
 }
 
-/// What one name server said.
+/// What one name server said to an SOA query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reply {
+pub enum Reply {
     /// It answered with this SOA serial.
     Serial(u32),
     /// It answered without the zone's SOA (REFUSED, NXDOMAIN, a referral).
@@ -44,7 +46,7 @@ pub(crate) async fn check(nameservers: &[SocketAddr], zone: &Name, serial: u32) 
     let mut tasks = JoinSet::new();
     for &addr in nameservers {
         let zone = zone.clone();
-        tasks.spawn(async move { ask(addr, &zone).await });
+        tasks.spawn(async move { ask_soa(addr, &zone).await });
     }
     let mut distributed = true;
     let mut silent = false;
@@ -62,8 +64,26 @@ pub(crate) async fn check(nameservers: &[SocketAddr], zone: &Name, serial: u32) 
     }
 }
 
-/// One query to one name server, waiting at most [`QUERY_TIMEOUT`].
-async fn ask(addr: SocketAddr, zone: &Name) -> Reply {
+/// Asks every address in `addrs` for `zone`'s SOA at once; the replies in
+/// the order of `addrs`.
+pub(crate) async fn ask_each(addrs: &[SocketAddr], zone: &Name) -> Vec<Reply> {
+    let mut tasks = JoinSet::new();
+    for (i, &addr) in addrs.iter().enumerate() {
+        let zone = zone.clone();
+        tasks.spawn(async move { (i, ask_soa(addr, &zone).await) });
+    }
+    let mut replies = vec![Reply::Silent; addrs.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((i, reply)) = joined {
+            replies[i] = reply;
+        }
+    }
+    replies
+}
+
+/// One SOA query for `zone` to one name server over UDP, waiting at most
+/// one second.
+pub async fn ask_soa(addr: SocketAddr, zone: &Name) -> Reply {
     let addr = reachable(addr);
     let deadline = Instant::now() + QUERY_TIMEOUT;
     match timeout_at(deadline, exchange(addr, zone)).await {

@@ -56,6 +56,7 @@ use crate::auth::Access;
 use crate::error::{ApiError, Target};
 use crate::rate::RateLimiter;
 
+pub use distribution::{Reply as SoaReply, ask_soa};
 pub use observe::{Observe, READY_TIMEOUT, Readiness, metrics_router};
 
 /// What the API needs from the rest of Candor.
@@ -87,6 +88,45 @@ pub struct ApiState {
     /// Per-zone traffic of the UDP workers (`GET …/traffic/top`); `None`
     /// when it is not counted.
     pub traffic: Option<Arc<candor_traffic::Traffic>>,
+    /// The secondaries of every zone, reported on by the distribution
+    /// endpoints.
+    pub secondaries: Secondaries,
+}
+
+/// The secondaries (standard or Candor) that serve every zone from this
+/// primary: the distribution endpoints ask each of them for the zone's SOA
+/// and say how far behind it is.
+#[derive(Clone)]
+pub struct Secondaries {
+    /// Where they answer DNS.
+    pub addrs: Vec<std::net::SocketAddr>,
+    /// The lag of a secondary serving the given serial of a zone (`None`:
+    /// not serving the zone), from the primary's memory of when it served
+    /// which serial; `None` when the primary does not serve the zone.
+    pub lag: LagOf,
+}
+
+/// See [`Secondaries::lag`].
+pub type LagOf = Arc<dyn Fn(&candor_wire::Name, Option<u32>) -> Option<SecondaryLag> + Send + Sync>;
+
+/// A secondary's lag behind the primary for one zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecondaryLag {
+    /// Serials behind (0 when current); `None` when it does not serve the
+    /// zone.
+    pub serials: Option<u32>,
+    /// Seconds since the primary first served a serial it does not have.
+    pub seconds: u64,
+}
+
+impl Secondaries {
+    /// No secondaries.
+    pub fn none() -> Secondaries {
+        Secondaries {
+            addrs: Vec::new(),
+            lag: Arc::new(|_, _| None),
+        }
+    }
 }
 
 /// The hook that tells what is wrong with a zone's serving (see
@@ -128,6 +168,8 @@ pub(crate) struct Shared {
     zone_notes: ZoneNotes,
     /// See [`ApiState::traffic`].
     traffic: Option<Arc<candor_traffic::Traffic>>,
+    /// See [`ApiState::secondaries`].
+    secondaries: Secondaries,
     /// See [`Observe::ready`].
     ready: Readiness,
 }
@@ -559,6 +601,7 @@ pub fn router_with(state: ApiState, observe: Observe) -> Router {
         webhook_allow_private: state.webhook_allow_private,
         zone_notes: state.zone_notes,
         traffic: state.traffic,
+        secondaries: state.secondaries,
         ready: observe.ready,
     });
     let mut public = Router::new();

@@ -38,4 +38,4 @@ pub use key::{
 pub use rrsig::{
     SignError, SigningPolicy, Validity, canonical_rdata, rrsig_labels, sign_rrset, signed_data,
 };
-pub use zone::{SignedZone, ZoneSignError, sign_zone, zone_text};
+pub use zone::{SignedZone, ZoneSignError, compile_signed, sign_zone, signed_at, zone_text};

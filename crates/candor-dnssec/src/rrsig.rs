@@ -64,6 +64,16 @@ impl Default for SigningPolicy {
 }
 
 impl SigningPolicy {
+    /// Whether a zone signed at `signed_at` (seconds since the epoch, see
+    /// [`signed_at`](crate::signed_at)) should be signed again at `now`:
+    /// once half its shortest signature lifetime (lifetime less jitter)
+    /// has passed, 5½ days by default, so the earliest signature still has
+    /// as long again (plus the backdating) before it expires.
+    pub fn refresh_due(&self, signed_at: u64, now: u64) -> bool {
+        let shortest = u64::from(self.lifetime.saturating_sub(self.jitter));
+        now >= signed_at.saturating_add(shortest / 2)
+    }
+
     /// The validity of a signature made at `now` (seconds since the epoch)
     /// for an RRset whose spread value is `spread` (any number; the zone
     /// signer uses a hash of owner and type).

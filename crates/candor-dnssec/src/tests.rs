@@ -14,7 +14,8 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
 use crate::nsec::{Chain, MAX_KEY_LEN, bitmap_types, canonical_key, covering, covers, type_bitmap};
 use crate::{
     Algorithm, DigestType, KeyRole, SignedZone, SigningKey, SigningPolicy, Validity,
-    canonical_rdata, key_tag, rrsig_labels, sign_rrset, sign_zone, signed_data, zone_text,
+    canonical_rdata, compile_signed, key_tag, rrsig_labels, sign_rrset, sign_zone, signed_at,
+    signed_data, zone_text,
 };
 
 /// One signing thread.
@@ -785,4 +786,76 @@ fn chain_keys_keep_canonical_order() {
         assert_eq!(chain.covering(name), covering(&refs, name), "{name:?}");
     }
     assert!(canonical_key(b"\x05ab", &mut [0u8; MAX_KEY_LEN]).is_none());
+}
+
+/// The signer's records compile into the zone: every RRSIG right after the
+/// RRset it covers (none left over as an RRset of its own), NSEC RRsets at
+/// exactly the chain's names, the chain in the zone the signer's, and the
+/// zone's records are the unsigned zone's plus the signer's.
+#[test]
+fn signed_records_compile_into_the_zone() {
+    let zone = test_zone();
+    let signed = sign_zone(
+        &zone,
+        &[rfc8080_key()],
+        &SigningPolicy::default(),
+        1_764_900_000,
+        ONE,
+    )
+    .unwrap();
+    let served = compile_signed(&zone, &signed).unwrap();
+    let parts = served.signed().expect("the compiled zone is signed");
+    assert_eq!(parts.chain().len(), signed.chain.len());
+    for (i, name) in signed.chain.iter().enumerate() {
+        assert_eq!(
+            parts.covering(name),
+            Ok(served.node_by_name(name).unwrap()),
+            "{i}"
+        );
+    }
+    let mut signatures = 0;
+    for id in 0..served.node_count() as u32 {
+        for set in served.rrsets(served.node(id)) {
+            assert_ne!(set.rtype, Rtype::RRSIG);
+            if !served.sig_tails(set).is_empty() {
+                signatures += 1;
+            }
+        }
+    }
+    assert_eq!(signatures, signed.signatures);
+    let mut expected: Vec<OwnedRecord> = zone
+        .records()
+        .map(|r| OwnedRecord::from_record(&r))
+        .collect();
+    expected.extend(signed.records.iter().cloned());
+    expected.sort_by(OwnedRecord::canonical_cmp);
+    let mut got: Vec<OwnedRecord> = served
+        .records()
+        .map(|r| OwnedRecord::from_record(&r))
+        .collect();
+    got.sort_by(OwnedRecord::canonical_cmp);
+    assert_eq!(got, expected);
+    assert_eq!(served.record_count(), expected.len());
+}
+
+/// A served zone tells when it was signed (its SOA RRSIG's inception plus
+/// the backdating); it is due for signing again once half its shortest
+/// signature lifetime has passed, well before any signature expires.
+#[test]
+fn signed_at_and_refresh_due() {
+    let zone = test_zone();
+    let policy = SigningPolicy::default();
+    let at = 1_764_900_000;
+    let signed = sign_zone(&zone, &[rfc8080_key()], &policy, at, ONE).unwrap();
+    let served = compile_signed(&zone, &signed).unwrap();
+    assert_eq!(signed_at(&served, &policy), Some(at));
+    assert_eq!(signed_at(&zone, &policy), None);
+    let half = u64::from(policy.lifetime - policy.jitter) / 2;
+    assert!(!policy.refresh_due(at, at + half - 1));
+    assert!(policy.refresh_due(at, at + half));
+    // Every signature still has at least `half` left when it is due.
+    for r in served.records().filter(|r| r.rtype == Rtype::RRSIG) {
+        let exp = u32::from_be_bytes([r.rdata[8], r.rdata[9], r.rdata[10], r.rdata[11]]);
+        assert!(u64::from(exp) >= at + 2 * half, "{exp}");
+    }
 }

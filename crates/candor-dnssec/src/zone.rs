@@ -6,7 +6,9 @@ use std::fmt;
 use std::num::NonZeroUsize;
 
 use candor_wire::{Name, Rtype};
-use candor_zone::{ALIAS, Lookup, NodeId, OwnedRecord, POOL, RrSet, Zone, canonical_name_cmp};
+use candor_zone::{
+    ALIAS, Lookup, NodeId, OwnedRecord, POOL, RrSet, Zone, ZoneBuilder, canonical_name_cmp,
+};
 
 use crate::key::{DigestType, SigningKey};
 use crate::nsec;
@@ -353,6 +355,45 @@ fn spread(owner: &[u8], rtype: Rtype) -> u64 {
 /// A wire name in presentation format.
 fn presentation(wire: &[u8]) -> String {
     Name::from_wire(wire).map_or_else(|_| format!("{wire:?}"), |n| n.to_string())
+}
+
+/// The zone to serve: `zone`'s records with `signed`'s, compiled again, so
+/// each RRSIG sits right after the RRset it covers, NSEC and the apex key
+/// sets are RRsets of their own and the zone carries its NSEC chain
+/// (`Zone::signed`). Fails only if `signed` was not made from `zone`.
+pub fn compile_signed(
+    zone: &Zone,
+    signed: &SignedZone,
+) -> Result<Zone, Vec<candor_zone::ZoneError>> {
+    let mut b = ZoneBuilder::new(zone.apex());
+    let mut add = |owner: &[u8], rtype: Rtype, ttl: u32, rdata: &[u8]| match Name::from_wire(owner)
+    {
+        Ok(owner) => b.add(&owner, rtype, ttl, rdata, None),
+        Err(_) => {
+            // A compiled zone's owners are wire names; keep the builder's
+            // error path for the impossible case.
+            b.add(&Name::root(), rtype, ttl, rdata, None);
+        }
+    };
+    for r in zone.records() {
+        add(r.owner, r.rtype, r.ttl, r.rdata);
+    }
+    for r in &signed.records {
+        add(&r.owner, r.rtype, r.ttl, &r.rdata);
+    }
+    b.finish()
+}
+
+/// When a served zone was signed (seconds since the epoch): the
+/// inception of its SOA's first RRSIG plus the backdating of `policy`;
+/// `None` for an unsigned zone. Every RRset is signed in the same pass,
+/// so this dates them all.
+pub fn signed_at(zone: &Zone, policy: &SigningPolicy) -> Option<u64> {
+    let soa = zone.rrset(zone.node(0), Rtype::SOA)?;
+    let sig = tails_rdata(zone.sig_tails(soa)).next()?;
+    let inception = sig.get(12..16)?;
+    let inception = u32::from_be_bytes([inception[0], inception[1], inception[2], inception[3]]);
+    Some(u64::from(inception) + u64::from(policy.backdate))
 }
 
 /// The signed zone as a master file (RFC 1035 §5): the apex SOA first, then

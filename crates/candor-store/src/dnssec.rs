@@ -6,16 +6,123 @@
 //! Private keys leave this module only as `candor_dnssec::SigningKey`,
 //! whose `Debug` shows no secret; nothing here logs.
 //!
-//! Signing the served zone with these keys is the next stage of issue 12
-//! (docs/dnssec.md): until then, enabling changes no answer.
+//! A zone with keys is signed whenever it is compiled ([`sign_compiled`],
+//! called by every compile path: writes, start-up, the follower of other
+//! processes' writes), so enabling and disabling move the zone to a new
+//! serial that is served signed, or unsigned again.
 
-use candor_dnssec::{Algorithm, DigestType, KeyRole, SigningKey};
-use rusqlite::{OptionalExtension, Transaction, params};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use candor_dnssec::{Algorithm, DigestType, KeyRole, SigningKey, SigningPolicy, ZoneSignError};
+use candor_zone::Zone;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::history::{self, Audit};
 use crate::time::{now, rfc3339};
-use crate::zones::find_zone;
-use crate::{Actor, Store, StoreError};
+use crate::zones::{self, find_zone};
+use crate::{Actor, FieldError, Store, StoreError, ZoneChange};
+
+/// How many threads sign a zone (see [`set_signing_threads`]).
+static SIGNING_THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets how many threads sign a zone when it is compiled (`candor serve
+/// --dnssec-signing-threads`); 1 until set. Signing is nearly all of a
+/// signed zone's compile time, and the result does not depend on it.
+pub fn set_signing_threads(threads: NonZeroUsize) {
+    SIGNING_THREADS.store(threads.get(), Ordering::Relaxed);
+}
+
+/// The keys of zone `zone_id` (none when DNSSEC is off), read on `conn`.
+fn zone_keys(conn: &Connection, zone_id: i64) -> Result<Vec<SigningKey>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys WHERE zone_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([zone_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, u8>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+        ))
+    })?;
+    let mut keys = Vec::new();
+    for row in rows {
+        let (id, algorithm, role, pkcs8) = row?;
+        let bad = |why: String| StoreError::Db(format!("DNSSEC key {id}: {why}"));
+        let algorithm = Algorithm::from_number(algorithm)
+            .ok_or_else(|| bad(format!("unknown algorithm {algorithm}")))?;
+        let role = parse_role(&role).ok_or_else(|| bad(format!("unknown role {role}")))?;
+        keys.push(SigningKey::from_pkcs8(algorithm, role, &pkcs8).map_err(|e| bad(e.to_string()))?);
+    }
+    Ok(keys)
+}
+
+/// The zone to serve for a freshly compiled one: itself when the zone has
+/// no DNSSEC keys, otherwise signed with them now (`sign_zone`, then the
+/// signer's records compiled in: `candor_dnssec::compile_signed`). A
+/// record the signer makes itself (RRSIG, NSEC, DNSKEY at the apex, ...)
+/// is a problem of the zone, reported like any other; a key that cannot
+/// sign is a database error naming it, never a silently unsigned zone.
+pub(crate) fn sign_compiled(
+    conn: &Connection,
+    zone_id: i64,
+    compiled: Zone,
+) -> Result<Result<Zone, Vec<FieldError>>, StoreError> {
+    let keys = zone_keys(conn, zone_id)?;
+    if keys.is_empty() {
+        return Ok(Ok(compiled));
+    }
+    // ALIAS and POOL answers are made per query after compilation, so
+    // nothing signs them yet; a signed zone refuses them rather than serve
+    // answers that validators would reject (docs/dnssec.md, "Synthesized
+    // answers").
+    if let Some(r) = compiled
+        .records()
+        .find(|r| candor_zone::is_private_type(r.rtype))
+    {
+        let kind = if r.rtype == candor_zone::ALIAS {
+            "ALIAS"
+        } else {
+            "POOL"
+        };
+        let owner = candor_wire::Name::from_wire(r.owner)
+            .map_or_else(|_| compiled.apex().to_string(), |n| n.to_string());
+        return Ok(Err(vec![FieldError::new(
+            "type",
+            format!(
+                "{kind} record at {owner}: a zone with DNSSEC cannot hold ALIAS or POOL \
+                 records yet (their answers are made per query and not signed)"
+            ),
+        )]));
+    }
+    let threads =
+        NonZeroUsize::new(SIGNING_THREADS.load(Ordering::Relaxed)).unwrap_or(NonZeroUsize::MIN);
+    let at = u64::try_from(now()).unwrap_or(0);
+    let signed =
+        match candor_dnssec::sign_zone(&compiled, &keys, &SigningPolicy::default(), at, threads) {
+            Ok(signed) => signed,
+            Err(e @ ZoneSignError::DnssecRecord { .. }) => {
+                return Ok(Err(vec![FieldError::new("type", e.to_string())]));
+            }
+            Err(e) => {
+                return Err(StoreError::Db(format!(
+                    "cannot sign {}: {e}",
+                    compiled.apex()
+                )));
+            }
+        };
+    candor_dnssec::compile_signed(&compiled, &signed)
+        .map(Ok)
+        .map_err(|errors| {
+            let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            StoreError::Db(format!(
+                "signed zone {} does not compile: {}",
+                compiled.apex(),
+                problems.join("; ")
+            ))
+        })
+}
 
 /// Whether a zone is signed, as DNSimple's `GET .../dnssec` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,15 +209,16 @@ impl Store {
 
     /// Enables DNSSEC for a zone: makes a combined signing key of
     /// `algorithm` with the operating system's randomness and stores it;
-    /// the audit log says who (never the key). A zone that has it enabled
-    /// already is a conflict.
+    /// the audit log says who (never the key). The zone moves to its next
+    /// serial, signed: the change is for the caller to publish. A zone
+    /// that has it enabled already is a conflict.
     pub fn enable_dnssec(
         &self,
         account_id: i64,
         zone: &str,
         algorithm: Algorithm,
         actor: &Actor,
-    ) -> Result<DnssecState, StoreError> {
+    ) -> Result<(DnssecState, ZoneChange), StoreError> {
         let rng = ring::rand::SystemRandom::new();
         let key = SigningKey::generate(algorithm, KeyRole::Csk, &rng)
             .map_err(|e| StoreError::Db(format!("cannot make a DNSSEC key: {e}")))?;
@@ -141,6 +249,9 @@ impl Store {
                     at
                 ],
             )?;
+            let mut z = z;
+            zones::bump_serial(tx, &self.config, &mut z, at)?;
+            let change = zones::compile_change(tx, &z, &self.config)?;
             history::audit(
                 tx,
                 &Audit {
@@ -157,21 +268,22 @@ impl Store {
                     at,
                 },
             )?;
-            Ok(state(state_row(tx, z.id)?))
+            Ok((state(state_row(tx, z.id)?), change))
         })
     }
 
-    /// Disables DNSSEC for a zone and deletes its keys (audited). A zone
-    /// without DNSSEC is a conflict (the API answers it 428, as DNSimple
-    /// does).
+    /// Disables DNSSEC for a zone and deletes its keys (audited); the zone
+    /// moves to its next serial, unsigned (the change is for the caller to
+    /// publish). A zone without DNSSEC is a conflict (the API answers it
+    /// 428, as DNSimple does).
     pub fn disable_dnssec(
         &self,
         account_id: i64,
         zone: &str,
         actor: &Actor,
-    ) -> Result<(), StoreError> {
+    ) -> Result<ZoneChange, StoreError> {
         self.write(|tx| {
-            let z = find_zone(tx, account_id, zone)?;
+            let mut z = find_zone(tx, account_id, zone)?;
             if state_row(tx, z.id)?.is_none() {
                 return Err(StoreError::Conflict(format!(
                     "DNSSEC is not enabled for {}",
@@ -180,6 +292,9 @@ impl Store {
             }
             tx.execute("DELETE FROM dnssec_keys WHERE zone_id = ?1", [z.id])?;
             tx.execute("DELETE FROM dnssec WHERE zone_id = ?1", [z.id])?;
+            let at = now();
+            zones::bump_serial(tx, &self.config, &mut z, at)?;
+            let change = zones::compile_change(tx, &z, &self.config)?;
             history::audit(
                 tx,
                 &Audit {
@@ -188,10 +303,10 @@ impl Store {
                     action: "dnssec.disable",
                     target: &z.name,
                     detail: &format!("disabled DNSSEC for {} and deleted its keys", z.name),
-                    at: now(),
+                    at,
                 },
             )?;
-            Ok(())
+            Ok(change)
         })
     }
 
@@ -238,37 +353,46 @@ impl Store {
         })
     }
 
+    /// The zones with DNSSEC enabled: (id, name).
+    pub fn dnssec_zones(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT z.id, z.name FROM zones z JOIN dnssec d ON d.zone_id = z.id ORDER BY z.id",
+            )?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Signs zone `zone_id` again under its next serial (the refresh of
+    /// signatures before they expire; secondaries follow the serial). The
+    /// change is for the caller to publish. A zone without DNSSEC is a
+    /// conflict.
+    pub fn resign_zone(&self, zone_id: i64) -> Result<ZoneChange, StoreError> {
+        self.write(|tx| {
+            let sql = format!("SELECT {} FROM zones WHERE id = ?1", zones::ZONE_COLUMNS);
+            let mut z = tx
+                .query_row(&sql, [zone_id], zones::zone_from_row)
+                .optional()?
+                .ok_or(StoreError::NotFound("zone"))?;
+            if state_row(tx, z.id)?.is_none() {
+                return Err(StoreError::Conflict(format!(
+                    "DNSSEC is not enabled for {}",
+                    z.name
+                )));
+            }
+            zones::bump_serial(tx, &self.config, &mut z, now())?;
+            zones::compile_change(tx, &z, &self.config)
+        })
+    }
+
     /// The signing keys of a zone (by id), for the signer; none when
     /// DNSSEC is off. A stored key that no longer reads is an error
     /// naming the key, never a silently unsigned zone.
     pub fn dnssec_keys(&self, zone_id: i64) -> Result<Vec<SigningKey>, StoreError> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare(
-                "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys
-                 WHERE zone_id = ?1 ORDER BY id",
-            )?;
-            let rows = stmt.query_map([zone_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, u8>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                ))
-            })?;
-            let mut keys = Vec::new();
-            for row in rows {
-                let (id, algorithm, role, pkcs8) = row?;
-                let bad = |why: String| StoreError::Db(format!("DNSSEC key {id}: {why}"));
-                let algorithm = Algorithm::from_number(algorithm)
-                    .ok_or_else(|| bad(format!("unknown algorithm {algorithm}")))?;
-                let role = parse_role(&role).ok_or_else(|| bad(format!("unknown role {role}")))?;
-                keys.push(
-                    SigningKey::from_pkcs8(algorithm, role, &pkcs8)
-                        .map_err(|e| bad(e.to_string()))?,
-                );
-            }
-            Ok(keys)
-        })
+        self.read(|tx| zone_keys(tx, zone_id))
     }
 }
 
@@ -311,9 +435,28 @@ mod tests {
         assert!(!s.dnssec(acct, "example.com").unwrap().enabled);
         assert!(s.ds_records(acct, "example.com").unwrap().is_empty());
 
-        let on = s
+        let before = s.compile_zone(z).unwrap();
+        assert!(before.compiled.as_ref().unwrap().signed().is_none());
+        let (on, change) = s
             .enable_dnssec(acct, "Example.COM.", Algorithm::EcdsaP256Sha256, &actor())
             .unwrap();
+        // The zone moved to its next serial, signed.
+        let signed = change.compiled.unwrap();
+        assert_eq!(signed.serial(), before.zone.serial.wrapping_add(1));
+        assert!(signed.signed().is_some());
+        assert!(
+            signed
+                .records()
+                .any(|r| r.rtype == candor_wire::Rtype::DNSKEY)
+        );
+        assert!(
+            s.compile_zone(z)
+                .unwrap()
+                .compiled
+                .unwrap()
+                .signed()
+                .is_some()
+        );
         assert!(on.enabled);
         assert!(on.created_at.is_some());
         assert_eq!(s.dnssec(acct, "example.com").unwrap(), on);
@@ -359,14 +502,29 @@ mod tests {
             Err(StoreError::NotFound("zone"))
         );
 
-        s.disable_dnssec(acct, "example.com", &actor()).unwrap();
+        assert_eq!(s.dnssec_zones().unwrap(), [(z, "example.com".to_owned())]);
+        let again = s.resign_zone(z).unwrap().compiled.unwrap();
+        assert_eq!(again.serial(), signed.serial().wrapping_add(1));
+        assert!(again.signed().is_some());
+        let signed = again;
+        let off = s.disable_dnssec(acct, "example.com", &actor()).unwrap();
+        let unsigned = off.compiled.unwrap();
+        assert_eq!(unsigned.serial(), signed.serial().wrapping_add(1));
+        assert!(unsigned.signed().is_none());
+        assert!(
+            !unsigned
+                .records()
+                .any(|r| r.rtype == candor_wire::Rtype::RRSIG)
+        );
         assert!(!s.dnssec(acct, "example.com").unwrap().enabled);
         assert!(s.dnssec_keys(z).unwrap().is_empty());
+        assert!(s.dnssec_zones().unwrap().is_empty());
+        assert!(matches!(s.resign_zone(z), Err(StoreError::Conflict(_))));
         assert!(matches!(
             s.disable_dnssec(acct, "example.com", &actor()),
             Err(StoreError::Conflict(m)) if m == "DNSSEC is not enabled for example.com"
         ));
-        let on = s
+        let (on, _) = s
             .enable_dnssec(acct, "example.com", Algorithm::Ed25519, &actor())
             .unwrap();
         assert!(on.enabled);

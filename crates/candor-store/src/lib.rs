@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod alias_refresh;
 mod backup;
 mod compile;
 mod content;
@@ -52,7 +53,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use backup::{DatabaseCheck, backup_database, check_database, store_schema_version};
 pub use compile::{input_owner_name, owner_name};
-pub use dnssec::{DnssecState, DsRecordInfo};
+pub use dnssec::{DnssecState, DsRecordInfo, set_signing_threads};
 pub use transfer::ZoneText;
 pub use tsig::{TSIG_ALGORITHMS, TsigKeyInfo, TsigSecret};
 

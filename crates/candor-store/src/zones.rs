@@ -38,10 +38,11 @@ pub(crate) struct ZoneRow {
 }
 
 /// Columns read by [`zone_from_row`].
-const ZONE_COLUMNS: &str = "id, account_id, name, serial, reverse, created_at, updated_at";
+pub(crate) const ZONE_COLUMNS: &str =
+    "id, account_id, name, serial, reverse, created_at, updated_at";
 
 /// Reads a zone row.
-fn zone_from_row(row: &Row<'_>) -> rusqlite::Result<ZoneRow> {
+pub(crate) fn zone_from_row(row: &Row<'_>) -> rusqlite::Result<ZoneRow> {
     Ok(ZoneRow {
         id: row.get(0)?,
         account_id: row.get(1)?,
@@ -129,10 +130,14 @@ pub(crate) fn compile_change(
 ) -> Result<ZoneChange, StoreError> {
     let apex = zone.apex()?;
     match compile::compile_stored(conn, zone.id, &apex, config)? {
-        Ok(compiled) => Ok(ZoneChange {
-            zone: zone.info(),
-            compiled: Some(Arc::new(compiled)),
-        }),
+        // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
+        Ok(compiled) => match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {
+            Ok(compiled) => Ok(ZoneChange {
+                zone: zone.info(),
+                compiled: Some(Arc::new(compiled)),
+            }),
+            Err(errors) => Err(StoreError::Invalid(errors)),
+        },
         Err(errors) => Err(StoreError::Invalid(compile::zone_errors(errors))),
     }
 }

@@ -24,7 +24,8 @@
 //! their answers; `refresh` says when a secondary zone is checked or
 //! expires; `secondary` holds its primaries and answers their NOTIFYs; `view` flattens private types; `journal`
 //! keeps each zone's recent diffs; `transfer` packs messages; `primary`
-//! puts them together; `notify` is the NOTIFY state machine.
+//! puts them together; `notify` is the NOTIFY state machine; `lag` says how
+//! far secondaries are behind.
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ pub mod acl;
 pub mod catalog;
 pub mod client;
 pub mod journal;
+pub mod lag;
 pub mod notify;
 pub mod primary;
 pub mod refresh;

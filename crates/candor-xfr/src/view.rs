@@ -63,6 +63,12 @@ pub fn node_records(
     let mut count = 0;
     for set in sets {
         match set.rtype {
+            // Transfers place the SOA themselves; its RRSIGs go here.
+            Rtype::SOA if which == Records::All => {
+                let sigs = zone.sig_tails(set);
+                out.extend_from_slice(sigs);
+                count += tail_count(sigs);
+            }
             Rtype::SOA => {}
             POOL => {
                 if let Some(first) = first_rdata(zone.tails(set)) {
@@ -86,11 +92,26 @@ pub fn node_records(
             _ if which == Records::All => {
                 out.extend_from_slice(zone.tails(set));
                 count += usize::from(set.count);
+                // A signed zone's RRSIGs over the RRset follow it.
+                let sigs = zone.sig_tails(set);
+                out.extend_from_slice(sigs);
+                count += tail_count(sigs);
             }
             _ => {}
         }
     }
     count
+}
+
+/// How many RR tails a block of tails holds.
+fn tail_count(mut tails: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(head) = tails.get(..10) {
+        let len = 10 + usize::from(u16::from_be_bytes([head[8], head[9]]));
+        tails = tails.get(len..).unwrap_or(&[]);
+        n += 1;
+    }
+    n
 }
 
 /// Whether a node holds a private type (and so has synthesized records).

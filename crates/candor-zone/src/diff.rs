@@ -163,6 +163,7 @@ impl ZoneDiff {
             if old.node_by_name(owner).is_none() {
                 for set in new.rrsets(new.node(id)) {
                     push_all(new, set, owner, &mut added);
+                    push_sigs(new, set, owner, &mut added);
                 }
             }
         }
@@ -216,37 +217,73 @@ fn diff_node(
         match new_sets.iter().find(|s| s.rtype == set.rtype) {
             None => push_all(old, set, owner, removed),
             Some(other) if old.tails(set) == new.tails(other) => {}
-            Some(other) => {
-                // Sorted by RDATA, the two RRsets merge in one pass into
-                // the records only one side has. (Compiled RRsets are in
-                // canonical order, which lower-cases names in some RDATA,
-                // so they are sorted here by plain bytes.)
-                let mut a: Vec<(u32, &[u8])> = records_of(old, set).collect();
-                let mut b: Vec<(u32, &[u8])> = records_of(new, other).collect();
-                a.sort_unstable_by(|x, y| x.1.cmp(y.1).then(x.0.cmp(&y.0)));
-                b.sort_unstable_by(|x, y| x.1.cmp(y.1).then(x.0.cmp(&y.0)));
-                let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-                loop {
-                    match (a.peek(), b.peek()) {
-                        (None, None) => break,
-                        (Some(_), None) => push_one(owner, set.rtype, a.next(), removed),
-                        (None, Some(_)) => push_one(owner, set.rtype, b.next(), added),
-                        (Some(x), Some(y)) => match x.1.cmp(y.1).then(x.0.cmp(&y.0)) {
-                            Ordering::Less => push_one(owner, set.rtype, a.next(), removed),
-                            Ordering::Greater => push_one(owner, set.rtype, b.next(), added),
-                            Ordering::Equal => {
-                                a.next();
-                                b.next();
-                            }
-                        },
-                    }
-                }
-            }
+            Some(other) => merge(
+                owner,
+                set.rtype,
+                records_of(old, set).collect(),
+                records_of(new, other).collect(),
+                removed,
+                added,
+            ),
         }
     }
     for set in new_sets {
         if set.rtype != Rtype::SOA && !old.rrsets(old_node).iter().any(|s| s.rtype == set.rtype) {
             push_all(new, set, owner, added);
+        }
+    }
+    // A signed zone's RRSIGs, all of the name's together (those over
+    // RRsets that came or went are in here too, not in `push_all`).
+    let sigs = |zone: &'_ Zone, sets: &[RrSet]| -> Vec<(u32, Vec<u8>)> {
+        sets.iter()
+            .flat_map(|s| crate::zone::TailIter {
+                tails: zone.sig_tails(s),
+            })
+            .map(|(ttl, rdata)| (ttl, rdata.to_vec()))
+            .collect()
+    };
+    let old_sigs = sigs(old, old.rrsets(old_node));
+    let new_sigs = sigs(new, new_sets);
+    if !old_sigs.is_empty() || !new_sigs.is_empty() {
+        merge(
+            owner,
+            Rtype::RRSIG,
+            old_sigs.iter().map(|(t, r)| (*t, &r[..])).collect(),
+            new_sigs.iter().map(|(t, r)| (*t, &r[..])).collect(),
+            removed,
+            added,
+        );
+    }
+}
+
+/// Records what differs between two versions of one name's records of one
+/// type: sorted by RDATA, they merge in one pass into the records only one
+/// side has. (Compiled RRsets are in canonical order, which lower-cases
+/// names in some RDATA, so they are sorted here by plain bytes.)
+fn merge(
+    owner: &[u8],
+    rtype: Rtype,
+    mut a: Vec<(u32, &[u8])>,
+    mut b: Vec<(u32, &[u8])>,
+    removed: &mut Vec<OwnedRecord>,
+    added: &mut Vec<OwnedRecord>,
+) {
+    a.sort_unstable_by(|x, y| x.1.cmp(y.1).then(x.0.cmp(&y.0)));
+    b.sort_unstable_by(|x, y| x.1.cmp(y.1).then(x.0.cmp(&y.0)));
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(_), None) => push_one(owner, rtype, a.next(), removed),
+            (None, Some(_)) => push_one(owner, rtype, b.next(), added),
+            (Some(x), Some(y)) => match x.1.cmp(y.1).then(x.0.cmp(&y.0)) {
+                Ordering::Less => push_one(owner, rtype, a.next(), removed),
+                Ordering::Greater => push_one(owner, rtype, b.next(), added),
+                Ordering::Equal => {
+                    a.next();
+                    b.next();
+                }
+            },
         }
     }
 }
@@ -258,6 +295,15 @@ fn push_all(zone: &Zone, set: &RrSet, owner: &[u8], out: &mut Vec<OwnedRecord>) 
     }
     for record in records_of(zone, set) {
         push_one(owner, set.rtype, Some(record), out);
+    }
+}
+
+/// Appends every RRSIG over an RRset (a signed zone's).
+fn push_sigs(zone: &Zone, set: &RrSet, owner: &[u8], out: &mut Vec<OwnedRecord>) {
+    for record in (crate::zone::TailIter {
+        tails: zone.sig_tails(set),
+    }) {
+        push_one(owner, Rtype::RRSIG, Some(record), out);
     }
 }
 

@@ -16,6 +16,7 @@ mod index;
 mod load;
 mod patch;
 mod set;
+mod signed;
 mod zone;
 
 pub use build::{ZoneBuilder, ZoneError};
@@ -24,6 +25,7 @@ pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use patch::{MAX_OVERLAY_NAMES, NodeChange, PatchError};
 pub use set::{ZoneId, ZoneSet};
+pub use signed::{Chain, MAX_KEY_LEN, SignedParts, canonical_key};
 pub use zone::{
     ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, ZoneRecord,
     is_private_type,

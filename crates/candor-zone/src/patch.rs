@@ -443,6 +443,21 @@ impl Zone {
     /// changed names. [`PatchError::Rebuild`] asks the caller to compile the
     /// whole zone instead.
     pub fn patch(self: &Arc<Zone>, changes: &[NodeChange]) -> Result<Zone, PatchError> {
+        // Signed zones keep RRSIGs beside each RRset and an NSEC chain over
+        // all names, which an overlay does not carry: they rebuild, and so
+        // does a change that brings DNSSEC records.
+        if self.signed.is_some()
+            || changes.iter().any(|c| {
+                c.records.iter().any(|r| {
+                    matches!(
+                        r.0,
+                        Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM
+                    )
+                })
+            })
+        {
+            return Err(PatchError::Rebuild("the zone is signed"));
+        }
         let mut ov = match &self.overlay {
             Some(ov) => (**ov).clone(),
             None => Overlay::new(Arc::clone(self)),
@@ -623,6 +638,7 @@ impl Zone {
             children: Vec::new(),
             pending: FxHashSet::default(),
             overlay: Some(Box::new(ov)),
+            signed: None,
         })
     }
 
@@ -750,6 +766,7 @@ fn fill(ov: &mut Overlay, node: &mut Node, new: &[NewSet], old: &[RrSet]) {
             data_len: set.tails.len() as u32,
             add_off: (ov.base.additional.len() + ov.additional.len()) as u32,
             add_len: 0,
+            sig_len: 0,
         });
     }
     node.rrset_count = new.len() as u16;

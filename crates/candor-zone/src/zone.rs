@@ -118,6 +118,9 @@ pub struct RrSet {
     pub(crate) add_off: u32,
     /// Number of additional entries.
     pub(crate) add_len: u16,
+    /// Length of the tails of the RRSIGs over this RRset, stored right
+    /// after its own tails (0 in unsigned zones; see `crate::signed`).
+    pub(crate) sig_len: u16,
 }
 
 /// A target of additional-section processing: a node whose A/AAAA RRsets
@@ -226,6 +229,8 @@ pub struct Zone {
     /// reads through the overlay. `None` for a compiled zone, which pays
     /// one predictable branch per accessor for it.
     pub(crate) overlay: Option<Box<Overlay>>,
+    /// The NSEC chain of a signed zone; `None` for an unsigned one.
+    pub(crate) signed: Option<Box<crate::signed::SignedParts>>,
 }
 
 /// Whether two names are byte-for-byte equal. Names are short, so eight
@@ -353,6 +358,22 @@ impl Zone {
         }
     }
 
+    /// The wire tails of the RRSIGs over an RRset (empty when the zone is
+    /// not signed), stored right after the RRset's own.
+    #[inline]
+    pub fn sig_tails(&self, set: &RrSet) -> &[u8] {
+        let start = set.data_off as usize + set.data_len as usize;
+        self.data
+            .get(start..start + usize::from(set.sig_len))
+            .unwrap_or(&[])
+    }
+
+    /// The NSEC chain, when the zone is signed (holds NSEC records).
+    #[inline]
+    pub fn signed(&self) -> Option<&crate::signed::SignedParts> {
+        self.signed.as_deref()
+    }
+
     /// Additional-section targets of an RRset.
     #[inline]
     pub fn additional(&self, set: &RrSet) -> &[AdditionalRef] {
@@ -387,14 +408,15 @@ impl Zone {
 
     /// Every record of the zone: nodes in build order (the apex first),
     /// RRsets by type within a node, records in canonical order within an
-    /// RRset. Owner names are lower-cased. This is what the zone serves,
+    /// RRset, each RRset followed by the RRSIGs over it (in a signed
+    /// zone). Owner names are lower-cased. This is what the zone serves,
     /// private types (ALIAS, POOL) included; it is for whole-zone work off
     /// the query path (the last-known-good copy, transfers, diffs).
     pub fn records(&self) -> impl Iterator<Item = ZoneRecord<'_>> + '_ {
         (0..self.node_count() as NodeId).flat_map(move |id| {
             let owner = self.name_bytes(id);
             self.rrsets(self.node(id)).iter().flat_map(move |set| {
-                TailIter {
+                let own = TailIter {
                     tails: self.tails(set),
                 }
                 .map(move |(ttl, rdata)| ZoneRecord {
@@ -402,7 +424,17 @@ impl Zone {
                     rtype: set.rtype,
                     ttl,
                     rdata,
-                })
+                });
+                let sigs = TailIter {
+                    tails: self.sig_tails(set),
+                }
+                .map(move |(ttl, rdata)| ZoneRecord {
+                    owner,
+                    rtype: Rtype::RRSIG,
+                    ttl,
+                    rdata,
+                });
+                own.chain(sigs)
             })
         })
     }

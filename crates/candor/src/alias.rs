@@ -121,14 +121,21 @@ struct Outcome {
     entry: Option<AliasEntry>,
 }
 
+/// Publishes a zone change (see [`run`]'s `bump`).
+pub(crate) type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
+
 /// Runs until `stop` turns: follows the store's ALIAS targets and keeps
-/// `table` current. `enabled` is the run-time switch.
+/// `table` current. `enabled` is the run-time switch. With `bump` (zone
+/// transfers are configured), a target whose addresses change gives every
+/// zone pointing at it a new serial, published with `bump`, so standard
+/// secondaries get the new flattened addresses by IXFR after a NOTIFY.
 pub(crate) async fn run(
     store: Arc<Store>,
     table: SharedAliases,
     settings: AliasSettings,
     enabled: Arc<AtomicBool>,
     stats: Arc<AliasStats>,
+    bump: Option<Publish>,
     mut stop: watch::Receiver<bool>,
 ) {
     let settings = Arc::new(settings);
@@ -146,6 +153,8 @@ pub(crate) async fn run(
         }
         let now = Instant::now();
         let mut changed = false;
+        // Targets whose answer (what standard secondaries get) changed.
+        let mut moved: Vec<String> = Vec::new();
         // The set of targets, from the store, about once a second.
         if now.duration_since(last_scan) >= Duration::from_secs(1) {
             last_scan = now;
@@ -208,7 +217,11 @@ pub(crate) async fn run(
                         .clamp(settings.ttl_floor, settings.ttl_ceiling);
                     // Refresh after three quarters of the TTL, before expiry.
                     t.next = now + keep * 3 / 4;
-                    changed |= t.entry.as_ref().map(|e| &e.0) != Some(&entry);
+                    let before = t.entry.as_ref().map(|e| &e.0);
+                    changed |= before != Some(&entry);
+                    if !before.is_some_and(|b| same_addresses(b, &entry)) {
+                        moved.push(outcome.target.clone());
+                    }
                     t.entry = Some((entry, now));
                 }
                 None => {
@@ -220,6 +233,7 @@ pub(crate) async fn run(
                     {
                         t.entry = None;
                         changed = true;
+                        moved.push(outcome.target.clone());
                     }
                 }
             }
@@ -263,9 +277,51 @@ pub(crate) async fn run(
         if changed {
             publish(&targets, &table);
         }
+        if let Some(bump) = &bump
+            && !moved.is_empty()
+        {
+            bump_zones(&store, bump, moved).await;
+        }
         let cached = targets.values().filter(|t| t.entry.is_some()).count();
         stats.targets.store(targets.len() as u64, Ordering::Relaxed);
         stats.cached.store(cached as u64, Ordering::Relaxed);
+    }
+}
+
+/// Whether two answers give secondaries the same records: the same
+/// addresses in any order (a TTL counting down in a resolver's cache, or
+/// a rotated order, is not worth a new serial).
+fn same_addresses(a: &AliasEntry, b: &AliasEntry) -> bool {
+    let sorted = |e: &AliasEntry| {
+        let (mut v4, mut v6) = (e.v4.clone(), e.v6.clone());
+        v4.sort_unstable();
+        v6.sort_unstable();
+        (e.exists, v4, v6)
+    };
+    sorted(a) == sorted(b)
+}
+
+/// Gives every zone pointing at one of the `moved` targets a new serial
+/// and publishes it (after the new table is in place, so the transfer
+/// journal flattens with the new addresses).
+async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) {
+    let (st, targets) = (store.clone(), moved.clone());
+    match tokio::task::spawn_blocking(move || st.bump_alias_zones(&targets)).await {
+        Ok(Ok(changes)) => {
+            for change in &changes {
+                tracing::info!(
+                    zone = %change.zone.name,
+                    serial = change.zone.serial,
+                    targets = ?moved,
+                    "ALIAS target addresses changed: new serial for secondaries"
+                );
+                bump(change);
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::error!(targets = ?moved, "cannot give zones of changed ALIAS targets a new serial: {e}")
+        }
+        Err(e) => tracing::error!("cannot give zones of changed ALIAS targets a new serial: {e}"),
     }
 }
 
@@ -393,4 +449,27 @@ async fn ask(upstream: SocketAddr, name: &Name, rtype: Rtype, timeout: Duration)
 pub(crate) fn rand_id() -> u16 {
     use std::hash::BuildHasher;
     std::collections::hash_map::RandomState::new().hash_one(0u8) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_new_addresses_are_worth_a_new_serial() {
+        let entry = |v4: &[[u8; 4]], ttl| AliasEntry {
+            exists: true,
+            v4: v4.to_vec(),
+            v6: vec![[0x20; 16]],
+            ttl,
+        };
+        let (a, b) = ([192, 0, 2, 1], [192, 0, 2, 2]);
+        assert!(same_addresses(&entry(&[a, b], 300), &entry(&[b, a], 42)));
+        assert!(!same_addresses(&entry(&[a, b], 300), &entry(&[a], 300)));
+        let mut gone = entry(&[], 300);
+        gone.v6.clear();
+        let mut nx = gone.clone();
+        nx.exists = false;
+        assert!(!same_addresses(&gone, &nx));
+    }
 }

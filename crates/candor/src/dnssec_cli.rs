@@ -6,10 +6,9 @@
 //! presentation format; explanations go to standard error.
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use candor_dnssec::{Algorithm, SigningPolicy};
+use candor_dnssec::Algorithm;
 use clap::Subcommand;
 
 use crate::cli::{Common, explain, open, out};
@@ -79,8 +78,9 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 .enable_dnssec(account, &zone, algorithm, &CLI)
                 .map_err(explain)?;
             eprintln!(
-                "DNSSEC enabled for {zone} ({}); the name servers do not sign answers yet \
-                 (docs/dnssec.md): do not give this DS to the registrar until they do",
+                "DNSSEC enabled for {zone} ({}); `candor serve` serves it signed within a second. \
+                 Give the registrar this DS once every name server answers with signatures \
+                 (e.g. `dig +dnssec @NS {zone} SOA` shows an RRSIG)",
                 algorithm.mnemonic()
             );
             print_status(&store, account, &zone)?;
@@ -132,15 +132,13 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                     if kind == "ALIAS" { "n" } else { "" },
                 );
             }
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .context("the clock is before 1970")?
-                .as_secs();
-            let threads =
-                std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
-            let signed =
-                candor_dnssec::sign_zone(&compiled, &keys, &SigningPolicy::default(), now, threads)
-                    .with_context(|| format!("cannot sign {}", info.name))?;
+            // The store compiles a zone with keys signed, so the zone
+            // holds its signatures already: the ones being served.
+            let signed = candor_dnssec::SignedZone {
+                records: Vec::new(),
+                chain: Vec::new(),
+                signatures: 0,
+            };
             let text = candor_dnssec::zone_text(&compiled, &signed);
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
                 .context("cannot write to stdout")?;

@@ -11,8 +11,10 @@ mod cli;
 mod config;
 mod data;
 mod dnssec_cli;
+mod fleet;
 mod guard;
 mod observe;
+mod resign;
 mod secondary;
 mod serve;
 mod status;
@@ -198,6 +200,10 @@ struct ServeArgs {
     /// UDP worker threads per address (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Threads that sign a DNSSEC zone when it is compiled (default: one
+    /// per core). Only zones with DNSSEC enabled are signed.
+    #[arg(long, value_name = "N")]
+    dnssec_signing_threads: Option<std::num::NonZeroUsize>,
     /// Receive coalescing: while a UDP worker is busy (working more than
     /// half its time), after a partly filled batch it waits this many
     /// microseconds for more packets before receiving again; fewer wake-ups
@@ -250,6 +256,9 @@ struct ServeArgs {
     /// Zone transfers out and NOTIFY.
     #[command(flatten)]
     xfr: XfrArgs,
+    /// The secondaries' lag.
+    #[command(flatten)]
+    fleet: fleet::FleetArgs,
     /// Certificate chain (PEM, the server's certificate first) for HTTPS
     /// on the API and the status page, with --tls-key. Read again on
     /// SIGHUP; a file that does not load then keeps the one in use.

@@ -152,6 +152,8 @@ pub(crate) struct Sources {
         Arc<ProbeStats>,
         Arc<std::sync::Mutex<candor_status::db::StatusDb>>,
     )>,
+    /// The secondaries watched, if any.
+    pub(crate) fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 /// Every metric of a running server.
@@ -193,6 +195,9 @@ pub(crate) fn metrics(src: Sources) -> Metrics {
     }
     if let Some(alias) = src.alias {
         m.register_fn(move |s| alias.collect(s));
+    }
+    if let Some(fleet) = src.fleet {
+        m.register_fn(move |s| fleet.collect(s));
     }
     if let Some((probes, db)) = src.status {
         m.register_fn(move |s| {

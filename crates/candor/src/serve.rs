@@ -130,6 +130,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "HTTPS for the API and the status page"
         );
     }
+    candor_store::set_signing_threads(args.dnssec_signing_threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN)
+    }));
     let cookies = Cookies::new(args.guard.cookie_secrets()?);
     let limiter = args.guard.limiter()?;
     let answer = Config {
@@ -204,6 +207,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         zones.clone(),
         answer.aliases.clone(),
     )?;
+    let fleet = crate::fleet::Fleet::new(&args.fleet, &args.xfr.notify, args.xfr.catalog.as_ref());
     // Secondary zones: their copies on disk are served before anything
     // listens (unless they expired).
     let secondary_dir = args.data.dir().join("secondary");
@@ -317,6 +321,19 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             publisher.subscribe(),
             &stop_rx,
         ));
+        if let Some(fleet) = &fleet {
+            tasks.push(tokio::spawn(crate::fleet::follow(
+                fleet.clone(),
+                zones.clone(),
+                publisher.subscribe(),
+                stop_rx.clone(),
+            )));
+            tasks.push(tokio::spawn(crate::fleet::monitor(
+                fleet.clone(),
+                zones.clone(),
+                stop_rx.clone(),
+            )));
+        }
         if let Some(name) = &args.xfr.catalog {
             tasks.push(tokio::spawn(crate::catalog::run(
                 publisher.clone(),
@@ -361,6 +378,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     None => None,
                 },
                 https: tls.is_some(),
+                fleet: fleet.clone(),
             };
             let running = crate::status::start(&args.status, wiring, stop_rx.clone()).await?;
             tasks.extend(running.tasks);
@@ -404,6 +422,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 },
                 zone_notes: zone_notes(publisher.clone(), !args.data.alias_upstreams.is_empty()),
                 traffic: udp_config.traffic.clone(),
+                secondaries: crate::fleet::for_api(fleet.as_ref()),
                 nameservers: args.listen.clone(),
                 rate_limit_per_hour: args.api_rate_limit,
                 status: status_hooks.as_ref().map(|(db, _)| db.clone()),
@@ -423,6 +442,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tasks.push(
                 serve_http(args.api_listen, api, "the API", tls.as_ref(), stop_rx.clone()).await?,
             );
+            tasks.push(tokio::spawn(crate::resign::run(
+                store.clone(),
+                publisher.clone(),
+                stop_rx.clone(),
+            )));
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
@@ -451,6 +475,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     settings,
                     Arc::new(AtomicBool::new(true)),
                     alias_stats.clone(),
+                    // Only worth new serials when someone transfers zones.
+                    (!args.xfr.allow.is_empty() || !args.xfr.notify.is_empty()).then(|| {
+                        let publisher = publisher.clone();
+                        Arc::new(move |change: &candor_store::ZoneChange| {
+                            publisher.publish(change);
+                        }) as crate::alias::Publish
+                    }),
                     stop_rx.clone(),
                 )));
                 tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
@@ -482,6 +513,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 status: status_probes
                     .clone()
                     .zip(status_hooks.as_ref().map(|(db, _)| db.clone())),
+                fleet: fleet.clone(),
             });
             tracing::info!(metrics = ?args.metrics_listen, "metrics listening");
             tasks.push(crate::observe::serve(

@@ -153,6 +153,9 @@ pub(crate) struct Wiring {
     pub(crate) api_tls: Option<Arc<candor_tls::ClientConfig>>,
     /// Whether the status page serves HTTPS (its default URL).
     pub(crate) https: bool,
+    /// The secondaries watched, if any (the "Secondary name servers"
+    /// component).
+    pub(crate) fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 /// The running status page.
@@ -275,6 +278,9 @@ pub(crate) async fn start(
     }
     if wiring.publisher.is_some() {
         specs.push(crate::zone_health::component(args.location.clone()));
+    }
+    if let Some(fleet) = &wiring.fleet {
+        specs.push(crate::fleet::component(fleet, args.location.clone()));
     }
     let mut vantages = args
         .status_vantages
@@ -446,6 +452,17 @@ pub(crate) async fn start(
             db.clone(),
             c.id,
             publisher,
+            changed.clone(),
+            stop.clone(),
+        )));
+    }
+    if let Some(fleet) = wiring.fleet
+        && let Some(c) = components.iter().find(|c| c.key == crate::fleet::KEY)
+    {
+        tasks.push(tokio::spawn(crate::fleet::show(
+            fleet,
+            db.clone(),
+            c.id,
             changed.clone(),
             stop.clone(),
         )));

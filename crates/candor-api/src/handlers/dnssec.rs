@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use candor_dnssec::Algorithm;
-use candor_store::{DnssecState, DsRecordInfo, StoreError};
+use candor_store::{DnssecState, DsRecordInfo};
 use serde_json::{Value, json};
 
 use super::ApiResult;
@@ -71,10 +71,9 @@ pub(crate) async fn enable(
     let actor = caller.actor();
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);
-    // A store write that changes no served zone (yet), so nothing to
-    // publish: `read` runs it on the blocking pool like any store call.
+    // The zone moves to a new serial, signed, published before answering.
     let dnssec = state
-        .read(target, move |store| {
+        .write(target, move |store| {
             store.enable_dnssec(account, &domain, Algorithm::EcdsaP256Sha256, &actor)
         })
         .await?;
@@ -93,24 +92,25 @@ pub(crate) async fn disable(
     let actor = caller.actor();
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);
-    let disabled = state
-        .read(target, move |store| {
-            if !store.dnssec(account, &domain)?.enabled {
-                return Ok(false);
-            }
-            match store.disable_dnssec(account, &domain, &actor) {
-                // Disabled by someone else in between: the same answer.
-                Err(StoreError::Conflict(_)) => Ok(false),
-                other => other.map(|()| true),
-            }
+    let check = domain.clone();
+    let enabled = state
+        .read(target.clone(), move |store| {
+            Ok(store.dnssec(account, &check)?.enabled)
         })
         .await?;
-    if !disabled {
+    if !enabled {
         return Err(ApiError::new(
             StatusCode::PRECONDITION_REQUIRED,
             "DNSSEC is not enabled for this domain",
         ));
     }
+    // The zone moves to a new serial, unsigned, published before
+    // answering. (Disabled by someone else in between: 409.)
+    state
+        .write(target, move |store| {
+            Ok(((), store.disable_dnssec(account, &domain, &actor)?))
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

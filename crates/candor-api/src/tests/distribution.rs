@@ -24,7 +24,7 @@ async fn distributed_when_every_name_server_has_the_serial() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
     assert_eq!(
         reply.json,
-        json!({ "data": { "distributed": false, "problems": [] } })
+        json!({ "data": { "distributed": false, "problems": [], "secondaries": [] } })
     );
 
     // Both serve the current serial.
@@ -32,7 +32,7 @@ async fn distributed_when_every_name_server_has_the_serial() {
     let reply = h.call("GET", &zone_path, None).await;
     assert_eq!(
         reply.json,
-        json!({ "data": { "distributed": true, "problems": [] } })
+        json!({ "data": { "distributed": true, "problems": [], "secondaries": [] } })
     );
 
     // A change reaches the first server only: an older serial is not enough.
@@ -45,7 +45,7 @@ async fn distributed_when_every_name_server_has_the_serial() {
     let reply = h.call("GET", &zone_path, None).await;
     assert_eq!(
         reply.json,
-        json!({ "data": { "distributed": false, "problems": [] } })
+        json!({ "data": { "distributed": false, "problems": [], "secondaries": [] } })
     );
     let record_path = h.path(&format!(
         "/zones/dist.test/records/{}/distribution",
@@ -54,20 +54,20 @@ async fn distributed_when_every_name_server_has_the_serial() {
     let reply = h.call("GET", &record_path, None).await;
     assert_eq!(
         reply.json,
-        json!({ "data": { "distributed": false, "problems": [] } })
+        json!({ "data": { "distributed": false, "problems": [], "secondaries": [] } })
     );
 
     *stale.lock().expect("stale") = snapshot(&live);
     let reply = h.call("GET", &zone_path, None).await;
     assert_eq!(
         reply.json,
-        json!({ "data": { "distributed": true, "problems": [] } })
+        json!({ "data": { "distributed": true, "problems": [], "secondaries": [] } })
     );
     let reply = h.call("GET", &record_path, None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.json,
-        json!({ "data": { "distributed": true, "problems": [] } })
+        json!({ "data": { "distributed": true, "problems": [], "secondaries": [] } })
     );
     assert!(reply.headers.get("x-ratelimit-remaining").is_some());
 
@@ -123,7 +123,7 @@ async fn no_name_servers_means_nothing_is_pending() {
         .await;
     assert_eq!(
         reply.json,
-        json!({ "data": { "distributed": true, "problems": [] } })
+        json!({ "data": { "distributed": true, "problems": [], "secondaries": [] } })
     );
     let missing = h
         .call("GET", &h.path("/zones/nope.test/distribution"), None)

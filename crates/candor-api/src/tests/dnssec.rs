@@ -30,8 +30,14 @@ async fn enable_show_ds_records_and_disable() {
         StatusCode::PRECONDITION_REQUIRED
     );
 
+    let before = h.published.lock().unwrap().len();
     let on = h.call("POST", &dnssec, None).await;
     assert_eq!(on.status, StatusCode::CREATED, "{}", on.json);
+    // The zone moved to a new, signed serial, published before the answer.
+    let published = h.published.lock().unwrap()[before..].to_vec();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0].zone, "example.com");
+    assert!(published[0].serial.is_some());
     assert_eq!(on.json["data"]["enabled"], json!(true));
     assert!(on.json["data"]["created_at"].is_string());
     assert_eq!(h.call("GET", &dnssec, None).await.json, on.json);
@@ -78,9 +84,17 @@ async fn enable_show_ds_records_and_disable() {
     let reply = h.call_as(Some(&other), "GET", &ds, None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
+    let before = h.published.lock().unwrap().len();
     assert_eq!(
         h.call("DELETE", &dnssec, None).await.status,
         StatusCode::NO_CONTENT
+    );
+    // Unsigned again under the next serial, published before the answer.
+    let after = h.published.lock().unwrap()[before..].to_vec();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(
+        after[0].serial,
+        published[0].serial.map(|s| s.wrapping_add(1))
     );
     assert_eq!(
         h.call("GET", &dnssec, None).await.json["data"]["enabled"],

@@ -196,6 +196,7 @@ impl Harness {
                 webhook_allow_private: false,
                 zone_notes: Arc::new(|_: &candor_store::Store, _: &str| Vec::new()),
                 traffic: Some(traffic.clone()),
+                secondaries: crate::Secondaries::none(),
                 status_changed: Arc::new(move || {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }),

@@ -1,6 +1,7 @@
 //! Tests of the store's operations, through its public API.
 
 mod accounts;
+mod alias_refresh;
 mod audit;
 mod batch;
 mod durability;

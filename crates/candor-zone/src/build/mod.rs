@@ -253,6 +253,9 @@ impl ZoneBuilder {
         let mut rrsets: Vec<RrSet> = crate::huge::with_capacity(recs.len());
         let mut data: Vec<u8> = crate::huge::with_capacity(rdata.len() + recs.len() * 10);
         let mut record_count = 0usize;
+        // RRSIGs are not RRsets of their own: each goes right after the
+        // RRset it covers (`crate::signed`).
+        let mut sigs = crate::signed::Signatures::new(take_rrsigs(&mut recs, &rdata), &rdata);
         // For each RRset, the record that gave it its TTL (for error places).
         let mut set_place: Vec<Rec> = Vec::new();
         let mut g = 0;
@@ -290,21 +293,46 @@ impl ZoneBuilder {
                 data.extend_from_slice(rd(r));
             }
             record_count += usize::from(count);
+            let data_len = data.len() as u32 - data_off;
+            let (sig_bytes, sig_count) = sigs.append(first.node, first.rtype, &rdata, &mut data);
+            record_count += sig_count;
+            let sig_len = u16::try_from(sig_bytes).unwrap_or_else(|_| {
+                let msg = format!(
+                    "RRSIGs over one {} RRset longer than 65535 bytes",
+                    Rtype(first.rtype)
+                );
+                self.error(first.source, first.line, msg);
+                0
+            });
             set_place.push(*ttl_rec);
             rrsets.push(RrSet {
                 rtype: Rtype(first.rtype),
                 count,
                 ttl,
                 data_off,
-                data_len: data.len() as u32 - data_off,
+                data_len,
                 add_off: 0,
                 add_len: 0,
+                sig_len,
             });
             g = end;
         }
 
         // Flags and zone-level checks.
         let mut errs: Vec<(u16, u32, String)> = Vec::new();
+        for orphan in sigs.orphans() {
+            let (off, len) = self.node_names[orphan.node as usize];
+            let owner = Name::from_wire(&self.names[off as usize..][..usize::from(len)])
+                .unwrap_or_else(|_| Name::root());
+            errs.push((
+                orphan.source,
+                orphan.line,
+                format!(
+                    "RRSIG at {owner} covers {}, which {owner} does not have",
+                    Rtype(orphan.covered)
+                ),
+            ));
+        }
         for id in 0..node_count {
             let node = &nodes[id];
             let first = node.rrset_first as usize;
@@ -409,11 +437,13 @@ impl ZoneBuilder {
             children,
             pending: Default::default(),
             overlay: None,
+            signed: None,
         };
         let nodes = &zone.nodes;
         let filled = |n: &mut NodeRef| *n = node_ref(nodes, n.id);
         zone.index.update(filled);
         resolve_additional(&mut zone);
+        zone.signed = crate::signed::SignedParts::of(&zone);
         Ok(zone)
     }
 
@@ -526,6 +556,33 @@ pub(crate) fn record_problem(
 /// The lookup view of node `id`.
 fn node_ref(nodes: &[Node], id: u32) -> NodeRef {
     NodeRef::new(id, &nodes[id as usize])
+}
+
+/// Takes the RRSIG records out of `recs` (they are placed after the RRsets
+/// they cover, not grouped as an RRset of their own).
+fn take_rrsigs(recs: &mut Vec<Rec>, rdata: &[u8]) -> Vec<crate::signed::PendingSig> {
+    let mut out = Vec::new();
+    recs.retain(|r| {
+        if r.rtype != Rtype::RRSIG.0 {
+            return true;
+        }
+        let off = r.rdata_off as usize;
+        let covered = rdata
+            .get(off..off + 2)
+            .filter(|_| r.rdata_len >= 2)
+            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+        out.push(crate::signed::PendingSig {
+            node: r.node,
+            covered,
+            rdata_off: r.rdata_off,
+            rdata_len: r.rdata_len,
+            ttl: r.ttl,
+            line: r.line,
+            source: r.source,
+        });
+        false
+    });
+    out
 }
 
 /// A placeholder place for errors when no record is at hand.

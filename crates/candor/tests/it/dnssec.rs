@@ -2,7 +2,9 @@
 //! CDS and CDNSKEY; status shows the same; export prints the zone signed
 //! with the stored key, which BIND's `dnssec-verify` accepts; disable
 //! deletes the keys, after which export refuses. The export, served by
-//! Knot DNS as a pre-signed zone, validates in Unbound.
+//! Knot DNS as a pre-signed zone, validates in Unbound; so do `candor
+//! serve`'s own answers, every kind of them, and after disabling it
+//! serves the zone unsigned.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,7 +16,7 @@ use candor_wire::decode::decode_message;
 
 use crate::store::cli;
 use crate::support::{
-    Edns, KnotServer, Process, Query, TempDir, free_port, knotd_path, udp_exchange,
+    Candor, Edns, KnotServer, Process, Query, TempDir, free_port, knotd_path, udp_exchange,
 };
 
 /// Runs the CLI and requires success; returns standard output.
@@ -151,8 +153,9 @@ fn dnssec_enable_status_export_and_disable() {
         );
     }
 
-    // A zone with an ALIAS cannot be exported signed (yet), and says why.
-    ok(
+    // A signed zone refuses an ALIAS (its answers are made per query and
+    // would go out unsigned), and says why.
+    let alias = cli(
         &data,
         &[
             "record",
@@ -163,10 +166,12 @@ fn dnssec_enable_status_export_and_disable() {
             "www.example.com",
         ],
     );
-    let alias = cli(&data, &["dnssec", "export", "example.com"]);
     assert!(!alias.status.success());
     assert!(
-        stderr(&alias).contains("has an ALIAS record at app.example.com."),
+        stderr(&alias).contains(
+            "ALIAS record at app.example.com.: a zone with DNSSEC cannot hold ALIAS or POOL \
+             records yet"
+        ),
         "{}",
         stderr(&alias)
     );
@@ -340,4 +345,192 @@ fn a_validating_resolver_accepts_the_signed_export() {
             "{name} {rtype} with a wrong anchor"
         );
     }
+}
+
+/// Unbound's path, or `None` when it is missing and
+/// `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping.
+fn unbound_path() -> Option<&'static Path> {
+    let unbound = Path::new("/usr/sbin/unbound");
+    if unbound.is_file() {
+        return Some(unbound);
+    }
+    if std::env::var("CANDOR_SKIP_DNSSEC_TOOLS").is_ok_and(|v| v == "1") {
+        eprintln!("dnssec: skipped, unbound is not installed (CANDOR_SKIP_DNSSEC_TOOLS=1)");
+        return None;
+    }
+    panic!("unbound is needed: apt-get install unbound, or set CANDOR_SKIP_DNSSEC_TOOLS=1");
+}
+
+/// Asks `candor` directly with DO=1: the SOA serial in the answer to
+/// `example.com SOA`, and whether `www.example.com A` comes with an RRSIG.
+fn served(candor: &Candor) -> (u32, bool) {
+    let ask = |name: &str, rtype: Rtype| {
+        let q = Query::new(name, rtype).edns(Edns {
+            dnssec_ok: true,
+            ..Edns::with_payload(1232)
+        });
+        let reply = udp_exchange(candor.addr(), &q.to_wire(), Duration::from_secs(1), 3)
+            .expect("candor answers");
+        decode_message(&reply).expect("a response")
+    };
+    let soa = ask("example.com", Rtype::SOA);
+    let serial = soa
+        .answer
+        .iter()
+        .find(|r| r.rtype == Rtype::SOA)
+        .map_or(0, |r| {
+            let f = &r.rdata[r.rdata.len() - 20..];
+            u32::from_be_bytes([f[0], f[1], f[2], f[3]])
+        });
+    let www = ask("www.example.com", Rtype::A);
+    (serial, www.answer.iter().any(|r| r.rtype == Rtype::RRSIG))
+}
+
+/// Waits (up to 10 s) until `candor` serves a serial other than `old`.
+fn wait_serial(candor: &Candor, old: u32) -> (u32, bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = served(candor);
+        if now.0 != old {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serial {old} still served:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `candor serve` answers a signed store zone so that Unbound, trusting
+/// only the zone's DS, validates every kind of answer: positive, the apex
+/// DNSKEY, a CNAME chain, a wildcard, NODATA, NODATA at an empty
+/// non-terminal, NXDOMAIN, a delegation's DS and the proof that another
+/// has none, and a record added while serving (the follower of CLI writes
+/// signs too). A DS of another key fails them (SERVFAIL), so the check can
+/// fail. AXFR carries the signatures (kdig). After `candor dnssec disable`
+/// the zone is served unsigned under a new serial.
+#[test]
+fn a_validating_resolver_accepts_candors_signed_answers() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let dir = TempDir::new("candor-dnssec-serve");
+    let data = dir.path().join("data");
+    ok(&data, &["init", "--email", "ops@example.org"]);
+    ok(&data, &["zone", "create", "example.com"]);
+    for args in [
+        &["www", "A", "192.0.2.1"][..],
+        &["*.wild", "TXT", "wild"],
+        &["srv._tcp.deep", "TXT", "under an empty non-terminal"],
+        &["alias", "CNAME", "www.example.com"],
+        &["sub", "NS", "ns.sub.example.com"],
+        &["ns.sub", "A", "192.0.2.53"],
+        &["secure", "NS", "ns.sub.example.com"],
+        &[
+            "secure",
+            "DS",
+            "60485 13 2 D4B7D520E7BB5F0F67674A0CCEB1E3E0614B93C4F9E99B8383F6A1E4469DA50A",
+        ],
+    ] {
+        let mut all = vec!["record", "add", "example.com"];
+        all.extend_from_slice(args);
+        ok(&data, &all);
+    }
+    // Enabled before the server starts: the start-up compile signs.
+    let status = ok(&data, &["dnssec", "enable", "example.com"]);
+    let ds = status.lines().next().expect("a DS line").replace('\t', " ");
+    let args: Vec<String> = [
+        "--data-dir",
+        &data.display().to_string(),
+        "--redirect-address",
+        "127.0.0.1",
+        "--xfr-allow",
+        "127.0.0.1",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let candor = Candor::start_with(&args, "example.com.");
+    let (serial, signed) = served(&candor);
+    assert!(signed, "www.example.com A has no RRSIG:\n{}", candor.log());
+
+    let resolver = Validator::start(unbound, candor.addr(), &ds);
+    // (name, type, rcode, RRsets in the answer section: each with its RRSIG)
+    let cases = [
+        ("www.example.com", Rtype::A, 0, 1),
+        ("example.com", Rtype::DNSKEY, 0, 1),
+        ("example.com", Rtype::SOA, 0, 1),
+        ("alias.example.com", Rtype::A, 0, 2),
+        ("x.wild.example.com", Rtype::TXT, 0, 1),
+        ("x.wild.example.com", Rtype::A, 0, 0),
+        ("www.example.com", Rtype::TXT, 0, 0),
+        ("deep.example.com", Rtype::A, 0, 0),
+        ("nope.example.com", Rtype::A, 3, 0),
+        ("a.b.www.example.com", Rtype::A, 3, 0),
+        ("sub.example.com", Rtype::DS, 0, 0),
+        ("secure.example.com", Rtype::DS, 0, 1),
+    ];
+    for (name, rtype, rcode, answers) in cases {
+        let (got_rcode, ad, got_answers) = resolver.ask(name, rtype);
+        assert_eq!(
+            (got_rcode, ad),
+            (rcode, true),
+            "{name} {rtype}: rcode {got_rcode}, AD {ad}"
+        );
+        assert_eq!(got_answers, answers * 2, "{name} {rtype}");
+    }
+
+    // A record added while serving is signed when the follower compiles it.
+    ok(
+        &data,
+        &["record", "add", "example.com", "new", "A", "192.0.2.7"],
+    );
+    let (serial2, _) = wait_serial(&candor, serial);
+    assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
+    drop(resolver);
+
+    // A DS of a key the zone does not have: nothing validates.
+    let fields: Vec<&str> = ds.split(' ').collect();
+    let wrong = format!("{} {}", fields[..6].join(" "), "0".repeat(64));
+    let resolver = Validator::start(unbound, candor.addr(), &wrong);
+    for (name, rtype, _, _) in &cases[..3] {
+        let (got_rcode, ad, _) = resolver.ask(name, *rtype);
+        assert_eq!(
+            (got_rcode, ad),
+            (2, false),
+            "{name} {rtype} with a wrong anchor"
+        );
+    }
+    drop(resolver);
+
+    // A zone transfer carries the signatures and the chain.
+    if let Ok(out) = Command::new("kdig")
+        .arg(format!("@{}", candor.addr().ip()))
+        .args([
+            "-p",
+            &candor.addr().port().to_string(),
+            "example.com",
+            "AXFR",
+        ])
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        for rtype in ["RRSIG", "NSEC", "DNSKEY", "CDS", "CDNSKEY"] {
+            assert!(
+                text.contains(&format!("\t{rtype}\t")),
+                "no {rtype} in AXFR:\n{text}"
+            );
+        }
+        assert!(text.contains("new.example.com."), "{text}");
+    }
+
+    // Disabled: a new serial, served unsigned.
+    ok(&data, &["dnssec", "disable", "example.com"]);
+    let (_, signed) = wait_serial(&candor, serial2);
+    assert!(
+        !signed,
+        "www.example.com A still has an RRSIG after disable"
+    );
 }

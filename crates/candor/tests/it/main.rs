@@ -12,6 +12,7 @@ mod backup;
 mod catalog;
 mod differential;
 mod dnssec;
+mod fleet;
 mod guard;
 mod http;
 mod observe;

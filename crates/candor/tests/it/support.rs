@@ -534,6 +534,12 @@ impl KnotServer {
         self.addr
     }
 
+    /// Makes it read its configuration and changed zone files again
+    /// (SIGHUP).
+    pub(crate) fn reload(&self) {
+        self.process.signal("HUP");
+    }
+
     /// Whether it is still running (for failure reports).
     pub(crate) fn is_running(&mut self) -> bool {
         self.process.try_wait().is_none()

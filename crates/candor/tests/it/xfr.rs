@@ -125,11 +125,12 @@ impl Kind {
 }
 
 /// A secondary of Candor for some zones, killed on drop.
-struct Secondary {
-    /// The process (declared first: it is killed before the directory).
-    _process: Process,
+pub(crate) struct Secondary {
+    /// The process (declared first: it is killed before the directory);
+    /// `None` while stopped.
+    process: Option<Process>,
     /// Where it answers.
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// Configuration, storage and log.
     dir: TempDir,
 }
@@ -138,7 +139,7 @@ impl Secondary {
     /// Starts a `kind` secondary on `port` for `zones` of `primary`, with
     /// the TSIG key `KEY` (hmac-sha256, `secret`) for transfers and for
     /// the NOTIFYs it accepts.
-    fn start(
+    pub(crate) fn start(
         kind: Kind,
         binary: &Path,
         port: u16,
@@ -146,7 +147,46 @@ impl Secondary {
         secret: &str,
         zones: &[&str],
     ) -> Secondary {
-        let dir = TempDir::new("xfr-secondary");
+        Secondary::start_in(
+            TempDir::new("xfr-secondary"),
+            kind,
+            binary,
+            port,
+            primary,
+            secret,
+            zones,
+        )
+    }
+
+    /// Stops it (killed and reaped); its storage stays.
+    pub(crate) fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Starts it again with its storage, after [`Secondary::stop`].
+    pub(crate) fn restart(
+        self,
+        kind: Kind,
+        binary: &Path,
+        primary: SocketAddr,
+        secret: &str,
+        zones: &[&str],
+    ) -> Secondary {
+        let Secondary { process, addr, dir } = self;
+        drop(process);
+        Secondary::start_in(dir, kind, binary, addr.port(), primary, secret, zones)
+    }
+
+    /// [`Secondary::start`] in the directory `dir`.
+    fn start_in(
+        dir: TempDir,
+        kind: Kind,
+        binary: &Path,
+        port: u16,
+        primary: SocketAddr,
+        secret: &str,
+        zones: &[&str],
+    ) -> Secondary {
         let d = dir.path().display().to_string();
         let (ip, pport) = (primary.ip(), primary.port());
         let mut cmd = Command::new(binary);
@@ -216,20 +256,20 @@ impl Secondary {
         }
         let process = Process::spawn(cmd, &format!("{kind:?}"), &dir.path().join("server.log"));
         Secondary {
-            _process: process,
+            process: Some(process),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             dir,
         }
     }
 
     /// Its log so far.
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 }
 
 /// Makes a change through the API; panics unless it is acknowledged.
-fn api(h: &Hosted, method: &str, path: &str, body: Option<&str>) -> String {
+pub(crate) fn api(h: &Hosted, method: &str, path: &str, body: Option<&str>) -> String {
     let path = format!("/v2/{}/zones/example.com{path}", h.account);
     let r = request(h.api, method, &path, Some(&h.token), body);
     assert!(
@@ -242,7 +282,7 @@ fn api(h: &Hosted, method: &str, path: &str, body: Option<&str>) -> String {
 }
 
 /// A record creation body.
-fn record(name: &str, rtype: &str, content: &str) -> String {
+pub(crate) fn record(name: &str, rtype: &str, content: &str) -> String {
     format!(r#"{{"name":"{name}","type":"{rtype}","content":"{content}","ttl":300}}"#)
 }
 

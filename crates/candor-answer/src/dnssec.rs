@@ -1,0 +1,197 @@
+//! DNSSEC in answers (RFC 4035 §3.1): when a query sets DO and its zone is
+//! signed, each RRset goes out with the RRSIGs compiled next to it, and
+//! negative and wildcard answers carry the NSEC records that prove them,
+//! found in the zone's precomputed chain (`SignedParts::covering`, a
+//! binary search). Nothing is signed here: every signature was made when
+//! the zone was compiled, so no query can make Candor compute one.
+//!
+//! What each answer adds (docs/dnssec.md, "How answers carry signatures"):
+//! positive answers and CNAME chains the RRSIGs of their RRsets; a DNAME
+//! its RRSIG (the synthesized CNAME goes unsigned, RFC 6672 §5.3.1); a
+//! wildcard answer the NSEC covering the name it stands for; NODATA the
+//! node's NSEC (an empty non-terminal: the NSEC covering it; a wildcard:
+//! the wildcard's NSEC and the one covering the name); NXDOMAIN the NSEC
+//! covering the name and the one covering the wildcard at the closest
+//! encloser; a referral the DS RRset or the cut's NSEC proving there is
+//! none; every negative answer the SOA's RRSIG.
+
+use candor_wire::{MessageBuilder, Owner, Rtype, Section};
+use candor_zone::NodeId;
+
+use crate::{Answer, Truncated};
+
+/// Most NSEC records one answer carries (a wildcard at each step of a
+/// CNAME chain, or a denial's two).
+pub(crate) const MAX_PROOFS: usize = 8;
+
+/// How many RR tails a block of tails holds.
+fn tail_count(mut tails: &[u8]) -> u16 {
+    let mut n = 0u16;
+    while let Some(head) = tails.get(..10) {
+        let len = 10 + usize::from(u16::from_be_bytes([head[8], head[9]]));
+        tails = tails.get(len..).unwrap_or(&[]);
+        n = n.saturating_add(1);
+    }
+    n
+}
+
+impl<'z> Answer<'z> {
+    /// Pushes the RRSIGs over `set` (already pushed with `owner`), when
+    /// the answer is signed.
+    #[inline]
+    pub(crate) fn sigs(
+        &self,
+        owner: Owner<'_>,
+        set: &candor_zone::RrSet,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<(), Truncated> {
+        if self.dnssec {
+            let tails = self.zone.sig_tails(set);
+            if !tails.is_empty() {
+                b.push_rrset(owner, tails, tail_count(tails))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers that node `id`'s NSEC goes in the authority section
+    /// (written by [`Answer::write_proofs`], once per node).
+    fn prove(&mut self, id: NodeId) {
+        if self.proofs[..self.n_proofs].contains(&id) || self.n_proofs == MAX_PROOFS {
+            return;
+        }
+        self.proofs[self.n_proofs] = id;
+        self.n_proofs += 1;
+    }
+
+    /// The node whose NSEC covers (or is) the lower-cased `name`.
+    fn covering(&self, name: &[u8]) -> Option<NodeId> {
+        let parts = self.zone.signed()?;
+        Some(match parts.covering(name) {
+            Ok(id) | Err(id) => id,
+        })
+    }
+
+    /// An answer at `name` came from a wildcard: prove `name` itself does
+    /// not exist (RFC 4035 §3.1.3.3).
+    pub(crate) fn wildcard_answer(&mut self, name: &[u8]) {
+        if self.dnssec
+            && let Some(id) = self.covering(name)
+        {
+            self.prove(id);
+        }
+    }
+
+    /// NODATA at `node` for `name` (`wildcard` when the node is the
+    /// wildcard that stands for `name`): the node's NSEC, or for an empty
+    /// non-terminal the NSEC covering it; a wildcard's also proves `name`
+    /// does not exist (RFC 4035 §3.1.3.2, §3.1.3.4).
+    pub(crate) fn nodata_proof(&mut self, node: NodeId, name: &[u8], wildcard: bool) {
+        if !self.dnssec {
+            return;
+        }
+        let zone = self.zone;
+        if zone.rrset(zone.node(node), Rtype::NSEC).is_some() {
+            self.prove(node);
+        } else if let Some(id) = self.covering(zone.name_bytes(node)) {
+            self.prove(id);
+        }
+        if wildcard && let Some(id) = self.covering(name) {
+            self.prove(id);
+        }
+    }
+
+    /// NXDOMAIN for `name`, whose closest encloser is `encloser`: the NSEC
+    /// covering `name` and the one covering `*.<encloser>` (RFC 4035
+    /// §3.1.3.2).
+    pub(crate) fn nxdomain_proof(&mut self, name: &[u8], encloser: NodeId) {
+        if !self.dnssec {
+            return;
+        }
+        if let Some(id) = self.covering(name) {
+            self.prove(id);
+        }
+        let ce = self.zone.name_bytes(encloser);
+        if ce.len() + 2 <= candor_wire::MAX_NAME_LEN {
+            let mut buf = [0u8; candor_wire::MAX_NAME_LEN];
+            buf[0] = 1;
+            buf[1] = b'*';
+            buf[2..2 + ce.len()].copy_from_slice(ce);
+            if let Some(id) = self.covering(&buf[..2 + ce.len()]) {
+                self.prove(id);
+            }
+        }
+    }
+
+    /// A referral to `cut`: its DS RRset with the RRSIGs, or the cut's
+    /// NSEC proving it has none (RFC 4035 §3.1.4).
+    pub(crate) fn referral_proof(
+        &mut self,
+        cut: NodeId,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<(), Truncated> {
+        if !self.dnssec {
+            return Ok(());
+        }
+        let zone = self.zone;
+        let owner = Owner::Name(zone.name_bytes(cut));
+        if let Some(ds) = zone.rrset(zone.node(cut), Rtype::DS) {
+            b.push_rrset(owner, zone.tails(ds), ds.count)?;
+            self.sigs(owner, ds, b)?;
+        } else if let Some(nsec) = zone.rrset(zone.node(cut), Rtype::NSEC) {
+            b.push_rrset(owner, zone.tails(nsec), nsec.count)?;
+            self.sigs(owner, nsec, b)?;
+        }
+        Ok(())
+    }
+
+    /// The RRSIGs of the SOA a negative answer carries.
+    pub(crate) fn soa_sigs(&self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
+        if !self.dnssec {
+            return Ok(());
+        }
+        let zone = self.zone;
+        match zone.rrset(zone.node(0), Rtype::SOA) {
+            Some(soa) => self.sigs(Owner::QnameSuffix(self.apex_offset), soa, b),
+            None => Ok(()),
+        }
+    }
+
+    /// The RRSIGs at a node, for QTYPE=RRSIG (every RRset's); whether
+    /// there were any.
+    pub(crate) fn all_sigs(
+        &self,
+        node: candor_zone::NodeRef,
+        owner: Owner<'_>,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<bool, Truncated> {
+        let zone = self.zone;
+        let mut any = false;
+        for set in zone.rrsets(node) {
+            let tails = zone.sig_tails(set);
+            if !tails.is_empty() {
+                b.push_rrset(owner, tails, tail_count(tails))?;
+                any = true;
+            }
+        }
+        Ok(any)
+    }
+
+    /// Writes the NSEC records (with their RRSIGs) the answer needs, in
+    /// the authority section.
+    pub(crate) fn write_proofs(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
+        if self.n_proofs == 0 {
+            return Ok(());
+        }
+        let zone = self.zone;
+        b.set_section(Section::Authority);
+        for &id in &self.proofs[..self.n_proofs] {
+            if let Some(nsec) = zone.rrset(zone.node(id), Rtype::NSEC) {
+                let owner = Owner::Name(zone.name_bytes(id));
+                b.push_rrset(owner, zone.tails(nsec), nsec.count)?;
+                self.sigs(owner, nsec, b)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,365 @@
+//! DO=1 answers from a signed zone: which RRSIGs and NSEC records each
+//! kind of answer carries (docs/dnssec.md), and DO=0 answers from a signed
+//! zone byte-for-byte those of the unsigned zone.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use candor_dnssec::{Algorithm, KeyRole, SigningKey, SigningPolicy, compile_signed, sign_zone};
+use candor_wire::Rtype;
+use candor_zone::{Zone, ZoneSet};
+use expect_test::{Expect, expect};
+
+use super::{config, query, render_answer, request, zone};
+use crate::{Transport, respond};
+
+/// A zone with every kind of answer: wildcards (RFC 4592's example), an
+/// empty non-terminal, a CNAME, a DNAME, a delegation with DS and one
+/// without.
+const ZONE: &str = r#"
+$TTL 3600
+example.                 SOA   ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+example.                 NS    ns.example.com.
+*.example.               TXT   "this is a wildcard"
+*.example.               MX    10 host1.example.
+host1.example.           A     192.0.2.1
+_ssh._tcp.host1.example. SRV   0 0 22 host1.example.
+alias.host1.example.     CNAME host1.example.
+dn.host1.example.        DNAME example.net.
+subdel.example.          NS    ns.example.com.
+secure.example.          NS    ns.example.com.
+secure.example.          DS    60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118
+"#;
+
+/// The RFC 8080 example key 1 as a CSK: Ed25519 signatures are
+/// deterministic, so the signed zone is the same every run.
+fn key() -> SigningKey {
+    let b64 = |t: &str| candor_zonefile::base64_decode(t).unwrap();
+    SigningKey::from_raw(
+        Algorithm::Ed25519,
+        KeyRole::Csk,
+        &b64("ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI="),
+        &b64("l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4="),
+    )
+    .unwrap()
+}
+
+/// `ZONE` compiled, unsigned and signed.
+fn zones() -> (ZoneSet, ZoneSet) {
+    let plain = zone("example.", ZONE);
+    let signed = sign_zone(
+        &plain,
+        &[key()],
+        &SigningPolicy::default(),
+        1_764_900_000,
+        NonZeroUsize::MIN,
+    )
+    .unwrap();
+    let served: Zone = compile_signed(&plain, &signed).unwrap();
+    (
+        ZoneSet::from_zones([plain]),
+        ZoneSet::from_zones([Arc::new(served)]),
+    )
+}
+
+/// A query with EDNS (1232 bytes) and the DO bit set.
+fn query_do(name: &str, qtype: Rtype) -> Vec<u8> {
+    let mut q = query(name, qtype, Some(1232));
+    let len = q.len();
+    // The OPT record's TTL is its last six bytes but two; DO is the top
+    // bit of its flags.
+    q[len - 4] |= 0x80;
+    q
+}
+
+/// Answers `name`/`qtype` with DO=1 over `transport` and checks the rendering.
+#[track_caller]
+fn check_do(zones: &ZoneSet, name: &str, qtype: Rtype, transport: Transport, expect: Expect) {
+    expect.assert_eq(&render_answer(zones, &query_do(name, qtype), transport).0);
+}
+
+#[test]
+fn positive_cname_and_dname_answers_carry_their_rrsigs() {
+    let (_, z) = zones();
+    check_do(
+        &z,
+        "host1.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr aa rd
+            opt: udp=1232 version=0 do=true
+            answer: host1.example. 3600 IN A 192.0.2.1
+            answer: host1.example. 3600 IN RRSIG A labels=2 tag=3613
+        "#]],
+    );
+    check_do(
+        &z,
+        "alias.host1.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr aa rd
+            opt: udp=1232 version=0 do=true
+            answer: alias.host1.example. 3600 IN CNAME host1.example.
+            answer: alias.host1.example. 3600 IN RRSIG CNAME labels=3 tag=3613
+            answer: host1.example. 3600 IN A 192.0.2.1
+            answer: host1.example. 3600 IN RRSIG A labels=2 tag=3613
+        "#]],
+    );
+    check_do(
+        &z,
+        "www.dn.host1.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+            rcode NOERROR flags qr aa rd
+            opt: udp=1232 version=0 do=true
+            answer: dn.host1.example. 3600 IN DNAME example.net.
+            answer: dn.host1.example. 3600 IN RRSIG DNAME labels=3 tag=3613
+            answer: www.dn.host1.example. 3600 IN CNAME www.example.net.
+        "#]],
+    );
+    check_do(
+        &z,
+        "example.",
+        Rtype::DNSKEY,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: example. 3600 IN DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=
+        answer: example. 3600 IN RRSIG DNSKEY labels=1 tag=3613
+    "#]],
+    );
+}
+
+#[test]
+fn wildcard_answers_prove_the_name_does_not_exist() {
+    let (_, z) = zones();
+    check_do(
+        &z,
+        "host3.example.",
+        Rtype::MX,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: host3.example. 3600 IN MX 10 host1.example.
+        answer: host3.example. 3600 IN RRSIG MX labels=1 tag=3613
+        authority: dn.host1.example. 300 IN NSEC secure.example. DNAME RRSIG NSEC
+        authority: dn.host1.example. 300 IN RRSIG NSEC labels=3 tag=3613
+        additional: host1.example. 3600 IN A 192.0.2.1
+    "#]],
+    );
+    // Wildcard NODATA: the wildcard's NSEC and the one covering the name.
+    check_do(
+        &z,
+        "host3.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+        authority: example. 3600 IN RRSIG SOA labels=1 tag=3613
+        authority: *.example. 300 IN NSEC host1.example. MX TXT RRSIG NSEC
+        authority: *.example. 300 IN RRSIG NSEC labels=1 tag=3613
+        authority: dn.host1.example. 300 IN NSEC secure.example. DNAME RRSIG NSEC
+        authority: dn.host1.example. 300 IN RRSIG NSEC labels=3 tag=3613
+    "#]],
+    );
+}
+
+#[test]
+fn denials_carry_nsec_proofs() {
+    let (_, z) = zones();
+    // NODATA at a name with data: its own NSEC.
+    check_do(
+        &z,
+        "host1.example.",
+        Rtype::MX,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+        authority: example. 3600 IN RRSIG SOA labels=1 tag=3613
+        authority: host1.example. 300 IN NSEC _ssh._tcp.host1.example. A RRSIG NSEC
+        authority: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+    // NODATA at an empty non-terminal: the NSEC covering it.
+    check_do(
+        &z,
+        "_tcp.host1.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+        authority: example. 3600 IN RRSIG SOA labels=1 tag=3613
+        authority: host1.example. 300 IN NSEC _ssh._tcp.host1.example. A RRSIG NSEC
+        authority: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+    // NXDOMAIN: the NSEC covering the name and the one covering the
+    // wildcard at the closest encloser (host1.example.).
+    check_do(
+        &z,
+        "nope.host1.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+        rcode NXDOMAIN flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+        authority: example. 3600 IN RRSIG SOA labels=1 tag=3613
+        authority: dn.host1.example. 300 IN NSEC secure.example. DNAME RRSIG NSEC
+        authority: dn.host1.example. 300 IN RRSIG NSEC labels=3 tag=3613
+        authority: host1.example. 300 IN NSEC _ssh._tcp.host1.example. A RRSIG NSEC
+        authority: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+    // DS asked at a delegation without one: the cut's NSEC.
+    check_do(
+        &z,
+        "subdel.example.",
+        Rtype::DS,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+        authority: example. 3600 IN RRSIG SOA labels=1 tag=3613
+        authority: subdel.example. 300 IN NSEC example. NS RRSIG NSEC
+        authority: subdel.example. 300 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+}
+
+#[test]
+fn referrals_carry_the_ds_or_its_absence() {
+    let (_, z) = zones();
+    check_do(
+        &z,
+        "www.secure.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr rd
+        opt: udp=1232 version=0 do=true
+        authority: secure.example. 3600 IN NS ns.example.com.
+        authority: secure.example. 3600 IN DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118
+        authority: secure.example. 3600 IN RRSIG DS labels=2 tag=3613
+    "#]],
+    );
+    check_do(
+        &z,
+        "www.subdel.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr rd
+        opt: udp=1232 version=0 do=true
+        authority: subdel.example. 3600 IN NS ns.example.com.
+        authority: subdel.example. 300 IN NSEC example. NS RRSIG NSEC
+        authority: subdel.example. 300 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+    check_do(
+        &z,
+        "secure.example.",
+        Rtype::DS,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: secure.example. 3600 IN DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118
+        answer: secure.example. 3600 IN RRSIG DS labels=2 tag=3613
+    "#]],
+    );
+}
+
+#[test]
+fn any_and_rrsig_queries() {
+    let (_, z) = zones();
+    check_do(
+        &z,
+        "host1.example.",
+        Rtype::ANY,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: host1.example. 3600 IN A 192.0.2.1
+        answer: host1.example. 3600 IN RRSIG A labels=2 tag=3613
+    "#]],
+    );
+    check_do(
+        &z,
+        "host1.example.",
+        Rtype::ANY,
+        Transport::Tcp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: host1.example. 3600 IN A 192.0.2.1
+        answer: host1.example. 3600 IN RRSIG A labels=2 tag=3613
+        answer: host1.example. 300 IN NSEC _ssh._tcp.host1.example. A RRSIG NSEC
+        answer: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+    check_do(
+        &z,
+        "host1.example.",
+        Rtype::RRSIG,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: host1.example. 3600 IN RRSIG A labels=2 tag=3613
+        answer: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+}
+
+/// With DO=0 a signed zone answers exactly as the unsigned one, byte for
+/// byte; with DO=1 an unsigned zone answers as with DO=0 (DO echoed).
+#[test]
+fn do_zero_and_unsigned_zones_are_unchanged() {
+    let (plain, signed) = zones();
+    let config = config();
+    let names = [
+        ("host1.example.", Rtype::A),
+        ("host1.example.", Rtype::MX),
+        ("host3.example.", Rtype::MX),
+        ("host3.example.", Rtype::A),
+        ("_tcp.host1.example.", Rtype::A),
+        ("nope.host1.example.", Rtype::A),
+        ("alias.host1.example.", Rtype::A),
+        ("www.dn.host1.example.", Rtype::A),
+        ("www.secure.example.", Rtype::A),
+        ("subdel.example.", Rtype::DS),
+        ("example.", Rtype::SOA),
+    ];
+    for (name, qtype) in names {
+        for edns in [None, Some(1232)] {
+            let q = query(name, qtype, edns);
+            let (mut a, mut b) = (vec![0u8; 65535], vec![0u8; 65535]);
+            let la = respond(&plain, &config, &request(&q, Transport::Udp), &mut a).unwrap();
+            let lb = respond(&signed, &config, &request(&q, Transport::Udp), &mut b).unwrap();
+            assert_eq!(a[..la.len], b[..lb.len], "{name} {qtype} {edns:?}");
+            assert_eq!(la, lb);
+        }
+        let q = query_do(name, qtype);
+        let unsigned_do = render_answer(&plain, &q, Transport::Udp).0;
+        let unsigned = render_answer(&plain, &query(name, qtype, Some(1232)), Transport::Udp).0;
+        assert_eq!(
+            unsigned_do,
+            unsigned.replace("do=false", "do=true"),
+            "{name} {qtype}"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! New serials for zones whose ALIAS targets' addresses changed.
+
+use super::{actor, input, store};
+use crate::AuditQuery;
+
+/// Zones pointing at a changed target (any case) get the next serial, in
+/// the store and compiled; others keep theirs; each gets an audit entry.
+#[test]
+fn zones_pointing_at_a_changed_target_get_a_new_serial() {
+    let s = store();
+    let account = s.create_account("a@example.org").unwrap();
+    for zone in ["one.test", "two.test", "other.test"] {
+        s.create_zone(account.id, zone, &actor()).unwrap();
+    }
+    let alias = |zone: &str, name: &str, target: &str| {
+        s.create_record(account.id, zone, &input(name, "ALIAS", target), &actor())
+            .unwrap()
+            .1
+            .zone
+            .serial
+    };
+    let one = alias("one.test", "", "Edge.CDN.example");
+    let two = alias("two.test", "www", "edge.cdn.example");
+    alias("two.test", "api", "api.cdn.example");
+    let other = alias("other.test", "", "elsewhere.example");
+    assert!(s.bump_alias_zones(&[]).unwrap().is_empty());
+    assert!(
+        s.bump_alias_zones(&["nobody.example".into()])
+            .unwrap()
+            .is_empty()
+    );
+
+    let changes = s
+        .bump_alias_zones(&["edge.cdn.example".into(), "api.cdn.example".into()])
+        .unwrap();
+    let mut bumped: Vec<(String, u32)> = changes
+        .iter()
+        .map(|c| (c.zone.name.clone(), c.zone.serial))
+        .collect();
+    bumped.sort();
+    assert_eq!(
+        bumped,
+        [
+            ("one.test".to_owned(), one + 1),
+            ("two.test".to_owned(), two + 2)
+        ]
+    );
+    // The compiled zones carry the new serial; the stored zone too.
+    for c in &changes {
+        assert_eq!(c.compiled.as_ref().unwrap().serial(), c.zone.serial);
+        assert_eq!(
+            s.zone(account.id, &c.zone.name).unwrap().serial,
+            c.zone.serial
+        );
+    }
+    assert_eq!(s.zone(account.id, "other.test").unwrap().serial, other);
+    let entries = s
+        .audit(&AuditQuery {
+            account_id: Some(account.id),
+            since: None,
+            page: 1,
+            per_page: 100,
+        })
+        .unwrap()
+        .items;
+    assert!(
+        entries.iter().any(|e| e.action == "zone.alias_refresh"
+            && e.detail.contains("api.cdn.example")
+            && e.detail.contains("edge.cdn.example")),
+        "{entries:?}"
+    );
+}

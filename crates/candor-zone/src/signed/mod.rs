@@ -1,0 +1,276 @@
+//! What a signed zone carries besides its records (DNSSEC, docs/dnssec.md
+//! "How answers carry signatures"): every RRSIG sits in the data arena
+//! right after the tails of the RRset it covers (`RrSet::sig_len` bytes),
+//! NSEC records are ordinary RRsets, and [`SignedParts`] holds the NSEC
+//! chain in canonical order so a negative answer finds its covering NSEC
+//! by binary search. An unsigned zone has no `SignedParts` and no RRSIG
+//! bytes: it pays one pointer and nothing on any path.
+
+use std::cmp::Ordering;
+
+use candor_wire::Rtype;
+
+use crate::zone::{NodeId, Zone};
+
+/// The most bytes a [`canonical_key`] takes: every byte of a 255-byte
+/// name escaped.
+pub const MAX_KEY_LEN: usize = 2 * candor_wire::MAX_NAME_LEN;
+
+/// Writes into `out` a key whose byte order is the canonical order of
+/// lower-cased wire names (RFC 4034 §6.1), and returns its length: the
+/// labels from the root down, each ended by a 0 byte, with the bytes 0 and
+/// 1 inside a label written as `1 1` and `1 2` so that a label's end sorts
+/// before anything that continues it. `None` if `name` is not a wire name.
+pub fn canonical_key(name: &[u8], out: &mut [u8; MAX_KEY_LEN]) -> Option<usize> {
+    let mut starts = [0u8; 128];
+    let mut count = 0;
+    let mut pos = 0usize;
+    loop {
+        let len = usize::from(*name.get(pos)?);
+        if len == 0 {
+            break;
+        }
+        *starts.get_mut(count)? = u8::try_from(pos).ok()?;
+        count += 1;
+        pos += 1 + len;
+    }
+    let mut n = 0;
+    for &start in starts[..count].iter().rev() {
+        let start = usize::from(start);
+        let label = name.get(start + 1..start + 1 + usize::from(name[start]))?;
+        for &b in label {
+            if b <= 1 {
+                *out.get_mut(n)? = 1;
+                *out.get_mut(n + 1)? = b + 1;
+                n += 2;
+            } else {
+                *out.get_mut(n)? = b;
+                n += 1;
+            }
+        }
+        *out.get_mut(n)? = 0;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Names as [`canonical_key`]s, back to back: the search a negative answer
+/// makes, with one key built for the query name and `memcmp` for every
+/// comparison, nothing allocated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Chain {
+    /// The keys, back to back.
+    keys: Vec<u8>,
+    /// Where each key ends in `keys`.
+    ends: Vec<u32>,
+}
+
+impl Chain {
+    /// The chain of `sorted` (lower-cased wire names in canonical order).
+    /// Names that are not wire names are left out (a compiled zone has
+    /// none).
+    pub fn new(sorted: &[&[u8]]) -> Chain {
+        let mut buf = [0u8; MAX_KEY_LEN];
+        let mut c = Chain::default();
+        for name in sorted {
+            if let Some(len) = canonical_key(name, &mut buf) {
+                c.keys.extend_from_slice(&buf[..len]);
+                c.ends.push(c.keys.len() as u32);
+            }
+        }
+        c
+    }
+
+    /// How many names the chain holds.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the chain is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The key of entry `i`.
+    fn key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.keys[start..self.ends[i] as usize]
+    }
+
+    /// Where `name` falls in the chain: `Ok(i)` if it is entry `i`,
+    /// `Err(i)` if entry `i`'s NSEC covers it (the last entry before it;
+    /// the last entry when it sorts after every one, or before the first,
+    /// whose NSEC wraps around). `Err(0)` for an empty chain.
+    pub fn covering(&self, name: &[u8]) -> Result<usize, usize> {
+        let mut buf = [0u8; MAX_KEY_LEN];
+        let Some(len) = canonical_key(name, &mut buf) else {
+            return Err(self.len().saturating_sub(1));
+        };
+        let key = &buf[..len];
+        let (mut lo, mut hi) = (0usize, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key(mid).cmp(key) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        match lo {
+            0 => Err(self.len().saturating_sub(1)),
+            i => Err(i - 1),
+        }
+    }
+}
+
+/// The parts of a signed zone that only DO=1 negative answers read: the
+/// NSEC chain (every node with an NSEC RRset, in canonical order) and the
+/// node of each entry.
+#[derive(Clone, Debug, Default)]
+pub struct SignedParts {
+    /// The chain's names as search keys.
+    pub(crate) chain: Chain,
+    /// `nodes[i]` owns the chain's entry `i`.
+    pub(crate) nodes: Vec<NodeId>,
+}
+
+impl SignedParts {
+    /// The chain of a compiled zone: its nodes with an NSEC RRset, sorted
+    /// canonically; `None` when no node has one (an unsigned zone).
+    pub(crate) fn of(zone: &Zone) -> Option<Box<SignedParts>> {
+        let mut buf = [0u8; MAX_KEY_LEN];
+        let mut keyed: Vec<(Vec<u8>, NodeId)> = Vec::new();
+        for id in 0..zone.node_count() as NodeId {
+            if zone.rrset(zone.node(id), Rtype::NSEC).is_some()
+                && let Some(len) = canonical_key(zone.name_bytes(id), &mut buf)
+            {
+                keyed.push((buf[..len].to_vec(), id));
+            }
+        }
+        if keyed.is_empty() {
+            return None;
+        }
+        keyed.sort_unstable();
+        let mut chain = Chain::default();
+        let mut nodes = Vec::with_capacity(keyed.len());
+        for (key, id) in keyed {
+            chain.keys.extend_from_slice(&key);
+            chain.ends.push(chain.keys.len() as u32);
+            nodes.push(id);
+        }
+        Some(Box::new(SignedParts { chain, nodes }))
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// Where `name` (lower-cased wire) falls in the chain, as node ids:
+    /// `Ok(node)` if a chain entry is that name, `Err(node)` for the node
+    /// whose NSEC covers it.
+    pub fn covering(&self, name: &[u8]) -> Result<NodeId, NodeId> {
+        let node = |i: usize| self.nodes.get(i).copied().unwrap_or(0);
+        match self.chain.covering(name) {
+            Ok(i) => Ok(node(i)),
+            Err(i) => Err(node(i)),
+        }
+    }
+}
+
+//----------- Signatures while building --------------------------------------
+
+/// One RRSIG record waiting to be placed after the RRset it covers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingSig {
+    /// The owner's node.
+    pub(crate) node: u32,
+    /// The type covered (the RDATA's first two bytes).
+    pub(crate) covered: u16,
+    /// Offset of the RDATA in the builder's RDATA arena.
+    pub(crate) rdata_off: u32,
+    /// RDATA length.
+    pub(crate) rdata_len: u16,
+    /// TTL.
+    pub(crate) ttl: u32,
+    /// Line in its source (0 if unknown).
+    pub(crate) line: u32,
+    /// Index into the builder's source list.
+    pub(crate) source: u16,
+}
+
+/// The RRSIG records of a zone being built, sorted by (node, type covered,
+/// RDATA), consumed RRset by RRset as the builder writes them in (node,
+/// type) order.
+pub(crate) struct Signatures {
+    /// The records.
+    sigs: Vec<PendingSig>,
+    /// The next one not placed yet.
+    next: usize,
+    /// Ones that cover no RRset of their node.
+    orphans: Vec<PendingSig>,
+}
+
+impl Signatures {
+    /// Signatures from `sigs`, in any order.
+    pub(crate) fn new(mut sigs: Vec<PendingSig>, rdata: &[u8]) -> Signatures {
+        let rd = |s: &PendingSig| {
+            &rdata[s.rdata_off as usize..s.rdata_off as usize + usize::from(s.rdata_len)]
+        };
+        sigs.sort_unstable_by(|a, b| {
+            (a.node, a.covered)
+                .cmp(&(b.node, b.covered))
+                .then_with(|| rd(a).cmp(rd(b)))
+        });
+        sigs.dedup_by(|b, a| a.node == b.node && a.covered == b.covered && rd(a) == rd(b));
+        Signatures {
+            sigs,
+            next: 0,
+            orphans: Vec::new(),
+        }
+    }
+
+    /// Appends to `data` the tails of the RRSIGs over the RRset (`node`,
+    /// `rtype`) just written, and returns how many bytes and records that
+    /// took. RRsets must come in (node, type) order; signatures passed
+    /// over on the way cover nothing and are kept as orphans.
+    pub(crate) fn append(
+        &mut self,
+        node: u32,
+        rtype: u16,
+        rdata: &[u8],
+        data: &mut Vec<u8>,
+    ) -> (usize, usize) {
+        while let Some(s) = self.sigs.get(self.next)
+            && (s.node, s.covered) < (node, rtype)
+        {
+            self.orphans.push(*s);
+            self.next += 1;
+        }
+        let start = data.len();
+        let mut count = 0;
+        while let Some(s) = self.sigs.get(self.next)
+            && (s.node, s.covered) == (node, rtype)
+        {
+            data.extend_from_slice(&Rtype::RRSIG.0.to_be_bytes());
+            data.extend_from_slice(&1u16.to_be_bytes());
+            data.extend_from_slice(&s.ttl.to_be_bytes());
+            data.extend_from_slice(&s.rdata_len.to_be_bytes());
+            data.extend_from_slice(
+                &rdata[s.rdata_off as usize..s.rdata_off as usize + usize::from(s.rdata_len)],
+            );
+            count += 1;
+            self.next += 1;
+        }
+        (data.len() - start, count)
+    }
+
+    /// The signatures that covered no RRset of their node.
+    pub(crate) fn orphans(mut self) -> Vec<PendingSig> {
+        self.orphans.extend_from_slice(&self.sigs[self.next..]);
+        self.orphans
+    }
+}
+
+#[cfg(test)]
+mod tests;

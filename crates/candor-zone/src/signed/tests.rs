@@ -1,0 +1,179 @@
+//! Tests of signed zones: RRSIGs next to the RRsets they cover, the NSEC
+//! chain, and that unsigned zones' hot structs did not grow.
+
+use std::path::Path;
+
+use candor_wire::{Name, Rtype};
+
+use crate::{Lookup, NodeRef, RrSet, Zone, ZoneDiff, load_zone_text};
+
+/// Compiles zone text for `example.`; returns the zone or the errors as text.
+fn build(text: &str) -> Result<Zone, String> {
+    let origin = Name::from_text("example.", None).unwrap();
+    load_zone_text(text.as_bytes(), Path::new("example.zone"), &origin)
+        .map_err(|errors| errors.iter().map(|e| format!("{e}\n")).collect())
+}
+
+/// A small zone with RRSIG and NSEC records in the signer's shape (the
+/// signatures' bytes do not matter here: nothing is verified).
+const SIGNED: &str = "$TTL 60
+@ SOA ns h 1 2 3 4 5
+@ NS ns
+@ NSEC ns.example. NS SOA RRSIG NSEC
+@ RRSIG SOA 13 1 60 20270101000000 20261201000000 1 example. AAAA
+@ RRSIG NS 13 1 60 20270101000000 20261201000000 1 example. AAAB
+@ RRSIG NSEC 13 1 60 20270101000000 20261201000000 1 example. AAAC
+ns A 192.0.2.1
+ns NSEC www.example. A RRSIG NSEC
+ns RRSIG A 13 2 60 20270101000000 20261201000000 1 example. AAAD
+ns RRSIG NSEC 13 2 60 20270101000000 20261201000000 1 example. AAAE
+www A 192.0.2.2
+www RRSIG A 13 2 60 20270101000000 20261201000000 1 example. AAAF
+www RRSIG A 13 2 60 20270101000000 20261201000000 2 example. AAAG
+www NSEC example. A RRSIG NSEC
+www RRSIG NSEC 13 2 60 20270101000000 20261201000000 1 example. AAAH
+";
+
+#[test]
+fn hot_structs_did_not_grow() {
+    // The RRSIG length fits the RrSet's padding; the lookup view and the
+    // node are untouched; a zone pays one pointer for its chain.
+    assert_eq!(size_of::<RrSet>(), 24);
+    assert_eq!(size_of::<NodeRef>(), 16);
+    assert_eq!(size_of::<crate::Node>(), 16);
+    assert_eq!(size_of::<Option<Box<super::SignedParts>>>(), 8);
+}
+
+#[test]
+fn rrsigs_follow_the_rrsets_they_cover() {
+    let zone = build(SIGNED).unwrap();
+    let www = zone.node(zone.node_by_name(b"\x03www\x07example\0").unwrap());
+    let types: Vec<Rtype> = zone.rrsets(www).iter().map(|s| s.rtype).collect();
+    assert_eq!(
+        types,
+        [Rtype::A, Rtype::NSEC],
+        "RRSIG is no RRset of its own"
+    );
+    let a = zone.rrset(www, Rtype::A).unwrap();
+    assert_eq!(a.count, 1);
+    let sigs = zone.sig_tails(a);
+    // Two RRSIGs (key tags 1 and 2), each a tail of type RRSIG.
+    let mut n = 0;
+    let mut pos = 0;
+    while pos < sigs.len() {
+        assert_eq!(&sigs[pos..pos + 2], &Rtype::RRSIG.0.to_be_bytes());
+        assert_eq!(&sigs[pos + 10..pos + 12], &Rtype::A.0.to_be_bytes());
+        pos += 10 + usize::from(u16::from_be_bytes([sigs[pos + 8], sigs[pos + 9]]));
+        n += 1;
+    }
+    assert_eq!(n, 2);
+    // The RRset's own tails hold only the A record.
+    assert_eq!(zone.tails(a).len(), 10 + 4);
+    assert_eq!(zone.record_count(), 15);
+    // `records` gives each RRset followed by its RRSIGs.
+    let listed: Vec<(String, Rtype)> = zone
+        .records()
+        .map(|r| (Name::from_wire(r.owner).unwrap().to_string(), r.rtype))
+        .filter(|(o, _)| o == "www.example.")
+        .collect();
+    let types: Vec<Rtype> = listed.iter().map(|(_, t)| *t).collect();
+    assert_eq!(
+        types,
+        [
+            Rtype::A,
+            Rtype::RRSIG,
+            Rtype::RRSIG,
+            Rtype::NSEC,
+            Rtype::RRSIG
+        ]
+    );
+}
+
+#[test]
+fn chain_is_canonical_and_finds_covering_nodes() {
+    let zone = build(SIGNED).unwrap();
+    let parts = zone.signed().unwrap();
+    assert_eq!(parts.chain().len(), 3);
+    let id = |n: &[u8]| zone.node_by_name(n).unwrap();
+    assert_eq!(parts.covering(b"\x07example\0"), Ok(0));
+    assert_eq!(
+        parts.covering(b"\x03www\x07example\0"),
+        Ok(id(b"\x03www\x07example\0"))
+    );
+    // Between ns and www.
+    assert_eq!(
+        parts.covering(b"\x02nx\x07example\0"),
+        Err(id(b"\x02ns\x07example\0"))
+    );
+    // Before ns: the apex's NSEC; after www: www's (it wraps around).
+    assert_eq!(parts.covering(b"\x01a\x07example\0"), Err(0));
+    assert_eq!(
+        parts.covering(b"\x01z\x07example\0"),
+        Err(id(b"\x03www\x07example\0"))
+    );
+    assert_eq!(
+        parts.covering(b"\x01a\x03www\x07example\0"),
+        Err(id(b"\x03www\x07example\0"))
+    );
+    assert!(matches!(
+        zone.lookup(b"\x02nx\x07example\0"),
+        Lookup::NxDomain(0)
+    ));
+}
+
+#[test]
+fn unsigned_zones_have_no_chain_and_no_signature_bytes() {
+    let zone = build("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n").unwrap();
+    assert!(zone.signed().is_none());
+    for r in zone.records() {
+        assert_ne!(r.rtype, Rtype::RRSIG);
+    }
+    let ns = zone.node(zone.node_by_name(b"\x02ns\x07example\0").unwrap());
+    assert!(zone.sig_tails(zone.rrset(ns, Rtype::A).unwrap()).is_empty());
+}
+
+#[test]
+fn an_rrsig_over_a_missing_rrset_is_an_error() {
+    let text = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n\
+                ns RRSIG MX 13 2 60 20270101000000 20261201000000 1 example. AAAA\n";
+    assert_eq!(
+        build(text).unwrap_err(),
+        "example.zone:4: RRSIG at ns.example. covers MX, which ns.example. does not have\n"
+    );
+}
+
+#[test]
+fn diffs_carry_changed_signatures() {
+    let old = build(SIGNED).unwrap();
+    let new_text = SIGNED
+        .replace("1 2 3 4 5", "2 2 3 4 5")
+        .replace("1 example. AAAA", "1 example. AAAI")
+        .replace("www A 192.0.2.2\n", "www A 192.0.2.2\nwww TXT hi\n")
+        .replace(
+            "A RRSIG NSEC\nwww RRSIG NSEC",
+            "A TXT RRSIG NSEC\nwww RRSIG NSEC",
+        )
+        + "www RRSIG TXT 13 2 60 20270101000000 20261201000000 1 example. AAAJ\n";
+    let new = build(&new_text).unwrap();
+    let diff = ZoneDiff::between(&old, &new);
+    let show = |rs: &[crate::OwnedRecord]| -> Vec<(String, Rtype)> {
+        rs.iter()
+            .map(|r| (Name::from_wire(&r.owner).unwrap().to_string(), r.rtype))
+            .collect()
+    };
+    let www = "www.example.".to_owned();
+    let apex = "example.".to_owned();
+    assert_eq!(
+        show(&diff.removed),
+        [(apex.clone(), Rtype::RRSIG), (www.clone(), Rtype::NSEC)]
+    );
+    assert_eq!(
+        show(&diff.added),
+        [
+            (apex, Rtype::RRSIG),
+            (www.clone(), Rtype::TXT),
+            (www.clone(), Rtype::RRSIG),
+            (www, Rtype::NSEC)
+        ]
+    );
+}

@@ -1,0 +1,78 @@
+//! Signature refresh inside `candor serve`: once an hour, every served
+//! zone with DNSSEC whose signatures were made long enough ago
+//! (`SigningPolicy::refresh_due`: half the shortest signature lifetime,
+//! 5½ days) is signed again under its next serial (`Store::resign_zone`)
+//! and published, so secondaries follow and no signature ever expires
+//! while the server runs. Signing runs on the blocking pool; answering
+//! never waits for it.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use candor_dnssec::SigningPolicy;
+use candor_publish::Publisher;
+use candor_store::Store;
+use candor_wire::Name;
+use tokio::sync::watch;
+
+/// How often served zones are checked.
+const CHECK_EVERY: Duration = Duration::from_secs(3600);
+
+/// Checks every [`CHECK_EVERY`] (the first time a minute after start) and
+/// re-signs what is due; returns when `stop` turns.
+pub(crate) async fn run(store: Arc<Store>, publisher: Publisher, mut stop: watch::Receiver<bool>) {
+    let mut wait = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        wait = CHECK_EVERY;
+        let (st, p) = (store.clone(), publisher.clone());
+        if tokio::task::spawn_blocking(move || check(&st, &p))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// One pass: re-signs and publishes every served DNSSEC zone that is due.
+fn check(store: &Store, publisher: &Publisher) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let policy = SigningPolicy::default();
+    let zones = match store.dnssec_zones() {
+        Ok(z) => z,
+        Err(e) => {
+            tracing::warn!("cannot list DNSSEC zones: {e}");
+            return;
+        }
+    };
+    for (id, name) in zones {
+        let Ok(apex) = Name::from_text(&format!("{name}."), None) else {
+            continue;
+        };
+        let set = publisher.zones().load();
+        let signed_at = set
+            .find(apex.to_lowercase().as_wire())
+            .filter(|z| z.apex() == &apex.to_lowercase())
+            .and_then(|z| candor_dnssec::signed_at(z, &policy));
+        // A zone not served signed yet is the follower's to publish.
+        if !signed_at.is_some_and(|at| policy.refresh_due(at, now)) {
+            continue;
+        }
+        match store.resign_zone(id) {
+            Ok(change) => {
+                publisher.publish(&change);
+                tracing::info!(zone = %name, serial = change.zone.serial, "signatures refreshed");
+            }
+            Err(e) => tracing::warn!(zone = %name, "cannot refresh signatures: {e}"),
+        }
+    }
+}
