@@ -85,7 +85,8 @@ pub(crate) fn compile_change(
     base: Option<Arc<Zone>>,
     names: &[&str],
 ) -> Result<ZoneChange, StoreError> {
-    let Some(base) = base else {
+    // A zone with DNSSEC keys is signed as a whole (`dnssec::sign_compiled`).
+    let Some(base) = base.filter(|_| !has_keys(conn, zone.id)) else {
         return zones::compile_change(conn, zone, config);
     };
     let Some(changes) = name_changes(conn, zone, &config.redirector, names)? else {
@@ -99,6 +100,12 @@ pub(crate) fn compile_change(
         Err(PatchError::Invalid(errors)) => Err(StoreError::Invalid(compile::zone_errors(errors))),
         Err(PatchError::Rebuild(_)) => zones::compile_change(conn, zone, config),
     }
+}
+
+/// Whether a zone has DNSSEC keys (and so is served signed). A database
+/// error counts as yes: the full compile then reports it.
+fn has_keys(conn: &Connection, zone_id: i64) -> bool {
+    crate::dnssec::zone_keys(conn, zone_id).map_or(true, |keys| !keys.is_empty())
 }
 
 /// Each name's records as stored now, as the full compile reads them (URL
