@@ -34,7 +34,7 @@ pub fn set_signing_threads(threads: NonZeroUsize) {
 }
 
 /// The keys of zone `zone_id` (none when DNSSEC is off), read on `conn`.
-fn zone_keys(conn: &Connection, zone_id: i64) -> Result<Vec<SigningKey>, StoreError> {
+pub(crate) fn zone_keys(conn: &Connection, zone_id: i64) -> Result<Vec<SigningKey>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys WHERE zone_id = ?1 ORDER BY id",
     )?;

@@ -18,7 +18,8 @@
 //! `transfer` (import and export), `history` (journal and audit) and `tsig`
 //! (TSIG keys for zone transfers) hold the operations; `query` does paging
 //! and sorting; `backup` copies and checks live database files; `time` and
-//! `token` are small helpers.
+//! `token` are small helpers. `incremental` makes record writes patch the
+//! last compiled version (`Zone::patch`) instead of compiling every row.
 
 #![forbid(unsafe_code)]
 
@@ -30,6 +31,7 @@ mod content;
 mod db;
 mod dnssec;
 mod history;
+mod incremental;
 mod query;
 mod records;
 mod time;
@@ -501,6 +503,9 @@ pub struct Store {
     conn: Mutex<Connection>,
     /// System-record settings.
     config: StoreConfig,
+    /// The last version of each zone compiled by a record write, which
+    /// the next one patches (see `incremental`).
+    compiled: incremental::Compiled,
 }
 
 /// Creates `dir` and its missing parents, private to the owner (0700) on
@@ -528,6 +533,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             config,
+            compiled: Default::default(),
         })
     }
 
@@ -541,6 +547,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             config,
+            compiled: Default::default(),
         })
     }
 
@@ -551,6 +558,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             config,
+            compiled: Default::default(),
         })
     }
 

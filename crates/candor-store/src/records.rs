@@ -14,7 +14,7 @@ use crate::time::{now, rfc3339};
 use crate::zones::{self, ZoneRow};
 use crate::{
     Actor, FieldError, Page, RecordBatch, RecordInfo, RecordInput, RecordPatch, RecordQuery, Store,
-    StoreError, ZoneChange, db,
+    StoreError, ZoneChange, db, incremental,
 };
 
 /// Columns read by [`record_from_row`], in its order.
@@ -339,8 +339,9 @@ impl Store {
         input: &RecordInput,
         actor: &Actor,
     ) -> Result<(RecordInfo, ZoneChange), StoreError> {
-        self.write(|tx| {
+        let (info, change, key) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
+            let base = self.compiled.get(incremental::key(&z));
             let apex = z.apex()?;
             let cand = validate_record(&apex, self.config.default_ttl, input, NameFrom::Input, "")
                 .map_err(StoreError::Invalid)?;
@@ -348,7 +349,8 @@ impl Store {
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             let id = insert(tx, z.id, &cand, at, "")?;
             history::journal(tx, id, z.serial, Action::Create, at)?;
-            let change = zones::compile_change(tx, &z, &self.config)?;
+            let names = [cand.name.as_str()];
+            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
             history::audit(
                 tx,
                 &Audit {
@@ -360,8 +362,10 @@ impl Store {
                     at,
                 },
             )?;
-            Ok((load(tx, &z, id)?, change))
-        })
+            Ok((load(tx, &z, id)?, change, incremental::key(&z)))
+        })?;
+        self.compiled.remember(key, &change);
+        Ok((info, change))
     }
 
     /// Changes a record (not a system record).
@@ -373,8 +377,9 @@ impl Store {
         patch: &RecordPatch,
         actor: &Actor,
     ) -> Result<(RecordInfo, ZoneChange), StoreError> {
-        self.write(|tx| {
+        let (info, change, key) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
+            let base = self.compiled.get(incremental::key(&z));
             let apex = z.apex()?;
             let stored = load(tx, &z, id)?;
             check_not_system(&stored, "id", "changed").map_err(|e| StoreError::Invalid(vec![e]))?;
@@ -390,7 +395,8 @@ impl Store {
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             overwrite(tx, id, &cand, at, "")?;
             history::journal(tx, id, z.serial, Action::Update, at)?;
-            let change = zones::compile_change(tx, &z, &self.config)?;
+            let names = [stored.name.as_str(), cand.name.as_str()];
+            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
             history::audit(
                 tx,
                 &Audit {
@@ -402,8 +408,10 @@ impl Store {
                     at,
                 },
             )?;
-            Ok((load(tx, &z, id)?, change))
-        })
+            Ok((load(tx, &z, id)?, change, incremental::key(&z)))
+        })?;
+        self.compiled.remember(key, &change);
+        Ok((info, change))
     }
 
     /// Deletes a record (not a system record).
@@ -414,15 +422,17 @@ impl Store {
         id: i64,
         actor: &Actor,
     ) -> Result<ZoneChange, StoreError> {
-        self.write(|tx| {
+        let (change, key) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
+            let base = self.compiled.get(incremental::key(&z));
             let stored = load(tx, &z, id)?;
             check_not_system(&stored, "id", "deleted").map_err(|e| StoreError::Invalid(vec![e]))?;
             let at = now();
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             history::journal(tx, id, z.serial, Action::Delete, at)?;
             tx.execute("DELETE FROM records WHERE id = ?1", [id])?;
-            let change = zones::compile_change(tx, &z, &self.config)?;
+            let names = [stored.name.as_str()];
+            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
             history::audit(
                 tx,
                 &Audit {
@@ -434,8 +444,10 @@ impl Store {
                     at,
                 },
             )?;
-            Ok(change)
-        })
+            Ok((change, incremental::key(&z)))
+        })?;
+        self.compiled.remember(key, &change);
+        Ok(change)
     }
 
     /// Applies deletes, then updates, then creates, all or nothing, as one
@@ -449,8 +461,9 @@ impl Store {
         batch: &RecordBatch,
         actor: &Actor,
     ) -> Result<(Vec<RecordInfo>, ZoneChange), StoreError> {
-        self.write(|tx| {
+        let (out, change, key) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
+            let base = self.compiled.get(incremental::key(&z));
             let apex = z.apex()?;
             let ttl = self.config.default_ttl;
             let mut errors = Vec::new();
@@ -521,7 +534,17 @@ impl Store {
                 ids.push(id);
             }
             ids.extend(updates.iter().map(|(info, _, _)| info.id));
-            let change = zones::compile_change(tx, &z, &self.config)?;
+            let names: Vec<&str> = deletes
+                .iter()
+                .map(|info| info.name.as_str())
+                .chain(
+                    updates
+                        .iter()
+                        .flat_map(|(info, cand, _)| [&info.name[..], &cand.name[..]]),
+                )
+                .chain(creates.iter().map(|(cand, _)| cand.name.as_str()))
+                .collect();
+            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
             history::audit(
                 tx,
                 &Audit {
@@ -542,7 +565,9 @@ impl Store {
             for id in ids {
                 out.push(load(tx, &z, id)?);
             }
-            Ok((out, change))
-        })
+            Ok((out, change, incremental::key(&z)))
+        })?;
+        self.compiled.remember(key, &change);
+        Ok((out, change))
     }
 }

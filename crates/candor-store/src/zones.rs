@@ -368,6 +368,7 @@ impl Store {
                 compiled: None,
             })
         })
+        .inspect(|change| self.compiled.forget(change.zone.id))
     }
 
     /// Every URL record of every zone: the host it redirects (lower case,

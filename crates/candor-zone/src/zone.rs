@@ -5,7 +5,8 @@ use std::hash::{BuildHasher, Hasher};
 use candor_wire::{Name, Rtype};
 
 use crate::index::{NameHash, NameIndex};
-use rustc_hash::FxBuildHasher;
+use crate::patch::Overlay;
+use rustc_hash::{FxBuildHasher, FxHashSet};
 
 /// The private-use type (RFC 6895 §3.1) of DNSimple-style POOL records:
 /// each RR names a target, and a query gets a CNAME to one of them, chosen
@@ -49,13 +50,13 @@ pub struct NodeRef {
     /// The node.
     pub id: NodeId,
     /// First RRset in the zone's RRset array.
-    rrset_first: u32,
+    pub(crate) rrset_first: u32,
     /// Number of RRsets.
-    rrset_count: u16,
+    pub(crate) rrset_count: u16,
     /// `APEX`, `DELEGATION`, ... bits.
-    flags: u8,
+    pub(crate) flags: u8,
     /// See `Node::redirect`.
-    redirect: u32,
+    pub(crate) redirect: u32,
 }
 
 impl NodeRef {
@@ -214,6 +215,20 @@ pub struct Zone {
     pub(crate) serial: u32,
     /// Records in the zone.
     pub(crate) record_count: usize,
+    /// How many names sit directly below each node (by node id): what an
+    /// incremental change needs to tell whether a name it empties
+    /// disappears or stays as an empty non-terminal. Off the query path.
+    pub(crate) children: Vec<u32>,
+    /// In-zone names that additional-section targets point at but that
+    /// gave no exact-node entry (absent, without addresses, or matched
+    /// through a wildcard): an incremental change that makes one of them
+    /// exist or gain addresses must rebuild (see `crate::patch`).
+    pub(crate) pending: FxHashSet<Box<[u8]>>,
+    /// Changes since the compiled base, when this version was made by
+    /// [`Zone::patch`]; then the arrays above are empty and every accessor
+    /// reads through the overlay. `None` for a compiled zone, which pays
+    /// one predictable branch per accessor for it.
+    pub(crate) overlay: Option<Box<Overlay>>,
     /// The NSEC chain of a signed zone; `None` for an unsigned one.
     pub(crate) signed: Option<Box<crate::signed::SignedParts>>,
 }
@@ -269,41 +284,78 @@ impl Zone {
         self.record_count
     }
 
-    /// How many nodes (names, including empty non-terminals).
+    /// How many node ids the zone has (names, including empty
+    /// non-terminals). In a patched zone (see [`Zone::patch`]) a name that
+    /// was removed keeps its id as a node without RRsets that no lookup
+    /// finds; walk `0..node_count()` and skip what `lookup` does not find
+    /// when that matters.
     pub fn node_count(&self) -> usize {
+        if let Some(ov) = &self.overlay {
+            return ov.node_count();
+        }
         self.nodes.len()
     }
 
     /// The node with a lower-cased wire name, if it exists.
+    #[inline]
     pub fn node_by_name(&self, name: &[u8]) -> Option<NodeId> {
+        if let Some(ov) = &self.overlay {
+            return ov.find(name).map(|n| n.id);
+        }
         self.index.find(&self.names, name).map(|n| n.id)
     }
 
+    // The accessors below find a compiled zone's data with `get` and go
+    // to the overlay (see `crate::patch`) when it finds nothing: a patched
+    // zone's own arrays are empty, so its ids and offsets miss them. The
+    // check is the bounds check indexing did anyway, so a compiled zone
+    // pays nothing for patched ones; misuse still panics, in `overlay()`.
+
     /// The node with id `id`.
+    #[inline]
     pub fn node(&self, id: NodeId) -> NodeRef {
-        NodeRef::new(id, &self.nodes[id as usize])
+        match self.nodes.get(id as usize) {
+            Some(n) => NodeRef::new(id, n),
+            None => self.overlay().node(id),
+        }
     }
 
     /// The lower-cased wire name of a node.
+    #[inline]
     pub fn name_bytes(&self, id: NodeId) -> &[u8] {
-        let n = &self.nodes[id as usize];
-        &self.names[n.name_off as usize..n.name_off as usize + usize::from(n.name_len)]
+        match self.nodes.get(id as usize) {
+            Some(n) => &self.names[n.name_off as usize..][..usize::from(n.name_len)],
+            None => self.overlay().name_bytes(id),
+        }
     }
 
     /// The RRsets of a node, sorted by type.
+    #[inline]
     pub fn rrsets(&self, node: NodeRef) -> &[RrSet] {
         let first = node.rrset_first as usize;
-        &self.rrsets[first..first + usize::from(node.rrset_count)]
+        match self
+            .rrsets
+            .get(first..first + usize::from(node.rrset_count))
+        {
+            Some(sets) => sets,
+            None => self.overlay().rrsets(node),
+        }
     }
 
     /// The RRset of a type at a node.
+    #[inline]
     pub fn rrset(&self, node: NodeRef, rtype: Rtype) -> Option<&RrSet> {
         self.rrsets(node).iter().find(|s| s.rtype == rtype)
     }
 
     /// The wire tails of an RRset (see `MessageBuilder::push_rrset`).
+    #[inline]
     pub fn tails(&self, set: &RrSet) -> &[u8] {
-        &self.data[set.data_off as usize..set.data_off as usize + set.data_len as usize]
+        let off = set.data_off as usize;
+        match self.data.get(off..off + set.data_len as usize) {
+            Some(tails) => tails,
+            None => self.overlay().tails(set),
+        }
     }
 
     /// The wire tails of the RRSIGs over an RRset (empty when the zone is
@@ -323,13 +375,35 @@ impl Zone {
     }
 
     /// Additional-section targets of an RRset.
+    #[inline]
     pub fn additional(&self, set: &RrSet) -> &[AdditionalRef] {
-        &self.additional[set.add_off as usize..set.add_off as usize + usize::from(set.add_len)]
+        let off = set.add_off as usize;
+        match self.additional.get(off..off + usize::from(set.add_len)) {
+            Some(adds) => adds,
+            None => self.overlay().additional(set),
+        }
     }
 
     /// The owner name of an additional target.
+    #[inline]
     pub fn additional_owner(&self, add: &AdditionalRef) -> &[u8] {
-        &self.names[add.owner_off as usize..add.owner_off as usize + usize::from(add.owner_len)]
+        let off = add.owner_off as usize;
+        match self.names.get(off..off + usize::from(add.owner_len)) {
+            Some(name) => name,
+            None => self.overlay().name_at(add.owner_off, add.owner_len),
+        }
+    }
+
+    /// The overlay of a patched zone, for ids and offsets past the
+    /// compiled arrays. A compiled zone has none: then an id or offset
+    /// past its arrays is a caller's bug, which panics as indexing did.
+    #[cold]
+    #[inline(never)]
+    fn overlay(&self) -> &Overlay {
+        match &self.overlay {
+            Some(ov) => ov,
+            None => panic!("node id or offset outside zone {}", self.apex),
+        }
     }
 
     /// Every record of the zone: nodes in build order (the apex first),
@@ -339,7 +413,7 @@ impl Zone {
     /// private types (ALIAS, POOL) included; it is for whole-zone work off
     /// the query path (the last-known-good copy, transfers, diffs).
     pub fn records(&self) -> impl Iterator<Item = ZoneRecord<'_>> + '_ {
-        (0..self.nodes.len() as NodeId).flat_map(move |id| {
+        (0..self.node_count() as NodeId).flat_map(move |id| {
             let owner = self.name_bytes(id);
             self.rrsets(self.node(id)).iter().flat_map(move |set| {
                 let own = TailIter {
@@ -383,12 +457,18 @@ impl Zone {
     /// answering a batch of queries: they read nothing and cannot fail.
     #[inline]
     pub fn prefetch_name(&self, hash: NameHash) {
+        if let Some(ov) = &self.overlay {
+            return ov.base.prefetch_name(hash);
+        }
         self.index.prefetch(hash);
     }
 
     /// The node with this lower-cased wire name, whose hash is `hash`.
     #[inline]
     pub fn find_hashed(&self, name: &[u8], hash: NameHash) -> Option<NodeRef> {
+        if let Some(ov) = &self.overlay {
+            return ov.find_hashed(name, hash);
+        }
         self.index.find_hashed(&self.names, name, hash)
     }
 
@@ -417,12 +497,18 @@ impl Zone {
     /// is the closest encloser. Delegations and DNAMEs above it were
     /// recorded in each node's `redirect` when the zone was compiled.
     pub fn lookup(&self, name: &[u8]) -> Lookup {
+        if let Some(ov) = &self.overlay {
+            return ov.lookup_after(name, ov.find(name));
+        }
         self.lookup_after(name, self.index.find(&self.names, name))
     }
 
     /// [`lookup`](Self::lookup) when the index was already asked for
     /// `name` itself and answered `first` (see [`find_hashed`](Self::find_hashed)).
     pub fn lookup_after(&self, name: &[u8], first: Option<NodeRef>) -> Lookup {
+        if let Some(ov) = &self.overlay {
+            return ov.lookup_after(name, first);
+        }
         let apex_len = self.apex.wire_len();
         let mut start = 0usize;
         let mut exact = true;
@@ -475,7 +561,7 @@ impl std::fmt::Debug for Zone {
         f.debug_struct("Zone")
             .field("apex", &self.apex)
             .field("serial", &self.serial)
-            .field("nodes", &self.nodes.len())
+            .field("nodes", &self.node_count())
             .field("records", &self.record_count)
             .finish()
     }

@@ -29,8 +29,8 @@ use candor_publish::{Publisher, read_zone_copy, write_zone_copy};
 use candor_wire::Name;
 use candor_xfr::KeyRing;
 use candor_xfr::client::{
-    ApplyError, Ask, ClientError, Exchange, Progress, Received, Soa, apply_steps, build_full,
-    is_newer, soa_record,
+    ApplyError, Ask, ClientError, Exchange, Progress, Received, Soa, apply_steps_patched,
+    build_full, is_newer, soa_record,
 };
 use candor_xfr::refresh::{Action, Checked, Refresh};
 use candor_xfr::secondary::{Primaries, PrimaryServer};
@@ -597,10 +597,11 @@ async fn fetch(
                 n,
             )) => {
                 let base = held.clone();
-                let applied =
-                    tokio::task::spawn_blocking(move || apply_steps(&base, &steps, &soa_record))
-                        .await
-                        .context("applying the IXFR")?;
+                let applied = tokio::task::spawn_blocking(move || {
+                    apply_steps_patched(&base, &steps, &soa_record)
+                })
+                .await
+                .context("applying the IXFR")?;
                 match applied {
                     Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n)),
                     Err(e @ (ApplyError::NotFromHeld { .. } | ApplyError::MissingRecord(_))) => {

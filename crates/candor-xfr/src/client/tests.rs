@@ -158,7 +158,7 @@ fn transfers_from_candor_rebuild_the_primarys_zone() {
             panic!("not full")
         };
         assert_eq!(soa.serial, 1);
-        let held = build_full(v1.apex(), &records).unwrap();
+        let held = Arc::new(build_full(v1.apex(), &records).unwrap());
         assert_eq!(lines(&held), lines(&v1));
 
         let v2 = zone(
@@ -182,6 +182,10 @@ fn transfers_from_candor_rebuild_the_primarys_zone() {
         assert_eq!((soa.serial, steps.len()), (2, 1));
         let at2 = apply_steps(&held, &steps, &s).unwrap();
         assert_eq!(lines(&at2), lines(&v2));
+        // Patched, not recompiled: the same zone.
+        let patched = apply_steps_patched(&held, &steps, &s).unwrap();
+        assert!(patched.overlay_names() > 0);
+        assert_eq!(lines(&patched), lines(&v2));
 
         // From version 1 across two steps.
         publish(&p, &set, v3.clone());
@@ -198,6 +202,9 @@ fn transfers_from_candor_rebuild_the_primarys_zone() {
             [(1, 2), (2, 3)]
         );
         assert_eq!(lines(&apply_steps(&held, &steps, &s).unwrap()), lines(&v3));
+        let patched = apply_steps_patched(&held, &steps, &s).unwrap();
+        assert!(patched.overlay_names() > 0);
+        assert_eq!(lines(&patched), lines(&v3));
 
         // Up to date: the SOA alone.
         let current = Ask::Ixfr(soa_record(&v3).unwrap());
@@ -482,7 +489,12 @@ fn mangled_answers_never_panic() {
                     Received::Incremental {
                         soa_record, steps, ..
                     } => {
-                        let _ = apply_steps(&v1, &steps, &soa_record);
+                        let plain = apply_steps(&v1, &steps, &soa_record).map(|z| lines(&z));
+                        let patched =
+                            apply_steps_patched(&v1, &steps, &soa_record).map(|z| lines(&z));
+                        if let Ok(plain) = plain {
+                            assert_eq!(patched.ok(), Some(plain));
+                        }
                     }
                     Received::Soa(_) => {}
                 }

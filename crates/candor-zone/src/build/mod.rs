@@ -176,20 +176,10 @@ impl ZoneBuilder {
             Some((file, line)) => (self.source_index(file), line),
             None => (u16::MAX, 0),
         };
-        if !owner.ends_with(&self.apex) {
-            let msg = format!("out-of-zone data: {owner} is not in zone {}", self.apex);
+        if let Some(msg) = record_problem(&self.apex, owner, rtype, rdata) {
             return self.error(source, line, msg);
         }
-        if rtype.is_meta() {
-            return self.error(source, line, format!("{rtype} records cannot be in a zone"));
-        }
-        let Ok(rdata_len) = u16::try_from(rdata.len()) else {
-            return self.error(
-                source,
-                line,
-                "record data longer than 65535 bytes".to_owned(),
-            );
-        };
+        let rdata_len = rdata.len() as u16;
         let mut lower = [0u8; candor_wire::MAX_NAME_LEN];
         let wire = owner.as_wire();
         lower[..wire.len()].copy_from_slice(wire);
@@ -357,105 +347,22 @@ impl ZoneBuilder {
             let has = |rtype: Rtype| sets.iter().any(|s| s.rtype == rtype);
             let name_wire = &self.names[node.name_off as usize..][..usize::from(node.name_len)];
             let owner = || Name::from_wire(name_wire).unwrap_or_else(|_| Name::root());
-            if has(Rtype::CNAME) {
-                let others = sets
-                    .iter()
-                    .any(|s| !matches!(s.rtype, Rtype::CNAME | Rtype::RRSIG | Rtype::NSEC));
-                let r = place(Rtype::CNAME).unwrap_or(first_or_zero(&recs));
-                if others {
-                    errs.push((
-                        r.source,
-                        r.line,
-                        format!("CNAME beside other data at {}", owner()),
-                    ));
-                }
-                if sets.iter().any(|s| s.rtype == Rtype::CNAME && s.count > 1) {
-                    errs.push((
-                        r.source,
-                        r.line,
-                        format!("more than one CNAME at {}", owner()),
-                    ));
-                }
-            }
-            if has(POOL) {
-                // A POOL answers as a CNAME: the same exclusivity.
-                let others = sets
-                    .iter()
-                    .any(|s| !matches!(s.rtype, POOL | Rtype::RRSIG | Rtype::NSEC));
-                if others {
-                    let r = place(POOL).unwrap_or(first_or_zero(&recs));
-                    errs.push((
-                        r.source,
-                        r.line,
-                        format!("POOL beside other data at {}", owner()),
-                    ));
-                }
-            }
-            if has(ALIAS) {
-                // ALIAS stands for the owner's A and AAAA records (it may sit
-                // beside MX, TXT, NS, SOA ...), and names one target.
-                let r = place(ALIAS).unwrap_or(first_or_zero(&recs));
-                if has(Rtype::A) || has(Rtype::AAAA) {
-                    errs.push((
-                        r.source,
-                        r.line,
-                        format!("ALIAS beside A or AAAA records at {}", owner()),
-                    ));
-                }
-                if sets.iter().any(|s| s.rtype == ALIAS && s.count > 1) {
-                    errs.push((
-                        r.source,
-                        r.line,
-                        format!("more than one ALIAS at {}", owner()),
-                    ));
-                }
+            for (rtype, message) in node_problems(id == 0, sets, &owner) {
+                let r = match rtype {
+                    Some(t) => place(t).unwrap_or(first_or_zero(&recs)),
+                    None => Rec {
+                        source: u16::MAX,
+                        line: 0,
+                        ..first_or_zero(&recs)
+                    },
+                };
+                errs.push((r.source, r.line, message));
             }
             if has(Rtype::DNAME) {
                 flags |= HAS_DNAME;
-                if sets.iter().any(|s| s.rtype == Rtype::DNAME && s.count > 1) {
-                    let r = place(Rtype::DNAME).unwrap_or(first_or_zero(&recs));
-                    errs.push((
-                        r.source,
-                        r.line,
-                        format!("more than one DNAME at {}", owner()),
-                    ));
-                }
             }
-            if id == 0 {
-                match sets.iter().find(|s| s.rtype == Rtype::SOA) {
-                    None => errs.push((
-                        u16::MAX,
-                        0,
-                        format!("no SOA record at the zone apex {}", owner()),
-                    )),
-                    Some(s) if s.count > 1 => {
-                        let r = place(Rtype::SOA).unwrap_or(first_or_zero(&recs));
-                        errs.push((
-                            r.source,
-                            r.line,
-                            "more than one SOA record at the apex".into(),
-                        ));
-                    }
-                    Some(_) => {}
-                }
-                if !has(Rtype::NS) {
-                    errs.push((
-                        u16::MAX,
-                        0,
-                        format!("no NS records at the zone apex {}", owner()),
-                    ));
-                }
-            } else {
-                if let Some(r) = place(Rtype::SOA) {
-                    errs.push((
-                        r.source,
-                        r.line,
-                        format!("SOA record at {}, not at the zone apex", owner()),
-                    ));
-                }
-                if has(Rtype::NS) {
-                    flags |= DELEGATION;
-                }
+            if id != 0 && has(Rtype::NS) {
+                flags |= DELEGATION;
             }
             if name_wire.starts_with(b"\x01*") {
                 let p = self.node_id(&name_wire[2..]);
@@ -473,6 +380,7 @@ impl ZoneBuilder {
         }
 
         // Redirects, parents before children.
+        let mut children = vec![0u32; node_count];
         let mut order: Vec<u32> = (0..node_count as u32).collect();
         order.sort_by_key(|&id| nodes[id as usize].name_len);
         for &id in &order[..] {
@@ -482,6 +390,9 @@ impl ZoneBuilder {
             let n = &nodes[id as usize];
             let name = &self.names[n.name_off as usize..][..usize::from(n.name_len)];
             let parent = self.node_id(&name[1 + usize::from(name[0])..]);
+            if let Some(c) = children.get_mut(parent as usize) {
+                *c += 1;
+            }
             let p = &nodes[parent as usize];
             let (redirect, dname) = if p.redirect != NONE {
                 (p.redirect, p.flags & REDIRECT_DNAME != 0)
@@ -523,6 +434,9 @@ impl ZoneBuilder {
             negative_soa,
             serial,
             record_count,
+            children,
+            pending: Default::default(),
+            overlay: None,
             signed: None,
         };
         let nodes = &zone.nodes;
@@ -537,6 +451,106 @@ impl ZoneBuilder {
     fn node_id(&self, lower: &[u8]) -> u32 {
         self.index.find(&self.names, lower).map_or(NONE, |n| n.id)
     }
+}
+
+/// The zone-level problems of one node whose RRsets are `sets`: what
+/// [`ZoneBuilder::finish`] checks at every name and [`Zone::patch`] at
+/// every name it changes, so both ways in share one validator. Each problem
+/// names the type of the record it is about (for the error's place), or
+/// `None` when no record is at fault (something missing at the apex).
+pub(crate) fn node_problems(
+    is_apex: bool,
+    sets: &[RrSet],
+    owner: &dyn Fn() -> Name,
+) -> Vec<(Option<Rtype>, String)> {
+    let mut errs = Vec::new();
+    let has = |rtype: Rtype| sets.iter().any(|s| s.rtype == rtype);
+    let many = |rtype: Rtype| sets.iter().any(|s| s.rtype == rtype && s.count > 1);
+    if has(Rtype::CNAME) {
+        let others = sets
+            .iter()
+            .any(|s| !matches!(s.rtype, Rtype::CNAME | Rtype::RRSIG | Rtype::NSEC));
+        if others {
+            errs.push((
+                Some(Rtype::CNAME),
+                format!("CNAME beside other data at {}", owner()),
+            ));
+        }
+        if many(Rtype::CNAME) {
+            errs.push((
+                Some(Rtype::CNAME),
+                format!("more than one CNAME at {}", owner()),
+            ));
+        }
+    }
+    if has(POOL) {
+        // A POOL answers as a CNAME: the same exclusivity.
+        let others = sets
+            .iter()
+            .any(|s| !matches!(s.rtype, POOL | Rtype::RRSIG | Rtype::NSEC));
+        if others {
+            errs.push((Some(POOL), format!("POOL beside other data at {}", owner())));
+        }
+    }
+    if has(ALIAS) {
+        // ALIAS stands for the owner's A and AAAA records (it may sit
+        // beside MX, TXT, NS, SOA ...), and names one target.
+        if has(Rtype::A) || has(Rtype::AAAA) {
+            errs.push((
+                Some(ALIAS),
+                format!("ALIAS beside A or AAAA records at {}", owner()),
+            ));
+        }
+        if many(ALIAS) {
+            errs.push((Some(ALIAS), format!("more than one ALIAS at {}", owner())));
+        }
+    }
+    if many(Rtype::DNAME) {
+        errs.push((
+            Some(Rtype::DNAME),
+            format!("more than one DNAME at {}", owner()),
+        ));
+    }
+    if is_apex {
+        match sets.iter().find(|s| s.rtype == Rtype::SOA) {
+            None => errs.push((None, format!("no SOA record at the zone apex {}", owner()))),
+            Some(s) if s.count > 1 => errs.push((
+                Some(Rtype::SOA),
+                "more than one SOA record at the apex".into(),
+            )),
+            Some(_) => {}
+        }
+        if !has(Rtype::NS) {
+            errs.push((None, format!("no NS records at the zone apex {}", owner())));
+        }
+    } else if has(Rtype::SOA) {
+        errs.push((
+            Some(Rtype::SOA),
+            format!("SOA record at {}, not at the zone apex", owner()),
+        ));
+    }
+    errs
+}
+
+/// The problem with one record on its own (out-of-zone owner, meta type,
+/// oversized RDATA), if any: what [`ZoneBuilder::add`] reports and skips,
+/// and what [`Zone::patch`] refuses.
+pub(crate) fn record_problem(
+    apex: &Name,
+    owner: &Name,
+    rtype: Rtype,
+    rdata: &[u8],
+) -> Option<String> {
+    if !owner.ends_with(apex) {
+        return Some(format!("out-of-zone data: {owner} is not in zone {apex}"));
+    }
+    if rtype.is_meta() {
+        return Some(format!("{rtype} records cannot be in a zone"));
+    }
+    if u16::try_from(rdata.len()).is_err() {
+        return Some("record data longer than 65535 bytes".to_owned());
+    }
+    None
 }
 
 /// The lookup view of node `id`.
@@ -585,7 +599,7 @@ fn first_or_zero(recs: &[Rec]) -> Rec {
 }
 
 /// The negative-answer SOA tail (TTL = min(TTL, MINIMUM)) and the serial.
-fn negative_soa(tail: &[u8]) -> (Vec<u8>, u32) {
+pub(crate) fn negative_soa(tail: &[u8]) -> (Vec<u8>, u32) {
     let mut out = tail.to_vec();
     let rdata = &tail[10..];
     let Some(m) = wire_name_len(rdata) else {
@@ -606,7 +620,7 @@ fn negative_soa(tail: &[u8]) -> (Vec<u8>, u32) {
 }
 
 /// The name in RDATA that additional-section processing follows.
-fn additional_target(rtype: Rtype, rdata: &[u8]) -> Option<&[u8]> {
+pub(crate) fn additional_target(rtype: Rtype, rdata: &[u8]) -> Option<&[u8]> {
     let at = match rtype {
         Rtype::NS => 0,
         Rtype::MX => 2,
@@ -629,6 +643,7 @@ fn resolve_additional(zone: &mut Zone) {
     let mut extra_names: Vec<u8> = Vec::new();
     let names_base = zone.names.len() as u32;
     let mut spans: Vec<(u32, u16)> = Vec::with_capacity(zone.rrsets.len());
+    let mut pending = rustc_hash::FxHashSet::default();
     for set_idx in 0..zone.rrsets.len() {
         let set = &zone.rrsets[set_idx];
         let start = additional.len() as u32;
@@ -665,6 +680,7 @@ fn resolve_additional(zone: &mut Zone) {
                             continue;
                         }
                         if !has_addr(zone, id) {
+                            pending.insert(lower.into_boxed_slice());
                             continue;
                         }
                         AdditionalRef {
@@ -675,6 +691,7 @@ fn resolve_additional(zone: &mut Zone) {
                     }
                     None => match zone.lookup(&lower) {
                         Lookup::Wildcard(w) if has_addr(zone, w.id) => {
+                            pending.insert(lower.clone().into_boxed_slice());
                             let off = names_base + extra_names.len() as u32;
                             extra_names.extend_from_slice(&lower);
                             AdditionalRef {
@@ -683,7 +700,10 @@ fn resolve_additional(zone: &mut Zone) {
                                 owner_len: lower.len() as u8,
                             }
                         }
-                        _ => continue,
+                        _ => {
+                            pending.insert(lower.into_boxed_slice());
+                            continue;
+                        }
                     },
                 };
                 let dup = additional[start as usize..]
@@ -703,6 +723,7 @@ fn resolve_additional(zone: &mut Zone) {
         set.add_len = len;
     }
     zone.additional = additional;
+    zone.pending = pending;
 }
 
 #[cfg(test)]

@@ -1,0 +1,116 @@
+//! How long a record write takes to be acknowledged (committed, with the
+//! zone it leaves compiled) in a zone of a million records: writes through
+//! one store patch the version it compiled last; writes alternating
+//! between two stores on the same file (as the API and the CLI would) see
+//! each other's serials and compile in full, as every write did before.
+//!
+//! Run with `cargo run --release -p candor-store --example write_latency`
+//! (optionally `-- RECORDS WRITES`). It writes a temporary database.
+
+use std::time::{Duration, Instant};
+
+use candor_store::{Actor, RecordInput, RecordPatch, Store, StoreConfig, ZoneText};
+use candor_wire::Name;
+
+/// Prints one line of results.
+fn say(line: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// The `q`-quantile of sorted durations, in milliseconds.
+fn ms(sorted: &[Duration], q: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let records: u32 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let writes: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
+    let dir = std::env::temp_dir().join(format!("candor-write-latency-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("candor.db");
+    let config = || StoreConfig {
+        nameservers: vec![
+            Name::from_text("ns1.candor.test.", None).unwrap_or_else(|_| Name::root()),
+        ],
+        hostmaster: Name::from_text("admin.candor.test.", None).unwrap_or_else(|_| Name::root()),
+        default_ttl: 3600,
+        soa_refresh: 86400,
+        soa_retry: 7200,
+        soa_expire: 604_800,
+        soa_minimum: 300,
+        redirector: Vec::new(),
+    };
+    let actor = Actor {
+        token_id: None,
+        via: "cli",
+        remote: None,
+    };
+    let a = Store::open(&path, config())?;
+    let account = a.create_account("bench@example.org")?.id;
+    let mut text = String::with_capacity(records as usize * 32);
+    for i in 0..records {
+        text.push_str(&format!(
+            "host{i} 3600 IN A 10.{}.{}.{}\n",
+            i >> 16 & 255,
+            i >> 8 & 255,
+            i & 255
+        ));
+    }
+    let t = Instant::now();
+    a.import_zone_file_creating(
+        account,
+        "large.example",
+        ZoneText::Upload(text.as_bytes()),
+        &actor,
+        &mut |_| {},
+    )?;
+    say(format!(
+        "import of {records} records: {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
+    let www = RecordInput {
+        name: "www".to_owned(),
+        rtype: "A".to_owned(),
+        content: "192.0.2.1".to_owned(),
+        ttl: None,
+        priority: None,
+        regions: None,
+    };
+    // The first write compiles in full (nothing compiled yet) and is kept.
+    let (rec, _) = a.create_record(account, "large.example", &www, &actor)?;
+    let b = Store::open(&path, config())?;
+    for (what, alternate, n) in [
+        ("one store (patched)", false, writes),
+        ("two stores (full compile)", true, writes.min(10)),
+    ] {
+        let mut times = Vec::new();
+        for i in 0..n {
+            let store = if alternate && i % 2 == 1 { &b } else { &a };
+            let patch = RecordPatch {
+                content: Some(format!("192.0.2.{}", i % 250 + 1)),
+                ..RecordPatch::default()
+            };
+            let t = Instant::now();
+            let (_, change) =
+                store.update_record(account, "large.example", rec.id, &patch, &actor)?;
+            times.push(t.elapsed());
+            assert!(change.compiled.is_some());
+        }
+        times.sort();
+        say(format!(
+            "record update acknowledged, {what}, {n} writes: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            ms(&times, 0.5),
+            ms(&times, 0.99),
+            ms(&times, 1.0)
+        ));
+    }
+    drop((a, b));
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

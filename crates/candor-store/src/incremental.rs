@@ -1,0 +1,174 @@
+//! Record writes in proportion to the change (docs/incremental.md): the
+//! zone a write leaves is made by `Zone::patch` from the version this
+//! process compiled last, with only the changed names' rows read back from
+//! SQLite, instead of compiling every row of the zone.
+//!
+//! The last version is trusted only while the zone's row still says it is
+//! current: it is kept with the serial and change time it was compiled at,
+//! and every write (from this process or another: the CLI) bumps both. A
+//! patch that cannot represent the change (`PatchError::Rebuild`: NS,
+//! DNAME, wildcards, a full overlay, ...), a name whose RRsets mix TTLs
+//! (their TTL depends on the rows' order), or no usable last version all
+//! take the full compile, as before. Validation is the builder's own rules
+//! at the changed names, so a write is refused exactly when a full compile
+//! would refuse it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use candor_wire::Rtype;
+use candor_zone::{NodeChange, PatchError, Zone};
+use rusqlite::Connection;
+
+use crate::compile::{self, blob_column, owner_name, text_column};
+use crate::zones::{self, ZoneRow};
+use crate::{StoreConfig, StoreError, ZoneChange, content};
+
+/// A zone's state as its row tells it: id, serial and last change time.
+pub(crate) type ZoneKey = (i64, u32, i64);
+
+/// The key of a zone row as it is now.
+pub(crate) fn key(zone: &ZoneRow) -> ZoneKey {
+    (zone.id, zone.serial, zone.updated_at)
+}
+
+/// The last compiled version of each zone this process wrote, with the key
+/// it was compiled at. The zones are the ones published (shared `Arc`s).
+#[derive(Default)]
+pub(crate) struct Compiled {
+    /// Versions by zone id.
+    zones: Mutex<HashMap<i64, (ZoneKey, Arc<Zone>)>>,
+}
+
+impl Compiled {
+    /// Locks the map (a poisoned lock is still a valid map).
+    fn lock(&self) -> MutexGuard<'_, HashMap<i64, (ZoneKey, Arc<Zone>)>> {
+        self.zones
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The version compiled for the zone in state `key`, if it is the one
+    /// kept.
+    pub(crate) fn get(&self, key: ZoneKey) -> Option<Arc<Zone>> {
+        self.lock()
+            .get(&key.0)
+            .filter(|(k, _)| *k == key)
+            .map(|(_, z)| Arc::clone(z))
+    }
+
+    /// Keeps what a committed write compiled (the zone in state `key`).
+    pub(crate) fn remember(&self, key: ZoneKey, change: &ZoneChange) {
+        match &change.compiled {
+            Some(zone) => {
+                self.lock().insert(key.0, (key, Arc::clone(zone)));
+            }
+            None => self.forget(key.0),
+        }
+    }
+
+    /// Drops a zone's version (it was deleted).
+    pub(crate) fn forget(&self, zone_id: i64) {
+        self.lock().remove(&zone_id);
+    }
+}
+
+/// The zone after a record write inside its transaction: `base` (the
+/// version before the write, if known) patched at the stored names
+/// `names` (relative, `""` for the apex, whose SOA every write changes),
+/// or compiled in full. Errors are the full compile's.
+pub(crate) fn compile_change(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+    base: Option<Arc<Zone>>,
+    names: &[&str],
+) -> Result<ZoneChange, StoreError> {
+    // A zone with DNSSEC keys is signed as a whole (`dnssec::sign_compiled`).
+    let Some(base) = base.filter(|_| !has_keys(conn, zone.id)) else {
+        return zones::compile_change(conn, zone, config);
+    };
+    let Some(changes) = name_changes(conn, zone, &config.redirector, names)? else {
+        return zones::compile_change(conn, zone, config);
+    };
+    match base.patch(&changes) {
+        Ok(next) => Ok(ZoneChange {
+            zone: zone.info(),
+            compiled: Some(Arc::new(next)),
+        }),
+        Err(PatchError::Invalid(errors)) => Err(StoreError::Invalid(compile::zone_errors(errors))),
+        Err(PatchError::Rebuild(_)) => zones::compile_change(conn, zone, config),
+    }
+}
+
+/// Whether a zone has DNSSEC keys (and so is served signed). A database
+/// error counts as yes: the full compile then reports it.
+fn has_keys(conn: &Connection, zone_id: i64) -> bool {
+    crate::dnssec::zone_keys(conn, zone_id).map_or(true, |keys| !keys.is_empty())
+}
+
+/// Each name's records as stored now, as the full compile reads them (URL
+/// records as the redirector's addresses); `None` when some RRset mixes
+/// TTLs, whose TTL then depends on row order (compile in full).
+fn name_changes(
+    conn: &Connection,
+    zone: &ZoneRow,
+    redirector: &[IpAddr],
+    names: &[&str],
+) -> Result<Option<Vec<NodeChange>>, StoreError> {
+    let apex = zone.apex()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, rtype_code, ttl, rdata FROM records WHERE zone_id = ?1 AND name = ?2
+         ORDER BY rtype_code, rdata",
+    )?;
+    let mut out: Vec<NodeChange> = Vec::with_capacity(names.len() + 1);
+    let mut seen: Vec<&str> = Vec::with_capacity(names.len() + 1);
+    for &name in names.iter().chain(&[""]) {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let owner = owner_name(&apex, name)
+            .map_err(|e| StoreError::Db(format!("stored record name {name:?} {e}")))?;
+        let mut rows = stmt.query(rusqlite::params![zone.id, name])?;
+        let mut records: Vec<(Rtype, u32, Box<[u8]>)> = Vec::new();
+        let (mut urls, mut addresses) = (Vec::new(), Vec::new());
+        while let Some(row) = rows.next()? {
+            let stored = text_column(row, 0)?.to_owned();
+            let code: u16 = row.get(1)?;
+            let ttl: u32 = row.get(2)?;
+            let rdata = blob_column(row, 3)?;
+            if Rtype(code) == content::URL {
+                urls.push(stored);
+                for ip in redirector {
+                    let (rtype, bytes): (Rtype, Box<[u8]>) = match ip {
+                        IpAddr::V4(v4) => (Rtype::A, v4.octets().into()),
+                        IpAddr::V6(v6) => (Rtype::AAAA, v6.octets().into()),
+                    };
+                    records.push((rtype, ttl, bytes));
+                }
+                continue;
+            }
+            if matches!(Rtype(code), Rtype::A | Rtype::AAAA) {
+                addresses.push(stored);
+            }
+            records.push((Rtype(code), ttl, rdata.into()));
+        }
+        compile::check_url_names(&urls, &addresses)?;
+        let mixed = records
+            .iter()
+            .any(|a| records.iter().any(|b| a.0 == b.0 && a.1 != b.1));
+        if mixed {
+            return Ok(None);
+        }
+        out.push(NodeChange {
+            owner: owner.as_wire().into(),
+            records,
+        });
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests;
