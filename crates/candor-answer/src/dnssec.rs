@@ -157,8 +157,9 @@ impl<'z> Answer<'z> {
         }
     }
 
-    /// The RRSIGs at a node, for QTYPE=RRSIG (every RRset's); whether
-    /// there were any.
+    /// The RRSIGs at a node, for QTYPE=RRSIG (every RRset's, and the
+    /// RRSIG RRset of signatures over types the node does not have, as a
+    /// zone file may hold); whether there were any.
     pub(crate) fn all_sigs(
         &self,
         node: candor_zone::NodeRef,
@@ -168,7 +169,11 @@ impl<'z> Answer<'z> {
         let zone = self.zone;
         let mut any = false;
         for set in zone.rrsets(node) {
-            let tails = zone.sig_tails(set);
+            let tails = if set.rtype == Rtype::RRSIG {
+                zone.tails(set)
+            } else {
+                zone.sig_tails(set)
+            };
             if !tails.is_empty() {
                 b.push_rrset(owner, tails, tail_count(tails))?;
                 any = true;

@@ -738,8 +738,9 @@ impl<'z> Answer<'z> {
         b: &mut MessageBuilder<'_>,
     ) -> Result<Rcode, Truncated> {
         let zone = self.zone;
-        if self.qtype == Rtype::RRSIG && zone.signed().is_some() {
-            // A signed zone's RRSIGs are not an RRset of their own.
+        if self.qtype == Rtype::RRSIG {
+            // RRSIGs are compiled next to the RRsets they cover (and only
+            // those over absent types form an RRSIG RRset of their own).
             if !self.all_sigs(node, owner, b)? {
                 self.negative(b)?;
                 self.nodata_proof(node.id, name, wild);

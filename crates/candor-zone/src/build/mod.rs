@@ -559,18 +559,34 @@ fn node_ref(nodes: &[Node], id: u32) -> NodeRef {
 }
 
 /// Takes the RRSIG records out of `recs` (they are placed after the RRsets
-/// they cover, not grouped as an RRset of their own).
+/// they cover, not grouped as an RRset of their own). An RRSIG over a type
+/// its name does not have stays in `recs`: such signatures form an RRSIG
+/// RRset of their own, served as Knot serves them (to QTYPE=RRSIG).
 fn take_rrsigs(recs: &mut Vec<Rec>, rdata: &[u8]) -> Vec<crate::signed::PendingSig> {
+    let covered_of = |r: &Rec| {
+        let off = r.rdata_off as usize;
+        rdata
+            .get(off..off + 2)
+            .filter(|_| r.rdata_len >= 2)
+            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+    };
     let mut out = Vec::new();
+    if !recs.iter().any(|r| r.rtype == Rtype::RRSIG.0) {
+        return out;
+    }
+    let present: rustc_hash::FxHashSet<(u32, u16)> = recs
+        .iter()
+        .filter(|r| r.rtype != Rtype::RRSIG.0)
+        .map(|r| (r.node, r.rtype))
+        .collect();
     recs.retain(|r| {
         if r.rtype != Rtype::RRSIG.0 {
             return true;
         }
-        let off = r.rdata_off as usize;
-        let covered = rdata
-            .get(off..off + 2)
-            .filter(|_| r.rdata_len >= 2)
-            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+        let covered = covered_of(r);
+        if !present.contains(&(r.node, covered)) {
+            return true;
+        }
         out.push(crate::signed::PendingSig {
             node: r.node,
             covered,

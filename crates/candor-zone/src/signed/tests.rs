@@ -132,14 +132,26 @@ fn unsigned_zones_have_no_chain_and_no_signature_bytes() {
     assert!(zone.sig_tails(zone.rrset(ns, Rtype::A).unwrap()).is_empty());
 }
 
+/// An RRSIG over a type its name does not have (Knot loads such a zone
+/// file) is kept as an RRSIG RRset of its own, not dropped or refused; one
+/// over a type the name has goes next to that RRset.
 #[test]
-fn an_rrsig_over_a_missing_rrset_is_an_error() {
+fn an_rrsig_over_a_missing_rrset_is_an_rrsig_rrset() {
     let text = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\n\
-                ns RRSIG MX 13 2 60 20270101000000 20261201000000 1 example. AAAA\n";
-    assert_eq!(
-        build(text).unwrap_err(),
-        "example.zone:4: RRSIG at ns.example. covers MX, which ns.example. does not have\n"
-    );
+                ns A 192.0.2.1\n\
+                ns RRSIG MX 13 2 60 20270101000000 20261201000000 1 example. AAAA\n\
+                ns RRSIG A 13 2 60 20270101000000 20261201000000 1 example. AAAB\n";
+    let zone = build(text).unwrap();
+    let Lookup::Exact(ns) = zone.lookup(b"\x02ns\x07example\0") else {
+        panic!("ns.example. not found");
+    };
+    let own = zone
+        .rrset(ns, Rtype::RRSIG)
+        .expect("the orphan RRSIG RRset");
+    assert_eq!(own.count, 1);
+    let a = zone.rrset(ns, Rtype::A).expect("A");
+    assert!(!zone.sig_tails(a).is_empty());
+    assert_eq!(zone.record_count(), 5);
 }
 
 #[test]
