@@ -98,6 +98,16 @@ impl GuardArgs {
         Ok(Some(Arc::new(Limiter::new(&config, [a, b]))))
     }
 
+    /// Checks the cookie secret file, if one is given, without logging
+    /// (the preflight of `serve` and `config check`; `cookie_secrets` says
+    /// which secrets are used when the server starts).
+    pub(crate) fn check_cookie_secrets(&self) -> anyhow::Result<()> {
+        if let Some(path) = &self.cookie_secret_file {
+            read_secrets(path)?;
+        }
+        Ok(())
+    }
+
     /// The cookie secrets to start with: the secret file's, or a random
     /// one.
     pub(crate) fn cookie_secrets(&self) -> anyhow::Result<CookieSecrets> {

@@ -65,7 +65,7 @@ pub(crate) fn preflight(args: &ServeArgs) -> anyhow::Result<Option<Arc<candor_tl
         anyhow::bail!("--max-udp-payload must be between 512 and 4096");
     }
     crate::data::store_config(&args.data)?;
-    args.guard.cookie_secrets()?;
+    args.guard.check_cookie_secrets()?;
     match (&args.tls_cert, &args.tls_key) {
         (None, None) => Ok(None),
         (Some(cert), Some(key)) => {
