@@ -168,6 +168,9 @@ const ROWS: &str = "";
 /// addresses; a URL record beside another URL, A or AAAA record at the same
 /// name is refused (the name could answer two ways).
 ///
+/// Only the records in the view of `region` are added (`None`: the
+/// global view; docs/regions.md).
+///
 /// Nothing here depends on how the process was started: stored data that
 /// was valid when it was written stays valid (an ALIAS target outside
 /// Candor's zones compiles whether or not a resolver runs; a URL record
@@ -179,14 +182,15 @@ pub(crate) fn add_rows(
     builder: &mut ZoneBuilder,
     apex: &Name,
     redirector: &[IpAddr],
+    region: Option<&str>,
 ) -> Result<(), StoreError> {
     let sql = if only_system {
         // System records are all at the apex; `name = ''` lets the lookup
         // use the records_identity index instead of scanning the zone.
-        "SELECT name, rtype_code, ttl, rdata FROM records
+        "SELECT name, rtype_code, ttl, rdata, regions FROM records
          WHERE zone_id = ?1 AND name = '' AND system = 1"
     } else {
-        "SELECT name, rtype_code, ttl, rdata FROM records WHERE zone_id = ?1"
+        "SELECT name, rtype_code, ttl, rdata, regions FROM records WHERE zone_id = ?1"
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([zone_id])?;
@@ -202,6 +206,9 @@ pub(crate) fn add_rows(
         let ttl: u32 = row.get(2)?;
         let rdata = blob_column(row, 3)?;
         ordinal = ordinal.saturating_add(1);
+        if !content::in_view(text_column(row, 4)?, region) {
+            continue;
+        }
         let owner = owners.get(name)?;
         if Rtype(code) == content::URL {
             url_names.push(name.to_owned());
@@ -305,7 +312,16 @@ pub(crate) fn compile_stored(
     config: &StoreConfig,
 ) -> Result<Result<Zone, Vec<ZoneError>>, StoreError> {
     let mut builder = ZoneBuilder::new(apex);
-    add_rows(conn, zone_id, false, &mut builder, apex, &config.redirector)?;
+    let region = config.region.as_deref();
+    add_rows(
+        conn,
+        zone_id,
+        false,
+        &mut builder,
+        apex,
+        &config.redirector,
+        region,
+    )?;
     Ok(builder.finish())
 }
 

@@ -233,6 +233,7 @@ fn import(
         &mut builder,
         &apex,
         &store.config.redirector,
+        None,
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO records (zone_id, name, rtype, rtype_code, content, ttl, priority,

@@ -129,6 +129,9 @@ pub(crate) fn compile_change(
     config: &StoreConfig,
 ) -> Result<ZoneChange, StoreError> {
     let apex = zone.apex()?;
+    // Every region's view must compile too: only names with regional
+    // records can differ from the view compiled here.
+    crate::regions::check_views(conn, zone, config, None)?;
     match compile::compile_stored(conn, zone.id, &apex, config)? {
         // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
         Ok(compiled) => match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {

@@ -72,6 +72,7 @@ pub(crate) fn store_config(args: &DataArgs) -> anyhow::Result<StoreConfig> {
         soa_expire: 604800,
         soa_minimum: 300,
         redirector: args.redirect_addresses.clone(),
+        region: None,
     })
 }
 
