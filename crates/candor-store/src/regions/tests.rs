@@ -179,3 +179,105 @@ fn each_server_compiles_its_own_view() {
     assert!(!exists(&g2, "edge.example.com."));
     assert_eq!(g2.record_count(), g.record_count());
 }
+
+/// Export writes regional records on `;@regions` lines (comments to other
+/// servers); importing the export gives the same records, regions
+/// included; a bad region list is refused with its line.
+#[test]
+fn regional_records_round_trip_through_zone_files() {
+    let s = crate::tests::store();
+    let account = s.create_account("a@example.org").unwrap();
+    s.create_zone(account.id, "example.com", &actor()).unwrap();
+    let add = |r: &RecordInput| s.create_record(account.id, "example.com", r, &actor());
+    add(&input("www", "A", "192.0.2.1", None)).unwrap();
+    add(&input("www", "A", "192.0.2.7", Some(&["sv1", "ams"]))).unwrap();
+    add(&input("txt", "TXT", "only here", Some(&["ams"]))).unwrap();
+    let listing = |s: &Store| {
+        let q = crate::RecordQuery {
+            name: None,
+            name_like: None,
+            rtype: None,
+            sort: Some("id:asc".to_owned()),
+            page: 1,
+            per_page: 100,
+        };
+        let mut all: Vec<String> = s
+            .records(account.id, "example.com", &q)
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|r| !r.system_record)
+            .map(|r| {
+                format!(
+                    "{} {} {} {}",
+                    r.name,
+                    r.rtype,
+                    r.content,
+                    r.regions.join(",")
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let before = listing(&s);
+    let text = s.export_zone_file(account.id, "example.com").unwrap();
+    assert!(
+        text.contains("\nwww.example.com.\t300\tIN\tA\t192.0.2.1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n;@regions ams,sv1 www.example.com.\t300\tIN\tA\t192.0.2.7\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n;@regions ams txt.example.com.\t300\tIN\tTXT\t\"only here\"\n"),
+        "{text}"
+    );
+    let (summary, change) = s
+        .import_zone_file(
+            account.id,
+            "example.com",
+            text.as_bytes(),
+            &actor(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(summary.records, 3);
+    assert_eq!(listing(&s), before);
+    // This store's view is the global one.
+    let zone = change.compiled.unwrap();
+    assert_eq!(addresses(&zone, "www.example.com."), ["192.0.2.1"]);
+    assert!(!exists(&zone, "txt.example.com."));
+    // A bad list, and a conflict in one region's view, name their lines.
+    let bad = "$TTL 300\nwww A 192.0.2.1\n;@regions ams,AMS x A 192.0.2.2\n\
+               ;@regions ams www CNAME elsewhere.example.net.\n";
+    let err = s
+        .import_zone_file(
+            account.id,
+            "example.com",
+            bad.as_bytes(),
+            &actor(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("example.com.zone:3: regions: \\\"ams\\\" is listed twice"),
+        "{err:?}"
+    );
+    let conflict = "$TTL 300\nwww A 192.0.2.1\n;@regions ams www CNAME elsewhere.example.net.\n";
+    let err = s
+        .import_zone_file(
+            account.id,
+            "example.com",
+            conflict.as_bytes(),
+            &actor(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("CNAME beside other data at www.example.com. (in region ams)"),
+        "{err:?}"
+    );
+    assert_eq!(listing(&s), before, "a refused import changed the zone");
+}
