@@ -95,14 +95,18 @@ pub(crate) fn compile_change(
         return zones::compile_change(conn, zone, config);
     };
     let region = config.region.as_deref();
-    let Some(changes) = name_changes(conn, zone, &config.redirector, region, names)? else {
+    let Some((changes, regional)) = name_changes(conn, zone, &config.redirector, region, names)?
+    else {
         return zones::compile_change(conn, zone, config);
     };
     match base.patch(&changes) {
         Ok(next) => {
             // The patch checked this server's view at the changed names;
-            // the other regions' views are checked here.
-            regions::check_views(conn, zone, config, Some(names))?;
+            // the other regions' views are checked here, where they can
+            // differ (names with regional records).
+            if regional {
+                regions::check_views(conn, zone, config, names)?;
+            }
             Ok(ZoneChange {
                 zone: zone.info(),
                 compiled: Some(Arc::new(next)),
@@ -120,15 +124,17 @@ fn has_keys(conn: &Connection, zone_id: i64) -> bool {
 }
 
 /// Each name's records as stored now, as the full compile reads them (URL
-/// records as the redirector's addresses); `None` when some RRset mixes
-/// TTLs, whose TTL then depends on row order (compile in full).
+/// records as the redirector's addresses, only those in `region`'s view),
+/// and whether any of them has records limited to regions; `None` when
+/// some RRset mixes TTLs, whose TTL then depends on row order (compile in
+/// full).
 fn name_changes(
     conn: &Connection,
     zone: &ZoneRow,
     redirector: &[IpAddr],
     region: Option<&str>,
     names: &[&str],
-) -> Result<Option<Vec<NodeChange>>, StoreError> {
+) -> Result<Option<(Vec<NodeChange>, bool)>, StoreError> {
     let apex = zone.apex()?;
     let mut stmt = conn.prepare_cached(
         "SELECT name, rtype_code, ttl, rdata, regions FROM records
@@ -136,6 +142,7 @@ fn name_changes(
     )?;
     let mut out: Vec<NodeChange> = Vec::with_capacity(names.len() + 1);
     let mut seen: Vec<&str> = Vec::with_capacity(names.len() + 1);
+    let mut regional = false;
     for &name in names.iter().chain(&[""]) {
         if seen.contains(&name) {
             continue;
@@ -153,7 +160,9 @@ fn name_changes(
             let rdata = blob_column(row, 3)?;
             // The rows of this server's view only, as the full compile
             // reads them.
-            if !content::in_view(text_column(row, 4)?, region) {
+            let regions = text_column(row, 4)?;
+            regional |= regions != content::GLOBAL;
+            if !content::in_view(regions, region) {
                 continue;
             }
             if Rtype(code) == content::URL {
@@ -184,7 +193,7 @@ fn name_changes(
             records,
         });
     }
-    Ok(Some(out))
+    Ok(Some((out, regional)))
 }
 
 #[cfg(test)]

@@ -8,8 +8,11 @@
 //! name and each view that differs there (the global one and each label
 //! named at it), a small zone of the apex's system records and that
 //! name's records in the view, with the same builder and URL rule as the
-//! full compile. The cost is the rows at those names, never the zone.
+//! full compile. The cost is the rows at those names, never the zone; the
+//! callers find those names while reading rows they read anyway (the full
+//! compile's scan, the incremental path's changed names).
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -26,38 +29,22 @@ use crate::{FieldError, StoreConfig, StoreError};
 type Row = (Rtype, u32, Vec<u8>, String);
 
 /// Checks every region's view of the zone at the stored names `names`
-/// (relative, `""` for the apex), or at every name with regional records
-/// when `names` is `None`. Errors are the builder's, with the view named
-/// (`CNAME beside other data at www.example.com. (in region ams)`).
+/// (relative, `""` for the apex; names without regional records are
+/// skipped). Errors are the builder's, with the view named (`CNAME beside
+/// other data at www.example.com. (in region ams)`).
 pub(crate) fn check_views(
     conn: &Connection,
     zone: &ZoneRow,
     config: &StoreConfig,
-    names: Option<&[&str]>,
+    names: &[&str],
 ) -> Result<(), StoreError> {
-    let all;
-    let names: Vec<&str> = match names {
-        Some(names) => names.to_vec(),
-        None => {
-            let mut stmt = conn.prepare_cached(
-                "SELECT DISTINCT name FROM records WHERE zone_id = ?1 AND regions <> ?2",
-            )?;
-            all = stmt
-                .query_map(rusqlite::params![zone.id, GLOBAL], |r| {
-                    r.get::<_, String>(0)
-                })?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
-            all.iter().map(String::as_str).collect()
-        }
-    };
     let apex = zone.apex()?;
-    let mut checked: Vec<&str> = Vec::with_capacity(names.len());
+    let mut checked: HashSet<&str> = HashSet::with_capacity(names.len());
     let mut errors = Vec::new();
-    for name in names {
-        if checked.contains(&name) {
+    for &name in names {
+        if !checked.insert(name) {
             continue;
         }
-        checked.push(name);
         let rows = name_rows(conn, zone.id, name)?;
         let mut labels: Vec<&str> = rows
             .iter()

@@ -250,7 +250,8 @@ fn import(
         &apex,
         &store.config.redirector,
         None,
-    )?;
+    )
+    .map(drop)?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO records (zone_id, name, rtype, rtype_code, content, ttl, priority,
                                         regions, system, rdata, created_at, updated_at)
