@@ -110,6 +110,27 @@ fn each_region_answers_its_view_and_secondaries_get_the_global_one() {
     add(dir, &["deep.below", "A", "192.0.2.20", "--regions", "ams"]);
     add(dir, &["both", "TXT", "everywhere"]);
     add(dir, &["both", "A", "192.0.2.11", "--regions", "ams"]);
+    // The CLI shows the regions, and the export writes them on
+    // `;@regions` lines.
+    let list = cli(dir, &["record", "list", "example.com", "--name", "web"]);
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    let lines: Vec<&str> = list
+        .lines()
+        .map(|l| l.split_once('\t').map_or(l, |(_, rest)| rest))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "web\t3600\tA\t192.0.2.1",
+            "web\t3600\tA\t192.0.2.7\tams,sv1"
+        ]
+    );
+    let export = cli(dir, &["zone", "export", "example.com"]);
+    let export = String::from_utf8_lossy(&export.stdout).into_owned();
+    assert!(
+        export.contains("\n;@regions ams,sv1 web.example.com.\t3600\tIN\tA\t192.0.2.7\n"),
+        "{export}"
+    );
     let ams = regional(dir, &primary.token, "ams");
     let sv1 = regional(dir, &primary.token, "sv1");
     let logs = || {
