@@ -48,7 +48,7 @@ fn zones() -> &'static ZoneSet {
     static ZONES: OnceLock<ZoneSet> = OnceLock::new();
     ZONES.get_or_init(|| {
         let origin = Name::from_text("example.", None).unwrap();
-        let opts = ParseOptions { origin: origin.clone(), default_class: Class::IN, allow_include: false, max_errors: 1 };
+        let opts = ParseOptions { origin: origin.clone(), default_class: Class::IN, allow_include: false, max_errors: 1, regions: false };
         let mut b = ZoneBuilder::new(&origin);
         parse_bytes(ZONE.as_bytes(), Path::new("fuzz.zone"), &opts, &mut |r| {
             b.add(r.owner, r.rtype, r.ttl, r.rdata, None);

@@ -37,6 +37,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
+        region: None,
     };
     let store = Arc::new(Store::open_in_memory(config)?);
     let account = store.create_account("dev@example.com")?;

@@ -27,6 +27,7 @@ fn config() -> StoreConfig {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: vec!["192.0.2.80".parse().unwrap()],
+        region: None,
     }
 }
 

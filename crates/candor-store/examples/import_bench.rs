@@ -38,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
+        region: None,
     };
     let store = Store::open(&db, config)?;
     let actor = Actor {

@@ -45,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
+        region: None,
     };
     let actor = Actor {
         token_id: None,

@@ -168,6 +168,10 @@ const ROWS: &str = "";
 /// addresses; a URL record beside another URL, A or AAAA record at the same
 /// name is refused (the name could answer two ways).
 ///
+/// Only the records in the view of `region` are added (`None`: the
+/// global view; docs/regions.md). Returns the names that have records
+/// limited to regions (in view or not), each once per run of its rows.
+///
 /// Nothing here depends on how the process was started: stored data that
 /// was valid when it was written stays valid (an ALIAS target outside
 /// Candor's zones compiles whether or not a resolver runs; a URL record
@@ -179,14 +183,15 @@ pub(crate) fn add_rows(
     builder: &mut ZoneBuilder,
     apex: &Name,
     redirector: &[IpAddr],
-) -> Result<(), StoreError> {
+    region: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
     let sql = if only_system {
         // System records are all at the apex; `name = ''` lets the lookup
         // use the records_identity index instead of scanning the zone.
-        "SELECT name, rtype_code, ttl, rdata FROM records
+        "SELECT name, rtype_code, ttl, rdata, regions FROM records
          WHERE zone_id = ?1 AND name = '' AND system = 1"
     } else {
-        "SELECT name, rtype_code, ttl, rdata FROM records WHERE zone_id = ?1"
+        "SELECT name, rtype_code, ttl, rdata, regions FROM records WHERE zone_id = ?1"
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([zone_id])?;
@@ -196,12 +201,20 @@ pub(crate) fn add_rows(
     // Names with URL records, and names with address records of their own.
     let mut url_names: Vec<String> = Vec::new();
     let mut address_names: Vec<String> = Vec::new();
+    let mut regional: Vec<String> = Vec::new();
     while let Some(row) = rows.next()? {
         let name = text_column(row, 0)?;
         let code: u16 = row.get(1)?;
         let ttl: u32 = row.get(2)?;
         let rdata = blob_column(row, 3)?;
         ordinal = ordinal.saturating_add(1);
+        let regions = text_column(row, 4)?;
+        if regions != content::GLOBAL && regional.last().is_none_or(|n| n != name) {
+            regional.push(name.to_owned());
+        }
+        if !content::in_view(regions, region) {
+            continue;
+        }
         let owner = owners.get(name)?;
         if Rtype(code) == content::URL {
             url_names.push(name.to_owned());
@@ -219,7 +232,8 @@ pub(crate) fn add_rows(
         }
         builder.add(owner, Rtype(code), ttl, rdata, Some((source, ordinal)));
     }
-    check_url_names(&url_names, &address_names)
+    check_url_names(&url_names, &address_names)?;
+    Ok(regional)
 }
 
 /// Whether a target (wire name) is at or below a stored zone.
@@ -296,17 +310,43 @@ pub(crate) fn blob_column<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r [u8], St
     }
 }
 
-/// Compiles a zone from its stored rows. The outer error is a database
-/// failure; the inner one lists the zone's problems.
+/// Compiles a zone from its stored rows, in the view of
+/// `config.region`. The outer error is a database failure; the inner one
+/// lists the zone's problems.
+#[cfg(test)]
 pub(crate) fn compile_stored(
     conn: &Connection,
     zone_id: i64,
     apex: &Name,
     config: &StoreConfig,
 ) -> Result<Result<Zone, Vec<ZoneError>>, StoreError> {
+    Ok(compile_view(conn, zone_id, apex, config)?.0)
+}
+
+/// A compiled zone or its problems, and the names with records limited
+/// to regions.
+pub(crate) type CompiledView = (Result<Zone, Vec<ZoneError>>, Vec<String>);
+
+/// [`compile_stored`], and the names with records limited to regions
+/// (whose other views `regions::check_views` checks).
+pub(crate) fn compile_view(
+    conn: &Connection,
+    zone_id: i64,
+    apex: &Name,
+    config: &StoreConfig,
+) -> Result<CompiledView, StoreError> {
     let mut builder = ZoneBuilder::new(apex);
-    add_rows(conn, zone_id, false, &mut builder, apex, &config.redirector)?;
-    Ok(builder.finish())
+    let region = config.region.as_deref();
+    let regional = add_rows(
+        conn,
+        zone_id,
+        false,
+        &mut builder,
+        apex,
+        &config.redirector,
+        region,
+    )?;
+    Ok((builder.finish(), regional))
 }
 
 /// Zone problems as field errors: data problems concern `content`, the

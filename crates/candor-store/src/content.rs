@@ -134,19 +134,72 @@ pub(crate) fn check_ttl(ttl: u32) -> Result<u32, String> {
     }
 }
 
-/// Checks regions and returns their stored form.
+/// Most region labels on one record.
+pub(crate) const MAX_REGIONS: usize = 16;
+
+/// Longest region label.
+pub(crate) const MAX_REGION_LEN: usize = 20;
+
+/// Whether `label` is a region label as stored: 1–20 characters of
+/// `a-z`, `0-9` and `-`, not starting or ending with `-`.
+pub fn is_region_label(label: &str) -> bool {
+    (1..=MAX_REGION_LEN).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
+/// Checks regions and returns their stored form: `global`, or the labels
+/// lower-cased, sorted and joined by commas (`ams,sv1`). The error is a
+/// message for the `regions` field.
 pub(crate) fn check_regions(regions: Option<&[String]>) -> Result<String, String> {
-    match regions {
-        None => Ok(GLOBAL.to_owned()),
-        Some([]) => Err("can't be empty".to_owned()),
-        Some(list) if list.iter().all(|r| r.eq_ignore_ascii_case(GLOBAL)) => Ok(GLOBAL.to_owned()),
-        Some(_) => Err("only \"global\" is supported".to_owned()),
+    let Some(list) = regions else {
+        return Ok(GLOBAL.to_owned());
+    };
+    if list.is_empty() {
+        return Err("can't be empty (use [\"global\"] for every name server)".to_owned());
     }
+    if list.len() > MAX_REGIONS {
+        return Err(format!(
+            "lists {} regions, at most {MAX_REGIONS}",
+            list.len()
+        ));
+    }
+    let mut labels: Vec<String> = Vec::with_capacity(list.len());
+    for given in list {
+        let label = given.trim().to_ascii_lowercase();
+        if label != GLOBAL && !is_region_label(&label) {
+            return Err(format!(
+                "{given:?} is not a region label (letters, digits and hyphens, at most \
+                 {MAX_REGION_LEN}, not starting or ending with a hyphen)"
+            ));
+        }
+        if labels.contains(&label) {
+            return Err(format!("{label:?} is listed twice"));
+        }
+        labels.push(label);
+    }
+    if labels.iter().any(|l| l == GLOBAL) {
+        if labels.len() > 1 {
+            return Err("\"global\" cannot be combined with other regions".to_owned());
+        }
+        return Ok(GLOBAL.to_owned());
+    }
+    labels.sort();
+    Ok(labels.join(","))
 }
 
 /// The stored regions as a list.
 pub(crate) fn regions_list(stored: &str) -> Vec<String> {
     stored.split(',').map(str::to_owned).collect()
+}
+
+/// Whether a record with stored regions `stored` is in the view of
+/// `region` (`None`: the global view).
+pub(crate) fn in_view(stored: &str, region: Option<&str>) -> bool {
+    stored == GLOBAL || region.is_some_and(|r| stored.split(',').any(|l| l == r))
 }
 
 /// Converts content (and priority, for MX and SRV) to wire RDATA.

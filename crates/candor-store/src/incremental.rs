@@ -12,6 +12,11 @@
 //! take the full compile, as before. Validation is the builder's own rules
 //! at the changed names, so a write is refused exactly when a full compile
 //! would refuse it.
+//!
+//! A server with a region (`StoreConfig::region`) compiles its own view:
+//! the rows the patch reads are filtered as the full compile filters them,
+//! and the other views are checked at the changed names by
+//! `regions::check_views` (docs/regions.md).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,7 +28,7 @@ use rusqlite::Connection;
 
 use crate::compile::{self, blob_column, owner_name, text_column};
 use crate::zones::{self, ZoneRow};
-use crate::{StoreConfig, StoreError, ZoneChange, content};
+use crate::{StoreConfig, StoreError, ZoneChange, content, regions};
 
 /// A zone's state as its row tells it: id, serial and last change time.
 pub(crate) type ZoneKey = (i64, u32, i64);
@@ -89,14 +94,24 @@ pub(crate) fn compile_change(
     let Some(base) = base.filter(|_| !has_keys(conn, zone.id)) else {
         return zones::compile_change(conn, zone, config);
     };
-    let Some(changes) = name_changes(conn, zone, &config.redirector, names)? else {
+    let region = config.region.as_deref();
+    let Some((changes, regional)) = name_changes(conn, zone, &config.redirector, region, names)?
+    else {
         return zones::compile_change(conn, zone, config);
     };
     match base.patch(&changes) {
-        Ok(next) => Ok(ZoneChange {
-            zone: zone.info(),
-            compiled: Some(Arc::new(next)),
-        }),
+        Ok(next) => {
+            // The patch checked this server's view at the changed names;
+            // the other regions' views are checked here, where they can
+            // differ (names with regional records).
+            if regional {
+                regions::check_views(conn, zone, config, names)?;
+            }
+            Ok(ZoneChange {
+                zone: zone.info(),
+                compiled: Some(Arc::new(next)),
+            })
+        }
         Err(PatchError::Invalid(errors)) => Err(StoreError::Invalid(compile::zone_errors(errors))),
         Err(PatchError::Rebuild(_)) => zones::compile_change(conn, zone, config),
     }
@@ -109,21 +124,25 @@ fn has_keys(conn: &Connection, zone_id: i64) -> bool {
 }
 
 /// Each name's records as stored now, as the full compile reads them (URL
-/// records as the redirector's addresses); `None` when some RRset mixes
-/// TTLs, whose TTL then depends on row order (compile in full).
+/// records as the redirector's addresses, only those in `region`'s view),
+/// and whether any of them has records limited to regions; `None` when
+/// some RRset mixes TTLs, whose TTL then depends on row order (compile in
+/// full).
 fn name_changes(
     conn: &Connection,
     zone: &ZoneRow,
     redirector: &[IpAddr],
+    region: Option<&str>,
     names: &[&str],
-) -> Result<Option<Vec<NodeChange>>, StoreError> {
+) -> Result<Option<(Vec<NodeChange>, bool)>, StoreError> {
     let apex = zone.apex()?;
     let mut stmt = conn.prepare_cached(
-        "SELECT name, rtype_code, ttl, rdata FROM records WHERE zone_id = ?1 AND name = ?2
-         ORDER BY rtype_code, rdata",
+        "SELECT name, rtype_code, ttl, rdata, regions FROM records
+         WHERE zone_id = ?1 AND name = ?2 ORDER BY rtype_code, rdata",
     )?;
     let mut out: Vec<NodeChange> = Vec::with_capacity(names.len() + 1);
     let mut seen: Vec<&str> = Vec::with_capacity(names.len() + 1);
+    let mut regional = false;
     for &name in names.iter().chain(&[""]) {
         if seen.contains(&name) {
             continue;
@@ -139,6 +158,13 @@ fn name_changes(
             let code: u16 = row.get(1)?;
             let ttl: u32 = row.get(2)?;
             let rdata = blob_column(row, 3)?;
+            // The rows of this server's view only, as the full compile
+            // reads them.
+            let regions = text_column(row, 4)?;
+            regional |= regions != content::GLOBAL;
+            if !content::in_view(regions, region) {
+                continue;
+            }
             if Rtype(code) == content::URL {
                 urls.push(stored);
                 for ip in redirector {
@@ -167,7 +193,7 @@ fn name_changes(
             records,
         });
     }
-    Ok(Some(out))
+    Ok(Some((out, regional)))
 }
 
 #[cfg(test)]

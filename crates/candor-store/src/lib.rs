@@ -34,6 +34,7 @@ mod history;
 mod incremental;
 mod query;
 mod records;
+mod regions;
 mod time;
 mod token;
 mod transfer;
@@ -53,6 +54,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use backup::{DatabaseCheck, backup_database, check_database, store_schema_version};
 pub use compile::{input_owner_name, owner_name};
+pub use content::is_region_label;
 pub use dnssec::{DnssecState, DsRecordInfo, set_signing_threads};
 pub use transfer::ZoneText;
 pub use tsig::{TSIG_ALGORITHMS, TsigKeyInfo, TsigSecret};
@@ -81,6 +83,10 @@ pub struct StoreConfig {
     /// A/AAAA queries with these. Empty: new URL records are refused, and
     /// stored ones give their names no addresses.
     pub redirector: Vec<std::net::IpAddr>,
+    /// The region of the name server compiling zones (`serve --region`):
+    /// zones compile to its view, the records whose regions are `global`
+    /// or contain it (docs/regions.md). `None`: the global view.
+    pub region: Option<String>,
 }
 
 //----------- Public data types -----------------------------------------------

@@ -120,6 +120,10 @@ struct Importer<'a> {
     /// the stored rows, where URL records become the redirector's
     /// addresses and ALIAS targets are checked.
     saw_url: bool,
+    /// A record limited to regions (`;@regions` lines) was imported: the
+    /// zone is then compiled from the stored rows, in this server's view,
+    /// with every region's view checked.
+    saw_regional: bool,
 }
 
 impl Importer<'_> {
@@ -133,17 +137,25 @@ impl Importer<'_> {
         if self.failure.is_some() || self.problems.len() >= MAX_ERRORS {
             return;
         }
-        let imported = match check_imported(self.apex, r) {
-            Ok(Verdict::Keep(i)) => i,
-            Ok(Verdict::Ignore) => return,
-            Err(message) => {
-                self.problems.push(Problem {
-                    line: r.line,
-                    text: format!("{}:{}: {message}", r.file.display(), r.line),
-                });
-                return;
+        let regions = match r.regions {
+            None => Ok(GLOBAL.to_owned()),
+            Some(list) => {
+                let list: Vec<String> = list.split(',').map(str::to_owned).collect();
+                content::check_regions(Some(&list)).map_err(|m| format!("regions: {m}"))
             }
         };
+        let imported =
+            match regions.and_then(|regions| Ok((check_imported(self.apex, r)?, regions))) {
+                Ok((Verdict::Keep(i), regions)) => (i, regions),
+                Ok((Verdict::Ignore, _)) => return,
+                Err(message) => {
+                    self.problems.push(Problem {
+                        line: r.line,
+                        text: format!("{}:{}: {message}", r.file.display(), r.line),
+                    });
+                    return;
+                }
+            };
         if !self.problems.is_empty() {
             // Nothing will be kept; only look for more problems.
             return;
@@ -155,6 +167,7 @@ impl Importer<'_> {
         if self.last_type.0 != r.rtype.0 || self.last_type.1.is_empty() {
             self.last_type = (r.rtype.0, content::type_name(r.rtype));
         }
+        let (imported, regions) = imported;
         let inserted = insert.execute(params![
             self.zone_id,
             self.last_name,
@@ -163,7 +176,7 @@ impl Importer<'_> {
             imported.content,
             r.ttl,
             imported.priority,
-            GLOBAL,
+            regions,
             r.rdata,
             self.at
         ]);
@@ -172,6 +185,9 @@ impl Importer<'_> {
             Ok(0) => {}
             Ok(_) => {
                 self.count += 1;
+                if regions != GLOBAL {
+                    self.saw_regional = true;
+                }
                 if r.rtype == content::URL || r.rtype == candor_zone::ALIAS {
                     // Compiled from the stored rows below, where these get
                     // their checks (and URL its addresses).
@@ -233,7 +249,9 @@ fn import(
         &mut builder,
         &apex,
         &store.config.redirector,
-    )?;
+        None,
+    )
+    .map(drop)?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO records (zone_id, name, rtype, rtype_code, content, ttl, priority,
                                         regions, system, rdata, created_at, updated_at)
@@ -251,8 +269,10 @@ fn import(
         last_name: String::new(),
         last_type: (0, String::new()),
         saw_url: false,
+        saw_regional: false,
     };
     let mut opts = ParseOptions::new(apex.clone());
+    opts.regions = true;
     let mut sink = |r: Record<'_>| importer.record(&mut insert, &r, &mut *progress);
     let parsed = match text {
         ZoneText::Upload(bytes) => parse_bytes(bytes, &source, &opts, &mut sink),
@@ -276,7 +296,7 @@ fn import(
         return Err(invalid(problems));
     }
     let count = importer.count;
-    if importer.saw_url {
+    if importer.saw_url || importer.saw_regional {
         let change = zones::compile_change(tx, z, &store.config)?;
         history::journal_all(tx, z.id, z.serial, Action::Create, at)?;
         return Ok((
@@ -390,7 +410,9 @@ impl Store {
 
     /// The zone in RFC 1035 format: `$ORIGIN`, the SOA, the apex NS
     /// records, then the other records in id order, all with absolute
-    /// names and explicit TTLs. Importing it gives the same records back.
+    /// names and explicit TTLs. A record limited to regions is written on a
+    /// `;@regions LIST` line, a comment to other servers (whose view is the
+    /// global one). Importing it gives the same records back.
     pub fn export_zone_file(&self, account_id: i64, zone: &str) -> Result<String, StoreError> {
         self.read(|tx| {
             let z = zones::find_zone(tx, account_id, zone)?;
@@ -399,7 +421,7 @@ impl Store {
             let _ = writeln!(out, "; {} exported by Candor, serial {}", z.name, z.serial);
             let _ = writeln!(out, "$ORIGIN {apex}");
             let mut stmt = tx.prepare(
-                "SELECT name, rtype_code, ttl, rdata FROM records WHERE zone_id = ?1
+                "SELECT name, rtype_code, ttl, rdata, regions FROM records WHERE zone_id = ?1
                  ORDER BY CASE WHEN system = 1 AND rtype_code = 6 THEN 0
                                WHEN system = 1 THEN 1 ELSE 2 END, id",
             )?;
@@ -410,6 +432,10 @@ impl Store {
                 let rtype = Rtype(row.get(1)?);
                 let ttl: u32 = row.get(2)?;
                 let rdata = blob_column(row, 3)?;
+                let regions = text_column(row, 4)?;
+                if regions != GLOBAL {
+                    let _ = write!(out, ";@regions {regions} ");
+                }
                 let owner = owners.get(name)?;
                 let _ = writeln!(
                     out,

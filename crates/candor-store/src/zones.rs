@@ -129,7 +129,14 @@ pub(crate) fn compile_change(
     config: &StoreConfig,
 ) -> Result<ZoneChange, StoreError> {
     let apex = zone.apex()?;
-    match compile::compile_stored(conn, zone.id, &apex, config)? {
+    let (compiled, regional) = compile::compile_view(conn, zone.id, &apex, config)?;
+    // Every region's view must compile too: only names with regional
+    // records can differ from the view compiled here.
+    if !regional.is_empty() {
+        let names: Vec<&str> = regional.iter().map(String::as_str).collect();
+        crate::regions::check_views(conn, zone, config, &names)?;
+    }
+    match compiled {
         // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
         Ok(compiled) => match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {
             Ok(compiled) => Ok(ZoneChange {

@@ -51,6 +51,7 @@ fn parse_options(origin: &Name, include: IncludePolicy) -> ParseOptions {
         default_class: Class::IN,
         allow_include: include == IncludePolicy::Allow,
         max_errors: MAX_ERRORS,
+        regions: false,
     }
 }
 

@@ -29,6 +29,9 @@ pub(crate) struct Entry {
     pub(crate) blank_owner: bool,
     /// The tokens, in order.
     pub(crate) tokens: Vec<Token>,
+    /// The range of the region list of a `;@regions LIST` line (read only
+    /// when the lexer is asked to, see [`Lexer::read_regions`]).
+    pub(crate) regions: Option<(usize, usize)>,
 }
 
 /// A syntax error found while splitting an entry.
@@ -85,10 +88,17 @@ const SPECIAL: [bool; 256] = {
     table
 };
 
+/// The start of a line that holds a record limited to some regions:
+/// `;@regions ams,sv1 www 300 IN A 192.0.2.7`. Other servers read a
+/// comment.
+pub(crate) const REGIONS_PREFIX: &[u8] = b";@regions ";
+
 /// Splits text into entries.
 pub(crate) struct Lexer<'a> {
     /// The whole text.
     src: &'a [u8],
+    /// Whether `;@regions LIST` lines are records (else comments).
+    regions: bool,
     /// Where the next byte is read.
     pos: usize,
     /// The line of `pos`, 1-based.
@@ -104,7 +114,19 @@ impl<'a> Lexer<'a> {
         } else {
             0
         };
-        Lexer { src, pos, line: 1 }
+        Lexer {
+            src,
+            regions: false,
+            pos,
+            line: 1,
+        }
+    }
+
+    /// Makes `;@regions LIST` lines records with a region list
+    /// ([`Entry::regions`]) instead of comments.
+    pub(crate) fn read_regions(mut self, on: bool) -> Lexer<'a> {
+        self.regions = on;
+        self
     }
 
     /// Reads the next non-empty entry into `entry`; `None` at the end of
@@ -122,6 +144,18 @@ impl<'a> Lexer<'a> {
             if line_start && depth == 0 && entry.tokens.is_empty() {
                 entry.line = self.line;
                 entry.blank_owner = matches!(self.src.get(self.pos), Some(b' ' | b'\t'));
+                entry.regions = None;
+                let rest = self.src.get(self.pos..).unwrap_or_default();
+                if self.regions && rest.starts_with(REGIONS_PREFIX) {
+                    let start = self.pos + REGIONS_PREFIX.len();
+                    let list = self.src.get(start..).unwrap_or_default();
+                    let len = list
+                        .iter()
+                        .position(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+                        .unwrap_or(list.len());
+                    entry.regions = Some((start, start + len));
+                    self.pos = start + len;
+                }
             }
             line_start = false;
             let Some(&b) = self.src.get(self.pos) else {
@@ -144,6 +178,14 @@ impl<'a> Lexer<'a> {
                     self.line = self.line.saturating_add(1);
                     line_start = true;
                     if depth == 0 {
+                        // A `;@regions` line with no record on it.
+                        if entry.tokens.is_empty() && entry.regions.is_some() && error.is_none() {
+                            entry.regions = None;
+                            error = Some(LexError {
+                                line: self.line - 1,
+                                message: "a ;@regions line needs a record after its regions",
+                            });
+                        }
                         if let Some(e) = error {
                             return Some(Err(e));
                         }

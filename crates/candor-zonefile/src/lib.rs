@@ -70,6 +70,10 @@ pub struct Record<'a> {
     pub file: &'a Path,
     /// The 1-based line where the record starts.
     pub line: u32,
+    /// The region list of a record written on a `;@regions LIST` line
+    /// (`"ams,sv1"`, unchecked), when [`ParseOptions::regions`] is on;
+    /// `None` for other records.
+    pub regions: Option<&'a str>,
 }
 
 //----------- ZoneFileError ---------------------------------------------------
@@ -109,6 +113,10 @@ pub struct ParseOptions {
     pub allow_include: bool,
     /// Stop after this many errors (0 counts as 1).
     pub max_errors: usize,
+    /// Read `;@regions LIST owner ttl class type rdata` lines as records
+    /// limited to the regions in LIST (Candor's zone export writes them;
+    /// other servers read comments). Off: they are comments.
+    pub regions: bool,
 }
 
 impl ParseOptions {
@@ -120,6 +128,7 @@ impl ParseOptions {
             default_class: Class::IN,
             allow_include: false,
             max_errors: 100,
+            regions: false,
         }
     }
 }

@@ -115,7 +115,7 @@ type EntryError = (u32, String);
 impl Parser<'_, '_> {
     /// Parses the text of one file.
     fn run(&mut self, src: &[u8], frame: &mut Frame<'_>) {
-        let mut lexer = Lexer::new(src);
+        let mut lexer = Lexer::new(src).read_regions(self.opts.regions);
         let mut entry = Entry::default();
         while !self.full()
             && let Some(result) = lexer.next_entry(&mut entry)
@@ -159,6 +159,9 @@ impl Parser<'_, '_> {
                 return Ok(());
             };
             if !first.quoted && first.text.first() == Some(&b'$') {
+                if entry.regions.is_some() {
+                    return Err((entry.line, "a ;@regions line must hold a record".to_owned()));
+                }
                 return self
                     .directive(first, &mut cur, frame)
                     .map_err(|m| (cur.line(), m));
@@ -222,6 +225,13 @@ impl Parser<'_, '_> {
                 .or(self.soa_minimum)
                 .ok_or_else(|| (entry.line, "missing TTL and no $TTL set".to_owned()))?,
         };
+        let regions = match entry.regions {
+            Some((start, end)) => Some(
+                std::str::from_utf8(src.get(start..end).unwrap_or_default())
+                    .map_err(|_| (entry.line, "the ;@regions list is not text".to_owned()))?,
+            ),
+            None => None,
+        };
         (self.sink)(Record {
             owner,
             class: zone_class,
@@ -230,6 +240,7 @@ impl Parser<'_, '_> {
             rdata: &self.rdata,
             file: frame.path,
             line: entry.line,
+            regions,
         });
         Ok(())
     }

@@ -19,6 +19,20 @@ use sha2::{Digest, Sha256};
 
 use crate::data::DataArgs;
 
+/// The `last-good-REGION` directories in a data directory.
+fn last_good_of_regions(dir: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("last-good-"))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
 /// The databases of a data directory, the store's first (required).
 const FILES: [&str; 2] = ["candor.db", "status.db"];
 
@@ -183,6 +197,8 @@ pub(crate) fn restore(data: &DataArgs, src: &Path, force: bool) -> anyhow::Resul
         .flat_map(|name| ["", "-wal", "-shm"].map(|tail| dir.join(format!("{name}{tail}"))))
         .chain(std::iter::once(dir.join("last-good")))
         .filter(|p| p.exists())
+        // The last good copies of regional servers' views (`serve --region`).
+        .chain(last_good_of_regions(&dir))
         .collect();
     if !present.is_empty() {
         if !force {

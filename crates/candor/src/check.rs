@@ -53,6 +53,7 @@ fn dry_run_config() -> anyhow::Result<StoreConfig> {
         soa_expire: 604800,
         soa_minimum: 300,
         redirector: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        region: None,
     })
 }
 

@@ -172,7 +172,7 @@ pub(crate) fn account(cmd: AccountCommand) -> anyhow::Result<ExitCode> {
 /// account) in a new or empty store, its first owner and that owner's
 /// token, which is printed this once.
 pub(crate) fn init(email: &str, data: &DataArgs) -> anyhow::Result<ExitCode> {
-    let store = crate::data::open_or_create_store(data)?;
+    let store = crate::data::open_or_create_store(data, None)?;
     if !store.accounts()?.is_empty() {
         anyhow::bail!(
             "the store in {} already has accounts: init only starts an empty one",
@@ -323,10 +323,16 @@ pub(crate) enum RecordCommand {
         /// Priority (MX, SRV).
         #[arg(long)]
         priority: Option<u16>,
+        /// Serve the record only from the name servers of these regions
+        /// (`serve --region`), comma-separated: `--regions ams,sv1`
+        /// (default: global, every name server).
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        regions: Option<Vec<String>>,
         #[command(flatten)]
         common: Common,
     },
-    /// List a zone's records.
+    /// List a zone's records: id, name, TTL, type and content, tab
+    /// separated, and the regions of a regional record.
     List {
         /// Zone name.
         zone: String,
@@ -645,6 +651,7 @@ pub(crate) fn record(cmd: RecordCommand) -> anyhow::Result<ExitCode> {
             content,
             ttl,
             priority,
+            regions,
             common,
         } => {
             let (store, account) = open(&common)?;
@@ -655,7 +662,7 @@ pub(crate) fn record(cmd: RecordCommand) -> anyhow::Result<ExitCode> {
                 content,
                 ttl,
                 priority,
-                regions: None,
+                regions,
             };
             let (record, change) = store
                 .create_record(account, &zone, &input, &CLI)
@@ -687,8 +694,13 @@ pub(crate) fn record(cmd: RecordCommand) -> anyhow::Result<ExitCode> {
                 for r in &records.items {
                     let owner = if r.name.is_empty() { "@" } else { &r.name };
                     let prio = r.priority.map(|p| format!("{p} ")).unwrap_or_default();
+                    // A regional record ends with its regions (`ams,sv1`).
+                    let regions = match r.regions.as_slice() {
+                        [global] if global == "global" => String::new(),
+                        list => format!("\t{}", list.join(",")),
+                    };
                     out(&format!(
-                        "{}\t{owner}\t{}\t{}\t{prio}{}",
+                        "{}\t{owner}\t{}\t{}\t{prio}{}{regions}",
                         r.id, r.ttl, r.rtype, r.content
                     ))?;
                 }

@@ -72,13 +72,22 @@ pub(crate) fn store_config(args: &DataArgs) -> anyhow::Result<StoreConfig> {
         soa_expire: 604800,
         soa_minimum: 300,
         redirector: args.redirect_addresses.clone(),
+        region: None,
     })
 }
 
 /// Opens the store in the data directory, creating the directory and the
 /// database if needed: for `serve`, which makes the store on first start.
-pub(crate) fn open_or_create_store(args: &DataArgs) -> anyhow::Result<Store> {
-    let config = store_config(args)?;
+/// Zones compile to the view of `region` (`serve --region`; `None`: the
+/// global view).
+pub(crate) fn open_or_create_store(
+    args: &DataArgs,
+    region: Option<String>,
+) -> anyhow::Result<Store> {
+    let config = StoreConfig {
+        region,
+        ..store_config(args)?
+    };
     let path = db_path(&args.dir());
     Store::open(&path, config).with_context(|| format!("cannot open the store {}", path.display()))
 }
@@ -104,9 +113,14 @@ pub(crate) fn warn_if_not_private(args: &DataArgs) {
     }
 }
 
-/// Where last-known-good copies of the store's zones are kept.
-pub(crate) fn last_good_dir(args: &DataArgs) -> PathBuf {
-    args.dir().join("last-good")
+/// Where last-known-good copies of the store's zones are kept: a server
+/// with a region keeps its own view's (`last-good-ams`), so servers of
+/// several regions can share one data directory.
+pub(crate) fn last_good_dir(args: &DataArgs, region: Option<&str>) -> PathBuf {
+    match region {
+        Some(region) => args.dir().join(format!("last-good-{region}")),
+        None => args.dir().join("last-good"),
+    }
 }
 
 /// Opens the existing store in the data directory, creating nothing: for

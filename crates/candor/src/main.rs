@@ -223,6 +223,13 @@ struct ServeArgs {
     /// Name server identifier returned to clients that ask for NSID (RFC 5001).
     #[arg(long, value_name = "TEXT")]
     nsid: Option<String>,
+    /// This name server's region (`ams`, `sv1`, ...): it serves the store's
+    /// global records and those whose `regions` list this label (regional
+    /// records, docs/regions.md). Without it, the global records only. A
+    /// server with a region cannot feed secondaries (--xfr-allow, --notify,
+    /// --catalog): they must get the global view.
+    #[arg(long, value_name = "LABEL", value_parser = region_label)]
+    region: Option<String>,
     /// The status page and its monitors (run when the store is served).
     #[command(flatten)]
     status: status::StatusArgs,
@@ -326,6 +333,22 @@ fn zone_name(text: &str) -> Result<candor_wire::Name, String> {
         Ok(name) if !name.is_root() => Ok(name.to_lowercase()),
         Ok(_) => Err("the root cannot be used here".to_owned()),
         Err(e) => Err(format!("{text:?} is not a zone name: {e}")),
+    }
+}
+
+/// Parses a region label (`--region`), lower-cased.
+fn region_label(text: &str) -> Result<String, String> {
+    let label = text.to_ascii_lowercase();
+    if label == "global" {
+        return Err("\"global\" is every server's view: leave --region out".to_owned());
+    }
+    if candor_store::is_region_label(&label) {
+        Ok(label)
+    } else {
+        Err(format!(
+            "{text:?} is not a region label (letters, digits and hyphens, at most 20, not \
+             starting or ending with a hyphen)"
+        ))
     }
 }
 

@@ -64,6 +64,7 @@ pub(crate) fn preflight(args: &ServeArgs) -> anyhow::Result<Option<Arc<candor_tl
     if !(512..=4096).contains(&args.max_udp_payload) {
         anyhow::bail!("--max-udp-payload must be between 512 and 4096");
     }
+    check_region(args)?;
     crate::data::store_config(&args.data)?;
     args.guard.check_cookie_secrets()?;
     match (&args.tls_cert, &args.tls_key) {
@@ -80,6 +81,42 @@ pub(crate) fn preflight(args: &ServeArgs) -> anyhow::Result<Option<Arc<candor_tl
         (Some(_), None) => anyhow::bail!("--tls-cert needs --tls-key (its private key)"),
         (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert (its certificate chain)"),
     }
+}
+
+/// Refuses `--region` where its view would leave this server: a primary
+/// feeds secondaries the zones it serves, and they must get the global
+/// view (docs/regions.md), so `--region` goes without `--xfr-allow`,
+/// `--notify` and `--catalog`; and it concerns the store's zones only.
+fn check_region(args: &ServeArgs) -> anyhow::Result<()> {
+    let Some(region) = &args.region else {
+        return Ok(());
+    };
+    let feeds = [
+        ("--xfr-allow", !args.xfr.allow.is_empty()),
+        ("--notify", !args.xfr.notify.is_empty()),
+        ("--catalog", args.xfr.catalog.is_some()),
+    ];
+    if let Some((flag, _)) = feeds.iter().find(|(_, given)| *given) {
+        anyhow::bail!(
+            "--region {region} cannot go with {flag}: a server with a region serves that \
+             region's view, and secondaries must get the global view; run the primary \
+             without --region (see \"Regions\" in the README)"
+        );
+    }
+    if args.zones.is_some() && args.data.data_dir.is_none() {
+        anyhow::bail!(
+            "--region {region} selects the store's regional records, and this server serves \
+             only --zones files: add --data-dir, or leave --region out"
+        );
+    }
+    if !args.xfr.secondary.is_empty() || !args.xfr.secondary_catalog.is_empty() {
+        tracing::warn!(
+            region = %region,
+            "zones this server is a secondary of are served as transferred (the global \
+             view): transfers do not carry regional records yet"
+        );
+    }
+    Ok(())
 }
 
 /// Binds every address `serve` will listen on, all at once, and lets them
@@ -151,10 +188,10 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let zones: SharedZones = Arc::new(ArcSwap::from_pointee(files));
     let publisher = Publisher::new(
         zones.clone(),
-        serve_store.then(|| last_good_dir(&args.data)),
+        serve_store.then(|| last_good_dir(&args.data, args.region.as_deref())),
     );
     let store = if serve_store {
-        let store = Arc::new(open_or_create_store(&args.data)?);
+        let store = Arc::new(open_or_create_store(&args.data, args.region.clone())?);
         crate::data::warn_if_not_private(&args.data);
         if !args.no_demo {
             seed_if_empty(&store)?;

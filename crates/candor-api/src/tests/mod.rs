@@ -114,6 +114,7 @@ pub(crate) fn store_config() -> StoreConfig {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
+        region: None,
     }
 }
 

@@ -510,3 +510,70 @@ async fn failing_batch_changes_and_publishes_nothing() {
     assert_eq!(retyped.error_fields(), ["updates[0].type"]);
     assert_eq!(h.publish_count(), count);
 }
+
+/// `regions`: stored lower-case and sorted; a bad list is a 400 naming the
+/// `regions` field and why, and nothing is published.
+#[tokio::test]
+async fn regions_are_normalized_and_bad_ones_refused_by_field() {
+    let h = Harness::new();
+    h.create_zone("regions.test").await;
+    let rec = h
+        .create_record(
+            "regions.test",
+            json!({ "name": "www", "type": "A", "content": "192.0.2.7", "regions": ["SV1", "ams"] }),
+        )
+        .await;
+    assert_eq!(rec["regions"], json!(["ams", "sv1"]));
+    let count = h.publish_count();
+    for (regions, message) in [
+        (
+            json!([]),
+            "can't be empty (use [\"global\"] for every name server)",
+        ),
+        (
+            json!(["AMS!"]),
+            "\"AMS!\" is not a region label (letters, digits and hyphens, at most 20, not \
+             starting or ending with a hyphen)",
+        ),
+        (
+            json!(["global", "ams"]),
+            "\"global\" cannot be combined with other regions",
+        ),
+        (json!(["ams", "AMS"]), "\"ams\" is listed twice"),
+    ] {
+        let reply = h
+            .call(
+                "POST",
+                &h.path("/zones/regions.test/records"),
+                Some(
+                    json!({ "name": "x", "type": "A", "content": "192.0.2.1", "regions": regions }),
+                ),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.json);
+        assert_eq!(
+            reply.json["errors"]["regions"],
+            json!([message]),
+            "{regions}"
+        );
+    }
+    // A regional CNAME beside a global A: refused for the ams view.
+    h.create_record(
+        "regions.test",
+        json!({ "name": "app", "type": "A", "content": "192.0.2.1" }),
+    )
+    .await;
+    let reply = h
+        .call(
+            "POST",
+            &h.path("/zones/regions.test/records"),
+            Some(json!({ "name": "app", "type": "CNAME", "content": "x.example.net", "regions": ["ams"] })),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.json);
+    assert_eq!(
+        reply.json["errors"]["name"],
+        json!(["CNAME beside other data at app.regions.test. (in region ams)"])
+    );
+    assert_eq!(h.publish_count(), count + 1, "published a refused write");
+}

@@ -121,6 +121,7 @@ fn soa_content_and_rdata() {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: Vec::new(),
+        region: None,
     };
     let (content, rdata) = soa(&config, 2_026_112_601);
     assert_eq!(

@@ -202,12 +202,45 @@ fn field_checks() {
         check_regions(Some(&["Global".to_owned()])),
         Ok("global".to_owned())
     );
-    assert_eq!(check_regions(Some(&[])), Err("can't be empty".to_owned()));
-    assert_eq!(
-        check_regions(Some(&["ams".to_owned()])),
-        Err("only \"global\" is supported".to_owned())
-    );
     assert_eq!(regions_list("global"), vec!["global".to_owned()]);
+}
+
+/// The regions of a record: stored lower-case and sorted; every refusal
+/// says why.
+#[test]
+fn regions_are_checked_and_normalized() {
+    let list = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let check = |l: &[&str]| check_regions(Some(&list(l)));
+    assert_eq!(check(&["sv1", "AMS"]), Ok("ams,sv1".to_owned()));
+    assert_eq!(check(&["fra-2"]), Ok("fra-2".to_owned()));
+    assert_eq!(
+        check(&["a2345678901234567890"]),
+        Ok("a2345678901234567890".to_owned())
+    );
+    assert!(check(&[]).is_err_and(|e| e.starts_with("can't be empty")));
+    assert!(check(&["AMS!"]).is_err_and(|e| e.starts_with("\"AMS!\" is not a region label")));
+    assert!(check(&["-ams"]).is_err_and(|e| e.contains("not a region label")));
+    assert!(check(&["ams-"]).is_err_and(|e| e.contains("not a region label")));
+    assert!(check(&[""]).is_err_and(|e| e.contains("not a region label")));
+    assert!(check(&["a23456789012345678901"]).is_err_and(|e| e.contains("not a region label")));
+    assert_eq!(
+        check(&["ams", "AMS"]),
+        Err("\"ams\" is listed twice".to_owned())
+    );
+    assert_eq!(
+        check(&["global", "ams"]),
+        Err("\"global\" cannot be combined with other regions".to_owned())
+    );
+    let many: Vec<String> = (0..17).map(|i| format!("r{i}")).collect();
+    assert_eq!(
+        check_regions(Some(&many)),
+        Err("lists 17 regions, at most 16".to_owned())
+    );
+    assert!(in_view("global", None));
+    assert!(in_view("global", Some("ams")));
+    assert!(in_view("ams,sv1", Some("sv1")));
+    assert!(!in_view("ams,sv1", Some("sv")));
+    assert!(!in_view("ams,sv1", None));
 }
 
 #[test]

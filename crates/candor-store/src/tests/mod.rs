@@ -35,6 +35,7 @@ pub(crate) fn config() -> StoreConfig {
         soa_expire: 604_800,
         soa_minimum: 300,
         redirector: vec!["192.0.2.80".parse().unwrap()],
+        region: None,
     }
 }
 
@@ -126,18 +127,18 @@ fn fe(field: &str, message: &str) -> FieldError {
 }
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
     /// A fresh directory for test `name`.
-    fn new(name: &str) -> TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
         let path = std::env::temp_dir().join(format!("candor-store-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         TempDir(path)
     }
 
     /// The directory.
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }

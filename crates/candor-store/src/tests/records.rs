@@ -302,10 +302,10 @@ fn every_invalid_field_is_reported() {
     );
     assert_eq!(
         invalid(create(RecordInput {
-            regions: Some(vec!["ams".to_owned()]),
+            regions: Some(vec!["ams".to_owned(), "AMS".to_owned()]),
             ..input("www", "A", "192.0.2.1")
         })),
-        vec![fe("regions", "only \"global\" is supported")]
+        vec![fe("regions", "\"ams\" is listed twice")]
     );
     // All problems at once.
     assert_eq!(

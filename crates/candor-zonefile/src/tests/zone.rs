@@ -323,6 +323,7 @@ fn bad_owner_skips_its_blank_owner_records() {
 fn error_limit() {
     let opts = ParseOptions {
         max_errors: 2,
+        regions: false,
         ..options()
     };
     check_with(
@@ -494,4 +495,68 @@ fn byte_order_mark_is_skipped() {
          a A 192.0.2.1",
         "a.example.com. 60 IN A 192.0.2.1",
     );
+}
+
+/// `;@regions LIST` lines: records with their region list when asked for,
+/// comments otherwise (as for every other server); a `;@regions` line
+/// without a record, or holding a directive, is an error with its line.
+#[test]
+fn regions_lines_are_records_only_when_asked_for() {
+    let zone = "$TTL 300\n\
+                www A 192.0.2.1\n\
+                ;@regions ams,sv1 www A 192.0.2.7\n\
+                ;@regions ams\tonly.example.com. 60 IN TXT \"a b\" ; a comment\n\
+                ; a plain comment\n\
+                after A 192.0.2.2\n";
+    let read = |regions: bool| {
+        let mut got = Vec::new();
+        let opts = ParseOptions {
+            regions,
+            ..options()
+        };
+        parse_bytes(zone.as_bytes(), Path::new("t"), &opts, &mut |r| {
+            got.push(format!(
+                "{} {} {} {:?} {}",
+                r.line, r.owner, r.rtype, r.regions, r.ttl
+            ));
+        })
+        .unwrap();
+        got
+    };
+    assert_eq!(
+        read(true),
+        [
+            "2 www.example.com. A None 300",
+            "3 www.example.com. A Some(\"ams,sv1\") 300",
+            "4 only.example.com. TXT Some(\"ams\") 60",
+            "6 after.example.com. A None 300",
+        ]
+    );
+    assert_eq!(
+        read(false),
+        [
+            "2 www.example.com. A None 300",
+            "6 after.example.com. A None 300"
+        ]
+    );
+    let opts = ParseOptions {
+        regions: true,
+        ..options()
+    };
+    for (text, line, message) in [
+        (
+            ";@regions ams\nwww 300 A 192.0.2.1\n",
+            1,
+            "a ;@regions line needs a record after its regions",
+        ),
+        (
+            "www 300 A 192.0.2.1\n;@regions ams $TTL 60\n",
+            2,
+            "a ;@regions line must hold a record",
+        ),
+    ] {
+        let errors = parse_bytes(text.as_bytes(), Path::new("t"), &opts, &mut |_| {}).unwrap_err();
+        assert_eq!(errors[0].line, line, "{text:?}");
+        assert_eq!(errors[0].message, message, "{text:?}");
+    }
 }

@@ -19,6 +19,7 @@ mod observe;
 mod offline;
 mod ops;
 mod packaging;
+mod regions;
 mod secondary;
 mod server;
 mod status;
