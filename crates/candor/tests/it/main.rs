@@ -29,3 +29,4 @@ mod support;
 mod tls;
 mod types;
 mod xfr;
+mod xfr_flood;
