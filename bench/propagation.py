@@ -80,6 +80,14 @@ def main() -> int:
     ap.add_argument("--zone", help="the imported zone's name (with --zone-file)")
     ap.add_argument("--queries", help="dnsperf input for the load (default: a mix on the zone)")
     ap.add_argument("--json", help="write the figures and every latency here")
+    ap.add_argument("--load-rate", type=int, default=None,
+                    help="dnsperf's fixed rate in queries a second (-Q); 0: no dnsperf at all "
+                         "(default: as fast as 4x50 in flight go)")
+    ap.add_argument("--log", help="copy the server's log here at the end")
+    ap.add_argument("--candor-arg", action="append", default=[],
+                    help="one more `serve` argument (repeat), e.g. --candor-arg=--rrl-rate=0: "
+                         "dnsperf's NXDOMAIN names for one zone from one address are a flood to "
+                         "the rate limiter, which then drops dnsperf's queries and the polls")
     args = ap.parse_args()
     if bool(args.zone_file) != bool(args.zone):
         sys.exit("--zone-file and --zone go together")
@@ -107,7 +115,7 @@ def main() -> int:
         ["taskset", "-c", "1", args.binary, "serve", "--data-dir", data,
          "--listen", f"127.0.0.1:{args.dns_port}", "--api-listen", f"127.0.0.1:{args.api_port}",
          "--workers", "1", "--api-rate-limit", "100000",
-         "--redirect-listen", f"127.0.0.1:{args.api_port - 1}"],
+         "--redirect-listen", f"127.0.0.1:{args.api_port - 1}", *args.candor_arg],
         stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
     dnsperf = None
     try:
@@ -152,11 +160,13 @@ def main() -> int:
                     f.write(random.choice([f"{zone} A", f"www.{zone} A", f"mail.{zone} A",
                                            f"{zone} MX", "nx%d.%s A" % (random.randrange(10**6), zone),
                                            f"prop.{zone} A"]) + "\n")
-        dnsperf = subprocess.Popen(
-            ["taskset", "-c", "0", "dnsperf", "-s", "127.0.0.1", "-p", str(args.dns_port), "-d", queries,
-             "-c", "4", "-q", "50", "-t", "2", "-l", "3600"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(2)
+        if args.load_rate != 0:
+            rate = ["-Q", str(args.load_rate)] if args.load_rate else []
+            dnsperf = subprocess.Popen(
+                ["taskset", "-c", "0", "dnsperf", "-s", "127.0.0.1", "-p", str(args.dns_port), "-d", queries,
+                 "-c", "4", "-q", "50", "-t", "2", "-l", "3600", *rate],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            time.sleep(2)
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.settimeout(0.5)
@@ -183,9 +193,11 @@ def main() -> int:
             after_response.append((served - answered) * 1000)
             after_request.append((served - sent) * 1000)
 
-        dnsperf.send_signal(signal.SIGINT)
-        out = dnsperf.communicate(timeout=30)[0]
-        dnsperf = None
+        out = ""
+        if dnsperf:
+            dnsperf.send_signal(signal.SIGINT)
+            out = dnsperf.communicate(timeout=30)[0]
+            dnsperf = None
         lost = re.search(r"Queries lost:\s+(\d+)", out)
         codes = re.search(r"Response codes:\s+(.*)", out)
         qps = re.search(r"Queries per second:\s+([\d.]+)", out)
@@ -199,7 +211,7 @@ def main() -> int:
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"zone": zone, "zone_file": args.zone_file, "import_seconds": import_seconds,
-                           "changes": args.changes, "polls": polls,
+                           "changes": args.changes, "polls": polls, "candor_args": args.candor_arg, "load_rate": args.load_rate,
                            "load_avg": os.getloadavg(),
                            "after_response_ms": {p: percentile(after_response, p) for p in (50, 90, 99)}
                            | {"max": max(after_response)},
@@ -219,6 +231,8 @@ def main() -> int:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+        if args.log:
+            shutil.copy(os.path.join(work, "candor.log"), args.log)
         shutil.rmtree(work, ignore_errors=True)
 
 
