@@ -30,3 +30,4 @@ mod support;
 mod tls;
 mod types;
 mod xfr;
+mod xfr_flood;
