@@ -409,8 +409,12 @@ impl WorkerTraffic {
 /// Max-min fair shares ("water-filling"): given each zone's demand, a
 /// demand that is never limited (`fixed`) and the `budget`, the share no
 /// zone may exceed so that all demands capped at it fit the budget; `None`
-/// when everything fits and nothing needs limiting. The share is never
-/// below [`MIN_SHARE`] percent of the budget (nor below one query).
+/// when everything fits and nothing needs limiting, and also when limiting
+/// would protect nobody: one zone takes all the traffic and there is no
+/// fixed demand (a server hosting one big zone at full load: shedding it
+/// only wastes the capacity the budget's [`HEADROOM`] keeps, and a
+/// closed-loop client loses its queries in flight). The share is never below [`MIN_SHARE`] percent of the budget
+/// (nor below one query).
 pub fn fair_share(demand: &[u64], fixed: u64, budget: u64) -> Option<u64> {
     let total: u64 = demand.iter().sum::<u64>() + fixed;
     if total <= budget {
@@ -419,6 +423,9 @@ pub fn fair_share(demand: &[u64], fixed: u64, budget: u64) -> Option<u64> {
     let floor = (budget * MIN_SHARE / 100).max(1);
     let mut sorted: Vec<u64> = demand.to_vec();
     sorted.sort_unstable();
+    if sorted.len() == 1 && fixed == 0 {
+        return None;
+    }
     let mut remaining = budget.saturating_sub(fixed);
     let mut left = sorted.len() as u64;
     for d in sorted {
@@ -451,6 +458,11 @@ mod tests {
         assert_eq!(fair_share(&[10, 1000], 50, 100), Some(40));
         // Never below the floor, even when the unlimited part alone is over.
         assert_eq!(fair_share(&[10, 1000], 500, 100), Some(1));
+        // Nobody to protect: one zone and no other demand is never
+        // limited; any other demand, or a second zone, is.
+        assert_eq!(fair_share(&[1000], 0, 100), None);
+        assert_eq!(fair_share(&[1000, 2000], 0, 100), Some(50));
+        assert_eq!(fair_share(&[1000], 5, 100), Some(95));
     }
 
     /// Simulates a worker that spends `cost` per answered query against a
