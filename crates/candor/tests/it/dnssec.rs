@@ -3,8 +3,9 @@
 //! with the stored key, which BIND's `dnssec-verify` accepts; disable
 //! deletes the keys, after which export refuses. The export, served by
 //! Knot DNS as a pre-signed zone, validates in Unbound; so do `candor
-//! serve`'s own answers, every kind of them, and after disabling it
-//! serves the zone unsigned.
+//! serve`'s own answers, every kind of them, and the answers of Knot,
+//! NSD and BIND secondaries from the signed zone they transferred; after
+//! disabling, Candor serves the zone unsigned.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -440,6 +441,8 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
     }
     // Enabled before the server starts: the start-up compile signs.
     let status = ok(&data, &["dnssec", "enable", "example.com"]);
+    // The key a standard secondary transfers the signed zone with.
+    let secret = crate::xfr::add_key(&data, crate::xfr::KEY, "hmac-sha256");
     let ds = status.lines().next().expect("a DS line").replace('\t', " ");
     let args: Vec<String> = [
         "--data-dir",
@@ -524,6 +527,46 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
             );
         }
         assert!(text.contains("new.example.com."), "{text}");
+    }
+
+    // Issue 12: standard secondaries (Knot, NSD, BIND) transfer the signed
+    // zone and serve it unchanged: the same resolver, pointed at each,
+    // validates every answer kind there too.
+    for kind in [
+        crate::xfr::Kind::Knot,
+        crate::xfr::Kind::Nsd,
+        crate::xfr::Kind::Bind,
+    ] {
+        let Some(binary) = kind.binary() else {
+            continue;
+        };
+        let secondary = crate::xfr::Secondary::start(
+            kind,
+            &binary,
+            free_port(),
+            candor.addr(),
+            &secret,
+            &["example.com."],
+        );
+        let logs = || {
+            format!(
+                "--- candor:\n{}\n--- knot:\n{}",
+                candor.log(),
+                secondary.log()
+            )
+        };
+        crate::xfr::wait_in_sync(candor.addr(), secondary.addr, "example.com.", &logs);
+        let resolver = Validator::start(unbound, secondary.addr, &ds);
+        for (name, rtype, rcode, answers) in cases {
+            let (got_rcode, ad, got_answers) = resolver.ask(name, rtype);
+            assert_eq!(
+                (got_rcode, ad, got_answers),
+                (rcode, true, answers * 2),
+                "{name} {rtype} from the {kind:?} secondary: rcode {got_rcode}, AD {ad}\n{}",
+                logs()
+            );
+        }
+        assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
     }
 
     // Disabled: a new serial, served unsigned.
