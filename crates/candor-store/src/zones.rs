@@ -501,6 +501,16 @@ impl Store {
                 .query_row(&sql, [id], zone_from_row)
                 .optional()?
                 .ok_or(StoreError::NotFound("zone"))?;
+            // A version this process's own write already compiled (the
+            // follower of the store can see the row before the writer has
+            // published it): the same zone, without a full compile, which
+            // takes seconds for a big zone and delayed the next write.
+            if let Some(compiled) = self.compiled.get(crate::incremental::key(&zone)) {
+                return Ok(ZoneChange {
+                    zone: zone.info(),
+                    compiled: Some(compiled),
+                });
+            }
             compile_change(tx, &zone, &self.config)
         })
     }

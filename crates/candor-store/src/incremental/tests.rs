@@ -212,3 +212,30 @@ fn record_writes_patch_and_match_a_full_compile() {
         .unwrap();
     assert!(!check(&s, a, &change));
 }
+
+/// `compile_zone` (what the store's follower calls when a zone's stored
+/// version is not the one served) gives the version this process's write
+/// compiled, not a second full compile; a version written elsewhere is
+/// compiled.
+#[test]
+fn compile_zone_reuses_the_version_a_write_compiled() {
+    let s = store();
+    let a = s.create_account("a@example.org").unwrap().id;
+    let zone = s.create_zone(a, "example.com", &actor()).unwrap();
+    let (_, change) = s
+        .create_record(
+            a,
+            "example.com",
+            &input("www", "A", "192.0.2.1", 600),
+            &actor(),
+        )
+        .unwrap();
+    let written = change.compiled.expect("compiled");
+    let again = s.compile_zone(zone.zone.id).unwrap();
+    assert!(Arc::ptr_eq(&written, again.compiled.as_ref().unwrap()));
+    // Another process's write (here: behind the cache's back) is compiled.
+    s.compiled.forget(zone.zone.id);
+    let fresh = s.compile_zone(zone.zone.id).unwrap().compiled.unwrap();
+    assert!(!Arc::ptr_eq(&written, &fresh));
+    assert_eq!(fresh.serial(), written.serial());
+}
