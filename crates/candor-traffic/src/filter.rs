@@ -145,6 +145,20 @@ pub fn usable(apex: &[u8]) -> bool {
     apex.len() > 1 && apex.len() <= MAX_APEX && apex.last() == Some(&0)
 }
 
+/// Whether `name` is strictly below `apex` (both lower-cased wire form):
+/// it ends in `apex` at a label boundary and is longer.
+pub fn is_below(name: &[u8], apex: &[u8]) -> bool {
+    if name.len() <= apex.len() || !name.ends_with(apex) {
+        return false;
+    }
+    let boundary = name.len() - apex.len();
+    let mut at = 0usize;
+    while at < boundary {
+        at += 1 + usize::from(name[at]);
+    }
+    at == boundary
+}
+
 /// The filter for `rules` (at most [`MAX_RULES`]; unusable ones, see
 /// [`usable`], are left out). `None` when no rule is left.
 pub fn program(rules: &[Rule]) -> Option<Vec<Insn>> {
@@ -435,6 +449,21 @@ mod tests {
         let mut pointer = packet("a.", 0x0100, 1);
         pointer[22] = 0xc0;
         assert!(run(&p, &pointer, 0) != 0, "a compression pointer");
+    }
+
+    /// Below means at a label boundary, and strictly.
+    #[test]
+    fn below_is_at_a_label_boundary() {
+        use super::is_below;
+        assert!(is_below(&apex("sub.victim.test."), &apex("victim.test.")));
+        assert!(is_below(&apex("a.b.victim.test."), &apex("victim.test.")));
+        assert!(!is_below(&apex("victim.test."), &apex("victim.test.")));
+        assert!(!is_below(&apex("xvictim.test."), &apex("victim.test.")));
+        // One label whose bytes end like the apex's wire form.
+        let mut tricky = vec![13u8];
+        tricky.extend_from_slice(b"a\x06victim\x04test\x00");
+        assert!(tricky.ends_with(&apex("victim.test.")));
+        assert!(!is_below(&tricky, &apex("victim.test.")));
     }
 
     /// Several rules, each with its apex and share, and long apexes: the

@@ -334,6 +334,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         transfers: Some(xfr.transfers.clone()),
         limiter,
         traffic,
+        kernel_shed: args.traffic.kernel_shed(),
         test_slow_answer: args.traffic.slow_answer(),
     };
     let mut udp = Vec::new();
