@@ -479,6 +479,7 @@ impl Worker {
             let before = t.limited();
             if let Some(report) = t.roll(now) {
                 let zones = self.zones.load();
+                bump(&self.stats.kernel_shed, report.kernel_shed);
                 shared.fold(self.index, report, &zones);
                 let (limited, capacity) = (report.limited, report.capacity);
                 t.set_tightened(&shared.tightened());

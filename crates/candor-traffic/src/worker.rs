@@ -136,6 +136,9 @@ pub struct WindowReport {
     pub capacity: Option<u64>,
     /// Zones limited for the next window.
     pub limited: u32,
+    /// Queries the kernel filter dropped in the window (estimated from the
+    /// share it let through: see [`crate::filter`]).
+    pub kernel_shed: u64,
 }
 
 /// A worker's per-zone counters and shedding state.
@@ -373,6 +376,7 @@ impl WorkerTraffic {
         }
         self.measure(elapsed);
         self.report.zones.clear();
+        self.report.kernel_shed = 0;
         let mut fixed = 0u64;
         for (i, s) in self.slots.iter().enumerate() {
             match i {
@@ -385,13 +389,15 @@ impl WorkerTraffic {
                     fixed += u64::from(s.counts.queries);
                 }
                 _ if s.id.0 != 0 && !s.counts.is_empty() => {
+                    let counts = match s.kernel {
+                        Some(admit) => kernel_scaled(s.counts, admit),
+                        None => s.counts,
+                    };
+                    self.report.kernel_shed += u64::from(counts.queries - s.counts.queries);
                     self.report.zones.push(ZoneCounts {
                         id: s.id,
                         pos: s.pos,
-                        counts: match s.kernel {
-                            Some(admit) => kernel_scaled(s.counts, admit),
-                            None => s.counts,
-                        },
+                        counts,
                     });
                 }
                 _ => {}
@@ -715,7 +721,7 @@ mod tests {
         let mut admit_a: Option<u32> = None;
         let mut rng = 0x2545_f491_u32;
         let (mut legit_sent, mut legit_answered, mut reached) = (0u32, 0u32, 0u32);
-        let mut reported = 0u32;
+        let mut reported = (0u32, 0u64);
         for w in 1..=30u32 {
             let flood = if w <= 20 { 20_000 } else { 0 };
             reached = 0;
@@ -747,11 +753,8 @@ mod tests {
             }
             let report = t.roll(start + WINDOW * w).expect("closed").clone();
             if w == 20 {
-                reported = report
-                    .zones
-                    .iter()
-                    .find(|z| z.id == a)
-                    .map_or(0, |z| z.counts.queries);
+                let queries = report.zones.iter().find(|z| z.id == a);
+                reported = (queries.map_or(0, |z| z.counts.queries), report.kernel_shed);
             }
             if let Some(plan) = t.kernel_plan() {
                 admit_a = plan.iter().find(|r| r.id == a).map(|r| r.admit);
@@ -764,8 +767,12 @@ mod tests {
         }
         assert_eq!(f64::from(legit_answered) / f64::from(legit_sent), 1.0);
         assert!(
-            (16_000..24_000).contains(&reported),
-            "{reported} estimated of 20,000"
+            (16_000..24_000).contains(&reported.0),
+            "{reported:?} estimated of 20,000"
+        );
+        assert!(
+            reported.1 > 10_000,
+            "{reported:?}: most dropped in the kernel"
         );
         assert_eq!(admit_a, None, "the rule went with the flood");
         assert_eq!(reached, 0);
