@@ -25,6 +25,10 @@ server's CPU. Servers:
   candor     `candor serve` with its defaults (RRL on: 200/s, slip 2;
              cookies on; per-zone accounting and fair-share shedding on);
   candor-noshed  the same with --no-zone-traffic (no shedding);
+  candor-nokernel  the same with --no-kernel-shed (shedding in the worker
+             only, no socket filter; "kernel drops" then are all queue
+             overflows, while for `candor` they include what its filter
+             dropped on purpose);
   knot       Knot DNS 3.2 with mod-rrl (rate-limit 200, slip 2) and
              mod-cookies, one UDP worker.
 
@@ -264,7 +268,8 @@ def main():
         for server in args.servers.split(","):
             port = free_port()
             if server.startswith("candor"):
-                extra = ["--no-zone-traffic"] if server == "candor-noshed" else []
+                extra = {"candor-noshed": ["--no-zone-traffic"],
+                         "candor-nokernel": ["--no-kernel-shed"]}.get(server, [])
                 extra += args.candor_args.split()
                 if args.no_rrl:
                     extra.append("--rrl-rate=0")
