@@ -66,6 +66,44 @@ pub(crate) fn detach(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// `SO_MEMINFO` (asm-generic; MIPS and SPARC number it differently and
+/// get no drop counts).
+#[cfg(not(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64")))]
+const SO_MEMINFO: libc::c_int = 55;
+
+/// The socket's drop counter (`sk_drops`: packets its filter dropped plus
+/// packets that found its queue full), a wrapping `u32`; `None` where the
+/// kernel cannot tell. One system call: read once per 100 ms window.
+pub(crate) fn drops(fd: RawFd) -> Option<u32> {
+    #[cfg(not(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64")))]
+    {
+        let mut info = [0u32; 9];
+        let mut len = size_of_val(&info) as libc::socklen_t;
+        // SAFETY: a valid descriptor and a buffer of `len` writable bytes;
+        // the kernel writes at most `len` bytes and sets `len` to what it
+        // wrote.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                SO_MEMINFO,
+                info.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        let index = libc::SK_MEMINFO_DROPS as usize;
+        if rc != 0 || (len as usize) < (index + 1) * size_of::<u32>() {
+            return None;
+        }
+        Some(info[index])
+    }
+    #[cfg(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc64"))]
+    {
+        let _ = fd;
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::UdpSocket;
@@ -75,7 +113,7 @@ mod tests {
     use candor_traffic::filter::{ALWAYS, Rule, program};
     use candor_wire::Name;
 
-    use super::{attach, detach};
+    use super::{attach, detach, drops};
 
     /// A query for `name` (any case kept).
     fn query(id: u16, name: &str) -> Vec<u8> {
@@ -132,6 +170,7 @@ mod tests {
             },
         ];
         attach(server.as_raw_fd(), &program(&rules).expect("a program")).expect("attach");
+        let before = drops(server.as_raw_fd()).expect("a drop count");
         let names = [
             (1, "a.victim.test."),
             (2, "www.z0001.test."),
@@ -143,6 +182,9 @@ mod tests {
             client.send(&query(id, name)).expect("send");
         }
         assert_eq!(received(&server), vec![2, 4]);
+        // The filter's drops count as the socket's.
+        let after = drops(server.as_raw_fd()).expect("a drop count");
+        assert_eq!(after.wrapping_sub(before), 3);
         // Half of them, give or take: 1,000 queries, 5 standard deviations
         // (sent 50 at a time, so the socket's own queue never overflows).
         let mut half = 0;

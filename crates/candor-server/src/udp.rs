@@ -270,6 +270,8 @@ impl Worker {
         let fd = self.socket.as_raw_fd();
         let mut last = BATCH;
         let mut load = Load::new(Instant::now());
+        // The socket's drop counter when the traffic window was last closed.
+        let mut drops = crate::sockfilter::drops(fd);
         // A sleep of 50 us lasts 100 us with the default timer slack of
         // 50 us; ask for 1 us so the wait is the one configured.
         set_timer_slack_ns(1_000);
@@ -288,7 +290,7 @@ impl Worker {
             let n = match received {
                 Ok(n) => n,
                 Err(e) if is_transient(&e) => {
-                    self.roll(&mut traffic, started);
+                    self.roll(&mut traffic, started, &mut drops);
                     continue;
                 }
                 Err(e) => {
@@ -461,7 +463,7 @@ impl Worker {
                 t.work(worked);
                 t.answering(finished.saturating_duration_since(answering));
             }
-            self.roll(&mut traffic, finished);
+            self.roll(&mut traffic, finished, &mut drops);
             // One observation per batch, weighted by its size (see
             // `LatencyHistogram`): no clock read or counter per packet.
             let us = u64::try_from(worked.as_micros()).unwrap_or(u64::MAX);
@@ -474,9 +476,17 @@ impl Worker {
     /// takes the zones whose responses are rate limited more tightly.
     /// Logs when the worker starts or stops shedding (at most every
     /// 100 ms, never per packet).
-    fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant) {
+    fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant, drops: &mut Option<u32>) {
         if let (Some(t), Some(shared)) = (traffic, &self.traffic) {
             let before = t.limited();
+            if t.window_closes(now) {
+                // What the kernel dropped (its filter, or a full queue).
+                let counter = crate::sockfilter::drops(self.socket.as_raw_fd());
+                if let (Some(new), Some(old)) = (counter, *drops) {
+                    t.count_kernel_drops(u64::from(new.wrapping_sub(old)));
+                }
+                *drops = counter;
+            }
             if let Some(report) = t.roll(now) {
                 let zones = self.zones.load();
                 bump(&self.stats.kernel_shed, report.kernel_shed);

@@ -136,8 +136,8 @@ pub struct WindowReport {
     pub capacity: Option<u64>,
     /// Zones limited for the next window.
     pub limited: u32,
-    /// Queries the kernel filter dropped in the window (estimated from the
-    /// share it let through: see [`crate::filter`]).
+    /// Queries the kernel filter dropped in the window (the socket's drop
+    /// counter while the filter had rules: see [`crate::filter`]).
     pub kernel_shed: u64,
 }
 
@@ -172,6 +172,9 @@ pub struct WorkerTraffic {
     kernel_plan: Vec<KernelRule>,
     /// Whether `kernel_plan` changed since it was last taken.
     kernel_changed: bool,
+    /// Packets the kernel dropped in the current window (the socket's drop
+    /// counter, see [`count_kernel_drops`](Self::count_kernel_drops)).
+    kernel_drops: u64,
 }
 
 /// One zone the kernel filter sheds: the worker turns it into a
@@ -187,9 +190,12 @@ pub struct KernelRule {
     pub admit: u32,
 }
 
-/// The least share the kernel lets through (1/4096): enough packets of a
-/// shed zone still reach the worker to measure what the zone sends.
-const KERNEL_MIN_ADMIT: u32 = 1 << 20;
+/// The least share the kernel lets through (1/65,536).
+const KERNEL_MIN_ADMIT: u32 = 1 << 16;
+
+/// Packets of a zone the kernel lets through per window at least, whatever
+/// its share: enough to tell whether the flood goes on.
+const KERNEL_MIN_THROUGH: u64 = 32;
 
 /// Above this share (3/4) the kernel filter is not worth its rule.
 const KERNEL_MAX_ADMIT: u64 = 3 << 30;
@@ -215,6 +221,47 @@ impl WorkerTraffic {
             kernel_shedding: false,
             kernel_plan: Vec::new(),
             kernel_changed: false,
+            kernel_drops: 0,
+        }
+    }
+
+    /// Counts packets the worker's socket dropped in the kernel (its drop
+    /// counter's increase) since the last call: when the filter has rules,
+    /// [`roll`](Self::roll) gives them to the ruled zones.
+    pub fn count_kernel_drops(&mut self, n: u64) {
+        self.kernel_drops = self.kernel_drops.saturating_add(n);
+    }
+
+    /// Adds the window's kernel drops to the zones the filter had rules
+    /// for, in proportion to what each was expected to lose at its share
+    /// (what reached the worker × (1 − share) / share): they are queries
+    /// the zone was sent, and shed. Drops while no rule was in effect are
+    /// the queue's overflows, nobody's in particular, and are not counted.
+    fn attribute_kernel_drops(&mut self) {
+        let drops = std::mem::take(&mut self.kernel_drops);
+        if drops == 0 {
+            return;
+        }
+        // The rules in effect this window (a few): each zone's place in
+        // the report.
+        let mut weights = Vec::new();
+        for rule in &self.kernel_plan {
+            if let Some(k) = self.report.zones.iter().position(|z| z.id == rule.id) {
+                let admit = u128::from(rule.admit.max(1));
+                let seen = u128::from(self.report.zones[k].counts.queries.max(1));
+                weights.push((k, seen * ((1u128 << 32) - admit) / admit));
+            }
+        }
+        let total: u128 = weights.iter().map(|w| w.1).sum();
+        if total == 0 {
+            return;
+        }
+        for (k, w) in weights {
+            let share = (u128::from(drops) * w / total).min(u128::from(u32::MAX)) as u32;
+            let c = &mut self.report.zones[k].counts;
+            c.queries = c.queries.saturating_add(share);
+            c.shed = c.shed.saturating_add(share);
+            self.report.kernel_shed += u64::from(share);
         }
     }
 
@@ -366,6 +413,11 @@ impl WorkerTraffic {
         self.capacity
     }
 
+    /// Whether [`roll`](Self::roll) at `now` closes the window.
+    pub fn window_closes(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.window_start) >= WINDOW
+    }
+
     /// Closes the window if it is [`WINDOW`] old at `now`: sets the limits
     /// for the next one and returns the closed window's counts; `None`
     /// while the window is still open.
@@ -388,21 +440,17 @@ impl WorkerTraffic {
                     self.report.no_zone = s.counts;
                     fixed += u64::from(s.counts.queries);
                 }
-                _ if s.id.0 != 0 && !s.counts.is_empty() => {
-                    let counts = match s.kernel {
-                        Some(admit) => kernel_scaled(s.counts, admit),
-                        None => s.counts,
-                    };
-                    self.report.kernel_shed += u64::from(counts.queries - s.counts.queries);
+                _ if s.id.0 != 0 && (!s.counts.is_empty() || s.kernel.is_some()) => {
                     self.report.zones.push(ZoneCounts {
                         id: s.id,
                         pos: s.pos,
-                        counts,
+                        counts: s.counts,
                     });
                 }
                 _ => {}
             }
         }
+        self.attribute_kernel_drops();
         let limits = self.capacity.and_then(|c| {
             // Arrivals scaled to a full window, if this one ran long.
             let scale =
@@ -435,8 +483,10 @@ impl WorkerTraffic {
                         slot.allowance = share.min(u64::from(u32::MAX)) as u32;
                         self.limited += 1;
                         // Twice the allowance still reaches the worker,
-                        // which sheds the rest exactly.
-                        let admit = (2 * share).saturating_mul(1 << 32) / arrived.max(1);
+                        // which sheds the rest exactly (and enough to
+                        // measure the zone by).
+                        let through = (2 * share).max(KERNEL_MIN_THROUGH);
+                        let admit = through.saturating_mul(1 << 32) / arrived.max(1);
                         if self.kernel_shedding && admit < KERNEL_MAX_ADMIT {
                             plan.push((
                                 arrived,
@@ -503,21 +553,6 @@ impl WorkerTraffic {
             Some(old) => (old + budget) / 2,
             None => budget,
         });
-    }
-}
-
-/// What a zone whose packets the kernel lets through at `admit` (a
-/// threshold on a random `u32`) was sent, estimated from what reached the
-/// worker: its queries scaled up, the difference counted as shed.
-fn kernel_scaled(counts: Counts, admit: u32) -> Counts {
-    let sent = (u64::from(counts.queries) << 32) / u64::from(admit.max(1));
-    let sent = sent.min(u64::from(u32::MAX)) as u32;
-    Counts {
-        queries: sent,
-        shed: counts
-            .shed
-            .saturating_add(sent.saturating_sub(counts.queries)),
-        ..counts
     }
 }
 
@@ -725,6 +760,7 @@ mod tests {
         for w in 1..=30u32 {
             let flood = if w <= 20 { 20_000 } else { 0 };
             reached = 0;
+            let mut dropped = 0u64;
             for k in 0..flood + 100 {
                 // 100 legit queries spread through the flood (after it once
                 // the flood stops).
@@ -735,6 +771,7 @@ mod tests {
                 rng ^= rng >> 17;
                 rng ^= rng << 5;
                 if zone.0 == a && admit_a.is_some_and(|admit| rng >= admit) {
+                    dropped += 1;
                     continue;
                 }
                 if zone.0 == a {
@@ -751,6 +788,7 @@ mod tests {
                     legit_answered += u32::from(ok);
                 }
             }
+            t.count_kernel_drops(dropped);
             let report = t.roll(start + WINDOW * w).expect("closed").clone();
             if w == 20 {
                 let queries = report.zones.iter().find(|z| z.id == a);
