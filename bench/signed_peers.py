@@ -89,11 +89,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def vm_hwm_mib(pid: int) -> float:
-    """Peak resident memory of `pid` in MiB (VmHWM)."""
+def vm_hwm_mib(pid: int, field: str = "VmHWM") -> float:
+    """Peak resident memory of `pid` in MiB (VmHWM; `field` "VmRSS": now)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -449,6 +449,7 @@ def main() -> None:
             if ready is None:
                 sys.exit(f"{s} did not serve every zone signed (see {work})")
             info = {"port": port, "load_s": round(ready, 2), "peak_rss_mib_loaded": round(vm_hwm_mib(proc.pid), 1),
+                    "rss_mib_loaded": round(vm_hwm_mib(proc.pid, "VmRSS"), 1),
                     "cpu_s_loaded": round(cpu_seconds(proc.pid), 2), "waited_for_quiet_s": round(waited, 1),
                     "loadavg_loaded": loadavg()}
             log(f"{s}: every zone signed and served after {info['load_s']} s, "
@@ -476,6 +477,7 @@ def main() -> None:
                     results["rounds"].append(row)
             for s, r in running.items():
                 results["servers"][s]["peak_rss_mib_end"] = round(vm_hwm_mib(r["proc"].pid), 1)
+                results["servers"][s]["rss_mib_end"] = round(vm_hwm_mib(r["proc"].pid, "VmRSS"), 1)
     finally:
         for r in running.values():
             stop(r["proc"])
@@ -494,10 +496,16 @@ def report(results: dict, servers: list) -> None:
     """A markdown table: medians over rounds, per DO value, and Candor/Knot ratios."""
     print(f"\n{results['set']}: {results['zones']} zone(s), load average before "
           f"{' '.join(results['loadavg_before'])}, after {' '.join(results['loadavg_after'])}")
-    print("\n| server | load, signed (s) | peak RSS loaded (MiB) |\n|---|---:|---:|")
+    if "candor_store" in results:
+        st = results["candor_store"]
+        print(f"\ncandor store (made once): zone import {st['import_s']} s, dnssec enable {st['enable_s']} s "
+              f"({st['enable_cpu_s']} s CPU, peak RSS {st['enable_peak_rss_mib']} MiB)")
+    print("\n| server | start to every zone signed and served (s) | CPU (s) | peak RSS (MiB) | RSS then (MiB) |")
+    print("|---|---:|---:|---:|---:|")
     for s in servers:
         i = results["servers"].get(s, {})
-        print(f"| {s} | {i.get('load_s')} | {i.get('peak_rss_mib_loaded')} |")
+        print(f"| {s} | {i.get('load_s')} | {i.get('cpu_s_loaded')} | {i.get('peak_rss_mib_loaded')} | "
+              f"{i.get('rss_mib_loaded', '–')} |")
     if not results["rounds"]:
         return
     print("\n| DO | server | qps (median) | qps vs Knot | CPU | µs CPU/query (median) | CPU/query vs Knot (each round) | response B | lost |")
