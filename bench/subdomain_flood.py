@@ -134,7 +134,7 @@ def start_candor(binary, zones_dir, port, extra):
                             stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
 
 
-def signed_ready(port: int, timeout: float = 120.0) -> bool:
+def signed_ready(port: int, timeout: float = 600.0) -> bool:
     """Polls until the victim zone answers its SOA with an RRSIG (DO=1)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -306,6 +306,8 @@ def main():
                          "'nice -n -10')")
     ap.add_argument("--no-rt", dest="rt", action="store_false",
                     help="run the legit client at normal priority (default: chrt -f 50)")
+    ap.add_argument("--victim-hosts", type=int, default=0,
+                    help="extra names h0 ... in the victim zone (A records), e.g. 100000")
     ap.add_argument("--dnssec-ok", action="store_true",
                     help="the flood's queries carry DO=1 (signed denial in every answer)")
     ap.add_argument("--json")
@@ -319,6 +321,10 @@ def main():
     for z in zones + [VICTIM]:
         with open(os.path.join(zones_dir, f"{z}.zone"), "w") as f:
             f.write(zone_text(z))
+            if z == VICTIM:
+                # More names make the signed zone's covering-NSEC search (and
+                # Knot's) work as in a real zone.
+                f.write("".join(f"h{i} IN A 192.0.2.{i % 250 + 1}\n" for i in range(args.victim_hosts)))
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     signed_dir = None
