@@ -404,6 +404,9 @@ def main() -> None:
     ap.add_argument("--do", default="0,1", help="DO bit values to measure, e.g. 1 or 0,1")
     ap.add_argument("--signing-threads", type=int, default=1,
                     help="candor --dnssec-signing-threads and Knot's signing-threads")
+    ap.add_argument("--server-cpus", default="1",
+                    help="CPUs of the servers (taskset list), e.g. 0,1 for a two-thread signing "
+                    "run with --load-only (dnsperf always runs on CPU 0)")
     ap.add_argument("--candor-args", default="", help="more `candor serve` arguments")
     ap.add_argument("--prio", default="chrt -f 40",
                     help="command prefix of servers and dnsperf ('' for none)")
@@ -416,6 +419,8 @@ def main() -> None:
     ap.add_argument("--json")
     args = ap.parse_args()
     PRIO[:] = args.prio.split()
+    global SERVER_CPU
+    SERVER_CPU = args.server_cpus
     os.sched_setaffinity(0, {int(CLIENT_CPU)})
     OURS.add(os.getpid())
     data = ensure_data(argparse.Namespace(set=args.set, data=args.data or f"/tmp/signed-peers-{args.set}"))
