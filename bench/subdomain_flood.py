@@ -350,6 +350,11 @@ def main():
                     sys.exit(f"{server} did not answer")
                 if signed and not signed_ready(port):
                     sys.exit(f"{server} did not serve {VICTIM} signed")
+                # Knot pins its UDP workers itself (worker i to CPU i) when it
+                # starts them, which can be after the re-pin in start_knot (a
+                # large or signed zone): a worker left on the flooder's CPU gets
+                # no time there at real-time priority. Pin again, now.
+                subprocess.run(["taskset", "-a", "-p", "-c", "1", str(proc.pid)], capture_output=True)
                 r = measure(port, proc.pid, args, zones)
             finally:
                 stop(proc)
