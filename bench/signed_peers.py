@@ -137,7 +137,7 @@ def wait_for_quiet(limit: float) -> float:
 
 def kdig(port: int, *args: str) -> str:
     """kdig's text output for a question to 127.0.0.1:`port` (no recursion, DO)."""
-    r = subprocess.run(["kdig", f"@127.0.0.1", "-p", str(port), "+norec", "+dnssec", "+time=2",
+    r = subprocess.run(["kdig", "@127.0.0.1", "-p", str(port), "+norec", "+dnssec", "+time=2",
                         "+retry=1", *args], capture_output=True, text=True)
     return r.stdout
 
@@ -212,8 +212,6 @@ def parse_dnsperf(text: str) -> dict:
     def num(pattern, cast=float):
         m = re.search(pattern, text)
         return cast(m.group(1)) if m else None
-    rcodes = dict(re.findall(r"^\s+(\w+) (\d+) \(", text.split("Response codes:")[-1], re.M)) \
-        if "Response codes:" in text else {}
     line = re.search(r"Response codes: (.*)", text)
     return {
         "sent": num(r"Queries sent:\s+(\d+)", int),
