@@ -270,8 +270,9 @@ impl Worker {
         let fd = self.socket.as_raw_fd();
         let mut last = BATCH;
         let mut load = Load::new(Instant::now());
-        // The socket's drop counter when the traffic window was last closed.
-        let mut drops = crate::sockfilter::drops(fd);
+        // The socket's drop counter and the thread's CPU time when the
+        // traffic window was last closed.
+        let mut drops = (crate::sockfilter::drops(fd), thread_cpu());
         // A sleep of 50 us lasts 100 us with the default timer slack of
         // 50 us; ask for 1 us so the wait is the one configured.
         set_timer_slack_ns(1_000);
@@ -476,16 +477,26 @@ impl Worker {
     /// takes the zones whose responses are rate limited more tightly.
     /// Logs when the worker starts or stops shedding (at most every
     /// 100 ms, never per packet).
-    fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant, drops: &mut Option<u32>) {
+    fn roll(
+        &self,
+        traffic: &mut Option<WorkerTraffic>,
+        now: Instant,
+        probes: &mut (Option<u32>, Option<Duration>),
+    ) {
         if let (Some(t), Some(shared)) = (traffic, &self.traffic) {
             let before = t.limited();
             if t.window_closes(now) {
                 // What the kernel dropped (its filter, or a full queue).
                 let counter = crate::sockfilter::drops(self.socket.as_raw_fd());
-                if let (Some(new), Some(old)) = (counter, *drops) {
+                if let (Some(new), Some(old)) = (counter, probes.0) {
                     t.count_kernel_drops(u64::from(new.wrapping_sub(old)));
                 }
-                *drops = counter;
+                // And the CPU it used, receiving included.
+                let cpu = thread_cpu();
+                if let (Some(new), Some(old)) = (cpu, probes.1) {
+                    t.count_cpu(new.saturating_sub(old));
+                }
+                *probes = (counter, cpu);
             }
             if let Some(report) = t.roll(now) {
                 let zones = self.zones.load();
@@ -667,6 +678,24 @@ impl Load {
     fn busy(&self) -> bool {
         self.was_busy
     }
+}
+
+/// The CPU time (user and system) the calling thread has used, if the
+/// clock can be read: one system call, made once per 100 ms window.
+fn thread_cpu() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a pointer to a live timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return None;
+    }
+    Some(Duration::new(
+        u64::try_from(ts.tv_sec).ok()?,
+        u32::try_from(ts.tv_nsec).ok()?,
+    ))
 }
 
 /// Sets this thread's timer slack (how late the kernel may wake it from a

@@ -10,8 +10,8 @@
 //! included (1-3% of them at a one-core flood). The filter moves the
 //! coarse part of the shedding in front of the queue: for each zone held
 //! to its fair share, a rule drops a random share of the packets whose
-//! question name ends in the zone's apex, so that about twice the zone's
-//! allowance still reaches the worker, which keeps shedding exactly as
+//! question name ends in the zone's apex, so that about a quarter more than the
+//! zone's allowance still reaches the worker, which keeps shedding exactly as
 //! before on what arrives. What the kernel drops costs the worker
 //! nothing; on loopback it is paid by the sender's CPU, on a NIC by the
 //! softirq that received it (tens of nanoseconds of JITed filter against

@@ -149,6 +149,11 @@ pub struct WorkerTraffic {
     window_start: Instant,
     /// Time spent working in the current window.
     busy: Duration,
+    /// CPU time the worker's thread used in the current window, if the
+    /// caller measures it ([`count_cpu`](Self::count_cpu)): it includes
+    /// the receive system calls, which the batches' timing counts as
+    /// waiting (a third of a saturated worker's time).
+    cpu: Duration,
     /// Of it, time spent answering (and sending) the queries let through.
     answering: Duration,
     /// Queries let through in the current window.
@@ -197,8 +202,8 @@ const KERNEL_MIN_ADMIT: u32 = 1 << 16;
 /// its share: enough to tell whether the flood goes on.
 const KERNEL_MIN_THROUGH: u64 = 32;
 
-/// Above this share (3/4) the kernel filter is not worth its rule.
-const KERNEL_MAX_ADMIT: u64 = 3 << 30;
+/// Above this share (7/8) the kernel filter is not worth its rule.
+const KERNEL_MAX_ADMIT: u64 = 7 << 29;
 
 /// A plan whose shares all moved less than this (in percent) is kept as
 /// it is, rather than a new program attached every window.
@@ -211,6 +216,7 @@ impl WorkerTraffic {
             slots: vec![Slot::default(); SLOTS + 2].into_boxed_slice(),
             window_start: now,
             busy: Duration::ZERO,
+            cpu: Duration::ZERO,
             answering: Duration::ZERO,
             admitted: 0,
             cost_ns: None,
@@ -225,6 +231,13 @@ impl WorkerTraffic {
         }
     }
 
+    /// Counts CPU time the worker's thread used (user and system) since the
+    /// last call: the window's working time is the larger of it and what
+    /// [`work`](Self::work) counted.
+    pub fn count_cpu(&mut self, spent: Duration) {
+        self.cpu += spent;
+    }
+
     /// Counts packets the worker's socket dropped in the kernel (its drop
     /// counter's increase) since the last call: when the filter has rules,
     /// [`roll`](Self::roll) gives them to the ruled zones.
@@ -236,7 +249,8 @@ impl WorkerTraffic {
     /// for, in proportion to what each was expected to lose at its share
     /// (what reached the worker × (1 − share) / share): they are queries
     /// the zone was sent, and shed. Drops while no rule was in effect are
-    /// the queue's overflows, nobody's in particular, and are not counted.
+    /// the queue's overflows, which hit every zone alike: each zone's count
+    /// grows in proportion.
     fn attribute_kernel_drops(&mut self) {
         let drops = std::mem::take(&mut self.kernel_drops);
         if drops == 0 {
@@ -251,6 +265,29 @@ impl WorkerTraffic {
                 let seen = u128::from(self.report.zones[k].counts.queries.max(1));
                 weights.push((k, seen * ((1u128 << 32) - admit) / admit));
             }
+        }
+        if weights.is_empty() {
+            // No rule: the queue overflowed, and a full queue drops
+            // whatever comes, so each zone lost in proportion to what
+            // reached the worker. Counted as sent (the demand fair shares
+            // are computed from), not as shed.
+            let seen: u64 = self
+                .report
+                .zones
+                .iter()
+                .map(|z| u64::from(z.counts.queries))
+                .sum();
+            if seen == 0 {
+                return;
+            }
+            for z in &mut self.report.zones {
+                let lost = drops * u64::from(z.counts.queries) / seen;
+                z.counts.queries = z
+                    .counts
+                    .queries
+                    .saturating_add(lost.min(u64::from(u32::MAX)) as u32);
+            }
+            return;
         }
         let total: u128 = weights.iter().map(|w| w.1).sum();
         if total == 0 {
@@ -482,10 +519,10 @@ impl WorkerTraffic {
                         slot.limited = true;
                         slot.allowance = share.min(u64::from(u32::MAX)) as u32;
                         self.limited += 1;
-                        // Twice the allowance still reaches the worker,
-                        // which sheds the rest exactly (and enough to
-                        // measure the zone by).
-                        let through = (2 * share).max(KERNEL_MIN_THROUGH);
+                        // A quarter more than the allowance still reaches
+                        // the worker, which sheds the rest exactly (and
+                        // enough to measure the zone by).
+                        let through = (share + share / 4).max(KERNEL_MIN_THROUGH);
                         let admit = through.saturating_mul(1 << 32) / arrived.max(1);
                         if self.kernel_shedding && admit < KERNEL_MAX_ADMIT {
                             plan.push((
@@ -518,6 +555,7 @@ impl WorkerTraffic {
         self.report.limited = self.limited;
         self.window_start = now;
         self.busy = Duration::ZERO;
+        self.cpu = Duration::ZERO;
         self.answering = Duration::ZERO;
         self.admitted = 0;
         Some(&self.report)
@@ -540,7 +578,8 @@ impl WorkerTraffic {
             return;
         };
         let window = WINDOW.as_nanos() as u64;
-        let other = self.busy.saturating_sub(self.answering).as_nanos() as u64 * window
+        let busy = self.busy.max(self.cpu);
+        let other = busy.saturating_sub(self.answering).as_nanos() as u64 * window
             / (elapsed.as_nanos() as u64).max(1);
         let room = (window * HEADROOM / 100)
             .saturating_sub(other)
