@@ -539,7 +539,23 @@ impl WorkerTraffic {
             }
         }
         plan.sort_by_key(|p| std::cmp::Reverse(p.0));
-        let plan: Vec<KernelRule> = plan.into_iter().map(|(_, r)| r).collect();
+        let mut plan: Vec<KernelRule> = plan.into_iter().map(|(_, r)| r).collect();
+        // A rule's share at most doubles from one window to the next, and a
+        // rule no longer needed is taken away the same way: the flood
+        // comes back to the worker gradually, not all at once into a queue
+        // sized for a millisecond (which then overflows for everyone, and
+        // the rule comes back: an on-off cycle every few windows).
+        for old in &self.kernel_plan {
+            let ramp = u64::from(old.admit) * 2;
+            match plan.iter_mut().find(|r| r.id == old.id) {
+                Some(new) => new.admit = new.admit.min(ramp.min(u64::from(u32::MAX)) as u32),
+                None if ramp < KERNEL_MAX_ADMIT && self.kernel_shedding => plan.push(KernelRule {
+                    admit: ramp as u32,
+                    ..*old
+                }),
+                None => {}
+            }
+        }
         if plan_moved(&self.kernel_plan, &plan) {
             self.kernel_plan = plan;
             self.kernel_changed = true;
