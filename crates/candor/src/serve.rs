@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 use candor_answer::SharedAliases;
 use candor_api::ApiState;
 
-use crate::alias::{self, AliasSettings};
+use candor_alias::{self as alias, AliasSettings};
 use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
@@ -325,7 +325,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let phase = Arc::new(crate::observe::Phase::default());
     let ready = crate::observe::readiness(phase.clone(), store.clone());
     let api_metrics = candor_metrics::http::HttpMetrics::new();
-    let alias_stats = Arc::new(crate::alias::AliasStats::default());
+    let alias_stats = Arc::new(candor_alias::AliasStats::default());
     let udp_config = UdpConfig {
         workers,
         answer: tcp_config.answer.clone(),
@@ -521,7 +521,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         let publisher = publisher.clone();
                         Arc::new(move |change: &candor_store::ZoneChange| {
                             publisher.publish(change);
-                        }) as crate::alias::Publish
+                        }) as candor_alias::Publish
                     }),
                     stop_rx.clone(),
                 )));

@@ -9,6 +9,8 @@
 //! Refreshing can be switched off at run time; cached data is then served
 //! as it is.
 
+#![forbid(unsafe_code)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,31 +25,31 @@ use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 /// The store setting that switches refreshing (`on`, the default, or `off`).
-pub(crate) const REFRESH_SETTING: &str = "alias_refresh";
+pub const REFRESH_SETTING: &str = "alias_refresh";
 
 /// Resolver settings.
 #[derive(Clone, Debug)]
-pub(crate) struct AliasSettings {
+pub struct AliasSettings {
     /// Upstream resolvers, tried in order.
-    pub(crate) upstreams: Vec<SocketAddr>,
+    pub upstreams: Vec<SocketAddr>,
     /// Shortest time an answer is kept before refreshing.
-    pub(crate) ttl_floor: Duration,
+    pub ttl_floor: Duration,
     /// Longest time an answer is kept before refreshing.
-    pub(crate) ttl_ceiling: Duration,
+    pub ttl_ceiling: Duration,
     /// How long an answer is served after its upstream stopped answering.
-    pub(crate) max_stale: Duration,
+    pub max_stale: Duration,
     /// How long to wait for one upstream answer.
-    pub(crate) timeout: Duration,
+    pub timeout: Duration,
     /// Most upstream lookups at once.
-    pub(crate) max_concurrent: usize,
+    pub max_concurrent: usize,
     /// Most lookups started per second.
-    pub(crate) max_per_second: u32,
+    pub max_per_second: u32,
 }
 
 /// The resolver's counters, for the metrics. Answers served from the
 /// table are not counted: that would be a counter on the query path.
 #[derive(Debug, Default)]
-pub(crate) struct AliasStats {
+pub struct AliasStats {
     /// Targets followed.
     targets: AtomicU64,
     /// Targets with an answer to serve (fresh or stale).
@@ -62,7 +64,7 @@ pub(crate) struct AliasStats {
 
 impl AliasStats {
     /// Writes the counters as metrics.
-    pub(crate) fn collect(&self, s: &mut candor_metrics::Samples) {
+    pub fn collect(&self, s: &mut candor_metrics::Samples) {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let gauge = |c: &AtomicU64| i64::try_from(get(c)).unwrap_or(i64::MAX);
         s.gauge(
@@ -122,14 +124,14 @@ struct Outcome {
 }
 
 /// Publishes a zone change (see [`run`]'s `bump`).
-pub(crate) type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
+pub type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
 
 /// Runs until `stop` turns: follows the store's ALIAS targets and keeps
 /// `table` current. `enabled` is the run-time switch. With `bump` (zone
 /// transfers are configured), a target whose addresses change gives every
 /// zone pointing at it a new serial, published with `bump`, so standard
 /// secondaries get the new flattened addresses by IXFR after a NOTIFY.
-pub(crate) async fn run(
+pub async fn run(
     store: Arc<Store>,
     table: SharedAliases,
     settings: AliasSettings,
@@ -446,7 +448,7 @@ async fn ask(upstream: SocketAddr, name: &Name, rtype: Rtype, timeout: Duration)
 /// A query ID that is hard to guess (RFC 5452): SipHash under the
 /// standard library's randomly seeded keys, which differ for every
 /// `RandomState`.
-pub(crate) fn rand_id() -> u16 {
+pub fn rand_id() -> u16 {
     use std::hash::BuildHasher;
     std::collections::hash_map::RandomState::new().hash_one(0u8) as u16
 }
