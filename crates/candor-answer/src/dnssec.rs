@@ -35,6 +35,19 @@ fn tail_count(mut tails: &[u8]) -> u16 {
     n
 }
 
+/// Where the `n`-th RR tail of a block of tails starts (its end when
+/// there are fewer).
+fn skip_tails(tails: &[u8], n: usize) -> usize {
+    let mut at = 0;
+    for _ in 0..n {
+        match tails.get(at + 8..at + 10) {
+            Some(len) => at += 10 + usize::from(u16::from_be_bytes([len[0], len[1]])),
+            None => return tails.len(),
+        }
+    }
+    at.min(tails.len())
+}
+
 impl<'z> Answer<'z> {
     /// Pushes the RRSIGs over `set` (already pushed with `owner`), when
     /// the answer is signed.
@@ -50,6 +63,38 @@ impl<'z> Answer<'z> {
             if !tails.is_empty() {
                 b.push_rrset(owner, tails, tail_count(tails))?;
             }
+        }
+        Ok(())
+    }
+
+    /// Pushes the RRSIGs of POOL member `pick`'s CNAME (already pushed
+    /// with `owner`), when the answer is signed. The signer made one per
+    /// member and key, sorted in member order (`candor_dnssec::sign_zone`),
+    /// so member `pick`'s are the `pick`-th run of `keys` signatures.
+    #[inline]
+    pub(crate) fn pool_sigs(
+        &self,
+        owner: Owner<'_>,
+        pool: &candor_zone::RrSet,
+        pick: usize,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<(), Truncated> {
+        if !self.dnssec {
+            return Ok(());
+        }
+        let tails = self.zone.sig_tails(pool);
+        let members = usize::from(pool.count.max(1));
+        let total = usize::from(tail_count(tails));
+        let per = total / members;
+        if per == 0 || per * members != total {
+            return Ok(()); // Not signed member by member: nothing to add.
+        }
+        let (start, end) = (
+            skip_tails(tails, pick * per),
+            skip_tails(tails, (pick + 1) * per),
+        );
+        if let Some(sigs) = tails.get(start..end) {
+            b.push_rrset(owner, sigs, per as u16)?;
         }
         Ok(())
     }

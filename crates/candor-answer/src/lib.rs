@@ -689,6 +689,10 @@ impl<'z> Answer<'z> {
                 let target = nth_rdata(zone.tails(pool), pick);
                 let mut tail = [0u8; CNAME_TAIL_MAX];
                 b.push_rrset(owner, cname_tail(&mut tail, pool.ttl, target), 1)?;
+                self.pool_sigs(owner, pool, pick, b)?;
+                if wild {
+                    self.wildcard_answer(name);
+                }
                 if matches!(self.qtype, Rtype::CNAME | Rtype::ANY) || step == MAX_CHAIN {
                     return Ok(Rcode::NOERROR);
                 }

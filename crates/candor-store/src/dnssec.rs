@@ -73,25 +73,18 @@ pub(crate) fn sign_compiled(
     if keys.is_empty() {
         return Ok(Ok(compiled));
     }
-    // ALIAS and POOL answers are made per query after compilation, so
-    // nothing signs them yet; a signed zone refuses them rather than serve
-    // answers that validators would reject (docs/dnssec.md, "Synthesized
-    // answers").
-    if let Some(r) = compiled
-        .records()
-        .find(|r| candor_zone::is_private_type(r.rtype))
-    {
-        let kind = if r.rtype == candor_zone::ALIAS {
-            "ALIAS"
-        } else {
-            "POOL"
-        };
+    // ALIAS answers are made per query after compilation, so nothing
+    // signs them yet; a signed zone refuses them rather than serve answers
+    // that validators would reject (docs/dnssec.md, "Synthesized
+    // answers"). POOL members are signed here, one by one.
+    if let Some(r) = compiled.records().find(|r| r.rtype == candor_zone::ALIAS) {
+        let kind = "ALIAS";
         let owner = candor_wire::Name::from_wire(r.owner)
             .map_or_else(|_| compiled.apex().to_string(), |n| n.to_string());
         return Ok(Err(vec![FieldError::new(
             "type",
             format!(
-                "{kind} record at {owner}: a zone with DNSSEC cannot hold ALIAS or POOL \
+                "{kind} record at {owner}: a zone with DNSSEC cannot hold ALIAS \
                  records yet (their answers are made per query and not signed)"
             ),
         )]));

@@ -363,3 +363,167 @@ fn do_zero_and_unsigned_zones_are_unchanged() {
         );
     }
 }
+
+/// A signed zone with a POOL of three members (two inside the zone) and a
+/// wildcard POOL, signed with `keys`.
+fn pool_zones(keys: &[SigningKey]) -> (ZoneSet, ZoneSet) {
+    let mut text = String::from(
+        "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na A 192.0.2.10\nb A 192.0.2.11\n",
+    );
+    for target in ["a.p.", "b.p.", "c.other.test."] {
+        text.push_str(&super::pool_line("www", target));
+    }
+    for target in ["a.p.", "b.p."] {
+        text.push_str(&super::pool_line("*.w", target));
+    }
+    let plain = zone("p.", &text);
+    let signed = sign_zone(
+        &plain,
+        keys,
+        &SigningPolicy::default(),
+        1_764_900_000,
+        NonZeroUsize::MIN,
+    )
+    .unwrap();
+    let served = compile_signed(&plain, &signed).unwrap();
+    (
+        ZoneSet::from_zones([plain]),
+        ZoneSet::from_zones([Arc::new(served)]),
+    )
+}
+
+/// Every POOL member's CNAME goes out with its own signature, which
+/// verifies (with one key, and with a KSK and two ZSKs, as in a ZSK
+/// rollover: two signatures per member), at the POOL's name and through
+/// a wildcard POOL; DO=0 answers are those of the unsigned zone.
+#[test]
+fn pool_answers_carry_the_chosen_members_signature() {
+    let rng = ring::rand::SystemRandom::new();
+    let zsk = |_| SigningKey::generate(Algorithm::Ed25519, KeyRole::Zsk, &rng).unwrap();
+    let ksk = SigningKey::generate(Algorithm::Ed25519, KeyRole::Ksk, &rng).unwrap();
+    let split = [ksk, zsk(1), zsk(2)];
+    for (keys, per_member) in [(&[key()][..], 1), (&split[..], 2)] {
+        let (plain, z) = pool_zones(keys);
+        let config = config();
+        let mut seen = std::collections::BTreeSet::new();
+        for (qname, owner) in [("www.p.", "www.p."), ("x.w.p.", "x.w.p.")] {
+            for id in 0..32u16 {
+                let mut q = query_do(qname, Rtype::CNAME);
+                q[..2].copy_from_slice(&id.to_be_bytes());
+                let mut out = vec![0u8; 65535];
+                let len = respond(&z, &config, &request(&q, Transport::Udp), &mut out)
+                    .unwrap()
+                    .len;
+                let m = candor_wire::decode::decode_message(&out[..len]).unwrap();
+                let cname: Vec<_> = m
+                    .answer
+                    .iter()
+                    .filter(|r| r.rtype == Rtype::CNAME)
+                    .collect();
+                let sigs: Vec<_> = m
+                    .answer
+                    .iter()
+                    .filter(|r| r.rtype == Rtype::RRSIG)
+                    .collect();
+                assert_eq!(cname.len(), 1);
+                assert_eq!(sigs.len(), per_member, "{qname} id {id}");
+                let owner = candor_wire::Name::from_text(owner, None).unwrap();
+                for sig in sigs {
+                    let verified = keys.iter().any(|k| {
+                        candor_dnssec::verify_rrset(
+                            k.dnskey_rdata(),
+                            owner.as_wire(),
+                            Rtype::CNAME,
+                            &[&cname[0].rdata],
+                            &sig.rdata,
+                        )
+                    });
+                    assert!(verified, "{qname} id {id}: the member's signature verifies");
+                    // Another member's CNAME does not verify with it.
+                    let other = candor_wire::Name::from_text("c.other.test.", None).unwrap();
+                    let mistaken = keys.iter().any(|k| {
+                        candor_dnssec::verify_rrset(
+                            k.dnskey_rdata(),
+                            owner.as_wire(),
+                            Rtype::CNAME,
+                            &[other.as_wire()],
+                            &sig.rdata,
+                        )
+                    });
+                    assert!(!mistaken || cname[0].rdata == other.as_wire());
+                }
+                seen.insert((qname, cname[0].rdata.clone()));
+                // DO=0: the unsigned zone's bytes.
+                let mut q0 = query(qname, Rtype::CNAME, Some(1232));
+                q0[..2].copy_from_slice(&id.to_be_bytes());
+                let (mut a, mut b) = (vec![0u8; 65535], vec![0u8; 65535]);
+                let la = respond(&plain, &config, &request(&q0, Transport::Udp), &mut a).unwrap();
+                let lb = respond(&z, &config, &request(&q0, Transport::Udp), &mut b).unwrap();
+                assert_eq!(a[..la.len], b[..lb.len]);
+            }
+        }
+        assert_eq!(seen.len(), 5, "every member was chosen and verified");
+    }
+}
+
+#[test]
+fn pool_answers_with_do() {
+    let (_, z) = pool_zones(&[key()]);
+    // An in-zone member is followed, each step signed; the wildcard POOL
+    // proves the name it stands for does not exist.
+    let mut q = query_do("www.p.", Rtype::A);
+    q[..2].copy_from_slice(&0u16.to_be_bytes());
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: www.p. 60 IN CNAME a.p.
+        answer: www.p. 60 IN RRSIG CNAME labels=2 tag=3613
+        answer: a.p. 60 IN A 192.0.2.10
+        answer: a.p. 60 IN RRSIG A labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_answer(&z, &q, Transport::Udp).0);
+    let mut q = query_do("x.w.p.", Rtype::AAAA);
+    q[..2].copy_from_slice(&1u16.to_be_bytes());
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: x.w.p. 60 IN CNAME b.p.
+        answer: x.w.p. 60 IN RRSIG CNAME labels=2 tag=3613
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: *.w.p. 5 IN NSEC www.p. CNAME RRSIG NSEC
+        authority: *.w.p. 5 IN RRSIG NSEC labels=2 tag=3613
+        authority: b.p. 5 IN NSEC ns.p. A RRSIG NSEC
+        authority: b.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_answer(&z, &q, Transport::Udp).0);
+    // The POOL's NSEC lists CNAME (what it answers), so a validator
+    // accepts a CNAME there and nothing else.
+    check_do(
+        &z,
+        "www.p.",
+        Rtype::NSEC,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: www.p. 5 IN NSEC p. CNAME RRSIG NSEC
+        answer: www.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+    // A name below the POOL does not exist.
+    check_do(
+        &z,
+        "x.www.p.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+        rcode NXDOMAIN flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: www.p. 5 IN NSEC p. CNAME RRSIG NSEC
+        authority: www.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+}
