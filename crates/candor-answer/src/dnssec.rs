@@ -15,10 +15,10 @@
 //! encloser; a referral the DS RRset or the cut's NSEC proving there is
 //! none; every negative answer the SOA's RRSIG.
 
-use candor_wire::{MessageBuilder, Owner, Rtype, Section};
+use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section};
 use candor_zone::NodeId;
 
-use crate::{Answer, Truncated};
+use crate::{Answer, Truncated, first_rdata};
 
 /// Most NSEC records one answer carries (a wildcard at each step of a
 /// CNAME chain, or a denial's two).
@@ -97,6 +97,58 @@ impl<'z> Answer<'z> {
             b.push_rrset(owner, sigs, per as u16)?;
         }
         Ok(())
+    }
+
+    /// A or AAAA at an ALIAS owner of a signed zone, DO=1: the signed
+    /// answer the ALIAS signer published for the owner (made off the query
+    /// path, when the addresses last changed: nothing is signed here).
+    /// NODATA proves itself with the signer's NSEC for the owner, which
+    /// lists only the types the target has, while the zone's NSEC there
+    /// is still the one it was made from. Nothing published yet for the
+    /// owner (never resolved, or not signed yet) is SERVFAIL, as an
+    /// unresolved ALIAS is.
+    pub(crate) fn signed_alias(
+        &mut self,
+        node: candor_zone::NodeRef,
+        owner: Owner<'_>,
+        name: &[u8],
+        wild: bool,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<Rcode, Truncated> {
+        let table = self.aliases.load();
+        let zone = self.zone;
+        let Some(signed) = table.signed(zone.name_bytes(node.id)) else {
+            return Ok(Rcode::SERVFAIL);
+        };
+        let set = if self.qtype == Rtype::A {
+            &signed.a
+        } else {
+            &signed.aaaa
+        };
+        if let Some(set) = set {
+            b.push_rrset(owner, &set.tails, set.count)?;
+            b.push_rrset(owner, &set.sigs, set.sig_count)?;
+            if wild {
+                self.wildcard_answer(name);
+            }
+            return Ok(Rcode::NOERROR);
+        }
+        self.negative(b)?;
+        let current = zone
+            .rrset(node, Rtype::NSEC)
+            .map(|n| first_rdata(zone.tails(n)));
+        match &signed.nsec {
+            Some(nsec) if current == Some(&nsec.base[..]) => {
+                let at = Owner::Name(zone.name_bytes(node.id));
+                b.push_rrset(at, &nsec.set.tails, nsec.set.count)?;
+                b.push_rrset(at, &nsec.set.sigs, nsec.set.sig_count)?;
+                if wild && let Some(id) = self.covering(name) {
+                    self.prove(id);
+                }
+            }
+            _ => self.nodata_proof(node.id, name, wild),
+        }
+        Ok(Rcode::NOERROR)
     }
 
     /// Remembers that node `id`'s NSEC goes in the authority section

@@ -498,7 +498,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 stop_rx.clone(),
             )));
             tracing::info!(api = %args.api_listen, "REST API listening");
-            if !args.data.alias_upstreams.is_empty() {
+            // The resolver runs with upstreams; without, it still signs
+            // the ALIAS answers of signed zones whose targets Candor serves.
+            {
                 let settings = AliasSettings {
                     upstreams: args.data.alias_upstreams.clone(),
                     ttl_floor: Duration::from_secs(args.alias_ttl_floor),
@@ -512,6 +514,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 };
                 tasks.push(tokio::spawn(alias::run(
                     store.clone(),
+                    zones.clone(),
                     tcp_config.answer.aliases.clone(),
                     settings,
                     Arc::new(AtomicBool::new(true)),
@@ -525,7 +528,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     }),
                     stop_rx.clone(),
                 )));
-                tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+                if !args.data.alias_upstreams.is_empty() {
+                    tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+                }
             }
             let redirector = candor_redirect::router(redirects.clone());
             tasks.push(
