@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use candor_answer::{AliasEntry, AliasTable, SharedAliases};
 use candor_store::Store;
-use candor_zone::ZoneSet;
 use candor_wire::decode::decode_message;
 use candor_wire::{Name, QuerySpec, Rtype, query_message};
+use candor_zone::ZoneSet;
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc, watch};
 

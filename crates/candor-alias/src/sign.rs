@@ -31,6 +31,9 @@ use candor_dnssec::{SignError, SigningKey, SigningPolicy, nsec, sign_rrset};
 use candor_wire::{Rtype, wire_name_len};
 use candor_zone::{ALIAS, NodeId, Zone, ZoneSet};
 
+/// RDATAs of one RRset, sorted.
+type Rdatas = Vec<Vec<u8>>;
+
 /// Most addresses of one family in a signed answer (as in unsigned ones).
 const MAX_ADDRESSES: usize = 16;
 
@@ -151,13 +154,11 @@ impl Signer {
                     nsec: o.nsec.clone(),
                     dnskeys: z.dnskeys.clone(),
                 };
-                let current = self.done.get(&o.owner).is_some_and(|d| {
-                    d.want == want && !self.policy.refresh_due(d.at, now)
-                });
-                let failed_lately = self
-                    .failed
+                let current = self
+                    .done
                     .get(&o.owner)
-                    .is_some_and(|&at| now < at + 60);
+                    .is_some_and(|d| d.want == want && !self.policy.refresh_due(d.at, now));
+                let failed_lately = self.failed.get(&o.owner).is_some_and(|&at| now < at + 60);
                 if !current && !failed_lately {
                     wants.push(want);
                 }
@@ -259,11 +260,9 @@ fn alias_owners(zone: &Zone) -> Vec<Owner> {
         let Some(target) = rdatas(zone.tails(alias)).next() else {
             continue;
         };
-        let nsec = zone.rrset(node, Rtype::NSEC).and_then(|s| {
-            rdatas(zone.tails(s))
-                .next()
-                .map(|r| (r.to_vec(), s.ttl))
-        });
+        let nsec = zone
+            .rrset(node, Rtype::NSEC)
+            .and_then(|s| rdatas(zone.tails(s)).next().map(|r| (r.to_vec(), s.ttl)));
         out.push(Owner {
             owner: zone.name_bytes(id).into(),
             target: target.to_ascii_lowercase().into(),
@@ -281,7 +280,7 @@ fn addresses(
     zones: &ZoneSet,
     target: &[u8],
     resolved: &dyn Fn(&[u8]) -> Option<AliasEntry>,
-) -> Option<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+) -> Option<(Rdatas, Rdatas)> {
     let mut out = [Vec::new(), Vec::new()];
     for (slot, rtype) in out.iter_mut().zip([Rtype::A, Rtype::AAAA]) {
         match local_alias_target(zones, target, rtype) {
@@ -296,9 +295,19 @@ fn addresses(
                 let entry = resolved(target)?;
                 if entry.exists {
                     *slot = if rtype == Rtype::A {
-                        entry.v4.iter().take(MAX_ADDRESSES).map(|a| a.to_vec()).collect()
+                        entry
+                            .v4
+                            .iter()
+                            .take(MAX_ADDRESSES)
+                            .map(|a| a.to_vec())
+                            .collect()
                     } else {
-                        entry.v6.iter().take(MAX_ADDRESSES).map(|a| a.to_vec()).collect()
+                        entry
+                            .v6
+                            .iter()
+                            .take(MAX_ADDRESSES)
+                            .map(|a| a.to_vec())
+                            .collect()
                     };
                 }
             }
@@ -315,11 +324,7 @@ fn addresses(
 /// missing the owner's NSEC without it. Only keys whose DNSKEY the served
 /// zone publishes sign (a key the zone does not show could not be
 /// validated): `None` when there is no such key.
-pub fn sign(
-    want: &Want,
-    keys: &[SigningKey],
-    now: u64,
-) -> Option<Result<SignedAlias, SignError>> {
+pub fn sign(want: &Want, keys: &[SigningKey], now: u64) -> Option<Result<SignedAlias, SignError>> {
     let keys: Vec<&SigningKey> = keys
         .iter()
         .filter(|k| {
