@@ -527,3 +527,174 @@ fn pool_answers_with_do() {
     "#]],
     );
 }
+
+/// A signed zone with an ALIAS at `app.p.` (to a name outside), and the
+/// table the ALIAS signer would publish for it: the A RRset signed, AAAA
+/// missing, and the owner's NSEC without AAAA, signed (made here with the
+/// signer's primitives; `candor-alias` tests the signer itself).
+fn alias_signed(nsec_base_matches: bool) -> (ZoneSet, crate::Config) {
+    use crate::{AliasEntry, AliasTable, SignedAlias, SignedNsec, SignedRrset};
+    let mut text = String::from("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
+    text.push_str(
+        &super::pool_line("app", "www.elsewhere.test.").replace("TYPE65303", "TYPE65304"),
+    );
+    text.push_str("app MX 10 ns\n");
+    let plain = zone("p.", &text);
+    let signed = sign_zone(
+        &plain,
+        &[key()],
+        &SigningPolicy::default(),
+        1_764_900_000,
+        NonZeroUsize::MIN,
+    )
+    .unwrap();
+    let served = compile_signed(&plain, &signed).unwrap();
+    let owner = candor_wire::Name::from_text("app.p.", None).unwrap();
+    let apex = candor_wire::Name::from_text("p.", None).unwrap();
+    let validity = SigningPolicy::default().validity(1_764_900_000, 0);
+    let tail = |rtype: Rtype, ttl: u32, rdata: &[u8]| {
+        let mut t = rtype.0.to_be_bytes().to_vec();
+        t.extend_from_slice(&1u16.to_be_bytes());
+        t.extend_from_slice(&ttl.to_be_bytes());
+        t.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        t.extend_from_slice(rdata);
+        t
+    };
+    let signed_set = |rtype: Rtype, ttl: u32, rdata: &[u8]| {
+        let sig = candor_dnssec::sign_rrset(
+            &key(),
+            apex.as_wire(),
+            owner.as_wire(),
+            rtype,
+            ttl,
+            &[rdata],
+            validity,
+        )
+        .unwrap();
+        SignedRrset {
+            tails: tail(rtype, ttl, rdata).into(),
+            count: 1,
+            sigs: tail(Rtype::RRSIG, ttl, &sig).into(),
+            sig_count: 1,
+        }
+    };
+    let node = served.lookup(owner.as_wire());
+    let candor_zone::Lookup::Exact(node) = node else {
+        panic!("app.p. exists");
+    };
+    let nsec = served.rrset(node, Rtype::NSEC).unwrap();
+    let base = super::super::first_rdata(served.tails(nsec)).to_vec();
+    let next = &base[..candor_wire::wire_name_len(&base).unwrap()];
+    let bitmap =
+        candor_dnssec::nsec::type_bitmap(&[Rtype::A, Rtype::MX, Rtype::RRSIG, Rtype::NSEC]);
+    let variant = candor_dnssec::nsec::nsec_rdata(next, &bitmap);
+    let mut base_seen = base.clone();
+    if !nsec_base_matches {
+        base_seen[1] ^= 0x20; // As if the zone's chain had moved on.
+    }
+    let table = AliasTable::new([(
+        Box::from(
+            candor_wire::Name::from_text("www.elsewhere.test.", None)
+                .unwrap()
+                .as_wire(),
+        ),
+        AliasEntry {
+            exists: true,
+            v4: vec![[198, 51, 100, 7]],
+            v6: Vec::new(),
+            ttl: 42,
+        },
+    )])
+    .with_signed([(
+        Box::from(owner.as_wire()),
+        Arc::new(SignedAlias {
+            a: Some(signed_set(Rtype::A, 60, &[198, 51, 100, 7])),
+            aaaa: None,
+            nsec: Some(SignedNsec {
+                base: base_seen.into(),
+                set: signed_set(Rtype::NSEC, nsec.ttl, &variant),
+            }),
+        }),
+    )]);
+    let config = config();
+    config.aliases.store(Arc::new(table));
+    (ZoneSet::from_zones([Arc::new(served)]), config)
+}
+
+/// Renders a DO=1 answer with `config` (its ALIAS table).
+fn render_with(
+    zones: &ZoneSet,
+    config: &crate::Config,
+    name: &str,
+    qtype: Rtype,
+    dnssec: bool,
+) -> String {
+    let q = if dnssec {
+        query_do(name, qtype)
+    } else {
+        query(name, qtype, Some(1232))
+    };
+    let mut out = vec![0u8; 65535];
+    let len = respond(zones, config, &request(&q, Transport::Udp), &mut out)
+        .unwrap()
+        .len;
+    super::render(&candor_wire::decode::decode_message(&out[..len]).unwrap())
+}
+
+#[test]
+fn alias_answers_with_do_copy_the_signers_answer() {
+    let (z, config) = alias_signed(true);
+    // A: the signed set (the ALIAS's TTL), with its RRSIG.
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: app.p. 60 IN A 198.51.100.7
+        answer: app.p. 60 IN RRSIG A labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, true));
+    // DO=0: the resolver's entry as before (its TTL), no RRSIG.
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=false
+        answer: app.p. 42 IN A 198.51.100.7
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, false));
+    // AAAA: NODATA proven by the signer's NSEC (A, MX: no AAAA).
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: app.p. 5 IN NSEC ns.p. A MX RRSIG NSEC
+        authority: app.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::AAAA, true));
+    // A type the owner lacks: the zone's own NSEC (lists A and AAAA).
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: app.p. 5 IN NSEC ns.p. A MX AAAA RRSIG NSEC
+        authority: app.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::TXT, true));
+    // The signer's NSEC was made from another chain: the zone's NSEC.
+    let (z, config) = alias_signed(false);
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: app.p. 5 IN NSEC ns.p. A MX AAAA RRSIG NSEC
+        authority: app.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::AAAA, true));
+    // Nothing signed for the owner yet: SERVFAIL (as never resolved).
+    config.aliases.store(Arc::new(crate::AliasTable::default()));
+    expect![[r#"
+        rcode SERVFAIL flags qr aa rd
+        opt: udp=1232 version=0 do=true
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, true));
+}
