@@ -99,7 +99,7 @@ struct Done {
 /// the signed answers published for them.
 #[derive(Default)]
 pub struct Signer {
-    /// Signed zones with ALIAS records, by apex.
+    /// Served signed zones (with their ALIAS owners, often none), by apex.
     zones: HashMap<Box<[u8]>, ZoneOwners>,
     /// Published answers by owner.
     done: HashMap<Box<[u8]>, Done>,
@@ -213,8 +213,9 @@ impl Signer {
             .iter()
             .filter(|z| z.signed().is_some())
             .collect();
-        self.zones
-            .retain(|apex, _| served.iter().any(|z| *z.apex().as_wire() == **apex));
+        let apexes: std::collections::HashSet<&[u8]> =
+            served.iter().map(|z| z.apex().as_wire()).collect();
+        self.zones.retain(|apex, _| apexes.contains(&**apex));
         for zone in served {
             let apex = zone.apex().as_wire();
             if self
@@ -224,11 +225,8 @@ impl Signer {
             {
                 continue;
             }
+            // Kept even without owners: a zone is read once per version.
             let owners = alias_owners(zone);
-            if owners.is_empty() {
-                self.zones.remove(apex);
-                continue;
-            }
             let mut dnskeys: Vec<Vec<u8>> = zone
                 .rrset(zone.node(0), Rtype::DNSKEY)
                 .map(|s| rdatas(zone.tails(s)).map(<[u8]>::to_vec).collect())
