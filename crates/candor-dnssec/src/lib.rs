@@ -37,5 +37,6 @@ pub use key::{
 };
 pub use rrsig::{
     SignError, SigningPolicy, Validity, canonical_rdata, rrsig_labels, sign_rrset, signed_data,
+    verify_rrset,
 };
 pub use zone::{SignedZone, ZoneSignError, compile_signed, sign_zone, signed_at, zone_text};

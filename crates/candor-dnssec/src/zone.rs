@@ -89,10 +89,13 @@ enum Kind {
 /// everything else by the CSK/ZSKs; at a delegation only the DS and NSEC
 /// RRsets. NSEC TTLs are the negative-caching TTL (RFC 9077).
 ///
-/// ALIAS and POOL records are not signed here: what they answer is
-/// decided after compilation (docs/dnssec.md, "Synthesized answers");
-/// their names appear in the chain with the types they answer (A and AAAA
-/// for ALIAS, CNAME for POOL).
+/// A POOL's members are signed one by one, as the CNAME each answers
+/// with (one RRSIG per member and key, owned by the POOL's name, in member
+/// order). ALIAS records are not signed here: their addresses are known
+/// only to the ALIAS resolver, which signs them when it publishes them
+/// (docs/dnssec.md, "Synthesized answers"). Both names appear in the
+/// chain with the types they answer (A and AAAA for ALIAS, CNAME for
+/// POOL).
 ///
 /// The signatures are made on `threads` threads (signing is nearly all of
 /// the time, and RRsets are independent); the result does not depend on
@@ -185,6 +188,7 @@ pub fn sign_zone(
             ttl: soa_ttl,
             rdatas: rdatas.iter().map(|r| r.to_vec().into()).collect(),
             key_set: true,
+            later: 0,
         });
     }
 
@@ -205,10 +209,27 @@ pub fn sign_zone(
                 (Kind::Data, t) if t == POOL => types.push(Rtype::CNAME),
                 (Kind::Data, t) => types.push(t),
             }
-            if set.rtype == ALIAS
-                || set.rtype == POOL
-                || set.rtype == Rtype::NS && kind == Kind::Cut
-            {
+            if set.rtype == ALIAS || set.rtype == Rtype::NS && kind == Kind::Cut {
+                continue;
+            }
+            if set.rtype == POOL {
+                // A POOL answers one CNAME per query, chosen among its
+                // members: each member's CNAME is signed on its own.
+                // Member `i` expires `i` seconds after member 0, so the
+                // signatures sort (by RDATA: type covered, algorithm,
+                // labels, TTL, then expiration) in member order, which is
+                // how the answer finds the chosen member's
+                // (`candor-answer`, `pool_sigs`).
+                for (i, member) in tails_rdata(zone.tails(set)).enumerate() {
+                    jobs.push(Job {
+                        owner,
+                        rtype: Rtype::CNAME,
+                        ttl: set.ttl,
+                        rdatas: vec![Cow::Borrowed(member)],
+                        key_set: false,
+                        later: u32::try_from(i).unwrap_or(u32::MAX),
+                    });
+                }
                 continue;
             }
             jobs.push(Job {
@@ -217,6 +238,7 @@ pub fn sign_zone(
                 ttl: set.ttl,
                 rdatas: tails_rdata(zone.tails(set)).map(Cow::Borrowed).collect(),
                 key_set: false,
+                later: 0,
             });
         }
         chain_types.push(types);
@@ -237,6 +259,7 @@ pub fn sign_zone(
             ttl: negative_ttl,
             rdatas: vec![Cow::Owned(rdata)],
             key_set: false,
+            later: 0,
         });
     }
 
@@ -285,6 +308,9 @@ struct Job<'z> {
     rdatas: Vec<Cow<'z, [u8]>>,
     /// Whether it is an apex key set (signed by CSK/KSKs), not zone data.
     key_set: bool,
+    /// Seconds added to the signatures' expiration (a POOL member's index:
+    /// see `sign_zone`).
+    later: u32,
 }
 
 /// What signing needs besides the RRsets.
@@ -309,7 +335,8 @@ impl Signers<'_> {
         for job in jobs {
             rdatas.clear();
             rdatas.extend(job.rdatas.iter().map(|r| r.as_ref()));
-            let validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
+            let mut validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
+            validity.expiration = validity.expiration.wrapping_add(job.later);
             let keys = if job.key_set { self.keys } else { self.zone };
             for key in keys {
                 let rdata = sign_rrset(

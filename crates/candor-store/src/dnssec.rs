@@ -73,29 +73,9 @@ pub(crate) fn sign_compiled(
     if keys.is_empty() {
         return Ok(Ok(compiled));
     }
-    // ALIAS and POOL answers are made per query after compilation, so
-    // nothing signs them yet; a signed zone refuses them rather than serve
-    // answers that validators would reject (docs/dnssec.md, "Synthesized
-    // answers").
-    if let Some(r) = compiled
-        .records()
-        .find(|r| candor_zone::is_private_type(r.rtype))
-    {
-        let kind = if r.rtype == candor_zone::ALIAS {
-            "ALIAS"
-        } else {
-            "POOL"
-        };
-        let owner = candor_wire::Name::from_wire(r.owner)
-            .map_or_else(|_| compiled.apex().to_string(), |n| n.to_string());
-        return Ok(Err(vec![FieldError::new(
-            "type",
-            format!(
-                "{kind} record at {owner}: a zone with DNSSEC cannot hold ALIAS or POOL \
-                 records yet (their answers are made per query and not signed)"
-            ),
-        )]));
-    }
+    // POOL members are signed here, one by one; ALIAS answers are signed
+    // by the ALIAS signer when their addresses are known (`candor-alias`,
+    // docs/dnssec.md "Synthesized answers").
     let threads =
         NonZeroUsize::new(SIGNING_THREADS.load(Ordering::Relaxed)).unwrap_or(NonZeroUsize::MIN);
     let at = u64::try_from(now()).unwrap_or(0);
@@ -199,6 +179,25 @@ fn parse_role(name: &str) -> Option<KeyRole> {
 }
 
 impl Store {
+    /// The keys of zone `zone` (by name, any account) that sign its data
+    /// (CSK or ZSK), for the ALIAS signer (`candor-alias`), which signs
+    /// ALIAS answers with them off the query path; none when DNSSEC is off
+    /// or the zone is not stored. The keys hold their secrets: never log
+    /// them (their `Debug` shows algorithm, role and key tag only).
+    pub fn zone_signing_keys(&self, zone: &str) -> Result<Vec<SigningKey>, StoreError> {
+        self.read(|tx| {
+            let name = crate::content::normalize_zone_name(zone);
+            let id: Option<i64> = tx
+                .query_row("SELECT id FROM zones WHERE name = ?1", [name], |r| r.get(0))
+                .optional()?;
+            let keys = match id {
+                Some(id) => zone_keys(tx, id)?,
+                None => Vec::new(),
+            };
+            Ok(keys.into_iter().filter(|k| k.role().signs_zone()).collect())
+        })
+    }
+
     /// Whether DNSSEC is enabled for a zone of an account.
     pub fn dnssec(&self, account_id: i64, zone: &str) -> Result<DnssecState, StoreError> {
         self.read(|tx| {

@@ -2,7 +2,6 @@
 
 #![forbid(unsafe_code)]
 
-mod alias;
 mod audit_cli;
 mod backup;
 mod catalog;

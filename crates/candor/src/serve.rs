@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 use candor_answer::SharedAliases;
 use candor_api::ApiState;
 
-use crate::alias::{self, AliasSettings};
+use candor_alias::{self as alias, AliasSettings};
 use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
@@ -325,7 +325,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let phase = Arc::new(crate::observe::Phase::default());
     let ready = crate::observe::readiness(phase.clone(), store.clone());
     let api_metrics = candor_metrics::http::HttpMetrics::new();
-    let alias_stats = Arc::new(crate::alias::AliasStats::default());
+    let alias_stats = Arc::new(candor_alias::AliasStats::default());
     let udp_config = UdpConfig {
         workers,
         answer: tcp_config.answer.clone(),
@@ -499,7 +499,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 stop_rx.clone(),
             )));
             tracing::info!(api = %args.api_listen, "REST API listening");
-            if !args.data.alias_upstreams.is_empty() {
+            // The resolver runs with upstreams; without, it still signs
+            // the ALIAS answers of signed zones whose targets Candor serves.
+            {
                 let settings = AliasSettings {
                     upstreams: args.data.alias_upstreams.clone(),
                     ttl_floor: Duration::from_secs(args.alias_ttl_floor),
@@ -513,6 +515,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 };
                 tasks.push(tokio::spawn(alias::run(
                     store.clone(),
+                    zones.clone(),
                     tcp_config.answer.aliases.clone(),
                     settings,
                     Arc::new(AtomicBool::new(true)),
@@ -522,11 +525,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         let publisher = publisher.clone();
                         Arc::new(move |change: &candor_store::ZoneChange| {
                             publisher.publish(change);
-                        }) as crate::alias::Publish
+                        }) as candor_alias::Publish
                     }),
                     stop_rx.clone(),
                 )));
-                tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+                if !args.data.alias_upstreams.is_empty() {
+                    tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+                }
             }
             let redirector = candor_redirect::router(redirects.clone());
             tasks.push(
