@@ -19,9 +19,10 @@ pub const POOL: Rtype = Rtype(65303);
 pub const ALIAS: Rtype = Rtype(65304);
 
 /// Whether a type is one of Candor's private record types, which live in
-/// zones but are never served as themselves.
+/// zones but are never served as themselves (POOL, ALIAS, and REGIONAL:
+/// `regional`).
 pub fn is_private_type(rtype: Rtype) -> bool {
-    rtype == POOL || rtype == ALIAS
+    rtype == POOL || rtype == ALIAS || rtype == crate::regional::REGIONAL
 }
 
 /// Index of a node in its zone's arena.
