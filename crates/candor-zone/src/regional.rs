@@ -221,5 +221,20 @@ mod tests {
             with(&|v| v[3..5].copy_from_slice(&REGIONAL.0.to_be_bytes())),
             Err(RegionalError::Type)
         );
+        // Every byte set to every value: no panic, and what decodes
+        // encodes back to the same bytes (owner in lower case).
+        for at in 0..good.len() {
+            for value in 0..=255u8 {
+                let mut v = good.clone();
+                v[at] = value;
+                if let Ok(r) = decode(&v) {
+                    let mut again = Vec::new();
+                    encode(&r.owner, r.rtype, r.ttl, &r.regions, r.rdata, &mut again);
+                    let mut want = v.clone();
+                    want[..r.owner.len()].make_ascii_lowercase();
+                    assert_eq!(again, want, "byte {at} = {value}");
+                }
+            }
+        }
     }
 }
