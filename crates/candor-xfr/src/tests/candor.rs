@@ -262,3 +262,34 @@ fn regional_views_fall_back_to_a_full_compile_and_skip_bad_records() {
         candor_zone::Lookup::Wildcard(_)
     ));
 }
+
+/// A signed zone goes out in the standard view even to a request with the
+/// option (a secondary could not sign what it would synthesize): no
+/// private type, no option back; and its REGIONAL records are neither
+/// signed nor in the apex's NSEC bitmap.
+#[test]
+fn signed_zones_go_out_in_the_standard_view() {
+    use candor_dnssec::{Algorithm, KeyRole, SigningKey, SigningPolicy, compile_signed, sign_zone};
+    let unsigned = regional_example(1, "192.0.2.7");
+    let rng = ring::rand::SystemRandom::new();
+    let key = SigningKey::generate(Algorithm::EcdsaP256Sha256, KeyRole::Csk, &rng).unwrap();
+    let one = std::num::NonZeroUsize::MIN;
+    let signed = sign_zone(&unsigned, &[key], &SigningPolicy::default(), NOW, one).unwrap();
+    let zone = Arc::new(compile_signed(&unsigned, &signed).unwrap());
+    assert!(zone.signed().is_some());
+    let (p, _) = primary(vec![zone], &["127.0.0.1"], vec![]);
+    let text = render_candor(&p, &candor_request("example.", None));
+    for private in [
+        "REGIONAL",
+        "TYPE65303",
+        "TYPE65304",
+        "TYPE65305",
+        "OPT \\# 4 FF190000",
+    ] {
+        assert!(!text.contains(private), "{private}:\n{text}");
+    }
+    let bitmap = "example. 60 NSEC flat.example. NS SOA RRSIG NSEC DNSKEY CDS CDNSKEY\n";
+    assert!(text.contains(bitmap), "{text}");
+    assert!(text.contains("\n. 0 OPT"), "{text}");
+    assert!(text.contains("flat.example. 300 A 192.0.2.80"), "{text}");
+}
