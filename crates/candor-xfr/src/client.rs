@@ -465,7 +465,11 @@ impl Exchange {
                         records: vec![first],
                     }));
                 }
-                Reading::Full(s, vec![first, record])
+                let mut records = vec![first];
+                if self.candor || !is_private_type(record.rtype) {
+                    records.push(record);
+                }
+                Reading::Full(s, records)
             }
             (Reading::Full(s, records), Some(_)) => {
                 return Ok(Some(Received::Full { soa: s, records }));
@@ -521,8 +525,6 @@ impl Exchange {
     }
 }
 
-//----------- Applying --------------------------------------------------------
-
 /// Whether an answer's OPT record carries the Candor view option.
 fn repeats_candor_view(m: &Message) -> bool {
     m.additional
@@ -530,6 +532,8 @@ fn repeats_candor_view(m: &Message) -> bool {
         .filter(|r| r.rtype == Rtype::OPT)
         .any(|r| crate::request::has_candor_view(&r.rdata) == Some(true))
 }
+
+//----------- Applying --------------------------------------------------------
 
 /// Why received data did not make a zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
