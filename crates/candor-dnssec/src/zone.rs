@@ -205,6 +205,9 @@ pub fn sign_zone(
                 (Kind::Cut, Rtype::NS) => types.push(Rtype::NS),
                 (Kind::Cut, Rtype::DS) => types.push(Rtype::DS),
                 (Kind::Cut, _) => continue,
+                // REGIONAL records are for Candor secondaries only: never
+                // answered, so neither signed nor in the bitmap.
+                (Kind::Data, t) if t == candor_zone::REGIONAL => continue,
                 (Kind::Data, t) if t == ALIAS => types.extend([Rtype::A, Rtype::AAAA]),
                 (Kind::Data, t) if t == POOL => types.push(Rtype::CNAME),
                 (Kind::Data, t) => types.push(t),

@@ -5,7 +5,9 @@
 //! each other's serials and compile in full, as every write did before.
 //!
 //! Run with `cargo run --release -p candor-store --example write_latency`
-//! (optionally `-- RECORDS WRITES`). It writes a temporary database.
+//! (optionally `-- RECORDS WRITES REGIONAL`: the first REGIONAL records
+//! are limited to region `ams`, which every write then carries as REGIONAL
+//! records at the apex, docs/regions.md). It writes a temporary database.
 
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let writes: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
+    let regional: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("candor-write-latency-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("candor.db");
@@ -56,6 +59,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let account = a.create_account("bench@example.org")?.id;
     let mut text = String::with_capacity(records as usize * 32);
     for i in 0..records {
+        if i < regional {
+            text.push_str(";@regions ams ");
+        }
         text.push_str(&format!(
             "host{i} 3600 IN A 10.{}.{}.{}\n",
             i >> 16 & 255,
@@ -72,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &mut |_| {},
     )?;
     say(format!(
-        "import of {records} records: {:.1} s",
+        "import of {records} records ({regional} in region ams): {:.1} s",
         t.elapsed().as_secs_f64()
     ));
     let www = RecordInput {

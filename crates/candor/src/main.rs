@@ -225,8 +225,9 @@ struct ServeArgs {
     /// This name server's region (`ams`, `sv1`, ...): it serves the store's
     /// global records and those whose `regions` list this label (regional
     /// records, docs/regions.md). Without it, the global records only. A
-    /// server with a region cannot feed secondaries (--xfr-allow, --notify,
-    /// --catalog): they must get the global view.
+    /// secondary (--secondary) serves its zones' records for this region
+    /// too, as a Candor primary sends them. A server with a region cannot
+    /// feed secondaries (--xfr-allow, --notify, --catalog).
     #[arg(long, value_name = "LABEL", value_parser = region_label)]
     region: Option<String>,
     /// The status page and its monitors (run when the store is served).

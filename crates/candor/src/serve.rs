@@ -86,7 +86,8 @@ pub(crate) fn preflight(args: &ServeArgs) -> anyhow::Result<Option<Arc<candor_tl
 /// Refuses `--region` where its view would leave this server: a primary
 /// feeds secondaries the zones it serves, and they must get the global
 /// view (docs/regions.md), so `--region` goes without `--xfr-allow`,
-/// `--notify` and `--catalog`; and it concerns the store's zones only.
+/// `--notify` and `--catalog`; and it concerns the store's zones and,
+/// with `--secondary`, the regional records a Candor primary sends.
 fn check_region(args: &ServeArgs) -> anyhow::Result<()> {
     let Some(region) = &args.region else {
         return Ok(());
@@ -107,13 +108,6 @@ fn check_region(args: &ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!(
             "--region {region} selects the store's regional records, and this server serves \
              only --zones files: add --data-dir, or leave --region out"
-        );
-    }
-    if !args.xfr.secondary.is_empty() || !args.xfr.secondary_catalog.is_empty() {
-        tracing::warn!(
-            region = %region,
-            "zones this server is a secondary of are served as transferred (the global \
-             view): transfers do not carry regional records yet"
         );
     }
     Ok(())
@@ -262,6 +256,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             &secondary_dir,
             &publisher,
             &s.expired,
+            args.region.as_deref(),
         )
     });
     // Not in this server's own catalog: the zones it is a secondary of
@@ -394,6 +389,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 routes: Default::default(),
                 members: Default::default(),
                 stop: stop_rx.clone(),
+                region: args.region.clone(),
             };
             tasks.extend(crate::secondary::spawn(loaded, shared, wiring.notifies));
         }
