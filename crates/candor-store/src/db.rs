@@ -167,6 +167,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone_id);
     ",
+    // Version 8: DNSSEC key states (docs/dnssec.md, "Rollovers"): RFC
+    // 7583's timestamps per key, what the parent was asked for and holds,
+    // whether the zone is going unsigned, and the next event `candor
+    // serve` expects. Keys made before were published, signing and
+    // offered from their creation.
+    "
+    ALTER TABLE dnssec ADD COLUMN disabling_at INTEGER;
+    ALTER TABLE dnssec ADD COLUMN next_event_at INTEGER;
+    ALTER TABLE dnssec ADD COLUMN next_event TEXT;
+    ALTER TABLE dnssec_keys ADD COLUMN published_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE dnssec_keys ADD COLUMN active_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN retired_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN removed_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_offered_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_withdrawn_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_seen_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_gone_at INTEGER;
+    UPDATE dnssec_keys SET published_at = created_at,
+        active_at = CASE WHEN role = 'ksk' THEN NULL ELSE created_at END,
+        ds_offered_at = CASE WHEN role = 'zsk' THEN NULL ELSE created_at END;
+    ",
 ];
 
 /// The schema version the migrations lead to.
