@@ -269,9 +269,15 @@ fn print_status(store: &candor_store::Store, account: i64, zone: &str) -> anyhow
                 k.algorithm,
                 k.state,
                 k.published_at,
-                k.active_at.as_ref().map_or(String::new(), |t| format!(", active {t}")),
-                k.retired_at.as_ref().map_or(String::new(), |t| format!(", retired {t}")),
-                k.removed_at.as_ref().map_or(String::new(), |t| format!(", removed {t}")),
+                k.active_at
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", active {t}")),
+                k.retired_at
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", retired {t}")),
+                k.removed_at
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", removed {t}")),
                 k.ds.map_or(String::new(), |d| format!("; DS {d}")),
             );
         }

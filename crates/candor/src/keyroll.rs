@@ -88,7 +88,12 @@ pub(crate) async fn run(
         if *stop.borrow() {
             return;
         }
-        let (st, p, a, s) = (store.clone(), publisher.clone(), args.clone(), state.clone());
+        let (st, p, a, s) = (
+            store.clone(),
+            publisher.clone(),
+            args.clone(),
+            state.clone(),
+        );
         let pass = tokio::task::spawn_blocking(move || {
             if let Ok(mut guard) = s.lock() {
                 let (ttls, shown) = &mut *guard;
@@ -105,7 +110,13 @@ pub(crate) async fn run(
 type Shown = HashMap<i64, Option<u64>>;
 
 /// One pass over the zones with DNSSEC.
-fn check(store: &Store, publisher: &Publisher, args: &KeyrollArgs, ttls: &mut TtlCache, shown: &mut Shown) {
+fn check(
+    store: &Store,
+    publisher: &Publisher,
+    args: &KeyrollArgs,
+    ttls: &mut TtlCache,
+    shown: &mut Shown,
+) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -138,17 +149,26 @@ fn check(store: &Store, publisher: &Publisher, args: &KeyrollArgs, ttls: &mut Tt
             }
         };
         let poll = states.poll(now, &policy);
-        let next = poll.next_time().or(if poll.waits.iter().any(|w| matches!(w, Wait::Parent(_))) {
-            Some(0)
-        } else {
-            None
-        });
+        let next =
+            poll.next_time()
+                .or(if poll.waits.iter().any(|w| matches!(w, Wait::Parent(_))) {
+                    Some(0)
+                } else {
+                    None
+                });
         if poll.actions.is_empty() && shown.get(&id) == Some(&next) {
             continue;
         }
         match store.dnssec_advance(id, now, &policy) {
             Ok((after, change)) => {
-                shown.insert(id, after.next_time().or(if after.waits.is_empty() { None } else { Some(0) }));
+                shown.insert(
+                    id,
+                    after.next_time().or(if after.waits.is_empty() {
+                        None
+                    } else {
+                        Some(0)
+                    }),
+                );
                 if let Some(change) = change {
                     publisher.publish(&change);
                     tracing::info!(
