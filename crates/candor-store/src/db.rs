@@ -19,7 +19,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one entry per version: `MIGRATIONS[n]` takes version `n` to
 /// `n + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // Version 1.
     "
     CREATE TABLE accounts (

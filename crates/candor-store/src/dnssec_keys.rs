@@ -914,4 +914,48 @@ mod tests {
         assert_eq!(apex(&back, Rtype::CDS).len(), 1);
         assert_ne!(apex(&back, Rtype::CDS), [CDS_DELETE.to_vec()]);
     }
+
+    /// Keys stored before key states existed (schema version 7) were
+    /// published, signing and offered from their creation, and read so
+    /// after the migration.
+    #[test]
+    fn keys_of_schema_version_7_migrate_as_published_active_and_offered() {
+        let dir = crate::tests::TempDir::new("v7-keys");
+        let path = dir.path().join("candor.db");
+        std::fs::create_dir_all(dir.path()).unwrap();
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for step in &crate::db::MIGRATIONS[..7] {
+                conn.execute_batch(step).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO accounts (id, email, created_at, updated_at)
+                     VALUES (1, 'a@example.org', 100, 100);
+                 INSERT INTO zones (id, account_id, name, serial, reverse, created_at, updated_at)
+                     VALUES (1, 1, 'example.com', 1, 0, 100, 100);
+                 INSERT INTO dnssec (zone_id, created_at, updated_at) VALUES (1, 500, 500);
+                 INSERT INTO dnssec_keys (zone_id, algorithm, role, key_tag, dnskey, pkcs8,
+                                          created_at, updated_at)
+                     VALUES (1, 13, 'csk', 1, x'00', x'00', 500, 500),
+                            (1, 13, 'zsk', 2, x'00', x'00', 600, 600);
+                 PRAGMA user_version = 7;",
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path, crate::tests::config()).unwrap();
+        let keys = s.dnssec_key_states(1).unwrap();
+        assert_eq!(keys.disabling, None);
+        let got: Vec<_> = keys
+            .keys
+            .iter()
+            .map(|k| (k.role, k.published, k.active, k.ds_offered, k.removed))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (KeyRole::Csk, 500, Some(500), Some(500), None),
+                (KeyRole::Zsk, 600, Some(600), None, None),
+            ]
+        );
+    }
 }
