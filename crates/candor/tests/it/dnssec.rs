@@ -713,10 +713,11 @@ struct Family {
 const CHILD: &str = "shop.example.net";
 
 impl Family {
-    /// Sets up both zones, starts the server, waits until the child's DS
-    /// is offered, puts it in the parent (as a registrar would), and
+    /// Sets up both zones (the child with a KSK and a ZSK if `split`),
+    /// starts the server (with `extra` arguments), waits until the child's
+    /// DS is offered, puts it in the parent (as a registrar would), and
     /// starts the validator.
-    fn start(unbound: &Path) -> Family {
+    fn start(unbound: &Path, split: bool, extra: &[&str]) -> Family {
         let dir = TempDir::new("candor-dnssec-roll");
         let data = dir.path().join("data");
         ok(&data, &["init", "--email", "ops@example.org"]);
@@ -736,7 +737,11 @@ impl Family {
             .next()
             .expect("a DS line")
             .replace('\t', " ");
-        ok(&data, &["dnssec", "enable", CHILD]);
+        if split {
+            ok(&data, &["dnssec", "enable", CHILD, "--split-keys"]);
+        } else {
+            ok(&data, &["dnssec", "enable", CHILD]);
+        }
         let args: Vec<String> = [
             "--data-dir",
             &data.display().to_string(),
@@ -750,6 +755,7 @@ impl Family {
             "1",
         ]
         .iter()
+        .chain(extra)
         .map(|a| (*a).to_owned())
         .collect();
         let candor = Candor::start_with(&args, "example.net.");
@@ -884,7 +890,7 @@ fn a_csk_rollover_validates_throughout() {
     let Some(unbound) = unbound_path() else {
         return;
     };
-    let f = Family::start(unbound);
+    let f = Family::start(unbound, false, &[]);
     let addr = f.candor.addr();
     let old = key_tags(addr, CHILD);
     assert_eq!(old.len(), 1);
@@ -957,7 +963,7 @@ fn disabling_keeps_the_zone_signed_until_the_parent_drops_the_ds() {
     let Some(unbound) = unbound_path() else {
         return;
     };
-    let f = Family::start(unbound);
+    let f = Family::start(unbound, false, &[]);
     let addr = f.candor.addr();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = watch(
@@ -1020,6 +1026,75 @@ fn disabling_keeps_the_zone_signed_until_the_parent_drops_the_ds() {
     assert!(
         bad.is_empty(),
         "{} of {} answers failed: {:?}\n{}",
+        bad.len(),
+        answers.len(),
+        &bad[..bad.len().min(10)],
+        f.candor.log()
+    );
+}
+
+/// Split keys: the ZSK rolls by itself on its lifetime (8 s here) by
+/// pre-publication, without the parent; Unbound validates every answer
+/// throughout two rollovers; the KSK and the parent's DS stay.
+#[test]
+fn zsk_rollovers_on_schedule_validate_throughout() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let f = Family::start(unbound, true, &["--dnssec-zsk-lifetime", "8"]);
+    let addr = f.candor.addr();
+    let first = key_tags(addr, CHILD);
+    assert_eq!(first.len(), 2, "a KSK and a ZSK");
+    let ds_before = rdata_at(addr, CHILD, Rtype::DS);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch(
+        f.resolver.addr,
+        WATCHED.iter().map(|(n, t, _)| (*n, *t)).collect(),
+        stop.clone(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut sets = vec![first.clone()];
+    // Two whole rollovers: the key set goes 2 → 3 → 2 keys twice.
+    while sets.iter().filter(|s| s.len() == 2).count() < 3 {
+        let now = key_tags(addr, CHILD);
+        if sets.last() != Some(&now) {
+            sets.push(now);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ZSK rollovers did not finish: {sets:?}\n{}",
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = watcher.join().expect("the watcher");
+    let last = sets.last().expect("a key set");
+    let ksk: Vec<u16> = ds_before
+        .iter()
+        .map(|r| u16::from_be_bytes([r[0], r[1]]))
+        .collect();
+    assert_eq!(ksk.len(), 1);
+    assert!(
+        last.contains(&ksk[0]) && first.contains(&ksk[0]),
+        "{sets:?}"
+    );
+    assert_eq!(
+        last.iter().filter(|t| first.contains(t)).count(),
+        1,
+        "only the KSK is left of the first keys: {sets:?}"
+    );
+    assert_eq!(rdata_at(addr, CHILD, Rtype::DS), ds_before);
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|(i, _, rcode, ad)| (*rcode, *ad) != (WATCHED[*i].2, true))
+        .map(|(i, _, rcode, ad)| (WATCHED[*i].0, rcode, ad))
+        .collect();
+    assert!(answers.len() > 60, "only {} answers", answers.len());
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers did not validate: {:?}\n{}",
         bad.len(),
         answers.len(),
         &bad[..bad.len().min(10)],
