@@ -10,7 +10,8 @@ use candor_zone::{
     ALIAS, Lookup, NodeId, OwnedRecord, POOL, RrSet, Zone, ZoneBuilder, canonical_name_cmp,
 };
 
-use crate::key::{DigestType, SigningKey};
+use crate::key::{CDNSKEY_DELETE, CDS_DELETE, DigestType, SigningKey};
+use crate::keyset::{Cds, KeySet};
 use crate::nsec;
 use crate::rrsig::{SignError, SigningPolicy, sign_rrset};
 
@@ -107,8 +108,23 @@ pub fn sign_zone(
     now: u64,
     threads: NonZeroUsize,
 ) -> Result<SignedZone, ZoneSignError> {
-    let key_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_keys()).collect();
-    let zone_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_zone()).collect();
+    sign_zone_with(zone, &KeySet::all(keys), policy, now, threads)
+}
+
+/// Signs `zone` as [`sign_zone`] does, with each key doing what `keys`
+/// says (a rollover publishes a key before it signs, and keeps it after):
+/// the DNSKEY RRset holds `keys.dnskey`, the apex key sets are signed by
+/// `keys.key_signers`, the rest by `keys.zone_signers`, and the CDS and
+/// CDNSKEY RRsets are those of `keys.cds` (absent when it lists no key).
+pub fn sign_zone_with(
+    zone: &Zone,
+    keys: &KeySet<'_>,
+    policy: &SigningPolicy,
+    now: u64,
+    threads: NonZeroUsize,
+) -> Result<SignedZone, ZoneSignError> {
+    let key_signers: Vec<&SigningKey> = keys.key_signers.clone();
+    let zone_signers: Vec<&SigningKey> = keys.zone_signers.clone();
     if key_signers.is_empty() {
         return Err(ZoneSignError::MissingKey(
             "signs the DNSKEY RRset (a CSK or KSK)",
@@ -162,18 +178,25 @@ pub fn sign_zone(
     let mut jobs: Vec<Job<'_>> = Vec::new();
 
     // The apex key sets.
-    let dnskeys: Vec<&[u8]> = keys.iter().map(|k| k.dnskey_rdata()).collect();
-    let cds: Vec<Vec<u8>> = key_signers
-        .iter()
-        .map(|k| k.ds_rdata(apex, DigestType::Sha256))
-        .collect();
-    let cdnskeys: Vec<&[u8]> = key_signers.iter().map(|k| k.dnskey_rdata()).collect();
+    let dnskeys: Vec<&[u8]> = keys.dnskey.iter().map(|k| k.dnskey_rdata()).collect();
+    let (cds, cdnskeys): (Vec<Vec<u8>>, Vec<&[u8]>) = match &keys.cds {
+        Cds::Keys(list) => (
+            list.iter()
+                .map(|k| k.ds_rdata(apex, DigestType::Sha256))
+                .collect(),
+            list.iter().map(|k| k.dnskey_rdata()).collect(),
+        ),
+        Cds::Delete => (vec![CDS_DELETE.to_vec()], vec![&CDNSKEY_DELETE[..]]),
+    };
     let cds_refs: Vec<&[u8]> = cds.iter().map(Vec::as_slice).collect();
     for (rtype, rdatas) in [
         (Rtype::DNSKEY, &dnskeys),
         (Rtype::CDS, &cds_refs),
         (Rtype::CDNSKEY, &cdnskeys),
     ] {
+        if rdatas.is_empty() {
+            continue;
+        }
         for rdata in rdatas.iter() {
             records.push(OwnedRecord {
                 owner: apex.into(),
@@ -198,7 +221,10 @@ pub fn sign_zone(
         let owner = zone.name_bytes(id);
         let mut types = vec![Rtype::NSEC, Rtype::RRSIG];
         if id == 0 {
-            types.extend([Rtype::DNSKEY, Rtype::CDS, Rtype::CDNSKEY]);
+            types.push(Rtype::DNSKEY);
+            if !cds.is_empty() {
+                types.extend([Rtype::CDS, Rtype::CDNSKEY]);
+            }
         }
         for set in zone.rrsets(zone.node(id)) {
             match (kind, set.rtype) {

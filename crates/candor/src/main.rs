@@ -12,6 +12,7 @@ mod data;
 mod dnssec_cli;
 mod fleet;
 mod guard;
+mod keyroll;
 mod observe;
 mod resign;
 mod secondary;
@@ -233,6 +234,9 @@ struct ServeArgs {
     /// The status page and its monitors (run when the store is served).
     #[command(flatten)]
     status: status::StatusArgs,
+    /// DNSSEC key rollovers (docs/dnssec.md, "Rollovers").
+    #[command(flatten)]
+    keyroll: keyroll::KeyrollArgs,
     /// Start without the demo account, zone and token that a new store
     /// otherwise gets (production; create the operator's account with
     /// `candor init --email ...`).

@@ -485,6 +485,12 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 publisher.clone(),
                 stop_rx.clone(),
             )));
+            tasks.push(tokio::spawn(crate::keyroll::run(
+                store.clone(),
+                publisher.clone(),
+                args.keyroll.clone(),
+                stop_rx.clone(),
+            )));
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
