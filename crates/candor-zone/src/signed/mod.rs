@@ -91,8 +91,14 @@ impl Chain {
         self.ends.is_empty()
     }
 
+    /// Appends a key (the caller keeps canonical order).
+    pub(crate) fn push_key(&mut self, key: &[u8]) {
+        self.keys.extend_from_slice(key);
+        self.ends.push(self.keys.len() as u32);
+    }
+
     /// The key of entry `i`.
-    fn key(&self, i: usize) -> &[u8] {
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.keys[start..self.ends[i] as usize]
     }
@@ -164,6 +170,13 @@ impl SignedParts {
     /// The chain.
     pub fn chain(&self) -> &Chain {
         &self.chain
+    }
+
+    /// The node of each chain entry, in chain order (canonical order of
+    /// their names): what the incremental signer walks to find a name's
+    /// neighbours.
+    pub fn nodes(&self) -> &[NodeId] {
+        &self.nodes
     }
 
     /// Where `name` (lower-cased wire) falls in the chain, as node ids:
