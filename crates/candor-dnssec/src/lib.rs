@@ -17,11 +17,13 @@
 //! Codemap: `key` (algorithms, generation, DNSKEY/DS/CDS RDATA, key tag),
 //! `rrsig` (canonical form, RRSIG RDATA, validity periods), `nsec` (type
 //! bitmaps, chains, covering lookups), `zone` (whole-zone signing and the
-//! signed zone's text form), `rollover` (when each step of a key rollover
+//! signed zone's text form), `incremental` (signing a small change: the
+//! changed RRsets and the NSECs around them, patched in), `rollover` (when each step of a key rollover
 //! may happen).
 
 #![forbid(unsafe_code)]
 
+mod incremental;
 mod key;
 pub mod nsec;
 pub mod rollover;
@@ -31,6 +33,7 @@ mod zone;
 #[cfg(test)]
 mod tests;
 
+pub use incremental::{ChangeSignError, ChangeStats, sign_change};
 pub use key::{
     Algorithm, CDNSKEY_DELETE, CDS_DELETE, DigestType, KeyError, KeyRole, SigningKey, ds_rdata,
     key_tag,

@@ -330,7 +330,7 @@ impl Signers<'_> {
 
 /// The RDATA of each RR in an RRset's wire tails (TYPE, CLASS, TTL,
 /// RDLENGTH, RDATA).
-fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
         let head = tails.get(..10)?;
         let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
@@ -343,7 +343,7 @@ fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// A number spreading RRsets' expirations (FNV-1a over owner and type):
 /// the same RRset gets the same expiration every time it is signed at the
 /// same moment, and neighbours do not expire together.
-fn spread(owner: &[u8], rtype: Rtype) -> u64 {
+pub(crate) fn spread(owner: &[u8], rtype: Rtype) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in owner.iter().chain(&rtype.0.to_be_bytes()) {
         h ^= u64::from(*b);

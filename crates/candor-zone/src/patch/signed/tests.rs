@@ -85,12 +85,8 @@ fn signed(m: &Model, serial: u32) -> Model {
                 .collect();
             sig.extend_from_slice(&(content.concat().len() as u32).to_be_bytes());
             sig.extend_from_slice(&content.concat());
-            sig.extend_from_slice(
-                &(t == Rtype::SOA.0)
-                    .then_some(serial)
-                    .unwrap_or(0)
-                    .to_be_bytes(),
-            );
+            let mark = if t == Rtype::SOA.0 { serial } else { 0 };
+            sig.extend_from_slice(&mark.to_be_bytes());
             records.push((Rtype::RRSIG, 300, sig.into()));
         }
         out.insert((*name).clone(), records);
