@@ -227,8 +227,9 @@ fn ed25519() -> SigningKey {
 /// At one time with Ed25519, every incrementally signed version is byte
 /// for byte the zone signing in full makes (records, RRSIGs, NSECs, the
 /// chain), over random series of adds, removals, type changes, empty
-/// non-terminals coming and going, and refused changes; most steps are
-/// incremental.
+/// non-terminals coming and going, and refused changes; at least two of
+/// three steps that the builder accepts are incremental (the pool has
+/// names at the cut and the wildcard, which sign in full).
 #[test]
 fn incremental_signing_equals_full_signing() {
     let keys = [ed25519()];
@@ -248,7 +249,7 @@ fn incremental_signing_equals_full_signing() {
         (inc, fallback, invalid) = (inc + i, fallback + f, invalid + v);
     }
     assert!(
-        inc > 3 * fallback,
+        inc > 2 * fallback,
         "incremental {inc}, full {fallback}, invalid {invalid}"
     );
     assert!(invalid > 0 && fallback > 0, "{inc} {fallback} {invalid}");
