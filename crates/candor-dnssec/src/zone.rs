@@ -384,13 +384,19 @@ pub fn compile_signed(
     b.finish()
 }
 
-/// When a served zone was signed (seconds since the epoch): the
-/// inception of its SOA's first RRSIG plus the backdating of `policy`;
-/// `None` for an unsigned zone. Every RRset is signed in the same pass,
-/// so this dates them all.
+/// When a served zone was signed in full (seconds since the epoch): the
+/// inception of the first RRSIG over its DNSKEY RRset (its SOA's, if it
+/// has none) plus the backdating of `policy`; `None` for an unsigned
+/// zone. A full signing signs every RRset in one pass; an incremental one
+/// ([`sign_change`](crate::sign_change)) re-signs the SOA and what changed
+/// but never the apex key sets, so this dates the oldest signatures.
 pub fn signed_at(zone: &Zone, policy: &SigningPolicy) -> Option<u64> {
-    let soa = zone.rrset(zone.node(0), Rtype::SOA)?;
-    let sig = tails_rdata(zone.sig_tails(soa)).next()?;
+    let apex = zone.node(0);
+    let set = zone
+        .rrset(apex, Rtype::DNSKEY)
+        .filter(|s| !zone.sig_tails(s).is_empty())
+        .or_else(|| zone.rrset(apex, Rtype::SOA))?;
+    let sig = tails_rdata(zone.sig_tails(set)).next()?;
     let inception = sig.get(12..16)?;
     let inception = u32::from_be_bytes([inception[0], inception[1], inception[2], inception[3]]);
     Some(u64::from(inception) + u64::from(policy.backdate))

@@ -19,6 +19,7 @@ use candor_zone::Zone;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::history::{self, Audit};
+use crate::incremental;
 use crate::time::{now, rfc3339};
 use crate::zones::{self, find_zone};
 use crate::{Actor, FieldError, Store, StoreError, ZoneChange};
@@ -222,7 +223,7 @@ impl Store {
         let rng = ring::rand::SystemRandom::new();
         let key = SigningKey::generate(algorithm, KeyRole::Csk, &rng)
             .map_err(|e| StoreError::Db(format!("cannot make a DNSSEC key: {e}")))?;
-        self.write(|tx| {
+        let (state, change, kept) = self.write(|tx| {
             let z = find_zone(tx, account_id, zone)?;
             if state_row(tx, z.id)?.is_some() {
                 return Err(StoreError::Conflict(format!(
@@ -268,8 +269,11 @@ impl Store {
                     at,
                 },
             )?;
-            Ok((state(state_row(tx, z.id)?), change))
-        })
+            Ok((state(state_row(tx, z.id)?), change, incremental::key(&z)))
+        })?;
+        // The next record write signs incrementally from this version.
+        self.compiled.remember(kept, &change);
+        Ok((state, change))
     }
 
     /// Disables DNSSEC for a zone and deletes its keys (audited); the zone
@@ -384,7 +388,13 @@ impl Store {
                 )));
             }
             zones::bump_serial(tx, &self.config, &mut z, now())?;
-            zones::compile_change(tx, &z, &self.config)
+            let change = zones::compile_change(tx, &z, &self.config)?;
+            Ok((change, incremental::key(&z)))
+        })
+        .map(|(change, kept)| {
+            // The next record write signs incrementally from this version.
+            self.compiled.remember(kept, &change);
+            change
         })
     }
 

@@ -300,3 +300,32 @@ fn dnssec_verify_accepts_incrementally_signed_zones() {
         }
     }
 }
+
+/// After incremental changes at later times, `signed_at` still dates the
+/// full signing (the oldest signatures), so the refresh comes when they
+/// need it even if every change re-signed the SOA.
+#[test]
+fn signed_at_dates_the_full_signing() {
+    let keys = [ed25519()];
+    let policy = SigningPolicy::default();
+    let t = 1_800_000_000;
+    let model = start();
+    let zone = Arc::new(full(&model, &keys, t));
+    let mut apex = model[&w("@")].clone();
+    apex.retain(|r| r.0 != Rtype::SOA);
+    apex.push((Rtype::SOA, 3600, soa(2)));
+    let changes = [
+        NodeChange {
+            owner: w("@").into(),
+            records: apex,
+        },
+        NodeChange {
+            owner: w("fresh").into(),
+            records: vec![(Rtype::A, 300, a(7))],
+        },
+    ];
+    let (next, stats) = sign_change(&zone, &changes, &keys, &policy, t + 86_400).unwrap();
+    // The SOA, the new name's A and NSEC, its predecessor's NSEC.
+    assert_eq!(stats.signatures, 4, "{stats:?}");
+    assert_eq!(crate::signed_at(&next, &policy), Some(t));
+}

@@ -35,6 +35,33 @@ pub(super) fn refusal(zone: &Zone, changes: &[super::NodeChange]) -> Option<&'st
     None
 }
 
+/// Whether `records`, the new content of the existing node `node`, differ
+/// from it in the NSEC RRset (and its RRSIGs) only: what the chain's
+/// neighbours of an added or removed name need at a zone cut, which a
+/// patch otherwise refuses. The cut's flags, NS RRset (and so its glue)
+/// and DS stay as they are.
+pub(super) fn only_nsec_changes(
+    ov: &Overlay,
+    node: Option<crate::zone::NodeRef>,
+    records: &[(Rtype, u32, Box<[u8]>)],
+) -> bool {
+    let (Some(node), Ok(new)) = (node, super::encode(records)) else {
+        return false;
+    };
+    let old = ov.rrsets(node);
+    let rest = |rtype: Rtype| rtype != Rtype::NSEC;
+    old.iter().filter(|s| rest(s.rtype)).count() == new.iter().filter(|s| rest(s.rtype)).count()
+        && new.iter().any(|s| s.rtype == Rtype::NSEC)
+        && new.iter().filter(|s| rest(s.rtype)).all(|set| {
+            old.iter().any(|o| {
+                o.rtype == set.rtype
+                    && o.ttl == set.ttl
+                    && ov.tails(o) == &set.tails[..]
+                    && ov.sig_tails(o) == &set.sigs[..]
+            })
+        })
+}
+
 /// How many RRs wire tails hold.
 pub(super) fn sig_count(mut tails: &[u8]) -> i64 {
     let mut n = 0;
