@@ -44,15 +44,13 @@ fn full(s: &Store, account: i64) -> Arc<Zone> {
     .unwrap()
 }
 
+/// An RRSIG's owner, type covered, key tag and original TTL.
+type SigShape = (Box<[u8]>, [u8; 2], [u8; 2], [u8; 4]);
+
 /// A zone's records without RRSIGs, and its RRSIGs as (owner, type
 /// covered, key tag, original TTL): what must match whatever the time of
 /// signing.
-fn shape(
-    z: &Zone,
-) -> (
-    Vec<OwnedRecord>,
-    Vec<(Box<[u8]>, [u8; 2], [u8; 2], [u8; 4])>,
-) {
+fn shape(z: &Zone) -> (Vec<OwnedRecord>, Vec<SigShape>) {
     let mut records: Vec<OwnedRecord> = z
         .records()
         .filter(|r| r.rtype != Rtype::RRSIG)
