@@ -3,8 +3,9 @@
 //! builder places them (`crate::signed::Signatures`), and the NSEC chain
 //! (`SignedParts`) follows the changed names: a name is in it exactly when
 //! its node has an NSEC RRset, as `SignedParts::of` decides for a compiled
-//! zone. The new chain is the old one merged with the changed names' keys
-//! in one pass (no sort, no key rebuilt for the names that stay).
+//! zone. The new chain is the old one with the changed names' keys put in
+//! or taken out: the runs of entries between them are copied whole (no
+//! sort, no key rebuilt for the names that stay).
 //!
 //! Which RRSIGs and NSECs a change needs is the signer's business
 //! (`candor_dnssec::sign_change`); this only places what it is given, so a
@@ -139,35 +140,28 @@ pub(super) fn parts_after(
     edits.sort_by(|a, b| a.0.cmp(&b.0));
     edits.dedup_by(|b, a| a.0 == b.0);
 
-    // One merge of the old entries with the edits, in key order.
-    let mut chain = Chain::default();
+    // The old entries between edits are copied as ranges (one `memcpy`
+    // of keys each), the edits put in between, in key order.
+    let extra = edits.iter().map(|(k, _)| k.len()).sum::<usize>();
+    let mut chain =
+        Chain::with_capacity(old.chain.key_bytes() + extra, old.nodes.len() + edits.len());
     let mut nodes: Vec<NodeId> = Vec::with_capacity(old.nodes.len() + edits.len());
-    let mut put = |chain: &mut Chain, key: &[u8], node: Option<NodeId>| {
+    let mut from = 0;
+    for (key, node) in &edits {
+        let (at, next) = match old.chain.search_key(key) {
+            Ok(i) => (i, i + 1),
+            Err(i) => (i, i),
+        };
+        chain.extend_from(&old.chain, from..at);
+        nodes.extend_from_slice(&old.nodes[from..at]);
         if let Some(id) = node {
             chain.push_key(key);
-            nodes.push(id);
+            nodes.push(*id);
         }
-    };
-    let mut e = 0;
-    for (i, &id) in old.nodes.iter().enumerate() {
-        let key = old.chain.key(i);
-        while let Some((k, node)) = edits.get(e)
-            && k.as_slice() < key
-        {
-            put(&mut chain, k, *node);
-            e += 1;
-        }
-        match edits.get(e) {
-            Some((k, node)) if k.as_slice() == key => {
-                put(&mut chain, key, *node);
-                e += 1;
-            }
-            _ => put(&mut chain, key, Some(id)),
-        }
+        from = next;
     }
-    for (k, node) in &edits[e..] {
-        put(&mut chain, k, *node);
-    }
+    chain.extend_from(&old.chain, from..old.nodes.len());
+    nodes.extend_from_slice(&old.nodes[from..]);
     if nodes.is_empty() {
         return Err(PatchError::Rebuild("the zone's NSEC chain would be empty"));
     }
