@@ -128,14 +128,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let (next, stats) = sign_change(&zone, batch, &keys, &policy, now + 60)?;
         signed_times.push(t.elapsed());
-        if t.elapsed().as_millis() > 100 {
-            say(format!(
-                "SLOW {} {:?} {:?}",
-                signed_times.len(),
-                t.elapsed(),
-                stats
-            ));
-        }
         signatures += stats.signatures;
         zone = Arc::new(next);
     }
