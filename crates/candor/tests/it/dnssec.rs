@@ -633,7 +633,7 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
 
     // Disabled: a new serial, served unsigned.
     ok(&data, &["dnssec", "disable", "example.com"]);
-    let (_, signed) = wait_serial(&candor, serial2);
+    let (_, signed) = wait_serial(&candor, serial3);
     assert!(
         !signed,
         "www.example.com A still has an RRSIG after disable"
