@@ -94,7 +94,7 @@ pub(crate) fn compile_change(
         return zones::compile_change(conn, zone, config);
     };
     // A zone with DNSSEC keys signs the change incrementally (`signed`).
-    if has_keys(conn, zone.id) || base.signed().is_some() {
+    if base.signed().is_some() || has_keys(conn, zone.id) {
         return signed::compile_change(conn, zone, config, base, names);
     }
     let region = config.region.as_deref();
