@@ -687,6 +687,14 @@ impl Zone {
                         for (ttl, rdata) in tails {
                             records.push((set.rtype, ttl, rdata.into()));
                         }
+                        // A signed zone's RRSIGs over it, which the patch
+                        // places after it again.
+                        let sigs = crate::zone::TailIter {
+                            tails: zone.sig_tails(set),
+                        };
+                        for (ttl, rdata) in sigs {
+                            records.push((Rtype::RRSIG, ttl, rdata.into()));
+                        }
                     }
                 }
                 touched.insert(lower.clone(), records);
