@@ -25,17 +25,32 @@ server's CPU. Servers:
   candor     `candor serve` with its defaults (RRL on: 200/s, slip 2;
              cookies on; per-zone accounting and fair-share shedding on);
   candor-noshed  the same with --no-zone-traffic (no shedding);
+  candor-nokernel  the same with --no-kernel-shed (shedding in the worker
+             only, no socket filter; "kernel drops" then are all queue
+             overflows, while for `candor` they include what its filter
+             dropped on purpose);
   knot       Knot DNS 3.2 with mod-rrl (rate-limit 200, slip 2) and
              mod-cookies, one UDP worker.
 
 With --no-rrl both run without rate limiting (Candor --rrl-rate 0, Knot
 without mod-rrl, cookies on).
 
+DNSSEC (issue 12): a server name ending in `-signed` (candor-signed,
+candor-noshed-signed, knot-signed) serves victim.test signed: Candor the
+file `candor dnssec export` writes after `candor zone import` and `candor
+dnssec enable` (ECDSA P-256 CSK, NSEC chain, RRSIGs), Knot signing the zone
+itself (`dnssec-signing: on`, ECDSA P-256 CSK, NSEC). `--dnssec-ok` sets
+the DO bit in the flood's queries, so every NXDOMAIN carries the signed
+denial. Each run also reports the server's CPU per query it received
+(`server_us_per_query`: its CPU time over flood + legit queries less the
+kernel's drops), the figure to compare signed against unsigned.
+
     bench/subdomain_flood.py [--binary target/release/candor] [--knotd knotd]
         [--zones 1000] [--seconds 10] [--rounds 1] [--legit 2000]
         [--victim-legit 200] [--servers candor,candor-noshed,knot]
         [--flooder target/release/candor-flood] [--flood-rate 0]
         [--json bench/results/subdomain_flood.json]
+        [--dnssec-ok --servers candor,candor-signed,knot,knot-signed]
 
 Server and flooder run at real-time priority (`--prio "chrt -f 40"`; the
 kernel still leaves 5% of each CPU to others), the legit client above
@@ -47,6 +62,8 @@ Python 3 standard library, taskset and chrt. Only 127.0.0.0/8 is used.
 import argparse
 import json
 import os
+import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -117,11 +134,45 @@ def start_candor(binary, zones_dir, port, extra):
                             stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
 
 
-def start_knot(knotd, work, zones_dir, port, zones, rrl):
+def signed_ready(port: int, timeout: float = 600.0) -> bool:
+    """Polls until the victim zone answers its SOA with an RRSIG (DO=1)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(port), "+dnssec", "+norec", "+time=1",
+                              "+retry=0", VICTIM, "SOA"], capture_output=True, text=True).stdout
+        if re.search(r"\sRRSIG\s+SOA\s", out):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def signed_zones_dir(binary: str, work: str, zones_dir: str) -> str:
+    """A copy of `zones_dir` whose victim zone is signed by Candor: imported
+    into a fresh store, `candor dnssec enable`d and exported signed."""
+    signed = os.path.join(work, "zones-signed")
+    shutil.copytree(zones_dir, signed)
+    store = os.path.join(work, "sign-store")
+    run = lambda *a: subprocess.run([binary, *a, "--data-dir", store], check=True,
+                                    capture_output=True, text=True).stdout
+    run("init", "--email", "bench@candor.test")
+    run("zone", "import", VICTIM, os.path.join(zones_dir, f"{VICTIM}.zone"))
+    run("dnssec", "enable", VICTIM)
+    with open(os.path.join(signed, f"{VICTIM}.zone"), "w") as f:
+        f.write(run("dnssec", "export", VICTIM))
+    return signed
+
+
+def start_knot(knotd, work, zones_dir, port, zones, rrl, signed=False):
     kdir = os.path.join(work, "knot")
     for d in ("run", "storage"):
         os.makedirs(os.path.join(kdir, d), exist_ok=True)
-    zone_list = "".join(f'  - domain: "{z}."\n    file: "{zones_dir}/{z}.zone"\n' for z in zones)
+    # The victim zone signed by Knot itself (fresh keys each start: the
+    # storage directory is emptied below).
+    sign = "    dnssec-signing: on\n    dnssec-policy: bench\n"
+    zone_list = "".join(f'  - domain: "{z}."\n    file: "{zones_dir}/{z}.zone"\n'
+                        + (sign if signed and z == VICTIM else "") for z in zones)
+    shutil.rmtree(os.path.join(kdir, "storage"), ignore_errors=True)
+    os.makedirs(os.path.join(kdir, "storage"))
     conf = os.path.join(kdir, "knot.conf")
     with open(conf, "w") as f:
         f.write(f"""server:
@@ -139,6 +190,11 @@ mod-rrl:
   - id: default
     rate-limit: 200
     slip: 2
+policy:
+  - id: bench
+    algorithm: ecdsap256sha256
+    single-type-signing: on
+    nsec3: off
 template:
   - id: default
     storage: "{kdir}/storage"
@@ -192,6 +248,8 @@ def measure(port, pid, args, zones):
                  "--seconds", str(args.seconds + args.settle + 1)]
     if args.count_answers:
         flood_cmd.append("--count-answers")
+    if args.dnssec_ok:
+        flood_cmd.append("--dnssec-ok")
     flood = subprocess.Popen(flood_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(args.settle)  # the flood reaches saturation; the server adapts
     cpu0 = cpu_seconds(pid)
@@ -215,9 +273,11 @@ def measure(port, pid, args, zones):
     pick = lambda s: {"sent": s["sent"], "answered": s["answered"], "answered_share": s["share"],
                       "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"], "p999_ms": s["p999_ms"],
                       "other_responses": s["other_responses"]}
+    received = f["qps"] + args.legit + args.victim_legit - drops
     return {"flood_qps": f["qps"], "flood_sent": f["sent"], "flood_answered": f["answers"],
             "others": pick(streams[0]), "victim_zone": pick(streams[1]),
-            "server_cpu": round(cpu, 3), "kernel_drops_per_second": round(drops)}
+            "server_cpu": round(cpu, 3), "kernel_drops_per_second": round(drops),
+            "server_us_per_query": round(cpu / received * 1e6, 3) if received > 0 else None}
 
 
 def main():
@@ -246,6 +306,10 @@ def main():
                          "'nice -n -10')")
     ap.add_argument("--no-rt", dest="rt", action="store_false",
                     help="run the legit client at normal priority (default: chrt -f 50)")
+    ap.add_argument("--victim-hosts", type=int, default=0,
+                    help="extra names h0 ... in the victim zone (A records), e.g. 100000")
+    ap.add_argument("--dnssec-ok", action="store_true",
+                    help="the flood's queries carry DO=1 (signed denial in every answer)")
     ap.add_argument("--json")
     args = ap.parse_args()
     NICE[:] = args.prio.split()
@@ -257,23 +321,40 @@ def main():
     for z in zones + [VICTIM]:
         with open(os.path.join(zones_dir, f"{z}.zone"), "w") as f:
             f.write(zone_text(z))
+            if z == VICTIM:
+                # More names make the signed zone's covering-NSEC search (and
+                # Knot's) work as in a real zone.
+                f.write("".join(f"h{i} IN A 192.0.2.{i % 250 + 1}\n" for i in range(args.victim_hosts)))
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
+    signed_dir = None
+    if any(s.endswith("-signed") and s.startswith("candor") for s in args.servers.split(",")):
+        signed_dir = signed_zones_dir(args.binary, work, zones_dir)
     results = {"load_before": load, "args": vars(args), "runs": []}
     for rnd in range(args.rounds):
         for server in args.servers.split(","):
             port = free_port()
+            signed = server.endswith("-signed")
             if server.startswith("candor"):
-                extra = ["--no-zone-traffic"] if server == "candor-noshed" else []
+                extra = {"candor-noshed": ["--no-zone-traffic"],
+                         "candor-nokernel": ["--no-kernel-shed"]}.get(server.removesuffix("-signed"), [])
                 extra += args.candor_args.split()
                 if args.no_rrl:
                     extra.append("--rrl-rate=0")
-                proc = start_candor(args.binary, zones_dir, port, extra)
+                proc = start_candor(args.binary, signed_dir if signed else zones_dir, port, extra)
             else:
-                proc = start_knot(args.knotd, work, zones_dir, port, zones + [VICTIM], not args.no_rrl)
+                proc = start_knot(args.knotd, work, zones_dir, port, zones + [VICTIM], not args.no_rrl,
+                                  signed)
             try:
                 if not ready(port, zones[-1]) or not ready(port, VICTIM):
                     sys.exit(f"{server} did not answer")
+                if signed and not signed_ready(port):
+                    sys.exit(f"{server} did not serve {VICTIM} signed")
+                # Knot pins its UDP workers itself (worker i to CPU i) when it
+                # starts them, which can be after the re-pin in start_knot (a
+                # large or signed zone): a worker left on the flooder's CPU gets
+                # no time there at real-time priority. Pin again, now.
+                subprocess.run(["taskset", "-a", "-p", "-c", "1", str(proc.pid)], capture_output=True)
                 r = measure(port, proc.pid, args, zones)
             finally:
                 stop(proc)
@@ -284,7 +365,8 @@ def main():
                   f"({(r['flood_answered'] or 0) / max(r['flood_sent'], 1):.1%} answered) | other zones "
                   f"{o['answered_share']:.2%} p50 {o['p50_ms'] or 0:.2f} p99 {o['p99_ms'] or 0:.2f} ms "
                   f"p99.9 {o['p999_ms']:.2f} | victim zone {v['answered_share']:.2%} p99 {v['p99_ms'] or 0:.2f} ms "
-                  f"| server cpu {r['server_cpu']:.0%}, kernel drops {r['kernel_drops_per_second']}/s",
+                  f"| server cpu {r['server_cpu']:.0%}, {r['server_us_per_query'] or 0:.2f} µs/query, "
+                  f"kernel drops {r['kernel_drops_per_second']}/s",
                   flush=True)
     with open("/proc/loadavg") as f:
         results["load_after"] = f.read().split()[:3]

@@ -80,25 +80,51 @@ pub fn push_name(out: &mut Vec<u8>, name: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// Whether a query carries an EDNS OPT record, and with which flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edns {
+    /// No OPT record.
+    Off,
+    /// An OPT record (1,232-byte payload), DO clear.
+    On,
+    /// An OPT record with the DNSSEC OK bit set (RFC 3225): a signed zone
+    /// answers with its RRSIGs and NSEC proofs.
+    DnssecOk,
+}
+
+impl Edns {
+    /// From the command line's `--edns` and `--dnssec-ok` (which implies EDNS).
+    pub fn from_flags(edns: bool, dnssec_ok: bool) -> Edns {
+        match (edns, dnssec_ok) {
+            (_, true) => Edns::DnssecOk,
+            (true, false) => Edns::On,
+            (false, false) => Edns::Off,
+        }
+    }
+}
+
 /// A query for `name` and `qtype` (class IN, RD off), with an EDNS OPT record
-/// (1,232-byte payload) if `edns`.
-pub fn query(id: u16, name: &str, qtype: u16, edns: bool) -> Result<Vec<u8>, Invalid> {
+/// (1,232-byte payload, DO as `edns` says) unless `edns` is `Off`.
+pub fn query(id: u16, name: &str, qtype: u16, edns: Edns) -> Result<Vec<u8>, Invalid> {
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)]);
+    let additional = u8::from(edns != Edns::Off);
+    out.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, additional]);
     push_name(&mut out, name)?;
     out.extend_from_slice(&qtype.to_be_bytes());
     out.extend_from_slice(&1u16.to_be_bytes());
-    if edns {
-        // Root owner, type OPT, payload 1232, extended rcode/version/flags 0, no options.
-        out.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]);
+    if edns != Edns::Off {
+        // Root owner, type OPT, payload 1232, extended rcode 0, version 0,
+        // flags (DO is the top bit), no options.
+        let flags = if edns == Edns::DnssecOk { 0x80 } else { 0 };
+        out.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, flags, 0, 0, 0]);
     }
     Ok(out)
 }
 
 /// The template of a flood query: a `LABEL_LEN`-byte first label under `zone`
 /// (rewritten for every packet by `randomize`), type A.
-pub fn flood_template(zone: &str, edns: bool) -> Result<Vec<u8>, Invalid> {
+pub fn flood_template(zone: &str, edns: Edns) -> Result<Vec<u8>, Invalid> {
     let label = "a".repeat(LABEL_LEN);
     let name = format!("{label}.{}", zone.strip_suffix('.').unwrap_or(zone));
     query(0, &name, 1, edns)
@@ -249,28 +275,53 @@ mod tests {
     /// A query is what kdig would send for the same question: header, name, type, class, OPT.
     #[test]
     fn query_wire_form() {
-        let q = query(0x1234, "www.example.", 28, true).unwrap();
+        let q = query(0x1234, "www.example.", 28, Edns::On).unwrap();
         let mut want = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
         want.extend_from_slice(b"\x03www\x07example\x00\x00\x1c\x00\x01");
         want.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(q, want);
-        assert_eq!(query(1, "a.b", 1, false).unwrap().len(), 12 + 5 + 4);
+        assert_eq!(query(1, "a.b", 1, Edns::Off).unwrap().len(), 12 + 5 + 4);
+    }
+
+    /// With DO the OPT record's flags are 0x8000 (what `kdig +dnssec` sends)
+    /// and nothing else differs; `--dnssec-ok` implies EDNS.
+    #[test]
+    fn dnssec_ok_sets_the_do_bit() {
+        let plain = query(0x1234, "www.example.", 28, Edns::On).unwrap();
+        let signed = query(0x1234, "www.example.", 28, Edns::DnssecOk).unwrap();
+        let flags_at = signed.len() - 4;
+        assert_eq!(&signed[flags_at..flags_at + 2], &[0x80, 0]);
+        assert_eq!(&plain[flags_at..flags_at + 2], &[0, 0]);
+        assert_eq!(signed[..flags_at], plain[..flags_at]);
+        assert_eq!(signed[flags_at + 2..], plain[flags_at + 2..]);
+        assert_eq!(Edns::from_flags(false, true), Edns::DnssecOk);
+        assert_eq!(Edns::from_flags(true, false), Edns::On);
+        assert_eq!(Edns::from_flags(false, false), Edns::Off);
+        let mut flood = flood_template("victim.test", Edns::DnssecOk).unwrap();
+        randomize(&mut flood, &mut Rng::new(3));
+        let at = flood.len() - 4;
+        assert_eq!(flood[at], 0x80);
     }
 
     /// Bad names are refused with the reason.
     #[test]
     fn bad_names_refused() {
-        assert!(query(1, "a..b", 1, false).unwrap_err().0.contains("empty"));
+        assert!(
+            query(1, "a..b", 1, Edns::Off)
+                .unwrap_err()
+                .0
+                .contains("empty")
+        );
         let long = format!("{}.test", "x".repeat(64));
-        assert!(query(1, &long, 1, false).unwrap_err().0.contains("63"));
+        assert!(query(1, &long, 1, Edns::Off).unwrap_err().0.contains("63"));
         let huge = vec!["x".repeat(60); 5].join(".");
-        assert!(query(1, &huge, 1, false).unwrap_err().0.contains("255"));
+        assert!(query(1, &huge, 1, Edns::Off).unwrap_err().0.contains("255"));
     }
 
     /// Every randomized flood query is a distinct name under the zone, in the alphabet.
     #[test]
     fn randomized_names_differ_and_stay_in_the_zone() {
-        let mut p = flood_template("victim.test.", false).unwrap();
+        let mut p = flood_template("victim.test.", Edns::Off).unwrap();
         let mut rng = Rng::new(15);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {
@@ -344,7 +395,7 @@ mod tests {
     /// Responses are told from queries; TC and error rcodes are not answers.
     #[test]
     fn responses_read() {
-        let mut r = query(7, "a.test", 1, false).unwrap();
+        let mut r = query(7, "a.test", 1, Edns::Off).unwrap();
         assert_eq!(read_response(&r), None);
         r[2] = 0x84;
         assert_eq!(read_response(&r), Some((7, true, 0)));

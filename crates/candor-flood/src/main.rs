@@ -26,7 +26,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use candor_flood::{
-    Invalid, Rng, Stream, Summary, due, flood_template, query, randomize, read_response,
+    Edns, Invalid, Rng, Stream, Summary, due, flood_template, query, randomize, read_response,
 };
 use clap::{Parser, Subcommand};
 
@@ -72,6 +72,10 @@ struct FloodArgs {
     /// Add an EDNS OPT record to every query.
     #[arg(long)]
     edns: bool,
+    /// Set the DNSSEC OK bit in every query (implies --edns): a signed zone
+    /// answers with signatures and NSEC proofs.
+    #[arg(long)]
+    dnssec_ok: bool,
     /// Read and count the responses between batches (costs the sender CPU).
     #[arg(long)]
     count_answers: bool,
@@ -105,6 +109,10 @@ struct LegitArgs {
     /// Add an EDNS OPT record to every query.
     #[arg(long)]
     edns: bool,
+    /// Set the DNSSEC OK bit in every query (implies --edns): a signed zone
+    /// answers with signatures and NSEC proofs.
+    #[arg(long)]
+    dnssec_ok: bool,
 }
 
 /// clap's parser for `--stream`.
@@ -223,7 +231,7 @@ fn flood(args: &FloodArgs) -> Result<String, Box<dyn std::error::Error>> {
     }
     let sock = connected(args.source, args.target)?;
     let fd = sock.as_raw_fd();
-    let template = flood_template(&args.zone, args.edns)?;
+    let template = flood_template(&args.zone, Edns::from_flags(args.edns, args.dnssec_ok))?;
     let n = usize::from(args.batch);
     let mut out = Batch::new(n);
     for b in &mut out.bufs {
@@ -316,7 +324,7 @@ fn legit(args: &LegitArgs) -> Result<String, Box<dyn std::error::Error>> {
         let packets = stream
             .names
             .iter()
-            .map(|n| query(0, n, 1, args.edns))
+            .map(|n| query(0, n, 1, Edns::from_flags(args.edns, args.dnssec_ok)))
             .collect::<Result<Vec<_>, _>>()?;
         let sent_at: Arc<Vec<AtomicU64>> =
             Arc::new((0..65536).map(|_| AtomicU64::new(0)).collect());

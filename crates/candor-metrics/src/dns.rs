@@ -138,6 +138,12 @@ impl Collector for DnsCollector {
             &[],
             udp.shed,
         );
+        s.counter(
+            "candor_dns_kernel_shed",
+            "UDP queries dropped in the kernel under overload by the workers' socket filters, because their zone was over its fair share (estimated from the share let through).",
+            &[],
+            udp.kernel_shed,
+        );
         s.gauge(
             "candor_tcp_connections_open",
             "DNS TCP connections open now.",

@@ -13,12 +13,14 @@
 //! thread, and counters are atomics summed on read.
 
 // `unsafe` is allowed in the UDP module (the `recvmmsg`/`sendmmsg` calls
-// and the zeroed structs they take) and in `fdlimit` (`getrlimit` and
-// `setrlimit`) only.
+// and the zeroed structs they take), in `fdlimit` (`getrlimit` and
+// `setrlimit`) and in `sockfilter` (`SO_ATTACH_FILTER`) only.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
 mod fdlimit;
+#[allow(unsafe_code)]
+mod sockfilter;
 mod stats;
 mod tcp;
 #[allow(unsafe_code)]

@@ -31,6 +31,9 @@ pub struct Stats {
     /// Queries shed unanswered under overload (their zone was over its
     /// fair share; see `candor_traffic::worker`).
     pub shed: AtomicU64,
+    /// Queries the worker's socket filter dropped in the kernel under
+    /// overload (estimated: see `candor_traffic::filter`).
+    pub kernel_shed: AtomicU64,
     /// Requests with a client cookie alone (a server cookie was issued).
     pub cookie_client_only: AtomicU64,
     /// Requests with a valid server cookie.
@@ -135,6 +138,8 @@ pub struct StatsSnapshot {
     pub rrl_dropped: u64,
     /// Queries shed under overload.
     pub shed: u64,
+    /// Queries shed in the kernel under overload (estimated).
+    pub kernel_shed: u64,
     /// Requests with a client cookie alone.
     pub cookie_client_only: u64,
     /// Requests with a valid server cookie.
@@ -187,6 +192,7 @@ impl Stats {
         sum.rrl_slipped += get(&self.rrl_slipped);
         sum.rrl_dropped += get(&self.rrl_dropped);
         sum.shed += get(&self.shed);
+        sum.kernel_shed += get(&self.kernel_shed);
         sum.cookie_client_only += get(&self.cookie_client_only);
         sum.cookie_valid += get(&self.cookie_valid);
         sum.cookie_invalid += get(&self.cookie_invalid);

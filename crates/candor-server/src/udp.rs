@@ -18,9 +18,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use candor_answer::{Config, Outcome, Peek, Request, Transport, slip};
 use candor_guard::{Account, Limiter, Verdict};
-use candor_traffic::worker::SlotRef;
+use candor_traffic::filter::{self, ALWAYS, Rule};
+use candor_traffic::worker::{KernelRule, SlotRef};
 use candor_traffic::{Traffic, WorkerTraffic};
 use candor_wire::Rcode;
+use candor_zone::ZoneSet;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::SharedZones;
@@ -66,6 +68,10 @@ pub struct UdpConfig {
     /// `candor_traffic`): every worker counts its queries per zone and
     /// folds them in here every 100 ms; `None` turns both off.
     pub traffic: Option<Arc<Traffic>>,
+    /// Whether a worker that sheds zones may also drop most of their
+    /// packets in the kernel, before its socket's queue, with a socket
+    /// filter (`candor_traffic::filter`). Needs `traffic`.
+    pub kernel_shed: bool,
     /// For tests only: time each worker spins after answering a query, to
     /// shrink its capacity (so a test can overload it tenfold with little
     /// traffic). Zero in production.
@@ -130,6 +136,7 @@ pub fn bind_udp(
             config: config.answer.clone(),
             limiter: config.limiter.clone(),
             traffic: config.traffic.clone(),
+            kernel_shed: config.kernel_shed,
             index: next_worker_index(),
             slow: config.test_slow_answer,
             coalesce: config.coalesce,
@@ -213,6 +220,8 @@ struct Worker {
     limiter: Option<Arc<Limiter>>,
     /// See [`UdpConfig::traffic`].
     traffic: Option<Arc<Traffic>>,
+    /// See [`UdpConfig::kernel_shed`].
+    kernel_shed: bool,
     /// This worker's number among all workers (for the aggregator).
     index: usize,
     /// See [`UdpConfig::test_slow_answer`].
@@ -253,13 +262,17 @@ impl Worker {
         // Where each query was counted per zone, and which were shed.
         let mut slots: [Option<SlotRef>; BATCH] = [None; BATCH];
         let mut shed = [false; BATCH];
-        let mut traffic = self
-            .traffic
-            .as_ref()
-            .map(|_| WorkerTraffic::new(Instant::now()));
+        let mut traffic = self.traffic.as_ref().map(|_| {
+            let mut t = WorkerTraffic::new(Instant::now());
+            t.set_kernel_shedding(self.kernel_shed);
+            t
+        });
         let fd = self.socket.as_raw_fd();
         let mut last = BATCH;
         let mut load = Load::new(Instant::now());
+        // The socket's drop counter and the thread's CPU time when the
+        // traffic window was last closed.
+        let mut drops = (crate::sockfilter::drops(fd), thread_cpu());
         // A sleep of 50 us lasts 100 us with the default timer slack of
         // 50 us; ask for 1 us so the wait is the one configured.
         set_timer_slack_ns(1_000);
@@ -278,7 +291,7 @@ impl Worker {
             let n = match received {
                 Ok(n) => n,
                 Err(e) if is_transient(&e) => {
-                    self.roll(&mut traffic, started);
+                    self.roll(&mut traffic, started, &mut drops);
                     continue;
                 }
                 Err(e) => {
@@ -451,7 +464,7 @@ impl Worker {
                 t.work(worked);
                 t.answering(finished.saturating_duration_since(answering));
             }
-            self.roll(&mut traffic, finished);
+            self.roll(&mut traffic, finished, &mut drops);
             // One observation per batch, weighted by its size (see
             // `LatencyHistogram`): no clock read or counter per packet.
             let us = u64::try_from(worked.as_micros()).unwrap_or(u64::MAX);
@@ -464,13 +477,45 @@ impl Worker {
     /// takes the zones whose responses are rate limited more tightly.
     /// Logs when the worker starts or stops shedding (at most every
     /// 100 ms, never per packet).
-    fn roll(&self, traffic: &mut Option<WorkerTraffic>, now: Instant) {
+    fn roll(
+        &self,
+        traffic: &mut Option<WorkerTraffic>,
+        now: Instant,
+        probes: &mut (Option<u32>, Option<Duration>),
+    ) {
         if let (Some(t), Some(shared)) = (traffic, &self.traffic) {
             let before = t.limited();
+            if t.window_closes(now) {
+                // What the kernel dropped (its filter, or a full queue).
+                let counter = crate::sockfilter::drops(self.socket.as_raw_fd());
+                if let (Some(new), Some(old)) = (counter, probes.0) {
+                    t.count_kernel_drops(u64::from(new.wrapping_sub(old)));
+                }
+                // And the CPU it used, receiving included.
+                let cpu = thread_cpu();
+                if let (Some(new), Some(old)) = (cpu, probes.1) {
+                    t.count_cpu(new.saturating_sub(old));
+                }
+                *probes = (counter, cpu);
+            }
             if let Some(report) = t.roll(now) {
-                shared.fold(self.index, report, &self.zones.load());
+                let zones = self.zones.load();
+                bump(&self.stats.kernel_shed, report.kernel_shed);
+                shared.fold(self.index, report, &zones);
                 let (limited, capacity) = (report.limited, report.capacity);
                 t.set_tightened(&shared.tightened());
+                if let Some(plan) = t.kernel_plan() {
+                    let rules = kernel_rules(plan, &zones);
+                    if let Err(e) = self.attach_filter(&rules) {
+                        tracing::warn!(
+                            worker = self.index,
+                            error = %e,
+                            "cannot shed in the kernel (socket filter); shedding in the worker only"
+                        );
+                        t.set_kernel_shedding(false);
+                        let _ = t.kernel_plan();
+                    }
+                }
                 match (before, limited) {
                     (0, n) if n > 0 => tracing::info!(
                         worker = self.index,
@@ -484,6 +529,80 @@ impl Worker {
             }
         }
     }
+}
+
+impl Worker {
+    /// Attaches the socket filter for `rules`, or removes it when there are
+    /// none. Logs what changed (at most every 100 ms, never per packet).
+    fn attach_filter(&self, rules: &[Rule]) -> io::Result<()> {
+        let fd = self.socket.as_raw_fd();
+        match candor_traffic::filter::program(rules) {
+            Some(program) => {
+                crate::sockfilter::attach(fd, &program)?;
+                let shed = rules.iter().filter(|r| r.admit != ALWAYS).count();
+                tracing::debug!(
+                    worker = self.index,
+                    zones = shed,
+                    instructions = program.len(),
+                    "kernel shedding: socket filter attached"
+                );
+            }
+            None => {
+                crate::sockfilter::detach(fd)?;
+                tracing::debug!(
+                    worker = self.index,
+                    "kernel shedding: socket filter removed"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The socket filter's rules for a worker's kernel plan: each shed zone's
+/// apex with its share, after accepting rules for the served zones below
+/// it (their queries end in its apex too). A zone that has moved in the
+/// set, or has more zones below it than a program holds, gets no rule (the
+/// worker still sheds it). Scans every apex for the zones below, once per
+/// new plan (a new plan comes at most every 100 ms, usually when an
+/// attack starts or ends).
+fn kernel_rules(plan: &[KernelRule], zones: &ZoneSet) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for shed in plan {
+        let pos = shed.pos as usize;
+        let Some(zone) = zones.zones().get(pos) else {
+            continue;
+        };
+        if zones.id(pos) != Some(shed.id) {
+            continue;
+        }
+        let apex = zone.apex().as_wire().to_ascii_lowercase();
+        if !filter::usable(&apex) {
+            continue;
+        }
+        let below: Vec<Vec<u8>> = zones
+            .zones()
+            .iter()
+            .map(|z| z.apex().as_wire())
+            .filter(|name| filter::is_below(name, &apex))
+            .take(filter::MAX_RULES)
+            .map(<[u8]>::to_ascii_lowercase)
+            .collect();
+        if rules.len() + below.len() + 1 > filter::MAX_RULES
+            || below.iter().any(|b| !filter::usable(b))
+        {
+            continue;
+        }
+        rules.extend(below.into_iter().map(|apex| Rule {
+            apex,
+            admit: ALWAYS,
+        }));
+        rules.push(Rule {
+            apex,
+            admit: shed.admit,
+        });
+    }
+    rules
 }
 
 /// Busy-waits for `d` (the test-only slow worker: it must cost CPU time,
@@ -559,6 +678,24 @@ impl Load {
     fn busy(&self) -> bool {
         self.was_busy
     }
+}
+
+/// The CPU time (user and system) the calling thread has used, if the
+/// clock can be read: one system call, made once per 100 ms window.
+fn thread_cpu() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a pointer to a live timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return None;
+    }
+    Some(Duration::new(
+        u64::try_from(ts.tv_sec).ok()?,
+        u32::try_from(ts.tv_nsec).ok()?,
+    ))
 }
 
 /// Sets this thread's timer slack (how late the kernel may wake it from a

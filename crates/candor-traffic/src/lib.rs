@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attack;
+pub mod filter;
 pub mod top;
 pub mod worker;
 

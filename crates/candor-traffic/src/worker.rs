@@ -93,6 +93,10 @@ struct Slot {
     /// Whether the zone is under attack, so its responses are rate
     /// limited more tightly (see [`WorkerTraffic::set_tightened`]).
     tightened: bool,
+    /// The share of its packets the kernel filter lets through this
+    /// window (a threshold on a random `u32`, see [`crate::filter`]), if
+    /// the filter has a rule for it: its counts are scaled up by it.
+    kernel: Option<u32>,
 }
 
 /// Where a packet was counted: pass it back for the counts that follow
@@ -132,6 +136,9 @@ pub struct WindowReport {
     pub capacity: Option<u64>,
     /// Zones limited for the next window.
     pub limited: u32,
+    /// Queries the kernel filter dropped in the window (the socket's drop
+    /// counter while the filter had rules: see [`crate::filter`]).
+    pub kernel_shed: u64,
 }
 
 /// A worker's per-zone counters and shedding state.
@@ -142,6 +149,11 @@ pub struct WorkerTraffic {
     window_start: Instant,
     /// Time spent working in the current window.
     busy: Duration,
+    /// CPU time the worker's thread used in the current window, if the
+    /// caller measures it ([`count_cpu`](Self::count_cpu)): it includes
+    /// the receive system calls, which the batches' timing counts as
+    /// waiting (a third of a saturated worker's time).
+    cpu: Duration,
     /// Of it, time spent answering (and sending) the queries let through.
     answering: Duration,
     /// Queries let through in the current window.
@@ -157,7 +169,45 @@ pub struct WorkerTraffic {
     /// Zones under attack, whose responses the rate limiter holds to a
     /// tighter rate (usually none).
     tightened: Vec<ZoneId>,
+    /// Whether shedding may use the kernel filter (see
+    /// [`set_kernel_shedding`](Self::set_kernel_shedding)).
+    kernel_shedding: bool,
+    /// The kernel filter's rules in effect (see
+    /// [`kernel_plan`](Self::kernel_plan)), biggest demand first.
+    kernel_plan: Vec<KernelRule>,
+    /// Whether `kernel_plan` changed since it was last taken.
+    kernel_changed: bool,
+    /// Packets the kernel dropped in the current window (the socket's drop
+    /// counter, see [`count_kernel_drops`](Self::count_kernel_drops)).
+    kernel_drops: u64,
 }
+
+/// One zone the kernel filter sheds: the worker turns it into a
+/// [`crate::filter::Rule`] with the zone's apex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelRule {
+    /// The zone.
+    pub id: ZoneId,
+    /// Its position in the zone set the worker last saw it in (check the
+    /// id).
+    pub pos: u32,
+    /// The share of its packets let through (see [`crate::filter::Rule`]).
+    pub admit: u32,
+}
+
+/// The least share the kernel lets through (1/65,536).
+const KERNEL_MIN_ADMIT: u32 = 1 << 16;
+
+/// Packets of a zone the kernel lets through per window at least, whatever
+/// its share: enough to tell whether the flood goes on.
+const KERNEL_MIN_THROUGH: u64 = 32;
+
+/// Above this share (7/8) the kernel filter is not worth its rule.
+const KERNEL_MAX_ADMIT: u64 = 7 << 29;
+
+/// A plan whose shares all moved less than this (in percent) is kept as
+/// it is, rather than a new program attached every window.
+const KERNEL_HYSTERESIS: u64 = 25;
 
 impl WorkerTraffic {
     /// A fresh table whose first window starts at `now`.
@@ -166,6 +216,7 @@ impl WorkerTraffic {
             slots: vec![Slot::default(); SLOTS + 2].into_boxed_slice(),
             window_start: now,
             busy: Duration::ZERO,
+            cpu: Duration::ZERO,
             answering: Duration::ZERO,
             admitted: 0,
             cost_ns: None,
@@ -173,7 +224,107 @@ impl WorkerTraffic {
             limited: 0,
             report: WindowReport::default(),
             tightened: Vec::new(),
+            kernel_shedding: false,
+            kernel_plan: Vec::new(),
+            kernel_changed: false,
+            kernel_drops: 0,
         }
+    }
+
+    /// Counts CPU time the worker's thread used (user and system) since the
+    /// last call: the window's working time is the larger of it and what
+    /// [`work`](Self::work) counted.
+    pub fn count_cpu(&mut self, spent: Duration) {
+        self.cpu += spent;
+    }
+
+    /// Counts packets the worker's socket dropped in the kernel (its drop
+    /// counter's increase) since the last call: when the filter has rules,
+    /// [`roll`](Self::roll) gives them to the ruled zones.
+    pub fn count_kernel_drops(&mut self, n: u64) {
+        self.kernel_drops = self.kernel_drops.saturating_add(n);
+    }
+
+    /// Adds the window's kernel drops to the zones the filter had rules
+    /// for, in proportion to what each was expected to lose at its share
+    /// (what reached the worker × (1 − share) / share): they are queries
+    /// the zone was sent, and shed. Drops while no rule was in effect are
+    /// the queue's overflows, which hit every zone alike: each zone's count
+    /// grows in proportion.
+    fn attribute_kernel_drops(&mut self) {
+        let drops = std::mem::take(&mut self.kernel_drops);
+        if drops == 0 {
+            return;
+        }
+        // The rules in effect this window (a few): each zone's place in
+        // the report.
+        let mut weights = Vec::new();
+        for rule in &self.kernel_plan {
+            if let Some(k) = self.report.zones.iter().position(|z| z.id == rule.id) {
+                let admit = u128::from(rule.admit.max(1));
+                let seen = u128::from(self.report.zones[k].counts.queries.max(1));
+                weights.push((k, seen * ((1u128 << 32) - admit) / admit));
+            }
+        }
+        if weights.is_empty() {
+            // No rule: the queue overflowed, and a full queue drops
+            // whatever comes, so each zone lost in proportion to what
+            // reached the worker. Counted as sent (the demand fair shares
+            // are computed from), not as shed.
+            let seen: u64 = self
+                .report
+                .zones
+                .iter()
+                .map(|z| u64::from(z.counts.queries))
+                .sum();
+            if seen == 0 {
+                return;
+            }
+            for z in &mut self.report.zones {
+                let lost = drops * u64::from(z.counts.queries) / seen;
+                z.counts.queries = z
+                    .counts
+                    .queries
+                    .saturating_add(lost.min(u64::from(u32::MAX)) as u32);
+            }
+            return;
+        }
+        let total: u128 = weights.iter().map(|w| w.1).sum();
+        if total == 0 {
+            return;
+        }
+        for (k, w) in weights {
+            let share = (u128::from(drops) * w / total).min(u128::from(u32::MAX)) as u32;
+            let c = &mut self.report.zones[k].counts;
+            c.queries = c.queries.saturating_add(share);
+            c.shed = c.shed.saturating_add(share);
+            self.report.kernel_shed += u64::from(share);
+        }
+    }
+
+    /// Lets shedding use the kernel filter (off by default): limited zones
+    /// then get a share in the kernel plan (see
+    /// [`kernel_plan`](Self::kernel_plan)). Turning it off empties the plan.
+    pub fn set_kernel_shedding(&mut self, on: bool) {
+        self.kernel_shedding = on;
+        if !on && !self.kernel_plan.is_empty() {
+            self.kernel_plan.clear();
+            self.kernel_changed = true;
+            for slot in self.slots.iter_mut() {
+                slot.kernel = None;
+            }
+        }
+    }
+
+    /// The kernel filter's new rules, if they changed since the last call
+    /// (an empty list: remove the filter). The counts of the next window
+    /// assume the worker attached them.
+    pub fn kernel_plan(&mut self) -> Option<&[KernelRule]> {
+        if !self.kernel_changed {
+            return None;
+        }
+        self.kernel_changed = false;
+        Some(&self.kernel_plan)
     }
 
     /// The slot of `zone` (its id and position in the worker's zone set),
@@ -299,6 +450,11 @@ impl WorkerTraffic {
         self.capacity
     }
 
+    /// Whether [`roll`](Self::roll) at `now` closes the window.
+    pub fn window_closes(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.window_start) >= WINDOW
+    }
+
     /// Closes the window if it is [`WINDOW`] old at `now`: sets the limits
     /// for the next one and returns the closed window's counts; `None`
     /// while the window is still open.
@@ -309,6 +465,7 @@ impl WorkerTraffic {
         }
         self.measure(elapsed);
         self.report.zones.clear();
+        self.report.kernel_shed = 0;
         let mut fixed = 0u64;
         for (i, s) in self.slots.iter().enumerate() {
             match i {
@@ -320,7 +477,7 @@ impl WorkerTraffic {
                     self.report.no_zone = s.counts;
                     fixed += u64::from(s.counts.queries);
                 }
-                _ if s.id.0 != 0 && !s.counts.is_empty() => {
+                _ if s.id.0 != 0 && (!s.counts.is_empty() || s.kernel.is_some()) => {
                     self.report.zones.push(ZoneCounts {
                         id: s.id,
                         pos: s.pos,
@@ -330,6 +487,7 @@ impl WorkerTraffic {
                 _ => {}
             }
         }
+        self.attribute_kernel_drops();
         let limits = self.capacity.and_then(|c| {
             // Arrivals scaled to a full window, if this one ran long.
             let scale =
@@ -349,6 +507,7 @@ impl WorkerTraffic {
         self.slots.fill(Slot::default());
         self.limited = 0;
         let zones = std::mem::take(&mut self.report.zones);
+        let mut plan = Vec::new();
         if let Some(share) = limits {
             for z in &zones {
                 let arrived = u64::from(z.counts.queries) * WINDOW.as_micros() as u64
@@ -360,14 +519,43 @@ impl WorkerTraffic {
                         slot.limited = true;
                         slot.allowance = share.min(u64::from(u32::MAX)) as u32;
                         self.limited += 1;
+                        // A quarter more than the allowance still reaches
+                        // the worker, which sheds the rest exactly (and
+                        // enough to measure the zone by).
+                        let through = (share + share / 4).max(KERNEL_MIN_THROUGH);
+                        let admit = through.saturating_mul(1 << 32) / arrived.max(1);
+                        if self.kernel_shedding && admit < KERNEL_MAX_ADMIT {
+                            plan.push((
+                                arrived,
+                                KernelRule {
+                                    id: z.id,
+                                    pos: z.pos,
+                                    admit: (admit as u32).max(KERNEL_MIN_ADMIT),
+                                },
+                            ));
+                        }
                     }
                 }
+            }
+        }
+        plan.sort_by_key(|p| std::cmp::Reverse(p.0));
+        let plan: Vec<KernelRule> = plan.into_iter().map(|(_, r)| r).collect();
+        if plan_moved(&self.kernel_plan, &plan) {
+            self.kernel_plan = plan;
+            self.kernel_changed = true;
+        }
+        for k in 0..self.kernel_plan.len() {
+            let rule = self.kernel_plan[k];
+            let i = self.slot_of(Some((rule.id, rule.pos)));
+            if i < SLOTS {
+                self.slots[i].kernel = Some(rule.admit);
             }
         }
         self.report.zones = zones;
         self.report.limited = self.limited;
         self.window_start = now;
         self.busy = Duration::ZERO;
+        self.cpu = Duration::ZERO;
         self.answering = Duration::ZERO;
         self.admitted = 0;
         Some(&self.report)
@@ -390,7 +578,8 @@ impl WorkerTraffic {
             return;
         };
         let window = WINDOW.as_nanos() as u64;
-        let other = self.busy.saturating_sub(self.answering).as_nanos() as u64 * window
+        let busy = self.busy.max(self.cpu);
+        let other = busy.saturating_sub(self.answering).as_nanos() as u64 * window
             / (elapsed.as_nanos() as u64).max(1);
         let room = (window * HEADROOM / 100)
             .saturating_sub(other)
@@ -404,6 +593,19 @@ impl WorkerTraffic {
             None => budget,
         });
     }
+}
+
+/// Whether a new kernel plan differs enough from the one in effect to be
+/// attached: other zones, or a share that moved by more than
+/// [`KERNEL_HYSTERESIS`] percent.
+fn plan_moved(old: &[KernelRule], new: &[KernelRule]) -> bool {
+    if old.len() != new.len() {
+        return true;
+    }
+    old.iter().zip(new).any(|(a, b)| {
+        let (x, y) = (u64::from(a.admit), u64::from(b.admit));
+        a.id != b.id || x.abs_diff(y) * 100 > x.max(y) * KERNEL_HYSTERESIS
+    })
 }
 
 /// Max-min fair shares ("water-filling"): given each zone's demand, a
@@ -576,6 +778,106 @@ mod tests {
         let flood_ok = (0..1000).filter(|_| t.admit(flood).1).count();
         // 1,050 answers in 1,000 ms: 0.95 ms each, 78 in 75 ms, 39 each.
         assert_eq!(flood_ok, 39);
+    }
+
+    /// With kernel shedding on, a flood far over capacity gets a kernel
+    /// rule: most of it never reaches the worker, what does is shed to the
+    /// allowance as before, the other zone keeps every answer, and the
+    /// window's report still tells what the zone was sent. When the flood
+    /// stops, the rule goes.
+    #[test]
+    fn the_kernel_plan_follows_a_flood_and_its_end() {
+        let start = Instant::now();
+        let mut t = WorkerTraffic::new(start);
+        t.set_kernel_shedding(true);
+        let (a, b) = (ZoneId(1 << 63 | 1), ZoneId(3 << 62 | 1));
+        let cost = Duration::from_micros(100);
+        let mut admit_a: Option<u32> = None;
+        let mut rng = 0x2545_f491_u32;
+        let (mut legit_sent, mut legit_answered, mut reached) = (0u32, 0u32, 0u32);
+        let mut reported = (0u32, 0u64);
+        for w in 1..=30u32 {
+            let flood = if w <= 20 { 20_000 } else { 0 };
+            reached = 0;
+            let mut dropped = 0u64;
+            for k in 0..flood + 100 {
+                // 100 legit queries spread through the flood (after it once
+                // the flood stops).
+                let legit =
+                    k >= flood || (k % (flood / 100 + 1) == 0 && k / (flood / 100 + 1) < 100);
+                let zone = if legit { (b, 1) } else { (a, 0) };
+                rng ^= rng << 13;
+                rng ^= rng >> 17;
+                rng ^= rng << 5;
+                if zone.0 == a && admit_a.is_some_and(|admit| rng >= admit) {
+                    dropped += 1;
+                    continue;
+                }
+                if zone.0 == a {
+                    reached += 1;
+                }
+                let (_, ok) = t.admit(Some(zone));
+                t.work(cost / 100);
+                if ok {
+                    t.work(cost);
+                    t.answering(cost);
+                }
+                if zone.0 == b && w > 3 {
+                    legit_sent += 1;
+                    legit_answered += u32::from(ok);
+                }
+            }
+            t.count_kernel_drops(dropped);
+            let report = t.roll(start + WINDOW * w).expect("closed").clone();
+            if w == 20 {
+                let queries = report.zones.iter().find(|z| z.id == a);
+                reported = (queries.map_or(0, |z| z.counts.queries), report.kernel_shed);
+            }
+            if let Some(plan) = t.kernel_plan() {
+                admit_a = plan.iter().find(|r| r.id == a).map(|r| r.admit);
+            }
+            if w == 20 {
+                let admit = admit_a.expect("a rule for the flooded zone");
+                assert!(admit < 1 << 30, "a quarter of the flood at most: {admit}");
+                assert!(reached < 5_000, "{reached} of 20,000 reached the worker");
+            }
+        }
+        assert_eq!(f64::from(legit_answered) / f64::from(legit_sent), 1.0);
+        assert!(
+            (16_000..24_000).contains(&reported.0),
+            "{reported:?} estimated of 20,000"
+        );
+        assert!(
+            reported.1 > 10_000,
+            "{reported:?}: most dropped in the kernel"
+        );
+        assert_eq!(admit_a, None, "the rule went with the flood");
+        assert_eq!(reached, 0);
+    }
+
+    /// Off by default, and turning it off empties the plan.
+    #[test]
+    fn kernel_shedding_is_off_unless_asked() {
+        let start = Instant::now();
+        let mut t = WorkerTraffic::new(start);
+        for _ in 0..1000 {
+            t.admit(Some((ZoneId(1 << 63 | 1), 0)));
+            t.work(Duration::from_millis(1));
+            t.answering(Duration::from_millis(1));
+        }
+        t.admit(Some((ZoneId(3 << 62 | 1), 1)));
+        t.roll(start + WINDOW);
+        assert!(t.limited() > 0);
+        assert!(t.kernel_plan().is_none());
+        t.set_kernel_shedding(true);
+        for _ in 0..1000 {
+            t.admit(Some((ZoneId(1 << 63 | 1), 0)));
+        }
+        t.admit(Some((ZoneId(3 << 62 | 1), 1)));
+        t.roll(start + WINDOW * 2);
+        assert_eq!(t.kernel_plan().map(<[_]>::len), Some(1));
+        t.set_kernel_shedding(false);
+        assert_eq!(t.kernel_plan().map(<[_]>::len), Some(0));
     }
 
     /// Below capacity nothing is shed.

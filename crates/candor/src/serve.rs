@@ -334,6 +334,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         transfers: Some(xfr.transfers.clone()),
         limiter,
         traffic,
+        kernel_shed: args.traffic.kernel_shed(),
         test_slow_answer: args.traffic.slow_answer(),
     };
     let mut udp = Vec::new();
@@ -630,6 +631,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rrl_slipped = totals.rrl_slipped,
         rrl_dropped = totals.rrl_dropped,
         shed = totals.shed,
+        kernel_shed = totals.kernel_shed,
         cookies_client_only = totals.cookie_client_only,
         cookies_valid = totals.cookie_valid,
         cookies_invalid = totals.cookie_invalid,

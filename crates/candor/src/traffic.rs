@@ -37,6 +37,11 @@ pub(crate) struct TrafficArgs {
     /// network while the attack lasts).
     #[arg(long)]
     no_rrl_tighten: bool,
+    /// Shed only in the UDP workers, never in the kernel. By default a
+    /// worker that sheds a zone attaches a socket filter that drops most of
+    /// that zone's packets before they are queued (see `candor_traffic::filter`).
+    #[arg(long)]
+    no_kernel_shed: bool,
     /// For tests: each UDP worker spins this many microseconds after every
     /// answer, shrinking its capacity.
     #[arg(
@@ -56,6 +61,11 @@ impl TrafficArgs {
             return None;
         }
         Some(Arc::new(Traffic::new()))
+    }
+
+    /// Whether workers may shed in the kernel (a socket filter).
+    pub(crate) fn kernel_shed(&self) -> bool {
+        !self.no_kernel_shed
     }
 
     /// The test-only slowdown of every answer.

@@ -151,7 +151,7 @@ fn legit_client(
 /// zone; another zone's client (20 qps, 1,000 queries counted) still gets
 /// at least 99.9% of its answers once the worker has measured itself (the
 /// first two seconds are not counted), and the server says it shed the
-/// flood. (The flood is ten times the answering capacity, not more, and
+/// flood, most of it in the kernel (its socket filter). (The flood is ten times the answering capacity, not more, and
 /// slow: the debug build's receive path, on a shared and loaded machine,
 /// must keep up with the packets, as a release build does with far more.
 /// The receive buffer is 1 MiB asked, not the default: a worker slowed
@@ -216,13 +216,21 @@ fn a_flooded_zone_cannot_starve_another() {
     candor.process().signal("TERM");
     candor.process().wait_timeout(Duration::from_secs(10));
     let log = candor.log();
-    let shed: u64 = log
-        .lines()
-        .find_map(|l| l.split(" shed=").nth(1))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    assert!(shed > flooded / 2, "shed {shed} of {flooded}:\n{log}");
+    let counter = |name: &str| -> u64 {
+        log.lines()
+            .find_map(|l| l.split(&format!(" {name}=")).nth(1))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let (shed, kernel) = (counter("shed"), counter("kernel_shed"));
+    // Most of the flood never reached the worker: its socket filter
+    // dropped it in the kernel (estimated from the share let through).
+    assert!(
+        kernel > flooded / 2,
+        "kernel shed {kernel} of {flooded}:\n{log}"
+    );
+    assert!(shed > 0, "the worker shed the rest:\n{log}");
 }
 
 /// Issue 15, point 6: a random-subdomain flood against a customer's zone
