@@ -17,12 +17,14 @@
 //! Codemap: `key` (algorithms, generation, DNSKEY/DS/CDS RDATA, key tag),
 //! `rrsig` (canonical form, RRSIG RDATA, validity periods), `nsec` (type
 //! bitmaps, chains, covering lookups), `zone` (whole-zone signing and the
-//! signed zone's text form), `keyset` (which key publishes and signs
-//! what), `rollover` (the key state machine: rollovers, going secure and
-//! insecure).
+//! signed zone's text form), `incremental` (signing a small change: the
+//! changed RRsets and the NSECs around them, patched in), `keyset` (which
+//! key publishes and signs what), `rollover` (the key state machine:
+//! rollovers, going secure and insecure).
 
 #![forbid(unsafe_code)]
 
+mod incremental;
 mod key;
 mod keyset;
 pub mod nsec;
@@ -33,6 +35,7 @@ mod zone;
 #[cfg(test)]
 mod tests;
 
+pub use incremental::{ChangeSignError, ChangeStats, sign_change};
 pub use key::{
     Algorithm, CDNSKEY_DELETE, CDS_DELETE, DigestType, KeyError, KeyRole, SigningKey, ds_rdata,
     key_tag,

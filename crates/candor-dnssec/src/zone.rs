@@ -386,7 +386,7 @@ impl Signers<'_> {
 
 /// The RDATA of each RR in an RRset's wire tails (TYPE, CLASS, TTL,
 /// RDLENGTH, RDATA).
-fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
         let head = tails.get(..10)?;
         let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
@@ -399,7 +399,7 @@ fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// A number spreading RRsets' expirations (FNV-1a over owner and type):
 /// the same RRset gets the same expiration every time it is signed at the
 /// same moment, and neighbours do not expire together.
-fn spread(owner: &[u8], rtype: Rtype) -> u64 {
+pub(crate) fn spread(owner: &[u8], rtype: Rtype) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in owner.iter().chain(&rtype.0.to_be_bytes()) {
         h ^= u64::from(*b);
@@ -440,13 +440,19 @@ pub fn compile_signed(
     b.finish()
 }
 
-/// When a served zone was signed (seconds since the epoch): the
-/// inception of its SOA's first RRSIG plus the backdating of `policy`;
-/// `None` for an unsigned zone. Every RRset is signed in the same pass,
-/// so this dates them all.
+/// When a served zone was signed in full (seconds since the epoch): the
+/// inception of the first RRSIG over its DNSKEY RRset (its SOA's, if it
+/// has none) plus the backdating of `policy`; `None` for an unsigned
+/// zone. A full signing signs every RRset in one pass; an incremental one
+/// ([`sign_change`](crate::sign_change)) re-signs the SOA and what changed
+/// but never the apex key sets, so this dates the oldest signatures.
 pub fn signed_at(zone: &Zone, policy: &SigningPolicy) -> Option<u64> {
-    let soa = zone.rrset(zone.node(0), Rtype::SOA)?;
-    let sig = tails_rdata(zone.sig_tails(soa)).next()?;
+    let apex = zone.node(0);
+    let set = zone
+        .rrset(apex, Rtype::DNSKEY)
+        .filter(|s| !zone.sig_tails(s).is_empty())
+        .or_else(|| zone.rrset(apex, Rtype::SOA))?;
+    let sig = tails_rdata(zone.sig_tails(set)).next()?;
     let inception = sig.get(12..16)?;
     let inception = u32::from_be_bytes([inception[0], inception[1], inception[2], inception[3]]);
     Some(u64::from(inception) + u64::from(policy.backdate))

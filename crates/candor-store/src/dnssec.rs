@@ -19,6 +19,7 @@ use candor_zone::Zone;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::history::{self, Audit};
+use crate::incremental;
 use crate::time::{now, rfc3339};
 use crate::zones::{self, find_zone};
 use crate::{Actor, FieldError, Store, StoreError, ZoneChange};
@@ -250,7 +251,7 @@ impl Store {
         split: bool,
         actor: &Actor,
     ) -> Result<(DnssecState, ZoneChange), StoreError> {
-        self.write(|tx| {
+        let (state, change, kept) = self.write(|tx| {
             let z = find_zone(tx, account_id, zone)?;
             if state_row(tx, z.id)?.is_some() {
                 return Err(StoreError::Conflict(format!(
@@ -291,8 +292,11 @@ impl Store {
                     at,
                 },
             )?;
-            Ok((state(state_row(tx, z.id)?), change))
-        })
+            Ok((state(state_row(tx, z.id)?), change, incremental::key(&z)))
+        })?;
+        // The next record write signs incrementally from this version.
+        self.compiled.remember(kept, &change);
+        Ok((state, change))
     }
 
     /// Disables DNSSEC for a zone and deletes its keys (audited); the zone
@@ -415,7 +419,13 @@ impl Store {
                 )));
             }
             zones::bump_serial(tx, &self.config, &mut z, now())?;
-            zones::compile_change(tx, &z, &self.config)
+            let change = zones::compile_change(tx, &z, &self.config)?;
+            Ok((change, incremental::key(&z)))
+        })
+        .map(|(change, kept)| {
+            // The next record write signs incrementally from this version.
+            self.compiled.remember(kept, &change);
+            change
         })
     }
 

@@ -90,10 +90,13 @@ pub(crate) fn compile_change(
     base: Option<Arc<Zone>>,
     names: &[&str],
 ) -> Result<ZoneChange, StoreError> {
-    // A zone with DNSSEC keys is signed as a whole (`dnssec::sign_compiled`).
-    let Some(base) = base.filter(|_| !has_keys(conn, zone.id)) else {
+    let Some(base) = base else {
         return zones::compile_change(conn, zone, config);
     };
+    // A zone with DNSSEC keys signs the change incrementally (`signed`).
+    if base.signed().is_some() || has_keys(conn, zone.id) {
+        return signed::compile_change(conn, zone, config, base, names);
+    }
     let region = config.region.as_deref();
     let Some((changes, regional)) =
         name_changes(conn, zone, &config.redirector, region, names, &base)?
@@ -236,5 +239,6 @@ fn next_rdata(tails: &[u8]) -> Option<(&[u8], usize)> {
     Some((tails.get(10..10 + len)?, 10 + len))
 }
 
+mod signed;
 #[cfg(test)]
 mod tests;

@@ -372,9 +372,21 @@ impl Zone {
     #[inline]
     pub fn sig_tails(&self, set: &RrSet) -> &[u8] {
         let start = set.data_off as usize + set.data_len as usize;
-        self.data
-            .get(start..start + usize::from(set.sig_len))
-            .unwrap_or(&[])
+        match self.data.get(start..start + usize::from(set.sig_len)) {
+            Some(sigs) => sigs,
+            None => self.overlay_sig_tails(set),
+        }
+    }
+
+    /// [`sig_tails`](Self::sig_tails) of an RRset a patch wrote (its data
+    /// is in the overlay); empty in a compiled zone.
+    #[cold]
+    #[inline(never)]
+    fn overlay_sig_tails(&self, set: &RrSet) -> &[u8] {
+        match &self.overlay {
+            Some(ov) => ov.sig_tails(set),
+            None => &[],
+        }
     }
 
     /// The NSEC chain, when the zone is signed (holds NSEC records).

@@ -434,6 +434,24 @@ fn served(candor: &Candor) -> (u32, bool) {
     (serial, www.answer.iter().any(|r| r.rtype == Rtype::RRSIG))
 }
 
+/// The inception time of the RRSIG over `name` `rtype` that `candor`
+/// answers with (DO=1).
+fn inception(candor: &Candor, name: &str, rtype: Rtype) -> u32 {
+    let q = Query::new(name, rtype).edns(Edns {
+        dnssec_ok: true,
+        ..Edns::with_payload(1232)
+    });
+    let reply = udp_exchange(candor.addr(), &q.to_wire(), Duration::from_secs(1), 3)
+        .expect("candor answers");
+    let msg = decode_message(&reply).expect("a response");
+    let sig = msg
+        .answer
+        .iter()
+        .find(|r| r.rtype == Rtype::RRSIG)
+        .unwrap_or_else(|| panic!("no RRSIG over {name} {rtype}"));
+    u32::from_be_bytes([sig.rdata[12], sig.rdata[13], sig.rdata[14], sig.rdata[15]])
+}
+
 /// Waits (up to 10 s) until `candor` serves a serial other than `old`.
 fn wait_serial(candor: &Candor, old: u32) -> (u32, bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -455,8 +473,9 @@ fn wait_serial(candor: &Candor, old: u32) -> (u32, bool) {
 /// only the zone's DS, validates every kind of answer: positive, the apex
 /// DNSKEY, a CNAME chain, a wildcard, NODATA, NODATA at an empty
 /// non-terminal, NXDOMAIN, a delegation's DS and the proof that another
-/// has none, and a record added while serving (the follower of CLI writes
-/// signs too). A DS of another key fails them (SERVFAIL), so the check can
+/// has none, a record added while serving (the follower of CLI writes
+/// signs too), and records added and removed through the API (signed
+/// incrementally: the NXDOMAIN of the removed one validates). A DS of another key fails them (SERVFAIL), so the check can
 /// fail. AXFR carries the signatures (kdig). After `candor dnssec disable`
 /// the zone is served unsigned under a new serial.
 #[test]
@@ -466,7 +485,9 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
     };
     let dir = TempDir::new("candor-dnssec-serve");
     let data = dir.path().join("data");
-    ok(&data, &["init", "--email", "ops@example.org"]);
+    let token = ok(&data, &["init", "--email", "ops@example.org"])
+        .trim()
+        .to_owned();
     ok(&data, &["zone", "create", "example.com"]);
     for args in [
         &["www", "A", "192.0.2.1"][..],
@@ -546,6 +567,47 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
     );
     wait_serial(&candor, serial);
     assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
+    drop(resolver);
+
+    // Writes through the API sign incrementally (only the SOA, the changed
+    // RRsets and the NSECs around them): a record added, another added
+    // and removed. www's signature is the one made before them (a second
+    // ago at least), the SOA's is new; a fresh resolver validates the new
+    // name and the removed one's NXDOMAIN.
+    std::thread::sleep(Duration::from_millis(1100));
+    let api = candor.listeners().api;
+    let records = "/v2/1/zones/example.com/records";
+    let add = |name: &str| {
+        let body = format!(r#"{{"name":"{name}","type":"A","content":"192.0.2.9","ttl":300}}"#);
+        let r = crate::http::request(api, "POST", records, Some(&token), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+        crate::http::json_field(&r.body, "id").expect("a record id")
+    };
+    add("api1");
+    let gone = add("api2");
+    let r = crate::http::request(
+        api,
+        "DELETE",
+        &format!("{records}/{gone}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (serial3, _) = served(&candor);
+    assert_ne!(serial3, serial2);
+    let (www, soa) = (
+        inception(&candor, "www.example.com", Rtype::A),
+        inception(&candor, "example.com", Rtype::SOA),
+    );
+    assert!(
+        www < soa,
+        "www signed at {www}, the SOA at {soa}: signed in full"
+    );
+    let resolver = Validator::start(unbound, candor.addr(), &ds);
+    assert_eq!(resolver.ask("api1.example.com", Rtype::A), (0, true, 2));
+    assert_eq!(resolver.ask("api2.example.com", Rtype::A), (3, true, 0));
+    assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
+    assert_eq!(resolver.ask("www.example.com", Rtype::A), (0, true, 2));
     drop(resolver);
 
     // A DS of a key the zone does not have: nothing validates.
@@ -637,7 +699,7 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
 
     // Disabled at once: a new serial, served unsigned.
     ok(&data, &["dnssec", "disable", "example.com", "--force"]);
-    let (_, signed) = wait_serial(&candor, serial2);
+    let (_, signed) = wait_serial(&candor, serial3);
     assert!(
         !signed,
         "www.example.com A still has an RRSIG after disable"
