@@ -35,7 +35,7 @@ pub(super) fn compile_change(
     }
     let region = config.region.as_deref();
     let Some((changes, regional)) =
-        super::name_changes(conn, zone, &config.redirector, region, names)?
+        super::name_changes(conn, zone, &config.redirector, region, names, &base)?
     else {
         return zones::compile_change(conn, zone, config);
     };
