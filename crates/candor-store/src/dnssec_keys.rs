@@ -375,7 +375,14 @@ impl Store {
                     params![zone_id, db(when), what],
                 )?;
             }
-            Ok((poll, change))
+            Ok((poll, change, crate::incremental::key(&z)))
+        })
+        .map(|(poll, change, kept)| {
+            // The next record write signs incrementally from this version.
+            if let Some(change) = &change {
+                self.compiled.remember(kept, change);
+            }
+            (poll, change)
         })
     }
 

@@ -167,20 +167,6 @@ fn dnssec_enable_status_export_and_disable() {
         );
     }
 
-    // A signed zone takes an ALIAS (issue 12: its answers are signed by
-    // the ALIAS signer when its addresses are known).
-    ok(
-        &data,
-        &[
-            "record",
-            "add",
-            "example.com",
-            "app",
-            "ALIAS",
-            "www.example.com",
-        ],
-    );
-
     // Disabling the safe way: CDS/CDNSKEY DELETE, still signed.
     let asked = cli(&data, &["dnssec", "disable", "example.com"]);
     assert!(asked.status.success(), "{}", stderr(&asked));
@@ -202,6 +188,20 @@ fn dnssec_enable_status_export_and_disable() {
     assert!(
         ok(&data, &["dnssec", "export", "example.com"]).contains("\tCDS\t0 0 0 00\n"),
         "the export publishes CDS DELETE"
+    );
+
+    // A signed zone takes an ALIAS (issue 12: its answers are signed by
+    // the ALIAS signer when its addresses are known).
+    ok(
+        &data,
+        &[
+            "record",
+            "add",
+            "example.com",
+            "app",
+            "ALIAS",
+            "www.example.com",
+        ],
     );
     // At once, with a warning.
     let forced = cli(&data, &["dnssec", "disable", "example.com", "--force"]);
@@ -568,6 +568,18 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
     let (serial_added, _) = wait_serial(&candor, serial);
     assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
     drop(resolver);
+
+    // Once the DS is offered (a second or two after start here) the key
+    // states stay put: a later change of them would sign everything anew.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rdata_at(candor.addr(), "example.com", Rtype::CDS).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no CDS offered:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // Writes through the API sign incrementally (only the SOA, the changed
     // RRsets and the NSECs around them): a record added, another added
