@@ -4,7 +4,10 @@
 //! prefix) whose IDs are set to the request's, so the reader gets past
 //! the ID check. Every message goes through `Exchange::on_message`; what a
 //! complete answer brings is applied to the zone held (`build_full`,
-//! `apply_steps`). The same bytes are also handed to the NOTIFY handler.
+//! `apply_steps`). Half the requests ask for the Candor view
+//! (`Exchange::candor_view`): an answer that repeats the option keeps its
+//! private types, and the result's `ams` view is compiled
+//! (`regional_view`, which reads every REGIONAL record). The same bytes are also handed to the NOTIFY handler.
 //! Nothing may panic.
 #![no_main]
 
@@ -15,6 +18,7 @@ use std::sync::Arc;
 use candor_wire::Name;
 use candor_xfr::KeyRing;
 use candor_xfr::client::{Ask, Exchange, Progress, Received, apply_steps, build_full, soa_record};
+use candor_xfr::regional::regional_view;
 use candor_xfr::secondary::{Primaries, Upstream, on_notify};
 use candor_zone::load_zone_text;
 use libfuzzer_sys::fuzz_target;
@@ -37,7 +41,15 @@ fuzz_target!(|data: &[u8]| {
         1 => Ask::Axfr,
         _ => Ask::Ixfr(soa_record(&held).unwrap()),
     };
-    let mut ex = Exchange::new(&apex, &ask, ID, None, NOW);
+    let mut ex = match mode / 3 % 2 {
+        0 => Exchange::new(&apex, &ask, ID, None, NOW),
+        _ => Exchange::candor_view(&apex, &ask, ID, None, NOW),
+    };
+    let view = |zone: Result<candor_zone::Zone, _>| {
+        if let Ok(z) = zone {
+            let _ = regional_view(&Arc::new(z), Some("ams"));
+        }
+    };
     let primaries = Primaries::new(&["example.@127.0.0.1".parse::<Upstream>().unwrap()]);
     let local: IpAddr = "127.0.0.1".parse().unwrap();
     while rest.len() >= 2 {
@@ -53,12 +65,12 @@ fuzz_target!(|data: &[u8]| {
             Ok(Progress::Done(received)) => {
                 match received {
                     Received::Full { records, .. } => {
-                        let _ = build_full(&apex, &records);
+                        view(build_full(&apex, &records));
                     }
                     Received::Incremental {
                         soa_record, steps, ..
                     } => {
-                        let _ = apply_steps(&held, &steps, &soa_record);
+                        view(apply_steps(&held, &steps, &soa_record));
                     }
                     Received::Soa(_) => {}
                 }

@@ -15,10 +15,10 @@
 //! encloser; a referral the DS RRset or the cut's NSEC proving there is
 //! none; every negative answer the SOA's RRSIG.
 
-use candor_wire::{MessageBuilder, Owner, Rtype, Section};
+use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section};
 use candor_zone::NodeId;
 
-use crate::{Answer, Truncated};
+use crate::{Answer, Truncated, first_rdata};
 
 /// Most NSEC records one answer carries (a wildcard at each step of a
 /// CNAME chain, or a denial's two).
@@ -33,6 +33,19 @@ fn tail_count(mut tails: &[u8]) -> u16 {
         n = n.saturating_add(1);
     }
     n
+}
+
+/// Where the `n`-th RR tail of a block of tails starts (its end when
+/// there are fewer).
+fn skip_tails(tails: &[u8], n: usize) -> usize {
+    let mut at = 0;
+    for _ in 0..n {
+        match tails.get(at + 8..at + 10) {
+            Some(len) => at += 10 + usize::from(u16::from_be_bytes([len[0], len[1]])),
+            None => return tails.len(),
+        }
+    }
+    at.min(tails.len())
 }
 
 impl<'z> Answer<'z> {
@@ -52,6 +65,90 @@ impl<'z> Answer<'z> {
             }
         }
         Ok(())
+    }
+
+    /// Pushes the RRSIGs of POOL member `pick`'s CNAME (already pushed
+    /// with `owner`), when the answer is signed. The signer made one per
+    /// member and key, sorted in member order (`candor_dnssec::sign_zone`),
+    /// so member `pick`'s are the `pick`-th run of `keys` signatures.
+    #[inline]
+    pub(crate) fn pool_sigs(
+        &self,
+        owner: Owner<'_>,
+        pool: &candor_zone::RrSet,
+        pick: usize,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<(), Truncated> {
+        if !self.dnssec {
+            return Ok(());
+        }
+        let tails = self.zone.sig_tails(pool);
+        let members = usize::from(pool.count.max(1));
+        let total = usize::from(tail_count(tails));
+        let per = total / members;
+        if per == 0 || per * members != total {
+            return Ok(()); // Not signed member by member: nothing to add.
+        }
+        let (start, end) = (
+            skip_tails(tails, pick * per),
+            skip_tails(tails, (pick + 1) * per),
+        );
+        if let Some(sigs) = tails.get(start..end) {
+            b.push_rrset(owner, sigs, per as u16)?;
+        }
+        Ok(())
+    }
+
+    /// A or AAAA at an ALIAS owner of a signed zone, DO=1: the signed
+    /// answer the ALIAS signer published for the owner (made off the query
+    /// path, when the addresses last changed: nothing is signed here).
+    /// NODATA proves itself with the signer's NSEC for the owner, which
+    /// lists only the types the target has, while the zone's NSEC there
+    /// is still the one it was made from. Nothing published yet for the
+    /// owner (never resolved, or not signed yet) is SERVFAIL, as an
+    /// unresolved ALIAS is.
+    pub(crate) fn signed_alias(
+        &mut self,
+        node: candor_zone::NodeRef,
+        owner: Owner<'_>,
+        name: &[u8],
+        wild: bool,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<Rcode, Truncated> {
+        let table = self.aliases.load();
+        let zone = self.zone;
+        let Some(signed) = table.signed(zone.name_bytes(node.id)) else {
+            return Ok(Rcode::SERVFAIL);
+        };
+        let set = if self.qtype == Rtype::A {
+            &signed.a
+        } else {
+            &signed.aaaa
+        };
+        if let Some(set) = set {
+            b.push_rrset(owner, &set.tails, set.count)?;
+            b.push_rrset(owner, &set.sigs, set.sig_count)?;
+            if wild {
+                self.wildcard_answer(name);
+            }
+            return Ok(Rcode::NOERROR);
+        }
+        self.negative(b)?;
+        let current = zone
+            .rrset(node, Rtype::NSEC)
+            .map(|n| first_rdata(zone.tails(n)));
+        match &signed.nsec {
+            Some(nsec) if current == Some(&nsec.base[..]) => {
+                let at = Owner::Name(zone.name_bytes(node.id));
+                b.push_rrset(at, &nsec.set.tails, nsec.set.count)?;
+                b.push_rrset(at, &nsec.set.sigs, nsec.set.sig_count)?;
+                if wild && let Some(id) = self.covering(name) {
+                    self.prove(id);
+                }
+            }
+            _ => self.nodata_proof(node.id, name, wild),
+        }
+        Ok(Rcode::NOERROR)
     }
 
     /// Remembers that node `id`'s NSEC goes in the authority section

@@ -40,7 +40,7 @@ mod alias;
 mod dnssec;
 mod peek;
 
-pub use alias::{AliasEntry, AliasTable, SharedAliases};
+pub use alias::{AliasEntry, AliasTable, SharedAliases, SignedAlias, SignedNsec, SignedRrset};
 pub use candor_guard::{CookieCheck, CookieSecrets, RateKey, ResponseKind, Slip};
 pub use peek::Peek;
 
@@ -689,6 +689,10 @@ impl<'z> Answer<'z> {
                 let target = nth_rdata(zone.tails(pool), pick);
                 let mut tail = [0u8; CNAME_TAIL_MAX];
                 b.push_rrset(owner, cname_tail(&mut tail, pool.ttl, target), 1)?;
+                self.pool_sigs(owner, pool, pick, b)?;
+                if wild {
+                    self.wildcard_answer(name);
+                }
                 if matches!(self.qtype, Rtype::CNAME | Rtype::ANY) || step == MAX_CHAIN {
                     return Ok(Rcode::NOERROR);
                 }
@@ -793,6 +797,9 @@ impl<'z> Answer<'z> {
         if matches!(self.qtype, Rtype::A | Rtype::AAAA)
             && let Some(alias) = zone.rrset(node, ALIAS)
         {
+            if self.dnssec {
+                return self.signed_alias(node, owner, name, wild, b);
+            }
             return self.alias(alias, owner, b);
         }
         self.negative(b)?;
@@ -817,39 +824,17 @@ impl<'z> Answer<'z> {
         lower[..len].copy_from_slice(&target[..len]);
         lower[..len].make_ascii_lowercase();
         let target = &lower[..len];
-        let Some(other) = self.zones.find(target) else {
-            return self.alias_from_resolver(target, owner, b);
-        };
-        // CNAMEs at the target are followed inside its zone, as a resolver
-        // would, a bounded number of times.
-        let mut name = lower;
-        let mut name_len = len;
-        let mut found = None;
-        for _ in 0..MAX_CHAIN {
-            let node = match other.lookup(&name[..name_len]) {
-                Lookup::Exact(n) | Lookup::Wildcard(n) => n,
-                _ => break,
-            };
-            if let Some(set) = other.rrset(node, self.qtype) {
-                found = Some(set);
-                break;
+        match local_alias_target(self.zones, target, self.qtype) {
+            LocalTarget::Outside => self.alias_from_resolver(target, owner, b),
+            LocalTarget::Found(other, set) => {
+                b.push_rrset(owner, other.tails(set), set.count)?;
+                Ok(Rcode::NOERROR)
             }
-            let Some(cname) = other.rrset(node, Rtype::CNAME) else {
-                break;
-            };
-            let next = first_rdata(other.tails(cname));
-            name_len = next.len().min(candor_wire::MAX_NAME_LEN);
-            name[..name_len].copy_from_slice(&next[..name_len]);
-            name[..name_len].make_ascii_lowercase();
-            if !in_zone(&name[..name_len], other) {
-                break;
+            LocalTarget::Missing => {
+                self.negative(b)?;
+                Ok(Rcode::NOERROR)
             }
         }
-        match found {
-            Some(set) => b.push_rrset(owner, other.tails(set), set.count)?,
-            None => self.negative(b)?,
-        }
-        Ok(Rcode::NOERROR)
     }
 
     /// An ALIAS target outside the served zones: what the background
@@ -1007,6 +992,51 @@ fn first_rdata(tails: &[u8]) -> &[u8] {
     };
     let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
     tails.get(10..10 + len).unwrap_or(&[])
+}
+
+/// An ALIAS target as Candor's own zones answer it.
+pub enum LocalTarget<'z> {
+    /// No served zone holds the target: the resolver looks it up.
+    Outside,
+    /// The RRset of the type asked for, in the zone that holds it.
+    Found(&'z Zone, &'z RrSet),
+    /// The target, in a served zone, has no such records (or does not
+    /// exist).
+    Missing,
+}
+
+/// What an ALIAS to `target` (lower-cased wire) answers for `rtype` (A or
+/// AAAA) from the served `zones`: the target's RRset, following CNAMEs
+/// inside its zone as a resolver would, a bounded number of times. The
+/// answer path and the ALIAS signer (`candor-alias`) both use it, so a
+/// signed ALIAS answer holds what an unsigned one does.
+pub fn local_alias_target<'z>(zones: &'z ZoneSet, target: &[u8], rtype: Rtype) -> LocalTarget<'z> {
+    let Some(other) = zones.find(target) else {
+        return LocalTarget::Outside;
+    };
+    let mut name = [0u8; candor_wire::MAX_NAME_LEN];
+    let mut name_len = target.len().min(candor_wire::MAX_NAME_LEN);
+    name[..name_len].copy_from_slice(&target[..name_len]);
+    for _ in 0..MAX_CHAIN {
+        let node = match other.lookup(&name[..name_len]) {
+            Lookup::Exact(n) | Lookup::Wildcard(n) => n,
+            _ => break,
+        };
+        if let Some(set) = other.rrset(node, rtype) {
+            return LocalTarget::Found(other, set);
+        }
+        let Some(cname) = other.rrset(node, Rtype::CNAME) else {
+            break;
+        };
+        let next = first_rdata(other.tails(cname));
+        name_len = next.len().min(candor_wire::MAX_NAME_LEN);
+        name[..name_len].copy_from_slice(&next[..name_len]);
+        name[..name_len].make_ascii_lowercase();
+        if !in_zone(&name[..name_len], other) {
+            break;
+        }
+    }
+    LocalTarget::Missing
 }
 
 /// Whether a lower-cased name is at or below the zone's apex.

@@ -1212,7 +1212,7 @@ fn truncation_without_edns() {
 }
 
 /// A POOL RR in RFC 3597 zone-file form.
-fn pool_line(owner: &str, target: &str) -> String {
+pub(super) fn pool_line(owner: &str, target: &str) -> String {
     let wire = Name::from_text(target, None).unwrap();
     let hex: String = wire.as_wire().iter().map(|b| format!("{b:02x}")).collect();
     format!("{owner} TYPE65303 \\# {} {hex}\n", wire.wire_len())

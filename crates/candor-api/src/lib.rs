@@ -377,6 +377,18 @@ pub(crate) fn routes() -> Vec<Route> {
             delete(dnssec::disable),
         ),
         route(
+            "POST",
+            "/v2/{account}/domains/{domain}/dnssec/rollover",
+            Owner,
+            post(dnssec::rollover),
+        ),
+        route(
+            "POST",
+            "/v2/{account}/domains/{domain}/dnssec/ds_seen",
+            Owner,
+            post(dnssec::ds_seen),
+        ),
+        route(
             "GET",
             "/v2/{account}/domains/{domain}/ds_records",
             Member,

@@ -17,12 +17,16 @@
 //! Codemap: `key` (algorithms, generation, DNSKEY/DS/CDS RDATA, key tag),
 //! `rrsig` (canonical form, RRSIG RDATA, validity periods), `nsec` (type
 //! bitmaps, chains, covering lookups), `zone` (whole-zone signing and the
-//! signed zone's text form), `rollover` (when each step of a key rollover
-//! may happen).
+//! signed zone's text form), `incremental` (signing a small change: the
+//! changed RRsets and the NSECs around them, patched in), `keyset` (which
+//! key publishes and signs what), `rollover` (the key state machine:
+//! rollovers, going secure and insecure).
 
 #![forbid(unsafe_code)]
 
+mod incremental;
 mod key;
+mod keyset;
 pub mod nsec;
 pub mod rollover;
 mod rrsig;
@@ -31,11 +35,16 @@ mod zone;
 #[cfg(test)]
 mod tests;
 
+pub use incremental::{ChangeSignError, ChangeStats, sign_change};
 pub use key::{
     Algorithm, CDNSKEY_DELETE, CDS_DELETE, DigestType, KeyError, KeyRole, SigningKey, ds_rdata,
     key_tag,
 };
+pub use keyset::{Cds, KeySet};
 pub use rrsig::{
     SignError, SigningPolicy, Validity, canonical_rdata, rrsig_labels, sign_rrset, signed_data,
+    verify_rrset,
 };
-pub use zone::{SignedZone, ZoneSignError, compile_signed, sign_zone, signed_at, zone_text};
+pub use zone::{
+    SignedZone, ZoneSignError, compile_signed, sign_zone, sign_zone_with, signed_at, zone_text,
+};

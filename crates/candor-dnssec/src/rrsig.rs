@@ -210,3 +210,68 @@ pub fn sign_rrset(
     head.extend_from_slice(&signature);
     Ok(head)
 }
+
+/// Whether `rrsig` (an RRSIG RDATA) is a valid signature by the key of
+/// `dnskey` (a DNSKEY RDATA) over the RRset `owner`/`rtype` with `rdatas`
+/// (in any order, as stored), as a validator checks it (RFC 4035 §5.3.3,
+/// without the time: the caller compares inception and expiration). The
+/// labels field is honoured, so a wildcard's signature verifies for the
+/// name it was expanded to. For tests and self-checks; nothing on the
+/// query path verifies.
+pub fn verify_rrset(
+    dnskey: &[u8],
+    owner: &[u8],
+    rtype: Rtype,
+    rdatas: &[&[u8]],
+    rrsig: &[u8],
+) -> bool {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+    let (Some(head), Some(public)) = (rrsig.get(..18), dnskey.get(4..)) else {
+        return false;
+    };
+    if head[..2] != rtype.0.to_be_bytes() || dnskey.get(3) != Some(&head[2]) {
+        return false;
+    }
+    let Some(signer_len) = rrsig.get(18..).and_then(wire_name_len) else {
+        return false;
+    };
+    let (fixed, signature) = rrsig.split_at(18 + signer_len);
+    let ttl = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+    // The owner as signed: the name's last `labels` labels, behind `*`
+    // when the answer came from a wildcard (RFC 4035 §5.3.2).
+    let mut lower = owner.to_vec();
+    lower.make_ascii_lowercase();
+    let labels = wire_labels(&lower).count();
+    let want = usize::from(head[3]);
+    let signed_owner = if want < labels {
+        let skip = wire_labels(&lower)
+            .nth(labels - want)
+            .unwrap_or(lower.len() - 1);
+        let mut w = b"\x01*".to_vec();
+        w.extend_from_slice(&lower[skip..]);
+        w
+    } else {
+        lower
+    };
+    let mut head = fixed.to_vec();
+    head[18..].make_ascii_lowercase();
+    let mut canonical: Vec<Cow<'_, [u8]>> =
+        rdatas.iter().map(|r| canonical_rdata(rtype, r)).collect();
+    canonical.sort_unstable();
+    canonical.dedup();
+    let refs: Vec<&[u8]> = canonical.iter().map(|c| c.as_ref()).collect();
+    let data = signed_data(&head, &signed_owner, rtype, ttl, &refs);
+    match head[2] {
+        13 => {
+            let mut point = vec![4u8];
+            point.extend_from_slice(public);
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                .verify(&data, signature)
+                .is_ok()
+        }
+        15 => UnparsedPublicKey::new(&ED25519, public)
+            .verify(&data, signature)
+            .is_ok(),
+        _ => false,
+    }
+}

@@ -626,7 +626,7 @@ fn validity_has_backdated_inception_and_jittered_expiration() {
 /// Runs BIND's `dnssec-verify` on a signed zone's text; `Ok` if it accepts
 /// it, `Err` with its output if not. `None` when the tool is missing and
 /// `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping.
-fn dnssec_verify(name: &str, text: &str, csk: bool) -> Option<Result<String, String>> {
+pub(crate) fn dnssec_verify(name: &str, text: &str, csk: bool) -> Option<Result<String, String>> {
     let found = std::process::Command::new("dnssec-verify")
         .arg("-V")
         .output();
@@ -667,7 +667,7 @@ fn dnssec_verify(name: &str, text: &str, csk: bool) -> Option<Result<String, Str
 }
 
 /// The current time, for zones a real validator checks.
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -10,7 +10,8 @@ use candor_zone::{
     ALIAS, Lookup, NodeId, OwnedRecord, POOL, RrSet, Zone, ZoneBuilder, canonical_name_cmp,
 };
 
-use crate::key::{DigestType, SigningKey};
+use crate::key::{CDNSKEY_DELETE, CDS_DELETE, DigestType, SigningKey};
+use crate::keyset::{Cds, KeySet};
 use crate::nsec;
 use crate::rrsig::{SignError, SigningPolicy, sign_rrset};
 
@@ -89,10 +90,13 @@ enum Kind {
 /// everything else by the CSK/ZSKs; at a delegation only the DS and NSEC
 /// RRsets. NSEC TTLs are the negative-caching TTL (RFC 9077).
 ///
-/// ALIAS and POOL records are not signed here: what they answer is
-/// decided after compilation (docs/dnssec.md, "Synthesized answers");
-/// their names appear in the chain with the types they answer (A and AAAA
-/// for ALIAS, CNAME for POOL).
+/// A POOL's members are signed one by one, as the CNAME each answers
+/// with (one RRSIG per member and key, owned by the POOL's name, in member
+/// order). ALIAS records are not signed here: their addresses are known
+/// only to the ALIAS resolver, which signs them when it publishes them
+/// (docs/dnssec.md, "Synthesized answers"). Both names appear in the
+/// chain with the types they answer (A and AAAA for ALIAS, CNAME for
+/// POOL).
 ///
 /// The signatures are made on `threads` threads (signing is nearly all of
 /// the time, and RRsets are independent); the result does not depend on
@@ -104,8 +108,23 @@ pub fn sign_zone(
     now: u64,
     threads: NonZeroUsize,
 ) -> Result<SignedZone, ZoneSignError> {
-    let key_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_keys()).collect();
-    let zone_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_zone()).collect();
+    sign_zone_with(zone, &KeySet::all(keys), policy, now, threads)
+}
+
+/// Signs `zone` as [`sign_zone`] does, with each key doing what `keys`
+/// says (a rollover publishes a key before it signs, and keeps it after):
+/// the DNSKEY RRset holds `keys.dnskey`, the apex key sets are signed by
+/// `keys.key_signers`, the rest by `keys.zone_signers`, and the CDS and
+/// CDNSKEY RRsets are those of `keys.cds` (absent when it lists no key).
+pub fn sign_zone_with(
+    zone: &Zone,
+    keys: &KeySet<'_>,
+    policy: &SigningPolicy,
+    now: u64,
+    threads: NonZeroUsize,
+) -> Result<SignedZone, ZoneSignError> {
+    let key_signers: Vec<&SigningKey> = keys.key_signers.clone();
+    let zone_signers: Vec<&SigningKey> = keys.zone_signers.clone();
     if key_signers.is_empty() {
         return Err(ZoneSignError::MissingKey(
             "signs the DNSKEY RRset (a CSK or KSK)",
@@ -159,18 +178,25 @@ pub fn sign_zone(
     let mut jobs: Vec<Job<'_>> = Vec::new();
 
     // The apex key sets.
-    let dnskeys: Vec<&[u8]> = keys.iter().map(|k| k.dnskey_rdata()).collect();
-    let cds: Vec<Vec<u8>> = key_signers
-        .iter()
-        .map(|k| k.ds_rdata(apex, DigestType::Sha256))
-        .collect();
-    let cdnskeys: Vec<&[u8]> = key_signers.iter().map(|k| k.dnskey_rdata()).collect();
+    let dnskeys: Vec<&[u8]> = keys.dnskey.iter().map(|k| k.dnskey_rdata()).collect();
+    let (cds, cdnskeys): (Vec<Vec<u8>>, Vec<&[u8]>) = match &keys.cds {
+        Cds::Keys(list) => (
+            list.iter()
+                .map(|k| k.ds_rdata(apex, DigestType::Sha256))
+                .collect(),
+            list.iter().map(|k| k.dnskey_rdata()).collect(),
+        ),
+        Cds::Delete => (vec![CDS_DELETE.to_vec()], vec![&CDNSKEY_DELETE[..]]),
+    };
     let cds_refs: Vec<&[u8]> = cds.iter().map(Vec::as_slice).collect();
     for (rtype, rdatas) in [
         (Rtype::DNSKEY, &dnskeys),
         (Rtype::CDS, &cds_refs),
         (Rtype::CDNSKEY, &cdnskeys),
     ] {
+        if rdatas.is_empty() {
+            continue;
+        }
         for rdata in rdatas.iter() {
             records.push(OwnedRecord {
                 owner: apex.into(),
@@ -185,6 +211,7 @@ pub fn sign_zone(
             ttl: soa_ttl,
             rdatas: rdatas.iter().map(|r| r.to_vec().into()).collect(),
             key_set: true,
+            later: 0,
         });
     }
 
@@ -194,21 +221,44 @@ pub fn sign_zone(
         let owner = zone.name_bytes(id);
         let mut types = vec![Rtype::NSEC, Rtype::RRSIG];
         if id == 0 {
-            types.extend([Rtype::DNSKEY, Rtype::CDS, Rtype::CDNSKEY]);
+            types.push(Rtype::DNSKEY);
+            if !cds.is_empty() {
+                types.extend([Rtype::CDS, Rtype::CDNSKEY]);
+            }
         }
         for set in zone.rrsets(zone.node(id)) {
             match (kind, set.rtype) {
                 (Kind::Cut, Rtype::NS) => types.push(Rtype::NS),
                 (Kind::Cut, Rtype::DS) => types.push(Rtype::DS),
                 (Kind::Cut, _) => continue,
+                // REGIONAL records are for Candor secondaries only: never
+                // answered, so neither signed nor in the bitmap.
+                (Kind::Data, t) if t == candor_zone::REGIONAL => continue,
                 (Kind::Data, t) if t == ALIAS => types.extend([Rtype::A, Rtype::AAAA]),
                 (Kind::Data, t) if t == POOL => types.push(Rtype::CNAME),
                 (Kind::Data, t) => types.push(t),
             }
-            if set.rtype == ALIAS
-                || set.rtype == POOL
-                || set.rtype == Rtype::NS && kind == Kind::Cut
-            {
+            if set.rtype == ALIAS || set.rtype == Rtype::NS && kind == Kind::Cut {
+                continue;
+            }
+            if set.rtype == POOL {
+                // A POOL answers one CNAME per query, chosen among its
+                // members: each member's CNAME is signed on its own.
+                // Member `i` expires `i` seconds after member 0, so the
+                // signatures sort (by RDATA: type covered, algorithm,
+                // labels, TTL, then expiration) in member order, which is
+                // how the answer finds the chosen member's
+                // (`candor-answer`, `pool_sigs`).
+                for (i, member) in tails_rdata(zone.tails(set)).enumerate() {
+                    jobs.push(Job {
+                        owner,
+                        rtype: Rtype::CNAME,
+                        ttl: set.ttl,
+                        rdatas: vec![Cow::Borrowed(member)],
+                        key_set: false,
+                        later: u32::try_from(i).unwrap_or(u32::MAX),
+                    });
+                }
                 continue;
             }
             jobs.push(Job {
@@ -217,6 +267,7 @@ pub fn sign_zone(
                 ttl: set.ttl,
                 rdatas: tails_rdata(zone.tails(set)).map(Cow::Borrowed).collect(),
                 key_set: false,
+                later: 0,
             });
         }
         chain_types.push(types);
@@ -237,6 +288,7 @@ pub fn sign_zone(
             ttl: negative_ttl,
             rdatas: vec![Cow::Owned(rdata)],
             key_set: false,
+            later: 0,
         });
     }
 
@@ -285,6 +337,9 @@ struct Job<'z> {
     rdatas: Vec<Cow<'z, [u8]>>,
     /// Whether it is an apex key set (signed by CSK/KSKs), not zone data.
     key_set: bool,
+    /// Seconds added to the signatures' expiration (a POOL member's index:
+    /// see `sign_zone`).
+    later: u32,
 }
 
 /// What signing needs besides the RRsets.
@@ -309,7 +364,8 @@ impl Signers<'_> {
         for job in jobs {
             rdatas.clear();
             rdatas.extend(job.rdatas.iter().map(|r| r.as_ref()));
-            let validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
+            let mut validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
+            validity.expiration = validity.expiration.wrapping_add(job.later);
             let keys = if job.key_set { self.keys } else { self.zone };
             for key in keys {
                 let rdata = sign_rrset(
@@ -330,7 +386,7 @@ impl Signers<'_> {
 
 /// The RDATA of each RR in an RRset's wire tails (TYPE, CLASS, TTL,
 /// RDLENGTH, RDATA).
-fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
         let head = tails.get(..10)?;
         let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
@@ -343,7 +399,7 @@ fn tails_rdata(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// A number spreading RRsets' expirations (FNV-1a over owner and type):
 /// the same RRset gets the same expiration every time it is signed at the
 /// same moment, and neighbours do not expire together.
-fn spread(owner: &[u8], rtype: Rtype) -> u64 {
+pub(crate) fn spread(owner: &[u8], rtype: Rtype) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in owner.iter().chain(&rtype.0.to_be_bytes()) {
         h ^= u64::from(*b);
@@ -384,13 +440,19 @@ pub fn compile_signed(
     b.finish()
 }
 
-/// When a served zone was signed (seconds since the epoch): the
-/// inception of its SOA's first RRSIG plus the backdating of `policy`;
-/// `None` for an unsigned zone. Every RRset is signed in the same pass,
-/// so this dates them all.
+/// When a served zone was signed in full (seconds since the epoch): the
+/// inception of the first RRSIG over its DNSKEY RRset (its SOA's, if it
+/// has none) plus the backdating of `policy`; `None` for an unsigned
+/// zone. A full signing signs every RRset in one pass; an incremental one
+/// ([`sign_change`](crate::sign_change)) re-signs the SOA and what changed
+/// but never the apex key sets, so this dates the oldest signatures.
 pub fn signed_at(zone: &Zone, policy: &SigningPolicy) -> Option<u64> {
-    let soa = zone.rrset(zone.node(0), Rtype::SOA)?;
-    let sig = tails_rdata(zone.sig_tails(soa)).next()?;
+    let apex = zone.node(0);
+    let set = zone
+        .rrset(apex, Rtype::DNSKEY)
+        .filter(|s| !zone.sig_tails(s).is_empty())
+        .or_else(|| zone.rrset(apex, Rtype::SOA))?;
+    let sig = tails_rdata(zone.sig_tails(set)).next()?;
     let inception = sig.get(12..16)?;
     let inception = u32::from_be_bytes([inception[0], inception[1], inception[2], inception[3]]);
     Some(u64::from(inception) + u64::from(policy.backdate))

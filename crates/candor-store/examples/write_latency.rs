@@ -4,8 +4,18 @@
 //! between two stores on the same file (as the API and the CLI would) see
 //! each other's serials and compile in full, as every write did before.
 //!
+//! With `signed` as the third argument the zone gets DNSSEC (an ECDSA
+//! P-256 CSK) after the import: writes through one store sign only what
+//! they change (`candor_dnssec::sign_change`), and the alternating stores
+//! sign the whole zone on every write, as every signed write did before.
+//! A third series creates and deletes names, which changes the NSEC chain.
+//!
 //! Run with `cargo run --release -p candor-store --example write_latency`
-//! (optionally `-- RECORDS WRITES`). It writes a temporary database.
+//! (optionally `-- RECORDS WRITES REGIONAL` or `-- RECORDS WRITES signed`:
+//! with REGIONAL, the first REGIONAL records are limited to region `ams`,
+//! which every write then carries as REGIONAL records at the apex,
+//! docs/regions.md; with `signed`, the zone is signed). It writes a
+//! temporary database.
 
 use std::time::{Duration, Instant};
 
@@ -31,6 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let writes: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
+    let third = args.next();
+    let signed = third.as_deref() == Some("signed");
+    let regional: u32 = third.and_then(|a| a.parse().ok()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("candor-write-latency-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("candor.db");
@@ -56,6 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let account = a.create_account("bench@example.org")?.id;
     let mut text = String::with_capacity(records as usize * 32);
     for i in 0..records {
+        if i < regional {
+            text.push_str(";@regions ams ");
+        }
         text.push_str(&format!(
             "host{i} 3600 IN A 10.{}.{}.{}\n",
             i >> 16 & 255,
@@ -72,9 +88,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &mut |_| {},
     )?;
     say(format!(
-        "import of {records} records: {:.1} s",
+        "import of {records} records ({regional} in region ams): {:.1} s",
         t.elapsed().as_secs_f64()
     ));
+    if signed {
+        let t = Instant::now();
+        let algorithm = candor_dnssec::Algorithm::EcdsaP256Sha256;
+        let (_, change) = a.enable_dnssec(account, "large.example", algorithm, &actor)?;
+        assert!(change.compiled.is_some_and(|z| z.signed().is_some()));
+        say(format!(
+            "DNSSEC enabled (the whole zone signed): {:.1} s",
+            t.elapsed().as_secs_f64()
+        ));
+    }
     let www = RecordInput {
         name: "www".to_owned(),
         rtype: "A".to_owned(),
@@ -86,9 +112,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The first write compiles in full (nothing compiled yet) and is kept.
     let (rec, _) = a.create_record(account, "large.example", &www, &actor)?;
     let b = Store::open(&path, config())?;
+    // A full compile of a signed zone signs every RRset: a few writes.
+    let full_writes = if signed {
+        writes.min(4)
+    } else {
+        writes.min(10)
+    };
     for (what, alternate, n) in [
         ("one store (patched)", false, writes),
-        ("two stores (full compile)", true, writes.min(10)),
+        ("two stores (full compile)", true, full_writes),
     ] {
         let mut times = Vec::new();
         for i in 0..n {
@@ -111,6 +143,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ms(&times, 1.0)
         ));
     }
+    // Names coming and going (in a signed zone: the NSECs around them),
+    // after one write that compiles what the other store wrote last.
+    a.create_record(
+        account,
+        "large.example",
+        &RecordInput {
+            name: "warm".to_owned(),
+            ..www.clone()
+        },
+        &actor,
+    )?;
+    let mut times = Vec::new();
+    for i in 0..writes {
+        let name = RecordInput {
+            name: format!("new{i}"),
+            ..www.clone()
+        };
+        let t = Instant::now();
+        let (rec, _) = a.create_record(account, "large.example", &name, &actor)?;
+        times.push(t.elapsed());
+        let t = Instant::now();
+        a.delete_record(account, "large.example", rec.id, &actor)?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    say(format!(
+        "name created or deleted, one store (patched), {} writes: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        times.len(),
+        ms(&times, 0.5),
+        ms(&times, 0.99),
+        ms(&times, 1.0)
+    ));
     drop((a, b));
     std::fs::remove_dir_all(&dir)?;
     Ok(())

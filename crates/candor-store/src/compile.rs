@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use candor_wire::{Name, Rtype};
-use candor_zone::{Zone, ZoneBuilder, ZoneError};
+use candor_zone::{REGIONAL, Zone, ZoneBuilder, ZoneError};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -209,8 +209,18 @@ pub(crate) fn add_rows(
         let rdata = blob_column(row, 3)?;
         ordinal = ordinal.saturating_add(1);
         let regions = text_column(row, 4)?;
-        if regions != content::GLOBAL && regional.last().is_none_or(|n| n != name) {
-            regional.push(name.to_owned());
+        if regions != content::GLOBAL {
+            if regional.last().is_none_or(|n| n != name) {
+                regional.push(name.to_owned());
+            }
+            // Kept for Candor secondaries, whatever this server's view.
+            let owner = owners.get(name)?.as_wire().to_vec();
+            for (rtype, ttl, rdata) in
+                crate::regions::regional_records(Rtype(code), ttl, rdata, redirector)
+            {
+                let encoded = crate::regions::encode_regional(&owner, regions, rtype, ttl, &rdata);
+                builder.add(apex, REGIONAL, 0, &encoded, Some((source, ordinal)));
+            }
         }
         if !content::in_view(regions, region) {
             continue;

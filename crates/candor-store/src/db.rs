@@ -19,7 +19,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one entry per version: `MIGRATIONS[n]` takes version `n` to
 /// `n + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // Version 1.
     "
     CREATE TABLE accounts (
@@ -166,6 +166,27 @@ const MIGRATIONS: &[&str] = &[
         updated_at  INTEGER NOT NULL
     );
     CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone_id);
+    ",
+    // Version 8: DNSSEC key states (docs/dnssec.md, "Rollovers"): RFC
+    // 7583's timestamps per key, what the parent was asked for and holds,
+    // whether the zone is going unsigned, and the next event `candor
+    // serve` expects. Keys made before were published, signing and
+    // offered from their creation.
+    "
+    ALTER TABLE dnssec ADD COLUMN disabling_at INTEGER;
+    ALTER TABLE dnssec ADD COLUMN next_event_at INTEGER;
+    ALTER TABLE dnssec ADD COLUMN next_event TEXT;
+    ALTER TABLE dnssec_keys ADD COLUMN published_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE dnssec_keys ADD COLUMN active_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN retired_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN removed_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_offered_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_withdrawn_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_seen_at INTEGER;
+    ALTER TABLE dnssec_keys ADD COLUMN ds_gone_at INTEGER;
+    UPDATE dnssec_keys SET published_at = created_at,
+        active_at = CASE WHEN role = 'ksk' THEN NULL ELSE created_at END,
+        ds_offered_at = CASE WHEN role = 'zsk' THEN NULL ELSE created_at END;
     ",
 ];
 

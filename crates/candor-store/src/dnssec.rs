@@ -19,6 +19,7 @@ use candor_zone::Zone;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::history::{self, Audit};
+use crate::incremental;
 use crate::time::{now, rfc3339};
 use crate::zones::{self, find_zone};
 use crate::{Actor, FieldError, Store, StoreError, ZoneChange};
@@ -36,7 +37,8 @@ pub fn set_signing_threads(threads: NonZeroUsize) {
 /// The keys of zone `zone_id` (none when DNSSEC is off), read on `conn`.
 pub(crate) fn zone_keys(conn: &Connection, zone_id: i64) -> Result<Vec<SigningKey>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys WHERE zone_id = ?1 ORDER BY id",
+        "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys
+         WHERE zone_id = ?1 AND removed_at IS NULL ORDER BY id",
     )?;
     let rows = stmt.query_map([zone_id], |r| {
         Ok((
@@ -69,49 +71,36 @@ pub(crate) fn sign_compiled(
     zone_id: i64,
     compiled: Zone,
 ) -> Result<Result<Zone, Vec<FieldError>>, StoreError> {
-    let keys = zone_keys(conn, zone_id)?;
+    let (states, keys) = crate::dnssec_keys::signing_keys(conn, zone_id)?;
     if keys.is_empty() {
         return Ok(Ok(compiled));
     }
-    // ALIAS and POOL answers are made per query after compilation, so
-    // nothing signs them yet; a signed zone refuses them rather than serve
-    // answers that validators would reject (docs/dnssec.md, "Synthesized
-    // answers").
-    if let Some(r) = compiled
-        .records()
-        .find(|r| candor_zone::is_private_type(r.rtype))
-    {
-        let kind = if r.rtype == candor_zone::ALIAS {
-            "ALIAS"
-        } else {
-            "POOL"
-        };
-        let owner = candor_wire::Name::from_wire(r.owner)
-            .map_or_else(|_| compiled.apex().to_string(), |n| n.to_string());
-        return Ok(Err(vec![FieldError::new(
-            "type",
-            format!(
-                "{kind} record at {owner}: a zone with DNSSEC cannot hold ALIAS or POOL \
-                 records yet (their answers are made per query and not signed)"
-            ),
-        )]));
-    }
+    // POOL members are signed here, one by one; ALIAS answers are signed
+    // by the ALIAS signer when their addresses are known (`candor-alias`,
+    // docs/dnssec.md "Synthesized answers").
     let threads =
         NonZeroUsize::new(SIGNING_THREADS.load(Ordering::Relaxed)).unwrap_or(NonZeroUsize::MIN);
     let at = u64::try_from(now()).unwrap_or(0);
-    let signed =
-        match candor_dnssec::sign_zone(&compiled, &keys, &SigningPolicy::default(), at, threads) {
-            Ok(signed) => signed,
-            Err(e @ ZoneSignError::DnssecRecord { .. }) => {
-                return Ok(Err(vec![FieldError::new("type", e.to_string())]));
-            }
-            Err(e) => {
-                return Err(StoreError::Db(format!(
-                    "cannot sign {}: {e}",
-                    compiled.apex()
-                )));
-            }
-        };
+    // Which key publishes and signs what: the rollover's states.
+    let set = states.select(&keys).into();
+    let signed = match candor_dnssec::sign_zone_with(
+        &compiled,
+        &set,
+        &SigningPolicy::default(),
+        at,
+        threads,
+    ) {
+        Ok(signed) => signed,
+        Err(e @ ZoneSignError::DnssecRecord { .. }) => {
+            return Ok(Err(vec![FieldError::new("type", e.to_string())]));
+        }
+        Err(e) => {
+            return Err(StoreError::Db(format!(
+                "cannot sign {}: {e}",
+                compiled.apex()
+            )));
+        }
+    };
     candor_dnssec::compile_signed(&compiled, &signed)
         .map(Ok)
         .map_err(|errors| {
@@ -157,10 +146,18 @@ pub struct DsRecordInfo {
     pub created_at: String,
     /// When the key last changed (RFC 3339 UTC).
     pub updated_at: String,
+    /// Where the DS stands (docs/dnssec.md, "Rollovers"): `"not offered
+    /// yet"` (do not give it to the registrar yet), `"offered"`, `"at the
+    /// parent"`, `"withdrawn"` (remove it at the registrar), `"gone"`, or
+    /// `"delete requested"` (DNSSEC is being disabled: remove every DS).
+    pub state: &'static str,
 }
 
 /// The `dnssec` row of a zone: created and updated times.
-fn state_row(tx: &Transaction<'_>, zone_id: i64) -> Result<Option<(i64, i64)>, StoreError> {
+pub(crate) fn state_row(
+    tx: &Transaction<'_>,
+    zone_id: i64,
+) -> Result<Option<(i64, i64)>, StoreError> {
     Ok(tx
         .query_row(
             "SELECT created_at, updated_at FROM dnssec WHERE zone_id = ?1",
@@ -180,7 +177,7 @@ fn state(row: Option<(i64, i64)>) -> DnssecState {
 }
 
 /// The stored form of a key role.
-fn role_name(role: KeyRole) -> &'static str {
+pub(crate) fn role_name(role: KeyRole) -> &'static str {
     match role {
         KeyRole::Csk => "csk",
         KeyRole::Ksk => "ksk",
@@ -189,7 +186,7 @@ fn role_name(role: KeyRole) -> &'static str {
 }
 
 /// A key role from its stored form.
-fn parse_role(name: &str) -> Option<KeyRole> {
+pub(crate) fn parse_role(name: &str) -> Option<KeyRole> {
     match name {
         "csk" => Some(KeyRole::Csk),
         "ksk" => Some(KeyRole::Ksk),
@@ -199,6 +196,25 @@ fn parse_role(name: &str) -> Option<KeyRole> {
 }
 
 impl Store {
+    /// The keys of zone `zone` (by name, any account) that sign its data
+    /// (CSK or ZSK), for the ALIAS signer (`candor-alias`), which signs
+    /// ALIAS answers with them off the query path; none when DNSSEC is off
+    /// or the zone is not stored. The keys hold their secrets: never log
+    /// them (their `Debug` shows algorithm, role and key tag only).
+    pub fn zone_signing_keys(&self, zone: &str) -> Result<Vec<SigningKey>, StoreError> {
+        self.read(|tx| {
+            let name = crate::content::normalize_zone_name(zone);
+            let id: Option<i64> = tx
+                .query_row("SELECT id FROM zones WHERE name = ?1", [name], |r| r.get(0))
+                .optional()?;
+            let keys = match id {
+                Some(id) => zone_keys(tx, id)?,
+                None => Vec::new(),
+            };
+            Ok(keys.into_iter().filter(|k| k.role().signs_zone()).collect())
+        })
+    }
+
     /// Whether DNSSEC is enabled for a zone of an account.
     pub fn dnssec(&self, account_id: i64, zone: &str) -> Result<DnssecState, StoreError> {
         self.read(|tx| {
@@ -219,10 +235,23 @@ impl Store {
         algorithm: Algorithm,
         actor: &Actor,
     ) -> Result<(DnssecState, ZoneChange), StoreError> {
-        let rng = ring::rand::SystemRandom::new();
-        let key = SigningKey::generate(algorithm, KeyRole::Csk, &rng)
-            .map_err(|e| StoreError::Db(format!("cannot make a DNSSEC key: {e}")))?;
-        self.write(|tx| {
+        self.enable_dnssec_with(account_id, zone, algorithm, false, actor)
+    }
+
+    /// [`Store::enable_dnssec`] with a KSK and a ZSK instead of a CSK when
+    /// `split` (the ZSK then rolls by itself, without the parent: docs/
+    /// dnssec.md, "Rollovers"). The keys publish and sign at once; their
+    /// DS is offered once the signed zone has been served long enough
+    /// (`candor serve` moves the states on).
+    pub fn enable_dnssec_with(
+        &self,
+        account_id: i64,
+        zone: &str,
+        algorithm: Algorithm,
+        split: bool,
+        actor: &Actor,
+    ) -> Result<(DnssecState, ZoneChange), StoreError> {
+        let (state, change, kept) = self.write(|tx| {
             let z = find_zone(tx, account_id, zone)?;
             if state_row(tx, z.id)?.is_some() {
                 return Err(StoreError::Conflict(format!(
@@ -235,20 +264,20 @@ impl Store {
                 "INSERT INTO dnssec (zone_id, created_at, updated_at) VALUES (?1, ?2, ?2)",
                 params![z.id, at],
             )?;
-            tx.execute(
-                "INSERT INTO dnssec_keys (zone_id, algorithm, role, key_tag, dnskey, pkcs8,
-                                          created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![
-                    z.id,
-                    key.algorithm().number(),
-                    role_name(key.role()),
-                    key.key_tag(),
-                    key.dnskey_rdata(),
-                    key.pkcs8(),
-                    at
-                ],
-            )?;
+            let roles: &[KeyRole] = if split {
+                &[KeyRole::Ksk, KeyRole::Zsk]
+            } else {
+                &[KeyRole::Csk]
+            };
+            let mut made = Vec::new();
+            for &role in roles {
+                let (_, tag) = crate::dnssec_keys::insert_key(tx, z.id, algorithm, role, at, true)?;
+                made.push(format!(
+                    "{} {}, key tag {tag}",
+                    role_name(role).to_uppercase(),
+                    algorithm.mnemonic()
+                ));
+            }
             let mut z = z;
             zones::bump_serial(tx, &self.config, &mut z, at)?;
             let change = zones::compile_change(tx, &z, &self.config)?;
@@ -259,17 +288,15 @@ impl Store {
                     actor,
                     action: "dnssec.enable",
                     target: &z.name,
-                    detail: &format!(
-                        "enabled DNSSEC for {}: CSK {}, key tag {}",
-                        z.name,
-                        key.algorithm().mnemonic(),
-                        key.key_tag()
-                    ),
+                    detail: &format!("enabled DNSSEC for {}: {}", z.name, made.join("; ")),
                     at,
                 },
             )?;
-            Ok((state(state_row(tx, z.id)?), change))
-        })
+            Ok((state(state_row(tx, z.id)?), change, incremental::key(&z)))
+        })?;
+        // The next record write signs incrementally from this version.
+        self.compiled.remember(kept, &change);
+        Ok((state, change))
     }
 
     /// Disables DNSSEC for a zone and deletes its keys (audited); the zone
@@ -318,7 +345,7 @@ impl Store {
             let apex = z.apex()?.to_lowercase();
             let mut stmt = tx.prepare(
                 "SELECT id, algorithm, role, dnskey, created_at, updated_at
-                 FROM dnssec_keys WHERE zone_id = ?1 ORDER BY id",
+                 FROM dnssec_keys WHERE zone_id = ?1 AND removed_at IS NULL ORDER BY id",
             )?;
             let rows = stmt.query_map([z.id], |r| {
                 Ok((
@@ -330,9 +357,16 @@ impl Store {
                     r.get::<_, i64>(5)?,
                 ))
             })?;
+            let states = crate::dnssec_keys::load(tx, z.id)?;
             let mut out = Vec::new();
             for row in rows {
                 let (id, algorithm, role, dnskey, created, updated) = row?;
+                let state = states
+                    .keys
+                    .iter()
+                    .find(|k| k.id == id)
+                    .and_then(|k| crate::dnssec_keys::ds_state(k, states.disabling.is_some()))
+                    .unwrap_or("not offered yet");
                 if !parse_role(&role).is_some_and(KeyRole::signs_keys) {
                     continue;
                 }
@@ -347,6 +381,7 @@ impl Store {
                     public_key: candor_zonefile::base64_encode(dnskey.get(4..).unwrap_or(&[])),
                     created_at: rfc3339(created),
                     updated_at: rfc3339(updated),
+                    state,
                 });
             }
             Ok(out)
@@ -384,7 +419,13 @@ impl Store {
                 )));
             }
             zones::bump_serial(tx, &self.config, &mut z, now())?;
-            zones::compile_change(tx, &z, &self.config)
+            let change = zones::compile_change(tx, &z, &self.config)?;
+            Ok((change, incremental::key(&z)))
+        })
+        .map(|(change, kept)| {
+            // The next record write signs incrementally from this version.
+            self.compiled.remember(kept, &change);
+            change
         })
     }
 

@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use candor_wire::Rtype;
-use candor_zone::{NodeChange, PatchError, Zone};
+use candor_zone::{NodeChange, PatchError, REGIONAL, Zone};
 use rusqlite::Connection;
 
 use crate::compile::{self, blob_column, owner_name, text_column};
@@ -90,12 +90,16 @@ pub(crate) fn compile_change(
     base: Option<Arc<Zone>>,
     names: &[&str],
 ) -> Result<ZoneChange, StoreError> {
-    // A zone with DNSSEC keys is signed as a whole (`dnssec::sign_compiled`).
-    let Some(base) = base.filter(|_| !has_keys(conn, zone.id)) else {
+    let Some(base) = base else {
         return zones::compile_change(conn, zone, config);
     };
+    // A zone with DNSSEC keys signs the change incrementally (`signed`).
+    if base.signed().is_some() || has_keys(conn, zone.id) {
+        return signed::compile_change(conn, zone, config, base, names);
+    }
     let region = config.region.as_deref();
-    let Some((changes, regional)) = name_changes(conn, zone, &config.redirector, region, names)?
+    let Some((changes, regional)) =
+        name_changes(conn, zone, &config.redirector, region, names, &base)?
     else {
         return zones::compile_change(conn, zone, config);
     };
@@ -134,6 +138,7 @@ fn name_changes(
     redirector: &[IpAddr],
     region: Option<&str>,
     names: &[&str],
+    base: &Zone,
 ) -> Result<Option<(Vec<NodeChange>, bool)>, StoreError> {
     let apex = zone.apex()?;
     let mut stmt = conn.prepare_cached(
@@ -143,6 +148,10 @@ fn name_changes(
     let mut out: Vec<NodeChange> = Vec::with_capacity(names.len() + 1);
     let mut seen: Vec<&str> = Vec::with_capacity(names.len() + 1);
     let mut regional = false;
+    // The apex's REGIONAL records (every regional record of the zone, for
+    // Candor secondaries): the base's, but those of the changed names as
+    // stored now.
+    let mut kept = Vec::new();
     for &name in names.iter().chain(&[""]) {
         if seen.contains(&name) {
             continue;
@@ -161,7 +170,16 @@ fn name_changes(
             // The rows of this server's view only, as the full compile
             // reads them.
             let regions = text_column(row, 4)?;
-            regional |= regions != content::GLOBAL;
+            if regions != content::GLOBAL {
+                regional = true;
+                for (rtype, ttl, rdata) in
+                    regions::regional_records(Rtype(code), ttl, rdata, redirector)
+                {
+                    let encoded =
+                        regions::encode_regional(owner.as_wire(), regions, rtype, ttl, &rdata);
+                    kept.push((REGIONAL, 0, encoded.into_boxed_slice()));
+                }
+            }
             if !content::in_view(regions, region) {
                 continue;
             }
@@ -193,8 +211,34 @@ fn name_changes(
             records,
         });
     }
+    let changed: Vec<&[u8]> = out.iter().map(|c| &*c.owner).collect();
+    let base_regional = base
+        .rrset(base.node(0), REGIONAL)
+        .map_or(&[][..], |set| base.tails(set));
+    let mut rest = base_regional;
+    while let Some((rdata, len)) = next_rdata(rest) {
+        let unchanged = candor_zone::regional::decode(rdata)
+            .is_ok_and(|r| !changed.iter().any(|c| c.eq_ignore_ascii_case(&r.owner)));
+        if unchanged {
+            kept.push((REGIONAL, 0, rdata.into()));
+        }
+        rest = &rest[len..];
+    }
+    let apex_wire = apex.as_wire();
+    if let Some(at_apex) = out.iter_mut().find(|c| *c.owner == *apex_wire) {
+        at_apex.records.extend(kept);
+    }
     Ok(Some((out, regional)))
 }
 
+/// The RDATA of the first RR tail (TYPE, CLASS, TTL, RDLENGTH, RDATA) of
+/// `tails`, and the tail's length.
+fn next_rdata(tails: &[u8]) -> Option<(&[u8], usize)> {
+    let head = tails.get(..10)?;
+    let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
+    Some((tails.get(10..10 + len)?, 10 + len))
+}
+
+mod signed;
 #[cfg(test)]
 mod tests;

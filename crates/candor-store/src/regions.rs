@@ -161,3 +161,40 @@ fn name_rows(conn: &Connection, zone_id: i64, name: &str) -> Result<Vec<Row>, St
 
 #[cfg(test)]
 mod tests;
+
+/// What a stored record limited to regions compiles to, as the full
+/// compile adds it to a view: a URL record is the redirector's addresses,
+/// any other record itself. These travel to Candor secondaries as
+/// REGIONAL records (`candor_zone::regional`).
+pub(crate) fn regional_records(
+    rtype: Rtype,
+    ttl: u32,
+    rdata: &[u8],
+    redirector: &[IpAddr],
+) -> Vec<(Rtype, u32, Box<[u8]>)> {
+    if rtype != content::URL {
+        return vec![(rtype, ttl, rdata.into())];
+    }
+    redirector
+        .iter()
+        .map(|ip| match ip {
+            IpAddr::V4(v4) => (Rtype::A, ttl, v4.octets().into()),
+            IpAddr::V6(v6) => (Rtype::AAAA, ttl, v6.octets().into()),
+        })
+        .collect()
+}
+
+/// The REGIONAL RDATA of a record at `owner` (wire form) limited to the
+/// stored regions `regions` (comma-separated labels).
+pub(crate) fn encode_regional(
+    owner: &[u8],
+    regions: &str,
+    rtype: Rtype,
+    ttl: u32,
+    rdata: &[u8],
+) -> Vec<u8> {
+    let labels: Vec<&str> = regions.split(',').collect();
+    let mut out = Vec::with_capacity(owner.len() + 16 + regions.len() + rdata.len());
+    candor_zone::regional::encode(owner, rtype, ttl, &labels, rdata, &mut out);
+    out
+}

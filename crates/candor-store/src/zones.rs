@@ -511,7 +511,12 @@ impl Store {
                     compiled: Some(compiled),
                 });
             }
-            compile_change(tx, &zone, &self.config)
+            let change = compile_change(tx, &zone, &self.config)?;
+            // The next record write patches (for a signed zone: signs
+            // incrementally) from this version.
+            self.compiled
+                .remember(crate::incremental::key(&zone), &change);
+            Ok(change)
         })
     }
 
@@ -527,7 +532,10 @@ impl Store {
             let mut out = Vec::with_capacity(zones.len());
             for z in &zones {
                 match compile_change(tx, z, &self.config) {
-                    Ok(change) => out.push(change),
+                    Ok(change) => {
+                        self.compiled.remember(crate::incremental::key(z), &change);
+                        out.push(change);
+                    }
                     Err(StoreError::Invalid(errors)) => {
                         let problems: Vec<String> = errors.into_iter().map(|e| e.message).collect();
                         return Err(StoreError::Db(format!(

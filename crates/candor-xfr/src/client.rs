@@ -164,6 +164,11 @@ pub struct Exchange {
     records: usize,
     /// Messages read so far.
     messages: usize,
+    /// Whether the Candor view was asked for.
+    asked_candor: bool,
+    /// Whether the answer is in the Candor view (the first message
+    /// repeated the option): private types are then kept.
+    candor: bool,
 }
 
 /// What a whole answer brought.
@@ -235,13 +240,40 @@ impl Exchange {
     /// A request `ask` for `zone` with message ID `id`, signed with `key`
     /// at `now` (seconds since 1970) when there is one.
     pub fn new(zone: &Name, ask: &Ask, id: u16, key: Option<&Arc<Key>>, now: u64) -> Exchange {
+        Exchange::build(zone, ask, id, key, now, false)
+    }
+
+    /// [`Exchange::new`] asking for the Candor view (docs/regions.md): the
+    /// request carries an OPT record with the `CANDOR_VIEW` option, and
+    /// when the primary's answer repeats it (a Candor primary), private
+    /// types (ALIAS, POOL, REGIONAL) are kept instead of dropped. Other
+    /// primaries ignore the option (RFC 6891 §6.1.2) and answer as usual.
+    pub fn candor_view(
+        zone: &Name,
+        ask: &Ask,
+        id: u16,
+        key: Option<&Arc<Key>>,
+        now: u64,
+    ) -> Exchange {
+        Exchange::build(zone, ask, id, key, now, true)
+    }
+
+    /// The request, with the Candor view option when `candor` is set.
+    fn build(
+        zone: &Name,
+        ask: &Ask,
+        id: u16,
+        key: Option<&Arc<Key>>,
+        now: u64,
+        candor: bool,
+    ) -> Exchange {
         let (qtype, authority) = match ask {
             Ask::Soa => (Rtype::SOA, None),
             Ask::Axfr => (Rtype::AXFR, None),
             Ask::Ixfr(soa) => (Rtype::IXFR, Some(soa)),
         };
         let mut m = Vec::with_capacity(128);
-        let counts = [1, 0, u16::from(authority.is_some()), 0];
+        let counts = [1, 0, u16::from(authority.is_some()), u16::from(candor)];
         m.extend_from_slice(&id.to_be_bytes());
         m.extend_from_slice(&0u16.to_be_bytes());
         for c in counts {
@@ -257,6 +289,16 @@ impl Exchange {
             m.extend_from_slice(&soa.ttl.to_be_bytes());
             m.extend_from_slice(&(soa.rdata.len() as u16).to_be_bytes());
             m.extend_from_slice(&soa.rdata);
+        }
+        if candor {
+            // OPT: root owner, 1232-byte payload, version 0, the option.
+            m.push(0);
+            m.extend_from_slice(&Rtype::OPT.0.to_be_bytes());
+            m.extend_from_slice(&1232u16.to_be_bytes());
+            m.extend_from_slice(&0u32.to_be_bytes());
+            m.extend_from_slice(&4u16.to_be_bytes());
+            m.extend_from_slice(&crate::request::CANDOR_VIEW.to_be_bytes());
+            m.extend_from_slice(&0u16.to_be_bytes());
         }
         let verifier = key.map(|key| {
             let mac = sign_request(key, &mut m, now);
@@ -279,6 +321,8 @@ impl Exchange {
             },
             records: 0,
             messages: 0,
+            asked_candor: candor,
+            candor: false,
         }
     }
 
@@ -311,6 +355,9 @@ impl Exchange {
         let rcode = m.rcode();
         if rcode != Rcode::NOERROR.0 {
             return Err(ClientError::Rcode(Rcode(rcode)));
+        }
+        if self.messages == 0 {
+            self.candor = self.asked_candor && repeats_candor_view(&m);
         }
         self.messages += 1;
         if m.header.flags & Header::TC != 0 {
@@ -418,13 +465,17 @@ impl Exchange {
                         records: vec![first],
                     }));
                 }
-                Reading::Full(s, vec![first, record])
+                let mut records = vec![first];
+                if self.candor || !is_private_type(record.rtype) {
+                    records.push(record);
+                }
+                Reading::Full(s, records)
             }
             (Reading::Full(s, records), Some(_)) => {
                 return Ok(Some(Received::Full { soa: s, records }));
             }
             (Reading::Full(s, mut records), None) => {
-                if !is_private_type(record.rtype) {
+                if self.candor || !is_private_type(record.rtype) {
                     records.push(record);
                 }
                 Reading::Full(s, records)
@@ -434,7 +485,7 @@ impl Exchange {
                 Reading::Adding(last, lr, steps, step)
             }
             (Reading::Deleting(last, lr, steps, mut step), None) => {
-                if !is_private_type(record.rtype) {
+                if self.candor || !is_private_type(record.rtype) {
                     step.removed.push(record);
                 }
                 Reading::Deleting(last, lr, steps, step)
@@ -461,7 +512,7 @@ impl Exchange {
                 Reading::Deleting(last, lr, steps, next)
             }
             (Reading::Adding(last, lr, steps, mut step), None) => {
-                if !is_private_type(record.rtype) {
+                if self.candor || !is_private_type(record.rtype) {
                     step.added.push(record);
                 }
                 Reading::Adding(last, lr, steps, step)
@@ -472,6 +523,14 @@ impl Exchange {
         };
         Ok(None)
     }
+}
+
+/// Whether an answer's OPT record carries the Candor view option.
+fn repeats_candor_view(m: &Message) -> bool {
+    m.additional
+        .iter()
+        .filter(|r| r.rtype == Rtype::OPT)
+        .any(|r| crate::request::has_candor_view(&r.rdata) == Some(true))
 }
 
 //----------- Applying --------------------------------------------------------
@@ -529,9 +588,6 @@ fn build<'a>(
         let Ok(owner) = Name::from_wire(&r.owner) else {
             continue;
         };
-        if is_private_type(r.rtype) {
-            continue;
-        }
         b.add(&owner, r.rtype, r.ttl, &r.rdata, None);
     }
     b.finish().map_err(ApplyError::Invalid)

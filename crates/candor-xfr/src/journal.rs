@@ -60,6 +60,11 @@ pub struct Step {
     pub removed: Arc<[OwnedRecord]>,
     /// Records to add, in canonical order.
     pub added: Arc<[OwnedRecord]>,
+    /// Records to delete as a Candor secondary sees the zone (the Candor
+    /// view: private types as themselves, nothing synthesized).
+    pub candor_removed: Arc<[OwnedRecord]>,
+    /// Records to add in the Candor view.
+    pub candor_added: Arc<[OwnedRecord]>,
 }
 
 impl Step {
@@ -79,6 +84,8 @@ impl Step {
         self.removed
             .iter()
             .chain(self.added.iter())
+            .chain(self.candor_removed.iter())
+            .chain(self.candor_added.iter())
             .map(size)
             .sum::<usize>()
             + 256
@@ -239,6 +246,10 @@ fn step(
     new_synth: &BTreeSet<Ordered>,
 ) -> Step {
     let diff = ZoneDiff::between(old, new);
+    // The Candor view's step is the diff itself: private types travel as
+    // they are, and nothing stands for them.
+    let candor_removed: Arc<[OwnedRecord]> = diff.removed.iter().cloned().collect();
+    let candor_added: Arc<[OwnedRecord]> = diff.added.iter().cloned().collect();
     let mut removed: BTreeSet<Ordered> = diff
         .removed
         .into_iter()
@@ -265,6 +276,8 @@ fn step(
         new_soa: diff.new_soa,
         removed: removed.into_iter().map(|o| o.0).collect(),
         added: added.into_iter().map(|o| o.0).collect(),
+        candor_removed,
+        candor_added,
     }
 }
 

@@ -14,15 +14,18 @@
 //! - A transfer reads an `Arc<Zone>` snapshot and holds one node's records
 //!   and one message at a time: memory per transfer does not grow with the
 //!   zone, and publishing a new version never waits for a transfer.
-//! - Private types never leave Candor: ALIAS and POOL are flattened (see
-//!   `view`), in AXFR and IXFR alike.
+//! - Private types never reach a standard secondary: ALIAS and POOL are
+//!   flattened and REGIONAL records left out (see `view`), in AXFR and
+//!   IXFR alike. Only a request with the `CANDOR_VIEW` EDNS option (a
+//!   Candor secondary the ACL allows) gets them as themselves.
 //! - Nothing here panics on any request bytes; secrets never reach `Debug`.
 //!
 //! Codemap: `request` reads transfer requests; `catalog` builds and reads
 //! catalog zones (RFC 9432); `tsig` verifies and signs;
 //! `acl` decides who may transfer; `client` asks primaries and reads
 //! their answers; `refresh` says when a secondary zone is checked or
-//! expires; `secondary` holds its primaries and answers their NOTIFYs; `view` flattens private types; `journal`
+//! expires; `secondary` holds its primaries and answers their NOTIFYs;
+//! `regional` makes a Candor secondary's own view of a zone; `view` flattens private types; `journal`
 //! keeps each zone's recent diffs; `transfer` packs messages; `primary`
 //! puts them together; `notify` is the NOTIFY state machine; `lag` says how
 //! far secondaries are behind.
@@ -37,6 +40,7 @@ pub mod lag;
 pub mod notify;
 pub mod primary;
 pub mod refresh;
+pub mod regional;
 pub mod request;
 pub mod secondary;
 pub mod transfer;

@@ -270,7 +270,14 @@ impl Primary {
             zones: set,
             aliases: self.aliases.load_full(),
         };
-        let mut transfer = Transfer::new(req.header, req.question, req.edns, source, plan, signer);
+        // The Candor view (ALIAS, POOL and REGIONAL records as themselves)
+        // for a Candor secondary that asks, unless the zone is signed: a
+        // secondary has no keys to sign what it would synthesize.
+        let mut edns = req.edns;
+        if let Some(opt) = &mut edns {
+            opt.candor &= source.zone.signed().is_none();
+        }
+        let mut transfer = Transfer::new(req.header, req.question, edns, source, plan, signer);
         if single {
             let mut buf = vec![0u8; 65535];
             let reply = match transfer.next_message(&mut buf, now) {
@@ -312,6 +319,7 @@ impl Primary {
         let edns = edns.map(|e| Opt {
             version: e.version,
             dnssec_ok: e.dnssec_ok,
+            candor: false,
         });
         let tsig = tsig::last_record_start(msg).and_then(|start| tsig::read_tsig(msg, start));
         let Some(tsig) = tsig else {

@@ -27,6 +27,31 @@ pub struct Opt {
     pub version: u8,
     /// The DO bit, echoed (RFC 3225 §3).
     pub dnssec_ok: bool,
+    /// Whether the request carries the [`CANDOR_VIEW`] option: a Candor
+    /// secondary asking for the records themselves (docs/regions.md).
+    pub candor: bool,
+}
+
+/// The EDNS option (local/experimental range, RFC 6891 §9) with which a
+/// Candor secondary asks for the "Candor view" of a transfer: ALIAS, POOL
+/// and REGIONAL records as themselves instead of flattened. Empty; the
+/// primary repeats it in the OPT record of every message of a transfer it
+/// sends that way, and only then does the secondary keep private types.
+pub const CANDOR_VIEW: u16 = 65305;
+
+/// Whether OPT RDATA (a run of options: code, length, data) holds the
+/// [`CANDOR_VIEW`] option; `None` when the options are malformed.
+pub fn has_candor_view(mut options: &[u8]) -> Option<bool> {
+    let mut found = false;
+    while !options.is_empty() {
+        let head = options.get(..4)?;
+        let code = u16::from_be_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        options.get(4..4 + len)?;
+        found |= code == CANDOR_VIEW;
+        options = &options[4 + len..];
+    }
+    Some(found)
 }
 
 /// A transfer request.
@@ -195,9 +220,11 @@ pub fn parse_request(msg: &[u8]) -> Result<Request<'_>, RequestError<'_>> {
             Rtype::OPT if edns.is_none() && rr.owner.is_root() => {
                 // The TTL field holds the extended rcode, version and flags.
                 let ttl = msg.get(rr.rdata - 6..rr.rdata - 2).ok_or(formerr)?;
+                let candor = has_candor_view(&msg[rr.rdata..rr.end]).ok_or(formerr)?;
                 edns = Some(Opt {
                     version: ttl[1],
                     dnssec_ok: ttl[2] & 0x80 != 0,
+                    candor,
                 });
             }
             Rtype::OPT => return Err(formerr),

@@ -21,7 +21,7 @@ use candor_wire::{Header, MessageBuilder, Owner, Rcode, TruncationError};
 use candor_zone::{OwnedRecord, Zone, ZoneSet};
 
 use crate::journal::{Step, zone_soa};
-use crate::request::Opt;
+use crate::request::{CANDOR_VIEW, Opt};
 use crate::tsig::Signer;
 use crate::view::{Records, Resolver, next_tail, node_records, push_tail};
 
@@ -132,11 +132,16 @@ impl Transfer {
                 if steps.is_empty() {
                     return Transfer::with_parts(header, question, edns, source, parts, signer);
                 }
+                let candor = edns.is_some_and(|o| o.candor);
                 for step in steps {
+                    let (removed, added) = match candor {
+                        true => (&step.candor_removed, &step.candor_added),
+                        false => (&step.removed, &step.added),
+                    };
                     parts.push_back(Part::Record(step.old_soa.clone()));
-                    parts.push_back(Part::List(step.removed.clone()));
+                    parts.push_back(Part::List(removed.clone()));
                     parts.push_back(Part::Record(step.new_soa.clone()));
-                    parts.push_back(Part::List(step.added.clone()));
+                    parts.push_back(Part::List(added.clone()));
                 }
                 parts.push_back(Part::Record(soa));
             }
@@ -220,7 +225,11 @@ impl Transfer {
         b.set_flags(Header::AA);
         b.set_rcode(Rcode::NOERROR);
         let reserved = self.signer.as_ref().map_or(0, Signer::record_len)
-            + if self.edns.is_some() { 11 } else { 0 };
+            + match self.edns {
+                Some(o) if o.candor => 15,
+                Some(_) => 11,
+                None => 0,
+            };
         // A question is at most 259 bytes, so there is always room.
         let _ = b.reserve(reserved);
         let mut count = 0;
@@ -230,7 +239,11 @@ impl Transfer {
         // The OPT record takes back its own room; the TSIG record's stays
         // free past the end of the message, where the signer writes it.
         if let Some(opt) = self.edns {
-            let _ = b.push_opt(EDNS_SIZE, 0, opt.dnssec_ok, &[]);
+            // The Candor view says so in every message (the option,
+            // empty), so a secondary never mistakes one for the other.
+            let candor: &[(u16, &[u8])] = &[(CANDOR_VIEW, &[])];
+            let options = if opt.candor { candor } else { &[] };
+            let _ = b.push_opt(EDNS_SIZE, 0, opt.dnssec_ok, options);
         }
         (b.finish(), count)
     }
@@ -278,11 +291,15 @@ impl Transfer {
                         zones: &self.zones,
                         aliases: &self.aliases,
                     };
+                    let which = match self.edns {
+                        Some(o) if o.candor => Records::Candor,
+                        _ => Records::All,
+                    };
                     node_records(
                         &self.zone,
                         self.tails_node,
                         resolver,
-                        Records::All,
+                        which,
                         &mut self.tails,
                     );
                     self.position += 1;

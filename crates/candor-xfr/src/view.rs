@@ -16,10 +16,16 @@
 //! - URL records are already the redirector's A and AAAA records in the
 //!   compiled zone (the store compiles them that way), so nothing is left
 //!   to do for them here.
+//! - REGIONAL records (records limited to regions, kept at the apex) are
+//!   left out: a standard secondary serves the global view.
+//!
+//! A Candor secondary that asks for it gets the Candor view instead
+//! ([`Records::Candor`]): the records as compiled, private types included,
+//! which it serves and synthesizes from as the primary does.
 
 use candor_answer::AliasTable;
 use candor_wire::{Class, Rtype};
-use candor_zone::{ALIAS, Lookup, NodeId, POOL, Zone, ZoneSet};
+use candor_zone::{ALIAS, Lookup, NodeId, POOL, REGIONAL, Zone, ZoneSet};
 
 /// Longest CNAME chain followed from an ALIAS target, as the answer path
 /// does.
@@ -46,6 +52,10 @@ pub enum Records {
     All,
     /// Only the records that stand for private types.
     Synthesized,
+    /// What a Candor secondary receives (the Candor view,
+    /// docs/regions.md): every record as compiled, ALIAS, POOL and REGIONAL
+    /// records as themselves (the SOA excepted, as for `All`).
+    Candor,
 }
 
 /// Appends to `out` the records of node `id` of `zone` (see [`Records`]),
@@ -62,7 +72,19 @@ pub fn node_records(
     let sets = zone.rrsets(node);
     let mut count = 0;
     for set in sets {
+        if which == Records::Candor {
+            if set.rtype != Rtype::SOA {
+                out.extend_from_slice(zone.tails(set));
+                count += usize::from(set.count);
+            }
+            let sigs = zone.sig_tails(set);
+            out.extend_from_slice(sigs);
+            count += tail_count(sigs);
+            continue;
+        }
         match set.rtype {
+            // REGIONAL records are for Candor secondaries only.
+            REGIONAL => {}
             // Transfers place the SOA themselves; its RRSIGs go here.
             Rtype::SOA if which == Records::All => {
                 let sigs = zone.sig_tails(set);

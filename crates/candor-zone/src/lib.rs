@@ -15,6 +15,7 @@ mod huge;
 mod index;
 mod load;
 mod patch;
+pub mod regional;
 mod set;
 mod signed;
 mod zone;
@@ -24,6 +25,7 @@ pub use diff::{OwnedRecord, ZoneDiff, canonical_name_cmp};
 pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use patch::{MAX_OVERLAY_NAMES, NodeChange, PatchError};
+pub use regional::REGIONAL;
 pub use set::{ZoneId, ZoneSet};
 pub use signed::{Chain, MAX_KEY_LEN, SignedParts, canonical_key};
 pub use zone::{

@@ -221,6 +221,21 @@ impl Overlay {
         }
     }
 
+    /// The wire tails of the RRSIGs over an RRset (right after its own).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn sig_tails(&self, set: &RrSet) -> &[u8] {
+        let off = set.data_off as usize + set.data_len as usize;
+        let len = usize::from(set.sig_len);
+        let bd = self.base.data.len();
+        let tails = if off >= bd {
+            self.data.get(off - bd..off - bd + len)
+        } else {
+            self.base.data.get(off..off + len)
+        };
+        tails.unwrap_or(&[])
+    }
+
     /// The additional-section targets of an RRset.
     #[cold]
     #[inline(never)]
@@ -380,14 +395,19 @@ struct NewSet {
     ttl: u32,
     /// The wire tails.
     tails: Vec<u8>,
+    /// The wire tails of the RRSIGs over it (signed zones).
+    sigs: Vec<u8>,
+    /// How many RRSIGs `sigs` holds.
+    sig_count: u16,
 }
 
 /// Groups records into RRsets the way `ZoneBuilder::finish` does: by type,
 /// RRs in RDATA byte order, duplicates dropped, the TTL of the type's first
-/// record as given.
-fn encode(records: &[(Rtype, u32, Box<[u8]>)]) -> Vec<NewSet> {
+/// record as given; RRSIGs after the RRset they cover (`signed::attach`).
+fn encode(records: &[(Rtype, u32, Box<[u8]>)]) -> Result<Vec<NewSet>, &'static str> {
     let first_ttl = |rtype: Rtype| records.iter().find(|r| r.0 == rtype).map_or(0, |r| r.1);
-    let mut recs: Vec<&(Rtype, u32, Box<[u8]>)> = records.iter().collect();
+    let mut recs: Vec<&(Rtype, u32, Box<[u8]>)> =
+        records.iter().filter(|r| r.0 != Rtype::RRSIG).collect();
     recs.sort_by(|a, b| (a.0.0, &a.2).cmp(&(b.0.0, &b.2)));
     recs.dedup_by(|b, a| a.0 == b.0 && a.2 == b.2);
     let mut sets: Vec<NewSet> = Vec::new();
@@ -407,11 +427,14 @@ fn encode(records: &[(Rtype, u32, Box<[u8]>)]) -> Vec<NewSet> {
                     count: 1,
                     ttl,
                     tails,
+                    sigs: Vec::new(),
+                    sig_count: 0,
                 });
             }
         }
     }
-    sets
+    signed::attach(records, &mut sets)?;
+    Ok(sets)
 }
 
 /// Appends one RR tail: TYPE, CLASS IN, TTL, RDLENGTH, RDATA.
@@ -443,20 +466,11 @@ impl Zone {
     /// changed names. [`PatchError::Rebuild`] asks the caller to compile the
     /// whole zone instead.
     pub fn patch(self: &Arc<Zone>, changes: &[NodeChange]) -> Result<Zone, PatchError> {
-        // Signed zones keep RRSIGs beside each RRset and an NSEC chain over
-        // all names, which an overlay does not carry: they rebuild, and so
-        // does a change that brings DNSSEC records.
-        if self.signed.is_some()
-            || changes.iter().any(|c| {
-                c.records.iter().any(|r| {
-                    matches!(
-                        r.0,
-                        Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM
-                    )
-                })
-            })
-        {
-            return Err(PatchError::Rebuild("the zone is signed"));
+        // A signed zone's RRSIGs go beside the RRsets they cover and its
+        // NSEC chain follows the changed names (`signed`); what would make
+        // a zone signed or unsigned, or bring NSEC3, rebuilds.
+        if let Some(why) = signed::refusal(self, changes) {
+            return Err(PatchError::Rebuild(why));
         }
         let mut ov = match &self.overlay {
             Some(ov) => (**ov).clone(),
@@ -498,17 +512,21 @@ impl Zone {
             if is_wildcard(lower) {
                 return Err(PatchError::Rebuild("a wildcard name changes"));
             }
-            if matches!(
-                ov.lookup_after(lower, ov.find(lower)),
-                Lookup::Delegation { .. } | Lookup::Dname(_)
-            ) {
-                return Err(PatchError::Rebuild(
-                    "a name at or below a zone cut or DNAME changes",
-                ));
+            match ov.lookup_after(lower, ov.find(lower)) {
+                // A signed zone's cut whose NSEC alone changes (a name
+                // after it in the chain came or went).
+                Lookup::Delegation { at_cut: true, .. }
+                    if signed::only_nsec_changes(&ov, ov.find(lower), &change.records) => {}
+                Lookup::Delegation { .. } | Lookup::Dname(_) => {
+                    return Err(PatchError::Rebuild(
+                        "a name at or below a zone cut or DNAME changes",
+                    ));
+                }
+                _ => {}
             }
             let cur = ov.find(lower);
             let old: Vec<RrSet> = cur.map_or_else(Vec::new, |n| ov.rrsets(n).to_vec());
-            let new = encode(&change.records);
+            let new = encode(&change.records).map_err(PatchError::Rebuild)?;
             for t in [Rtype::NS, Rtype::DNAME] {
                 let before = old.iter().find(|s| s.rtype == t).map(|s| ov.tails(s));
                 let after = new.iter().find(|s| s.rtype == t).map(|s| &s.tails[..]);
@@ -519,8 +537,14 @@ impl Zone {
             if !changed.iter().any(|n: &Name| n.as_wire() == lower) {
                 changed.push(owner.clone());
             }
-            let old_count: i64 = old.iter().map(|s| i64::from(s.count)).sum();
-            let new_count: i64 = new.iter().map(|s| i64::from(s.count)).sum();
+            let old_count: i64 = old
+                .iter()
+                .map(|s| i64::from(s.count) + signed::sig_count(ov.sig_tails(s)))
+                .sum();
+            let new_count: i64 = new
+                .iter()
+                .map(|s| i64::from(s.count) + i64::from(s.sig_count))
+                .sum();
             let Some(cur) = cur else {
                 if new.is_empty() {
                     continue; // Removing what is not there.
@@ -637,8 +661,8 @@ impl Zone {
             record_count: record_count.max(0) as usize,
             children: Vec::new(),
             pending: FxHashSet::default(),
+            signed: signed::parts_after(self, &ov, &changed)?,
             overlay: Some(Box::new(ov)),
-            signed: None,
         })
     }
 
@@ -662,6 +686,14 @@ impl Zone {
                         };
                         for (ttl, rdata) in tails {
                             records.push((set.rtype, ttl, rdata.into()));
+                        }
+                        // A signed zone's RRSIGs over it, which the patch
+                        // places after it again.
+                        let sigs = crate::zone::TailIter {
+                            tails: zone.sig_tails(set),
+                        };
+                        for (ttl, rdata) in sigs {
+                            records.push((Rtype::RRSIG, ttl, rdata.into()));
                         }
                     }
                 }
@@ -749,15 +781,18 @@ impl Zone {
 fn fill(ov: &mut Overlay, node: &mut Node, new: &[NewSet], old: &[RrSet]) {
     let first = ov.rrsets.len();
     for set in new {
-        if let Some(same) = old
-            .iter()
-            .find(|o| o.rtype == set.rtype && o.ttl == set.ttl && ov.tails(o) == &set.tails[..])
-        {
+        if let Some(same) = old.iter().find(|o| {
+            o.rtype == set.rtype
+                && o.ttl == set.ttl
+                && ov.tails(o) == &set.tails[..]
+                && ov.sig_tails(o) == &set.sigs[..]
+        }) {
             ov.rrsets.push(same.clone());
             continue;
         }
         let data_off = (ov.base.data.len() + ov.data.len()) as u32;
         ov.data.extend_from_slice(&set.tails);
+        ov.data.extend_from_slice(&set.sigs);
         ov.rrsets.push(RrSet {
             rtype: set.rtype,
             count: set.count,
@@ -766,7 +801,8 @@ fn fill(ov: &mut Overlay, node: &mut Node, new: &[NewSet], old: &[RrSet]) {
             data_len: set.tails.len() as u32,
             add_off: (ov.base.additional.len() + ov.additional.len()) as u32,
             add_len: 0,
-            sig_len: 0,
+            // `attach` refused RRSIGs past 65535 bytes.
+            sig_len: set.sigs.len() as u16,
         });
     }
     node.rrset_count = new.len() as u16;
@@ -858,5 +894,6 @@ fn resolve_additional(ov: &mut Overlay, i: usize) {
     set.add_len = u16::try_from(ov.additional.len() - start).unwrap_or(u16::MAX);
 }
 
+mod signed;
 #[cfg(test)]
 mod tests;

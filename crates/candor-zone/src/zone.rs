@@ -19,9 +19,18 @@ pub const POOL: Rtype = Rtype(65303);
 pub const ALIAS: Rtype = Rtype(65304);
 
 /// Whether a type is one of Candor's private record types, which live in
-/// zones but are never served as themselves.
+/// zones but are never served as themselves (POOL, ALIAS, and REGIONAL:
+/// `regional`).
+#[inline]
 pub fn is_private_type(rtype: Rtype) -> bool {
-    rtype == POOL || rtype == ALIAS
+    // POOL, ALIAS and REGIONAL are consecutive: one range check, which is
+    // what the answer path pays per query (no more than the two compares
+    // it was before REGIONAL).
+    const _: () = assert!(
+        POOL.0 + 1 == ALIAS.0 && ALIAS.0 + 1 == crate::regional::REGIONAL.0,
+        "private types are consecutive"
+    );
+    (POOL.0..=crate::regional::REGIONAL.0).contains(&rtype.0)
 }
 
 /// Index of a node in its zone's arena.
@@ -363,9 +372,21 @@ impl Zone {
     #[inline]
     pub fn sig_tails(&self, set: &RrSet) -> &[u8] {
         let start = set.data_off as usize + set.data_len as usize;
-        self.data
-            .get(start..start + usize::from(set.sig_len))
-            .unwrap_or(&[])
+        match self.data.get(start..start + usize::from(set.sig_len)) {
+            Some(sigs) => sigs,
+            None => self.overlay_sig_tails(set),
+        }
+    }
+
+    /// [`sig_tails`](Self::sig_tails) of an RRset a patch wrote (its data
+    /// is in the overlay); empty in a compiled zone.
+    #[cold]
+    #[inline(never)]
+    fn overlay_sig_tails(&self, set: &RrSet) -> &[u8] {
+        match &self.overlay {
+            Some(ov) => ov.sig_tails(set),
+            None => &[],
+        }
     }
 
     /// The NSEC chain, when the zone is signed (holds NSEC records).

@@ -492,7 +492,7 @@ pub(crate) fn alias(cmd: AliasCommand) -> anyhow::Result<ExitCode> {
         AliasCommand::Refresh { state, common } => {
             let (store, _) = open(&common)?;
             store
-                .set_setting(crate::alias::REFRESH_SETTING, &state)
+                .set_setting(candor_alias::REFRESH_SETTING, &state)
                 .map_err(explain)?;
             eprintln!("ALIAS refreshing {state}; running servers follow within a second");
         }

@@ -1,9 +1,11 @@
 //! `candor dnssec …`: DNSSEC per zone from the command line: enable (makes
-//! the zone's signing key), disable, status (the DS records for the
-//! registrar and the CDS/CDNSKEY records the zone publishes for parents
-//! that scan), and export (the zone signed with its stored key, as a
-//! master file). Records go to standard output, one per line in
-//! presentation format; explanations go to standard error.
+//! the zone's signing key), disable (through CDS DELETE, or at once with
+//! `--force`), status (each key's state, the next event, the DS records
+//! for the registrar and the CDS/CDNSKEY records the zone publishes for
+//! parents that scan), rollover (a new key by hand), ds-seen (what the
+//! parent holds now matches the CDS), and export (the zone signed with
+//! its stored key, as a master file). Records go to standard output, one
+//! per line in presentation format; explanations go to standard error.
 
 use std::process::ExitCode;
 
@@ -31,12 +33,43 @@ pub(crate) enum DnssecCommand {
         /// ecdsap256sha256 (13, the default) or ed25519 (15).
         #[arg(long, default_value = "ecdsap256sha256", value_parser = ["ecdsap256sha256", "ed25519"])]
         algorithm: String,
+        /// A key-signing key and a zone-signing key instead of one CSK: the
+        /// ZSK then rolls on schedule without the registrar.
+        #[arg(long)]
+        split_keys: bool,
         #[command(flatten)]
         common: Common,
     },
-    /// Disable DNSSEC for a zone and delete its keys (remove the DS at the
-    /// registrar first).
+    /// Disable DNSSEC for a zone the safe way: the zone asks the parent to
+    /// remove the DS (CDS/CDNSKEY DELETE) and stays signed until
+    /// `candor dnssec ds-seen` says the DS is gone (and caches forgot it).
     Disable {
+        /// The zone.
+        zone: String,
+        /// Serve the zone unsigned and delete its keys now. If the parent
+        /// still holds a DS, validating resolvers fail every name of the
+        /// zone (SERVFAIL) until the DS is removed and expires.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Start a key rollover now: a new key is published and `candor serve`
+    /// takes it through the rest (a CSK's needs `ds-seen` twice: once the
+    /// parent holds the new DS, once it dropped the old one).
+    Rollover {
+        /// The zone.
+        zone: String,
+        /// Which key: csk or zsk (default: the key that signs the data).
+        #[arg(long, value_parser = ["csk", "zsk"])]
+        key: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Tell Candor that the parent's DS records now match what the zone's
+    /// CDS records ask for (the registrar made the change, e.g. `dig DS
+    /// ZONE @PARENT` shows it): a rollover or a disable then moves on.
+    DsSeen {
         /// The zone.
         zone: String,
         #[command(flatten)]
@@ -67,6 +100,7 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
         DnssecCommand::Enable {
             zone,
             algorithm,
+            split_keys,
             common,
         } => {
             let (store, account) = open(&common)?;
@@ -74,23 +108,83 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 "ed25519" => Algorithm::Ed25519,
                 _ => Algorithm::EcdsaP256Sha256,
             };
-            store
-                .enable_dnssec(account, &zone, algorithm, &CLI)
-                .map_err(explain)?;
-            eprintln!(
-                "DNSSEC enabled for {zone} ({}); `candor serve` serves it signed within a second. \
-                 Give the registrar this DS once every name server answers with signatures \
-                 (e.g. `dig +dnssec @NS {zone} SOA` shows an RRSIG)",
-                algorithm.mnemonic()
-            );
+            let disabling = store
+                .dnssec_keys_status(account, &zone)
+                .map_err(explain)?
+                .is_some_and(|s| s.disabling_since.is_some());
+            if disabling {
+                store
+                    .dnssec_cancel_disable(account, &zone, &CLI)
+                    .map_err(explain)?;
+                eprintln!(
+                    "{zone} was being disabled; that is cancelled: its CDS asks for its DS again"
+                );
+            } else {
+                store
+                    .enable_dnssec_with(account, &zone, algorithm, split_keys, &CLI)
+                    .map_err(explain)?;
+                eprintln!(
+                    "DNSSEC enabled for {zone} ({}); `candor serve` serves it signed within a \
+                     second. The DS below is NOT offered yet: give it to the registrar once \
+                     `candor dnssec status {zone}` says \"offered\" (when the signed zone has \
+                     been served for the propagation delay plus its largest TTL)",
+                    algorithm.mnemonic()
+                );
+            }
             print_status(&store, account, &zone)?;
         }
-        DnssecCommand::Disable { zone, common } => {
+        DnssecCommand::Disable {
+            zone,
+            force,
+            common,
+        } => {
             let (store, account) = open(&common)?;
-            store
-                .disable_dnssec(account, &zone, &CLI)
+            if force {
+                store
+                    .disable_dnssec(account, &zone, &CLI)
+                    .map_err(explain)?;
+                eprintln!(
+                    "WARNING: DNSSEC disabled for {zone} at once and its keys deleted. If the \
+                     parent still holds a DS for it, validating resolvers fail every name of \
+                     {zone} until the DS is removed at the registrar and has expired"
+                );
+            } else {
+                store
+                    .dnssec_start_disable(account, &zone, &CLI)
+                    .map_err(explain)?;
+                eprintln!(
+                    "{zone} now asks its parent to remove the DS (CDS/CDNSKEY DELETE) and stays \
+                     signed. Remove the DS at the registrar; once `dig DS {zone}` at the parent \
+                     shows none, run `candor dnssec ds-seen {zone}`: `candor serve` then serves \
+                     it unsigned after the DS TTL (`--force` skips this, unsafely)"
+                );
+            }
+        }
+        DnssecCommand::Rollover { zone, key, common } => {
+            let (store, account) = open(&common)?;
+            let role = key.as_deref().map(|k| {
+                if k == "zsk" {
+                    candor_dnssec::KeyRole::Zsk
+                } else {
+                    candor_dnssec::KeyRole::Csk
+                }
+            });
+            let (tag, _) = store
+                .dnssec_rollover(account, &zone, role, &CLI)
                 .map_err(explain)?;
-            eprintln!("DNSSEC disabled for {zone}; its keys are deleted");
+            eprintln!(
+                "{zone}: new key {tag} published; `candor serve` makes it sign once every cache \
+                 has it, then retires the old key (see `candor dnssec status {zone}`)"
+            );
+        }
+        DnssecCommand::DsSeen { zone, common } => {
+            let (store, account) = open(&common)?;
+            for line in store
+                .dnssec_ds_seen(account, &zone, &CLI)
+                .map_err(explain)?
+            {
+                eprintln!("{zone}: {line}");
+            }
         }
         DnssecCommand::Status { zone, common } => {
             let (store, account) = open(&common)?;
@@ -147,8 +241,9 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints a zone's DNSSEC state (to stderr) and its DS, CDS and CDNSKEY
-/// records (to stdout).
+/// Prints a zone's DNSSEC state, each key's and the next event (to
+/// stderr), the DS records the parent should hold, and the CDS and CDNSKEY
+/// records the zone publishes (to stdout).
 fn print_status(store: &candor_store::Store, account: i64, zone: &str) -> anyhow::Result<()> {
     let state = store.dnssec(account, zone).map_err(explain)?;
     let info = store.zone(account, zone).map_err(explain)?;
@@ -157,20 +252,62 @@ fn print_status(store: &candor_store::Store, account: i64, zone: &str) -> anyhow
         return Ok(());
     };
     let records = store.ds_records(account, zone).map_err(explain)?;
+    let keys = store.dnssec_keys_status(account, zone).map_err(explain)?;
+    eprintln!("{}: DNSSEC enabled since {since}", info.name);
+    if let Some(keys) = &keys {
+        if let Some(d) = &keys.disabling_since {
+            eprintln!(
+                "  being disabled since {d}: the zone asks the parent to remove the DS \
+                 (CDS/CDNSKEY DELETE)"
+            );
+        }
+        for k in &keys.keys {
+            eprintln!(
+                "  key {} {} algorithm {}: {} (published {}{}{}{}){}",
+                k.key_tag,
+                k.role.to_uppercase(),
+                k.algorithm,
+                k.state,
+                k.published_at,
+                k.active_at
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", active {t}")),
+                k.retired_at
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", retired {t}")),
+                k.removed_at
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", removed {t}")),
+                k.ds.map_or(String::new(), |d| format!("; DS {d}")),
+            );
+        }
+        match &keys.next_event {
+            Some((Some(at), what)) => eprintln!("  next: {what} at {at}"),
+            Some((None, what)) => eprintln!("  next: {what}"),
+            None => eprintln!("  next: nothing scheduled (or `candor serve` has not looked yet)"),
+        }
+    }
     eprintln!(
-        "{}: DNSSEC enabled since {since}; {} key(s). DS for the registrar, then the CDS and \
-         CDNSKEY records the zone will publish once answers are signed:",
-        info.name,
-        records.len()
+        "DS records for the registrar (only once their DS is \"offered\"), then the CDS and \
+         CDNSKEY records the zone publishes:"
     );
     let owner = format!("{}.", info.name);
-    for ds in &records {
+    let wanted = |state: &str| matches!(state, "not offered yet" | "offered" | "at the parent");
+    for ds in records.iter().filter(|d| wanted(d.state)) {
         out(&format!(
             "{owner}\tIN\tDS\t{} {} {} {}",
             ds.keytag, ds.algorithm, ds.digest_type, ds.digest
         ))?;
     }
-    for ds in &records {
+    if keys.as_ref().is_some_and(|k| k.disabling_since.is_some()) {
+        out(&format!("{owner}\tIN\tCDS\t0 0 0 00"))?;
+        out(&format!("{owner}\tIN\tCDNSKEY\t0 3 0 AA=="))?;
+        return Ok(());
+    }
+    for ds in records
+        .iter()
+        .filter(|d| matches!(d.state, "offered" | "at the parent"))
+    {
         out(&format!(
             "{owner}\tIN\tCDS\t{} {} {} {}",
             ds.keytag, ds.algorithm, ds.digest_type, ds.digest

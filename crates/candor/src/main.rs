@@ -2,7 +2,6 @@
 
 #![forbid(unsafe_code)]
 
-mod alias;
 mod audit_cli;
 mod backup;
 mod catalog;
@@ -13,6 +12,7 @@ mod data;
 mod dnssec_cli;
 mod fleet;
 mod guard;
+mod keyroll;
 mod observe;
 mod resign;
 mod secondary;
@@ -226,13 +226,17 @@ struct ServeArgs {
     /// This name server's region (`ams`, `sv1`, ...): it serves the store's
     /// global records and those whose `regions` list this label (regional
     /// records, docs/regions.md). Without it, the global records only. A
-    /// server with a region cannot feed secondaries (--xfr-allow, --notify,
-    /// --catalog): they must get the global view.
+    /// secondary (--secondary) serves its zones' records for this region
+    /// too, as a Candor primary sends them. A server with a region cannot
+    /// feed secondaries (--xfr-allow, --notify, --catalog).
     #[arg(long, value_name = "LABEL", value_parser = region_label)]
     region: Option<String>,
     /// The status page and its monitors (run when the store is served).
     #[command(flatten)]
     status: status::StatusArgs,
+    /// DNSSEC key rollovers (docs/dnssec.md, "Rollovers").
+    #[command(flatten)]
+    keyroll: keyroll::KeyrollArgs,
     /// Start without the demo account, zone and token that a new store
     /// otherwise gets (production; create the operator's account with
     /// `candor init --email ...`).

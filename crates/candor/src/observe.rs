@@ -81,7 +81,7 @@ pub(crate) fn readiness(phase: Arc<Phase>, store: Option<Arc<Store>>) -> Readine
         phase.check()?;
         if let Some(store) = &store {
             store
-                .setting(crate::alias::REFRESH_SETTING)
+                .setting(candor_alias::REFRESH_SETTING)
                 .map_err(|e| format!("the store does not answer: {e}"))?;
         }
         Ok(())
@@ -143,7 +143,7 @@ pub(crate) struct Sources {
     /// The API's request families.
     pub(crate) api: HttpMetrics,
     /// The ALIAS resolver's counters, when it runs.
-    pub(crate) alias: Option<Arc<crate::alias::AliasStats>>,
+    pub(crate) alias: Option<Arc<candor_alias::AliasStats>>,
     /// Per-zone traffic (the top zones, attacks), unless turned off.
     pub(crate) traffic: Option<Arc<candor_traffic::Traffic>>,
     /// The status page's probe counters and database (its outbox), when

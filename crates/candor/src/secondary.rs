@@ -10,6 +10,11 @@
 //!   the primary answers AXFR-style, or when the IXFR does not apply).
 //!   The new version is published, then written to its copy (0600,
 //!   atomically). A check that finds the same serial touches the copy.
+//! - Transfers ask for the Candor view (`Exchange::candor_view`): a
+//!   Candor primary then sends ALIAS, POOL and REGIONAL records as
+//!   themselves. The zone held (and written to its copy) is what the
+//!   primary sent; what is served is this server's own view of it
+//!   (`candor_xfr::regional::regional_view` with `--region`).
 //! - NOTIFYs the UDP workers accept (`candor_xfr::secondary::on_notify`)
 //!   arrive here by zone and make the zone's check due at once.
 //! - An expired zone leaves the served set and joins the list the
@@ -29,8 +34,8 @@ use candor_publish::{Publisher, read_zone_copy, write_zone_copy};
 use candor_wire::Name;
 use candor_xfr::KeyRing;
 use candor_xfr::client::{
-    ApplyError, Ask, ClientError, Exchange, Progress, Received, Soa, apply_steps_patched,
-    build_full, is_newer, soa_record,
+    Ask, ClientError, Exchange, Progress, Received, Soa, apply_steps_patched, build_full, is_newer,
+    soa_record,
 };
 use candor_xfr::refresh::{Action, Checked, Refresh};
 use candor_xfr::secondary::{Primaries, PrimaryServer};
@@ -96,12 +101,45 @@ pub(crate) struct Shared {
     pub(crate) members: Mutex<HashMap<Name, Vec<Name>>>,
     /// Turns at shutdown.
     pub(crate) stop: watch::Receiver<bool>,
+    /// This server's region (`--region`): the REGIONAL records it serves.
+    pub(crate) region: Option<String>,
 }
 
 impl Shared {
     /// Whether `zone` is still a secondary zone.
     fn active(&self, zone: &Name) -> bool {
         lock(&self.routes).contains_key(zone)
+    }
+}
+
+/// Serves this server's view of the zone held (`regional_view`); a view
+/// that does not compile leaves the zone served as held, with an error.
+fn serve_view(publisher: &Publisher, region: Option<&str>, held: &Arc<Zone>) {
+    publisher.serve_other(view_of(region, held));
+}
+
+/// This server's view of the zone held (see [`serve_view`]).
+fn view_of(region: Option<&str>, held: &Arc<Zone>) -> Arc<Zone> {
+    match candor_xfr::regional::regional_view(held, region) {
+        Ok((view, skipped)) => {
+            if skipped > 0 {
+                tracing::warn!(
+                    zone = %held.apex(),
+                    skipped,
+                    "secondary zone: REGIONAL records that cannot be read are left out"
+                );
+            }
+            view
+        }
+        Err(e) => {
+            tracing::error!(
+                zone = %held.apex(),
+                region = region.unwrap_or(""),
+                "secondary zone: this region's view does not compile ({e}); serving the \
+                 global view"
+            );
+            Arc::clone(held)
+        }
     }
 }
 
@@ -133,6 +171,7 @@ pub(crate) fn load(
     dir: &Path,
     publisher: &Publisher,
     expired: &ArcSwap<Vec<Name>>,
+    region: Option<&str>,
 ) -> Vec<Loaded> {
     let mut out = Vec::new();
     let mut gone = Vec::new();
@@ -143,7 +182,7 @@ pub(crate) fn load(
             && !gone.contains(zone)
             && !catalog
         {
-            publisher.serve_other(copy.clone());
+            serve_view(publisher, region, copy);
         }
         out.push(loaded);
     }
@@ -300,7 +339,7 @@ fn reconcile(shared: &Arc<Shared>, catalog: &Name, zone: &Zone, servers: &[Prima
         let loaded = load_one(new, servers, false, &shared.dir, &mut gone);
         if let Some(copy) = &loaded.current {
             match gone.is_empty() {
-                true => shared.publisher.serve_other(copy.clone()),
+                true => serve_view(&shared.publisher, shared.region.as_deref(), copy),
                 false => set_expired(&shared.expired, new, true),
             }
         }
@@ -360,7 +399,7 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
                     if let Some(z) = &current
                         && !catalog
                     {
-                        shared.publisher.serve_other(z.clone());
+                        serve_view(&shared.publisher, shared.region.as_deref(), z);
                     }
                     tracing::info!(%zone, "secondary zone served again: a primary answered");
                 }
@@ -457,7 +496,13 @@ async fn check(
                     return Checked::Failed;
                 }
                 if serve {
-                    shared.publisher.serve_other(new.clone());
+                    let (held, region) = (new.clone(), shared.region.clone());
+                    match tokio::task::spawn_blocking(move || view_of(region.as_deref(), &held))
+                        .await
+                    {
+                        Ok(view) => shared.publisher.serve_other(view),
+                        Err(e) => tracing::error!(%zone, "cannot make the zone's view: {e}"),
+                    }
                 }
                 *current = Some(new.clone());
                 tracing::info!(
@@ -604,10 +649,14 @@ async fn fetch(
                 .context("applying the IXFR")?;
                 match applied {
                     Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n)),
-                    Err(e @ (ApplyError::NotFromHeld { .. } | ApplyError::MissingRecord(_))) => {
+                    // Whatever the error, AXFR may still work: the steps
+                    // may not start at the zone held, or the primary may
+                    // have switched between the Candor view and the
+                    // standard one (a zone signed since), whose steps do
+                    // not fit the zone held.
+                    Err(e) => {
                         tracing::warn!(%zone, %primary, "IXFR does not apply ({e}); trying AXFR");
                     }
-                    Err(e) => return Err(e.into()),
                 }
             }
             Ok((Received::Full { records, .. }, n)) => {
@@ -652,7 +701,7 @@ async fn transfer(
         .await
         .map_err(timeout("connecting"))?
         .context("cannot connect")?;
-    let mut ex = Exchange::new(zone, ask, random_id(), key, unix_now());
+    let mut ex = Exchange::candor_view(zone, ask, random_id(), key, unix_now());
     let msg = ex.message();
     let mut frame = Vec::with_capacity(2 + msg.len());
     frame.extend_from_slice(&(msg.len() as u16).to_be_bytes());

@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 use candor_answer::SharedAliases;
 use candor_api::ApiState;
 
-use crate::alias::{self, AliasSettings};
+use candor_alias::{self as alias, AliasSettings};
 use candor_redirect::{Redirects, SharedRedirects};
 
 use crate::ServeArgs;
@@ -86,7 +86,8 @@ pub(crate) fn preflight(args: &ServeArgs) -> anyhow::Result<Option<Arc<candor_tl
 /// Refuses `--region` where its view would leave this server: a primary
 /// feeds secondaries the zones it serves, and they must get the global
 /// view (docs/regions.md), so `--region` goes without `--xfr-allow`,
-/// `--notify` and `--catalog`; and it concerns the store's zones only.
+/// `--notify` and `--catalog`; and it concerns the store's zones and,
+/// with `--secondary`, the regional records a Candor primary sends.
 fn check_region(args: &ServeArgs) -> anyhow::Result<()> {
     let Some(region) = &args.region else {
         return Ok(());
@@ -107,13 +108,6 @@ fn check_region(args: &ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!(
             "--region {region} selects the store's regional records, and this server serves \
              only --zones files: add --data-dir, or leave --region out"
-        );
-    }
-    if !args.xfr.secondary.is_empty() || !args.xfr.secondary_catalog.is_empty() {
-        tracing::warn!(
-            region = %region,
-            "zones this server is a secondary of are served as transferred (the global \
-             view): transfers do not carry regional records yet"
         );
     }
     Ok(())
@@ -262,6 +256,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             &secondary_dir,
             &publisher,
             &s.expired,
+            args.region.as_deref(),
         )
     });
     // Not in this server's own catalog: the zones it is a secondary of
@@ -325,7 +320,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let phase = Arc::new(crate::observe::Phase::default());
     let ready = crate::observe::readiness(phase.clone(), store.clone());
     let api_metrics = candor_metrics::http::HttpMetrics::new();
-    let alias_stats = Arc::new(crate::alias::AliasStats::default());
+    let alias_stats = Arc::new(candor_alias::AliasStats::default());
     let udp_config = UdpConfig {
         workers,
         answer: tcp_config.answer.clone(),
@@ -394,6 +389,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 routes: Default::default(),
                 members: Default::default(),
                 stop: stop_rx.clone(),
+                region: args.region.clone(),
             };
             tasks.extend(crate::secondary::spawn(loaded, shared, wiring.notifies));
         }
@@ -489,6 +485,12 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 publisher.clone(),
                 stop_rx.clone(),
             )));
+            tasks.push(tokio::spawn(crate::keyroll::run(
+                store.clone(),
+                publisher.clone(),
+                args.keyroll.clone(),
+                stop_rx.clone(),
+            )));
             tasks.push(tokio::spawn(follow_store(
                 store.clone(),
                 publisher.clone(),
@@ -499,7 +501,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 stop_rx.clone(),
             )));
             tracing::info!(api = %args.api_listen, "REST API listening");
-            if !args.data.alias_upstreams.is_empty() {
+            // The resolver runs with upstreams; without, it still signs
+            // the ALIAS answers of signed zones whose targets Candor serves.
+            {
                 let settings = AliasSettings {
                     upstreams: args.data.alias_upstreams.clone(),
                     ttl_floor: Duration::from_secs(args.alias_ttl_floor),
@@ -513,6 +517,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 };
                 tasks.push(tokio::spawn(alias::run(
                     store.clone(),
+                    zones.clone(),
                     tcp_config.answer.aliases.clone(),
                     settings,
                     Arc::new(AtomicBool::new(true)),
@@ -522,11 +527,13 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         let publisher = publisher.clone();
                         Arc::new(move |change: &candor_store::ZoneChange| {
                             publisher.publish(change);
-                        }) as crate::alias::Publish
+                        }) as candor_alias::Publish
                     }),
                     stop_rx.clone(),
                 )));
-                tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+                if !args.data.alias_upstreams.is_empty() {
+                    tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+                }
             }
             let redirector = candor_redirect::router(redirects.clone());
             tasks.push(

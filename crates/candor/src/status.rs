@@ -668,7 +668,7 @@ async fn mitigations(
     mut stop: watch::Receiver<bool>,
 ) {
     let read = |store: Arc<Store>| async move {
-        tokio::task::spawn_blocking(move || store.setting(crate::alias::REFRESH_SETTING))
+        tokio::task::spawn_blocking(move || store.setting(candor_alias::REFRESH_SETTING))
             .await
             .ok()
             .and_then(Result::ok)

@@ -363,3 +363,338 @@ fn do_zero_and_unsigned_zones_are_unchanged() {
         );
     }
 }
+
+/// A signed zone with a POOL of three members (two inside the zone) and a
+/// wildcard POOL, signed with `keys`.
+fn pool_zones(keys: &[SigningKey]) -> (ZoneSet, ZoneSet) {
+    let mut text = String::from(
+        "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\na A 192.0.2.10\nb A 192.0.2.11\n",
+    );
+    for target in ["a.p.", "b.p.", "c.other.test."] {
+        text.push_str(&super::pool_line("www", target));
+    }
+    for target in ["a.p.", "b.p."] {
+        text.push_str(&super::pool_line("*.w", target));
+    }
+    let plain = zone("p.", &text);
+    let signed = sign_zone(
+        &plain,
+        keys,
+        &SigningPolicy::default(),
+        1_764_900_000,
+        NonZeroUsize::MIN,
+    )
+    .unwrap();
+    let served = compile_signed(&plain, &signed).unwrap();
+    (
+        ZoneSet::from_zones([plain]),
+        ZoneSet::from_zones([Arc::new(served)]),
+    )
+}
+
+/// Every POOL member's CNAME goes out with its own signature, which
+/// verifies (with one key, and with a KSK and two ZSKs, as in a ZSK
+/// rollover: two signatures per member), at the POOL's name and through
+/// a wildcard POOL; DO=0 answers are those of the unsigned zone.
+#[test]
+fn pool_answers_carry_the_chosen_members_signature() {
+    let rng = ring::rand::SystemRandom::new();
+    let zsk = |_| SigningKey::generate(Algorithm::Ed25519, KeyRole::Zsk, &rng).unwrap();
+    let ksk = SigningKey::generate(Algorithm::Ed25519, KeyRole::Ksk, &rng).unwrap();
+    let split = [ksk, zsk(1), zsk(2)];
+    for (keys, per_member) in [(&[key()][..], 1), (&split[..], 2)] {
+        let (plain, z) = pool_zones(keys);
+        let config = config();
+        let mut seen = std::collections::BTreeSet::new();
+        for (qname, owner) in [("www.p.", "www.p."), ("x.w.p.", "x.w.p.")] {
+            for id in 0..32u16 {
+                let mut q = query_do(qname, Rtype::CNAME);
+                q[..2].copy_from_slice(&id.to_be_bytes());
+                let mut out = vec![0u8; 65535];
+                let len = respond(&z, &config, &request(&q, Transport::Udp), &mut out)
+                    .unwrap()
+                    .len;
+                let m = candor_wire::decode::decode_message(&out[..len]).unwrap();
+                let cname: Vec<_> = m
+                    .answer
+                    .iter()
+                    .filter(|r| r.rtype == Rtype::CNAME)
+                    .collect();
+                let sigs: Vec<_> = m
+                    .answer
+                    .iter()
+                    .filter(|r| r.rtype == Rtype::RRSIG)
+                    .collect();
+                assert_eq!(cname.len(), 1);
+                assert_eq!(sigs.len(), per_member, "{qname} id {id}");
+                let owner = candor_wire::Name::from_text(owner, None).unwrap();
+                for sig in sigs {
+                    let verified = keys.iter().any(|k| {
+                        candor_dnssec::verify_rrset(
+                            k.dnskey_rdata(),
+                            owner.as_wire(),
+                            Rtype::CNAME,
+                            &[&cname[0].rdata],
+                            &sig.rdata,
+                        )
+                    });
+                    assert!(verified, "{qname} id {id}: the member's signature verifies");
+                    // Another member's CNAME does not verify with it.
+                    let other = candor_wire::Name::from_text("c.other.test.", None).unwrap();
+                    let mistaken = keys.iter().any(|k| {
+                        candor_dnssec::verify_rrset(
+                            k.dnskey_rdata(),
+                            owner.as_wire(),
+                            Rtype::CNAME,
+                            &[other.as_wire()],
+                            &sig.rdata,
+                        )
+                    });
+                    assert!(!mistaken || cname[0].rdata == other.as_wire());
+                }
+                seen.insert((qname, cname[0].rdata.clone()));
+                // DO=0: the unsigned zone's bytes.
+                let mut q0 = query(qname, Rtype::CNAME, Some(1232));
+                q0[..2].copy_from_slice(&id.to_be_bytes());
+                let (mut a, mut b) = (vec![0u8; 65535], vec![0u8; 65535]);
+                let la = respond(&plain, &config, &request(&q0, Transport::Udp), &mut a).unwrap();
+                let lb = respond(&z, &config, &request(&q0, Transport::Udp), &mut b).unwrap();
+                assert_eq!(a[..la.len], b[..lb.len]);
+            }
+        }
+        assert_eq!(seen.len(), 5, "every member was chosen and verified");
+    }
+}
+
+#[test]
+fn pool_answers_with_do() {
+    let (_, z) = pool_zones(&[key()]);
+    // An in-zone member is followed, each step signed; the wildcard POOL
+    // proves the name it stands for does not exist.
+    let mut q = query_do("www.p.", Rtype::A);
+    q[..2].copy_from_slice(&0u16.to_be_bytes());
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: www.p. 60 IN CNAME a.p.
+        answer: www.p. 60 IN RRSIG CNAME labels=2 tag=3613
+        answer: a.p. 60 IN A 192.0.2.10
+        answer: a.p. 60 IN RRSIG A labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_answer(&z, &q, Transport::Udp).0);
+    let mut q = query_do("x.w.p.", Rtype::AAAA);
+    q[..2].copy_from_slice(&1u16.to_be_bytes());
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: x.w.p. 60 IN CNAME b.p.
+        answer: x.w.p. 60 IN RRSIG CNAME labels=2 tag=3613
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: *.w.p. 5 IN NSEC www.p. CNAME RRSIG NSEC
+        authority: *.w.p. 5 IN RRSIG NSEC labels=2 tag=3613
+        authority: b.p. 5 IN NSEC ns.p. A RRSIG NSEC
+        authority: b.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_answer(&z, &q, Transport::Udp).0);
+    // The POOL's NSEC lists CNAME (what it answers), so a validator
+    // accepts a CNAME there and nothing else.
+    check_do(
+        &z,
+        "www.p.",
+        Rtype::NSEC,
+        Transport::Udp,
+        expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: www.p. 5 IN NSEC p. CNAME RRSIG NSEC
+        answer: www.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+    // A name below the POOL does not exist.
+    check_do(
+        &z,
+        "x.www.p.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+        rcode NXDOMAIN flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: www.p. 5 IN NSEC p. CNAME RRSIG NSEC
+        authority: www.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]],
+    );
+}
+
+/// A signed zone with an ALIAS at `app.p.` (to a name outside), and the
+/// table the ALIAS signer would publish for it: the A RRset signed, AAAA
+/// missing, and the owner's NSEC without AAAA, signed (made here with the
+/// signer's primitives; `candor-alias` tests the signer itself).
+fn alias_signed(nsec_base_matches: bool) -> (ZoneSet, crate::Config) {
+    use crate::{AliasEntry, AliasTable, SignedAlias, SignedNsec, SignedRrset};
+    let mut text = String::from("$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
+    text.push_str(
+        &super::pool_line("app", "www.elsewhere.test.").replace("TYPE65303", "TYPE65304"),
+    );
+    text.push_str("app MX 10 ns\n");
+    let plain = zone("p.", &text);
+    let signed = sign_zone(
+        &plain,
+        &[key()],
+        &SigningPolicy::default(),
+        1_764_900_000,
+        NonZeroUsize::MIN,
+    )
+    .unwrap();
+    let served = compile_signed(&plain, &signed).unwrap();
+    let owner = candor_wire::Name::from_text("app.p.", None).unwrap();
+    let apex = candor_wire::Name::from_text("p.", None).unwrap();
+    let validity = SigningPolicy::default().validity(1_764_900_000, 0);
+    let tail = |rtype: Rtype, ttl: u32, rdata: &[u8]| {
+        let mut t = rtype.0.to_be_bytes().to_vec();
+        t.extend_from_slice(&1u16.to_be_bytes());
+        t.extend_from_slice(&ttl.to_be_bytes());
+        t.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        t.extend_from_slice(rdata);
+        t
+    };
+    let signed_set = |rtype: Rtype, ttl: u32, rdata: &[u8]| {
+        let sig = candor_dnssec::sign_rrset(
+            &key(),
+            apex.as_wire(),
+            owner.as_wire(),
+            rtype,
+            ttl,
+            &[rdata],
+            validity,
+        )
+        .unwrap();
+        SignedRrset {
+            tails: tail(rtype, ttl, rdata).into(),
+            count: 1,
+            sigs: tail(Rtype::RRSIG, ttl, &sig).into(),
+            sig_count: 1,
+        }
+    };
+    let node = served.lookup(owner.as_wire());
+    let candor_zone::Lookup::Exact(node) = node else {
+        panic!("app.p. exists");
+    };
+    let nsec = served.rrset(node, Rtype::NSEC).unwrap();
+    let base = super::super::first_rdata(served.tails(nsec)).to_vec();
+    let next = &base[..candor_wire::wire_name_len(&base).unwrap()];
+    let bitmap =
+        candor_dnssec::nsec::type_bitmap(&[Rtype::A, Rtype::MX, Rtype::RRSIG, Rtype::NSEC]);
+    let variant = candor_dnssec::nsec::nsec_rdata(next, &bitmap);
+    let mut base_seen = base.clone();
+    if !nsec_base_matches {
+        base_seen[1] ^= 0x20; // As if the zone's chain had moved on.
+    }
+    let table = AliasTable::new([(
+        Box::from(
+            candor_wire::Name::from_text("www.elsewhere.test.", None)
+                .unwrap()
+                .as_wire(),
+        ),
+        AliasEntry {
+            exists: true,
+            v4: vec![[198, 51, 100, 7]],
+            v6: Vec::new(),
+            ttl: 42,
+        },
+    )])
+    .with_signed([(
+        Box::from(owner.as_wire()),
+        Arc::new(SignedAlias {
+            a: Some(signed_set(Rtype::A, 60, &[198, 51, 100, 7])),
+            aaaa: None,
+            nsec: Some(SignedNsec {
+                base: base_seen.into(),
+                set: signed_set(Rtype::NSEC, nsec.ttl, &variant),
+            }),
+        }),
+    )]);
+    let config = config();
+    config.aliases.store(Arc::new(table));
+    (ZoneSet::from_zones([Arc::new(served)]), config)
+}
+
+/// Renders a DO=1 answer with `config` (its ALIAS table).
+fn render_with(
+    zones: &ZoneSet,
+    config: &crate::Config,
+    name: &str,
+    qtype: Rtype,
+    dnssec: bool,
+) -> String {
+    let q = if dnssec {
+        query_do(name, qtype)
+    } else {
+        query(name, qtype, Some(1232))
+    };
+    let mut out = vec![0u8; 65535];
+    let len = respond(zones, config, &request(&q, Transport::Udp), &mut out)
+        .unwrap()
+        .len;
+    super::render(&candor_wire::decode::decode_message(&out[..len]).unwrap())
+}
+
+#[test]
+fn alias_answers_with_do_copy_the_signers_answer() {
+    let (z, config) = alias_signed(true);
+    // A: the signed set (the ALIAS's TTL), with its RRSIG.
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        answer: app.p. 60 IN A 198.51.100.7
+        answer: app.p. 60 IN RRSIG A labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, true));
+    // DO=0: the resolver's entry as before (its TTL), no RRSIG.
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=false
+        answer: app.p. 42 IN A 198.51.100.7
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, false));
+    // AAAA: NODATA proven by the signer's NSEC (A, MX: no AAAA).
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: app.p. 5 IN NSEC ns.p. A MX RRSIG NSEC
+        authority: app.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::AAAA, true));
+    // A type the owner lacks: the zone's own NSEC (lists A and AAAA).
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: app.p. 5 IN NSEC ns.p. A MX AAAA RRSIG NSEC
+        authority: app.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::TXT, true));
+    // The signer's NSEC was made from another chain: the zone's NSEC.
+    let (z, config) = alias_signed(false);
+    expect![[r#"
+        rcode NOERROR flags qr aa rd
+        opt: udp=1232 version=0 do=true
+        authority: p. 5 IN SOA ns.p. h.p. 1 2 3 4 5
+        authority: p. 60 IN RRSIG SOA labels=1 tag=3613
+        authority: app.p. 5 IN NSEC ns.p. A MX AAAA RRSIG NSEC
+        authority: app.p. 5 IN RRSIG NSEC labels=2 tag=3613
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::AAAA, true));
+    // Nothing signed for the owner yet: SERVFAIL (as never resolved).
+    config.aliases.store(Arc::new(crate::AliasTable::default()));
+    expect![[r#"
+        rcode SERVFAIL flags qr aa rd
+        opt: udp=1232 version=0 do=true
+    "#]]
+    .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, true));
+}

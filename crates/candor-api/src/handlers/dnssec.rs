@@ -3,30 +3,79 @@
 //! records to give the registrar, `GET .../ds_records`.
 //!
 //! Enabling makes and stores the zone's signing key (ECDSA P-256, a
-//! combined signing key); the name servers sign answers with it from
-//! issue 12's serving stage on (docs/dnssec.md).
+//! combined signing key); the name servers sign answers with it at once,
+//! and its DS is offered (`state` of each DS record) once the signed zone
+//! has been served long enough. Disabling goes through the safe states
+//! (CDS/CDNSKEY DELETE until the parent's DS is gone: 202), or at once
+//! with `?force=true` (204). `POST .../dnssec/rollover` starts a key
+//! rollover and `POST .../dnssec/ds_seen` says the parent's DS now
+//! matches the zone's CDS (docs/dnssec.md, "Rollovers").
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use candor_dnssec::Algorithm;
-use candor_store::{DnssecState, DsRecordInfo};
+use candor_store::{DnssecState, DsRecordInfo, KeysStatus};
 use serde_json::{Value, json};
 
 use super::ApiResult;
 use crate::AppState;
 use crate::auth::{AccountScope, Caller};
 use crate::error::{ApiError, Target};
-use crate::params::PathParams;
+use crate::params::{PathParams, QueryParams};
 use crate::views;
 
-/// The DNSSEC state as DNSimple shows it.
-fn view(state: &DnssecState) -> Value {
-    json!({
+/// The DNSSEC state as DNSimple shows it, with Candor's key states when
+/// they are known.
+fn view(state: &DnssecState, keys: Option<&KeysStatus>) -> Value {
+    let mut v = json!({
         "enabled": state.enabled,
         "created_at": state.created_at,
         "updated_at": state.updated_at,
-    })
+    });
+    if let (Some(keys), Some(map)) = (keys, v.as_object_mut()) {
+        map.insert("disabling_since".into(), json!(keys.disabling_since));
+        map.insert(
+            "next_event".into(),
+            keys.next_event
+                .as_ref()
+                .map_or(Value::Null, |(at, what)| json!({"at": at, "what": what})),
+        );
+        map.insert(
+            "keys".into(),
+            keys.keys
+                .iter()
+                .map(|k| {
+                    json!({
+                        "id": k.id,
+                        "role": k.role,
+                        "algorithm": k.algorithm.to_string(),
+                        "keytag": k.key_tag.to_string(),
+                        "state": k.state,
+                        "ds": k.ds,
+                        "published_at": k.published_at,
+                        "active_at": k.active_at,
+                        "retired_at": k.retired_at,
+                        "removed_at": k.removed_at,
+                    })
+                })
+                .collect::<Vec<Value>>()
+                .into(),
+        );
+    }
+    v
+}
+
+/// The state and key states of a domain.
+fn full_view(
+    store: &candor_store::Store,
+    account: i64,
+    domain: &str,
+) -> Result<Value, candor_store::StoreError> {
+    let state = store.dnssec(account, domain)?;
+    let keys = store.dnssec_keys_status(account, domain)?;
+    Ok(view(&state, keys.as_ref()))
 }
 
 /// A DS record as DNSimple shows it.
@@ -41,10 +90,12 @@ fn ds_view(ds: &DsRecordInfo) -> Value {
         "public_key": ds.public_key,
         "created_at": ds.created_at,
         "updated_at": ds.updated_at,
+        "state": ds.state,
     })
 }
 
-/// `GET /v2/{account}/domains/{domain}/dnssec`: whether it is enabled.
+/// `GET /v2/{account}/domains/{domain}/dnssec`: whether it is enabled,
+/// each key's state and the next event.
 pub(crate) async fn show(
     State(state): State<AppState>,
     scope: AccountScope,
@@ -54,13 +105,14 @@ pub(crate) async fn show(
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);
     let dnssec = state
-        .read(target, move |store| store.dnssec(account, &domain))
+        .read(target, move |store| full_view(store, account, &domain))
         .await?;
-    Ok(views::data(view(&dnssec)))
+    Ok(views::data(dnssec))
 }
 
 /// `POST /v2/{account}/domains/{domain}/dnssec`: makes the zone's key;
-/// 201 with the state; 409 if it is enabled already.
+/// 201 with the state; on a zone being disabled, cancels that (201); 409
+/// if it is enabled already.
 pub(crate) async fn enable(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,20 +126,34 @@ pub(crate) async fn enable(
     // The zone moves to a new serial, signed, published before answering.
     let dnssec = state
         .write(target, move |store| {
-            store.enable_dnssec(account, &domain, Algorithm::EcdsaP256Sha256, &actor)
+            let disabling = store
+                .dnssec_keys_status(account, &domain)?
+                .is_some_and(|k| k.disabling_since.is_some());
+            let change = if disabling {
+                store.dnssec_cancel_disable(account, &domain, &actor)?
+            } else {
+                store
+                    .enable_dnssec(account, &domain, Algorithm::EcdsaP256Sha256, &actor)?
+                    .1
+            };
+            Ok((full_view(store, account, &domain)?, change))
         })
         .await?;
-    Ok((StatusCode::CREATED, views::data(view(&dnssec))))
+    Ok((StatusCode::CREATED, views::data(dnssec)))
 }
 
-/// `DELETE /v2/{account}/domains/{domain}/dnssec`: deletes the zone's
-/// keys; 204; 428 if DNSSEC is not enabled, as on DNSimple.
+/// `DELETE /v2/{account}/domains/{domain}/dnssec`: asks the parent to
+/// remove the DS (CDS/CDNSKEY DELETE), the zone staying signed until it
+/// is gone (202 with the state); with `?force=true`, serves the zone
+/// unsigned and deletes its keys at once (204); 428 if DNSSEC is not
+/// enabled, as on DNSimple; 409 if it is being disabled already.
 pub(crate) async fn disable(
     State(state): State<AppState>,
     caller: Caller,
     scope: AccountScope,
     path: PathParams,
-) -> ApiResult<StatusCode> {
+    query: QueryParams,
+) -> ApiResult<Response> {
     let account = scope.id;
     let actor = caller.actor();
     let domain = path.get("domain").to_owned();
@@ -104,14 +170,80 @@ pub(crate) async fn disable(
             "DNSSEC is not enabled for this domain",
         ));
     }
-    // The zone moves to a new serial, unsigned, published before
-    // answering. (Disabled by someone else in between: 409.)
-    state
+    let force = match query.get("force").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request("force: must be true or false"));
+        }
+    };
+    // The zone moves to a new serial (CDS DELETE, or unsigned), published
+    // before answering. (Disabled by someone else in between: 409.)
+    let dnssec = state
         .write(target, move |store| {
-            Ok(((), store.disable_dnssec(account, &domain, &actor)?))
+            if force {
+                let change = store.disable_dnssec(account, &domain, &actor)?;
+                return Ok((Value::Null, change));
+            }
+            let change = store.dnssec_start_disable(account, &domain, &actor)?;
+            Ok((full_view(store, account, &domain)?, change))
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    if dnssec.is_null() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok((StatusCode::ACCEPTED, views::data(dnssec)).into_response())
+}
+
+/// `POST /v2/{account}/domains/{domain}/dnssec/rollover`: publishes a new
+/// key to replace the one that signs the zone's data (`candor serve`
+/// takes it through the rest); 201 with the state; 409 when a rollover
+/// cannot start now (one is under way, the zone is being disabled).
+pub(crate) async fn rollover(
+    State(state): State<AppState>,
+    caller: Caller,
+    scope: AccountScope,
+    path: PathParams,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let account = scope.id;
+    let actor = caller.actor();
+    let domain = path.get("domain").to_owned();
+    let target = Target::domain(&domain);
+    let dnssec = state
+        .write(target, move |store| {
+            let (_, change) = store.dnssec_rollover(account, &domain, None, &actor)?;
+            Ok((full_view(store, account, &domain)?, change))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, views::data(dnssec)))
+}
+
+/// `POST /v2/{account}/domains/{domain}/dnssec/ds_seen`: the parent's DS
+/// records now match what the zone's CDS asks for; 200 with what that
+/// told (`learned`) and the state; 409 when it tells nothing new.
+pub(crate) async fn ds_seen(
+    State(state): State<AppState>,
+    caller: Caller,
+    scope: AccountScope,
+    path: PathParams,
+) -> ApiResult<Json<Value>> {
+    let account = scope.id;
+    let actor = caller.actor();
+    let domain = path.get("domain").to_owned();
+    let target = Target::domain(&domain);
+    // Key states only: the zone does not change, nothing to publish
+    // (`candor serve` moves the zone on when the waits are over).
+    let dnssec = state
+        .read(target, move |store| {
+            let learned = store.dnssec_ds_seen(account, &domain, &actor)?;
+            let mut v = full_view(store, account, &domain)?;
+            if let Some(map) = v.as_object_mut() {
+                map.insert("learned".into(), json!(learned));
+            }
+            Ok(v)
+        })
+        .await?;
+    Ok(views::data(dnssec))
 }
 
 /// `GET /v2/{account}/domains/{domain}/ds_records`: the DS records to give

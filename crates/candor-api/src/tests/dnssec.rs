@@ -1,6 +1,7 @@
 //! DNSSEC per domain, DNSimple's way: enable (201), state, DS records in
-//! DNSimple's delegation signer shape, disable (204, then 428), another
-//! account's domain (404).
+//! DNSimple's delegation signer shape, disable (202 through CDS DELETE,
+//! 204 with `force=true`, then 428), another account's domain (404);
+//! Candor's additions: key states, rollover, ds_seen.
 
 use axum::http::StatusCode;
 use expect_test::expect;
@@ -40,6 +41,10 @@ async fn enable_show_ds_records_and_disable() {
     assert!(published[0].serial.is_some());
     assert_eq!(on.json["data"]["enabled"], json!(true));
     assert!(on.json["data"]["created_at"].is_string());
+    assert_eq!(on.json["data"]["keys"][0]["role"], json!("csk"));
+    assert_eq!(on.json["data"]["keys"][0]["state"], json!("active"));
+    assert_eq!(on.json["data"]["keys"][0]["ds"], json!("not offered yet"));
+    assert_eq!(on.json["data"]["disabling_since"], json!(null));
     assert_eq!(h.call("GET", &dnssec, None).await.json, on.json);
     assert_eq!(
         h.call("POST", &dnssec, None).await.status,
@@ -57,12 +62,14 @@ async fn enable_show_ds_records_and_disable() {
         .collect();
     keys.sort_unstable();
     expect![[
-        r#"algorithm created_at digest digest_type domain_id id keytag public_key updated_at"#
+        r#"algorithm created_at digest digest_type domain_id id keytag public_key state updated_at"#
     ]]
     .assert_eq(&keys.join(" "));
     assert_eq!(record["domain_id"], json!(zone_id));
     assert_eq!(record["algorithm"], json!("13"));
     assert_eq!(record["digest_type"], json!("2"));
+    // Not to be given to the registrar before `candor serve` offers it.
+    assert_eq!(record["state"], json!("not offered yet"));
     assert_eq!(record["digest"].as_str().map(str::len), Some(64));
     let tag: u32 = record["keytag"]
         .as_str()
@@ -84,17 +91,55 @@ async fn enable_show_ds_records_and_disable() {
     let reply = h.call_as(Some(&other), "GET", &ds, None).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
+    // A rollover by hand: a second key, published; a second one is refused.
+    let roll = h.path("/domains/example.com/dnssec/rollover");
+    let rolled = h.call("POST", &roll, None).await;
+    assert_eq!(rolled.status, StatusCode::CREATED, "{}", rolled.json);
+    assert_eq!(rolled.json["data"]["keys"][1]["state"], json!("published"));
+    assert_eq!(
+        h.call("POST", &roll, None).await.status,
+        StatusCode::CONFLICT
+    );
+    // Nothing offered yet: nothing for the parent to have confirmed.
+    let seen = h.path("/domains/example.com/dnssec/ds_seen");
+    let nothing = h.call("POST", &seen, None).await;
+    assert_eq!(nothing.status, StatusCode::CONFLICT, "{}", nothing.json);
+
+    // Disabling the safe way: 202, the zone still signed, CDS DELETE.
     let before = h.published.lock().unwrap().len();
+    let asked = h.call("DELETE", &dnssec, None).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.json);
+    assert!(asked.json["data"]["disabling_since"].is_string());
+    assert_eq!(asked.json["data"]["enabled"], json!(true));
+    assert_eq!(
+        h.call("GET", &ds, None).await.json["data"][0]["state"],
+        json!("delete requested")
+    );
     assert_eq!(
         h.call("DELETE", &dnssec, None).await.status,
-        StatusCode::NO_CONTENT
+        StatusCode::CONFLICT
     );
-    // Unsigned again under the next serial, published before the answer.
-    let after = h.published.lock().unwrap()[before..].to_vec();
-    assert_eq!(after.len(), 1, "{after:?}");
+    // The parent has no DS now: ds_seen says so.
+    let gone = h.call("POST", &seen, None).await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.json);
     assert_eq!(
-        after[0].serial,
-        published[0].serial.map(|s| s.wrapping_add(1))
+        gone.json["data"]["learned"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let bad = h
+        .call("DELETE", &format!("{dnssec}?force=maybe"), None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let forced = h
+        .call("DELETE", &format!("{dnssec}?force=true"), None)
+        .await;
+    assert_eq!(forced.status, StatusCode::NO_CONTENT);
+    // Unsigned again under a later serial, published before the answers.
+    let after = h.published.lock().unwrap()[before..].to_vec();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(
+        after[1].serial,
+        published[0].serial.map(|s| s.wrapping_add(3))
     );
     assert_eq!(
         h.call("GET", &dnssec, None).await.json["data"]["enabled"],

@@ -230,6 +230,8 @@ async fn every_route_answers_every_caller_as_its_role_allows() {
         GET /v2/{account}/domains/{domain}/dnssec [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         POST /v2/{account}/domains/{domain}/dnssec [owner]: anon=401 other=404 member=403 owner=201 op-member=404 operator=404
         DELETE /v2/{account}/domains/{domain}/dnssec [owner]: anon=401 other=404 member=403 owner=428 op-member=404 operator=404
+        POST /v2/{account}/domains/{domain}/dnssec/rollover [owner]: anon=401 other=404 member=403 owner=409 op-member=404 operator=404
+        POST /v2/{account}/domains/{domain}/dnssec/ds_seen [owner]: anon=401 other=404 member=403 owner=409 op-member=404 operator=404
         GET /v2/{account}/domains/{domain}/ds_records [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         GET /v2/{account}/zones [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404
         GET /v2/{account}/zones/{zone} [member]: anon=401 other=404 member=200 owner=200 op-member=404 operator=404

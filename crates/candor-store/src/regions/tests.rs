@@ -177,7 +177,60 @@ fn each_server_compiles_its_own_view() {
     // it was (the name gets no node).
     let g2 = write(&global, &input("edge", "A", "192.0.2.6", Some(&["sv1"])));
     assert!(!exists(&g2, "edge.example.com."));
-    assert_eq!(g2.record_count(), g.record_count());
+    // Only the apex's REGIONAL records (for Candor secondaries) grow.
+    assert_eq!(g2.record_count(), g.record_count() + 1);
+    // Patched or compiled in full, every view carries every regional
+    // record at the apex, the same ones.
+    let full = global.compile_zone(zone_id).unwrap().compiled.unwrap();
+    assert_eq!(regional_set(&g2), regional_set(&full));
+    let z = ams.compile_zone(zone_id).unwrap().compiled.unwrap();
+    assert_eq!(regional_set(&z), regional_set(&full));
+    assert_eq!(
+        regional_set(&full),
+        [
+            "edge.example.com. A 300 sv1",
+            "only.ams.example.com. A 300 ams",
+            "www.example.com. A 300 ams,sv1",
+        ]
+    );
+    // A record moved to another name and made global, through the
+    // patched path: its REGIONAL record goes, the others stay.
+    let (edge, _) = global
+        .create_record(
+            account.id,
+            "example.com",
+            &input("edge2", "A", "192.0.2.8", Some(&["fra"])),
+            &actor(),
+        )
+        .unwrap();
+    let patch = RecordPatch {
+        name: Some("moved".to_owned()),
+        regions: Some(vec!["global".to_owned()]),
+        ..RecordPatch::default()
+    };
+    let (_, change) = global
+        .update_record(account.id, "example.com", edge.id, &patch, &actor())
+        .unwrap();
+    let patched = change.compiled.unwrap();
+    let full = global.compile_zone(zone_id).unwrap().compiled.unwrap();
+    assert_eq!(regional_set(&patched), regional_set(&full));
+    assert_eq!(regional_set(&patched).len(), 3);
+}
+
+/// The REGIONAL records at a zone's apex, as "owner type TTL regions",
+/// sorted.
+fn regional_set(zone: &Zone) -> Vec<String> {
+    let mut out: Vec<String> = zone
+        .records()
+        .filter(|r| r.rtype == candor_zone::REGIONAL)
+        .map(|r| {
+            let d = candor_zone::regional::decode(r.rdata).unwrap();
+            let owner = candor_wire::Name::from_wire(&d.owner).unwrap();
+            format!("{owner} {} {} {}", d.rtype, d.ttl, d.regions.join(","))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// Export writes regional records on `;@regions` lines (comments to other

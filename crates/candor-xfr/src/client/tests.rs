@@ -502,3 +502,42 @@ fn mangled_answers_never_panic() {
         }
     }
 }
+
+/// Private types from a primary that does not send the Candor view (no
+/// option in its answer) are dropped wherever they come, the first record
+/// of an AXFR-style IXFR answer included, even when the Candor view was
+/// asked for.
+#[test]
+fn private_types_without_the_candor_view_are_dropped() {
+    let apex = Name::from_text("sec.test.", None).unwrap();
+    let held = OwnedRecord {
+        owner: apex.as_wire().into(),
+        rtype: Rtype::SOA,
+        ttl: 300,
+        rdata: soa(1).into(),
+    };
+    let alias = Name::from_text("www.sec.test.", None)
+        .unwrap()
+        .as_wire()
+        .to_vec();
+    let records = [
+        ("sec.test.", Rtype::SOA, soa(2)),
+        ("flat.sec.test.", candor_zone::ALIAS, alias.clone()),
+        ("pool.sec.test.", candor_zone::POOL, alias),
+        ("www.sec.test.", Rtype::A, vec![192, 0, 2, 1]),
+        ("sec.test.", Rtype::SOA, soa(2)),
+    ];
+    for ask in [Ask::Axfr, Ask::Ixfr(held.clone())] {
+        let qtype = match ask {
+            Ask::Axfr => Rtype::AXFR,
+            _ => Rtype::IXFR,
+        };
+        let mut ex = Exchange::candor_view(&apex, &ask, 7, None, NOW);
+        let answer = response(qtype, true, &records);
+        let Ok(Progress::Done(Received::Full { records, .. })) = ex.on_message(&answer, NOW) else {
+            panic!("{ask:?}: not a whole zone");
+        };
+        let types: Vec<Rtype> = records.iter().map(|r| r.rtype).collect();
+        assert_eq!(types, [Rtype::SOA, Rtype::A], "{ask:?}");
+    }
+}

@@ -562,6 +562,7 @@ fn node_ref(nodes: &[Node], id: u32) -> NodeRef {
 /// they cover, not grouped as an RRset of their own). An RRSIG over a type
 /// its name does not have stays in `recs`: such signatures form an RRSIG
 /// RRset of their own, served as Knot serves them (to QTYPE=RRSIG).
+/// RRSIGs over CNAME at a POOL's name go after the POOL RRset.
 fn take_rrsigs(recs: &mut Vec<Rec>, rdata: &[u8]) -> Vec<crate::signed::PendingSig> {
     let covered_of = |r: &Rec| {
         let off = r.rdata_off as usize;
@@ -583,7 +584,16 @@ fn take_rrsigs(recs: &mut Vec<Rec>, rdata: &[u8]) -> Vec<crate::signed::PendingS
         if r.rtype != Rtype::RRSIG.0 {
             return true;
         }
-        let covered = covered_of(r);
+        let mut covered = covered_of(r);
+        if covered == Rtype::CNAME.0
+            && !present.contains(&(r.node, covered))
+            && present.contains(&(r.node, POOL.0))
+        {
+            // A POOL's members are signed as the CNAMEs they answer with
+            // (one signature per member, in member order): they go after
+            // the POOL RRset, where the answer picks the chosen member's.
+            covered = POOL.0;
+        }
         if !present.contains(&(r.node, covered)) {
             return true;
         }

@@ -81,6 +81,19 @@ impl Chain {
         c
     }
 
+    /// An empty chain with room for `bytes` of keys and `entries` keys.
+    pub(crate) fn with_capacity(bytes: usize, entries: usize) -> Chain {
+        Chain {
+            keys: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(entries),
+        }
+    }
+
+    /// How many bytes the keys take.
+    pub(crate) fn key_bytes(&self) -> usize {
+        self.keys.len()
+    }
+
     /// How many names the chain holds.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -91,8 +104,51 @@ impl Chain {
         self.ends.is_empty()
     }
 
+    /// Appends a key (the caller keeps canonical order).
+    pub(crate) fn push_key(&mut self, key: &[u8]) {
+        self.keys.extend_from_slice(key);
+        self.ends.push(self.keys.len() as u32);
+    }
+
+    /// Appends `other`'s entries `range` (the caller keeps canonical
+    /// order): one copy of their keys and one pass over their ends, which
+    /// is what makes a patch's new chain cheap next to pushing every key.
+    pub(crate) fn extend_from(&mut self, other: &Chain, range: std::ops::Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        let start = if range.start == 0 {
+            0
+        } else {
+            other.ends[range.start - 1] as usize
+        };
+        let end = other.ends[range.end - 1] as usize;
+        let shift = self.keys.len() as i64 - start as i64;
+        self.keys.extend_from_slice(&other.keys[start..end]);
+        self.ends.extend(
+            other.ends[range]
+                .iter()
+                .map(|&e| (i64::from(e) + shift) as u32),
+        );
+    }
+
+    /// Where `key` (a [`canonical_key`]) is: `Ok(i)` if it is entry `i`,
+    /// `Err(i)` if it would go before entry `i`.
+    pub(crate) fn search_key(&self, key: &[u8]) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0usize, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key(mid).cmp(key) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
     /// The key of entry `i`.
-    fn key(&self, i: usize) -> &[u8] {
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.keys[start..self.ends[i] as usize]
     }
@@ -164,6 +220,13 @@ impl SignedParts {
     /// The chain.
     pub fn chain(&self) -> &Chain {
         &self.chain
+    }
+
+    /// The node of each chain entry, in chain order (canonical order of
+    /// their names): what the incremental signer walks to find a name's
+    /// neighbours.
+    pub fn nodes(&self) -> &[NodeId] {
+        &self.nodes
     }
 
     /// Where `name` (lower-cased wire) falls in the chain, as node ids:

@@ -115,19 +115,32 @@ fn dnssec_enable_status_export_and_disable() {
         stderr(&refused)
     );
 
-    let printed = ok(&data, &["dnssec", "enable", "example.com"]);
+    let enabled = cli(&data, &["dnssec", "enable", "example.com"]);
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    // The DS, not offered yet: no CDS until `candor serve` has served the
+    // signed zone long enough, and the user is told so.
+    assert!(
+        stderr(&enabled).contains("The DS below is NOT offered yet"),
+        "{}",
+        stderr(&enabled)
+    );
+    let printed = String::from_utf8_lossy(&enabled.stdout).into_owned();
     let lines: Vec<&str> = printed.lines().collect();
-    assert_eq!(lines.len(), 3, "{printed}");
+    assert_eq!(lines.len(), 1, "{printed}");
     let ds: Vec<&str> = lines[0].split('\t').collect();
     assert_eq!(&ds[..3], ["example.com.", "IN", "DS"]);
     let fields: Vec<&str> = ds[3].split(' ').collect();
     assert_eq!((fields[1], fields[2], fields[3].len()), ("13", "2", 64));
+    let status = cli(&data, &["dnssec", "status", "example.com"]);
+    assert_eq!(String::from_utf8_lossy(&status.stdout), printed);
     assert!(
-        lines[1].contains("\tCDS\t") && lines[1].ends_with(ds[3]),
-        "{printed}"
+        stderr(&status).contains(&format!(
+            "key {} CSK algorithm 13: active (published ",
+            fields[0]
+        )) && stderr(&status).contains("; DS not offered yet"),
+        "{}",
+        stderr(&status)
     );
-    assert!(lines[2].contains("\tCDNSKEY\t257 3 13 "), "{printed}");
-    assert_eq!(ok(&data, &["dnssec", "status", "example.com"]), printed);
     let twice = cli(&data, &["dnssec", "enable", "example.com"]);
     assert!(!twice.status.success());
     assert!(
@@ -154,9 +167,32 @@ fn dnssec_enable_status_export_and_disable() {
         );
     }
 
-    // A signed zone refuses an ALIAS (its answers are made per query and
-    // would go out unsigned), and says why.
-    let alias = cli(
+    // Disabling the safe way: CDS/CDNSKEY DELETE, still signed.
+    let asked = cli(&data, &["dnssec", "disable", "example.com"]);
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    assert!(
+        stderr(&asked).contains("CDS/CDNSKEY DELETE"),
+        "{}",
+        stderr(&asked)
+    );
+    assert_eq!(
+        ok(&data, &["dnssec", "status", "example.com"]),
+        "example.com.\tIN\tCDS\t0 0 0 00\nexample.com.\tIN\tCDNSKEY\t0 3 0 AA==\n"
+    );
+    let twice = cli(&data, &["dnssec", "disable", "example.com"]);
+    assert!(
+        stderr(&twice).contains("already being disabled"),
+        "{}",
+        stderr(&twice)
+    );
+    assert!(
+        ok(&data, &["dnssec", "export", "example.com"]).contains("\tCDS\t0 0 0 00\n"),
+        "the export publishes CDS DELETE"
+    );
+
+    // A signed zone takes an ALIAS (issue 12: its answers are signed by
+    // the ALIAS signer when its addresses are known).
+    ok(
         &data,
         &[
             "record",
@@ -167,17 +203,10 @@ fn dnssec_enable_status_export_and_disable() {
             "www.example.com",
         ],
     );
-    assert!(!alias.status.success());
-    assert!(
-        stderr(&alias).contains(
-            "ALIAS record at app.example.com.: a zone with DNSSEC cannot hold ALIAS or POOL \
-             records yet"
-        ),
-        "{}",
-        stderr(&alias)
-    );
-
-    ok(&data, &["dnssec", "disable", "example.com"]);
+    // At once, with a warning.
+    let forced = cli(&data, &["dnssec", "disable", "example.com", "--force"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(stderr(&forced).contains("WARNING"), "{}", stderr(&forced));
     assert!(ok(&data, &["dnssec", "status", "example.com"]).is_empty());
     let again = cli(&data, &["dnssec", "disable", "example.com"]);
     assert!(!again.status.success());
@@ -204,6 +233,19 @@ struct Validator {
 impl Validator {
     /// Starts unbound and waits until it answers.
     fn start(unbound: &Path, auth: SocketAddr, anchor: &str) -> Validator {
+        Validator::start_for(unbound, auth, anchor, &["example.com."], "")
+    }
+
+    /// Starts unbound with stub zones `zones` (each at `auth`) and more
+    /// `server:` settings `extra` (each line indented), and waits until it
+    /// answers.
+    fn start_for(
+        unbound: &Path,
+        auth: SocketAddr,
+        anchor: &str,
+        zones: &[&str],
+        extra: &str,
+    ) -> Validator {
         let dir = TempDir::new("unbound");
         let port = free_port();
         let conf = format!(
@@ -213,20 +255,25 @@ impl Validator {
              do-ip6: no\n  so-reuseport: no\n  do-not-query-localhost: no\n  \
              module-config: \"validator iterator\"\n  qname-minimisation: no\n  \
              aggressive-nsec: no\n  access-control: 127.0.0.0/8 allow\n  \
-             trust-anchor: \"{anchor}\"\n\
-             remote-control:\n  control-enable: no\n\
-             stub-zone:\n  name: \"example.com.\"\n  stub-addr: {ip}@{auth_port}\n",
+             trust-anchor: \"{anchor}\"\n{extra}\
+             remote-control:\n  control-enable: no\n",
             d = dir.path().display(),
-            ip = auth.ip(),
-            auth_port = auth.port(),
         );
+        let mut conf = conf;
+        for zone in zones {
+            conf.push_str(&format!(
+                "stub-zone:\n  name: \"{zone}\"\n  stub-addr: {}@{}\n",
+                auth.ip(),
+                auth.port()
+            ));
+        }
         let conf_path = dir.write("unbound.conf", &conf);
         let log = dir.path().join("unbound.log");
         let mut cmd = Command::new(unbound);
         cmd.arg("-d").arg("-c").arg(&conf_path);
         let process = Process::spawn(cmd, "unbound", &log);
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let probe = Query::new("example.com", Rtype::SOA).to_wire();
+        let probe = Query::new(zones.first().copied().unwrap_or("."), Rtype::SOA).to_wire();
         let deadline = Instant::now() + Duration::from_secs(10);
         while udp_exchange(addr, &probe, Duration::from_millis(200), 1).is_none() {
             assert!(
@@ -387,6 +434,24 @@ fn served(candor: &Candor) -> (u32, bool) {
     (serial, www.answer.iter().any(|r| r.rtype == Rtype::RRSIG))
 }
 
+/// The inception time of the RRSIG over `name` `rtype` that `candor`
+/// answers with (DO=1).
+fn inception(candor: &Candor, name: &str, rtype: Rtype) -> u32 {
+    let q = Query::new(name, rtype).edns(Edns {
+        dnssec_ok: true,
+        ..Edns::with_payload(1232)
+    });
+    let reply = udp_exchange(candor.addr(), &q.to_wire(), Duration::from_secs(1), 3)
+        .expect("candor answers");
+    let msg = decode_message(&reply).expect("a response");
+    let sig = msg
+        .answer
+        .iter()
+        .find(|r| r.rtype == Rtype::RRSIG)
+        .unwrap_or_else(|| panic!("no RRSIG over {name} {rtype}"));
+    u32::from_be_bytes([sig.rdata[12], sig.rdata[13], sig.rdata[14], sig.rdata[15]])
+}
+
 /// Waits (up to 10 s) until `candor` serves a serial other than `old`.
 fn wait_serial(candor: &Candor, old: u32) -> (u32, bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -408,8 +473,9 @@ fn wait_serial(candor: &Candor, old: u32) -> (u32, bool) {
 /// only the zone's DS, validates every kind of answer: positive, the apex
 /// DNSKEY, a CNAME chain, a wildcard, NODATA, NODATA at an empty
 /// non-terminal, NXDOMAIN, a delegation's DS and the proof that another
-/// has none, and a record added while serving (the follower of CLI writes
-/// signs too). A DS of another key fails them (SERVFAIL), so the check can
+/// has none, a record added while serving (the follower of CLI writes
+/// signs too), and records added and removed through the API (signed
+/// incrementally: the NXDOMAIN of the removed one validates). A DS of another key fails them (SERVFAIL), so the check can
 /// fail. AXFR carries the signatures (kdig). After `candor dnssec disable`
 /// the zone is served unsigned under a new serial.
 #[test]
@@ -419,7 +485,9 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
     };
     let dir = TempDir::new("candor-dnssec-serve");
     let data = dir.path().join("data");
-    ok(&data, &["init", "--email", "ops@example.org"]);
+    let token = ok(&data, &["init", "--email", "ops@example.org"])
+        .trim()
+        .to_owned();
     ok(&data, &["zone", "create", "example.com"]);
     for args in [
         &["www", "A", "192.0.2.1"][..],
@@ -451,6 +519,13 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
         "127.0.0.1",
         "--xfr-allow",
         "127.0.0.1",
+        // The DS is offered (CDS) within seconds.
+        "--dnssec-propagation-delay",
+        "0",
+        "--dnssec-test-ttl-cap",
+        "1",
+        "--dnssec-key-check-every",
+        "1",
     ]
     .iter()
     .map(|a| (*a).to_owned())
@@ -490,8 +565,61 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
         &data,
         &["record", "add", "example.com", "new", "A", "192.0.2.7"],
     );
-    let (serial2, _) = wait_serial(&candor, serial);
+    let (serial_added, _) = wait_serial(&candor, serial);
     assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
+    drop(resolver);
+
+    // Once the DS is offered (a second or two after start here) the key
+    // states stay put: a later change of them would sign everything anew.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rdata_at(candor.addr(), "example.com", Rtype::CDS).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no CDS offered:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Writes through the API sign incrementally (only the SOA, the changed
+    // RRsets and the NSECs around them): a record added, another added
+    // and removed. www's signature is the one made before them (a second
+    // ago at least), the SOA's is new; a fresh resolver validates the new
+    // name and the removed one's NXDOMAIN.
+    std::thread::sleep(Duration::from_millis(1100));
+    let api = candor.listeners().api;
+    let records = "/v2/1/zones/example.com/records";
+    let add = |name: &str| {
+        let body = format!(r#"{{"name":"{name}","type":"A","content":"192.0.2.9","ttl":300}}"#);
+        let r = crate::http::request(api, "POST", records, Some(&token), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+        crate::http::json_field(&r.body, "id").expect("a record id")
+    };
+    add("api1");
+    let gone = add("api2");
+    let r = crate::http::request(
+        api,
+        "DELETE",
+        &format!("{records}/{gone}"),
+        Some(&token),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (serial3, _) = served(&candor);
+    assert_ne!(serial3, serial_added);
+    let (www, soa) = (
+        inception(&candor, "www.example.com", Rtype::A),
+        inception(&candor, "example.com", Rtype::SOA),
+    );
+    assert!(
+        www < soa,
+        "www signed at {www}, the SOA at {soa}: signed in full"
+    );
+    let resolver = Validator::start(unbound, candor.addr(), &ds);
+    assert_eq!(resolver.ask("api1.example.com", Rtype::A), (0, true, 2));
+    assert_eq!(resolver.ask("api2.example.com", Rtype::A), (3, true, 0));
+    assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
+    assert_eq!(resolver.ask("www.example.com", Rtype::A), (0, true, 2));
     drop(resolver);
 
     // A DS of a key the zone does not have: nothing validates.
@@ -508,7 +636,19 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
     }
     drop(resolver);
 
-    // A zone transfer carries the signatures and the chain.
+    // A zone transfer carries the signatures and the chain (and the CDS,
+    // once the DS is offered: a second or two after start here).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rdata_at(candor.addr(), "example.com", Rtype::CDS).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no CDS offered:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(ok(&data, &["dnssec", "status", "example.com"]).contains("\tCDS\t"));
+    let serial2 = served(&candor).0;
     if let Ok(out) = Command::new("kdig")
         .arg(format!("@{}", candor.addr().ip()))
         .args([
@@ -569,11 +709,624 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
         assert_eq!(resolver.ask("new.example.com", Rtype::A), (0, true, 2));
     }
 
-    // Disabled: a new serial, served unsigned.
-    ok(&data, &["dnssec", "disable", "example.com"]);
+    // Disabled at once: a new serial, served unsigned.
+    ok(&data, &["dnssec", "disable", "example.com", "--force"]);
     let (_, signed) = wait_serial(&candor, serial2);
     assert!(
         !signed,
         "www.example.com A still has an RRSIG after disable"
+    );
+}
+
+/// Asks `addr` a DO=1 question (RD as given): the rcode, the AD bit, and
+/// the answer section's records of the type asked (rendered) and RRSIGs.
+fn ask_do(addr: SocketAddr, name: &str, rtype: Rtype, rd: bool) -> (u16, bool, Vec<String>, usize) {
+    let mut q = Query::new(name, rtype).edns(Edns {
+        dnssec_ok: true,
+        ..Edns::with_payload(1232)
+    });
+    q.rd = rd;
+    let Some(reply) = udp_exchange(addr, &q.to_wire(), Duration::from_secs(2), 3) else {
+        return (u16::MAX, false, Vec::new(), 0);
+    };
+    let m = decode_message(&reply).expect("a response");
+    let data = m
+        .answer
+        .iter()
+        .filter(|r| r.rtype == rtype)
+        .map(|r| crate::support::render_rdata(r.rtype, &r.rdata))
+        .collect();
+    let sigs = m.answer.iter().filter(|r| r.rtype == Rtype::RRSIG).count();
+    (m.rcode(), m.header.flags & 0x0020 != 0, data, sigs)
+}
+
+/// Polls `candor` (DO=1, up to 10 s) until `name`/`rtype` answers `want`
+/// with an RRSIG: the ALIAS signer has published it.
+fn wait_signed(candor: &Candor, name: &str, rtype: Rtype, want: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (rcode, _, data, sigs) = ask_do(candor.addr(), name, rtype, false);
+        if rcode == 0 && data == want && sigs > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} {rtype}: rcode {rcode}, {data:?}, {sigs} RRSIGs, not {want:?} signed:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue 12, synthesized answers: in a signed store zone, Unbound (trusting
+/// only the zone's DS) validates an ALIAS to a name outside Candor (served
+/// by a real Knot as the ALIAS upstream), an ALIAS to a name in the zone
+/// (its target has no AAAA: the NODATA is proven too), a POOL answer
+/// whichever member is chosen, a URL record's addresses, and NODATA at an
+/// ALIAS owner. When the target's address changes upstream, the new
+/// answer is signed and validates too.
+#[test]
+fn a_validating_resolver_accepts_signed_alias_pool_and_url_answers() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let Some(knotd) = knotd_path() else {
+        if std::env::var("CANDOR_SKIP_KNOT").is_ok_and(|v| v == "1") {
+            return;
+        }
+        panic!("knotd not found: install knot (apt-get install knot) or set CANDOR_SKIP_KNOT=1");
+    };
+    let files = TempDir::new("alias-upstream");
+    let target = |serial: u32, v4: &str| {
+        format!(
+            "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h {serial} 7200 3600 1209600 60\n@ NS ns\n\
+             ns A 192.0.2.53\nwww A {v4}\nwww AAAA 2001:db8::55\n"
+        )
+    };
+    let zone_file = files.write("target.test.zone", &target(1, "192.0.2.55"));
+    let knot = KnotServer::start(&knotd, &[("target.test".to_owned(), zone_file)]);
+
+    let dir = TempDir::new("candor-dnssec-synth");
+    let data = dir.path().join("data");
+    ok(&data, &["init", "--email", "ops@example.org"]);
+    ok(&data, &["zone", "create", "example.com"]);
+    ok(&data, &["dnssec", "enable", "example.com"]);
+    let status = ok(&data, &["dnssec", "status", "example.com"]);
+    let ds = status.lines().next().expect("a DS line").replace('\t', " ");
+    for args in [
+        &["www", "A", "192.0.2.1"][..],
+        &["www2", "A", "192.0.2.2"],
+        &["app", "ALIAS", "www.target.test"],
+        &["app", "TXT", "beside the ALIAS"],
+        &["local", "ALIAS", "www.example.com"],
+        &["pool", "POOL", "www.example.com"],
+        &["pool", "POOL", "www2.example.com"],
+        &["go", "URL", "https://example.org/"],
+    ] {
+        let mut all = vec!["record", "add", "example.com"];
+        all.extend_from_slice(args);
+        ok(&data, &all);
+    }
+    let args: Vec<String> = [
+        "--data-dir",
+        &data.display().to_string(),
+        "--redirect-address",
+        "127.0.0.1",
+        "--alias-upstream",
+        &knot.addr().to_string(),
+        "--alias-ttl-floor",
+        "1",
+        "--alias-ttl-ceiling",
+        "2",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let candor = Candor::start_with(&args, "example.com.");
+    wait_signed(&candor, "app.example.com", Rtype::A, &["192.0.2.55"]);
+    wait_signed(&candor, "local.example.com", Rtype::A, &["192.0.2.1"]);
+
+    let resolver = Validator::start(unbound, candor.addr(), &ds);
+    // (name, type, rcode, answer records of the type asked)
+    let cases: &[(&str, Rtype, u16, &[&str])] = &[
+        ("app.example.com", Rtype::A, 0, &["192.0.2.55"]),
+        ("app.example.com", Rtype::AAAA, 0, &["2001:db8::55"]),
+        ("local.example.com", Rtype::A, 0, &["192.0.2.1"]),
+        ("go.example.com", Rtype::A, 0, &["127.0.0.1"]),
+        // NODATA at ALIAS owners: a type the name lacks, and AAAA where
+        // the target has none (the signer's NSEC without AAAA).
+        ("app.example.com", Rtype::MX, 0, &[]),
+        ("local.example.com", Rtype::AAAA, 0, &[]),
+        ("local.example.com", Rtype::TXT, 0, &[]),
+    ];
+    for &(name, rtype, rcode, want) in cases {
+        let (got_rcode, ad, got, _) = ask_do(resolver.addr, name, rtype, true);
+        assert_eq!(
+            (got_rcode, ad, got),
+            (
+                rcode,
+                true,
+                want.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>()
+            ),
+            "{name} {rtype} through Unbound:\n{}",
+            candor.log()
+        );
+    }
+    // A POOL answer validates through Unbound (which then keeps the
+    // member it got for the POOL's TTL); Candor's answers for every member
+    // carry that member's RRSIG (each one verified: candor-answer's
+    // `pool_answers_carry_the_chosen_members_signature`).
+    let (rcode, ad, _, _) = ask_do(resolver.addr, "pool.example.com", Rtype::A, true);
+    assert_eq!((rcode, ad), (0, true), "POOL through Unbound");
+    let mut members = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let (rcode, _, cname, sigs) =
+            ask_do(candor.addr(), "pool.example.com", Rtype::CNAME, false);
+        assert_eq!((rcode, sigs), (0, 1), "each member's CNAME with its RRSIG");
+        members.extend(cname);
+    }
+    assert_eq!(members.len(), 2, "{members:?}");
+
+    // The target moves upstream: the new address is signed and validates
+    // once Unbound's copy (TTL 2 s: the ALIAS ceiling) has expired.
+    files.write("target.test.zone", &target(2, "192.0.2.56"));
+    knot.reload();
+    wait_signed(&candor, "app.example.com", Rtype::A, &["192.0.2.56"]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let (rcode, ad, got, _) = ask_do(resolver.addr, "app.example.com", Rtype::A, true);
+    assert_eq!(
+        (rcode, ad, got),
+        (0, true, vec!["192.0.2.56".to_owned()]),
+        "after the move:\n{}",
+        candor.log()
+    );
+}
+
+/// The RDATAs of `rtype` at `name` that the server at `addr` answers
+/// (asked directly, DO=1).
+fn rdata_at(addr: SocketAddr, name: &str, rtype: Rtype) -> Vec<Vec<u8>> {
+    let q = Query::new(name, rtype).edns(Edns {
+        dnssec_ok: true,
+        ..Edns::with_payload(1232)
+    });
+    let reply = udp_exchange(addr, &q.to_wire(), Duration::from_secs(1), 3).expect("an answer");
+    let m = decode_message(&reply).expect("a response");
+    let mut all: Vec<Vec<u8>> = m
+        .answer
+        .iter()
+        .filter(|r| r.rtype == rtype)
+        .map(|r| r.rdata.to_vec())
+        .collect();
+    all.sort();
+    all
+}
+
+/// A DS (or CDS) RDATA in presentation form, as `record add` takes it.
+fn ds_text(rdata: &[u8]) -> String {
+    let hex: String = rdata[4..].iter().map(|b| format!("{b:02X}")).collect();
+    format!(
+        "{} {} {} {hex}",
+        u16::from_be_bytes([rdata[0], rdata[1]]),
+        rdata[2],
+        rdata[3]
+    )
+}
+
+/// The key tags of the DNSKEY RRset `addr` serves at `zone`.
+fn key_tags(addr: SocketAddr, zone: &str) -> Vec<u16> {
+    let mut tags: Vec<u16> = rdata_at(addr, zone, Rtype::DNSKEY)
+        .iter()
+        .map(|k| candor_dnssec::key_tag(k))
+        .collect();
+    tags.sort_unstable();
+    tags
+}
+
+/// The parent (example.net) and child (shop.example.net) of the rollover
+/// tests, both signed and served by one `candor serve` with a test
+/// schedule of seconds, and Unbound trusting only the parent's DS and
+/// caching nothing longer than a second (the TTL cap the server's
+/// schedule assumes).
+struct Family {
+    /// The validator.
+    resolver: Validator,
+    /// The server.
+    candor: Candor,
+    /// The data directory.
+    data: std::path::PathBuf,
+    /// Holds the data directory.
+    _dir: TempDir,
+}
+
+/// The child zone of [`Family`].
+const CHILD: &str = "shop.example.net";
+
+impl Family {
+    /// Sets up both zones (the child with a KSK and a ZSK if `split`),
+    /// starts the server (with `extra` arguments), waits until the child's
+    /// DS is offered, puts it in the parent (as a registrar would), and
+    /// starts the validator.
+    fn start(unbound: &Path, split: bool, extra: &[&str]) -> Family {
+        let dir = TempDir::new("candor-dnssec-roll");
+        let data = dir.path().join("data");
+        ok(&data, &["init", "--email", "ops@example.org"]);
+        ok(&data, &["zone", "create", "example.net"]);
+        ok(&data, &["zone", "create", CHILD]);
+        for (zone, args) in [
+            ("example.net", &["shop", "NS", "ns.shop.example.net"][..]),
+            ("example.net", &["ns.shop", "A", "127.0.0.1"]),
+            (CHILD, &["www", "A", "192.0.2.80"]),
+        ] {
+            let mut all = vec!["record", "add", zone];
+            all.extend_from_slice(args);
+            ok(&data, &all);
+        }
+        let anchor = ok(&data, &["dnssec", "enable", "example.net"])
+            .lines()
+            .next()
+            .expect("a DS line")
+            .replace('\t', " ");
+        if split {
+            ok(&data, &["dnssec", "enable", CHILD, "--split-keys"]);
+        } else {
+            ok(&data, &["dnssec", "enable", CHILD]);
+        }
+        let args: Vec<String> = [
+            "--data-dir",
+            &data.display().to_string(),
+            "--dnssec-propagation-delay",
+            "2",
+            "--dnssec-parent-ds-ttl",
+            "1",
+            "--dnssec-test-ttl-cap",
+            "1",
+            "--dnssec-key-check-every",
+            "1",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|a| (*a).to_owned())
+        .collect();
+        let candor = Candor::start_with(&args, "example.net.");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while rdata_at(candor.addr(), CHILD, Rtype::CDS).is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "no CDS offered:\n{}",
+                candor.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let family = Family {
+            resolver: Validator::start_for(
+                unbound,
+                candor.addr(),
+                &anchor,
+                &["example.net.", "shop.example.net."],
+                "  cache-max-ttl: 1\n  cache-max-negative-ttl: 1\n",
+            ),
+            candor,
+            data,
+            _dir: dir,
+        };
+        while !family.follow_cds() {
+            assert!(Instant::now() < deadline, "the parent never held the DS");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        family
+    }
+
+    /// Acts as a parent that follows the child's CDS: makes the parent's
+    /// DS RRset what the CDS asks for (DELETE: none), and once the parent
+    /// serves that, tells Candor (`ds-seen`). Returns whether the parent
+    /// serves what the CDS asks for.
+    fn follow_cds(&self) -> bool {
+        let addr = self.candor.addr();
+        let cds = rdata_at(addr, CHILD, Rtype::CDS);
+        if cds.is_empty() {
+            return false;
+        }
+        let want: Vec<String> = if cds == [candor_dnssec::CDS_DELETE.to_vec()] {
+            Vec::new()
+        } else {
+            cds.iter().map(|r| ds_text(r)).collect()
+        };
+        let listed = ok(
+            &self.data,
+            &["record", "list", "example.net", "--type", "DS"],
+        );
+        let have: Vec<(String, String)> = listed
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                Some((f.first()?.to_string(), f.last()?.to_uppercase()))
+            })
+            .collect();
+        for (id, content) in &have {
+            if !want.contains(content) {
+                ok(&self.data, &["record", "delete", "example.net", id]);
+            }
+        }
+        for ds in &want {
+            if !have.iter().any(|(_, c)| c == ds) {
+                ok(
+                    &self.data,
+                    &["record", "add", "example.net", "shop", "DS", ds],
+                );
+            }
+        }
+        let served: Vec<String> = rdata_at(addr, CHILD, Rtype::DS)
+            .iter()
+            .map(|r| ds_text(r))
+            .collect();
+        let mut sorted = want.clone();
+        sorted.sort();
+        if served != sorted {
+            return false;
+        }
+        // Tells nothing new most of the time: a conflict, ignored.
+        let _ = cli(&self.data, &["dnssec", "ds-seen", CHILD]);
+        true
+    }
+}
+
+/// Asks Unbound at `addr` continuously, until `stop`, the questions of
+/// `questions`; returns every answer: (question index, rcode, AD), or
+/// rcode 0xffff for no answer.
+fn watch(
+    addr: SocketAddr,
+    questions: Vec<(&'static str, Rtype)>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(usize, Instant, u16, bool)>> {
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for (i, (name, rtype)) in questions.iter().enumerate() {
+                let mut q = Query::new(name, *rtype).edns(Edns {
+                    dnssec_ok: true,
+                    ..Edns::with_payload(1232)
+                });
+                q.rd = true;
+                let got = udp_exchange(addr, &q.to_wire(), Duration::from_secs(3), 1)
+                    .and_then(|r| decode_message(&r).ok())
+                    .map_or((0xffff, false), |m| {
+                        (m.rcode(), m.header.flags & 0x0020 != 0)
+                    });
+                seen.push((i, Instant::now(), got.0, got.1));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        seen
+    })
+}
+
+/// The questions asked throughout, with their rcodes.
+const WATCHED: [(&str, Rtype, u16); 3] = [
+    ("www.shop.example.net", Rtype::A, 0),
+    ("nope.shop.example.net", Rtype::A, 3),
+    ("shop.example.net", Rtype::DNSKEY, 0),
+];
+
+/// A CSK rollover driven by `candor serve` on a test schedule of seconds,
+/// with a parent (Candor too) that follows the child's CDS: Unbound,
+/// trusting only the parent's DS, validates every answer (AD) from
+/// before the rollover starts until after it ends, through the new key's
+/// publication, the switch of signer, the DS change at the parent and
+/// the old key's removal; at the end the zone publishes only the new key
+/// and the parent's DS names only it.
+#[test]
+fn a_csk_rollover_validates_throughout() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let f = Family::start(unbound, false, &[]);
+    let addr = f.candor.addr();
+    let old = key_tags(addr, CHILD);
+    assert_eq!(old.len(), 1);
+    for (name, rtype, rcode) in WATCHED {
+        assert_eq!(f.resolver.ask(name, rtype).0, rcode, "{name} {rtype}");
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch(
+        f.resolver.addr,
+        WATCHED.iter().map(|(n, t, _)| (*n, *t)).collect(),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+
+    let rolled = cli(&f.data, &["dnssec", "rollover", CHILD]);
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut both = false;
+    loop {
+        f.follow_cds();
+        let tags = key_tags(addr, CHILD);
+        both |= tags.len() == 2;
+        if both && tags.len() == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rollover did not finish: DNSKEY {tags:?}\n{}\n{}",
+            ok(&f.data, &["dnssec", "status", CHILD]),
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // A few seconds after the end, for caches that held the old state.
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = watcher.join().expect("the watcher");
+
+    let new = key_tags(addr, CHILD);
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old, "the key tag changed");
+    let parent: Vec<u16> = rdata_at(addr, CHILD, Rtype::DS)
+        .iter()
+        .map(|r| u16::from_be_bytes([r[0], r[1]]))
+        .collect();
+    assert_eq!(parent, new, "the parent's DS names the new key only");
+    assert!(answers.len() > 60, "only {} answers", answers.len());
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|(i, _, rcode, ad)| (*rcode, *ad) != (WATCHED[*i].2, true))
+        .map(|(i, _, rcode, ad)| (WATCHED[*i].0, rcode, ad))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers did not validate: {:?}\n{}",
+        bad.len(),
+        answers.len(),
+        &bad[..bad.len().min(10)],
+        f.candor.log()
+    );
+}
+
+/// Disabling through the safe states: the zone publishes CDS/CDNSKEY
+/// DELETE and stays signed (answers still validate) while the parent
+/// holds the DS, however long that takes; once the parent dropped it and
+/// Candor is told, the zone is served unsigned, and the answers are
+/// insecure (no AD), never bogus: no SERVFAIL at any moment.
+#[test]
+fn disabling_keeps_the_zone_signed_until_the_parent_drops_the_ds() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let f = Family::start(unbound, false, &[]);
+    let addr = f.candor.addr();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch(
+        f.resolver.addr,
+        WATCHED.iter().map(|(n, t, _)| (*n, *t)).collect(),
+        stop.clone(),
+    );
+    let asked = cli(&f.data, &["dnssec", "disable", CHILD]);
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rdata_at(addr, CHILD, Rtype::CDS) != [candor_dnssec::CDS_DELETE.to_vec()] {
+        assert!(
+            Instant::now() < deadline,
+            "no CDS DELETE:\n{}",
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The parent does not act for a while: the zone stays signed.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(key_tags(addr, CHILD).len(), 1, "{}", f.candor.log());
+    assert_eq!(
+        f.resolver.ask("www.shop.example.net", Rtype::A),
+        (0, true, 2)
+    );
+    let status = cli(&f.data, &["dnssec", "status", CHILD]);
+    assert!(
+        stderr(&status).contains("waiting for the parent to remove the DS"),
+        "{}",
+        stderr(&status)
+    );
+
+    // The parent drops the DS; Candor is told; the zone goes unsigned.
+    let dropped = Instant::now();
+    while !key_tags(addr, CHILD).is_empty() {
+        f.follow_cds();
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(30),
+            "still signed:\n{}",
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(rdata_at(addr, CHILD, Rtype::CDS).is_empty());
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = watcher.join().expect("the watcher");
+    assert_eq!(
+        f.resolver.ask("www.shop.example.net", Rtype::A),
+        (0, false, 1)
+    );
+    assert!(!ok(&f.data, &["dnssec", "status", CHILD]).contains("DS"));
+
+    assert!(answers.len() > 30, "only {} answers", answers.len());
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|(i, at, rcode, ad)| *rcode != WATCHED[*i].2 || (*at < dropped && !*ad))
+        .map(|(i, _, rcode, ad)| (WATCHED[*i].0, rcode, ad))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers failed: {:?}\n{}",
+        bad.len(),
+        answers.len(),
+        &bad[..bad.len().min(10)],
+        f.candor.log()
+    );
+}
+
+/// Split keys: the ZSK rolls by itself on its lifetime (8 s here) by
+/// pre-publication, without the parent; Unbound validates every answer
+/// throughout two rollovers; the KSK and the parent's DS stay.
+#[test]
+fn zsk_rollovers_on_schedule_validate_throughout() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let f = Family::start(unbound, true, &["--dnssec-zsk-lifetime", "8"]);
+    let addr = f.candor.addr();
+    let first = key_tags(addr, CHILD);
+    assert_eq!(first.len(), 2, "a KSK and a ZSK");
+    let ds_before = rdata_at(addr, CHILD, Rtype::DS);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch(
+        f.resolver.addr,
+        WATCHED.iter().map(|(n, t, _)| (*n, *t)).collect(),
+        stop.clone(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut sets = vec![first.clone()];
+    // Two whole rollovers: the key set goes 2 → 3 → 2 keys twice.
+    while sets.iter().filter(|s| s.len() == 2).count() < 3 {
+        let now = key_tags(addr, CHILD);
+        if sets.last() != Some(&now) {
+            sets.push(now);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ZSK rollovers did not finish: {sets:?}\n{}",
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = watcher.join().expect("the watcher");
+    let last = sets.last().expect("a key set");
+    let ksk: Vec<u16> = ds_before
+        .iter()
+        .map(|r| u16::from_be_bytes([r[0], r[1]]))
+        .collect();
+    assert_eq!(ksk.len(), 1);
+    assert!(
+        last.contains(&ksk[0]) && first.contains(&ksk[0]),
+        "{sets:?}"
+    );
+    assert_eq!(
+        last.iter().filter(|t| first.contains(t)).count(),
+        1,
+        "only the KSK is left of the first keys: {sets:?}"
+    );
+    assert_eq!(rdata_at(addr, CHILD, Rtype::DS), ds_before);
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|(i, _, rcode, ad)| (*rcode, *ad) != (WATCHED[*i].2, true))
+        .map(|(i, _, rcode, ad)| (WATCHED[*i].0, rcode, ad))
+        .collect();
+    assert!(answers.len() > 60, "only {} answers", answers.len());
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers did not validate: {:?}\n{}",
+        bad.len(),
+        answers.len(),
+        &bad[..bad.len().min(10)],
+        f.candor.log()
     );
 }

@@ -17,7 +17,7 @@ use crate::xfr::{KEY, Kind, Secondary, add_key, api, kdig, knot_tools, record, w
 
 /// What a server answers for `name`/`qtype`: the rcode's name and the
 /// answer's records of that type in presentation form, sorted.
-fn answer(addr: SocketAddr, name: &str, qtype: Rtype) -> String {
+pub(crate) fn answer(addr: SocketAddr, name: &str, qtype: Rtype) -> String {
     let q = Query::new(name, qtype).to_wire();
     let Some(resp) = udp_exchange(addr, &q, Duration::from_millis(500), 3) else {
         return "no answer".to_owned();
@@ -40,7 +40,13 @@ fn answer(addr: SocketAddr, name: &str, qtype: Rtype) -> String {
 }
 
 /// Polls until `addr` answers `name`/`qtype` with `want` (5 s at most).
-fn wait_answer(addr: SocketAddr, name: &str, qtype: Rtype, want: &str, log: &dyn Fn() -> String) {
+pub(crate) fn wait_answer(
+    addr: SocketAddr,
+    name: &str,
+    qtype: Rtype,
+    want: &str,
+    log: &dyn Fn() -> String,
+) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let got = answer(addr, name, qtype);
@@ -57,7 +63,7 @@ fn wait_answer(addr: SocketAddr, name: &str, qtype: Rtype, want: &str, log: &dyn
 }
 
 /// Adds a record with the CLI; panics unless it is stored.
-fn add(dir: &std::path::Path, args: &[&str]) {
+pub(crate) fn add(dir: &std::path::Path, args: &[&str]) {
     let mut all = vec!["record", "add", "example.com"];
     all.extend_from_slice(args);
     let out = cli(dir, &all);

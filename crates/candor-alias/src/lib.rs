@@ -8,6 +8,14 @@
 //! bounded: a cap on concurrent queries and on new queries per second.
 //! Refreshing can be switched off at run time; cached data is then served
 //! as it is.
+//!
+//! For zones with DNSSEC, the same task signs each ALIAS owner's answer
+//! when its addresses change ([`sign`]), off the query path, and publishes
+//! the signatures in the same table.
+
+#![forbid(unsafe_code)]
+
+pub mod sign;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,39 +23,41 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use candor_answer::{AliasEntry, AliasTable, SharedAliases};
 use candor_store::Store;
 use candor_wire::decode::decode_message;
 use candor_wire::{Name, QuerySpec, Rtype, query_message};
+use candor_zone::ZoneSet;
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 /// The store setting that switches refreshing (`on`, the default, or `off`).
-pub(crate) const REFRESH_SETTING: &str = "alias_refresh";
+pub const REFRESH_SETTING: &str = "alias_refresh";
 
 /// Resolver settings.
 #[derive(Clone, Debug)]
-pub(crate) struct AliasSettings {
+pub struct AliasSettings {
     /// Upstream resolvers, tried in order.
-    pub(crate) upstreams: Vec<SocketAddr>,
+    pub upstreams: Vec<SocketAddr>,
     /// Shortest time an answer is kept before refreshing.
-    pub(crate) ttl_floor: Duration,
+    pub ttl_floor: Duration,
     /// Longest time an answer is kept before refreshing.
-    pub(crate) ttl_ceiling: Duration,
+    pub ttl_ceiling: Duration,
     /// How long an answer is served after its upstream stopped answering.
-    pub(crate) max_stale: Duration,
+    pub max_stale: Duration,
     /// How long to wait for one upstream answer.
-    pub(crate) timeout: Duration,
+    pub timeout: Duration,
     /// Most upstream lookups at once.
-    pub(crate) max_concurrent: usize,
+    pub max_concurrent: usize,
     /// Most lookups started per second.
-    pub(crate) max_per_second: u32,
+    pub max_per_second: u32,
 }
 
 /// The resolver's counters, for the metrics. Answers served from the
 /// table are not counted: that would be a counter on the query path.
 #[derive(Debug, Default)]
-pub(crate) struct AliasStats {
+pub struct AliasStats {
     /// Targets followed.
     targets: AtomicU64,
     /// Targets with an answer to serve (fresh or stale).
@@ -62,7 +72,7 @@ pub(crate) struct AliasStats {
 
 impl AliasStats {
     /// Writes the counters as metrics.
-    pub(crate) fn collect(&self, s: &mut candor_metrics::Samples) {
+    pub fn collect(&self, s: &mut candor_metrics::Samples) {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let gauge = |c: &AtomicU64| i64::try_from(get(c)).unwrap_or(i64::MAX);
         s.gauge(
@@ -122,15 +132,20 @@ struct Outcome {
 }
 
 /// Publishes a zone change (see [`run`]'s `bump`).
-pub(crate) type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
+pub type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
 
 /// Runs until `stop` turns: follows the store's ALIAS targets and keeps
 /// `table` current. `enabled` is the run-time switch. With `bump` (zone
 /// transfers are configured), a target whose addresses change gives every
 /// zone pointing at it a new serial, published with `bump`, so standard
 /// secondaries get the new flattened addresses by IXFR after a NOTIFY.
-pub(crate) async fn run(
+/// ALIAS owners of signed zones in `zones` (the served set) get their
+/// answers signed when they change (see [`sign`]); with no `upstreams`
+/// only targets inside the served zones have answers.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
     store: Arc<Store>,
+    zones: Arc<ArcSwap<ZoneSet>>,
     table: SharedAliases,
     settings: AliasSettings,
     enabled: Arc<AtomicBool>,
@@ -146,6 +161,8 @@ pub(crate) async fn run(
     let mut last_versions: Option<Vec<(i64, u32)>> = None;
     let tick = Duration::from_millis(100);
     let per_tick = (settings.max_per_second / 10).max(1) as usize;
+    let ttl_cap = u32::try_from(settings.ttl_ceiling.as_secs()).unwrap_or(u32::MAX);
+    let mut signer = sign::Signer::new(ttl_cap);
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -274,8 +291,9 @@ pub(crate) async fn run(
                 });
             }
         }
+        changed |= sign_changed(&store, &zones, &targets, &mut signer).await;
         if changed {
-            publish(&targets, &table);
+            publish(&targets, &signer, &table);
         }
         if let Some(bump) = &bump
             && !moved.is_empty()
@@ -325,8 +343,9 @@ async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) {
     }
 }
 
-/// Swaps in a table of every target with an answer.
-fn publish(targets: &HashMap<String, Target>, table: &SharedAliases) {
+/// Swaps in a table of every target with an answer and every signed
+/// ALIAS answer.
+fn publish(targets: &HashMap<String, Target>, signer: &sign::Signer, table: &SharedAliases) {
     let entries = targets.iter().filter_map(|(name, t)| {
         let (entry, _) = t.entry.as_ref()?;
         let wire = Name::from_text(&format!("{name}."), None)
@@ -334,7 +353,83 @@ fn publish(targets: &HashMap<String, Target>, table: &SharedAliases) {
             .to_lowercase();
         Some((Box::from(wire.as_wire()), entry.clone()))
     });
-    table.store(Arc::new(AliasTable::new(entries)));
+    table.store(Arc::new(
+        AliasTable::new(entries).with_signed(signer.published()),
+    ));
+}
+
+/// Signs the ALIAS answers of signed zones that changed (see [`sign`]),
+/// with keys read from the store, on a blocking thread; whether any
+/// published answer changed. The keys are used and dropped here, never
+/// logged.
+async fn sign_changed(
+    store: &Arc<Store>,
+    zones: &Arc<ArcSwap<ZoneSet>>,
+    targets: &HashMap<String, Target>,
+    signer: &mut sign::Signer,
+) -> bool {
+    let served = zones.load_full();
+    let resolved = |wire: &[u8]| {
+        let name = Name::from_wire(wire).ok()?.to_string();
+        let name = name.strip_suffix('.').unwrap_or(&name);
+        targets.get(name)?.entry.as_ref().map(|e| e.0.clone())
+    };
+    let at = unix_now();
+    let (wants, dropped) = signer.plan(&served, &resolved, at);
+    if wants.is_empty() {
+        return dropped;
+    }
+    let st = store.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut keys: HashMap<String, Result<Vec<candor_dnssec::SigningKey>, String>> =
+            HashMap::new();
+        let mut out = Vec::with_capacity(wants.len());
+        for want in wants {
+            let zone_keys = keys
+                .entry(want.zone.clone())
+                .or_insert_with(|| st.zone_signing_keys(&want.zone).map_err(|e| e.to_string()));
+            let signed = match zone_keys {
+                Ok(k) => match sign::sign(&want, k, at) {
+                    Some(Ok(s)) => Ok(s),
+                    Some(Err(e)) => Err(e.to_string()),
+                    None => Err("no key of the store is published in the served zone".into()),
+                },
+                Err(e) => Err(format!("cannot read the zone's keys: {e}")),
+            };
+            out.push((want, signed));
+        }
+        out
+    })
+    .await;
+    let Ok(results) = result else {
+        return dropped;
+    };
+    let mut changed = dropped;
+    for (want, signed) in results {
+        match signed {
+            Ok(s) => {
+                signer.complete(want, at, s);
+                changed = true;
+            }
+            Err(why) => {
+                let owner = Name::from_wire(&want.owner).map(|n| n.to_string());
+                tracing::warn!(
+                    zone = %want.zone,
+                    owner = %owner.unwrap_or_default(),
+                    "cannot sign the ALIAS answer (the previous one stays served): {why}"
+                );
+                signer.failed(&want.owner, at);
+            }
+        }
+    }
+    changed
+}
+
+/// Seconds since the epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Looks a target up (A and AAAA) at the first upstream that answers.
@@ -446,7 +541,7 @@ async fn ask(upstream: SocketAddr, name: &Name, rtype: Rtype, timeout: Duration)
 /// A query ID that is hard to guess (RFC 5452): SipHash under the
 /// standard library's randomly seeded keys, which differ for every
 /// `RandomState`.
-pub(crate) fn rand_id() -> u16 {
+pub fn rand_id() -> u16 {
     use std::hash::BuildHasher;
     std::collections::hash_map::RandomState::new().hash_one(0u8) as u16
 }

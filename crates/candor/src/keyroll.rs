@@ -1,0 +1,214 @@
+//! DNSSEC key states on time inside `candor serve`: every few seconds,
+//! each zone with DNSSEC that is served signed is asked what its key
+//! state machine (`candor_dnssec::rollover`) wants now, with the timing
+//! taken from the zone as served (DNSKEY TTL, largest TTL) and from the
+//! options below; due steps are applied in the store
+//! (`Store::dnssec_advance`: key timestamps, a new serial when what the
+//! zone publishes changes) and the change is published. The next event
+//! goes to the store for `candor dnssec status` and the API.
+//!
+//! Only a served zone moves on: a DS is offered once the signed zone has
+//! been served for the propagation delay plus its largest TTL, so it is
+//! this process that must have served it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use candor_dnssec::rollover::{Policy, Timing, Wait};
+use candor_publish::Publisher;
+use candor_store::Store;
+use candor_wire::{Name, Rtype};
+use candor_zone::Zone;
+use tokio::sync::watch;
+
+/// `candor serve` options of DNSSEC key rollovers.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct KeyrollArgs {
+    /// A ZSK (zones enabled with split keys) is replaced by a new one this
+    /// many seconds after it started signing (90 days); 0: only by hand
+    /// (`candor dnssec rollover`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 90 * 86_400)]
+    pub(crate) dnssec_zsk_lifetime: u64,
+    /// A CSK is replaced this many seconds after it started signing; 0 (the
+    /// default): only by hand, since a CSK rollover needs the registrar to
+    /// change the DS (`candor dnssec ds-seen` confirms each change).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub(crate) dnssec_csk_lifetime: u64,
+    /// How long a zone change takes to reach every name server of the zone,
+    /// secondaries included (RFC 7583's Dprp); every rollover step waits it
+    /// out on top of the TTLs.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub(crate) dnssec_propagation_delay: u32,
+    /// How long resolvers may keep the parent's old DS RRset after the
+    /// parent changed it: its DS TTL plus the parent's own propagation
+    /// delay (a day and an hour, as for most TLDs).
+    #[arg(long, value_name = "SECONDS", default_value_t = 90_000)]
+    pub(crate) dnssec_parent_ds_ttl: u32,
+    /// Test only: the schedule treats every TTL as at most this many
+    /// seconds (for a rollover in seconds against a resolver whose
+    /// cache-max-ttl is the same); never in production.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        hide = true,
+        env = "CANDOR_TEST_DNSSEC_TTL_CAP"
+    )]
+    pub(crate) dnssec_test_ttl_cap: Option<u32>,
+    /// Test only: how often key states are checked, in seconds.
+    #[arg(long, value_name = "SECONDS", hide = true, default_value_t = 10)]
+    pub(crate) dnssec_key_check_every: u64,
+}
+
+/// The largest TTL of a served zone, remembered per apex and serial (a
+/// walk over every record: once per version, not per check).
+type TtlCache = HashMap<Vec<u8>, (u32, u32)>;
+
+/// Checks every `--dnssec-key-check-every` seconds; returns when `stop`
+/// turns.
+pub(crate) async fn run(
+    store: Arc<Store>,
+    publisher: Publisher,
+    args: KeyrollArgs,
+    mut stop: watch::Receiver<bool>,
+) {
+    if let Some(cap) = args.dnssec_test_ttl_cap {
+        tracing::warn!(
+            cap,
+            "DNSSEC key schedule with every TTL capped (a test setting, unsafe in production)"
+        );
+    }
+    let every = Duration::from_secs(args.dnssec_key_check_every.max(1));
+    let state = Arc::new(std::sync::Mutex::new((TtlCache::new(), HashMap::new())));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let (st, p, a, s) = (
+            store.clone(),
+            publisher.clone(),
+            args.clone(),
+            state.clone(),
+        );
+        let pass = tokio::task::spawn_blocking(move || {
+            if let Ok(mut guard) = s.lock() {
+                let (ttls, shown) = &mut *guard;
+                check(&st, &p, &a, ttls, shown);
+            }
+        });
+        if pass.await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The next event last recorded per zone id.
+type Shown = HashMap<i64, Option<u64>>;
+
+/// One pass over the zones with DNSSEC.
+fn check(
+    store: &Store,
+    publisher: &Publisher,
+    args: &KeyrollArgs,
+    ttls: &mut TtlCache,
+    shown: &mut Shown,
+) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let zones = match store.dnssec_zones() {
+        Ok(z) => z,
+        Err(e) => {
+            tracing::warn!("cannot list DNSSEC zones: {e}");
+            return;
+        }
+    };
+    for (id, name) in zones {
+        let Ok(apex) = Name::from_text(&format!("{name}."), None) else {
+            continue;
+        };
+        let apex = apex.to_lowercase();
+        let set = publisher.zones().load();
+        // A zone not served signed yet is the follower's to publish first.
+        let Some(zone) = set
+            .find(apex.as_wire())
+            .filter(|z| z.apex() == &apex && z.signed().is_some())
+        else {
+            continue;
+        };
+        let policy = policy(zone, args, ttls);
+        let states = match store.dnssec_key_states(id) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(zone = %name, "cannot read DNSSEC key states: {e}");
+                continue;
+            }
+        };
+        let poll = states.poll(now, &policy);
+        let next =
+            poll.next_time()
+                .or(if poll.waits.iter().any(|w| matches!(w, Wait::Parent(_))) {
+                    Some(0)
+                } else {
+                    None
+                });
+        if poll.actions.is_empty() && shown.get(&id) == Some(&next) {
+            continue;
+        }
+        match store.dnssec_advance(id, now, &policy) {
+            Ok((after, change)) => {
+                shown.insert(
+                    id,
+                    after.next_time().or(if after.waits.is_empty() {
+                        None
+                    } else {
+                        Some(0)
+                    }),
+                );
+                if let Some(change) = change {
+                    publisher.publish(&change);
+                    tracing::info!(
+                        zone = %name,
+                        serial = change.zone.serial,
+                        steps = ?poll.actions,
+                        "DNSSEC key states moved on"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(zone = %name, "cannot move DNSSEC key states on: {e}"),
+        }
+    }
+}
+
+/// The schedule of a served zone: its DNSKEY TTL (the SOA's, as the signer
+/// gives it) and largest TTL, each capped by the test setting, and the
+/// options.
+fn policy(zone: &Zone, args: &KeyrollArgs, ttls: &mut TtlCache) -> Policy {
+    let key = zone.apex().as_wire().to_vec();
+    let max_ttl = match ttls.get(&key) {
+        Some(&(serial, max)) if serial == zone.serial() => max,
+        _ => {
+            let max = zone.records().map(|r| r.ttl).max().unwrap_or(0);
+            ttls.insert(key, (zone.serial(), max));
+            max
+        }
+    };
+    let dnskey_ttl = zone
+        .rrset(zone.node(0), Rtype::DNSKEY)
+        .map_or(max_ttl, |s| s.ttl);
+    let cap = |ttl: u32| args.dnssec_test_ttl_cap.map_or(ttl, |c| ttl.min(c));
+    Policy {
+        timing: Timing {
+            propagation: args.dnssec_propagation_delay,
+            dnskey_ttl: cap(dnskey_ttl),
+            max_zone_ttl: cap(max_ttl),
+        },
+        parent_ds_ttl: cap(args.dnssec_parent_ds_ttl),
+        zsk_lifetime: args.dnssec_zsk_lifetime,
+        csk_lifetime: args.dnssec_csk_lifetime,
+    }
+}
