@@ -143,7 +143,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM")) {
-        say(format!("peak memory: {}", hwm.trim_start_matches("VmHWM:").trim()));
+        say(format!(
+            "peak memory: {}",
+            hwm.trim_start_matches("VmHWM:").trim()
+        ));
     }
     drop((a, b));
     std::fs::remove_dir_all(&dir)?;
