@@ -644,3 +644,6 @@ fn signed_zones_rebuild() {
         Err(PatchError::Rebuild(_))
     ));
 }
+
+/// Background compaction: a compacted base caught up with the writes made meanwhile.
+mod compaction;
