@@ -65,6 +65,7 @@ impl Store {
         // zone) would only be compacted to be thrown away: let it go.
         let row = self.read(|tx| zone_row(tx, zone_id))?;
         if row.as_ref().map(incremental::key) != Some(key) {
+            tracing::debug!(zone_id, "compaction dropped: the zone changed elsewhere");
             self.compiled.forget_version(zone_id, &from);
             return Ok(None);
         }

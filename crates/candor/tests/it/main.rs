@@ -10,6 +10,7 @@
 mod attack;
 mod backup;
 mod catalog;
+mod compaction;
 mod differential;
 mod dnssec;
 mod fleet;
