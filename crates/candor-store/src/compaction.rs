@@ -30,11 +30,6 @@ use crate::{Store, StoreError, ZoneChange};
 /// write would have to compile in full.
 pub const COMPACT_OVERLAY_NAMES: usize = candor_zone::MAX_OVERLAY_NAMES / 4;
 
-/// How often a compaction that lost the race to the swap catches up again
-/// before it gives up (each round takes only the writes of the previous
-/// one, a few names).
-const SWAP_ROUNDS: usize = 16;
-
 /// The zone row with id `id`, if the zone exists.
 fn zone_row(conn: &rusqlite::Connection, id: i64) -> Result<Option<ZoneRow>, StoreError> {
     let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE id = ?1");
@@ -100,10 +95,10 @@ impl Store {
 
     /// Brings `made` (which reads as `from`) up to the zone's kept version
     /// and swaps it in, while the zone's row still says that version is
-    /// current. Under the store's lock no write is between reading the
-    /// kept version and keeping its own, so a swapped-in version never
-    /// hides a write; a write that committed but has not kept its version
-    /// yet shows as a row key that differs, and the next round takes it.
+    /// current. Writes keep their version under the store's lock, so
+    /// under that lock no write is between reading the kept version and
+    /// keeping its own: a swapped-in version never hides a write. A write
+    /// that got in before the swap makes another round take it.
     fn catch_up_and_swap(
         &self,
         zone_id: i64,
@@ -111,43 +106,59 @@ impl Store {
         mut made: Arc<Zone>,
         skip: &mut Vec<Weak<Zone>>,
     ) -> Result<Option<ZoneChange>, StoreError> {
-        for _ in 0..SWAP_ROUNDS {
+        // The writes made while the base compiled, without the lock (there
+        // may be thousands); then, under the store's lock, the few made
+        // meanwhile and the swap. A writer that waits for the lock waits
+        // for that small patch only; without holding the lock the swap
+        // lost the race to back-to-back writes every time.
+        let Some((_, current)) = self.compiled.current(zone_id) else {
+            return Ok(None); // Deleted.
+        };
+        if !Arc::ptr_eq(&current, &from) {
+            match made.catch_up(&from, &current) {
+                Ok(z) => made = Arc::new(z),
+                Err(e) => return Ok(self.dropped(zone_id, &current, &e, skip)),
+            }
+            from = current;
+        }
+        self.read(|tx| {
+            // Under the lock: no write is under way, and every committed
+            // one has kept its version.
             let Some((key, current)) = self.compiled.current(zone_id) else {
-                return Ok(None); // Deleted.
+                return Ok(None);
             };
             if !Arc::ptr_eq(&current, &from) {
                 match made.catch_up(&from, &current) {
                     Ok(z) => made = Arc::new(z),
-                    Err(e) => {
-                        tracing::debug!(zone_id, "compaction dropped: {e}");
-                        skip.push(Arc::downgrade(&current));
-                        return Ok(None);
-                    }
+                    Err(e) => return Ok(self.dropped(zone_id, &current, &e, skip)),
                 }
-                from = current;
             }
-            let swapped = self.read(|tx| {
-                let row = zone_row(tx, zone_id)?;
-                match row {
-                    Some(row)
-                        if incremental::key(&row) == key
-                            && self.compiled.swap(zone_id, &from, key, &made) =>
-                    {
-                        Ok(Some(row.info()))
-                    }
-                    _ => Ok(None),
+            match zone_row(tx, zone_id)? {
+                Some(row)
+                    if incremental::key(&row) == key
+                        && self.compiled.swap(zone_id, &current, key, &made) =>
+                {
+                    Ok(Some(ZoneChange {
+                        zone: row.info(),
+                        compiled: Some(made),
+                    }))
                 }
-            })?;
-            if let Some(zone) = swapped {
-                return Ok(Some(ZoneChange {
-                    zone,
-                    compiled: Some(made),
-                }));
+                _ => Ok(None),
             }
-            // A write got in between: take it too.
-            std::thread::yield_now();
-        }
-        Ok(None)
+        })
+    }
+
+    /// Notes a compaction dropped because its catch-up failed at `current`.
+    fn dropped(
+        &self,
+        zone_id: i64,
+        current: &Arc<Zone>,
+        e: &candor_zone::PatchError,
+        skip: &mut Vec<Weak<Zone>>,
+    ) -> Option<ZoneChange> {
+        tracing::debug!(zone_id, "compaction dropped: {e}");
+        skip.push(Arc::downgrade(current));
+        None
     }
 
     /// The kept version with the largest overlay of at least `threshold`
