@@ -154,6 +154,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ));
     }
     drop(compactor);
+    let slowest: Vec<String> = times
+        .iter()
+        .rev()
+        .take(4)
+        .map(|t| format!("{:.1}", t.as_secs_f64() * 1e3))
+        .collect();
+    say(format!(
+        "the four slowest of them, ms: {}",
+        slowest.join(", ")
+    ));
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM")) {
         say(format!(

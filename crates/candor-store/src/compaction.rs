@@ -121,7 +121,8 @@ impl Store {
             }
             from = current;
         }
-        self.read(|tx| {
+        let mut replaced = None;
+        let out = self.read(|tx| {
             // Under the lock: no write is under way, and every committed
             // one has kept its version.
             let Some((key, current)) = self.compiled.current(zone_id) else {
@@ -133,19 +134,18 @@ impl Store {
                     Err(e) => return Ok(self.dropped(zone_id, &current, &e, skip)),
                 }
             }
-            match zone_row(tx, zone_id)? {
-                Some(row)
-                    if incremental::key(&row) == key
-                        && self.compiled.swap(zone_id, &current, key, &made) =>
-                {
-                    Ok(Some(ZoneChange {
-                        zone: row.info(),
-                        compiled: Some(made),
-                    }))
-                }
-                _ => Ok(None),
-            }
-        })
+            let row = zone_row(tx, zone_id)?.filter(|row| incremental::key(row) == key);
+            let Some(row) = row else { return Ok(None) };
+            replaced = self.compiled.swap(zone_id, &current, key, &made);
+            Ok(replaced.is_some().then(|| ZoneChange {
+                zone: row.info(),
+                compiled: Some(made),
+            }))
+        });
+        // The old version (maybe the last hold on the old base) goes
+        // outside the store's lock: freeing a big zone takes a while.
+        drop(replaced);
+        out
     }
 
     /// Notes a compaction dropped because its catch-up failed at `current`.

@@ -89,20 +89,21 @@ impl Compiled {
     }
 
     /// Replaces the zone's version by `with` (which reads the same) if
-    /// `version` at `key` is still the one kept; says whether it did.
+    /// `version` at `key` is still the one kept; returns the version it
+    /// replaced (for the caller to drop outside its locks: it may hold the
+    /// last reference to a whole old base).
     pub(crate) fn swap(
         &self,
         zone_id: i64,
         version: &Arc<Zone>,
         key: ZoneKey,
         with: &Arc<Zone>,
-    ) -> bool {
+    ) -> Option<Arc<Zone>> {
         match self.lock().get_mut(&zone_id) {
             Some(kept) if kept.0 == key && Arc::ptr_eq(&kept.1, version) => {
-                kept.1 = Arc::clone(with);
-                true
+                Some(std::mem::replace(&mut kept.1, Arc::clone(with)))
             }
-            _ => false,
+            _ => None,
         }
     }
 
