@@ -15,7 +15,9 @@ With `--zone-file FILE --zone NAME` the data directory is made with
 (e.g. the 1,000,000-record zone of `gen_zones.py --set large`), the changed
 record `prop.NAME A` is created in that zone, and dnsperf asks `--queries
 FILE` (default: the apex SOA, `prop` and random NXDOMAIN names of NAME).
-`--json OUT` also writes every latency.
+`--json OUT` also writes every latency. With `--new-names` each change
+creates a record at a new name (`prop0`, `prop1`, ...) instead, so the
+zone's overlay grows past its limit (docs/incremental.md: compaction).
 """
 
 import argparse
@@ -77,6 +79,8 @@ def main() -> int:
     ap.add_argument("--dns-port", type=int, default=15399)
     ap.add_argument("--api-port", type=int, default=15398)
     ap.add_argument("--zone-file", help="import this zone file into a fresh store first")
+    ap.add_argument("--new-names", action="store_true",
+                    help="create a record at a new name per change instead of changing one")
     ap.add_argument("--zone", help="the imported zone's name (with --zone-file)")
     ap.add_argument("--queries", help="dnsperf input for the load (default: a mix on the zone)")
     ap.add_argument("--json", help="write the figures and every latency here")
@@ -176,13 +180,20 @@ def main() -> int:
             if ip == "10.0.0.1":
                 ip = "10.255.255.254"
             sent = time.perf_counter()
-            status, _ = call("PATCH", f"/v2/1/zones/{zone}/records/{record}", {"content": ip})
+            if args.new_names:
+                name = f"prop{i}.{zone}"
+                status, _ = call("POST", f"/v2/1/zones/{zone}/records",
+                                 {"name": f"prop{i}", "type": "A", "content": ip, "ttl": 60})
+                status = 200 if status == 201 else status
+            else:
+                name = f"prop.{zone}"
+                status, _ = call("PATCH", f"/v2/1/zones/{zone}/records/{record}", {"content": ip})
             answered = time.perf_counter()
             if status != 200:
                 sys.exit(f"change {i} failed: {status}")
             while True:
                 polls += 1
-                sock.sendto(dns_query(f"prop.{zone}", i & 0xFFFF), ("127.0.0.1", args.dns_port))
+                sock.sendto(dns_query(name, i & 0xFFFF), ("127.0.0.1", args.dns_port))
                 try:
                     resp, _ = sock.recvfrom(4096)
                 except socket.timeout:
@@ -211,7 +222,7 @@ def main() -> int:
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"zone": zone, "zone_file": args.zone_file, "import_seconds": import_seconds,
-                           "changes": args.changes, "polls": polls, "candor_args": args.candor_arg, "load_rate": args.load_rate,
+                           "changes": args.changes, "new_names": args.new_names, "polls": polls, "candor_args": args.candor_arg, "load_rate": args.load_rate,
                            "load_avg": os.getloadavg(),
                            "after_response_ms": {p: percentile(after_response, p) for p in (50, 90, 99)}
                            | {"max": max(after_response)},

@@ -94,6 +94,15 @@ pub enum Outcome {
     Deleted,
 }
 
+/// Which serials may replace the one served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admit {
+    /// Only a newer one (RFC 1982).
+    Newer,
+    /// The same (a compaction of the version served) or a newer one.
+    SameOrNewer,
+}
+
 /// What the start-up load did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StartReport {
@@ -209,14 +218,46 @@ impl Publisher {
         }
     }
 
+    /// Publishes a compacted version (`candor_store::Compactor`): the same
+    /// records as the store's version of that serial, so it replaces a
+    /// served version of the same serial as well as an older one (the
+    /// write it compacts may not be published yet). Never backwards, never
+    /// a deleted zone, as [`publish`](Self::publish).
+    pub fn publish_compacted(&self, change: &ZoneChange) -> Outcome {
+        match &change.compiled {
+            Some(zone) => self.serve_at(
+                change.zone.id,
+                &change.zone.name,
+                zone.clone(),
+                Source::Store,
+                Admit::SameOrNewer,
+            ),
+            None => Outcome::Deleted,
+        }
+    }
+
     /// Serves `zone` as store zone `id` unless it would go backwards.
     fn serve(&self, id: i64, name: &str, zone: Arc<Zone>, source: Source) -> Outcome {
+        self.serve_at(id, name, zone, source, Admit::Newer)
+    }
+
+    /// Serves `zone` as store zone `id` if `admit` lets its serial replace
+    /// the one served.
+    fn serve_at(
+        &self,
+        id: i64,
+        name: &str,
+        zone: Arc<Zone>,
+        source: Source,
+        admit: Admit,
+    ) -> Outcome {
         let mut state = self.state();
         if state.deleted.contains(&id) {
             return Outcome::Deleted;
         }
         if let Some(current) = state.served.get(&id)
             && !serial_newer(zone.serial(), current.serial)
+            && !(admit == Admit::SameOrNewer && zone.serial() == current.serial)
         {
             return Outcome::NotNewer {
                 served: current.serial,

@@ -413,3 +413,41 @@ fn other_zones_are_served_beside_the_stores() {
     assert_eq!(mode & 0o777, 0o600);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A compacted version replaces the served version of its serial (and an
+/// older one), never a newer one, and never brings a deleted zone back.
+#[test]
+fn a_compacted_version_replaces_the_same_serial_but_never_goes_backwards() {
+    let store = Store::open_in_memory(config()).unwrap();
+    let (_, changes) = three_changes(&store);
+    let zones = shared();
+    let p = Publisher::new(zones.clone(), None);
+    assert_eq!(p.publish(&changes[1]), Outcome::Published);
+    let compact = |c: &ZoneChange| ZoneChange {
+        zone: c.zone.clone(),
+        compiled: c.compiled.as_ref().map(|z| Arc::new(z.compact().unwrap())),
+    };
+    let same = compact(&changes[1]);
+    assert_eq!(p.publish_compacted(&same), Outcome::Published);
+    let now = zones
+        .load()
+        .get(n("example.com.").as_wire())
+        .cloned()
+        .unwrap();
+    assert!(Arc::ptr_eq(&now, same.compiled.as_ref().unwrap()));
+    // The compaction of a write not yet published: newer, so published;
+    // the write's own version then is not newer.
+    let ahead = compact(&changes[2]);
+    assert_eq!(p.publish_compacted(&ahead), Outcome::Published);
+    let served_now = changes[2].zone.serial;
+    assert_eq!(
+        p.publish(&changes[2]),
+        Outcome::NotNewer { served: served_now }
+    );
+    assert_eq!(
+        p.publish_compacted(&same),
+        Outcome::NotNewer { served: served_now }
+    );
+    p.remove(changes[0].zone.id);
+    assert_eq!(p.publish_compacted(&ahead), Outcome::Deleted);
+}

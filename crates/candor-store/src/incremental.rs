@@ -20,7 +20,8 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 use candor_wire::Rtype;
 use candor_zone::{NodeChange, PatchError, REGIONAL, Zone};
@@ -44,11 +45,14 @@ pub(crate) fn key(zone: &ZoneRow) -> ZoneKey {
 pub(crate) struct Compiled {
     /// Versions by zone id.
     zones: Mutex<HashMap<i64, (ZoneKey, Arc<Zone>)>>,
+    /// Notified whenever a version is kept, for the background compaction
+    /// (`crate::compaction`) that waits for an overlay to grow.
+    pub(crate) kept: Condvar,
 }
 
 impl Compiled {
     /// Locks the map (a poisoned lock is still a valid map).
-    fn lock(&self) -> MutexGuard<'_, HashMap<i64, (ZoneKey, Arc<Zone>)>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<i64, (ZoneKey, Arc<Zone>)>> {
         self.zones
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -68,6 +72,7 @@ impl Compiled {
         match &change.compiled {
             Some(zone) => {
                 self.lock().insert(key.0, (key, Arc::clone(zone)));
+                self.kept.notify_all();
             }
             None => self.forget(key.0),
         }
@@ -76,6 +81,41 @@ impl Compiled {
     /// Drops a zone's version (it was deleted).
     pub(crate) fn forget(&self, zone_id: i64) {
         self.lock().remove(&zone_id);
+    }
+
+    /// The version kept for a zone, with its key.
+    pub(crate) fn current(&self, zone_id: i64) -> Option<(ZoneKey, Arc<Zone>)> {
+        self.lock().get(&zone_id).map(|(k, z)| (*k, Arc::clone(z)))
+    }
+
+    /// Replaces the zone's version by `with` (which reads the same) if
+    /// `version` at `key` is still the one kept; returns the version it
+    /// replaced (for the caller to drop outside its locks: it may hold the
+    /// last reference to a whole old base).
+    pub(crate) fn swap(
+        &self,
+        zone_id: i64,
+        version: &Arc<Zone>,
+        key: ZoneKey,
+        with: &Arc<Zone>,
+    ) -> Option<Arc<Zone>> {
+        match self.lock().get_mut(&zone_id) {
+            Some(kept) if kept.0 == key && Arc::ptr_eq(&kept.1, version) => {
+                Some(std::mem::replace(&mut kept.1, Arc::clone(with)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Drops the zone's version if it is still `version` (a stale one).
+    pub(crate) fn forget_version(&self, zone_id: i64, version: &Arc<Zone>) {
+        let mut zones = self.lock();
+        if zones
+            .get(&zone_id)
+            .is_some_and(|k| Arc::ptr_eq(&k.1, version))
+        {
+            zones.remove(&zone_id);
+        }
     }
 }
 
@@ -91,7 +131,13 @@ pub(crate) fn compile_change(
     names: &[&str],
 ) -> Result<ZoneChange, StoreError> {
     let Some(base) = base else {
-        return zones::compile_change(conn, zone, config);
+        return full_compile(
+            conn,
+            zone,
+            config,
+            "no compiled version of the zone's current state is kept \
+             (this process has not written it yet, or another one wrote it since)",
+        );
     };
     // A zone with DNSSEC keys signs the change incrementally (`signed`).
     if base.signed().is_some() || has_keys(conn, zone.id) {
@@ -101,7 +147,7 @@ pub(crate) fn compile_change(
     let Some((changes, regional)) =
         name_changes(conn, zone, &config.redirector, region, names, &base)?
     else {
-        return zones::compile_change(conn, zone, config);
+        return full_compile(conn, zone, config, "an RRset at a changed name mixes TTLs");
     };
     match base.patch(&changes) {
         Ok(next) => {
@@ -117,8 +163,28 @@ pub(crate) fn compile_change(
             })
         }
         Err(PatchError::Invalid(errors)) => Err(StoreError::Invalid(compile::zone_errors(errors))),
-        Err(PatchError::Rebuild(_)) => zones::compile_change(conn, zone, config),
+        Err(PatchError::Rebuild(why)) => full_compile(conn, zone, config, why),
     }
+}
+
+/// A write's zone compiled from every row, logged with `why` and how long
+/// it took: at info when that is long enough to notice (100 ms), so the
+/// writes that wait seconds in a big zone say why; otherwise at debug.
+fn full_compile(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+    why: &str,
+) -> Result<ZoneChange, StoreError> {
+    let started = Instant::now();
+    let out = zones::compile_change(conn, zone, config);
+    let ms = started.elapsed().as_millis();
+    if ms >= 100 {
+        tracing::info!(zone = %zone.name, ms, "a write compiled its whole zone: {why}");
+    } else {
+        tracing::debug!(zone = %zone.name, ms, "a write compiled its whole zone: {why}");
+    }
+    out
 }
 
 /// Whether a zone has DNSSEC keys (and so is served signed). A database

@@ -26,6 +26,7 @@
 mod accounts;
 mod alias_refresh;
 mod backup;
+mod compaction;
 mod compile;
 mod content;
 mod db;
@@ -54,6 +55,7 @@ use candor_wire::Name;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use backup::{DatabaseCheck, backup_database, check_database, store_schema_version};
+pub use compaction::{COMPACT_OVERLAY_NAMES, Compactor};
 pub use compile::{input_owner_name, owner_name};
 pub use content::is_region_label;
 pub use dnssec::{DnssecState, DsRecordInfo, set_signing_threads};

@@ -339,7 +339,7 @@ impl Store {
         input: &RecordInput,
         actor: &Actor,
     ) -> Result<(RecordInfo, ZoneChange), StoreError> {
-        let (info, change, key) = self.write(|tx| {
+        let (info, change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
             let base = self.compiled.get(incremental::key(&z));
             let apex = z.apex()?;
@@ -362,9 +362,11 @@ impl Store {
                     at,
                 },
             )?;
+            // Kept under the store's lock: no other write, nor the
+            // compaction's swap, sees the row ahead of the kept version.
+            self.compiled.remember(incremental::key(&z), &change);
             Ok((load(tx, &z, id)?, change, incremental::key(&z)))
         })?;
-        self.compiled.remember(key, &change);
         Ok((info, change))
     }
 
@@ -377,7 +379,7 @@ impl Store {
         patch: &RecordPatch,
         actor: &Actor,
     ) -> Result<(RecordInfo, ZoneChange), StoreError> {
-        let (info, change, key) = self.write(|tx| {
+        let (info, change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
             let base = self.compiled.get(incremental::key(&z));
             let apex = z.apex()?;
@@ -408,9 +410,11 @@ impl Store {
                     at,
                 },
             )?;
+            // Kept under the store's lock: no other write, nor the
+            // compaction's swap, sees the row ahead of the kept version.
+            self.compiled.remember(incremental::key(&z), &change);
             Ok((load(tx, &z, id)?, change, incremental::key(&z)))
         })?;
-        self.compiled.remember(key, &change);
         Ok((info, change))
     }
 
@@ -422,7 +426,7 @@ impl Store {
         id: i64,
         actor: &Actor,
     ) -> Result<ZoneChange, StoreError> {
-        let (change, key) = self.write(|tx| {
+        let (change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
             let base = self.compiled.get(incremental::key(&z));
             let stored = load(tx, &z, id)?;
@@ -444,9 +448,11 @@ impl Store {
                     at,
                 },
             )?;
+            // Kept under the store's lock: no other write, nor the
+            // compaction's swap, sees the row ahead of the kept version.
+            self.compiled.remember(incremental::key(&z), &change);
             Ok((change, incremental::key(&z)))
         })?;
-        self.compiled.remember(key, &change);
         Ok(change)
     }
 
@@ -461,7 +467,7 @@ impl Store {
         batch: &RecordBatch,
         actor: &Actor,
     ) -> Result<(Vec<RecordInfo>, ZoneChange), StoreError> {
-        let (out, change, key) = self.write(|tx| {
+        let (out, change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
             let base = self.compiled.get(incremental::key(&z));
             let apex = z.apex()?;
@@ -565,9 +571,11 @@ impl Store {
             for id in ids {
                 out.push(load(tx, &z, id)?);
             }
+            // Kept under the store's lock: no other write, nor the
+            // compaction's swap, sees the row ahead of the kept version.
+            self.compiled.remember(incremental::key(&z), &change);
             Ok((out, change, incremental::key(&z)))
         })?;
-        self.compiled.remember(key, &change);
         Ok((out, change))
     }
 }

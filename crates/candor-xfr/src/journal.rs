@@ -150,7 +150,7 @@ impl Journal {
     /// is now) and returns the zones whose serial changed, new zones
     /// included. A zone replaced by an older or equal serial (a zone file
     /// edited without a new serial, a deleted and re-created zone) starts
-    /// its history again.
+    /// its history again, unless it is the same records compacted.
     pub fn observe(&mut self, set: &Arc<ZoneSet>, aliases: &AliasTable) -> Vec<Changed> {
         let resolver = Resolver {
             zones: set,
@@ -199,7 +199,7 @@ impl Journal {
                         None => break,
                     }
                 }
-            } else {
+            } else if !same_records(&history.zone, zone) {
                 history.steps.clear();
                 history.bytes = 0;
             }
@@ -231,6 +231,17 @@ impl Journal {
         let steps = history.steps.iter().skip(first).cloned().collect();
         Some((steps, zone_soa(&history.zone)))
     }
+}
+
+/// Whether `new` is `old` under another representation: the same serial
+/// and records, as a background compaction publishes it (the history then
+/// goes on from it). Answered only where that costs the change
+/// (`ZoneDiff::between_related`); other same-serial replacements (a zone
+/// file edited without a new serial) count as different.
+fn same_records(old: &Zone, new: &Zone) -> bool {
+    old.serial() == new.serial()
+        && ZoneDiff::between_related(old, new)
+            .is_some_and(|d| d.removed.is_empty() && d.added.is_empty() && d.old_soa == d.new_soa)
 }
 
 /// The step from `old` to `new` as a secondary applies it: the records

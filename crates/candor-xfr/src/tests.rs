@@ -897,3 +897,98 @@ fn a_step_removes_what_secondaries_were_sent() {
 //----------- The Candor view ------------------------------------------------
 
 mod candor;
+
+//----------- Compaction ------------------------------------------------------
+
+/// `www.example.` moved to 192.0.2.`last` and the SOA at `serial`: the
+/// changes a store write makes (see `candor_zone::Zone::patch`).
+fn move_www(serial: u32, last: u8) -> Vec<candor_zone::NodeChange> {
+    let name = |t: &str| Name::from_text(t, None).unwrap().as_wire().to_vec();
+    let mut soa = name("ns.example.");
+    soa.extend(name("hostmaster.example."));
+    for v in [serial, 3600, 600, 86400, 60] {
+        soa.extend(v.to_be_bytes());
+    }
+    vec![
+        candor_zone::NodeChange {
+            owner: name("www.example.").into(),
+            records: vec![(Rtype::A, 300, [192, 0, 2, last].into())],
+        },
+        candor_zone::NodeChange {
+            owner: name("example.").into(),
+            records: vec![
+                (Rtype::SOA, 300, soa.into()),
+                (Rtype::NS, 300, name("ns.example.").into()),
+            ],
+        },
+    ]
+}
+
+/// The records an IXFR from `serial` answers with (AXFR style: the whole
+/// zone when the journal does not reach back).
+fn ixfr_records(p: &Primary, serial: u32) -> usize {
+    let msgs = messages(p.handle(
+        &request("example.", Some(serial)),
+        from("127.0.0.1"),
+        Transport::Tcp,
+        NOW,
+    ));
+    msgs.iter()
+        .map(|m| decode_message(m).unwrap().answer.len())
+        .sum()
+}
+
+/// A compacted version published at the same serial (background
+/// compaction) keeps the journal's steps, and the next step, from a version
+/// on the old base to one on the new, holds the change alone; a zone
+/// replaced at the same serial by other records still starts over.
+#[test]
+fn a_compacted_version_keeps_the_journal() {
+    let v1 = zone(
+        "example.",
+        "$TTL 300\n@ SOA ns.example. hostmaster.example. 1 3600 600 86400 60\n\
+         @ NS ns.example.\nns A 192.0.2.53\nwww A 192.0.2.80\nmail A 192.0.2.25\n",
+    );
+    let (p, set) = primary(vec![v1.clone()], &["127.0.0.1"], vec![]);
+    p.observe();
+    let publish = |z: Arc<Zone>| {
+        let mut s = ZoneSet::clone(&set.load());
+        s.insert(z);
+        set.store(Arc::new(s));
+        p.observe()
+    };
+    let v2 = Arc::new(v1.patch(&move_www(2, 81)).unwrap());
+    publish(v2.clone());
+    // One step: SOA 2, SOA 1, www .80, SOA 2, www .81, SOA 2.
+    assert_eq!(ixfr_records(&p, 1), 6);
+    let compacted = Arc::new(v2.compact().unwrap());
+    assert!(
+        publish(compacted.clone()).is_empty(),
+        "same serial: no NOTIFY"
+    );
+    assert_eq!(ixfr_records(&p, 1), 6, "the step survives the compaction");
+    // The next write patches the compacted base; the journal saw it.
+    let v3 = Arc::new(compacted.patch(&move_www(3, 82)).unwrap());
+    publish(v3.clone());
+    assert_eq!(ixfr_records(&p, 2), 6);
+    assert_eq!(ixfr_records(&p, 1), 10);
+    // A version on a compacted base the journal never saw, after one on
+    // the old base: the step is still the change.
+    let v4 = Arc::new(v3.patch(&move_www(4, 83)).unwrap());
+    let v5 = Arc::new(
+        Arc::new(v4.compact().unwrap())
+            .patch(&move_www(5, 84))
+            .unwrap(),
+    );
+    publish(v4);
+    publish(v5);
+    assert_eq!(ixfr_records(&p, 4), 6);
+    // Other records at the same serial: the history starts over (the
+    // whole zone, five records and the SOA twice).
+    publish(zone(
+        "example.",
+        "$TTL 300\n@ SOA ns.example. hostmaster.example. 5 3600 600 86400 60\n\
+         @ NS ns.example.\nns A 192.0.2.53\nwww A 192.0.2.99\n",
+    ));
+    assert_eq!(ixfr_records(&p, 4), 5);
+}

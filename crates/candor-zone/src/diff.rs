@@ -107,43 +107,15 @@ impl ZoneDiff {
     /// apex). Every compiled zone has an SOA at its apex, so this cannot
     /// fail.
     /// When `new` was patched from `old` (or both from one compiled base,
-    /// see [`Zone::patch`]), only the names their overlays hold can differ,
+    /// see [`Zone::patch`], or from bases one compacted from the other's,
+    /// [`Zone::compact`]), only the names their overlays hold can differ,
     /// and only those are compared: the cost is the change's, not the zone's.
     pub fn between(old: &Zone, new: &Zone) -> ZoneDiff {
+        if let Some(diff) = ZoneDiff::between_related(old, new) {
+            return diff;
+        }
         let mut removed = Vec::new();
         let mut added = Vec::new();
-        if let Some(names) = crate::patch::changed_names(old, new) {
-            for owner in names {
-                let new_node = new.node_by_name(&owner).map(|n| new.node(n));
-                match old.node_by_name(&owner) {
-                    Some(id) => {
-                        let old_node = old.node(id);
-                        diff_node(
-                            old,
-                            old_node,
-                            new,
-                            new_node,
-                            &owner,
-                            &mut removed,
-                            &mut added,
-                        );
-                    }
-                    None => {
-                        for set in new_node.map_or(&[][..], |n| new.rrsets(n)) {
-                            push_all(new, set, &owner, &mut added);
-                        }
-                    }
-                }
-            }
-            removed.sort_by(OwnedRecord::canonical_cmp);
-            added.sort_by(OwnedRecord::canonical_cmp);
-            return ZoneDiff {
-                old_soa: soa(old),
-                new_soa: soa(new),
-                removed,
-                added,
-            };
-        }
         for id in 0..old.node_count() as u32 {
             let owner = old.name_bytes(id);
             let old_node = old.node(id);
@@ -175,6 +147,47 @@ impl ZoneDiff {
             removed,
             added,
         }
+    }
+
+    /// [`between`](Self::between) when it costs the change only: `new`
+    /// patched from `old`, both patched from one compiled base, or one on
+    /// a base compacted from a version on the other's ([`Zone::compact`]).
+    /// `None` for other pairs, which only a walk of the whole zone can
+    /// compare.
+    pub fn between_related(old: &Zone, new: &Zone) -> Option<ZoneDiff> {
+        let names = crate::patch::changed_names(old, new)?;
+        let mut removed = Vec::new();
+        let mut added = Vec::new();
+        for owner in names {
+            let new_node = new.node_by_name(&owner).map(|n| new.node(n));
+            match old.node_by_name(&owner) {
+                Some(id) => {
+                    let old_node = old.node(id);
+                    diff_node(
+                        old,
+                        old_node,
+                        new,
+                        new_node,
+                        &owner,
+                        &mut removed,
+                        &mut added,
+                    );
+                }
+                None => {
+                    for set in new_node.map_or(&[][..], |n| new.rrsets(n)) {
+                        push_all(new, set, &owner, &mut added);
+                    }
+                }
+            }
+        }
+        removed.sort_by(OwnedRecord::canonical_cmp);
+        added.sort_by(OwnedRecord::canonical_cmp);
+        Some(ZoneDiff {
+            old_soa: soa(old),
+            new_soa: soa(new),
+            removed,
+            added,
+        })
     }
 
     /// Whether nothing but the SOA changed.

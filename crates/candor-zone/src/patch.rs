@@ -20,7 +20,7 @@
 //! changed name by the builder's own `node_problems`, so a patch accepts
 //! exactly what [`ZoneBuilder`](crate::ZoneBuilder) accepts.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use candor_wire::{Name, Rtype};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -353,26 +353,91 @@ impl Overlay {
     }
 }
 
+/// What a base made by [`Zone::compact`] keeps of the base it replaced:
+/// enough to tell, without reading the zone, which names can differ
+/// between a version on the old base and one on the new.
+pub(crate) struct Rebased {
+    /// The compiled base of the version that was compacted. Weak: the old
+    /// base is freed once nothing else holds it (holding the allocation
+    /// keeps the pointer comparison sound).
+    from: Weak<Zone>,
+    /// The names where the compacted version differed from `from` (its
+    /// overlay's names), so the names where the new base does.
+    names: Vec<Box<[u8]>>,
+}
+
+/// The compiled base a version reads through: itself, or its overlay's.
+fn base_of(zone: &Zone) -> &Zone {
+    zone.overlay.as_deref().map_or(zone, |ov| &*ov.base)
+}
+
+/// What compacted base `to` keeps of `from`, if it was compacted from a
+/// version on base `from`.
+fn rebased<'a>(from: &Zone, to: &'a Zone) -> Option<&'a Rebased> {
+    to.rebased
+        .as_deref()
+        .filter(|r| std::ptr::eq(r.from.as_ptr(), from))
+}
+
+/// The names an overlay holds (none for a compiled zone).
+fn overlay_keys(zone: &Zone) -> impl Iterator<Item = &Box<[u8]>> {
+    zone.overlay.iter().flat_map(|ov| ov.names_map.keys())
+}
+
 /// The names that can differ between two versions of a zone when one was
 /// patched from the other or both from the same compiled base: the names
-/// their overlays hold. `None` when the versions are not related that way.
+/// their overlays hold. Also when one base was compacted from a version
+/// on the other ([`Zone::compact`]): then the names that version's overlay
+/// held count too. `None` when the versions are not related that way.
 pub(crate) fn changed_names(old: &Zone, new: &Zone) -> Option<Vec<Box<[u8]>>> {
-    let nov = new.overlay.as_deref()?;
+    let (old_base, new_base) = (base_of(old), base_of(new));
+    let Some(nov) = new.overlay.as_deref() else {
+        // A compiled zone is only related to versions on its own base
+        // (it is their base) or on the base it was compacted from.
+        if let Some(oov) = old.overlay.as_deref()
+            && std::ptr::eq(Arc::as_ptr(&oov.base), new)
+        {
+            return Some(oov.names_map.keys().cloned().collect());
+        }
+        let link = rebased(old_base, new).or_else(|| rebased(new, old_base))?;
+        return Some(union(link.names.iter().chain(overlay_keys(old))));
+    };
     if std::ptr::eq(Arc::as_ptr(&nov.base), old) {
         return Some(nov.names_map.keys().cloned().collect());
     }
-    let oov = old.overlay.as_deref()?;
-    if !Arc::ptr_eq(&oov.base, &nov.base) {
-        return None;
+    if std::ptr::eq(old_base, new_base) {
+        return Some(union(nov.names_map.keys().chain(overlay_keys(old))));
     }
-    let mut names: Vec<Box<[u8]>> = nov.names_map.keys().cloned().collect();
-    names.extend(
-        oov.names_map
-            .keys()
-            .filter(|k| !nov.names_map.contains_key(*k))
-            .cloned(),
-    );
-    Some(names)
+    let link = rebased(old_base, new_base).or_else(|| rebased(new_base, old_base))?;
+    Some(union(
+        link.names
+            .iter()
+            .chain(overlay_keys(old))
+            .chain(nov.names_map.keys()),
+    ))
+}
+
+/// The distinct names of `names`.
+fn union<'a>(names: impl Iterator<Item = &'a Box<[u8]>>) -> Vec<Box<[u8]>> {
+    let mut seen: FxHashSet<&[u8]> = FxHashSet::default();
+    names.filter(|n| seen.insert(&n[..])).cloned().collect()
+}
+
+/// A name's records in a version (none when no lookup finds the name):
+/// type, TTL, RDATA, in the zone's order (types, then RDATA).
+fn records_at(zone: &Zone, name: &[u8]) -> Vec<(Rtype, u32, Box<[u8]>)> {
+    let mut records = Vec::new();
+    if let Some(id) = zone.node_by_name(name) {
+        for set in zone.rrsets(zone.node(id)) {
+            let tails = crate::zone::TailIter {
+                tails: zone.tails(set),
+            };
+            for (ttl, rdata) in tails {
+                records.push((set.rtype, ttl, rdata.into()));
+            }
+        }
+    }
+    records
 }
 
 /// The parent of a wire name (not the root).
@@ -663,6 +728,7 @@ impl Zone {
             pending: FxHashSet::default(),
             signed: signed::parts_after(self, &ov, &changed)?,
             overlay: Some(Box::new(ov)),
+            rebased: None,
         })
     }
 
@@ -761,7 +827,11 @@ impl Zone {
 
     /// This version compiled afresh (same records, no overlay): the
     /// compaction a caller runs off the hot path when the overlay grows or
-    /// the zone is idle. It reads the same as `self`.
+    /// the zone is idle. It reads the same as `self`. The new base
+    /// remembers the base it replaces (weakly) and the names where they
+    /// differ, so [`ZoneDiff::between`] a version on either base and one
+    /// on the other still costs the change, and [`Zone::catch_up`] can
+    /// bring the writes made meanwhile onto it.
     pub fn compact(&self) -> Result<Zone, Vec<ZoneError>> {
         let mut b = crate::ZoneBuilder::new(&self.apex);
         for r in self.records() {
@@ -770,7 +840,35 @@ impl Zone {
                 Err(e) => return Err(vec![error(format!("bad owner name: {e}"))]),
             }
         }
-        b.finish()
+        let mut zone = b.finish()?;
+        zone.rebased = self.overlay.as_deref().map(|ov| {
+            Box::new(Rebased {
+                from: Arc::downgrade(&ov.base),
+                names: ov.names_map.keys().cloned().collect(),
+            })
+        });
+        Ok(zone)
+    }
+
+    /// A version that reads as `to`, made by patching this one, which
+    /// reads as `from`: the names where `to` differs from `from` get
+    /// `to`'s records. This is how a background compaction catches up:
+    /// `self` is the compaction of `from` (or an earlier catch-up), `to`
+    /// the version the writes made meanwhile, patched from `from` or from
+    /// its base. Costs the names the two overlays hold; versions related
+    /// in no such way are [`PatchError::Rebuild`].
+    pub fn catch_up(self: &Arc<Zone>, from: &Zone, to: &Zone) -> Result<Zone, PatchError> {
+        let Some(names) = changed_names(from, to) else {
+            return Err(PatchError::Rebuild("the versions are not related"));
+        };
+        let mut changes = Vec::new();
+        for owner in names {
+            let records = records_at(to, &owner);
+            if records != records_at(from, &owner) {
+                changes.push(NodeChange { owner, records });
+            }
+        }
+        self.patch(&changes)
     }
 }
 

@@ -240,6 +240,10 @@ pub struct Zone {
     pub(crate) overlay: Option<Box<Overlay>>,
     /// The NSEC chain of a signed zone; `None` for an unsigned one.
     pub(crate) signed: Option<Box<crate::signed::SignedParts>>,
+    /// For a base made by [`Zone::compact`]: the base it replaced and the
+    /// names where the two differ, so that a diff between versions on
+    /// either base still compares only those names (see `crate::patch`).
+    pub(crate) rebased: Option<Box<crate::patch::Rebased>>,
 }
 
 /// Whether two names are byte-for-byte equal. Names are short, so eight

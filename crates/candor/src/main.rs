@@ -242,6 +242,11 @@ struct ServeArgs {
     /// `candor init --email ...`).
     #[arg(long)]
     no_demo: bool,
+    /// For benchmarks: names in a zone's overlay at which the background
+    /// compaction starts (0: never, as before it existed; see
+    /// docs/incremental.md).
+    #[arg(long, value_name = "NAMES", hide = true, default_value_t = candor_store::COMPACT_OVERLAY_NAMES)]
+    compact_overlay_names: usize,
     /// Close a TCP connection when no complete query arrived this many
     /// seconds after its last response (decimals allowed). Trickled bytes
     /// do not restart it; over half the cap it shrinks to a tenth.

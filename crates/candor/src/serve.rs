@@ -340,6 +340,21 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    // Background compaction of the versions record writes patch
+    // (docs/incremental.md): a thread of its own, so no write and no
+    // worker waits for it; stopped when `serve` returns.
+    let _compactor = match &store {
+        Some(store) if args.compact_overlay_names > 0 => Some(
+            candor_store::Compactor::spawn(store.clone(), args.compact_overlay_names, {
+                let publisher = publisher.clone();
+                move |change| {
+                    publisher.publish_compacted(&change);
+                }
+            })
+            .context("cannot start the compaction thread")?,
+        ),
+        _ => None,
+    };
     let tcp_stats = Arc::new(TcpStats::default());
     let result = runtime.block_on(async {
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -438,6 +438,7 @@ impl ZoneBuilder {
             pending: Default::default(),
             overlay: None,
             signed: None,
+            rebased: None,
         };
         let nodes = &zone.nodes;
         let filled = |n: &mut NodeRef| *n = node_ref(nodes, n.id);

@@ -634,3 +634,6 @@ fn dnssec_records_into_an_unsigned_zone_rebuild() {
     };
     assert!(matches!(z.patch(&[change]), Err(PatchError::Rebuild(_))));
 }
+
+/// Background compaction: a compacted base caught up with the writes made meanwhile.
+mod compaction;

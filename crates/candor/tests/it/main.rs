@@ -10,6 +10,7 @@
 mod attack;
 mod backup;
 mod catalog;
+mod compaction;
 mod cview;
 mod differential;
 mod dnssec;
