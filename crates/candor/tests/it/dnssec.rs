@@ -1055,10 +1055,13 @@ impl Family {
                 );
             }
         }
-        let served: Vec<String> = rdata_at(addr, CHILD, Rtype::DS)
+        // Both sorted as text: the server lists them in canonical (wire)
+        // order, which differs from text order for some key tags.
+        let mut served: Vec<String> = rdata_at(addr, CHILD, Rtype::DS)
             .iter()
             .map(|r| ds_text(r))
             .collect();
+        served.sort();
         let mut sorted = want.clone();
         sorted.sort();
         if served != sorted {
