@@ -276,7 +276,14 @@ pub fn sign_change(
             let mut types: Vec<Rtype> = records.iter().map(|r| r.0).collect();
             types.extend([Rtype::NSEC, Rtype::RRSIG]);
             if **owner == *apex_wire {
-                types.extend([Rtype::DNSKEY, Rtype::CDS, Rtype::CDNSKEY]);
+                // The key sets the apex has (CDS/CDNSKEY only while a DS is
+                // offered or withdrawn: the key states decide).
+                types.extend(
+                    old_sets
+                        .iter()
+                        .map(|s| s.rtype)
+                        .filter(|t| matches!(*t, Rtype::DNSKEY | Rtype::CDS | Rtype::CDNSKEY)),
+                );
             }
             let rdata = nsec::nsec_rdata(view.after(owner, apex_wire), &nsec::type_bitmap(&types));
             let old_nsec = old_sets.iter().find(|s| s.rtype == Rtype::NSEC);
