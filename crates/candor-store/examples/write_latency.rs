@@ -9,17 +9,29 @@
 //! they change (`candor_dnssec::sign_change`), and the alternating stores
 //! sign the whole zone on every write, as every signed write did before.
 //! A third series creates and deletes names, which changes the NSEC chain.
+//! With NEW_NAMES as the fourth argument, a last series creates a record at
+//! a new name per write, so the zone's overlay grows: every
+//! `MAX_OVERLAY_NAMES` names one write would pay a full compile; the
+//! store's background `Compactor` (running here as in `candor serve`)
+//! compacts the overlay first, off the write path. At the end it prints
+//! the process's peak resident memory (VmHWM).
 //!
 //! Run with `cargo run --release -p candor-store --example write_latency`
 //! (optionally `-- RECORDS WRITES REGIONAL` or `-- RECORDS WRITES signed`:
 //! with REGIONAL, the first REGIONAL records are limited to region `ams`,
 //! which every write then carries as REGIONAL records at the apex,
-//! docs/regions.md; with `signed`, the zone is signed). It writes a
-//! temporary database.
+//! docs/regions.md; with `signed`, the zone is signed; `-- RECORDS WRITES 0
+//! NEW_NAMES` for the compaction series alone). It writes a temporary
+//! database.
 
 use std::time::{Duration, Instant};
 
-use candor_store::{Actor, RecordInput, RecordPatch, Store, StoreConfig, ZoneText};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use candor_store::{
+    Actor, COMPACT_OVERLAY_NAMES, Compactor, RecordInput, RecordPatch, Store, StoreConfig, ZoneText,
+};
 use candor_wire::Name;
 
 /// Prints one line of results.
@@ -44,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let third = args.next();
     let signed = third.as_deref() == Some("signed");
     let regional: u32 = third.and_then(|a| a.parse().ok()).unwrap_or(0);
+    let new_names: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("candor-write-latency-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("candor.db");
@@ -65,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         via: "cli",
         remote: None,
     };
-    let a = Store::open(&path, config())?;
+    let a = Arc::new(Store::open(&path, config())?);
     let account = a.create_account("bench@example.org")?.id;
     let mut text = String::with_capacity(records as usize * 32);
     for i in 0..records {
@@ -124,7 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let mut times = Vec::new();
         for i in 0..n {
-            let store = if alternate && i % 2 == 1 { &b } else { &a };
+            let store = if alternate && i % 2 == 1 { &b } else { &*a };
             let patch = RecordPatch {
                 content: Some(format!("192.0.2.{}", i % 250 + 1)),
                 ..RecordPatch::default()
@@ -175,6 +188,59 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ms(&times, 0.99),
         ms(&times, 1.0)
     ));
+    // A new name per write: the overlay grows by one name a write, and the
+    // background compaction keeps it small.
+    if new_names == 0 {
+        drop((a, b));
+        std::fs::remove_dir_all(&dir)?;
+        return Ok(());
+    }
+    let compactions = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&compactions);
+    let compactor = Compactor::spawn(Arc::clone(&a), COMPACT_OVERLAY_NAMES, move |_| {
+        counted.fetch_add(1, Ordering::Relaxed);
+    })?;
+    let mut times = Vec::new();
+    for i in 0..new_names {
+        let input = RecordInput {
+            name: format!("grow{i}"),
+            ..www.clone()
+        };
+        let t = Instant::now();
+        let (_, change) = a.create_record(account, "large.example", &input, &actor)?;
+        times.push(t.elapsed());
+        assert!(change.compiled.is_some());
+    }
+    times.sort();
+    if !times.is_empty() {
+        say(format!(
+            "record create at a new name acknowledged, {new_names} writes: p50 {:.2} ms, \
+             p99 {:.2} ms, p99.9 {:.2} ms, max {:.1} ms ({} background compactions)",
+            ms(&times, 0.5),
+            ms(&times, 0.99),
+            ms(&times, 0.999),
+            ms(&times, 1.0),
+            compactions.load(Ordering::Relaxed)
+        ));
+    }
+    drop(compactor);
+    let slowest: Vec<String> = times
+        .iter()
+        .rev()
+        .take(4)
+        .map(|t| format!("{:.1}", t.as_secs_f64() * 1e3))
+        .collect();
+    say(format!(
+        "the four slowest of them, ms: {}",
+        slowest.join(", ")
+    ));
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM")) {
+        say(format!(
+            "peak memory: {}",
+            hwm.trim_start_matches("VmHWM:").trim()
+        ));
+    }
     drop((a, b));
     std::fs::remove_dir_all(&dir)?;
     Ok(())
