@@ -272,7 +272,7 @@ impl Worker {
         let mut load = Load::new(Instant::now());
         // The socket's drop counter and the thread's CPU time when the
         // traffic window was last closed.
-        let mut drops = (crate::sockfilter::drops(fd), thread_cpu());
+        let mut probes = (crate::sockfilter::drops(fd), thread_cpu());
         // A sleep of 50 us lasts 100 us with the default timer slack of
         // 50 us; ask for 1 us so the wait is the one configured.
         set_timer_slack_ns(1_000);
@@ -291,7 +291,7 @@ impl Worker {
             let n = match received {
                 Ok(n) => n,
                 Err(e) if is_transient(&e) => {
-                    self.roll(&mut traffic, started, &mut drops);
+                    self.roll(&mut traffic, started, &mut probes);
                     continue;
                 }
                 Err(e) => {
@@ -464,7 +464,7 @@ impl Worker {
                 t.work(worked);
                 t.answering(finished.saturating_duration_since(answering));
             }
-            self.roll(&mut traffic, finished, &mut drops);
+            self.roll(&mut traffic, finished, &mut probes);
             // One observation per batch, weighted by its size (see
             // `LatencyHistogram`): no clock read or counter per packet.
             let us = u64::try_from(worked.as_micros()).unwrap_or(u64::MAX);
@@ -529,9 +529,7 @@ impl Worker {
             }
         }
     }
-}
 
-impl Worker {
     /// Attaches the socket filter for `rules`, or removes it when there are
     /// none. Logs what changed (at most every 100 ms, never per packet).
     fn attach_filter(&self, rules: &[Rule]) -> io::Result<()> {

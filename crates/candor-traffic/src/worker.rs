@@ -93,10 +93,6 @@ struct Slot {
     /// Whether the zone is under attack, so its responses are rate
     /// limited more tightly (see [`WorkerTraffic::set_tightened`]).
     tightened: bool,
-    /// The share of its packets the kernel filter lets through this
-    /// window (a threshold on a random `u32`, see [`crate::filter`]), if
-    /// the filter has a rule for it: its counts are scaled up by it.
-    kernel: Option<u32>,
 }
 
 /// Where a packet was counted: pass it back for the counts that follow
@@ -259,12 +255,24 @@ impl WorkerTraffic {
         // The rules in effect this window (a few): each zone's place in
         // the report.
         let mut weights = Vec::new();
+        // A ruled zone none of whose packets got through is still one
+        // the drops belong to.
         for rule in &self.kernel_plan {
-            if let Some(k) = self.report.zones.iter().position(|z| z.id == rule.id) {
-                let admit = u128::from(rule.admit.max(1));
-                let seen = u128::from(self.report.zones[k].counts.queries.max(1));
-                weights.push((k, seen * ((1u128 << 32) - admit) / admit));
-            }
+            let zones = &mut self.report.zones;
+            let k = match zones.iter().position(|z| z.id == rule.id) {
+                Some(k) => k,
+                None => {
+                    zones.push(ZoneCounts {
+                        id: rule.id,
+                        pos: rule.pos,
+                        counts: Counts::default(),
+                    });
+                    zones.len() - 1
+                }
+            };
+            let admit = u128::from(rule.admit.max(1));
+            let seen = u128::from(zones[k].counts.queries.max(1));
+            weights.push((k, seen * ((1u128 << 32) - admit) / admit));
         }
         if weights.is_empty() {
             // No rule: the queue overflowed, and a full queue drops
@@ -310,9 +318,6 @@ impl WorkerTraffic {
         if !on && !self.kernel_plan.is_empty() {
             self.kernel_plan.clear();
             self.kernel_changed = true;
-            for slot in self.slots.iter_mut() {
-                slot.kernel = None;
-            }
         }
     }
 
@@ -477,7 +482,7 @@ impl WorkerTraffic {
                     self.report.no_zone = s.counts;
                     fixed += u64::from(s.counts.queries);
                 }
-                _ if s.id.0 != 0 && (!s.counts.is_empty() || s.kernel.is_some()) => {
+                _ if s.id.0 != 0 && !s.counts.is_empty() => {
                     self.report.zones.push(ZoneCounts {
                         id: s.id,
                         pos: s.pos,
@@ -559,13 +564,6 @@ impl WorkerTraffic {
         if plan_moved(&self.kernel_plan, &plan) {
             self.kernel_plan = plan;
             self.kernel_changed = true;
-        }
-        for k in 0..self.kernel_plan.len() {
-            let rule = self.kernel_plan[k];
-            let i = self.slot_of(Some((rule.id, rule.pos)));
-            if i < SLOTS {
-                self.slots[i].kernel = Some(rule.admit);
-            }
         }
         self.report.zones = zones;
         self.report.limited = self.limited;
