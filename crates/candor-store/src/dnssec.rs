@@ -312,10 +312,7 @@ impl Store {
         self.write(|tx| {
             let mut z = find_zone(tx, account_id, zone)?;
             if state_row(tx, z.id)?.is_none() {
-                return Err(StoreError::Conflict(format!(
-                    "DNSSEC is not enabled for {}",
-                    z.name
-                )));
+                return Err(crate::dnssec_keys::not_enabled(&z.name));
             }
             tx.execute("DELETE FROM dnssec_keys WHERE zone_id = ?1", [z.id])?;
             tx.execute("DELETE FROM dnssec WHERE zone_id = ?1", [z.id])?;
@@ -413,10 +410,7 @@ impl Store {
                 .optional()?
                 .ok_or(StoreError::NotFound("zone"))?;
             if state_row(tx, z.id)?.is_none() {
-                return Err(StoreError::Conflict(format!(
-                    "DNSSEC is not enabled for {}",
-                    z.name
-                )));
+                return Err(crate::dnssec_keys::not_enabled(&z.name));
             }
             zones::bump_serial(tx, &self.config, &mut z, now())?;
             let change = zones::compile_change(tx, &z, &self.config)?;
@@ -441,17 +435,8 @@ impl Store {
 mod tests {
     use candor_dnssec::Algorithm;
 
-    use crate::tests::store;
-    use crate::{Actor, Store, StoreError};
-
-    /// The actor of test changes.
-    fn actor() -> Actor {
-        Actor {
-            token_id: None,
-            via: "cli",
-            remote: None,
-        }
-    }
+    use crate::tests::{actor, store};
+    use crate::{Store, StoreError};
 
     /// A new account's id.
     fn account(s: &Store, email: &str) -> i64 {

@@ -654,7 +654,7 @@ fn next_event(poll: &Poll) -> (Option<u64>, Option<String>) {
 }
 
 /// The conflict of a zone without DNSSEC.
-fn not_enabled(zone: &str) -> StoreError {
+pub(crate) fn not_enabled(zone: &str) -> StoreError {
     StoreError::Conflict(format!("DNSSEC is not enabled for {zone}"))
 }
 
@@ -664,18 +664,9 @@ mod tests {
     use candor_dnssec::{Algorithm, CDS_DELETE, KeyRole};
     use candor_wire::Rtype;
 
-    use crate::tests::store;
+    use crate::tests::{actor, store};
     use crate::time::now;
-    use crate::{Actor, Store, StoreError, ZoneChange};
-
-    /// The actor of test changes.
-    fn actor() -> Actor {
-        Actor {
-            token_id: None,
-            via: "cli",
-            remote: None,
-        }
-    }
+    use crate::{Store, StoreError, ZoneChange};
 
     /// A policy whose waits are all zero: every step is due at once.
     const NOW: Policy = Policy {

@@ -7,19 +7,10 @@ use std::time::Duration;
 
 use candor_zone::{Lookup, OwnedRecord, Zone};
 
-use crate::tests::store;
-use crate::{Actor, RecordInput, Store, StoreError, ZoneChange, compile, zones};
+use crate::tests::{actor, store};
+use crate::{RecordInput, Store, StoreError, ZoneChange, compile, zones};
 
 use super::Compactor;
-
-/// The actor of the writes.
-fn actor() -> Actor {
-    Actor {
-        token_id: None,
-        via: "cli",
-        remote: None,
-    }
-}
 
 /// An A record at `name`.
 fn a(name: &str, last: u8) -> RecordInput {

@@ -5,19 +5,8 @@ use std::sync::Arc;
 
 use candor_zone::{Lookup, OwnedRecord, Zone};
 
-use crate::tests::store;
-use crate::{
-    Actor, RecordBatch, RecordInput, RecordPatch, Store, StoreError, ZoneChange, compile, zones,
-};
-
-/// The actor of the writes.
-fn actor() -> Actor {
-    Actor {
-        token_id: None,
-        via: "cli",
-        remote: None,
-    }
-}
+use crate::tests::{actor, store};
+use crate::{RecordBatch, RecordInput, RecordPatch, Store, StoreError, ZoneChange, compile, zones};
 
 /// A record input with a TTL.
 fn input(name: &str, rtype: &str, content: &str, ttl: u32) -> RecordInput {

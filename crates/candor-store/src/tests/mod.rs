@@ -45,7 +45,7 @@ pub(crate) fn store() -> Store {
 }
 
 /// The actor of test changes.
-fn actor() -> Actor {
+pub(crate) fn actor() -> Actor {
     Actor {
         token_id: None,
         via: "cli",

@@ -9,17 +9,8 @@ use candor_dnssec::Algorithm;
 use candor_wire::Rtype;
 use candor_zone::{OwnedRecord, Zone};
 
-use crate::tests::store;
-use crate::{Actor, RecordBatch, RecordInput, RecordPatch, Store, ZoneChange, zones};
-
-/// The actor of the writes.
-fn actor() -> Actor {
-    Actor {
-        token_id: None,
-        via: "cli",
-        remote: None,
-    }
-}
+use crate::tests::{actor, store};
+use crate::{RecordBatch, RecordInput, RecordPatch, Store, ZoneChange, zones};
 
 /// A record input.
 fn input(name: &str, rtype: &str, content: &str) -> RecordInput {
