@@ -15,7 +15,7 @@
 //! encloser; a referral the DS RRset or the cut's NSEC proving there is
 //! none; every negative answer the SOA's RRSIG.
 
-use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section};
+use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section, wire_name_len};
 use candor_zone::NodeId;
 
 use crate::{Answer, Truncated, first_rdata};
@@ -208,6 +208,14 @@ impl<'z> Answer<'z> {
         if let Some(id) = self.covering(name) {
             self.prove(id);
         }
+        if encloser == 0
+            && let Some(parts) = self.zone.signed()
+        {
+            // The apex (node 0): its wildcard's NSEC was found when the
+            // zone was compiled.
+            self.prove(parts.apex_wildcard());
+            return;
+        }
         let ce = self.zone.name_bytes(encloser);
         if ce.len() + 2 <= candor_wire::MAX_NAME_LEN {
             let mut buf = [0u8; candor_wire::MAX_NAME_LEN];
@@ -280,20 +288,120 @@ impl<'z> Answer<'z> {
     }
 
     /// Writes the NSEC records (with their RRSIGs) the answer needs, in
-    /// the authority section.
-    pub(crate) fn write_proofs(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
+    /// the authority section. `qname` is the lower-cased QNAME.
+    ///
+    /// Each NSEC's owner is compressed as `push_rrset` would, but found
+    /// without a search where that is known in advance (`proof_owner`):
+    /// then the NSEC and its RRSIGs are one owner and two copies.
+    pub(crate) fn write_proofs(
+        &mut self,
+        qname: &[u8],
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<(), Truncated> {
         if self.n_proofs == 0 {
             return Ok(());
         }
         let zone = self.zone;
         b.set_section(Section::Authority);
-        for &id in &self.proofs[..self.n_proofs] {
-            if let Some(nsec) = zone.rrset(zone.node(id), Rtype::NSEC) {
-                let owner = Owner::Name(zone.name_bytes(id));
-                b.push_rrset(owner, zone.tails(nsec), nsec.count)?;
-                self.sigs(owner, nsec, b)?;
+        for k in 0..self.n_proofs {
+            let id = self.proofs[k];
+            let Some(nsec) = zone.rrset(zone.node(id), Rtype::NSEC) else {
+                continue;
+            };
+            let name = zone.name_bytes(id);
+            let sigs = zone.sig_tails(nsec);
+            match self.proof_owner(qname, k) {
+                Some((prefix, at)) => b.push_rrset_with_sigs_at(
+                    name,
+                    prefix,
+                    at,
+                    (zone.tails(nsec), nsec.count),
+                    (sigs, tail_count(sigs)),
+                )?,
+                None => {
+                    let owner = Owner::Name(name);
+                    b.push_rrset(owner, zone.tails(nsec), nsec.count)?;
+                    self.sigs(owner, nsec, b)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// How `push_rrset` would compress the owner of proof `k`, when that
+    /// is known without searching the message: the bytes written before a
+    /// pointer, and where it points. The QNAME (at 12) comes first in the
+    /// message, so an owner that is the QNAME or the apex points at it. An
+    /// NXDOMAIN whose closest encloser is the apex, asked directly (a
+    /// random-subdomain flood's query): no name below the apex shares a
+    /// suffix with the QNAME (it would be an encloser), so an owner below
+    /// the apex is its labels down to the apex and a pointer into the
+    /// QNAME, unless the SOA's names or an earlier proof's owner share
+    /// more of it.
+    fn proof_owner(&self, qname: &[u8], k: usize) -> Option<(usize, u16)> {
+        #[cfg(test)]
+        if tests::GENERAL_PROOFS.get() {
+            return None;
+        }
+        let zone = self.zone;
+        let name = zone.name_bytes(self.proofs[k]);
+        let apex_at = (12 + self.apex_offset) as u16;
+        if name == qname {
+            return Some((0, 12));
+        }
+        let apex_len = zone.apex().wire_len();
+        if name.len() == apex_len {
+            return Some((0, apex_at)); // The apex: node names end with it.
+        }
+        if !self.denial_at_apex {
+            return None;
+        }
+        let soa = zone.negative_soa();
+        let mname = soa.get(10..).and_then(|r| Some(&r[..wire_name_len(r)?]))?;
+        let rname = soa
+            .get(10 + mname.len()..)
+            .and_then(|r| Some(&r[..wire_name_len(r)?]))?;
+        let shared = self.proofs[..k]
+            .iter()
+            .map(|&id| zone.name_bytes(id))
+            .chain([mname, rname])
+            .any(|other| shares_below(name, other, apex_len));
+        (!shared).then_some((name.len() - apex_len, apex_at))
+    }
+}
+
+/// Whether `name` (lower-cased, below an apex `apex_len` bytes long) and
+/// `other` end in the same name below the apex, ignoring ASCII case: what
+/// decides whether compression finds more of `name` in `other` than the
+/// apex. Both then end with the same child of the apex.
+fn shares_below(name: &[u8], other: &[u8], apex_len: usize) -> bool {
+    /// Where the label just above the last `apex_len` bytes starts.
+    fn child(name: &[u8], apex_len: usize) -> Option<usize> {
+        let end = name.len().checked_sub(apex_len)?;
+        let mut p = 0;
+        while p < end {
+            let next = p + 1 + usize::from(*name.get(p)?);
+            if next == end {
+                return Some(p);
+            }
+            p = next;
+        }
+        None
+    }
+    match (child(name, apex_len), child(other, apex_len)) {
+        (Some(a), Some(b)) => name[a..].eq_ignore_ascii_case(&other[b..]),
+        _ => false,
+    }
+}
+
+/// What the tests switch: `write_proofs` with `push_rrset` alone, which
+/// the owners found without a search must match byte for byte.
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Whether proofs take the general path.
+        pub(crate) static GENERAL_PROOFS: Cell<bool> = const { Cell::new(false) };
     }
 }

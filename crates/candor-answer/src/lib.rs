@@ -431,9 +431,10 @@ fn answer_name(
         dnssec: query.edns.is_some_and(|e| e.dnssec_ok) && zone.signed().is_some(),
         proofs: [0; dnssec::MAX_PROOFS],
         n_proofs: 0,
+        denial_at_apex: false,
     };
     let resolved = ctx.resolve(qname, query.qname, b).and_then(|rcode| {
-        ctx.write_proofs(b).map_err(|_| Truncated(rcode))?;
+        ctx.write_proofs(qname, b).map_err(|_| Truncated(rcode))?;
         Ok(rcode)
     });
     let rcode = match resolved {
@@ -547,6 +548,11 @@ struct Answer<'z> {
     proofs: [NodeId; dnssec::MAX_PROOFS],
     /// Entries of `proofs` in use.
     n_proofs: usize,
+    /// The answer is an NXDOMAIN for the QNAME itself (no CNAME or DNAME
+    /// before it) whose closest encloser is the apex: what lets the
+    /// proofs' owners be written without a compression search
+    /// (`Answer::proof_owner`).
+    denial_at_apex: bool,
 }
 
 /// Buffers holding the name being looked up while following a chain.
@@ -665,6 +671,7 @@ impl<'z> Answer<'z> {
                     continue;
                 }
                 Lookup::NxDomain(encloser) => {
+                    self.denial_at_apex = cur.is_none() && encloser == 0;
                     self.negative(b)?;
                     self.nxdomain_proof(name, encloser);
                     return Ok(Rcode::NXDOMAIN);

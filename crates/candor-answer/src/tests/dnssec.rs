@@ -327,6 +327,86 @@ fn any_and_rrsig_queries() {
 
 /// With DO=0 a signed zone answers exactly as the unsigned one, byte for
 /// byte; with DO=1 an unsigned zone answers as with DO=0 (DO echoed).
+/// A zone without a wildcard at the apex, whose SOA names are inside it
+/// (`ns1` exists and has a child, `hostmaster` does not), and a name that
+/// sorts before `*` (so the apex's wildcard is covered by another NSEC).
+const FLOOD: &str = r#"
+$TTL 300
+flood.example.        SOA   ns1.flood.example. hostmaster.flood.example. 1 7200 3600 1209600 300
+flood.example.        NS    ns1.flood.example.
+ns1.flood.example.    A     192.0.2.53
+a.ns1.flood.example.  A     192.0.2.54
+host1.flood.example.  A     192.0.2.1
+host2.flood.example.  A     192.0.2.2
+deep.er.flood.example. TXT  "x"
+zz.flood.example.     A     192.0.2.9
+"#;
+
+/// `FLOOD` signed, with `extra` records added.
+fn flood_zone(extra: &str) -> ZoneSet {
+    let plain = zone("flood.example.", &format!("{FLOOD}{extra}"));
+    let signed = sign_zone(
+        &plain,
+        &[key()],
+        &SigningPolicy::default(),
+        1_764_900_000,
+        NonZeroUsize::MIN,
+    )
+    .unwrap();
+    ZoneSet::from_zones([Arc::new(compile_signed(&plain, &signed).unwrap())])
+}
+
+#[test]
+fn denials_at_the_apex_match_the_general_path() {
+    // `render_answer` answers each query again with every NSEC owner
+    // compressed by the message builder's search and asserts the same
+    // bytes; the names cover each case of `Answer::proof_owner`.
+    let long = format!("{}flood.example.", "a.".repeat(60));
+    let names = [
+        "b.flood.example.",            // covered by the apex's NSEC
+        "f.flood.example.",            // by deep.er's: labels + pointer
+        "F.FLOOD.Example.",            // the same, upper case
+        "hostmaster.flood.example.",   // the SOA's RNAME, absent
+        "x.hostmaster.flood.example.", // below it
+        "ns0.flood.example.",          // before the MNAME
+        "nz.flood.example.",           // after a.ns1, below the MNAME
+        "zzz.flood.example.",          // after the last name
+        "host1.flood.example.",        // NODATA (MX): the QNAME's NSEC
+        "x.er.flood.example.",         // closest encloser an ENT
+        "x.deep.er.flood.example.",    // closest encloser not the apex
+        &long,                         // more labels than the table holds
+    ];
+    for extra in ["", "\\033bang.flood.example. A 192.0.2.7\n"] {
+        let z = flood_zone(extra);
+        for name in names {
+            for qtype in [Rtype::A, Rtype::MX] {
+                for transport in [Transport::Udp, Transport::Tcp] {
+                    let (text, outcome) = render_answer(&z, &query_do(name, qtype), transport);
+                    assert!(outcome.is_some(), "{name}: {text}");
+                }
+            }
+        }
+    }
+    // The case the SOA's names decide: a.ns1's owner goes through the
+    // search (it shares ns1.flood.example. with the MNAME).
+    check_do(
+        &flood_zone(""),
+        "nz.flood.example.",
+        Rtype::A,
+        Transport::Udp,
+        expect![[r#"
+            rcode NXDOMAIN flags qr aa rd
+            opt: udp=1232 version=0 do=true
+            authority: flood.example. 300 IN SOA ns1.flood.example. hostmaster.flood.example. 1 7200 3600 1209600 300
+            authority: flood.example. 300 IN RRSIG SOA labels=2 tag=3613
+            authority: a.ns1.flood.example. 300 IN NSEC zz.flood.example. A RRSIG NSEC
+            authority: a.ns1.flood.example. 300 IN RRSIG NSEC labels=4 tag=3613
+            authority: flood.example. 300 IN NSEC deep.er.flood.example. NS SOA RRSIG NSEC DNSKEY CDS CDNSKEY
+            authority: flood.example. 300 IN RRSIG NSEC labels=2 tag=3613
+        "#]],
+    );
+}
+
 #[test]
 fn do_zero_and_unsigned_zones_are_unchanged() {
     let (plain, signed) = zones();

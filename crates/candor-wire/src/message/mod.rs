@@ -894,6 +894,112 @@ impl<'a> MessageBuilder<'a> {
         Ok(())
     }
 
+    /// Appends an RRset and then the RRset of its RRSIGs (`sigs`), as
+    /// `push_rrset` does twice for the same owner `name` (uncompressed
+    /// wire), without searching the compression table: the caller knows
+    /// that the longest suffix of `name` already in the message is
+    /// `name[prefix..]` and that it was first written at `suffix_at` (the
+    /// QNAME at 12, the apex inside it). The owner is then its first
+    /// `prefix` bytes and a pointer to `suffix_at`, and every later owner
+    /// a pointer to the first. Each RRset is written whole or not at all,
+    /// as with `push_rrset`. When the table could not hold what that
+    /// would write, or a record's RDATA has names to compress, this is
+    /// `push_rrset` twice.
+    ///
+    /// This is what a DNSSEC denial costs per NSEC (the NSEC and its
+    /// RRSIGs): one copy of each record after an owner written once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_rrset_with_sigs_at(
+        &mut self,
+        name: &[u8],
+        prefix: usize,
+        suffix_at: u16,
+        (tails, count): (&[u8], u16),
+        (sigs, sig_count): (&[u8], u16),
+    ) -> Result<(), TruncationError> {
+        let here = self.len;
+        let plain = |mut t: &[u8]| {
+            while let Some(h) = t.get(..10) {
+                if matches!(
+                    Rtype(u16::from_be_bytes([h[0], h[1]])),
+                    Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::MX | Rtype::SOA | Rtype::MINFO
+                ) {
+                    return false;
+                }
+                t = t
+                    .get(10 + usize::from(u16::from_be_bytes([h[8], h[9]]))..)
+                    .unwrap_or(&[]);
+            }
+            true
+        };
+        let labels = wire_labels(name.get(..prefix).unwrap_or(&[])).count();
+        let fits = prefix <= name.len()
+            && here < 0x4000
+            && self.comp_n + labels <= COMPRESS_ENTRIES
+            && self.comp_off[..self.comp_n].contains(&suffix_at)
+            && plain(tails)
+            && plain(sigs);
+        if !fits {
+            let owner = Owner::Name(name);
+            self.push_rrset(owner, tails, count)?;
+            return if sigs.is_empty() {
+                Ok(())
+            } else {
+                self.push_rrset(owner, sigs, sig_count)
+            };
+        }
+        let mark = self.mark();
+        let first = if prefix == 0 {
+            Ok(())
+        } else {
+            self.put(&name[..prefix]).map(|()| {
+                self.remember_prefix(here, &name[..prefix], name.len());
+            })
+        };
+        let owner_at = if prefix == 0 { suffix_at } else { here as u16 };
+        let result = first
+            .and_then(|()| self.put(&(0xc000 | suffix_at).to_be_bytes()))
+            .and_then(|()| self.put_tails_at(0xc000 | owner_at, tails, count, true));
+        if result.is_err() {
+            self.rollback(mark);
+            return result;
+        }
+        if sigs.is_empty() {
+            return Ok(());
+        }
+        let mark = self.mark();
+        let result = self.put_tails_at(0xc000 | owner_at, sigs, sig_count, false);
+        if result.is_err() {
+            self.rollback(mark);
+        }
+        result
+    }
+
+    /// Writes `count` RR tails from `tails`, each after a pointer to its
+    /// owner, except the first when `owner_written` (its owner is
+    /// already there).
+    fn put_tails_at(
+        &mut self,
+        pointer: u16,
+        tails: &[u8],
+        count: u16,
+        owner_written: bool,
+    ) -> Result<(), TruncationError> {
+        let mut pos = 0usize;
+        for i in 0..count {
+            let fixed = tails.get(pos..pos + 10).ok_or(TruncationError)?;
+            let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+            let rr = tails.get(pos..pos + 10 + rdlen).ok_or(TruncationError)?;
+            if i > 0 || !owner_written {
+                self.put(&pointer.to_be_bytes())?;
+            }
+            self.put(rr)?;
+            self.counts[self.section as usize] += 1;
+            pos += 10 + rdlen;
+        }
+        Ok(())
+    }
+
     /// Writes RDATA of a type whose names may be compressed.
     fn put_compressible_rdata(
         &mut self,

@@ -143,8 +143,11 @@ pub(super) fn parts_after(
     // The old entries between edits are copied as ranges (one `memcpy`
     // of keys each), the edits put in between, in key order.
     let extra = edits.iter().map(|(k, _)| k.len()).sum::<usize>();
-    let mut chain =
-        Chain::with_capacity(old.chain.key_bytes() + extra, old.nodes.len() + edits.len());
+    let mut chain = Chain::with_capacity(
+        &old.chain,
+        old.chain.key_bytes() + extra,
+        old.nodes.len() + edits.len(),
+    );
     let mut nodes: Vec<NodeId> = Vec::with_capacity(old.nodes.len() + edits.len());
     let mut from = 0;
     for (key, node) in &edits {
@@ -165,7 +168,11 @@ pub(super) fn parts_after(
     if nodes.is_empty() {
         return Err(PatchError::Rebuild("the zone's NSEC chain would be empty"));
     }
-    Ok(Some(Box::new(SignedParts { chain, nodes })))
+    Ok(Some(Box::new(SignedParts::new(
+        chain,
+        nodes,
+        zone.apex().as_wire(),
+    ))))
 }
 
 #[cfg(test)]
