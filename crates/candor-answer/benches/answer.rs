@@ -232,12 +232,17 @@ fn bench_signed(c: &mut Criterion) {
     let signed_set = ZoneSet::from_zones([signed]);
     let config = config();
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    /// The next xorshift64 state.
+    fn x_next(x: &mut u64) -> &mut u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        x
+    }
     let flood = |dnssec_ok: bool, x: &mut u64| -> Vec<Vec<u8>> {
         (0..4096)
             .map(|_| {
-                *x ^= *x << 13;
-                *x ^= *x >> 7;
-                *x ^= *x << 17;
+                x_next(x);
                 let mut q = query(
                     &format!("{:012x}.flood.example.", *x & 0xffff_ffff_ffff),
                     Rtype::A,
@@ -252,6 +257,26 @@ fn bench_signed(c: &mut Criterion) {
     };
     let do0 = flood(false, &mut x);
     let do1 = flood(true, &mut x);
+    // Random names that share their first bytes with the zone's names
+    // (`host1234` + random hex): their first byte is every name's, and
+    // for nine in ten the chain's 8-byte head ties with a name's, whose
+    // key is then compared.
+    let nearby: Vec<Vec<u8>> = (0..4096)
+        .map(|_| {
+            x_next(&mut x);
+            let mut q = query(
+                &format!(
+                    "host{}{:04x}.flood.example.",
+                    x % 10_000,
+                    (x >> 20) & 0xffff
+                ),
+                Rtype::A,
+            );
+            let len = q.len();
+            q[len - 4] |= 0x80;
+            q
+        })
+        .collect();
     let mut hit = query("host4242.flood.example.", Rtype::A);
     let len = hit.len();
     hit[len - 4] |= 0x80;
@@ -262,6 +287,8 @@ fn bench_signed(c: &mut Criterion) {
         ("nxdomain_random/unsigned_do1", &unsigned_set, &do1),
         ("nxdomain_random/signed_do0", &signed_set, &do0),
         ("nxdomain_random/signed_do1", &signed_set, &do1),
+        ("nxdomain_nearby/unsigned_do1", &unsigned_set, &nearby),
+        ("nxdomain_nearby/signed_do1", &signed_set, &nearby),
     ] {
         let mut i = 0;
         group.bench_function(name, |b| {

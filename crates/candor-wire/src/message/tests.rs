@@ -553,3 +553,57 @@ fn cookie_options() {
         assert_eq!(outcome(msg), *expected, "{what}");
     }
 }
+
+/// `push_rrset_with_sigs_at` writes what `push_rrset` twice writes when
+/// told where the owner's longest known suffix is: below the apex of a
+/// QNAME (labels + pointer), the apex itself, the QNAME; it falls back to
+/// `push_rrset` for RDATA with names to compress; and at every size limit
+/// it keeps exactly what `push_rrset` keeps (whole RRsets or nothing).
+#[test]
+fn rrset_with_sigs_at_a_known_suffix_is_what_push_rrset_writes() {
+    let wire = |t: &str| Name::from_text(t, None).unwrap().as_wire().to_vec();
+    let qname = "random.flood.example.";
+    let msg = query(qname, Rtype::A, None);
+    let q = parse_query(&msg).unwrap();
+    let apex_at = 12 + 7; // "random." is 7 bytes.
+    let nsec = {
+        let mut t = tail(Rtype::NSEC, &wire("zz.flood.example."));
+        t.extend(tail(Rtype::NSEC, &[0, 1, 0x40]));
+        t
+    };
+    let mut sigs = tail(Rtype::RRSIG, &[7; 90]);
+    sigs.extend(tail(Rtype::RRSIG, &[8; 90]));
+    let cases: [(&str, usize, u16, &[u8], u16); 4] = [
+        ("a.b.flood.example.", 4, apex_at, &nsec, 2),
+        ("flood.example.", 0, apex_at, &nsec, 2),
+        (qname, 0, 12, &nsec, 2),
+        // An NS RRset has names to compress: push_rrset's way.
+        (
+            "a.b.flood.example.",
+            4,
+            apex_at,
+            &tail(Rtype::NS, &wire("ns.flood.example.")),
+            1,
+        ),
+    ];
+    for (owner, prefix, at, tails, count) in cases {
+        let owner = wire(owner);
+        for limit in (12 + q.question.len()..=512).step_by(3) {
+            let (mut one, mut two) = ([0u8; 512], [0u8; 512]);
+            let mut a = MessageBuilder::new(&mut one, &q.header, q.question, limit).unwrap();
+            let mut b = MessageBuilder::new(&mut two, &q.header, q.question, limit).unwrap();
+            let ra = a.push_rrset_with_sigs_at(&owner, prefix, at, (tails, count), (&sigs, 2));
+            let rb = b
+                .push_rrset(Owner::Name(&owner), tails, count)
+                .and_then(|()| b.push_rrset(Owner::Name(&owner), &sigs, 2));
+            assert_eq!(ra, rb, "{owner:?} at {limit}");
+            // What follows compresses against the same table.
+            let next = wire("x.b.flood.example.");
+            let na = a.push_rrset(Owner::Name(&next), &tail(Rtype::A, &[1, 2, 3, 4]), 1);
+            let nb = b.push_rrset(Owner::Name(&next), &tail(Rtype::A, &[1, 2, 3, 4]), 1);
+            assert_eq!(na, nb);
+            let (la, lb) = (a.finish(), b.finish());
+            assert_eq!(one[..la], two[..lb], "{owner:?} at {limit}");
+        }
+    }
+}

@@ -76,6 +76,11 @@ pub struct Chain {
     /// The 8 bytes of each key after `skip`, as a big-endian number, one
     /// per entry; `None` without an index.
     heads: Option<Vec<u64>>,
+    /// `buckets[b]` is the first entry whose head's top byte is at least
+    /// `b` (257 entries, 1 KiB; empty when not built): where a head's
+    /// search starts and ends, so a name whose first byte no entry shares
+    /// costs one look (the common case for a flood's random labels).
+    buckets: Vec<u32>,
 }
 
 /// The first 8 bytes of `rest` (zero-padded) as a big-endian number: a
@@ -125,6 +130,17 @@ impl Chain {
             .map(|i| head(&self.key(i)[skip..]))
             .collect();
         self.heads = Some(heads);
+        self.bucket();
+    }
+
+    /// Builds `buckets` from the heads (257 binary searches).
+    pub(crate) fn bucket(&mut self) {
+        self.buckets = match &self.heads {
+            Some(heads) => (0..=256u64)
+                .map(|b| heads.partition_point(|&x| x >> 56 < b) as u32)
+                .collect(),
+            None => Vec::new(),
+        };
     }
 
     /// An empty chain with room for `bytes` of keys and `entries` keys,
@@ -135,6 +151,7 @@ impl Chain {
             ends: Vec::with_capacity(entries),
             skip: like.skip,
             heads: like.heads.as_ref().map(|_| Vec::with_capacity(entries)),
+            buckets: Vec::new(),
         }
     }
 
@@ -157,6 +174,7 @@ impl Chain {
     pub(crate) fn push_key(&mut self, key: &[u8]) {
         // A key that does not share the skipped prefix (never one of the
         // zone's names) drops the index: the search then compares keys.
+        self.buckets = Vec::new();
         let shares =
             self.skip <= key.len() && (self.is_empty() || key.starts_with(&self.keys[..self.skip]));
         match &mut self.heads {
@@ -181,6 +199,7 @@ impl Chain {
         };
         let end = other.ends[range.end - 1] as usize;
         let shift = self.keys.len() as i64 - start as i64;
+        self.buckets = Vec::new();
         match (&mut self.heads, &other.heads) {
             (Some(heads), Some(theirs)) if other.skip == self.skip => {
                 heads.extend_from_slice(&theirs[range.clone()]);
@@ -233,8 +252,17 @@ impl Chain {
             // Narrow to the entries whose heads equal the key's; the rest
             // are decided by the heads alone.
             let h = head(&key[self.skip..]);
-            lo = heads.partition_point(|&x| x < h);
-            hi = lo + heads[lo..].partition_point(|&x| x == h);
+            let top = (h >> 56) as usize;
+            let (from, to) = match (self.buckets.get(top), self.buckets.get(top + 1)) {
+                (Some(&from), Some(&to)) => (from as usize, to as usize),
+                _ => (0, heads.len()),
+            };
+            lo = from + heads[from..to].partition_point(|&x| x < h);
+            hi = lo;
+            // Usually no entry shares the head: one look says so.
+            if heads.get(lo) == Some(&h) {
+                hi = lo + heads[lo..].partition_point(|&x| x == h);
+            }
         }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -302,6 +330,8 @@ impl SignedParts {
     /// The parts of `chain` (whose entry `i` is `nodes[i]`) for the zone
     /// at `apex` (lower-cased wire).
     pub(crate) fn new(chain: Chain, nodes: Vec<NodeId>, apex: &[u8]) -> SignedParts {
+        let mut chain = chain;
+        chain.bucket();
         let mut parts = SignedParts {
             chain,
             nodes,

@@ -189,3 +189,57 @@ fn diffs_carry_changed_signatures() {
         ]
     );
 }
+
+/// The chain's index (8-byte heads after the apex's key) gives what the
+/// plain binary search over keys gives, for names that share the heads
+/// (long common prefixes), names that end inside them, the apex, names
+/// before and after every entry, and names outside the zone; and the
+/// apex's wildcard NSEC is the one covering `*.<apex>`.
+#[test]
+fn the_chain_index_finds_what_the_keys_find() {
+    let wire = |t: &str| Name::from_text(t, None).unwrap().as_wire().to_vec();
+    let mut names: Vec<Vec<u8>> = vec![wire("example.")];
+    for i in 0..300u32 {
+        names.push(wire(&format!("hostnamelong{i}.example.")));
+        names.push(wire(&format!("h{}.example.", i % 7)));
+        names.push(wire(&format!("x.hostnamelong{}.example.", i * 3)));
+    }
+    names.push(wire("!.example."));
+    names.sort_by(|a, b| crate::canonical_name_cmp(a, b));
+    names.dedup();
+    let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+    let chain = super::Chain::new(&refs);
+    assert!(chain.heads.is_some() && chain.skip > 0, "indexed");
+    assert_eq!(chain.buckets.len(), 257, "bucketed");
+    let mut plain = chain.clone();
+    plain.heads = None;
+    plain.buckets = Vec::new();
+    let mut unbucketed = chain.clone();
+    unbucketed.buckets = Vec::new();
+    let mut probes: Vec<Vec<u8>> = names.clone();
+    for i in 0..400u32 {
+        probes.push(wire(&format!("hostnamelong{i}x.example.")));
+        probes.push(wire(&format!("hostname{i}.example.")));
+        probes.push(wire(&format!("y.hostnamelong{i}.example.")));
+        probes.push(wire(&format!("hostnamelong{i}.example.")));
+    }
+    for extra in [
+        "*.example.",
+        "a.example.",
+        "zzzz.example.",
+        "example.",
+        "other.",
+        ".",
+    ] {
+        probes.push(wire(extra));
+    }
+    for name in &probes {
+        assert_eq!(chain.covering(name), plain.covering(name), "{name:?}");
+        assert_eq!(unbucketed.covering(name), plain.covering(name), "{name:?}");
+    }
+
+    let zone = build(SIGNED).unwrap();
+    let parts = zone.signed().unwrap();
+    let star = parts.covering(b"\x01*\x07example\0");
+    assert_eq!(Err(parts.apex_wildcard()), star);
+}

@@ -81,6 +81,14 @@ fn check(s: &Store, account: i64, change: &ZoneChange) -> bool {
             .collect()
     };
     assert_eq!(chain(got), chain(&want));
+    // The answer path's denial index: the chain's keys and heads, and the
+    // apex wildcard's NSEC.
+    let (gp, wp) = (got.signed().unwrap(), want.signed().unwrap());
+    assert_eq!(gp.chain(), wp.chain());
+    assert_eq!(
+        got.name_bytes(gp.apex_wildcard()),
+        want.name_bytes(wp.apex_wildcard())
+    );
     got.overlay_names() > 0
 }
 

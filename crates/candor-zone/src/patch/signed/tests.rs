@@ -128,6 +128,8 @@ fn assert_same(p: &Zone, c: &Zone, probes: &[Vec<u8>]) {
     assert_eq!(x, y);
     assert_eq!(chain_names(p), chain_names(c));
     assert_eq!(p.signed().unwrap().chain(), c.signed().unwrap().chain());
+    let wildcard = |z: &Zone| z.name_bytes(z.signed().unwrap().apex_wildcard()).to_vec();
+    assert_eq!(wildcard(p), wildcard(c), "the apex wildcard's NSEC");
     for name in probes {
         let (ps, cs) = (p.signed().unwrap(), c.signed().unwrap());
         let pick = |z: &Zone, r: Result<u32, u32>| match r {
