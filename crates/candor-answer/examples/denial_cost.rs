@@ -1,0 +1,208 @@
+//! What a DO=1 NXDOMAIN from a signed zone costs next to the same query on
+//! the unsigned zone, measured so that a loaded machine does not decide
+//! the answer: the two are answered in alternating slices of 2,048
+//! queries (a few milliseconds each), 201 pairs, and the report is the
+//! median of the per-slice times and of the pairs' ratios (signed over
+//! unsigned), with the range of the middle half. Whatever slows the machine
+//! during one pair slows both halves of it.
+//!
+//! ```sh
+//! cargo run --release -p candor-answer --example denial_cost -- [HOSTS]
+//! valgrind --tool=callgrind --callgrind-out-file=cg.out \
+//!     target/release/examples/denial_cost HOSTS count
+//! callgrind_annotate --inclusive=yes cg.out | grep count_
+//! ```
+//!
+//! With `count`, each flood is answered once per zone in its own function
+//! (`count_<flood>_<zone>`) and nothing is timed: instructions per answer
+//! are its inclusive count over 2,048, the same on a loaded machine.
+//!
+//! The zone is `flood.example.` with HOSTS names `hostN` (10,000 by
+//! default), signed with a fresh ECDSA P-256 CSK. Three floods of random
+//! names, each a fresh label: `hex` (12 hexadecimal digits, as the
+//! criterion benchmark `signed/nxdomain_random`), `flood` (12 characters
+//! of `a-z0-9`, as `candor-flood` sends) and `nearby` (`hostN` followed by
+//! four hex digits: names that share their first bytes with the zone's,
+//! the chain search's slow case).
+
+use std::hint::black_box;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+use candor_answer::respond;
+use candor_wire::Rtype;
+use candor_zone::ZoneSet;
+
+#[path = "../benches/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+use common::{config, n, query, request, zone_start};
+
+/// Queries per slice.
+const SLICE: usize = 2048;
+/// Pairs of slices.
+const PAIRS: usize = 201;
+
+/// The next xorshift64 state.
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// The median and the middle half's range of `v` (sorted here).
+fn median(v: &mut [f64]) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[v.len() / 4], v[v.len() * 3 / 4])
+}
+
+/// Builds the zones and floods, measures, prints one line per flood.
+fn main() {
+    let hosts: u32 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let plain = {
+        let mut b = zone_start("flood.example.");
+        for h in 0..hosts {
+            let owner = n(&format!("host{h}.flood.example."));
+            b.add(&owner, Rtype::A, 3600, &h.to_be_bytes(), None);
+        }
+        Arc::new(b.finish().expect("valid zone"))
+    };
+    let rng = ring::rand::SystemRandom::new();
+    let key = candor_dnssec::SigningKey::generate(
+        candor_dnssec::Algorithm::EcdsaP256Sha256,
+        candor_dnssec::KeyRole::Csk,
+        &rng,
+    )
+    .expect("a key");
+    let threads = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+    let records = candor_dnssec::sign_zone(
+        &plain,
+        &[key],
+        &candor_dnssec::SigningPolicy::default(),
+        1_700_000_000,
+        threads,
+    )
+    .expect("signs");
+    let signed = Arc::new(candor_dnssec::compile_signed(&plain, &records).expect("compiles"));
+    let unsigned = ZoneSet::from_zones([plain]);
+    let signed = ZoneSet::from_zones([signed]);
+    let config = config();
+
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut flood = |label: &dyn Fn(&mut u64) -> String| -> Vec<Vec<u8>> {
+        (0..SLICE)
+            .map(|_| {
+                let mut q = query(&format!("{}.flood.example.", label(&mut x)), Rtype::A);
+                let len = q.len();
+                q[len - 4] |= 0x80; // DO
+                q
+            })
+            .collect()
+    };
+    let sets = [
+        (
+            "hex",
+            flood(&|x| format!("{:012x}", next(x) & 0xffff_ffff_ffff)),
+        ),
+        (
+            "flood",
+            flood(&|x| {
+                (0..12)
+                    .map(|_| char::from(alphabet[(next(x) % 36) as usize]))
+                    .collect()
+            }),
+        ),
+        (
+            "nearby",
+            flood(&|x| {
+                let r = next(x);
+                format!("host{}{:04x}", r % u64::from(hosts), (r >> 20) & 0xffff)
+            }),
+        ),
+    ];
+    let mut out = vec![0u8; 65535];
+    if std::env::args().nth(2).as_deref() == Some("count") {
+        // One pass over each flood and zone, each in its own function, for
+        // `valgrind --tool=callgrind`: their inclusive instruction counts
+        // over 2,048 are the instructions per answer.
+        for (name, queries) in &sets {
+            match *name {
+                "hex" => {
+                    count_hex_unsigned(&unsigned, &config, queries, &mut out);
+                    count_hex_signed(&signed, &config, queries, &mut out);
+                }
+                "flood" => {
+                    count_flood_unsigned(&unsigned, &config, queries, &mut out);
+                    count_flood_signed(&signed, &config, queries, &mut out);
+                }
+                _ => {
+                    count_nearby_unsigned(&unsigned, &config, queries, &mut out);
+                    count_nearby_signed(&signed, &config, queries, &mut out);
+                }
+            }
+        }
+        return;
+    }
+    let mut slice = |zones: &ZoneSet, queries: &[Vec<u8>]| -> f64 {
+        let start = Instant::now();
+        for q in queries {
+            black_box(respond(black_box(zones), &config, &request(q), &mut out));
+        }
+        start.elapsed().as_nanos() as f64 / queries.len() as f64
+    };
+    let mut report = std::io::stdout().lock();
+    let _ = writeln!(
+        report,
+        "{hosts} hosts; ns per query, median [middle half]; {PAIRS} pairs of {SLICE}"
+    );
+    for (name, queries) in &sets {
+        // Warm both up.
+        slice(&unsigned, queries);
+        slice(&signed, queries);
+        let (mut u, mut s, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..PAIRS {
+            let a = slice(&unsigned, queries);
+            let b = slice(&signed, queries);
+            u.push(a);
+            s.push(b);
+            r.push(b / a);
+        }
+        let (u, s, r) = (median(&mut u), median(&mut s), median(&mut r));
+        let _ = writeln!(
+            report,
+            "{name:>7}: unsigned {:.0} [{:.0}, {:.0}]  signed {:.0} [{:.0}, {:.0}]  \
+             signed/unsigned {:.2} [{:.2}, {:.2}]",
+            u.0, u.1, u.2, s.0, s.1, s.2, r.0, r.1, r.2
+        );
+    }
+}
+
+/// Functions that answer every query once, one per flood and zone, so
+/// that callgrind counts each apart.
+macro_rules! counters {
+    ($($name:ident = $id:literal),*) => {$(
+        /// Answers each of `queries` once from `zones`.
+        #[inline(never)]
+        fn $name(zones: &ZoneSet, config: &candor_answer::Config, queries: &[Vec<u8>], out: &mut [u8]) {
+            // A constant of its own, so the linker folds no two together.
+            black_box($id);
+            for q in queries {
+                black_box(respond(black_box(zones), config, &request(q), out));
+            }
+        }
+    )*};
+}
+counters!(
+    count_hex_unsigned = 1u8,
+    count_hex_signed = 2u8,
+    count_flood_unsigned = 3u8,
+    count_flood_signed = 4u8,
+    count_nearby_unsigned = 5u8,
+    count_nearby_signed = 6u8
+);
