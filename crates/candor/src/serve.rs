@@ -654,6 +654,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rrl_dropped = totals.rrl_dropped,
         shed = totals.shed,
         kernel_shed = totals.kernel_shed,
+        quarantined = totals.quarantined,
         cookies_client_only = totals.cookie_client_only,
         cookies_valid = totals.cookie_valid,
         cookies_invalid = totals.cookie_invalid,
