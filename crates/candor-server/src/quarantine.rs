@@ -220,7 +220,12 @@ fn union(plans: &[Vec<Rule>]) -> Vec<Rule> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ALWAYS, Rule, union};
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    use candor_wire::Name;
+
+    use super::{ALWAYS, Quarantine, Rule, union};
 
     /// A rule for `apex` (a plain label string is enough here).
     fn rule(apex: &str, admit: u32) -> Rule {
@@ -249,5 +254,92 @@ mod tests {
         );
         assert!(union(&[vec![rule("sub.victim", ALWAYS)], vec![]]).is_empty());
         assert!(union(&[vec![], vec![]]).is_empty());
+    }
+
+    /// A query for `name` with `id`.
+    fn query(id: u16, name: &str) -> Vec<u8> {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        q.extend_from_slice(Name::from_text(name, None).expect("name").as_wire());
+        q.extend_from_slice(&[0, 1, 0, 1]);
+        q
+    }
+
+    /// The ids of what `socket` has queued.
+    fn queued(socket: &UdpSocket) -> Vec<u16> {
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let mut ids = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(n) = socket.recv(&mut buf) {
+            if n >= 2 {
+                ids.push(u16::from_be_bytes([buf[0], buf[1]]));
+            }
+        }
+        ids
+    }
+
+    /// The whole cycle with the real kernel: two workers' sockets; a
+    /// worker sheds a zone, so quarantine sockets are bound and the zone's
+    /// queries land there (the others' on the workers' own); the shedding
+    /// ends, so nothing more is quarantined; once both workers have
+    /// drained, the quarantine sockets are closed and the program removed.
+    #[test]
+    fn a_shed_zone_is_quarantined_until_the_workers_drain() {
+        let first =
+            crate::udp::udp_socket("127.0.0.1:0".parse().expect("addr"), 1 << 16).expect("bind");
+        let addr = first.local_addr().expect("addr");
+        let workers = [first, crate::udp::udp_socket(addr, 1 << 16).expect("bind")];
+        let q = Quarantine::new(addr, 1 << 16, &workers[0], 2).expect("quarantine");
+        let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        client.connect(addr).expect("connect");
+        let victim = Rule {
+            apex: Name::from_text("victim.test.", None)
+                .expect("name")
+                .as_wire()
+                .to_vec(),
+            admit: 1 << 30,
+        };
+        let generation = q.generation();
+        q.update(1, std::slice::from_ref(&victim)).expect("update");
+        assert_ne!(q.generation(), generation);
+        let (a, b) = (q.socket(0), q.socket(1));
+        let (qa, qb) = (a.socket.expect("a socket"), b.socket.expect("a socket"));
+        assert!(!a.draining && !b.draining);
+        for id in 0..4 {
+            client.send(&query(id, "x.victim.test.")).expect("send");
+            client
+                .send(&query(100 + id, "www.other.test."))
+                .expect("send");
+        }
+        assert_eq!(queued(&workers[0]), vec![100, 102]);
+        assert_eq!(queued(&workers[1]), vec![101, 103]);
+        let mut quarantined = [queued(&qa), queued(&qb)].concat();
+        quarantined.sort_unstable();
+        assert_eq!(quarantined, vec![0, 1, 2, 3]);
+        // The other worker sheds it too: the same program, nothing changes.
+        let generation = q.generation();
+        q.update(0, std::slice::from_ref(&victim)).expect("update");
+        assert_eq!(q.generation(), generation);
+        // Both stop: draining, and the zone's queries come back.
+        q.update(0, &[]).expect("update");
+        q.update(1, &[]).expect("update");
+        assert!(q.socket(0).draining);
+        client.send(&query(7, "x.victim.test.")).expect("send");
+        let back = [queued(&workers[0]), queued(&workers[1])].concat();
+        assert_eq!(back, vec![7]);
+        q.drained(0);
+        assert_eq!(q.lock().sockets.len(), 2, "worker 1 still holds its socket");
+        q.drained(1);
+        assert!(q.lock().sockets.is_empty());
+        assert!(!q.lock().attached);
+        drop((qa, qb));
+        // The kernel's hash again, over the two workers' sockets only.
+        for id in 20..30 {
+            client.send(&query(id, "x.victim.test.")).expect("send");
+        }
+        let total = queued(&workers[0]).len() + queued(&workers[1]).len();
+        assert_eq!(total, 10);
     }
 }
