@@ -39,7 +39,9 @@
 
 use candor_answer::{AliasTable, SignedAlias};
 use candor_wire::{Class, Rtype};
-use candor_zone::{ALIAS, Lookup, NodeId, POOL, REGIONAL, Zone, ZoneSet, is_private_type};
+use candor_zone::{
+    ALIAS, Lookup, NodeId, OwnedRecord, POOL, REGIONAL, Zone, ZoneSet, is_private_type,
+};
 
 /// Longest CNAME chain followed from an ALIAS target, as the answer path
 /// does.
@@ -242,6 +244,30 @@ pub fn stands_in(zone: &Zone, owner: &[u8], rtype: Rtype, rdata: &[u8]) -> bool 
     let has = |t: Rtype| sets.iter().any(|s| s.rtype == t);
     covered == Rtype::CNAME && has(POOL)
         || covered == Rtype::NSEC && zone.signed().is_some() && has(ALIAS)
+}
+
+/// Every record of `zone` as a standard secondary receives it (see the
+/// module docs), the SOA first: what an AXFR carries, as records, for
+/// whole-zone work off the query path (`candor dnssec export`).
+pub fn standard_records(zone: &Zone, resolver: Resolver<'_>) -> Vec<OwnedRecord> {
+    let mut all = vec![crate::journal::zone_soa(zone)];
+    let mut tails = Vec::new();
+    for id in 0..zone.node_count() as NodeId {
+        tails.clear();
+        node_records(zone, id, resolver, Records::All, &mut tails);
+        let owner = zone.name_bytes(id);
+        let mut rest = &tails[..];
+        while let Some((rtype, ttl, rdata, len)) = next_tail(rest) {
+            all.push(OwnedRecord {
+                owner: owner.into(),
+                rtype,
+                ttl,
+                rdata: rdata.into(),
+            });
+            rest = &rest[len..];
+        }
+    }
+    all
 }
 
 /// How many RR tails a block of tails holds.

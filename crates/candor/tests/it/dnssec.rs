@@ -38,7 +38,7 @@ fn stderr(out: &Output) -> String {
 
 /// Whether `dnssec-verify` accepts a zone file (`None` when it is missing
 /// and `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping).
-fn dnssec_verify(dir: &TempDir, text: &str) -> Option<(bool, String)> {
+pub(crate) fn dnssec_verify(dir: &TempDir, text: &str) -> Option<(bool, String)> {
     if std::process::Command::new("dnssec-verify")
         .arg("-V")
         .output()

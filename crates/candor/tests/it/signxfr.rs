@@ -8,7 +8,8 @@
 //! only the zone's DS and asking a secondary, validates them; the AXFR
 //! passes `ldns-verify-zone`; and when the ALIAS target moves (outside,
 //! or inside the zone), the secondaries get the new signed addresses by
-//! IXFR after a NOTIFY.
+//! IXFR after a NOTIFY. `candor dnssec export` of a zone with a POOL is
+//! that view too, and verifies.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use candor_wire::Rtype;
 
-use crate::dnssec::{Validator, ask_do, ok, unbound_path, wait_signed};
+use crate::dnssec::{Validator, ask_do, dnssec_verify, ok, unbound_path, wait_signed};
+use crate::store::cli;
 use crate::support::{Candor, KnotServer, TempDir, free_port};
 use crate::xfr::{KEY, Kind, Secondary, add_key, knot_tools, serial};
 
@@ -342,4 +344,81 @@ fn secondaries_serve_signed_alias_pool_and_url_answers_that_validate() {
             logs()
         );
     }
+}
+
+/// `candor dnssec export` of a signed zone with a POOL writes what
+/// standard secondaries get (the CNAME to the first member, with that
+/// member's RRSIG): `dnssec-verify` and `ldns-verify-zone` accept it. A
+/// zone with an ALIAS is refused, pointing at a transfer from `candor
+/// serve`, which holds its signed answers.
+#[test]
+fn dnssec_export_of_a_zone_with_a_pool_verifies() {
+    let Some(ldns) = ldns_verify_zone() else {
+        return;
+    };
+    let dir = TempDir::new("signxfr-export");
+    let data = dir.path().join("data");
+    ok(&data, &["init", "--email", "ops@example.org"]);
+    ok(&data, &["zone", "create", "example.com"]);
+    for args in [
+        &["www", "A", "192.0.2.1"][..],
+        &["www2", "A", "192.0.2.2"],
+        &["pool", "POOL", "www.example.com"],
+        &["pool", "POOL", "www2.example.com"],
+    ] {
+        let mut all = vec!["record", "add", "example.com"];
+        all.extend_from_slice(args);
+        ok(&data, &all);
+    }
+    ok(&data, &["dnssec", "enable", "example.com"]);
+    let text = ok(&data, &["dnssec", "export", "example.com"]);
+    let flat: String = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+        .collect();
+    assert!(
+        flat.contains("pool.example.com. 3600 IN CNAME www.example.com.\n")
+            && flat.contains("pool.example.com. 3600 IN RRSIG CNAME 13 3 3600 ")
+            && !flat.contains("TYPE65303"),
+        "{text}"
+    );
+    assert_eq!(
+        flat.matches("IN RRSIG CNAME").count(),
+        1,
+        "one member's signature: {text}"
+    );
+    if let Some((verified, log)) = dnssec_verify(&dir, &text) {
+        assert!(verified, "dnssec-verify:\n{log}\n{text}");
+    }
+    let file = dir.write("export.zone", &text);
+    let check = Command::new(ldns)
+        .arg(&file)
+        .output()
+        .expect("run ldns-verify-zone");
+    assert!(
+        check.status.success(),
+        "ldns-verify-zone:\n{}{}\n{text}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    ok(
+        &data,
+        &[
+            "record",
+            "add",
+            "example.com",
+            "app",
+            "ALIAS",
+            "www.example.org",
+        ],
+    );
+    let out = cli(&data, &["dnssec", "export", "example.com"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("ALIAS record at app.example.com.")
+            && err.contains("AXFR"),
+        "{err}"
+    );
 }
