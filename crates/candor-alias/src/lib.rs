@@ -138,7 +138,9 @@ pub type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
 /// `table` current. `enabled` is the run-time switch. With `bump` (zone
 /// transfers are configured), a target whose addresses change gives every
 /// zone pointing at it a new serial, published with `bump`, so standard
-/// secondaries get the new flattened addresses by IXFR after a NOTIFY.
+/// secondaries get the new flattened addresses by IXFR after a NOTIFY;
+/// so does a signed zone whose ALIAS answers were signed anew, since
+/// secondaries get them with the signer's signatures.
 /// ALIAS owners of signed zones in `zones` (the served set) get their
 /// answers signed when they change (see [`sign`]); with no `upstreams`
 /// only targets inside the served zones have answers.
@@ -291,14 +293,23 @@ pub async fn run(
                 });
             }
         }
-        changed |= sign_changed(&store, &zones, &targets, &mut signer).await;
+        let (sign_change, resigned) = sign_changed(&store, &zones, &targets, &mut signer).await;
+        changed |= sign_change;
         if changed {
             publish(&targets, &signer, &table);
         }
-        if let Some(bump) = &bump
-            && !moved.is_empty()
-        {
-            bump_zones(&store, bump, moved).await;
+        if let Some(bump) = &bump {
+            let mut bumped = Vec::new();
+            if !moved.is_empty() {
+                bumped = bump_zones(&store, bump, moved).await;
+            }
+            let resigned: Vec<String> = resigned
+                .into_iter()
+                .filter(|z| !bumped.contains(z))
+                .collect();
+            if !resigned.is_empty() {
+                bump_signed_zones(&store, bump, resigned).await;
+            }
         }
         let cached = targets.values().filter(|t| t.entry.is_some()).count();
         stats.targets.store(targets.len() as u64, Ordering::Relaxed);
@@ -321,8 +332,8 @@ fn same_addresses(a: &AliasEntry, b: &AliasEntry) -> bool {
 
 /// Gives every zone pointing at one of the `moved` targets a new serial
 /// and publishes it (after the new table is in place, so the transfer
-/// journal flattens with the new addresses).
-async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) {
+/// journal flattens with the new addresses). Returns the zones' names.
+async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) -> Vec<String> {
     let (st, targets) = (store.clone(), moved.clone());
     match tokio::task::spawn_blocking(move || st.bump_alias_zones(&targets)).await {
         Ok(Ok(changes)) => {
@@ -335,11 +346,44 @@ async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) {
                 );
                 bump(change);
             }
+            changes.into_iter().map(|c| c.zone.name).collect()
         }
         Ok(Err(e)) => {
-            tracing::error!(targets = ?moved, "cannot give zones of changed ALIAS targets a new serial: {e}")
+            tracing::error!(targets = ?moved, "cannot give zones of changed ALIAS targets a new serial: {e}");
+            Vec::new()
         }
-        Err(e) => tracing::error!("cannot give zones of changed ALIAS targets a new serial: {e}"),
+        Err(e) => {
+            tracing::error!("cannot give zones of changed ALIAS targets a new serial: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Gives the signed zones whose ALIAS answers were just signed anew
+/// (`zones`, as the store names them) a new serial and publishes it,
+/// after the table with the new answers is in place: standard secondaries
+/// get ALIAS owners' addresses with the signer's signatures in transfers
+/// (`candor_xfr::view`), so new signatures need a new version for them.
+/// That version changes nothing the signer reads, so it signs nothing.
+async fn bump_signed_zones(store: &Arc<Store>, bump: &Publish, zones: Vec<String>) {
+    let (st, names) = (store.clone(), zones.clone());
+    match tokio::task::spawn_blocking(move || st.bump_signed_alias_zones(&names)).await {
+        Ok(Ok(changes)) => {
+            for change in &changes {
+                tracing::info!(
+                    zone = %change.zone.name,
+                    serial = change.zone.serial,
+                    "ALIAS answers signed anew: new serial for secondaries"
+                );
+                bump(change);
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::error!(zones = ?zones, "cannot give zones with newly signed ALIAS answers a new serial: {e}")
+        }
+        Err(e) => {
+            tracing::error!("cannot give zones with newly signed ALIAS answers a new serial: {e}")
+        }
     }
 }
 
@@ -360,14 +404,15 @@ fn publish(targets: &HashMap<String, Target>, signer: &sign::Signer, table: &Sha
 
 /// Signs the ALIAS answers of signed zones that changed (see [`sign`]),
 /// with keys read from the store, on a blocking thread; whether any
-/// published answer changed. The keys are used and dropped here, never
+/// published answer changed, and the zones (as the store names them)
+/// with a newly signed answer. The keys are used and dropped here, never
 /// logged.
 async fn sign_changed(
     store: &Arc<Store>,
     zones: &Arc<ArcSwap<ZoneSet>>,
     targets: &HashMap<String, Target>,
     signer: &mut sign::Signer,
-) -> bool {
+) -> (bool, Vec<String>) {
     let served = zones.load_full();
     let resolved = |wire: &[u8]| {
         let name = Name::from_wire(wire).ok()?.to_string();
@@ -377,7 +422,7 @@ async fn sign_changed(
     let at = unix_now();
     let (wants, dropped) = signer.plan(&served, &resolved, at);
     if wants.is_empty() {
-        return dropped;
+        return (dropped, Vec::new());
     }
     let st = store.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -402,12 +447,16 @@ async fn sign_changed(
     })
     .await;
     let Ok(results) = result else {
-        return dropped;
+        return (dropped, Vec::new());
     };
     let mut changed = dropped;
+    let mut resigned: Vec<String> = Vec::new();
     for (want, signed) in results {
         match signed {
             Ok(s) => {
+                if !resigned.contains(&want.zone) {
+                    resigned.push(want.zone.clone());
+                }
                 signer.complete(want, at, s);
                 changed = true;
             }
@@ -422,7 +471,7 @@ async fn sign_changed(
             }
         }
     }
-    changed
+    (changed, resigned)
 }
 
 /// Seconds since the epoch.

@@ -86,4 +86,55 @@ impl Store {
             Ok(changes)
         })
     }
+
+    /// Moves each zone named in `zones` (lower case, no final dot) to its
+    /// next serial because the ALIAS signer made new signed answers for
+    /// it (docs/dnssec.md, "Synthesized answers"): standard secondaries
+    /// receive ALIAS owners' addresses with those signatures, and a new
+    /// serial is how they learn of new ones (new addresses, an owner
+    /// signed for the first time, signatures refreshed before they
+    /// expire). One transaction; an audit entry per zone; names of zones
+    /// that no longer exist are skipped. Returns the changes to publish.
+    pub fn bump_signed_alias_zones(&self, zones: &[String]) -> Result<Vec<ZoneChange>, StoreError> {
+        if zones.is_empty() {
+            return Ok(Vec::new());
+        }
+        let actor = Actor {
+            token_id: None,
+            via: "system",
+            remote: None,
+        };
+        self.write(|tx| {
+            let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
+            let at = now();
+            let mut changes = Vec::with_capacity(zones.len());
+            for name in zones {
+                let found = {
+                    let mut stmt = tx.prepare_cached(&sql)?;
+                    stmt.query_map(params![name], zone_from_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                for mut zone in found {
+                    zones::bump_serial(tx, &self.config, &mut zone, at)?;
+                    let change = zones::compile_change(tx, &zone, &self.config)?;
+                    audit(
+                        tx,
+                        &Audit {
+                            account_id: zone.account_id,
+                            actor: &actor,
+                            action: "zone.alias_refresh",
+                            target: &zone.name,
+                            detail: &format!(
+                                "ALIAS answers signed anew: serial {} for secondaries",
+                                zone.serial
+                            ),
+                            at,
+                        },
+                    )?;
+                    changes.push(change);
+                }
+            }
+            Ok(changes)
+        })
+    }
 }

@@ -898,6 +898,10 @@ fn a_step_removes_what_secondaries_were_sent() {
 
 mod candor;
 
+//----------- Signed zones with private types ---------------------------------
+
+mod signed;
+
 //----------- Compaction ------------------------------------------------------
 
 /// `www.example.` moved to 192.0.2.`last` and the SOA at `serial`: the

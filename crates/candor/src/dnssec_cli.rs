@@ -205,35 +205,31 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 .map_err(explain)?
                 .compiled
                 .with_context(|| format!("zone {} does not compile", info.name))?;
-            // ALIAS and POOL answers are made per query; a file cannot hold
-            // them, and the chain lists the types they answer, so a file
-            // without them would contradict its own NSEC records.
-            if let Some(r) = compiled
-                .records()
-                .find(|r| candor_zone::is_private_type(r.rtype))
-            {
+            // ALIAS answers are the target's addresses signed by the ALIAS
+            // task of `candor serve` (docs/dnssec.md, "Synthesized
+            // answers"): only a transfer from it carries them.
+            if let Some(r) = compiled.records().find(|r| r.rtype == candor_zone::ALIAS) {
                 let owner = candor_wire::Name::from_wire(r.owner)
                     .map_or_else(|_| info.name.clone(), |n| n.to_string());
-                let kind = if r.rtype == candor_zone::ALIAS {
-                    "ALIAS"
-                } else {
-                    "POOL"
-                };
                 anyhow::bail!(
-                    "{} has a{} {kind} record at {owner}: its answers are made per query and \
-                     cannot be exported signed yet (docs/dnssec.md, \"Synthesized answers\")",
+                    "{} has an ALIAS record at {owner}: its signed addresses are made by \
+                     `candor serve`; transfer the zone from it (AXFR, `--xfr-allow`) instead",
                     info.name,
-                    if kind == "ALIAS" { "n" } else { "" },
                 );
             }
             // The store compiles a zone with keys signed, so the zone
-            // holds its signatures already: the ones being served.
-            let signed = candor_dnssec::SignedZone {
-                records: Vec::new(),
-                chain: Vec::new(),
-                signatures: 0,
+            // holds its signatures already: the ones being served. The
+            // file is what standard secondaries get (`candor_xfr::view`):
+            // a POOL is the CNAME to its first member with that member's
+            // RRSIGs.
+            let zones = candor_zone::ZoneSet::from_zones(vec![compiled.clone()]);
+            let aliases = candor_answer::AliasTable::default();
+            let resolver = candor_xfr::view::Resolver {
+                zones: &zones,
+                aliases: &aliases,
             };
-            let text = candor_dnssec::zone_text(&compiled, &signed);
+            let records = candor_xfr::view::standard_records(&compiled, resolver);
+            let text = candor_dnssec::records_text(compiled.apex(), records);
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
                 .context("cannot write to stdout")?;
         }

@@ -21,7 +21,7 @@ use crate::support::{
 };
 
 /// Runs the CLI and requires success; returns standard output.
-fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &std::path::Path, args: &[&str]) -> String {
     let out = cli(dir, args);
     assert!(
         out.status.success(),
@@ -38,7 +38,7 @@ fn stderr(out: &Output) -> String {
 
 /// Whether `dnssec-verify` accepts a zone file (`None` when it is missing
 /// and `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping).
-fn dnssec_verify(dir: &TempDir, text: &str) -> Option<(bool, String)> {
+pub(crate) fn dnssec_verify(dir: &TempDir, text: &str) -> Option<(bool, String)> {
     if std::process::Command::new("dnssec-verify")
         .arg("-V")
         .output()
@@ -221,18 +221,18 @@ fn dnssec_enable_status_export_and_disable() {
 /// Unbound as a validating resolver on a free port, trusting `anchor` (a
 /// DS record in presentation form) for example.com and asking the server
 /// at `auth` for that zone; killed on drop.
-struct Validator {
+pub(crate) struct Validator {
     /// The process (dropped first: killed before the directory goes).
     _process: Process,
     /// Where it answers.
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// Its configuration and log.
     _dir: TempDir,
 }
 
 impl Validator {
     /// Starts unbound and waits until it answers.
-    fn start(unbound: &Path, auth: SocketAddr, anchor: &str) -> Validator {
+    pub(crate) fn start(unbound: &Path, auth: SocketAddr, anchor: &str) -> Validator {
         Validator::start_for(unbound, auth, anchor, &["example.com."], "")
     }
 
@@ -397,7 +397,7 @@ fn a_validating_resolver_accepts_the_signed_export() {
 
 /// Unbound's path, or `None` when it is missing and
 /// `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping.
-fn unbound_path() -> Option<&'static Path> {
+pub(crate) fn unbound_path() -> Option<&'static Path> {
     let unbound = Path::new("/usr/sbin/unbound");
     if unbound.is_file() {
         return Some(unbound);
@@ -720,7 +720,12 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
 
 /// Asks `addr` a DO=1 question (RD as given): the rcode, the AD bit, and
 /// the answer section's records of the type asked (rendered) and RRSIGs.
-fn ask_do(addr: SocketAddr, name: &str, rtype: Rtype, rd: bool) -> (u16, bool, Vec<String>, usize) {
+pub(crate) fn ask_do(
+    addr: SocketAddr,
+    name: &str,
+    rtype: Rtype,
+    rd: bool,
+) -> (u16, bool, Vec<String>, usize) {
     let mut q = Query::new(name, rtype).edns(Edns {
         dnssec_ok: true,
         ..Edns::with_payload(1232)
@@ -742,7 +747,7 @@ fn ask_do(addr: SocketAddr, name: &str, rtype: Rtype, rd: bool) -> (u16, bool, V
 
 /// Polls `candor` (DO=1, up to 10 s) until `name`/`rtype` answers `want`
 /// with an RRSIG: the ALIAS signer has published it.
-fn wait_signed(candor: &Candor, name: &str, rtype: Rtype, want: &[&str]) {
+pub(crate) fn wait_signed(candor: &Candor, name: &str, rtype: Rtype, want: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (rcode, _, data, sigs) = ask_do(candor.addr(), name, rtype, false);

@@ -24,6 +24,7 @@ mod packaging;
 mod regions;
 mod secondary;
 mod server;
+mod signxfr;
 mod status;
 mod status_cli;
 mod status_stress;
