@@ -18,8 +18,10 @@
 //! queries wait behind nothing but each other, and what overflows is the
 //! flood's own queue.
 //!
-//! When no worker sheds any more, the program keeps everything on the
-//! workers' own sockets, each worker drains its quarantine socket, and
+//! When no worker has shed anything for [`LINGER`] (a worker's shedding
+//! pauses for a window now and then during a flood, and a quarantine that
+//! closed then let the flood back into everyone's queue), the program
+//! keeps everything on the workers' own sockets, each worker drains its quarantine socket, and
 //! the last one done closes them and removes the program: a server that
 //! is not shedding runs exactly as before (no program, one socket per
 //! worker). Nothing here runs per packet: a worker calls in when its
@@ -31,8 +33,12 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use candor_traffic::filter::{self, ALWAYS, Rule};
+
+/// How long steering outlasts the last shed rule.
+pub(crate) const LINGER: Duration = Duration::from_secs(3);
 
 /// The quarantine of one address's workers.
 pub(crate) struct Quarantine {
@@ -66,6 +72,8 @@ struct State {
     drained: Vec<bool>,
     /// Whether a steering program is attached to the group.
     attached: bool,
+    /// Since when no worker sheds anything while `steered` still steers.
+    idle_since: Option<Instant>,
 }
 
 /// What a worker reads besides its own socket.
@@ -116,18 +124,46 @@ impl Quarantine {
         }
     }
 
-    /// Worker `worker`'s kernel rules changed to `rules`: steers what the
-    /// workers shed, together, into the quarantine (binding its sockets
-    /// first), or stops steering when no worker sheds anything.
-    pub(crate) fn update(&self, worker: usize, rules: &[Rule]) -> io::Result<()> {
+    /// Worker `worker`'s kernel rules changed to `rules` (at `now`): steers
+    /// what the workers shed, together, into the quarantine (binding its
+    /// sockets first); when no worker sheds anything, keeps steering as it
+    /// was until [`Quarantine::tick`] finds that lasted [`LINGER`].
+    pub(crate) fn update(&self, worker: usize, rules: &[Rule], now: Instant) -> io::Result<()> {
         let mut state = self.lock();
         if let Some(plan) = state.plans.get_mut(worker) {
             *plan = rules.to_vec();
         }
         let wanted = union(&state.plans);
+        if wanted.is_empty() {
+            if !state.steered.is_empty() && state.idle_since.is_none() {
+                state.idle_since = Some(now);
+            }
+            return Ok(());
+        }
+        state.idle_since = None;
         if wanted == state.steered {
             return Ok(());
         }
+        self.steer(&mut state, wanted)
+    }
+
+    /// Called by the workers every window (100 ms): stops steering once no
+    /// worker has shed anything for [`LINGER`].
+    pub(crate) fn tick(&self, now: Instant) -> io::Result<()> {
+        let mut state = self.lock();
+        match state.idle_since {
+            Some(since) if now.saturating_duration_since(since) >= LINGER => {
+                state.idle_since = None;
+                self.steer(&mut state, Vec::new())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Attaches the steering program for `wanted` (binding the quarantine
+    /// sockets first), or, when it is empty, the one that steers nothing
+    /// and starts the draining.
+    fn steer(&self, state: &mut State, wanted: Vec<Rule>) -> io::Result<()> {
         if wanted.is_empty() {
             // Nothing more goes in; the workers drain what is there.
             let program = filter::steering(&[], self.workers as u32);
@@ -301,8 +337,10 @@ mod tests {
                 .to_vec(),
             admit: 1 << 30,
         };
+        let now = std::time::Instant::now();
         let generation = q.generation();
-        q.update(1, std::slice::from_ref(&victim)).expect("update");
+        q.update(1, std::slice::from_ref(&victim), now)
+            .expect("update");
         assert_ne!(q.generation(), generation);
         let (a, b) = (q.socket(0), q.socket(1));
         let (qa, qb) = (a.socket.expect("a socket"), b.socket.expect("a socket"));
@@ -320,11 +358,19 @@ mod tests {
         assert_eq!(quarantined, vec![0, 1, 2, 3]);
         // The other worker sheds it too: the same program, nothing changes.
         let generation = q.generation();
-        q.update(0, std::slice::from_ref(&victim)).expect("update");
+        q.update(0, std::slice::from_ref(&victim), now)
+            .expect("update");
         assert_eq!(q.generation(), generation);
-        // Both stop: draining, and the zone's queries come back.
-        q.update(0, &[]).expect("update");
-        q.update(1, &[]).expect("update");
+        // Both stop: the zone stays quarantined for a while (a pause in
+        // the shedding), then the workers drain and its queries come back.
+        q.update(0, &[], now).expect("update");
+        q.update(1, &[], now).expect("update");
+        q.tick(now + super::LINGER / 2).expect("tick");
+        assert!(!q.socket(0).draining);
+        client.send(&query(6, "x.victim.test.")).expect("send");
+        let still = [queued(&qa), queued(&qb)].concat();
+        assert_eq!(still, vec![6]);
+        q.tick(now + super::LINGER).expect("tick");
         assert!(q.socket(0).draining);
         client.send(&query(7, "x.victim.test.")).expect("send");
         let back = [queued(&workers[0]), queued(&workers[1])].concat();

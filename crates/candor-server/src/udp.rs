@@ -541,9 +541,15 @@ impl Worker {
                     t.count_cpu(new.saturating_sub(old));
                 }
                 *probes = (counter, cpu);
-                // And what its quarantine socket dropped.
-                if let Some(s) = split.as_mut() {
+                // And what its quarantine socket dropped; and the
+                // quarantine closes once nothing has been shed for a while.
+                if let Some(s) = split.as_mut()
+                    && s.socket.is_some()
+                {
                     t.count_kernel_drops(s.drops());
+                    if let Err(e) = s.shared.tick(now) {
+                        tracing::warn!(worker = self.index, error = %e, "cannot stop steering to the quarantine sockets");
+                    }
                 }
             }
             if let Some(report) = t.roll(now) {
@@ -561,7 +567,7 @@ impl Worker {
                         {
                             tracing::warn!(worker = self.index, error = %e, "cannot filter the quarantine socket");
                         }
-                        if let Err(e) = s.shared.update(self.local, &rules) {
+                        if let Err(e) = s.shared.update(self.local, &rules, now) {
                             tracing::warn!(
                                 worker = self.index,
                                 error = %e,
