@@ -42,7 +42,7 @@ pub use stats::{
 pub use tcp::{
     ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
 };
-pub use udp::{UdpConfig, UdpWorkers, bind_udp};
+pub use udp::{BACKGROUND_NICE, UdpConfig, UdpWorkers, bind_udp, yield_to_udp_workers};
 pub use xfr::{SecondarySide, Transfers, XfrSnapshot, XfrStats, follow_zones, run_notifier};
 
 /// The zones being served, replaced as a whole when anything changes.

@@ -339,6 +339,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot listen on udp {addr}"))?,
         );
     }
+    // Everything else yields the CPU to the UDP workers (threads started
+    // from here on inherit it).
+    if let Err(e) = candor_server::yield_to_udp_workers() {
+        tracing::warn!(error = %e, "cannot lower the priority of the non-UDP threads");
+    }
 
     // Background compaction of the versions record writes patch
     // (docs/incremental.md): a thread of its own, so no write and no
