@@ -19,6 +19,12 @@
 //!   arrive here by zone and make the zone's check due at once.
 //! - An expired zone leaves the served set and joins the list the
 //!   listeners answer SERVFAIL for, until a primary answers again.
+//! - IXFRs patch the zone held; once its overlay holds
+//!   `--compact-overlay-names` names (1,024), the zone's task compacts
+//!   it in the background as the primary's `Compactor` does
+//!   (`candor_xfr::compaction`): a fresh compile on a blocking thread,
+//!   the IXFRs applied meanwhile caught up, then held and served in its
+//!   place at the same serial, so no IXFR waits for a full compile.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
@@ -37,9 +43,10 @@ use candor_xfr::client::{
     Ask, ClientError, Exchange, Progress, Received, Soa, apply_steps_patched, build_full, is_newer,
     soa_record,
 };
+use candor_xfr::compaction::Compaction;
 use candor_xfr::refresh::{Action, Checked, Refresh};
 use candor_xfr::secondary::{Primaries, PrimaryServer};
-use candor_zone::Zone;
+use candor_zone::{Zone, ZoneError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
@@ -103,6 +110,9 @@ pub(crate) struct Shared {
     pub(crate) stop: watch::Receiver<bool>,
     /// This server's region (`--region`): the REGIONAL records it serves.
     pub(crate) region: Option<String>,
+    /// Names in a held zone's overlay at which it is compacted
+    /// (`--compact-overlay-names`; 0: never).
+    pub(crate) compact_overlay_names: usize,
 }
 
 impl Shared {
@@ -367,7 +377,25 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
     // The last problem logged as a warning: the same one again (every
     // retry while a primary is down) is logged at debug level.
     let mut last_problem: Option<String> = None;
+    // The compaction compiling in the background, if any.
+    let mut compacting: Option<Compacting> = None;
+    // A version whose compaction came to nothing: not tried again.
+    let mut skip: Option<std::sync::Weak<Zone>> = None;
     loop {
+        if compacting.is_none()
+            && let Some(held) = &current
+            && shared.compact_overlay_names > 0
+            && !skip
+                .as_ref()
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(held)))
+            && let Some(c) = Compaction::due(held, shared.compact_overlay_names)
+        {
+            compacting = Some(tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let made = c.compile();
+                (c, made, started)
+            }));
+        }
         let now = unix_now();
         match refresh.poll(now) {
             Action::Check => {
@@ -423,11 +451,94 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
                         Some(()) => refresh.on_notify(unix_now()),
                         None => return,
                     },
+                    done = async {
+                        match compacting.as_mut() {
+                            Some(task) => task.await,
+                            None => std::future::pending().await,
+                        }
+                    }, if compacting.is_some() => {
+                        compacting = None;
+                        match done {
+                            Ok((c, made, started)) => {
+                                let serve = !catalog && !expired && shared.active(&zone);
+                                let from = Arc::downgrade(c.from());
+                                if !compacted(&shared, &zone, c, made, started, &mut current, serve)
+                                    .await
+                                {
+                                    skip = Some(from);
+                                }
+                            }
+                            Err(e) => tracing::error!(%zone, "the compaction failed: {e}"),
+                        }
+                    }
                     _ = stop.changed() => return,
                 }
             }
         }
     }
+}
+
+/// A compaction compiling on a blocking thread: the compaction, the
+/// fresh compile and when it started.
+type Compacting =
+    tokio::task::JoinHandle<(Compaction, Result<Zone, Vec<ZoneError>>, std::time::Instant)>;
+
+/// Holds (and with `serve`, serves) the compacted zone in place of the
+/// zone held, the IXFRs applied while it compiled caught up; a full
+/// transfer meanwhile drops it. Whether it is held.
+async fn compacted(
+    shared: &Shared,
+    zone: &Name,
+    c: Compaction,
+    made: Result<Zone, Vec<ZoneError>>,
+    started: std::time::Instant,
+    current: &mut Option<Arc<Zone>>,
+    serve: bool,
+) -> bool {
+    let names = c.from().overlay_names();
+    let made = match made {
+        Ok(z) => z,
+        Err(errors) => {
+            // A version that was served does not compile: a bug.
+            let first = errors.first().map(|e| e.message.clone());
+            tracing::error!(%zone, "compaction failed: {}", first.unwrap_or_default());
+            return false;
+        }
+    };
+    let compile_ms = started.elapsed().as_millis() as u64;
+    let Some(held) = current.clone() else {
+        return false;
+    };
+    let new = match c.finish(made, &held) {
+        Ok(z) => Arc::new(z),
+        Err(e) => {
+            tracing::debug!(%zone, "compaction dropped: {e}");
+            return false;
+        }
+    };
+    if serve {
+        let (view, region) = (new.clone(), shared.region.clone());
+        match tokio::task::spawn_blocking(move || view_of(region.as_deref(), &view)).await {
+            Ok(view) => shared.publisher.serve_other(view),
+            Err(e) => {
+                tracing::error!(%zone, "cannot make the zone's view: {e}");
+                return false;
+            }
+        }
+    }
+    // The old version (maybe the last hold on the old base) is freed off
+    // the runtime: freeing a big zone takes a while.
+    let old = current.replace(new);
+    drop(tokio::task::spawn_blocking(move || drop(old)));
+    tracing::info!(
+        %zone,
+        serial = held.serial(),
+        names,
+        compile_ms,
+        ms = started.elapsed().as_millis() as u64,
+        "compacted the secondary zone's overlay into a new base"
+    );
+    true
 }
 
 /// Adds `zone` to or removes it from the expired list.
