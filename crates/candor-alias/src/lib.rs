@@ -227,15 +227,16 @@ pub async fn run(
                 let mut s = std::mem::take(&mut served);
                 let read = Arc::clone(&set);
                 if let Ok((s, names)) = tokio::task::spawn_blocking(move || {
-                    s.update(&read);
-                    let names = s.outside(&read);
+                    let names = s.update(&read).then(|| s.outside(&read));
                     (s, names)
                 })
                 .await
                 {
                     served = s;
-                    names_changed |= names != served_names;
-                    served_names = names;
+                    if let Some(names) = names {
+                        names_changed |= names != served_names;
+                        served_names = names;
+                    }
                     last_set = Some(set);
                 }
             }

@@ -42,16 +42,16 @@ pub struct ServedTargets {
 
 impl ServedTargets {
     /// Reads the zones of `set` that are new or changed since the last
-    /// call and forgets those no longer served; whether any zone's
-    /// targets changed.
+    /// call and forgets those no longer served; whether [`outside`]
+    /// may now say something else (a zone's targets changed, or a zone
+    /// came or went, which moves names in or out of the served zones).
+    ///
+    /// [`outside`]: Self::outside
     pub fn update(&mut self, set: &ZoneSet) -> bool {
         let served: HashSet<&[u8]> = set.zones().iter().map(|z| z.apex().as_wire()).collect();
-        let mut changed = false;
-        self.zones.retain(|apex, f| {
-            let keep = served.contains(&**apex);
-            changed |= !keep && !f.targets.is_empty();
-            keep
-        });
+        let before = self.zones.len();
+        self.zones.retain(|apex, _| served.contains(&**apex));
+        let mut changed = self.zones.len() != before;
         for zone in set.zones() {
             let apex = zone.apex().as_wire();
             match self.zones.get_mut(apex) {
@@ -74,7 +74,7 @@ impl ServedTargets {
                 None => {
                     let targets = walk(zone);
                     self.walks += 1;
-                    changed |= !targets.is_empty();
+                    changed = true;
                     self.zones.insert(
                         apex.into(),
                         Followed {
@@ -90,7 +90,10 @@ impl ServedTargets {
 
     /// The targets of the followed zones that no zone of `set` holds,
     /// lower-case without the final dot (as `Store::alias_targets` gives
-    /// them), sorted.
+    /// them), sorted. Costs every target: ask after [`update`] says
+    /// something changed.
+    ///
+    /// [`update`]: Self::update
     pub fn outside(&self, set: &ZoneSet) -> Vec<String> {
         let mut out: Vec<String> = self
             .zones
