@@ -40,8 +40,8 @@ use candor_publish::{Publisher, read_zone_copy, write_zone_copy};
 use candor_wire::Name;
 use candor_xfr::KeyRing;
 use candor_xfr::client::{
-    Ask, ClientError, Exchange, Progress, Received, Soa, apply_steps_patched, build_full, is_newer,
-    soa_record,
+    Ask, ClientError, Exchange, Progress, Received, Soa, Step, apply_steps_patched, build_full,
+    is_newer, soa_record,
 };
 use candor_xfr::compaction::Compaction;
 use candor_xfr::refresh::{Action, Checked, Refresh};
@@ -130,7 +130,34 @@ fn serve_view(publisher: &Publisher, region: Option<&str>, held: &Arc<Zone>) {
 
 /// This server's view of the zone held (see [`serve_view`]).
 fn view_of(region: Option<&str>, held: &Arc<Zone>) -> Arc<Zone> {
-    match candor_xfr::regional::regional_view(held, region) {
+    logged_view(
+        region,
+        held,
+        candor_xfr::regional::regional_view(held, region),
+    )
+}
+
+/// [`view_of`] `held`, which IXFR `steps` made from the zone whose view
+/// was `before`: `before` patched at the names they touch
+/// (`regional_view_after`, in proportion to the steps).
+fn view_after(
+    region: Option<&str>,
+    before: &Arc<Zone>,
+    held: &Arc<Zone>,
+    steps: &[Step],
+) -> Arc<Zone> {
+    let view = candor_xfr::regional::regional_view_after(before, held, steps, region);
+    logged_view(region, held, view)
+}
+
+/// The view made of `held`, or (logged) `held` itself when it does not
+/// compile; REGIONAL records left out are logged.
+fn logged_view(
+    region: Option<&str>,
+    held: &Arc<Zone>,
+    view: Result<(Arc<Zone>, usize), candor_xfr::client::ApplyError>,
+) -> Arc<Zone> {
+    match view {
         Ok((view, skipped)) => {
             if skipped > 0 {
                 tracing::warn!(
@@ -379,6 +406,9 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
     let mut last_problem: Option<String> = None;
     // The compaction compiling in the background, if any.
     let mut compacting: Option<Compacting> = None;
+    // The view served of `current`, once a transfer or a compaction made
+    // it here (the next IXFR patches it).
+    let mut view: Option<Arc<Zone>> = None;
     // A version whose compaction came to nothing: not tried again.
     let mut skip: Option<std::sync::Weak<Zone>> = None;
     loop {
@@ -404,6 +434,7 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
                     &zone,
                     &primaries,
                     &mut current,
+                    &mut view,
                     &mut last_problem,
                     !catalog,
                 )
@@ -462,8 +493,8 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
                             Ok((c, made, started)) => {
                                 let serve = !catalog && !expired && shared.active(&zone);
                                 let from = Arc::downgrade(c.from());
-                                if !compacted(&shared, &zone, c, made, started, &mut current, serve)
-                                    .await
+                                let held = (&mut current, &mut view);
+                                if !compacted(&shared, &zone, c, made, started, held, serve).await
                                 {
                                     skip = Some(from);
                                 }
@@ -492,7 +523,7 @@ async fn compacted(
     c: Compaction,
     made: Result<Zone, Vec<ZoneError>>,
     started: std::time::Instant,
-    current: &mut Option<Arc<Zone>>,
+    (current, view): (&mut Option<Arc<Zone>>, &mut Option<Arc<Zone>>),
     serve: bool,
 ) -> bool {
     let names = c.from().overlay_names();
@@ -516,10 +547,14 @@ async fn compacted(
             return false;
         }
     };
+    *view = None;
     if serve {
-        let (view, region) = (new.clone(), shared.region.clone());
-        match tokio::task::spawn_blocking(move || view_of(region.as_deref(), &view)).await {
-            Ok(view) => shared.publisher.serve_other(view),
+        let (held, region) = (new.clone(), shared.region.clone());
+        match tokio::task::spawn_blocking(move || view_of(region.as_deref(), &held)).await {
+            Ok(v) => {
+                shared.publisher.serve_other(v.clone());
+                *view = Some(v);
+            }
             Err(e) => {
                 tracing::error!(%zone, "cannot make the zone's view: {e}");
                 return false;
@@ -558,6 +593,7 @@ async fn check(
     zone: &Name,
     primaries: &[PrimaryServer],
     current: &mut Option<Arc<Zone>>,
+    view: &mut Option<Arc<Zone>>,
     last_problem: &mut Option<String>,
     serve: bool,
 ) -> Checked {
@@ -597,7 +633,7 @@ async fn check(
                     return Checked::UpToDate(held);
                 }
             }
-            Ok(Fetched::New(new, how, records)) => {
+            Ok(Fetched::New(new, how, records, steps)) => {
                 let Some(soa) = Soa::of_zone(&new) else {
                     continue;
                 };
@@ -606,12 +642,23 @@ async fn check(
                     // Left the catalog meanwhile.
                     return Checked::Failed;
                 }
+                // The view before (of the zone held) goes: a new one is
+                // made of the new zone, patched from it after an IXFR.
+                let before = view.take();
                 if serve {
                     let (held, region) = (new.clone(), shared.region.clone());
-                    match tokio::task::spawn_blocking(move || view_of(region.as_deref(), &held))
-                        .await
-                    {
-                        Ok(view) => shared.publisher.serve_other(view),
+                    let made = tokio::task::spawn_blocking(move || match (before, steps) {
+                        (Some(before), Some(steps)) => {
+                            view_after(region.as_deref(), &before, &held, &steps)
+                        }
+                        _ => view_of(region.as_deref(), &held),
+                    })
+                    .await;
+                    match made {
+                        Ok(v) => {
+                            shared.publisher.serve_other(v.clone());
+                            *view = Some(v);
+                        }
                         Err(e) => tracing::error!(%zone, "cannot make the zone's view: {e}"),
                     }
                 }
@@ -723,9 +770,10 @@ async fn soa_query(
 
 /// What a transfer brought.
 enum Fetched {
-    /// A new version: the zone, how it came (IXFR or AXFR) and how many
-    /// records the answer held.
-    New(Box<Zone>, &'static str, usize),
+    /// A new version: the zone, how it came (IXFR or AXFR), how many
+    /// records the answer held, and the IXFR steps applied to the zone
+    /// held to make it, if that is how it was made.
+    New(Box<Zone>, &'static str, usize, Option<Vec<Step>>),
     /// Nothing newer after all.
     Same,
 }
@@ -753,13 +801,14 @@ async fn fetch(
                 n,
             )) => {
                 let base = held.clone();
-                let applied = tokio::task::spawn_blocking(move || {
-                    apply_steps_patched(&base, &steps, &soa_record)
+                let (applied, steps) = tokio::task::spawn_blocking(move || {
+                    let applied = apply_steps_patched(&base, &steps, &soa_record);
+                    (applied, steps)
                 })
                 .await
                 .context("applying the IXFR")?;
                 match applied {
-                    Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n)),
+                    Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n, Some(steps))),
                     // Whatever the error, AXFR may still work: the steps
                     // may not start at the zone held, or the primary may
                     // have switched between the Candor view and the
@@ -775,7 +824,7 @@ async fn fetch(
                 let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
                     .await
                     .context("compiling the zone")??;
-                return Ok(Fetched::New(Box::new(z), "AXFR-style IXFR", n));
+                return Ok(Fetched::New(Box::new(z), "AXFR-style IXFR", n, None));
             }
             Ok((Received::Soa(_), _)) => {
                 tracing::debug!(%zone, %primary, "IXFR answered with the SOA alone; trying AXFR");
@@ -796,7 +845,7 @@ async fn fetch(
     let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
         .await
         .context("compiling the zone")??;
-    Ok(Fetched::New(Box::new(z), "AXFR", n))
+    Ok(Fetched::New(Box::new(z), "AXFR", n, None))
 }
 
 /// Sends one transfer request over TCP and reads its whole answer;

@@ -11,7 +11,7 @@ use super::*;
 use crate::client::{
     Ask, Exchange, Progress, Received, apply_steps_patched, build_full, soa_record,
 };
-use crate::regional::regional_view;
+use crate::regional::{regional_view, regional_view_after};
 
 /// A small deterministic random source (xorshift64*).
 struct Rng(u64);
@@ -78,14 +78,14 @@ fn random_kind(rng: &mut Rng) -> Kind {
 }
 
 /// A REGIONAL record (at the apex, RFC 3597 form) for `owner` A `last`,
-/// limited to `regions`.
-fn regional(owner: &str, last: u8, regions: &[&str]) -> String {
+/// limited to `regions`, with TTL `ttl`.
+fn regional(owner: &str, last: u8, regions: &[&str], ttl: u32) -> String {
     let owner = Name::from_text(owner, None).unwrap();
     let mut out = Vec::new();
     candor_zone::regional::encode(
         owner.as_wire(),
         Rtype::A,
-        300,
+        ttl,
         regions,
         &[192, 0, 2, last],
         &mut out,
@@ -96,7 +96,8 @@ fn regional(owner: &str, last: u8, regions: &[&str]) -> String {
 
 /// The generated zone's state: each name's content, the apex ALIAS, and
 /// the regional records (owner index among `r0`–`r3`, last octet, ams
-/// alone or ams and sv1).
+/// alone or ams and sv1, TTL 60 or 300: `r0` and `r1` also have global
+/// records of TTL 300, the same address as a regional one at times).
 #[derive(Clone, Debug)]
 struct State {
     /// `n0`–`n23`.
@@ -104,7 +105,7 @@ struct State {
     /// The apex's ALIAS target, if any.
     apex_alias: Option<String>,
     /// Regional A records at `r0`–`r3`.
-    regional: Vec<(usize, u8, bool)>,
+    regional: Vec<(usize, u8, bool, u32)>,
 }
 
 impl State {
@@ -128,7 +129,8 @@ impl State {
                     }
                 }
                 1 | 2 => {
-                    let r = (rng.below(4), rng.below(250) as u8, rng.below(2) == 0);
+                    let ttl = [60, 300][rng.below(2)];
+                    let r = (rng.below(4), rng.below(4) as u8, rng.below(2) == 0, ttl);
                     match self.regional.iter().position(|x| x.0 == r.0) {
                         Some(i) if rng.below(2) == 0 => drop(self.regional.remove(i)),
                         _ => self.regional.push(r),
@@ -146,7 +148,7 @@ impl State {
     fn text(&self, serial: u32) -> String {
         let mut t = format!(
             "$TTL 300\n@ SOA ns.example. hostmaster.example. {serial} 3600 600 86400 60\n\
-             @ NS ns.example.\nns A 192.0.2.53\nr0 TXT \"global\"\n"
+             @ NS ns.example.\nns A 192.0.2.53\nr0 TXT \"global\"\nr1 A 192.0.2.1\n"
         );
         if let Some(target) = &self.apex_alias {
             t.push_str(&format!("@ {}\n", private(65304, target)));
@@ -177,9 +179,9 @@ impl State {
                 Kind::Cname(target) => t.push_str(&format!("{owner} CNAME {target}\n")),
             }
         }
-        for (r, last, sv1) in &self.regional {
+        for (r, last, sv1, ttl) in &self.regional {
             let regions: &[&str] = if *sv1 { &["ams", "sv1"] } else { &["ams"] };
-            t.push_str(&regional(&format!("r{r}.example."), *last, regions));
+            t.push_str(&regional(&format!("r{r}.example."), *last, regions, *ttl));
         }
         t
     }
@@ -273,6 +275,10 @@ fn ixfr_with_private_types_patches_as_a_full_compile_reads() {
         };
         let mut held =
             Arc::new(build_full(&Name::from_text("example.", None).unwrap(), &records).unwrap());
+        // The ams view as a secondary in ams keeps it: patched by each
+        // IXFR's steps.
+        let mut ams = regional_view(&held, Some("ams")).unwrap().0;
+        let mut patched_views = 0;
         for round in 0..30 {
             // One to three versions between transfers.
             for _ in 0..1 + rng.below(3) {
@@ -306,7 +312,25 @@ fn ixfr_with_private_types_patches_as_a_full_compile_reads() {
                 regional_view(z, Some("ams")).map(|(v, n)| (lines(&v), answers(&v), n))
             };
             assert_eq!(view(&patched).ok(), view(&full).ok(), "ams view: {what}");
+            let (next, _) = regional_view_after(&ams, &patched, &steps, Some("ams")).unwrap();
+            let (whole, _) = regional_view(&full, Some("ams")).unwrap();
+            assert_eq!(
+                lines(&next),
+                lines(&whole),
+                "ams view after the steps: {what}"
+            );
+            assert_eq!(
+                answers(&next),
+                answers(&whole),
+                "ams view after the steps: {what}"
+            );
+            patched_views += usize::from(!Arc::ptr_eq(&next, &patched) && next.overlay_names() > 0);
+            ams = next;
             held = patched;
         }
+        assert!(
+            patched_views > 10,
+            "seed {seed}: {patched_views} views patched"
+        );
     }
 }
