@@ -9,7 +9,9 @@
 //!   has a newer serial, an IXFR over TCP (AXFR when nothing is held, when
 //!   the primary answers AXFR-style, or when the IXFR does not apply).
 //!   The new version is published, then written to its copy (0600,
-//!   atomically). A check that finds the same serial touches the copy.
+//!   atomically) by a task of the zone's own, so the next check does not
+//!   wait for the write. A check that finds the same serial touches the
+//!   copy.
 //! - Transfers ask for the Candor view (`Exchange::candor_view`): a
 //!   Candor primary then sends ALIAS, POOL and REGIONAL records as
 //!   themselves. The zone held (and written to its copy) is what the
@@ -388,7 +390,45 @@ fn reconcile(shared: &Arc<Shared>, catalog: &Name, zone: &Zone, servers: &[Prima
 }
 
 /// Keeps one secondary zone fresh until `stop` turns.
-async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::UnboundedReceiver<()>) {
+async fn run_zone(shared: Arc<Shared>, loaded: Loaded, notified: mpsc::UnboundedReceiver<()>) {
+    // The copy on disk is written by a task of its own: a transfer does
+    // not wait for the write (a second or more for a million records)
+    // before the next check; versions that arrive during a write are
+    // written once it is done, the newest only.
+    let (to_disk, pending) = watch::channel(None);
+    let writer = tokio::spawn(write_copies(shared.clone(), loaded.zone.clone(), pending));
+    follow_zone(shared, loaded, notified, to_disk).await;
+    // The last version handed over is written before the task ends.
+    let _ = writer.await;
+}
+
+/// Writes the copy of `zone` whenever [`follow_zone`] hands over a new
+/// version (the newest one when several came during a write), until it
+/// ends; not once the zone left its catalog.
+async fn write_copies(
+    shared: Arc<Shared>,
+    zone: Name,
+    mut pending: watch::Receiver<Option<Arc<Zone>>>,
+) {
+    while pending.changed().await.is_ok() {
+        let Some(new) = pending.borrow_and_update().clone() else {
+            continue;
+        };
+        if !shared.active(&zone) {
+            return;
+        }
+        persist(&shared, &zone, new).await;
+    }
+}
+
+/// The zone's refresh loop (see [`run_zone`]); each version it
+/// transfers goes to `to_disk`.
+async fn follow_zone(
+    shared: Arc<Shared>,
+    loaded: Loaded,
+    mut notified: mpsc::UnboundedReceiver<()>,
+    to_disk: watch::Sender<Option<Arc<Zone>>>,
+) {
     let mut stop = shared.stop.clone();
     let Loaded {
         zone,
@@ -433,8 +473,8 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
                     &shared,
                     &zone,
                     &primaries,
-                    &mut current,
-                    &mut view,
+                    (&mut current, &mut view),
+                    &to_disk,
                     &mut last_problem,
                     !catalog,
                 )
@@ -592,8 +632,8 @@ async fn check(
     shared: &Shared,
     zone: &Name,
     primaries: &[PrimaryServer],
-    current: &mut Option<Arc<Zone>>,
-    view: &mut Option<Arc<Zone>>,
+    (current, view): (&mut Option<Arc<Zone>>, &mut Option<Arc<Zone>>),
+    to_disk: &watch::Sender<Option<Arc<Zone>>>,
     last_problem: &mut Option<String>,
     serve: bool,
 ) -> Checked {
@@ -671,7 +711,7 @@ async fn check(
                     records,
                     "secondary zone transferred"
                 );
-                persist(shared, zone, new).await;
+                to_disk.send_replace(Some(new));
                 return Checked::Transferred(soa);
             }
             Err(e) => problem(
