@@ -1,7 +1,9 @@
 //! The background resolver for ALIAS targets outside Candor's zones.
 //!
 //! It keeps `AliasTable` (read by the answer path, which never waits) up to
-//! date: every target named by an ALIAS record is resolved through the
+//! date: every target named by an ALIAS record (in the store, or in a
+//! served zone that is not the store's, such as a Candor secondary's,
+//! [`served`]) outside the served zones is resolved through the
 //! configured upstream resolvers, cached by its TTL (clamped to a floor and
 //! a ceiling), refreshed before it expires, and kept (stale, RFC 8767
 //! style) when the upstream fails, up to a maximum stale age. Lookups are
@@ -15,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod served;
 pub mod sign;
 
 use std::collections::HashMap;
@@ -134,8 +137,9 @@ struct Outcome {
 /// Publishes a zone change (see [`run`]'s `bump`).
 pub type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
 
-/// Runs until `stop` turns: follows the store's ALIAS targets and keeps
-/// `table` current. `enabled` is the run-time switch. With `bump` (zone
+/// Runs until `stop` turns: follows the ALIAS targets of the store and of
+/// the served zones `zones` (a Candor secondary's zones have no rows in
+/// the store; see [`served`]) and keeps `table` current. `enabled` is the run-time switch. With `bump` (zone
 /// transfers are configured), a target whose addresses change gives every
 /// zone pointing at it a new serial, published with `bump`, so standard
 /// secondaries get the new flattened addresses by IXFR after a NOTIFY;
@@ -161,6 +165,12 @@ pub async fn run(
     let mut targets: HashMap<String, Target> = HashMap::new();
     let mut last_scan = Instant::now() - Duration::from_secs(60);
     let mut last_versions: Option<Vec<(i64, u32)>> = None;
+    // Targets named by the store's ALIAS records and by the served zones'
+    // (a secondary's zones, zone files): followed is their union.
+    let mut store_names: Vec<String> = Vec::new();
+    let mut served_names: Vec<String> = Vec::new();
+    let mut served = served::ServedTargets::default();
+    let mut last_set: Option<Arc<ZoneSet>> = None;
     let tick = Duration::from_millis(100);
     let per_tick = (settings.max_per_second / 10).max(1) as usize;
     let ttl_cap = u32::try_from(settings.ttl_ceiling.as_secs()).unwrap_or(u32::MAX);
@@ -201,21 +211,49 @@ pub async fn run(
                 Ok(Ok(v)) => Some(v.iter().map(|z| (z.id, z.serial)).collect()),
                 _ => None,
             };
+            let mut names_changed = false;
             if versions.is_some() && versions != last_versions {
                 let st = store.clone();
                 if let Ok(Ok(names)) = tokio::task::spawn_blocking(move || st.alias_targets()).await
                 {
-                    let before = targets.len();
-                    targets.retain(|t, _| names.contains(t));
-                    changed |= targets.len() != before;
-                    for name in names {
-                        targets.entry(name).or_insert(Target {
-                            entry: None,
-                            next: now,
-                            busy: false,
-                        });
-                    }
+                    names_changed |= names != store_names;
+                    store_names = names;
                     last_versions = versions;
+                }
+            }
+            // The served zones' targets, read once per version of the
+            // served set (a new zone version costs its change, see
+            // `served`), off the runtime.
+            let set = zones.load_full();
+            if !last_set.as_ref().is_some_and(|l| Arc::ptr_eq(l, &set)) {
+                let mut s = std::mem::take(&mut served);
+                let read = Arc::clone(&set);
+                if let Ok((s, names)) = tokio::task::spawn_blocking(move || {
+                    let names = s.update(&read).then(|| s.outside(&read));
+                    (s, names)
+                })
+                .await
+                {
+                    served = s;
+                    if let Some(names) = names {
+                        names_changed |= names != served_names;
+                        served_names = names;
+                    }
+                    last_set = Some(set);
+                }
+            }
+            if names_changed {
+                let names: std::collections::HashSet<&String> =
+                    store_names.iter().chain(&served_names).collect();
+                let before = targets.len();
+                targets.retain(|t, _| names.contains(t));
+                changed |= targets.len() != before;
+                for name in names {
+                    targets.entry(name.clone()).or_insert(Target {
+                        entry: None,
+                        next: now,
+                        busy: false,
+                    });
                 }
             }
         }

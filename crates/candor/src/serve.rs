@@ -410,6 +410,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 members: Default::default(),
                 stop: stop_rx.clone(),
                 region: args.region.clone(),
+                compact_overlay_names: args.compact_overlay_names,
             };
             tasks.extend(crate::secondary::spawn(loaded, shared, wiring.notifies));
         }

@@ -23,6 +23,7 @@ mod ops;
 mod packaging;
 mod regions;
 mod secondary;
+mod secondary_alias;
 mod server;
 mod signxfr;
 mod status;
