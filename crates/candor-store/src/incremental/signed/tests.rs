@@ -240,6 +240,24 @@ fn writes_to_a_signed_zone_with_alias_pool_and_regional_records_sign_incremental
         .filter(|r| r.rtype == Rtype::RRSIG && r.rdata[..2] == Rtype::CNAME.0.to_be_bytes())
         .count();
     assert_eq!(pool, 2, "one RRSIG per POOL member (one ZSK)");
+
+    // An ALIAS target's addresses changed: the zone moves to a new serial
+    // for secondaries, and only its SOA is signed again.
+    let (_, change) = s
+        .create_record(
+            a,
+            "example.com",
+            &input("cdn", "ALIAS", "edge.cdn.example"),
+            &actor(),
+        )
+        .unwrap();
+    assert!(check(&s, a, &change));
+    let bumped = s
+        .bump_alias_zones(&["edge.cdn.example".to_owned()])
+        .unwrap();
+    assert_eq!(bumped.len(), 1);
+    assert_eq!(bumped[0].zone.serial, change.zone.serial.wrapping_add(1));
+    assert!(check(&s, a, &bumped[0]), "the bump signed incrementally");
 }
 
 /// Runs `dnssec-verify` (BIND) on a zone's text; skipped only with
