@@ -35,6 +35,7 @@ use candor_zone::{
 };
 
 use crate::key::SigningKey;
+use crate::keyset::KeySet;
 use crate::nsec;
 use crate::rrsig::{SignError, SigningPolicy, sign_rrset};
 use crate::zone::{spread, tails_rdata};
@@ -104,11 +105,26 @@ pub fn sign_change(
     policy: &SigningPolicy,
     now: u64,
 ) -> Result<(Zone, ChangeStats), ChangeSignError> {
+    sign_change_with(zone, changes, &KeySet::all(keys), policy, now)
+}
+
+/// [`sign_change`] with each key doing what `keys` says (during a
+/// rollover a published key may not sign yet, or no longer: the key
+/// states' selection, as `sign_zone_with` takes it). `keys.dnskey` must
+/// be the DNSKEY RRset the zone publishes; the changed RRsets are signed
+/// by `keys.zone_signers` only.
+pub fn sign_change_with(
+    zone: &Arc<Zone>,
+    changes: &[NodeChange],
+    keys: &KeySet<'_>,
+    policy: &SigningPolicy,
+    now: u64,
+) -> Result<(Zone, ChangeStats), ChangeSignError> {
     let Some(parts) = zone.signed() else {
         return Err(ChangeSignError::Rebuild("the zone is not signed"));
     };
-    let zone_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_zone()).collect();
-    if zone_signers.is_empty() || !keys.iter().any(|k| k.role().signs_keys()) {
+    let zone_signers: Vec<&SigningKey> = keys.zone_signers.clone();
+    if zone_signers.is_empty() || keys.key_signers.is_empty() {
         return Err(ChangeSignError::Rebuild("a key role is missing"));
     }
     let apex = zone.apex().to_lowercase();
@@ -118,7 +134,7 @@ pub fn sign_change(
     let mut published: Vec<&[u8]> = zone
         .rrset(apex_node, Rtype::DNSKEY)
         .map_or_else(Vec::new, |s| tails_rdata(zone.tails(s)).collect());
-    let mut ours: Vec<&[u8]> = keys.iter().map(|k| k.dnskey_rdata()).collect();
+    let mut ours: Vec<&[u8]> = keys.dnskey.iter().map(|k| k.dnskey_rdata()).collect();
     published.sort_unstable();
     ours.sort_unstable();
     ours.dedup();

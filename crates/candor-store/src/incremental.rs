@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use candor_wire::Rtype;
 use candor_zone::{NodeChange, PatchError, REGIONAL, Zone};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::compile::{self, blob_column, owner_name, text_column};
 use crate::zones::{self, ZoneRow};
@@ -165,6 +165,79 @@ pub(crate) fn compile_change(
         Err(PatchError::Invalid(errors)) => Err(StoreError::Invalid(compile::zone_errors(errors))),
         Err(PatchError::Rebuild(why)) => full_compile(conn, zone, config, why),
     }
+}
+
+/// The most serials [`journal_names`] reads: a server that missed more
+/// than this many writes compiles the zone in full.
+const MAX_JOURNAL_SERIALS: u32 = 1_000;
+
+/// The most names [`journal_names`] gives: past this a patch would not
+/// pay (and a signed zone's overlay holds `MAX_OVERLAY_NAMES` at most).
+const MAX_JOURNAL_NAMES: usize = 1_000;
+
+/// The stored names (relative, `""` for the apex) whose records changed
+/// at the serials after `from` up to `to`, as the change journal tells,
+/// with the name each updated record had before (a rename changes both).
+/// `None` when the journal cannot tell: a serial in between without
+/// entries (a change it does not record, such as a DNSSEC key step or an
+/// ALIAS refresh), more than [`MAX_JOURNAL_SERIALS`] serials or
+/// [`MAX_JOURNAL_NAMES`] names, or an updated record whose earlier name
+/// is not journaled. What another process (the CLI) wrote can then be
+/// patched into this process's last version instead of compiled (and,
+/// for a signed zone, signed) in full.
+pub(crate) fn journal_names(
+    conn: &Connection,
+    zone_id: i64,
+    from: u32,
+    to: u32,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let gap = to.wrapping_sub(from);
+    if gap == 0 || gap > MAX_JOURNAL_SERIALS {
+        return Ok(None);
+    }
+    let mut entries = conn.prepare_cached(
+        "SELECT id, record_id, action, name FROM changes
+         WHERE zone_id = ?1 AND serial = ?2 ORDER BY id",
+    )?;
+    let mut before = conn.prepare_cached(
+        "SELECT name FROM changes WHERE zone_id = ?1 AND record_id = ?2 AND id < ?3
+         ORDER BY id DESC LIMIT 1",
+    )?;
+    let mut names: Vec<String> = Vec::new();
+    for step in 1..=gap {
+        let serial = from.wrapping_add(step);
+        let rows = entries
+            .query_map(rusqlite::params![zone_id, serial], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        for (id, record, action, name) in rows {
+            if action == "update" {
+                let old: Option<String> = before
+                    .query_row(rusqlite::params![zone_id, record, id], |r| r.get(0))
+                    .optional()?;
+                match old {
+                    Some(old) => names.push(old),
+                    None => return Ok(None),
+                }
+            }
+            names.push(name);
+        }
+        names.sort_unstable();
+        names.dedup();
+        if names.len() > MAX_JOURNAL_NAMES {
+            return Ok(None);
+        }
+    }
+    Ok(Some(names))
 }
 
 /// A write's zone compiled from every row, logged with `why` and how long

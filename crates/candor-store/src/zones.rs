@@ -511,7 +511,24 @@ impl Store {
                     compiled: Some(compiled),
                 });
             }
-            let change = compile_change(tx, &zone, &self.config)?;
+            // Another process (the CLI) wrote since the version kept: the
+            // names its writes changed, from the journal, patched into
+            // that version (a signed zone signs only what they changed),
+            // when the journal can tell them; else a full compile.
+            let kept = self.compiled.current(zone.id);
+            let names = match &kept {
+                Some((key, _)) => {
+                    crate::incremental::journal_names(tx, zone.id, key.1, zone.serial)?
+                }
+                None => None,
+            };
+            let change = match (kept, names) {
+                (Some((_, base)), Some(names)) => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    crate::incremental::compile_change(tx, &zone, &self.config, Some(base), &names)?
+                }
+                _ => compile_change(tx, &zone, &self.config)?,
+            };
             // The next record write patches (for a signed zone: signs
             // incrementally) from this version.
             self.compiled

@@ -28,7 +28,10 @@ pub(super) fn compile_change(
     base: Arc<Zone>,
     names: &[&str],
 ) -> Result<ZoneChange, StoreError> {
-    let keys = crate::dnssec::zone_keys(conn, zone.id)?;
+    // Which key signs what: the rollover's states, as a full signing
+    // takes them (a published key that does not sign yet, or no longer,
+    // signs nothing here either).
+    let (states, keys) = crate::dnssec_keys::signing_keys(conn, zone.id)?;
     if keys.is_empty() {
         // Signed before, not now: the full compile makes it unsigned.
         return super::full_compile(conn, zone, config, "the zone's keys are gone");
@@ -55,8 +58,8 @@ pub(super) fn compile_change(
         base
     };
     let at = u64::try_from(now()).unwrap_or(0);
-    let keys = &keys[..];
-    match candor_dnssec::sign_change(&base, &changes, keys, &SigningPolicy::default(), at) {
+    let set = states.select(&keys).into();
+    match candor_dnssec::sign_change_with(&base, &changes, &set, &SigningPolicy::default(), at) {
         Ok((next, _)) => {
             if regional {
                 regions::check_views(conn, zone, config, names)?;

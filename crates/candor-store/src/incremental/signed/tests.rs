@@ -260,6 +260,77 @@ fn writes_to_a_signed_zone_with_alias_pool_and_regional_records_sign_incremental
     assert!(check(&s, a, &bumped[0]), "the bump signed incrementally");
 }
 
+/// Another process's writes (the CLI: a second store on the same file)
+/// are patched into the version the server's store kept, from the names
+/// the journal says changed (a rename's old name too), and signed
+/// incrementally; a serial the journal does not explain (a DNSSEC key
+/// step) compiles and signs in full, and the next CLI write patches again.
+#[test]
+fn the_follower_signs_other_processes_writes_incrementally() {
+    let dir = crate::tests::TempDir::new("follow-signed");
+    std::fs::create_dir_all(dir.path()).unwrap();
+    let path = dir.path().join("candor.db");
+    let server = Store::open(&path, crate::tests::config()).unwrap();
+    let cli = Store::open(&path, crate::tests::config()).unwrap();
+    let a = server.create_account("a@example.org").unwrap().id;
+    let id = server
+        .create_zone(a, "example.com", &actor())
+        .unwrap()
+        .zone
+        .id;
+    server
+        .enable_dnssec_with(a, "example.com", Algorithm::Ed25519, true, &actor())
+        .unwrap();
+    server
+        .create_record(a, "example.com", &input("www", "A", "192.0.2.1"), &actor())
+        .unwrap();
+    let follow = |s: &Store| s.compile_zone(id).unwrap();
+    // One CLI write, then several before the server looks.
+    cli.create_record(a, "example.com", &input("mail", "A", "192.0.2.2"), &actor())
+        .unwrap();
+    assert!(check(&server, a, &follow(&server)));
+    let (pool, _) = cli
+        .create_record(
+            a,
+            "example.com",
+            &input("pool", "POOL", "www.example.com"),
+            &actor(),
+        )
+        .unwrap();
+    let (rec, _) = cli
+        .create_record(a, "example.com", &input("old", "TXT", "renamed"), &actor())
+        .unwrap();
+    let rename = RecordPatch {
+        name: Some("new".to_owned()),
+        ..RecordPatch::default()
+    };
+    cli.update_record(a, "example.com", rec.id, &rename, &actor())
+        .unwrap();
+    cli.delete_record(a, "example.com", pool.id, &actor())
+        .unwrap();
+    let followed = follow(&server);
+    assert!(check(&server, a, &followed), "patched, not signed in full");
+    let names: Vec<Vec<u8>> = followed
+        .compiled
+        .as_ref()
+        .unwrap()
+        .records()
+        .map(|r| r.owner.to_vec())
+        .collect();
+    let old = candor_wire::Name::from_text("old.example.com.", None).unwrap();
+    assert!(
+        !names.contains(&old.as_wire().to_vec()),
+        "the old name left"
+    );
+    // A key step (no journal entry at its serial): in full, still right.
+    cli.dnssec_rollover(a, "example.com", None, &actor())
+        .unwrap();
+    assert!(!check(&server, a, &follow(&server)));
+    cli.create_record(a, "example.com", &input("x", "A", "192.0.2.7"), &actor())
+        .unwrap();
+    assert!(check(&server, a, &follow(&server)));
+}
+
 /// Runs `dnssec-verify` (BIND) on a zone's text; skipped only with
 /// `CANDOR_SKIP_DNSSEC_TOOLS=1` when it is not installed.
 fn verify(text: &str) {
