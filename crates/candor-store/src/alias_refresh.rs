@@ -63,9 +63,9 @@ impl Store {
                 let mut zone = tx.query_row(&sql, params![id], zone_from_row)?;
                 // Only the SOA changes: patched from the version kept (a
                 // signed zone re-signs its SOA alone, not every RRset).
-                let base = self.compiled.get(incremental::key(&zone));
+                let base = incremental::Base::find(&self.compiled, tx, &zone)?;
                 zones::bump_serial(tx, &self.config, &mut zone, at)?;
-                let change = incremental::compile_change(tx, &zone, &self.config, base, &[])?;
+                let change = base.compile(tx, &zone, &self.config, &[])?;
                 kept.push((incremental::key(&zone), change.clone()));
                 let which: Vec<&str> = named
                     .iter()

@@ -167,6 +167,60 @@ pub(crate) fn compile_change(
     }
 }
 
+/// What a record write patches: the version kept for the zone's state
+/// before the write, or an older one kept with the names other processes
+/// (the CLI) changed since, from the journal; or nothing (compile in
+/// full).
+pub(crate) struct Base {
+    /// The version to patch.
+    zone: Option<Arc<Zone>>,
+    /// Names changed since that version by writes of other processes.
+    since: Vec<String>,
+}
+
+impl Base {
+    /// The base of a write to `zone` (its row as read before the write
+    /// moves it to its next serial).
+    pub(crate) fn find(
+        compiled: &Compiled,
+        conn: &Connection,
+        zone: &ZoneRow,
+    ) -> Result<Base, StoreError> {
+        if let Some(kept) = compiled.get(key(zone)) {
+            return Ok(Base {
+                zone: Some(kept),
+                since: Vec::new(),
+            });
+        }
+        if let Some((at, kept)) = compiled.current(zone.id)
+            && let Some(since) = journal_names(conn, zone.id, at.1, zone.serial)?
+        {
+            return Ok(Base {
+                zone: Some(kept),
+                since,
+            });
+        }
+        Ok(Base {
+            zone: None,
+            since: Vec::new(),
+        })
+    }
+
+    /// The zone after the write (see [`compile_change`]): this base
+    /// patched at `names` and the names changed since it.
+    pub(crate) fn compile(
+        self,
+        conn: &Connection,
+        zone: &ZoneRow,
+        config: &StoreConfig,
+        names: &[&str],
+    ) -> Result<ZoneChange, StoreError> {
+        let mut all: Vec<&str> = self.since.iter().map(String::as_str).collect();
+        all.extend_from_slice(names);
+        compile_change(conn, zone, config, self.zone, &all)
+    }
+}
+
 /// The most serials [`journal_names`] reads: a server that missed more
 /// than this many writes compiles the zone in full.
 const MAX_JOURNAL_SERIALS: u32 = 1_000;
@@ -249,7 +303,38 @@ fn full_compile(
     config: &StoreConfig,
     why: &str,
 ) -> Result<ZoneChange, StoreError> {
+    let signing = if crate::dnssec::signing_deferred() {
+        Signing::LeftToServer
+    } else {
+        Signing::Now
+    };
+    full_compile_for(conn, zone, config, why, signing)
+}
+
+/// Who signs what a write compiles in full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signing {
+    /// This process: the zone it returns is the one to serve.
+    Now,
+    /// The server (`dnssec::set_signing_deferred`): the zone is checked
+    /// but comes back unsigned.
+    LeftToServer,
+}
+
+/// [`full_compile`], signing as `signing` says.
+fn full_compile_for(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+    why: &str,
+    signing: Signing,
+) -> Result<ZoneChange, StoreError> {
     let started = Instant::now();
+    if signing == Signing::LeftToServer && has_keys(conn, zone.id) {
+        let out = zones::compile_unsigned_change(conn, zone, config);
+        tracing::debug!(zone = %zone.name, "a write checked its zone, signing left to the server");
+        return out;
+    }
     let out = zones::compile_change(conn, zone, config);
     let ms = started.elapsed().as_millis();
     if ms >= 100 {

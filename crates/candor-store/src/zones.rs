@@ -128,6 +128,37 @@ pub(crate) fn compile_change(
     zone: &ZoneRow,
     config: &StoreConfig,
 ) -> Result<ZoneChange, StoreError> {
+    let compiled = compile_checked(conn, zone, config)?;
+    // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
+    match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {
+        Ok(compiled) => Ok(ZoneChange {
+            zone: zone.info(),
+            compiled: Some(Arc::new(compiled)),
+        }),
+        Err(errors) => Err(StoreError::Invalid(errors)),
+    }
+}
+
+/// [`compile_change`] without signing: the zone's problems make the write
+/// Invalid as there, but a zone with keys comes back unsigned (for a
+/// process that leaves signing to the server: `set_signing_deferred`).
+pub(crate) fn compile_unsigned_change(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+) -> Result<ZoneChange, StoreError> {
+    Ok(ZoneChange {
+        zone: zone.info(),
+        compiled: Some(Arc::new(compile_checked(conn, zone, config)?)),
+    })
+}
+
+/// A zone compiled from its rows, every region's view checked.
+fn compile_checked(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+) -> Result<candor_zone::Zone, StoreError> {
     let apex = zone.apex()?;
     let (compiled, regional) = compile::compile_view(conn, zone.id, &apex, config)?;
     // Every region's view must compile too: only names with regional
@@ -136,17 +167,7 @@ pub(crate) fn compile_change(
         let names: Vec<&str> = regional.iter().map(String::as_str).collect();
         crate::regions::check_views(conn, zone, config, &names)?;
     }
-    match compiled {
-        // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
-        Ok(compiled) => match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {
-            Ok(compiled) => Ok(ZoneChange {
-                zone: zone.info(),
-                compiled: Some(Arc::new(compiled)),
-            }),
-            Err(errors) => Err(StoreError::Invalid(errors)),
-        },
-        Err(errors) => Err(StoreError::Invalid(compile::zone_errors(errors))),
-    }
+    compiled.map_err(|errors| StoreError::Invalid(compile::zone_errors(errors)))
 }
 
 /// A zone of another account that is above or below `name`, if any. Such

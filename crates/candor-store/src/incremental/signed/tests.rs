@@ -264,7 +264,8 @@ fn writes_to_a_signed_zone_with_alias_pool_and_regional_records_sign_incremental
 /// are patched into the version the server's store kept, from the names
 /// the journal says changed (a rename's old name too), and signed
 /// incrementally; a serial the journal does not explain (a DNSSEC key
-/// step) compiles and signs in full, and the next CLI write patches again.
+/// step) compiles and signs in full, and the next CLI write patches again;
+/// so does the server's own write following a CLI write.
 #[test]
 fn the_follower_signs_other_processes_writes_incrementally() {
     let dir = crate::tests::TempDir::new("follow-signed");
@@ -329,6 +330,62 @@ fn the_follower_signs_other_processes_writes_incrementally() {
     cli.create_record(a, "example.com", &input("x", "A", "192.0.2.7"), &actor())
         .unwrap();
     assert!(check(&server, a, &follow(&server)));
+    // The server's own write after the CLI's, before its follower looked:
+    // patched too, with the CLI's names from the journal.
+    cli.create_record(a, "example.com", &input("y", "A", "192.0.2.8"), &actor())
+        .unwrap();
+    let (_, change) = server
+        .create_record(a, "example.com", &input("z", "A", "192.0.2.9"), &actor())
+        .unwrap();
+    assert!(check(&server, a, &change));
+    let y = candor_wire::Name::from_text("y.example.com.", None).unwrap();
+    assert!(
+        change
+            .compiled
+            .as_ref()
+            .unwrap()
+            .records()
+            .any(|r| r.owner == y.as_wire()),
+        "the CLI's write is in the server's version"
+    );
+}
+
+/// A process that leaves signing to the server (`candor record …`)
+/// checks a signed zone as a full compile does but does not sign it: the
+/// same records, no signatures; the serving process signs it.
+#[test]
+fn a_process_that_does_not_serve_leaves_signing_to_the_server() {
+    use super::super::{Signing, full_compile_for};
+    let s = store();
+    let a = s.create_account("a@example.org").unwrap().id;
+    s.create_zone(a, "example.com", &actor()).unwrap();
+    s.enable_dnssec(a, "example.com", Algorithm::Ed25519, &actor())
+        .unwrap();
+    s.create_record(a, "example.com", &input("www", "A", "192.0.2.1"), &actor())
+        .unwrap();
+    let compile = |signing| {
+        s.read(|tx| {
+            let z = zones::find_zone(tx, a, "example.com")?;
+            full_compile_for(tx, &z, &s.config, "test", signing)
+        })
+        .unwrap()
+        .compiled
+        .unwrap()
+    };
+    let left = compile(Signing::LeftToServer);
+    let now = compile(Signing::Now);
+    assert!(left.signed().is_none());
+    assert!(now.signed().is_some());
+    let unsigned = |z: &Zone| {
+        let mut r: Vec<OwnedRecord> = z
+            .records()
+            .filter(|r| !matches!(r.rtype, Rtype::RRSIG | Rtype::NSEC | Rtype::DNSKEY))
+            .map(|r| OwnedRecord::from_record(&r))
+            .collect();
+        r.sort_by(OwnedRecord::canonical_cmp);
+        r
+    };
+    assert_eq!(unsigned(&left), unsigned(&now));
 }
 
 /// Runs `dnssec-verify` (BIND) on a zone's text; skipped only with
