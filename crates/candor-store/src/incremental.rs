@@ -254,8 +254,8 @@ pub(crate) fn journal_names(
          WHERE zone_id = ?1 AND serial = ?2 ORDER BY id",
     )?;
     let mut before = conn.prepare_cached(
-        "SELECT name FROM changes WHERE zone_id = ?1 AND record_id = ?2 AND id < ?3
-         ORDER BY id DESC LIMIT 1",
+        "SELECT name FROM changes INDEXED BY changes_record
+         WHERE record_id = ?2 AND id < ?3 AND zone_id = ?1 ORDER BY id DESC LIMIT 1",
     )?;
     let mut names: Vec<String> = Vec::new();
     for step in 1..=gap {

@@ -1265,6 +1265,91 @@ fn disabling_keeps_the_zone_signed_until_the_parent_drops_the_ds() {
     );
 }
 
+/// Split keys: a KSK rollover by hand (`--key ksk`, double-RRset): the
+/// new KSK is published and its DS offered at once, the parent (following
+/// the CDS) goes from the old DS to both to the new one, the old KSK
+/// leaves; the ZSK stays; Unbound, trusting only the parent's DS,
+/// validates every answer throughout.
+#[test]
+fn a_ksk_rollover_of_split_keys_validates_throughout() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let f = Family::start(unbound, true, &[]);
+    let addr = f.candor.addr();
+    let first = key_tags(addr, CHILD);
+    assert_eq!(first.len(), 2, "a KSK and a ZSK");
+    let ds_tags = || -> Vec<u16> {
+        rdata_at(addr, CHILD, Rtype::DS)
+            .iter()
+            .map(|r| u16::from_be_bytes([r[0], r[1]]))
+            .collect()
+    };
+    let old_ksk = ds_tags();
+    assert_eq!(old_ksk.len(), 1);
+    let zsk: Vec<u16> = first
+        .iter()
+        .copied()
+        .filter(|t| !old_ksk.contains(t))
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch(
+        f.resolver.addr,
+        WATCHED.iter().map(|(n, t, _)| (*n, *t)).collect(),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+
+    let rolled = cli(&f.data, &["dnssec", "rollover", CHILD, "--key", "ksk"]);
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    assert!(stderr(&rolled).contains("new KSK"), "{}", stderr(&rolled));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (mut three, mut both_ds) = (false, false);
+    loop {
+        f.follow_cds();
+        let tags = key_tags(addr, CHILD);
+        three |= tags.len() == 3;
+        both_ds |= ds_tags().len() == 2;
+        if three && tags.len() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the KSK rollover did not finish: DNSKEY {tags:?}\n{}\n{}",
+            ok(&f.data, &["dnssec", "status", CHILD]),
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = watcher.join().expect("the watcher");
+
+    assert!(both_ds, "the parent held both DS records at some point");
+    let new_ksk = ds_tags();
+    assert_eq!(new_ksk.len(), 1);
+    assert_ne!(new_ksk, old_ksk, "the parent's DS names the new KSK");
+    let mut now = key_tags(addr, CHILD);
+    now.sort_unstable();
+    let mut want = vec![new_ksk[0], zsk[0]];
+    want.sort_unstable();
+    assert_eq!(now, want, "the new KSK and the same ZSK");
+    assert!(answers.len() > 60, "only {} answers", answers.len());
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|(i, _, rcode, ad)| (*rcode, *ad) != (WATCHED[*i].2, true))
+        .map(|(i, _, rcode, ad)| (WATCHED[*i].0, rcode, ad))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers did not validate: {:?}\n{}",
+        bad.len(),
+        answers.len(),
+        &bad[..bad.len().min(10)],
+        f.candor.log()
+    );
+}
+
 /// Split keys: the ZSK rolls by itself on its lifetime (8 s here) by
 /// pre-publication, without the parent; Unbound validates every answer
 /// throughout two rollovers; the KSK and the parent's DS stay.
