@@ -519,9 +519,57 @@ impl ZoneKeys {
     }
 }
 
+/// Whether the parent's DS RRset `parent` (the RDATAs a resolver gives
+/// for the zone's DS) is what the zone's CDS RRset `cds` (its RDATAs as
+/// served) asks for, which is what [`ZoneKeys::ds_seen`] is told: every DS
+/// the CDS lists is there, and no DS names another key (one of another
+/// digest type for a listed key is fine); with CDS DELETE (RFC 8078), no
+/// DS at all. Without a CDS nothing is asked: `false`.
+pub fn parent_matches(cds: &[&[u8]], parent: &[&[u8]]) -> bool {
+    if cds.is_empty() {
+        return false;
+    }
+    if cds.iter().all(|c| *c == crate::CDS_DELETE) {
+        return parent.is_empty();
+    }
+    // Key tag and algorithm: which key a DS names.
+    let key = |ds: &[u8]| ds.get(..3).map(<[u8]>::to_vec);
+    cds.iter().all(|c| parent.contains(c))
+        && parent
+            .iter()
+            .all(|p| key(p).is_some() && cds.iter().any(|c| key(c) == key(p)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Timing, Which, ZskRoll};
+
+    /// The parent matches the CDS when it holds exactly the DS records
+    /// asked for (other digest types of those keys allowed), and holds no
+    /// DS at all for CDS DELETE; nothing matches an empty CDS.
+    #[test]
+    fn the_parent_matches_what_the_cds_asks_for() {
+        use super::parent_matches;
+        let ds = |tag: u8, digest: u8, byte: u8| vec![0, tag, 13, digest, byte, byte];
+        let (a, b) = (ds(1, 2, 0xaa), ds(2, 2, 0xbb));
+        let a384 = ds(1, 4, 0xcc);
+        let delete = crate::CDS_DELETE.to_vec();
+        let m = |cds: &[&Vec<u8>], parent: &[&Vec<u8>]| {
+            let cds: Vec<&[u8]> = cds.iter().map(|v| v.as_slice()).collect();
+            let parent: Vec<&[u8]> = parent.iter().map(|v| v.as_slice()).collect();
+            parent_matches(&cds, &parent)
+        };
+        assert!(m(&[&a], &[&a]));
+        assert!(m(&[&a], &[&a, &a384]));
+        assert!(m(&[&a, &b], &[&b, &a]));
+        assert!(!m(&[&a, &b], &[&a]), "the new DS is missing");
+        assert!(!m(&[&b], &[&a, &b]), "the old DS is still there");
+        assert!(!m(&[&a], &[&ds(1, 2, 0xff)]), "a wrong digest");
+        assert!(!m(&[&a], &[]));
+        assert!(m(&[&delete], &[]));
+        assert!(!m(&[&delete], &[&a]));
+        assert!(!m(&[], &[]), "nothing asked");
+    }
 
     /// The timing used by the tests: a minute to reach every server, an
     /// hour of DNSKEY TTL, a day of the largest RRset TTL.

@@ -399,33 +399,61 @@ impl Store {
         actor: &Actor,
     ) -> Result<Vec<String>, StoreError> {
         self.write(|tx| {
-            let mut z = find_zone(tx, account_id, zone)?;
-            if state_row(tx, z.id)?.is_none() {
-                return Err(not_enabled(&z.name));
-            }
-            let mut keys = load(tx, z.id)?;
-            let actions = keys.ds_seen();
-            if actions.is_empty() {
-                let why = if keys.keys.iter().any(|k| k.in_cds()) {
-                    "the parent already holds every DS the zone asks for"
-                } else {
-                    "the zone offers no DS yet (it is offered once the signed zone has been \
-                     served long enough: see `candor dnssec status`)"
-                };
-                return Err(StoreError::Conflict(format!(
-                    "nothing to confirm for {}: {why}",
-                    z.name
-                )));
-            }
-            let words = actions
-                .iter()
-                .map(|a| describe(tx, a, None))
-                .collect::<Result<Vec<_>, _>>()?;
-            apply(tx, &self.config, &mut z, &mut keys, &actions, now(), actor)?;
-            Ok(words)
+            let z = find_zone(tx, account_id, zone)?;
+            ds_seen(tx, &self.config, z, actor)
         })
     }
 
+    /// [`Store::dnssec_ds_seen`] for zone `zone_id`, when `candor serve`
+    /// saw the parent's DS RRset match the zone's CDS itself
+    /// (`--dnssec-parent-check`); audited as the system.
+    pub fn dnssec_parent_seen(&self, zone_id: i64) -> Result<Vec<String>, StoreError> {
+        let actor = Actor {
+            token_id: None,
+            via: "parent-check",
+            remote: None,
+        };
+        self.write(|tx| {
+            let z = zone_by_id(tx, zone_id)?;
+            ds_seen(tx, &self.config, z, &actor)
+        })
+    }
+}
+
+/// What `ds_seen` tells of zone `z` (see [`Store::dnssec_ds_seen`]),
+/// applied and audited as `actor`.
+fn ds_seen(
+    tx: &Transaction<'_>,
+    config: &crate::StoreConfig,
+    mut z: ZoneRow,
+    actor: &Actor,
+) -> Result<Vec<String>, StoreError> {
+    if state_row(tx, z.id)?.is_none() {
+        return Err(not_enabled(&z.name));
+    }
+    let mut keys = load(tx, z.id)?;
+    let actions = keys.ds_seen();
+    if actions.is_empty() {
+        let why = if keys.keys.iter().any(|k| k.in_cds()) {
+            "the parent already holds every DS the zone asks for"
+        } else {
+            "the zone offers no DS yet (it is offered once the signed zone has been \
+             served long enough: see `candor dnssec status`)"
+        };
+        return Err(StoreError::Conflict(format!(
+            "nothing to confirm for {}: {why}",
+            z.name
+        )));
+    }
+    let words = actions
+        .iter()
+        .map(|a| describe(tx, a, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    apply(tx, config, &mut z, &mut keys, &actions, now(), actor)?;
+    Ok(words)
+}
+
+impl Store {
     /// Starts a rollover by hand: publishes a new key of `role` (by
     /// default the key that signs the zone's data: the ZSK of split keys,
     /// else the CSK); `candor serve` takes it through the rest. The zone
