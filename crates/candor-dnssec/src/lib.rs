@@ -35,7 +35,7 @@ mod zone;
 #[cfg(test)]
 mod tests;
 
-pub use incremental::{ChangeSignError, ChangeStats, sign_change};
+pub use incremental::{ChangeSignError, ChangeStats, sign_change, sign_change_with};
 pub use key::{
     Algorithm, CDNSKEY_DELETE, CDS_DELETE, DigestType, KeyError, KeyRole, SigningKey, ds_rdata,
     key_tag,

@@ -12,6 +12,7 @@ use rusqlite::params;
 
 use crate::compile::name_without_dot;
 use crate::history::{Audit, audit};
+use crate::incremental;
 use crate::time::now;
 use crate::zones::{self, ZONE_COLUMNS, zone_from_row};
 use crate::{Actor, Store, StoreError, ZoneChange};
@@ -55,12 +56,17 @@ impl Store {
                 }
             }
             let mut changes = Vec::with_capacity(hit.len());
+            let mut kept = Vec::with_capacity(hit.len());
             let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE id = ?1");
             let at = now();
             for id in hit {
                 let mut zone = tx.query_row(&sql, params![id], zone_from_row)?;
+                // Only the SOA changes: patched from the version kept (a
+                // signed zone re-signs its SOA alone, not every RRset).
+                let base = incremental::Base::find(&self.compiled, tx, &zone)?;
                 zones::bump_serial(tx, &self.config, &mut zone, at)?;
-                let change = zones::compile_change(tx, &zone, &self.config)?;
+                let change = base.compile(tx, &zone, &self.config, &[])?;
+                kept.push((incremental::key(&zone), change.clone()));
                 let which: Vec<&str> = named
                     .iter()
                     .filter(|(z, _)| *z == id)
@@ -83,7 +89,14 @@ impl Store {
                 )?;
                 changes.push(change);
             }
-            Ok(changes)
+            Ok((changes, kept))
+        })
+        .map(|(changes, kept)| {
+            // The next write patches from these versions.
+            for (key, change) in &kept {
+                self.compiled.remember(*key, change);
+            }
+            changes
         })
     }
 

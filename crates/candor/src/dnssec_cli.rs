@@ -60,8 +60,10 @@ pub(crate) enum DnssecCommand {
     Rollover {
         /// The zone.
         zone: String,
-        /// Which key: csk or zsk (default: the key that signs the data).
-        #[arg(long, value_parser = ["csk", "zsk"])]
+        /// Which key: csk, zsk, or ksk (split keys: the new KSK's DS is
+        /// offered beside the old one's at once; needs `ds-seen` twice)
+        /// (default: the key that signs the data).
+        #[arg(long, value_parser = ["csk", "ksk", "zsk"])]
         key: Option<String>,
         #[command(flatten)]
         common: Common,
@@ -162,20 +164,26 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
         }
         DnssecCommand::Rollover { zone, key, common } => {
             let (store, account) = open(&common)?;
-            let role = key.as_deref().map(|k| {
-                if k == "zsk" {
-                    candor_dnssec::KeyRole::Zsk
-                } else {
-                    candor_dnssec::KeyRole::Csk
-                }
+            let role = key.as_deref().map(|k| match k {
+                "zsk" => candor_dnssec::KeyRole::Zsk,
+                "ksk" => candor_dnssec::KeyRole::Ksk,
+                _ => candor_dnssec::KeyRole::Csk,
             });
             let (tag, _) = store
                 .dnssec_rollover(account, &zone, role, &CLI)
                 .map_err(explain)?;
-            eprintln!(
-                "{zone}: new key {tag} published; `candor serve` makes it sign once every cache \
-                 has it, then retires the old key (see `candor dnssec status {zone}`)"
-            );
+            if role == Some(candor_dnssec::KeyRole::Ksk) {
+                eprintln!(
+                    "{zone}: new KSK {tag} published, signing the DNSKEY RRset beside the old \
+                     one; its DS is offered now (CDS, `candor dnssec status {zone}`): give it to \
+                     the registrar beside the old one, then run `candor dnssec ds-seen {zone}`"
+                );
+            } else {
+                eprintln!(
+                    "{zone}: new key {tag} published; `candor serve` makes it sign once every \
+                     cache has it, then retires the old key (see `candor dnssec status {zone}`)"
+                );
+            }
         }
         DnssecCommand::DsSeen { zone, common } => {
             let (store, account) = open(&common)?;

@@ -14,6 +14,7 @@ mod fleet;
 mod guard;
 mod keyroll;
 mod observe;
+mod parent_check;
 mod resign;
 mod secondary;
 mod serve;
