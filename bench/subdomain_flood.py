@@ -16,7 +16,9 @@ and `www` A) and the attacked zone victim.test. On CPU 0:
           `--legit` queries a second for `www.zNNNN.test A` over the other
           zones (the isolation client), and `--victim-legit` a second for
           `www.victim.test A` (the attacked zone's own real users), each
-          answered (NOERROR, not TC) within 1 s or lost.
+          answered (NOERROR, not TC) within 1 s or lost. They start half
+          a second before the flood (a server under attack had legitimate
+          traffic before) and are counted from `--settle` seconds into it.
 
 Reported per server and round: the flood's rate and the share answered,
 the legit clients' answered share and latency p50/p99/p99.9, the
@@ -240,6 +242,10 @@ def socket_drops(port: int) -> int:
     return total
 
 
+# Seconds the legit clients run before the flood starts.
+LEAD = 0.5
+
+
 def measure(port, pid, args, zones):
     """One flood and the legit clients meanwhile, from candor-flood on CPU 0."""
     target = f"127.0.0.1:{port}"
@@ -250,18 +256,26 @@ def measure(port, pid, args, zones):
         flood_cmd.append("--count-answers")
     if args.dnssec_ok:
         flood_cmd.append("--dnssec-ok")
+    # The legit clients run at real-time priority on the flooder's CPU, so their
+    # latencies are the server's, not their wait for the flooder's time slice.
+    # They start LEAD seconds before the flood (a server has legitimate
+    # traffic when an attack begins: with none, no zone is held to a fair
+    # share, since there is nobody to protect) and count from --settle
+    # seconds into the flood.
+    legit_cmd = ["taskset", "-c", "0", *(["chrt", "-f", "50"] if args.rt else []), args.flooder,
+                 "legit", "--target", target, "--source", "127.0.0.3", "--seconds", str(args.seconds),
+                 "--warmup", str(LEAD + args.settle),
+                 "--stream", f"www.z{{}}.test:{len(zones)}@{args.legit}",
+                 "--stream", f"www.{VICTIM}@{args.victim_legit}"]
+    legit = subprocess.Popen(legit_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(LEAD)
     flood = subprocess.Popen(flood_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(args.settle)  # the flood reaches saturation; the server adapts
     cpu0 = cpu_seconds(pid)
     drops0 = socket_drops(port)
     t0 = time.monotonic()
-    # The legit client runs at real-time priority on the flooder's CPU, so its
-    # latencies are the server's, not its wait for the flooder's time slice.
-    legit_cmd = ["taskset", "-c", "0", *(["chrt", "-f", "50"] if args.rt else []), args.flooder,
-                 "legit", "--target", target, "--source", "127.0.0.3", "--seconds", str(args.seconds),
-                 "--stream", f"www.z{{}}.test:{len(zones)}@{args.legit}",
-                 "--stream", f"www.{VICTIM}@{args.victim_legit}"]
-    legit = subprocess.run(legit_cmd, capture_output=True, text=True)
+    legit_out, legit_err = legit.communicate()
+    legit = subprocess.CompletedProcess(legit_cmd, legit.returncode, legit_out, legit_err)
     elapsed = time.monotonic() - t0 - 1.0  # legit waits 1 s for stragglers
     cpu = (cpu_seconds(pid) - cpu0) / elapsed
     drops = (socket_drops(port) - drops0) / elapsed

@@ -1,7 +1,9 @@
 //! The background resolver for ALIAS targets outside Candor's zones.
 //!
 //! It keeps `AliasTable` (read by the answer path, which never waits) up to
-//! date: every target named by an ALIAS record is resolved through the
+//! date: every target named by an ALIAS record (in the store, or in a
+//! served zone that is not the store's, such as a Candor secondary's,
+//! [`served`]) outside the served zones is resolved through the
 //! configured upstream resolvers, cached by its TTL (clamped to a floor and
 //! a ceiling), refreshed before it expires, and kept (stale, RFC 8767
 //! style) when the upstream fails, up to a maximum stale age. Lookups are
@@ -15,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod served;
 pub mod sign;
 
 use std::collections::HashMap;
@@ -134,11 +137,14 @@ struct Outcome {
 /// Publishes a zone change (see [`run`]'s `bump`).
 pub type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
 
-/// Runs until `stop` turns: follows the store's ALIAS targets and keeps
-/// `table` current. `enabled` is the run-time switch. With `bump` (zone
+/// Runs until `stop` turns: follows the ALIAS targets of the store and of
+/// the served zones `zones` (a Candor secondary's zones have no rows in
+/// the store; see [`served`]) and keeps `table` current. `enabled` is the run-time switch. With `bump` (zone
 /// transfers are configured), a target whose addresses change gives every
 /// zone pointing at it a new serial, published with `bump`, so standard
-/// secondaries get the new flattened addresses by IXFR after a NOTIFY.
+/// secondaries get the new flattened addresses by IXFR after a NOTIFY;
+/// so does a signed zone whose ALIAS answers were signed anew, since
+/// secondaries get them with the signer's signatures.
 /// ALIAS owners of signed zones in `zones` (the served set) get their
 /// answers signed when they change (see [`sign`]); with no `upstreams`
 /// only targets inside the served zones have answers.
@@ -159,6 +165,12 @@ pub async fn run(
     let mut targets: HashMap<String, Target> = HashMap::new();
     let mut last_scan = Instant::now() - Duration::from_secs(60);
     let mut last_versions: Option<Vec<(i64, u32)>> = None;
+    // Targets named by the store's ALIAS records and by the served zones'
+    // (a secondary's zones, zone files): followed is their union.
+    let mut store_names: Vec<String> = Vec::new();
+    let mut served_names: Vec<String> = Vec::new();
+    let mut served = served::ServedTargets::default();
+    let mut last_set: Option<Arc<ZoneSet>> = None;
     let tick = Duration::from_millis(100);
     let per_tick = (settings.max_per_second / 10).max(1) as usize;
     let ttl_cap = u32::try_from(settings.ttl_ceiling.as_secs()).unwrap_or(u32::MAX);
@@ -199,21 +211,49 @@ pub async fn run(
                 Ok(Ok(v)) => Some(v.iter().map(|z| (z.id, z.serial)).collect()),
                 _ => None,
             };
+            let mut names_changed = false;
             if versions.is_some() && versions != last_versions {
                 let st = store.clone();
                 if let Ok(Ok(names)) = tokio::task::spawn_blocking(move || st.alias_targets()).await
                 {
-                    let before = targets.len();
-                    targets.retain(|t, _| names.contains(t));
-                    changed |= targets.len() != before;
-                    for name in names {
-                        targets.entry(name).or_insert(Target {
-                            entry: None,
-                            next: now,
-                            busy: false,
-                        });
-                    }
+                    names_changed |= names != store_names;
+                    store_names = names;
                     last_versions = versions;
+                }
+            }
+            // The served zones' targets, read once per version of the
+            // served set (a new zone version costs its change, see
+            // `served`), off the runtime.
+            let set = zones.load_full();
+            if !last_set.as_ref().is_some_and(|l| Arc::ptr_eq(l, &set)) {
+                let mut s = std::mem::take(&mut served);
+                let read = Arc::clone(&set);
+                if let Ok((s, names)) = tokio::task::spawn_blocking(move || {
+                    let names = s.update(&read).then(|| s.outside(&read));
+                    (s, names)
+                })
+                .await
+                {
+                    served = s;
+                    if let Some(names) = names {
+                        names_changed |= names != served_names;
+                        served_names = names;
+                    }
+                    last_set = Some(set);
+                }
+            }
+            if names_changed {
+                let names: std::collections::HashSet<&String> =
+                    store_names.iter().chain(&served_names).collect();
+                let before = targets.len();
+                targets.retain(|t, _| names.contains(t));
+                changed |= targets.len() != before;
+                for name in names {
+                    targets.entry(name.clone()).or_insert(Target {
+                        entry: None,
+                        next: now,
+                        busy: false,
+                    });
                 }
             }
         }
@@ -291,14 +331,23 @@ pub async fn run(
                 });
             }
         }
-        changed |= sign_changed(&store, &zones, &targets, &mut signer).await;
+        let (sign_change, resigned) = sign_changed(&store, &zones, &targets, &mut signer).await;
+        changed |= sign_change;
         if changed {
             publish(&targets, &signer, &table);
         }
-        if let Some(bump) = &bump
-            && !moved.is_empty()
-        {
-            bump_zones(&store, bump, moved).await;
+        if let Some(bump) = &bump {
+            let mut bumped = Vec::new();
+            if !moved.is_empty() {
+                bumped = bump_zones(&store, bump, moved).await;
+            }
+            let resigned: Vec<String> = resigned
+                .into_iter()
+                .filter(|z| !bumped.contains(z))
+                .collect();
+            if !resigned.is_empty() {
+                bump_signed_zones(&store, bump, resigned).await;
+            }
         }
         let cached = targets.values().filter(|t| t.entry.is_some()).count();
         stats.targets.store(targets.len() as u64, Ordering::Relaxed);
@@ -321,8 +370,8 @@ fn same_addresses(a: &AliasEntry, b: &AliasEntry) -> bool {
 
 /// Gives every zone pointing at one of the `moved` targets a new serial
 /// and publishes it (after the new table is in place, so the transfer
-/// journal flattens with the new addresses).
-async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) {
+/// journal flattens with the new addresses). Returns the zones' names.
+async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) -> Vec<String> {
     let (st, targets) = (store.clone(), moved.clone());
     match tokio::task::spawn_blocking(move || st.bump_alias_zones(&targets)).await {
         Ok(Ok(changes)) => {
@@ -335,11 +384,44 @@ async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) {
                 );
                 bump(change);
             }
+            changes.into_iter().map(|c| c.zone.name).collect()
         }
         Ok(Err(e)) => {
-            tracing::error!(targets = ?moved, "cannot give zones of changed ALIAS targets a new serial: {e}")
+            tracing::error!(targets = ?moved, "cannot give zones of changed ALIAS targets a new serial: {e}");
+            Vec::new()
         }
-        Err(e) => tracing::error!("cannot give zones of changed ALIAS targets a new serial: {e}"),
+        Err(e) => {
+            tracing::error!("cannot give zones of changed ALIAS targets a new serial: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Gives the signed zones whose ALIAS answers were just signed anew
+/// (`zones`, as the store names them) a new serial and publishes it,
+/// after the table with the new answers is in place: standard secondaries
+/// get ALIAS owners' addresses with the signer's signatures in transfers
+/// (`candor_xfr::view`), so new signatures need a new version for them.
+/// That version changes nothing the signer reads, so it signs nothing.
+async fn bump_signed_zones(store: &Arc<Store>, bump: &Publish, zones: Vec<String>) {
+    let (st, names) = (store.clone(), zones.clone());
+    match tokio::task::spawn_blocking(move || st.bump_signed_alias_zones(&names)).await {
+        Ok(Ok(changes)) => {
+            for change in &changes {
+                tracing::info!(
+                    zone = %change.zone.name,
+                    serial = change.zone.serial,
+                    "ALIAS answers signed anew: new serial for secondaries"
+                );
+                bump(change);
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::error!(zones = ?zones, "cannot give zones with newly signed ALIAS answers a new serial: {e}")
+        }
+        Err(e) => {
+            tracing::error!("cannot give zones with newly signed ALIAS answers a new serial: {e}")
+        }
     }
 }
 
@@ -360,14 +442,15 @@ fn publish(targets: &HashMap<String, Target>, signer: &sign::Signer, table: &Sha
 
 /// Signs the ALIAS answers of signed zones that changed (see [`sign`]),
 /// with keys read from the store, on a blocking thread; whether any
-/// published answer changed. The keys are used and dropped here, never
+/// published answer changed, and the zones (as the store names them)
+/// with a newly signed answer. The keys are used and dropped here, never
 /// logged.
 async fn sign_changed(
     store: &Arc<Store>,
     zones: &Arc<ArcSwap<ZoneSet>>,
     targets: &HashMap<String, Target>,
     signer: &mut sign::Signer,
-) -> bool {
+) -> (bool, Vec<String>) {
     let served = zones.load_full();
     let resolved = |wire: &[u8]| {
         let name = Name::from_wire(wire).ok()?.to_string();
@@ -377,7 +460,7 @@ async fn sign_changed(
     let at = unix_now();
     let (wants, dropped) = signer.plan(&served, &resolved, at);
     if wants.is_empty() {
-        return dropped;
+        return (dropped, Vec::new());
     }
     let st = store.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -402,12 +485,16 @@ async fn sign_changed(
     })
     .await;
     let Ok(results) = result else {
-        return dropped;
+        return (dropped, Vec::new());
     };
     let mut changed = dropped;
+    let mut resigned: Vec<String> = Vec::new();
     for (want, signed) in results {
         match signed {
             Ok(s) => {
+                if !resigned.contains(&want.zone) {
+                    resigned.push(want.zone.clone());
+                }
                 signer.complete(want, at, s);
                 changed = true;
             }
@@ -422,7 +509,7 @@ async fn sign_changed(
             }
         }
     }
-    changed
+    (changed, resigned)
 }
 
 /// Seconds since the epoch.

@@ -402,7 +402,7 @@ fn push_tail(out: &mut Vec<u8>, rtype: Rtype, ttl: u32, rdata: &[u8]) {
 }
 
 /// The RDATAs of a block of RR tails.
-fn rdatas(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn rdatas(mut tails: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
         let head = tails.get(..10)?;
         let len = usize::from(u16::from_be_bytes([head[8], head[9]]));

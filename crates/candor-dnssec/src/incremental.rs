@@ -18,18 +18,24 @@
 //! the RRSIGs and the chain as a compile would, so the result reads as the
 //! zone `sign_zone` + `compile_signed` make of the same records at the same
 //! time with the same keys (with Ed25519, byte for byte: the module's
-//! test). What the patch does not represent (delegations, wildcards, NS
-//! or DNAME changes, a full overlay, and here also changed keys, ALIAS or
-//! POOL records, a new SOA TTL or MINIMUM, an NSEC change at a zone cut)
-//! is [`ChangeSignError::Rebuild`]: sign the whole zone as before.
+//! test). Private types are signed as `sign_zone` signs them: a POOL's
+//! members one by one as the CNAMEs they answer with, ALIAS and REGIONAL
+//! records not at all (the NSEC lists A and AAAA for an ALIAS, CNAME for
+//! a POOL). What the patch does not represent (delegations, wildcards, NS
+//! or DNAME changes, a full overlay, and here also changed keys, a new
+//! SOA TTL or MINIMUM, an NSEC change at a zone cut) is
+//! [`ChangeSignError::Rebuild`]: sign the whole zone as before.
 
 use std::fmt;
 use std::sync::Arc;
 
 use candor_wire::{Name, Rtype};
-use candor_zone::{NodeChange, PatchError, RrSet, Zone, ZoneError, canonical_name_cmp};
+use candor_zone::{
+    ALIAS, NodeChange, POOL, PatchError, REGIONAL, RrSet, Zone, ZoneError, canonical_name_cmp,
+};
 
 use crate::key::SigningKey;
+use crate::keyset::KeySet;
 use crate::nsec;
 use crate::rrsig::{SignError, SigningPolicy, sign_rrset};
 use crate::zone::{spread, tails_rdata};
@@ -99,11 +105,26 @@ pub fn sign_change(
     policy: &SigningPolicy,
     now: u64,
 ) -> Result<(Zone, ChangeStats), ChangeSignError> {
+    sign_change_with(zone, changes, &KeySet::all(keys), policy, now)
+}
+
+/// [`sign_change`] with each key doing what `keys` says (during a
+/// rollover a published key may not sign yet, or no longer: the key
+/// states' selection, as `sign_zone_with` takes it). `keys.dnskey` must
+/// be the DNSKEY RRset the zone publishes; the changed RRsets are signed
+/// by `keys.zone_signers` only.
+pub fn sign_change_with(
+    zone: &Arc<Zone>,
+    changes: &[NodeChange],
+    keys: &KeySet<'_>,
+    policy: &SigningPolicy,
+    now: u64,
+) -> Result<(Zone, ChangeStats), ChangeSignError> {
     let Some(parts) = zone.signed() else {
         return Err(ChangeSignError::Rebuild("the zone is not signed"));
     };
-    let zone_signers: Vec<&SigningKey> = keys.iter().filter(|k| k.role().signs_zone()).collect();
-    if zone_signers.is_empty() || !keys.iter().any(|k| k.role().signs_keys()) {
+    let zone_signers: Vec<&SigningKey> = keys.zone_signers.clone();
+    if zone_signers.is_empty() || keys.key_signers.is_empty() {
         return Err(ChangeSignError::Rebuild("a key role is missing"));
     }
     let apex = zone.apex().to_lowercase();
@@ -113,7 +134,7 @@ pub fn sign_change(
     let mut published: Vec<&[u8]> = zone
         .rrset(apex_node, Rtype::DNSKEY)
         .map_or_else(Vec::new, |s| tails_rdata(zone.tails(s)).collect());
-    let mut ours: Vec<&[u8]> = keys.iter().map(|k| k.dnskey_rdata()).collect();
+    let mut ours: Vec<&[u8]> = keys.dnskey.iter().map(|k| k.dnskey_rdata()).collect();
     published.sort_unstable();
     ours.sort_unstable();
     ours.dedup();
@@ -143,11 +164,6 @@ pub fn sign_change(
         }
         let at_apex = owner.as_wire() == apex_wire;
         for r in &c.records {
-            if candor_zone::is_private_type(r.0) {
-                return Err(ChangeSignError::Rebuild(
-                    "ALIAS or POOL records in a signed zone",
-                ));
-            }
             let own = matches!(
                 r.0,
                 Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM
@@ -250,6 +266,11 @@ pub fn sign_change(
             rdatas.sort_unstable();
             rdatas.dedup();
             all.extend(rdatas.iter().map(|d| (rtype, ttl, Box::<[u8]>::from(*d))));
+            if rtype == ALIAS || rtype == REGIONAL {
+                // Never answered as such: an ALIAS answer is signed by the
+                // ALIAS task, REGIONAL records are for secondaries only.
+                continue;
+            }
             let same = old_sets.iter().find(|s| {
                 s.rtype == rtype && s.ttl == ttl && {
                     let mut was: Vec<&[u8]> = tails_rdata(zone.tails(s)).collect();
@@ -259,6 +280,23 @@ pub fn sign_change(
             });
             match same {
                 Some(set) => keep_sigs(zone, set, &mut all),
+                // Each member as the CNAME it answers with, member `i`
+                // expiring `i` seconds later (as `sign_zone` does; the
+                // members are in RDATA order, as the patch stores them).
+                None if rtype == POOL => {
+                    for (i, member) in rdatas.iter().enumerate() {
+                        let later = u32::try_from(i).unwrap_or(u32::MAX);
+                        signer.sign_later(
+                            owner,
+                            Rtype::CNAME,
+                            ttl,
+                            &[member],
+                            later,
+                            &mut all,
+                            &mut stats,
+                        )?;
+                    }
+                }
                 None => signer.sign(owner, rtype, ttl, &rdatas, &mut all, &mut stats)?,
             }
         }
@@ -273,7 +311,16 @@ pub fn sign_change(
             }
         }
         if !records.is_empty() {
-            let mut types: Vec<Rtype> = records.iter().map(|r| r.0).collect();
+            // The types the name answers with (as `sign_zone` lists them).
+            let mut types: Vec<Rtype> = Vec::with_capacity(records.len() + 4);
+            for r in records.iter() {
+                match r.0 {
+                    t if t == ALIAS => types.extend([Rtype::A, Rtype::AAAA]),
+                    t if t == POOL => types.push(Rtype::CNAME),
+                    t if t == REGIONAL => {}
+                    t => types.push(t),
+                }
+            }
             types.extend([Rtype::NSEC, Rtype::RRSIG]);
             if **owner == *apex_wire {
                 // The key sets the apex has (CDS/CDNSKEY only while a DS is
@@ -442,7 +489,24 @@ impl Signer<'_> {
         out: &mut Records,
         stats: &mut ChangeStats,
     ) -> Result<(), SignError> {
-        let validity = self.policy.validity(self.now, spread(owner, rtype));
+        self.sign_later(owner, rtype, ttl, rdatas, 0, out, stats)
+    }
+
+    /// [`Signer::sign`] with the expiration `later` seconds later (a POOL
+    /// member's index).
+    #[allow(clippy::too_many_arguments)]
+    fn sign_later(
+        &self,
+        owner: &[u8],
+        rtype: Rtype,
+        ttl: u32,
+        rdatas: &[&[u8]],
+        later: u32,
+        out: &mut Records,
+        stats: &mut ChangeStats,
+    ) -> Result<(), SignError> {
+        let mut validity = self.policy.validity(self.now, spread(owner, rtype));
+        validity.expiration = validity.expiration.wrapping_add(later);
         for key in self.keys {
             let sig = sign_rrset(key, self.apex, owner, rtype, ttl, rdatas, validity)?;
             out.push((Rtype::RRSIG, ttl, sig.into()));

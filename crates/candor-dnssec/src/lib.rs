@@ -35,7 +35,7 @@ mod zone;
 #[cfg(test)]
 mod tests;
 
-pub use incremental::{ChangeSignError, ChangeStats, sign_change};
+pub use incremental::{ChangeSignError, ChangeStats, sign_change, sign_change_with};
 pub use key::{
     Algorithm, CDNSKEY_DELETE, CDS_DELETE, DigestType, KeyError, KeyRole, SigningKey, ds_rdata,
     key_tag,
@@ -46,5 +46,6 @@ pub use rrsig::{
     verify_rrset,
 };
 pub use zone::{
-    SignedZone, ZoneSignError, compile_signed, sign_zone, sign_zone_with, signed_at, zone_text,
+    SignedZone, ZoneSignError, compile_signed, records_text, sign_zone, sign_zone_with, signed_at,
+    zone_text,
 };

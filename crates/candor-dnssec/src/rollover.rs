@@ -21,6 +21,12 @@
 //!   time to fetch it, the CDS asks for the new one only; once the parent
 //!   has dropped the old DS, the old key goes. A DS at the parent never
 //!   names a key the zone does not publish.
+//! - **KSK rollover** of split keys (double-RRset, RFC 7583 §3.3.3): the
+//!   new KSK is published and signs the DNSKEY, CDS and CDNSKEY RRsets at
+//!   once beside the old one, and the CDS asks for both DS records; once
+//!   the parent holds the new DS (and no cache can hold a DNSKEY RRset
+//!   without the new key) the CDS asks for the new one only; once the
+//!   parent has dropped the old DS, the old KSK goes. The ZSK is untouched.
 //! - **Going secure** (enable): the key publishes and signs at once; its
 //!   DS is offered (CDS, and to the user) only after propagation + the
 //!   largest TTL, when no cache can hold unsigned data any more.
@@ -385,6 +391,19 @@ impl ZoneKeys {
                         poll.at(now, new.published + ipub, &step, "the new key signs");
                         continue;
                     }
+                    if role == KeyRole::Ksk && new.ds_offered.is_none() {
+                        // A KSK signs the key sets from its publication on,
+                        // so its DS can be at the parent at once beside the
+                        // old one's: a resolver validates the DNSKEY RRset
+                        // with either DS (double-RRset, RFC 7583 §3.3.3).
+                        poll.at(
+                            now,
+                            new.published,
+                            &[Action::OfferDs(new.id)],
+                            "the new key's DS is offered",
+                        );
+                        continue;
+                    }
                     let retired = old.retired.unwrap_or(now);
                     if !role.signs_keys() {
                         poll.at(
@@ -395,9 +414,13 @@ impl ZoneKeys {
                         );
                     } else if old.ds_withdrawn.is_none() {
                         match new.ds_seen {
+                            // Once the old DS is withdrawn the parent may
+                            // hold the new one alone: by then no cache may
+                            // hold the old DS RRset, nor a DNSKEY RRset
+                            // without the new key.
                             Some(seen) => poll.at(
                                 now,
-                                seen + parent,
+                                (seen + parent).max(new.published + ipub),
                                 &[Action::WithdrawDs(old.id)],
                                 "the CDS stops asking for the old key's DS",
                             ),
@@ -406,10 +429,16 @@ impl ZoneKeys {
                             )),
                         }
                     } else {
+                        // A KSK signed the key sets only, and the DNSKEY
+                        // RRset is signed by the new key too: it can go
+                        // once the parent dropped its DS (no cache holds
+                        // a DS RRset naming it alone: that was before the
+                        // new DS was seen, a parent DS TTL ago).
+                        let after = if role.signs_zone() { retired + iret } else { 0 };
                         match old.ds_gone {
                             Some(gone) => poll.at(
                                 now,
-                                (retired + iret).max(gone),
+                                after.max(gone),
                                 &[Action::Remove(old.id)],
                                 "the old key is removed",
                             ),
@@ -451,13 +480,16 @@ impl ZoneKeys {
         if self.disabling.is_some() {
             return Err("DNSSEC is being disabled for this zone");
         }
-        if role == KeyRole::Ksk {
-            return Err("a KSK rollover is not supported yet (roll the ZSK, or use a CSK)");
-        }
-        match self.live(role).as_slice() {
-            [] => Err("the zone has no key of that role"),
-            [key] if key.active.is_some() => Ok(()),
-            [_] => Err("the key of that role does not sign yet"),
+        match (role, self.live(role).as_slice()) {
+            (_, []) => Err("the zone has no key of that role"),
+            // A KSK's new DS is offered at once, so the old one's must be
+            // offered already (the zone no longer going secure).
+            (KeyRole::Ksk, [key]) if key.ds_offered.is_some() => Ok(()),
+            (KeyRole::Ksk, [_]) => {
+                Err("the KSK's DS is not offered yet (the zone is still going secure)")
+            }
+            (_, [key]) if key.active.is_some() => Ok(()),
+            (_, [_]) => Err("the key of that role does not sign yet"),
             _ => Err("a rollover of that key is already under way"),
         }
     }
@@ -487,9 +519,57 @@ impl ZoneKeys {
     }
 }
 
+/// Whether the parent's DS RRset `parent` (the RDATAs a resolver gives
+/// for the zone's DS) is what the zone's CDS RRset `cds` (its RDATAs as
+/// served) asks for, which is what [`ZoneKeys::ds_seen`] is told: every DS
+/// the CDS lists is there, and no DS names another key (one of another
+/// digest type for a listed key is fine); with CDS DELETE (RFC 8078), no
+/// DS at all. Without a CDS nothing is asked: `false`.
+pub fn parent_matches(cds: &[&[u8]], parent: &[&[u8]]) -> bool {
+    if cds.is_empty() {
+        return false;
+    }
+    if cds.iter().all(|c| *c == crate::CDS_DELETE) {
+        return parent.is_empty();
+    }
+    // Key tag and algorithm: which key a DS names.
+    let key = |ds: &[u8]| ds.get(..3).map(<[u8]>::to_vec);
+    cds.iter().all(|c| parent.contains(c))
+        && parent
+            .iter()
+            .all(|p| key(p).is_some() && cds.iter().any(|c| key(c) == key(p)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Timing, Which, ZskRoll};
+
+    /// The parent matches the CDS when it holds exactly the DS records
+    /// asked for (other digest types of those keys allowed), and holds no
+    /// DS at all for CDS DELETE; nothing matches an empty CDS.
+    #[test]
+    fn the_parent_matches_what_the_cds_asks_for() {
+        use super::parent_matches;
+        let ds = |tag: u8, digest: u8, byte: u8| vec![0, tag, 13, digest, byte, byte];
+        let (a, b) = (ds(1, 2, 0xaa), ds(2, 2, 0xbb));
+        let a384 = ds(1, 4, 0xcc);
+        let delete = crate::CDS_DELETE.to_vec();
+        let m = |cds: &[&Vec<u8>], parent: &[&Vec<u8>]| {
+            let cds: Vec<&[u8]> = cds.iter().map(|v| v.as_slice()).collect();
+            let parent: Vec<&[u8]> = parent.iter().map(|v| v.as_slice()).collect();
+            parent_matches(&cds, &parent)
+        };
+        assert!(m(&[&a], &[&a]));
+        assert!(m(&[&a], &[&a, &a384]));
+        assert!(m(&[&a, &b], &[&b, &a]));
+        assert!(!m(&[&a, &b], &[&a]), "the new DS is missing");
+        assert!(!m(&[&b], &[&a, &b]), "the old DS is still there");
+        assert!(!m(&[&a], &[&ds(1, 2, 0xff)]), "a wrong digest");
+        assert!(!m(&[&a], &[]));
+        assert!(m(&[&delete], &[]));
+        assert!(!m(&[&delete], &[&a]));
+        assert!(!m(&[], &[]), "nothing asked");
+    }
 
     /// The timing used by the tests: a minute to reach every server, an
     /// hour of DNSKEY TTL, a day of the largest RRset TTL.

@@ -423,3 +423,124 @@ fn the_parent_is_waited_for_and_rollovers_start_only_when_they_can() {
     assert_eq!(s.key_signers, [&"one", &"two"]);
     assert_eq!(s.zone_signers, [&"two"]);
 }
+
+/// Split keys through a KSK rollover (double-RRset) between two ZSK
+/// rolls, then a disable: the new KSK signs the key sets from its
+/// publication, the parent goes from the old DS to both to the new one,
+/// the old KSK goes only after the parent dropped its DS, and every
+/// moment validates for every cache.
+#[test]
+fn a_ksk_rollover_of_split_keys_always_validates() {
+    let policy = Policy {
+        zsk_lifetime: 30 * DAY,
+        ..POLICY
+    };
+    let events = [
+        (T0, Event::Enable { split: true }),
+        (T0 + 10 * DAY, Event::Roll(KeyRole::Ksk)),
+        (T0 + 40 * DAY + 3_600, Event::Roll(KeyRole::Ksk)),
+        (T0 + 70 * DAY, Event::Disable),
+    ];
+    let run = run(&policy, &events, T0 + 80 * DAY);
+    assert_eq!(first_failure(&run, &policy), None);
+    // KSK 1, ZSK 2; KSK 3 at day 10; ZSK 4 at day 30; KSK 5 at day 40;
+    // ZSK 6 at day 60.
+    assert_eq!(run.made, 6);
+    assert_eq!(parent_at(&run, T0 + 9 * DAY), [1]);
+    assert_eq!(published_at(&run, T0 + 9 * DAY), [1, 2]);
+    // The new KSK is published and signs the key sets at once.
+    let at_roll = in_window(&run.zone, T0 + 10 * DAY, T0 + 10 * DAY)
+        .next()
+        .cloned()
+        .expect("a view");
+    assert_eq!(at_roll.dnskey, [1, 2, 3]);
+    assert_eq!(at_roll.key_signers, [1, 3]);
+    assert_eq!(at_roll.zone_signers, [2]);
+    assert_eq!(at_roll.cds, Some(vec![1, 3]));
+    assert_eq!(parent_at(&run, T0 + 10 * DAY + 3 * 3_600), [1, 3]);
+    assert_eq!(parent_at(&run, T0 + 20 * DAY), [3]);
+    assert_eq!(published_at(&run, T0 + 20 * DAY), [2, 3]);
+    // The old KSK stayed until the parent had dropped its DS.
+    let old_gone = run
+        .zone
+        .iter()
+        .find(|(t, v)| *t > T0 && !v.dnskey.contains(&1))
+        .map(|(t, _)| *t)
+        .expect("key 1 removed");
+    let ds_dropped = run
+        .parent
+        .iter()
+        .find(|(t, ds)| *t > T0 && !ds.contains(&1))
+        .map(|(t, _)| *t)
+        .expect("DS 1 dropped");
+    assert!(old_gone > ds_dropped, "{old_gone} {ds_dropped}");
+    assert_eq!(parent_at(&run, T0 + 55 * DAY), [5]);
+    assert_eq!(published_at(&run, T0 + 65 * DAY), [5, 6]);
+    assert_eq!(parent_at(&run, T0 + 79 * DAY), Vec::<i64>::new());
+    assert_eq!(run.end, ZoneKeys::default());
+}
+
+/// A KSK rollover whose machine believes the parent's DS TTL shorter
+/// than caches hold it removes the old KSK while a resolver may still
+/// hold a DS RRset naming it alone: caught.
+#[test]
+fn a_ksk_rollover_waiting_less_than_the_ds_ttl_is_caught() {
+    let events = [
+        (T0, Event::Enable { split: true }),
+        (T0 + 10 * DAY, Event::Roll(KeyRole::Ksk)),
+    ];
+    let believed = Policy {
+        parent_ds_ttl: 600,
+        ..POLICY
+    };
+    let run = run(&believed, &events, T0 + 30 * DAY);
+    assert!(first_failure(&run, &POLICY).is_some());
+    // Believing the real TTL, the same events validate.
+    let run = run_real(&events);
+    assert_eq!(first_failure(&run, &POLICY), None);
+}
+
+/// `run` with the real policy until 30 days after `T0`.
+fn run_real(events: &[(u64, Event)]) -> Run {
+    run(&POLICY, events, T0 + 30 * DAY)
+}
+
+/// A KSK rolls by hand only once its DS is offered (the zone no longer
+/// going secure), and one roll at a time; the new KSK's DS is offered at
+/// once and the old one is withdrawn only after the parent's DS TTL.
+#[test]
+fn a_ksk_rolls_only_once_its_ds_is_offered() {
+    let mut keys = ZoneKeys::default();
+    keys.keys.push(KeyState::new(1, KeyRole::Ksk, T0, true));
+    keys.keys.push(KeyState::new(2, KeyRole::Zsk, T0, true));
+    assert_eq!(
+        keys.can_roll(KeyRole::Ksk),
+        Err("the KSK's DS is not offered yet (the zone is still going secure)")
+    );
+    let later = T0 + 2 * DAY;
+    assert_eq!(keys.poll(later, &POLICY).actions, [Action::OfferDs(1)]);
+    keys.apply(&Action::OfferDs(1), later, 0);
+    assert_eq!(keys.can_roll(KeyRole::Ksk), Ok(()));
+    keys.apply(&Action::Create(KeyRole::Ksk), later, 3);
+    assert_eq!(
+        keys.can_roll(KeyRole::Ksk),
+        Err("a rollover of that key is already under way")
+    );
+    assert_eq!(keys.poll(later, &POLICY).actions, [Action::OfferDs(3)]);
+    keys.apply(&Action::OfferDs(3), later, 0);
+    // The parent is told to hold both; it says it does.
+    assert_eq!(keys.ds_seen(), [Action::DsSeen(1), Action::DsSeen(3)]);
+    let seen = later + 3_600;
+    for a in keys.ds_seen() {
+        keys.apply(&a, seen, 0);
+    }
+    let poll = keys.poll(seen, &POLICY);
+    assert!(poll.actions.is_empty());
+    assert_eq!(
+        poll.waits,
+        [Wait::Until(
+            seen + 90_000 + 300,
+            "the CDS stops asking for the old key's DS"
+        )]
+    );
+}

@@ -469,8 +469,15 @@ pub fn zone_text(zone: &Zone, signed: &SignedZone) -> String {
         .map(|r| OwnedRecord::from_record(&r))
         .collect();
     all.extend(signed.records.iter().cloned());
+    records_text(zone.apex(), all)
+}
+
+/// Records of the zone `apex` as a master file (RFC 1035 §5): the apex SOA
+/// first, then the others in canonical order, one per line in
+/// presentation format (see [`zone_text`]).
+pub fn records_text(apex: &Name, mut all: Vec<OwnedRecord>) -> String {
     all.sort_by(|a, b| {
-        let soa = |r: &OwnedRecord| !(r.rtype == Rtype::SOA && *r.owner == *zone.apex().as_wire());
+        let soa = |r: &OwnedRecord| !(r.rtype == Rtype::SOA && *r.owner == *apex.as_wire());
         soa(a).cmp(&soa(b)).then_with(|| a.canonical_cmp(b))
     });
     let mut out = String::new();

@@ -144,6 +144,12 @@ impl Collector for DnsCollector {
             &[],
             udp.kernel_shed,
         );
+        s.counter(
+            "candor_dns_quarantined",
+            "UDP queries for zones shed under overload that the kernel steered to the workers' quarantine sockets, away from the other zones' queue.",
+            &[],
+            udp.quarantined,
+        );
         s.gauge(
             "candor_tcp_connections_open",
             "DNS TCP connections open now.",

@@ -14,11 +14,13 @@
 
 // `unsafe` is allowed in the UDP module (the `recvmmsg`/`sendmmsg` calls
 // and the zeroed structs they take), in `fdlimit` (`getrlimit` and
-// `setrlimit`) and in `sockfilter` (`SO_ATTACH_FILTER`) only.
+// `setrlimit`) and in `sockfilter` (`SO_ATTACH_FILTER`,
+// `SO_ATTACH_REUSEPORT_CBPF`) only.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
 mod fdlimit;
+mod quarantine;
 #[allow(unsafe_code)]
 mod sockfilter;
 mod stats;
@@ -40,7 +42,7 @@ pub use stats::{
 pub use tcp::{
     ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
 };
-pub use udp::{UdpConfig, UdpWorkers, bind_udp};
+pub use udp::{BACKGROUND_NICE, UdpConfig, UdpWorkers, bind_udp, yield_to_udp_workers};
 pub use xfr::{SecondarySide, Transfers, XfrSnapshot, XfrStats, follow_zones, run_notifier};
 
 /// The zones being served, replaced as a whole when anything changes.

@@ -1,5 +1,7 @@
-//! Attaching a classic BPF program to a socket (`SO_ATTACH_FILTER`), for
-//! the kernel-side shedding of `candor_traffic::filter`.
+//! Attaching classic BPF programs to sockets, for the kernel-side
+//! shedding of `candor_traffic::filter`: a socket filter
+//! (`SO_ATTACH_FILTER`) that drops, and a `SO_REUSEPORT` group's steering
+//! program (`SO_ATTACH_REUSEPORT_CBPF`) that chooses the socket.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -10,6 +12,32 @@ use candor_traffic::filter::Insn;
 /// The kernel checks the program (jumps in bounds, ends in a return) and
 /// refuses a bad one with `EINVAL`.
 pub(crate) fn attach(fd: RawFd, program: &[Insn]) -> io::Result<()> {
+    set_program(fd, libc::SO_ATTACH_FILTER, program)
+}
+
+/// `SO_ATTACH_REUSEPORT_CBPF` (asm-generic, as x86 and ARM use).
+const SO_ATTACH_REUSEPORT_CBPF: libc::c_int = 51;
+
+/// `SO_DETACH_REUSEPORT_BPF` (Linux 5.8).
+const SO_DETACH_REUSEPORT_BPF: libc::c_int = 68;
+
+/// Attaches `program` as the steering program of the `SO_REUSEPORT` group
+/// of the socket `fd` (every socket bound to its address and port),
+/// replacing any it had: the kernel runs it on each packet for the group
+/// and delivers the packet to the socket at the index it returns (bind
+/// order; an index past the group falls back to the kernel's hash).
+pub(crate) fn attach_steering(fd: RawFd, program: &[Insn]) -> io::Result<()> {
+    set_program(fd, SO_ATTACH_REUSEPORT_CBPF, program)
+}
+
+/// Removes the steering program of `fd`'s group, if any (the kernel's hash
+/// chooses again).
+pub(crate) fn detach_steering(fd: RawFd) -> io::Result<()> {
+    detach_option(fd, SO_DETACH_REUSEPORT_BPF)
+}
+
+/// Sets the classic BPF `program` with socket option `option`.
+fn set_program(fd: RawFd, option: libc::c_int, program: &[Insn]) -> io::Result<()> {
     let mut insns: Vec<libc::sock_filter> = program
         .iter()
         .map(|i| libc::sock_filter {
@@ -31,7 +59,7 @@ pub(crate) fn attach(fd: RawFd, program: &[Insn]) -> io::Result<()> {
         libc::setsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
+            option,
             (&prog as *const libc::sock_fprog).cast(),
             size_of::<libc::sock_fprog>() as libc::socklen_t,
         )
@@ -45,14 +73,20 @@ pub(crate) fn attach(fd: RawFd, program: &[Insn]) -> io::Result<()> {
 /// Removes the socket's filter, if any (`ENOENT` when there was none is
 /// not an error).
 pub(crate) fn detach(fd: RawFd) -> io::Result<()> {
+    detach_option(fd, libc::SO_DETACH_FILTER)
+}
+
+/// Removes a program with socket option `option` (`ENOENT`: there was
+/// none, not an error).
+fn detach_option(fd: RawFd, option: libc::c_int) -> io::Result<()> {
     let zero: libc::c_int = 0;
-    // SAFETY: a valid descriptor; SO_DETACH_FILTER ignores its argument,
-    // passed as a live int of the size given.
+    // SAFETY: a valid descriptor; the detach options ignore their
+    // argument, passed as a live int of the size given.
     let rc = unsafe {
         libc::setsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_DETACH_FILTER,
+            option,
             (&zero as *const libc::c_int).cast(),
             size_of::<libc::c_int>() as libc::socklen_t,
         )
@@ -110,10 +144,11 @@ mod tests {
     use std::os::fd::AsRawFd;
     use std::time::Duration;
 
-    use candor_traffic::filter::{ALWAYS, Rule, program};
+    use candor_traffic::filter::{ALWAYS, Rule, program, steering};
     use candor_wire::Name;
+    use socket2::{Domain, Protocol, Socket, Type};
 
-    use super::{attach, detach, drops};
+    use super::{attach, attach_steering, detach, detach_steering, drops};
 
     /// A query for `name` (any case kept).
     fn query(id: u16, name: &str) -> Vec<u8> {
@@ -200,5 +235,69 @@ mod tests {
         detach(server.as_raw_fd()).expect("detach twice");
         client.send(&query(7, "a.victim.test.")).expect("send");
         assert_eq!(received(&server), vec![7]);
+    }
+
+    /// A UDP socket in the `SO_REUSEPORT` group of `port` on 127.0.0.1
+    /// (0: a free port).
+    fn member(port: u16) -> UdpSocket {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("socket");
+        s.set_reuse_port(true).expect("reuseport");
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        s.bind(&addr.into()).expect("bind");
+        s.into()
+    }
+
+    /// The kernel steers as `candor_traffic::filter::steering` says: with
+    /// two workers' sockets and their two quarantine sockets in one group,
+    /// a shed zone's queries land in a quarantine socket, the others in
+    /// a worker's own, each by message ID; with no rules nothing is
+    /// quarantined; after `detach_steering` the kernel's hash chooses.
+    #[test]
+    fn the_kernel_steers_what_the_program_says() {
+        let first = member(0);
+        let port = first.local_addr().expect("addr").port();
+        let group = [first, member(port), member(port), member(port)];
+        let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        client.connect(("127.0.0.1", port)).expect("connect");
+        let apex = |n: &str| Name::from_text(n, None).expect("name").as_wire().to_vec();
+        let rules = [
+            Rule {
+                apex: apex("victim.test."),
+                admit: 0,
+            },
+            Rule {
+                apex: apex("sub.victim.test."),
+                admit: ALWAYS,
+            },
+        ];
+        let fd = group[1].as_raw_fd();
+        attach_steering(fd, &steering(&rules, 2)).expect("attach");
+        let sent = [
+            (10, "a.victim.test."),
+            (11, "a.victim.test."),
+            (12, "www.z0001.test."),
+            (13, "www.z0001.test."),
+            (14, "x.sub.victim.test."),
+            (15, "VICTIM.TEST."),
+        ];
+        for (id, name) in sent {
+            client.send(&query(id, name)).expect("send");
+        }
+        let got: Vec<Vec<u16>> = group.iter().map(received).collect();
+        assert_eq!(got, vec![vec![12, 14], vec![13], vec![10], vec![11, 15]]);
+        // No rules: every query on a worker's own socket.
+        attach_steering(fd, &steering(&[], 2)).expect("attach");
+        for id in 20..24 {
+            client.send(&query(id, "a.victim.test.")).expect("send");
+        }
+        let got: Vec<Vec<u16>> = group.iter().map(received).collect();
+        assert_eq!(got, vec![vec![20, 22], vec![21, 23], vec![], vec![]]);
+        detach_steering(fd).expect("detach");
+        detach_steering(fd).expect("detach twice");
+        for id in 30..34 {
+            client.send(&query(id, "a.victim.test.")).expect("send");
+        }
+        let total: usize = group.iter().map(|s| received(s).len()).sum();
+        assert_eq!(total, 4);
     }
 }

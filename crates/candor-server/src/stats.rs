@@ -34,6 +34,9 @@ pub struct Stats {
     /// Queries the worker's socket filter dropped in the kernel under
     /// overload (estimated: see `candor_traffic::filter`).
     pub kernel_shed: AtomicU64,
+    /// Queries received through a quarantine socket: a shed zone's,
+    /// steered away from the other zones' queue (see `crate::quarantine`).
+    pub quarantined: AtomicU64,
     /// Requests with a client cookie alone (a server cookie was issued).
     pub cookie_client_only: AtomicU64,
     /// Requests with a valid server cookie.
@@ -140,6 +143,8 @@ pub struct StatsSnapshot {
     pub shed: u64,
     /// Queries shed in the kernel under overload (estimated).
     pub kernel_shed: u64,
+    /// Queries received through a quarantine socket.
+    pub quarantined: u64,
     /// Requests with a client cookie alone.
     pub cookie_client_only: u64,
     /// Requests with a valid server cookie.
@@ -193,6 +198,7 @@ impl Stats {
         sum.rrl_dropped += get(&self.rrl_dropped);
         sum.shed += get(&self.shed);
         sum.kernel_shed += get(&self.kernel_shed);
+        sum.quarantined += get(&self.quarantined);
         sum.cookie_client_only += get(&self.cookie_client_only);
         sum.cookie_valid += get(&self.cookie_valid);
         sum.cookie_invalid += get(&self.cookie_invalid);

@@ -26,6 +26,7 @@ use candor_zone::ZoneSet;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::SharedZones;
+use crate::quarantine::Quarantine;
 use crate::stats::{Stats, bump};
 
 /// Packets per `recvmmsg`/`sendmmsg` call.
@@ -127,6 +128,20 @@ pub fn bind_udp(
     for _ in 0..config.workers.max(1) {
         sockets.push(udp_socket(addr, config.recv_buffer)?);
     }
+    // Quarantine sockets for the zones shed (see `crate::quarantine`):
+    // bound only while some zone is, and only with kernel shedding.
+    let quarantine = match (&config.traffic, config.kernel_shed) {
+        (Some(_), true) => {
+            match Quarantine::new(addr, config.recv_buffer, &sockets[0], sockets.len()) {
+                Ok(q) => Some(Arc::new(q)),
+                Err(e) => {
+                    tracing::warn!(%addr, error = %e, "no quarantine sockets: flooded zones share the workers' queues");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     for (i, socket) in sockets.into_iter().enumerate() {
         let s = Arc::new(Stats::default());
         stats.push(s.clone());
@@ -137,6 +152,8 @@ pub fn bind_udp(
             limiter: config.limiter.clone(),
             traffic: config.traffic.clone(),
             kernel_shed: config.kernel_shed,
+            quarantine: quarantine.clone(),
+            local: i,
             index: next_worker_index(),
             slow: config.test_slow_answer,
             coalesce: config.coalesce,
@@ -167,7 +184,7 @@ pub fn bind_udp(
 /// 0.4 ms of packets at 350k qps (a saturating flood's legit p99 0.6-0.8 ms),
 /// still some 170 small queries of burst at ordinary load, and beyond that
 /// the kernel drops the excess before it costs a system call.
-fn udp_socket(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
+pub(crate) fn udp_socket(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
@@ -222,6 +239,11 @@ struct Worker {
     traffic: Option<Arc<Traffic>>,
     /// See [`UdpConfig::kernel_shed`].
     kernel_shed: bool,
+    /// Its address's quarantine (see `crate::quarantine`), with kernel
+    /// shedding.
+    quarantine: Option<Arc<Quarantine>>,
+    /// Its number among its address's workers.
+    local: usize,
     /// This worker's number among all workers (for the aggregator).
     index: usize,
     /// See [`UdpConfig::test_slow_answer`].
@@ -273,6 +295,8 @@ impl Worker {
         // The socket's drop counter and the thread's CPU time when the
         // traffic window was last closed.
         let mut probes = (crate::sockfilter::drops(fd), thread_cpu());
+        // Its quarantine socket, while the address has one.
+        let mut split = self.quarantine.clone().map(Split::new);
         // A sleep of 50 us lasts 100 us with the default timer slack of
         // 50 us; ask for 1 us so the wait is the one configured.
         set_timer_slack_ns(1_000);
@@ -282,16 +306,32 @@ impl Worker {
             // `recvmmsg` it caused, so the share of working time rose and
             // kept coalescing on once it had started, at any load.
             let waiting = Instant::now();
-            if !self.coalesce.is_zero() && last > 1 && last < BATCH / 2 && load.busy() {
-                std::thread::sleep(self.coalesce);
-            }
-            let received = batch.receive(fd);
+            let quarantined = split.as_mut().and_then(|s| s.refresh(self.local));
+            let received = match quarantined {
+                None => {
+                    if !self.coalesce.is_zero() && last > 1 && last < BATCH / 2 && load.busy() {
+                        std::thread::sleep(self.coalesce);
+                    }
+                    batch.receive(fd, libc::MSG_WAITFORONE).map(|n| (n, fd))
+                }
+                Some(q) => {
+                    let draining = split.as_ref().is_some_and(|s| s.draining);
+                    receive_split(&mut batch, fd, q, draining)
+                }
+            };
             let started = Instant::now();
             load.idle(started.saturating_duration_since(waiting), started);
-            let n = match received {
-                Ok(n) => n,
+            let (n, from) = match received {
+                // The quarantine socket read empty while draining: done.
+                Ok((0, _)) => {
+                    if let Some(s) = &mut split {
+                        s.hand_back(self.local);
+                    }
+                    continue;
+                }
+                Ok(received) => received,
                 Err(e) if is_transient(&e) => {
-                    self.roll(&mut traffic, started, &mut probes);
+                    self.roll(&mut traffic, started, &mut probes, &mut split);
                     continue;
                 }
                 Err(e) => {
@@ -301,6 +341,9 @@ impl Worker {
                 }
             };
             bump(&self.stats.received, n as u64);
+            if from != fd {
+                bump(&self.stats.quarantined, n as u64);
+            }
             last = n;
             let zones = self.zones.load();
             let now = unix_seconds();
@@ -446,7 +489,7 @@ impl Worker {
             }
             let mut sent = 0;
             while sent < out {
-                match batch.send(fd, sent, out) {
+                match batch.send(from, sent, out) {
                     Ok(k) => sent += k.max(1),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => {
@@ -464,7 +507,7 @@ impl Worker {
                 t.work(worked);
                 t.answering(finished.saturating_duration_since(answering));
             }
-            self.roll(&mut traffic, finished, &mut probes);
+            self.roll(&mut traffic, finished, &mut probes, &mut split);
             // One observation per batch, weighted by its size (see
             // `LatencyHistogram`): no clock read or counter per packet.
             let us = u64::try_from(worked.as_micros()).unwrap_or(u64::MAX);
@@ -482,6 +525,7 @@ impl Worker {
         traffic: &mut Option<WorkerTraffic>,
         now: Instant,
         probes: &mut (Option<u32>, Option<Duration>),
+        split: &mut Option<Split>,
     ) {
         if let (Some(t), Some(shared)) = (traffic, &self.traffic) {
             let before = t.limited();
@@ -497,6 +541,16 @@ impl Worker {
                     t.count_cpu(new.saturating_sub(old));
                 }
                 *probes = (counter, cpu);
+                // And what its quarantine socket dropped; and the
+                // quarantine closes once nothing has been shed for a while.
+                if let Some(s) = split.as_mut()
+                    && s.socket.is_some()
+                {
+                    t.count_kernel_drops(s.drops());
+                    if let Err(e) = s.shared.tick(now) {
+                        tracing::warn!(worker = self.index, error = %e, "cannot stop steering to the quarantine sockets");
+                    }
+                }
             }
             if let Some(report) = t.roll(now) {
                 let zones = self.zones.load();
@@ -506,7 +560,22 @@ impl Worker {
                 t.set_tightened(&shared.tightened());
                 if let Some(plan) = t.kernel_plan() {
                     let rules = kernel_rules(plan, &zones);
-                    if let Err(e) = self.attach_filter(&rules) {
+                    if let Some(s) = split.as_mut() {
+                        s.rules = rules.clone();
+                        if let Some(q) = &s.socket
+                            && let Err(e) = self.attach_filter(q.as_raw_fd(), &rules)
+                        {
+                            tracing::warn!(worker = self.index, error = %e, "cannot filter the quarantine socket");
+                        }
+                        if let Err(e) = s.shared.update(self.local, &rules, now) {
+                            tracing::warn!(
+                                worker = self.index,
+                                error = %e,
+                                "cannot steer shed zones to quarantine sockets"
+                            );
+                        }
+                    }
+                    if let Err(e) = self.attach_filter(self.socket.as_raw_fd(), &rules) {
                         tracing::warn!(
                             worker = self.index,
                             error = %e,
@@ -532,8 +601,7 @@ impl Worker {
 
     /// Attaches the socket filter for `rules`, or removes it when there are
     /// none. Logs what changed (at most every 100 ms, never per packet).
-    fn attach_filter(&self, rules: &[Rule]) -> io::Result<()> {
-        let fd = self.socket.as_raw_fd();
+    fn attach_filter(&self, fd: i32, rules: &[Rule]) -> io::Result<()> {
         match candor_traffic::filter::program(rules) {
             Some(program) => {
                 crate::sockfilter::attach(fd, &program)?;
@@ -555,6 +623,125 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// A worker's side of its address's [`Quarantine`].
+struct Split {
+    /// The address's quarantine.
+    shared: Arc<Quarantine>,
+    /// The generation of the assignment last read.
+    generation: u64,
+    /// The worker's quarantine socket, while it has one.
+    socket: Option<Arc<UdpSocket>>,
+    /// Whether nothing is steered into it any more.
+    draining: bool,
+    /// Its drop counter when last read.
+    drops: Option<u32>,
+    /// The worker's kernel rules, for the socket filter of a quarantine
+    /// socket it picks up.
+    rules: Vec<Rule>,
+}
+
+impl Split {
+    /// A worker's side of `shared`, with no socket yet.
+    fn new(shared: Arc<Quarantine>) -> Split {
+        Split {
+            generation: shared.generation(),
+            shared,
+            socket: None,
+            draining: false,
+            drops: None,
+            rules: Vec::new(),
+        }
+    }
+
+    /// Rereads the assignment if it changed (one atomic load per batch
+    /// otherwise); the quarantine socket's descriptor, if any.
+    #[inline]
+    fn refresh(&mut self, local: usize) -> Option<i32> {
+        let generation = self.shared.generation();
+        if generation != self.generation {
+            self.generation = generation;
+            let assignment = self.shared.socket(local);
+            self.draining = assignment.draining;
+            let same = match (&self.socket, &assignment.socket) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                self.socket = assignment.socket;
+                if let Some(q) = &self.socket {
+                    let fd = q.as_raw_fd();
+                    self.drops = crate::sockfilter::drops(fd);
+                    if let Some(program) = filter::program(&self.rules)
+                        && let Err(e) = crate::sockfilter::attach(fd, &program)
+                    {
+                        tracing::warn!(error = %e, "cannot filter the quarantine socket");
+                    }
+                }
+            }
+        }
+        self.socket.as_ref().map(|q| q.as_raw_fd())
+    }
+
+    /// Packets the quarantine socket dropped since the last call (its
+    /// filter, or its queue full).
+    fn drops(&mut self) -> u64 {
+        let Some(q) = &self.socket else {
+            return 0;
+        };
+        let now = crate::sockfilter::drops(q.as_raw_fd());
+        let n = match (now, self.drops) {
+            (Some(new), Some(old)) => u64::from(new.wrapping_sub(old)),
+            _ => 0,
+        };
+        self.drops = now;
+        n
+    }
+
+    /// The quarantine socket read empty while draining: gives it back.
+    fn hand_back(&mut self, local: usize) {
+        self.socket = None;
+        self.drops = None;
+        self.shared.drained(local);
+    }
+}
+
+/// One receive for a worker with a quarantine socket `q`: its own socket
+/// `main` first, then `q`, without blocking; if both are empty, waits for
+/// either (up to [`POLL`]) and tries once more. `Ok((n, fd))`: `n` packets
+/// from `fd`; `Ok((0, q))`: `q` is empty and `draining` (hand it back).
+fn receive_split(batch: &mut Batch, main: i32, q: i32, draining: bool) -> io::Result<(usize, i32)> {
+    for attempt in 0..2 {
+        for fd in [main, q] {
+            match batch.receive(fd, libc::MSG_DONTWAIT) {
+                Ok(n) if n > 0 => return Ok((n, fd)),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if draining {
+            return Ok((0, q));
+        }
+        if attempt == 0 {
+            let mut fds = [main, q].map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            // SAFETY: two live `pollfd`s, the count passed.
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, POLL.as_millis() as libc::c_int) };
+            if rc < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if rc == 0 {
+                break;
+            }
+        }
+    }
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 /// The socket filter's rules for a worker's kernel plan: each shed zone's
@@ -696,6 +883,42 @@ fn thread_cpu() -> Option<Duration> {
     ))
 }
 
+/// How much lower than the UDP workers everything else runs (the nice
+/// value added), see [`yield_to_udp_workers`].
+pub const BACKGROUND_NICE: i32 = 5;
+
+/// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (on
+/// Linux the nice value is per thread, and threads started afterwards
+/// inherit it). `candor serve` calls it on its main thread once the UDP
+/// workers run: zone transfers, TCP, the API, the status page and
+/// compaction then yield the CPU to the workers when they share a core.
+/// Measured: a 1,000,000-record AXFR on the UDP worker's core took time
+/// slices of a few milliseconds, longer than the small receive buffer
+/// holds of a 50k qps flood, and 2.9% of the legitimate queries were lost
+/// (docs/benchmarks.md, "A 1M-record AXFR while UDP queries and a flood
+/// run"). Raising a nice value needs no privilege; lowering it back would.
+pub fn yield_to_udp_workers() -> io::Result<()> {
+    // SAFETY: getpriority/setpriority with PRIO_PROCESS and 0 read and set
+    // the calling thread's nice value (Linux's per-thread semantics); no
+    // memory is passed. errno is cleared first: -1 is a valid nice value.
+    let current = unsafe {
+        *libc::__errno_location() = 0;
+        libc::getpriority(libc::PRIO_PROCESS, 0)
+    };
+    if current == -1 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error().unwrap_or(0) != 0 {
+            return Err(e);
+        }
+    }
+    let wanted = (current + BACKGROUND_NICE).min(19);
+    // SAFETY: as above.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, wanted) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Sets this thread's timer slack (how late the kernel may wake it from a
 /// sleep, to batch wake-ups). Failure only makes sleeps less precise.
 fn set_timer_slack_ns(ns: libc::c_ulong) {
@@ -800,9 +1023,10 @@ impl Batch {
         }
     }
 
-    /// Receives up to `BATCH` packets, blocking until at least one arrives
-    /// or the socket timeout passes.
-    fn receive(&mut self, fd: i32) -> io::Result<usize> {
+    /// Receives up to `BATCH` packets; with `MSG_WAITFORONE` in `flags`,
+    /// blocking until at least one arrives or the socket timeout passes,
+    /// with `MSG_DONTWAIT` not at all.
+    fn receive(&mut self, fd: i32, flags: libc::c_int) -> io::Result<usize> {
         for i in 0..BATCH {
             self.rx_iov[i] = libc::iovec {
                 iov_base: self.rx[i].as_mut_ptr().cast(),
@@ -826,7 +1050,7 @@ impl Batch {
                 fd,
                 self.rx_hdrs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                flags,
                 std::ptr::null_mut(),
             )
         };
@@ -924,6 +1148,31 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::Load;
+
+    /// This thread's nice value.
+    fn nice() -> i32 {
+        // SAFETY: reads the calling thread's nice value; no memory passed.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+    }
+
+    /// Yielding lowers the calling thread's priority only, and threads it
+    /// starts afterwards inherit it.
+    #[test]
+    fn yielding_lowers_this_thread_and_its_children_only() {
+        let before = nice();
+        let (mine, child) = std::thread::spawn(|| {
+            let start = nice();
+            super::yield_to_udp_workers().expect("setpriority");
+            let mine = nice() - start;
+            let child = std::thread::spawn(nice).join().expect("child") - start;
+            (mine, child)
+        })
+        .join()
+        .expect("thread");
+        let expected = super::BACKGROUND_NICE.min(19 - before);
+        assert_eq!((mine, child), (expected, expected));
+        assert_eq!(nice(), before, "the other threads keep theirs");
+    }
 
     /// Feeds `windows` windows in which the worker works `busy_us` and
     /// waits `idle_us` per batch; returns whether it counts as busy.

@@ -12,6 +12,7 @@ use rusqlite::params;
 
 use crate::compile::name_without_dot;
 use crate::history::{Audit, audit};
+use crate::incremental;
 use crate::time::now;
 use crate::zones::{self, ZONE_COLUMNS, zone_from_row};
 use crate::{Actor, Store, StoreError, ZoneChange};
@@ -55,12 +56,17 @@ impl Store {
                 }
             }
             let mut changes = Vec::with_capacity(hit.len());
+            let mut kept = Vec::with_capacity(hit.len());
             let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE id = ?1");
             let at = now();
             for id in hit {
                 let mut zone = tx.query_row(&sql, params![id], zone_from_row)?;
+                // Only the SOA changes: patched from the version kept (a
+                // signed zone re-signs its SOA alone, not every RRset).
+                let base = incremental::Base::find(&self.compiled, tx, &zone)?;
                 zones::bump_serial(tx, &self.config, &mut zone, at)?;
-                let change = zones::compile_change(tx, &zone, &self.config)?;
+                let change = base.compile(tx, &zone, &self.config, &[])?;
+                kept.push((incremental::key(&zone), change.clone()));
                 let which: Vec<&str> = named
                     .iter()
                     .filter(|(z, _)| *z == id)
@@ -82,6 +88,64 @@ impl Store {
                     },
                 )?;
                 changes.push(change);
+            }
+            Ok((changes, kept))
+        })
+        .map(|(changes, kept)| {
+            // The next write patches from these versions.
+            for (key, change) in &kept {
+                self.compiled.remember(*key, change);
+            }
+            changes
+        })
+    }
+
+    /// Moves each zone named in `zones` (lower case, no final dot) to its
+    /// next serial because the ALIAS signer made new signed answers for
+    /// it (docs/dnssec.md, "Synthesized answers"): standard secondaries
+    /// receive ALIAS owners' addresses with those signatures, and a new
+    /// serial is how they learn of new ones (new addresses, an owner
+    /// signed for the first time, signatures refreshed before they
+    /// expire). One transaction; an audit entry per zone; names of zones
+    /// that no longer exist are skipped. Returns the changes to publish.
+    pub fn bump_signed_alias_zones(&self, zones: &[String]) -> Result<Vec<ZoneChange>, StoreError> {
+        if zones.is_empty() {
+            return Ok(Vec::new());
+        }
+        let actor = Actor {
+            token_id: None,
+            via: "system",
+            remote: None,
+        };
+        self.write(|tx| {
+            let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
+            let at = now();
+            let mut changes = Vec::with_capacity(zones.len());
+            for name in zones {
+                let found = {
+                    let mut stmt = tx.prepare_cached(&sql)?;
+                    stmt.query_map(params![name], zone_from_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                for mut zone in found {
+                    zones::bump_serial(tx, &self.config, &mut zone, at)?;
+                    let change = zones::compile_change(tx, &zone, &self.config)?;
+                    audit(
+                        tx,
+                        &Audit {
+                            account_id: zone.account_id,
+                            actor: &actor,
+                            action: "zone.alias_refresh",
+                            target: &zone.name,
+                            detail: &format!(
+                                "ALIAS answers signed anew: serial {} for secondaries",
+                                zone.serial
+                            ),
+                            at,
+                        },
+                    )?;
+                    changes.push(change);
+                }
             }
             Ok(changes)
         })

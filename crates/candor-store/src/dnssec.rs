@@ -12,7 +12,7 @@
 //! serial that is served signed, or unsigned again.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use candor_dnssec::{Algorithm, DigestType, KeyRole, SigningKey, SigningPolicy, ZoneSignError};
 use candor_zone::Zone;
@@ -23,6 +23,28 @@ use crate::incremental;
 use crate::time::{now, rfc3339};
 use crate::zones::{self, find_zone};
 use crate::{Actor, FieldError, Store, StoreError, ZoneChange};
+
+/// Whether this process leaves signing to the server (see
+/// [`set_signing_deferred`]).
+static SIGNING_DEFERRED: AtomicBool = AtomicBool::new(false);
+
+/// For a process that does not serve (`candor record …`): a record write
+/// to a signed zone that this process cannot sign incrementally (it kept
+/// no version of the zone: every CLI write) checks the zone as a full
+/// compile does but does not sign it; the zone it returns is unsigned and
+/// must not be published. `candor serve` signs the change itself: its
+/// follower patches what the journal says changed into the version it
+/// serves and signs only that (`Store::compile_zone`), and at start-up it
+/// signs every zone. Signing a 100,000-record zone in full took the CLI
+/// 15–30 s per write (docs/dnssec.md).
+pub fn set_signing_deferred(deferred: bool) {
+    SIGNING_DEFERRED.store(deferred, Ordering::Relaxed);
+}
+
+/// Whether [`set_signing_deferred`] is on.
+pub(crate) fn signing_deferred() -> bool {
+    SIGNING_DEFERRED.load(Ordering::Relaxed)
+}
 
 /// How many threads sign a zone (see [`set_signing_threads`]).
 static SIGNING_THREADS: AtomicUsize = AtomicUsize::new(1);

@@ -297,7 +297,8 @@ pub struct KeyStatus {
     pub key_tag: u16,
     /// Where it is in its life: `"published"` (in the DNSKEY RRset, not
     /// signing yet), `"active"`, `"retired"` (published, no longer
-    /// signing), `"removed"`.
+    /// signing; a KSK: its DS no longer asked for), `"removed"`. A KSK
+    /// is active from its publication (it signs the key sets at once).
     pub state: &'static str,
     /// The DS at the parent, for keys that have one: `"not offered yet"`,
     /// `"offered"` (give it to the registrar; the CDS asks for it),
@@ -398,33 +399,61 @@ impl Store {
         actor: &Actor,
     ) -> Result<Vec<String>, StoreError> {
         self.write(|tx| {
-            let mut z = find_zone(tx, account_id, zone)?;
-            if state_row(tx, z.id)?.is_none() {
-                return Err(not_enabled(&z.name));
-            }
-            let mut keys = load(tx, z.id)?;
-            let actions = keys.ds_seen();
-            if actions.is_empty() {
-                let why = if keys.keys.iter().any(|k| k.in_cds()) {
-                    "the parent already holds every DS the zone asks for"
-                } else {
-                    "the zone offers no DS yet (it is offered once the signed zone has been \
-                     served long enough: see `candor dnssec status`)"
-                };
-                return Err(StoreError::Conflict(format!(
-                    "nothing to confirm for {}: {why}",
-                    z.name
-                )));
-            }
-            let words = actions
-                .iter()
-                .map(|a| describe(tx, a, None))
-                .collect::<Result<Vec<_>, _>>()?;
-            apply(tx, &self.config, &mut z, &mut keys, &actions, now(), actor)?;
-            Ok(words)
+            let z = find_zone(tx, account_id, zone)?;
+            ds_seen(tx, &self.config, z, actor)
         })
     }
 
+    /// [`Store::dnssec_ds_seen`] for zone `zone_id`, when `candor serve`
+    /// saw the parent's DS RRset match the zone's CDS itself
+    /// (`--dnssec-parent-check`); audited as the system.
+    pub fn dnssec_parent_seen(&self, zone_id: i64) -> Result<Vec<String>, StoreError> {
+        let actor = Actor {
+            token_id: None,
+            via: "parent-check",
+            remote: None,
+        };
+        self.write(|tx| {
+            let z = zone_by_id(tx, zone_id)?;
+            ds_seen(tx, &self.config, z, &actor)
+        })
+    }
+}
+
+/// What `ds_seen` tells of zone `z` (see [`Store::dnssec_ds_seen`]),
+/// applied and audited as `actor`.
+fn ds_seen(
+    tx: &Transaction<'_>,
+    config: &crate::StoreConfig,
+    mut z: ZoneRow,
+    actor: &Actor,
+) -> Result<Vec<String>, StoreError> {
+    if state_row(tx, z.id)?.is_none() {
+        return Err(not_enabled(&z.name));
+    }
+    let mut keys = load(tx, z.id)?;
+    let actions = keys.ds_seen();
+    if actions.is_empty() {
+        let why = if keys.keys.iter().any(|k| k.in_cds()) {
+            "the parent already holds every DS the zone asks for"
+        } else {
+            "the zone offers no DS yet (it is offered once the signed zone has been \
+             served long enough: see `candor dnssec status`)"
+        };
+        return Err(StoreError::Conflict(format!(
+            "nothing to confirm for {}: {why}",
+            z.name
+        )));
+    }
+    let words = actions
+        .iter()
+        .map(|a| describe(tx, a, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    apply(tx, config, &mut z, &mut keys, &actions, now(), actor)?;
+    Ok(words)
+}
+
+impl Store {
     /// Starts a rollover by hand: publishes a new key of `role` (by
     /// default the key that signs the zone's data: the ZSK of split keys,
     /// else the CSK); `candor serve` takes it through the rest. The zone
@@ -589,6 +618,14 @@ impl Store {
                     key_tag,
                     state: if k.removed.is_some() {
                         "removed"
+                    } else if k.role == KeyRole::Ksk {
+                        // A KSK signs the key sets from its publication
+                        // on; it is retired once its DS is withdrawn.
+                        if k.ds_withdrawn.is_some() {
+                            "retired"
+                        } else {
+                            "active"
+                        }
                     } else if k.retired.is_some() {
                         "retired"
                     } else if k.active.is_some() {
@@ -861,14 +898,136 @@ mod tests {
         }
     }
 
+    /// The key tags of the signatures over `rtype` at the apex of a
+    /// change.
+    fn signers(change: &ZoneChange, rtype: Rtype) -> Vec<u16> {
+        let mut tags: Vec<u16> = apex(change, Rtype::RRSIG)
+            .iter()
+            .filter(|r| r[..2] == rtype.0.to_be_bytes())
+            .map(|r| u16::from_be_bytes([r[16], r[17]]))
+            .collect();
+        tags.sort_unstable();
+        tags
+    }
+
+    /// Split keys' KSK rolls by hand (double-RRset): refused while its DS
+    /// is not offered; then the new KSK is published and signs the DNSKEY
+    /// RRset beside the old one at once, the CDS asks for both DS records,
+    /// then for the new one once the parent holds it, and the old KSK
+    /// goes once the parent dropped its DS. The ZSK signs the data
+    /// throughout; the DS list and the status follow.
+    #[test]
+    fn a_ksk_of_split_keys_rolls_through_both_ds() {
+        let s = store();
+        let acct = s.create_account("owner@example.com").unwrap().id;
+        let z = s
+            .create_zone(acct, "example.net", &actor())
+            .unwrap()
+            .zone
+            .id;
+        let (_, on) = s
+            .enable_dnssec_with(
+                acct,
+                "example.net",
+                Algorithm::EcdsaP256Sha256,
+                true,
+                &actor(),
+            )
+            .unwrap();
+        let states = s.dnssec_key_states(z).unwrap();
+        let ksk_id = states
+            .keys
+            .iter()
+            .find(|k| k.role == KeyRole::Ksk)
+            .unwrap()
+            .id;
+        let tag_of = |id: i64| {
+            s.dnssec_keys_status(acct, "example.net")
+                .unwrap()
+                .unwrap()
+                .keys
+                .iter()
+                .find(|k| k.id == id)
+                .map(|k| k.key_tag)
+                .unwrap()
+        };
+        let (old_ksk, zsk) = (tag_of(ksk_id), tag_of(states.keys[1].id));
+        assert_eq!(signers(&on, Rtype::DNSKEY), [old_ksk]);
+        assert!(matches!(
+            s.dnssec_rollover(acct, "example.net", Some(KeyRole::Ksk), &actor()),
+            Err(StoreError::Conflict(m)) if m.contains("still going secure")
+        ));
+        let t = u64::try_from(now()).unwrap();
+        advance(&s, z, t).unwrap();
+        s.dnssec_ds_seen(acct, "example.net", &actor()).unwrap();
+
+        let (new_ksk, rolled) = s
+            .dnssec_rollover(acct, "example.net", Some(KeyRole::Ksk), &actor())
+            .unwrap();
+        let mut both = vec![old_ksk, new_ksk];
+        both.sort_unstable();
+        assert_eq!(signers(&rolled, Rtype::DNSKEY), both);
+        assert_eq!(signers(&rolled, Rtype::SOA), [zsk]);
+        assert_eq!(dnskey_tags(&rolled).len(), 3);
+        let offered = advance(&s, z, t + 10).unwrap();
+        assert_eq!(apex(&offered, Rtype::CDS).len(), 2);
+        assert_eq!(signers(&offered, Rtype::CDS), both);
+        let ds = s.ds_records(acct, "example.net").unwrap();
+        assert_eq!(ds.len(), 2);
+        let status = s.dnssec_keys_status(acct, "example.net").unwrap().unwrap();
+        let ksks: Vec<(&str, Option<&str>)> = status
+            .keys
+            .iter()
+            .filter(|k| k.role == "ksk")
+            .map(|k| (k.state, k.ds))
+            .collect();
+        assert_eq!(
+            ksks,
+            [
+                ("active", Some("at the parent")),
+                ("active", Some("offered"))
+            ]
+        );
+        // Until the parent holds both, nothing moves.
+        assert!(advance(&s, z, t + 20).is_none());
+        assert_eq!(
+            s.dnssec_ds_seen(acct, "example.net", &actor()).unwrap(),
+            [format!("the parent holds the DS of key {new_ksk}")]
+        );
+        let withdrawn = advance(&s, z, t + 30).unwrap();
+        assert_eq!(apex(&withdrawn, Rtype::CDS).len(), 1);
+        assert_eq!(dnskey_tags(&withdrawn).len(), 3);
+        assert_eq!(signers(&withdrawn, Rtype::DNSKEY), both);
+        // The old KSK stays until the parent dropped its DS.
+        assert!(advance(&s, z, t + 40).is_none());
+        assert_eq!(
+            s.dnssec_ds_seen(acct, "example.net", &actor()).unwrap(),
+            [format!(
+                "the parent no longer holds the DS of key {old_ksk}"
+            )]
+        );
+        let done = advance(&s, z, t + 50).unwrap();
+        assert_eq!(signers(&done, Rtype::DNSKEY), [new_ksk]);
+        assert_eq!(signers(&done, Rtype::SOA), [zsk]);
+        let mut left = dnskey_tags(&done);
+        left.sort_unstable();
+        let mut want = vec![zsk, new_ksk];
+        want.sort_unstable();
+        assert_eq!(left, want);
+        let ds = s.ds_records(acct, "example.net").unwrap();
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].keytag, new_ksk.to_string());
+        let status = s.dnssec_keys_status(acct, "example.net").unwrap().unwrap();
+        assert_eq!(status.keys[0].state, "removed");
+    }
+
     /// The publication time of the zone's first key.
     fn t_of(s: &Store, z: i64) -> u64 {
         s.dnssec_key_states(z).unwrap().keys[0].published
     }
 
     /// Split keys: a ZSK rollover needs no word from the parent; the KSK's
-    /// DS stays offered; a KSK rollover by hand is refused; cancelling a
-    /// disable brings the CDS back.
+    /// DS stays offered; cancelling a disable brings the CDS back.
     #[test]
     fn a_zsk_rolls_without_the_parent_and_a_disable_can_be_cancelled() {
         let s = store();
@@ -884,10 +1043,6 @@ mod tests {
         assert_eq!(dnskey_tags(&on).len(), 2);
         let t = u64::try_from(now()).unwrap();
         advance(&s, z, t).unwrap();
-        assert!(matches!(
-            s.dnssec_rollover(acct, "example.org", Some(KeyRole::Ksk), &actor()),
-            Err(StoreError::Conflict(m)) if m.contains("KSK rollover is not supported")
-        ));
         let (zsk, _) = s
             .dnssec_rollover(acct, "example.org", None, &actor())
             .unwrap();

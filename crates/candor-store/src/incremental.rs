@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use candor_wire::Rtype;
 use candor_zone::{NodeChange, PatchError, REGIONAL, Zone};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::compile::{self, blob_column, owner_name, text_column};
 use crate::zones::{self, ZoneRow};
@@ -167,6 +167,133 @@ pub(crate) fn compile_change(
     }
 }
 
+/// What a record write patches: the version kept for the zone's state
+/// before the write, or an older one kept with the names other processes
+/// (the CLI) changed since, from the journal; or nothing (compile in
+/// full).
+pub(crate) struct Base {
+    /// The version to patch.
+    zone: Option<Arc<Zone>>,
+    /// Names changed since that version by writes of other processes.
+    since: Vec<String>,
+}
+
+impl Base {
+    /// The base of a write to `zone` (its row as read before the write
+    /// moves it to its next serial).
+    pub(crate) fn find(
+        compiled: &Compiled,
+        conn: &Connection,
+        zone: &ZoneRow,
+    ) -> Result<Base, StoreError> {
+        if let Some(kept) = compiled.get(key(zone)) {
+            return Ok(Base {
+                zone: Some(kept),
+                since: Vec::new(),
+            });
+        }
+        if let Some((at, kept)) = compiled.current(zone.id)
+            && let Some(since) = journal_names(conn, zone.id, at.1, zone.serial)?
+        {
+            return Ok(Base {
+                zone: Some(kept),
+                since,
+            });
+        }
+        Ok(Base {
+            zone: None,
+            since: Vec::new(),
+        })
+    }
+
+    /// The zone after the write (see [`compile_change`]): this base
+    /// patched at `names` and the names changed since it.
+    pub(crate) fn compile(
+        self,
+        conn: &Connection,
+        zone: &ZoneRow,
+        config: &StoreConfig,
+        names: &[&str],
+    ) -> Result<ZoneChange, StoreError> {
+        let mut all: Vec<&str> = self.since.iter().map(String::as_str).collect();
+        all.extend_from_slice(names);
+        compile_change(conn, zone, config, self.zone, &all)
+    }
+}
+
+/// The most serials [`journal_names`] reads: a server that missed more
+/// than this many writes compiles the zone in full.
+const MAX_JOURNAL_SERIALS: u32 = 1_000;
+
+/// The most names [`journal_names`] gives: past this a patch would not
+/// pay (and a signed zone's overlay holds `MAX_OVERLAY_NAMES` at most).
+const MAX_JOURNAL_NAMES: usize = 1_000;
+
+/// The stored names (relative, `""` for the apex) whose records changed
+/// at the serials after `from` up to `to`, as the change journal tells,
+/// with the name each updated record had before (a rename changes both).
+/// `None` when the journal cannot tell: a serial in between without
+/// entries (a change it does not record, such as a DNSSEC key step or an
+/// ALIAS refresh), more than [`MAX_JOURNAL_SERIALS`] serials or
+/// [`MAX_JOURNAL_NAMES`] names, or an updated record whose earlier name
+/// is not journaled. What another process (the CLI) wrote can then be
+/// patched into this process's last version instead of compiled (and,
+/// for a signed zone, signed) in full.
+pub(crate) fn journal_names(
+    conn: &Connection,
+    zone_id: i64,
+    from: u32,
+    to: u32,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let gap = to.wrapping_sub(from);
+    if gap == 0 || gap > MAX_JOURNAL_SERIALS {
+        return Ok(None);
+    }
+    let mut entries = conn.prepare_cached(
+        "SELECT id, record_id, action, name FROM changes
+         WHERE zone_id = ?1 AND serial = ?2 ORDER BY id",
+    )?;
+    let mut before = conn.prepare_cached(
+        "SELECT name FROM changes INDEXED BY changes_record
+         WHERE record_id = ?2 AND id < ?3 AND zone_id = ?1 ORDER BY id DESC LIMIT 1",
+    )?;
+    let mut names: Vec<String> = Vec::new();
+    for step in 1..=gap {
+        let serial = from.wrapping_add(step);
+        let rows = entries
+            .query_map(rusqlite::params![zone_id, serial], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        for (id, record, action, name) in rows {
+            if action == "update" {
+                let old: Option<String> = before
+                    .query_row(rusqlite::params![zone_id, record, id], |r| r.get(0))
+                    .optional()?;
+                match old {
+                    Some(old) => names.push(old),
+                    None => return Ok(None),
+                }
+            }
+            names.push(name);
+        }
+        names.sort_unstable();
+        names.dedup();
+        if names.len() > MAX_JOURNAL_NAMES {
+            return Ok(None);
+        }
+    }
+    Ok(Some(names))
+}
+
 /// A write's zone compiled from every row, logged with `why` and how long
 /// it took: at info when that is long enough to notice (100 ms), so the
 /// writes that wait seconds in a big zone say why; otherwise at debug.
@@ -176,7 +303,38 @@ fn full_compile(
     config: &StoreConfig,
     why: &str,
 ) -> Result<ZoneChange, StoreError> {
+    let signing = if crate::dnssec::signing_deferred() {
+        Signing::LeftToServer
+    } else {
+        Signing::Now
+    };
+    full_compile_for(conn, zone, config, why, signing)
+}
+
+/// Who signs what a write compiles in full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signing {
+    /// This process: the zone it returns is the one to serve.
+    Now,
+    /// The server (`dnssec::set_signing_deferred`): the zone is checked
+    /// but comes back unsigned.
+    LeftToServer,
+}
+
+/// [`full_compile`], signing as `signing` says.
+fn full_compile_for(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+    why: &str,
+    signing: Signing,
+) -> Result<ZoneChange, StoreError> {
     let started = Instant::now();
+    if signing == Signing::LeftToServer && has_keys(conn, zone.id) {
+        let out = zones::compile_unsigned_change(conn, zone, config);
+        tracing::debug!(zone = %zone.name, "a write checked its zone, signing left to the server");
+        return out;
+    }
     let out = zones::compile_change(conn, zone, config);
     let ms = started.elapsed().as_millis();
     if ms >= 100 {

@@ -58,7 +58,7 @@ pub use backup::{DatabaseCheck, backup_database, check_database, store_schema_ve
 pub use compaction::{COMPACT_OVERLAY_NAMES, Compactor};
 pub use compile::{input_owner_name, owner_name};
 pub use content::is_region_label;
-pub use dnssec::{DnssecState, DsRecordInfo, set_signing_threads};
+pub use dnssec::{DnssecState, DsRecordInfo, set_signing_deferred, set_signing_threads};
 pub use dnssec_keys::{KeyStatus, KeysStatus};
 pub use transfer::ZoneText;
 pub use tsig::{TSIG_ALGORITHMS, TsigKeyInfo, TsigSecret};

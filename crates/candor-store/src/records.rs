@@ -341,7 +341,7 @@ impl Store {
     ) -> Result<(RecordInfo, ZoneChange), StoreError> {
         let (info, change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
-            let base = self.compiled.get(incremental::key(&z));
+            let base = incremental::Base::find(&self.compiled, tx, &z)?;
             let apex = z.apex()?;
             let cand = validate_record(&apex, self.config.default_ttl, input, NameFrom::Input, "")
                 .map_err(StoreError::Invalid)?;
@@ -350,7 +350,7 @@ impl Store {
             let id = insert(tx, z.id, &cand, at, "")?;
             history::journal(tx, id, z.serial, Action::Create, at)?;
             let names = [cand.name.as_str()];
-            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
+            let change = base.compile(tx, &z, &self.config, &names)?;
             history::audit(
                 tx,
                 &Audit {
@@ -381,7 +381,7 @@ impl Store {
     ) -> Result<(RecordInfo, ZoneChange), StoreError> {
         let (info, change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
-            let base = self.compiled.get(incremental::key(&z));
+            let base = incremental::Base::find(&self.compiled, tx, &z)?;
             let apex = z.apex()?;
             let stored = load(tx, &z, id)?;
             check_not_system(&stored, "id", "changed").map_err(|e| StoreError::Invalid(vec![e]))?;
@@ -398,7 +398,7 @@ impl Store {
             overwrite(tx, id, &cand, at, "")?;
             history::journal(tx, id, z.serial, Action::Update, at)?;
             let names = [stored.name.as_str(), cand.name.as_str()];
-            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
+            let change = base.compile(tx, &z, &self.config, &names)?;
             history::audit(
                 tx,
                 &Audit {
@@ -428,7 +428,7 @@ impl Store {
     ) -> Result<ZoneChange, StoreError> {
         let (change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
-            let base = self.compiled.get(incremental::key(&z));
+            let base = incremental::Base::find(&self.compiled, tx, &z)?;
             let stored = load(tx, &z, id)?;
             check_not_system(&stored, "id", "deleted").map_err(|e| StoreError::Invalid(vec![e]))?;
             let at = now();
@@ -436,7 +436,7 @@ impl Store {
             history::journal(tx, id, z.serial, Action::Delete, at)?;
             tx.execute("DELETE FROM records WHERE id = ?1", [id])?;
             let names = [stored.name.as_str()];
-            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
+            let change = base.compile(tx, &z, &self.config, &names)?;
             history::audit(
                 tx,
                 &Audit {
@@ -469,7 +469,7 @@ impl Store {
     ) -> Result<(Vec<RecordInfo>, ZoneChange), StoreError> {
         let (out, change, _) = self.write(|tx| {
             let mut z = zones::find_zone(tx, account_id, zone)?;
-            let base = self.compiled.get(incremental::key(&z));
+            let base = incremental::Base::find(&self.compiled, tx, &z)?;
             let apex = z.apex()?;
             let ttl = self.config.default_ttl;
             let mut errors = Vec::new();
@@ -550,7 +550,7 @@ impl Store {
                 )
                 .chain(creates.iter().map(|(cand, _)| cand.name.as_str()))
                 .collect();
-            let change = incremental::compile_change(tx, &z, &self.config, base, &names)?;
+            let change = base.compile(tx, &z, &self.config, &names)?;
             history::audit(
                 tx,
                 &Audit {

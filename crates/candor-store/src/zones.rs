@@ -128,6 +128,37 @@ pub(crate) fn compile_change(
     zone: &ZoneRow,
     config: &StoreConfig,
 ) -> Result<ZoneChange, StoreError> {
+    let compiled = compile_checked(conn, zone, config)?;
+    // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
+    match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {
+        Ok(compiled) => Ok(ZoneChange {
+            zone: zone.info(),
+            compiled: Some(Arc::new(compiled)),
+        }),
+        Err(errors) => Err(StoreError::Invalid(errors)),
+    }
+}
+
+/// [`compile_change`] without signing: the zone's problems make the write
+/// Invalid as there, but a zone with keys comes back unsigned (for a
+/// process that leaves signing to the server: `set_signing_deferred`).
+pub(crate) fn compile_unsigned_change(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+) -> Result<ZoneChange, StoreError> {
+    Ok(ZoneChange {
+        zone: zone.info(),
+        compiled: Some(Arc::new(compile_checked(conn, zone, config)?)),
+    })
+}
+
+/// A zone compiled from its rows, every region's view checked.
+fn compile_checked(
+    conn: &Connection,
+    zone: &ZoneRow,
+    config: &StoreConfig,
+) -> Result<candor_zone::Zone, StoreError> {
     let apex = zone.apex()?;
     let (compiled, regional) = compile::compile_view(conn, zone.id, &apex, config)?;
     // Every region's view must compile too: only names with regional
@@ -136,17 +167,7 @@ pub(crate) fn compile_change(
         let names: Vec<&str> = regional.iter().map(String::as_str).collect();
         crate::regions::check_views(conn, zone, config, &names)?;
     }
-    match compiled {
-        // A zone with DNSSEC keys is served signed (`dnssec::sign_compiled`).
-        Ok(compiled) => match crate::dnssec::sign_compiled(conn, zone.id, compiled)? {
-            Ok(compiled) => Ok(ZoneChange {
-                zone: zone.info(),
-                compiled: Some(Arc::new(compiled)),
-            }),
-            Err(errors) => Err(StoreError::Invalid(errors)),
-        },
-        Err(errors) => Err(StoreError::Invalid(compile::zone_errors(errors))),
-    }
+    compiled.map_err(|errors| StoreError::Invalid(compile::zone_errors(errors)))
 }
 
 /// A zone of another account that is above or below `name`, if any. Such
@@ -511,7 +532,24 @@ impl Store {
                     compiled: Some(compiled),
                 });
             }
-            let change = compile_change(tx, &zone, &self.config)?;
+            // Another process (the CLI) wrote since the version kept: the
+            // names its writes changed, from the journal, patched into
+            // that version (a signed zone signs only what they changed),
+            // when the journal can tell them; else a full compile.
+            let kept = self.compiled.current(zone.id);
+            let names = match &kept {
+                Some((key, _)) => {
+                    crate::incremental::journal_names(tx, zone.id, key.1, zone.serial)?
+                }
+                None => None,
+            };
+            let change = match (kept, names) {
+                (Some((_, base)), Some(names)) => {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    crate::incremental::compile_change(tx, &zone, &self.config, Some(base), &names)?
+                }
+                _ => compile_change(tx, &zone, &self.config)?,
+            };
             // The next record write patches (for a signed zone: signs
             // incrementally) from this version.
             self.compiled

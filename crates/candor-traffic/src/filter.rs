@@ -74,9 +74,6 @@ pub const MAX_APEX: usize = 160;
 /// Where the DNS message starts: the filter sees the UDP header first.
 const DNS: u32 = 8;
 
-/// Where the question name starts.
-const QNAME: u32 = DNS + 12;
-
 /// Returned to keep a packet (the length to keep: all of it).
 const KEEP: u32 = u32::MAX;
 
@@ -123,6 +120,14 @@ const JGE: u16 = 0x35;
 const JSET: u16 = 0x45;
 /// Return `k`.
 const RET: u16 = 0x06;
+/// Return `A`.
+const RET_A: u16 = 0x16;
+/// `A %= k`.
+const MOD_K: u16 = 0x94;
+/// `A = M[k]` (scratch memory).
+const LD_MEM: u16 = 0x60;
+/// `M[k] = A`.
+const ST: u16 = 0x02;
 
 /// An instruction without jumps.
 fn op(code: u16, k: u32) -> Insn {
@@ -162,68 +167,138 @@ pub fn is_below(name: &[u8], apex: &[u8]) -> bool {
 /// The filter for `rules` (at most [`MAX_RULES`]; unusable ones, see
 /// [`usable`], are left out). `None` when no rule is left.
 pub fn program(rules: &[Rule]) -> Option<Vec<Insn>> {
-    let rules: Vec<&Rule> = rules
-        .iter()
-        .filter(|r| usable(&r.apex))
-        .take(MAX_RULES)
-        .collect();
+    let rules = usable_rules(rules);
     if rules.is_empty() {
         return None;
     }
-    let mut p = vec![
-        // A header and at least the first byte of the name, or accept.
-        op(LD_LEN, 0),
-        jump(JGT, QNAME, 1, 0),
-        op(RET, KEEP),
-        // A query (QR = 0, opcode 0) with one question, or accept.
-        op(LD_ABS_B, DNS + 2),
-        jump(JSET, 0xf8, 0, 1),
-        op(RET, KEEP),
-        op(LD_ABS_H, DNS + 4),
-        jump(JEQ, 1, 1, 0),
-        op(RET, KEEP),
-        op(LDX_IMM, QNAME),
-    ];
+    let keep = [op(RET, KEEP)];
+    Some(walk(&rules, DNS, Vec::new(), &keep, |rule| {
+        if rule.admit == ALWAYS {
+            [op(RET, KEEP), op(RET, KEEP), op(RET, KEEP), op(RET, 0)]
+        } else {
+            // Kept when the random value is below the threshold.
+            [
+                op(LD_ABS_W, AD_RANDOM),
+                jump(JGE, rule.admit, 1, 0),
+                op(RET, KEEP),
+                op(RET, 0),
+            ]
+        }
+    }))
+}
+
+/// The steering program of a `SO_REUSEPORT` group of `2 * workers`
+/// sockets (`SO_ATTACH_REUSEPORT_CBPF`): the workers' own sockets first
+/// (indexes `0..workers`), then one quarantine socket each. A packet whose
+/// question name falls under a shed rule's apex (any `admit` but
+/// [`ALWAYS`]) goes to a quarantine socket, everything else (a zone below
+/// with an [`ALWAYS`] rule, other zones, what is not a plain query) to a
+/// worker's own socket; which worker is the DNS message ID modulo
+/// `workers`. With no rules, every packet goes to a worker's own socket.
+///
+/// The kernel runs it before choosing the socket, on the DNS message (the
+/// UDP header already pulled); it returns the socket's index.
+pub fn steering(rules: &[Rule], workers: u32) -> Vec<Insn> {
+    let workers = workers.max(1);
+    let rules = usable_rules(rules);
+    // The worker's index, computed once (the message ID modulo the
+    // workers) and kept in M[0]; a single worker needs none.
+    let (prologue, keep, quarantine) = if workers == 1 {
+        (Vec::new(), vec![op(RET, 0)], [op(RET, 1); 4])
+    } else {
+        (
+            vec![op(LD_ABS_H, 0), op(MOD_K, workers), op(ST, 0)],
+            vec![op(LD_MEM, 0), op(RET_A, 0)],
+            [
+                op(LD_MEM, 0),
+                op(ADD_K, workers),
+                op(RET_A, 0),
+                op(RET_A, 0),
+            ],
+        )
+    };
+    if rules.is_empty() {
+        let mut p = prologue;
+        p.extend(keep);
+        return p;
+    }
+    let mut own = [op(RET_A, 0); 4];
+    own[..keep.len()].copy_from_slice(&keep);
+    walk(&rules, 0, prologue, &keep, |rule| {
+        if rule.admit == ALWAYS {
+            own
+        } else {
+            quarantine
+        }
+    })
+}
+
+/// The rules a program can hold: usable ones, at most [`MAX_RULES`].
+fn usable_rules(rules: &[Rule]) -> Vec<&Rule> {
+    rules
+        .iter()
+        .filter(|r| usable(&r.apex))
+        .take(MAX_RULES)
+        .collect()
+}
+
+/// The walk shared by [`program`] and [`steering`]: after `prologue`,
+/// reads the DNS message at `dns` in the packet, and for each of the first
+/// [`MAX_LEVELS`] labels of a plain query's name tries each rule's apex;
+/// the first that matches ends in `decide(rule)` (four instructions,
+/// exactly). What cannot be read as a plain query, and a walk that meets
+/// no rule, ends in `keep` (at most three instructions).
+fn walk(
+    rules: &[&Rule],
+    dns: u32,
+    prologue: Vec<Insn>,
+    keep: &[Insn],
+    decide: impl Fn(&Rule) -> [Insn; 4],
+) -> Vec<Insn> {
+    let skip = keep.len() as u8;
+    let qname = dns + 12;
+    let mut p = prologue;
+    // A header and at least the first byte of the name, or keep.
+    p.push(op(LD_LEN, 0));
+    p.push(jump(JGT, qname, skip, 0));
+    p.extend_from_slice(keep);
+    // A query (QR = 0, opcode 0) with one question, or keep.
+    p.push(op(LD_ABS_B, dns + 2));
+    p.push(jump(JSET, 0xf8, 0, skip));
+    p.extend_from_slice(keep);
+    p.push(op(LD_ABS_H, dns + 4));
+    p.push(jump(JEQ, 1, skip, 0));
+    p.extend_from_slice(keep);
+    p.push(op(LDX_IMM, qname));
     for _ in 0..MAX_LEVELS {
         // X is the offset of a label inside the packet (checked above or
         // by the advance below). Try every rule's apex there.
-        for rule in &rules {
+        for rule in rules {
             let body = compare(&rule.apex);
             // Fewer bytes left than the apex has: this rule cannot match.
             p.push(op(LD_LEN, 0));
             p.push(op(SUB_X, 0));
-            let skip = body.len() + 4;
-            p.push(jump(JGE, rule.apex.len() as u32, 0, skip as u8));
+            let past = body.len() + 4;
+            p.push(jump(JGE, rule.apex.len() as u32, 0, past as u8));
             p.extend(fix_fails(body));
-            // It matched: accept with the rule's probability.
-            if rule.admit == ALWAYS {
-                p.push(op(RET, KEEP));
-                p.push(op(RET, KEEP));
-                p.push(op(RET, KEEP));
-            } else {
-                p.push(op(LD_ABS_W, AD_RANDOM));
-                p.push(jump(JGE, rule.admit, 1, 0));
-                p.push(op(RET, KEEP));
-            }
-            p.push(op(RET, 0));
+            // It matched.
+            p.extend(decide(rule));
         }
         // Next label: the root or anything but a plain label ends the walk.
+        p.extend([op(LD_IND_B, 0), jump(JEQ, 0, 1, 0), jump(JGT, 63, 0, skip)]);
+        p.extend_from_slice(keep);
         p.extend([
-            op(LD_IND_B, 0),
-            jump(JEQ, 0, 1, 0),
-            jump(JGT, 63, 0, 1),
-            op(RET, KEEP),
             op(ADD_K, 1),
             op(ADD_X, 0),
             op(TAX, 0),
             // The new label must start inside the packet (X < len).
             op(LD_LEN, 0),
-            jump(JGT_X, 0, 1, 0),
-            op(RET, KEEP),
+            jump(JGT_X, 0, skip, 0),
         ]);
+        p.extend_from_slice(keep);
     }
-    p.push(op(RET, KEEP));
-    Some(p)
+    p.extend_from_slice(keep);
+    p
 }
 
 /// The comparison of the bytes at `X` with `apex`, four at a time
@@ -269,11 +344,14 @@ fn fix_fails(mut body: Vec<Insn>) -> Vec<Insn> {
     body
 }
 
-/// Runs `program` over `packet` (starting with its UDP header) as the
-/// kernel does, with `random` as every random load: the length to keep,
-/// 0 to drop. An out-of-bounds load or a jump out of the program drops.
+/// Runs `program` over `packet` as the kernel does, with `random` as every
+/// random load, and returns what it returns: for [`program`] (the packet
+/// starting with its UDP header) the length to keep, 0 to drop; for
+/// [`steering`] (the packet starting with the DNS message) the socket's
+/// index. An out-of-bounds load or a jump out of the program returns 0.
 pub fn run(program: &[Insn], packet: &[u8], random: u32) -> u32 {
     let (mut a, mut x) = (0u32, 0u32);
+    let mut mem = [0u32; 16];
     let mut pc = 0usize;
     let load = |at: u32, width: usize| -> Option<u32> {
         let at = usize::try_from(at).ok()?;
@@ -307,6 +385,13 @@ pub fn run(program: &[Insn], packet: &[u8], random: u32) -> u32 {
             ADD_K => a = a.wrapping_add(i.k),
             ADD_X => a = a.wrapping_add(x),
             OR_K => a |= i.k,
+            MOD_K if i.k != 0 => a %= i.k,
+            LD_MEM => a = *mem.get(i.k as usize).unwrap_or(&0),
+            ST => {
+                if let Some(m) = mem.get_mut(i.k as usize) {
+                    *m = a;
+                }
+            }
             TAX => x = a,
             JEQ => pc += usize::from(taken(a == i.k)),
             JGT => pc += usize::from(taken(a > i.k)),
@@ -314,6 +399,7 @@ pub fn run(program: &[Insn], packet: &[u8], random: u32) -> u32 {
             JGE => pc += usize::from(taken(a >= i.k)),
             JSET => pc += usize::from(taken(a & i.k != 0)),
             RET => return i.k,
+            RET_A => return a,
             _ => return 0,
         }
     }
@@ -322,7 +408,7 @@ pub fn run(program: &[Insn], packet: &[u8], random: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{ALWAYS, Insn, MAX_LEVELS, Rule, program, run};
+    use super::{ALWAYS, Insn, MAX_LEVELS, Rule, program, run, steering};
     use candor_wire::Name;
 
     /// A UDP header (ports and checksum do not matter) and a query for
@@ -530,6 +616,60 @@ mod tests {
             // the whole name (then the question's type is what is missing).
             if run(&p, &whole[..cut], 0) == 0 {
                 assert!(cut >= whole.len() - 4, "{text} cut at {cut}");
+            }
+        }
+    }
+
+    /// The socket [`steering`] picks for a query for `name` with `id`.
+    fn steer(p: &[Insn], name: &str, id: u16) -> u32 {
+        let mut q = packet(name, 0x0100, 1)[8..].to_vec();
+        q[..2].copy_from_slice(&id.to_be_bytes());
+        run(p, &q, 0)
+    }
+
+    /// Steering sends a shed zone's queries to a quarantine socket and
+    /// everything else to a worker's own, spread by message ID; a zone
+    /// below a shed one, and what is not a plain query, stay on the
+    /// workers' own sockets.
+    #[test]
+    fn steering_quarantines_the_shed_zones_only() {
+        let rules = [
+            Rule {
+                apex: apex("victim.test."),
+                admit: 1 << 20,
+            },
+            Rule {
+                apex: apex("sub.victim.test."),
+                admit: ALWAYS,
+            },
+        ];
+        // One worker: its socket is 0, its quarantine 1.
+        let one = steering(&rules, 1);
+        assert_eq!(steer(&one, "x.VICTIM.test.", 7), 1);
+        assert_eq!(steer(&one, "victim.test.", 7), 1);
+        assert_eq!(steer(&one, "x.sub.victim.test.", 7), 0);
+        assert_eq!(steer(&one, "www.z0001.test.", 7), 0);
+        // Three workers: own sockets 0..3, quarantines 3..6, by ID % 3.
+        let three = steering(&rules, 3);
+        for id in [0u16, 1, 2, 3, 4, 5, 1000, 65535] {
+            let w = u32::from(id) % 3;
+            assert_eq!(steer(&three, "x.victim.test.", id), 3 + w, "id {id}");
+            assert_eq!(steer(&three, "x.sub.victim.test.", id), w, "id {id}");
+            assert_eq!(steer(&three, "www.z0001.test.", id), w, "id {id}");
+            let mut response = packet("x.victim.test.", 0x8100, 1)[8..].to_vec();
+            response[..2].copy_from_slice(&id.to_be_bytes());
+            assert_eq!(run(&three, &response, 0), w, "a response, id {id}");
+        }
+        // No rules: everything on the workers' own sockets.
+        let none = steering(&[], 3);
+        assert_eq!(steer(&none, "x.victim.test.", 4), 1);
+        assert_eq!(steering(&[], 1), vec![super::op(super::RET, 0)]);
+        // Short packets go to socket 0 (the kernel's out-of-bounds load).
+        assert_eq!(run(&three, &[0x12], 0), 0);
+        for p in [&one, &three] {
+            for (i, insn) in p.iter().enumerate().filter(|(_, i)| i.code & 7 == 5) {
+                let end = i + 1 + usize::from(insn.jt.max(insn.jf));
+                assert!(end < p.len(), "instruction {i} jumps out");
             }
         }
     }

@@ -646,11 +646,12 @@ pub fn apply_steps(
 /// [`apply_steps`] in proportion to the steps (docs/incremental.md): each
 /// step is applied to the held zone with `Zone::apply_diff`, which patches
 /// an overlay over the compiled zone instead of compiling every record.
-/// Whatever the patch does not take (a delegation or wildcard change, a
-/// private type, a removal of a record the zone lacks, a full overlay,
-/// which makes this the compaction) goes through [`apply_steps`], so the
-/// result and the errors are the same, except that owner names compare
-/// without regard to case here.
+/// Steps with private types (ALIAS, POOL, REGIONAL: the Candor view)
+/// patch like any other, as a primary's record writes do. Whatever the
+/// patch does not take (a delegation or wildcard change, a removal of a
+/// record the zone lacks, a full overlay) goes through [`apply_steps`], so
+/// the result and the errors are the same, except that owner names
+/// compare without regard to case here.
 pub fn apply_steps_patched(
     zone: &Arc<Zone>,
     steps: &[Step],
@@ -663,13 +664,6 @@ pub fn apply_steps_patched(
 fn patch_steps(zone: &Arc<Zone>, steps: &[Step], soa_record: &OwnedRecord) -> Option<Zone> {
     let first = steps.first()?;
     if first.from != zone.serial() {
-        return None;
-    }
-    let private = |r: &OwnedRecord| is_private_type(r.rtype);
-    if steps
-        .iter()
-        .any(|s| s.removed.iter().any(private) || s.added.iter().any(private))
-    {
         return None;
     }
     let mut current = Arc::clone(zone);

@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 use candor_answer::AliasTable;
 use candor_wire::{Name, Rtype};
-use candor_zone::{OwnedRecord, Zone, ZoneDiff, ZoneSet, is_private_type};
+use candor_zone::{OwnedRecord, Zone, ZoneDiff, ZoneSet};
 
-use crate::view::{Records, Resolver, has_private, next_tail, node_records};
+use crate::view::{Records, Resolver, has_private, next_tail, node_records, stands_in};
 
 /// Whether serial `a` is newer than `b` (RFC 1982).
 pub fn serial_newer(a: u32, b: u32) -> bool {
@@ -261,16 +261,19 @@ fn step(
     // they are, and nothing stands for them.
     let candor_removed: Arc<[OwnedRecord]> = diff.removed.iter().cloned().collect();
     let candor_added: Arc<[OwnedRecord]> = diff.added.iter().cloned().collect();
+    // Records something else stands in for at their node (private types,
+    // a POOL's member RRSIGs, a signed ALIAS owner's NSEC) come from the
+    // synthesized sets below, as secondaries were sent them.
     let mut removed: BTreeSet<Ordered> = diff
         .removed
         .into_iter()
-        .filter(|r| !is_private_type(r.rtype))
+        .filter(|r| !stands_in(old, &r.owner, r.rtype, &r.rdata))
         .map(Ordered)
         .collect();
     let mut added: BTreeSet<Ordered> = diff
         .added
         .into_iter()
-        .filter(|r| !is_private_type(r.rtype))
+        .filter(|r| !stands_in(new, &r.owner, r.rtype, &r.rdata))
         .map(Ordered)
         .collect();
     removed.extend(old_synth.difference(new_synth).cloned());

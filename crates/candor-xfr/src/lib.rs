@@ -25,7 +25,8 @@
 //! `acl` decides who may transfer; `client` asks primaries and reads
 //! their answers; `refresh` says when a secondary zone is checked or
 //! expires; `secondary` holds its primaries and answers their NOTIFYs;
-//! `regional` makes a Candor secondary's own view of a zone; `view` flattens private types; `journal`
+//! `regional` makes a Candor secondary's own view of a zone; `compaction`
+//! compacts a secondary zone's overlay; `view` flattens private types; `journal`
 //! keeps each zone's recent diffs; `transfer` packs messages; `primary`
 //! puts them together; `notify` is the NOTIFY state machine; `lag` says how
 //! far secondaries are behind.
@@ -35,6 +36,7 @@
 pub mod acl;
 pub mod catalog;
 pub mod client;
+pub mod compaction;
 pub mod journal;
 pub mod lag;
 pub mod notify;

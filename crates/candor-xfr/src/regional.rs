@@ -10,12 +10,14 @@
 //! over the held zone, `Zone::apply_diff`), or by a full compile when the
 //! patch cannot take them (a regional delegation or wildcard).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use candor_wire::Rtype;
 use candor_zone::regional::decode;
-use candor_zone::{OwnedRecord, REGIONAL, Zone, ZoneBuilder, ZoneDiff};
+use candor_zone::{NodeChange, OwnedRecord, REGIONAL, Zone, ZoneBuilder, ZoneDiff};
 
-use crate::client::ApplyError;
+use crate::client::{ApplyError, Step};
 use crate::journal::zone_soa;
 use crate::view::next_tail;
 
@@ -53,6 +55,100 @@ pub fn regional_view(
     }
     let zone = b.finish().map_err(ApplyError::Invalid)?;
     Ok((Arc::new(zone), skipped))
+}
+
+/// [`regional_view`] of `held`, the zone held after IXFR `steps` were
+/// applied, made in proportion to the steps: `view`, this server's view
+/// of the zone held before them, patched at the names the steps touch
+/// (their owners, and the owners of the REGIONAL records they add or
+/// remove) with what `regional_view` would put there. Each touched name
+/// gets `held`'s records and this region's REGIONAL records at it, merged
+/// as `regional_view` merges them, so the result reads exactly as
+/// `regional_view(held)`. Falls back to that (a cost in proportion to
+/// the region's REGIONAL records) when the patch cannot take the change,
+/// when there was no view before or it was the zone held itself, or when
+/// `held` was compiled whole (an IXFR that did not patch: a view on the
+/// old base would keep it alive).
+pub fn regional_view_after(
+    view: &Arc<Zone>,
+    held: &Arc<Zone>,
+    steps: &[Step],
+    region: Option<&str>,
+) -> Result<(Arc<Zone>, usize), ApplyError> {
+    let Some(region) = region else {
+        return Ok((Arc::clone(held), 0));
+    };
+    let (in_view, skipped) = in_region(held, region);
+    if in_view.is_empty() {
+        return Ok((Arc::clone(held), skipped));
+    }
+    if held.overlay_names() == 0 || view.overlay_names() == 0 || view.serial() == held.serial() {
+        return regional_view(held, Some(region));
+    }
+    // The names whose view may differ: the steps' owners, and the owners
+    // of the REGIONAL records they add or remove in this region.
+    let mut touched: HashSet<Box<[u8]>> = HashSet::new();
+    touched.insert(held.apex().as_wire().into());
+    for r in steps.iter().flat_map(|s| s.removed.iter().chain(&s.added)) {
+        if r.rtype == REGIONAL {
+            if let Ok(d) = decode(&r.rdata)
+                && d.in_region(Some(region))
+            {
+                touched.insert(d.owner.to_ascii_lowercase().into());
+            }
+        } else {
+            touched.insert(r.owner.to_ascii_lowercase().into());
+        }
+    }
+    let mut regional: HashMap<&[u8], Vec<&OwnedRecord>> = HashMap::new();
+    for r in &in_view {
+        regional.entry(&r.owner[..]).or_default().push(r);
+    }
+    let changes: Vec<NodeChange> = touched
+        .into_iter()
+        .map(|owner| {
+            let records = merged(held, &owner, regional.get(&owner[..]));
+            NodeChange { owner, records }
+        })
+        .collect();
+    match view.patch(&changes) {
+        Ok(patched) => Ok((Arc::new(patched), skipped)),
+        Err(_) => regional_view(held, Some(region)),
+    }
+}
+
+/// The records `regional_view` gives `owner`: `held`'s (each RRset's
+/// records with their RRSIGs) and then this region's REGIONAL records at
+/// it, a record already there taking the REGIONAL record's TTL, sorted by
+/// type and RDATA (as `Zone::apply_diff` hands them to the patch).
+fn merged(
+    held: &Zone,
+    owner: &[u8],
+    regional: Option<&Vec<&OwnedRecord>>,
+) -> Vec<(Rtype, u32, Box<[u8]>)> {
+    let mut records: Vec<(Rtype, u32, Box<[u8]>)> = Vec::new();
+    if let Some(id) = held.node_by_name(owner) {
+        for set in held.rrsets(held.node(id)) {
+            for tails in [held.tails(set), held.sig_tails(set)] {
+                let mut rest = tails;
+                while let Some((rtype, ttl, rdata, len)) = next_tail(rest) {
+                    rest = &rest[len..];
+                    records.push((rtype, ttl, rdata.into()));
+                }
+            }
+        }
+    }
+    for r in regional.into_iter().flatten() {
+        match records
+            .iter()
+            .position(|(t, _, d)| *t == r.rtype && d[..] == r.rdata[..])
+        {
+            Some(i) => records[i].1 = r.ttl,
+            None => records.push((r.rtype, r.ttl, r.rdata.clone())),
+        }
+    }
+    records.sort_by(|a, b| (a.0.0, &a.2).cmp(&(b.0.0, &b.2)));
+    records
 }
 
 /// Adds one record to a builder (an owner that is not a valid name is

@@ -897,6 +897,11 @@ fn a_step_removes_what_secondaries_were_sent() {
 //----------- The Candor view ------------------------------------------------
 
 mod candor;
+mod incremental;
+
+//----------- Signed zones with private types ---------------------------------
+
+mod signed;
 
 //----------- Compaction ------------------------------------------------------
 

@@ -13,6 +13,20 @@
 //!   order. The choice is stable, so a secondary's copy changes only when
 //!   the pool does; Candor itself keeps spreading queries over every
 //!   member, the secondary always sends them to the first.
+//!
+//! In a signed zone every record sent is covered by the zone's own
+//! signatures, none made here (docs/dnssec.md, "Synthesized answers"):
+//!
+//! - An ALIAS owner's A and AAAA are the signed answer the ALIAS signer
+//!   published for it (`AliasTable::signed`: the addresses with their
+//!   RRSIGs, exactly what DO=1 queries get), and its NSEC is the signer's
+//!   rewrite without a family the target lacks, while the zone's NSEC
+//!   there is still the one it was made from (else the zone's). Before
+//!   the signer has signed an owner (a moment after start-up or after the
+//!   record is added) the addresses go out unsigned, as above; the signer
+//!   gives the zone a new serial once it has signed them.
+//! - A POOL's CNAME carries its member's precompiled RRSIGs (the signer
+//!   signed each member on its own, in member order).
 //! - URL records are already the redirector's A and AAAA records in the
 //!   compiled zone (the store compiles them that way), so nothing is left
 //!   to do for them here.
@@ -23,9 +37,11 @@
 //! ([`Records::Candor`]): the records as compiled, private types included,
 //! which it serves and synthesizes from as the primary does.
 
-use candor_answer::AliasTable;
+use candor_answer::{AliasTable, SignedAlias};
 use candor_wire::{Class, Rtype};
-use candor_zone::{ALIAS, Lookup, NodeId, POOL, REGIONAL, Zone, ZoneSet};
+use candor_zone::{
+    ALIAS, Lookup, NodeId, OwnedRecord, POOL, REGIONAL, Zone, ZoneSet, is_private_type,
+};
 
 /// Longest CNAME chain followed from an ALIAS target, as the answer path
 /// does.
@@ -71,31 +87,34 @@ pub fn node_records(
     let node = zone.node(id);
     let sets = zone.rrsets(node);
     let mut count = 0;
-    for set in sets {
-        if which == Records::Candor {
+    if which == Records::Candor {
+        for set in sets {
             if set.rtype != Rtype::SOA {
                 out.extend_from_slice(zone.tails(set));
                 count += usize::from(set.count);
             }
-            let sigs = zone.sig_tails(set);
-            out.extend_from_slice(sigs);
-            count += tail_count(sigs);
-            continue;
+            count += push_sigs(out, zone.sig_tails(set));
         }
+        return count;
+    }
+    // At an ALIAS owner of a signed zone: what the signer published for
+    // it (`Some(None)` while it has not signed it yet).
+    let signed_alias = (zone.signed().is_some() && sets.iter().any(|s| s.rtype == ALIAS))
+        .then(|| resolver.aliases.signed(zone.name_bytes(id)));
+    for set in sets {
         match set.rtype {
             // REGIONAL records are for Candor secondaries only.
             REGIONAL => {}
             // Transfers place the SOA themselves; its RRSIGs go here.
             Rtype::SOA if which == Records::All => {
-                let sigs = zone.sig_tails(set);
-                out.extend_from_slice(sigs);
-                count += tail_count(sigs);
+                count += push_sigs(out, zone.sig_tails(set));
             }
             Rtype::SOA => {}
             POOL => {
                 if let Some(first) = first_rdata(zone.tails(set)) {
                     push_tail(out, Rtype::CNAME, set.ttl, first);
                     count += 1;
+                    count += push_sigs(out, member_sigs(zone.sig_tails(set), set.count, 0));
                 }
             }
             ALIAS => {
@@ -106,8 +125,29 @@ pub fn node_records(
                     // The zone builder refuses an ALIAS beside A or AAAA
                     // records; should one exist anyway, it is what queries
                     // get, and what the secondary gets.
-                    if !sets.iter().any(|s| s.rtype == rtype) {
-                        count += alias_records(zone, resolver, target, rtype, out);
+                    if sets.iter().any(|s| s.rtype == rtype) {
+                        continue;
+                    }
+                    count += match signed_alias {
+                        Some(Some(signed)) => push_signed_family(out, signed, rtype),
+                        _ => alias_records(zone, resolver, target, rtype, out),
+                    };
+                }
+            }
+            // The NSEC at a signed ALIAS owner stands for the ALIAS too: it
+            // must list exactly the families sent.
+            Rtype::NSEC if signed_alias.is_some() => {
+                let current = first_rdata(zone.tails(set));
+                match signed_alias.flatten().and_then(|s| s.nsec.as_ref()) {
+                    Some(nsec) if current == Some(&nsec.base[..]) => {
+                        out.extend_from_slice(&nsec.set.tails);
+                        out.extend_from_slice(&nsec.set.sigs);
+                        count += usize::from(nsec.set.count) + usize::from(nsec.set.sig_count);
+                    }
+                    _ => {
+                        out.extend_from_slice(zone.tails(set));
+                        count += usize::from(set.count);
+                        count += push_sigs(out, zone.sig_tails(set));
                     }
                 }
             }
@@ -115,14 +155,119 @@ pub fn node_records(
                 out.extend_from_slice(zone.tails(set));
                 count += usize::from(set.count);
                 // A signed zone's RRSIGs over the RRset follow it.
-                let sigs = zone.sig_tails(set);
-                out.extend_from_slice(sigs);
-                count += tail_count(sigs);
+                count += push_sigs(out, zone.sig_tails(set));
             }
             _ => {}
         }
     }
     count
+}
+
+/// Appends a block of RRSIG tails; returns how many records it held.
+fn push_sigs(out: &mut Vec<u8>, sigs: &[u8]) -> usize {
+    out.extend_from_slice(sigs);
+    tail_count(sigs)
+}
+
+/// Appends the signed `rtype` (A or AAAA) RRset of a signed ALIAS answer
+/// with its RRSIGs; returns how many records (none: the target has no
+/// address of that family).
+fn push_signed_family(out: &mut Vec<u8>, signed: &SignedAlias, rtype: Rtype) -> usize {
+    let family = if rtype == Rtype::A {
+        &signed.a
+    } else {
+        &signed.aaaa
+    };
+    let Some(set) = family else {
+        return 0;
+    };
+    out.extend_from_slice(&set.tails);
+    out.extend_from_slice(&set.sigs);
+    usize::from(set.count) + usize::from(set.sig_count)
+}
+
+/// The RRSIGs of POOL member `pick` among the RRSIG tails `sigs` over a
+/// POOL of `members` members: the signer signs each member's CNAME on its
+/// own, so the signatures come as one run per member, in member order, as
+/// the answer path reads them (`candor-answer`'s `pool_sigs`). Empty when
+/// they are not runs of one size (an unsigned zone).
+fn member_sigs(sigs: &[u8], members: u16, pick: usize) -> &[u8] {
+    let members = usize::from(members.max(1));
+    let total = tail_count(sigs);
+    let per = total / members;
+    if per == 0 || per * members != total {
+        return &[];
+    }
+    let (start, end) = (
+        skip_tails(sigs, pick * per),
+        skip_tails(sigs, (pick + 1) * per),
+    );
+    sigs.get(start..end).unwrap_or(&[])
+}
+
+/// The offset of RR tail `n` in a block of tails (the block's length when
+/// it holds fewer).
+fn skip_tails(tails: &[u8], n: usize) -> usize {
+    let mut at = 0;
+    for _ in 0..n {
+        match next_tail(&tails[at..]) {
+            Some((_, _, _, len)) => at += len,
+            None => break,
+        }
+    }
+    at
+}
+
+/// Whether one of a zone's own records (as `Zone::records` and
+/// `ZoneDiff` give them: lower-cased owner, RRSIGs as records) is one a
+/// standard secondary gets something else for at its node, so that a
+/// step of the journal takes it from [`node_records`]'s
+/// [`Records::Synthesized`] instead: the private types themselves, the
+/// RRSIGs over a POOL's member CNAMEs, and at an ALIAS owner of a signed
+/// zone its NSEC and the RRSIGs over that.
+pub fn stands_in(zone: &Zone, owner: &[u8], rtype: Rtype, rdata: &[u8]) -> bool {
+    if is_private_type(rtype) {
+        return true;
+    }
+    let covered = match rtype {
+        Rtype::NSEC => Rtype::NSEC,
+        Rtype::RRSIG => match rdata.get(..2) {
+            Some(c) => Rtype(u16::from_be_bytes([c[0], c[1]])),
+            None => return false,
+        },
+        _ => return false,
+    };
+    let Some(id) = zone.node_by_name(owner) else {
+        return false;
+    };
+    let sets = zone.rrsets(zone.node(id));
+    let has = |t: Rtype| sets.iter().any(|s| s.rtype == t);
+    covered == Rtype::CNAME && has(POOL)
+        || covered == Rtype::NSEC && zone.signed().is_some() && has(ALIAS)
+}
+
+/// Every record of `zone` as a standard secondary receives it (see the
+/// module docs), the SOA first: what an AXFR carries, as records, for
+/// whole-zone work off the query path (`candor dnssec export`).
+pub fn standard_records(zone: &Zone, resolver: Resolver<'_>) -> Vec<OwnedRecord> {
+    let mut all = vec![crate::journal::zone_soa(zone)];
+    let mut tails = Vec::new();
+    for id in 0..zone.node_count() as NodeId {
+        tails.clear();
+        node_records(zone, id, resolver, Records::All, &mut tails);
+        let owner = zone.name_bytes(id);
+        let mut rest = &tails[..];
+        while let Some((rtype, ttl, rdata, len)) = next_tail(rest) {
+            all.push(OwnedRecord {
+                owner: owner.into(),
+                rtype,
+                ttl,
+                rdata: rdata.into(),
+            });
+            rest = &rest[len..];
+        }
+    }
+    all
 }
 
 /// How many RR tails a block of tails holds.

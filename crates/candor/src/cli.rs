@@ -643,6 +643,10 @@ pub(crate) fn zone(cmd: StoreZoneCommand) -> anyhow::Result<ExitCode> {
 
 /// Runs `candor record …`.
 pub(crate) fn record(cmd: RecordCommand) -> anyhow::Result<ExitCode> {
+    // This process does not serve: a write to a signed zone is checked
+    // here and signed by `candor serve` (only what changed, from the
+    // journal), not signed in full here as well.
+    candor_store::set_signing_deferred(true);
     match cmd {
         RecordCommand::Add {
             zone,

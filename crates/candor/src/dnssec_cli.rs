@@ -60,8 +60,10 @@ pub(crate) enum DnssecCommand {
     Rollover {
         /// The zone.
         zone: String,
-        /// Which key: csk or zsk (default: the key that signs the data).
-        #[arg(long, value_parser = ["csk", "zsk"])]
+        /// Which key: csk, zsk, or ksk (split keys: the new KSK's DS is
+        /// offered beside the old one's at once; needs `ds-seen` twice)
+        /// (default: the key that signs the data).
+        #[arg(long, value_parser = ["csk", "ksk", "zsk"])]
         key: Option<String>,
         #[command(flatten)]
         common: Common,
@@ -162,20 +164,26 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
         }
         DnssecCommand::Rollover { zone, key, common } => {
             let (store, account) = open(&common)?;
-            let role = key.as_deref().map(|k| {
-                if k == "zsk" {
-                    candor_dnssec::KeyRole::Zsk
-                } else {
-                    candor_dnssec::KeyRole::Csk
-                }
+            let role = key.as_deref().map(|k| match k {
+                "zsk" => candor_dnssec::KeyRole::Zsk,
+                "ksk" => candor_dnssec::KeyRole::Ksk,
+                _ => candor_dnssec::KeyRole::Csk,
             });
             let (tag, _) = store
                 .dnssec_rollover(account, &zone, role, &CLI)
                 .map_err(explain)?;
-            eprintln!(
-                "{zone}: new key {tag} published; `candor serve` makes it sign once every cache \
-                 has it, then retires the old key (see `candor dnssec status {zone}`)"
-            );
+            if role == Some(candor_dnssec::KeyRole::Ksk) {
+                eprintln!(
+                    "{zone}: new KSK {tag} published, signing the DNSKEY RRset beside the old \
+                     one; its DS is offered now (CDS, `candor dnssec status {zone}`): give it to \
+                     the registrar beside the old one, then run `candor dnssec ds-seen {zone}`"
+                );
+            } else {
+                eprintln!(
+                    "{zone}: new key {tag} published; `candor serve` makes it sign once every \
+                     cache has it, then retires the old key (see `candor dnssec status {zone}`)"
+                );
+            }
         }
         DnssecCommand::DsSeen { zone, common } => {
             let (store, account) = open(&common)?;
@@ -205,35 +213,31 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 .map_err(explain)?
                 .compiled
                 .with_context(|| format!("zone {} does not compile", info.name))?;
-            // ALIAS and POOL answers are made per query; a file cannot hold
-            // them, and the chain lists the types they answer, so a file
-            // without them would contradict its own NSEC records.
-            if let Some(r) = compiled
-                .records()
-                .find(|r| candor_zone::is_private_type(r.rtype))
-            {
+            // ALIAS answers are the target's addresses signed by the ALIAS
+            // task of `candor serve` (docs/dnssec.md, "Synthesized
+            // answers"): only a transfer from it carries them.
+            if let Some(r) = compiled.records().find(|r| r.rtype == candor_zone::ALIAS) {
                 let owner = candor_wire::Name::from_wire(r.owner)
                     .map_or_else(|_| info.name.clone(), |n| n.to_string());
-                let kind = if r.rtype == candor_zone::ALIAS {
-                    "ALIAS"
-                } else {
-                    "POOL"
-                };
                 anyhow::bail!(
-                    "{} has a{} {kind} record at {owner}: its answers are made per query and \
-                     cannot be exported signed yet (docs/dnssec.md, \"Synthesized answers\")",
+                    "{} has an ALIAS record at {owner}: its signed addresses are made by \
+                     `candor serve`; transfer the zone from it (AXFR, `--xfr-allow`) instead",
                     info.name,
-                    if kind == "ALIAS" { "n" } else { "" },
                 );
             }
             // The store compiles a zone with keys signed, so the zone
-            // holds its signatures already: the ones being served.
-            let signed = candor_dnssec::SignedZone {
-                records: Vec::new(),
-                chain: Vec::new(),
-                signatures: 0,
+            // holds its signatures already: the ones being served. The
+            // file is what standard secondaries get (`candor_xfr::view`):
+            // a POOL is the CNAME to its first member with that member's
+            // RRSIGs.
+            let zones = candor_zone::ZoneSet::from_zones(vec![compiled.clone()]);
+            let aliases = candor_answer::AliasTable::default();
+            let resolver = candor_xfr::view::Resolver {
+                zones: &zones,
+                aliases: &aliases,
             };
-            let text = candor_dnssec::zone_text(&compiled, &signed);
+            let records = candor_xfr::view::standard_records(&compiled, resolver);
+            let text = candor_dnssec::records_text(compiled.apex(), records);
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
                 .context("cannot write to stdout")?;
         }

@@ -45,6 +45,16 @@ pub(crate) struct KeyrollArgs {
     /// delay (a day and an hour, as for most TLDs).
     #[arg(long, value_name = "SECONDS", default_value_t = 90_000)]
     pub(crate) dnssec_parent_ds_ttl: u32,
+    /// Ask this resolver (or the parent zone's name server), as
+    /// ADDRESS:PORT, for each zone's DS while its keys wait for the parent
+    /// (a CSK or KSK rollover, a disable): a DS RRset that matches what the
+    /// zone's CDS asks for counts as `candor dnssec ds-seen`. Unset: only
+    /// `ds-seen` (or the API's `ds_seen`) tells.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub(crate) dnssec_parent_check: Option<std::net::SocketAddr>,
+    /// How often `--dnssec-parent-check` asks, per waiting zone, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub(crate) dnssec_parent_check_every: u64,
     /// Test only: the schedule treats every TTL as at most this many
     /// seconds (for a rollover in seconds against a resolver whose
     /// cache-max-ttl is the same); never in production.
@@ -79,7 +89,11 @@ pub(crate) async fn run(
         );
     }
     let every = Duration::from_secs(args.dnssec_key_check_every.max(1));
-    let state = Arc::new(std::sync::Mutex::new((TtlCache::new(), HashMap::new())));
+    let state = Arc::new(std::sync::Mutex::new((
+        TtlCache::new(),
+        HashMap::new(),
+        HashMap::new(),
+    )));
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -96,8 +110,8 @@ pub(crate) async fn run(
         );
         let pass = tokio::task::spawn_blocking(move || {
             if let Ok(mut guard) = s.lock() {
-                let (ttls, shown) = &mut *guard;
-                check(&st, &p, &a, ttls, shown);
+                let (ttls, shown, asked) = &mut *guard;
+                check(&st, &p, &a, ttls, shown, asked);
             }
         });
         if pass.await.is_err() {
@@ -109,6 +123,9 @@ pub(crate) async fn run(
 /// The next event last recorded per zone id.
 type Shown = HashMap<i64, Option<u64>>;
 
+/// When the parent was last asked for each zone's DS (zone id, seconds).
+type Asked = HashMap<i64, u64>;
+
 /// One pass over the zones with DNSSEC.
 fn check(
     store: &Store,
@@ -116,6 +133,7 @@ fn check(
     args: &KeyrollArgs,
     ttls: &mut TtlCache,
     shown: &mut Shown,
+    asked: &mut Asked,
 ) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -148,7 +166,22 @@ fn check(
                 continue;
             }
         };
-        let poll = states.poll(now, &policy);
+        let mut poll = states.poll(now, &policy);
+        let waits_for_parent = poll.waits.iter().any(|w| matches!(w, Wait::Parent(_)));
+        if let Some(server) = args.dnssec_parent_check.filter(|_| waits_for_parent)
+            && asked
+                .get(&id)
+                .is_none_or(|t| now >= t + args.dnssec_parent_check_every)
+        {
+            asked.insert(id, now);
+            if ask_parent(store, server, id, &name, zone) {
+                // What the parent holds moved the states: poll again.
+                match store.dnssec_key_states(id) {
+                    Ok(s) => poll = s.poll(now, &policy),
+                    Err(e) => tracing::warn!(zone = %name, "cannot read DNSSEC key states: {e}"),
+                }
+            }
+        }
         let next =
             poll.next_time()
                 .or(if poll.waits.iter().any(|w| matches!(w, Wait::Parent(_))) {
@@ -180,6 +213,57 @@ fn check(
                 }
             }
             Err(e) => tracing::warn!(zone = %name, "cannot move DNSSEC key states on: {e}"),
+        }
+    }
+}
+
+/// Asks `server` for the zone's DS; when it matches what the served
+/// zone's CDS asks for, records that as `ds-seen` would. Returns whether
+/// the key states learnt something.
+fn ask_parent(
+    store: &Store,
+    server: std::net::SocketAddr,
+    id: i64,
+    name: &str,
+    zone: &Zone,
+) -> bool {
+    // The CDS RDATAs: each tail is TYPE, CLASS, TTL, RDLENGTH, RDATA.
+    let mut cds: Vec<&[u8]> = Vec::new();
+    let mut tails = zone
+        .rrset(zone.node(0), Rtype::CDS)
+        .map_or(&[][..], |set| zone.tails(set));
+    while let Some(head) = tails.get(..10) {
+        let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
+        let Some(rdata) = tails.get(10..10 + len) else {
+            break;
+        };
+        cds.push(rdata);
+        tails = &tails[10 + len..];
+    }
+    let parent = match crate::parent_check::parent_ds(server, zone.apex()) {
+        Ok(ds) => ds,
+        Err(why) => {
+            tracing::warn!(zone = %name, "cannot ask for the parent's DS: {why}");
+            return false;
+        }
+    };
+    let parent: Vec<&[u8]> = parent.iter().map(Vec::as_slice).collect();
+    if !candor_dnssec::rollover::parent_matches(&cds, &parent) {
+        tracing::debug!(zone = %name, held = parent.len(), "the parent's DS does not match the CDS yet");
+        return false;
+    }
+    match store.dnssec_parent_seen(id) {
+        Ok(learnt) => {
+            for what in &learnt {
+                tracing::info!(zone = %name, "the parent's DS matches the CDS: {what}");
+            }
+            true
+        }
+        // Nothing new (told already by `ds-seen`): nothing to do.
+        Err(candor_store::StoreError::Conflict(_)) => false,
+        Err(e) => {
+            tracing::warn!(zone = %name, "cannot record the parent's DS: {e}");
+            false
         }
     }
 }

@@ -14,6 +14,7 @@ mod fleet;
 mod guard;
 mod keyroll;
 mod observe;
+mod parent_check;
 mod resign;
 mod secondary;
 mod serve;
@@ -243,8 +244,8 @@ struct ServeArgs {
     #[arg(long)]
     no_demo: bool,
     /// For benchmarks: names in a zone's overlay at which the background
-    /// compaction starts (0: never, as before it existed; see
-    /// docs/incremental.md).
+    /// compaction starts, of stored and secondary zones alike (0: never,
+    /// as before it existed; see docs/incremental.md).
     #[arg(long, value_name = "NAMES", hide = true, default_value_t = candor_store::COMPACT_OVERLAY_NAMES)]
     compact_overlay_names: usize,
     /// Close a TCP connection when no complete query arrived this many

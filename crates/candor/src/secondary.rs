@@ -9,7 +9,9 @@
 //!   has a newer serial, an IXFR over TCP (AXFR when nothing is held, when
 //!   the primary answers AXFR-style, or when the IXFR does not apply).
 //!   The new version is published, then written to its copy (0600,
-//!   atomically). A check that finds the same serial touches the copy.
+//!   atomically) by a task of the zone's own, so the next check does not
+//!   wait for the write. A check that finds the same serial touches the
+//!   copy.
 //! - Transfers ask for the Candor view (`Exchange::candor_view`): a
 //!   Candor primary then sends ALIAS, POOL and REGIONAL records as
 //!   themselves. The zone held (and written to its copy) is what the
@@ -19,6 +21,12 @@
 //!   arrive here by zone and make the zone's check due at once.
 //! - An expired zone leaves the served set and joins the list the
 //!   listeners answer SERVFAIL for, until a primary answers again.
+//! - IXFRs patch the zone held; once its overlay holds
+//!   `--compact-overlay-names` names (1,024), the zone's task compacts
+//!   it in the background as the primary's `Compactor` does
+//!   (`candor_xfr::compaction`): a fresh compile on a blocking thread,
+//!   the IXFRs applied meanwhile caught up, then held and served in its
+//!   place at the same serial, so no IXFR waits for a full compile.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
@@ -34,12 +42,13 @@ use candor_publish::{Publisher, read_zone_copy, write_zone_copy};
 use candor_wire::Name;
 use candor_xfr::KeyRing;
 use candor_xfr::client::{
-    Ask, ClientError, Exchange, Progress, Received, Soa, apply_steps_patched, build_full, is_newer,
-    soa_record,
+    Ask, ClientError, Exchange, Progress, Received, Soa, Step, apply_steps_patched, build_full,
+    is_newer, soa_record,
 };
+use candor_xfr::compaction::Compaction;
 use candor_xfr::refresh::{Action, Checked, Refresh};
 use candor_xfr::secondary::{Primaries, PrimaryServer};
-use candor_zone::Zone;
+use candor_zone::{Zone, ZoneError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
@@ -103,6 +112,9 @@ pub(crate) struct Shared {
     pub(crate) stop: watch::Receiver<bool>,
     /// This server's region (`--region`): the REGIONAL records it serves.
     pub(crate) region: Option<String>,
+    /// Names in a held zone's overlay at which it is compacted
+    /// (`--compact-overlay-names`; 0: never).
+    pub(crate) compact_overlay_names: usize,
 }
 
 impl Shared {
@@ -120,7 +132,34 @@ fn serve_view(publisher: &Publisher, region: Option<&str>, held: &Arc<Zone>) {
 
 /// This server's view of the zone held (see [`serve_view`]).
 fn view_of(region: Option<&str>, held: &Arc<Zone>) -> Arc<Zone> {
-    match candor_xfr::regional::regional_view(held, region) {
+    logged_view(
+        region,
+        held,
+        candor_xfr::regional::regional_view(held, region),
+    )
+}
+
+/// [`view_of`] `held`, which IXFR `steps` made from the zone whose view
+/// was `before`: `before` patched at the names they touch
+/// (`regional_view_after`, in proportion to the steps).
+fn view_after(
+    region: Option<&str>,
+    before: &Arc<Zone>,
+    held: &Arc<Zone>,
+    steps: &[Step],
+) -> Arc<Zone> {
+    let view = candor_xfr::regional::regional_view_after(before, held, steps, region);
+    logged_view(region, held, view)
+}
+
+/// The view made of `held`, or (logged) `held` itself when it does not
+/// compile; REGIONAL records left out are logged.
+fn logged_view(
+    region: Option<&str>,
+    held: &Arc<Zone>,
+    view: Result<(Arc<Zone>, usize), candor_xfr::client::ApplyError>,
+) -> Arc<Zone> {
+    match view {
         Ok((view, skipped)) => {
             if skipped > 0 {
                 tracing::warn!(
@@ -351,7 +390,45 @@ fn reconcile(shared: &Arc<Shared>, catalog: &Name, zone: &Zone, servers: &[Prima
 }
 
 /// Keeps one secondary zone fresh until `stop` turns.
-async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::UnboundedReceiver<()>) {
+async fn run_zone(shared: Arc<Shared>, loaded: Loaded, notified: mpsc::UnboundedReceiver<()>) {
+    // The copy on disk is written by a task of its own: a transfer does
+    // not wait for the write (a second or more for a million records)
+    // before the next check; versions that arrive during a write are
+    // written once it is done, the newest only.
+    let (to_disk, pending) = watch::channel(None);
+    let writer = tokio::spawn(write_copies(shared.clone(), loaded.zone.clone(), pending));
+    follow_zone(shared, loaded, notified, to_disk).await;
+    // The last version handed over is written before the task ends.
+    let _ = writer.await;
+}
+
+/// Writes the copy of `zone` whenever [`follow_zone`] hands over a new
+/// version (the newest one when several came during a write), until it
+/// ends; not once the zone left its catalog.
+async fn write_copies(
+    shared: Arc<Shared>,
+    zone: Name,
+    mut pending: watch::Receiver<Option<Arc<Zone>>>,
+) {
+    while pending.changed().await.is_ok() {
+        let Some(new) = pending.borrow_and_update().clone() else {
+            continue;
+        };
+        if !shared.active(&zone) {
+            return;
+        }
+        persist(&shared, &zone, new).await;
+    }
+}
+
+/// The zone's refresh loop (see [`run_zone`]); each version it
+/// transfers goes to `to_disk`.
+async fn follow_zone(
+    shared: Arc<Shared>,
+    loaded: Loaded,
+    mut notified: mpsc::UnboundedReceiver<()>,
+    to_disk: watch::Sender<Option<Arc<Zone>>>,
+) {
     let mut stop = shared.stop.clone();
     let Loaded {
         zone,
@@ -367,7 +444,28 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
     // The last problem logged as a warning: the same one again (every
     // retry while a primary is down) is logged at debug level.
     let mut last_problem: Option<String> = None;
+    // The compaction compiling in the background, if any.
+    let mut compacting: Option<Compacting> = None;
+    // The view served of `current`, once a transfer or a compaction made
+    // it here (the next IXFR patches it).
+    let mut view: Option<Arc<Zone>> = None;
+    // A version whose compaction came to nothing: not tried again.
+    let mut skip: Option<std::sync::Weak<Zone>> = None;
     loop {
+        if compacting.is_none()
+            && let Some(held) = &current
+            && shared.compact_overlay_names > 0
+            && !skip
+                .as_ref()
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(held)))
+            && let Some(c) = Compaction::due(held, shared.compact_overlay_names)
+        {
+            compacting = Some(tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let made = c.compile();
+                (c, made, started)
+            }));
+        }
         let now = unix_now();
         match refresh.poll(now) {
             Action::Check => {
@@ -375,7 +473,8 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
                     &shared,
                     &zone,
                     &primaries,
-                    &mut current,
+                    (&mut current, &mut view),
+                    &to_disk,
                     &mut last_problem,
                     !catalog,
                 )
@@ -423,11 +522,98 @@ async fn run_zone(shared: Arc<Shared>, loaded: Loaded, mut notified: mpsc::Unbou
                         Some(()) => refresh.on_notify(unix_now()),
                         None => return,
                     },
+                    done = async {
+                        match compacting.as_mut() {
+                            Some(task) => task.await,
+                            None => std::future::pending().await,
+                        }
+                    }, if compacting.is_some() => {
+                        compacting = None;
+                        match done {
+                            Ok((c, made, started)) => {
+                                let serve = !catalog && !expired && shared.active(&zone);
+                                let from = Arc::downgrade(c.from());
+                                let held = (&mut current, &mut view);
+                                if !compacted(&shared, &zone, c, made, started, held, serve).await
+                                {
+                                    skip = Some(from);
+                                }
+                            }
+                            Err(e) => tracing::error!(%zone, "the compaction failed: {e}"),
+                        }
+                    }
                     _ = stop.changed() => return,
                 }
             }
         }
     }
+}
+
+/// A compaction compiling on a blocking thread: the compaction, the
+/// fresh compile and when it started.
+type Compacting =
+    tokio::task::JoinHandle<(Compaction, Result<Zone, Vec<ZoneError>>, std::time::Instant)>;
+
+/// Holds (and with `serve`, serves) the compacted zone in place of the
+/// zone held, the IXFRs applied while it compiled caught up; a full
+/// transfer meanwhile drops it. Whether it is held.
+async fn compacted(
+    shared: &Shared,
+    zone: &Name,
+    c: Compaction,
+    made: Result<Zone, Vec<ZoneError>>,
+    started: std::time::Instant,
+    (current, view): (&mut Option<Arc<Zone>>, &mut Option<Arc<Zone>>),
+    serve: bool,
+) -> bool {
+    let names = c.from().overlay_names();
+    let made = match made {
+        Ok(z) => z,
+        Err(errors) => {
+            // A version that was served does not compile: a bug.
+            let first = errors.first().map(|e| e.message.clone());
+            tracing::error!(%zone, "compaction failed: {}", first.unwrap_or_default());
+            return false;
+        }
+    };
+    let compile_ms = started.elapsed().as_millis() as u64;
+    let Some(held) = current.clone() else {
+        return false;
+    };
+    let new = match c.finish(made, &held) {
+        Ok(z) => Arc::new(z),
+        Err(e) => {
+            tracing::debug!(%zone, "compaction dropped: {e}");
+            return false;
+        }
+    };
+    *view = None;
+    if serve {
+        let (held, region) = (new.clone(), shared.region.clone());
+        match tokio::task::spawn_blocking(move || view_of(region.as_deref(), &held)).await {
+            Ok(v) => {
+                shared.publisher.serve_other(v.clone());
+                *view = Some(v);
+            }
+            Err(e) => {
+                tracing::error!(%zone, "cannot make the zone's view: {e}");
+                return false;
+            }
+        }
+    }
+    // The old version (maybe the last hold on the old base) is freed off
+    // the runtime: freeing a big zone takes a while.
+    let old = current.replace(new);
+    drop(tokio::task::spawn_blocking(move || drop(old)));
+    tracing::info!(
+        %zone,
+        serial = held.serial(),
+        names,
+        compile_ms,
+        ms = started.elapsed().as_millis() as u64,
+        "compacted the secondary zone's overlay into a new base"
+    );
+    true
 }
 
 /// Adds `zone` to or removes it from the expired list.
@@ -446,7 +632,8 @@ async fn check(
     shared: &Shared,
     zone: &Name,
     primaries: &[PrimaryServer],
-    current: &mut Option<Arc<Zone>>,
+    (current, view): (&mut Option<Arc<Zone>>, &mut Option<Arc<Zone>>),
+    to_disk: &watch::Sender<Option<Arc<Zone>>>,
     last_problem: &mut Option<String>,
     serve: bool,
 ) -> Checked {
@@ -486,7 +673,7 @@ async fn check(
                     return Checked::UpToDate(held);
                 }
             }
-            Ok(Fetched::New(new, how, records)) => {
+            Ok(Fetched::New(new, how, records, steps)) => {
                 let Some(soa) = Soa::of_zone(&new) else {
                     continue;
                 };
@@ -495,12 +682,23 @@ async fn check(
                     // Left the catalog meanwhile.
                     return Checked::Failed;
                 }
+                // The view before (of the zone held) goes: a new one is
+                // made of the new zone, patched from it after an IXFR.
+                let before = view.take();
                 if serve {
                     let (held, region) = (new.clone(), shared.region.clone());
-                    match tokio::task::spawn_blocking(move || view_of(region.as_deref(), &held))
-                        .await
-                    {
-                        Ok(view) => shared.publisher.serve_other(view),
+                    let made = tokio::task::spawn_blocking(move || match (before, steps) {
+                        (Some(before), Some(steps)) => {
+                            view_after(region.as_deref(), &before, &held, &steps)
+                        }
+                        _ => view_of(region.as_deref(), &held),
+                    })
+                    .await;
+                    match made {
+                        Ok(v) => {
+                            shared.publisher.serve_other(v.clone());
+                            *view = Some(v);
+                        }
                         Err(e) => tracing::error!(%zone, "cannot make the zone's view: {e}"),
                     }
                 }
@@ -513,7 +711,7 @@ async fn check(
                     records,
                     "secondary zone transferred"
                 );
-                persist(shared, zone, new).await;
+                to_disk.send_replace(Some(new));
                 return Checked::Transferred(soa);
             }
             Err(e) => problem(
@@ -612,9 +810,10 @@ async fn soa_query(
 
 /// What a transfer brought.
 enum Fetched {
-    /// A new version: the zone, how it came (IXFR or AXFR) and how many
-    /// records the answer held.
-    New(Box<Zone>, &'static str, usize),
+    /// A new version: the zone, how it came (IXFR or AXFR), how many
+    /// records the answer held, and the IXFR steps applied to the zone
+    /// held to make it, if that is how it was made.
+    New(Box<Zone>, &'static str, usize, Option<Vec<Step>>),
     /// Nothing newer after all.
     Same,
 }
@@ -642,13 +841,14 @@ async fn fetch(
                 n,
             )) => {
                 let base = held.clone();
-                let applied = tokio::task::spawn_blocking(move || {
-                    apply_steps_patched(&base, &steps, &soa_record)
+                let (applied, steps) = tokio::task::spawn_blocking(move || {
+                    let applied = apply_steps_patched(&base, &steps, &soa_record);
+                    (applied, steps)
                 })
                 .await
                 .context("applying the IXFR")?;
                 match applied {
-                    Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n)),
+                    Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n, Some(steps))),
                     // Whatever the error, AXFR may still work: the steps
                     // may not start at the zone held, or the primary may
                     // have switched between the Candor view and the
@@ -664,7 +864,7 @@ async fn fetch(
                 let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
                     .await
                     .context("compiling the zone")??;
-                return Ok(Fetched::New(Box::new(z), "AXFR-style IXFR", n));
+                return Ok(Fetched::New(Box::new(z), "AXFR-style IXFR", n, None));
             }
             Ok((Received::Soa(_), _)) => {
                 tracing::debug!(%zone, %primary, "IXFR answered with the SOA alone; trying AXFR");
@@ -685,7 +885,7 @@ async fn fetch(
     let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
         .await
         .context("compiling the zone")??;
-    Ok(Fetched::New(Box::new(z), "AXFR", n))
+    Ok(Fetched::New(Box::new(z), "AXFR", n, None))
 }
 
 /// Sends one transfer request over TCP and reads its whole answer;

@@ -339,6 +339,11 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot listen on udp {addr}"))?,
         );
     }
+    // Everything else yields the CPU to the UDP workers (threads started
+    // from here on inherit it).
+    if let Err(e) = candor_server::yield_to_udp_workers() {
+        tracing::warn!(error = %e, "cannot lower the priority of the non-UDP threads");
+    }
 
     // Background compaction of the versions record writes patch
     // (docs/incremental.md): a thread of its own, so no write and no
@@ -405,6 +410,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 members: Default::default(),
                 stop: stop_rx.clone(),
                 region: args.region.clone(),
+                compact_overlay_names: args.compact_overlay_names,
             };
             tasks.extend(crate::secondary::spawn(loaded, shared, wiring.notifies));
         }
@@ -654,6 +660,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rrl_dropped = totals.rrl_dropped,
         shed = totals.shed,
         kernel_shed = totals.kernel_shed,
+        quarantined = totals.quarantined,
         cookies_client_only = totals.cookie_client_only,
         cookies_valid = totals.cookie_valid,
         cookies_invalid = totals.cookie_invalid,

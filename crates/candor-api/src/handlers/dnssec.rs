@@ -3,25 +3,31 @@
 //! records to give the registrar, `GET .../ds_records`.
 //!
 //! Enabling makes and stores the zone's signing key (ECDSA P-256, a
-//! combined signing key); the name servers sign answers with it at once,
+//! combined signing key; with an optional body, `{"split_keys": true}`
+//! makes a KSK and a ZSK instead and `"algorithm": "ED25519"` picks
+//! Ed25519); the name servers sign answers with it at once,
 //! and its DS is offered (`state` of each DS record) once the signed zone
 //! has been served long enough. Disabling goes through the safe states
 //! (CDS/CDNSKEY DELETE until the parent's DS is gone: 202), or at once
 //! with `?force=true` (204). `POST .../dnssec/rollover` starts a key
-//! rollover and `POST .../dnssec/ds_seen` says the parent's DS now
+//! rollover (optional body `{"role": "ksk"}` to roll the KSK of split
+//! keys) and `POST .../dnssec/ds_seen` says the parent's DS now
 //! matches the zone's CDS (docs/dnssec.md, "Rollovers").
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use candor_dnssec::Algorithm;
+use candor_dnssec::{Algorithm, KeyRole};
 use candor_store::{DnssecState, DsRecordInfo, KeysStatus};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiResult;
 use crate::AppState;
 use crate::auth::{AccountScope, Caller};
+use crate::body;
 use crate::error::{ApiError, Target};
 use crate::params::{PathParams, QueryParams};
 use crate::views;
@@ -35,6 +41,11 @@ fn view(state: &DnssecState, keys: Option<&KeysStatus>) -> Value {
         "updated_at": state.updated_at,
     });
     if let (Some(keys), Some(map)) = (keys, v.as_object_mut()) {
+        let split = keys
+            .keys
+            .iter()
+            .any(|k| k.role == "ksk" && k.state != "removed");
+        map.insert("split_keys".into(), json!(split));
         map.insert("disabling_since".into(), json!(keys.disabling_since));
         map.insert(
             "next_event".into(),
@@ -110,15 +121,105 @@ pub(crate) async fn show(
     Ok(views::data(dnssec))
 }
 
-/// `POST /v2/{account}/domains/{domain}/dnssec`: makes the zone's key;
-/// 201 with the state; on a zone being disabled, cancels that (201); 409
-/// if it is enabled already.
+/// The optional body of `POST .../dnssec` (DNSimple sends none).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnableBody {
+    /// A KSK and a ZSK instead of one combined signing key.
+    #[serde(default)]
+    split_keys: bool,
+    /// `ECDSAP256SHA256` (13, the default) or `ED25519` (15), by
+    /// mnemonic or number.
+    #[serde(default)]
+    algorithm: Option<String>,
+}
+
+/// What `POST .../dnssec` asks for.
+#[derive(Clone, Copy, Debug)]
+struct EnableOptions {
+    /// Whether a body was sent at all.
+    given: bool,
+    /// KSK + ZSK.
+    split_keys: bool,
+    /// The keys' algorithm.
+    algorithm: Algorithm,
+}
+
+impl EnableOptions {
+    /// Reads the optional body: empty is DNSimple's request (one ECDSA
+    /// P-256 CSK); otherwise a JSON object with the fields above, each
+    /// wrong one named in a 400.
+    fn parse(bytes: &[u8]) -> Result<EnableOptions, ApiError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(EnableOptions {
+                given: false,
+                split_keys: false,
+                algorithm: Algorithm::EcdsaP256Sha256,
+            });
+        }
+        let b: EnableBody = body::parse(bytes)?;
+        let algorithm = match b
+            .algorithm
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("ECDSAP256SHA256" | "13") => Algorithm::EcdsaP256Sha256,
+            Some("ED25519" | "15") => Algorithm::Ed25519,
+            Some(other) => {
+                return Err(ApiError::invalid_field(
+                    "algorithm",
+                    format!("{other:?} is not supported: use ECDSAP256SHA256 (13) or ED25519 (15)"),
+                ));
+            }
+        };
+        Ok(EnableOptions {
+            given: true,
+            split_keys: b.split_keys,
+            algorithm,
+        })
+    }
+}
+
+/// The optional body of `POST .../dnssec/rollover`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolloverBody {
+    /// `csk`, `ksk` or `zsk`; by default the key that signs the data.
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// The role a rollover's optional body asks for (`None`: the default).
+fn rollover_role(bytes: &[u8]) -> Result<Option<KeyRole>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let b: RolloverBody = body::parse(bytes)?;
+    match b.role.as_deref() {
+        None => Ok(None),
+        Some("csk") => Ok(Some(KeyRole::Csk)),
+        Some("ksk") => Ok(Some(KeyRole::Ksk)),
+        Some("zsk") => Ok(Some(KeyRole::Zsk)),
+        Some(other) => Err(ApiError::invalid_field(
+            "role",
+            format!("{other:?} is not a key role: use csk, ksk or zsk"),
+        )),
+    }
+}
+
+/// `POST /v2/{account}/domains/{domain}/dnssec`: makes the zone's keys
+/// (optional body: `split_keys`, `algorithm`); 201 with the state; on a
+/// zone being disabled, a POST without a body cancels that (201); 409 if
+/// it is enabled already.
 pub(crate) async fn enable(
     State(state): State<AppState>,
     caller: Caller,
     scope: AccountScope,
     path: PathParams,
+    body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let options = EnableOptions::parse(&body)?;
     let account = scope.id;
     let actor = caller.actor();
     let domain = path.get("domain").to_owned();
@@ -130,10 +231,23 @@ pub(crate) async fn enable(
                 .dnssec_keys_status(account, &domain)?
                 .is_some_and(|k| k.disabling_since.is_some());
             let change = if disabling {
+                if options.given {
+                    return Err(candor_store::StoreError::Conflict(format!(
+                        "DNSSEC is being disabled for {domain}: a POST without a body \
+                         cancels that and keeps its keys; to change the keys, let the \
+                         disable finish (or DELETE with ?force=true) and enable again"
+                    )));
+                }
                 store.dnssec_cancel_disable(account, &domain, &actor)?
             } else {
                 store
-                    .enable_dnssec(account, &domain, Algorithm::EcdsaP256Sha256, &actor)?
+                    .enable_dnssec_with(
+                        account,
+                        &domain,
+                        options.algorithm,
+                        options.split_keys,
+                        &actor,
+                    )?
                     .1
             };
             Ok((full_view(store, account, &domain)?, change))
@@ -196,22 +310,24 @@ pub(crate) async fn disable(
 }
 
 /// `POST /v2/{account}/domains/{domain}/dnssec/rollover`: publishes a new
-/// key to replace the one that signs the zone's data (`candor serve`
-/// takes it through the rest); 201 with the state; 409 when a rollover
+/// key to replace the one that signs the zone's data, or the key of the
+/// body's `role` (`candor serve` takes it through the rest); 201 with the state; 409 when a rollover
 /// cannot start now (one is under way, the zone is being disabled).
 pub(crate) async fn rollover(
     State(state): State<AppState>,
     caller: Caller,
     scope: AccountScope,
     path: PathParams,
+    body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let role = rollover_role(&body)?;
     let account = scope.id;
     let actor = caller.actor();
     let domain = path.get("domain").to_owned();
     let target = Target::domain(&domain);
     let dnssec = state
         .write(target, move |store| {
-            let (_, change) = store.dnssec_rollover(account, &domain, None, &actor)?;
+            let (_, change) = store.dnssec_rollover(account, &domain, role, &actor)?;
             Ok((full_view(store, account, &domain)?, change))
         })
         .await?;

@@ -156,3 +156,79 @@ async fn enable_show_ds_records_and_disable() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Split keys through the API: `{"split_keys": true}` makes a KSK and a
+/// ZSK (GET shows them and `split_keys`), one DS (the KSK's); wrong
+/// fields are named; the KSK rolls with `{"role": "ksk"}` and then two
+/// DS records are listed; a body while disabling is a conflict.
+#[tokio::test]
+async fn split_keys_are_enabled_shown_and_rolled() {
+    let h = Harness::new();
+    h.create_zone("example.com").await;
+    let dnssec = h.path("/domains/example.com/dnssec");
+
+    for (body, field) in [
+        (json!({"split_keys": "yes"}), "split_keys"),
+        (json!({"algorithm": "RSASHA1"}), "algorithm"),
+        (json!({"split_key": true}), "split_key"),
+    ] {
+        let bad = h.call("POST", &dnssec, Some(body.clone())).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{body}: {}", bad.json);
+        assert!(bad.json.to_string().contains(field), "{body}: {}", bad.json);
+    }
+    assert_eq!(
+        h.call("GET", &dnssec, None).await.json["data"]["enabled"],
+        json!(false)
+    );
+
+    let on = h
+        .call(
+            "POST",
+            &dnssec,
+            Some(json!({"split_keys": true, "algorithm": "ED25519"})),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::CREATED, "{}", on.json);
+    let data = &on.json["data"];
+    assert_eq!(data["split_keys"], json!(true));
+    let roles: Vec<(&str, &str, &str)> = data["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| {
+            (
+                k["role"].as_str().unwrap_or(""),
+                k["algorithm"].as_str().unwrap_or(""),
+                k["state"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(roles, [("ksk", "15", "active"), ("zsk", "15", "active")]);
+    assert_eq!(data["keys"][0]["ds"], json!("not offered yet"));
+    assert_eq!(data["keys"][1]["ds"], json!(null));
+    let ds = h
+        .call("GET", &h.path("/domains/example.com/ds_records"), None)
+        .await;
+    assert_eq!(ds.json["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(ds.json["data"][0]["keytag"], data["keys"][0]["keytag"]);
+
+    // A KSK whose DS is not offered yet cannot roll.
+    let roll = h.path("/domains/example.com/dnssec/rollover");
+    let early = h.call("POST", &roll, Some(json!({"role": "ksk"}))).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.json);
+    assert!(early.json.to_string().contains("going secure"));
+    let wrong = h.call("POST", &roll, Some(json!({"role": "key"}))).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.json["errors"]["role"].is_array(), "{}", wrong.json);
+
+    // Disabling: a body on POST does not silently cancel it.
+    let asked = h.call("DELETE", &dnssec, None).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.json);
+    let body = h
+        .call("POST", &dnssec, Some(json!({"split_keys": false})))
+        .await;
+    assert_eq!(body.status, StatusCode::CONFLICT, "{}", body.json);
+    let cancelled = h.call("POST", &dnssec, None).await;
+    assert_eq!(cancelled.status, StatusCode::CREATED, "{}", cancelled.json);
+    assert_eq!(cancelled.json["data"]["split_keys"], json!(true));
+}

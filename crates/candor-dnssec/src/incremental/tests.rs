@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use candor_wire::{Name, Rtype};
-use candor_zone::{NodeChange, OwnedRecord, Zone, ZoneBuilder};
+use candor_zone::{ALIAS, NodeChange, OwnedRecord, POOL as POOL_TYPE, REGIONAL, Zone, ZoneBuilder};
 
 use super::{ChangeSignError, sign_change};
 use crate::{
@@ -132,11 +132,35 @@ const POOL: &[&str] = &[
     "a", "deleg0", "ns1", "*.wild", "x.deleg", "wild", "0", "h10",
 ];
 
-/// Random new content for a name: nothing, addresses, text, a CNAME, or
-/// a CNAME beside an address (which the builder refuses).
-fn content(rng: &mut Rng) -> Vec<(Rtype, u32, Box<[u8]>)> {
+/// Random new content for a name: nothing, addresses, text, a CNAME, a
+/// CNAME beside an address (which the builder refuses), an ALIAS (alone
+/// or beside text), a POOL of two or three members, or a POOL beside an
+/// address (refused).
+fn content(rng: &mut Rng, private: bool) -> Vec<(Rtype, u32, Box<[u8]>)> {
     let ttl = [60, 300][rng.below(2) as usize];
-    match rng.below(6) {
+    let members = |rng: &mut Rng| -> Vec<(Rtype, u32, Box<[u8]>)> {
+        let n = 2 + rng.below(2) as usize;
+        ["h1", "h2", "mail", "out.example.net."][rng.below(2) as usize..][..n]
+            .iter()
+            .map(|t| (POOL_TYPE, ttl, w(t).into()))
+            .collect()
+    };
+    match rng.below(if private { 10 } else { 6 }) {
+        6 => vec![(
+            ALIAS,
+            ttl,
+            w(["h3", "target.example.net."][rng.below(2) as usize]).into(),
+        )],
+        7 => vec![
+            (ALIAS, ttl, w("h3").into()),
+            (Rtype::TXT, ttl, vec![1, b'a'].into()),
+        ],
+        8 => members(rng),
+        9 => {
+            let mut m = members(rng);
+            m.push((Rtype::A, ttl, a(5)));
+            m
+        }
         0 => Vec::new(),
         1 => vec![(Rtype::TXT, ttl, vec![1, b'0' + rng.below(3) as u8].into())],
         2 => vec![(Rtype::CNAME, ttl, w("h1").into())],
@@ -151,11 +175,13 @@ fn content(rng: &mut Rng) -> Vec<(Rtype, u32, Box<[u8]>)> {
 
 /// Runs `steps` random changes from `start()` on a zone signed with
 /// `keys`, the clock at `time(step)`; each step's zone is checked by
-/// `check(incremental, model)`. Returns (incremental, full, invalid)
+/// `check(incremental, model)`; with `private`, the changes bring ALIAS,
+/// POOL and REGIONAL records too. Returns (incremental, full, invalid)
 /// step counts and the last zone.
 fn series(
     seed: u64,
     steps: u32,
+    private: bool,
     keys: &[SigningKey],
     time: &dyn Fn(u32) -> u64,
     check: &mut dyn FnMut(&Zone, &Model, u64),
@@ -170,12 +196,23 @@ fn series(
         let mut names = vec![w("@")];
         for _ in 0..=rng.below(3) {
             let name = w(POOL[rng.below(POOL.len() as u64) as usize]);
-            next.insert(name.clone(), content(&mut rng));
+            next.insert(name.clone(), content(&mut rng, private));
             names.push(name);
         }
         let apex = next.get_mut(&w("@")).unwrap();
         apex.retain(|r| r.0 != Rtype::SOA);
         apex.push((Rtype::SOA, 3600, soa(step + 1)));
+        // Now and then a record limited to regions comes or goes (its
+        // REGIONAL record at the apex: unsigned, not in the bitmap).
+        if private && rng.below(4) == 0 {
+            if apex.iter().any(|r| r.0 == REGIONAL) {
+                apex.retain(|r| r.0 != REGIONAL);
+            } else {
+                let mut rdata = Vec::new();
+                candor_zone::regional::encode(&w("h1"), Rtype::A, 300, &["eu"], &a(7), &mut rdata);
+                apex.push((REGIONAL, 0, rdata.into()));
+            }
+        }
         let changes: Vec<NodeChange> = names
             .iter()
             .map(|n| NodeChange {
@@ -227,7 +264,8 @@ fn ed25519() -> SigningKey {
 /// At one time with Ed25519, every incrementally signed version is byte
 /// for byte the zone signing in full makes (records, RRSIGs, NSECs, the
 /// chain), over random series of adds, removals, type changes, empty
-/// non-terminals coming and going, and refused changes; at least two of
+/// non-terminals coming and going, ALIAS, POOL and REGIONAL records, and
+/// refused changes; at least two of
 /// three steps that the builder accepts are incremental (the pool has
 /// names at the cut and the wildcard, which sign in full).
 #[test]
@@ -235,8 +273,13 @@ fn incremental_signing_equals_full_signing() {
     let keys = [ed25519()];
     let t = 1_800_000_000;
     let (mut inc, mut fallback, mut invalid) = (0, 0, 0);
+    let mut with_private = 0;
     for seed in 1..=12 {
         let mut check = |z: &Zone, m: &Model, now: u64| {
+            let private = |r: &(Rtype, u32, Box<[u8]>)| candor_zone::is_private_type(r.0);
+            if m.values().flatten().any(private) {
+                with_private += 1;
+            }
             let expected = full(m, &keys, now);
             assert_eq!(records(z), records(&expected), "seed {seed}");
             assert_eq!(chain(z), chain(&expected), "seed {seed}");
@@ -245,7 +288,7 @@ fn incremental_signing_equals_full_signing() {
                 expected.signed().unwrap().chain()
             );
         };
-        let ((i, f, v), _) = series(seed, 30, &keys, &|_| t, &mut check);
+        let ((i, f, v), _) = series(seed, 30, true, &keys, &|_| t, &mut check);
         (inc, fallback, invalid) = (inc + i, fallback + f, invalid + v);
     }
     assert!(
@@ -253,6 +296,9 @@ fn incremental_signing_equals_full_signing() {
         "incremental {inc}, full {fallback}, invalid {invalid}"
     );
     assert!(invalid > 0 && fallback > 0, "{inc} {fallback} {invalid}");
+    // Most incremental steps signed a zone holding ALIAS, POOL or
+    // REGIONAL records (which used to sign in full).
+    assert!(2 * with_private > inc, "{with_private} of {inc}");
 }
 
 /// With a KSK+ZSK pair as well, and with ECDSA (randomized signatures)
@@ -275,9 +321,13 @@ fn dnssec_verify_accepts_incrementally_signed_zones() {
             let expected = full(m, keys, 0);
             assert_eq!(chain(z), chain(&expected));
         };
+        // Without private types: the export leaves ALIAS and POOL out
+        // while the NSECs list what they answer with, which
+        // `dnssec-verify` rejects (docs/dnssec.md, "Synthesized answers").
         let ((inc, _, _), zone) = series(
             7 + n as u64,
             30,
+            false,
             keys,
             &|s| start_time + u64::from(s) * 100,
             &mut check,

@@ -70,3 +70,46 @@ fn zones_pointing_at_a_changed_target_get_a_new_serial() {
         "{entries:?}"
     );
 }
+
+/// Zones whose ALIAS answers the signer signed anew get the next serial
+/// (compiled and stored) with an audit entry; unknown names are skipped.
+#[test]
+fn zones_with_newly_signed_alias_answers_get_a_new_serial() {
+    let s = store();
+    let account = s.create_account("a@example.org").unwrap();
+    let one = s
+        .create_zone(account.id, "one.test", &actor())
+        .unwrap()
+        .zone
+        .serial;
+    let other = s
+        .create_zone(account.id, "other.test", &actor())
+        .unwrap()
+        .zone
+        .serial;
+    assert!(s.bump_signed_alias_zones(&[]).unwrap().is_empty());
+    let changes = s
+        .bump_signed_alias_zones(&["one.test".into(), "gone.test".into()])
+        .unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].zone.name, "one.test");
+    assert_eq!(changes[0].zone.serial, one + 1);
+    assert_eq!(changes[0].compiled.as_ref().unwrap().serial(), one + 1);
+    assert_eq!(s.zone(account.id, "one.test").unwrap().serial, one + 1);
+    assert_eq!(s.zone(account.id, "other.test").unwrap().serial, other);
+    let entries = s
+        .audit(&AuditQuery {
+            account_id: Some(account.id),
+            since: None,
+            page: 1,
+            per_page: 100,
+        })
+        .unwrap()
+        .items;
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "zone.alias_refresh" && e.detail.contains("signed anew")),
+        "{entries:?}"
+    );
+}

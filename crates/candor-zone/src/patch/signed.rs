@@ -76,7 +76,8 @@ pub(super) fn sig_count(mut tails: &[u8]) -> i64 {
 
 /// Appends to each of `sets` the tails of the RRSIG records in `records`
 /// that cover its type: in RDATA order, duplicates dropped, each with its
-/// own TTL (as `Signatures::append` writes them). An RRSIG over a type the
+/// own TTL (as `Signatures::append` writes them); RRSIGs over CNAME at a
+/// POOL's name go after the POOL RRset. An RRSIG over a type the
 /// name lacks (the builder keeps it as an RRSIG RRset of its own) or
 /// signatures past 65,535 bytes over one RRset ask for a rebuild.
 pub(super) fn attach(
@@ -93,6 +94,16 @@ pub(super) fn attach(
         .collect();
     if sigs.is_empty() {
         return Ok(());
+    }
+    // A POOL's members are signed as the CNAMEs they answer with: their
+    // RRSIGs go after the POOL RRset (as the builder's `take_rrsigs`).
+    let has = |t: Rtype| sets.iter().any(|s| s.rtype == t);
+    if has(crate::POOL) && !has(Rtype::CNAME) {
+        for s in &mut sigs {
+            if s.0 == Rtype::CNAME.0 {
+                s.0 = crate::POOL.0;
+            }
+        }
     }
     sigs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     sigs.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);

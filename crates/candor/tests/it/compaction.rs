@@ -63,3 +63,115 @@ fn writes_are_compacted_in_the_background_and_stay_served() {
         );
     }
 }
+
+/// A Candor secondary compacts the zone it holds as the primary does:
+/// with a small `--compact-overlay-names`, the IXFRs of writes at new
+/// names (A records, and ALIAS records to them) grow its overlay, it
+/// compacts in the background (its log says so), stays in sync, and
+/// answers every name afterwards.
+#[test]
+fn a_secondary_compacts_the_zone_it_holds() {
+    use std::net::SocketAddr;
+
+    use candor_wire::Rtype;
+
+    use crate::regions::answer;
+    use crate::support::{Candor, free_port};
+    use crate::xfr::{api, record, wait_in_sync};
+
+    let secondary_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let pdata = TempDir::new("seccompact-primary");
+    let primary = host_with(
+        pdata.path(),
+        None,
+        &[
+            "--xfr-allow".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--notify".to_owned(),
+            secondary_addr.to_string(),
+        ],
+    );
+    let p = primary.candor.addr();
+    let zones = TempDir::new("seccompact-zones");
+    zones.write(
+        "ready.test.zone",
+        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
+    );
+    let sdata = TempDir::new("seccompact-secondary");
+    let args: Vec<String> = [
+        "--zones",
+        &zones.path().display().to_string(),
+        "--data-dir",
+        &sdata.path().display().to_string(),
+        "--no-demo",
+        "--no-status",
+        "--listen",
+        &secondary_addr.to_string(),
+        "--secondary",
+        &format!("example.com@{p}"),
+        "--compact-overlay-names",
+        "8",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let secondary = Candor::start_with(&args, "ready.test.");
+    let s = secondary.addr();
+    let logs = || {
+        format!(
+            "--- primary:\n{}\n--- secondary:\n{}",
+            primary.candor.log(),
+            secondary.log()
+        )
+    };
+    wait_in_sync(p, s, "example.com.", &logs);
+    let ip = |i: usize| format!("198.51.100.{}", i + 1);
+    let writes = 60;
+    for i in 0..writes {
+        let body = match i % 4 {
+            3 => record(
+                &format!("c{i}"),
+                "ALIAS",
+                &format!("c{}.example.com", i - 1),
+            ),
+            _ => record(&format!("c{i}"), "A", &ip(i)),
+        };
+        api(&primary, "POST", "/records", Some(&body));
+        if i % 10 == 9 {
+            wait_in_sync(p, s, "example.com.", &logs);
+        }
+    }
+    wait_in_sync(p, s, "example.com.", &logs);
+    let compactions = || {
+        secondary
+            .log()
+            .matches("compacted the secondary zone's overlay into a new base")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while compactions() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{} compactions in the secondary's log:\n{}",
+            compactions(),
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !secondary.log().contains("transfer=AXFR-style")
+            && secondary.log().matches("transfer=AXFR").count() == 1,
+        "one AXFR, then IXFRs only:\n{}",
+        logs()
+    );
+    for i in 0..writes {
+        let name = format!("c{i}.example.com.");
+        let want = ip(if i % 4 == 3 { i - 1 } else { i });
+        assert_eq!(
+            answer(s, &name, Rtype::A),
+            format!("NOERROR {want}"),
+            "{name} on the secondary:\n{}",
+            logs()
+        );
+    }
+}

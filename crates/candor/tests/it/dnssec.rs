@@ -21,7 +21,7 @@ use crate::support::{
 };
 
 /// Runs the CLI and requires success; returns standard output.
-fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &std::path::Path, args: &[&str]) -> String {
     let out = cli(dir, args);
     assert!(
         out.status.success(),
@@ -38,7 +38,7 @@ fn stderr(out: &Output) -> String {
 
 /// Whether `dnssec-verify` accepts a zone file (`None` when it is missing
 /// and `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping).
-fn dnssec_verify(dir: &TempDir, text: &str) -> Option<(bool, String)> {
+pub(crate) fn dnssec_verify(dir: &TempDir, text: &str) -> Option<(bool, String)> {
     if std::process::Command::new("dnssec-verify")
         .arg("-V")
         .output()
@@ -221,18 +221,18 @@ fn dnssec_enable_status_export_and_disable() {
 /// Unbound as a validating resolver on a free port, trusting `anchor` (a
 /// DS record in presentation form) for example.com and asking the server
 /// at `auth` for that zone; killed on drop.
-struct Validator {
+pub(crate) struct Validator {
     /// The process (dropped first: killed before the directory goes).
     _process: Process,
     /// Where it answers.
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// Its configuration and log.
     _dir: TempDir,
 }
 
 impl Validator {
     /// Starts unbound and waits until it answers.
-    fn start(unbound: &Path, auth: SocketAddr, anchor: &str) -> Validator {
+    pub(crate) fn start(unbound: &Path, auth: SocketAddr, anchor: &str) -> Validator {
         Validator::start_for(unbound, auth, anchor, &["example.com."], "")
     }
 
@@ -397,7 +397,7 @@ fn a_validating_resolver_accepts_the_signed_export() {
 
 /// Unbound's path, or `None` when it is missing and
 /// `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping.
-fn unbound_path() -> Option<&'static Path> {
+pub(crate) fn unbound_path() -> Option<&'static Path> {
     let unbound = Path::new("/usr/sbin/unbound");
     if unbound.is_file() {
         return Some(unbound);
@@ -720,7 +720,12 @@ fn a_validating_resolver_accepts_candors_signed_answers() {
 
 /// Asks `addr` a DO=1 question (RD as given): the rcode, the AD bit, and
 /// the answer section's records of the type asked (rendered) and RRSIGs.
-fn ask_do(addr: SocketAddr, name: &str, rtype: Rtype, rd: bool) -> (u16, bool, Vec<String>, usize) {
+pub(crate) fn ask_do(
+    addr: SocketAddr,
+    name: &str,
+    rtype: Rtype,
+    rd: bool,
+) -> (u16, bool, Vec<String>, usize) {
     let mut q = Query::new(name, rtype).edns(Edns {
         dnssec_ok: true,
         ..Edns::with_payload(1232)
@@ -742,7 +747,7 @@ fn ask_do(addr: SocketAddr, name: &str, rtype: Rtype, rd: bool) -> (u16, bool, V
 
 /// Polls `candor` (DO=1, up to 10 s) until `name`/`rtype` answers `want`
 /// with an RRSIG: the ALIAS signer has published it.
-fn wait_signed(candor: &Candor, name: &str, rtype: Rtype, want: &[&str]) {
+pub(crate) fn wait_signed(candor: &Candor, name: &str, rtype: Rtype, want: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (rcode, _, data, sigs) = ask_do(candor.addr(), name, rtype, false);
@@ -1021,6 +1026,11 @@ impl Family {
     /// serves that, tells Candor (`ds-seen`). Returns whether the parent
     /// serves what the CDS asks for.
     fn follow_cds(&self) -> bool {
+        self.follow_cds_telling(true)
+    }
+
+    /// [`Family::follow_cds`], telling Candor (`ds-seen`) only if `tell`.
+    fn follow_cds_telling(&self, tell: bool) -> bool {
         let addr = self.candor.addr();
         let cds = rdata_at(addr, CHILD, Rtype::CDS);
         if cds.is_empty() {
@@ -1068,7 +1078,9 @@ impl Family {
             return false;
         }
         // Tells nothing new most of the time: a conflict, ignored.
-        let _ = cli(&self.data, &["dnssec", "ds-seen", CHILD]);
+        if tell {
+            let _ = cli(&self.data, &["dnssec", "ds-seen", CHILD]);
+        }
         true
     }
 }
@@ -1258,6 +1270,193 @@ fn disabling_keeps_the_zone_signed_until_the_parent_drops_the_ds() {
     assert!(
         bad.is_empty(),
         "{} of {} answers failed: {:?}\n{}",
+        bad.len(),
+        answers.len(),
+        &bad[..bad.len().min(10)],
+        f.candor.log()
+    );
+}
+
+/// A UDP forwarder on a free port of 127.0.0.1, relaying each query to
+/// the address `to` holds (once set) and the answer back: a stand-in
+/// resolver for `--dnssec-parent-check`, whose address must be given
+/// before the server's own port is known. Runs until the process ends.
+fn forwarder(to: std::sync::Arc<std::sync::Mutex<Option<SocketAddr>>>) -> SocketAddr {
+    let front = std::net::UdpSocket::bind(("127.0.0.1", crate::support::free_port()))
+        .expect("a forwarder socket");
+    let addr = front.local_addr().expect("its address");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, client)) = front.recv_from(&mut buf) {
+            let Some(server) = *to.lock().expect("the target") else {
+                continue;
+            };
+            let back = std::net::UdpSocket::bind("127.0.0.1:0").expect("a socket");
+            back.set_read_timeout(Some(Duration::from_secs(1))).ok();
+            if back.send_to(&buf[..n], server).is_err() {
+                continue;
+            }
+            let mut answer = [0u8; 4096];
+            if let Ok((m, _)) = back.recv_from(&mut answer) {
+                let _ = front.send_to(&answer[..m], client);
+            }
+        }
+    });
+    addr
+}
+
+/// `--dnssec-parent-check`: nobody runs `ds-seen`; Candor asks (through a
+/// forwarder) the parent's name server for the child's DS and moves a CSK
+/// rollover on when it matches the CDS: the key tag changes, the parent
+/// ends with the new DS only, and every answer validates throughout.
+#[test]
+fn the_parent_check_moves_a_rollover_on_without_ds_seen() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let target = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let via = forwarder(target.clone()).to_string();
+    let f = Family::start(
+        unbound,
+        false,
+        &[
+            "--dnssec-parent-check",
+            &via,
+            "--dnssec-parent-check-every",
+            "1",
+        ],
+    );
+    let addr = f.candor.addr();
+    *target.lock().expect("the target") = Some(addr);
+    let old = key_tags(addr, CHILD);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch(
+        f.resolver.addr,
+        WATCHED.iter().map(|(n, t, _)| (*n, *t)).collect(),
+        stop.clone(),
+    );
+    let rolled = cli(&f.data, &["dnssec", "rollover", CHILD]);
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut both = false;
+    loop {
+        // The parent follows the CDS; nobody tells Candor.
+        f.follow_cds_telling(false);
+        let tags = key_tags(addr, CHILD);
+        both |= tags.len() == 2;
+        if both && tags.len() == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rollover did not finish without ds-seen: DNSKEY {tags:?}\n{}\n{}",
+            ok(&f.data, &["dnssec", "status", CHILD]),
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = watcher.join().expect("the watcher");
+    let new = key_tags(addr, CHILD);
+    assert_ne!(new, old, "the key tag changed");
+    assert!(
+        f.candor.log().contains("the parent's DS matches the CDS"),
+        "{}",
+        f.candor.log()
+    );
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|(i, _, rcode, ad)| (*rcode, *ad) != (WATCHED[*i].2, true))
+        .map(|(i, _, rcode, ad)| (WATCHED[*i].0, rcode, ad))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers did not validate: {:?}",
+        bad.len(),
+        answers.len(),
+        &bad[..bad.len().min(10)]
+    );
+}
+
+/// Split keys: a KSK rollover by hand (`--key ksk`, double-RRset): the
+/// new KSK is published and its DS offered at once, the parent (following
+/// the CDS) goes from the old DS to both to the new one, the old KSK
+/// leaves; the ZSK stays; Unbound, trusting only the parent's DS,
+/// validates every answer throughout.
+#[test]
+fn a_ksk_rollover_of_split_keys_validates_throughout() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let f = Family::start(unbound, true, &[]);
+    let addr = f.candor.addr();
+    let first = key_tags(addr, CHILD);
+    assert_eq!(first.len(), 2, "a KSK and a ZSK");
+    let ds_tags = || -> Vec<u16> {
+        rdata_at(addr, CHILD, Rtype::DS)
+            .iter()
+            .map(|r| u16::from_be_bytes([r[0], r[1]]))
+            .collect()
+    };
+    let old_ksk = ds_tags();
+    assert_eq!(old_ksk.len(), 1);
+    let zsk: Vec<u16> = first
+        .iter()
+        .copied()
+        .filter(|t| !old_ksk.contains(t))
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = watch(
+        f.resolver.addr,
+        WATCHED.iter().map(|(n, t, _)| (*n, *t)).collect(),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+
+    let rolled = cli(&f.data, &["dnssec", "rollover", CHILD, "--key", "ksk"]);
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    assert!(stderr(&rolled).contains("new KSK"), "{}", stderr(&rolled));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (mut three, mut both_ds) = (false, false);
+    loop {
+        f.follow_cds();
+        let tags = key_tags(addr, CHILD);
+        three |= tags.len() == 3;
+        both_ds |= ds_tags().len() == 2;
+        if three && tags.len() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the KSK rollover did not finish: DNSKEY {tags:?}\n{}\n{}",
+            ok(&f.data, &["dnssec", "status", CHILD]),
+            f.candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers = watcher.join().expect("the watcher");
+
+    assert!(both_ds, "the parent held both DS records at some point");
+    let new_ksk = ds_tags();
+    assert_eq!(new_ksk.len(), 1);
+    assert_ne!(new_ksk, old_ksk, "the parent's DS names the new KSK");
+    let mut now = key_tags(addr, CHILD);
+    now.sort_unstable();
+    let mut want = vec![new_ksk[0], zsk[0]];
+    want.sort_unstable();
+    assert_eq!(now, want, "the new KSK and the same ZSK");
+    assert!(answers.len() > 60, "only {} answers", answers.len());
+    let bad: Vec<_> = answers
+        .iter()
+        .filter(|(i, _, rcode, ad)| (*rcode, *ad) != (WATCHED[*i].2, true))
+        .map(|(i, _, rcode, ad)| (WATCHED[*i].0, rcode, ad))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} answers did not validate: {:?}\n{}",
         bad.len(),
         answers.len(),
         &bad[..bad.len().min(10)],

@@ -1,0 +1,424 @@
+//! Issue 12, signed zones on standard secondaries with synthesized
+//! answers: a signed store zone with an ALIAS to a name outside Candor
+//! (served by a real Knot as the ALIAS upstream), an ALIAS to a name in
+//! the zone (whose target has no AAAA), a POOL and a URL record,
+//! transferred to Knot, NSD and BIND secondaries. The secondaries get
+//! the ALIAS answers the ALIAS signer made, the POOL's CNAME with its
+//! member's RRSIG and the URL's signed addresses, so Unbound, trusting
+//! only the zone's DS and asking a secondary, validates them; the AXFR
+//! passes `ldns-verify-zone`; and when the ALIAS target moves (outside,
+//! or inside the zone), the secondaries get the new signed addresses by
+//! IXFR after a NOTIFY. `candor dnssec export` of a zone with a POOL is
+//! that view too, and verifies.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use candor_wire::Rtype;
+
+use crate::dnssec::{Validator, ask_do, dnssec_verify, ok, unbound_path, wait_signed};
+use crate::store::cli;
+use crate::support::{Candor, KnotServer, TempDir, free_port};
+use crate::xfr::{KEY, Kind, Secondary, add_key, knot_tools, serial};
+
+/// `ldns-verify-zone`, or `None` when it is missing and
+/// `CANDOR_SKIP_DNSSEC_TOOLS=1` allows skipping.
+fn ldns_verify_zone() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/bin/ldns-verify-zone");
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var("CANDOR_SKIP_DNSSEC_TOOLS").is_ok_and(|v| v == "1") {
+        eprintln!("signxfr: skipped, ldns-verify-zone is not installed");
+        return None;
+    }
+    panic!(
+        "ldns-verify-zone is needed: apt-get install ldnsutils, or set \
+         CANDOR_SKIP_DNSSEC_TOOLS=1 to skip this test"
+    );
+}
+
+/// The zone `target.test.` of the ALIAS upstream, `www` at `v4`.
+fn target_zone(serial: u32, v4: &str) -> String {
+    format!(
+        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h {serial} 7200 3600 1209600 60\n@ NS ns\n\
+         ns A 192.0.2.53\nwww A {v4}\nwww AAAA 2001:db8::55\n"
+    )
+}
+
+/// Polls `addr` (DO=1, no recursion, up to 20 s) until `name`/`rtype`
+/// answers `want` (sorted) with an RRSIG and `addr` serves the serial `primary`
+/// serves: the secondary holds the primary's latest version, signed.
+fn wait_secondary(
+    primary: SocketAddr,
+    addr: SocketAddr,
+    name: &str,
+    rtype: Rtype,
+    want: &[&str],
+    logs: &dyn Fn() -> String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (rcode, _, mut data, sigs) = ask_do(addr, name, rtype, false);
+        data.sort();
+        let serials = (
+            serial(primary, "example.com."),
+            serial(addr, "example.com."),
+        );
+        if rcode == 0 && data == want && sigs > 0 && serials.0 == serials.1 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} {rtype} at {addr}: rcode {rcode}, {data:?}, {sigs} RRSIGs, serials \
+             {serials:?}, not {want:?} signed:\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The primary's AXFR of `example.com.` (kdig, the zone file lines
+/// only), and whether `ldns-verify-zone` accepts it (with its report).
+fn verify_axfr(ldns: &std::path::Path, candor: &Candor, dir: &TempDir) -> (String, bool, String) {
+    let out = Command::new("kdig")
+        .arg(format!("@{}", candor.addr().ip()))
+        .args([
+            "-p",
+            &candor.addr().port().to_string(),
+            "example.com",
+            "AXFR",
+        ])
+        .output()
+        .expect("run kdig");
+    let text: String = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // An AXFR ends with the SOA again; a zone file has it once.
+    let mut lines: Vec<&str> = text.lines().collect();
+    if lines.len() > 1 && lines.first() == lines.last() {
+        lines.pop();
+    }
+    let zone = lines.join("\n") + "\n";
+    let file = dir.write("axfr.zone", &zone);
+    let check = Command::new(ldns)
+        .arg(&file)
+        .output()
+        .expect("run ldns-verify-zone");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    (zone, check.status.success(), report)
+}
+
+/// See the module docs.
+#[test]
+fn secondaries_serve_signed_alias_pool_and_url_answers_that_validate() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let Some((knotd, _)) = knot_tools("signxfr") else {
+        return;
+    };
+    let Some(ldns) = ldns_verify_zone() else {
+        return;
+    };
+    let files = TempDir::new("signxfr-upstream");
+    let zone_file = files.write("target.test.zone", &target_zone(1, "192.0.2.55"));
+    let upstream = KnotServer::start(&knotd, &[("target.test".to_owned(), zone_file)]);
+
+    let dir = TempDir::new("signxfr");
+    let data = dir.path().join("data");
+    ok(&data, &["init", "--email", "ops@example.org"]);
+    ok(&data, &["zone", "create", "example.com"]);
+    ok(&data, &["dnssec", "enable", "example.com"]);
+    let status = ok(&data, &["dnssec", "status", "example.com"]);
+    let ds = status.lines().next().expect("a DS line").replace('\t', " ");
+    for args in [
+        &["www", "A", "192.0.2.1"][..],
+        &["www2", "A", "192.0.2.2"],
+        &["app", "ALIAS", "www.target.test"],
+        &["app", "TXT", "beside the ALIAS"],
+        &["local", "ALIAS", "www.example.com"],
+        &["pool", "POOL", "www.example.com"],
+        &["pool", "POOL", "www2.example.com"],
+        &["go", "URL", "https://example.org/"],
+    ] {
+        let mut all = vec!["record", "add", "example.com"];
+        all.extend_from_slice(args);
+        ok(&data, &all);
+    }
+    let secret = add_key(&data, KEY, "hmac-sha256");
+    let kinds: Vec<(Kind, PathBuf, u16)> = [Kind::Knot, Kind::Nsd, Kind::Bind]
+        .into_iter()
+        .filter_map(|k| Some((k, k.binary()?, free_port())))
+        .collect();
+    let mut args: Vec<String> = [
+        "--data-dir",
+        &data.display().to_string(),
+        "--redirect-address",
+        "127.0.0.1",
+        "--xfr-allow",
+        "127.0.0.1",
+        "--alias-upstream",
+        &upstream.addr().to_string(),
+        "--alias-ttl-floor",
+        "1",
+        "--alias-ttl-ceiling",
+        "2",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    for (_, _, port) in &kinds {
+        args.extend(["--notify".to_owned(), format!("127.0.0.1:{port}@{KEY}")]);
+    }
+    let candor = Candor::start_with(&args, "example.com.");
+    wait_signed(&candor, "app.example.com", Rtype::A, &["192.0.2.55"]);
+    wait_signed(&candor, "local.example.com", Rtype::A, &["192.0.2.1"]);
+
+    // The AXFR a standard secondary gets verifies as a whole.
+    let (zone, verified, report) = verify_axfr(&ldns, &candor, &dir);
+    assert!(verified, "ldns-verify-zone:\n{report}\n{zone}");
+    let flat: String = zone
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+        .collect();
+    for line in [
+        "app.example.com. 2 IN A 192.0.2.55\n",
+        "app.example.com. 300 IN NSEC go.example.com. A TXT AAAA RRSIG NSEC\n",
+        "local.example.com. 300 IN NSEC pool.example.com. A RRSIG NSEC\n",
+        "pool.example.com. 3600 IN CNAME www.example.com.\n",
+        "pool.example.com. 3600 IN RRSIG CNAME 13 3 3600 ",
+        "go.example.com. 3600 IN RRSIG A 13 3 3600 ",
+    ] {
+        assert!(flat.contains(line), "{line}:\n{zone}");
+    }
+
+    // (name, type, rcode, answer records of the type asked)
+    let cases: &[(&str, Rtype, u16, &[&str])] = &[
+        ("app.example.com", Rtype::A, 0, &["192.0.2.55"]),
+        ("app.example.com", Rtype::AAAA, 0, &["2001:db8::55"]),
+        ("app.example.com", Rtype::TXT, 0, &["\"beside the ALIAS\""]),
+        ("local.example.com", Rtype::A, 0, &["192.0.2.1"]),
+        ("go.example.com", Rtype::A, 0, &["127.0.0.1"]),
+        ("pool.example.com", Rtype::CNAME, 0, &["www.example.com."]),
+        // NODATA at ALIAS owners: a type the name lacks, and AAAA where
+        // the target has none (the signer's NSEC without AAAA).
+        ("app.example.com", Rtype::MX, 0, &[]),
+        ("local.example.com", Rtype::AAAA, 0, &[]),
+        ("go.example.com", Rtype::TXT, 0, &[]),
+    ];
+    let mut secondaries = Vec::new();
+    for (kind, binary, port) in &kinds {
+        let secondary = Secondary::start(
+            *kind,
+            binary,
+            *port,
+            candor.addr(),
+            &secret,
+            &["example.com."],
+        );
+        let logs = || {
+            format!(
+                "--- candor:\n{}\n--- {kind:?}:\n{}",
+                candor.log(),
+                secondary.log()
+            )
+        };
+        wait_secondary(
+            candor.addr(),
+            secondary.addr,
+            "app.example.com",
+            Rtype::A,
+            &["192.0.2.55"],
+            &logs,
+        );
+        let resolver = Validator::start(unbound, secondary.addr, &ds);
+        for &(name, rtype, rcode, want) in cases {
+            let (got_rcode, ad, got, _) = ask_do(resolver.addr, name, rtype, true);
+            assert_eq!(
+                (got_rcode, ad, got),
+                (
+                    rcode,
+                    true,
+                    want.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>()
+                ),
+                "{name} {rtype} through Unbound from the {kind:?} secondary:\n{}",
+                logs()
+            );
+        }
+        // The POOL's A answer: the CNAME and its target, both validated.
+        let (rcode, ad, got, _) = ask_do(resolver.addr, "pool.example.com", Rtype::A, true);
+        assert_eq!(
+            (rcode, ad, got),
+            (0, true, vec!["192.0.2.1".to_owned()]),
+            "POOL from the {kind:?} secondary:\n{}",
+            logs()
+        );
+        secondaries.push((kind, secondary));
+    }
+
+    // The target moves upstream: the signer signs the new address, the
+    // zone gets a new serial, and every secondary serves it signed after
+    // the NOTIFY; a resolver validates it there.
+    files.write("target.test.zone", &target_zone(2, "192.0.2.56"));
+    upstream.reload();
+    wait_signed(&candor, "app.example.com", Rtype::A, &["192.0.2.56"]);
+    let (zone, verified, report) = verify_axfr(&ldns, &candor, &dir);
+    assert!(
+        verified,
+        "ldns-verify-zone after the move:\n{report}\n{zone}"
+    );
+    for (kind, secondary) in &secondaries {
+        let logs = || {
+            format!(
+                "--- candor:\n{}\n--- {kind:?}:\n{}",
+                candor.log(),
+                secondary.log()
+            )
+        };
+        wait_secondary(
+            candor.addr(),
+            secondary.addr,
+            "app.example.com",
+            Rtype::A,
+            &["192.0.2.56"],
+            &logs,
+        );
+        let resolver = Validator::start(unbound, secondary.addr, &ds);
+        for (name, rtype, want) in [
+            ("app.example.com", Rtype::A, "192.0.2.56"),
+            ("app.example.com", Rtype::AAAA, "2001:db8::55"),
+            ("local.example.com", Rtype::A, "192.0.2.1"),
+        ] {
+            let (rcode, ad, got, _) = ask_do(resolver.addr, name, rtype, true);
+            assert_eq!(
+                (rcode, ad, got),
+                (0, true, vec![want.to_owned()]),
+                "{name} {rtype} after the move, from the {kind:?} secondary:\n{}",
+                logs()
+            );
+        }
+    }
+
+    // A target inside the zone gains an address: the write publishes a
+    // version that still has the old signed answer, then the signer signs
+    // the new one and gives the zone the next serial (no outside target
+    // moved), which the secondaries get.
+    ok(
+        &data,
+        &["record", "add", "example.com", "www", "A", "192.0.2.9"],
+    );
+    let both = ["192.0.2.1", "192.0.2.9"];
+    wait_signed(&candor, "local.example.com", Rtype::A, &both);
+    for (kind, secondary) in &secondaries {
+        let logs = || {
+            format!(
+                "--- candor:\n{}\n--- {kind:?}:\n{}",
+                candor.log(),
+                secondary.log()
+            )
+        };
+        wait_secondary(
+            candor.addr(),
+            secondary.addr,
+            "local.example.com",
+            Rtype::A,
+            &both,
+            &logs,
+        );
+        let resolver = Validator::start(unbound, secondary.addr, &ds);
+        let (rcode, ad, mut got, _) = ask_do(resolver.addr, "local.example.com", Rtype::A, true);
+        got.sort();
+        assert_eq!(
+            (rcode, ad, got),
+            (0, true, both.map(str::to_owned).to_vec()),
+            "the in-zone target's new address from the {kind:?} secondary:\n{}",
+            logs()
+        );
+    }
+}
+
+/// `candor dnssec export` of a signed zone with a POOL writes what
+/// standard secondaries get (the CNAME to the first member, with that
+/// member's RRSIG): `dnssec-verify` and `ldns-verify-zone` accept it. A
+/// zone with an ALIAS is refused, pointing at a transfer from `candor
+/// serve`, which holds its signed answers.
+#[test]
+fn dnssec_export_of_a_zone_with_a_pool_verifies() {
+    let Some(ldns) = ldns_verify_zone() else {
+        return;
+    };
+    let dir = TempDir::new("signxfr-export");
+    let data = dir.path().join("data");
+    ok(&data, &["init", "--email", "ops@example.org"]);
+    ok(&data, &["zone", "create", "example.com"]);
+    for args in [
+        &["www", "A", "192.0.2.1"][..],
+        &["www2", "A", "192.0.2.2"],
+        &["pool", "POOL", "www.example.com"],
+        &["pool", "POOL", "www2.example.com"],
+    ] {
+        let mut all = vec!["record", "add", "example.com"];
+        all.extend_from_slice(args);
+        ok(&data, &all);
+    }
+    ok(&data, &["dnssec", "enable", "example.com"]);
+    let text = ok(&data, &["dnssec", "export", "example.com"]);
+    let flat: String = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+        .collect();
+    assert!(
+        flat.contains("pool.example.com. 3600 IN CNAME www.example.com.\n")
+            && flat.contains("pool.example.com. 3600 IN RRSIG CNAME 13 3 3600 ")
+            && !flat.contains("TYPE65303"),
+        "{text}"
+    );
+    assert_eq!(
+        flat.matches("IN RRSIG CNAME").count(),
+        1,
+        "one member's signature: {text}"
+    );
+    if let Some((verified, log)) = dnssec_verify(&dir, &text) {
+        assert!(verified, "dnssec-verify:\n{log}\n{text}");
+    }
+    let file = dir.write("export.zone", &text);
+    let check = Command::new(ldns)
+        .arg(&file)
+        .output()
+        .expect("run ldns-verify-zone");
+    assert!(
+        check.status.success(),
+        "ldns-verify-zone:\n{}{}\n{text}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    ok(
+        &data,
+        &[
+            "record",
+            "add",
+            "example.com",
+            "app",
+            "ALIAS",
+            "www.example.org",
+        ],
+    );
+    let out = cli(&data, &["dnssec", "export", "example.com"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("ALIAS record at app.example.com.")
+            && err.contains("AXFR"),
+        "{err}"
+    );
+}
