@@ -168,8 +168,8 @@ pub(crate) fn restore(data: &DataArgs, src: &Path, force: bool) -> anyhow::Resul
     // Everything is checked before anything is touched.
     for f in &files {
         let path = src.join(&f.name);
-        let check =
-            check_database(&path).with_context(|| format!("{} is unusable", path.display()))?;
+        let check = check_database(&path)
+            .with_context(|| format!("{} is unusable: the backup is damaged", path.display()))?;
         if check.bytes != f.bytes || sha256(&path)? != f.sha256 {
             bail!(
                 "{} does not match the manifest (size or SHA-256): the backup is damaged",
