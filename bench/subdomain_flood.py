@@ -325,69 +325,78 @@ def main():
     ap.add_argument("--dnssec-ok", action="store_true",
                     help="the flood's queries carry DO=1 (signed denial in every answer)")
     ap.add_argument("--json")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (zones, logs) instead of removing it")
     args = ap.parse_args()
     NICE[:] = args.prio.split()
     os.sched_setaffinity(0, {0})
     work = tempfile.mkdtemp(prefix="subdomain-flood-")
-    zones_dir = os.path.join(work, "zones")
-    os.makedirs(zones_dir)
-    zones = names(args.zones)
-    for z in zones + [VICTIM]:
-        with open(os.path.join(zones_dir, f"{z}.zone"), "w") as f:
-            f.write(zone_text(z))
-            if z == VICTIM:
-                # More names make the signed zone's covering-NSEC search (and
-                # Knot's) work as in a real zone.
-                f.write("".join(f"h{i} IN A 192.0.2.{i % 250 + 1}\n" for i in range(args.victim_hosts)))
-    with open("/proc/loadavg") as f:
-        load = f.read().split()[:3]
-    signed_dir = None
-    if any(s.endswith("-signed") and s.startswith("candor") for s in args.servers.split(",")):
-        signed_dir = signed_zones_dir(args.binary, work, zones_dir)
-    results = {"load_before": load, "args": vars(args), "runs": []}
-    for rnd in range(args.rounds):
-        for server in args.servers.split(","):
-            port = free_port()
-            signed = server.endswith("-signed")
-            if server.startswith("candor"):
-                extra = {"candor-noshed": ["--no-zone-traffic"],
-                         "candor-nokernel": ["--no-kernel-shed"]}.get(server.removesuffix("-signed"), [])
-                extra += args.candor_args.split()
-                if args.no_rrl:
-                    extra.append("--rrl-rate=0")
-                proc = start_candor(args.binary, signed_dir if signed else zones_dir, port, extra)
-            else:
-                proc = start_knot(args.knotd, work, zones_dir, port, zones + [VICTIM], not args.no_rrl,
-                                  signed)
-            try:
-                if not ready(port, zones[-1]) or not ready(port, VICTIM):
-                    sys.exit(f"{server} did not answer")
-                if signed and not signed_ready(port):
-                    sys.exit(f"{server} did not serve {VICTIM} signed")
-                # Knot pins its UDP workers itself (worker i to CPU i) when it
-                # starts them, which can be after the re-pin in start_knot (a
-                # large or signed zone): a worker left on the flooder's CPU gets
-                # no time there at real-time priority. Pin again, now.
-                subprocess.run(["taskset", "-a", "-p", "-c", "1", str(proc.pid)], capture_output=True)
-                r = measure(port, proc.pid, args, zones)
-            finally:
-                stop(proc)
-            r.update(server=server, round=rnd + 1)
-            results["runs"].append(r)
-            o, v = r["others"], r["victim_zone"]
-            print(f"{server:14} round {rnd + 1}: flood {r['flood_qps']:>9.0f} qps "
-                  f"({(r['flood_answered'] or 0) / max(r['flood_sent'], 1):.1%} answered) | other zones "
-                  f"{o['answered_share']:.2%} p50 {o['p50_ms'] or 0:.2f} p99 {o['p99_ms'] or 0:.2f} ms "
-                  f"p99.9 {o['p999_ms']:.2f} | victim zone {v['answered_share']:.2%} p99 {v['p99_ms'] or 0:.2f} ms "
-                  f"| server cpu {r['server_cpu']:.0%}, {r['server_us_per_query'] or 0:.2f} µs/query, "
-                  f"kernel drops {r['kernel_drops_per_second']}/s",
-                  flush=True)
-    with open("/proc/loadavg") as f:
-        results["load_after"] = f.read().split()[:3]
-    print(f"load average before {' '.join(load)}, after {' '.join(results['load_after'])}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    try:
+        zones_dir = os.path.join(work, "zones")
+        os.makedirs(zones_dir)
+        zones = names(args.zones)
+        for z in zones + [VICTIM]:
+            with open(os.path.join(zones_dir, f"{z}.zone"), "w") as f:
+                f.write(zone_text(z))
+                if z == VICTIM:
+                    # More names make the signed zone's covering-NSEC search (and
+                    # Knot's) work as in a real zone.
+                    f.write("".join(f"h{i} IN A 192.0.2.{i % 250 + 1}\n" for i in range(args.victim_hosts)))
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[:3]
+        signed_dir = None
+        if any(s.endswith("-signed") and s.startswith("candor") for s in args.servers.split(",")):
+            signed_dir = signed_zones_dir(args.binary, work, zones_dir)
+        results = {"load_before": load, "args": vars(args), "runs": []}
+        for rnd in range(args.rounds):
+            for server in args.servers.split(","):
+                port = free_port()
+                signed = server.endswith("-signed")
+                if server.startswith("candor"):
+                    extra = {"candor-noshed": ["--no-zone-traffic"],
+                             "candor-nokernel": ["--no-kernel-shed"]}.get(server.removesuffix("-signed"), [])
+                    extra += args.candor_args.split()
+                    if args.no_rrl:
+                        extra.append("--rrl-rate=0")
+                    proc = start_candor(args.binary, signed_dir if signed else zones_dir, port, extra)
+                else:
+                    proc = start_knot(args.knotd, work, zones_dir, port, zones + [VICTIM], not args.no_rrl,
+                                      signed)
+                try:
+                    if not ready(port, zones[-1]) or not ready(port, VICTIM):
+                        sys.exit(f"{server} did not answer")
+                    if signed and not signed_ready(port):
+                        sys.exit(f"{server} did not serve {VICTIM} signed")
+                    # Knot pins its UDP workers itself (worker i to CPU i) when it
+                    # starts them, which can be after the re-pin in start_knot (a
+                    # large or signed zone): a worker left on the flooder's CPU gets
+                    # no time there at real-time priority. Pin again, now.
+                    subprocess.run(["taskset", "-a", "-p", "-c", "1", str(proc.pid)], capture_output=True)
+                    r = measure(port, proc.pid, args, zones)
+                finally:
+                    stop(proc)
+                r.update(server=server, round=rnd + 1)
+                results["runs"].append(r)
+                o, v = r["others"], r["victim_zone"]
+                print(f"{server:14} round {rnd + 1}: flood {r['flood_qps']:>9.0f} qps "
+                      f"({(r['flood_answered'] or 0) / max(r['flood_sent'], 1):.1%} answered) | other zones "
+                      f"{o['answered_share']:.2%} p50 {o['p50_ms'] or 0:.2f} p99 {o['p99_ms'] or 0:.2f} ms "
+                      f"p99.9 {o['p999_ms']:.2f} | victim zone {v['answered_share']:.2%} p99 {v['p99_ms'] or 0:.2f} ms "
+                      f"| server cpu {r['server_cpu']:.0%}, {r['server_us_per_query'] or 0:.2f} µs/query, "
+                      f"kernel drops {r['kernel_drops_per_second']}/s",
+                      flush=True)
+        with open("/proc/loadavg") as f:
+            results["load_after"] = f.read().split()[:3]
+        print(f"load average before {' '.join(load)}, after {' '.join(results['load_after'])}")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
+    finally:
+        # The zones, the signed store and the servers' logs (--keep: left for a look).
+        if args.keep:
+            print(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
