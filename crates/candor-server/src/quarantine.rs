@@ -18,9 +18,11 @@
 //! queries wait behind nothing but each other, and what overflows is the
 //! flood's own queue.
 //!
-//! When no worker has shed anything for [`LINGER`] (a worker's shedding
-//! pauses for a window now and then during a flood, and a quarantine that
-//! closed then let the flood back into everyone's queue), the program
+//! When no worker has shed anything, and no quarantine socket has been
+//! sent [`FLOODED`] packets in a window, for [`LINGER`] (a worker's
+//! shedding pauses for a window now and then during a flood, or stops
+//! while the quarantine socket overflows, and a quarantine that closed
+//! then let the flood back into everyone's queue), the program
 //! keeps everything on the workers' own sockets, each worker drains its quarantine socket, and
 //! the last one done closes them and removes the program: a server that
 //! is not shedding runs exactly as before (no program, one socket per
@@ -37,8 +39,17 @@ use std::time::{Duration, Instant};
 
 use candor_traffic::filter::{self, ALWAYS, Rule};
 
-/// How long steering outlasts the last shed rule.
+/// How long steering outlasts the last shed rule (and the last window in
+/// which a quarantine socket still had [`FLOODED`] packets).
 pub(crate) const LINGER: Duration = Duration::from_secs(3);
+
+/// Packets per 100 ms window (10,000 a second) that one worker's
+/// quarantine socket must still be sent for steering to go on while no
+/// worker sheds: a worker whose budget holds what it reads may stop
+/// shedding while the flood still overflows its quarantine socket, and
+/// ending the quarantine then would put the flood back in front of
+/// everyone.
+pub(crate) const FLOODED: u64 = 1_000;
 
 /// The quarantine of one address's workers.
 pub(crate) struct Quarantine {
@@ -147,10 +158,16 @@ impl Quarantine {
         self.steer(&mut state, wanted)
     }
 
-    /// Called by the workers every window (100 ms): stops steering once no
-    /// worker has shed anything for [`LINGER`].
-    pub(crate) fn tick(&self, now: Instant) -> io::Result<()> {
+    /// Called by the workers every window (100 ms) with the packets their
+    /// quarantine socket was sent in it (read or dropped): stops steering
+    /// once no worker has shed anything, nor had [`FLOODED`] packets in a
+    /// window, for [`LINGER`].
+    pub(crate) fn tick(&self, now: Instant, arrived: u64) -> io::Result<()> {
         let mut state = self.lock();
+        if arrived >= FLOODED && state.idle_since.is_some() {
+            state.idle_since = Some(now);
+            return Ok(());
+        }
         match state.idle_since {
             Some(since) if now.saturating_duration_since(since) >= LINGER => {
                 state.idle_since = None;
@@ -365,12 +382,18 @@ mod tests {
         // the shedding), then the workers drain and its queries come back.
         q.update(0, &[], now).expect("update");
         q.update(1, &[], now).expect("update");
-        q.tick(now + super::LINGER / 2).expect("tick");
+        q.tick(now + super::LINGER / 2, 0).expect("tick");
         assert!(!q.socket(0).draining);
         client.send(&query(6, "x.victim.test.")).expect("send");
         let still = [queued(&qa), queued(&qb)].concat();
         assert_eq!(still, vec![6]);
-        q.tick(now + super::LINGER).expect("tick");
+        // A quarantine socket still flooded keeps it going, shed or not.
+        q.tick(now + super::LINGER / 2, super::FLOODED)
+            .expect("tick");
+        q.tick(now + super::LINGER, 0).expect("tick");
+        assert!(!q.socket(0).draining);
+        let later = now + super::LINGER / 2 + super::LINGER;
+        q.tick(later, super::FLOODED - 1).expect("tick");
         assert!(q.socket(0).draining);
         client.send(&query(7, "x.victim.test.")).expect("send");
         let back = [queued(&workers[0]), queued(&workers[1])].concat();

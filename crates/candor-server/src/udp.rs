@@ -343,6 +343,9 @@ impl Worker {
             bump(&self.stats.received, n as u64);
             if from != fd {
                 bump(&self.stats.quarantined, n as u64);
+                if let Some(s) = &mut split {
+                    s.window += n as u64;
+                }
             }
             last = n;
             let zones = self.zones.load();
@@ -546,8 +549,14 @@ impl Worker {
                 if let Some(s) = split.as_mut()
                     && s.socket.is_some()
                 {
-                    t.count_kernel_drops(s.drops());
-                    if let Err(e) = s.shared.tick(now) {
+                    let dropped = s.drops();
+                    t.count_kernel_drops(dropped);
+                    // Still flooded through the quarantine, shed or not (a
+                    // worker whose budget holds what it reads stops
+                    // shedding while its quarantine socket overflows):
+                    // keep steering.
+                    let arrived = std::mem::take(&mut s.window) + dropped;
+                    if let Err(e) = s.shared.tick(now, arrived) {
                         tracing::warn!(worker = self.index, error = %e, "cannot stop steering to the quarantine sockets");
                     }
                 }
@@ -637,6 +646,8 @@ struct Split {
     draining: bool,
     /// Its drop counter when last read.
     drops: Option<u32>,
+    /// Packets read from it since the last window closed.
+    window: u64,
     /// The worker's kernel rules, for the socket filter of a quarantine
     /// socket it picks up.
     rules: Vec<Rule>,
@@ -651,6 +662,7 @@ impl Split {
             socket: None,
             draining: false,
             drops: None,
+            window: 0,
             rules: Vec::new(),
         }
     }
