@@ -274,11 +274,11 @@ fn union(plans: &[Vec<Rule>]) -> Vec<Rule> {
 #[cfg(test)]
 mod tests {
     use std::net::UdpSocket;
-    use std::time::Duration;
 
     use candor_wire::Name;
 
     use super::{ALWAYS, Quarantine, Rule, union};
+    use crate::sockfilter::tests::{query, received};
 
     /// A rule for `apex` (a plain label string is enough here).
     fn rule(apex: &str, admit: u32) -> Rule {
@@ -307,30 +307,6 @@ mod tests {
         );
         assert!(union(&[vec![rule("sub.victim", ALWAYS)], vec![]]).is_empty());
         assert!(union(&[vec![], vec![]]).is_empty());
-    }
-
-    /// A query for `name` with `id`.
-    fn query(id: u16, name: &str) -> Vec<u8> {
-        let mut q = id.to_be_bytes().to_vec();
-        q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-        q.extend_from_slice(Name::from_text(name, None).expect("name").as_wire());
-        q.extend_from_slice(&[0, 1, 0, 1]);
-        q
-    }
-
-    /// The ids of what `socket` has queued.
-    fn queued(socket: &UdpSocket) -> Vec<u16> {
-        socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("timeout");
-        let mut ids = Vec::new();
-        let mut buf = [0u8; 512];
-        while let Ok(n) = socket.recv(&mut buf) {
-            if n >= 2 {
-                ids.push(u16::from_be_bytes([buf[0], buf[1]]));
-            }
-        }
-        ids
     }
 
     /// The whole cycle with the real kernel: two workers' sockets; a
@@ -368,9 +344,9 @@ mod tests {
                 .send(&query(100 + id, "www.other.test."))
                 .expect("send");
         }
-        assert_eq!(queued(&workers[0]), vec![100, 102]);
-        assert_eq!(queued(&workers[1]), vec![101, 103]);
-        let mut quarantined = [queued(&qa), queued(&qb)].concat();
+        assert_eq!(received(&workers[0]), vec![100, 102]);
+        assert_eq!(received(&workers[1]), vec![101, 103]);
+        let mut quarantined = [received(&qa), received(&qb)].concat();
         quarantined.sort_unstable();
         assert_eq!(quarantined, vec![0, 1, 2, 3]);
         // The other worker sheds it too: the same program, nothing changes.
@@ -385,7 +361,7 @@ mod tests {
         q.tick(now + super::LINGER / 2, 0).expect("tick");
         assert!(!q.socket(0).draining);
         client.send(&query(6, "x.victim.test.")).expect("send");
-        let still = [queued(&qa), queued(&qb)].concat();
+        let still = [received(&qa), received(&qb)].concat();
         assert_eq!(still, vec![6]);
         // A quarantine socket still flooded keeps it going, shed or not.
         q.tick(now + super::LINGER / 2, super::FLOODED)
@@ -396,7 +372,7 @@ mod tests {
         q.tick(later, super::FLOODED - 1).expect("tick");
         assert!(q.socket(0).draining);
         client.send(&query(7, "x.victim.test.")).expect("send");
-        let back = [queued(&workers[0]), queued(&workers[1])].concat();
+        let back = [received(&workers[0]), received(&workers[1])].concat();
         assert_eq!(back, vec![7]);
         q.drained(0);
         assert_eq!(q.lock().sockets.len(), 2, "worker 1 still holds its socket");
@@ -408,7 +384,7 @@ mod tests {
         for id in 20..30 {
             client.send(&query(id, "x.victim.test.")).expect("send");
         }
-        let total = queued(&workers[0]).len() + queued(&workers[1]).len();
+        let total = received(&workers[0]).len() + received(&workers[1]).len();
         assert_eq!(total, 10);
     }
 }

@@ -139,7 +139,7 @@ pub(crate) fn drops(fd: RawFd) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::net::UdpSocket;
     use std::os::fd::AsRawFd;
     use std::time::Duration;
@@ -151,7 +151,7 @@ mod tests {
     use super::{attach, attach_steering, detach, detach_steering, drops};
 
     /// A query for `name` (any case kept).
-    fn query(id: u16, name: &str) -> Vec<u8> {
+    pub(crate) fn query(id: u16, name: &str) -> Vec<u8> {
         let mut q = id.to_be_bytes().to_vec();
         q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
         for label in name.trim_end_matches('.').split('.') {
@@ -163,7 +163,7 @@ mod tests {
     }
 
     /// The ids of the queries that reach `server` within a short wait.
-    fn received(server: &UdpSocket) -> Vec<u16> {
+    pub(crate) fn received(server: &UdpSocket) -> Vec<u16> {
         let mut ids = Vec::new();
         let mut buf = [0u8; 512];
         server
