@@ -177,6 +177,28 @@ pub(crate) mod tests {
         ids
     }
 
+    /// `name` (presentation form) in lower-case wire form.
+    fn apex(name: &str) -> Vec<u8> {
+        Name::from_text(name, None)
+            .expect("name")
+            .as_wire()
+            .to_vec()
+    }
+
+    /// Rules that shed `victim.test.` entirely and keep the zone below it.
+    fn victim_rules() -> Vec<Rule> {
+        vec![
+            Rule {
+                apex: apex("victim.test."),
+                admit: 0,
+            },
+            Rule {
+                apex: apex("sub.victim.test."),
+                admit: ALWAYS,
+            },
+        ]
+    }
+
     /// The kernel runs the program as `candor_traffic::filter::run` does:
     /// queries under the shed zone are dropped before the socket's queue
     /// (any case), a zone below it and other zones arrive, half of the
@@ -189,21 +211,11 @@ pub(crate) mod tests {
         client
             .connect(server.local_addr().expect("addr"))
             .expect("connect");
-        let apex = |n: &str| Name::from_text(n, None).expect("name").as_wire().to_vec();
-        let rules = [
-            Rule {
-                apex: apex("victim.test."),
-                admit: 0,
-            },
-            Rule {
-                apex: apex("sub.victim.test."),
-                admit: ALWAYS,
-            },
-            Rule {
-                apex: apex("half.test."),
-                admit: 1 << 31,
-            },
-        ];
+        let mut rules = victim_rules();
+        rules.push(Rule {
+            apex: apex("half.test."),
+            admit: 1 << 31,
+        });
         attach(server.as_raw_fd(), &program(&rules).expect("a program")).expect("attach");
         let before = drops(server.as_raw_fd()).expect("a drop count");
         let names = [
@@ -259,17 +271,7 @@ pub(crate) mod tests {
         let group = [first, member(port), member(port), member(port)];
         let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
         client.connect(("127.0.0.1", port)).expect("connect");
-        let apex = |n: &str| Name::from_text(n, None).expect("name").as_wire().to_vec();
-        let rules = [
-            Rule {
-                apex: apex("victim.test."),
-                admit: 0,
-            },
-            Rule {
-                apex: apex("sub.victim.test."),
-                admit: ALWAYS,
-            },
-        ];
+        let rules = victim_rules();
         let fd = group[1].as_raw_fd();
         attach_steering(fd, &steering(&rules, 2)).expect("attach");
         let sent = [
