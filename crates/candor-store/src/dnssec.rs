@@ -58,6 +58,18 @@ pub fn set_signing_threads(threads: NonZeroUsize) {
 
 /// The keys of zone `zone_id` (none when DNSSEC is off), read on `conn`.
 pub(crate) fn zone_keys(conn: &Connection, zone_id: i64) -> Result<Vec<SigningKey>, StoreError> {
+    Ok(keys_with_ids(conn, zone_id)?
+        .into_iter()
+        .map(|(_, key)| key)
+        .collect())
+}
+
+/// The live keys of zone `zone_id` with their ids, in id order; a key that
+/// cannot be read is a database error naming it.
+pub(crate) fn keys_with_ids(
+    conn: &Connection,
+    zone_id: i64,
+) -> Result<Vec<(i64, SigningKey)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys
          WHERE zone_id = ?1 AND removed_at IS NULL ORDER BY id",
@@ -77,7 +89,9 @@ pub(crate) fn zone_keys(conn: &Connection, zone_id: i64) -> Result<Vec<SigningKe
         let algorithm = Algorithm::from_number(algorithm)
             .ok_or_else(|| bad(format!("unknown algorithm {algorithm}")))?;
         let role = parse_role(&role).ok_or_else(|| bad(format!("unknown role {role}")))?;
-        keys.push(SigningKey::from_pkcs8(algorithm, role, &pkcs8).map_err(|e| bad(e.to_string()))?);
+        let key =
+            SigningKey::from_pkcs8(algorithm, role, &pkcs8).map_err(|e| bad(e.to_string()))?;
+        keys.push((id, key));
     }
     Ok(keys)
 }

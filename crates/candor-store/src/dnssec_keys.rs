@@ -97,30 +97,7 @@ pub(crate) fn signing_keys(
     zone_id: i64,
 ) -> Result<(ZoneKeys, Vec<(i64, SigningKey)>), StoreError> {
     let states = load(conn, zone_id)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, algorithm, role, pkcs8 FROM dnssec_keys
-         WHERE zone_id = ?1 AND removed_at IS NULL ORDER BY id",
-    )?;
-    let rows = stmt.query_map([zone_id], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, u8>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Vec<u8>>(3)?,
-        ))
-    })?;
-    let mut keys = Vec::new();
-    for row in rows {
-        let (id, algorithm, role, pkcs8) = row?;
-        let bad = |why: String| StoreError::Db(format!("DNSSEC key {id}: {why}"));
-        let algorithm = Algorithm::from_number(algorithm)
-            .ok_or_else(|| bad(format!("unknown algorithm {algorithm}")))?;
-        let role = parse_role(&role).ok_or_else(|| bad(format!("unknown role {role}")))?;
-        let key =
-            SigningKey::from_pkcs8(algorithm, role, &pkcs8).map_err(|e| bad(e.to_string()))?;
-        keys.push((id, key));
-    }
-    Ok((states, keys))
+    Ok((states, crate::dnssec::keys_with_ids(conn, zone_id)?))
 }
 
 /// Stores a new key of `role` for zone `zone_id`, published at `at`
