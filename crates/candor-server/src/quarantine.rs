@@ -76,13 +76,14 @@ struct State {
     plans: Vec<Vec<Rule>>,
     /// The rules of the steering program attached (empty: none steered).
     steered: Vec<Rule>,
-    /// The quarantine sockets, one per worker, while they exist.
+    /// The quarantine sockets, one per worker, while they exist: exactly
+    /// while a steering program is attached to the group (one that steers
+    /// nothing while they drain), or the kernel's hash would send a share
+    /// of every query to them.
     sockets: Vec<Arc<UdpSocket>>,
     /// Whether each worker has emptied its quarantine socket since the
     /// steering stopped.
     drained: Vec<bool>,
-    /// Whether a steering program is attached to the group.
-    attached: bool,
     /// Since when no worker sheds anything while `steered` still steers.
     idle_since: Option<Instant>,
 }
@@ -191,19 +192,22 @@ impl Quarantine {
             tracing::debug!(addr = %self.addr, "quarantine: steering stopped, draining");
             return Ok(());
         }
+        // Bound sockets join the group at once: they are kept only once the
+        // program that steers around them is attached (dropped, they leave).
+        let mut bound = Vec::new();
         if state.sockets.is_empty() {
-            let mut sockets = Vec::with_capacity(self.workers);
             for _ in 0..self.workers {
-                sockets.push(Arc::new(crate::udp::udp_socket(
+                bound.push(Arc::new(crate::udp::udp_socket(
                     self.addr,
                     self.recv_buffer,
                 )?));
             }
-            state.sockets = sockets;
         }
         let program = filter::steering(&wanted, self.workers as u32);
         crate::sockfilter::attach_steering(self.anchor.as_raw_fd(), &program)?;
-        state.attached = true;
+        if !bound.is_empty() {
+            state.sockets = bound;
+        }
         let zones = wanted.iter().filter(|r| r.admit != ALWAYS).count();
         state.steered = wanted;
         self.bump();
@@ -224,12 +228,11 @@ impl Quarantine {
         if let Some(d) = state.drained.get_mut(worker) {
             *d = true;
         }
-        if state.drained.iter().all(|d| *d) && state.attached {
+        if state.drained.iter().all(|d| *d) && !state.sockets.is_empty() {
             state.sockets.clear();
             if let Err(e) = crate::sockfilter::detach_steering(self.anchor.as_raw_fd()) {
                 tracing::warn!(addr = %self.addr, error = %e, "quarantine: cannot remove the steering program");
             }
-            state.attached = false;
             tracing::info!(addr = %self.addr, "quarantine: closed, every zone back on the workers' own sockets");
         }
     }
@@ -378,7 +381,6 @@ mod tests {
         assert_eq!(q.lock().sockets.len(), 2, "worker 1 still holds its socket");
         q.drained(1);
         assert!(q.lock().sockets.is_empty());
-        assert!(!q.lock().attached);
         drop((qa, qb));
         // The kernel's hash again, over the two workers' sockets only.
         for id in 20..30 {
