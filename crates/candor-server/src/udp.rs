@@ -306,7 +306,9 @@ impl Worker {
             // `recvmmsg` it caused, so the share of working time rose and
             // kept coalescing on once it had started, at any load.
             let waiting = Instant::now();
-            let quarantined = split.as_mut().and_then(|s| s.refresh(self.local));
+            let quarantined = split
+                .as_mut()
+                .and_then(|s| s.refresh(self.local, self.index));
             let received = match quarantined {
                 None => {
                     if !self.coalesce.is_zero() && last > 1 && last < BATCH / 2 && load.busy() {
@@ -572,7 +574,7 @@ impl Worker {
                     if let Some(s) = split.as_mut() {
                         s.rules = rules.clone();
                         if let Some(q) = &s.socket
-                            && let Err(e) = self.attach_filter(q.as_raw_fd(), &rules)
+                            && let Err(e) = attach_filter(self.index, q.as_raw_fd(), &rules)
                         {
                             tracing::warn!(worker = self.index, error = %e, "cannot filter the quarantine socket");
                         }
@@ -584,7 +586,7 @@ impl Worker {
                             );
                         }
                     }
-                    if let Err(e) = self.attach_filter(self.socket.as_raw_fd(), &rules) {
+                    if let Err(e) = attach_filter(self.index, self.socket.as_raw_fd(), &rules) {
                         tracing::warn!(
                             worker = self.index,
                             error = %e,
@@ -607,31 +609,29 @@ impl Worker {
             }
         }
     }
+}
 
-    /// Attaches the socket filter for `rules`, or removes it when there are
-    /// none. Logs what changed (at most every 100 ms, never per packet).
-    fn attach_filter(&self, fd: i32, rules: &[Rule]) -> io::Result<()> {
-        match candor_traffic::filter::program(rules) {
-            Some(program) => {
-                crate::sockfilter::attach(fd, &program)?;
-                let shed = rules.iter().filter(|r| r.admit != ALWAYS).count();
-                tracing::debug!(
-                    worker = self.index,
-                    zones = shed,
-                    instructions = program.len(),
-                    "kernel shedding: socket filter attached"
-                );
-            }
-            None => {
-                crate::sockfilter::detach(fd)?;
-                tracing::debug!(
-                    worker = self.index,
-                    "kernel shedding: socket filter removed"
-                );
-            }
+/// Attaches the socket filter for `rules` to socket `fd` of worker
+/// `worker`, or removes it when there are none. Logs what changed (at most
+/// every 100 ms, never per packet).
+fn attach_filter(worker: usize, fd: i32, rules: &[Rule]) -> io::Result<()> {
+    match candor_traffic::filter::program(rules) {
+        Some(program) => {
+            crate::sockfilter::attach(fd, &program)?;
+            let shed = rules.iter().filter(|r| r.admit != ALWAYS).count();
+            tracing::debug!(
+                worker,
+                zones = shed,
+                instructions = program.len(),
+                "kernel shedding: socket filter attached"
+            );
         }
-        Ok(())
+        None => {
+            crate::sockfilter::detach(fd)?;
+            tracing::debug!(worker, "kernel shedding: socket filter removed");
+        }
     }
+    Ok(())
 }
 
 /// A worker's side of its address's [`Quarantine`].
@@ -667,10 +667,11 @@ impl Split {
         }
     }
 
-    /// Rereads the assignment if it changed (one atomic load per batch
-    /// otherwise); the quarantine socket's descriptor, if any.
+    /// Rereads the assignment of worker `local` (numbered `index` among
+    /// all workers) if it changed (one atomic load per batch otherwise);
+    /// the quarantine socket's descriptor, if any.
     #[inline]
-    fn refresh(&mut self, local: usize) -> Option<i32> {
+    fn refresh(&mut self, local: usize, index: usize) -> Option<i32> {
         let generation = self.shared.generation();
         if generation != self.generation {
             self.generation = generation;
@@ -686,10 +687,8 @@ impl Split {
                 if let Some(q) = &self.socket {
                     let fd = q.as_raw_fd();
                     self.drops = crate::sockfilter::drops(fd);
-                    if let Some(program) = filter::program(&self.rules)
-                        && let Err(e) = crate::sockfilter::attach(fd, &program)
-                    {
-                        tracing::warn!(error = %e, "cannot filter the quarantine socket");
+                    if let Err(e) = attach_filter(index, fd, &self.rules) {
+                        tracing::warn!(worker = index, error = %e, "cannot filter the quarantine socket");
                     }
                 }
             }
