@@ -184,8 +184,14 @@ pub async fn run(
         let mut changed = false;
         // Targets whose answer (what standard secondaries get) changed.
         let mut moved: Vec<String> = Vec::new();
-        // The set of targets, from the store, about once a second.
-        if now.duration_since(last_scan) >= Duration::from_secs(1) {
+        // The set of targets, from the store, about once a second, and at
+        // once when a new zone version is served (a new ALIAS record is
+        // resolved and signed without waiting for the next scan: a signed
+        // zone's transfers wait for its signed answers).
+        let republished = !last_set
+            .as_ref()
+            .is_some_and(|l| Arc::ptr_eq(l, &zones.load()));
+        if republished || now.duration_since(last_scan) >= Duration::from_secs(1) {
             last_scan = now;
             let st = store.clone();
             let switch = tokio::task::spawn_blocking(move || st.setting(REFRESH_SETTING)).await;

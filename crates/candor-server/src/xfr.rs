@@ -6,7 +6,9 @@
 //!   `max_concurrent` transfers stream at once (a semaphore; others wait a
 //!   while, then the connection closes); each holds one 64 KiB buffer.
 //!   Transfers run on the TCP runtime, never on the UDP workers' threads,
-//!   so they cannot delay UDP answers.
+//!   so they cannot delay UDP answers. A transfer of a zone whose newest
+//!   version waits for the ALIAS signer first waits for it, bounded
+//!   (`Primary::holding`).
 //! - [`follow_zones`] shows every new served set to the primary's journal
 //!   (on a blocking thread: diffs take time) and hands the zones that
 //!   changed to the notifier.
@@ -233,6 +235,9 @@ pub(crate) async fn prepare(
     peer: SocketAddr,
     answer: &candor_answer::Config,
 ) -> Prepared {
+    if matches!(special, Special::Transfer) {
+        wait_for_signer(&transfers.primary, msg).await;
+    }
     let now = unix_now();
     let handled = match special {
         Special::Transfer => transfers
@@ -273,6 +278,22 @@ pub(crate) async fn prepare(
         started: Instant::now(),
         stats: transfers.stats.clone(),
     })
+}
+
+/// How often a transfer waiting for the ALIAS signer looks again.
+const HOLD_POLL: Duration = Duration::from_millis(25);
+
+/// Waits while the zone `msg` asks for has a version held back until the
+/// ALIAS signer has signed its ALIAS owners (`Primary::holding`, bounded
+/// by `candor_xfr::journal::ALIAS_HOLD`): a signed zone's transfer then
+/// carries signed answers, never unsigned addresses.
+async fn wait_for_signer(primary: &Primary, msg: &[u8]) {
+    while let Some(until) = primary.holding(msg) {
+        if Instant::now() >= until {
+            return;
+        }
+        tokio::time::sleep(HOLD_POLL).await;
+    }
 }
 
 /// Answers a transfer request or a signed query that came over UDP from
@@ -451,12 +472,29 @@ pub async fn follow_zones(
             }
             Err(e) => tracing::error!("the transfer journal failed: {e}"),
         }
+        // A version held back for the ALIAS signer is looked at again
+        // soon (its signed answers may be in the table without a new
+        // serial) and released at its deadline at the latest.
+        let recheck = primary
+            .next_release()
+            .map(|at| at.min(Instant::now() + HOLD_RECHECK));
+        let recheck = async move {
+            match recheck {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             r = changes.changed() => if r.is_err() { return },
+            () = recheck => {}
             _ = shutdown.changed() => return,
         }
     }
 }
+
+/// How often a zone version held back for the ALIAS signer is observed
+/// again.
+const HOLD_RECHECK: Duration = Duration::from_millis(100);
 
 /// Sends NOTIFYs for the zones `changes` names, as `notifier` decides,
 /// signing with `keys`, until `shutdown` turns.

@@ -15,15 +15,34 @@
 //! Memory is bounded per zone by a number of steps and by their estimated
 //! size; the oldest steps go first, and a client older than the oldest
 //! step gets the whole zone.
+//!
+//! A version of a signed zone whose ALIAS owners the ALIAS signer has not
+//! signed yet (`view::unsigned_alias_owners`: a moment after start-up or
+//! after an ALIAS record is added) is held back: not recorded, no NOTIFY,
+//! transfers of the zone wait (`Primary::holding`), until the signer's
+//! answers are in the table (it then gives the zone the next serial,
+//! which is observed and released with them) or [`ALIAS_HOLD`] has
+//! passed. Owners released unsigned that way (the signer cannot sign
+//! them: the target never resolved) do not hold the zone's next versions
+//! again.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use candor_answer::AliasTable;
 use candor_wire::{Name, Rtype};
 use candor_zone::{OwnedRecord, Zone, ZoneDiff, ZoneSet};
 
-use crate::view::{Records, Resolver, has_private, next_tail, node_records, stands_in};
+use crate::view::{
+    Records, Resolver, has_private, next_tail, node_records, stands_in, unsigned_alias_owners,
+};
+
+/// Longest a version of a signed zone is held back from secondaries while
+/// the ALIAS signer has not signed its ALIAS owners: the signer signs an
+/// in-zone target's answer within its 100 ms tick and an outside one's
+/// after one upstream lookup (`--alias-timeout-ms`, 2 s by default).
+pub const ALIAS_HOLD: Duration = Duration::from_secs(3);
 
 /// Whether serial `a` is newer than `b` (RFC 1982).
 pub fn serial_newer(a: u32, b: u32) -> bool {
@@ -129,10 +148,24 @@ pub struct Changed {
     pub serial: u32,
 }
 
+/// A zone whose newest version is held back (see the module docs).
+#[derive(Debug, Default)]
+struct Held {
+    /// Since when a version is held (`None`: none is).
+    since: Option<Instant>,
+    /// Owners released unsigned after a hold ran out: versions pending
+    /// only on these are not held again.
+    gave_up: Vec<Box<[u8]>>,
+}
+
 /// Every served zone's history.
 pub struct Journal {
     /// Histories by lower-cased wire apex.
     zones: HashMap<Box<[u8]>, History>,
+    /// Zones whose new versions wait for the ALIAS signer, by apex.
+    held: HashMap<Box<[u8]>, Held>,
+    /// How long a version may wait.
+    hold: Duration,
     /// What to keep.
     limits: Limits,
 }
@@ -142,16 +175,81 @@ impl Journal {
     pub fn new(limits: Limits) -> Journal {
         Journal {
             zones: HashMap::new(),
+            held: HashMap::new(),
+            hold: ALIAS_HOLD,
             limits,
         }
+    }
+
+    /// The journal with another longest hold than [`ALIAS_HOLD`] (zero:
+    /// versions are never held).
+    pub fn with_hold(mut self, hold: Duration) -> Journal {
+        self.hold = hold;
+        self
+    }
+
+    /// When the zone `apex` (lower-cased wire) stops being held back at the
+    /// latest, if a version of it is.
+    pub fn held_until(&self, apex: &[u8]) -> Option<Instant> {
+        let since = self.held.get(apex)?.since?;
+        Some(since + self.hold)
+    }
+
+    /// The earliest time any zone stops being held back, if one is: the
+    /// caller observes again then (or sooner), since a hold ends only at
+    /// an observation.
+    pub fn next_release(&self) -> Option<Instant> {
+        self.held
+            .values()
+            .filter_map(|h| h.since)
+            .min()
+            .map(|since| since + self.hold)
+    }
+
+    /// [`Journal::observe_at`] now.
+    pub fn observe(&mut self, set: &Arc<ZoneSet>, aliases: &AliasTable) -> Vec<Changed> {
+        self.observe_at(set, aliases, Instant::now())
+    }
+
+    /// Whether the new version `zone` (key `key`) is held back at `now`
+    /// (see the module docs); clears the hold when it is not.
+    fn hold_back(&mut self, key: &[u8], zone: &Zone, aliases: &AliasTable, now: Instant) -> bool {
+        if self.hold.is_zero() || zone.signed().is_none() {
+            self.held.remove(key);
+            return false;
+        }
+        let pending = unsigned_alias_owners(zone, aliases);
+        let held = self.held.entry(key.into()).or_default();
+        let waiting = pending.iter().any(|o| !held.gave_up.contains(o));
+        if !waiting {
+            // Forget owners that were signed since (or left).
+            held.gave_up.retain(|o| pending.contains(o));
+            held.since = None;
+            return false;
+        }
+        let since = *held.since.get_or_insert(now);
+        if now.duration_since(since) < self.hold {
+            return true;
+        }
+        held.gave_up = pending;
+        held.since = None;
+        false
     }
 
     /// Takes note of the served set `set` (with the resolver's table as it
     /// is now) and returns the zones whose serial changed, new zones
     /// included. A zone replaced by an older or equal serial (a zone file
     /// edited without a new serial, a deleted and re-created zone) starts
-    /// its history again, unless it is the same records compacted.
-    pub fn observe(&mut self, set: &Arc<ZoneSet>, aliases: &AliasTable) -> Vec<Changed> {
+    /// its history again, unless it is the same records compacted. A new
+    /// version of a signed zone whose ALIAS owners are not signed yet is
+    /// held back (module docs) and not returned until it is observed
+    /// released; `now` is the time of the observation.
+    pub fn observe_at(
+        &mut self,
+        set: &Arc<ZoneSet>,
+        aliases: &AliasTable,
+        now: Instant,
+    ) -> Vec<Changed> {
         let resolver = Resolver {
             zones: set,
             aliases,
@@ -161,6 +259,16 @@ impl Journal {
         for zone in set.zones() {
             let key: Box<[u8]> = zone.apex().as_wire().into();
             seen.insert(key.clone(), ());
+            if self
+                .zones
+                .get(&key)
+                .is_some_and(|h| Arc::ptr_eq(&h.zone, zone))
+            {
+                continue;
+            }
+            if self.hold_back(&key, zone, aliases, now) {
+                continue;
+            }
             let Some(history) = self.zones.get_mut(&key) else {
                 self.zones.insert(
                     key,
@@ -207,6 +315,7 @@ impl Journal {
             history.zone = zone.clone();
         }
         self.zones.retain(|k, _| seen.contains_key(k));
+        self.held.retain(|k, _| seen.contains_key(k));
         changed
     }
 

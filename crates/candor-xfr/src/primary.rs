@@ -145,6 +145,25 @@ impl Primary {
         self.journal().observe(&set, &aliases)
     }
 
+    /// When a transfer asked for by `msg` may go ahead at the latest, if
+    /// its zone has a version held back from secondaries while the ALIAS
+    /// signer signs its ALIAS owners (see `journal`): the server waits
+    /// until then, or until this says `None` (the journal saw the signed
+    /// version), before calling [`Primary::handle`], so the transfer
+    /// carries the signed answers. `None` for anything else.
+    pub fn holding(&self, msg: &[u8]) -> Option<std::time::Instant> {
+        let req = parse_request(msg).ok()?;
+        self.journal().held_until(req.zone.as_wire())
+    }
+
+    /// The earliest time a held-back zone version is released at the
+    /// latest, if one is held: [`Primary::observe`] should run by then (a
+    /// hold ends only at an observation), and may run sooner to see the
+    /// signer's answers.
+    pub fn next_release(&self) -> Option<std::time::Instant> {
+        self.journal().next_release()
+    }
+
     /// Answers a transfer request from `source` at time `now` (seconds
     /// since 1970).
     pub fn handle(&self, msg: &[u8], source: IpAddr, transport: Transport, now: u64) -> Handled {

@@ -21,10 +21,16 @@
 //!   published for it (`AliasTable::signed`: the addresses with their
 //!   RRSIGs, exactly what DO=1 queries get), and its NSEC is the signer's
 //!   rewrite without a family the target lacks, while the zone's NSEC
-//!   there is still the one it was made from (else the zone's). Before
+//!   there is still the one it was made from (else the zone's). Until
 //!   the signer has signed an owner (a moment after start-up or after the
-//!   record is added) the addresses go out unsigned, as above; the signer
-//!   gives the zone a new serial once it has signed them.
+//!   record is added) no addresses go out for it, never unsigned ones:
+//!   the journal holds such a version back from secondaries for a moment
+//!   ([`unsigned_alias_owners`], `Journal::observe_at`) and transfers of
+//!   it wait, so this is what is sent only when the signer cannot sign
+//!   (the target never resolved, the keys unusable). Then a validator
+//!   fails that owner's A and AAAA either way (the zone's NSEC there lists
+//!   them); unsigned addresses would make the whole zone fail
+//!   verification (a secondary that validates what it loads refuses it).
 //! - A POOL's CNAME carries its member's precompiled RRSIGs (the signer
 //!   signed each member on its own, in member order).
 //! - URL records are already the redirector's A and AAAA records in the
@@ -130,7 +136,10 @@ pub fn node_records(
                     }
                     count += match signed_alias {
                         Some(Some(signed)) => push_signed_family(out, signed, rtype),
-                        _ => alias_records(zone, resolver, target, rtype, out),
+                        // A signed zone never sends unsigned addresses
+                        // (module docs).
+                        Some(None) => 0,
+                        None => alias_records(zone, resolver, target, rtype, out),
                     };
                 }
             }
@@ -244,6 +253,38 @@ pub fn stands_in(zone: &Zone, owner: &[u8], rtype: Rtype, rdata: &[u8]) -> bool 
     let has = |t: Rtype| sets.iter().any(|s| s.rtype == t);
     covered == Rtype::CNAME && has(POOL)
         || covered == Rtype::NSEC && zone.signed().is_some() && has(ALIAS)
+}
+
+/// The ALIAS owners (lower-cased wire names) of a signed `zone` whose
+/// signed answer a transfer cannot send yet: the signer has not signed
+/// them (`aliases` has no answer for them), or signed them against
+/// another NSEC than the zone's at the owner while the answer needs its
+/// rewrite of it (a family is missing). Empty for an unsigned zone. Reads
+/// every node: run it off the answer path, once per zone version.
+pub fn unsigned_alias_owners(zone: &Zone, aliases: &AliasTable) -> Vec<Box<[u8]>> {
+    let mut out = Vec::new();
+    if zone.signed().is_none() {
+        return out;
+    }
+    for id in 0..zone.node_count() as NodeId {
+        let node = zone.node(id);
+        if zone.rrset(node, ALIAS).is_none() {
+            continue;
+        }
+        let owner = zone.name_bytes(id);
+        let ready = aliases.signed(owner).is_some_and(|signed| {
+            signed.nsec.as_ref().is_none_or(|nsec| {
+                let current = zone
+                    .rrset(node, Rtype::NSEC)
+                    .and_then(|s| first_rdata(zone.tails(s)));
+                current == Some(&nsec.base[..])
+            })
+        });
+        if !ready {
+            out.push(owner.into());
+        }
+    }
+    out
 }
 
 /// Every record of `zone` as a standard secondary receives it (see the
