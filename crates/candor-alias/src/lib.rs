@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod offline;
 pub mod served;
 pub mod sign;
 

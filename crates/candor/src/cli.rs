@@ -25,6 +25,14 @@ pub(crate) struct Common {
     account: Option<i64>,
 }
 
+impl Common {
+    /// The `--alias-upstream` resolvers given (`candor dnssec export`
+    /// looks ALIAS targets up there).
+    pub(crate) fn alias_upstreams(&self) -> &[std::net::SocketAddr] {
+        &self.data.alias_upstreams
+    }
+}
+
 /// `candor alias …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum AliasCommand {

@@ -87,10 +87,22 @@ pub(crate) enum DnssecCommand {
     },
     /// Print the zone signed with its stored key (DNSKEY, CDS, CDNSKEY,
     /// NSEC and RRSIG records added) as a master file, for
-    /// `dnssec-verify` or a secondary that loads files.
+    /// `dnssec-verify` or a secondary that loads files: what a standard
+    /// secondary gets by AXFR. ALIAS records become their target's
+    /// addresses signed under the owner's name: targets in the store's
+    /// zones are read there, others are looked up at `--alias-upstream`
+    /// (needed only when the zone has such targets).
     Export {
         /// The zone.
         zone: String,
+        /// The largest TTL of an ALIAS answer, as `candor serve
+        /// --alias-ttl-ceiling` (seconds).
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+        alias_ttl_ceiling: u64,
+        /// Wait this long for an upstream answer, as `candor serve
+        /// --alias-timeout-ms`.
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        alias_timeout_ms: u64,
         #[command(flatten)]
         common: Common,
     },
@@ -198,7 +210,12 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
             let (store, account) = open(&common)?;
             print_status(&store, account, &zone)?;
         }
-        DnssecCommand::Export { zone, common } => {
+        DnssecCommand::Export {
+            zone,
+            alias_ttl_ceiling,
+            alias_timeout_ms,
+            common,
+        } => {
             let (store, account) = open(&common)?;
             let info = store.zone(account, &zone).map_err(explain)?;
             let keys = store.dnssec_keys(info.id).map_err(explain)?;
@@ -213,25 +230,19 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
                 .map_err(explain)?
                 .compiled
                 .with_context(|| format!("zone {} does not compile", info.name))?;
-            // ALIAS answers are the target's addresses signed by the ALIAS
-            // task of `candor serve` (docs/dnssec.md, "Synthesized
-            // answers"): only a transfer from it carries them.
-            if let Some(r) = compiled.records().find(|r| r.rtype == candor_zone::ALIAS) {
-                let owner = candor_wire::Name::from_wire(r.owner)
-                    .map_or_else(|_| info.name.clone(), |n| n.to_string());
-                anyhow::bail!(
-                    "{} has an ALIAS record at {owner}: its signed addresses are made by \
-                     `candor serve`; transfer the zone from it (AXFR, `--xfr-allow`) instead",
-                    info.name,
-                );
-            }
             // The store compiles a zone with keys signed, so the zone
-            // holds its signatures already: the ones being served. The
-            // file is what standard secondaries get (`candor_xfr::view`):
-            // a POOL is the CNAME to its first member with that member's
-            // RRSIGs.
-            let zones = candor_zone::ZoneSet::from_zones(vec![compiled.clone()]);
-            let aliases = candor_answer::AliasTable::default();
+            // holds its signatures already: the ones being served. ALIAS
+            // answers are signed here as the ALIAS task of `candor serve`
+            // signs them (docs/dnssec.md, "Synthesized answers").
+            let options = AliasOptions {
+                upstreams: common.alias_upstreams().to_vec(),
+                ttl_cap: u32::try_from(alias_ttl_ceiling).unwrap_or(u32::MAX),
+                timeout: std::time::Duration::from_millis(alias_timeout_ms),
+            };
+            let (zones, aliases) = alias_answers(&store, &info.name, &compiled, &options)?;
+            // The file is what standard secondaries get
+            // (`candor_xfr::view`): a POOL is the CNAME to its first member
+            // with that member's RRSIGs, an ALIAS its signed addresses.
             let resolver = candor_xfr::view::Resolver {
                 zones: &zones,
                 aliases: &aliases,
@@ -243,6 +254,120 @@ pub(crate) fn run(cmd: DnssecCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How `candor dnssec export` makes ALIAS answers.
+struct AliasOptions {
+    /// Resolvers for targets outside the store's zones.
+    upstreams: Vec<std::net::SocketAddr>,
+    /// The largest TTL of an answer.
+    ttl_cap: u32,
+    /// How long to wait for one upstream answer.
+    timeout: std::time::Duration,
+}
+
+/// The signed ALIAS answers of `compiled` (the store's zone `name`, signed)
+/// for the transfer view, and the zones the view reads targets from: the
+/// zone itself and the store's zones holding its other targets. Targets
+/// outside every store zone are looked up at the upstreams with the ALIAS
+/// task's lookup; without upstreams, or when none answers, this fails
+/// naming them (the file would otherwise lack their addresses).
+fn alias_answers(
+    store: &candor_store::Store,
+    name: &str,
+    compiled: &std::sync::Arc<candor_zone::Zone>,
+    options: &AliasOptions,
+) -> anyhow::Result<(candor_zone::ZoneSet, candor_answer::AliasTable)> {
+    use candor_alias::offline;
+    let mut zones = candor_zone::ZoneSet::from_zones(vec![compiled.clone()]);
+    let targets = offline::alias_targets(compiled);
+    if targets.is_empty() {
+        return Ok((zones, candor_answer::AliasTable::default()));
+    }
+    // The store's zones holding targets (compiled as `candor serve` would
+    // serve them), the closest enclosing zone for each.
+    let versions = store.zone_versions().map_err(explain)?;
+    let mut added = Vec::new();
+    for target in offline::outside_targets(compiled, &zones) {
+        let text = candor_wire::Name::from_wire(&target)
+            .map(|n| n.to_string().to_ascii_lowercase())
+            .unwrap_or_default();
+        let holder = versions
+            .iter()
+            .filter(|v| {
+                let apex = format!("{}.", v.name.to_ascii_lowercase());
+                text == apex || text.ends_with(&format!(".{apex}"))
+            })
+            .max_by_key(|v| v.name.len());
+        if let Some(v) = holder.filter(|v| !added.contains(&v.id)) {
+            added.push(v.id);
+            if let Some(z) = store.compile_zone(v.id).map_err(explain)?.compiled {
+                zones.insert(z);
+            }
+        }
+    }
+    let outside = offline::outside_targets(compiled, &zones);
+    let describe = |targets: &[Box<[u8]>]| -> String {
+        targets
+            .iter()
+            .map(|t| {
+                let target =
+                    candor_wire::Name::from_wire(t).map_or_else(|_| "?".into(), |n| n.to_string());
+                format!(
+                    "{target} (ALIAS at {})",
+                    offline::owners_of(compiled, t).join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    anyhow::ensure!(
+        outside.is_empty() || !options.upstreams.is_empty(),
+        "{name} has ALIAS targets outside Candor's zones: {}; give a resolver to look them up \
+         with --alias-upstream ADDR (as `candor serve` has)",
+        describe(&outside)
+    );
+    let resolved = if outside.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the runtime for ALIAS lookups")?;
+        runtime.block_on(offline::resolve_targets(
+            &outside,
+            &options.upstreams,
+            options.timeout,
+        ))
+    };
+    let unanswered: Vec<Box<[u8]>> = outside
+        .iter()
+        .filter(|t| resolved.get(*t).is_none_or(Option::is_none))
+        .cloned()
+        .collect();
+    anyhow::ensure!(
+        unanswered.is_empty(),
+        "no --alias-upstream answered for the ALIAS targets {} (timeout, error or SERVFAIL): \
+         nothing exported",
+        describe(&unanswered)
+    );
+    let keys = store.zone_signing_keys(name).map_err(explain)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let lookup = |t: &[u8]| resolved.get(t).cloned().flatten();
+    let table = offline::signed_answers(compiled, &zones, &lookup, &keys, options.ttl_cap, now)
+        .map_err(|failed| {
+            let list: Vec<String> = failed
+                .iter()
+                .map(|f| format!("{}: {}", f.owner, f.why))
+                .collect();
+            anyhow::anyhow!(
+                "cannot sign the ALIAS answers of {name}: {}",
+                list.join("; ")
+            )
+        })?;
+    Ok((zones, table))
 }
 
 /// Prints a zone's DNSSEC state, each key's and the next event (to
