@@ -296,8 +296,13 @@ fn import(
         return Err(invalid(problems));
     }
     let count = importer.count;
+    let deferred = crate::dnssec::signing_deferred();
     if importer.saw_url || importer.saw_regional {
-        let change = zones::compile_change(tx, z, &store.config)?;
+        let change = if deferred {
+            zones::compile_unsigned_change(tx, z, &store.config)?
+        } else {
+            zones::compile_change(tx, z, &store.config)?
+        };
         history::journal_all(tx, z.id, z.serial, Action::Create, at)?;
         return Ok((
             ImportSummary {
@@ -318,6 +323,14 @@ fn import(
                 .collect(),
         )
     })?;
+    // A zone with DNSSEC keys is served signed: the zone this returns is
+    // what the API publishes. A process that leaves signing to the server
+    // (`candor zone import`) gets it unsigned, as for record writes.
+    let compiled = if deferred {
+        compiled
+    } else {
+        crate::dnssec::sign_compiled(tx, z.id, compiled)?.map_err(StoreError::Invalid)?
+    };
     history::journal_all(tx, z.id, z.serial, Action::Create, at)?;
     let summary = ImportSummary {
         records: count,

@@ -607,6 +607,10 @@ pub(crate) fn zone(cmd: StoreZoneCommand) -> anyhow::Result<ExitCode> {
             eprintln!("deleted zone {zone}");
         }
         StoreZoneCommand::Import { zone, file, common } => {
+            // This process does not serve: a signed zone is checked here
+            // and signed by `candor serve` when it sees the new serial, not
+            // signed here as well (as for `candor record`).
+            candor_store::set_signing_deferred(true);
             let (store, account) = open(&common)?;
             // Read here first so a missing file is reported as such.
             std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?;

@@ -397,3 +397,30 @@ fn a_failed_import_into_a_new_zone_creates_nothing() {
         Err(StoreError::NotFound("zone"))
     );
 }
+
+/// Importing a zone file into a signed zone gives a signed zone to serve
+/// (the API publishes what the import returns): every RRset of the new
+/// records signed, the NSEC chain over the new names.
+#[test]
+fn import_into_a_signed_zone_is_signed() {
+    let (s, a) = store_with_zone();
+    s.enable_dnssec(
+        a,
+        "example.com",
+        candor_dnssec::Algorithm::EcdsaP256Sha256,
+        &actor(),
+    )
+    .unwrap();
+    let (_, change) = s
+        .import_zone_file(a, "example.com", FILE.as_bytes(), &actor(), &mut |_| {})
+        .unwrap();
+    let compiled = change.compiled.unwrap();
+    assert!(compiled.signed().is_some(), "served unsigned");
+    let www = Name::from_text("www.example.com.", None).unwrap();
+    assert!(
+        compiled
+            .records()
+            .any(|r| r.rtype == candor_wire::Rtype::RRSIG && r.owner == www.as_wire()),
+        "www has no RRSIG"
+    );
+}
