@@ -49,26 +49,6 @@ pub(crate) fn journal(
     Ok(())
 }
 
-/// Journals every non-system record of a zone at once (before removing
-/// them all, or after creating them all); returns how many.
-pub(crate) fn journal_all(
-    conn: &Connection,
-    zone_id: i64,
-    serial: u32,
-    action: Action,
-    at: i64,
-) -> Result<usize, StoreError> {
-    let n = conn.execute(
-        "INSERT INTO changes (zone_id, serial, action, record_id, name, rtype, content, ttl,
-                              priority, regions, system, created_at, updated_at, at)
-         SELECT zone_id, ?2, ?3, id, name, rtype, content, ttl,
-                priority, regions, system, created_at, updated_at, ?4
-         FROM records WHERE zone_id = ?1 AND system = 0 ORDER BY id",
-        params![zone_id, serial, action.as_str(), at],
-    )?;
-    Ok(n)
-}
-
 /// What an audit entry records about an operation.
 pub(crate) struct Audit<'a> {
     /// The account whose data changed.

@@ -227,7 +227,7 @@ const MAX_JOURNAL_SERIALS: u32 = 1_000;
 
 /// The most names [`journal_names`] gives: past this a patch would not
 /// pay (and a signed zone's overlay holds `MAX_OVERLAY_NAMES` at most).
-const MAX_JOURNAL_NAMES: usize = 1_000;
+pub(crate) const MAX_JOURNAL_NAMES: usize = 1_000;
 
 /// The stored names (relative, `""` for the apex) whose records changed
 /// at the serials after `from` up to `to`, as the change journal tells,

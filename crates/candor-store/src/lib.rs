@@ -500,7 +500,10 @@ pub struct ChangeEntry {
 pub struct ImportSummary {
     /// Records now in the zone from the file (duplicates counted once).
     pub records: usize,
-    /// Records that were removed (all previous non-system records).
+    /// Records that were removed: the zone's records the file does not
+    /// have (one whose TTL, priority or regions changed is removed and
+    /// added again). Records the file repeats exactly stay as they are,
+    /// ids included.
     pub removed: usize,
 }
 

@@ -5,6 +5,7 @@
 //! million-record file is never held as a list. Nothing is kept unless the
 //! whole file is right and the zone compiles.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use rusqlite::{Connection, params};
 use crate::compile::{OwnerCache, add_rows, blob_column, text_column};
 use crate::content::{self, GLOBAL, relative_name};
 use crate::history::{self, Action, Audit};
+use crate::incremental;
 use crate::time::now;
 use crate::zones::{self, ZoneRow};
 use crate::{Actor, FieldError, ImportSummary, Store, StoreError, ZoneChange};
@@ -124,12 +126,76 @@ struct Importer<'a> {
     /// zone is then compiled from the stored rows, in this server's view,
     /// with every region's view checked.
     saw_regional: bool,
+    /// The zone's rows before the import not met in the file yet, by
+    /// identity: a record the file repeats exactly stays as it is (its id
+    /// too); the rest are deleted at the end.
+    old: HashMap<Identity, OldRow>,
+    /// The zone's serial after the import (its journal entries').
+    serial: u32,
+    /// Names (stored form) whose rows the import added or deleted.
+    changed: BTreeSet<String>,
+    /// Rows deleted.
+    removed: usize,
+}
+
+/// What makes a stored record the same record (the `records_identity`
+/// index): name (stored form), type code, RDATA.
+type Identity = (String, u16, Vec<u8>);
+
+/// A row of the zone before the import.
+struct OldRow {
+    /// Its id.
+    id: i64,
+    /// Its TTL.
+    ttl: u32,
+    /// Its priority.
+    priority: Option<u16>,
+    /// Its regions.
+    regions: String,
+    /// Its content.
+    content: String,
+}
+
+/// The zone's non-system rows by identity.
+fn old_rows(tx: &Connection, zone_id: i64) -> Result<HashMap<Identity, OldRow>, StoreError> {
+    let mut stmt = tx.prepare(
+        "SELECT id, name, rtype_code, rdata, ttl, priority, regions, content FROM records
+         WHERE zone_id = ?1 AND system = 0",
+    )?;
+    let mut rows = stmt.query([zone_id])?;
+    let mut out = HashMap::new();
+    while let Some(row) = rows.next()? {
+        out.insert(
+            (
+                text_column(row, 1)?.to_owned(),
+                row.get::<_, u16>(2)?,
+                blob_column(row, 3)?.to_vec(),
+            ),
+            OldRow {
+                id: row.get(0)?,
+                ttl: row.get(4)?,
+                priority: row.get(5)?,
+                regions: text_column(row, 6)?.to_owned(),
+                content: text_column(row, 7)?.to_owned(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Deletes one row, journaled first.
+fn delete_row(tx: &Connection, id: i64, serial: u32, at: i64) -> Result<(), StoreError> {
+    history::journal(tx, id, serial, Action::Delete, at)?;
+    tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
 }
 
 impl Importer<'_> {
     /// Handles one record.
     fn record(
         &mut self,
+        tx: &Connection,
         insert: &mut rusqlite::CachedStatement<'_>,
         r: &Record<'_>,
         progress: &mut dyn FnMut(usize),
@@ -168,18 +234,48 @@ impl Importer<'_> {
             self.last_type = (r.rtype.0, content::type_name(r.rtype));
         }
         let (imported, regions) = imported;
-        let inserted = insert.execute(params![
-            self.zone_id,
-            self.last_name,
-            self.last_type.1,
-            r.rtype.0,
-            imported.content,
-            r.ttl,
-            imported.priority,
-            regions,
-            r.rdata,
-            self.at
-        ]);
+        // A record the zone holds already, exactly: kept as it is. One
+        // that differs in TTL, priority or regions is replaced.
+        let identity = (self.last_name.clone(), r.rtype.0, r.rdata.to_vec());
+        let mut stored = false;
+        if let Some(old) = self.old.remove(&identity) {
+            if old.ttl == r.ttl
+                && old.priority == imported.priority
+                && old.regions == regions
+                && old.content == imported.content
+            {
+                stored = true;
+            } else if let Err(e) = delete_row(tx, old.id, self.serial, self.at) {
+                self.failure = Some(e);
+                return;
+            } else {
+                self.removed += 1;
+                self.changed.insert(self.last_name.clone());
+            }
+        }
+        let inserted = match stored {
+            true => Ok(1),
+            false => insert.execute(params![
+                self.zone_id,
+                self.last_name,
+                self.last_type.1,
+                r.rtype.0,
+                imported.content,
+                r.ttl,
+                imported.priority,
+                regions,
+                r.rdata,
+                self.at
+            ]),
+        };
+        if !stored && matches!(inserted, Ok(1)) {
+            let id = tx.last_insert_rowid();
+            if let Err(e) = history::journal(tx, id, self.serial, Action::Create, self.at) {
+                self.failure = Some(e);
+                return;
+            }
+            self.changed.insert(self.last_name.clone());
+        }
         match inserted {
             // The same record twice in the file: stored once.
             Ok(0) => {}
@@ -233,12 +329,11 @@ fn import(
         ZoneText::File(path) => path.to_owned(),
     };
     let at = now();
+    // The version to patch when the file changes a few names of a signed
+    // zone (signing only those instead of the whole zone).
+    let base = incremental::Base::find(&store.compiled, tx, z)?;
     zones::bump_serial(tx, &store.config, z, at)?;
-    let removed = history::journal_all(tx, z.id, z.serial, Action::Delete, at)?;
-    tx.execute(
-        "DELETE FROM records WHERE zone_id = ?1 AND system = 0",
-        [z.id],
-    )?;
+    let old = old_rows(tx, z.id)?;
 
     let mut builder = ZoneBuilder::new(&apex);
     builder.set_main_source(&source);
@@ -270,10 +365,14 @@ fn import(
         last_type: (0, String::new()),
         saw_url: false,
         saw_regional: false,
+        old,
+        serial: z.serial,
+        changed: BTreeSet::new(),
+        removed: 0,
     };
     let mut opts = ParseOptions::new(apex.clone());
     opts.regions = true;
-    let mut sink = |r: Record<'_>| importer.record(&mut insert, &r, &mut *progress);
+    let mut sink = |r: Record<'_>| importer.record(tx, &mut insert, &r, &mut *progress);
     let parsed = match text {
         ZoneText::Upload(bytes) => parse_bytes(bytes, &source, &opts, &mut sink),
         ZoneText::File(path) => {
@@ -295,6 +394,13 @@ fn import(
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
+    // What the file no longer has.
+    let mut removed = importer.removed;
+    for ((name, _, _), row) in std::mem::take(&mut importer.old) {
+        delete_row(tx, row.id, z.serial, at)?;
+        importer.changed.insert(name);
+        removed += 1;
+    }
     let count = importer.count;
     let deferred = crate::dnssec::signing_deferred();
     if importer.saw_url || importer.saw_regional {
@@ -303,7 +409,6 @@ fn import(
         } else {
             zones::compile_change(tx, z, &store.config)?
         };
-        history::journal_all(tx, z.id, z.serial, Action::Create, at)?;
         return Ok((
             ImportSummary {
                 records: count,
@@ -323,26 +428,39 @@ fn import(
                 .collect(),
         )
     })?;
-    // A zone with DNSSEC keys is served signed: the zone this returns is
-    // what the API publishes. A process that leaves signing to the server
-    // (`candor zone import`) gets it unsigned, as for record writes.
-    let compiled = if deferred {
-        compiled
-    } else {
-        crate::dnssec::sign_compiled(tx, z.id, compiled)?.map_err(StoreError::Invalid)?
-    };
-    history::journal_all(tx, z.id, z.serial, Action::Create, at)?;
     let summary = ImportSummary {
         records: count,
         removed,
     };
-    Ok((
-        summary,
+    // A zone with DNSSEC keys is served signed: the zone this returns is
+    // what the API publishes. A file that changes a few names patches the
+    // version kept and signs only those (as a record write does; the
+    // apex's SOA changes too); otherwise the whole zone is signed. A
+    // process that leaves signing to the server (`candor zone import`)
+    // gets it unsigned, as for record writes: the server's follower signs
+    // the names the journal gives.
+    if deferred {
+        let change = ZoneChange {
+            zone: z.info(),
+            compiled: Some(std::sync::Arc::new(compiled)),
+        };
+        return Ok((summary, change));
+    }
+    let keys = !crate::dnssec::zone_keys(tx, z.id)?.is_empty();
+    let change = if keys && importer.changed.len() < incremental::MAX_JOURNAL_NAMES {
+        let mut names: Vec<&str> = importer.changed.iter().map(String::as_str).collect();
+        names.push("");
+        base.compile(tx, z, &store.config, &names)?
+    } else {
+        let compiled =
+            crate::dnssec::sign_compiled(tx, z.id, compiled)?.map_err(StoreError::Invalid)?;
         ZoneChange {
             zone: z.info(),
             compiled: Some(std::sync::Arc::new(compiled)),
-        },
-    ))
+        }
+    };
+    store.compiled.remember(incremental::key(z), &change);
+    Ok((summary, change))
 }
 
 impl Store {
