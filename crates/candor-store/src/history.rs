@@ -49,6 +49,26 @@ pub(crate) fn journal(
     Ok(())
 }
 
+/// Journals the creation of every non-system record of a zone whose id
+/// is larger than `after` (the rows an import just inserted) at once.
+pub(crate) fn journal_created_after(
+    conn: &Connection,
+    zone_id: i64,
+    after: i64,
+    serial: u32,
+    at: i64,
+) -> Result<usize, StoreError> {
+    let n = conn.execute(
+        "INSERT INTO changes (zone_id, serial, action, record_id, name, rtype, content, ttl,
+                              priority, regions, system, created_at, updated_at, at)
+         SELECT zone_id, ?3, ?4, id, name, rtype, content, ttl,
+                priority, regions, system, created_at, updated_at, ?5
+         FROM records WHERE zone_id = ?1 AND system = 0 AND id > ?2 ORDER BY id",
+        params![zone_id, after, serial, Action::Create.as_str(), at],
+    )?;
+    Ok(n)
+}
+
 /// What an audit entry records about an operation.
 pub(crate) struct Audit<'a> {
     /// The account whose data changed.

@@ -236,9 +236,14 @@ impl Importer<'_> {
         let (imported, regions) = imported;
         // A record the zone holds already, exactly: kept as it is. One
         // that differs in TTL, priority or regions is replaced.
-        let identity = (self.last_name.clone(), r.rtype.0, r.rdata.to_vec());
         let mut stored = false;
-        if let Some(old) = self.old.remove(&identity) {
+        let found = match self.old.is_empty() {
+            true => None,
+            false => self
+                .old
+                .remove(&(self.last_name.clone(), r.rtype.0, r.rdata.to_vec())),
+        };
+        if let Some(old) = found {
             if old.ttl == r.ttl
                 && old.priority == imported.priority
                 && old.regions == regions
@@ -269,11 +274,7 @@ impl Importer<'_> {
             ]),
         };
         if !stored && matches!(inserted, Ok(1)) {
-            let id = tx.last_insert_rowid();
-            if let Err(e) = history::journal(tx, id, self.serial, Action::Create, self.at) {
-                self.failure = Some(e);
-                return;
-            }
+            // Journaled at the end, all at once.
             self.changed.insert(self.last_name.clone());
         }
         match inserted {
@@ -334,6 +335,9 @@ fn import(
     let base = incremental::Base::find(&store.compiled, tx, z)?;
     zones::bump_serial(tx, &store.config, z, at)?;
     let old = old_rows(tx, z.id)?;
+    // Rows inserted from here on have larger ids (AUTOINCREMENT).
+    let last_id: i64 =
+        tx.query_row("SELECT COALESCE(MAX(id), 0) FROM records", [], |r| r.get(0))?;
 
     let mut builder = ZoneBuilder::new(&apex);
     builder.set_main_source(&source);
@@ -401,6 +405,7 @@ fn import(
         importer.changed.insert(name);
         removed += 1;
     }
+    history::journal_created_after(tx, z.id, last_id, z.serial, at)?;
     let count = importer.count;
     let deferred = crate::dnssec::signing_deferred();
     if importer.saw_url || importer.saw_regional {
