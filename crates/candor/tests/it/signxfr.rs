@@ -565,3 +565,121 @@ fn an_alias_added_to_a_signed_zone_transfers_signed_at_once() {
         }
     }
 }
+
+/// The inception time of the first RRSIG in `candor`'s DO=1 answer for
+/// `name` `rtype` (when it was signed, less an hour).
+fn inception(candor: &Candor, name: &str, rtype: Rtype) -> u32 {
+    use crate::support::{Edns, Query, udp_exchange};
+    let q = Query::new(name, rtype).edns(Edns {
+        dnssec_ok: true,
+        ..Edns::with_payload(1232)
+    });
+    let reply = udp_exchange(candor.addr(), &q.to_wire(), Duration::from_secs(1), 3)
+        .expect("candor answers");
+    let msg = candor_wire::decode::decode_message(&reply).expect("a response");
+    let sig = msg
+        .answer
+        .iter()
+        .find(|r| r.rtype == Rtype::RRSIG)
+        .unwrap_or_else(|| panic!("no RRSIG over {name} {rtype}"));
+    u32::from_be_bytes([sig.rdata[12], sig.rdata[13], sig.rdata[14], sig.rdata[15]])
+}
+
+/// Issue 12, gap 3: importing a changed copy of a served signed zone signs
+/// only what changed, through the CLI (`candor zone import`: the server's
+/// follower signs the journaled names) and through the API (`PUT
+/// …/zones/{zone}/file`: the import itself signs them, and the response
+/// means the change is served signed). The changed and added names answer
+/// signed at once; an unchanged name keeps the RRSIG it had (a full signing
+/// would have made a new one, with a later inception).
+#[test]
+fn zone_imports_into_a_served_signed_zone_sign_only_the_change() {
+    let dir = TempDir::new("signxfr-import");
+    let data = dir.path().join("data");
+    let token = ok(&data, &["init", "--email", "ops@example.org"])
+        .trim()
+        .to_owned();
+    ok(&data, &["zone", "create", "example.com"]);
+    // More names than the server's follower patches from the journal
+    // (1,000): an import that journaled every row would be signed in full.
+    let hosts: String = (0..1100)
+        .map(|i| format!("h{i}.example.com. 3600 IN A 10.0.{}.{}\n", i / 256, i % 256))
+        .collect();
+    let first = dir.write("first.zone", &hosts);
+    ok(
+        &data,
+        &[
+            "zone",
+            "import",
+            "example.com",
+            &first.display().to_string(),
+        ],
+    );
+    ok(&data, &["dnssec", "enable", "example.com"]);
+    let args: Vec<String> = [
+        "--data-dir",
+        &data.display().to_string(),
+        "--redirect-address",
+        "127.0.0.1",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let candor = Candor::start_with(&args, "example.com.");
+    wait_signed(&candor, "h1.example.com", Rtype::A, &["10.0.0.1"]);
+    let kept = inception(&candor, "h1.example.com", Rtype::A);
+    let file = ok(&data, &["zone", "export", "example.com"]);
+    // Later signatures have a later inception.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // The CLI: h5 moves, `cli` is added.
+    let changed =
+        file.replace("10.0.0.5\n", "192.0.2.105\n") + "cli.example.com. 300 IN A 192.0.2.200\n";
+    let path = dir.write("changed.zone", &changed);
+    ok(
+        &data,
+        &["zone", "import", "example.com", &path.display().to_string()],
+    );
+    wait_signed(&candor, "cli.example.com", Rtype::A, &["192.0.2.200"]);
+    wait_signed(&candor, "h5.example.com", Rtype::A, &["192.0.2.105"]);
+    assert_eq!(
+        inception(&candor, "h1.example.com", Rtype::A),
+        kept,
+        "the server signed the CLI's import in full:\n{}",
+        candor.log()
+    );
+
+    // The API: h6 moves, `api` is added; served signed when it answers.
+    let changed =
+        changed.replace("10.0.0.6\n", "192.0.2.106\n") + "api.example.com. 300 IN A 192.0.2.201\n";
+    let escaped = changed
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
+    let r = crate::http::request(
+        candor.listeners().api,
+        "PUT",
+        "/v2/1/zones/example.com/file",
+        Some(&token),
+        Some(&format!(r#"{{"zone_file":"{escaped}"}}"#)),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (name, want) in [
+        ("api.example.com", "192.0.2.201"),
+        ("h6.example.com", "192.0.2.106"),
+    ] {
+        let (rcode, _, got, sigs) = ask_do(candor.addr(), name, Rtype::A, false);
+        assert_eq!(
+            (rcode, got, sigs > 0),
+            (0, vec![want.to_owned()], true),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        inception(&candor, "h1.example.com", Rtype::A),
+        kept,
+        "the API's import signed in full:\n{}",
+        candor.log()
+    );
+}
