@@ -20,6 +20,9 @@
 //! signer also signs that NSEC with the missing types taken out, and the
 //! answer uses it while the zone's NSEC there is still the one it was made
 //! from.
+//!
+//! `candor dnssec export` makes the same answers once, from the store,
+//! through these functions (`offline`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
