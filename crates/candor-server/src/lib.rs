@@ -14,12 +14,14 @@
 
 // `unsafe` is allowed in the UDP module (the `recvmmsg`/`sendmmsg` calls
 // and the zeroed structs they take), in `fdlimit` (`getrlimit` and
-// `setrlimit`) and in `sockfilter` (`SO_ATTACH_FILTER`,
-// `SO_ATTACH_REUSEPORT_CBPF`) only.
+// `setrlimit`), in `priority` (`sched_setscheduler`) and in `sockfilter`
+// (`SO_ATTACH_FILTER`, `SO_ATTACH_REUSEPORT_CBPF`) only.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
 mod fdlimit;
+#[allow(unsafe_code)]
+mod priority;
 mod quarantine;
 #[allow(unsafe_code)]
 mod sockfilter;
