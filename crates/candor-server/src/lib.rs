@@ -37,6 +37,7 @@ use arc_swap::ArcSwap;
 use candor_zone::ZoneSet;
 
 pub use fdlimit::{FdLimit, raise_fd_limit};
+pub use priority::{BACKGROUND_NICE, yield_to_udp_workers};
 pub use stats::{
     BADCOOKIE_HEADER_RCODE, LATENCY_BUCKETS, LatencyHistogram, LatencySnapshot, Stats,
     StatsSnapshot,
@@ -44,7 +45,7 @@ pub use stats::{
 pub use tcp::{
     ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
 };
-pub use udp::{BACKGROUND_NICE, UdpConfig, UdpWorkers, bind_udp, yield_to_udp_workers};
+pub use udp::{UdpConfig, UdpWorkers, bind_udp};
 pub use xfr::{SecondarySide, Transfers, XfrSnapshot, XfrStats, follow_zones, run_notifier};
 
 /// The zones being served, replaced as a whole when anything changes.
