@@ -14,7 +14,7 @@
 
 // `unsafe` is allowed in the UDP module (the `recvmmsg`/`sendmmsg` calls
 // and the zeroed structs they take), in `fdlimit` (`getrlimit` and
-// `setrlimit`), in `priority` (`sched_setscheduler`) and in `sockfilter`
+// `setrlimit`), in `priority` (`setpriority`) and in `sockfilter`
 // (`SO_ATTACH_FILTER`, `SO_ATTACH_REUSEPORT_CBPF`) only.
 #![deny(unsafe_code)]
 

@@ -5,7 +5,7 @@
 //!   [`Sending`] whose frames the connection writes one after another. At most
 //!   `max_concurrent` transfers stream at once (a semaphore; others wait a
 //!   while, then the connection closes). Each packs its messages on a
-//!   thread of its own at `SCHED_IDLE` priority, at most [`PACKED_AHEAD`]
+//!   thread of its own at nice 19, at most [`PACKED_AHEAD`]
 //!   64 KiB messages ahead of the connection; the connection writes them
 //!   from the TCP runtime. Never on the UDP workers' threads, and a worker
 //!   woken by a packet preempts the packing at once, so transfers cannot
@@ -374,7 +374,7 @@ pub(crate) fn servfail_if_expired(transfers: &Transfers, query: &[u8], resp: &mu
 const PACKED_AHEAD: usize = 4;
 
 /// A transfer being written: its messages are packed on a thread of its
-/// own at `SCHED_IDLE` priority ([`crate::priority::idle`]) and handed to
+/// own at nice 19 ([`crate::priority::lowest`]) and handed to
 /// the connection, at most [`PACKED_AHEAD`] ahead, through a channel. It
 /// holds a transfer slot until it is dropped; dropping it stops the thread
 /// at its next message.
@@ -383,7 +383,8 @@ const PACKED_AHEAD: usize = 4;
 /// takes about a second of CPU. On the TCP runtime (nice +5, sharing a core
 /// with a UDP worker under the default one worker per core) it took time
 /// slices long enough for a 50k qps flood to overflow the worker's receive
-/// buffer; at `SCHED_IDLE` a worker woken by a packet preempts it at once.
+/// buffer; at nice 19 it gets a sliver of a core a worker wants, and a
+/// worker woken by a packet preempts it at once.
 pub(crate) struct Sending {
     /// The packed messages, framed (length prefix included).
     frames: mpsc::Receiver<Vec<u8>>,
@@ -631,7 +632,7 @@ fn acknowledge(
 /// sends it to the connection, until the last one or until the connection
 /// stops taking them (the receiver is gone).
 fn pack(mut transfer: Box<Transfer>, frames: &mpsc::Sender<Vec<u8>>, progress: &Progress) {
-    if let Err(e) = crate::priority::idle() {
+    if let Err(e) = crate::priority::lowest() {
         tracing::debug!("zone transfer packing keeps its priority: {e}");
     }
     let mut buf = vec![0u8; 65535];
