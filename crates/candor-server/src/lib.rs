@@ -14,12 +14,14 @@
 
 // `unsafe` is allowed in the UDP module (the `recvmmsg`/`sendmmsg` calls
 // and the zeroed structs they take), in `fdlimit` (`getrlimit` and
-// `setrlimit`) and in `sockfilter` (`SO_ATTACH_FILTER`,
-// `SO_ATTACH_REUSEPORT_CBPF`) only.
+// `setrlimit`), in `priority` (`setpriority`) and in `sockfilter`
+// (`SO_ATTACH_FILTER`, `SO_ATTACH_REUSEPORT_CBPF`) only.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]
 mod fdlimit;
+#[allow(unsafe_code)]
+mod priority;
 mod quarantine;
 #[allow(unsafe_code)]
 mod sockfilter;
@@ -35,6 +37,7 @@ use arc_swap::ArcSwap;
 use candor_zone::ZoneSet;
 
 pub use fdlimit::{FdLimit, raise_fd_limit};
+pub use priority::{BACKGROUND_NICE, yield_to_udp_workers};
 pub use stats::{
     BADCOOKIE_HEADER_RCODE, LATENCY_BUCKETS, LatencyHistogram, LatencySnapshot, Stats,
     StatsSnapshot,
@@ -42,7 +45,7 @@ pub use stats::{
 pub use tcp::{
     ConnectionSnapshot, ConnectionStats, TcpConfig, TcpStats, max_connections_for, serve_tcp,
 };
-pub use udp::{BACKGROUND_NICE, UdpConfig, UdpWorkers, bind_udp, yield_to_udp_workers};
+pub use udp::{UdpConfig, UdpWorkers, bind_udp};
 pub use xfr::{SecondarySide, Transfers, XfrSnapshot, XfrStats, follow_zones, run_notifier};
 
 /// The zones being served, replaced as a whole when anything changes.

@@ -894,42 +894,6 @@ fn thread_cpu() -> Option<Duration> {
     ))
 }
 
-/// How much lower than the UDP workers everything else runs (the nice
-/// value added), see [`yield_to_udp_workers`].
-pub const BACKGROUND_NICE: i32 = 5;
-
-/// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (on
-/// Linux the nice value is per thread, and threads started afterwards
-/// inherit it). `candor serve` calls it on its main thread once the UDP
-/// workers run: zone transfers, TCP, the API, the status page and
-/// compaction then yield the CPU to the workers when they share a core.
-/// Measured: a 1,000,000-record AXFR on the UDP worker's core took time
-/// slices of a few milliseconds, longer than the small receive buffer
-/// holds of a 50k qps flood, and 2.9% of the legitimate queries were lost
-/// (docs/benchmarks.md, "A 1M-record AXFR while UDP queries and a flood
-/// run"). Raising a nice value needs no privilege; lowering it back would.
-pub fn yield_to_udp_workers() -> io::Result<()> {
-    // SAFETY: getpriority/setpriority with PRIO_PROCESS and 0 read and set
-    // the calling thread's nice value (Linux's per-thread semantics); no
-    // memory is passed. errno is cleared first: -1 is a valid nice value.
-    let current = unsafe {
-        *libc::__errno_location() = 0;
-        libc::getpriority(libc::PRIO_PROCESS, 0)
-    };
-    if current == -1 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error().unwrap_or(0) != 0 {
-            return Err(e);
-        }
-    }
-    let wanted = (current + BACKGROUND_NICE).min(19);
-    // SAFETY: as above.
-    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, wanted) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// Sets this thread's timer slack (how late the kernel may wake it from a
 /// sleep, to batch wake-ups). Failure only makes sleeps less precise.
 fn set_timer_slack_ns(ns: libc::c_ulong) {
@@ -1159,31 +1123,6 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::Load;
-
-    /// This thread's nice value.
-    fn nice() -> i32 {
-        // SAFETY: reads the calling thread's nice value; no memory passed.
-        unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
-    }
-
-    /// Yielding lowers the calling thread's priority only, and threads it
-    /// starts afterwards inherit it.
-    #[test]
-    fn yielding_lowers_this_thread_and_its_children_only() {
-        let before = nice();
-        let (mine, child) = std::thread::spawn(|| {
-            let start = nice();
-            super::yield_to_udp_workers().expect("setpriority");
-            let mine = nice() - start;
-            let child = std::thread::spawn(nice).join().expect("child") - start;
-            (mine, child)
-        })
-        .join()
-        .expect("thread");
-        let expected = super::BACKGROUND_NICE.min(19 - before);
-        assert_eq!((mine, child), (expected, expected));
-        assert_eq!(nice(), before, "the other threads keep theirs");
-    }
 
     /// Feeds `windows` windows in which the worker works `busy_us` and
     /// waits `idle_us` per batch; returns whether it counts as busy.

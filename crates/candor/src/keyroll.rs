@@ -45,13 +45,17 @@ pub(crate) struct KeyrollArgs {
     /// delay (a day and an hour, as for most TLDs).
     #[arg(long, value_name = "SECONDS", default_value_t = 90_000)]
     pub(crate) dnssec_parent_ds_ttl: u32,
-    /// Ask this resolver (or the parent zone's name server), as
-    /// ADDRESS:PORT, for each zone's DS while its keys wait for the parent
-    /// (a CSK or KSK rollover, a disable): a DS RRset that matches what the
-    /// zone's CDS asks for counts as `candor dnssec ds-seen`. Unset: only
-    /// `ds-seen` (or the API's `ds_seen`) tells.
+    /// Ask this validating resolver, as ADDRESS:PORT, for each zone's DS
+    /// while its keys wait for the parent (a CSK or KSK rollover, a
+    /// disable): a validated (AD) DS RRset that matches what the zone's CDS
+    /// asks for counts as `candor dnssec ds-seen`. Unset: only `ds-seen`
+    /// (or the API's `ds_seen`) tells.
     #[arg(long, value_name = "ADDRESS:PORT")]
     pub(crate) dnssec_parent_check: Option<std::net::SocketAddr>,
+    /// Believe `--dnssec-parent-check`'s answers without the AD bit: for
+    /// asking the parent zone's own name server, over a path you trust.
+    #[arg(long)]
+    pub(crate) dnssec_parent_check_unvalidated: bool,
     /// How often `--dnssec-parent-check` asks, per waiting zone, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub(crate) dnssec_parent_check_every: u64,
@@ -174,7 +178,8 @@ fn check(
                 .is_none_or(|t| now >= t + args.dnssec_parent_check_every)
         {
             asked.insert(id, now);
-            if ask_parent(store, server, id, &name, zone) {
+            let validated = !args.dnssec_parent_check_unvalidated;
+            if ask_parent(store, (server, validated), id, &name, zone) {
                 // What the parent holds moved the states: poll again.
                 match store.dnssec_key_states(id) {
                     Ok(s) => poll = s.poll(now, &policy),
@@ -217,12 +222,13 @@ fn check(
     }
 }
 
-/// Asks `server` for the zone's DS; when it matches what the served
-/// zone's CDS asks for, records that as `ds-seen` would. Returns whether
-/// the key states learnt something.
+/// Asks `server` for the zone's DS (believed only when validated, if
+/// `validated`); when it matches what the served zone's CDS asks for,
+/// records that as `ds-seen` would. Returns whether the key states learnt
+/// something.
 fn ask_parent(
     store: &Store,
-    server: std::net::SocketAddr,
+    (server, validated): (std::net::SocketAddr, bool),
     id: i64,
     name: &str,
     zone: &Zone,
@@ -240,7 +246,7 @@ fn ask_parent(
         cds.push(rdata);
         tails = &tails[10 + len..];
     }
-    let parent = match crate::parent_check::parent_ds(server, zone.apex()) {
+    let parent = match crate::parent_check::parent_ds(server, zone.apex(), validated) {
         Ok(ds) => ds,
         Err(why) => {
             tracing::warn!(zone = %name, "cannot ask for the parent's DS: {why}");

@@ -5,6 +5,14 @@
 //! zone's CDS asks for (`candor_dnssec::rollover::parent_matches`), that
 //! counts as `candor dnssec ds-seen`, as Knot's `ksk-submission` check
 //! does. This module is the socket: one UDP query, one answer.
+//!
+//! The answer is believed only when the resolver says it validated it (the
+//! AD bit, asked for with AD in the query, RFC 6840 §5.7): a DS taken on
+//! trust from an unvalidated path could move a rollover on before the
+//! parent really holds the new DS, and validators would then find the zone
+//! bogus. `--dnssec-parent-check-unvalidated` drops that rule, for a parent
+//! name server asked directly over a path the operator trusts (an
+//! authoritative server never sets AD).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -20,8 +28,13 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// The DS RDATAs `server` gives for `apex` (recursion desired, so a
 /// resolver or the parent's own server will do): empty when it has none
 /// (NOERROR without DS, or NXDOMAIN); `Err` saying why when there is no
-/// usable answer (no answer in time, truncated, another rcode).
-pub(crate) fn parent_ds(server: SocketAddr, apex: &Name) -> Result<Vec<Vec<u8>>, String> {
+/// usable answer (no answer in time, truncated, another rcode, or, with
+/// `validated`, an answer without the AD bit).
+pub(crate) fn parent_ds(
+    server: SocketAddr,
+    apex: &Name,
+    validated: bool,
+) -> Result<Vec<Vec<u8>>, String> {
     let local: SocketAddr = if server.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
     } else {
@@ -34,7 +47,13 @@ pub(crate) fn parent_ds(server: SocketAddr, apex: &Name) -> Result<Vec<Vec<u8>>,
         recursion_desired: true,
         edns_udp_size: Some(1232),
     };
-    let query = query_message(spec, apex, Rtype::DS);
+    let mut query = query_message(spec, apex, Rtype::DS);
+    // AD in a query asks a validator to say whether it validated the
+    // answer (RFC 6840 §5.7).
+    if let Some(flags) = query.get_mut(2..4) {
+        let set = u16::from_be_bytes([flags[0], flags[1]]) | Header::AD;
+        flags.copy_from_slice(&set.to_be_bytes());
+    }
     socket
         .send_to(&query, server)
         .map_err(|e| format!("cannot send to {server}: {e}"))?;
@@ -62,6 +81,13 @@ pub(crate) fn parent_ds(server: SocketAddr, apex: &Name) -> Result<Vec<Vec<u8>>,
         }
         if m.header.flags & Header::TC != 0 {
             return Err(format!("a truncated answer from {server}"));
+        }
+        if validated && m.header.flags & Header::AD == 0 {
+            return Err(format!(
+                "the answer from {server} is not validated (no AD bit): point \
+                 --dnssec-parent-check at a validating resolver, or add \
+                 --dnssec-parent-check-unvalidated to trust the parent's own name server"
+            ));
         }
         return match m.rcode() {
             0 => Ok(m

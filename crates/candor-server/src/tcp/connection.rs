@@ -415,11 +415,15 @@ async fn serve_special(
     };
     let mut written = 0u64;
     loop {
-        let Some(frame) = sending.next_frame() else {
-            sending.finish(true);
-            return Ok(());
+        let Some(frame) = sending.next_frame().await else {
+            let complete = sending.complete();
+            sending.finish(complete);
+            return match complete {
+                true => Ok(()),
+                false => Err(Close::Client),
+            };
         };
-        let sent = match output.queue(stream, frame) {
+        let sent = match output.queue(stream, &frame) {
             Ok(()) => output.flush(stream, timeout).await,
             Err(_) => Err(Close::Client),
         };
@@ -428,9 +432,8 @@ async fn serve_special(
             return Err(close);
         }
         written += 1;
-        // Packing a message is synchronous work: let other connections
-        // run between messages even when the socket never makes this
-        // task wait.
+        // Let other connections run between messages even when neither the
+        // packing thread nor the socket makes this task wait.
         if written.is_multiple_of(8) {
             tokio::task::yield_now().await;
         }

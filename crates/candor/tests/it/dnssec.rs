@@ -1306,9 +1306,10 @@ fn forwarder(to: std::sync::Arc<std::sync::Mutex<Option<SocketAddr>>>) -> Socket
 }
 
 /// `--dnssec-parent-check`: nobody runs `ds-seen`; Candor asks (through a
-/// forwarder) the parent's name server for the child's DS and moves a CSK
-/// rollover on when it matches the CDS: the key tag changes, the parent
-/// ends with the new DS only, and every answer validates throughout.
+/// forwarder) the validating resolver for the child's DS and moves a CSK
+/// rollover on when the validated answer matches the CDS: the key tag
+/// changes, the parent ends with the new DS only, and every answer
+/// validates throughout.
 #[test]
 fn the_parent_check_moves_a_rollover_on_without_ds_seen() {
     let Some(unbound) = unbound_path() else {
@@ -1327,7 +1328,7 @@ fn the_parent_check_moves_a_rollover_on_without_ds_seen() {
         ],
     );
     let addr = f.candor.addr();
-    *target.lock().expect("the target") = Some(addr);
+    *target.lock().expect("the target") = Some(f.resolver.addr);
     let old = key_tags(addr, CHILD);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = watch(
@@ -1377,6 +1378,52 @@ fn the_parent_check_moves_a_rollover_on_without_ds_seen() {
         answers.len(),
         &bad[..bad.len().min(10)]
     );
+}
+
+/// `--dnssec-parent-check` pointed at the parent's own name server (which
+/// never sets AD): the DS there matches the CDS, but an unvalidated answer
+/// is not believed, so the rollover keeps waiting for the parent and the
+/// log says why; `--dnssec-parent-check-unvalidated` would believe it.
+#[test]
+fn the_parent_check_believes_only_validated_answers() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let target = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let via = forwarder(target.clone()).to_string();
+    let f = Family::start(
+        unbound,
+        false,
+        &[
+            "--dnssec-parent-check",
+            &via,
+            "--dnssec-parent-check-every",
+            "1",
+        ],
+    );
+    let addr = f.candor.addr();
+    *target.lock().expect("the target") = Some(addr);
+    let rolled = cli(&f.data, &["dnssec", "rollover", CHILD]);
+    assert!(rolled.status.success(), "{}", stderr(&rolled));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut refused = 0;
+    // Several refused checks while the parent holds the DS the CDS asks for.
+    while refused < 3 {
+        f.follow_cds_telling(false);
+        let log = f.candor.log();
+        refused = log.matches("is not validated (no AD bit)").count();
+        assert!(
+            !log.contains("the parent's DS matches the CDS"),
+            "an unvalidated DS was believed:\n{log}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the parent check never ran: {}\n{log}",
+            ok(&f.data, &["dnssec", "status", CHILD])
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(key_tags(addr, CHILD).len(), 2, "both keys still published");
 }
 
 /// Split keys: a KSK rollover by hand (`--key ksk`, double-RRset): the
