@@ -238,7 +238,7 @@ pub(crate) async fn prepare(
     answer: &candor_answer::Config,
 ) -> Prepared {
     if matches!(special, Special::Transfer) {
-        wait_for_signer(&transfers.primary, msg).await;
+        wait_for_signer(&transfers.primary, msg, peer.ip()).await;
     }
     let now = unix_now();
     let handled = match special {
@@ -285,8 +285,8 @@ const HOLD_POLL: Duration = Duration::from_millis(25);
 /// ALIAS signer has signed its ALIAS owners (`Primary::holding`, bounded
 /// by `candor_xfr::journal::ALIAS_HOLD`): a signed zone's transfer then
 /// carries signed answers, never unsigned addresses.
-async fn wait_for_signer(primary: &Primary, msg: &[u8]) {
-    while let Some(until) = primary.holding(msg) {
+async fn wait_for_signer(primary: &Primary, msg: &[u8], source: IpAddr) {
+    while let Some(until) = primary.holding(msg, source, unix_now()) {
         if Instant::now() >= until {
             return;
         }

@@ -150,10 +150,23 @@ impl Primary {
     /// signer signs its ALIAS owners (see `journal`): the server waits
     /// until then, or until this says `None` (the journal saw the signed
     /// version), before calling [`Primary::handle`], so the transfer
-    /// carries the signed answers. `None` for anything else.
-    pub fn holding(&self, msg: &[u8]) -> Option<std::time::Instant> {
+    /// carries the signed answers. `None` for anything else, and for a
+    /// request from `source` the ACL refuses (checked first, its TSIG
+    /// verified at `now`), so nobody unauthorised is kept waiting.
+    pub fn holding(&self, msg: &[u8], source: IpAddr, now: u64) -> Option<std::time::Instant> {
         let req = parse_request(msg).ok()?;
-        self.journal().held_until(req.zone.as_wire())
+        let until = self.journal().held_until(req.zone.as_wire())?;
+        let key = match &req.tsig {
+            Some(t) => Some(
+                tsig::verify_request(&self.keys.load(), msg, t, now)
+                    .ok()?
+                    .key()
+                    .name()
+                    .clone(),
+            ),
+            None => None,
+        };
+        self.acl.allows(source, key.as_ref()).then_some(until)
     }
 
     /// The earliest time a held-back zone version is released at the

@@ -320,20 +320,27 @@ fn ixfr_steps_carry_the_new_signed_alias_answer() {
 /// and later versions pending only on them are not held again.
 #[test]
 fn versions_wait_for_the_alias_signer_bounded() {
+    const LOCAL: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     let key = csk();
     let (p, set, aliases) = serve(signed_example(1, "192.0.2.80", &key), AliasTable::default());
     let axfr_request = request("example.", None);
     // At start-up nothing is signed yet: held, no NOTIFY.
     assert_eq!(p.observe(), Vec::new());
-    let until = p.holding(&axfr_request).expect("held");
+    let until = p.holding(&axfr_request, LOCAL, NOW).expect("held");
     assert!(until > std::time::Instant::now());
     assert_eq!(p.next_release(), Some(until));
-    assert_eq!(p.holding(&request("other.", None)), None);
+    assert_eq!(p.holding(&request("other.", None), LOCAL, NOW), None);
+    // Nobody the ACL refuses is kept waiting (they are refused at once).
+    let stranger: std::net::IpAddr = "192.0.2.99".parse().unwrap();
+    assert_eq!(p.holding(&axfr_request, stranger, NOW), None);
     let mut signer = Signer::new(3600);
     aliases.store(Arc::new(signed_table(&mut signer, &set.load(), &key)));
     let changed = p.observe();
     assert_eq!(changed.len(), 1, "released: {changed:?}");
-    assert_eq!((p.holding(&axfr_request), p.next_release()), (None, None));
+    assert_eq!(
+        (p.holding(&axfr_request, LOCAL, NOW), p.next_release()),
+        (None, None)
+    );
     let v1 = zone_set(&transfer(&p, None));
 
     // A version that moves the next name of an ALIAS owner's NSEC (a name
@@ -367,7 +374,7 @@ fn versions_wait_for_the_alias_signer_bounded() {
     s.insert(v2);
     set.store(Arc::new(s));
     assert_eq!(p.observe(), Vec::new(), "held for the stale NSEC at out");
-    assert!(p.holding(&axfr_request).is_some());
+    assert!(p.holding(&axfr_request, LOCAL, NOW).is_some());
     // IXFR meanwhile: the released version, nothing newer.
     let ixfr = transfer(&p, Some(1));
     assert_eq!(ixfr.len(), 1, "the SOA of serial 1 only: {ixfr:?}");
