@@ -1,17 +1,20 @@
 //! Candor as a secondary (`serve --secondary ZONE@PRIMARY[@KEY]`): the
 //! sockets and tasks around `candor_xfr::{refresh, client, secondary}`.
 //!
-//! - At start, each zone's copy in `DATA_DIR/secondary/` is loaded (the
-//!   file's modification time is when a primary last confirmed it) and
-//!   served unless its SOA expire has passed since.
+//! - At start, each zone's copy in `DATA_DIR/secondary/` is loaded and
+//!   its journal of IXFRs replayed onto it (`disk`; the later modification
+//!   time of the two files is when a primary last confirmed the zone), and
+//!   served unless its SOA expire has passed since. A journal that does
+//!   not fit its copy makes the zone's first transfer an AXFR.
 //! - One task per zone follows `Refresh::poll`: an SOA query over UDP to
 //!   each primary in turn (TSIG-signed with its key), and when a primary
 //!   has a newer serial, an IXFR over TCP (AXFR when nothing is held, when
 //!   the primary answers AXFR-style, or when the IXFR does not apply).
-//!   The new version is published, then written to its copy (0600,
-//!   atomically) by a task of the zone's own, so the next check does not
-//!   wait for the write. A check that finds the same serial touches the
-//!   copy.
+//!   The new version is published, then kept on disk by a task of the
+//!   zone's own, so the next check does not wait for the write (`disk`):
+//!   an IXFR is appended to the zone's journal and synced, an AXFR (or a
+//!   journal past its bound) rewrites the full copy atomically. A check
+//!   that finds the same serial touches the journal.
 //! - Transfers ask for the Candor view (`Exchange::candor_view`): a
 //!   Candor primary then sends ALIAS, POOL and REGIONAL records as
 //!   themselves. The zone held (and written to its copy) is what the
