@@ -199,8 +199,8 @@ pub(super) fn load(dir: &Path, zone: &Name) -> Result<Option<Loaded>, String> {
 
 /// Writes the versions in `batch` (handed over in this order) for `zone`:
 /// appends them to its journal when they are IXFRs from what the disk
-/// holds, else (or when the journal has grown past its bound, or an
-/// append failed) rewrites the copy with the newest. Blocking (it syncs
+/// holds, else (or when they would take the journal past its bound, or
+/// the append failed) rewrites the copy with the newest. Blocking (it syncs
 /// files); errors are logged, and leave the next version written whole.
 pub(super) fn persist(dir: &Path, zone: &Name, disk: &mut OnDisk, batch: &[ToDisk]) {
     let Some(newest) = batch.last().map(ToDisk::zone) else {
@@ -230,22 +230,29 @@ pub(super) fn persist(dir: &Path, zone: &Name, disk: &mut OnDisk, batch: &[ToDis
             }
         }
     }
+    // Entries that would take the journal past its bound are not written
+    // there: the copy is rewritten at once instead.
+    let adding: usize = entries.iter().map(Vec::len).sum();
+    whole = whole
+        || copy_journal::rewrite_due(
+            disk.journal_bytes + adding as u64,
+            disk.entries + entries.len(),
+            disk.copy_bytes,
+        );
     if !whole {
         match append(dir, zone, disk, &entries) {
             Ok(bytes) => {
                 disk.serial = serial;
-                if !copy_journal::rewrite_due(disk.journal_bytes, disk.entries, disk.copy_bytes) {
-                    tracing::debug!(
-                        %zone,
-                        serial = newest.serial(),
-                        entries = entries.len(),
-                        bytes,
-                        journal_bytes = disk.journal_bytes,
-                        us = started.elapsed().as_micros() as u64,
-                        "secondary zone persisted: journal appended and synced"
-                    );
-                    return;
-                }
+                tracing::debug!(
+                    %zone,
+                    serial = newest.serial(),
+                    entries = entries.len(),
+                    bytes,
+                    journal_bytes = disk.journal_bytes,
+                    us = started.elapsed().as_micros() as u64,
+                    "secondary zone persisted: journal appended and synced"
+                );
+                return;
             }
             Err(e) => {
                 disk.serial = None;
