@@ -11,19 +11,24 @@ starts with `--xfr-allow 127.0.0.1` and `--notify` to both secondaries.
    large.example@PRIMARY`) starts on an empty data directory; the time from
    its start until it answers the primary's serial and a host of the zone,
    until its copy is on disk, and its peak RSS (VmHWM). Then the same with
-   knotd 3.2 (Knot's defaults for a secondary: zone file flushed after each
-   change, changes in its journal). The primary's peak RSS before and after.
+   knotd 3.2, which keeps what it receives in its journal as Candor does
+   (`journal-content: all`, `zonefile-sync: -1`: no zone file written).
+   The primary's peak RSS before and after.
 2. IXFR: CHANGES (default 100) PATCHes of `prop` through the API; after
-   each response both secondaries are polled over UDP, in turn, until each
+   each response the secondaries are polled over UDP, in turn, until each
    answers the new address: time from the API response to the first answer
-   with the change, p50/p90/p99/max, per secondary. Also each secondary's
-   CPU time and bytes written to disk (/proc/PID/io write_bytes, until it
-   stops writing) over the changes, and, when the Candor secondary logs
-   them, its `apply_us` (applying the IXFR) and `ms` (transfer start to
-   served) per IXFR.
+   with the change, p50/p90/p99/max, per secondary. Knot takes part in the
+   first KNOT_CHANGES (default 10) only and is then stopped: it applies an
+   IXFR to this zone in about a second, which would stretch the run and
+   share the CPU with the Candor secondary. Also each secondary's CPU time
+   and bytes written to disk (/proc/PID/io write_bytes, until it stops
+   writing) over its changes, and, when the Candor secondary logs them, its
+   `apply_us` (applying the IXFR) and `ms` (transfer start to served) per
+   IXFR.
 
     bench/secondary_1m.py [--binary target/release/candor]
-        [--secondary-binary B] [--zone-file F] [--changes 100] [--json OUT]
+        [--secondary-binary B] [--zone-file F] [--changes 100]
+        [--knot-changes 10] [--json OUT]
 
 `--secondary-binary` runs another build as the Candor secondary (an A/B of
 the secondary alone; the primary stays `--binary`). KEEP=1 keeps the work
@@ -157,6 +162,7 @@ def main() -> int:
     ap.add_argument("--gen", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "..", "..", "shared", "bench", "gen_zones.py"))
     ap.add_argument("--changes", type=int, default=100)
+    ap.add_argument("--knot-changes", type=int, default=10)
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     sec_binary = args.secondary_binary or args.binary
@@ -277,6 +283,9 @@ template:
   - id: default
     storage: "{kdir}/storage"
     semantic-checks: off
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: all
 zone:
   - domain: {ZONE}.
     file: "{kdir}/{ZONE}.zone"
@@ -292,22 +301,16 @@ zone:
                 sys.exit("knotd does not answer:\n" + open(os.path.join(work, "knot.log")).read())
             time.sleep(0.02)
         knot_answer = time.perf_counter() - t0
-        kfile = os.path.join(kdir, f"{ZONE}.zone")
-        while not os.path.exists(kfile):
-            if time.perf_counter() - t0 > 300:
-                break
-            time.sleep(0.02)
-        knot_file = time.perf_counter() - t0
         time.sleep(1)
         knot_rss = proc_status(knot.pid, "VmHWM")
         primary_rss_after = proc_status(primary.pid, "VmHWM")
-        print(f"Knot secondary: answering {knot_answer:.2f} s after start, zone file after "
-              f"{knot_file:.2f} s, peak RSS {mib(knot_rss)}", flush=True)
+        print(f"Knot secondary: answering {knot_answer:.2f} s after start, peak RSS {mib(knot_rss)}",
+              flush=True)
         print(f"primary peak RSS {mib(primary_rss_before)} before the transfers, "
               f"{mib(primary_rss_after)} after", flush=True)
         out["axfr"] = {"candor_answer_s": candor_answer, "candor_copy_s": candor_copy,
                        "candor_peak_rss_kib": candor_rss, "knot_answer_s": knot_answer,
-                       "knot_zonefile_s": knot_file, "knot_peak_rss_kib": knot_rss,
+                       "knot_peak_rss_kib": knot_rss,
                        "primary_peak_rss_kib_before": primary_rss_before,
                        "primary_peak_rss_kib_after": primary_rss_after}
 
@@ -318,7 +321,14 @@ zone:
         ports = {"candor": cport, "knot": kport}
         lat: dict[str, list[float]] = {k: [] for k in ports}
         polls = 0
+        ixfr = {}
         for i in range(args.changes):
+            if i == args.knot_changes and "knot" in ports:
+                w = settled_writes(knot.pid, 120)
+                ixfr["knot"] = {"cpu_ms": cpu_ms(knot.pid) - before[knot.pid][0],
+                                "write_bytes": w - before[knot.pid][1]}
+                del ports["knot"]
+                knot.terminate()
             ip = f"10.1.{(i >> 8) & 255}.{i & 255 or 1}"
             status, _ = call("PATCH", f"/v2/1/zones/{ZONE}/records/{record}", {"content": ip})
             answered = time.perf_counter()
@@ -333,15 +343,20 @@ zone:
                         waiting.discard(k)
                 if time.perf_counter() - answered > 60:
                     sys.exit(f"change {i} not served by {waiting} after 60 s")
-        ixfr = {}
-        for name, pid in (("candor", secondary.pid), ("knot", knot.pid)):
-            w = settled_writes(pid, 120)
-            ixfr[name] = {"cpu_ms": cpu_ms(pid) - before[pid][0], "write_bytes": w - before[pid][1]}
+        if "knot" in ports:
+            w = settled_writes(knot.pid, 120)
+            ixfr["knot"] = {"cpu_ms": cpu_ms(knot.pid) - before[knot.pid][0],
+                            "write_bytes": w - before[knot.pid][1]}
+        w = settled_writes(secondary.pid, 120)
+        ixfr["candor"] = {"cpu_ms": cpu_ms(secondary.pid) - before[secondary.pid][0],
+                          "write_bytes": w - before[secondary.pid][1]}
         print(f"changes: {args.changes}, DNS polls: {polls}")
         for k, vals in lat.items():
+            if not vals:
+                continue
             ixfr[k]["api_response_to_answer_ms"] = {p: percentile(vals, p) for p in (50, 90, 99)} | {
                 "max": max(vals)}
-            print(f"API response -> answered by the {k} secondary: p50 {percentile(vals, 50):.1f} ms, "
+            print(f"{len(vals)} changes, API response -> answered by the {k} secondary: p50 {percentile(vals, 50):.1f} ms, "
                   f"p90 {percentile(vals, 90):.1f} ms, p99 {percentile(vals, 99):.1f} ms, "
                   f"max {max(vals):.1f} ms; its CPU {ixfr[k]['cpu_ms']:.0f} ms, written to disk "
                   f"{ixfr[k]['write_bytes'] / 1e6:.2f} MB over the changes", flush=True)
