@@ -25,6 +25,9 @@ starts with `--xfr-allow 127.0.0.1` and `--notify` to both secondaries.
    writing) over its changes, and, when the Candor secondary logs them, its
    `apply_us` (applying the IXFR) and `ms` (transfer start to served) per
    IXFR.
+3. Restart: the primary and the Candor secondary stop; the secondary
+   starts again on its data directory and the time until it answers the
+   last version is measured (with the journal replayed, when it has one).
 
     bench/secondary_1m.py [--binary target/release/candor]
         [--secondary-binary B] [--zone-file F] [--changes 100]
@@ -233,12 +236,11 @@ def main() -> int:
         slog_path = os.path.join(work, "secondary.log")
         slog = open(slog_path, "w")
         t0 = time.perf_counter()
-        secondary = subprocess.Popen(
-            [sec_binary, "serve", "--data-dir", sdata, "--no-demo", "--no-status", "--workers", "1",
-             "--listen", f"127.0.0.1:{cport}", "--api-listen", f"127.0.0.1:{free_port()}",
-             "--redirect-listen", f"127.0.0.1:{free_port()}", "--rrl-rate", "0",
-             "--secondary", f"{ZONE}@127.0.0.1:{pport}"],
-            stdout=slog, stderr=slog, env=env)
+        sec_cmd = [sec_binary, "serve", "--data-dir", sdata, "--no-demo", "--no-status", "--workers", "1",
+                   "--listen", f"127.0.0.1:{cport}", "--api-listen", f"127.0.0.1:{free_port()}",
+                   "--redirect-listen", f"127.0.0.1:{free_port()}", "--rrl-rate", "0",
+                   "--secondary", f"{ZONE}@127.0.0.1:{pport}"]
+        secondary = subprocess.Popen(sec_cmd, stdout=slog, stderr=slog, env=env)
         procs.append(secondary)
         while q.serial(cport) != serial or q.a(cport, probe) != want:
             if time.perf_counter() - t0 > 300 or secondary.poll() is not None:
@@ -372,6 +374,30 @@ zone:
         print(f"Candor secondary: IXFRs logged {len(lines)}, copy rewrites logged {rewrites}, "
               f"copy file {os.path.getsize(copy) / 1e6:.1f} MB")
         out["ixfr"] = ixfr
+
+        # 3. A restart from disk alone: the primary and the secondary stop,
+        # the secondary starts again and serves what it kept.
+        last_serial = q.serial(cport)
+        for p in (primary, secondary):
+            p.terminate()
+            p.wait(timeout=30)
+        rlog_path = os.path.join(work, "restart.log")
+        rlog = open(rlog_path, "w")
+        t0 = time.perf_counter()
+        restarted = subprocess.Popen(sec_cmd, stdout=rlog, stderr=rlog, env=env)
+        procs.append(restarted)
+        while q.serial(cport) != last_serial or q.a(cport, f"prop.{ZONE}") != ip:
+            if time.perf_counter() - t0 > 300 or restarted.poll() is not None:
+                sys.exit("the restarted secondary does not serve the last version:\n" + open(rlog_path).read())
+            time.sleep(0.02)
+        restart = time.perf_counter() - t0
+        m = re.search(r"journal_entries=(\d+)", open(rlog_path).read())
+        entries = int(m.group(1)) if m else None
+        out["restart"] = {"answering_s": restart, "journal_entries": entries,
+                          "peak_rss_kib": proc_status(restarted.pid, "VmHWM")}
+        print(f"Candor secondary restarted with the primary down: serving serial {last_serial} "
+              f"{restart:.2f} s after start (journal entries replayed: {entries}), peak RSS "
+              f"{mib(out['restart']['peak_rss_kib'])}", flush=True)
         out["load_avg"] = os.getloadavg()
         if args.json:
             with open(args.json, "w") as f:
