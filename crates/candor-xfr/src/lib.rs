@@ -26,7 +26,8 @@
 //! their answers; `refresh` says when a secondary zone is checked or
 //! expires; `secondary` holds its primaries and answers their NOTIFYs;
 //! `regional` makes a Candor secondary's own view of a zone; `compaction`
-//! compacts a secondary zone's overlay; `view` flattens private types; `journal`
+//! compacts a secondary zone's overlay; `copy_journal` is the journal of
+//! IXFRs a secondary keeps beside its copy of a zone; `view` flattens private types; `journal`
 //! keeps each zone's recent diffs; `transfer` packs messages; `primary`
 //! puts them together; `notify` is the NOTIFY state machine; `lag` says how
 //! far secondaries are behind.
@@ -37,6 +38,7 @@ pub mod acl;
 pub mod catalog;
 pub mod client;
 pub mod compaction;
+pub mod copy_journal;
 pub mod journal;
 pub mod lag;
 pub mod notify;

@@ -1,17 +1,20 @@
 //! Candor as a secondary (`serve --secondary ZONE@PRIMARY[@KEY]`): the
 //! sockets and tasks around `candor_xfr::{refresh, client, secondary}`.
 //!
-//! - At start, each zone's copy in `DATA_DIR/secondary/` is loaded (the
-//!   file's modification time is when a primary last confirmed it) and
-//!   served unless its SOA expire has passed since.
+//! - At start, each zone's copy in `DATA_DIR/secondary/` is loaded and
+//!   its journal of IXFRs replayed onto it (`disk`; the later modification
+//!   time of the two files is when a primary last confirmed the zone), and
+//!   served unless its SOA expire has passed since. A journal that does
+//!   not fit its copy makes the zone's first transfer an AXFR.
 //! - One task per zone follows `Refresh::poll`: an SOA query over UDP to
 //!   each primary in turn (TSIG-signed with its key), and when a primary
 //!   has a newer serial, an IXFR over TCP (AXFR when nothing is held, when
 //!   the primary answers AXFR-style, or when the IXFR does not apply).
-//!   The new version is published, then written to its copy (0600,
-//!   atomically) by a task of the zone's own, so the next check does not
-//!   wait for the write. A check that finds the same serial touches the
-//!   copy.
+//!   The new version is published, then kept on disk by a task of the
+//!   zone's own, so the next check does not wait for the write (`disk`):
+//!   an IXFR is appended to the zone's journal and synced, an AXFR (or a
+//!   journal past its bound) rewrites the full copy atomically. A check
+//!   that finds the same serial touches the journal.
 //! - Transfers ask for the Candor view (`Exchange::candor_view`): a
 //!   Candor primary then sends ALIAS, POOL and REGIONAL records as
 //!   themselves. The zone held (and written to its copy) is what the
@@ -38,7 +41,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use candor_publish::{Publisher, read_zone_copy, write_zone_copy};
+use candor_publish::Publisher;
 use candor_wire::Name;
 use candor_xfr::KeyRing;
 use candor_xfr::client::{
@@ -52,6 +55,10 @@ use candor_zone::{Zone, ZoneError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
+
+use disk::{OnDisk, ToDisk};
+
+mod disk;
 
 /// How long an SOA query waits for each answer.
 const SOA_TIMEOUT: Duration = Duration::from_secs(2);
@@ -75,18 +82,6 @@ fn random_id() -> u16 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(unix_now());
     h.finish() as u16
-}
-
-/// The file a secondary zone's copy is kept in.
-fn copy_name(zone: &Name) -> String {
-    let text = zone.to_string();
-    let plain = text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    match plain {
-        true => format!("{text}zone"),
-        false => format!("{}.zone", candor_xfr::catalog::member_id(zone)),
-    }
 }
 
 /// What every zone's task shares.
@@ -197,6 +192,11 @@ pub(crate) struct Loaded {
     current: Option<Arc<Zone>>,
     /// Its refresh state.
     refresh: Refresh,
+    /// What its copy and journal on disk hold.
+    disk: OnDisk,
+    /// Whether its next transfer is an AXFR (the journal on disk did not
+    /// fit the copy).
+    axfr_next: bool,
     /// Whether it is a catalog (RFC 9432) whose members become secondary
     /// zones; it is not served itself.
     catalog: bool,
@@ -238,63 +238,49 @@ fn load_one(
     gone: &mut Vec<Name>,
 ) -> Loaded {
     let now = unix_now();
-    {
-        let file = dir.join(copy_name(zone));
-        let (current, refresh) = match load_copy(&file, zone) {
-            Ok(Some((copy, confirmed))) => match Soa::of_zone(&copy) {
-                Some(soa) => {
-                    let refresh = Refresh::held(soa, confirmed, now);
-                    let expires = confirmed.saturating_add(u64::from(soa.expire));
-                    if now >= expires {
-                        tracing::warn!(
-                            %zone,
-                            serial = soa.serial,
-                            "secondary zone: the copy on disk is older than the SOA expire; \
-                             answering SERVFAIL until a primary answers"
-                        );
-                        gone.push(zone.clone());
-                    } else {
-                        tracing::info!(
-                            %zone,
-                            serial = soa.serial,
-                            expires_in_s = expires - now,
-                            "secondary zone served from its copy on disk"
-                        );
-                    }
-                    (Some(Arc::new(copy)), refresh)
-                }
-                None => (None, Refresh::empty(now)),
-            },
-            Ok(None) => (None, Refresh::empty(now)),
-            Err(e) => {
-                tracing::error!(%zone, "secondary zone: the copy on disk is not usable: {e}");
-                (None, Refresh::empty(now))
-            }
-        };
-        Loaded {
-            zone: zone.clone(),
-            primaries: servers.to_vec(),
-            current,
-            refresh,
-            catalog,
-        }
-    }
-}
-
-/// Reads a copy and when it was last confirmed (its modification time);
-/// `None` when there is none.
-fn load_copy(file: &Path, zone: &Name) -> Result<Option<(Zone, u64)>, String> {
-    let meta = match std::fs::metadata(file) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", file.display())),
+    let mut loaded = Loaded {
+        zone: zone.clone(),
+        primaries: servers.to_vec(),
+        current: None,
+        refresh: Refresh::empty(now),
+        disk: OnDisk::default(),
+        axfr_next: false,
+        catalog,
     };
-    let confirmed = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    read_zone_copy(file, zone).map(|z| Some((z, confirmed)))
+    let copy = match disk::load(dir, zone) {
+        Ok(Some(copy)) => copy,
+        Ok(None) => return loaded,
+        Err(e) => {
+            tracing::error!(%zone, "secondary zone: the copy on disk is not usable: {e}");
+            return loaded;
+        }
+    };
+    let Some(soa) = Soa::of_zone(&copy.zone) else {
+        return loaded;
+    };
+    loaded.refresh = Refresh::held(soa, copy.confirmed, now);
+    let expires = copy.confirmed.saturating_add(u64::from(soa.expire));
+    if now >= expires {
+        tracing::warn!(
+            %zone,
+            serial = soa.serial,
+            "secondary zone: the copy on disk is older than the SOA expire; \
+             answering SERVFAIL until a primary answers"
+        );
+        gone.push(zone.clone());
+    } else {
+        tracing::info!(
+            %zone,
+            serial = soa.serial,
+            journal_entries = copy.replayed,
+            expires_in_s = expires - now,
+            "secondary zone served from its copy on disk"
+        );
+    }
+    loaded.current = Some(copy.zone);
+    loaded.disk = copy.disk;
+    loaded.axfr_next = copy.axfr_next;
+    loaded
 }
 
 /// Starts a task per secondary zone and one that hands each accepted
@@ -360,7 +346,7 @@ fn reconcile(shared: &Arc<Shared>, catalog: &Name, zone: &Zone, servers: &[Prima
             .rcu(|e| e.iter().filter(|z| *z != gone).cloned().collect::<Vec<_>>());
         set_expired(&shared.expired, gone, false);
         shared.publisher.remove_other(gone);
-        let _ = std::fs::remove_file(shared.dir.join(copy_name(gone)));
+        disk::remove(&shared.dir, gone);
         tracing::info!(%catalog, zone = %gone, "zone removed from the secondary catalog: not served any more");
     }
     for new in members.iter().filter(|m| !before.contains(m)) {
@@ -389,35 +375,65 @@ fn reconcile(shared: &Arc<Shared>, catalog: &Name, zone: &Zone, servers: &[Prima
     }
 }
 
+/// Where a zone's refresh loop hands the versions it transfers.
+struct Writer {
+    /// The zone's writer (see [`write_copies`]).
+    to_disk: mpsc::UnboundedSender<ToDisk>,
+    /// Whether the next transfer is an AXFR whatever is held (the journal
+    /// on disk did not fit its copy).
+    axfr_next: bool,
+}
+
 /// Keeps one secondary zone fresh until `stop` turns.
 async fn run_zone(shared: Arc<Shared>, loaded: Loaded, notified: mpsc::UnboundedReceiver<()>) {
     // The copy on disk is written by a task of its own: a transfer does
-    // not wait for the write (a second or more for a million records)
-    // before the next check; versions that arrive during a write are
-    // written once it is done, the newest only.
-    let (to_disk, pending) = watch::channel(None);
-    let writer = tokio::spawn(write_copies(shared.clone(), loaded.zone.clone(), pending));
+    // not wait for the write (a second or more for a million records when
+    // the copy is rewritten) before the next check; versions that arrive
+    // during a write are written together once it is done.
+    let (to_disk, pending) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_copies(
+        shared.clone(),
+        loaded.zone.clone(),
+        loaded.disk,
+        pending,
+    ));
     follow_zone(shared, loaded, notified, to_disk).await;
     // The last version handed over is written before the task ends.
     let _ = writer.await;
 }
 
-/// Writes the copy of `zone` whenever [`follow_zone`] hands over a new
-/// version (the newest one when several came during a write), until it
-/// ends; not once the zone left its catalog.
+/// Writes each version [`follow_zone`] hands over to the copy and
+/// journal of `zone` (see `disk`), those that came during a write
+/// together, until it ends; not once the zone left its catalog.
 async fn write_copies(
     shared: Arc<Shared>,
     zone: Name,
-    mut pending: watch::Receiver<Option<Arc<Zone>>>,
+    mut on_disk: OnDisk,
+    mut pending: mpsc::UnboundedReceiver<ToDisk>,
 ) {
-    while pending.changed().await.is_ok() {
-        let Some(new) = pending.borrow_and_update().clone() else {
-            continue;
-        };
+    while let Some(first) = pending.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = pending.try_recv() {
+            batch.push(more);
+        }
         if !shared.active(&zone) {
             return;
         }
-        persist(&shared, &zone, new).await;
+        let (dir, name) = (shared.dir.clone(), zone.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            disk::persist(&dir, &name, &mut on_disk, &batch);
+            // The versions are freed here, off the runtime.
+            drop(batch);
+            on_disk
+        })
+        .await;
+        on_disk = match written {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(%zone, "cannot write the secondary zone's copy: {e}");
+                OnDisk::default()
+            }
+        };
     }
 }
 
@@ -427,7 +443,7 @@ async fn follow_zone(
     shared: Arc<Shared>,
     loaded: Loaded,
     mut notified: mpsc::UnboundedReceiver<()>,
-    to_disk: watch::Sender<Option<Arc<Zone>>>,
+    to_disk: mpsc::UnboundedSender<ToDisk>,
 ) {
     let mut stop = shared.stop.clone();
     let Loaded {
@@ -436,7 +452,10 @@ async fn follow_zone(
         mut current,
         mut refresh,
         catalog,
+        disk: _,
+        axfr_next,
     } = loaded;
+    let mut writer = Writer { to_disk, axfr_next };
     if catalog && let Some(z) = &current {
         reconcile(&shared, &zone, z, &primaries);
     }
@@ -474,7 +493,7 @@ async fn follow_zone(
                     &zone,
                     &primaries,
                     (&mut current, &mut view),
-                    &to_disk,
+                    &mut writer,
                     &mut last_problem,
                     !catalog,
                 )
@@ -633,7 +652,7 @@ async fn check(
     zone: &Name,
     primaries: &[PrimaryServer],
     (current, view): (&mut Option<Arc<Zone>>, &mut Option<Arc<Zone>>),
-    to_disk: &watch::Sender<Option<Arc<Zone>>>,
+    writer: &mut Writer,
     last_problem: &mut Option<String>,
     serve: bool,
 ) -> Checked {
@@ -663,17 +682,22 @@ async fn check(
         if !is_newer(theirs.serial, held.map(|s| s.serial))
             && let Some(held) = held
         {
-            touch(&shared.dir.join(copy_name(zone)));
+            disk::touch(&shared.dir, zone);
             tracing::debug!(%zone, serial = held.serial, primary = %p.addr, "up to date");
             return Checked::UpToDate(held);
         }
-        match fetch(zone, p.addr, key, current.as_ref(), theirs.serial).await {
+        let started = std::time::Instant::now();
+        let from = match writer.axfr_next {
+            true => None,
+            false => current.as_ref(),
+        };
+        match fetch(zone, p.addr, key, from, theirs.serial).await {
             Ok(Fetched::Same) => {
                 if let Some(held) = held {
                     return Checked::UpToDate(held);
                 }
             }
-            Ok(Fetched::New(new, how, records, steps)) => {
+            Ok(Fetched::New(new, how, records, steps, apply_us)) => {
                 let Some(soa) = Soa::of_zone(&new) else {
                     continue;
                 };
@@ -685,8 +709,10 @@ async fn check(
                 // The view before (of the zone held) goes: a new one is
                 // made of the new zone, patched from it after an IXFR.
                 let before = view.take();
+                let from = current.as_ref().map(|z| z.serial());
                 if serve {
                     let (held, region) = (new.clone(), shared.region.clone());
+                    let steps = steps.clone();
                     let made = tokio::task::spawn_blocking(move || match (before, steps) {
                         (Some(before), Some(steps)) => {
                             view_after(region.as_deref(), &before, &held, &steps)
@@ -709,9 +735,20 @@ async fn check(
                     primary = %p.addr,
                     transfer = %how,
                     records,
+                    apply_us,
+                    ms = started.elapsed().as_millis() as u64,
                     "secondary zone transferred"
                 );
-                to_disk.send_replace(Some(new));
+                let handed = match (steps, from) {
+                    (Some(steps), Some(from)) => ToDisk::Diff {
+                        from,
+                        zone: new,
+                        steps,
+                    },
+                    _ => ToDisk::Full(new),
+                };
+                writer.axfr_next = false;
+                let _ = writer.to_disk.send(handed);
                 return Checked::Transferred(soa);
             }
             Err(e) => problem(
@@ -734,35 +771,6 @@ fn problem(last: &mut Option<String>, zone: &Name, primary: SocketAddr, text: St
     } else {
         tracing::warn!(%zone, "{text} (the same problem again is logged at debug level)");
         *last = Some(text);
-    }
-}
-
-/// Writes the copy of `zone` (off the runtime: it syncs a file).
-async fn persist(shared: &Shared, zone: &Name, new: Arc<Zone>) {
-    let dir = shared.dir.clone();
-    let file = copy_name(zone);
-    let comment = format!(
-        "Zone {zone} as received by Candor from its primary, serial {}; the file's \
-         modification time is when a primary last confirmed it.",
-        new.serial()
-    );
-    let written =
-        tokio::task::spawn_blocking(move || write_zone_copy(&dir, &file, &comment, &new)).await;
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(%zone, "cannot write the secondary zone's copy: {e}"),
-        Err(e) => tracing::error!(%zone, "cannot write the secondary zone's copy: {e}"),
-    }
-}
-
-/// Sets a copy's modification time to now (a primary confirmed it).
-fn touch(file: &Path) {
-    let result = std::fs::File::options()
-        .write(true)
-        .open(file)
-        .and_then(|f| f.set_modified(SystemTime::now()));
-    if let Err(e) = result {
-        tracing::debug!(file = %file.display(), "cannot touch the copy: {e}");
     }
 }
 
@@ -811,9 +819,10 @@ async fn soa_query(
 /// What a transfer brought.
 enum Fetched {
     /// A new version: the zone, how it came (IXFR or AXFR), how many
-    /// records the answer held, and the IXFR steps applied to the zone
-    /// held to make it, if that is how it was made.
-    New(Box<Zone>, &'static str, usize, Option<Vec<Step>>),
+    /// records the answer held, the IXFR steps applied to the zone held to
+    /// make it, if that is how it was made, and how long applying them (or
+    /// compiling the whole zone) took in microseconds.
+    New(Box<Zone>, &'static str, usize, Option<Arc<[Step]>>, u64),
     /// Nothing newer after all.
     Same,
 }
@@ -841,14 +850,18 @@ async fn fetch(
                 n,
             )) => {
                 let base = held.clone();
-                let (applied, steps) = tokio::task::spawn_blocking(move || {
+                let (applied, steps, us) = tokio::task::spawn_blocking(move || {
+                    let started = std::time::Instant::now();
                     let applied = apply_steps_patched(&base, &steps, &soa_record);
-                    (applied, steps)
+                    (applied, steps, started.elapsed().as_micros() as u64)
                 })
                 .await
                 .context("applying the IXFR")?;
                 match applied {
-                    Ok(z) => return Ok(Fetched::New(Box::new(z), "IXFR", n, Some(steps))),
+                    Ok(z) => {
+                        let steps = Some(Arc::from(steps));
+                        return Ok(Fetched::New(Box::new(z), "IXFR", n, steps, us));
+                    }
                     // Whatever the error, AXFR may still work: the steps
                     // may not start at the zone held, or the primary may
                     // have switched between the Candor view and the
@@ -860,11 +873,8 @@ async fn fetch(
                 }
             }
             Ok((Received::Full { records, .. }, n)) => {
-                let apex = zone.clone();
-                let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
-                    .await
-                    .context("compiling the zone")??;
-                return Ok(Fetched::New(Box::new(z), "AXFR-style IXFR", n, None));
+                let (z, us) = compile_full(zone, records).await?;
+                return Ok(Fetched::New(Box::new(z), "AXFR-style IXFR", n, None, us));
             }
             Ok((Received::Soa(_), _)) => {
                 tracing::debug!(%zone, %primary, "IXFR answered with the SOA alone; trying AXFR");
@@ -881,11 +891,25 @@ async fn fetch(
     if soa.serial != their_serial {
         tracing::debug!(%zone, %primary, serial = soa.serial, "the zone changed again meanwhile");
     }
+    let (z, us) = compile_full(zone, records).await?;
+    Ok(Fetched::New(Box::new(z), "AXFR", n, None, us))
+}
+
+/// Compiles a zone received whole (on a blocking thread): it and how
+/// long that took in microseconds.
+async fn compile_full(
+    zone: &Name,
+    records: Vec<candor_zone::OwnedRecord>,
+) -> anyhow::Result<(Zone, u64)> {
     let apex = zone.clone();
-    let z = tokio::task::spawn_blocking(move || build_full(&apex, &records))
-        .await
-        .context("compiling the zone")??;
-    Ok(Fetched::New(Box::new(z), "AXFR", n, None))
+    let (z, us) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let z = build_full(&apex, &records);
+        (z, started.elapsed().as_micros() as u64)
+    })
+    .await
+    .context("compiling the zone")?;
+    Ok((z?, us))
 }
 
 /// Sends one transfer request over TCP and reads its whole answer;

@@ -24,6 +24,7 @@ mod packaging;
 mod regions;
 mod secondary;
 mod secondary_alias;
+mod secondary_journal;
 mod server;
 mod signxfr;
 mod status;
