@@ -49,6 +49,9 @@ use crate::sign::rdatas;
 /// and the transfer view follow it.
 const MAX_CHAIN: usize = 12;
 
+/// A list of lower-cased wire names.
+type Names = Vec<Box<[u8]>>;
+
 /// The ALIAS targets of one served zone version.
 struct Followed {
     /// The version they were read from (compared by pointer).
@@ -625,7 +628,7 @@ fn walk(zone: &Zone) -> HashMap<Box<[u8]>, usize> {
 fn apply(
     targets: &mut HashMap<Box<[u8]>, usize>,
     diff: &ZoneDiff,
-) -> (Vec<Box<[u8]>>, Vec<Box<[u8]>>) {
+) -> (Names, Names) {
     let alias = |r: &&OwnedRecord| r.rtype == ALIAS;
     let (mut added, mut dropped) = (Vec::new(), Vec::new());
     for r in diff.removed.iter().filter(alias) {
