@@ -625,10 +625,7 @@ fn walk(zone: &Zone) -> HashMap<Box<[u8]>, usize> {
 
 /// Applies a diff's ALIAS records to a zone's counted targets; returns
 /// the zone's new targets and those it no longer has.
-fn apply(
-    targets: &mut HashMap<Box<[u8]>, usize>,
-    diff: &ZoneDiff,
-) -> (Names, Names) {
+fn apply(targets: &mut HashMap<Box<[u8]>, usize>, diff: &ZoneDiff) -> (Names, Names) {
     let alias = |r: &&OwnedRecord| r.rtype == ALIAS;
     let (mut added, mut dropped) = (Vec::new(), Vec::new());
     for r in diff.removed.iter().filter(alias) {

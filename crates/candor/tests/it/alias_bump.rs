@@ -121,3 +121,53 @@ fn knot_serves_the_new_address_of_an_alias_target_in_another_served_zone() {
         ms[ms.len() - 1]
     );
 }
+
+/// An RFC 3597 ALIAS line of `owner` to `target` (absolute).
+fn alias_line(owner: &str, target: &str) -> String {
+    let mut wire = Vec::new();
+    for label in target.trim_end_matches('.').split('.') {
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label.as_bytes());
+    }
+    wire.push(0);
+    let hex: String = wire.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{owner} 300 IN TYPE65304 \\# {} {hex}\n", wire.len())
+}
+
+/// A server with zone files alone (no store, so no resolver) says once
+/// per zone that ALIAS records to names outside its zones answer
+/// SERVFAIL; a zone whose ALIAS records point inside the served zones
+/// is not named.
+#[test]
+fn zone_files_with_alias_records_to_names_outside_warn_once_per_zone() {
+    let dir = TempDir::new("alias-warn");
+    let head = |origin: &str| {
+        format!(
+            "$ORIGIN {origin}\n$TTL 300\n@ SOA ns h 1 7200 3600 1209600 300\n@ NS ns\nns A 192.0.2.1\n"
+        )
+    };
+    let mut outside = head("example.com.");
+    outside.push_str(&alias_line("www", "cdn.example.net."));
+    outside.push_str(&alias_line("api", "api.example.net."));
+    std::fs::write(dir.path().join("example.com.zone"), outside).expect("zone file");
+    let mut inside = head("inside.test.");
+    inside.push_str(&alias_line("www", "ns.example.com."));
+    std::fs::write(dir.path().join("inside.test.zone"), inside).expect("zone file");
+    let candor = crate::support::Candor::start(dir.path(), &[], "example.com.");
+    let warning = "zone example.com has ALIAS records to names outside the served zones but \
+                   no --alias-upstream is set: they answer SERVFAIL";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !candor.log().contains(warning) {
+        assert!(
+            Instant::now() < deadline,
+            "no warning in the log:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A second pass of the watcher (once a second) says nothing again.
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = candor.log();
+    assert_eq!(log.matches(warning).count(), 1, "{log}");
+    assert!(!log.contains("zone inside.test has ALIAS"), "{log}");
+}
