@@ -66,7 +66,8 @@ impl Store {
                     .filter(|(z, _)| *z == id)
                     .map(|(_, t)| t.as_str())
                     .collect();
-                let (key, change) = self.bump_one(tx, zone, &which.join(", "), &actor, at)?;
+                let why = format!("the addresses of ALIAS target {} changed", which.join(", "));
+                let (key, change) = self.bump_one(tx, zone, &why, &actor, at)?;
                 kept.push((key, change.clone()));
                 changes.push(change);
             }
@@ -102,7 +103,10 @@ impl Store {
             via: "system",
             remote: None,
         };
-        let which = targets.join(", ");
+        let why = format!(
+            "the addresses of ALIAS target {} changed",
+            targets.join(", ")
+        );
         self.write(|tx| {
             let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
             let at = now();
@@ -115,7 +119,7 @@ impl Store {
                         .collect::<rusqlite::Result<Vec<_>>>()?
                 };
                 for zone in found {
-                    let (key, change) = self.bump_one(tx, zone, &which, &actor, at)?;
+                    let (key, change) = self.bump_one(tx, zone, &why, &actor, at)?;
                     kept.push((key, change.clone()));
                     changes.push(change);
                 }
@@ -132,13 +136,13 @@ impl Store {
 
     /// Gives one zone its next serial (only the SOA changes: patched from
     /// the version kept, so a signed zone re-signs its SOA alone, not
-    /// every RRset) with an audit entry naming the ALIAS targets `which`;
-    /// the key to remember the compiled version by, and the change.
+    /// every RRset) with an audit entry saying `why`; the key to remember
+    /// the compiled version by, and the change.
     fn bump_one(
         &self,
         tx: &rusqlite::Transaction<'_>,
         mut zone: ZoneRow,
-        which: &str,
+        why: &str,
         actor: &Actor,
         at: i64,
     ) -> Result<(incremental::ZoneKey, ZoneChange), StoreError> {
@@ -152,10 +156,7 @@ impl Store {
                 actor,
                 action: "zone.alias_refresh",
                 target: &zone.name,
-                detail: &format!(
-                    "the addresses of ALIAS target {which} changed: serial {} for secondaries",
-                    zone.serial
-                ),
+                detail: &format!("{why}: serial {} for secondaries", zone.serial),
                 at,
             },
         )?;
@@ -183,33 +184,27 @@ impl Store {
             let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
             let at = now();
             let mut changes = Vec::with_capacity(zones.len());
+            let mut kept = Vec::with_capacity(zones.len());
             for name in zones {
                 let found = {
                     let mut stmt = tx.prepare_cached(&sql)?;
                     stmt.query_map(params![name], zone_from_row)?
                         .collect::<rusqlite::Result<Vec<_>>>()?
                 };
-                for mut zone in found {
-                    zones::bump_serial(tx, &self.config, &mut zone, at)?;
-                    let change = zones::compile_change(tx, &zone, &self.config)?;
-                    audit(
-                        tx,
-                        &Audit {
-                            account_id: zone.account_id,
-                            actor: &actor,
-                            action: "zone.alias_refresh",
-                            target: &zone.name,
-                            detail: &format!(
-                                "ALIAS answers signed anew: serial {} for secondaries",
-                                zone.serial
-                            ),
-                            at,
-                        },
-                    )?;
+                for zone in found {
+                    let (key, change) =
+                        self.bump_one(tx, zone, "ALIAS answers signed anew", &actor, at)?;
+                    kept.push((key, change.clone()));
                     changes.push(change);
                 }
             }
-            Ok(changes)
+            Ok((changes, kept))
+        })
+        .map(|(changes, kept)| {
+            for (key, change) in &kept {
+                self.compiled.remember(*key, change);
+            }
+            changes
         })
     }
 }
