@@ -143,6 +143,10 @@ pub struct ServedTargets {
     /// targets (reversed keys); ordered, so a wildcard's change finds the
     /// chains through names it may match.
     watch: BTreeMap<Box<[u8]>, Vec<Box<[u8]>>>,
+    /// The addresses of the followed zone versions (`Arc::as_ptr`, each
+    /// held in `zones`, so never reused while here): an unchanged zone
+    /// costs one lookup of a number, without reading the zone.
+    versions: HashSet<usize>,
     /// Whether the first served set was read (its targets are new, not
     /// moved).
     started: bool,
@@ -170,23 +174,19 @@ impl ServedTargets {
         // Zones whose own version changed (no bump needed).
         let mut changed_zones: HashSet<Box<[u8]>> = HashSet::new();
 
-        let served: HashSet<&[u8]> = set.zones().iter().map(|z| z.apex().as_wire()).collect();
-        let gone: Vec<Box<[u8]>> = self
-            .zones
-            .keys()
-            .filter(|apex| !served.contains(&***apex))
-            .cloned()
-            .collect();
-        for apex in gone {
-            if let Some(f) = self.zones.remove(&apex) {
-                for target in f.targets.keys() {
-                    self.drop_ref(&apex, target, &mut delta);
-                }
-            }
-            ranges.push(apex);
-        }
+        // Followed zones found in `set` (unchanged or changed).
+        let followed = self.zones.len();
+        let mut kept = 0;
         for zone in set.zones() {
+            if self.versions.contains(&Arc::as_ptr(zone).addr()) {
+                kept += 1;
+                continue;
+            }
             let apex: Box<[u8]> = zone.apex().as_wire().into();
+            if self.zones.contains_key(&apex) {
+                kept += 1;
+            }
+            self.versions.insert(Arc::as_ptr(zone).addr());
             let Some(f) = self.zones.get_mut(&apex) else {
                 let targets = walk(zone);
                 self.walks += 1;
@@ -212,9 +212,7 @@ impl ServedTargets {
                 ranges.push(apex);
                 continue;
             };
-            if Arc::ptr_eq(&f.zone, zone) {
-                continue;
-            }
+            self.versions.remove(&Arc::as_ptr(&f.zone).addr());
             changed_zones.insert(apex.clone());
             match ZoneDiff::between_related(&f.zone, zone) {
                 Some(diff) => {
@@ -284,6 +282,26 @@ impl ServedTargets {
                     }
                     ranges.push(apex);
                 }
+            }
+        }
+        // Zones that went: only looked for when fewer of the followed
+        // zones are in `set` than were followed.
+        if kept < followed {
+            let served: HashSet<&[u8]> = set.zones().iter().map(|z| z.apex().as_wire()).collect();
+            let gone: Vec<Box<[u8]>> = self
+                .zones
+                .keys()
+                .filter(|apex| !served.contains(&***apex))
+                .cloned()
+                .collect();
+            for apex in gone {
+                if let Some(f) = self.zones.remove(&apex) {
+                    self.versions.remove(&Arc::as_ptr(&f.zone).addr());
+                    for target in f.targets.keys() {
+                        self.drop_ref(&apex, target, &mut delta);
+                    }
+                }
+                ranges.push(apex);
             }
         }
         // The targets to look at again.
