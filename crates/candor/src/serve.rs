@@ -568,7 +568,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .await?,
             );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
-        } else {
+        } else if args.data.alias_upstreams.is_empty() {
             // Zone files alone: no resolver runs, but a zone's ALIAS
             // records to names outside the served zones are worth a
             // warning (they answer SERVFAIL).
