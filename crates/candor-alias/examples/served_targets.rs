@@ -109,7 +109,7 @@ fn main() -> Result<(), String> {
     served.update(&set);
     let walk = t.elapsed();
     let t = Instant::now();
-    let outside = served.outside(&set).len();
+    let outside = served.outside().len();
     let listed = t.elapsed();
     say(format!(
         "zone: {} records, {ALIASES} ALIAS; first read (walk) {:.1} ms; {outside} targets outside, listed in {:.1} ms",
@@ -143,16 +143,14 @@ fn main() -> Result<(), String> {
         zone = Arc::new(zone.apply_diff(&diff).map_err(|e| e.to_string())?);
         let set = ZoneSet::from_zones([Arc::clone(&zone)]);
         let t = Instant::now();
-        // As the resolver does: the list again only when it may differ
-        // (here it does: targets moved).
-        if served.update(&set) {
-            let _ = served.outside(&set);
-        }
+        // As the resolver does: the change to the outside set, and the
+        // targets inside that moved.
+        let _ = served.update(&set);
         times.push(t.elapsed());
     }
     times.sort();
     say(format!(
-        "a patched version (30 ALIAS retargeted), {rounds} in a row (overlay up to {} names), read and listed: p50 {:.3} ms, p99 {:.3} ms",
+        "a patched version (30 ALIAS retargeted), {rounds} in a row (overlay up to {} names), read (the delta): p50 {:.3} ms, p99 {:.3} ms",
         zone.overlay_names(),
         ms(&times, 0.5),
         ms(&times, 0.99)

@@ -21,7 +21,7 @@ pub mod offline;
 pub mod served;
 pub mod sign;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -138,14 +138,15 @@ struct Outcome {
 /// Publishes a zone change (see [`run`]'s `bump`).
 pub type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
 
-/// Runs until `stop` turns: follows the ALIAS targets of the store and of
-/// the served zones `zones` (a Candor secondary's zones have no rows in
-/// the store; see [`served`]) and keeps `table` current. `enabled` is the run-time switch. With `bump` (zone
-/// transfers are configured), a target whose addresses change gives every
-/// zone pointing at it a new serial, published with `bump`, so standard
-/// secondaries get the new flattened addresses by IXFR after a NOTIFY;
-/// so does a signed zone whose ALIAS answers were signed anew, since
-/// secondaries get them with the signer's signatures.
+/// Runs until `stop` turns: follows the ALIAS targets of the served zones
+/// `zones` (the store's, a Candor secondary's, zone files; see
+/// [`served`]) and keeps `table` current. `enabled` is the run-time
+/// switch. With `bump` (zone transfers are configured), a target whose
+/// addresses change (in the resolver's answers, or inside the served
+/// zones) gives every stored zone pointing at it a new serial, published
+/// with `bump`, so standard secondaries get the new flattened addresses by
+/// IXFR after a NOTIFY; so does a signed zone whose ALIAS answers were
+/// signed anew, since secondaries get them with the signer's signatures.
 /// ALIAS owners of signed zones in `zones` (the served set) get their
 /// answers signed when they change (see [`sign`]); with no `upstreams`
 /// only targets inside the served zones have answers.
@@ -165,17 +166,20 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel::<Outcome>(1024);
     let mut targets: HashMap<String, Target> = HashMap::new();
     let mut last_scan = Instant::now() - Duration::from_secs(60);
-    let mut last_versions: Option<Vec<(i64, u32)>> = None;
-    // Targets named by the store's ALIAS records and by the served zones'
-    // (a secondary's zones, zone files): followed is their union.
-    let mut store_names: Vec<String> = Vec::new();
-    let mut served_names: Vec<String> = Vec::new();
+    // The targets are those of the served zones outside them: the store's
+    // zones are served (the served set holds every ALIAS record that
+    // answers: a zone that does not compile serves its last good
+    // version, a region's server its view), beside a Candor secondary's
+    // zones and zone files; a change costs its own (see `served`), not a
+    // read of every ALIAS record of the store.
     let mut served = served::ServedTargets::default();
     let mut last_set: Option<Arc<ZoneSet>> = None;
     let tick = Duration::from_millis(100);
     let per_tick = (settings.max_per_second / 10).max(1) as usize;
     let ttl_cap = u32::try_from(settings.ttl_ceiling.as_secs()).unwrap_or(u32::MAX);
     let mut signer = sign::Signer::new(ttl_cap);
+    // Zones already warned about for ALIAS targets nobody resolves.
+    let mut warned: HashSet<String> = HashSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -185,14 +189,32 @@ pub async fn run(
         let mut changed = false;
         // Targets whose answer (what standard secondaries get) changed.
         let mut moved: Vec<String> = Vec::new();
-        // The set of targets, from the store, about once a second, and at
-        // once when a new zone version is served (a new ALIAS record is
-        // resolved and signed without waiting for the next scan: a signed
-        // zone's transfers wait for its signed answers).
-        let republished = !last_set
-            .as_ref()
-            .is_some_and(|l| Arc::ptr_eq(l, &zones.load()));
-        if republished || now.duration_since(last_scan) >= Duration::from_secs(1) {
+        // Targets inside the served zones whose addresses changed, and
+        // the zones pointing at them that need a new serial.
+        let mut local = served::Delta::default();
+        // The served zones' targets, read once per version of the served
+        // set (a new zone version costs its change, see `served`), off
+        // the runtime; every tick, so a change inside the served zones
+        // reaches the zones pointing at it at once.
+        let set = zones.load_full();
+        if !last_set.as_ref().is_some_and(|l| Arc::ptr_eq(l, &set)) {
+            let mut s = std::mem::take(&mut served);
+            let read = Arc::clone(&set);
+            if let Ok((s, delta)) = tokio::task::spawn_blocking(move || {
+                let delta = s.update(&read);
+                (s, delta)
+            })
+            .await
+            {
+                served = s;
+                last_set = Some(set);
+                changed |= follow_outside(&mut targets, &delta, now);
+                warn_unresolvable(&delta, &served, &settings.upstreams, &mut warned);
+                local = delta;
+            }
+        }
+        // The refresh switch, from the store, about once a second.
+        if now.duration_since(last_scan) >= Duration::from_secs(1) {
             last_scan = now;
             let st = store.clone();
             let switch = tokio::task::spawn_blocking(move || st.setting(REFRESH_SETTING)).await;
@@ -208,59 +230,6 @@ pub async fn run(
                             "off: serving cached answers only"
                         }
                     );
-                }
-            }
-            // The targets change only when a zone does: compare the zones'
-            // serials (one cheap query) before reading every ALIAS record.
-            let st = store.clone();
-            let versions = tokio::task::spawn_blocking(move || st.zone_versions()).await;
-            let versions: Option<Vec<(i64, u32)>> = match versions {
-                Ok(Ok(v)) => Some(v.iter().map(|z| (z.id, z.serial)).collect()),
-                _ => None,
-            };
-            let mut names_changed = false;
-            if versions.is_some() && versions != last_versions {
-                let st = store.clone();
-                if let Ok(Ok(names)) = tokio::task::spawn_blocking(move || st.alias_targets()).await
-                {
-                    names_changed |= names != store_names;
-                    store_names = names;
-                    last_versions = versions;
-                }
-            }
-            // The served zones' targets, read once per version of the
-            // served set (a new zone version costs its change, see
-            // `served`), off the runtime.
-            let set = zones.load_full();
-            if !last_set.as_ref().is_some_and(|l| Arc::ptr_eq(l, &set)) {
-                let mut s = std::mem::take(&mut served);
-                let read = Arc::clone(&set);
-                if let Ok((s, names)) = tokio::task::spawn_blocking(move || {
-                    let names = s.update(&read).then(|| s.outside(&read));
-                    (s, names)
-                })
-                .await
-                {
-                    served = s;
-                    if let Some(names) = names {
-                        names_changed |= names != served_names;
-                        served_names = names;
-                    }
-                    last_set = Some(set);
-                }
-            }
-            if names_changed {
-                let names: std::collections::HashSet<&String> =
-                    store_names.iter().chain(&served_names).collect();
-                let before = targets.len();
-                targets.retain(|t, _| names.contains(t));
-                changed |= targets.len() != before;
-                for name in names {
-                    targets.entry(name.clone()).or_insert(Target {
-                        entry: None,
-                        next: now,
-                        busy: false,
-                    });
                 }
             }
         }
@@ -346,7 +315,12 @@ pub async fn run(
         if let Some(bump) = &bump {
             let mut bumped = Vec::new();
             if !moved.is_empty() {
-                bumped = bump_zones(&store, bump, moved).await;
+                let zones = served.zones_pointing_at(&moved);
+                bumped = bump_zones(&store, bump, zones, moved).await;
+            }
+            local.bump.retain(|z| !bumped.contains(z));
+            if !local.bump.is_empty() {
+                bumped.extend(bump_zones(&store, bump, local.bump, local.moved).await);
             }
             let resigned: Vec<String> = resigned
                 .into_iter()
@@ -359,6 +333,85 @@ pub async fn run(
         let cached = targets.values().filter(|t| t.entry.is_some()).count();
         stats.targets.store(targets.len() as u64, Ordering::Relaxed);
         stats.cached.store(cached as u64, Ordering::Relaxed);
+    }
+}
+
+/// Applies a [`served::Delta`]'s outside targets to the followed
+/// targets; whether a followed target was dropped (the table must be
+/// published again).
+fn follow_outside(
+    targets: &mut HashMap<String, Target>,
+    delta: &served::Delta,
+    now: Instant,
+) -> bool {
+    let mut dropped = false;
+    for name in &delta.outside_removed {
+        dropped |= targets.remove(name).is_some();
+    }
+    for name in &delta.outside_added {
+        targets.entry(name.clone()).or_insert(Target {
+            entry: None,
+            next: now,
+            busy: false,
+        });
+    }
+    dropped
+}
+
+/// Runs until `stop` turns in a server without a store (zone files
+/// only), where [`run`] does not run and so no ALIAS target outside the
+/// served zones is ever resolved: follows the served zones' ALIAS
+/// targets (a second at most behind) and warns once per zone with
+/// records to such targets (see [`warn_unresolvable`]).
+pub async fn warn_unresolved(zones: Arc<ArcSwap<ZoneSet>>, mut stop: watch::Receiver<bool>) {
+    let mut served = served::ServedTargets::default();
+    let mut last: Option<Arc<ZoneSet>> = None;
+    let mut warned: HashSet<String> = HashSet::new();
+    loop {
+        let set = zones.load_full();
+        if !last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &set)) {
+            let mut s = std::mem::take(&mut served);
+            let read = Arc::clone(&set);
+            let Ok((s, delta)) = tokio::task::spawn_blocking(move || {
+                let delta = s.update(&read);
+                (s, delta)
+            })
+            .await
+            else {
+                return;
+            };
+            served = s;
+            last = Some(set);
+            warn_unresolvable(&delta, &served, &[], &mut warned);
+        }
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Logs, once per zone, that a served zone has ALIAS records to names
+/// outside the served zones while no upstream resolver is configured
+/// (`upstreams` is empty): those ALIAS owners answer SERVFAIL (`warned`
+/// holds the zones already named).
+fn warn_unresolvable(
+    delta: &served::Delta,
+    served: &served::ServedTargets,
+    upstreams: &[SocketAddr],
+    warned: &mut HashSet<String>,
+) {
+    if !upstreams.is_empty() || delta.outside_added.is_empty() {
+        return;
+    }
+    for zone in served.zones_pointing_at(&delta.outside_added) {
+        if warned.insert(zone.clone()) {
+            tracing::warn!(
+                zone = %zone,
+                "zone {zone} has ALIAS records to names outside the served zones but no \
+                 --alias-upstream is set: they answer SERVFAIL"
+            );
+        }
     }
 }
 
@@ -375,12 +428,21 @@ fn same_addresses(a: &AliasEntry, b: &AliasEntry) -> bool {
     sorted(a) == sorted(b)
 }
 
-/// Gives every zone pointing at one of the `moved` targets a new serial
+/// Gives the zones `zones` (those of the served zones pointing at one of
+/// the `moved` targets, `ServedTargets::zones_pointing_at`) a new serial
 /// and publishes it (after the new table is in place, so the transfer
 /// journal flattens with the new addresses). Returns the zones' names.
-async fn bump_zones(store: &Arc<Store>, bump: &Publish, moved: Vec<String>) -> Vec<String> {
-    let (st, targets) = (store.clone(), moved.clone());
-    match tokio::task::spawn_blocking(move || st.bump_alias_zones(&targets)).await {
+async fn bump_zones(
+    store: &Arc<Store>,
+    bump: &Publish,
+    zones: Vec<String>,
+    moved: Vec<String>,
+) -> Vec<String> {
+    if zones.is_empty() {
+        return Vec::new();
+    }
+    let (st, names, targets) = (store.clone(), zones.clone(), moved.clone());
+    match tokio::task::spawn_blocking(move || st.bump_alias_zones_named(&names, &targets)).await {
         Ok(Ok(changes)) => {
             for change in &changes {
                 tracing::info!(

@@ -14,7 +14,7 @@ use crate::compile::name_without_dot;
 use crate::history::{Audit, audit};
 use crate::incremental;
 use crate::time::now;
-use crate::zones::{self, ZONE_COLUMNS, zone_from_row};
+use crate::zones::{self, ZONE_COLUMNS, ZoneRow, zone_from_row};
 use crate::{Actor, Store, StoreError, ZoneChange};
 
 impl Store {
@@ -60,33 +60,15 @@ impl Store {
             let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE id = ?1");
             let at = now();
             for id in hit {
-                let mut zone = tx.query_row(&sql, params![id], zone_from_row)?;
-                // Only the SOA changes: patched from the version kept (a
-                // signed zone re-signs its SOA alone, not every RRset).
-                let base = incremental::Base::find(&self.compiled, tx, &zone)?;
-                zones::bump_serial(tx, &self.config, &mut zone, at)?;
-                let change = base.compile(tx, &zone, &self.config, &[])?;
-                kept.push((incremental::key(&zone), change.clone()));
+                let zone = tx.query_row(&sql, params![id], zone_from_row)?;
                 let which: Vec<&str> = named
                     .iter()
                     .filter(|(z, _)| *z == id)
                     .map(|(_, t)| t.as_str())
                     .collect();
-                audit(
-                    tx,
-                    &Audit {
-                        account_id: zone.account_id,
-                        actor: &actor,
-                        action: "zone.alias_refresh",
-                        target: &zone.name,
-                        detail: &format!(
-                            "the addresses of ALIAS target {} changed: serial {} for secondaries",
-                            which.join(", "),
-                            zone.serial
-                        ),
-                        at,
-                    },
-                )?;
+                let why = format!("the addresses of ALIAS target {} changed", which.join(", "));
+                let (key, change) = self.bump_one(tx, zone, &why, &actor, at)?;
+                kept.push((key, change.clone()));
                 changes.push(change);
             }
             Ok((changes, kept))
@@ -98,6 +80,87 @@ impl Store {
             }
             changes
         })
+    }
+
+    /// Moves each zone named in `zones` (lower case, no final dot) to its
+    /// next serial because ALIAS targets of it inside the served zones,
+    /// `targets` (as the audit entry names them), changed their addresses:
+    /// the caller knows which zones point at them (the served zones' ALIAS
+    /// records, `candor_alias::served`), so this costs those zones, not a
+    /// read of every ALIAS record. One transaction; an audit entry per
+    /// zone; names of zones that no longer exist are skipped. Returns the
+    /// changes to publish.
+    pub fn bump_alias_zones_named(
+        &self,
+        zones: &[String],
+        targets: &[String],
+    ) -> Result<Vec<ZoneChange>, StoreError> {
+        if zones.is_empty() {
+            return Ok(Vec::new());
+        }
+        let actor = Actor {
+            token_id: None,
+            via: "system",
+            remote: None,
+        };
+        let why = format!(
+            "the addresses of ALIAS target {} changed",
+            targets.join(", ")
+        );
+        self.write(|tx| {
+            let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
+            let at = now();
+            let mut changes = Vec::with_capacity(zones.len());
+            let mut kept = Vec::with_capacity(zones.len());
+            for name in zones {
+                let found = {
+                    let mut stmt = tx.prepare_cached(&sql)?;
+                    stmt.query_map(params![name], zone_from_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                for zone in found {
+                    let (key, change) = self.bump_one(tx, zone, &why, &actor, at)?;
+                    kept.push((key, change.clone()));
+                    changes.push(change);
+                }
+            }
+            Ok((changes, kept))
+        })
+        .map(|(changes, kept)| {
+            for (key, change) in &kept {
+                self.compiled.remember(*key, change);
+            }
+            changes
+        })
+    }
+
+    /// Gives one zone its next serial (only the SOA changes: patched from
+    /// the version kept, so a signed zone re-signs its SOA alone, not
+    /// every RRset) with an audit entry saying `why`; the key to remember
+    /// the compiled version by, and the change.
+    fn bump_one(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        mut zone: ZoneRow,
+        why: &str,
+        actor: &Actor,
+        at: i64,
+    ) -> Result<(incremental::ZoneKey, ZoneChange), StoreError> {
+        let base = incremental::Base::find(&self.compiled, tx, &zone)?;
+        zones::bump_serial(tx, &self.config, &mut zone, at)?;
+        let change = base.compile(tx, &zone, &self.config, &[])?;
+        audit(
+            tx,
+            &Audit {
+                account_id: zone.account_id,
+                actor,
+                action: "zone.alias_refresh",
+                target: &zone.name,
+                detail: &format!("{why}: serial {} for secondaries", zone.serial),
+                at,
+            },
+        )?;
+        Ok((incremental::key(&zone), change))
     }
 
     /// Moves each zone named in `zones` (lower case, no final dot) to its
@@ -121,33 +184,27 @@ impl Store {
             let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
             let at = now();
             let mut changes = Vec::with_capacity(zones.len());
+            let mut kept = Vec::with_capacity(zones.len());
             for name in zones {
                 let found = {
                     let mut stmt = tx.prepare_cached(&sql)?;
                     stmt.query_map(params![name], zone_from_row)?
                         .collect::<rusqlite::Result<Vec<_>>>()?
                 };
-                for mut zone in found {
-                    zones::bump_serial(tx, &self.config, &mut zone, at)?;
-                    let change = zones::compile_change(tx, &zone, &self.config)?;
-                    audit(
-                        tx,
-                        &Audit {
-                            account_id: zone.account_id,
-                            actor: &actor,
-                            action: "zone.alias_refresh",
-                            target: &zone.name,
-                            detail: &format!(
-                                "ALIAS answers signed anew: serial {} for secondaries",
-                                zone.serial
-                            ),
-                            at,
-                        },
-                    )?;
+                for zone in found {
+                    let (key, change) =
+                        self.bump_one(tx, zone, "ALIAS answers signed anew", &actor, at)?;
+                    kept.push((key, change.clone()));
                     changes.push(change);
                 }
             }
-            Ok(changes)
+            Ok((changes, kept))
+        })
+        .map(|(changes, kept)| {
+            for (key, change) in &kept {
+                self.compiled.remember(*key, change);
+            }
+            changes
         })
     }
 }

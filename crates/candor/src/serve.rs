@@ -568,6 +568,14 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .await?,
             );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
+        } else if args.data.alias_upstreams.is_empty() {
+            // Zone files alone: no resolver runs, but a zone's ALIAS
+            // records to names outside the served zones are worth a
+            // warning (they answer SERVFAIL).
+            tasks.push(tokio::spawn(alias::warn_unresolved(
+                zones.clone(),
+                stop_rx.clone(),
+            )));
         }
         if let Some(listener) = metrics_listener {
             let metrics = crate::observe::metrics(crate::observe::Sources {

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod alias_bump;
 mod attack;
 mod backup;
 mod catalog;
