@@ -6,11 +6,8 @@
 //! so the primary's next IXFR carries the new flattened records and its
 //! NOTIFY makes the secondaries ask.
 
-use std::collections::BTreeSet;
-
 use rusqlite::params;
 
-use crate::compile::name_without_dot;
 use crate::history::{Audit, audit};
 use crate::incremental;
 use crate::time::now;
@@ -18,70 +15,6 @@ use crate::zones::{self, ZONE_COLUMNS, ZoneRow, zone_from_row};
 use crate::{Actor, Store, StoreError, ZoneChange};
 
 impl Store {
-    /// Moves every zone with an ALIAS record whose target is one of
-    /// `targets` (lower case, no final dot, as [`Store::alias_targets`]
-    /// gives them) to its next serial, in one transaction, and returns
-    /// the changes to publish. Each zone gets an audit entry naming the
-    /// targets. Nothing happens (and nothing is returned) when no zone
-    /// points at them.
-    pub fn bump_alias_zones(&self, targets: &[String]) -> Result<Vec<ZoneChange>, StoreError> {
-        if targets.is_empty() {
-            return Ok(Vec::new());
-        }
-        let actor = Actor {
-            token_id: None,
-            via: "system",
-            remote: None,
-        };
-        self.write(|tx| {
-            let mut stmt =
-                tx.prepare("SELECT DISTINCT zone_id, rdata FROM records WHERE rtype_code = ?1")?;
-            let rows = stmt
-                .query_map([candor_zone::ALIAS.0], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut hit: BTreeSet<i64> = BTreeSet::new();
-            let mut named: Vec<(i64, String)> = Vec::new();
-            for (zone_id, rdata) in rows {
-                let Ok(name) = candor_wire::Name::from_wire(&rdata) else {
-                    continue;
-                };
-                let text = name_without_dot(&name.to_lowercase());
-                if targets.contains(&text) {
-                    hit.insert(zone_id);
-                    if !named.contains(&(zone_id, text.clone())) {
-                        named.push((zone_id, text));
-                    }
-                }
-            }
-            let mut changes = Vec::with_capacity(hit.len());
-            let mut kept = Vec::with_capacity(hit.len());
-            let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE id = ?1");
-            let at = now();
-            for id in hit {
-                let zone = tx.query_row(&sql, params![id], zone_from_row)?;
-                let which: Vec<&str> = named
-                    .iter()
-                    .filter(|(z, _)| *z == id)
-                    .map(|(_, t)| t.as_str())
-                    .collect();
-                let why = format!("the addresses of ALIAS target {} changed", which.join(", "));
-                let (key, change) = self.bump_one(tx, zone, &why, &actor, at)?;
-                kept.push((key, change.clone()));
-                changes.push(change);
-            }
-            Ok((changes, kept))
-        })
-        .map(|(changes, kept)| {
-            // The next write patches from these versions.
-            for (key, change) in &kept {
-                self.compiled.remember(*key, change);
-            }
-            changes
-        })
-    }
-
     /// Moves each zone named in `zones` (lower case, no final dot) to its
     /// next serial because ALIAS targets of it inside the served zones,
     /// `targets` (as the audit entry names them), changed their addresses:

@@ -261,7 +261,10 @@ fn writes_to_a_signed_zone_with_alias_pool_and_regional_records_sign_incremental
         .unwrap();
     assert!(check(&s, a, &change));
     let bumped = s
-        .bump_alias_zones(&["edge.cdn.example".to_owned()])
+        .bump_alias_zones_named(
+            &["example.com".to_owned()],
+            &["edge.cdn.example".to_owned()],
+        )
         .unwrap();
     assert_eq!(bumped.len(), 1);
     assert_eq!(bumped[0].zone.serial, change.zone.serial.wrapping_add(1));
