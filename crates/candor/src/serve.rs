@@ -205,18 +205,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "stored zones loaded"
         );
-        if args.data.alias_upstreams.is_empty() {
-            match store.alias_targets() {
-                Ok(targets) if !targets.is_empty() => tracing::warn!(
-                    targets = targets.len(),
-                    example = %targets[0],
-                    "ALIAS records point outside Candor's zones, and no --alias-upstream \
-                     resolves them: their names answer SERVFAIL (the rest of each zone serves)"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("cannot read ALIAS targets: {e}"),
-            }
-        }
         Some(store)
     } else {
         None
