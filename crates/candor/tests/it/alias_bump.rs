@@ -110,7 +110,19 @@ fn knot_serves_the_new_address_of_an_alias_target_in_another_served_zone() {
             "change {i}: a.test. must get exactly one new serial:\n{}",
             logs()
         );
-        assert_eq!(serial(knot.addr, "a.test."), Some(before.wrapping_add(1)));
+        // Knot may miss one SOA query's 2 x 300 ms under load: ask again.
+        let knot_serial = (0..20).find_map(|_| {
+            serial(knot.addr, "a.test.").or_else(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                None
+            })
+        });
+        assert_eq!(
+            knot_serial,
+            Some(before.wrapping_add(1)),
+            "change {i}: Knot's serial of a.test.:\n{}",
+            logs()
+        );
     }
     times.sort();
     let ms: Vec<u128> = times.iter().map(|t| t.as_millis()).collect();
