@@ -190,8 +190,9 @@ fn diffs_carry_changed_signatures() {
     );
 }
 
-/// The chain's index (8-byte heads after the apex's key) gives what the
-/// plain binary search over keys gives, for names that share the heads
+/// The chain's index (8-byte heads after the apex's key, their upper level
+/// and first-byte buckets, each alone and together) gives what the plain
+/// binary search over keys gives, for names that share the heads
 /// (long common prefixes), names that end inside them, the apex, names
 /// before and after every entry, and names outside the zone; and the
 /// apex's wildcard NSEC is the one covering `*.<apex>`.
@@ -211,13 +212,25 @@ fn the_chain_index_finds_what_the_keys_find() {
     let chain = super::Chain::new(&refs);
     assert!(chain.heads.is_some() && chain.skip > 0, "indexed");
     assert_eq!(chain.buckets.len(), 257, "bucketed");
+    assert_eq!(
+        chain.upper.len(),
+        chain.len().div_ceil(super::UPPER),
+        "leveled"
+    );
     let mut plain = chain.clone();
     plain.heads = None;
     plain.buckets = Vec::new();
+    plain.upper = Vec::new();
     let mut unbucketed = chain.clone();
     unbucketed.buckets = Vec::new();
+    let mut unleveled = chain.clone();
+    unleveled.upper = Vec::new();
+    let mut heads_only = unleveled.clone();
+    heads_only.buckets = Vec::new();
     let mut probes: Vec<Vec<u8>> = names.clone();
     for i in 0..400u32 {
+        probes.push(wire(&format!("h{i}.example.")));
+        probes.push(wire(&format!("h{}z.example.", i % 9)));
         probes.push(wire(&format!("hostnamelong{i}x.example.")));
         probes.push(wire(&format!("hostname{i}.example.")));
         probes.push(wire(&format!("y.hostnamelong{i}.example.")));
@@ -236,6 +249,8 @@ fn the_chain_index_finds_what_the_keys_find() {
     for name in &probes {
         assert_eq!(chain.covering(name), plain.covering(name), "{name:?}");
         assert_eq!(unbucketed.covering(name), plain.covering(name), "{name:?}");
+        assert_eq!(unleveled.covering(name), plain.covering(name), "{name:?}");
+        assert_eq!(heads_only.covering(name), plain.covering(name), "{name:?}");
     }
 
     let zone = build(SIGNED).unwrap();
