@@ -70,8 +70,10 @@ pub fn canonical_key(name: &[u8], out: &mut [u8; MAX_KEY_LEN]) -> Option<usize> 
 /// by comparing `u64`s in one dense array (8 bytes per name: 8 MB for a
 /// million names) before any `memcmp`, which only runs among the entries
 /// that share those 8 bytes, bounded first by where each first byte starts
-/// (`buckets`). Measured in docs/dnssec.md, "Denial at the cost of an
-/// unsigned answer".
+/// (`buckets`) and searched in every 8th head (`upper`) before one cache
+/// line of heads. A name below the apex is placed from its labels below
+/// it, with no key built unless a head ties. Measured in docs/dnssec.md,
+/// "Denial at the cost of an unsigned answer".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Chain {
     /// The keys, back to back.
@@ -91,8 +93,8 @@ pub struct Chain {
     buckets: Vec<u32>,
     /// Every [`UPPER`]-th head (`upper[j] == heads[UPPER * j]`; empty when
     /// not built): the level a search runs its binary search in, an
-    /// eighth of the heads' size (12.5 KB for 100,000 names, so it stays
-    /// in cache under a flood), before one look at the [`UPPER`] heads
+    /// eighth of the heads' size (100 KB for 100,000 names, so it stays
+    /// in the L2 cache under a flood), before one look at the [`UPPER`] heads
     /// between two of its entries (one or two cache lines).
     upper: Vec<u64>,
     /// The lower-cased wire name whose key is the skipped prefix (the
