@@ -190,8 +190,10 @@ fn diffs_carry_changed_signatures() {
     );
 }
 
-/// The chain's index (8-byte heads after the apex's key) gives what the
-/// plain binary search over keys gives, for names that share the heads
+/// The chain's index (8-byte heads after the apex's key, their upper level
+/// and first-byte buckets, each alone and together, searched from the
+/// labels below the apex or from the whole key) gives what the plain
+/// binary search over keys gives, for names that share the heads
 /// (long common prefixes), names that end inside them, the apex, names
 /// before and after every entry, and names outside the zone; and the
 /// apex's wildcard NSEC is the one covering `*.<apex>`.
@@ -205,19 +207,43 @@ fn the_chain_index_finds_what_the_keys_find() {
         names.push(wire(&format!("x.hostnamelong{}.example.", i * 3)));
     }
     names.push(wire("!.example."));
+    for awkward in ["\\000", "\\001", "\\000\\001a", "\\001\\000", "a\\000"] {
+        names.push(wire(&format!("{awkward}.example.")));
+    }
     names.sort_by(|a, b| crate::canonical_name_cmp(a, b));
     names.dedup();
     let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
     let chain = super::Chain::new(&refs);
     assert!(chain.heads.is_some() && chain.skip > 0, "indexed");
     assert_eq!(chain.buckets.len(), 257, "bucketed");
+    assert_eq!(
+        chain.upper.len(),
+        chain.len().div_ceil(super::UPPER),
+        "leveled"
+    );
     let mut plain = chain.clone();
     plain.heads = None;
     plain.buckets = Vec::new();
+    plain.upper = Vec::new();
     let mut unbucketed = chain.clone();
     unbucketed.buckets = Vec::new();
+    let mut unleveled = chain.clone();
+    unleveled.upper = Vec::new();
+    let mut heads_only = unleveled.clone();
+    heads_only.buckets = Vec::new();
+    assert_eq!(
+        chain.apex,
+        wire("example."),
+        "the apex read back from its key"
+    );
+    let mut keyed = chain.clone();
+    keyed.apex = Vec::new();
     let mut probes: Vec<Vec<u8>> = names.clone();
     for i in 0..400u32 {
+        probes.push(wire(&format!("h{i}.example.")));
+        probes.push(wire(&format!("h{}z.example.", i % 9)));
+        probes.push(wire(&format!("a.h{}.example.", i % 9)));
+        probes.push(wire(&format!("hostnamelong{}.example.", i + 1000)));
         probes.push(wire(&format!("hostnamelong{i}x.example.")));
         probes.push(wire(&format!("hostname{i}.example.")));
         probes.push(wire(&format!("y.hostnamelong{i}.example.")));
@@ -230,12 +256,25 @@ fn the_chain_index_finds_what_the_keys_find() {
         "example.",
         "other.",
         ".",
+        // Bytes 0 and 1 (escaped in keys) within and after 8 bytes.
+        "\\000.example.",
+        "h\\001.example.",
+        "hostname\\000x.example.",
+        "\\000\\000.example.",
+        "\\000\\001b.example.",
+        "\\000\\002.example.",
+        "\\000\\000\\000\\000\\000\\000\\000\\000\\000.example.",
+        // The apex's bytes at the end of a label, not a label of their own.
+        "a\\007example.",
     ] {
         probes.push(wire(extra));
     }
     for name in &probes {
         assert_eq!(chain.covering(name), plain.covering(name), "{name:?}");
         assert_eq!(unbucketed.covering(name), plain.covering(name), "{name:?}");
+        assert_eq!(unleveled.covering(name), plain.covering(name), "{name:?}");
+        assert_eq!(heads_only.covering(name), plain.covering(name), "{name:?}");
+        assert_eq!(keyed.covering(name), plain.covering(name), "{name:?}");
     }
 
     let zone = build(SIGNED).unwrap();
