@@ -28,6 +28,18 @@ impl Store {
         zones: &[String],
         targets: &[String],
     ) -> Result<Vec<ZoneChange>, StoreError> {
+        let why = format!(
+            "the addresses of ALIAS target {} changed",
+            targets.join(", ")
+        );
+        self.bump_named(zones, &why)
+    }
+
+    /// Moves each zone named in `zones` to its next serial with an audit
+    /// entry saying `why`, in one transaction, and remembers the new
+    /// compiled versions; names of zones that no longer exist are
+    /// skipped. Returns the changes to publish.
+    fn bump_named(&self, zones: &[String], why: &str) -> Result<Vec<ZoneChange>, StoreError> {
         if zones.is_empty() {
             return Ok(Vec::new());
         }
@@ -36,10 +48,6 @@ impl Store {
             via: "system",
             remote: None,
         };
-        let why = format!(
-            "the addresses of ALIAS target {} changed",
-            targets.join(", ")
-        );
         self.write(|tx| {
             let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
             let at = now();
@@ -52,7 +60,7 @@ impl Store {
                         .collect::<rusqlite::Result<Vec<_>>>()?
                 };
                 for zone in found {
-                    let (key, change) = self.bump_one(tx, zone, &why, &actor, at)?;
+                    let (key, change) = self.bump_one(tx, zone, why, &actor, at)?;
                     kept.push((key, change.clone()));
                     changes.push(change);
                 }
@@ -60,6 +68,7 @@ impl Store {
             Ok((changes, kept))
         })
         .map(|(changes, kept)| {
+            // The next write patches from these versions.
             for (key, change) in &kept {
                 self.compiled.remember(*key, change);
             }
@@ -105,39 +114,6 @@ impl Store {
     /// expire). One transaction; an audit entry per zone; names of zones
     /// that no longer exist are skipped. Returns the changes to publish.
     pub fn bump_signed_alias_zones(&self, zones: &[String]) -> Result<Vec<ZoneChange>, StoreError> {
-        if zones.is_empty() {
-            return Ok(Vec::new());
-        }
-        let actor = Actor {
-            token_id: None,
-            via: "system",
-            remote: None,
-        };
-        self.write(|tx| {
-            let sql = format!("SELECT {ZONE_COLUMNS} FROM zones WHERE name = ?1");
-            let at = now();
-            let mut changes = Vec::with_capacity(zones.len());
-            let mut kept = Vec::with_capacity(zones.len());
-            for name in zones {
-                let found = {
-                    let mut stmt = tx.prepare_cached(&sql)?;
-                    stmt.query_map(params![name], zone_from_row)?
-                        .collect::<rusqlite::Result<Vec<_>>>()?
-                };
-                for zone in found {
-                    let (key, change) =
-                        self.bump_one(tx, zone, "ALIAS answers signed anew", &actor, at)?;
-                    kept.push((key, change.clone()));
-                    changes.push(change);
-                }
-            }
-            Ok((changes, kept))
-        })
-        .map(|(changes, kept)| {
-            for (key, change) in &kept {
-                self.compiled.remember(*key, change);
-            }
-            changes
-        })
+        self.bump_named(zones, "ALIAS answers signed anew")
     }
 }
