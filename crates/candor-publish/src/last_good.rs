@@ -79,6 +79,13 @@ pub fn write_zone_copy(
         }
         text.push('\n');
     }
+    write_private_file(dir, file_name, text.as_bytes())
+}
+
+/// Replaces `dir/file_name` with `bytes` atomically and durably: written
+/// to a temporary file beside it (0600), synced, renamed over it, and the
+/// directory synced, so a crash leaves the old file or the new one.
+pub fn write_private_file(dir: &Path, file_name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let final_path = dir.join(file_name);
     let temporary = dir.join(format!(".{file_name}.tmp"));
     {
@@ -88,7 +95,7 @@ pub fn write_zone_copy(
             .truncate(true)
             .mode(0o600)
             .open(&temporary)?;
-        file.write_all(text.as_bytes())?;
+        file.write_all(bytes)?;
         file.sync_all()?;
     }
     fs::rename(&temporary, &final_path)?;

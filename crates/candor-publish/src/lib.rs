@@ -41,7 +41,9 @@ use candor_zone::{Zone, ZoneSet};
 use tokio::sync::watch;
 
 pub use follow::follow_store;
-pub use last_good::{read_last_good, read_zone_copy, write_last_good, write_zone_copy};
+pub use last_good::{
+    read_last_good, read_zone_copy, write_last_good, write_private_file, write_zone_copy,
+};
 
 /// The served zones, swapped as a whole (the name servers' view).
 pub type SharedZones = Arc<ArcSwap<ZoneSet>>;

@@ -21,11 +21,11 @@
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use candor_publish::{read_zone_copy, write_zone_copy};
+use candor_publish::{read_zone_copy, write_private_file, write_zone_copy};
 use candor_wire::Name;
 use candor_xfr::client::{Step, soa_record};
 use candor_xfr::copy_journal;
@@ -329,20 +329,7 @@ fn rewrite(dir: &Path, name: &Name, disk: &mut OnDisk, zone: &Zone) -> std::io::
         entries: 0,
     };
     let header = copy_journal::header(zone.serial());
-    let path = dir.join(journal_name(name));
-    let temporary: PathBuf = dir.join(format!(".{}.tmp", journal_name(name)));
-    {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(&header)?;
-        file.sync_all()?;
-    }
-    fs::rename(&temporary, &path)?;
-    sync_dir(dir)?;
+    write_private_file(dir, &journal_name(name), &header)?;
     disk.journal_bytes = header.len() as u64;
     Ok(())
 }
