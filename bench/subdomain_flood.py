@@ -256,6 +256,8 @@ def measure(port, pid, args, zones):
         flood_cmd.append("--count-answers")
     if args.dnssec_ok:
         flood_cmd.append("--dnssec-ok")
+    if args.flood_prefix:
+        flood_cmd += ["--prefix", args.flood_prefix]
     # The legit clients run at real-time priority on the flooder's CPU, so their
     # latencies are the server's, not their wait for the flooder's time slice.
     # They start LEAD seconds before the flood (a server has legitimate
@@ -320,6 +322,8 @@ def main():
                          "'nice -n -10')")
     ap.add_argument("--no-rt", dest="rt", action="store_false",
                     help="run the legit client at normal priority (default: chrt -f 50)")
+    ap.add_argument("--flood-prefix", default="",
+                    help="start every flood label with this (h: among the --victim-hosts h0, h1, ...)")
     ap.add_argument("--victim-hosts", type=int, default=0,
                     help="extra names h0 ... in the victim zone (A records), e.g. 100000")
     ap.add_argument("--dnssec-ok", action="store_true",

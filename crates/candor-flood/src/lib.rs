@@ -123,19 +123,28 @@ pub fn query(id: u16, name: &str, qtype: u16, edns: Edns) -> Result<Vec<u8>, Inv
 }
 
 /// The template of a flood query: a `LABEL_LEN`-byte first label under `zone`
-/// (rewritten for every packet by `randomize`), type A.
-pub fn flood_template(zone: &str, edns: Edns) -> Result<Vec<u8>, Invalid> {
-    let label = "a".repeat(LABEL_LEN);
+/// that starts with `prefix` (the rest rewritten for every packet by
+/// `randomize`), type A. A prefix the zone's names share (`h` for hosts
+/// `h0`, `h1`, ...) puts the random names next to existing ones, where a
+/// signed zone's denial search and the cache work hardest.
+pub fn flood_template(zone: &str, prefix: &str, edns: Edns) -> Result<Vec<u8>, Invalid> {
+    if prefix.len() >= LABEL_LEN || !prefix.bytes().all(|b| ALPHABET.contains(&b)) {
+        return Err(Invalid(format!(
+            "the prefix {prefix:?} must be shorter than {LABEL_LEN} bytes of [a-z0-9]"
+        )));
+    }
+    let label = format!("{prefix}{}", "a".repeat(LABEL_LEN - prefix.len()));
     let name = format!("{label}.{}", zone.strip_suffix('.').unwrap_or(zone));
     query(0, &name, 1, edns)
 }
 
-/// Gives a flood query built by `flood_template` a random ID and first label.
-pub fn randomize(packet: &mut [u8], rng: &mut Rng) {
+/// Gives a flood query built by `flood_template` a random ID and first
+/// label, keeping the label's first `keep` bytes (the template's prefix).
+pub fn randomize(packet: &mut [u8], rng: &mut Rng, keep: usize) {
     let bits = rng.next_u64();
     packet[0..2].copy_from_slice(&(bits as u16).to_be_bytes());
     let mut r = rng.next_u64();
-    for byte in &mut packet[LABEL_AT..LABEL_AT + LABEL_LEN] {
+    for byte in &mut packet[LABEL_AT + keep.min(LABEL_LEN)..LABEL_AT + LABEL_LEN] {
         *byte = ALPHABET[(r % 36) as usize];
         r /= 36;
     }
@@ -297,8 +306,8 @@ mod tests {
         assert_eq!(Edns::from_flags(false, true), Edns::DnssecOk);
         assert_eq!(Edns::from_flags(true, false), Edns::On);
         assert_eq!(Edns::from_flags(false, false), Edns::Off);
-        let mut flood = flood_template("victim.test", Edns::DnssecOk).unwrap();
-        randomize(&mut flood, &mut Rng::new(3));
+        let mut flood = flood_template("victim.test", "", Edns::DnssecOk).unwrap();
+        randomize(&mut flood, &mut Rng::new(3), 0);
         let at = flood.len() - 4;
         assert_eq!(flood[at], 0x80);
     }
@@ -321,11 +330,11 @@ mod tests {
     /// Every randomized flood query is a distinct name under the zone, in the alphabet.
     #[test]
     fn randomized_names_differ_and_stay_in_the_zone() {
-        let mut p = flood_template("victim.test.", Edns::Off).unwrap();
+        let mut p = flood_template("victim.test.", "", Edns::Off).unwrap();
         let mut rng = Rng::new(15);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {
-            randomize(&mut p, &mut rng);
+            randomize(&mut p, &mut rng, 0);
             assert_eq!(p[LABEL_AT - 1] as usize, LABEL_LEN);
             assert!(
                 p[LABEL_AT..LABEL_AT + LABEL_LEN]
@@ -339,6 +348,17 @@ mod tests {
             seen.insert(p[LABEL_AT..LABEL_AT + LABEL_LEN].to_vec());
         }
         assert_eq!(seen.len(), 10_000);
+        // With a prefix, every label starts with it and the rest still varies.
+        let mut p = flood_template("victim.test.", "h0", Edns::Off).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1_000 {
+            randomize(&mut p, &mut rng, 2);
+            assert_eq!(&p[LABEL_AT..LABEL_AT + 2], b"h0");
+            seen.insert(p[LABEL_AT..LABEL_AT + LABEL_LEN].to_vec());
+        }
+        assert_eq!(seen.len(), 1_000);
+        assert!(flood_template("victim.test.", "H", Edns::Off).is_err());
+        assert!(flood_template("victim.test.", &"h".repeat(LABEL_LEN), Edns::Off).is_err());
     }
 
     /// Streams parse with and without a count; bad ones say what is wrong.

@@ -82,6 +82,10 @@ struct FloodArgs {
     /// Seed of the random names.
     #[arg(long, default_value_t = 15)]
     seed: u64,
+    /// Start every random first label with this text (`[a-z0-9]`, shorter
+    /// than 12 bytes): `h` puts the names among hosts `h0`, `h1`, ...
+    #[arg(long, default_value = "")]
+    prefix: String,
 }
 
 /// Options of `legit`.
@@ -231,7 +235,11 @@ fn flood(args: &FloodArgs) -> Result<String, Box<dyn std::error::Error>> {
     }
     let sock = connected(args.source, args.target)?;
     let fd = sock.as_raw_fd();
-    let template = flood_template(&args.zone, Edns::from_flags(args.edns, args.dnssec_ok))?;
+    let template = flood_template(
+        &args.zone,
+        &args.prefix,
+        Edns::from_flags(args.edns, args.dnssec_ok),
+    )?;
     let n = usize::from(args.batch);
     let mut out = Batch::new(n);
     for b in &mut out.bufs {
@@ -255,7 +263,7 @@ fn flood(args: &FloodArgs) -> Result<String, Box<dyn std::error::Error>> {
         }
         let count = n.min(usize::try_from(allowed).unwrap_or(n));
         for b in &mut out.bufs[..count] {
-            randomize(&mut b[..template.len()], &mut rng);
+            randomize(&mut b[..template.len()], &mut rng, args.prefix.len());
         }
         calls += 1;
         match out.send(fd, count, template.len()) {
