@@ -34,31 +34,7 @@ pub fn canonical_key(name: &[u8], out: &mut [u8; MAX_KEY_LEN]) -> Option<usize> 
         count += 1;
         pos += 1 + len;
     }
-    let mut n = 0;
-    for &start in starts[..count].iter().rev() {
-        let start = usize::from(start);
-        let label = name.get(start + 1..start + 1 + usize::from(name[start]))?;
-        if label.iter().all(|&b| b > 1) {
-            // The usual label: copied whole (a loop over its bytes was
-            // most of what a denial's search cost).
-            out.get_mut(n..n + label.len())?.copy_from_slice(label);
-            n += label.len();
-        } else {
-            for &b in label {
-                if b <= 1 {
-                    *out.get_mut(n)? = 1;
-                    *out.get_mut(n + 1)? = b + 1;
-                    n += 2;
-                } else {
-                    *out.get_mut(n)? = b;
-                    n += 1;
-                }
-            }
-        }
-        *out.get_mut(n)? = 0;
-        n += 1;
-    }
-    Some(n)
+    key_of_labels(name, &starts[..count], out)
 }
 
 /// Names as [`canonical_key`]s, back to back: the search a negative answer
@@ -509,14 +485,21 @@ fn key_of_labels(name: &[u8], starts: &[u8], out: &mut [u8; MAX_KEY_LEN]) -> Opt
     for &start in starts.iter().rev() {
         let start = usize::from(start);
         let label = name.get(start + 1..start + 1 + usize::from(*name.get(start)?))?;
-        for &b in label {
-            if b <= 1 {
-                *out.get_mut(n)? = 1;
-                *out.get_mut(n + 1)? = b + 1;
-                n += 2;
-            } else {
-                *out.get_mut(n)? = b;
-                n += 1;
+        if label.iter().all(|&b| b > 1) {
+            // The usual label: copied whole (a loop over its bytes was
+            // most of what a denial's search cost).
+            out.get_mut(n..n + label.len())?.copy_from_slice(label);
+            n += label.len();
+        } else {
+            for &b in label {
+                if b <= 1 {
+                    *out.get_mut(n)? = 1;
+                    *out.get_mut(n + 1)? = b + 1;
+                    n += 2;
+                } else {
+                    *out.get_mut(n)? = b;
+                    n += 1;
+                }
             }
         }
         *out.get_mut(n)? = 0;
