@@ -92,29 +92,14 @@ fn a_secondary_compacts_the_zone_it_holds() {
         ],
     );
     let p = primary.candor.addr();
-    let zones = TempDir::new("seccompact-zones");
-    zones.write(
-        "ready.test.zone",
-        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
-    );
     let sdata = TempDir::new("seccompact-secondary");
-    let args: Vec<String> = [
-        "--zones",
-        &zones.path().display().to_string(),
-        "--data-dir",
-        &sdata.path().display().to_string(),
-        "--no-demo",
-        "--no-status",
-        "--listen",
-        &secondary_addr.to_string(),
-        "--secondary",
-        &format!("example.com@{p}"),
-        "--compact-overlay-names",
-        "8",
-    ]
-    .iter()
-    .map(|a| (*a).to_owned())
-    .collect();
+    let follow = format!("example.com@{p}");
+    let (args, _zones) = crate::secondary::secondary_args(
+        secondary_addr,
+        sdata.path(),
+        ["--secondary", &follow],
+        &["--no-status", "--compact-overlay-names", "8"],
+    );
     let secondary = Candor::start_with(&args, "ready.test.");
     let s = secondary.addr();
     let logs = || {

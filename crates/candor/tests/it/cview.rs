@@ -22,31 +22,22 @@ use crate::xfr::{
 };
 
 /// A Candor secondary of `example.com` from `primary` (key `KEY`),
-/// listening on `addr`, with `--region` `region` if any; `zones` holds a
-/// zone file it answers at once (so the start can be waited for).
+/// listening on `addr`, with `--region` `region` if any, and its
+/// `--zones` directory (keep it while the server runs).
 fn candor_secondary(
     primary: SocketAddr,
     addr: SocketAddr,
     region: Option<&str>,
     data: &Path,
-    zones: &Path,
-) -> Candor {
-    let mut args = vec![
-        "--zones".to_owned(),
-        zones.display().to_string(),
-        "--data-dir".to_owned(),
-        data.display().to_string(),
-        "--no-demo".to_owned(),
-        "--no-status".to_owned(),
-        "--listen".to_owned(),
-        addr.to_string(),
-        "--secondary".to_owned(),
-        format!("example.com@{primary}@{KEY}"),
-    ];
+) -> (Candor, TempDir) {
+    let follow = format!("example.com@{primary}@{KEY}");
+    let mut extra = vec!["--no-status"];
     if let Some(r) = region {
-        args.extend(["--region".to_owned(), r.to_owned()]);
+        extra.extend(["--region", r]);
     }
-    Candor::start_with(&args, "ready.test.")
+    let (args, zones) =
+        crate::secondary::secondary_args(addr, data, ["--secondary", &follow], &extra);
+    (Candor::start_with(&args, "ready.test."), zones)
 }
 
 /// Stores the primary's key on a secondary (`tsig add
@@ -157,14 +148,9 @@ fn candor_secondaries_answer_their_region_and_knot_the_global_view() {
         &|| primary.candor.log(),
     );
 
-    let zones = TempDir::new("cview-zones");
-    zones.write(
-        "ready.test.zone",
-        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
-    );
     let (ams_data, global_data) = (TempDir::new("cview-ams"), TempDir::new("cview-global"));
-    let mut ams = candor_secondary(p, ams_addr, Some("ams"), ams_data.path(), zones.path());
-    let global = candor_secondary(p, global_addr, None, global_data.path(), zones.path());
+    let (ams, _ams_zones) = candor_secondary(p, ams_addr, Some("ams"), ams_data.path());
+    let (global, _global_zones) = candor_secondary(p, global_addr, None, global_data.path());
     import_key(ams_data.path(), &secret);
     import_key(global_data.path(), &secret);
     let knot = Secondary::start(Kind::Knot, &knotd, knot_port, p, &secret, &["example.com."]);
@@ -305,7 +291,7 @@ fn candor_secondaries_answer_their_region_and_knot_the_global_view() {
     // from the copy it wrote.
     drop(primary);
     drop(ams);
-    ams = candor_secondary(p, ams_addr, Some("ams"), ams_data.path(), zones.path());
+    let (ams, _ams_zones) = candor_secondary(p, ams_addr, Some("ams"), ams_data.path());
     assert_eq!(
         answer(ams_addr, "web.example.com.", Rtype::A),
         "NOERROR 192.0.2.1 192.0.2.7 192.0.2.8"

@@ -19,6 +19,37 @@ use crate::store::{Hosted, host_with};
 use crate::support::{Candor, Process, Query, TempDir, free_port, knotd_path, udp_exchange};
 use crate::xfr::{KEY, add_key, essence, serial, wait_for_keys, wait_in_sync};
 
+/// The arguments of a Candor secondary listening on `addr` with its data
+/// directory `data`, following as `follow` says (`--secondary
+/// ZONE@PRIMARY[@KEY]` or `--secondary-catalog ...`), with the flags
+/// `extra` too; started with `Candor::start_with(&args, "ready.test.")`.
+/// Its `--zones` directory (returned: keep it while the server runs)
+/// holds `ready.test.`, which it answers at once, so its start can be
+/// waited for.
+pub(crate) fn secondary_args(
+    addr: SocketAddr,
+    data: &Path,
+    follow: [&str; 2],
+    extra: &[&str],
+) -> (Vec<String>, TempDir) {
+    let zones = TempDir::new("candor-secondary-zones");
+    zones.write(
+        "ready.test.zone",
+        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
+    );
+    let mut args: Vec<String> = vec![
+        "--zones".to_owned(),
+        zones.path().display().to_string(),
+        "--data-dir".to_owned(),
+        data.display().to_string(),
+        "--no-demo".to_owned(),
+        "--listen".to_owned(),
+        addr.to_string(),
+    ];
+    args.extend(follow.iter().chain(extra).map(|a| (*a).to_owned()));
+    (args, zones)
+}
+
 /// The zone Knot serves, at `serial`, with `www` as www's address. SOA
 /// timers: refresh 2 s, retry 1 s, expire 12 s (so the test sees it
 /// expire).
@@ -326,22 +357,9 @@ fn candor_follows_a_candor_primary() {
     let secret = add_key(pdata.path(), KEY, "hmac-sha256");
     wait_for_keys(&p);
     let sdata = TempDir::new("candor-secondary");
-    let zones = TempDir::new("candor-secondary-zones");
-    zones.write(
-        "ready.test.zone",
-        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
-    );
-    let args = vec![
-        "--zones".to_owned(),
-        zones.path().display().to_string(),
-        "--data-dir".to_owned(),
-        sdata.path().display().to_string(),
-        "--no-demo".to_owned(),
-        "--listen".to_owned(),
-        secondary_addr.to_string(),
-        "--secondary".to_owned(),
-        format!("example.com@{}@{KEY}", p.candor.addr()),
-    ];
+    let follow = format!("example.com@{}@{KEY}", p.candor.addr());
+    let (args, _zones) =
+        secondary_args(secondary_addr, sdata.path(), ["--secondary", &follow], &[]);
     let s = Candor::start_with(&args, "ready.test.");
     // The primary's key, stored on the secondary (read from stdin).
     let mut import = Command::new(env!("CARGO_BIN_EXE_candor"))
@@ -441,22 +459,13 @@ fn candor_follows_a_candor_primarys_catalog() {
         ],
     );
     let sdata = TempDir::new("catalog-candor-secondary");
-    let zones = TempDir::new("catalog-candor-secondary-zones");
-    zones.write(
-        "ready.test.zone",
-        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
+    let follow = format!("catalog.invalid@{}", p.candor.addr());
+    let (args, _zones) = secondary_args(
+        secondary_addr,
+        sdata.path(),
+        ["--secondary-catalog", &follow],
+        &[],
     );
-    let args = vec![
-        "--zones".to_owned(),
-        zones.path().display().to_string(),
-        "--data-dir".to_owned(),
-        sdata.path().display().to_string(),
-        "--no-demo".to_owned(),
-        "--listen".to_owned(),
-        secondary_addr.to_string(),
-        "--secondary-catalog".to_owned(),
-        format!("catalog.invalid@{}", p.candor.addr()),
-    ];
     let s = Candor::start_with(&args, "ready.test.");
     let logs = || {
         format!(

@@ -73,37 +73,26 @@ fn a_candor_secondary_resolves_alias_targets_outside_its_zones() {
     );
     let p = primary.candor.addr();
 
-    let zones = TempDir::new("secalias-zones");
-    zones.write(
-        "ready.test.zone",
-        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
-    );
     let sdata = TempDir::new("secalias-secondary");
     let upstream = knot.addr().to_string();
-    let args: Vec<String> = [
-        "--zones",
-        &zones.path().display().to_string(),
-        "--data-dir",
-        &sdata.path().display().to_string(),
-        "--no-demo",
-        "--no-status",
-        "--listen",
-        &secondary_addr.to_string(),
-        "--secondary",
-        &format!("example.com@{p}"),
-        "--alias-upstream",
-        &upstream,
-        // Short TTLs, so the target's move is seen within the test.
-        "--alias-ttl-floor",
-        "1",
-        "--alias-ttl-ceiling",
-        "2",
-        "--alias-timeout-ms",
-        "300",
-    ]
-    .iter()
-    .map(|a| (*a).to_owned())
-    .collect();
+    let follow = format!("example.com@{p}");
+    let (args, _zones) = crate::secondary::secondary_args(
+        secondary_addr,
+        sdata.path(),
+        ["--secondary", &follow],
+        &[
+            "--no-status",
+            "--alias-upstream",
+            &upstream,
+            // Short TTLs, so the target's move is seen within the test.
+            "--alias-ttl-floor",
+            "1",
+            "--alias-ttl-ceiling",
+            "2",
+            "--alias-timeout-ms",
+            "300",
+        ],
+    );
     let secondary = Candor::start_with(&args, "ready.test.");
     let s = secondary.addr();
     let logs = || {

@@ -13,6 +13,7 @@ use candor_wire::Rtype;
 use candor_wire::decode::decode_message;
 
 use crate::http::{json_field, request};
+use crate::secondary::secondary_args;
 use crate::store::host_with;
 use crate::support::{Candor, Query, TempDir, free_port, udp_exchange};
 use crate::xfr::wait_in_sync;
@@ -81,22 +82,9 @@ fn a_restarted_secondary_serves_copy_and_journal() {
         );
     }
     let sdata = TempDir::new("journal-secondary");
-    let zones = TempDir::new("journal-secondary-zones");
-    zones.write(
-        "ready.test.zone",
-        "$TTL 60\n@ SOA ns.ready.test. h.ready.test. 1 60 60 600 60\n@ NS ns\nns A 192.0.2.1\n",
-    );
-    let args = vec![
-        "--zones".to_owned(),
-        zones.path().display().to_string(),
-        "--data-dir".to_owned(),
-        sdata.path().display().to_string(),
-        "--no-demo".to_owned(),
-        "--listen".to_owned(),
-        secondary_addr.to_string(),
-        "--secondary".to_owned(),
-        format!("example.com@{}", p.candor.addr()),
-    ];
+    let follow = format!("example.com@{}", p.candor.addr());
+    let (args, _zones) =
+        secondary_args(secondary_addr, sdata.path(), ["--secondary", &follow], &[]);
     let mut s = Candor::start_with(&args, "ready.test.");
     let logs = |s: &Candor| format!("--- secondary:\n{}", s.log());
     wait_in_sync(p.candor.addr(), secondary_addr, "example.com.", &|| {
