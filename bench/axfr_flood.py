@@ -119,6 +119,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def udp_drops(port: int) -> dict:
+    """Datagrams the kernel dropped so far at each party's sockets (the
+    `drops` column of /proc/net/udp: a full receive buffer), and the
+    host's UDP receive-buffer errors: where a lost answer was lost."""
+    out = {"server": 0, "flood": 0, "legit": 0}
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, drops = fields[1], int(fields[-1])
+            ip, lport = local.split(":")
+            if int(lport, 16) == port:
+                out["server"] += drops
+            elif ip == "0200007F":
+                out["flood"] += drops
+            elif ip == "0300007F":
+                out["legit"] += drops
+    with open("/proc/net/snmp") as f:
+        rows = [l.split() for l in f if l.startswith("Udp:")]
+    out["host_rcvbuf_errors"] = int(rows[1][rows[0].index("RcvbufErrors")])
+    return out
+
+
 def run(args, server: str, zones: str, port: int, work: str) -> dict:
     """One server: load, transfers during the load, the legit client's result."""
     proc = start_candor(args, zones, port, work) if server == "candor" else start_knot(zones, port, work)
@@ -141,6 +163,7 @@ def run(args, server: str, zones: str, port: int, work: str) -> dict:
              "--stream", f"h{{}}.{ZONE}:{args.records}@{args.legit}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(args.before)
+        drops0 = udp_drops(port)
         cpu0 = cpu_seconds(proc.pid)
         transfers = []
         for _ in range(args.transfers):
@@ -151,6 +174,8 @@ def run(args, server: str, zones: str, port: int, work: str) -> dict:
                               "received": next((l.strip("; ") for l in out.stdout.splitlines()
                                                 if "Received" in l), out.stderr.strip()[:200])})
         cpu = cpu_seconds(proc.pid) - cpu0
+        drops1 = udp_drops(port)
+        drops = {k: drops1[k] - drops0[k] for k in drops1}
         legit_out, legit_err = legit.communicate(timeout=seconds + 60)
         flood_out = flood.communicate(timeout=60)[0] if flood else ""
         if legit.returncode:
@@ -161,6 +186,7 @@ def run(args, server: str, zones: str, port: int, work: str) -> dict:
                   f"client may have stopped before they ended", file=sys.stderr)
         return {"server": server, "load_s": round(load, 2), "transfers": transfers,
                 "server_cpu_s_during_transfers": round(cpu, 2), "legit": streams,
+                "udp_drops_during_transfers": drops,
                 "flood": json.loads(flood_out) if flood_out.strip() else None,
                 "load_avg": os.getloadavg()}
     finally:
@@ -206,6 +232,7 @@ def main() -> int:
                   + f"; server CPU during them {r['server_cpu_s_during_transfers']} s; legit "
                   + json.dumps({k: v for k, v in s.items() if k != "template"})
                   + (f"; flood sent {r['flood'].get('sent')}" if r["flood"] else "")
+                  + f"; UDP drops during the transfers {r['udp_drops_during_transfers']}"
                   + f"; load average {r['load_avg'][0]:.2f}", flush=True)
         if args.json:
             with open(args.json, "w") as f:
