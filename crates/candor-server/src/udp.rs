@@ -178,12 +178,17 @@ pub fn bind_udp(
 ///
 /// The receive buffer is the queue in front of the worker, and a queue is
 /// latency: at saturation every answer waits for everything queued before
-/// it. A 4 MiB buffer held ~30 ms of a random-subdomain flood, 512 KiB
-/// granted (256 KiB asked) a legit p99 of 2.5-4.4 ms at saturation; the
-/// default (`--udp-recv-buffer`, 64 KiB asked, 128 KiB granted) holds about
-/// 0.4 ms of packets at 350k qps (a saturating flood's legit p99 0.6-0.8 ms),
-/// still some 170 small queries of burst at ordinary load, and beyond that
-/// the kernel drops the excess before it costs a system call.
+/// it. A 4 MiB buffer held ~30 ms of a random-subdomain flood. Since a
+/// flooded zone's queries are steered to a quarantine socket (`quarantine`)
+/// the workers' own queue no longer fills with the flood, and the default
+/// (`--udp-recv-buffer`, 128 KiB asked, 256 KiB granted, about 300 small
+/// queries) is sized the other way round too: it must outlast the longest
+/// time a worker sharing its core waits for it, a scheduler tick (4 ms at
+/// HZ=250), at the rate it is sent. At 50k qps it holds ~5 ms; half of it
+/// (the earlier default) overflowed during a 1M-record AXFR on the worker's
+/// core (docs/benchmarks.md, "A queue that outlasts a scheduler tick"). At
+/// 350k qps it is ~0.8 ms of queue, and beyond that the kernel drops the
+/// excess before it costs a system call.
 pub(crate) fn udp_socket(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
