@@ -438,18 +438,7 @@ impl Store {
             let rows = stmt
                 .query_map([candor_zone::ALIAS.0], |row| row.get::<_, Vec<u8>>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut out = Vec::new();
-            for rdata in rows {
-                if !compile::target_in_zones(tx, &rdata)?
-                    && let Ok(name) = candor_wire::Name::from_wire(&rdata)
-                {
-                    let text = compile::name_without_dot(&name.to_lowercase());
-                    if !out.contains(&text) {
-                        out.push(text);
-                    }
-                }
-            }
-            Ok(out)
+            outside_targets(tx, rows)
         })
     }
 
@@ -466,18 +455,7 @@ impl Store {
                     row.get::<_, Vec<u8>>(0)
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut out = Vec::new();
-            for rdata in rows {
-                if !compile::target_in_zones(tx, &rdata)?
-                    && let Ok(name) = candor_wire::Name::from_wire(&rdata)
-                {
-                    let text = compile::name_without_dot(&name.to_lowercase());
-                    if !out.contains(&text) {
-                        out.push(text);
-                    }
-                }
-            }
-            Ok(out)
+            outside_targets(tx, rows)
         })
     }
 
@@ -588,4 +566,23 @@ impl Store {
             Ok(out)
         })
     }
+}
+
+/// The ALIAS targets among `rdatas` that are outside every stored zone,
+/// lower-case without the final dot, each once, in the order first seen.
+/// (A `Vec::contains` per target made this quadratic in the targets.)
+fn outside_targets(tx: &Transaction<'_>, rdatas: Vec<Vec<u8>>) -> Result<Vec<String>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for rdata in rdatas {
+        if !compile::target_in_zones(tx, &rdata)?
+            && let Ok(name) = candor_wire::Name::from_wire(&rdata)
+        {
+            let text = compile::name_without_dot(&name.to_lowercase());
+            if seen.insert(text.clone()) {
+                out.push(text);
+            }
+        }
+    }
+    Ok(out)
 }
