@@ -149,10 +149,16 @@ pub type Publish = Arc<dyn Fn(&candor_store::ZoneChange) + Send + Sync>;
 /// signed anew, since secondaries get them with the signer's signatures.
 /// ALIAS owners of signed zones in `zones` (the served set) get their
 /// answers signed when they change (see [`sign`]); with no `upstreams`
-/// only targets inside the served zones have answers.
+/// only targets inside the served zones have answers, and each zone with
+/// ALIAS records to names outside them is named once in a warning.
+///
+/// Without a `store` (a server of zone files alone) the targets are
+/// resolved just the same; refreshing cannot be switched off, no ALIAS
+/// answer is signed online (there are no keys) and no serial is bumped
+/// (a zone file's serial is the file's).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
-    store: Arc<Store>,
+    store: Option<Arc<Store>>,
     zones: Arc<ArcSwap<ZoneSet>>,
     table: SharedAliases,
     settings: AliasSettings,
@@ -214,9 +220,11 @@ pub async fn run(
             }
         }
         // The refresh switch, from the store, about once a second.
-        if now.duration_since(last_scan) >= Duration::from_secs(1) {
+        if let Some(st) = &store
+            && now.duration_since(last_scan) >= Duration::from_secs(1)
+        {
             last_scan = now;
-            let st = store.clone();
+            let st = st.clone();
             let switch = tokio::task::spawn_blocking(move || st.setting(REFRESH_SETTING)).await;
             if let Ok(Ok(value)) = switch {
                 let on = value.as_deref() != Some("off");
@@ -307,27 +315,30 @@ pub async fn run(
                 });
             }
         }
-        let (sign_change, resigned) = sign_changed(&store, &zones, &targets, &mut signer).await;
+        let (sign_change, resigned) = match &store {
+            Some(store) => sign_changed(store, &zones, &targets, &mut signer).await,
+            None => (false, Vec::new()),
+        };
         changed |= sign_change;
         if changed {
             publish(&targets, &signer, &table);
         }
-        if let Some(bump) = &bump {
+        if let (Some(store), Some(bump)) = (&store, &bump) {
             let mut bumped = Vec::new();
             if !moved.is_empty() {
                 let zones = served.zones_pointing_at(&moved);
-                bumped = bump_zones(&store, bump, zones, moved).await;
+                bumped = bump_zones(store, bump, zones, moved).await;
             }
             local.bump.retain(|z| !bumped.contains(z));
             if !local.bump.is_empty() {
-                bumped.extend(bump_zones(&store, bump, local.bump, local.moved).await);
+                bumped.extend(bump_zones(store, bump, local.bump, local.moved).await);
             }
             let resigned: Vec<String> = resigned
                 .into_iter()
                 .filter(|z| !bumped.contains(z))
                 .collect();
             if !resigned.is_empty() {
-                bump_signed_zones(&store, bump, resigned).await;
+                bump_signed_zones(store, bump, resigned).await;
             }
         }
         let cached = targets.values().filter(|t| t.entry.is_some()).count();
@@ -356,39 +367,6 @@ fn follow_outside(
         });
     }
     dropped
-}
-
-/// Runs until `stop` turns in a server without a store (zone files
-/// only), where [`run`] does not run and so no ALIAS target outside the
-/// served zones is ever resolved: follows the served zones' ALIAS
-/// targets (a second at most behind) and warns once per zone with
-/// records to such targets (see [`warn_unresolvable`]).
-pub async fn warn_unresolved(zones: Arc<ArcSwap<ZoneSet>>, mut stop: watch::Receiver<bool>) {
-    let mut served = served::ServedTargets::default();
-    let mut last: Option<Arc<ZoneSet>> = None;
-    let mut warned: HashSet<String> = HashSet::new();
-    loop {
-        let set = zones.load_full();
-        if !last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &set)) {
-            let mut s = std::mem::take(&mut served);
-            let read = Arc::clone(&set);
-            let Ok((s, delta)) = tokio::task::spawn_blocking(move || {
-                let delta = s.update(&read);
-                (s, delta)
-            })
-            .await
-            else {
-                return;
-            };
-            served = s;
-            last = Some(set);
-            warn_unresolvable(&delta, &served, &[], &mut warned);
-        }
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
 }
 
 /// Logs, once per zone, that a served zone has ALIAS records to names

@@ -510,40 +510,6 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 stop_rx.clone(),
             )));
             tracing::info!(api = %args.api_listen, "REST API listening");
-            // The resolver runs with upstreams; without, it still signs
-            // the ALIAS answers of signed zones whose targets Candor serves.
-            {
-                let settings = AliasSettings {
-                    upstreams: args.data.alias_upstreams.clone(),
-                    ttl_floor: Duration::from_secs(args.alias_ttl_floor),
-                    ttl_ceiling: Duration::from_secs(
-                        args.alias_ttl_ceiling.max(args.alias_ttl_floor),
-                    ),
-                    max_stale: Duration::from_secs(args.alias_max_stale),
-                    timeout: Duration::from_millis(args.alias_timeout_ms),
-                    max_concurrent: args.alias_max_concurrent,
-                    max_per_second: args.alias_max_per_second,
-                };
-                tasks.push(tokio::spawn(alias::run(
-                    store.clone(),
-                    zones.clone(),
-                    tcp_config.answer.aliases.clone(),
-                    settings,
-                    Arc::new(AtomicBool::new(true)),
-                    alias_stats.clone(),
-                    // Only worth new serials when someone transfers zones.
-                    (!args.xfr.allow.is_empty() || !args.xfr.notify.is_empty()).then(|| {
-                        let publisher = publisher.clone();
-                        Arc::new(move |change: &candor_store::ZoneChange| {
-                            publisher.publish(change);
-                        }) as candor_alias::Publish
-                    }),
-                    stop_rx.clone(),
-                )));
-                if !args.data.alias_upstreams.is_empty() {
-                    tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
-                }
-            }
             let redirector = candor_redirect::router(redirects.clone());
             tasks.push(
                 serve_http(
@@ -556,14 +522,43 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .await?,
             );
             tracing::info!(redirector = %args.redirect_listen, "URL redirector listening");
-        } else if args.data.alias_upstreams.is_empty() {
-            // Zone files alone: no resolver runs, but a zone's ALIAS
-            // records to names outside the served zones are worth a
-            // warning (they answer SERVFAIL).
-            tasks.push(tokio::spawn(alias::warn_unresolved(
+        }
+        // The ALIAS task, with or without a store: it resolves the served
+        // zones' targets outside them through the upstreams (without any,
+        // it names each zone whose ALIAS records then answer SERVFAIL),
+        // and with a store it signs the ALIAS answers of signed zones and
+        // gives the zones pointing at a moved target a new serial.
+        {
+            let settings = AliasSettings {
+                upstreams: args.data.alias_upstreams.clone(),
+                ttl_floor: Duration::from_secs(args.alias_ttl_floor),
+                ttl_ceiling: Duration::from_secs(args.alias_ttl_ceiling.max(args.alias_ttl_floor)),
+                max_stale: Duration::from_secs(args.alias_max_stale),
+                timeout: Duration::from_millis(args.alias_timeout_ms),
+                max_concurrent: args.alias_max_concurrent,
+                max_per_second: args.alias_max_per_second,
+            };
+            // New serials are only worth it when someone transfers zones.
+            let transfers = !args.xfr.allow.is_empty() || !args.xfr.notify.is_empty();
+            let bump = (store.is_some() && transfers).then(|| {
+                let publisher = publisher.clone();
+                Arc::new(move |change: &candor_store::ZoneChange| {
+                    publisher.publish(change);
+                }) as candor_alias::Publish
+            });
+            tasks.push(tokio::spawn(alias::run(
+                store.clone(),
                 zones.clone(),
+                tcp_config.answer.aliases.clone(),
+                settings,
+                Arc::new(AtomicBool::new(true)),
+                alias_stats.clone(),
+                bump,
                 stop_rx.clone(),
             )));
+            if !args.data.alias_upstreams.is_empty() {
+                tracing::info!(upstreams = ?args.data.alias_upstreams, "ALIAS resolver running");
+            }
         }
         if let Some(listener) = metrics_listener {
             let metrics = crate::observe::metrics(crate::observe::Sources {
@@ -574,8 +569,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 publisher: store.as_ref().map(|_| publisher.clone()),
                 api: api_metrics.clone(),
                 traffic: udp_config.traffic.clone(),
-                alias: (store.is_some() && !args.data.alias_upstreams.is_empty())
-                    .then(|| alias_stats.clone()),
+                alias: (!args.data.alias_upstreams.is_empty()).then(|| alias_stats.clone()),
                 status: status_probes
                     .clone()
                     .zip(status_hooks.as_ref().map(|(db, _)| db.clone())),

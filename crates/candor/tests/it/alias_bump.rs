@@ -146,7 +146,7 @@ fn alias_line(owner: &str, target: &str) -> String {
     format!("{owner} 300 IN TYPE65304 \\# {} {hex}\n", wire.len())
 }
 
-/// A server with zone files alone (no store, so no resolver) says once
+/// A server with zone files alone and no `--alias-upstream` says once
 /// per zone that ALIAS records to names outside its zones answer
 /// SERVFAIL; a zone whose ALIAS records point inside the served zones
 /// is not named.
@@ -182,4 +182,60 @@ fn zone_files_with_alias_records_to_names_outside_warn_once_per_zone() {
     let log = candor.log();
     assert_eq!(log.matches(warning).count(), 1, "{log}");
     assert!(!log.contains("zone inside.test has ALIAS"), "{log}");
+}
+
+/// A server with zone files alone (no store) and `--alias-upstream`
+/// resolves the ALIAS targets outside its zones through the upstream (a
+/// real Knot), as a server with a store does, and says nothing about
+/// SERVFAIL. (Before, the flag was accepted and ignored without a store.)
+#[test]
+fn zone_files_with_an_alias_upstream_resolve_targets_outside() {
+    let Some((knotd, _)) = knot_tools("alias_bump") else {
+        return;
+    };
+    let files = TempDir::new("alias-files-upstream");
+    let target = files.write(
+        "target.test.zone",
+        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\n\
+         ns A 192.0.2.53\nwww A 192.0.2.55\nwww AAAA 2001:db8::55\n",
+    );
+    let knot = crate::support::KnotServer::start(&knotd, &[("target.test".to_owned(), target)]);
+    let dir = TempDir::new("alias-files");
+    let mut zone = String::from(
+        "$ORIGIN example.com.\n$TTL 300\n@ SOA ns h 1 7200 3600 1209600 300\n@ NS ns\n\
+         ns A 192.0.2.1\n",
+    );
+    zone.push_str(&alias_line("@", "www.target.test."));
+    zone.push_str(&alias_line("nowhere", "nope.target.test."));
+    std::fs::write(dir.path().join("example.com.zone"), zone).expect("zone file");
+    let candor = crate::support::Candor::start(
+        dir.path(),
+        &["--alias-upstream", &knot.addr().to_string()],
+        "example.com.",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while addresses(candor.addr(), "example.com.") != ["192.0.2.55"] {
+        assert!(
+            Instant::now() < deadline,
+            "example.com. does not answer the target's address:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A target that does not exist upstream: NODATA, no address.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while crate::store::rcode_of(candor.addr(), "nowhere.example.com.") != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "nowhere.example.com. never became NODATA:\n{}",
+            candor.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(addresses(candor.addr(), "nowhere.example.com.").is_empty());
+    assert!(
+        !candor.log().contains("no --alias-upstream is set"),
+        "{}",
+        candor.log()
+    );
 }

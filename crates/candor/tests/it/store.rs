@@ -294,7 +294,7 @@ fn alias_records_answer_with_their_targets_addresses() {
 }
 
 /// The rcode of an A query.
-fn rcode_of(addr: SocketAddr, name: &str) -> u16 {
+pub(crate) fn rcode_of(addr: SocketAddr, name: &str) -> u16 {
     let q = Query::new(name, Rtype::A).to_wire();
     let resp = udp_exchange(addr, &q, Duration::from_millis(500), 3).expect("an answer");
     decode_message(&resp).expect("well-formed").rcode()
