@@ -33,6 +33,7 @@ mod status_cli;
 mod status_stress;
 mod store;
 mod support;
+mod tidy;
 mod tls;
 mod types;
 mod xfr;
