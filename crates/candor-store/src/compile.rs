@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use candor_wire::{Name, Rtype};
-use candor_zone::{REGIONAL, Zone, ZoneBuilder, ZoneError};
+use candor_zone::{REGIONAL, Zone, ZoneBuilder, ZoneError, ZoneErrorKind};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -365,10 +365,9 @@ pub(crate) fn zone_errors(errors: Vec<ZoneError>) -> Vec<FieldError> {
     errors
         .into_iter()
         .map(|e| {
-            let field = if e.message.contains("record data") {
-                "content"
-            } else {
-                "name"
+            let field = match e.kind {
+                ZoneErrorKind::Data => "content",
+                ZoneErrorKind::Placement | ZoneErrorKind::File => "name",
             };
             FieldError::new(field, e.message)
         })

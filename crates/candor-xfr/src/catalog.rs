@@ -97,6 +97,7 @@ fn name_error(e: &impl std::fmt::Display) -> Vec<ZoneError> {
     vec![ZoneError {
         file: None,
         line: 0,
+        kind: candor_zone::ZoneErrorKind::Placement,
         message: format!("catalog zone name: {e}"),
     }]
 }

@@ -20,7 +20,7 @@ mod set;
 mod signed;
 mod zone;
 
-pub use build::{ZoneBuilder, ZoneError};
+pub use build::{ZoneBuilder, ZoneError, ZoneErrorKind};
 pub use diff::{OwnedRecord, ZoneDiff, canonical_name_cmp};
 pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use candor_wire::{Class, Name};
 use candor_zonefile::{ParseOptions, ZoneFileError, parse_bytes, parse_file};
 
-use crate::build::{ZoneBuilder, ZoneError};
+use crate::build::{ZoneBuilder, ZoneError, ZoneErrorKind};
 use crate::zone::Zone;
 
 /// Errors are reported up to this many per file.
@@ -71,6 +71,7 @@ fn compile(
             .map(|e| ZoneError {
                 file: Some(e.file),
                 line: e.line,
+                kind: ZoneErrorKind::File,
                 message: e.message,
             })
             .collect(),
@@ -131,6 +132,7 @@ pub fn origin_from_path(path: &Path) -> Result<Name, ZoneError> {
     Name::from_text(&text, None).map_err(|e| ZoneError {
         file: Some(path.to_owned()),
         line: 0,
+        kind: ZoneErrorKind::File,
         message: format!("file name does not give a valid zone name: {e}"),
     })
 }

@@ -25,7 +25,9 @@ use std::sync::{Arc, Weak};
 use candor_wire::{Name, Rtype};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::build::{ZoneError, additional_target, negative_soa, node_problems, record_problem};
+use crate::build::{
+    ZoneError, ZoneErrorKind, additional_target, negative_soa, node_problems, record_problem,
+};
 use crate::diff::ZoneDiff;
 use crate::index::{NameHash, NameIndex};
 use crate::zone::{
@@ -511,11 +513,18 @@ fn push_tail(out: &mut Vec<u8>, rtype: Rtype, ttl: u32, rdlen: u16, rdata: &[u8]
     out.extend_from_slice(rdata);
 }
 
-/// A zone error without a place (patches come from no file).
+/// A zone error without a place (patches come from no file) about
+/// where records are ([`ZoneErrorKind::Placement`]).
 fn error(message: String) -> ZoneError {
+    problem((ZoneErrorKind::Placement, message))
+}
+
+/// A zone error without a place, of any kind.
+fn problem((kind, message): (ZoneErrorKind, String)) -> ZoneError {
     ZoneError {
         file: None,
         line: 0,
+        kind,
         message,
     }
 }
@@ -567,7 +576,7 @@ impl Zone {
                 .records
                 .iter()
                 .filter_map(|(rtype, _, rdata)| record_problem(&apex, &owner, *rtype, rdata))
-                .map(error)
+                .map(problem)
                 .collect();
             if !bad.is_empty() {
                 errors.extend(bad);

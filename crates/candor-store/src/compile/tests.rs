@@ -141,11 +141,13 @@ fn zone_errors_name_their_field() {
         ZoneError {
             file: Some(PathBuf::from("")),
             line: 3,
+            kind: ZoneErrorKind::Placement,
             message: "CNAME beside other data at www.example.com.".to_owned(),
         },
         ZoneError {
             file: None,
             line: 0,
+            kind: ZoneErrorKind::Data,
             message: "record data longer than 65535 bytes".to_owned(),
         },
     ];

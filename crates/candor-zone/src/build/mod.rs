@@ -20,8 +20,23 @@ pub struct ZoneError {
     pub file: Option<PathBuf>,
     /// The line (1-based), or 0 when the problem is not on one line.
     pub line: u32,
+    /// What the problem is about (what an API reports it against).
+    pub kind: ZoneErrorKind,
     /// What is wrong (lower-case, no trailing period).
     pub message: String,
+}
+
+/// What part of a zone a [`ZoneError`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZoneErrorKind {
+    /// A record's data: RDATA, or RRSIGs, too long for the wire.
+    Data,
+    /// Where records are and what stands beside them: an owner outside
+    /// the zone, a meta type, CNAME or DNAME rules, the SOA's place, too
+    /// many types at one name.
+    Placement,
+    /// The zone file itself: its syntax, its name, what it includes.
+    File,
 }
 
 impl fmt::Display for ZoneError {
@@ -146,7 +161,7 @@ impl ZoneBuilder {
     }
 
     /// Records a problem at a place.
-    fn error(&mut self, source: u16, line: u32, message: String) {
+    fn error(&mut self, source: u16, line: u32, (kind, message): (ZoneErrorKind, String)) {
         let file = self
             .sources
             .get(usize::from(source))
@@ -155,6 +170,7 @@ impl ZoneBuilder {
         self.errors.push(ZoneError {
             file,
             line,
+            kind,
             message,
         });
     }
@@ -176,8 +192,8 @@ impl ZoneBuilder {
             Some((file, line)) => (self.source_index(file), line),
             None => (u16::MAX, 0),
         };
-        if let Some(msg) = record_problem(&self.apex, owner, rtype, rdata) {
-            return self.error(source, line, msg);
+        if let Some(problem) = record_problem(&self.apex, owner, rtype, rdata) {
+            return self.error(source, line, problem);
         }
         let rdata_len = rdata.len() as u16;
         let mut lower = [0u8; candor_wire::MAX_NAME_LEN];
@@ -278,7 +294,7 @@ impl ZoneBuilder {
             }
             if node.rrset_count == u16::MAX {
                 let msg = "more than 65535 record types at one name".to_owned();
-                self.error(first.source, first.line, msg);
+                self.error(first.source, first.line, (ZoneErrorKind::Placement, msg));
                 g = end;
                 continue;
             }
@@ -301,7 +317,7 @@ impl ZoneBuilder {
                     "RRSIGs over one {} RRset longer than 65535 bytes",
                     Rtype(first.rtype)
                 );
-                self.error(first.source, first.line, msg);
+                self.error(first.source, first.line, (ZoneErrorKind::Data, msg));
                 0
             });
             set_place.push(*ttl_rec);
@@ -373,7 +389,7 @@ impl ZoneBuilder {
             nodes[id].flags |= flags;
         }
         for (source, line, message) in errs {
-            self.error(source, line, message);
+            self.error(source, line, (ZoneErrorKind::Placement, message));
         }
         if !self.errors.is_empty() {
             return Err(self.errors);
@@ -541,15 +557,18 @@ pub(crate) fn record_problem(
     owner: &Name,
     rtype: Rtype,
     rdata: &[u8],
-) -> Option<String> {
+) -> Option<(ZoneErrorKind, String)> {
     if !owner.ends_with(apex) {
-        return Some(format!("out-of-zone data: {owner} is not in zone {apex}"));
+        let message = format!("out-of-zone data: {owner} is not in zone {apex}");
+        return Some((ZoneErrorKind::Placement, message));
     }
     if rtype.is_meta() {
-        return Some(format!("{rtype} records cannot be in a zone"));
+        let message = format!("{rtype} records cannot be in a zone");
+        return Some((ZoneErrorKind::Placement, message));
     }
     if u16::try_from(rdata.len()).is_err() {
-        return Some("record data longer than 65535 bytes".to_owned());
+        let message = "record data longer than 65535 bytes".to_owned();
+        return Some((ZoneErrorKind::Data, message));
     }
     None
 }

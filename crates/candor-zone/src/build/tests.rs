@@ -183,3 +183,29 @@ fn records_lists_every_record_once_and_rebuilds_the_same_zone() {
         .collect();
     assert_eq!(relisted, listed);
 }
+
+#[test]
+fn each_error_says_what_it_is_about() {
+    use crate::{ZoneBuilder, ZoneErrorKind};
+    let apex = Name::from_text("example.", None).unwrap();
+    let mut b = ZoneBuilder::new(&apex);
+    let soa = b"\x02ns\x00\x01h\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00\x05";
+    b.add(&apex, Rtype::SOA, 60, soa, None);
+    b.add(&apex, Rtype::NS, 60, b"\x02ns\x00", None);
+    let www = Name::from_text("www.example.", None).unwrap();
+    b.add(&www, Rtype::TXT, 60, &vec![0u8; 70_000], None);
+    b.add(&www, Rtype::CNAME, 60, b"\x01a\x00", None);
+    b.add(&www, Rtype::A, 60, &[192, 0, 2, 1], None);
+    let kinds: Vec<_> = b.finish().unwrap_err().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [ZoneErrorKind::Data, ZoneErrorKind::Placement]);
+    let errors = build(&format!("{HEAD}www A not-an-address\n")).unwrap_err();
+    assert!(errors.contains("example.zone:4:"), "{errors}");
+    let origin = Name::from_text("example.", None).unwrap();
+    let parsed = load_zone_text(b"www A not-an-address\n", Path::new("x.zone"), &origin);
+    assert!(
+        parsed
+            .unwrap_err()
+            .iter()
+            .any(|e| e.kind == ZoneErrorKind::File),
+    );
+}
