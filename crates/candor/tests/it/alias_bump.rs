@@ -194,12 +194,7 @@ fn zone_files_with_an_alias_upstream_resolve_targets_outside() {
         return;
     };
     let files = TempDir::new("alias-files-upstream");
-    let target = files.write(
-        "target.test.zone",
-        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\n\
-         ns A 192.0.2.53\nwww A 192.0.2.55\nwww AAAA 2001:db8::55\n",
-    );
-    let knot = crate::support::KnotServer::start(&knotd, &[("target.test".to_owned(), target)]);
+    let knot = crate::store::target_upstream(&knotd, &files);
     let dir = TempDir::new("alias-files");
     let mut zone = String::from(
         "$ORIGIN example.com.\n$TTL 300\n@ SOA ns h 1 7200 3600 1209600 300\n@ NS ns\n\

@@ -313,6 +313,18 @@ fn wait_for_addresses(addr: SocketAddr, name: &str, want: &[&str]) {
     }
 }
 
+/// The ALIAS resolver's upstream in these tests: a real Knot serving
+/// `target.test.` (`www` at 192.0.2.55 and 2001:db8::55), its zone file
+/// in `files`.
+pub(crate) fn target_upstream(knotd: &Path, files: &TempDir) -> crate::support::KnotServer {
+    let zone = files.write(
+        "target.test.zone",
+        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\n\
+         ns A 192.0.2.53\nwww A 192.0.2.55\nwww AAAA 2001:db8::55\n",
+    );
+    crate::support::KnotServer::start(knotd, &[("target.test".to_owned(), zone)])
+}
+
 #[test]
 fn alias_targets_elsewhere_come_from_the_upstream_and_outlive_it() {
     let Some(knotd) = crate::support::knotd_path() else {
@@ -322,14 +334,8 @@ fn alias_targets_elsewhere_come_from_the_upstream_and_outlive_it() {
         }
         panic!("knotd not found: install knot (apt-get install knot) or set CANDOR_SKIP_KNOT=1");
     };
-    // The upstream: a real Knot serving the targets.
     let files = TempDir::new("alias-upstream");
-    let zone = files.write(
-        "target.test.zone",
-        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\n\
-         ns A 192.0.2.53\nwww A 192.0.2.55\nwww AAAA 2001:db8::55\n",
-    );
-    let knot = crate::support::KnotServer::start(&knotd, &[("target.test".to_owned(), zone)]);
+    let knot = target_upstream(&knotd, &files);
     let dir = TempDir::new("candor-store");
     // Short TTLs, so refreshes fall due (and fail) while the test watches.
     let extra: Vec<String> = [
