@@ -782,36 +782,13 @@ fn a_validating_resolver_accepts_signed_alias_pool_and_url_answers() {
         panic!("knotd not found: install knot (apt-get install knot) or set CANDOR_SKIP_KNOT=1");
     };
     let files = TempDir::new("alias-upstream");
-    let target = |serial: u32, v4: &str| {
-        format!(
-            "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h {serial} 7200 3600 1209600 60\n@ NS ns\n\
-             ns A 192.0.2.53\nwww A {v4}\nwww AAAA 2001:db8::55\n"
-        )
-    };
+    let target = crate::store::target_zone;
     let zone_file = files.write("target.test.zone", &target(1, "192.0.2.55"));
     let knot = KnotServer::start(&knotd, &[("target.test".to_owned(), zone_file)]);
 
     let dir = TempDir::new("candor-dnssec-synth");
     let data = dir.path().join("data");
-    ok(&data, &["init", "--email", "ops@example.org"]);
-    ok(&data, &["zone", "create", "example.com"]);
-    ok(&data, &["dnssec", "enable", "example.com"]);
-    let status = ok(&data, &["dnssec", "status", "example.com"]);
-    let ds = status.lines().next().expect("a DS line").replace('\t', " ");
-    for args in [
-        &["www", "A", "192.0.2.1"][..],
-        &["www2", "A", "192.0.2.2"],
-        &["app", "ALIAS", "www.target.test"],
-        &["app", "TXT", "beside the ALIAS"],
-        &["local", "ALIAS", "www.example.com"],
-        &["pool", "POOL", "www.example.com"],
-        &["pool", "POOL", "www2.example.com"],
-        &["go", "URL", "https://example.org/"],
-    ] {
-        let mut all = vec!["record", "add", "example.com"];
-        all.extend_from_slice(args);
-        ok(&data, &all);
-    }
+    let ds = signed_synth_store(&data);
     let args: Vec<String> = [
         "--data-dir",
         &data.display().to_string(),
@@ -1578,4 +1555,32 @@ fn zsk_rollovers_on_schedule_validate_throughout() {
         &bad[..bad.len().min(10)],
         f.candor.log()
     );
+}
+
+/// A store in `data` with `example.com.` signed (a CSK) and a record of
+/// each synthesized kind beside plain ones: `app` ALIAS to
+/// `www.target.test` (outside, with a TXT beside it), `local` ALIAS to
+/// `www` inside, `pool` POOL of `www` and `www2`, `go` URL. Returns the
+/// zone's DS as one presentation line, for a parent zone.
+pub(crate) fn signed_synth_store(data: &Path) -> String {
+    ok(data, &["init", "--email", "ops@example.org"]);
+    ok(data, &["zone", "create", "example.com"]);
+    ok(data, &["dnssec", "enable", "example.com"]);
+    let status = ok(data, &["dnssec", "status", "example.com"]);
+    let ds = status.lines().next().expect("a DS line").replace('\t', " ");
+    for args in [
+        &["www", "A", "192.0.2.1"][..],
+        &["www2", "A", "192.0.2.2"],
+        &["app", "ALIAS", "www.target.test"],
+        &["app", "TXT", "beside the ALIAS"],
+        &["local", "ALIAS", "www.example.com"],
+        &["pool", "POOL", "www.example.com"],
+        &["pool", "POOL", "www2.example.com"],
+        &["go", "URL", "https://example.org/"],
+    ] {
+        let mut all = vec!["record", "add", "example.com"];
+        all.extend_from_slice(args);
+        ok(data, &all);
+    }
+    ds
 }

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use candor_wire::Rtype;
 
-use crate::dnssec::{Validator, ask_do, dnssec_verify, ok, unbound_path, wait_signed};
+use crate::dnssec::{
+    Validator, ask_do, dnssec_verify, ok, signed_synth_store, unbound_path, wait_signed,
+};
 use crate::store::cli;
 use crate::support::{Candor, KnotServer, TempDir, free_port};
 use crate::xfr::{KEY, Kind, Secondary, add_key, knot_tools, serial};
@@ -38,14 +40,6 @@ fn ldns_verify_zone() -> Option<PathBuf> {
         "ldns-verify-zone is needed: apt-get install ldnsutils, or set \
          CANDOR_SKIP_DNSSEC_TOOLS=1 to skip this test"
     );
-}
-
-/// The zone `target.test.` of the ALIAS upstream, `www` at `v4`.
-fn target_zone(serial: u32, v4: &str) -> String {
-    format!(
-        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h {serial} 7200 3600 1209600 60\n@ NS ns\n\
-         ns A 192.0.2.53\nwww A {v4}\nwww AAAA 2001:db8::55\n"
-    )
 }
 
 /// Polls `addr` (DO=1, no recursion, up to 20 s) until `name`/`rtype`
@@ -137,30 +131,15 @@ fn secondaries_serve_signed_alias_pool_and_url_answers_that_validate() {
         return;
     };
     let files = TempDir::new("signxfr-upstream");
-    let zone_file = files.write("target.test.zone", &target_zone(1, "192.0.2.55"));
+    let zone_file = files.write(
+        "target.test.zone",
+        &crate::store::target_zone(1, "192.0.2.55"),
+    );
     let upstream = KnotServer::start(&knotd, &[("target.test".to_owned(), zone_file)]);
 
     let dir = TempDir::new("signxfr");
     let data = dir.path().join("data");
-    ok(&data, &["init", "--email", "ops@example.org"]);
-    ok(&data, &["zone", "create", "example.com"]);
-    ok(&data, &["dnssec", "enable", "example.com"]);
-    let status = ok(&data, &["dnssec", "status", "example.com"]);
-    let ds = status.lines().next().expect("a DS line").replace('\t', " ");
-    for args in [
-        &["www", "A", "192.0.2.1"][..],
-        &["www2", "A", "192.0.2.2"],
-        &["app", "ALIAS", "www.target.test"],
-        &["app", "TXT", "beside the ALIAS"],
-        &["local", "ALIAS", "www.example.com"],
-        &["pool", "POOL", "www.example.com"],
-        &["pool", "POOL", "www2.example.com"],
-        &["go", "URL", "https://example.org/"],
-    ] {
-        let mut all = vec!["record", "add", "example.com"];
-        all.extend_from_slice(args);
-        ok(&data, &all);
-    }
+    let ds = signed_synth_store(&data);
     let secret = add_key(&data, KEY, "hmac-sha256");
     let kinds: Vec<(Kind, PathBuf, u16)> = [Kind::Knot, Kind::Nsd, Kind::Bind]
         .into_iter()
@@ -275,7 +254,10 @@ fn secondaries_serve_signed_alias_pool_and_url_answers_that_validate() {
     // The target moves upstream: the signer signs the new address, the
     // zone gets a new serial, and every secondary serves it signed after
     // the NOTIFY; a resolver validates it there.
-    files.write("target.test.zone", &target_zone(2, "192.0.2.56"));
+    files.write(
+        "target.test.zone",
+        &crate::store::target_zone(2, "192.0.2.56"),
+    );
     upstream.reload();
     wait_signed(&candor, "app.example.com", Rtype::A, &["192.0.2.56"]);
     let (zone, verified, report) = verify_axfr(&ldns, &candor, &dir);
@@ -409,7 +391,10 @@ fn dnssec_export_of_a_zone_with_a_pool_and_alias_verifies() {
         return;
     };
     let files = TempDir::new("signxfr-export-upstream");
-    let zone_file = files.write("target.test.zone", &target_zone(1, "192.0.2.55"));
+    let zone_file = files.write(
+        "target.test.zone",
+        &crate::store::target_zone(1, "192.0.2.55"),
+    );
     let upstream = KnotServer::start(&knotd, &[("target.test".to_owned(), zone_file)]);
     ok(&data, &["zone", "create", "other.test"]);
     ok(
@@ -490,7 +475,10 @@ fn an_alias_added_to_a_signed_zone_transfers_signed_at_once() {
         return;
     };
     let files = TempDir::new("signxfr-at-once-upstream");
-    let zone_file = files.write("target.test.zone", &target_zone(1, "192.0.2.55"));
+    let zone_file = files.write(
+        "target.test.zone",
+        &crate::store::target_zone(1, "192.0.2.55"),
+    );
     let upstream = KnotServer::start(&knotd, &[("target.test".to_owned(), zone_file)]);
     let dir = TempDir::new("signxfr-at-once");
     let data = dir.path().join("data");

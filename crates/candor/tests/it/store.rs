@@ -317,12 +317,17 @@ fn wait_for_addresses(addr: SocketAddr, name: &str, want: &[&str]) {
 /// `target.test.` (`www` at 192.0.2.55 and 2001:db8::55), its zone file
 /// in `files`.
 pub(crate) fn target_upstream(knotd: &Path, files: &TempDir) -> crate::support::KnotServer {
-    let zone = files.write(
-        "target.test.zone",
-        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h 1 7200 3600 1209600 60\n@ NS ns\n\
-         ns A 192.0.2.53\nwww A 192.0.2.55\nwww AAAA 2001:db8::55\n",
-    );
+    let zone = files.write("target.test.zone", &target_zone(1, "192.0.2.55"));
     crate::support::KnotServer::start(knotd, &[("target.test".to_owned(), zone)])
+}
+
+/// The upstream's `target.test.` zone at `serial`, `www` at `v4` (and
+/// 2001:db8::55).
+pub(crate) fn target_zone(serial: u32, v4: &str) -> String {
+    format!(
+        "$ORIGIN target.test.\n$TTL 60\n@ SOA ns h {serial} 7200 3600 1209600 60\n@ NS ns\n\
+         ns A 192.0.2.53\nwww A {v4}\nwww AAAA 2001:db8::55\n"
+    )
 }
 
 #[test]
