@@ -132,6 +132,11 @@ struct History {
     /// What stood for its private types when it was observed: what
     /// secondaries were sent for them, which the next step removes.
     synth: BTreeSet<Ordered>,
+    /// The owners of its private types (ALIAS, POOL), lower-case wire:
+    /// the nodes `synth` comes from, kept by the change from version to
+    /// version so that observing one costs the change and the private
+    /// owners, not a walk of every node.
+    private: BTreeSet<Box<[u8]>>,
     /// Steps, oldest first, each starting where the previous one ended and
     /// the last one ending at `zone`.
     steps: VecDeque<Arc<Step>>,
@@ -270,11 +275,13 @@ impl Journal {
                 continue;
             }
             let Some(history) = self.zones.get_mut(&key) else {
+                let private = private_owners(zone);
                 self.zones.insert(
                     key,
                     History {
                         zone: zone.clone(),
-                        synth: synthesized(zone, resolver),
+                        synth: synthesized(zone, &private, resolver),
+                        private,
                         steps: VecDeque::new(),
                         bytes: 0,
                     },
@@ -294,9 +301,18 @@ impl Journal {
                     serial: zone.serial(),
                 });
             }
-            let synth = synthesized(zone, resolver);
+            // The diff costs the change for related versions (a patch of
+            // the last one); it also says which owners to look at again.
+            let (diff, private) = match ZoneDiff::between_related(&history.zone, zone) {
+                Some(diff) => {
+                    let private = private_after(&history.private, zone, &diff);
+                    (diff, private)
+                }
+                None => (ZoneDiff::between(&history.zone, zone), private_owners(zone)),
+            };
+            let synth = synthesized(zone, &private, resolver);
             if serial_newer(zone.serial(), history.zone.serial()) {
-                let step = Arc::new(step(&history.zone, &history.synth, zone, &synth));
+                let step = Arc::new(step(&history.zone, &history.synth, zone, &synth, diff));
                 history.bytes += step.bytes();
                 history.steps.push_back(step);
                 while history.steps.len() > self.limits.max_steps
@@ -312,6 +328,7 @@ impl Journal {
                 history.bytes = 0;
             }
             history.synth = synth;
+            history.private = private;
             history.zone = zone.clone();
         }
         self.zones.retain(|k, _| seen.contains_key(k));
@@ -364,8 +381,8 @@ fn step(
     old_synth: &BTreeSet<Ordered>,
     new: &Zone,
     new_synth: &BTreeSet<Ordered>,
+    diff: ZoneDiff,
 ) -> Step {
-    let diff = ZoneDiff::between(old, new);
     // The Candor view's step is the diff itself: private types travel as
     // they are, and nothing stands for them.
     let candor_removed: Arc<[OwnedRecord]> = diff.removed.iter().cloned().collect();
@@ -404,11 +421,43 @@ fn step(
     }
 }
 
-/// Every record of a zone that stands for a private type.
-fn synthesized(zone: &Zone, resolver: Resolver<'_>) -> BTreeSet<Ordered> {
+/// The owners of a zone's private types (lower-case wire), by a walk of
+/// every node: for a version not related to the one observed before.
+fn private_owners(zone: &Zone) -> BTreeSet<Box<[u8]>> {
+    (0..zone.node_count() as u32)
+        .filter(|&id| has_private(zone, id))
+        .map(|id| zone.name_bytes(id).to_ascii_lowercase().into())
+        .collect()
+}
+
+/// The owners of `new`'s private types, from `before` (those of the
+/// version `diff` starts at) and the owners `diff` changed: an owner
+/// whose records did not change kept its types.
+fn private_after(before: &BTreeSet<Box<[u8]>>, new: &Zone, diff: &ZoneDiff) -> BTreeSet<Box<[u8]>> {
+    let mut private = before.clone();
+    for r in diff.removed.iter().chain(&diff.added) {
+        let owner: Box<[u8]> = r.owner.to_ascii_lowercase().into();
+        match new.node_by_name(&owner) {
+            Some(id) if has_private(new, id) => private.insert(owner),
+            _ => private.remove(&owner),
+        };
+    }
+    private
+}
+
+/// Every record of a zone that stands for a private type, at the
+/// `private` owners.
+fn synthesized(
+    zone: &Zone,
+    private: &BTreeSet<Box<[u8]>>,
+    resolver: Resolver<'_>,
+) -> BTreeSet<Ordered> {
     let mut out = BTreeSet::new();
     let mut tails = Vec::new();
-    for id in 0..zone.node_count() as u32 {
+    for owner in private {
+        let Some(id) = zone.node_by_name(owner) else {
+            continue;
+        };
         if !has_private(zone, id) {
             continue;
         }
