@@ -308,6 +308,13 @@ impl<'z> Answer<'z> {
             let Some(nsec) = zone.rrset(zone.node(id), Rtype::NSEC) else {
                 continue;
             };
+            if id == 0
+                && let Some(block) = zone.negative_blocks().and_then(|n| n.apex_nsec())
+                && fast_paths()
+                && b.push_prerendered(block)
+            {
+                continue; // The apex's NSEC and RRSIGs, prerendered.
+            }
             let name = zone.name_bytes(id);
             let sigs = zone.sig_tails(nsec);
             match self.proof_owner(qname, k) {
@@ -339,8 +346,7 @@ impl<'z> Answer<'z> {
     /// QNAME, unless the SOA's names or an earlier proof's owner share
     /// more of it.
     fn proof_owner(&self, qname: &[u8], k: usize) -> Option<(usize, u16)> {
-        #[cfg(test)]
-        if tests::GENERAL_PROOFS.get() {
+        if !fast_paths() {
             return None;
         }
         let zone = self.zone;
@@ -394,8 +400,21 @@ fn shares_below(name: &[u8], other: &[u8], apex_len: usize) -> bool {
     }
 }
 
-/// What the tests switch: `write_proofs` with `push_rrset` alone, which
-/// the owners found without a search must match byte for byte.
+/// Whether the answer path may take its shortcuts for denials: the
+/// prerendered blocks and the proofs' owners found without a search.
+/// Always, except in the tests that compare them with the general path.
+#[inline(always)]
+pub(crate) fn fast_paths() -> bool {
+    #[cfg(test)]
+    if tests::GENERAL_PROOFS.get() {
+        return false;
+    }
+    true
+}
+
+/// What the tests switch: `write_proofs` with `push_rrset` alone, and
+/// `negative` and `write_proofs` without the prerendered blocks: what the
+/// fast paths must match byte for byte.
 #[cfg(test)]
 pub(crate) mod tests {
     use std::cell::Cell;

@@ -895,6 +895,15 @@ impl<'z> Answer<'z> {
     fn negative(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
         self.kind = ResponseKind::NoData;
         b.set_section(Section::Authority);
+        // Right after the question, the SOA (and its RRSIGs) is the zone's
+        // prerendered block, copied, unless it would compress differently
+        // (`MessageBuilder::push_prerendered` decides) or not fit.
+        if let Some(block) = self.zone.negative_blocks().and_then(|n| n.soa(self.dnssec))
+            && dnssec::fast_paths()
+            && b.push_prerendered(block)
+        {
+            return Ok(());
+        }
         b.push_rrset(
             Owner::QnameSuffix(self.apex_offset),
             self.zone.negative_soa(),

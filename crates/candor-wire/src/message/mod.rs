@@ -582,6 +582,12 @@ pub struct MessageBuilder<'a> {
     comp_len: [u8; COMPRESS_ENTRIES],
     /// Entries in use.
     comp_n: usize,
+    /// Where the question ends (and the first record starts).
+    question_end: usize,
+    /// Whether the compression table holds every suffix of the QNAME (it
+    /// does unless the QNAME has nearly as many labels as the table has
+    /// entries).
+    qname_whole: bool,
 }
 
 /// Where an owner name comes from.
@@ -627,10 +633,13 @@ impl<'a> MessageBuilder<'a> {
             comp_off: [0; COMPRESS_ENTRIES],
             comp_len: [0; COMPRESS_ENTRIES],
             comp_n: 0,
+            question_end: HEADER_LEN + qlen,
+            qname_whole: true,
         };
         if qlen > 4 {
             let qname_len = qlen - 4;
             builder.remember_name(HEADER_LEN, qname_len);
+            builder.qname_whole = builder.comp_n < COMPRESS_ENTRIES;
         }
         Ok(builder)
     }
@@ -1078,6 +1087,9 @@ impl<'a> MessageBuilder<'a> {
         self.len
     }
 }
+
+mod prerendered;
+pub use prerendered::Prerendered;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,103 @@
+//! A zone version's negative-answer authority records, written once as a
+//! response would carry them ([`candor_wire::Prerendered`]): what every
+//! NXDOMAIN and NODATA from the zone repeats, copied by the answer path
+//! instead of being compressed record by record.
+
+use candor_wire::{MessageBuilder, Owner, Prerendered, Rtype, Section};
+
+use crate::Zone;
+
+/// The blocks of one zone version. Each holds records exactly as
+/// `MessageBuilder::push_rrset` writes them into the authority section
+/// after a question for the apex, in this order:
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct NegativeBlocks {
+    /// The SOA with the negative TTL ([`Zone::negative_soa`]), owned by
+    /// the apex.
+    soa: Option<Prerendered>,
+    /// The same SOA, then the RRSIGs over the SOA (signed zones).
+    signed_soa: Option<Prerendered>,
+    /// The apex's NSEC, then its RRSIGs (signed zones): the proof that
+    /// covers the apex's wildcard in most zones, and names sorting before
+    /// the first name below the apex.
+    apex_nsec: Option<Prerendered>,
+}
+
+impl NegativeBlocks {
+    /// The blocks of `zone`; `None` when there are none (no SOA, or the
+    /// root zone, whose names never compress).
+    pub(crate) fn of(zone: &Zone) -> Option<Box<NegativeBlocks>> {
+        let apex = zone.apex().as_wire();
+        let owner = Owner::QnameSuffix(0);
+        let soa_set = zone.rrset(zone.node(0), Rtype::SOA)?;
+        let negative = zone.negative_soa();
+        if negative.is_empty() {
+            return None;
+        }
+        let soa = |b: &mut MessageBuilder<'_>| {
+            b.set_section(Section::Authority);
+            b.push_rrset(owner, negative, 1)
+        };
+        let mut blocks = NegativeBlocks {
+            soa: Prerendered::render(apex, soa),
+            ..NegativeBlocks::default()
+        };
+        let soa_sigs = zone.sig_tails(soa_set);
+        if zone.signed().is_some() && !soa_sigs.is_empty() {
+            blocks.signed_soa = Prerendered::render(apex, |b| {
+                soa(b)?;
+                b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))
+            });
+        }
+        if let Some(nsec) = zone.rrset(zone.node(0), Rtype::NSEC) {
+            let sigs = zone.sig_tails(nsec);
+            blocks.apex_nsec = Prerendered::render(apex, |b| {
+                b.set_section(Section::Authority);
+                b.push_rrset(owner, zone.tails(nsec), nsec.count)?;
+                if sigs.is_empty() {
+                    return Ok(());
+                }
+                b.push_rrset(owner, sigs, tail_count(sigs))
+            });
+        }
+        let none = NegativeBlocks::default();
+        (blocks != none).then(|| Box::new(blocks))
+    }
+
+    /// The SOA of a negative answer, with its RRSIGs when `signed`.
+    #[inline]
+    pub fn soa(&self, signed: bool) -> Option<&Prerendered> {
+        if signed {
+            self.signed_soa.as_ref()
+        } else {
+            self.soa.as_ref()
+        }
+    }
+
+    /// The apex's NSEC with its RRSIGs (a signed zone's).
+    #[inline]
+    pub fn apex_nsec(&self) -> Option<&Prerendered> {
+        self.apex_nsec.as_ref()
+    }
+
+    /// Bytes the blocks take, this struct included.
+    pub fn heap_size(&self) -> usize {
+        size_of::<NegativeBlocks>()
+            + [&self.soa, &self.signed_soa, &self.apex_nsec]
+                .into_iter()
+                .flatten()
+                .map(|b| b.heap_size() - size_of::<Prerendered>())
+                .sum::<usize>()
+    }
+}
+
+/// How many RR tails a block of tails holds.
+fn tail_count(mut tails: &[u8]) -> u16 {
+    let mut n = 0u16;
+    while let Some(head) = tails.get(..10) {
+        let len = 10 + usize::from(u16::from_be_bytes([head[8], head[9]]));
+        tails = tails.get(len..).unwrap_or(&[]);
+        n = n.saturating_add(1);
+    }
+    n
+}
