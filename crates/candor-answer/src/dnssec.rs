@@ -198,9 +198,36 @@ impl<'z> Answer<'z> {
         }
     }
 
-    /// NXDOMAIN for `name`, whose closest encloser is `encloser`: the NSEC
-    /// covering `name` and the one covering `*.<encloser>` (RFC 4035
-    /// §3.1.3.2).
+    /// NXDOMAIN for `name`, whose closest encloser is `encloser`: the SOA
+    /// (with its RRSIGs) and the NSEC proofs. When the apex's NSEC is the
+    /// only proof (a random label that sorts before every name below the
+    /// apex, in most zones), the whole authority section is the zone's
+    /// prerendered `apex_nxdomain` block, when it applies.
+    pub(crate) fn nxdomain(
+        &mut self,
+        name: &[u8],
+        encloser: NodeId,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<(), Truncated> {
+        self.nxdomain_proof(name, encloser);
+        if self.n_proofs == 1
+            && self.proofs[0] == 0
+            && let Some(block) = self.zone.negative_blocks().and_then(|n| n.apex_nxdomain())
+            && fast_paths()
+        {
+            b.set_section(Section::Authority);
+            if b.push_prerendered(block) {
+                self.kind = crate::ResponseKind::NoData;
+                self.n_proofs = 0; // Written.
+                return Ok(());
+            }
+        }
+        self.negative(b)
+    }
+
+    /// The proofs of an NXDOMAIN for `name`, whose closest encloser is
+    /// `encloser`: the NSEC covering `name` and the one covering
+    /// `*.<encloser>` (RFC 4035 §3.1.3.2).
     pub(crate) fn nxdomain_proof(&mut self, name: &[u8], encloser: NodeId) {
         if !self.dnssec {
             return;

@@ -672,8 +672,7 @@ impl<'z> Answer<'z> {
                 }
                 Lookup::NxDomain(encloser) => {
                     self.denial_at_apex = cur.is_none() && encloser == 0;
-                    self.negative(b)?;
-                    self.nxdomain_proof(name, encloser);
+                    self.nxdomain(name, encloser, b)?;
                     return Ok(Rcode::NXDOMAIN);
                 }
             };

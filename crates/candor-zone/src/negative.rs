@@ -9,7 +9,7 @@ use crate::Zone;
 
 /// The blocks of one zone version. Each holds records exactly as
 /// `MessageBuilder::push_rrset` writes them into the authority section
-/// after a question for the apex, in this order:
+/// after a question for the apex.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct NegativeBlocks {
     /// The SOA with the negative TTL ([`Zone::negative_soa`]), owned by
@@ -21,6 +21,11 @@ pub struct NegativeBlocks {
     /// covers the apex's wildcard in most zones, and names sorting before
     /// the first name below the apex.
     apex_nsec: Option<Prerendered>,
+    /// `signed_soa` and then `apex_nsec`: the whole authority section of
+    /// an NXDOMAIN that the apex's NSEC proves alone (the name sorts
+    /// before the first name below the apex, and the apex's NSEC covers
+    /// the wildcard), one copy instead of two.
+    apex_nxdomain: Option<Prerendered>,
 }
 
 impl NegativeBlocks {
@@ -51,14 +56,22 @@ impl NegativeBlocks {
         }
         if let Some(nsec) = zone.rrset(zone.node(0), Rtype::NSEC) {
             let sigs = zone.sig_tails(nsec);
-            blocks.apex_nsec = Prerendered::render(apex, |b| {
+            let apex_nsec = |b: &mut MessageBuilder<'_>| {
                 b.set_section(Section::Authority);
-                b.push_rrset(owner, zone.tails(nsec), nsec.count)?;
+                b.push_rrset(Owner::Name(apex), zone.tails(nsec), nsec.count)?;
                 if sigs.is_empty() {
                     return Ok(());
                 }
-                b.push_rrset(owner, sigs, tail_count(sigs))
-            });
+                b.push_rrset(Owner::Name(apex), sigs, tail_count(sigs))
+            };
+            blocks.apex_nsec = Prerendered::render(apex, apex_nsec);
+            if blocks.signed_soa.is_some() {
+                blocks.apex_nxdomain = Prerendered::render(apex, |b| {
+                    soa(b)?;
+                    b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))?;
+                    apex_nsec(b)
+                });
+            }
         }
         let none = NegativeBlocks::default();
         (blocks != none).then(|| Box::new(blocks))
@@ -80,14 +93,26 @@ impl NegativeBlocks {
         self.apex_nsec.as_ref()
     }
 
+    /// The SOA with its RRSIGs, then the apex's NSEC with its RRSIGs (a
+    /// signed zone's).
+    #[inline]
+    pub fn apex_nxdomain(&self) -> Option<&Prerendered> {
+        self.apex_nxdomain.as_ref()
+    }
+
     /// Bytes the blocks take, this struct included.
     pub fn heap_size(&self) -> usize {
         size_of::<NegativeBlocks>()
-            + [&self.soa, &self.signed_soa, &self.apex_nsec]
-                .into_iter()
-                .flatten()
-                .map(|b| b.heap_size() - size_of::<Prerendered>())
-                .sum::<usize>()
+            + [
+                &self.soa,
+                &self.signed_soa,
+                &self.apex_nsec,
+                &self.apex_nxdomain,
+            ]
+            .into_iter()
+            .flatten()
+            .map(|b| b.heap_size() - size_of::<Prerendered>())
+            .sum::<usize>()
     }
 }
 
