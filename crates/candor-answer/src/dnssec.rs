@@ -15,7 +15,7 @@
 //! encloser; a referral the DS RRset or the cut's NSEC proving there is
 //! none; every negative answer the SOA's RRSIG.
 
-use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section, wire_name_len};
+use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section};
 use candor_zone::NodeId;
 
 use crate::{Answer, Truncated, first_rdata};
@@ -389,18 +389,28 @@ impl<'z> Answer<'z> {
         if !self.denial_at_apex {
             return None;
         }
-        let soa = zone.negative_soa();
-        let mname = soa.get(10..).and_then(|r| Some(&r[..wire_name_len(r)?]))?;
-        let rname = soa
-            .get(10 + mname.len()..)
-            .and_then(|r| Some(&r[..wire_name_len(r)?]))?;
-        let shared = self.proofs[..k]
-            .iter()
-            .map(|&id| zone.name_bytes(id))
-            .chain([mname, rname])
-            .any(|other| shares_below(name, other, apex_len));
+        // The SOA's MNAME and RNAME, and the owners written before.
+        let label = name.get(child(name, apex_len)?..name.len() - apex_len)?;
+        let shared = zone.negative_blocks()?.soa_child(label)
+            || self.proofs[..k]
+                .iter()
+                .any(|&id| shares_below(name, zone.name_bytes(id), apex_len));
         (!shared).then_some((name.len() - apex_len, apex_at))
     }
+}
+
+/// Where the label of `name` just above its last `apex_len` bytes starts.
+fn child(name: &[u8], apex_len: usize) -> Option<usize> {
+    let end = name.len().checked_sub(apex_len)?;
+    let mut p = 0;
+    while p < end {
+        let next = p + 1 + usize::from(*name.get(p)?);
+        if next == end {
+            return Some(p);
+        }
+        p = next;
+    }
+    None
 }
 
 /// Whether `name` (lower-cased, below an apex `apex_len` bytes long) and
@@ -408,19 +418,6 @@ impl<'z> Answer<'z> {
 /// decides whether compression finds more of `name` in `other` than the
 /// apex. Both then end with the same child of the apex.
 fn shares_below(name: &[u8], other: &[u8], apex_len: usize) -> bool {
-    /// Where the label just above the last `apex_len` bytes starts.
-    fn child(name: &[u8], apex_len: usize) -> Option<usize> {
-        let end = name.len().checked_sub(apex_len)?;
-        let mut p = 0;
-        while p < end {
-            let next = p + 1 + usize::from(*name.get(p)?);
-            if next == end {
-                return Some(p);
-            }
-            p = next;
-        }
-        None
-    }
     match (child(name, apex_len), child(other, apex_len)) {
         (Some(a), Some(b)) => name[a..].eq_ignore_ascii_case(&other[b..]),
         _ => false,

@@ -3,7 +3,7 @@
 //! NXDOMAIN and NODATA from the zone repeats, copied by the answer path
 //! instead of being compressed record by record.
 
-use candor_wire::{MessageBuilder, Owner, Prerendered, Rtype, Section};
+use candor_wire::{MessageBuilder, Owner, Prerendered, Rtype, Section, wire_name_len};
 
 use crate::Zone;
 
@@ -26,6 +26,12 @@ pub struct NegativeBlocks {
     /// before the first name below the apex, and the apex's NSEC covers
     /// the wildcard), one copy instead of two.
     apex_nxdomain: Option<Prerendered>,
+    /// The labels just below the apex of the SOA's MNAME and RNAME, for
+    /// each that is below the apex (length byte first, lower-cased, back
+    /// to back): a name below the apex ending in one of them shares more
+    /// than the apex with that SOA name, so a response holding the SOA
+    /// compresses it against the SOA's.
+    soa_children: Box<[u8]>,
 }
 
 impl NegativeBlocks {
@@ -47,6 +53,19 @@ impl NegativeBlocks {
             soa: Prerendered::render(apex, soa),
             ..NegativeBlocks::default()
         };
+        let rdata = negative.get(10..).unwrap_or(&[]);
+        let mname = rdata
+            .get(..wire_name_len(rdata).unwrap_or(0))
+            .unwrap_or(&[]);
+        let rest = &rdata[mname.len()..];
+        let rname = rest.get(..wire_name_len(rest).unwrap_or(0)).unwrap_or(&[]);
+        let mut children = Vec::new();
+        for name in [mname, rname] {
+            if let Some(label) = child_of(name, apex) {
+                children.extend(label.iter().map(u8::to_ascii_lowercase));
+            }
+        }
+        blocks.soa_children = children.into();
         let soa_sigs = zone.sig_tails(soa_set);
         if zone.signed().is_some() && !soa_sigs.is_empty() {
             blocks.signed_soa = Prerendered::render(apex, |b| {
@@ -100,6 +119,22 @@ impl NegativeBlocks {
         self.apex_nxdomain.as_ref()
     }
 
+    /// Whether `label` (a label of a lower-cased name below the apex, the
+    /// one just below it, length byte first) is the label just below the
+    /// apex of the SOA's MNAME or RNAME.
+    #[inline]
+    pub fn soa_child(&self, label: &[u8]) -> bool {
+        let mut rest = &self.soa_children[..];
+        while let Some(&len) = rest.first() {
+            let (child, after) = rest.split_at((1 + usize::from(len)).min(rest.len()));
+            if child == label {
+                return true;
+            }
+            rest = after;
+        }
+        false
+    }
+
     /// Bytes the blocks take, this struct included.
     pub fn heap_size(&self) -> usize {
         size_of::<NegativeBlocks>()
@@ -114,6 +149,24 @@ impl NegativeBlocks {
             .map(|b| b.heap_size() - size_of::<Prerendered>())
             .sum::<usize>()
     }
+}
+
+/// The label of `name` (wire, any case) just below `apex` (lower-cased
+/// wire), when `name` is below it.
+fn child_of<'n>(name: &'n [u8], apex: &[u8]) -> Option<&'n [u8]> {
+    let end = name.len().checked_sub(apex.len())?;
+    if end == 0 || !name[end..].eq_ignore_ascii_case(apex) {
+        return None;
+    }
+    let mut p = 0;
+    while p < end {
+        let next = p + 1 + usize::from(name[p]);
+        if next == end {
+            return name.get(p..end);
+        }
+        p = next;
+    }
+    None
 }
 
 /// How many RR tails a block of tails holds.
