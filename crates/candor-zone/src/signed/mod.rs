@@ -80,6 +80,10 @@ pub struct Chain {
     apex: Vec<u8>,
 }
 
+/// The bytes of the key buffer a search clears for a name whose labels
+/// below the apex take at most half of them.
+const SMALL_KEY: usize = 64;
+
 /// How many heads one entry of [`Chain`]'s upper level stands for: the
 /// heads one 64-byte cache line holds.
 const UPPER: usize = 8;
@@ -309,8 +313,17 @@ impl Chain {
         let mut lo = self.lower_bound(heads, from, to, h);
         if heads.get(lo) == Some(&h) {
             let mut hi = equal_run(heads, lo, to, h);
-            let mut buf = [0u8; MAX_KEY_LEN];
-            let len = key_of_labels(name, starts, &mut buf)?;
+            // A key takes at most twice the bytes of the labels: a short
+            // name's fits in a buffer that costs less to clear.
+            let (mut small, mut large);
+            let buf: &mut [u8] = if 2 * below <= SMALL_KEY {
+                small = [0u8; SMALL_KEY];
+                &mut small
+            } else {
+                large = [0u8; MAX_KEY_LEN];
+                &mut large
+            };
+            let len = key_of_labels(name, starts, buf)?;
             let rest = &buf[..len];
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
@@ -480,7 +493,7 @@ impl SignedParts {
 /// (in name order; the key takes them in reverse), into `out`: the part
 /// of a name's key after its apex's. Its length, or `None` if a label
 /// runs past `name`.
-fn key_of_labels(name: &[u8], starts: &[u8], out: &mut [u8; MAX_KEY_LEN]) -> Option<usize> {
+fn key_of_labels(name: &[u8], starts: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut n = 0;
     for &start in starts.iter().rev() {
         let start = usize::from(start);
@@ -517,11 +530,15 @@ fn head_of_labels(name: &[u8], starts: &[u8]) -> u64 {
         let last = usize::from(last);
         if let Some(first8) = name.get(last + 1..last + 9)
             && usize::from(name[last]) >= 8
-            && first8.iter().all(|&b| b > 1)
+            && let Ok(b) = <[u8; 8]>::try_from(first8)
         {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(first8);
-            return u64::from_be_bytes(b);
+            // No byte is 0 or 1 (which the key escapes) exactly when no
+            // byte of `x` with its lowest bit cleared is zero.
+            let x = u64::from_be_bytes(b);
+            let y = x & 0xfefe_fefe_fefe_fefe;
+            if y.wrapping_sub(0x0101_0101_0101_0101) & !y & 0x8080_8080_8080_8080 == 0 {
+                return x;
+            }
         }
     }
     let mut b = [0u8; 8];
