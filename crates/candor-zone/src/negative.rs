@@ -15,16 +15,23 @@ pub struct NegativeBlocks {
     /// The SOA with the negative TTL ([`Zone::negative_soa`]), owned by
     /// the apex.
     soa: Option<Prerendered>,
-    /// The same SOA, then the RRSIGs over the SOA (signed zones).
-    signed_soa: Option<Prerendered>,
-    /// The apex's NSEC, then its RRSIGs (signed zones): the proof that
-    /// covers the apex's wildcard in most zones, and names sorting before
-    /// the first name below the apex.
+    /// A signed zone's blocks.
+    signed: Option<Box<SignedBlocks>>,
+}
+
+/// The blocks of a signed zone, and what its denials' owners need.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct SignedBlocks {
+    /// The SOA, then the RRSIGs over the SOA.
+    soa: Option<Prerendered>,
+    /// The apex's NSEC, then its RRSIGs: the proof that covers the apex's
+    /// wildcard in most zones, and names sorting before the first name
+    /// below the apex.
     apex_nsec: Option<Prerendered>,
-    /// `signed_soa` and then `apex_nsec`: the whole authority section of
-    /// an NXDOMAIN that the apex's NSEC proves alone (the name sorts
-    /// before the first name below the apex, and the apex's NSEC covers
-    /// the wildcard), one copy instead of two.
+    /// `soa` and then `apex_nsec`: the whole authority section of an
+    /// NXDOMAIN that the apex's NSEC proves alone (the name sorts before
+    /// the first name below the apex, and the apex's NSEC covers the
+    /// wildcard), one copy instead of two.
     apex_nxdomain: Option<Prerendered>,
     /// The labels just below the apex of the SOA's MNAME and RNAME, for
     /// each that is below the apex (length byte first, lower-cased, back
@@ -51,56 +58,57 @@ impl NegativeBlocks {
         };
         let mut blocks = NegativeBlocks {
             soa: Prerendered::render(apex, soa),
-            ..NegativeBlocks::default()
+            signed: None,
         };
-        let rdata = negative.get(10..).unwrap_or(&[]);
-        let mname = rdata
-            .get(..wire_name_len(rdata).unwrap_or(0))
-            .unwrap_or(&[]);
-        let rest = &rdata[mname.len()..];
-        let rname = rest.get(..wire_name_len(rest).unwrap_or(0)).unwrap_or(&[]);
-        let mut children = Vec::new();
-        for name in [mname, rname] {
-            if let Some(label) = child_of(name, apex) {
-                children.extend(label.iter().map(u8::to_ascii_lowercase));
-            }
-        }
-        blocks.soa_children = children.into();
         let soa_sigs = zone.sig_tails(soa_set);
         if zone.signed().is_some() && !soa_sigs.is_empty() {
-            blocks.signed_soa = Prerendered::render(apex, |b| {
-                soa(b)?;
-                b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))
-            });
-        }
-        if let Some(nsec) = zone.rrset(zone.node(0), Rtype::NSEC) {
-            let sigs = zone.sig_tails(nsec);
-            let apex_nsec = |b: &mut MessageBuilder<'_>| {
-                b.set_section(Section::Authority);
-                b.push_rrset(Owner::Name(apex), zone.tails(nsec), nsec.count)?;
-                if sigs.is_empty() {
-                    return Ok(());
-                }
-                b.push_rrset(Owner::Name(apex), sigs, tail_count(sigs))
+            let mut signed = SignedBlocks {
+                soa: Prerendered::render(apex, |b| {
+                    soa(b)?;
+                    b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))
+                }),
+                ..SignedBlocks::default()
             };
-            blocks.apex_nsec = Prerendered::render(apex, apex_nsec);
-            if blocks.signed_soa.is_some() {
-                blocks.apex_nxdomain = Prerendered::render(apex, |b| {
+            let rdata = negative.get(10..).unwrap_or(&[]);
+            let mname = rdata
+                .get(..wire_name_len(rdata).unwrap_or(0))
+                .unwrap_or(&[]);
+            let rest = &rdata[mname.len()..];
+            let rname = rest.get(..wire_name_len(rest).unwrap_or(0)).unwrap_or(&[]);
+            let mut children = Vec::new();
+            for name in [mname, rname] {
+                if let Some(label) = child_of(name, apex) {
+                    children.extend(label.iter().map(u8::to_ascii_lowercase));
+                }
+            }
+            signed.soa_children = children.into();
+            if let Some(nsec) = zone.rrset(zone.node(0), Rtype::NSEC) {
+                let sigs = zone.sig_tails(nsec);
+                let apex_nsec = |b: &mut MessageBuilder<'_>| {
+                    b.set_section(Section::Authority);
+                    b.push_rrset(Owner::Name(apex), zone.tails(nsec), nsec.count)?;
+                    if sigs.is_empty() {
+                        return Ok(());
+                    }
+                    b.push_rrset(Owner::Name(apex), sigs, tail_count(sigs))
+                };
+                signed.apex_nsec = Prerendered::render(apex, apex_nsec);
+                signed.apex_nxdomain = Prerendered::render(apex, |b| {
                     soa(b)?;
                     b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))?;
                     apex_nsec(b)
                 });
             }
+            blocks.signed = Some(Box::new(signed));
         }
-        let none = NegativeBlocks::default();
-        (blocks != none).then(|| Box::new(blocks))
+        (blocks.soa.is_some() || blocks.signed.is_some()).then(|| Box::new(blocks))
     }
 
     /// The SOA of a negative answer, with its RRSIGs when `signed`.
     #[inline]
     pub fn soa(&self, signed: bool) -> Option<&Prerendered> {
         if signed {
-            self.signed_soa.as_ref()
+            self.signed.as_ref()?.soa.as_ref()
         } else {
             self.soa.as_ref()
         }
@@ -109,22 +117,26 @@ impl NegativeBlocks {
     /// The apex's NSEC with its RRSIGs (a signed zone's).
     #[inline]
     pub fn apex_nsec(&self) -> Option<&Prerendered> {
-        self.apex_nsec.as_ref()
+        self.signed.as_ref()?.apex_nsec.as_ref()
     }
 
     /// The SOA with its RRSIGs, then the apex's NSEC with its RRSIGs (a
     /// signed zone's).
     #[inline]
     pub fn apex_nxdomain(&self) -> Option<&Prerendered> {
-        self.apex_nxdomain.as_ref()
+        self.signed.as_ref()?.apex_nxdomain.as_ref()
     }
 
     /// Whether `label` (a label of a lower-cased name below the apex, the
     /// one just below it, length byte first) is the label just below the
-    /// apex of the SOA's MNAME or RNAME.
+    /// apex of the SOA's MNAME or RNAME; `true` (it may be) for a zone
+    /// without signed blocks.
     #[inline]
     pub fn soa_child(&self, label: &[u8]) -> bool {
-        let mut rest = &self.soa_children[..];
+        let Some(signed) = &self.signed else {
+            return true;
+        };
+        let mut rest = &signed.soa_children[..];
         while let Some(&len) = rest.first() {
             let (child, after) = rest.split_at((1 + usize::from(len)).min(rest.len()));
             if child == label {
@@ -137,17 +149,15 @@ impl NegativeBlocks {
 
     /// Bytes the blocks take, this struct included.
     pub fn heap_size(&self) -> usize {
-        size_of::<NegativeBlocks>()
-            + [
-                &self.soa,
-                &self.signed_soa,
-                &self.apex_nsec,
-                &self.apex_nxdomain,
-            ]
-            .into_iter()
-            .flatten()
-            .map(|b| b.heap_size() - size_of::<Prerendered>())
-            .sum::<usize>()
+        let block = |b: &Option<Prerendered>| b.as_ref().map_or(0, Prerendered::heap_size);
+        let signed = self.signed.as_ref().map_or(0, |s| {
+            size_of::<SignedBlocks>()
+                + block(&s.soa)
+                + block(&s.apex_nsec)
+                + block(&s.apex_nxdomain)
+                + s.soa_children.len()
+        });
+        size_of::<NegativeBlocks>() + block(&self.soa) + signed
     }
 }
 

@@ -27,26 +27,32 @@ const RENDER_LIMIT: usize = 0x3000;
 
 /// Records as a [`MessageBuilder`] wrote them after a question whose QNAME
 /// was a zone's apex, to be copied into responses to queries for names at
-/// or below that apex ([`MessageBuilder::push_prerendered`]).
+/// or below that apex ([`MessageBuilder::push_prerendered`]). One
+/// allocation holds the records and what is needed to place them, back to
+/// back (see the fields): one zone keeps a few of these, so their size is
+/// per zone, not per name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Prerendered {
-    /// The records, as written.
-    bytes: Box<[u8]>,
-    /// Where each compression pointer in `bytes` starts.
-    pointers: Box<[u16]>,
-    /// The compression-table entries the records added: the offset in
-    /// `bytes` of a name (or suffix) written out, and its uncompressed
-    /// length.
-    names: Box<[(u16, u8)]>,
+    /// The records, as written (`len` bytes); then where each compression
+    /// pointer in them starts (`pointers` little-endian `u16`s); then the
+    /// compression-table entries the records added (`names` entries of
+    /// three bytes: the offset in the records of a name or suffix written
+    /// out, little-endian, and its uncompressed length); then `children`,
+    /// the rest: for each name the records write as labels in front of a
+    /// pointer to the whole apex, the last of those labels (length byte
+    /// first, lower-cased), back to back. A QNAME whose label just above
+    /// the apex is one of them shares more than the apex with that name.
+    data: Box<[u8]>,
+    /// The records' length.
+    len: u16,
+    /// How many pointers.
+    pointers: u8,
+    /// How many compression entries.
+    names: u8,
     /// Records per section: answer, authority, additional.
     counts: [u16; 3],
     /// The length of the apex, in wire form.
     apex_len: u8,
-    /// For each name the records write as labels in front of a pointer to
-    /// the whole apex, the last of those labels (length byte first,
-    /// lower-cased), back to back: a QNAME whose label just above the
-    /// apex is one of these shares more than the apex with that name.
-    children: Box<[u8]>,
     /// Whether every name in the records is a single pointer into the
     /// question and the records add no compression entries: then they
     /// compress the same way after any records, not only right after the
@@ -90,41 +96,58 @@ impl Prerendered {
         if b.len == start || b.comp_n >= COMPRESS_ENTRIES {
             return None;
         }
-        let names = b.comp_off[entries..b.comp_n]
+        let records = &b.buf[start..b.len];
+        let scan = scan(records, start)?;
+        let names = b.comp_n - entries;
+        let mut data = Vec::with_capacity(
+            records.len() + 2 * scan.pointers.len() + 3 * names + scan.children.len(),
+        );
+        data.extend_from_slice(records);
+        for p in &scan.pointers {
+            data.extend_from_slice(&p.to_le_bytes());
+        }
+        for (&off, &len) in b.comp_off[entries..b.comp_n]
             .iter()
             .zip(&b.comp_len[entries..b.comp_n])
-            .map(|(&off, &len)| (off - start as u16, len))
-            .collect::<Box<[_]>>();
-        let bytes: Box<[u8]> = b.buf[start..b.len].into();
-        let scan = scan(&bytes, start)?;
+        {
+            data.extend_from_slice(&(off - start as u16).to_le_bytes());
+            data.push(len);
+        }
+        data.extend_from_slice(&scan.children);
         Some(Prerendered {
-            anywhere: scan.whole && names.is_empty(),
-            bytes,
-            pointers: scan.pointers.into(),
-            names,
+            data: data.into(),
+            len: u16::try_from(records.len()).ok()?,
+            pointers: u8::try_from(scan.pointers.len()).ok()?,
+            names: names as u8,
             counts: b.counts,
             apex_len: apex.len() as u8,
-            children: scan.children.into(),
+            anywhere: scan.whole && names == 0,
         })
     }
 
     /// The records' length in bytes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        usize::from(self.len)
     }
 
     /// Whether there are no records (never, for a rendered block).
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len == 0
     }
 
-    /// What the block costs in memory, its own struct included.
+    /// The bytes the block allocates (its struct aside).
     pub fn heap_size(&self) -> usize {
-        size_of::<Prerendered>()
-            + self.bytes.len()
-            + self.pointers.len() * 2
-            + self.names.len() * size_of::<(u16, u8)>()
-            + self.children.len()
+        self.data.len()
+    }
+
+    /// The records, the pointers' positions, the compression entries and
+    /// the children (see `data`).
+    #[inline]
+    fn parts(&self) -> (&[u8], &[u8], &[u8], &[u8]) {
+        let (records, rest) = self.data.split_at(self.len().min(self.data.len()));
+        let (pointers, rest) = rest.split_at((2 * usize::from(self.pointers)).min(rest.len()));
+        let (names, children) = rest.split_at((3 * usize::from(self.names)).min(rest.len()));
+        (records, pointers, names, children)
     }
 }
 
@@ -220,27 +243,28 @@ impl MessageBuilder<'_> {
         let Some(shift) = self.question_end.checked_sub(HEADER_LEN + 4 + apex_len) else {
             return false;
         };
+        let (records, pointers, names, children) = block.parts();
         let here = self.len;
-        let end = here + block.bytes.len();
+        let end = here + records.len();
         if end > self.limit
             || !self.qname_whole
-            || self.comp_n + block.names.len() > COMPRESS_ENTRIES
-            || !(block.anywhere || here == self.question_end && !self.shares_child(block, shift))
+            || self.comp_n + usize::from(block.names) > COMPRESS_ENTRIES
+            || !(block.anywhere || here == self.question_end && !self.shares_child(children, shift))
         {
             return false;
         }
         let out = &mut self.buf[here..end];
-        out.copy_from_slice(&block.bytes);
-        for &p in &block.pointers {
-            let p = usize::from(p);
+        out.copy_from_slice(records);
+        for p in pointers.chunks_exact(2) {
+            let p = usize::from(u16::from_le_bytes([p[0], p[1]]));
             if let Some(ptr) = out.get_mut(p..p + 2) {
                 let moved = u16::from_be_bytes([ptr[0], ptr[1]]) + shift as u16;
                 ptr.copy_from_slice(&moved.to_be_bytes());
             }
         }
-        for &(off, len) in &block.names {
-            self.comp_off[self.comp_n] = here as u16 + off;
-            self.comp_len[self.comp_n] = len;
+        for name in names.chunks_exact(3) {
+            self.comp_off[self.comp_n] = here as u16 + u16::from_le_bytes([name[0], name[1]]);
+            self.comp_len[self.comp_n] = name[2];
             self.comp_n += 1;
         }
         for (count, add) in self.counts.iter_mut().zip(block.counts) {
@@ -251,9 +275,9 @@ impl MessageBuilder<'_> {
     }
 
     /// Whether the QNAME's label just above the apex (which starts
-    /// `shift` bytes into it) is one of `block`'s children.
-    fn shares_child(&self, block: &Prerendered, shift: usize) -> bool {
-        if block.children.is_empty() || shift == 0 {
+    /// `shift` bytes into it) is one of `children` (see `Prerendered`).
+    fn shares_child(&self, children: &[u8], shift: usize) -> bool {
+        if children.is_empty() || shift == 0 {
             return false;
         }
         let apex_at = HEADER_LEN + shift;
@@ -269,7 +293,7 @@ impl MessageBuilder<'_> {
         let Some(child) = child else {
             return true; // Not a name ending with the apex: never copied.
         };
-        let mut rest = &block.children[..];
+        let mut rest = children;
         while let Some(&len) = rest.first() {
             let (label, after) = rest.split_at((1 + usize::from(len)).min(rest.len()));
             if label.eq_ignore_ascii_case(child) {
