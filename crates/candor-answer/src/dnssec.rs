@@ -232,7 +232,16 @@ impl<'z> Answer<'z> {
         if !self.dnssec {
             return;
         }
-        if let Some(id) = self.covering(name) {
+        let covering = match self.zone.signed() {
+            // The QNAME itself: its apex starts at `apex_offset`.
+            Some(parts) if self.denial_at_apex => {
+                match parts.covering_below(name, self.apex_offset) {
+                    Ok(id) | Err(id) => Some(id),
+                }
+            }
+            _ => self.covering(name),
+        };
+        if let Some(id) = covering {
             self.prove(id);
         }
         if encloser == 0

@@ -293,17 +293,35 @@ impl Chain {
         if name[below..] != self.apex[..] {
             return None;
         }
-        let mut starts = [0u8; 128];
-        let (mut count, mut pos) = (0, 0usize);
-        while pos < below {
-            *starts.get_mut(count)? = u8::try_from(pos).ok()?;
-            count += 1;
-            pos += 1 + usize::from(name[pos]);
-        }
-        if pos != below {
-            return None; // The apex's bytes inside a label.
-        }
-        let starts = &starts[..count];
+        self.covering_labels(heads, name, below)
+    }
+
+    /// [`Chain::covering_below_apex`] once the apex is known to start at
+    /// `below`: `None` when `below` is not where a label starts.
+    #[inline(always)]
+    fn covering_labels(
+        &self,
+        heads: &[u64],
+        name: &[u8],
+        below: usize,
+    ) -> Option<Result<usize, usize>> {
+        let mut buf: [u8; 128];
+        let starts: &[u8] = if below > 0 && 1 + usize::from(name[0]) == below {
+            // One label below the apex (a flood's name): no walk.
+            &[0]
+        } else {
+            buf = [0u8; 128];
+            let (mut count, mut pos) = (0, 0usize);
+            while pos < below {
+                *buf.get_mut(count)? = u8::try_from(pos).ok()?;
+                count += 1;
+                pos += 1 + usize::from(*name.get(pos)?);
+            }
+            if pos != below {
+                return None; // The apex's bytes inside a label.
+            }
+            &buf[..count]
+        };
         let h = head_of_labels(name, starts);
         let top = (h >> 56) as usize;
         let (from, to) = match (self.buckets.get(top), self.buckets.get(top + 1)) {
@@ -338,6 +356,21 @@ impl Chain {
             0 => Err(self.len().saturating_sub(1)),
             i => Err(i - 1),
         })
+    }
+
+    /// [`Chain::covering`] for a name whose last `name.len() - below`
+    /// bytes are the chain's apex and start a label, which the caller
+    /// knows (it chose the zone by that suffix), so they are not compared
+    /// again. A wrong `below` gives a wrong entry, never a panic.
+    pub fn covering_below(&self, name: &[u8], below: usize) -> Result<usize, usize> {
+        if let Some(heads) = &self.heads
+            && !self.apex.is_empty()
+            && name.len().checked_sub(below) == Some(self.apex.len())
+            && let Some(found) = self.covering_labels(heads, name, below)
+        {
+            return found;
+        }
+        self.covering(name)
     }
 
     /// Where `name` falls in the chain: `Ok(i)` if it is entry `i`,
@@ -458,6 +491,16 @@ impl SignedParts {
             };
         }
         parts
+    }
+
+    /// [`SignedParts::covering`] for a name whose apex starts `below`
+    /// bytes into it (see [`Chain::covering_below`]).
+    pub fn covering_below(&self, name: &[u8], below: usize) -> Result<NodeId, NodeId> {
+        let node = |i: usize| self.nodes.get(i).copied().unwrap_or(0);
+        match self.chain.covering_below(name, below) {
+            Ok(i) => Ok(node(i)),
+            Err(i) => Err(node(i)),
+        }
     }
 
     /// The node whose NSEC covers (or is) the apex's wildcard name.
