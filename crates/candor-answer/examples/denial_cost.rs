@@ -161,6 +161,18 @@ fn main() {
         report,
         "{hosts} hosts; ns per query, median [middle half]; {PAIRS} pairs of {SLICE}"
     );
+    let blocks = |zones: &ZoneSet| {
+        zones
+            .find(b"\x05flood\x07example\x00")
+            .and_then(|z| z.negative_blocks())
+            .map_or(0, |n| n.heap_size())
+    };
+    let _ = writeln!(
+        report,
+        "negative blocks: unsigned zone {} bytes, signed zone {} bytes",
+        blocks(&unsigned),
+        blocks(&signed)
+    );
     for (name, queries) in &sets {
         // Warm both up.
         slice(&unsigned, queries);

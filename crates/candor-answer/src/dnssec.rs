@@ -15,7 +15,7 @@
 //! encloser; a referral the DS RRset or the cut's NSEC proving there is
 //! none; every negative answer the SOA's RRSIG.
 
-use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section, wire_name_len};
+use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section};
 use candor_zone::NodeId;
 
 use crate::{Answer, Truncated, first_rdata};
@@ -198,14 +198,50 @@ impl<'z> Answer<'z> {
         }
     }
 
-    /// NXDOMAIN for `name`, whose closest encloser is `encloser`: the NSEC
-    /// covering `name` and the one covering `*.<encloser>` (RFC 4035
-    /// §3.1.3.2).
+    /// NXDOMAIN for `name`, whose closest encloser is `encloser`: the SOA
+    /// (with its RRSIGs) and the NSEC proofs. When the apex's NSEC is the
+    /// only proof (a random label that sorts before every name below the
+    /// apex, in most zones), the whole authority section is the zone's
+    /// prerendered `apex_nxdomain` block, when it applies.
+    pub(crate) fn nxdomain(
+        &mut self,
+        name: &[u8],
+        encloser: NodeId,
+        b: &mut MessageBuilder<'_>,
+    ) -> Result<(), Truncated> {
+        self.nxdomain_proof(name, encloser);
+        if self.n_proofs == 1
+            && self.proofs[0] == 0
+            && let Some(block) = self.zone.negative_blocks().and_then(|n| n.apex_nxdomain())
+            && fast_paths()
+        {
+            b.set_section(Section::Authority);
+            if b.push_prerendered(block) {
+                self.kind = crate::ResponseKind::NoData;
+                self.n_proofs = 0; // Written.
+                return Ok(());
+            }
+        }
+        self.negative(b)
+    }
+
+    /// The proofs of an NXDOMAIN for `name`, whose closest encloser is
+    /// `encloser`: the NSEC covering `name` and the one covering
+    /// `*.<encloser>` (RFC 4035 §3.1.3.2).
     pub(crate) fn nxdomain_proof(&mut self, name: &[u8], encloser: NodeId) {
         if !self.dnssec {
             return;
         }
-        if let Some(id) = self.covering(name) {
+        let covering = match self.zone.signed() {
+            // The QNAME itself: its apex starts at `apex_offset`.
+            Some(parts) if self.denial_at_apex => {
+                match parts.covering_below(name, self.apex_offset) {
+                    Ok(id) | Err(id) => Some(id),
+                }
+            }
+            _ => self.covering(name),
+        };
+        if let Some(id) = covering {
             self.prove(id);
         }
         if encloser == 0
@@ -308,6 +344,13 @@ impl<'z> Answer<'z> {
             let Some(nsec) = zone.rrset(zone.node(id), Rtype::NSEC) else {
                 continue;
             };
+            if id == 0
+                && let Some(block) = zone.negative_blocks().and_then(|n| n.apex_nsec())
+                && fast_paths()
+                && b.push_prerendered(block)
+            {
+                continue; // The apex's NSEC and RRSIGs, prerendered.
+            }
             let name = zone.name_bytes(id);
             let sigs = zone.sig_tails(nsec);
             match self.proof_owner(qname, k) {
@@ -339,8 +382,7 @@ impl<'z> Answer<'z> {
     /// QNAME, unless the SOA's names or an earlier proof's owner share
     /// more of it.
     fn proof_owner(&self, qname: &[u8], k: usize) -> Option<(usize, u16)> {
-        #[cfg(test)]
-        if tests::GENERAL_PROOFS.get() {
+        if !fast_paths() {
             return None;
         }
         let zone = self.zone;
@@ -356,18 +398,28 @@ impl<'z> Answer<'z> {
         if !self.denial_at_apex {
             return None;
         }
-        let soa = zone.negative_soa();
-        let mname = soa.get(10..).and_then(|r| Some(&r[..wire_name_len(r)?]))?;
-        let rname = soa
-            .get(10 + mname.len()..)
-            .and_then(|r| Some(&r[..wire_name_len(r)?]))?;
-        let shared = self.proofs[..k]
-            .iter()
-            .map(|&id| zone.name_bytes(id))
-            .chain([mname, rname])
-            .any(|other| shares_below(name, other, apex_len));
+        // The SOA's MNAME and RNAME, and the owners written before.
+        let label = name.get(child(name, apex_len)?..name.len() - apex_len)?;
+        let shared = zone.negative_blocks()?.soa_child(label)
+            || self.proofs[..k]
+                .iter()
+                .any(|&id| shares_below(name, zone.name_bytes(id), apex_len));
         (!shared).then_some((name.len() - apex_len, apex_at))
     }
+}
+
+/// Where the label of `name` just above its last `apex_len` bytes starts.
+fn child(name: &[u8], apex_len: usize) -> Option<usize> {
+    let end = name.len().checked_sub(apex_len)?;
+    let mut p = 0;
+    while p < end {
+        let next = p + 1 + usize::from(*name.get(p)?);
+        if next == end {
+            return Some(p);
+        }
+        p = next;
+    }
+    None
 }
 
 /// Whether `name` (lower-cased, below an apex `apex_len` bytes long) and
@@ -375,27 +427,27 @@ impl<'z> Answer<'z> {
 /// decides whether compression finds more of `name` in `other` than the
 /// apex. Both then end with the same child of the apex.
 fn shares_below(name: &[u8], other: &[u8], apex_len: usize) -> bool {
-    /// Where the label just above the last `apex_len` bytes starts.
-    fn child(name: &[u8], apex_len: usize) -> Option<usize> {
-        let end = name.len().checked_sub(apex_len)?;
-        let mut p = 0;
-        while p < end {
-            let next = p + 1 + usize::from(*name.get(p)?);
-            if next == end {
-                return Some(p);
-            }
-            p = next;
-        }
-        None
-    }
     match (child(name, apex_len), child(other, apex_len)) {
         (Some(a), Some(b)) => name[a..].eq_ignore_ascii_case(&other[b..]),
         _ => false,
     }
 }
 
-/// What the tests switch: `write_proofs` with `push_rrset` alone, which
-/// the owners found without a search must match byte for byte.
+/// Whether the answer path may take its shortcuts for denials: the
+/// prerendered blocks and the proofs' owners found without a search.
+/// Always, except in the tests that compare them with the general path.
+#[inline(always)]
+pub(crate) fn fast_paths() -> bool {
+    #[cfg(test)]
+    if tests::GENERAL_PROOFS.get() {
+        return false;
+    }
+    true
+}
+
+/// What the tests switch: `write_proofs` with `push_rrset` alone, and
+/// `negative` and `write_proofs` without the prerendered blocks: what the
+/// fast paths must match byte for byte.
 #[cfg(test)]
 pub(crate) mod tests {
     use std::cell::Cell;

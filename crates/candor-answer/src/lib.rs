@@ -672,8 +672,7 @@ impl<'z> Answer<'z> {
                 }
                 Lookup::NxDomain(encloser) => {
                     self.denial_at_apex = cur.is_none() && encloser == 0;
-                    self.negative(b)?;
-                    self.nxdomain_proof(name, encloser);
+                    self.nxdomain(name, encloser, b)?;
                     return Ok(Rcode::NXDOMAIN);
                 }
             };
@@ -895,6 +894,15 @@ impl<'z> Answer<'z> {
     fn negative(&mut self, b: &mut MessageBuilder<'_>) -> Result<(), Truncated> {
         self.kind = ResponseKind::NoData;
         b.set_section(Section::Authority);
+        // Right after the question, the SOA (and its RRSIGs) is the zone's
+        // prerendered block, copied, unless it would compress differently
+        // (`MessageBuilder::push_prerendered` decides) or not fit.
+        if let Some(block) = self.zone.negative_blocks().and_then(|n| n.soa(self.dnssec))
+            && dnssec::fast_paths()
+            && b.push_prerendered(block)
+        {
+            return Ok(());
+        }
         b.push_rrset(
             Owner::QnameSuffix(self.apex_offset),
             self.zone.negative_soa(),

@@ -195,8 +195,10 @@ fn render_answer(zones: &ZoneSet, q: &[u8], transport: Transport) -> (String, Op
         peeked_outcome, outcome,
         "answering through a peek changed the outcome"
     );
-    // Denials write their NSEC owners without a compression search where
-    // the result is known; the general path must give the same bytes.
+    // Negative answers copy the zone's prerendered SOA and apex NSEC
+    // blocks, and denials write their NSEC owners without a compression
+    // search, where the result is known; the general path must give the
+    // same bytes.
     crate::dnssec::tests::GENERAL_PROOFS.set(true);
     let mut general = vec![0u8; 65535];
     let general_outcome = respond(zones, &config, &request(q, transport), &mut general);
@@ -204,7 +206,7 @@ fn render_answer(zones: &ZoneSet, q: &[u8], transport: Transport) -> (String, Op
     assert_eq!(
         general_outcome.map(|o| &general[..o.len]),
         len.map(|l| &out[..l]),
-        "NSEC owners written without a search changed the response"
+        "the prerendered blocks or NSEC owners written without a search changed the response"
     );
     let text = match len {
         None => "no response\n".to_owned(),

@@ -13,8 +13,9 @@ mod name;
 mod types;
 
 pub use message::{
-    COOKIE_OPTION, Cookie, Echo, Edns, Header, MessageBuilder, NSID_OPTION, Owner, Query,
-    QueryError, QuerySpec, RequestKind, Section, TruncationError, parse_query, query_message,
+    COOKIE_OPTION, Cookie, Echo, Edns, Header, MessageBuilder, NSID_OPTION, Owner, Prerendered,
+    Query, QueryError, QuerySpec, RequestKind, Section, TruncationError, parse_query,
+    query_message,
 };
 pub use name::{
     MAX_NAME_LEN, Name, NameError, lowercase_wire, read_escape, text_to_wire, wire_labels,

@@ -722,7 +722,7 @@ impl Zone {
             Some(tail) => negative_soa(&tail),
             None => (Vec::new(), 0),
         };
-        Ok(Zone {
+        let mut zone = Zone {
             apex,
             names: Vec::new(),
             nodes: Vec::new(),
@@ -737,8 +737,11 @@ impl Zone {
             pending: FxHashSet::default(),
             signed: signed::parts_after(self, &ov, &changed)?,
             overlay: Some(Box::new(ov)),
+            negative: None,
             rebased: None,
-        })
+        };
+        zone.negative = crate::negative::NegativeBlocks::of(&zone);
+        Ok(zone)
     }
 
     /// A new version with a [`ZoneDiff`] applied (IXFR's removals and

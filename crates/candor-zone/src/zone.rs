@@ -240,6 +240,9 @@ pub struct Zone {
     pub(crate) overlay: Option<Box<Overlay>>,
     /// The NSEC chain of a signed zone; `None` for an unsigned one.
     pub(crate) signed: Option<Box<crate::signed::SignedParts>>,
+    /// The negative answers' authority records as a response carries
+    /// them (see `crate::negative`), made with the version.
+    pub(crate) negative: Option<Box<crate::negative::NegativeBlocks>>,
     /// For a base made by [`Zone::compact`]: the base it replaced and the
     /// names where the two differ, so that a diff between versions on
     /// either base still compares only those names (see `crate::patch`).
@@ -467,6 +470,14 @@ impl Zone {
     /// The SOA tail to put in the authority section of negative answers.
     pub fn negative_soa(&self) -> &[u8] {
         &self.negative_soa
+    }
+
+    /// The negative answers' authority records, prerendered: the SOA
+    /// (with its RRSIGs) and the apex's NSEC (see
+    /// [`NegativeBlocks`](crate::NegativeBlocks)).
+    #[inline]
+    pub fn negative_blocks(&self) -> Option<&crate::NegativeBlocks> {
+        self.negative.as_deref()
     }
 
     /// Starts loading this zone's own fields (where its arrays are, its

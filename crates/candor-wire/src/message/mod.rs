@@ -582,6 +582,12 @@ pub struct MessageBuilder<'a> {
     comp_len: [u8; COMPRESS_ENTRIES],
     /// Entries in use.
     comp_n: usize,
+    /// Where the question ends (and the first record starts).
+    question_end: usize,
+    /// Whether the compression table holds every suffix of the QNAME (it
+    /// does unless the QNAME has nearly as many labels as the table has
+    /// entries).
+    qname_whole: bool,
 }
 
 /// Where an owner name comes from.
@@ -627,10 +633,13 @@ impl<'a> MessageBuilder<'a> {
             comp_off: [0; COMPRESS_ENTRIES],
             comp_len: [0; COMPRESS_ENTRIES],
             comp_n: 0,
+            question_end: HEADER_LEN + qlen,
+            qname_whole: true,
         };
         if qlen > 4 {
             let qname_len = qlen - 4;
             builder.remember_name(HEADER_LEN, qname_len);
+            builder.qname_whole = builder.comp_n < COMPRESS_ENTRIES;
         }
         Ok(builder)
     }
@@ -918,27 +927,14 @@ impl<'a> MessageBuilder<'a> {
         (sigs, sig_count): (&[u8], u16),
     ) -> Result<(), TruncationError> {
         let here = self.len;
-        let plain = |mut t: &[u8]| {
-            while let Some(h) = t.get(..10) {
-                if matches!(
-                    Rtype(u16::from_be_bytes([h[0], h[1]])),
-                    Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::MX | Rtype::SOA | Rtype::MINFO
-                ) {
-                    return false;
-                }
-                t = t
-                    .get(10 + usize::from(u16::from_be_bytes([h[8], h[9]]))..)
-                    .unwrap_or(&[]);
-            }
-            true
-        };
         let labels = wire_labels(name.get(..prefix).unwrap_or(&[])).count();
+        let (nsecs, rrsigs) = (plain_rrs(tails), plain_rrs(sigs));
         let fits = prefix <= name.len()
             && here < 0x4000
             && self.comp_n + labels <= COMPRESS_ENTRIES
             && self.comp_off[..self.comp_n].contains(&suffix_at)
-            && plain(tails)
-            && plain(sigs);
+            && nsecs.is_some()
+            && rrsigs.is_some();
         if !fits {
             let owner = Owner::Name(name);
             self.push_rrset(owner, tails, count)?;
@@ -947,6 +943,32 @@ impl<'a> MessageBuilder<'a> {
             } else {
                 self.push_rrset(owner, sigs, sig_count)
             };
+        }
+        // Both RRsets whole, as counted, and within the limit: one check,
+        // then copies (what a denial's NSEC costs under a flood).
+        let total = prefix + 2 + tails.len() + 2 * usize::from(count) - 2
+            + sigs.len()
+            + 2 * usize::from(sig_count);
+        if count > 0
+            && nsecs == Some((count, true))
+            && rrsigs == Some((sig_count, true))
+            && here + total <= self.limit
+        {
+            let owner_at = if prefix == 0 { suffix_at } else { here as u16 };
+            let pointer = (0xc000 | owner_at).to_be_bytes();
+            let mut at = here;
+            if prefix > 0 {
+                self.buf[at..at + prefix].copy_from_slice(&name[..prefix]);
+                self.remember_prefix(here, &name[..prefix], name.len());
+                at += prefix;
+            }
+            self.buf[at..at + 2].copy_from_slice(&(0xc000 | suffix_at).to_be_bytes());
+            at = copy_rrs(self.buf, at + 2, pointer, tails, true);
+            at = copy_rrs(self.buf, at, pointer, sigs, false);
+            debug_assert_eq!(at, here + total);
+            self.len = at;
+            self.counts[self.section as usize] += count + sig_count;
+            return Ok(());
         }
         let mark = self.mark();
         let first = if prefix == 0 {
@@ -1078,6 +1100,57 @@ impl<'a> MessageBuilder<'a> {
         self.len
     }
 }
+
+/// The RRs in a block of RR tails when none has names in its RDATA that
+/// the builder compresses (`None` when one has), and whether they end
+/// exactly where the block does.
+fn plain_rrs(mut tails: &[u8]) -> Option<(u16, bool)> {
+    let mut n = 0u16;
+    while let Some(h) = tails.get(..10) {
+        if matches!(
+            Rtype(u16::from_be_bytes([h[0], h[1]])),
+            Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::MX | Rtype::SOA | Rtype::MINFO
+        ) {
+            return None;
+        }
+        n = n.saturating_add(1);
+        match tails.get(10 + usize::from(u16::from_be_bytes([h[8], h[9]]))..) {
+            Some(rest) => tails = rest,
+            None => return Some((n, false)),
+        }
+    }
+    Some((n, tails.is_empty()))
+}
+
+/// Copies the RRs of `tails` (whole, as [`plain_rrs`] found them) into
+/// `buf` from `at`, each after `pointer` (its owner), except the first
+/// when `owner_written`; returns where they end. The caller checked that
+/// they fit.
+fn copy_rrs(
+    buf: &mut [u8],
+    mut at: usize,
+    pointer: [u8; 2],
+    tails: &[u8],
+    owner_written: bool,
+) -> usize {
+    let mut rest = tails;
+    let mut first = true;
+    while let Some(h) = rest.get(..10) {
+        let len = (10 + usize::from(u16::from_be_bytes([h[8], h[9]]))).min(rest.len());
+        if !(first && owner_written) {
+            buf[at..at + 2].copy_from_slice(&pointer);
+            at += 2;
+        }
+        buf[at..at + len].copy_from_slice(&rest[..len]);
+        at += len;
+        rest = &rest[len..];
+        first = false;
+    }
+    at
+}
+
+mod prerendered;
+pub use prerendered::Prerendered;
 
 #[cfg(test)]
 mod tests;

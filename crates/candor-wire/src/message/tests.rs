@@ -607,3 +607,126 @@ fn rrset_with_sigs_at_a_known_suffix_is_what_push_rrset_writes() {
         }
     }
 }
+
+/// `push_prerendered` writes what the records' `push_rrset`s write, or
+/// nothing: for SOAs whose names are below the apex (sharing a child of
+/// it or not), the apex itself, outside it, or inside each other; for
+/// QNAMEs that share those children or not, in any case, with more
+/// labels than the compression table holds; at every size limit; and
+/// what follows compresses against the same table. It must also copy in
+/// the usual cases (a flood's QNAME), or it would save nothing.
+#[test]
+fn prerendered_blocks_are_what_push_rrset_writes() {
+    let wire = |t: &str| Name::from_text(t, None).unwrap().as_wire().to_vec();
+    let apex = wire("flood.example.");
+    let soas = [
+        ("ns1.flood.example.", "hostmaster.flood.example."),
+        ("ns1.flood.example.", "h.ns1.flood.example."),
+        ("flood.example.", "a.b.flood.example."),
+        ("ns.other.test.", "hostmaster.example."),
+        ("a.b.c.d.e.f.flood.example.", "x.d.e.f.flood.example."),
+    ];
+    let long = format!("{}flood.example.", "a.".repeat(50));
+    // Room in the table for one, two, three of the SOA's names.
+    let tight: Vec<String> = (43..=46)
+        .map(|n| format!("{}flood.example.", "a.".repeat(n)))
+        .collect();
+    let qnames = [
+        "flood.example.",
+        "random.flood.example.",
+        "RanDom.Flood.EXAMPLE.",
+        "ns1.flood.example.",
+        "NS1.flood.example.",
+        "x.ns1.flood.example.",
+        "x.hostmaster.FLOOD.example.",
+        "b.flood.example.",
+        "q.b.flood.example.",
+        "f.flood.example.",
+        "ns.flood.example.",
+        &long,
+        &tight[0],
+        &tight[1],
+        &tight[2],
+        &tight[3],
+    ];
+    let sigs = {
+        let mut t = tail(Rtype::RRSIG, &[7; 90]);
+        t.extend(tail(Rtype::RRSIG, &[8; 90]));
+        t
+    };
+    let nsec = tail(Rtype::NSEC, &wire("a.flood.example."));
+    let mut copied = 0;
+    for (mname, rname) in soas {
+        let mut rdata = wire(mname);
+        rdata.extend(wire(rname));
+        rdata.extend([0; 20]);
+        let soa = tail(Rtype::SOA, &rdata);
+        // Each block as the answer path writes it: the SOA (and its
+        // RRSIGs) right after the question, the apex's NSEC anywhere.
+        let write_soa = |b: &mut MessageBuilder<'_>, signed: bool, apex_at: usize| {
+            b.set_section(Section::Authority);
+            b.push_rrset(Owner::QnameSuffix(apex_at), &soa, 1)?;
+            if signed {
+                b.push_rrset(Owner::QnameSuffix(apex_at), &sigs, 2)?;
+            }
+            Ok(())
+        };
+        let write_nsec = |b: &mut MessageBuilder<'_>| {
+            b.set_section(Section::Authority);
+            b.push_rrset(Owner::Name(&apex), &nsec, 1)?;
+            b.push_rrset(Owner::Name(&apex), &sigs, 2)
+        };
+        let blocks = [
+            Prerendered::render(&apex, |b| write_soa(b, false, 0)).unwrap(),
+            Prerendered::render(&apex, |b| write_soa(b, true, 0)).unwrap(),
+        ];
+        let apex_nsec = Prerendered::render(&apex, write_nsec).unwrap();
+        assert!(apex_nsec.anywhere);
+        for qname in qnames {
+            let msg = query(qname, Rtype::A, None);
+            let q = parse_query(&msg).unwrap();
+            let apex_at = q.qname.len() - apex.len();
+            for (signed, block) in [false, true].into_iter().zip(&blocks) {
+                for limit in (12 + q.question.len()..=700).step_by(7) {
+                    let (mut one, mut two) = ([0u8; 700], [0u8; 700]);
+                    let mut a =
+                        MessageBuilder::new(&mut one, &q.header, q.question, limit).unwrap();
+                    let mut b =
+                        MessageBuilder::new(&mut two, &q.header, q.question, limit).unwrap();
+                    // The SOA block, or the records.
+                    a.set_section(Section::Authority);
+                    let ra = if a.push_prerendered(block) {
+                        copied += 1;
+                        Ok(())
+                    } else {
+                        write_soa(&mut a, signed, apex_at)
+                    };
+                    let rb = write_soa(&mut b, signed, apex_at);
+                    assert_eq!(ra, rb, "{mname} {rname} {qname} at {limit}");
+                    // The apex's NSEC after it.
+                    let na = if a.push_prerendered(&apex_nsec) {
+                        Ok(())
+                    } else {
+                        write_nsec(&mut a)
+                    };
+                    let nb = write_nsec(&mut b);
+                    assert_eq!(na, nb, "{mname} {rname} {qname} at {limit}");
+                    // A block that writes names goes only right after the
+                    // question.
+                    assert!(!a.push_prerendered(block));
+                    // What follows compresses against the same table.
+                    for next in [mname, rname, "z.b.flood.example.", "y.ns1.flood.example."] {
+                        let next = wire(next);
+                        let ta = tail(Rtype::A, &[1, 2, 3, 4]);
+                        let na = a.push_rrset(Owner::Name(&next), &ta, 1);
+                        let nb = b.push_rrset(Owner::Name(&next), &ta, 1);
+                        assert_eq!(na, nb);
+                    }
+                    let (la, lb) = (a.finish(), b.finish());
+                    assert_eq!(one[..la], two[..lb], "{mname} {rname} {qname} at {limit}");
+                }
+            }
+        }
+    }
+    assert!(copied > 1000, "{copied}");
+}

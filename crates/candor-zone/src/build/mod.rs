@@ -454,6 +454,7 @@ impl ZoneBuilder {
             pending: Default::default(),
             overlay: None,
             signed: None,
+            negative: None,
             rebased: None,
         };
         let nodes = &zone.nodes;
@@ -461,6 +462,7 @@ impl ZoneBuilder {
         zone.index.update(filled);
         resolve_additional(&mut zone);
         zone.signed = crate::signed::SignedParts::of(&zone);
+        zone.negative = crate::negative::NegativeBlocks::of(&zone);
         Ok(zone)
     }
 

@@ -154,6 +154,7 @@ fn describe_lookup(z: &Zone, name: &[u8]) -> String {
 fn assert_same(patched: &Zone, compiled: &Zone, probes: &[Vec<u8>]) {
     assert_eq!(patched.serial(), compiled.serial());
     assert_eq!(patched.negative_soa(), compiled.negative_soa());
+    assert_eq!(patched.negative_blocks(), compiled.negative_blocks());
     assert_eq!(patched.record_count(), compiled.record_count());
     let mut x: Vec<OwnedRecord> = patched
         .records()

@@ -80,6 +80,10 @@ pub struct Chain {
     apex: Vec<u8>,
 }
 
+/// The bytes of the key buffer a search clears for a name whose labels
+/// below the apex take at most half of them.
+const SMALL_KEY: usize = 64;
+
 /// How many heads one entry of [`Chain`]'s upper level stands for: the
 /// heads one 64-byte cache line holds.
 const UPPER: usize = 8;
@@ -289,17 +293,35 @@ impl Chain {
         if name[below..] != self.apex[..] {
             return None;
         }
-        let mut starts = [0u8; 128];
-        let (mut count, mut pos) = (0, 0usize);
-        while pos < below {
-            *starts.get_mut(count)? = u8::try_from(pos).ok()?;
-            count += 1;
-            pos += 1 + usize::from(name[pos]);
-        }
-        if pos != below {
-            return None; // The apex's bytes inside a label.
-        }
-        let starts = &starts[..count];
+        self.covering_labels(heads, name, below)
+    }
+
+    /// [`Chain::covering_below_apex`] once the apex is known to start at
+    /// `below`: `None` when `below` is not where a label starts.
+    #[inline(always)]
+    fn covering_labels(
+        &self,
+        heads: &[u64],
+        name: &[u8],
+        below: usize,
+    ) -> Option<Result<usize, usize>> {
+        let mut buf: [u8; 128];
+        let starts: &[u8] = if below > 0 && 1 + usize::from(name[0]) == below {
+            // One label below the apex (a flood's name): no walk.
+            &[0]
+        } else {
+            buf = [0u8; 128];
+            let (mut count, mut pos) = (0, 0usize);
+            while pos < below {
+                *buf.get_mut(count)? = u8::try_from(pos).ok()?;
+                count += 1;
+                pos += 1 + usize::from(*name.get(pos)?);
+            }
+            if pos != below {
+                return None; // The apex's bytes inside a label.
+            }
+            &buf[..count]
+        };
         let h = head_of_labels(name, starts);
         let top = (h >> 56) as usize;
         let (from, to) = match (self.buckets.get(top), self.buckets.get(top + 1)) {
@@ -309,8 +331,17 @@ impl Chain {
         let mut lo = self.lower_bound(heads, from, to, h);
         if heads.get(lo) == Some(&h) {
             let mut hi = equal_run(heads, lo, to, h);
-            let mut buf = [0u8; MAX_KEY_LEN];
-            let len = key_of_labels(name, starts, &mut buf)?;
+            // A key takes at most twice the bytes of the labels: a short
+            // name's fits in a buffer that costs less to clear.
+            let (mut small, mut large);
+            let buf: &mut [u8] = if 2 * below <= SMALL_KEY {
+                small = [0u8; SMALL_KEY];
+                &mut small
+            } else {
+                large = [0u8; MAX_KEY_LEN];
+                &mut large
+            };
+            let len = key_of_labels(name, starts, buf)?;
             let rest = &buf[..len];
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
@@ -325,6 +356,21 @@ impl Chain {
             0 => Err(self.len().saturating_sub(1)),
             i => Err(i - 1),
         })
+    }
+
+    /// [`Chain::covering`] for a name whose last `name.len() - below`
+    /// bytes are the chain's apex and start a label, which the caller
+    /// knows (it chose the zone by that suffix), so they are not compared
+    /// again. A wrong `below` gives a wrong entry, never a panic.
+    pub fn covering_below(&self, name: &[u8], below: usize) -> Result<usize, usize> {
+        if let Some(heads) = &self.heads
+            && !self.apex.is_empty()
+            && name.len().checked_sub(below) == Some(self.apex.len())
+            && let Some(found) = self.covering_labels(heads, name, below)
+        {
+            return found;
+        }
+        self.covering(name)
     }
 
     /// Where `name` falls in the chain: `Ok(i)` if it is entry `i`,
@@ -447,6 +493,16 @@ impl SignedParts {
         parts
     }
 
+    /// [`SignedParts::covering`] for a name whose apex starts `below`
+    /// bytes into it (see [`Chain::covering_below`]).
+    pub fn covering_below(&self, name: &[u8], below: usize) -> Result<NodeId, NodeId> {
+        let node = |i: usize| self.nodes.get(i).copied().unwrap_or(0);
+        match self.chain.covering_below(name, below) {
+            Ok(i) => Ok(node(i)),
+            Err(i) => Err(node(i)),
+        }
+    }
+
     /// The node whose NSEC covers (or is) the apex's wildcard name.
     pub fn apex_wildcard(&self) -> NodeId {
         self.apex_wildcard
@@ -480,7 +536,7 @@ impl SignedParts {
 /// (in name order; the key takes them in reverse), into `out`: the part
 /// of a name's key after its apex's. Its length, or `None` if a label
 /// runs past `name`.
-fn key_of_labels(name: &[u8], starts: &[u8], out: &mut [u8; MAX_KEY_LEN]) -> Option<usize> {
+fn key_of_labels(name: &[u8], starts: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut n = 0;
     for &start in starts.iter().rev() {
         let start = usize::from(start);
@@ -517,11 +573,15 @@ fn head_of_labels(name: &[u8], starts: &[u8]) -> u64 {
         let last = usize::from(last);
         if let Some(first8) = name.get(last + 1..last + 9)
             && usize::from(name[last]) >= 8
-            && first8.iter().all(|&b| b > 1)
+            && let Ok(b) = <[u8; 8]>::try_from(first8)
         {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(first8);
-            return u64::from_be_bytes(b);
+            // No byte is 0 or 1 (which the key escapes) exactly when no
+            // byte of `x` with its lowest bit cleared is zero.
+            let x = u64::from_be_bytes(b);
+            let y = x & 0xfefe_fefe_fefe_fefe;
+            if y.wrapping_sub(0x0101_0101_0101_0101) & !y & 0x8080_8080_8080_8080 == 0 {
+                return x;
+            }
         }
     }
     let mut b = [0u8; 8];

@@ -275,6 +275,22 @@ fn the_chain_index_finds_what_the_keys_find() {
         assert_eq!(unleveled.covering(name), plain.covering(name), "{name:?}");
         assert_eq!(heads_only.covering(name), plain.covering(name), "{name:?}");
         assert_eq!(keyed.covering(name), plain.covering(name), "{name:?}");
+        // Told where the apex starts (its bytes not compared): names
+        // ending with it, whether or not a label starts there.
+        let apex = wire("example.");
+        if name.ends_with(&apex) {
+            let below = name.len() - apex.len();
+            assert_eq!(
+                chain.covering_below(name, below),
+                plain.covering(name),
+                "{name:?}"
+            );
+            assert_eq!(
+                keyed.covering_below(name, below),
+                plain.covering(name),
+                "{name:?}"
+            );
+        }
     }
 
     let zone = build(SIGNED).unwrap();

@@ -130,6 +130,12 @@ fn assert_same(p: &Zone, c: &Zone, probes: &[Vec<u8>]) {
     assert_eq!(p.signed().unwrap().chain(), c.signed().unwrap().chain());
     let wildcard = |z: &Zone| z.name_bytes(z.signed().unwrap().apex_wildcard()).to_vec();
     assert_eq!(wildcard(p), wildcard(c), "the apex wildcard's NSEC");
+    assert!(c.negative_blocks().is_some_and(|n| n.apex_nsec().is_some()));
+    assert_eq!(
+        p.negative_blocks(),
+        c.negative_blocks(),
+        "the SOA and apex NSEC blocks"
+    );
     for name in probes {
         let (ps, cs) = (p.signed().unwrap(), c.signed().unwrap());
         let pick = |z: &Zone, r: Result<u32, u32>| match r {
