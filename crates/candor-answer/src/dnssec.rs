@@ -202,7 +202,9 @@ impl<'z> Answer<'z> {
     /// (with its RRSIGs) and the NSEC proofs. When the apex's NSEC is the
     /// only proof (a random label that sorts before every name below the
     /// apex, in most zones), the whole authority section is the zone's
-    /// prerendered `apex_nxdomain` block, when it applies.
+    /// prerendered `apex_nxdomain` block; when the proofs are the chain's
+    /// last NSEC and the apex's (a label sorting after every name), its
+    /// `last_nxdomain` block; when the block applies.
     pub(crate) fn nxdomain(
         &mut self,
         name: &[u8],
@@ -210,9 +212,8 @@ impl<'z> Answer<'z> {
         b: &mut MessageBuilder<'_>,
     ) -> Result<(), Truncated> {
         self.nxdomain_proof(name, encloser);
-        if self.n_proofs == 1
-            && self.proofs[0] == 0
-            && let Some(block) = self.zone.negative_blocks().and_then(|n| n.apex_nxdomain())
+        if self.n_proofs != 0
+            && let Some(block) = self.nxdomain_block()
             && fast_paths()
         {
             b.set_section(Section::Authority);
@@ -223,6 +224,20 @@ impl<'z> Answer<'z> {
             }
         }
         self.negative(b)
+    }
+
+    /// The prerendered authority section for the proofs found, if the
+    /// zone has one: the apex's NSEC alone, or the chain's last NSEC and
+    /// then the apex's.
+    #[inline]
+    fn nxdomain_block(&self) -> Option<&'z candor_wire::Prerendered> {
+        match self.proofs[..self.n_proofs] {
+            [0] => self.zone.negative_blocks()?.apex_nxdomain(),
+            [last, 0] if self.zone.signed()?.nodes().last() == Some(&last) => {
+                self.zone.negative_blocks()?.last_nxdomain()
+            }
+            _ => None,
+        }
     }
 
     /// The proofs of an NXDOMAIN for `name`, whose closest encloser is

@@ -33,6 +33,13 @@ struct SignedBlocks {
     /// the first name below the apex, and the apex's NSEC covers the
     /// wildcard), one copy instead of two.
     apex_nxdomain: Option<Prerendered>,
+    /// `soa`, then the NSEC of the chain's last name with its RRSIGs, then
+    /// `apex_nsec`: the whole authority section of an NXDOMAIN for a name
+    /// that sorts after every name of the zone (the last NSEC covers it
+    /// and the apex's covers the wildcard). With `apex_nxdomain`, the two
+    /// ends of the chain: where most random labels of a flood fall in a
+    /// zone whose names cluster (`www`, `mail`, `host1`...).
+    last_nxdomain: Option<Prerendered>,
     /// The labels just below the apex of the SOA's MNAME and RNAME, for
     /// each that is below the apex (length byte first, lower-cased, back
     /// to back): a name below the apex ending in one of them shares more
@@ -98,6 +105,29 @@ impl NegativeBlocks {
                     b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))?;
                     apex_nsec(b)
                 });
+                // The chain's last name, when the apex's NSEC also
+                // proves there is no wildcard (the order `write_proofs`
+                // writes the two proofs in: the covering one first).
+                let parts = zone.signed();
+                let last = parts
+                    .filter(|p| p.apex_wildcard() == 0)
+                    .and_then(|p| p.nodes().last().copied())
+                    .filter(|&id| id != 0);
+                if let Some(id) = last
+                    && let Some(last_nsec) = zone.rrset(zone.node(id), Rtype::NSEC)
+                {
+                    let name = Owner::Name(zone.name_bytes(id));
+                    let last_sigs = zone.sig_tails(last_nsec);
+                    signed.last_nxdomain = Prerendered::render(apex, |b| {
+                        soa(b)?;
+                        b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))?;
+                        b.push_rrset(name, zone.tails(last_nsec), last_nsec.count)?;
+                        if !last_sigs.is_empty() {
+                            b.push_rrset(name, last_sigs, tail_count(last_sigs))?;
+                        }
+                        apex_nsec(b)
+                    });
+                }
             }
             blocks.signed = Some(Box::new(signed));
         }
@@ -125,6 +155,14 @@ impl NegativeBlocks {
     #[inline]
     pub fn apex_nxdomain(&self) -> Option<&Prerendered> {
         self.signed.as_ref()?.apex_nxdomain.as_ref()
+    }
+
+    /// The SOA with its RRSIGs, the NSEC of the chain's last name with its
+    /// RRSIGs, then the apex's NSEC with its RRSIGs (a signed zone's whose
+    /// apex NSEC covers the wildcard).
+    #[inline]
+    pub fn last_nxdomain(&self) -> Option<&Prerendered> {
+        self.signed.as_ref()?.last_nxdomain.as_ref()
     }
 
     /// Whether `label` (a label of a lower-cased name below the apex, the
@@ -155,6 +193,7 @@ impl NegativeBlocks {
                 + block(&s.soa)
                 + block(&s.apex_nsec)
                 + block(&s.apex_nxdomain)
+                + block(&s.last_nxdomain)
                 + s.soa_children.len()
         });
         size_of::<NegativeBlocks>() + block(&self.soa) + signed
