@@ -248,8 +248,6 @@ impl<'z> Answer<'z> {
             return;
         }
         let covering = match self.zone.signed() {
-            // The QNAME itself, its entry found by the batch's peek.
-            Some(_) if self.denial_at_apex && self.covered.is_some() => self.covered,
             // The QNAME itself: its apex starts at `apex_offset`.
             Some(parts) if self.denial_at_apex => {
                 match parts.covering_below(name, self.apex_offset) {

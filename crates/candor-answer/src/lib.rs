@@ -137,10 +137,6 @@ struct Hint<'z> {
     lower: &'z [u8],
     /// The index's answer for it.
     first: Option<NodeRef>,
-    /// For a DO=1 query of a name the signed zone lacks, the chain entry
-    /// whose NSEC covers it (`SignedParts::covering_below` of the name at
-    /// the zone's apex), found and prefetched by the peek.
-    covering: Option<NodeId>,
 }
 
 /// [`respond`], with what a peek found.
@@ -411,11 +407,9 @@ fn answer_name(
     hint: Option<Hint<'_>>,
 ) -> Answered {
     // A peek at the same name found the zone and probed the index for it.
-    let (zone, first, covered) = match hint {
-        Some(h) if query.qtype != Rtype::DS && h.lower == qname => {
-            (Some(h.zone), Some(h.first), h.covering)
-        }
-        _ => (find_zone(zones, query.qtype, qname), None, None),
+    let (zone, first) = match hint {
+        Some(h) if query.qtype != Rtype::DS && h.lower == qname => (Some(h.zone), Some(h.first)),
+        _ => (find_zone(zones, query.qtype, qname), None),
     };
     let Some(zone) = zone else {
         return Answered::error(Rcode::REFUSED);
@@ -438,7 +432,6 @@ fn answer_name(
         proofs: [0; dnssec::MAX_PROOFS],
         n_proofs: 0,
         denial_at_apex: false,
-        covered,
     };
     let resolved = ctx.resolve(qname, query.qname, b).and_then(|rcode| {
         ctx.write_proofs(qname, b).map_err(|_| Truncated(rcode))?;
@@ -560,9 +553,6 @@ struct Answer<'z> {
     /// proofs' owners be written without a compression search
     /// (`Answer::proof_owner`).
     denial_at_apex: bool,
-    /// The chain entry covering the QNAME, when a peek found it (see
-    /// `Hint::covering`): such an NXDOMAIN does not search again.
-    covered: Option<NodeId>,
 }
 
 /// Buffers holding the name being looked up while following a chain.

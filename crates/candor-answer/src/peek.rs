@@ -24,8 +24,8 @@
 //! RRSIGs. Stages 3 and 4 search and prefetch the node, and a fifth
 //! stage the NSEC's data, so that a flood of names spread over a large
 //! signed zone (each covered by a different, cold NSEC) waits on them
-//! once per batch, not once per query. The answer takes that entry
-//! instead of searching again, as it takes the node stage 3 found.
+//! once per batch, not once per query. The answer searches again (from
+//! cache); nothing of the peek decides what it says.
 //!
 //! Then [`Peek::respond`] answers each query as [`respond`](crate::respond)
 //! would, from cache. A peek only reads; it changes no answer, and a peek that finds
@@ -259,7 +259,6 @@ impl Peek {
                 zone,
                 lower: &self.name[..self.len],
                 first: self.node,
-                covering: self.covering,
             }),
             _ => None,
         };
