@@ -18,15 +18,6 @@
 //!    descriptors;
 //! 4. pick the RRset the answer will start with and prefetch its data.
 //!
-//! A DO=1 query for a name a signed zone lacks reads one more chain of
-//! misses: the NSEC that covers the name (found by a search of the
-//! zone's chain), its node, its RRset descriptors, and its data and
-//! RRSIGs. Stages 3 and 4 search and prefetch the node, and a fifth
-//! stage the NSEC's data, so that a flood of names spread over a large
-//! signed zone (each covered by a different, cold NSEC) waits on them
-//! once per batch, not once per query. The answer searches again (from
-//! cache); nothing of the peek decides what it says.
-//!
 //! Then [`Peek::respond`] answers each query as [`respond`](crate::respond)
 //! would, from cache. A peek only reads; it changes no answer, and a peek that finds
 //! nothing (a malformed packet, a name in no zone) just prefetches nothing.
@@ -54,11 +45,6 @@ pub struct Peek {
     node: Option<NodeRef>,
     /// Whether `node` is the index's answer for the name (stage 3 ran).
     probed: bool,
-    /// Whether the query asks for DNSSEC records (DO set in its OPT).
-    dnssec: bool,
-    /// For a DO=1 query of a name the signed zone lacks, the node whose
-    /// NSEC covers the name (prefetched by stages 3 to 5).
-    covering: Option<candor_zone::NodeId>,
 }
 
 impl Default for Peek {
@@ -71,21 +57,8 @@ impl Default for Peek {
             qtype: Rtype(0),
             node: None,
             probed: false,
-            dnssec: false,
-            covering: None,
         }
     }
-}
-
-/// Whether a plain query whose question ends at `end` carries, as its
-/// only additional record, an OPT with the DO bit (RFC 3225): what the
-/// answer parses properly, read here only to decide whether to prefetch.
-fn dnssec_ok(msg: &[u8], end: usize) -> bool {
-    // ARCOUNT 1; then root owner, type OPT (41), class, extended RCODE,
-    // version, and the flags whose top bit is DO.
-    msg.get(10..12) == Some(&[0, 1])
-        && msg.get(end..end + 3) == Some(&[0, 0, 41])
-        && msg.get(end + 7).is_some_and(|flags| flags & 0x80 != 0)
 }
 
 /// The QNAME (lower-cased into `name`, returning its length) and QTYPE of
@@ -140,9 +113,6 @@ impl Peek {
         for peek in peeks.iter() {
             peek.find_rrset(zones);
         }
-        for peek in peeks.iter() {
-            peek.find_nsec(zones);
-        }
     }
 
     /// The position in the [`ZoneSet`] (the one given to
@@ -160,14 +130,11 @@ impl Peek {
         self.zone = None;
         self.node = None;
         self.probed = false;
-        self.covering = None;
         let Some((len, qtype)) = question(msg, &mut self.name) else {
             return;
         };
         self.len = len;
         self.qtype = qtype;
-        // Header, name, QTYPE and QCLASS.
-        self.dnssec = dnssec_ok(msg, 12 + len + 4);
         self.zone = zones.find_position(&self.name[..len]);
         if let Some(i) = self.zone {
             zones.zones()[i].prefetch_header();
@@ -183,35 +150,21 @@ impl Peek {
     }
 
     /// Stage 3: finds the node of the name (absent for names that do not
-    /// exist) and prefetches its RRset descriptors; for a DO=1 query of a
-    /// name a signed zone lacks, finds the node whose NSEC covers it and
-    /// prefetches that node.
+    /// exist) and prefetches its RRset descriptors.
     fn find_node(&mut self, zones: &ZoneSet) {
         if let Some(zone) = self.zone.and_then(|i| zones.zones().get(i)) {
-            let name = &self.name[..self.len];
-            self.node = zone.find_hashed(name, self.hash);
+            self.node = zone.find_hashed(&self.name[..self.len], self.hash);
             self.probed = true;
             if let Some(node) = self.node {
                 zone.prefetch_rrsets(node);
-            } else if self.dnssec
-                && let Some(parts) = zone.signed()
-            {
-                let below = self.len.saturating_sub(zone.apex().wire_len());
-                let (Ok(id) | Err(id)) = parts.covering_below(name, below);
-                zone.prefetch_node(id);
-                self.covering = Some(id);
             }
         }
     }
 
     /// Stage 4: prefetches the data of the RRset the answer starts with:
-    /// the QTYPE's, or a CNAME; or the RRset descriptors of the node whose
-    /// NSEC covers a name the zone lacks.
+    /// the QTYPE's, or a CNAME.
     fn find_rrset(&self, zones: &ZoneSet) {
         let zone = self.zone.and_then(|i| zones.zones().get(i));
-        if let (Some(zone), Some(id)) = (zone, self.covering) {
-            zone.prefetch_rrsets(zone.node(id));
-        }
         if let (Some(zone), Some(node)) = (zone, self.node) {
             let sets = zone.rrsets(node);
             if let Some(set) = sets
@@ -221,24 +174,6 @@ impl Peek {
             {
                 zone.prefetch_tails(set);
             }
-        }
-    }
-
-    /// The node whose NSEC covers the name, for a DO=1 query of a name
-    /// the signed zone lacks (what stages 3 to 5 prefetch).
-    #[cfg(test)]
-    pub(crate) fn covering(&self) -> Option<candor_zone::NodeId> {
-        self.covering
-    }
-
-    /// Stage 5: prefetches the NSEC (data and RRSIGs) that covers a name
-    /// the signed zone lacks.
-    fn find_nsec(&self, zones: &ZoneSet) {
-        if let (Some(zone), Some(id)) =
-            (self.zone.and_then(|i| zones.zones().get(i)), self.covering)
-            && let Some(nsec) = zone.rrset(zone.node(id), Rtype::NSEC)
-        {
-            zone.prefetch_signed_tails(nsec);
         }
     }
 

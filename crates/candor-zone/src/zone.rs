@@ -519,28 +519,6 @@ impl Zone {
         }
     }
 
-    /// Starts loading node `id` and its name (a compiled zone's; a
-    /// patched zone's overlay nodes are not prefetched).
-    #[inline]
-    pub fn prefetch_node(&self, id: NodeId) {
-        if let Some(n) = self.nodes.get(id as usize) {
-            crate::prefetch_bytes((n as *const Node).cast(), size_of::<Node>());
-            if let Some(b) = self.names.get(n.name_off as usize) {
-                crate::prefetch_bytes(b, usize::from(n.name_len));
-            }
-        }
-    }
-
-    /// Starts loading an RRset's wire data and the RRSIGs stored right
-    /// after it (up to 384 bytes: an NSEC and one or two signatures).
-    #[inline]
-    pub fn prefetch_signed_tails(&self, set: &RrSet) {
-        if let Some(b) = self.data.get(set.data_off as usize) {
-            let len = set.data_len as usize + usize::from(set.sig_len);
-            crate::prefetch_bytes(b, len.min(384));
-        }
-    }
-
     /// Starts loading the first bytes of an RRset's wire data.
     #[inline]
     pub fn prefetch_tails(&self, set: &RrSet) {

@@ -851,39 +851,3 @@ fn alias_answers_with_do_copy_the_signers_answer() {
     "#]]
     .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, true));
 }
-
-/// A batch's peek finds, for a DO=1 query of a name the signed zone
-/// lacks, the node whose NSEC covers it (what it prefetches); none for
-/// DO=0, for names that exist, or for an unsigned zone.
-#[test]
-fn peeks_find_the_nsec_covering_a_missing_name() {
-    let plain = ZoneSet::from_zones([zone("flood.example.", FLOOD)]);
-    let signed = flood_zone("");
-    let served = signed.zones()[0].clone();
-    let parts = served.signed().expect("signed");
-    let covering = |name: &str| {
-        let wire = candor_wire::Name::from_text(name, None)
-            .unwrap()
-            .to_lowercase();
-        let (Ok(id) | Err(id)) = parts.covering(wire.as_wire());
-        id
-    };
-    let mut peeks: Vec<crate::Peek> = (0..6).map(|_| crate::Peek::default()).collect();
-    let names = [
-        "nope.flood.example.",
-        "HOST15.flood.example.",
-        "zzz.flood.example.",
-        "a.b.deep.er.flood.example.",
-    ];
-    let mut msgs: Vec<Vec<u8>> = names.iter().map(|n| query_do(n, Rtype::A)).collect();
-    msgs.push(query("nope.flood.example.", Rtype::A, Some(1232)));
-    msgs.push(query_do("host1.flood.example.", Rtype::A));
-    crate::Peek::prepare(&mut peeks, &signed, msgs.iter().map(|m| &m[..]));
-    for (peek, name) in peeks.iter().zip(names) {
-        assert_eq!(peek.covering(), Some(covering(name)), "{name}");
-    }
-    assert_eq!(peeks[4].covering(), None, "DO=0");
-    assert_eq!(peeks[5].covering(), None, "a name that exists");
-    crate::Peek::prepare(&mut peeks, &plain, msgs.iter().map(|m| &m[..]));
-    assert!(peeks.iter().all(|p| p.covering().is_none()), "unsigned");
-}
