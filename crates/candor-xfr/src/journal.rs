@@ -301,17 +301,17 @@ impl Journal {
                     serial: zone.serial(),
                 });
             }
-            // The diff costs the change for related versions (a patch of
-            // the last one); it also says which owners to look at again.
-            let (diff, private) = match ZoneDiff::between_related(&history.zone, zone) {
-                Some(diff) => {
-                    let private = private_after(&history.private, zone, &diff);
-                    (diff, private)
-                }
-                None => (ZoneDiff::between(&history.zone, zone), private_owners(zone)),
+            // For related versions (a patch of the last one) the diff
+            // costs the change and says which owners to look at again;
+            // other versions are walked, and diffed only for a step.
+            let related = ZoneDiff::between_related(&history.zone, zone);
+            let private = match &related {
+                Some(diff) => private_after(&history.private, zone, diff),
+                None => private_owners(zone),
             };
             let synth = synthesized(zone, &private, resolver);
             if serial_newer(zone.serial(), history.zone.serial()) {
+                let diff = related.unwrap_or_else(|| ZoneDiff::between(&history.zone, zone));
                 let step = Arc::new(step(&history.zone, &history.synth, zone, &synth, diff));
                 history.bytes += step.bytes();
                 history.steps.push_back(step);
@@ -323,7 +323,7 @@ impl Journal {
                         None => break,
                     }
                 }
-            } else if !same_records(&history.zone, zone) {
+            } else if !same_records(&history.zone, zone, related.as_ref()) {
                 history.steps.clear();
                 history.bytes = 0;
             }
@@ -361,12 +361,13 @@ impl Journal {
 
 /// Whether `new` is `old` under another representation: the same serial
 /// and records, as a background compaction publishes it (the history then
-/// goes on from it). Answered only where that costs the change
-/// (`ZoneDiff::between_related`); other same-serial replacements (a zone
-/// file edited without a new serial) count as different.
-fn same_records(old: &Zone, new: &Zone) -> bool {
+/// goes on from it). Answered only where that costs the change: `related`
+/// is `ZoneDiff::between_related(old, new)`; other same-serial
+/// replacements (a zone file edited without a new serial) count as
+/// different.
+fn same_records(old: &Zone, new: &Zone, related: Option<&ZoneDiff>) -> bool {
     old.serial() == new.serial()
-        && ZoneDiff::between_related(old, new)
+        && related
             .is_some_and(|d| d.removed.is_empty() && d.added.is_empty() && d.old_soa == d.new_soa)
 }
 
