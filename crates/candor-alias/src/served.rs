@@ -190,18 +190,8 @@ impl ServedTargets {
             let Some(f) = self.zones.get_mut(&apex) else {
                 let targets = walk(zone);
                 self.walks += 1;
-                for target in targets.keys() {
-                    add_ref(
-                        &mut self.all,
-                        &mut self.watch,
-                        set,
-                        &apex,
-                        target,
-                        &mut fresh,
-                        &mut delta,
-                        &mut self.probes,
-                    );
-                }
+                let none = std::iter::empty();
+                self.retarget(set, &apex, none, targets.keys(), &mut fresh, &mut delta);
                 self.zones.insert(
                     apex.clone(),
                     Followed {
@@ -218,21 +208,7 @@ impl ServedTargets {
                 Some(diff) => {
                     f.zone = Arc::clone(zone);
                     let (added, dropped) = apply(&mut f.targets, &diff);
-                    for target in &dropped {
-                        drop_ref(&mut self.all, &mut self.watch, &apex, target, &mut delta);
-                    }
-                    for target in &added {
-                        add_ref(
-                            &mut self.all,
-                            &mut self.watch,
-                            set,
-                            &apex,
-                            target,
-                            &mut fresh,
-                            &mut delta,
-                            &mut self.probes,
-                        );
-                    }
+                    self.retarget(set, &apex, &dropped, &added, &mut fresh, &mut delta);
                     for r in diff.removed.iter().chain(&diff.added) {
                         if [Rtype::A, Rtype::AAAA, Rtype::CNAME].contains(&r.rtype) {
                             let owner: Box<[u8]> = r.owner.to_ascii_lowercase().into();
@@ -265,21 +241,7 @@ impl ServedTargets {
                         .filter(|t| !old.targets.contains_key(*t))
                         .cloned()
                         .collect();
-                    for target in dropped {
-                        drop_ref(&mut self.all, &mut self.watch, &apex, target, &mut delta);
-                    }
-                    for target in &added {
-                        add_ref(
-                            &mut self.all,
-                            &mut self.watch,
-                            set,
-                            &apex,
-                            target,
-                            &mut fresh,
-                            &mut delta,
-                            &mut self.probes,
-                        );
-                    }
+                    self.retarget(set, &apex, dropped, &added, &mut fresh, &mut delta);
                     ranges.push(apex);
                 }
             }
@@ -386,6 +348,35 @@ impl ServedTargets {
         }
         self.started = true;
         delta
+    }
+
+    /// Zone `apex` no longer has ALIAS records to the `dropped` targets
+    /// and now has some to the `added` ones (see [`drop_ref`] and
+    /// [`add_ref`]).
+    fn retarget<'t>(
+        &mut self,
+        set: &ZoneSet,
+        apex: &[u8],
+        dropped: impl IntoIterator<Item = &'t Box<[u8]>>,
+        added: impl IntoIterator<Item = &'t Box<[u8]>>,
+        fresh: &mut HashSet<Box<[u8]>>,
+        delta: &mut Delta,
+    ) {
+        for target in dropped {
+            self.drop_ref(apex, target, delta);
+        }
+        for target in added {
+            add_ref(
+                &mut self.all,
+                &mut self.watch,
+                set,
+                apex,
+                target,
+                fresh,
+                delta,
+                &mut self.probes,
+            );
+        }
     }
 
     /// Forgets one ALIAS-owning zone's last reference to `target`.
