@@ -1282,16 +1282,12 @@ fn forwarder(to: std::sync::Arc<std::sync::Mutex<Option<SocketAddr>>>) -> Socket
     addr
 }
 
-/// `--dnssec-parent-check`: nobody runs `ds-seen`; Candor asks (through a
-/// forwarder) the validating resolver for the child's DS and moves a CSK
-/// rollover on when the validated answer matches the CDS: the key tag
-/// changes, the parent ends with the new DS only, and every answer
-/// validates throughout.
-#[test]
-fn the_parent_check_moves_a_rollover_on_without_ds_seen() {
-    let Some(unbound) = unbound_path() else {
-        return;
-    };
+/// A [`Family`] whose Candor runs `--dnssec-parent-check` every second
+/// through a [`forwarder`], and where the forwarder sends (set it once
+/// the family is up).
+fn parent_checked_family(
+    unbound: &Path,
+) -> (Family, std::sync::Arc<std::sync::Mutex<Option<SocketAddr>>>) {
     let target = std::sync::Arc::new(std::sync::Mutex::new(None));
     let via = forwarder(target.clone()).to_string();
     let f = Family::start(
@@ -1304,6 +1300,20 @@ fn the_parent_check_moves_a_rollover_on_without_ds_seen() {
             "1",
         ],
     );
+    (f, target)
+}
+
+/// `--dnssec-parent-check`: nobody runs `ds-seen`; Candor asks (through a
+/// forwarder) the validating resolver for the child's DS and moves a CSK
+/// rollover on when the validated answer matches the CDS: the key tag
+/// changes, the parent ends with the new DS only, and every answer
+/// validates throughout.
+#[test]
+fn the_parent_check_moves_a_rollover_on_without_ds_seen() {
+    let Some(unbound) = unbound_path() else {
+        return;
+    };
+    let (f, target) = parent_checked_family(unbound);
     let addr = f.candor.addr();
     *target.lock().expect("the target") = Some(f.resolver.addr);
     let old = key_tags(addr, CHILD);
@@ -1366,18 +1376,7 @@ fn the_parent_check_believes_only_validated_answers() {
     let Some(unbound) = unbound_path() else {
         return;
     };
-    let target = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let via = forwarder(target.clone()).to_string();
-    let f = Family::start(
-        unbound,
-        false,
-        &[
-            "--dnssec-parent-check",
-            &via,
-            "--dnssec-parent-check-every",
-            "1",
-        ],
-    );
+    let (f, target) = parent_checked_family(unbound);
     let addr = f.candor.addr();
     *target.lock().expect("the target") = Some(addr);
     let rolled = cli(&f.data, &["dnssec", "rollover", CHILD]);
