@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::dnssec::ok;
 use crate::http::{json_field, request};
-use crate::store::{addresses, host_with};
+use crate::store::addresses;
 use crate::support::{TempDir, free_port};
-use crate::xfr::{KEY, Kind, Secondary, add_key, knot_tools, serial, wait_for_keys, wait_in_sync};
+use crate::xfr::{Kind, Secondary, keyed_primary, knot_tools, serial, wait_in_sync};
 
 /// Knot follows a.test., whose `www ALIAS host.b.test.` points into
 /// b.test., also served by the same Candor: each API change of
@@ -29,18 +29,7 @@ fn knot_serves_the_new_address_of_an_alias_target_in_another_served_zone() {
     };
     let data = TempDir::new("alias-bump");
     let port = free_port();
-    let h = host_with(
-        data.path(),
-        None,
-        &[
-            "--xfr-allow".to_owned(),
-            format!("127.0.0.1@{KEY}"),
-            "--notify".to_owned(),
-            format!("127.0.0.1:{port}@{KEY}"),
-        ],
-    );
-    let secret = add_key(data.path(), KEY, "hmac-sha256");
-    wait_for_keys(&h);
+    let (h, secret) = keyed_primary(data.path(), port, &[]);
     ok(data.path(), &["zone", "create", "b.test"]);
     ok(
         data.path(),

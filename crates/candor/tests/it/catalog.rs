@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use candor_wire::Rtype;
 use candor_wire::decode::decode_message;
 
-use crate::store::{cli, host_with};
+use crate::store::cli;
 use crate::support::{Process, Query, TempDir, free_port, udp_exchange};
-use crate::xfr::{KEY, Kind, add_key, serial, wait_for_keys, wait_in_sync};
+use crate::xfr::{KEY, Kind, keyed_primary, serial, wait_in_sync};
 
 /// The catalog's name in the tests.
 const CATALOG: &str = "catalog.invalid.";
@@ -118,20 +118,11 @@ fn consumes_the_catalog(kind: Kind) {
     };
     let data = TempDir::new("catalog-primary");
     let port = free_port();
-    let h = host_with(
+    let (h, secret) = keyed_primary(
         data.path(),
-        None,
-        &[
-            "--catalog".to_owned(),
-            "catalog.invalid".to_owned(),
-            "--xfr-allow".to_owned(),
-            format!("127.0.0.1@{KEY}"),
-            "--notify".to_owned(),
-            format!("127.0.0.1:{port}@{KEY}"),
-        ],
+        port,
+        &["--catalog".to_owned(), "catalog.invalid".to_owned()],
     );
-    let secret = add_key(data.path(), KEY, "hmac-sha256");
-    wait_for_keys(&h);
     let (_process, dir) = start_consumer(kind, &binary, port, h.candor.addr(), &secret);
     let logs = || {
         format!(

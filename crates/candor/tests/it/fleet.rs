@@ -8,11 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::http::request;
-use crate::store::{Hosted, addresses, host_with};
+use crate::store::{Hosted, addresses};
 use crate::support::{KnotServer, TempDir, free_port};
-use crate::xfr::{
-    KEY, Kind, Secondary, add_key, api, knot_tools, record, serial, wait_for_keys, wait_in_sync,
-};
+use crate::xfr::{Kind, Secondary, api, keyed_primary, knot_tools, record, serial, wait_in_sync};
 
 /// The zone's distribution answer (`data`).
 fn distribution(h: &Hosted) -> Value {
@@ -71,14 +69,10 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
     let data = TempDir::new("fleet-primary");
     let port = free_port();
     let metrics_addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let h = host_with(
+    let (h, secret) = keyed_primary(
         data.path(),
-        None,
+        port,
         &[
-            "--xfr-allow".to_owned(),
-            format!("127.0.0.1@{KEY}"),
-            "--notify".to_owned(),
-            format!("127.0.0.1:{port}@{KEY}"),
             "--secondary-lag-threshold".to_owned(),
             "2".to_owned(),
             "--secondary-check-interval".to_owned(),
@@ -92,8 +86,6 @@ fn a_stopped_secondary_opens_an_incident_until_it_catches_up() {
             "catalog.invalid".to_owned(),
         ],
     );
-    let secret = add_key(data.path(), KEY, "hmac-sha256");
-    wait_for_keys(&h);
     let zones = ["example.com."];
     let mut knot = Secondary::start(Kind::Knot, &knotd, port, h.candor.addr(), &secret, &zones);
     let primary = h.candor.addr();
@@ -185,14 +177,10 @@ fn an_alias_targets_new_addresses_reach_a_standard_secondary() {
 
     let data = TempDir::new("fleet-primary");
     let port = free_port();
-    let h = host_with(
+    let (h, secret) = keyed_primary(
         data.path(),
-        None,
+        port,
         &[
-            "--xfr-allow".to_owned(),
-            format!("127.0.0.1@{KEY}"),
-            "--notify".to_owned(),
-            format!("127.0.0.1:{port}@{KEY}"),
             "--alias-upstream".to_owned(),
             upstream.addr().to_string(),
             "--alias-ttl-floor".to_owned(),
@@ -201,8 +189,6 @@ fn an_alias_targets_new_addresses_reach_a_standard_secondary() {
             "1".to_owned(),
         ],
     );
-    let secret = add_key(data.path(), KEY, "hmac-sha256");
-    wait_for_keys(&h);
     let primary = h.candor.addr();
     let knot = Secondary::start(
         Kind::Knot,

@@ -62,6 +62,24 @@ pub(crate) fn wait_for_keys(h: &Hosted) {
     }
 }
 
+/// A Candor primary with its store in `data`: transfers allowed to
+/// 127.0.0.1 with the key [`KEY`] (hmac-sha256, made here), NOTIFY sent
+/// to 127.0.0.1:`port` signed with it, and the `extra` flags. Returns once
+/// the server has picked the key up, with the key's secret.
+pub(crate) fn keyed_primary(data: &Path, port: u16, extra: &[String]) -> (Hosted, String) {
+    let mut args = vec![
+        "--xfr-allow".to_owned(),
+        format!("127.0.0.1@{KEY}"),
+        "--notify".to_owned(),
+        format!("127.0.0.1:{port}@{KEY}"),
+    ];
+    args.extend_from_slice(extra);
+    let h = host_with(data, None, &args);
+    let secret = add_key(data, KEY, "hmac-sha256");
+    wait_for_keys(&h);
+    (h, secret)
+}
+
 /// The serial `addr` serves for `zone`, if it answers.
 pub(crate) fn serial(addr: SocketAddr, zone: &str) -> Option<u32> {
     let q = Query::new(zone, Rtype::SOA).to_wire();
@@ -323,18 +341,7 @@ fn follows_candor(kind: Kind) -> Option<String> {
     };
     let data = TempDir::new("xfr-primary");
     let port = free_port();
-    let h = host_with(
-        data.path(),
-        None,
-        &[
-            "--xfr-allow".to_owned(),
-            format!("127.0.0.1@{KEY}"),
-            "--notify".to_owned(),
-            format!("127.0.0.1:{port}@{KEY}"),
-        ],
-    );
-    let secret = add_key(data.path(), KEY, "hmac-sha256");
-    wait_for_keys(&h);
+    let (h, secret) = keyed_primary(data.path(), port, &[]);
     let secondary = Secondary::start(
         kind,
         &binary,
