@@ -1,7 +1,7 @@
 //! New serials for zones whose ALIAS targets' addresses changed.
 
 use super::{actor, input, store};
-use crate::AuditQuery;
+use crate::{AuditEntry, AuditQuery, Store};
 
 /// Zones whose ALIAS answers the signer signed anew get the next serial
 /// (compiled and stored) with an audit entry; unknown names are skipped.
@@ -29,15 +29,7 @@ fn zones_with_newly_signed_alias_answers_get_a_new_serial() {
     assert_eq!(changes[0].compiled.as_ref().unwrap().serial(), one + 1);
     assert_eq!(s.zone(account.id, "one.test").unwrap().serial, one + 1);
     assert_eq!(s.zone(account.id, "other.test").unwrap().serial, other);
-    let entries = s
-        .audit(&AuditQuery {
-            account_id: Some(account.id),
-            since: None,
-            page: 1,
-            per_page: 100,
-        })
-        .unwrap()
-        .items;
+    let entries = audit_entries(&s, account.id);
     assert!(
         entries
             .iter()
@@ -98,19 +90,23 @@ fn named_zones_of_a_changed_target_get_a_new_serial() {
         .create_record(account.id, "a.test", &input("txt", "TXT", "hi"), &actor())
         .unwrap();
     assert_eq!(next.zone.serial, a + 2);
-    let entries = s
-        .audit(&AuditQuery {
-            account_id: Some(account.id),
-            since: None,
-            page: 1,
-            per_page: 100,
-        })
-        .unwrap()
-        .items;
+    let entries = audit_entries(&s, account.id);
     assert!(
         entries.iter().any(|e| e.action == "zone.alias_refresh"
             && e.target == "a.test"
             && e.detail.contains("host.b.test")),
         "{entries:?}"
     );
+}
+
+/// The account's audit entries (the first 100).
+fn audit_entries(s: &Store, account: i64) -> Vec<AuditEntry> {
+    s.audit(&AuditQuery {
+        account_id: Some(account),
+        since: None,
+        page: 1,
+        per_page: 100,
+    })
+    .unwrap()
+    .items
 }
