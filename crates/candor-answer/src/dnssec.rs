@@ -24,6 +24,9 @@ use crate::{Answer, Truncated, first_rdata};
 /// CNAME chain, or a denial's two).
 pub(crate) const MAX_PROOFS: usize = 8;
 
+/// A proof whose chain entry is not known (`Answer::entries`).
+pub(crate) const NO_ENTRY: u32 = u32::MAX;
+
 /// How many RR tails a block of tails holds.
 fn tail_count(mut tails: &[u8]) -> u16 {
     let mut n = 0u16;
@@ -142,8 +145,8 @@ impl<'z> Answer<'z> {
                 let at = Owner::Name(zone.name_bytes(node.id));
                 b.push_rrset(at, &nsec.set.tails, nsec.set.count)?;
                 b.push_rrset(at, &nsec.set.sigs, nsec.set.sig_count)?;
-                if wild && let Some(id) = self.covering(name) {
-                    self.prove(id);
+                if wild {
+                    self.prove_covering(name);
                 }
             }
             _ => self.nodata_proof(node.id, name, wild),
@@ -154,28 +157,33 @@ impl<'z> Answer<'z> {
     /// Remembers that node `id`'s NSEC goes in the authority section
     /// (written by [`Answer::write_proofs`], once per node).
     fn prove(&mut self, id: NodeId) {
+        self.prove_entry(id, NO_ENTRY);
+    }
+
+    /// [`Answer::prove`] for the node of chain entry `entry`.
+    fn prove_entry(&mut self, id: NodeId, entry: u32) {
         if self.proofs[..self.n_proofs].contains(&id) || self.n_proofs == MAX_PROOFS {
             return;
         }
         self.proofs[self.n_proofs] = id;
+        self.entries[self.n_proofs] = entry;
         self.n_proofs += 1;
     }
 
-    /// The node whose NSEC covers (or is) the lower-cased `name`.
-    fn covering(&self, name: &[u8]) -> Option<NodeId> {
-        let parts = self.zone.signed()?;
-        Some(match parts.covering(name) {
-            Ok(id) | Err(id) => id,
-        })
+    /// Proves the lower-cased `name` absent (or, if a chain entry is
+    /// `name`, its types): the NSEC that covers or is it.
+    fn prove_covering(&mut self, name: &[u8]) {
+        if let Some(parts) = self.zone.signed() {
+            let (Ok(i) | Err(i)) = parts.chain().covering(name);
+            self.prove_entry(parts.node_at(i), entry(i));
+        }
     }
 
     /// An answer at `name` came from a wildcard: prove `name` itself does
     /// not exist (RFC 4035 §3.1.3.3).
     pub(crate) fn wildcard_answer(&mut self, name: &[u8]) {
-        if self.dnssec
-            && let Some(id) = self.covering(name)
-        {
-            self.prove(id);
+        if self.dnssec {
+            self.prove_covering(name);
         }
     }
 
@@ -190,11 +198,11 @@ impl<'z> Answer<'z> {
         let zone = self.zone;
         if zone.rrset(zone.node(node), Rtype::NSEC).is_some() {
             self.prove(node);
-        } else if let Some(id) = self.covering(zone.name_bytes(node)) {
-            self.prove(id);
+        } else {
+            self.prove_covering(zone.name_bytes(node));
         }
-        if wildcard && let Some(id) = self.covering(name) {
-            self.prove(id);
+        if wildcard {
+            self.prove_covering(name);
         }
     }
 
@@ -247,17 +255,16 @@ impl<'z> Answer<'z> {
         if !self.dnssec {
             return;
         }
-        let covering = match self.zone.signed() {
+        match self.zone.signed() {
             // The QNAME itself: its apex starts at `apex_offset`.
             Some(parts) if self.denial_at_apex => {
-                match parts.covering_below(name, self.apex_offset) {
-                    Ok(id) | Err(id) => Some(id),
-                }
+                let (Ok(i) | Err(i)) = parts.entry_below(name, self.apex_offset);
+                // Its NSEC is written after the SOA: started loading now,
+                // it arrives while the SOA is copied.
+                self.zone.prefetch_chain_proof(i);
+                self.prove_entry(parts.node_at(i), entry(i));
             }
-            _ => self.covering(name),
-        };
-        if let Some(id) = covering {
-            self.prove(id);
+            _ => self.prove_covering(name),
         }
         if encloser == 0
             && let Some(parts) = self.zone.signed()
@@ -273,9 +280,7 @@ impl<'z> Answer<'z> {
             buf[0] = 1;
             buf[1] = b'*';
             buf[2..2 + ce.len()].copy_from_slice(ce);
-            if let Some(id) = self.covering(&buf[..2 + ce.len()]) {
-                self.prove(id);
-            }
+            self.prove_covering(&buf[..2 + ce.len()]);
         }
     }
 
@@ -356,9 +361,6 @@ impl<'z> Answer<'z> {
         b.set_section(Section::Authority);
         for k in 0..self.n_proofs {
             let id = self.proofs[k];
-            let Some(nsec) = zone.rrset(zone.node(id), Rtype::NSEC) else {
-                continue;
-            };
             if id == 0
                 && let Some(block) = zone.negative_blocks().and_then(|n| n.apex_nsec())
                 && fast_paths()
@@ -366,24 +368,52 @@ impl<'z> Answer<'z> {
             {
                 continue; // The apex's NSEC and RRSIGs, prerendered.
             }
-            let name = zone.name_bytes(id);
-            let sigs = zone.sig_tails(nsec);
-            match self.proof_owner(qname, k) {
+            let Some(proof) = self.proof(k) else {
+                continue;
+            };
+            let sigs = if self.dnssec { proof.sigs } else { &[] };
+            let sig_count = if sigs.is_empty() { 0 } else { proof.sig_count };
+            match self.proof_owner(qname, proof.name, k) {
                 Some((prefix, at)) => b.push_rrset_with_sigs_at(
-                    name,
+                    proof.name,
                     prefix,
                     at,
-                    (zone.tails(nsec), nsec.count),
-                    (sigs, tail_count(sigs)),
+                    (proof.nsec, proof.nsec_count),
+                    (sigs, sig_count),
                 )?,
                 None => {
-                    let owner = Owner::Name(name);
-                    b.push_rrset(owner, zone.tails(nsec), nsec.count)?;
-                    self.sigs(owner, nsec, b)?;
+                    let owner = Owner::Name(proof.name);
+                    b.push_rrset(owner, proof.nsec, proof.nsec_count)?;
+                    if !sigs.is_empty() {
+                        b.push_rrset(owner, sigs, sig_count)?;
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Proof `k`'s NSEC: from its chain entry when the search said which
+    /// (one read, `Zone::chain_proof`), else from its node's RRsets.
+    #[inline]
+    fn proof(&self, k: usize) -> Option<candor_zone::ChainProof<'z>> {
+        let zone = self.zone;
+        if self.entries[k] != NO_ENTRY
+            && fast_paths()
+            && let Some(proof) = zone.chain_proof(self.entries[k] as usize)
+        {
+            return Some(proof);
+        }
+        let id = self.proofs[k];
+        let nsec = zone.rrset(zone.node(id), Rtype::NSEC)?;
+        let sigs = zone.sig_tails(nsec);
+        Some(candor_zone::ChainProof {
+            name: zone.name_bytes(id),
+            nsec: zone.tails(nsec),
+            nsec_count: nsec.count,
+            sigs,
+            sig_count: tail_count(sigs),
+        })
     }
 
     /// How `push_rrset` would compress the owner of proof `k`, when that
@@ -396,12 +426,11 @@ impl<'z> Answer<'z> {
     /// the apex is its labels down to the apex and a pointer into the
     /// QNAME, unless the SOA's names or an earlier proof's owner share
     /// more of it.
-    fn proof_owner(&self, qname: &[u8], k: usize) -> Option<(usize, u16)> {
+    fn proof_owner(&self, qname: &[u8], name: &[u8], k: usize) -> Option<(usize, u16)> {
         if !fast_paths() {
             return None;
         }
         let zone = self.zone;
-        let name = zone.name_bytes(self.proofs[k]);
         let apex_at = (12 + self.apex_offset) as u16;
         if name == qname {
             return Some((0, 12));
@@ -421,6 +450,12 @@ impl<'z> Answer<'z> {
                 .any(|&id| shares_below(name, zone.name_bytes(id), apex_len));
         (!shared).then_some((name.len() - apex_len, apex_at))
     }
+}
+
+/// Chain entry `i` as `Answer::entries` holds it.
+#[inline]
+fn entry(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(NO_ENTRY)
 }
 
 /// Where the label of `name` just above its last `apex_len` bytes starts.

@@ -430,6 +430,7 @@ fn answer_name(
         owner: 0,
         dnssec: query.edns.is_some_and(|e| e.dnssec_ok) && zone.signed().is_some(),
         proofs: [0; dnssec::MAX_PROOFS],
+        entries: [dnssec::NO_ENTRY; dnssec::MAX_PROOFS],
         n_proofs: 0,
         denial_at_apex: false,
     };
@@ -546,6 +547,10 @@ struct Answer<'z> {
     dnssec: bool,
     /// Nodes whose NSEC records go in the authority section.
     proofs: [NodeId; dnssec::MAX_PROOFS],
+    /// The chain entry of each of `proofs`, when the search that found it
+    /// said (`dnssec::NO_ENTRY` otherwise): its NSEC is then read from
+    /// the chain's entry, not the node (`Zone::chain_proof`).
+    entries: [u32; dnssec::MAX_PROOFS],
     /// Entries of `proofs` in use.
     n_proofs: usize,
     /// The answer is an NXDOMAIN for the QNAME itself (no CNAME or DNAME

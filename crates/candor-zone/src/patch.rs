@@ -181,6 +181,18 @@ impl Overlay {
         self.name_at(n.name_off, n.name_len)
     }
 
+    /// The `len` bytes at `off` in the base's or the overlay's data arena
+    /// (`None` past them).
+    pub(crate) fn data_at(&self, off: u32, len: usize) -> Option<&[u8]> {
+        let off = off as usize;
+        let bd = self.base.data.len();
+        if off >= bd {
+            self.data.get(off - bd..off - bd + len)
+        } else {
+            self.base.data.get(off..off + len)
+        }
+    }
+
     /// The `len`-byte name at `off` in the base's or the overlay's arena.
     #[cold]
     #[inline(never)]

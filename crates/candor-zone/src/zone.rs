@@ -402,6 +402,72 @@ impl Zone {
         self.signed.as_deref()
     }
 
+    /// The NSEC proof of chain entry `i` (see
+    /// [`SignedParts::entry_below`](crate::SignedParts::entry_below)),
+    /// read from the chain's entry alone; `None` for an unsigned zone, an
+    /// entry past the chain, or one whose NSEC is too long for it (then
+    /// the node's RRsets have it).
+    #[inline]
+    pub fn chain_proof(&self, i: usize) -> Option<crate::signed::ChainProof<'_>> {
+        let at = *self.signed.as_deref()?.proofs.get(i)?;
+        if at.nsec_len == 0 {
+            return None;
+        }
+        let (off, nsec, sigs) = (
+            at.data_off as usize,
+            usize::from(at.nsec_len),
+            usize::from(at.sig_len),
+        );
+        let (tails, name) = match (
+            self.data.get(off..off + nsec + sigs),
+            self.names
+                .get(at.name_off as usize..at.name_off as usize + usize::from(at.name_len)),
+        ) {
+            (Some(tails), Some(name)) => (tails, name),
+            _ => self.overlay_proof(&at)?,
+        };
+        Some(crate::signed::ChainProof {
+            name,
+            nsec: &tails[..nsec],
+            nsec_count: u16::from(at.nsec_count),
+            sigs: &tails[nsec..],
+            sig_count: u16::from(at.sig_count),
+        })
+    }
+
+    /// [`chain_proof`](Self::chain_proof)'s bytes (the tails with the
+    /// RRSIGs, and the owner) when either is in a patched zone's overlay.
+    #[cold]
+    #[inline(never)]
+    fn overlay_proof(&self, at: &crate::signed::ProofAt) -> Option<(&[u8], &[u8])> {
+        let ov = self.overlay.as_deref()?;
+        Some((
+            ov.data_at(
+                at.data_off,
+                usize::from(at.nsec_len) + usize::from(at.sig_len),
+            )?,
+            ov.name_at(at.name_off, at.name_len),
+        ))
+    }
+
+    /// Starts loading chain entry `i`'s proof: the entry, then (once it
+    /// is in) the NSEC with its RRSIGs and the owner, so that they arrive
+    /// while the answer writes what comes before them. A hint: it reads
+    /// the entry, nothing else, and cannot fail.
+    #[inline]
+    pub fn prefetch_chain_proof(&self, i: usize) {
+        let Some(at) = self.signed.as_deref().and_then(|p| p.proofs.get(i)) else {
+            return;
+        };
+        let len = usize::from(at.nsec_len) + usize::from(at.sig_len);
+        if let Some(b) = self.data.get(at.data_off as usize) {
+            crate::prefetch_bytes(b, len.min(256));
+        }
+        if let Some(b) = self.names.get(at.name_off as usize) {
+            crate::prefetch_bytes(b, usize::from(at.name_len));
+        }
+    }
+
     /// Additional-section targets of an RRset.
     #[inline]
     pub fn additional(&self, set: &RrSet) -> &[AdditionalRef] {

@@ -15,7 +15,7 @@
 use candor_wire::{Name, Rtype};
 
 use super::{NewSet, Overlay, PatchError};
-use crate::signed::{Chain, MAX_KEY_LEN, SignedParts, canonical_key};
+use crate::signed::{Chain, MAX_KEY_LEN, ProofAt, SignedParts, canonical_key};
 use crate::zone::{NodeId, Zone};
 
 /// Why `zone` cannot take `changes` as a patch, if it cannot: NSEC3
@@ -160,6 +160,9 @@ pub(super) fn parts_after(
         old.nodes.len() + edits.len(),
     );
     let mut nodes: Vec<NodeId> = Vec::with_capacity(old.nodes.len() + edits.len());
+    // The names that stay keep their nodes' RRsets, so their proofs are
+    // where they were.
+    let mut proofs: Vec<ProofAt> = Vec::with_capacity(old.nodes.len() + edits.len());
     let mut from = 0;
     for (key, node) in &edits {
         let (at, next) = match old.chain.search_key(key) {
@@ -168,22 +171,37 @@ pub(super) fn parts_after(
         };
         chain.extend_from(&old.chain, from..at);
         nodes.extend_from_slice(&old.nodes[from..at]);
+        proofs.extend_from_slice(&old.proofs[from..at]);
         if let Some(id) = node {
             chain.push_key(key);
             nodes.push(*id);
+            proofs.push(proof_of(ov, *id));
         }
         from = next;
     }
     chain.extend_from(&old.chain, from..old.nodes.len());
     nodes.extend_from_slice(&old.nodes[from..]);
+    proofs.extend_from_slice(&old.proofs[from..]);
     if nodes.is_empty() {
         return Err(PatchError::Rebuild("the zone's NSEC chain would be empty"));
     }
     Ok(Some(Box::new(SignedParts::new(
         chain,
         nodes,
+        proofs,
         zone.apex().as_wire(),
     ))))
+}
+
+/// The proof of node `id` of the patched version `ov`.
+fn proof_of(ov: &Overlay, id: NodeId) -> ProofAt {
+    let node = ov.node_struct(id);
+    let set = ov
+        .rrsets(ov.node(id))
+        .iter()
+        .find(|s| s.rtype == Rtype::NSEC);
+    let sigs = set.map_or(&[][..], |s| ov.sig_tails(s));
+    ProofAt::new(node.name_off, node.name_len, set, sigs)
 }
 
 #[cfg(test)]

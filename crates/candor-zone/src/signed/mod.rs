@@ -423,6 +423,98 @@ impl Chain {
     }
 }
 
+/// Where the NSEC proof of one chain entry is (its owner, the NSEC
+/// tails and the RRSIGs after them), so that a denial writes it from one
+/// 16-byte entry instead of reading the entry's node and then its RRset
+/// descriptors: under a flood of names next to the zone's own, each of
+/// those is a cache miss (docs/dnssec.md, "The proof beside the chain").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ProofAt {
+    /// Offset of the NSEC tails in the zone's data arena (a patched
+    /// zone's offsets go on into its overlay's); the RRSIGs follow them.
+    pub(crate) data_off: u32,
+    /// Offset of the owner in the names arena (likewise).
+    pub(crate) name_off: u32,
+    /// Length of the NSEC tails; 0 when they do not fit in 16 bits (or
+    /// the entry has no NSEC): then the answer reads the node.
+    pub(crate) nsec_len: u16,
+    /// Length of the RRSIG tails.
+    pub(crate) sig_len: u16,
+    /// Length of the owner.
+    pub(crate) name_len: u8,
+    /// NSEC records in the tails (1 in a zone Candor signed).
+    pub(crate) nsec_count: u8,
+    /// RRSIG records after them (one per zone-signing key).
+    pub(crate) sig_count: u8,
+}
+
+impl ProofAt {
+    /// The proof of the node named at `name_off` (`name_len` bytes) whose
+    /// NSEC RRset is `nsec`, with the RRSIG tails `sigs`.
+    pub(crate) fn new(
+        name_off: u32,
+        name_len: u8,
+        nsec: Option<&crate::RrSet>,
+        sigs: &[u8],
+    ) -> ProofAt {
+        let fits = |n: u64, max: u64| n <= max;
+        match nsec {
+            Some(set)
+                if fits(u64::from(set.data_len), u64::from(u16::MAX))
+                    && set.data_len > 0
+                    && fits(u64::from(set.count), u64::from(u8::MAX))
+                    && sig_records(sigs) <= usize::from(u8::MAX) =>
+            {
+                ProofAt {
+                    data_off: set.data_off,
+                    name_off,
+                    nsec_len: set.data_len as u16,
+                    sig_len: set.sig_len,
+                    name_len,
+                    nsec_count: set.count as u8,
+                    sig_count: sig_records(sigs) as u8,
+                }
+            }
+            _ => ProofAt::default(),
+        }
+    }
+
+    /// The proof of compiled node `id` of `zone`.
+    fn of(zone: &Zone, id: NodeId) -> ProofAt {
+        let node = &zone.nodes[id as usize];
+        let nsec = zone.rrset(zone.node(id), Rtype::NSEC);
+        let sigs = nsec.map_or(&[][..], |s| zone.sig_tails(s));
+        ProofAt::new(node.name_off, node.name_len, nsec, sigs)
+    }
+}
+
+/// How many RRs wire tails hold.
+fn sig_records(mut tails: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(head) = tails.get(..10) {
+        let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
+        tails = tails.get(10 + len..).unwrap_or(&[]);
+        n += 1;
+    }
+    n
+}
+
+/// One chain entry's NSEC proof, as a denial writes it: found by
+/// [`Zone::chain_proof`] without the entry's node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainProof<'z> {
+    /// The owner (lower-cased wire).
+    pub name: &'z [u8],
+    /// The NSEC RRset's tails.
+    pub nsec: &'z [u8],
+    /// How many records `nsec` holds.
+    pub nsec_count: u16,
+    /// The tails of the RRSIGs over it.
+    pub sigs: &'z [u8],
+    /// How many records `sigs` holds.
+    pub sig_count: u16,
+}
+
 /// The parts of a signed zone that only DO=1 negative answers read: the
 /// NSEC chain (every node with an NSEC RRset, in canonical order) and the
 /// node of each entry.
@@ -432,6 +524,8 @@ pub struct SignedParts {
     pub(crate) chain: Chain,
     /// `nodes[i]` owns the chain's entry `i`.
     pub(crate) nodes: Vec<NodeId>,
+    /// `proofs[i]` is where entry `i`'s NSEC and RRSIGs are.
+    pub(crate) proofs: Vec<ProofAt>,
     /// The node whose NSEC covers (or is) `*.<apex>`: the wildcard half
     /// of every NXDOMAIN proof whose closest encloser is the apex (a
     /// random-subdomain flood's), found once per version instead of by a
@@ -458,27 +552,36 @@ impl SignedParts {
         keyed.sort_unstable();
         let mut chain = Chain::default();
         let mut nodes = Vec::with_capacity(keyed.len());
+        let mut proofs = Vec::with_capacity(keyed.len());
         for (key, id) in keyed {
             chain.keys.extend_from_slice(&key);
             chain.ends.push(chain.keys.len() as u32);
             nodes.push(id);
+            proofs.push(ProofAt::of(zone, id));
         }
         chain.index();
         Some(Box::new(SignedParts::new(
             chain,
             nodes,
+            proofs,
             zone.apex().as_wire(),
         )))
     }
 
-    /// The parts of `chain` (whose entry `i` is `nodes[i]`) for the zone
-    /// at `apex` (lower-cased wire).
-    pub(crate) fn new(chain: Chain, nodes: Vec<NodeId>, apex: &[u8]) -> SignedParts {
+    /// The parts of `chain` (whose entry `i` is `nodes[i]`, its proof at
+    /// `proofs[i]`) for the zone at `apex` (lower-cased wire).
+    pub(crate) fn new(
+        chain: Chain,
+        nodes: Vec<NodeId>,
+        proofs: Vec<ProofAt>,
+        apex: &[u8],
+    ) -> SignedParts {
         let mut chain = chain;
         chain.bucket();
         let mut parts = SignedParts {
             chain,
             nodes,
+            proofs,
             apex_wildcard: 0,
         };
         let mut wild = [0u8; candor_wire::MAX_NAME_LEN + 2];
@@ -491,6 +594,20 @@ impl SignedParts {
             };
         }
         parts
+    }
+
+    /// [`Chain::covering_below`]: the chain entry (not its node) that is
+    /// or covers `name`, whose apex starts `below` bytes into it. Its
+    /// node is [`SignedParts::node_at`], its proof [`Zone::chain_proof`].
+    #[inline]
+    pub fn entry_below(&self, name: &[u8], below: usize) -> Result<usize, usize> {
+        self.chain.covering_below(name, below)
+    }
+
+    /// The node of chain entry `i` (the apex's for one past the end).
+    #[inline]
+    pub fn node_at(&self, i: usize) -> NodeId {
+        self.nodes.get(i).copied().unwrap_or(0)
     }
 
     /// [`SignedParts::covering`] for a name whose apex starts `below`

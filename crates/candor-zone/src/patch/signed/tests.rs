@@ -117,6 +117,54 @@ fn chain_names(z: &Zone) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Each chain entry's NSEC proof as the answer path reads it: owner,
+/// NSEC tails and count, RRSIG tails and count.
+type Proofs = Vec<Option<(Vec<u8>, Vec<u8>, u16, Vec<u8>, u16)>>;
+
+/// The proofs from the chain's entries (`Zone::chain_proof`).
+fn chain_proofs(z: &Zone) -> Proofs {
+    (0..z.signed().unwrap().nodes().len())
+        .map(|i| {
+            z.chain_proof(i).map(|p| {
+                let (n, t, s) = (p.name.to_vec(), p.nsec.to_vec(), p.sigs.to_vec());
+                (n, t, p.nsec_count, s, p.sig_count)
+            })
+        })
+        .collect()
+}
+
+/// The proofs from the entries' nodes and their NSEC RRsets.
+fn node_proofs(z: &Zone) -> Proofs {
+    z.signed()
+        .unwrap()
+        .nodes()
+        .iter()
+        .map(|&id| {
+            let nsec = z.rrset(z.node(id), Rtype::NSEC)?;
+            let sigs = z.sig_tails(nsec);
+            let count = signed_count(sigs);
+            Some((
+                z.name_bytes(id).to_vec(),
+                z.tails(nsec).to_vec(),
+                nsec.count,
+                sigs.to_vec(),
+                count,
+            ))
+        })
+        .collect()
+}
+
+/// How many records wire tails hold.
+fn signed_count(mut tails: &[u8]) -> u16 {
+    let mut n = 0;
+    while tails.len() >= 10 {
+        let len = usize::from(u16::from_be_bytes([tails[8], tails[9]]));
+        tails = &tails[10 + len..];
+        n += 1;
+    }
+    n
+}
+
 /// Checks that a patched version reads as the compiled one.
 fn assert_same(p: &Zone, c: &Zone, probes: &[Vec<u8>]) {
     assert_eq!(p.serial(), c.serial());
@@ -128,6 +176,12 @@ fn assert_same(p: &Zone, c: &Zone, probes: &[Vec<u8>]) {
     assert_eq!(x, y);
     assert_eq!(chain_names(p), chain_names(c));
     assert_eq!(p.signed().unwrap().chain(), c.signed().unwrap().chain());
+    assert_eq!(chain_proofs(p), chain_proofs(c), "the chain's proofs");
+    assert_eq!(
+        chain_proofs(p),
+        node_proofs(p),
+        "the patched chain's proofs"
+    );
     let wildcard = |z: &Zone| z.name_bytes(z.signed().unwrap().apex_wildcard()).to_vec();
     assert_eq!(wildcard(p), wildcard(c), "the apex wildcard's NSEC");
     assert!(c.negative_blocks().is_some_and(|n| n.apex_nsec().is_some()));
