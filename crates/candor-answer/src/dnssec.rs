@@ -241,7 +241,7 @@ impl<'z> Answer<'z> {
     fn nxdomain_block(&self) -> Option<&'z candor_wire::Prerendered> {
         match self.proofs[..self.n_proofs] {
             [0] => self.zone.negative_blocks()?.apex_nxdomain(),
-            [last, 0] if self.zone.signed()?.nodes().last() == Some(&last) => {
+            [last, 0] if self.zone.signed()?.last_node() == Some(last) => {
                 self.zone.negative_blocks()?.last_nxdomain()
             }
             _ => None,

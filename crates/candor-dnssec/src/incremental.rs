@@ -200,8 +200,7 @@ pub fn sign_change_with(
     // The chain after the change: names leaving it (by old index) and
     // names entering it (sorted canonically).
     let chain = parts.chain();
-    let old_nodes = parts.nodes();
-    let old_name = |i: usize| zone.name_bytes(old_nodes[i]);
+    let old_name = |i: usize| zone.name_bytes(parts.node_at(i));
     let mut removed: Vec<usize> = Vec::new();
     let mut added: Vec<&[u8]> = Vec::new();
     for (owner, records) in &changed {
@@ -214,7 +213,7 @@ pub fn sign_change_with(
     removed.sort_unstable();
     added.sort_by(|a, b| canonical_name_cmp(a, b));
     let view = NewChain {
-        len: old_nodes.len(),
+        len: parts.len(),
         old_name: &old_name,
         removed: &removed,
         added: &added,

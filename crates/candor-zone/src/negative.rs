@@ -111,7 +111,7 @@ impl NegativeBlocks {
                 let parts = zone.signed();
                 let last = parts
                     .filter(|p| p.apex_wildcard() == 0)
-                    .and_then(|p| p.nodes().last().copied())
+                    .and_then(|p| p.last_node())
                     .filter(|&id| id != 0);
                 if let Some(id) = last
                     && let Some(last_nsec) = zone.rrset(zone.node(id), Rtype::NSEC)

@@ -104,11 +104,7 @@ fn records(z: &Zone) -> Vec<OwnedRecord> {
 /// The chain of a zone as names, in order.
 fn chain(z: &Zone) -> Vec<Vec<u8>> {
     let parts = z.signed().unwrap();
-    parts
-        .nodes()
-        .iter()
-        .map(|&id| z.name_bytes(id).to_vec())
-        .collect()
+    parts.nodes().map(|id| z.name_bytes(id).to_vec()).collect()
 }
 
 /// A tiny deterministic generator (xorshift64*).

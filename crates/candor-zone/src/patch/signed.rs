@@ -157,12 +157,11 @@ pub(super) fn parts_after(
     let mut chain = Chain::with_capacity(
         &old.chain,
         old.chain.key_bytes() + extra,
-        old.nodes.len() + edits.len(),
+        old.len() + edits.len(),
     );
-    let mut nodes: Vec<NodeId> = Vec::with_capacity(old.nodes.len() + edits.len());
     // The names that stay keep their nodes' RRsets, so their proofs are
     // where they were.
-    let mut proofs: Vec<ProofAt> = Vec::with_capacity(old.nodes.len() + edits.len());
+    let mut proofs: Vec<ProofAt> = Vec::with_capacity(old.len() + edits.len());
     let mut from = 0;
     for (key, node) in &edits {
         let (at, next) = match old.chain.search_key(key) {
@@ -170,24 +169,20 @@ pub(super) fn parts_after(
             Err(i) => (i, i),
         };
         chain.extend_from(&old.chain, from..at);
-        nodes.extend_from_slice(&old.nodes[from..at]);
         proofs.extend_from_slice(&old.proofs[from..at]);
         if let Some(id) = node {
             chain.push_key(key);
-            nodes.push(*id);
             proofs.push(proof_of(ov, *id));
         }
         from = next;
     }
-    chain.extend_from(&old.chain, from..old.nodes.len());
-    nodes.extend_from_slice(&old.nodes[from..]);
+    chain.extend_from(&old.chain, from..old.len());
     proofs.extend_from_slice(&old.proofs[from..]);
-    if nodes.is_empty() {
+    if proofs.is_empty() {
         return Err(PatchError::Rebuild("the zone's NSEC chain would be empty"));
     }
     Ok(Some(Box::new(SignedParts::new(
         chain,
-        nodes,
         proofs,
         zone.apex().as_wire(),
     ))))
@@ -201,7 +196,7 @@ fn proof_of(ov: &Overlay, id: NodeId) -> ProofAt {
         .iter()
         .find(|s| s.rtype == Rtype::NSEC);
     let sigs = set.map_or(&[][..], |s| ov.sig_tails(s));
-    ProofAt::new(node.name_off, node.name_len, set, sigs)
+    ProofAt::new(id, (node.name_off, node.name_len), set, sigs)
 }
 
 #[cfg(test)]

@@ -257,9 +257,17 @@ impl Chain {
     /// How many heads are below `h`, given that the answer is between
     /// `from` and `to` (its bucket's bounds): a binary search in `upper`
     /// (when built), then a count over the at most `UPPER - 1` heads
-    /// between the two upper entries it falls between.
+    /// between the two upper entries it falls between. `near(start)` is
+    /// told, before those heads are read, that the answer is `start` or
+    /// one of the `UPPER - 1` after it.
     #[inline]
-    fn lower_bound(&self, heads: &[u64], from: usize, to: usize, h: u64) -> usize {
+    fn lower_bound(
+        &self,
+        heads: &[u64],
+        (from, to): (usize, usize),
+        h: u64,
+        near: impl Fn(usize),
+    ) -> usize {
         if from == to {
             return from;
         }
@@ -280,6 +288,7 @@ impl Chain {
         }
         let start = UPPER * j - (UPPER - 1);
         let end = (UPPER * j).min(heads.len());
+        near(start);
         start + heads[start..end].iter().filter(|&&x| x < h).count()
     }
 
@@ -293,7 +302,7 @@ impl Chain {
         if name[below..] != self.apex[..] {
             return None;
         }
-        self.covering_labels(heads, name, below)
+        self.covering_labels(heads, name, below, |_| {})
     }
 
     /// [`Chain::covering_below_apex`] once the apex is known to start at
@@ -304,6 +313,7 @@ impl Chain {
         heads: &[u64],
         name: &[u8],
         below: usize,
+        near: impl Fn(usize),
     ) -> Option<Result<usize, usize>> {
         let mut buf: [u8; 128];
         let starts: &[u8] = if below > 0 && 1 + usize::from(name[0]) == below {
@@ -328,7 +338,7 @@ impl Chain {
             (Some(&from), Some(&to)) => (from as usize, to as usize),
             _ => (0, heads.len()),
         };
-        let mut lo = self.lower_bound(heads, from, to, h);
+        let mut lo = self.lower_bound(heads, (from, to), h, near);
         if heads.get(lo) == Some(&h) {
             let mut hi = equal_run(heads, lo, to, h);
             // A key takes at most twice the bytes of the labels: a short
@@ -363,10 +373,25 @@ impl Chain {
     /// knows (it chose the zone by that suffix), so they are not compared
     /// again. A wrong `below` gives a wrong entry, never a panic.
     pub fn covering_below(&self, name: &[u8], below: usize) -> Result<usize, usize> {
+        self.covering_below_near(name, below, |_| {})
+    }
+
+    /// [`Chain::covering_below`], telling `near(start)` as soon as the
+    /// search knows the answer is one of the [`UPPER`] entries from
+    /// `start - 1` (so that their data can start loading while it reads
+    /// the heads that decide which). Not told when the answer needs no
+    /// such step.
+    #[inline]
+    pub(crate) fn covering_below_near(
+        &self,
+        name: &[u8],
+        below: usize,
+        near: impl Fn(usize),
+    ) -> Result<usize, usize> {
         if let Some(heads) = &self.heads
             && !self.apex.is_empty()
             && name.len().checked_sub(below) == Some(self.apex.len())
-            && let Some(found) = self.covering_labels(heads, name, below)
+            && let Some(found) = self.covering_labels(heads, name, below, near)
         {
             return found;
         }
@@ -401,7 +426,7 @@ impl Chain {
                 (Some(&from), Some(&to)) => (from as usize, to as usize),
                 _ => (0, heads.len()),
             };
-            lo = self.lower_bound(heads, from, to, h);
+            lo = self.lower_bound(heads, (from, to), h, |_| {});
             hi = lo;
             // Usually no entry shares the head: one look says so.
             if heads.get(lo) == Some(&h) {
@@ -430,6 +455,9 @@ impl Chain {
 /// those is a cache miss (docs/dnssec.md, "The proof beside the chain").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ProofAt {
+    /// The entry's node (kept here rather than in an array of its own:
+    /// the answer reads both, and this way one cache line has both).
+    pub(crate) node: NodeId,
     /// Offset of the NSEC tails in the zone's data arena (a patched
     /// zone's offsets go on into its overlay's); the RRSIGs follow them.
     pub(crate) data_off: u32,
@@ -449,11 +477,11 @@ pub(crate) struct ProofAt {
 }
 
 impl ProofAt {
-    /// The proof of the node named at `name_off` (`name_len` bytes) whose
-    /// NSEC RRset is `nsec`, with the RRSIG tails `sigs`.
+    /// The proof of node `node`, named at `name_off` (`name_len` bytes),
+    /// whose NSEC RRset is `nsec`, with the RRSIG tails `sigs`.
     pub(crate) fn new(
-        name_off: u32,
-        name_len: u8,
+        node: NodeId,
+        (name_off, name_len): (u32, u8),
         nsec: Option<&crate::RrSet>,
         sigs: &[u8],
     ) -> ProofAt {
@@ -466,6 +494,7 @@ impl ProofAt {
                     && sig_records(sigs) <= usize::from(u8::MAX) =>
             {
                 ProofAt {
+                    node,
                     data_off: set.data_off,
                     name_off,
                     nsec_len: set.data_len as u16,
@@ -475,7 +504,10 @@ impl ProofAt {
                     sig_count: sig_records(sigs) as u8,
                 }
             }
-            _ => ProofAt::default(),
+            _ => ProofAt {
+                node,
+                ..ProofAt::default()
+            },
         }
     }
 
@@ -484,7 +516,7 @@ impl ProofAt {
         let node = &zone.nodes[id as usize];
         let nsec = zone.rrset(zone.node(id), Rtype::NSEC);
         let sigs = nsec.map_or(&[][..], |s| zone.sig_tails(s));
-        ProofAt::new(node.name_off, node.name_len, nsec, sigs)
+        ProofAt::new(id, (node.name_off, node.name_len), nsec, sigs)
     }
 }
 
@@ -522,9 +554,7 @@ pub struct ChainProof<'z> {
 pub struct SignedParts {
     /// The chain's names as search keys.
     pub(crate) chain: Chain,
-    /// `nodes[i]` owns the chain's entry `i`.
-    pub(crate) nodes: Vec<NodeId>,
-    /// `proofs[i]` is where entry `i`'s NSEC and RRSIGs are.
+    /// `proofs[i]` is entry `i`'s node and where its NSEC and RRSIGs are.
     pub(crate) proofs: Vec<ProofAt>,
     /// The node whose NSEC covers (or is) `*.<apex>`: the wildcard half
     /// of every NXDOMAIN proof whose closest encloser is the apex (a
@@ -551,36 +581,27 @@ impl SignedParts {
         }
         keyed.sort_unstable();
         let mut chain = Chain::default();
-        let mut nodes = Vec::with_capacity(keyed.len());
         let mut proofs = Vec::with_capacity(keyed.len());
         for (key, id) in keyed {
             chain.keys.extend_from_slice(&key);
             chain.ends.push(chain.keys.len() as u32);
-            nodes.push(id);
             proofs.push(ProofAt::of(zone, id));
         }
         chain.index();
         Some(Box::new(SignedParts::new(
             chain,
-            nodes,
             proofs,
             zone.apex().as_wire(),
         )))
     }
 
-    /// The parts of `chain` (whose entry `i` is `nodes[i]`, its proof at
-    /// `proofs[i]`) for the zone at `apex` (lower-cased wire).
-    pub(crate) fn new(
-        chain: Chain,
-        nodes: Vec<NodeId>,
-        proofs: Vec<ProofAt>,
-        apex: &[u8],
-    ) -> SignedParts {
+    /// The parts of `chain` (whose entry `i` is `proofs[i]`'s node) for
+    /// the zone at `apex` (lower-cased wire).
+    pub(crate) fn new(chain: Chain, proofs: Vec<ProofAt>, apex: &[u8]) -> SignedParts {
         let mut chain = chain;
         chain.bucket();
         let mut parts = SignedParts {
             chain,
-            nodes,
             proofs,
             apex_wildcard: 0,
         };
@@ -599,21 +620,29 @@ impl SignedParts {
     /// [`Chain::covering_below`]: the chain entry (not its node) that is
     /// or covers `name`, whose apex starts `below` bytes into it. Its
     /// node is [`SignedParts::node_at`], its proof [`Zone::chain_proof`].
+    /// The entries the search narrows to start loading before it picks
+    /// one: the entry is then in cache when the answer reads it.
     #[inline]
     pub fn entry_below(&self, name: &[u8], below: usize) -> Result<usize, usize> {
-        self.chain.covering_below(name, below)
+        self.chain.covering_below_near(name, below, |start| {
+            let first = start.saturating_sub(1);
+            if let Some(p) = self.proofs.get(first) {
+                let n = (UPPER + 1).min(self.proofs.len() - first);
+                crate::prefetch_bytes((p as *const ProofAt).cast(), n * size_of::<ProofAt>());
+            }
+        })
     }
 
     /// The node of chain entry `i` (the apex's for one past the end).
     #[inline]
     pub fn node_at(&self, i: usize) -> NodeId {
-        self.nodes.get(i).copied().unwrap_or(0)
+        self.proofs.get(i).map_or(0, |p| p.node)
     }
 
     /// [`SignedParts::covering`] for a name whose apex starts `below`
     /// bytes into it (see [`Chain::covering_below`]).
     pub fn covering_below(&self, name: &[u8], below: usize) -> Result<NodeId, NodeId> {
-        let node = |i: usize| self.nodes.get(i).copied().unwrap_or(0);
+        let node = |i: usize| self.node_at(i);
         match self.chain.covering_below(name, below) {
             Ok(i) => Ok(node(i)),
             Err(i) => Err(node(i)),
@@ -633,15 +662,31 @@ impl SignedParts {
     /// The node of each chain entry, in chain order (canonical order of
     /// their names): what the incremental signer walks to find a name's
     /// neighbours.
-    pub fn nodes(&self) -> &[NodeId] {
-        &self.nodes
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = NodeId> + DoubleEndedIterator + '_ {
+        self.proofs.iter().map(|p| p.node)
+    }
+
+    /// The node of the chain's last entry (whose NSEC wraps around).
+    #[inline]
+    pub fn last_node(&self) -> Option<NodeId> {
+        self.proofs.last().map(|p| p.node)
+    }
+
+    /// How many entries the chain has.
+    pub fn len(&self) -> usize {
+        self.proofs.len()
+    }
+
+    /// Whether the chain is empty (never, for a zone's parts).
+    pub fn is_empty(&self) -> bool {
+        self.proofs.is_empty()
     }
 
     /// Where `name` (lower-cased wire) falls in the chain, as node ids:
     /// `Ok(node)` if a chain entry is that name, `Err(node)` for the node
     /// whose NSEC covers it.
     pub fn covering(&self, name: &[u8]) -> Result<NodeId, NodeId> {
-        let node = |i: usize| self.nodes.get(i).copied().unwrap_or(0);
+        let node = |i: usize| self.node_at(i);
         match self.chain.covering(name) {
             Ok(i) => Ok(node(i)),
             Err(i) => Err(node(i)),

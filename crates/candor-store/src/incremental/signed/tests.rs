@@ -74,11 +74,7 @@ fn check(s: &Store, account: i64, change: &ZoneChange) -> bool {
     assert_eq!(shape(got), shape(&want));
     let chain = |z: &Zone| -> Vec<Vec<u8>> {
         let parts = z.signed().unwrap();
-        parts
-            .nodes()
-            .iter()
-            .map(|&id| z.name_bytes(id).to_vec())
-            .collect()
+        parts.nodes().map(|id| z.name_bytes(id).to_vec()).collect()
     };
     assert_eq!(chain(got), chain(&want));
     // The answer path's denial index: the chain's keys and heads, and the

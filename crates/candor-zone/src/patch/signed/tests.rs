@@ -110,11 +110,7 @@ fn compile(m: &Model) -> Zone {
 /// The chain of a zone as names, in order.
 fn chain_names(z: &Zone) -> Vec<Vec<u8>> {
     let parts = z.signed().unwrap();
-    parts
-        .nodes()
-        .iter()
-        .map(|&id| z.name_bytes(id).to_vec())
-        .collect()
+    parts.nodes().map(|id| z.name_bytes(id).to_vec()).collect()
 }
 
 /// Each chain entry's NSEC proof as the answer path reads it: owner,
@@ -123,7 +119,7 @@ type Proofs = Vec<Option<(Vec<u8>, Vec<u8>, u16, Vec<u8>, u16)>>;
 
 /// The proofs from the chain's entries (`Zone::chain_proof`).
 fn chain_proofs(z: &Zone) -> Proofs {
-    (0..z.signed().unwrap().nodes().len())
+    (0..z.signed().unwrap().len())
         .map(|i| {
             z.chain_proof(i).map(|p| {
                 let (n, t, s) = (p.name.to_vec(), p.nsec.to_vec(), p.sigs.to_vec());
@@ -138,8 +134,7 @@ fn node_proofs(z: &Zone) -> Proofs {
     z.signed()
         .unwrap()
         .nodes()
-        .iter()
-        .map(|&id| {
+        .map(|id| {
             let nsec = z.rrset(z.node(id), Rtype::NSEC)?;
             let sigs = z.sig_tails(nsec);
             let count = signed_count(sigs);
