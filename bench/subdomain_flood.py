@@ -45,7 +45,10 @@ itself (`dnssec-signing: on`, ECDSA P-256 CSK, NSEC). `--dnssec-ok` sets
 the DO bit in the flood's queries, so every NXDOMAIN carries the signed
 denial. Each run also reports the server's CPU per query it received
 (`server_us_per_query`: its CPU time over flood + legit queries less the
-kernel's drops), the figure to compare signed against unsigned.
+kernel's drops), the figure to compare signed against unsigned;
+`server_run_us_per_query` is the same from the threads' schedstat (in
+nanoseconds, where the first counts clock ticks), split into user and
+system time in the proportions the ticks sampled.
 
     bench/subdomain_flood.py [--binary target/release/candor] [--knotd knotd]
         [--zones 1000] [--seconds 10] [--rounds 1] [--legit 2000]
@@ -225,9 +228,29 @@ def stop(proc):
 
 
 def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple:
+    """The process's user and system CPU seconds (/proc/PID/stat, in clock
+    ticks: which of the two a tick goes to is sampled)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def run_seconds(pid: int) -> float:
+    """The CPU time of all the process's threads in nanoseconds' precision
+    (/proc/PID/task/*/schedstat, time on a CPU), user and system together."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that ended
+    return total / 1e9
 
 
 def socket_drops(port: int) -> int:
@@ -274,12 +297,15 @@ def measure(port, pid, args, zones):
     flood = subprocess.Popen(flood_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(args.settle)  # the flood reaches saturation; the server adapts
     cpu0 = cpu_seconds(pid)
+    split0, run0 = cpu_split(pid), run_seconds(pid)
     drops0 = socket_drops(port)
     t0 = time.monotonic()
     legit_out, legit_err = legit.communicate()
     legit = subprocess.CompletedProcess(legit_cmd, legit.returncode, legit_out, legit_err)
     elapsed = time.monotonic() - t0 - 1.0  # legit waits 1 s for stragglers
     cpu = (cpu_seconds(pid) - cpu0) / elapsed
+    split = [(b - a) / elapsed for a, b in zip(split0, cpu_split(pid))]
+    run = (run_seconds(pid) - run0) / elapsed
     drops = (socket_drops(port) - drops0) / elapsed
     out, err = flood.communicate()
     if flood.returncode or legit.returncode:
@@ -293,7 +319,14 @@ def measure(port, pid, args, zones):
     return {"flood_qps": f["qps"], "flood_sent": f["sent"], "flood_answered": f["answers"],
             "others": pick(streams[0]), "victim_zone": pick(streams[1]),
             "server_cpu": round(cpu, 3), "kernel_drops_per_second": round(drops),
-            "server_us_per_query": round(cpu / received * 1e6, 3) if received > 0 else None}
+            "server_us_per_query": round(cpu / received * 1e6, 3) if received > 0 else None,
+            # The same from the threads' schedstat (ns resolution, not ticks), and
+            # its user and system shares as the ticks sampled them.
+            "server_run_us_per_query": round(run / received * 1e6, 3) if received > 0 else None,
+            "server_user_us_per_query": round(run * split[0] / max(sum(split), 1e-9) / received * 1e6, 3)
+            if received > 0 else None,
+            "server_sys_us_per_query": round(run * split[1] / max(sum(split), 1e-9) / received * 1e6, 3)
+            if received > 0 else None}
 
 
 def main():
@@ -386,7 +419,9 @@ def main():
                       f"({(r['flood_answered'] or 0) / max(r['flood_sent'], 1):.1%} answered) | other zones "
                       f"{o['answered_share']:.2%} p50 {o['p50_ms'] or 0:.2f} p99 {o['p99_ms'] or 0:.2f} ms "
                       f"p99.9 {o['p999_ms']:.2f} | victim zone {v['answered_share']:.2%} p99 {v['p99_ms'] or 0:.2f} ms "
-                      f"| server cpu {r['server_cpu']:.0%}, {r['server_us_per_query'] or 0:.2f} µs/query, "
+                      f"| server cpu {r['server_cpu']:.0%}, {r['server_us_per_query'] or 0:.2f} µs/query "
+                      f"({r['server_run_us_per_query'] or 0:.2f} by schedstat: user {r['server_user_us_per_query'] or 0:.2f}, "
+                      f"system {r['server_sys_us_per_query'] or 0:.2f}), "
                       f"kernel drops {r['kernel_drops_per_second']}/s",
                       flush=True)
         with open("/proc/loadavg") as f:

@@ -23,7 +23,10 @@
 //! criterion benchmark `signed/nxdomain_random`), `flood` (12 characters
 //! of `a-z0-9`, as `candor-flood` sends) and `nearby` (`hostN` followed by
 //! four hex digits: names that share their first bytes with the zone's,
-//! the chain search's slow case).
+//! the chain search's slow case) and `prefix` (`host` and 8 characters of
+//! `a-z0-9`, as `candor-flood --prefix` sends and `bench/subdomain_flood.py
+//! --flood-prefix h` measures through the server: a name among the hosts
+//! when the fifth character is a digit, after the last one otherwise).
 
 use std::hint::black_box;
 use std::io::Write;
@@ -125,6 +128,15 @@ fn main() {
                 format!("host{}{:04x}", r % u64::from(hosts), (r >> 20) & 0xffff)
             }),
         ),
+        (
+            "prefix",
+            flood(&|x| {
+                let rest: String = (0..8)
+                    .map(|_| char::from(alphabet[(next(x) % 36) as usize]))
+                    .collect();
+                format!("host{rest}")
+            }),
+        ),
     ];
     let mut out = vec![0u8; 65535];
     if std::env::args().nth(2).as_deref() == Some("count") {
@@ -141,9 +153,13 @@ fn main() {
                     count_flood_unsigned(&unsigned, &config, queries, &mut out);
                     count_flood_signed(&signed, &config, queries, &mut out);
                 }
-                _ => {
+                "nearby" => {
                     count_nearby_unsigned(&unsigned, &config, queries, &mut out);
                     count_nearby_signed(&signed, &config, queries, &mut out);
+                }
+                _ => {
+                    count_prefix_unsigned(&unsigned, &config, queries, &mut out);
+                    count_prefix_signed(&signed, &config, queries, &mut out);
                 }
             }
         }
@@ -216,5 +232,7 @@ counters!(
     count_flood_unsigned = 3u8,
     count_flood_signed = 4u8,
     count_nearby_unsigned = 5u8,
-    count_nearby_signed = 6u8
+    count_nearby_signed = 6u8,
+    count_prefix_unsigned = 7u8,
+    count_prefix_signed = 8u8
 );
