@@ -67,12 +67,17 @@ pub struct Chain {
     /// search starts and ends, so a name whose first byte no entry shares
     /// costs one look (the common case for a flood's random labels).
     buckets: Vec<u32>,
-    /// Every [`UPPER`]-th head (`upper[j] == heads[UPPER * j]`; empty when
-    /// not built): the level a search runs its binary search in, an
-    /// eighth of the heads' size (100 KB for 100,000 names, so it stays
-    /// in the L2 cache under a flood), before one look at the [`UPPER`] heads
-    /// between two of its entries (one or two cache lines).
-    upper: Vec<u64>,
+    /// The levels above the heads, a static B-tree of cache lines (empty
+    /// when not built): `upper[0]` holds every [`UPPER`]-th head, each
+    /// level above every [`UPPER`]-th entry of the one below, up to a
+    /// level of one line. A search reads one line per level, top down,
+    /// each picked by the line above (5 lines for 100,000 names, then one
+    /// look at the heads), where a binary search over every 8th head read
+    /// 14 entries, each a load waiting on the one before: under a flood
+    /// the kernel's work between batches evicts them, and those loads
+    /// were the largest part of a signed denial's cost (docs/dnssec.md,
+    /// "A B-tree above the heads"). About a seventh of the heads' size.
+    upper: Vec<Level>,
     /// The lower-cased wire name whose key is the skipped prefix (the
     /// apex), built with `buckets` (empty without them): a name that ends
     /// with it is searched from its labels below it, without building
@@ -87,6 +92,60 @@ const SMALL_KEY: usize = 64;
 /// How many heads one entry of [`Chain`]'s upper level stands for: the
 /// heads one 64-byte cache line holds.
 const UPPER: usize = 8;
+
+/// [`UPPER`] entries of a level above the heads, aligned to one cache
+/// line; a level's last line is padded with `u64::MAX`, which is below no
+/// head, so counting the entries below a head counts no padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(64))]
+struct Line([u64; UPPER]);
+
+/// One level of [`Chain::upper`]: its entries in lines, and how many.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Level {
+    /// The entries, [`UPPER`] to a line.
+    lines: Vec<Line>,
+    /// How many entries (the last line may be part padding).
+    len: usize,
+}
+
+impl Level {
+    /// Every [`UPPER`]-th of `below`.
+    fn every_upper(below: impl Iterator<Item = u64>) -> Level {
+        let mut level = Level::default();
+        for (i, x) in below.step_by(UPPER).enumerate() {
+            if i % UPPER == 0 {
+                level.lines.push(Line([u64::MAX; UPPER]));
+            }
+            if let Some(line) = level.lines.last_mut() {
+                line.0[i % UPPER] = x;
+            }
+            level.len = i + 1;
+        }
+        level
+    }
+
+    /// The entries, in order.
+    fn entries(&self) -> impl Iterator<Item = u64> + '_ {
+        self.lines.iter().flat_map(|l| l.0).take(self.len)
+    }
+
+    /// How many entries are below `h`, given `above`, how many entries of
+    /// the level above (every [`UPPER`]-th of these) are (0 for the top
+    /// level, which is one line): one line read.
+    #[inline(always)]
+    fn below(&self, above: Option<usize>, h: u64) -> usize {
+        let line = match above {
+            None => 0,
+            Some(0) => return 0,
+            Some(p) => p - 1,
+        };
+        match self.lines.get(line) {
+            Some(l) => UPPER * line + l.0.iter().filter(|&&x| x < h).count(),
+            None => self.len,
+        }
+    }
+}
 
 /// The first 8 bytes of `rest` (zero-padded) as a big-endian number: a
 /// smaller head means a smaller key, an equal head decides nothing.
@@ -150,7 +209,16 @@ impl Chain {
                 (0..=256u64)
                     .map(|b| heads.partition_point(|&x| x >> 56 < b) as u32)
                     .collect(),
-                heads.iter().step_by(UPPER).copied().collect(),
+                {
+                    let mut levels = vec![Level::every_upper(heads.iter().copied())];
+                    while let Some(top) = levels.last()
+                        && top.len > UPPER
+                    {
+                        let next = Level::every_upper(top.entries());
+                        levels.push(next);
+                    }
+                    levels
+                },
             ),
             None => (Vec::new(), Vec::new()),
         };
@@ -255,9 +323,9 @@ impl Chain {
     }
 
     /// How many heads are below `h`, given that the answer is between
-    /// `from` and `to` (its bucket's bounds): a binary search in `upper`
-    /// (when built), then a count over the at most `UPPER - 1` heads
-    /// between the two upper entries it falls between. `near(start)` is
+    /// `from` and `to` (its bucket's bounds): one line of each level of
+    /// `upper` (when built), then a count over the at most `UPPER - 1`
+    /// heads between the two upper entries it falls between. `near(start)` is
     /// told, before those heads are read, that the answer is `start` or
     /// one of the `UPPER - 1` after it.
     #[inline]
@@ -271,18 +339,18 @@ impl Chain {
         if from == to {
             return from;
         }
-        if self.upper.len() != heads.len().div_ceil(UPPER) {
+        if self.upper.first().map(|l| l.len) != Some(heads.len().div_ceil(UPPER)) {
             return from + heads[from..to].partition_point(|&x| x < h);
         }
-        // upper[j] < h exactly when UPPER * j is below the answer, so the
-        // upper level's answer is the heads' rounded up to a multiple of
-        // UPPER, and upper entries before `from` and from `to` on are
-        // decided already.
-        let (a, b) = (
-            from.div_ceil(UPPER),
-            to.div_ceil(UPPER).min(self.upper.len()),
-        );
-        let j = a + self.upper[a..b].partition_point(|&x| x < h);
+        // An entry of a level is below h exactly when the UPPER entries it
+        // stands for start below h, so a level's count is the one below's
+        // rounded up to a multiple of UPPER: given it, the count below is
+        // in one line.
+        let mut j = None;
+        for level in self.upper.iter().rev() {
+            j = Some(level.below(j, h));
+        }
+        let j = j.unwrap_or(0);
         if j == 0 {
             return 0;
         }

@@ -217,10 +217,13 @@ fn the_chain_index_finds_what_the_keys_find() {
     assert!(chain.heads.is_some() && chain.skip > 0, "indexed");
     assert_eq!(chain.buckets.len(), 257, "bucketed");
     assert_eq!(
-        chain.upper.len(),
-        chain.len().div_ceil(super::UPPER),
+        chain.upper.first().map(|l| l.len),
+        Some(chain.len().div_ceil(super::UPPER)),
         "leveled"
     );
+    // 614 names: levels of 77, 10 and 2 entries, the top one line.
+    assert_eq!(chain.upper.len(), 3, "a B-tree of lines");
+    assert!(chain.upper.last().is_some_and(|l| l.lines.len() == 1));
     let mut plain = chain.clone();
     plain.heads = None;
     plain.buckets = Vec::new();
