@@ -93,6 +93,10 @@ const SMALL_KEY: usize = 64;
 /// heads one 64-byte cache line holds.
 const UPPER: usize = 8;
 
+/// Buckets of at most this many heads (four lines) are searched directly,
+/// not through [`Chain::upper`].
+const SMALL_BUCKET: usize = 4 * UPPER;
+
 /// [`UPPER`] entries of a level above the heads, aligned to one cache
 /// line; a level's last line is padded with `u64::MAX`, which is below no
 /// head, so counting the entries below a head counts no padding.
@@ -339,7 +343,11 @@ impl Chain {
         if from == to {
             return from;
         }
-        if self.upper.first().map(|l| l.len) != Some(heads.len().div_ceil(UPPER)) {
+        // A small bucket (a first byte few names share) is searched in
+        // its own few lines, not from the top of the levels.
+        if to - from <= SMALL_BUCKET
+            || self.upper.first().map(|l| l.len) != Some(heads.len().div_ceil(UPPER))
+        {
             return from + heads[from..to].partition_point(|&x| x < h);
         }
         // An entry of a level is below h exactly when the UPPER entries it
