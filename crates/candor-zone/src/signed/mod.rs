@@ -76,7 +76,8 @@ pub struct Chain {
     /// 14 entries, each a load waiting on the one before: under a flood
     /// the kernel's work between batches evicts them, and those loads
     /// were the largest part of a signed denial's cost (docs/dnssec.md,
-    /// "A B-tree above the heads"). About a seventh of the heads' size.
+    /// "The proof beside the chain, and a B-tree above the heads"). About
+    /// a seventh of the heads' size.
     upper: Vec<Level>,
     /// The lower-cased wire name whose key is the skipped prefix (the
     /// apex), built with `buckets` (empty without them): a name that ends
@@ -528,7 +529,8 @@ impl Chain {
 /// tails and the RRSIGs after them), so that a denial writes it from one
 /// 16-byte entry instead of reading the entry's node and then its RRset
 /// descriptors: under a flood of names next to the zone's own, each of
-/// those is a cache miss (docs/dnssec.md, "The proof beside the chain").
+/// those is a cache miss (docs/dnssec.md, "The proof beside the chain,
+/// and a B-tree above the heads").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ProofAt {
     /// The entry's node (kept here rather than in an array of its own:
