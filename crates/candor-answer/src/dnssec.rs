@@ -16,7 +16,7 @@
 //! none; every negative answer the SOA's RRSIG.
 
 use candor_wire::{MessageBuilder, Owner, Rcode, Rtype, Section};
-use candor_zone::NodeId;
+use candor_zone::{NodeId, tail_count};
 
 use crate::{Answer, Truncated, first_rdata};
 
@@ -26,17 +26,6 @@ pub(crate) const MAX_PROOFS: usize = 8;
 
 /// A proof whose chain entry is not known (`Answer::entries`).
 pub(crate) const NO_ENTRY: u32 = u32::MAX;
-
-/// How many RR tails a block of tails holds.
-fn tail_count(mut tails: &[u8]) -> u16 {
-    let mut n = 0u16;
-    while let Some(head) = tails.get(..10) {
-        let len = 10 + usize::from(u16::from_be_bytes([head[8], head[9]]));
-        tails = tails.get(len..).unwrap_or(&[]);
-        n = n.saturating_add(1);
-    }
-    n
-}
 
 /// Where the `n`-th RR tail of a block of tails starts (its end when
 /// there are fewer).

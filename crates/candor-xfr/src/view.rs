@@ -175,7 +175,7 @@ pub fn node_records(
 /// Appends a block of RRSIG tails; returns how many records it held.
 fn push_sigs(out: &mut Vec<u8>, sigs: &[u8]) -> usize {
     out.extend_from_slice(sigs);
-    tail_count(sigs)
+    usize::from(candor_zone::tail_count(sigs))
 }
 
 /// Appends the signed `rtype` (A or AAAA) RRset of a signed ALIAS answer
@@ -202,7 +202,7 @@ fn push_signed_family(out: &mut Vec<u8>, signed: &SignedAlias, rtype: Rtype) -> 
 /// they are not runs of one size (an unsigned zone).
 fn member_sigs(sigs: &[u8], members: u16, pick: usize) -> &[u8] {
     let members = usize::from(members.max(1));
-    let total = tail_count(sigs);
+    let total = usize::from(candor_zone::tail_count(sigs));
     let per = total / members;
     if per == 0 || per * members != total {
         return &[];
@@ -309,17 +309,6 @@ pub fn standard_records(zone: &Zone, resolver: Resolver<'_>) -> Vec<OwnedRecord>
         }
     }
     all
-}
-
-/// How many RR tails a block of tails holds.
-fn tail_count(mut tails: &[u8]) -> usize {
-    let mut n = 0;
-    while let Some(head) = tails.get(..10) {
-        let len = 10 + usize::from(u16::from_be_bytes([head[8], head[9]]));
-        tails = tails.get(len..).unwrap_or(&[]);
-        n += 1;
-    }
-    n
 }
 
 /// Whether a node holds a private type (and so has synthesized records).

@@ -32,7 +32,7 @@ pub use set::{ZoneId, ZoneSet};
 pub use signed::{Chain, ChainProof, MAX_KEY_LEN, SignedParts, canonical_key};
 pub use zone::{
     ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, ZoneRecord,
-    is_private_type,
+    is_private_type, tail_count,
 };
 
 /// Asks the CPU to start loading every cache line of the `len` bytes at

@@ -6,6 +6,7 @@
 use candor_wire::{MessageBuilder, Owner, Prerendered, Rtype, Section, wire_name_len};
 
 use crate::Zone;
+use crate::zone::tail_count;
 
 /// The blocks of one zone version. Each holds records exactly as
 /// `MessageBuilder::push_rrset` writes them into the authority section
@@ -216,15 +217,4 @@ fn child_of<'n>(name: &'n [u8], apex: &[u8]) -> Option<&'n [u8]> {
         p = next;
     }
     None
-}
-
-/// How many RR tails a block of tails holds.
-fn tail_count(mut tails: &[u8]) -> u16 {
-    let mut n = 0u16;
-    while let Some(head) = tails.get(..10) {
-        let len = 10 + usize::from(u16::from_be_bytes([head[8], head[9]]));
-        tails = tails.get(len..).unwrap_or(&[]);
-        n = n.saturating_add(1);
-    }
-    n
 }

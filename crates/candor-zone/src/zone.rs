@@ -177,6 +177,20 @@ impl<'z> Iterator for TailIter<'z> {
     }
 }
 
+/// How many records a block of wire tails (TYPE, CLASS, TTL, RDLENGTH,
+/// RDATA, back to back) holds, at most `u16::MAX`; a truncated last one
+/// counts.
+#[inline]
+pub fn tail_count(mut tails: &[u8]) -> u16 {
+    let mut n = 0u16;
+    while let Some(head) = tails.get(..10) {
+        let len = 10 + usize::from(u16::from_be_bytes([head[8], head[9]]));
+        tails = tails.get(len..).unwrap_or(&[]);
+        n = n.saturating_add(1);
+    }
+    n
+}
+
 //----------- Lookup ---------------------------------------------------------
 
 /// Where a name leads in a zone (RFC 1034 §4.3.2 step 3, RFC 4592, RFC 6672).

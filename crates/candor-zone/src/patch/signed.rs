@@ -64,14 +64,8 @@ pub(super) fn only_nsec_changes(
 }
 
 /// How many RRs wire tails hold.
-pub(super) fn sig_count(mut tails: &[u8]) -> i64 {
-    let mut n = 0;
-    while let Some(head) = tails.get(..10) {
-        let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
-        tails = tails.get(10 + len..).unwrap_or(&[]);
-        n += 1;
-    }
-    n
+pub(super) fn sig_count(tails: &[u8]) -> i64 {
+    i64::from(crate::zone::tail_count(tails))
 }
 
 /// Appends to each of `sets` the tails of the RRSIG records in `records`

@@ -569,7 +569,7 @@ impl ProofAt {
                 if fits(u64::from(set.data_len), u64::from(u16::MAX))
                     && set.data_len > 0
                     && fits(u64::from(set.count), u64::from(u8::MAX))
-                    && sig_records(sigs) <= usize::from(u8::MAX) =>
+                    && crate::zone::tail_count(sigs) <= u16::from(u8::MAX) =>
             {
                 ProofAt {
                     node,
@@ -579,7 +579,7 @@ impl ProofAt {
                     sig_len: set.sig_len,
                     name_len,
                     nsec_count: set.count as u8,
-                    sig_count: sig_records(sigs) as u8,
+                    sig_count: crate::zone::tail_count(sigs) as u8,
                 }
             }
             _ => ProofAt {
@@ -596,17 +596,6 @@ impl ProofAt {
         let sigs = nsec.map_or(&[][..], |s| zone.sig_tails(s));
         ProofAt::new(id, (node.name_off, node.name_len), nsec, sigs)
     }
-}
-
-/// How many RRs wire tails hold.
-fn sig_records(mut tails: &[u8]) -> usize {
-    let mut n = 0;
-    while let Some(head) = tails.get(..10) {
-        let len = usize::from(u16::from_be_bytes([head[8], head[9]]));
-        tails = tails.get(10 + len..).unwrap_or(&[]);
-        n += 1;
-    }
-    n
 }
 
 /// One chain entry's NSEC proof, as a denial writes it: found by

@@ -137,7 +137,7 @@ fn node_proofs(z: &Zone) -> Proofs {
         .map(|id| {
             let nsec = z.rrset(z.node(id), Rtype::NSEC)?;
             let sigs = z.sig_tails(nsec);
-            let count = signed_count(sigs);
+            let count = crate::zone::tail_count(sigs);
             Some((
                 z.name_bytes(id).to_vec(),
                 z.tails(nsec).to_vec(),
@@ -147,17 +147,6 @@ fn node_proofs(z: &Zone) -> Proofs {
             ))
         })
         .collect()
-}
-
-/// How many records wire tails hold.
-fn signed_count(mut tails: &[u8]) -> u16 {
-    let mut n = 0;
-    while tails.len() >= 10 {
-        let len = usize::from(u16::from_be_bytes([tails[8], tails[9]]));
-        tails = &tails[10 + len..];
-        n += 1;
-    }
-    n
 }
 
 /// Checks that a patched version reads as the compiled one.
