@@ -527,7 +527,7 @@ impl Chain {
 
 /// Where the NSEC proof of one chain entry is (its owner, the NSEC
 /// tails and the RRSIGs after them), so that a denial writes it from one
-/// 16-byte entry instead of reading the entry's node and then its RRset
+/// 20-byte entry instead of reading the entry's node and then its RRset
 /// descriptors: under a flood of names next to the zone's own, each of
 /// those is a cache miss (docs/dnssec.md, "The proof beside the chain,
 /// and a B-tree above the heads").
