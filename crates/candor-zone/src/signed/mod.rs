@@ -563,26 +563,26 @@ impl ProofAt {
         nsec: Option<&crate::RrSet>,
         sigs: &[u8],
     ) -> ProofAt {
-        let fits = |n: u64, max: u64| n <= max;
-        match nsec {
-            Some(set)
-                if fits(u64::from(set.data_len), u64::from(u16::MAX))
-                    && set.data_len > 0
-                    && fits(u64::from(set.count), u64::from(u8::MAX))
-                    && crate::zone::tail_count(sigs) <= u16::from(u8::MAX) =>
-            {
-                ProofAt {
-                    node,
-                    data_off: set.data_off,
-                    name_off,
-                    nsec_len: set.data_len as u16,
-                    sig_len: set.sig_len,
-                    name_len,
-                    nsec_count: set.count as u8,
-                    sig_count: crate::zone::tail_count(sigs) as u8,
-                }
-            }
-            _ => ProofAt {
+        let fitted = nsec.and_then(|set| {
+            Some((
+                set,
+                u16::try_from(set.data_len).ok().filter(|&len| len > 0)?,
+                u8::try_from(set.count).ok()?,
+                u8::try_from(crate::zone::tail_count(sigs)).ok()?,
+            ))
+        });
+        match fitted {
+            Some((set, nsec_len, nsec_count, sig_count)) => ProofAt {
+                node,
+                data_off: set.data_off,
+                name_off,
+                nsec_len,
+                sig_len: set.sig_len,
+                name_len,
+                nsec_count,
+                sig_count,
+            },
+            None => ProofAt {
                 node,
                 ..ProofAt::default()
             },
@@ -704,16 +704,6 @@ impl SignedParts {
     #[inline]
     pub fn node_at(&self, i: usize) -> NodeId {
         self.proofs.get(i).map_or(0, |p| p.node)
-    }
-
-    /// [`SignedParts::covering`] for a name whose apex starts `below`
-    /// bytes into it (see [`Chain::covering_below`]).
-    pub fn covering_below(&self, name: &[u8], below: usize) -> Result<NodeId, NodeId> {
-        let node = |i: usize| self.node_at(i);
-        match self.chain.covering_below(name, below) {
-            Ok(i) => Ok(node(i)),
-            Err(i) => Err(node(i)),
-        }
     }
 
     /// The node whose NSEC covers (or is) the apex's wildcard name.
