@@ -67,6 +67,21 @@ fn example(serial: u32, www: &str) -> Arc<Zone> {
     )
 }
 
+/// What the ALIAS resolver knows in these tests: `cdn.other.` has the
+/// address 198.51.100.7 (TTL 120) and no IPv6 address.
+fn cdn_aliases() -> AliasTable {
+    let cdn = Name::from_text("cdn.other.", None).unwrap();
+    AliasTable::new([(
+        cdn.as_wire().into(),
+        AliasEntry {
+            exists: true,
+            v4: vec![[198, 51, 100, 7]],
+            v6: vec![],
+            ttl: 120,
+        },
+    )])
+}
+
 /// A primary serving `zones` under `acl`, with `keys`, the resolver knowing
 /// `cdn.other.`.
 fn primary(
@@ -75,16 +90,7 @@ fn primary(
     keys: Vec<Key>,
 ) -> (Primary, Arc<ArcSwap<ZoneSet>>) {
     let set = Arc::new(ArcSwap::from_pointee(ZoneSet::from_zones(zones)));
-    let cdn = Name::from_text("cdn.other.", None).unwrap();
-    let table = AliasTable::new([(
-        cdn.as_wire().into(),
-        AliasEntry {
-            exists: true,
-            v4: vec![[198, 51, 100, 7]],
-            v6: vec![],
-            ttl: 120,
-        },
-    )]);
+    let table = cdn_aliases();
     let aliases: SharedAliases = Arc::new(ArcSwap::from_pointee(table));
     let acl = Acl::new(acl.iter().map(|r| r.parse::<Rule>().unwrap()).collect());
     let keys = Arc::new(ArcSwap::from_pointee(KeyRing::new(keys)));
@@ -1091,16 +1097,7 @@ fn patched_versions_give_the_steps_compiled_ones_give() {
         zone("example.", &text(2, true)),
         zone("example.", &text(3, false)),
     ];
-    let cdn = Name::from_text("cdn.other.", None).unwrap();
-    let table = AliasTable::new([(
-        cdn.as_wire().into(),
-        AliasEntry {
-            exists: true,
-            v4: vec![[198, 51, 100, 7]],
-            v6: vec![],
-            ttl: 120,
-        },
-    )]);
+    let table = cdn_aliases();
     let steps = |versions: &[Arc<Zone>]| {
         let mut journal = Journal::new(Limits::DEFAULT);
         for v in versions {
