@@ -16,22 +16,8 @@ use candor_wire::{Name, Rtype};
 use candor_xfr::{Journal, Limits};
 use candor_zone::{ALIAS, NodeChange, Zone, ZoneBuilder, ZoneSet};
 
-/// The wire form of a name (the names here are all valid).
-fn wire(text: &str) -> Vec<u8> {
-    Name::from_text(text, None)
-        .map(|n| n.as_wire().to_vec())
-        .unwrap_or_default()
-}
-
-/// The SOA RDATA with `serial`.
-fn soa(serial: u32) -> Box<[u8]> {
-    let mut v = wire("ns1.large.example.");
-    v.extend_from_slice(&wire("hostmaster.large.example."));
-    for n in [serial, 3600, 600, 86400, 300] {
-        v.extend_from_slice(&n.to_be_bytes());
-    }
-    v.into()
-}
+mod common;
+use common::{soa, wire};
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<u32>().ok());

@@ -26,29 +26,15 @@ use candor_xfr::client::{Step, apply_steps, apply_steps_patched};
 use candor_xfr::regional::{regional_view, regional_view_after};
 use candor_zone::{ALIAS, OwnedRecord, POOL, REGIONAL, Zone, ZoneBuilder};
 
+mod common;
+use common::{soa, wire};
+
 /// REGIONAL records at the apex.
 const REGIONALS: u32 = 1_000;
 /// POOL names (two members each).
 const POOLS: u32 = 1_000;
 /// ALIAS names.
 const ALIASES: u32 = 100_000;
-
-/// The SOA RDATA with `serial`.
-fn soa(serial: u32) -> Box<[u8]> {
-    let mut v = wire("ns1.large.example.");
-    v.extend_from_slice(&wire("hostmaster.large.example."));
-    for n in [serial, 3600, 600, 86400, 300] {
-        v.extend_from_slice(&n.to_be_bytes());
-    }
-    v.into()
-}
-
-/// The wire form of a name (the names here are all valid).
-fn wire(text: &str) -> Vec<u8> {
-    Name::from_text(text, None)
-        .map(|n| n.as_wire().to_vec())
-        .unwrap_or_default()
-}
 
 /// A record.
 fn rec(owner: &str, rtype: Rtype, rdata: &[u8]) -> OwnedRecord {
