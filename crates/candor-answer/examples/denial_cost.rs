@@ -13,7 +13,16 @@
 //! callgrind_annotate --inclusive=yes cg.out | grep count_
 //! ```
 //!
-//! With `count`, each flood is answered once per zone in its own function
+//! With `cold KB` (`denial_cost HOSTS cold 1024`), each slice is answered
+//! as a UDP worker answers it instead: in batches of 32 through
+//! `Peek::prepare` and `Peek::respond`, and before each batch KB KiB of
+//! other memory are read, as the kernel's work between two batches
+//! (receiving and sending 32 datagrams) evicts the cache lines the last
+//! batch left; only the batches are timed. A flood through the server
+//! misses the cache where this mode does, where the warm loop hides it
+//! (docs/dnssec.md, "A batch's searches in step").
+//!
+//! With `count` (`count peeked`: through peeks, in batches), each flood is answered once per zone in its own function
 //! (`count_<flood>_<zone>`) and nothing is timed: instructions per answer
 //! are its inclusive count over 2,048, the same on a loaded machine.
 //!
@@ -33,7 +42,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
-use candor_answer::respond;
+use candor_answer::{Peek, respond};
 use candor_wire::Rtype;
 use candor_zone::ZoneSet;
 
@@ -46,6 +55,8 @@ use common::{config, n, query, request, zone_start};
 const SLICE: usize = 2048;
 /// Pairs of slices.
 const PAIRS: usize = 201;
+/// Queries a UDP worker takes in one batch.
+const BATCH: usize = 32;
 
 /// The next xorshift64 state.
 fn next(x: &mut u64) -> u64 {
@@ -140,42 +151,73 @@ fn main() {
     ];
     let mut out = vec![0u8; 65535];
     if std::env::args().nth(2).as_deref() == Some("count") {
+        let peeked = std::env::args().nth(3).as_deref() == Some("peeked");
         // One pass over each flood and zone, each in its own function, for
         // `valgrind --tool=callgrind`: their inclusive instruction counts
         // over 2,048 are the instructions per answer.
         for (name, queries) in &sets {
             match *name {
                 "hex" => {
-                    count_hex_unsigned(&unsigned, &config, queries, &mut out);
-                    count_hex_signed(&signed, &config, queries, &mut out);
+                    count_hex_unsigned(&unsigned, &config, queries, &mut out, peeked);
+                    count_hex_signed(&signed, &config, queries, &mut out, peeked);
                 }
                 "flood" => {
-                    count_flood_unsigned(&unsigned, &config, queries, &mut out);
-                    count_flood_signed(&signed, &config, queries, &mut out);
+                    count_flood_unsigned(&unsigned, &config, queries, &mut out, peeked);
+                    count_flood_signed(&signed, &config, queries, &mut out, peeked);
                 }
                 "nearby" => {
-                    count_nearby_unsigned(&unsigned, &config, queries, &mut out);
-                    count_nearby_signed(&signed, &config, queries, &mut out);
+                    count_nearby_unsigned(&unsigned, &config, queries, &mut out, peeked);
+                    count_nearby_signed(&signed, &config, queries, &mut out, peeked);
                 }
                 _ => {
-                    count_prefix_unsigned(&unsigned, &config, queries, &mut out);
-                    count_prefix_signed(&signed, &config, queries, &mut out);
+                    count_prefix_unsigned(&unsigned, &config, queries, &mut out, peeked);
+                    count_prefix_signed(&signed, &config, queries, &mut out, peeked);
                 }
             }
         }
         return;
     }
+    // `cold KB`: batches through peeks, KB KiB read between them.
+    let cold: Option<usize> = match std::env::args().nth(2).as_deref() {
+        Some("cold") => Some(
+            std::env::args()
+                .nth(3)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1024),
+        ),
+        _ => None,
+    };
+    let other = vec![1u64; cold.unwrap_or(0) * 1024 / 8];
+    let mut peeks: Vec<Peek> = (0..BATCH).map(|_| Peek::default()).collect();
     let mut slice = |zones: &ZoneSet, queries: &[Vec<u8>]| -> f64 {
-        let start = Instant::now();
-        for q in queries {
-            black_box(respond(black_box(zones), &config, &request(q), &mut out));
+        if cold.is_none() {
+            let start = Instant::now();
+            for q in queries {
+                black_box(respond(black_box(zones), &config, &request(q), &mut out));
+            }
+            return start.elapsed().as_nanos() as f64 / queries.len() as f64;
         }
-        start.elapsed().as_nanos() as f64 / queries.len() as f64
+        let mut spent = std::time::Duration::ZERO;
+        for batch in queries.chunks(BATCH) {
+            // One load per cache line of the other memory.
+            black_box(other.iter().step_by(8).fold(0u64, |a, &b| a ^ b));
+            let start = Instant::now();
+            Peek::prepare(&mut peeks, black_box(zones), batch.iter().map(|q| &q[..]));
+            for (peek, q) in peeks.iter().zip(batch) {
+                black_box(peek.respond(zones, &config, &request(q), &mut out));
+            }
+            spent += start.elapsed();
+        }
+        spent.as_nanos() as f64 / queries.len() as f64
     };
     let mut report = std::io::stdout().lock();
     let _ = writeln!(
         report,
-        "{hosts} hosts; ns per query, median [middle half]; {PAIRS} pairs of {SLICE}"
+        "{hosts} hosts; ns per query, median [middle half]; {PAIRS} pairs of {SLICE}{}",
+        match cold {
+            Some(kb) => format!(", in peeked batches of {BATCH} with {kb} KiB read between"),
+            None => String::new(),
+        }
     );
     let blocks = |zones: &ZoneSet| {
         zones
@@ -211,18 +253,41 @@ fn main() {
     }
 }
 
+/// Answers each of `queries` once from `zones`: one by one, or as a UDP
+/// worker does (`peeked`).
+fn answer_all(
+    zones: &ZoneSet,
+    config: &candor_answer::Config,
+    queries: &[Vec<u8>],
+    out: &mut [u8],
+    peeked: bool,
+) {
+    if !peeked {
+        for q in queries {
+            black_box(respond(black_box(zones), config, &request(q), out));
+        }
+        return;
+    }
+    let mut peeks: Vec<Peek> = (0..BATCH).map(|_| Peek::default()).collect();
+    for batch in queries.chunks(BATCH) {
+        Peek::prepare(&mut peeks, black_box(zones), batch.iter().map(|q| &q[..]));
+        for (peek, q) in peeks.iter().zip(batch) {
+            black_box(peek.respond(zones, config, &request(q), out));
+        }
+    }
+}
+
 /// Functions that answer every query once, one per flood and zone, so
 /// that callgrind counts each apart.
 macro_rules! counters {
     ($($name:ident = $id:literal),*) => {$(
-        /// Answers each of `queries` once from `zones`.
+        /// Answers each of `queries` once from `zones` (through peeks, in
+        /// batches, when `peeked`).
         #[inline(never)]
-        fn $name(zones: &ZoneSet, config: &candor_answer::Config, queries: &[Vec<u8>], out: &mut [u8]) {
+        fn $name(zones: &ZoneSet, config: &candor_answer::Config, queries: &[Vec<u8>], out: &mut [u8], peeked: bool) {
             // A constant of its own, so the linker folds no two together.
             black_box($id);
-            for q in queries {
-                black_box(respond(black_box(zones), config, &request(q), out));
-            }
+            answer_all(zones, config, queries, out, peeked);
         }
     )*};
 }

@@ -146,10 +146,33 @@ impl Level {
             Some(p) => p - 1,
         };
         match self.lines.get(line) {
-            Some(l) => UPPER * line + l.0.iter().filter(|&&x| x < h).count(),
+            Some(l) => UPPER * line + count_below(&l.0, h),
             None => self.len,
         }
     }
+}
+
+/// How many of a line's entries (ascending, padded with `u64::MAX`) are
+/// below `h`: a branchless binary search, four compares where counting
+/// took eight.
+#[inline(always)]
+fn count_below(line: &[u64; UPPER], h: u64) -> usize {
+    const { assert!(UPPER == 8, "the halves below are for 8 entries") };
+    let mut base = 0;
+    for half in [4, 2, 1] {
+        if line[base + half - 1] < h {
+            base += half;
+        }
+    }
+    base + usize::from(line[base] < h)
+}
+
+/// The heads (of `len`) that the `j`-th entry of the level above them
+/// stands for with the `UPPER - 1` before it, given that `j` of that
+/// level's entries are below a head: the head's place is among them.
+#[inline(always)]
+fn heads_under(j: usize, len: usize) -> (usize, usize) {
+    (UPPER * j - (UPPER - 1), (UPPER * j).min(len))
 }
 
 /// The first 8 bytes of `rest` (zero-padded) as a big-endian number: a
@@ -346,9 +369,7 @@ impl Chain {
         }
         // A small bucket (a first byte few names share) is searched in
         // its own few lines, not from the top of the levels.
-        if to - from <= SMALL_BUCKET
-            || self.upper.first().map(|l| l.len) != Some(heads.len().div_ceil(UPPER))
-        {
+        if self.searched_directly(heads, (from, to)) {
             return from + heads[from..to].partition_point(|&x| x < h);
         }
         // An entry of a level is below h exactly when the UPPER entries it
@@ -363,10 +384,17 @@ impl Chain {
         if j == 0 {
             return 0;
         }
-        let start = UPPER * j - (UPPER - 1);
-        let end = (UPPER * j).min(heads.len());
+        let (start, end) = heads_under(j, heads.len());
         near(start);
         start + heads[start..end].iter().filter(|&&x| x < h).count()
+    }
+
+    /// Whether a search among heads `from..to` reads them directly, not
+    /// through `upper`: a small bucket, or no levels built.
+    #[inline(always)]
+    fn searched_directly(&self, heads: &[u64], (from, to): (usize, usize)) -> bool {
+        to - from <= SMALL_BUCKET
+            || self.upper.first().map(|l| l.len) != Some(heads.len().div_ceil(UPPER))
     }
 
     /// [`Chain::covering`] for a name that ends with `apex` (`None` for
@@ -392,57 +420,73 @@ impl Chain {
         below: usize,
         near: impl Fn(usize),
     ) -> Option<Result<usize, usize>> {
-        let mut buf: [u8; 128];
-        let starts: &[u8] = if below > 0 && 1 + usize::from(name[0]) == below {
-            // One label below the apex (a flood's name): no walk.
-            &[0]
-        } else {
-            buf = [0u8; 128];
-            let (mut count, mut pos) = (0, 0usize);
-            while pos < below {
-                *buf.get_mut(count)? = u8::try_from(pos).ok()?;
-                count += 1;
-                pos += 1 + usize::from(*name.get(pos)?);
-            }
-            if pos != below {
-                return None; // The apex's bytes inside a label.
-            }
-            &buf[..count]
-        };
+        let mut buf = [0u8; 128];
+        let starts = label_starts(name, below, &mut buf)?;
         let h = head_of_labels(name, starts);
+        let (from, to) = self.bucket_of(heads, h);
+        let lo = self.lower_bound(heads, (from, to), h, near);
+        if heads.get(lo) == Some(&h) {
+            let hi = equal_run(heads, lo, to, h);
+            return self.among_ties(name, starts, below, lo, hi);
+        }
+        Some(self.covered_at(lo))
+    }
+
+    /// Where a search over the heads for head `h` starts and ends: the
+    /// entries whose heads share its first byte.
+    #[inline(always)]
+    fn bucket_of(&self, heads: &[u64], h: u64) -> (usize, usize) {
         let top = (h >> 56) as usize;
-        let (from, to) = match (self.buckets.get(top), self.buckets.get(top + 1)) {
+        match (self.buckets.get(top), self.buckets.get(top + 1)) {
             (Some(&from), Some(&to)) => (from as usize, to as usize),
             _ => (0, heads.len()),
+        }
+    }
+
+    /// The entry that is or covers the name with labels `starts` of
+    /// `name` below the apex (at `below`), whose head equals the heads of
+    /// entries `lo..hi`: their keys decide, compared with the name's
+    /// (built here, a tie being rare).
+    fn among_ties(
+        &self,
+        name: &[u8],
+        starts: &[u8],
+        below: usize,
+        mut lo: usize,
+        mut hi: usize,
+    ) -> Option<Result<usize, usize>> {
+        // A key takes at most twice the bytes of the labels: a short
+        // name's fits in a buffer that costs less to clear.
+        let (mut small, mut large);
+        let buf: &mut [u8] = if 2 * below <= SMALL_KEY {
+            small = [0u8; SMALL_KEY];
+            &mut small
+        } else {
+            large = [0u8; MAX_KEY_LEN];
+            &mut large
         };
-        let mut lo = self.lower_bound(heads, (from, to), h, near);
-        if heads.get(lo) == Some(&h) {
-            let mut hi = equal_run(heads, lo, to, h);
-            // A key takes at most twice the bytes of the labels: a short
-            // name's fits in a buffer that costs less to clear.
-            let (mut small, mut large);
-            let buf: &mut [u8] = if 2 * below <= SMALL_KEY {
-                small = [0u8; SMALL_KEY];
-                &mut small
-            } else {
-                large = [0u8; MAX_KEY_LEN];
-                &mut large
-            };
-            let len = key_of_labels(name, starts, buf)?;
-            let rest = &buf[..len];
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                match self.key(mid).get(self.skip..)?.cmp(rest) {
-                    Ordering::Less => lo = mid + 1,
-                    Ordering::Greater => hi = mid,
-                    Ordering::Equal => return Some(Ok(mid)),
-                }
+        let len = key_of_labels(name, starts, buf)?;
+        let rest = &buf[..len];
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key(mid).get(self.skip..)?.cmp(rest) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(Ok(mid)),
             }
         }
-        Some(match lo {
+        Some(self.covered_at(lo))
+    }
+
+    /// The entry covering a name that sorts before entry `lo` and after
+    /// the one before it (the last entry, whose NSEC wraps around, when
+    /// `lo` is 0).
+    #[inline(always)]
+    fn covered_at(&self, lo: usize) -> Result<usize, usize> {
+        match lo {
             0 => Err(self.len().saturating_sub(1)),
             i => Err(i - 1),
-        })
+        }
     }
 
     /// [`Chain::covering`] for a name whose last `name.len() - below`
@@ -498,11 +542,7 @@ impl Chain {
             // Narrow to the entries whose heads equal the key's; the rest
             // are decided by the heads alone.
             let h = head(&key[self.skip..]);
-            let top = (h >> 56) as usize;
-            let (from, to) = match (self.buckets.get(top), self.buckets.get(top + 1)) {
-                (Some(&from), Some(&to)) => (from as usize, to as usize),
-                _ => (0, heads.len()),
-            };
+            let (from, to) = self.bucket_of(heads, h);
             lo = self.lower_bound(heads, (from, to), h, |_| {});
             hi = lo;
             // Usually no entry shares the head: one look says so.
@@ -518,10 +558,7 @@ impl Chain {
                 Ordering::Equal => return Ok(mid),
             }
         }
-        match lo {
-            0 => Err(self.len().saturating_sub(1)),
-            i => Err(i - 1),
-        }
+        self.covered_at(lo)
     }
 }
 
@@ -691,13 +728,8 @@ impl SignedParts {
     /// one: the entry is then in cache when the answer reads it.
     #[inline]
     pub fn entry_below(&self, name: &[u8], below: usize) -> Result<usize, usize> {
-        self.chain.covering_below_near(name, below, |start| {
-            let first = start.saturating_sub(1);
-            if let Some(p) = self.proofs.get(first) {
-                let n = (UPPER + 1).min(self.proofs.len() - first);
-                crate::prefetch_bytes((p as *const ProofAt).cast(), n * size_of::<ProofAt>());
-            }
-        })
+        self.chain
+            .covering_below_near(name, below, |start| self.prefetch_entries(start))
     }
 
     /// The node of chain entry `i` (the apex's for one past the end).
@@ -751,6 +783,26 @@ impl SignedParts {
     }
 }
 
+/// Where the labels of `name` above byte `below` (the apex) start, in
+/// `buf`: `None` when `below` is not where a label starts. One label below
+/// the apex (a flood's name) needs no walk.
+#[inline(always)]
+fn label_starts<'b>(name: &[u8], below: usize, buf: &'b mut [u8; 128]) -> Option<&'b [u8]> {
+    if below > 0 && 1 + usize::from(name[0]) == below {
+        return Some(&[0]);
+    }
+    let (mut count, mut pos) = (0, 0usize);
+    while pos < below {
+        *buf.get_mut(count)? = u8::try_from(pos).ok()?;
+        count += 1;
+        pos += 1 + usize::from(*name.get(pos)?);
+    }
+    if pos != below {
+        return None; // The apex's bytes inside a label.
+    }
+    Some(&buf[..count])
+}
+
 /// The [`canonical_key`] of the labels of `name` that start at `starts`
 /// (in name order; the key takes them in reverse), into `out`: the part
 /// of a name's key after its apex's. Its length, or `None` if a label
@@ -786,7 +838,7 @@ fn key_of_labels(name: &[u8], starts: &[u8], out: &mut [u8]) -> Option<usize> {
 /// The [`head`] of [`key_of_labels`]: its first 8 bytes, read from the
 /// labels without writing the key (one load for the usual label of 8
 /// bytes or more below the apex).
-#[inline]
+#[inline(always)]
 fn head_of_labels(name: &[u8], starts: &[u8]) -> u64 {
     if let Some(&last) = starts.last() {
         let last = usize::from(last);
@@ -973,6 +1025,9 @@ impl Signatures {
         self.orphans
     }
 }
+
+mod search;
+pub use search::ChainSearch;
 
 #[cfg(test)]
 mod tests;
