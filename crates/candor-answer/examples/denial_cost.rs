@@ -18,9 +18,10 @@
 //! `Peek::prepare` and `Peek::respond`, and before each batch KB KiB of
 //! other memory are read, as the kernel's work between two batches
 //! (receiving and sending 32 datagrams) evicts the cache lines the last
-//! batch left; only the batches are timed. A flood through the server
-//! misses the cache where this mode does, where the warm loop hides it
-//! (docs/dnssec.md, "A batch's searches in step").
+//! batch left; only the batches are timed: the cache misses the warm loop
+//! hides. It is a model, and a harsh one: through the server, batches are
+//! mostly small and less is evicted (docs/dnssec.md, "A batch's searches in
+//! step, tried").
 //!
 //! With `count` (`count peeked`: through peeks, in batches), each flood is answered once per zone in its own function
 //! (`count_<flood>_<zone>`) and nothing is timed: instructions per answer

@@ -247,10 +247,7 @@ impl<'z> Answer<'z> {
         match self.zone.signed() {
             // The QNAME itself: its apex starts at `apex_offset`.
             Some(parts) if self.denial_at_apex => {
-                let (Ok(i) | Err(i)) = match self.qname_entry {
-                    Some(found) if fast_paths() => found,
-                    _ => parts.entry_below(name, self.apex_offset),
-                };
+                let (Ok(i) | Err(i)) = parts.entry_below(name, self.apex_offset);
                 // Its NSEC is written after the SOA: started loading now,
                 // it arrives while the SOA is copied.
                 self.zone.prefetch_chain_proof(i);

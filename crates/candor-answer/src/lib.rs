@@ -137,9 +137,6 @@ struct Hint<'z> {
     lower: &'z [u8],
     /// The index's answer for it.
     first: Option<NodeRef>,
-    /// The NSEC chain's entry that is or covers it, if the peek searched
-    /// (`SignedParts::entry_below`'s answer).
-    entry: Option<Result<usize, usize>>,
 }
 
 /// [`respond`], with what a peek found.
@@ -410,11 +407,9 @@ fn answer_name(
     hint: Option<Hint<'_>>,
 ) -> Answered {
     // A peek at the same name found the zone and probed the index for it.
-    let (zone, first, entry) = match hint {
-        Some(h) if query.qtype != Rtype::DS && h.lower == qname => {
-            (Some(h.zone), Some(h.first), h.entry)
-        }
-        _ => (find_zone(zones, query.qtype, qname), None, None),
+    let (zone, first) = match hint {
+        Some(h) if query.qtype != Rtype::DS && h.lower == qname => (Some(h.zone), Some(h.first)),
+        _ => (find_zone(zones, query.qtype, qname), None),
     };
     let Some(zone) = zone else {
         return Answered::error(Rcode::REFUSED);
@@ -438,7 +433,6 @@ fn answer_name(
         entries: [dnssec::NO_ENTRY; dnssec::MAX_PROOFS],
         n_proofs: 0,
         denial_at_apex: false,
-        qname_entry: entry,
     };
     let resolved = ctx.resolve(qname, query.qname, b).and_then(|rcode| {
         ctx.write_proofs(qname, b).map_err(|_| Truncated(rcode))?;
@@ -564,10 +558,6 @@ struct Answer<'z> {
     /// proofs' owners be written without a compression search
     /// (`Answer::proof_owner`).
     denial_at_apex: bool,
-    /// The NSEC chain's entry that is or covers the QNAME, when a peek
-    /// found it (`candor_zone::ChainSearch`): a denial at the apex uses
-    /// it instead of searching again.
-    qname_entry: Option<Result<usize, usize>>,
 }
 
 /// Buffers holding the name being looked up while following a chain.

@@ -16,25 +16,16 @@
 //! 2. prefetch the name's index slot;
 //! 3. find the node (its slot is now in cache) and prefetch its RRset
 //!    descriptors;
-//! 4. pick the RRset the answer will start with and prefetch its data;
-//! 5. for a name with no node in a signed zone, asked with DO=1 (the
-//!    denial of a random-subdomain flood), search the NSEC chain for the
-//!    entry that covers it, all the batch's searches in step, a level of
-//!    the chain's B-tree per step ([`ChainSearch`]), and prefetch the
-//!    entry's NSEC and owner.
+//! 4. pick the RRset the answer will start with and prefetch its data.
 //!
 //! Then [`Peek::respond`] answers each query as [`respond`](crate::respond)
 //! would, from cache. A peek only reads; it changes no answer, and a peek that finds
 //! nothing (a malformed packet, a name in no zone) just prefetches nothing.
 
 use candor_wire::{MAX_NAME_LEN, Rtype};
-use candor_zone::{ChainSearch, NameHash, NodeRef, ZoneSet};
+use candor_zone::{NameHash, NodeRef, ZoneSet};
 
 use crate::{Config, Hint, Outcome, Request, respond_hinted};
-
-/// The most searches of one zone stage 5 takes together (a UDP worker's
-/// batch is 32); a zone's names past them are searched by their answers.
-const MAX_SEARCHED: usize = 32;
 
 /// What the stages learned about one query. It holds no reference to the
 /// zones, so one set of peeks serves batch after batch; every stage is
@@ -54,16 +45,6 @@ pub struct Peek {
     node: Option<NodeRef>,
     /// Whether `node` is the index's answer for the name (stage 3 ran).
     probed: bool,
-    /// Whether the query has the DO bit.
-    dnssec: bool,
-    /// Whether stage 3 started `search`.
-    searched: bool,
-    /// Whether stage 5 is to take `search` on.
-    wants_search: bool,
-    /// Where the zone's apex starts in the name.
-    below: usize,
-    /// The search for the NSEC covering the name (stage 5).
-    search: ChainSearch,
 }
 
 impl Default for Peek {
@@ -76,21 +57,14 @@ impl Default for Peek {
             qtype: Rtype(0),
             node: None,
             probed: false,
-            dnssec: false,
-            searched: false,
-            wants_search: false,
-            below: 0,
-            search: ChainSearch::default(),
         }
     }
 }
 
-/// The QNAME (lower-cased into `name`, returning its length), QTYPE and DO
-/// bit of a plain query, or `None` for anything else: the real parser
-/// decides what those get. The DO bit is read from an OPT record right
-/// after the question; a query whose DO bit this misses is answered as
-/// well, only without the chain's search in step.
-fn question(msg: &[u8], name: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, Rtype, bool)> {
+/// The QNAME (lower-cased into `name`, returning its length) and QTYPE of
+/// a plain query, or `None` for anything else: the real parser decides
+/// what those get.
+fn question(msg: &[u8], name: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, Rtype)> {
     // QR clear, QDCOUNT 1.
     if msg.len() < 12 || msg[2] & 0x80 != 0 || msg[4..6] != [0, 1] {
         return None;
@@ -112,14 +86,7 @@ fn question(msg: &[u8], name: &mut [u8; MAX_NAME_LEN]) -> Option<(usize, Rtype, 
     name[..len].copy_from_slice(wire);
     name[..len].make_ascii_lowercase();
     let qtype = msg.get(pos..pos + 2)?;
-    let qtype = Rtype(u16::from_be_bytes([qtype[0], qtype[1]]));
-    // After QCLASS, with no answer or authority records: an OPT record
-    // (root owner, TYPE 41), whose TTL's third byte starts with DO.
-    let dnssec = msg[6..10] == [0, 0, 0, 0]
-        && msg
-            .get(pos + 4..pos + 12)
-            .is_some_and(|opt| opt[..3] == [0, 0, 41] && opt[7] & 0x80 != 0);
-    Some((len, qtype, dnssec))
+    Some((len, Rtype(u16::from_be_bytes([qtype[0], qtype[1]]))))
 }
 
 impl Peek {
@@ -146,34 +113,6 @@ impl Peek {
         for peek in peeks.iter() {
             peek.find_rrset(zones);
         }
-        // Stage 5: the chain searches, each zone's together (under a
-        // flood, the batch's names are mostly one zone's).
-        let mut searches = [ChainSearch::default(); MAX_SEARCHED];
-        let mut which = [0usize; MAX_SEARCHED];
-        let mut start = 0;
-        while let Some(first) = peeks[start..].iter().position(|p| p.wants_search) {
-            let first = start + first;
-            start = first + 1;
-            let Some(zone) = peeks[first].zone.and_then(|i| zones.zones().get(i)) else {
-                continue;
-            };
-            let mut names: [(&[u8], usize); MAX_SEARCHED] = [(&[], 0); MAX_SEARCHED];
-            let mut n = 0;
-            for (i, peek) in peeks.iter().enumerate().skip(first) {
-                if peek.wants_search && peek.zone == peeks[first].zone && n < MAX_SEARCHED {
-                    names[n] = (&peek.name[..peek.len], peek.below);
-                    searches[n] = peek.search;
-                    which[n] = i;
-                    n += 1;
-                }
-            }
-            zone.chain_search_all(&mut searches[..n], &names[..n]);
-            for (search, &i) in searches[..n].iter().zip(&which[..n]) {
-                let peek = &mut peeks[i];
-                peek.search = *search;
-                peek.wants_search = false;
-            }
-        }
     }
 
     /// The position in the [`ZoneSet`] (the one given to
@@ -187,19 +126,15 @@ impl Peek {
 
     /// Stage 1: reads the question of `msg`, picks the zone, prefetches
     /// its fields and hashes the name.
-    #[inline(always)]
     fn start(&mut self, zones: &ZoneSet, msg: &[u8]) {
         self.zone = None;
         self.node = None;
         self.probed = false;
-        self.searched = false;
-        self.wants_search = false;
-        let Some((len, qtype, dnssec)) = question(msg, &mut self.name) else {
+        let Some((len, qtype)) = question(msg, &mut self.name) else {
             return;
         };
         self.len = len;
         self.qtype = qtype;
-        self.dnssec = dnssec;
         self.zone = zones.find_position(&self.name[..len]);
         if let Some(i) = self.zone {
             zones.zones()[i].prefetch_header();
@@ -215,21 +150,13 @@ impl Peek {
     }
 
     /// Stage 3: finds the node of the name (absent for names that do not
-    /// exist) and prefetches its RRset descriptors; for a name with no
-    /// node in a signed zone, asked with DO=1, starts stage 5: the search
-    /// for the NSEC covering it.
-    #[inline(always)]
+    /// exist) and prefetches its RRset descriptors.
     fn find_node(&mut self, zones: &ZoneSet) {
         if let Some(zone) = self.zone.and_then(|i| zones.zones().get(i)) {
             self.node = zone.find_hashed(&self.name[..self.len], self.hash);
             self.probed = true;
             if let Some(node) = self.node {
                 zone.prefetch_rrsets(node);
-            } else if self.dnssec && zone.signed().is_some() {
-                self.below = self.len.saturating_sub(zone.apex().wire_len());
-                self.search = zone.chain_search_start(&self.name[..self.len], self.below);
-                self.searched = true;
-                self.wants_search = self.search.pending();
             }
         }
     }
@@ -267,11 +194,6 @@ impl Peek {
                 zone,
                 lower: &self.name[..self.len],
                 first: self.node,
-                entry: if self.searched {
-                    self.search.found()
-                } else {
-                    None
-                },
             }),
             _ => None,
         };
@@ -298,17 +220,7 @@ mod tests {
     fn question_reads_plain_queries_only() {
         let mut name = [0u8; MAX_NAME_LEN];
         let q = query("WWW.Example.", Rtype::AAAA);
-        let (len, qtype, dnssec) = question(&q, &mut name).expect("plain query");
-        assert!(!dnssec);
-        // The DO bit, in the OPT record after the question.
-        let mut with_do = q.clone();
-        let end = with_do.len();
-        with_do[end - 4] |= 0x80;
-        assert_eq!(question(&with_do, &mut name).map(|q| q.2), Some(true));
-        // Not read behind other records (the parser decides those).
-        let mut answered = with_do.clone();
-        answered[7] = 1;
-        assert_eq!(question(&answered, &mut name).map(|q| q.2), Some(false));
+        let (len, qtype) = question(&q, &mut name).expect("plain query");
         assert_eq!(&name[..len], b"\x03www\x07example\x00");
         assert_eq!(qtype, Rtype::AAAA);
 

@@ -29,7 +29,7 @@ pub use negative::NegativeBlocks;
 pub use patch::{MAX_OVERLAY_NAMES, NodeChange, PatchError};
 pub use regional::REGIONAL;
 pub use set::{ZoneId, ZoneSet};
-pub use signed::{Chain, ChainProof, ChainSearch, MAX_KEY_LEN, SignedParts, canonical_key};
+pub use signed::{Chain, ChainProof, MAX_KEY_LEN, SignedParts, canonical_key};
 pub use zone::{
     ALIAS, AdditionalRef, Lookup, Node, NodeId, NodeRef, POOL, RrSet, Zone, ZoneRecord,
     is_private_type, tail_count,

@@ -146,25 +146,10 @@ impl Level {
             Some(p) => p - 1,
         };
         match self.lines.get(line) {
-            Some(l) => UPPER * line + count_below(&l.0, h),
+            Some(l) => UPPER * line + l.0.iter().filter(|&&x| x < h).count(),
             None => self.len,
         }
     }
-}
-
-/// How many of a line's entries (ascending, padded with `u64::MAX`) are
-/// below `h`: a branchless binary search, four compares where counting
-/// took eight.
-#[inline(always)]
-fn count_below(line: &[u64; UPPER], h: u64) -> usize {
-    const { assert!(UPPER == 8, "the halves below are for 8 entries") };
-    let mut base = 0;
-    for half in [4, 2, 1] {
-        if line[base + half - 1] < h {
-            base += half;
-        }
-    }
-    base + usize::from(line[base] < h)
 }
 
 /// The heads (of `len`) that the `j`-th entry of the level above them
@@ -420,8 +405,15 @@ impl Chain {
         below: usize,
         near: impl Fn(usize),
     ) -> Option<Result<usize, usize>> {
-        let mut buf = [0u8; 128];
-        let starts = label_starts(name, below, &mut buf)?;
+        let mut buf: [u8; 128];
+        let starts: &[u8] = if below > 0 && 1 + usize::from(name[0]) == below {
+            // One label below the apex (a flood's name): no walk, and no
+            // buffer to clear.
+            &[0]
+        } else {
+            buf = [0u8; 128];
+            label_starts(name, below, &mut buf)?
+        };
         let h = head_of_labels(name, starts);
         let (from, to) = self.bucket_of(heads, h);
         let lo = self.lower_bound(heads, (from, to), h, near);
@@ -732,6 +724,17 @@ impl SignedParts {
             .covering_below_near(name, below, |start| self.prefetch_entries(start))
     }
 
+    /// Starts loading the proof entries `start - 1` to `start + UPPER - 1`
+    /// (those of the heads a search narrowed to and the one before).
+    #[inline]
+    fn prefetch_entries(&self, start: usize) {
+        let first = start.saturating_sub(1);
+        if let Some(p) = self.proofs.get(first) {
+            let n = (UPPER + 1).min(self.proofs.len() - first);
+            crate::prefetch_bytes((p as *const ProofAt).cast(), n * size_of::<ProofAt>());
+        }
+    }
+
     /// The node of chain entry `i` (the apex's for one past the end).
     #[inline]
     pub fn node_at(&self, i: usize) -> NodeId {
@@ -784,13 +787,9 @@ impl SignedParts {
 }
 
 /// Where the labels of `name` above byte `below` (the apex) start, in
-/// `buf`: `None` when `below` is not where a label starts. One label below
-/// the apex (a flood's name) needs no walk.
+/// `buf`: `None` when `below` is not where a label starts.
 #[inline(always)]
 fn label_starts<'b>(name: &[u8], below: usize, buf: &'b mut [u8; 128]) -> Option<&'b [u8]> {
-    if below > 0 && 1 + usize::from(name[0]) == below {
-        return Some(&[0]);
-    }
     let (mut count, mut pos) = (0, 0usize);
     while pos < below {
         *buf.get_mut(count)? = u8::try_from(pos).ok()?;
@@ -1025,9 +1024,6 @@ impl Signatures {
         self.orphans
     }
 }
-
-mod search;
-pub use search::ChainSearch;
 
 #[cfg(test)]
 mod tests;

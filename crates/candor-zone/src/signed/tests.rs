@@ -198,26 +198,6 @@ fn diffs_carry_changed_signatures() {
 /// before and after every entry, and names outside the zone; and the
 /// apex's wildcard NSEC is the one covering `*.<apex>`.
 #[test]
-fn a_lines_count_is_what_counting_gives() {
-    // Every fill of a line (padded with u64::MAX), every head around its
-    // entries.
-    for len in 0..=super::UPPER {
-        let mut line = [u64::MAX; super::UPPER];
-        for (i, x) in line.iter_mut().enumerate().take(len) {
-            *x = 10 * (i as u64 + 1);
-        }
-        for h in (0..=10 * super::UPPER as u64 + 11).chain([u64::MAX - 1, u64::MAX]) {
-            let counted = line.iter().filter(|&&x| x < h).count();
-            assert_eq!(
-                super::count_below(&line, h),
-                counted,
-                "{len} entries, head {h}"
-            );
-        }
-    }
-}
-
-#[test]
 fn the_chain_index_finds_what_the_keys_find() {
     let wire = |t: &str| Name::from_text(t, None).unwrap().as_wire().to_vec();
     let mut names: Vec<Vec<u8>> = vec![wire("example.")];
