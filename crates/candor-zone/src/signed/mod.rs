@@ -352,6 +352,17 @@ impl Chain {
         if from == to {
             return from;
         }
+        // A name sorting after every head of its bucket (or before every
+        // one) is placed by one compare with the bucket's last (first)
+        // head, which every such name reads, so it stays in cache: a
+        // flood of a prefix the zone's names share and then random
+        // letters is mostly such names.
+        if heads[to - 1] < h {
+            return to;
+        }
+        if h <= heads[from] {
+            return from;
+        }
         // A small bucket (a first byte few names share) is searched in
         // its own few lines, not from the top of the levels.
         if self.searched_directly(heads, (from, to)) {

@@ -239,6 +239,28 @@ fn the_chain_index_finds_what_the_keys_find() {
         wire("example."),
         "the apex read back from its key"
     );
+    // Heads at each bucket's ends and one off them: the search places
+    // them where the plain search over all heads does (the bucket-end
+    // checks and the B-tree alike).
+    let heads = chain.heads.as_deref().unwrap();
+    for b in 0..256 {
+        let (from, to) = (chain.buckets[b] as usize, chain.buckets[b + 1] as usize);
+        if from == to {
+            continue;
+        }
+        for edge in [heads[from], heads[to - 1], heads[(from + to) / 2]] {
+            for h in [edge.wrapping_sub(1), edge, edge.wrapping_add(1)] {
+                if (h >> 56) as usize != b {
+                    continue;
+                }
+                assert_eq!(
+                    chain.lower_bound(heads, (from, to), h, |_| {}),
+                    heads.partition_point(|&x| x < h),
+                    "bucket {b}, head {h:#x}"
+                );
+            }
+        }
+    }
     let mut keyed = chain.clone();
     keyed.apex = Vec::new();
     let mut probes: Vec<Vec<u8>> = names.clone();
