@@ -152,14 +152,6 @@ impl Level {
     }
 }
 
-/// The heads (of `len`) that the `j`-th entry of the level above them
-/// stands for with the `UPPER - 1` before it, given that `j` of that
-/// level's entries are below a head: the head's place is among them.
-#[inline(always)]
-fn heads_under(j: usize, len: usize) -> (usize, usize) {
-    (UPPER * j - (UPPER - 1), (UPPER * j).min(len))
-}
-
 /// The first 8 bytes of `rest` (zero-padded) as a big-endian number: a
 /// smaller head means a smaller key, an equal head decides nothing.
 #[inline]
@@ -365,7 +357,9 @@ impl Chain {
         }
         // A small bucket (a first byte few names share) is searched in
         // its own few lines, not from the top of the levels.
-        if self.searched_directly(heads, (from, to)) {
+        if to - from <= SMALL_BUCKET
+            || self.upper.first().map(|l| l.len) != Some(heads.len().div_ceil(UPPER))
+        {
             return from + heads[from..to].partition_point(|&x| x < h);
         }
         // An entry of a level is below h exactly when the UPPER entries it
@@ -380,17 +374,10 @@ impl Chain {
         if j == 0 {
             return 0;
         }
-        let (start, end) = heads_under(j, heads.len());
+        let start = UPPER * j - (UPPER - 1);
+        let end = (UPPER * j).min(heads.len());
         near(start);
         start + heads[start..end].iter().filter(|&&x| x < h).count()
-    }
-
-    /// Whether a search among heads `from..to` reads them directly, not
-    /// through `upper`: a small bucket, or no levels built.
-    #[inline(always)]
-    fn searched_directly(&self, heads: &[u64], (from, to): (usize, usize)) -> bool {
-        to - from <= SMALL_BUCKET
-            || self.upper.first().map(|l| l.len) != Some(heads.len().div_ceil(UPPER))
     }
 
     /// [`Chain::covering`] for a name that ends with `apex` (`None` for
@@ -848,7 +835,7 @@ fn key_of_labels(name: &[u8], starts: &[u8], out: &mut [u8]) -> Option<usize> {
 /// The [`head`] of [`key_of_labels`]: its first 8 bytes, read from the
 /// labels without writing the key (one load for the usual label of 8
 /// bytes or more below the apex).
-#[inline(always)]
+#[inline]
 fn head_of_labels(name: &[u8], starts: &[u8]) -> u64 {
     if let Some(&last) = starts.last() {
         let last = usize::from(last);
