@@ -149,6 +149,16 @@ fn main() {
                 format!("host{rest}")
             }),
         ),
+        (
+            "among",
+            flood(&|x| {
+                let r = next(x);
+                let rest: String = (0..7)
+                    .map(|i| char::from(b'a' + ((r >> (5 * i)) % 26) as u8))
+                    .collect();
+                format!("host{}{rest}", r % 10)
+            }),
+        ),
     ];
     let mut out = vec![0u8; 65535];
     if std::env::args().nth(2).as_deref() == Some("count") {
@@ -169,6 +179,10 @@ fn main() {
                 "nearby" => {
                     count_nearby_unsigned(&unsigned, &config, queries, &mut out, peeked);
                     count_nearby_signed(&signed, &config, queries, &mut out, peeked);
+                }
+                "among" => {
+                    count_among_unsigned(&unsigned, &config, queries, &mut out, peeked);
+                    count_among_signed(&signed, &config, queries, &mut out, peeked);
                 }
                 _ => {
                     count_prefix_unsigned(&unsigned, &config, queries, &mut out, peeked);
@@ -309,5 +323,7 @@ counters!(
     count_nearby_unsigned = 5u8,
     count_nearby_signed = 6u8,
     count_prefix_unsigned = 7u8,
-    count_prefix_signed = 8u8
+    count_prefix_signed = 8u8,
+    count_among_unsigned = 9u8,
+    count_among_signed = 10u8
 );

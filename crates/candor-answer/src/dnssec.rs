@@ -196,12 +196,14 @@ impl<'z> Answer<'z> {
     }
 
     /// NXDOMAIN for `name`, whose closest encloser is `encloser`: the SOA
-    /// (with its RRSIGs) and the NSEC proofs. When the apex's NSEC is the
-    /// only proof (a random label that sorts before every name below the
-    /// apex, in most zones), the whole authority section is the zone's
-    /// prerendered `apex_nxdomain` block; when the proofs are the chain's
-    /// last NSEC and the apex's (a label sorting after every name), its
-    /// `last_nxdomain` block; when the block applies.
+    /// (with its RRSIGs) and the NSEC proofs. When the closest encloser is
+    /// the apex and the apex's NSEC covers its wildcard (a random-subdomain
+    /// flood's query, in most zones), the SOA and that NSEC are one
+    /// prerendered block, `apex_nxdomain`, and the NSEC covering the name
+    /// follows it, unless that is the apex's too (the name sorts before
+    /// every name below the apex: the block is the whole section) or the
+    /// chain's last (a name sorting after every name: the whole section is
+    /// the `last_nxdomain` block); when the block applies.
     pub(crate) fn nxdomain(
         &mut self,
         name: &[u8],
@@ -210,57 +212,72 @@ impl<'z> Answer<'z> {
     ) -> Result<(), Truncated> {
         self.nxdomain_proof(name, encloser);
         if self.n_proofs != 0
-            && let Some(block) = self.nxdomain_block()
+            && let Some((block, written)) = self.nxdomain_block()
             && fast_paths()
         {
             b.set_section(Section::Authority);
             if b.push_prerendered(block) {
+                #[cfg(test)]
+                tests::NXDOMAIN_BLOCKS.set(tests::NXDOMAIN_BLOCKS.get() + written);
                 self.kind = crate::ResponseKind::NoData;
-                self.n_proofs = 0; // Written.
+                // The proofs the block holds are written: the rest (the
+                // NSEC covering the name) move up.
+                for k in written..self.n_proofs {
+                    self.proofs[k - written] = self.proofs[k];
+                    self.entries[k - written] = self.entries[k];
+                }
+                self.n_proofs -= written;
                 return Ok(());
             }
         }
         self.negative(b)
     }
 
-    /// The prerendered authority section for the proofs found, if the
-    /// zone has one: the apex's NSEC alone, or the chain's last NSEC and
-    /// then the apex's.
+    /// The prerendered start of the authority section for the proofs
+    /// found, if the zone has one, and how many of the proofs it holds:
+    /// the SOA and the apex's NSEC (the first proof), and with them the
+    /// chain's last NSEC when that is the second.
     #[inline]
-    fn nxdomain_block(&self) -> Option<&'z candor_wire::Prerendered> {
+    fn nxdomain_block(&self) -> Option<(&'z candor_wire::Prerendered, usize)> {
+        let blocks = self.zone.negative_blocks()?;
         match self.proofs[..self.n_proofs] {
-            [0] => self.zone.negative_blocks()?.apex_nxdomain(),
-            [last, 0] if self.zone.signed()?.last_node() == Some(last) => {
-                self.zone.negative_blocks()?.last_nxdomain()
+            [0, last]
+                if self.zone.signed()?.last_node() == Some(last)
+                    && blocks.last_nxdomain().is_some() =>
+            {
+                Some((blocks.last_nxdomain()?, 2))
             }
+            [0] | [0, _] => Some((blocks.apex_nxdomain()?, 1)),
             _ => None,
         }
     }
 
     /// The proofs of an NXDOMAIN for `name`, whose closest encloser is
-    /// `encloser`: the NSEC covering `name` and the one covering
-    /// `*.<encloser>` (RFC 4035 §3.1.3.2).
+    /// `encloser`: the NSEC covering `*.<encloser>` and the one covering
+    /// `name` (RFC 4035 §3.1.3.2), in that order, so that at the apex the
+    /// first is the apex's NSEC in most zones, prerendered with the SOA.
     pub(crate) fn nxdomain_proof(&mut self, name: &[u8], encloser: NodeId) {
         if !self.dnssec {
             return;
         }
-        match self.zone.signed() {
-            // The QNAME itself: its apex starts at `apex_offset`.
-            Some(parts) if self.denial_at_apex => {
-                let (Ok(i) | Err(i)) = parts.entry_below(name, self.apex_offset);
-                // Its NSEC is written after the SOA: started loading now,
-                // it arrives while the SOA is copied.
-                self.zone.prefetch_chain_proof(i);
-                self.prove_entry(parts.node_at(i), entry(i));
-            }
-            _ => self.prove_covering(name),
-        }
-        if encloser == 0
-            && let Some(parts) = self.zone.signed()
-        {
-            // The apex (node 0): its wildcard's NSEC was found when the
-            // zone was compiled.
+        let Some(parts) = self.zone.signed() else {
+            return;
+        };
+        if encloser == 0 {
+            // The QNAME itself, when its apex starts at `apex_offset`,
+            // is searched from its labels below the apex.
+            let (Ok(i) | Err(i)) = if self.denial_at_apex {
+                parts.entry_below(name, self.apex_offset)
+            } else {
+                parts.chain().covering(name)
+            };
+            // Its NSEC is written after the SOA: started loading now, it
+            // arrives while the SOA is copied.
+            self.zone.prefetch_chain_proof(i);
+            // The apex's wildcard's NSEC was found when the zone was
+            // compiled.
             self.prove(parts.apex_wildcard());
+            self.prove_entry(parts.node_at(i), entry(i));
             return;
         }
         let ce = self.zone.name_bytes(encloser);
@@ -271,6 +288,7 @@ impl<'z> Answer<'z> {
             buf[2..2 + ce.len()].copy_from_slice(ce);
             self.prove_covering(&buf[..2 + ce.len()]);
         }
+        self.prove_covering(name);
     }
 
     /// A referral to `cut`: its DS RRset with the RRSIGs, or the cut's
@@ -494,5 +512,9 @@ pub(crate) mod tests {
     thread_local! {
         /// Whether proofs take the general path.
         pub(crate) static GENERAL_PROOFS: Cell<bool> = const { Cell::new(false) };
+        /// How many proofs NXDOMAIN answers took from the zone's
+        /// prerendered blocks (`Answer::nxdomain`), so a test can tell
+        /// that the fast path ran, not only that it matched.
+        pub(crate) static NXDOMAIN_BLOCKS: Cell<usize> = const { Cell::new(0) };
     }
 }

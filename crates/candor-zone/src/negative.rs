@@ -32,10 +32,11 @@ struct SignedBlocks {
     /// `soa` and then `apex_nsec`: the whole authority section of an
     /// NXDOMAIN that the apex's NSEC proves alone (the name sorts before
     /// the first name below the apex, and the apex's NSEC covers the
-    /// wildcard), one copy instead of two.
+    /// wildcard), one copy instead of two; and the start of one whose
+    /// name falls among the zone's names (its covering NSEC follows).
     apex_nxdomain: Option<Prerendered>,
-    /// `soa`, then the NSEC of the chain's last name with its RRSIGs, then
-    /// `apex_nsec`: the whole authority section of an NXDOMAIN for a name
+    /// `soa`, then `apex_nsec`, then the NSEC of the chain's last name
+    /// with its RRSIGs: the whole authority section of an NXDOMAIN for a name
     /// that sorts after every name of the zone (the last NSEC covers it
     /// and the apex's covers the wildcard). With `apex_nxdomain`, the two
     /// ends of the chain: where most random labels of a flood fall in a
@@ -107,8 +108,8 @@ impl NegativeBlocks {
                     apex_nsec(b)
                 });
                 // The chain's last name, when the apex's NSEC also
-                // proves there is no wildcard (the order `write_proofs`
-                // writes the two proofs in: the covering one first).
+                // proves there is no wildcard (the order the answer
+                // proves them in: the wildcard's first).
                 let parts = zone.signed();
                 let last = parts
                     .filter(|p| p.apex_wildcard() == 0)
@@ -122,11 +123,12 @@ impl NegativeBlocks {
                     signed.last_nxdomain = Prerendered::render(apex, |b| {
                         soa(b)?;
                         b.push_rrset(owner, soa_sigs, tail_count(soa_sigs))?;
+                        apex_nsec(b)?;
                         b.push_rrset(name, zone.tails(last_nsec), last_nsec.count)?;
-                        if !last_sigs.is_empty() {
-                            b.push_rrset(name, last_sigs, tail_count(last_sigs))?;
+                        if last_sigs.is_empty() {
+                            return Ok(());
                         }
-                        apex_nsec(b)
+                        b.push_rrset(name, last_sigs, tail_count(last_sigs))
                     });
                 }
             }
@@ -158,8 +160,8 @@ impl NegativeBlocks {
         self.signed.as_ref()?.apex_nxdomain.as_ref()
     }
 
-    /// The SOA with its RRSIGs, the NSEC of the chain's last name with its
-    /// RRSIGs, then the apex's NSEC with its RRSIGs (a signed zone's whose
+    /// The SOA with its RRSIGs, the apex's NSEC with its RRSIGs, then the
+    /// NSEC of the chain's last name with its RRSIGs (a signed zone's whose
     /// apex NSEC covers the wildcard).
     #[inline]
     pub fn last_nxdomain(&self) -> Option<&Prerendered> {

@@ -212,15 +212,15 @@ fn denials_carry_nsec_proofs() {
         Rtype::A,
         Transport::Udp,
         expect![[r#"
-        rcode NXDOMAIN flags qr aa rd
-        opt: udp=1232 version=0 do=true
-        authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
-        authority: example. 3600 IN RRSIG SOA labels=1 tag=3613
-        authority: dn.host1.example. 300 IN NSEC secure.example. DNAME RRSIG NSEC
-        authority: dn.host1.example. 300 IN RRSIG NSEC labels=3 tag=3613
-        authority: host1.example. 300 IN NSEC _ssh._tcp.host1.example. A RRSIG NSEC
-        authority: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
-    "#]],
+            rcode NXDOMAIN flags qr aa rd
+            opt: udp=1232 version=0 do=true
+            authority: example. 300 IN SOA ns.example.com. hostmaster.example.com. 1 7200 3600 1209600 300
+            authority: example. 3600 IN RRSIG SOA labels=1 tag=3613
+            authority: host1.example. 300 IN NSEC _ssh._tcp.host1.example. A RRSIG NSEC
+            authority: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
+            authority: dn.host1.example. 300 IN NSEC secure.example. DNAME RRSIG NSEC
+            authority: dn.host1.example. 300 IN RRSIG NSEC labels=3 tag=3613
+        "#]],
     );
     // DS asked at a delegation without one: the cut's NSEC.
     check_do(
@@ -387,6 +387,27 @@ fn denials_at_the_apex_match_the_general_path() {
             }
         }
     }
+    // Random labels below the apex take the NXDOMAIN blocks: the SOA and
+    // the apex's NSEC (which covers the wildcard) as one copy, and with
+    // them the chain's last NSEC for a name after every name; a name among
+    // the zone's names gets its covering NSEC written after the block.
+    let z = flood_zone("");
+    for (name, from_blocks) in [
+        ("b.flood.example.", 1),
+        ("f.flood.example.", 1),
+        ("zzz.flood.example.", 2),
+        ("x.deep.er.flood.example.", 0),
+    ] {
+        crate::dnssec::tests::NXDOMAIN_BLOCKS.set(0);
+        let q = query_do(name, Rtype::A);
+        let mut out = vec![0u8; 65535];
+        respond(&z, &config(), &request(&q, Transport::Udp), &mut out);
+        assert_eq!(
+            crate::dnssec::tests::NXDOMAIN_BLOCKS.get(),
+            from_blocks,
+            "{name}: proofs from the prerendered blocks"
+        );
+    }
     // The case the SOA's names decide: a.ns1's owner goes through the
     // search (it shares ns1.flood.example. with the MNAME).
     check_do(
@@ -399,10 +420,10 @@ fn denials_at_the_apex_match_the_general_path() {
             opt: udp=1232 version=0 do=true
             authority: flood.example. 300 IN SOA ns1.flood.example. hostmaster.flood.example. 1 7200 3600 1209600 300
             authority: flood.example. 300 IN RRSIG SOA labels=2 tag=3613
-            authority: a.ns1.flood.example. 300 IN NSEC zz.flood.example. A RRSIG NSEC
-            authority: a.ns1.flood.example. 300 IN RRSIG NSEC labels=4 tag=3613
             authority: flood.example. 300 IN NSEC deep.er.flood.example. NS SOA RRSIG NSEC DNSKEY CDS CDNSKEY
             authority: flood.example. 300 IN RRSIG NSEC labels=2 tag=3613
+            authority: a.ns1.flood.example. 300 IN NSEC zz.flood.example. A RRSIG NSEC
+            authority: a.ns1.flood.example. 300 IN RRSIG NSEC labels=4 tag=3613
         "#]],
     );
 }
