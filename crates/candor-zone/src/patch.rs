@@ -283,7 +283,13 @@ impl Overlay {
                 break self.node(0);
             }
             start += 1 + usize::from(name[start]);
-            probe = self.find(&name[start..]);
+            probe = if name.len() - start == apex_len {
+                // The apex, node 0 (what the search would find, or on
+                // misuse the branch above): not looked up.
+                Some(self.node(0))
+            } else {
+                self.find(&name[start..])
+            };
         };
         if node.redirect != NONE {
             if node.flags & REDIRECT_DNAME != 0 {

@@ -640,7 +640,13 @@ impl Zone {
                 break self.node(0);
             }
             start += 1 + usize::from(name[start]);
-            probe = self.index.find(&self.names, &name[start..]);
+            probe = if name.len() - start == apex_len {
+                // The apex, node 0 (what the search would find, or on
+                // misuse the branch above): not looked up.
+                Some(self.node(0))
+            } else {
+                self.index.find(&self.names, &name[start..])
+            };
         };
         if node.redirect != NONE {
             if node.flags & REDIRECT_DNAME != 0 {
