@@ -28,15 +28,17 @@
 //! are its inclusive count over 2,048, the same on a loaded machine.
 //!
 //! The zone is `flood.example.` with HOSTS names `hostN` (10,000 by
-//! default), signed with a fresh ECDSA P-256 CSK. Three floods of random
+//! default), signed with a fresh ECDSA P-256 CSK. Five floods of random
 //! names, each a fresh label: `hex` (12 hexadecimal digits, as the
 //! criterion benchmark `signed/nxdomain_random`), `flood` (12 characters
-//! of `a-z0-9`, as `candor-flood` sends) and `nearby` (`hostN` followed by
+//! of `a-z0-9`, as `candor-flood` sends), `nearby` (`hostN` followed by
 //! four hex digits: names that share their first bytes with the zone's,
-//! the chain search's slow case) and `prefix` (`host` and 8 characters of
+//! the chain search's slow case), `prefix` (`host` and 8 characters of
 //! `a-z0-9`, as `candor-flood --prefix` sends and `bench/subdomain_flood.py
 //! --flood-prefix h` measures through the server: a name among the hosts
-//! when the fifth character is a digit, after the last one otherwise).
+//! when the fifth character is a digit, after the last one otherwise) and
+//! `among` (`host`, a digit and seven letters: always among the hosts,
+//! never tying a head: the part of `prefix` that costs most signed).
 
 use std::hint::black_box;
 use std::io::Write;

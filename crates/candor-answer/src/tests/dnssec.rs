@@ -204,8 +204,8 @@ fn denials_carry_nsec_proofs() {
         authority: host1.example. 300 IN RRSIG NSEC labels=2 tag=3613
     "#]],
     );
-    // NXDOMAIN: the NSEC covering the name and the one covering the
-    // wildcard at the closest encloser (host1.example.).
+    // NXDOMAIN: the NSEC covering the wildcard at the closest encloser
+    // (host1.example.), then the one covering the name.
     check_do(
         &z,
         "nope.host1.example.",
