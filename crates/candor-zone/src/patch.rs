@@ -31,8 +31,7 @@ use crate::build::{
 use crate::diff::ZoneDiff;
 use crate::index::{NameHash, NameIndex};
 use crate::zone::{
-    AdditionalRef, HAS_DNAME, Lookup, NONE, Node, NodeId, NodeRef, REDIRECT_DNAME, RrSet,
-    WILDCARD_CHILD, Zone,
+    AdditionalRef, Lookup, NONE, Node, NodeId, NodeRef, RrSet, WILDCARD_CHILD, Zone,
 };
 
 /// An overlay holds at most this many changed names; past it a patch asks
@@ -266,57 +265,17 @@ impl Overlay {
     }
 
     /// [`Zone::lookup_after`] over the base and the overlay: the same
-    /// algorithm with the overlay's `find`.
+    /// algorithm (`lookup_with`) with the overlay's `find` and nodes.
     #[cold]
     #[inline(never)]
     pub(crate) fn lookup_after(&self, name: &[u8], first: Option<NodeRef>) -> Lookup {
-        let apex_len = self.base.apex.wire_len();
-        let mut start = 0usize;
-        let mut exact = true;
-        let mut probe = first;
-        let node = loop {
-            if let Some(node) = probe {
-                break node;
-            }
-            exact = false;
-            if name.len() - start <= apex_len {
-                break self.node(0);
-            }
-            start += 1 + usize::from(name[start]);
-            probe = if name.len() - start == apex_len {
-                // The apex, node 0 (what the search would find, or on
-                // misuse the branch above): not looked up.
-                Some(self.node(0))
-            } else {
-                self.find(&name[start..])
-            };
-        };
-        if node.redirect != NONE {
-            if node.flags & REDIRECT_DNAME != 0 {
-                return Lookup::Dname(node.redirect);
-            }
-            return Lookup::Delegation {
-                cut: node.redirect,
-                at_cut: exact && node.redirect == node.id,
-            };
-        }
-        if exact {
-            return Lookup::Exact(node);
-        }
-        if node.flags & HAS_DNAME != 0 {
-            return Lookup::Dname(node.id);
-        }
-        let ce = &name[start..];
-        if node.flags & WILDCARD_CHILD != 0 && ce.len() + 2 <= candor_wire::MAX_NAME_LEN {
-            let mut buf = [0u8; candor_wire::MAX_NAME_LEN];
-            buf[0] = 1;
-            buf[1] = b'*';
-            buf[2..2 + ce.len()].copy_from_slice(ce);
-            if let Some(w) = self.find(&buf[..2 + ce.len()]) {
-                return Lookup::Wildcard(w);
-            }
-        }
-        Lookup::NxDomain(node.id)
+        crate::zone::lookup_with(
+            name,
+            first,
+            self.base.apex.wire_len(),
+            || self.node(0),
+            |n| self.find(n),
+        )
     }
 
     /// How many names sit directly below node `id`.

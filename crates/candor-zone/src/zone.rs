@@ -625,57 +625,77 @@ impl Zone {
         if let Some(ov) = &self.overlay {
             return ov.lookup_after(name, first);
         }
-        let apex_len = self.apex.wire_len();
-        let mut start = 0usize;
-        let mut exact = true;
-        let mut probe = first;
-        let node = loop {
-            if let Some(node) = probe {
-                break node;
-            }
-            exact = false;
-            if name.len() - start <= apex_len {
-                // Not below the apex at all; callers pick the zone by suffix,
-                // so this only happens on misuse. Answer from the apex.
-                break self.node(0);
-            }
-            start += 1 + usize::from(name[start]);
-            probe = if name.len() - start == apex_len {
-                // The apex, node 0 (what the search would find, or on
-                // misuse the branch above): not looked up.
-                Some(self.node(0))
-            } else {
-                self.index.find(&self.names, &name[start..])
-            };
-        };
-        if node.redirect != NONE {
-            if node.flags & REDIRECT_DNAME != 0 {
-                return Lookup::Dname(node.redirect);
-            }
-            return Lookup::Delegation {
-                cut: node.redirect,
-                at_cut: exact && node.redirect == node.id,
-            };
-        }
-        if exact {
-            return Lookup::Exact(node);
-        }
-        if node.flags & HAS_DNAME != 0 {
-            return Lookup::Dname(node.id);
-        }
-        // The closest encloser is the suffix of the name found above.
-        let ce = &name[start..];
-        if node.flags & WILDCARD_CHILD != 0 && ce.len() + 2 <= candor_wire::MAX_NAME_LEN {
-            let mut buf = [0u8; candor_wire::MAX_NAME_LEN];
-            buf[0] = 1;
-            buf[1] = b'*';
-            buf[2..2 + ce.len()].copy_from_slice(ce);
-            if let Some(w) = self.index.find(&self.names, &buf[..2 + ce.len()]) {
-                return Lookup::Wildcard(w);
-            }
-        }
-        Lookup::NxDomain(node.id)
+        lookup_with(
+            name,
+            first,
+            self.apex.wire_len(),
+            || self.node(0),
+            |n| self.index.find(&self.names, n),
+        )
     }
+}
+
+/// [`Zone::lookup_after`]'s algorithm over an index: `first` is what
+/// `find` gave for `name` itself, `apex_len` the apex's length and `apex`
+/// its node (node 0). A patched zone's overlay runs it with its own
+/// `find` and nodes.
+#[inline(always)]
+pub(crate) fn lookup_with(
+    name: &[u8],
+    first: Option<NodeRef>,
+    apex_len: usize,
+    apex: impl Fn() -> NodeRef,
+    find: impl Fn(&[u8]) -> Option<NodeRef>,
+) -> Lookup {
+    let mut start = 0usize;
+    let mut exact = true;
+    let mut probe = first;
+    let node = loop {
+        if let Some(node) = probe {
+            break node;
+        }
+        exact = false;
+        if name.len() - start <= apex_len {
+            // Not below the apex at all; callers pick the zone by suffix,
+            // so this only happens on misuse. Answer from the apex.
+            break apex();
+        }
+        start += 1 + usize::from(name[start]);
+        probe = if name.len() - start == apex_len {
+            // The apex (what the search would find, or on misuse the
+            // branch above): not looked up.
+            Some(apex())
+        } else {
+            find(&name[start..])
+        };
+    };
+    if node.redirect != NONE {
+        if node.flags & REDIRECT_DNAME != 0 {
+            return Lookup::Dname(node.redirect);
+        }
+        return Lookup::Delegation {
+            cut: node.redirect,
+            at_cut: exact && node.redirect == node.id,
+        };
+    }
+    if exact {
+        return Lookup::Exact(node);
+    }
+    if node.flags & HAS_DNAME != 0 {
+        return Lookup::Dname(node.id);
+    }
+    // The closest encloser is the suffix of the name found above.
+    let ce = &name[start..];
+    if node.flags & WILDCARD_CHILD != 0 && ce.len() + 2 <= candor_wire::MAX_NAME_LEN {
+        let mut buf = [0u8; candor_wire::MAX_NAME_LEN];
+        buf[0] = 1;
+        buf[1] = b'*';
+        buf[2..2 + ce.len()].copy_from_slice(ce);
+        if let Some(w) = find(&buf[..2 + ce.len()]) {
+            return Lookup::Wildcard(w);
+        }
+    }
+    Lookup::NxDomain(node.id)
 }
 
 impl std::fmt::Debug for Zone {
