@@ -62,6 +62,14 @@ pub struct Chain {
     /// The 8 bytes of each key after `skip`, as a big-endian number, one
     /// per entry; `None` without an index.
     heads: Option<Vec<u64>>,
+    /// The 8 bytes of each key after its head's (zero-padded), one per
+    /// entry when `heads` is built (else empty): among entries whose heads
+    /// tie with a name's (names that share their first 8 bytes below the
+    /// apex with the name asked, which a flood can choose), these decide
+    /// in one or two cache lines what the keys decided by a binary search
+    /// reading two cold lines a step (docs/dnssec.md, "Ties decided by the
+    /// next 8 bytes"). 8 bytes a name.
+    seconds: Vec<u64>,
     /// `buckets[b]` is the first entry whose head's top byte is at least
     /// `b` (257 entries, 1 KiB; empty when not built): where a head's
     /// search starts and ends, so a name whose first byte no entry shares
@@ -162,6 +170,15 @@ fn head(rest: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
+/// The [`head`] of the bytes after `rest`'s first 8: between keys with
+/// equal heads, a smaller second means a smaller key (a key never holds
+/// two 0 bytes in a row, so the zero padding of one that ends sorts as
+/// its end does), an equal one decides nothing.
+#[inline]
+fn second(rest: &[u8]) -> u64 {
+    head(rest.get(8..).unwrap_or(&[]))
+}
+
 impl Chain {
     /// The chain of `sorted` (lower-cased wire names in canonical order).
     /// Names that are not wire names are left out (a compiled zone has
@@ -185,6 +202,7 @@ impl Chain {
     pub(crate) fn index(&mut self) {
         self.skip = 0;
         self.heads = None;
+        self.seconds = Vec::new();
         if self.is_empty() {
             return;
         }
@@ -197,6 +215,9 @@ impl Chain {
         self.skip = skip;
         let heads = (0..self.len())
             .map(|i| head(&self.key(i)[skip..]))
+            .collect();
+        self.seconds = (0..self.len())
+            .map(|i| second(&self.key(i)[skip..]))
             .collect();
         self.heads = Some(heads);
         self.bucket();
@@ -237,6 +258,7 @@ impl Chain {
             ends: Vec::with_capacity(entries),
             skip: like.skip,
             heads: like.heads.as_ref().map(|_| Vec::with_capacity(entries)),
+            seconds: Vec::with_capacity(if like.heads.is_some() { entries } else { 0 }),
             buckets: Vec::new(),
             upper: Vec::new(),
             apex: Vec::new(),
@@ -268,8 +290,11 @@ impl Chain {
         let shares =
             self.skip <= key.len() && (self.is_empty() || key.starts_with(&self.keys[..self.skip]));
         match &mut self.heads {
-            Some(heads) if shares => heads.push(head(&key[self.skip..])),
-            _ => self.heads = None,
+            Some(heads) if shares => {
+                heads.push(head(&key[self.skip..]));
+                self.seconds.push(second(&key[self.skip..]));
+            }
+            _ => (self.heads, self.seconds) = (None, Vec::new()),
         }
         self.keys.extend_from_slice(key);
         self.ends.push(self.keys.len() as u32);
@@ -295,8 +320,13 @@ impl Chain {
         match (&mut self.heads, &other.heads) {
             (Some(heads), Some(theirs)) if other.skip == self.skip => {
                 heads.extend_from_slice(&theirs[range.clone()]);
+                match other.seconds.get(range.clone()) {
+                    Some(seconds) => self.seconds.extend_from_slice(seconds),
+                    // Not kept with the heads: the keys decide ties.
+                    None => self.seconds = Vec::new(),
+                }
             }
-            _ => self.heads = None,
+            _ => (self.heads, self.seconds) = (None, Vec::new()),
         }
         self.keys.extend_from_slice(&other.keys[start..end]);
         self.ends.extend(
@@ -457,6 +487,10 @@ impl Chain {
         };
         let len = key_of_labels(name, starts, buf)?;
         let rest = &buf[..len];
+        match self.among_seconds(lo, hi, second(rest)) {
+            Ok(run) => (lo, hi) = run,
+            Err(at) => return Some(self.covered_at(at)),
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match self.key(mid).get(self.skip..)?.cmp(rest) {
@@ -466,6 +500,24 @@ impl Chain {
             }
         }
         Some(self.covered_at(lo))
+    }
+
+    /// Narrows the entries `lo..hi`, whose heads tie with a name's, by
+    /// the name's [`second`] `s`: `Ok(run)` of those whose seconds tie too
+    /// (their keys decide), or `Err(at)` when the name sorts before entry
+    /// `at` and after every entry before it. The whole run when the
+    /// seconds are not built.
+    #[inline]
+    fn among_seconds(&self, lo: usize, hi: usize, s: u64) -> Result<(usize, usize), usize> {
+        let built = self.heads.as_ref().map(Vec::len) == Some(self.seconds.len());
+        let Some(seconds) = self.seconds.get(lo..hi).filter(|_| built && hi - lo > 1) else {
+            return Ok((lo, hi));
+        };
+        let at = lo + seconds.partition_point(|&x| x < s);
+        if at == hi || seconds[at - lo] != s {
+            return Err(at);
+        }
+        Ok((at, equal_run(&self.seconds, at, hi, s)))
     }
 
     /// The entry covering a name that sorts before entry `lo` and after
@@ -538,6 +590,10 @@ impl Chain {
             // Usually no entry shares the head: one look says so.
             if heads.get(lo) == Some(&h) {
                 hi = equal_run(heads, lo, to, h);
+                match self.among_seconds(lo, hi, second(&key[self.skip..])) {
+                    Ok(run) => (lo, hi) = run,
+                    Err(at) => return self.covered_at(at),
+                }
             }
         }
         while lo < hi {

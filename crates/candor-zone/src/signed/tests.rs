@@ -205,6 +205,8 @@ fn the_chain_index_finds_what_the_keys_find() {
         names.push(wire(&format!("hostnamelong{i}.example.")));
         names.push(wire(&format!("h{}.example.", i % 7)));
         names.push(wire(&format!("x.hostnamelong{}.example.", i * 3)));
+        // Ties past the second 8 bytes too.
+        names.push(wire(&format!("hostnamelongest-{}.example.", i % 40)));
     }
     names.push(wire("!.example."));
     for awkward in ["\\000", "\\001", "\\000\\001a", "\\001\\000", "a\\000"] {
@@ -226,6 +228,7 @@ fn the_chain_index_finds_what_the_keys_find() {
     assert!(chain.upper.last().is_some_and(|l| l.lines.len() == 1));
     let mut plain = chain.clone();
     plain.heads = None;
+    plain.seconds = Vec::new();
     plain.buckets = Vec::new();
     plain.upper = Vec::new();
     let mut unbucketed = chain.clone();
@@ -234,6 +237,9 @@ fn the_chain_index_finds_what_the_keys_find() {
     unleveled.upper = Vec::new();
     let mut heads_only = unleveled.clone();
     heads_only.buckets = Vec::new();
+    let mut unseconded = chain.clone();
+    unseconded.seconds = Vec::new();
+    assert_eq!(chain.seconds.len(), chain.len(), "seconds built");
     assert_eq!(
         chain.apex,
         wire("example."),
@@ -273,6 +279,10 @@ fn the_chain_index_finds_what_the_keys_find() {
         probes.push(wire(&format!("hostname{i}.example.")));
         probes.push(wire(&format!("y.hostnamelong{i}.example.")));
         probes.push(wire(&format!("hostnamelong{i}.example.")));
+        probes.push(wire(&format!("hostnamelongest-{}.example.", i % 50)));
+        probes.push(wire(&format!("hostnamelongest-{}a.example.", i % 50)));
+        probes.push(wire(&format!("hostnamelonges{i}.example.")));
+        probes.push(wire(&format!("hostnamel{i}.example.")));
     }
     for extra in [
         "*.example.",
@@ -299,6 +309,7 @@ fn the_chain_index_finds_what_the_keys_find() {
         assert_eq!(unbucketed.covering(name), plain.covering(name), "{name:?}");
         assert_eq!(unleveled.covering(name), plain.covering(name), "{name:?}");
         assert_eq!(heads_only.covering(name), plain.covering(name), "{name:?}");
+        assert_eq!(unseconded.covering(name), plain.covering(name), "{name:?}");
         assert_eq!(keyed.covering(name), plain.covering(name), "{name:?}");
         // Told where the apex starts (its bytes not compared): names
         // ending with it, whether or not a label starts there.
@@ -312,6 +323,11 @@ fn the_chain_index_finds_what_the_keys_find() {
             );
             assert_eq!(
                 keyed.covering_below(name, below),
+                plain.covering(name),
+                "{name:?}"
+            );
+            assert_eq!(
+                unseconded.covering_below(name, below),
                 plain.covering(name),
                 "{name:?}"
             );
