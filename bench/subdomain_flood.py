@@ -281,6 +281,8 @@ def measure(port, pid, args, zones):
         flood_cmd.append("--dnssec-ok")
     if args.flood_prefix:
         flood_cmd += ["--prefix", args.flood_prefix]
+    if args.flood_digits:
+        flood_cmd += ["--digits", str(args.flood_digits)]
     # The legit clients run at real-time priority on the flooder's CPU, so their
     # latencies are the server's, not their wait for the flooder's time slice.
     # They start LEAD seconds before the flood (a server has legitimate
@@ -357,6 +359,10 @@ def main():
                     help="run the legit client at normal priority (default: chrt -f 50)")
     ap.add_argument("--flood-prefix", default="",
                     help="start every flood label with this (h: among the --victim-hosts h0, h1, ...)")
+    ap.add_argument("--flood-digits", type=int, default=0,
+                    help="make the first N random characters after the prefix digits "
+                         "(--flood-prefix h --flood-digits 5: each name between two random hosts, "
+                         "a random entry of a signed zone's NSEC chain)")
     ap.add_argument("--victim-hosts", type=int, default=0,
                     help="extra names h0 ... in the victim zone (A records), e.g. 100000")
     ap.add_argument("--dnssec-ok", action="store_true",

@@ -139,14 +139,23 @@ pub fn flood_template(zone: &str, prefix: &str, edns: Edns) -> Result<Vec<u8>, I
 }
 
 /// Gives a flood query built by `flood_template` a random ID and first
-/// label, keeping the label's first `keep` bytes (the template's prefix).
-pub fn randomize(packet: &mut [u8], rng: &mut Rng, keep: usize) {
+/// label, keeping the label's first `keep` bytes (the template's prefix)
+/// and making the next `digits` random characters decimal digits: with
+/// prefix `h` and 5 digits, a name falls between two random hosts of
+/// `h0` to `h99999` (`h12345` and `h12346` for `h12345x0q7a9`), so a
+/// signed zone's denial reads a random entry of its NSEC chain, as a
+/// flood made by someone who walked the chain would.
+pub fn randomize(packet: &mut [u8], rng: &mut Rng, keep: usize, digits: usize) {
     let bits = rng.next_u64();
     packet[0..2].copy_from_slice(&(bits as u16).to_be_bytes());
     let mut r = rng.next_u64();
-    for byte in &mut packet[LABEL_AT + keep.min(LABEL_LEN)..LABEL_AT + LABEL_LEN] {
-        *byte = ALPHABET[(r % 36) as usize];
-        r /= 36;
+    let from = LABEL_AT + keep.min(LABEL_LEN);
+    for (i, byte) in packet[from..LABEL_AT + LABEL_LEN].iter_mut().enumerate() {
+        // Fewer than 36^12 < 2^64 outcomes: one draw is enough.
+        // A digit is one of the alphabet's last ten.
+        let (radix, first) = if i < digits { (10, 26) } else { (36, 0) };
+        *byte = ALPHABET[first + (r % radix) as usize];
+        r /= radix;
     }
 }
 
@@ -307,7 +316,7 @@ mod tests {
         assert_eq!(Edns::from_flags(true, false), Edns::On);
         assert_eq!(Edns::from_flags(false, false), Edns::Off);
         let mut flood = flood_template("victim.test", "", Edns::DnssecOk).unwrap();
-        randomize(&mut flood, &mut Rng::new(3), 0);
+        randomize(&mut flood, &mut Rng::new(3), 0, 0);
         let at = flood.len() - 4;
         assert_eq!(flood[at], 0x80);
     }
@@ -327,6 +336,30 @@ mod tests {
         assert!(query(1, &huge, 1, Edns::Off).unwrap_err().0.contains("255"));
     }
 
+    /// With a prefix and digits, every name starts with the prefix, then
+    /// that many digits (each of the ten seen at each place), then the
+    /// alphabet.
+    #[test]
+    fn digits_follow_the_prefix() {
+        let mut p = flood_template("victim.test.", "h", Edns::Off).unwrap();
+        let mut rng = Rng::new(15);
+        let mut seen = [[false; 10]; 5];
+        for _ in 0..1_000 {
+            randomize(&mut p, &mut rng, 1, 5);
+            let label = &p[LABEL_AT..LABEL_AT + LABEL_LEN];
+            assert_eq!(label[0], b'h');
+            for (place, &d) in label[1..6].iter().enumerate() {
+                assert!(d.is_ascii_digit(), "{label:?}");
+                seen[place][usize::from(d - b'0')] = true;
+            }
+            assert!(label[6..].iter().all(|b| ALPHABET.contains(b)));
+        }
+        assert!(
+            seen.iter().flatten().all(|&s| s),
+            "every digit at every place"
+        );
+    }
+
     /// Every randomized flood query is a distinct name under the zone, in the alphabet.
     #[test]
     fn randomized_names_differ_and_stay_in_the_zone() {
@@ -334,7 +367,7 @@ mod tests {
         let mut rng = Rng::new(15);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {
-            randomize(&mut p, &mut rng, 0);
+            randomize(&mut p, &mut rng, 0, 0);
             assert_eq!(p[LABEL_AT - 1] as usize, LABEL_LEN);
             assert!(
                 p[LABEL_AT..LABEL_AT + LABEL_LEN]
@@ -352,7 +385,7 @@ mod tests {
         let mut p = flood_template("victim.test.", "h0", Edns::Off).unwrap();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..1_000 {
-            randomize(&mut p, &mut rng, 2);
+            randomize(&mut p, &mut rng, 2, 0);
             assert_eq!(&p[LABEL_AT..LABEL_AT + 2], b"h0");
             seen.insert(p[LABEL_AT..LABEL_AT + LABEL_LEN].to_vec());
         }

@@ -86,6 +86,11 @@ struct FloodArgs {
     /// than 12 bytes): `h` puts the names among hosts `h0`, `h1`, ...
     #[arg(long, default_value = "")]
     prefix: String,
+    /// Make the first N random characters after the prefix digits: with
+    /// `--prefix h --digits 5` each name falls between two random hosts of
+    /// `h0` to `h99999` (a random entry of a signed zone's NSEC chain).
+    #[arg(long, default_value_t = 0)]
+    digits: usize,
 }
 
 /// Options of `legit`.
@@ -263,7 +268,12 @@ fn flood(args: &FloodArgs) -> Result<String, Box<dyn std::error::Error>> {
         }
         let count = n.min(usize::try_from(allowed).unwrap_or(n));
         for b in &mut out.bufs[..count] {
-            randomize(&mut b[..template.len()], &mut rng, args.prefix.len());
+            randomize(
+                &mut b[..template.len()],
+                &mut rng,
+                args.prefix.len(),
+                args.digits,
+            );
         }
         calls += 1;
         match out.send(fd, count, template.len()) {
