@@ -302,20 +302,52 @@ pub fn sign_zone_with(
         now,
     };
     let chunk = jobs.len().div_ceil(threads.get()).max(1);
-    let (signed, signatures) = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| signers.run(part)))
+    let parts: Vec<&[Job<'_>]> = jobs.chunks(chunk).collect();
+    // Each thread's output is allocated here, on the calling thread: glibc
+    // grows a block in the malloc arena it came from, so what the signing
+    // threads keep ends up in this thread's arena, whose free pages
+    // `malloc_trim` gives back after the compile, and not in arenas of
+    // their own, whose free tops it never trims (18 MB left resident per
+    // signing thread for a 100,000-record zone when each thread made its
+    // own records).
+    let per_signature = 18 + apex.len() + 64;
+    let mut outputs: Vec<Signatures> = parts
+        .iter()
+        .map(|part| Signatures {
+            bytes: Vec::with_capacity(part.len() * per_signature),
+            lens: Vec::with_capacity(part.len()),
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .zip(outputs.iter_mut())
+            .map(|(part, out)| scope.spawn(|| signers.run(part, out)))
             .collect();
-        let mut all = Vec::new();
-        let mut count = 0;
         for h in handles {
-            let (recs, n) = h.join().map_err(|_| SignError::Worker)??;
-            all.extend(recs);
-            count += n;
+            h.join().map_err(|_| SignError::Worker)??;
         }
-        Ok::<_, SignError>((all, count))
+        Ok::<_, SignError>(())
     })?;
+    let mut signed = Vec::new();
+    for (part, out) in parts.iter().zip(&outputs) {
+        let mut lens = out.lens.iter();
+        let mut at = 0;
+        for job in part.iter() {
+            for _ in signers.for_job(job) {
+                let len = lens.next().copied().unwrap_or(0);
+                signed.push(OwnedRecord {
+                    owner: job.owner.into(),
+                    rtype: Rtype::RRSIG,
+                    ttl: job.ttl,
+                    rdata: out.bytes.get(at..at + len).unwrap_or_default().into(),
+                });
+                at += len;
+            }
+        }
+    }
+    drop(outputs);
+    let signatures = signed.len();
     records.extend(signed);
     records.sort_by(OwnedRecord::canonical_cmp);
     Ok(SignedZone {
@@ -356,31 +388,38 @@ struct Signers<'a> {
     now: u64,
 }
 
+/// What one signing thread made: the RRSIG RDATAs of its jobs back to
+/// back, in job and key order, and each one's length.
+struct Signatures {
+    /// The RDATAs.
+    bytes: Vec<u8>,
+    /// Their lengths.
+    lens: Vec<usize>,
+}
+
 impl Signers<'_> {
-    /// Signs `jobs`; returns the RRSIG records and how many there are.
-    fn run(&self, jobs: &[Job<'_>]) -> Result<(Vec<OwnedRecord>, usize), SignError> {
-        let mut out = Vec::with_capacity(jobs.len());
+    /// The keys that sign `job`.
+    fn for_job(&self, job: &Job<'_>) -> &[&SigningKey] {
+        if job.key_set { self.keys } else { self.zone }
+    }
+
+    /// Signs `jobs` into `out`.
+    fn run(&self, jobs: &[Job<'_>], out: &mut Signatures) -> Result<(), SignError> {
         let mut rdatas: Vec<&[u8]> = Vec::new();
         for job in jobs {
             rdatas.clear();
             rdatas.extend(job.rdatas.iter().map(|r| r.as_ref()));
             let mut validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
             validity.expiration = validity.expiration.wrapping_add(job.later);
-            let keys = if job.key_set { self.keys } else { self.zone };
-            for key in keys {
+            for key in self.for_job(job) {
                 let rdata = sign_rrset(
                     key, self.apex, job.owner, job.rtype, job.ttl, &rdatas, validity,
                 )?;
-                out.push(OwnedRecord {
-                    owner: job.owner.into(),
-                    rtype: Rtype::RRSIG,
-                    ttl: job.ttl,
-                    rdata: rdata.into(),
-                });
+                out.bytes.extend_from_slice(&rdata);
+                out.lens.push(rdata.len());
             }
         }
-        let count = out.len();
-        Ok((out, count))
+        Ok(())
     }
 }
 
@@ -422,22 +461,49 @@ pub fn compile_signed(
     signed: &SignedZone,
 ) -> Result<Zone, Vec<candor_zone::ZoneError>> {
     let mut b = ZoneBuilder::new(zone.apex());
-    let mut add = |owner: &[u8], rtype: Rtype, ttl: u32, rdata: &[u8]| match Name::from_wire(owner)
-    {
-        Ok(owner) => b.add(&owner, rtype, ttl, rdata, None),
-        Err(_) => {
-            // A compiled zone's owners are wire names; keep the builder's
-            // error path for the impossible case.
-            b.add(&Name::root(), rtype, ttl, rdata, None);
-        }
-    };
-    for r in zone.records() {
-        add(r.owner, r.rtype, r.ttl, r.rdata);
-    }
+    add_zone(&mut b, zone);
     for r in &signed.records {
-        add(&r.owner, r.rtype, r.ttl, &r.rdata);
+        add(&mut b, &r.owner, r.rtype, r.ttl, &r.rdata);
     }
     b.finish()
+}
+
+/// [`compile_signed`] for a caller done with both inputs (the store):
+/// the unsigned zone is dropped once its records are in the builder, and
+/// each of the signer's records as soon as it is added, so the builder
+/// grows into memory they leave instead of beside them. For a signed zone
+/// of a million records that is the unsigned zone's arrays and ~2,000,000
+/// `OwnedRecord`s (~390 bytes each) fewer at the peak.
+pub fn compile_signed_owned(
+    zone: Zone,
+    signed: SignedZone,
+) -> Result<Zone, Vec<candor_zone::ZoneError>> {
+    let mut b = ZoneBuilder::new(zone.apex());
+    add_zone(&mut b, &zone);
+    drop(zone);
+    let SignedZone { records, chain, .. } = signed;
+    drop(chain);
+    for r in records {
+        add(&mut b, &r.owner, r.rtype, r.ttl, &r.rdata);
+    }
+    b.finish()
+}
+
+/// Adds every record of a compiled zone to `b`.
+fn add_zone(b: &mut ZoneBuilder, zone: &Zone) {
+    for r in zone.records() {
+        add(b, r.owner, r.rtype, r.ttl, r.rdata);
+    }
+}
+
+/// Adds one record with a wire owner to `b`.
+fn add(b: &mut ZoneBuilder, owner: &[u8], rtype: Rtype, ttl: u32, rdata: &[u8]) {
+    match Name::from_wire(owner) {
+        Ok(owner) => b.add(&owner, rtype, ttl, rdata, None),
+        // A compiled zone's owners are wire names; keep the builder's
+        // error path for the impossible case.
+        Err(_) => b.add(&Name::root(), rtype, ttl, rdata, None),
+    }
 }
 
 /// When a served zone was signed in full (seconds since the epoch): the

@@ -137,17 +137,32 @@ pub(crate) fn sign_compiled(
             )));
         }
     };
-    candor_dnssec::compile_signed(&compiled, &signed)
-        .map(Ok)
-        .map_err(|errors| {
-            let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            StoreError::Db(format!(
-                "signed zone {} does not compile: {}",
-                compiled.apex(),
-                problems.join("; ")
-            ))
-        })
+    let apex = compiled.apex().clone();
+    let made = signed.records.len();
+    let served = candor_dnssec::compile_signed_owned(compiled, signed);
+    // Everything signing made besides the zone to serve is free now, in
+    // small chunks between live ones that glibc keeps: give the pages back
+    // (a 100,000-record zone served signed: 70 MB of heap in use, 173 MB
+    // resident without this). Only after a large signing, since a release
+    // walks the whole heap.
+    if made >= RELEASE_AFTER {
+        candor_zone::release_free_heap();
+    }
+    served.map(Ok).map_err(|errors| {
+        let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        StoreError::Db(format!(
+            "signed zone {apex} does not compile: {}",
+            problems.join("; ")
+        ))
+    })
 }
+
+/// How many records the signer must have made (RRSIG, NSEC, ...) for the
+/// freed heap to be handed back after the zone is compiled: ~390 bytes
+/// each of its output alone, so ~20 MB at this size. Smaller zones (a
+/// server starting with a thousand of them) leave too little for a walk
+/// of the heap per zone to be worth it.
+const RELEASE_AFTER: usize = 50_000;
 
 /// Whether a zone is signed, as DNSimple's `GET .../dnssec` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@
 
 mod build;
 mod diff;
+mod heap;
 mod huge;
 mod index;
 mod load;
@@ -23,6 +24,7 @@ mod zone;
 
 pub use build::{ZoneBuilder, ZoneError, ZoneErrorKind};
 pub use diff::{OwnedRecord, ZoneDiff, canonical_name_cmp};
+pub use heap::release_free_heap;
 pub use index::NameHash;
 pub use load::{LoadReport, load_zone_dir, load_zone_file, load_zone_text, origin_from_path};
 pub use negative::NegativeBlocks;
