@@ -210,6 +210,25 @@ impl<'z> Answer<'z> {
         encloser: NodeId,
         b: &mut MessageBuilder<'_>,
     ) -> Result<(), Truncated> {
+        // A response the rate limiter will hold back (drop, or slip as an
+        // empty truncated one) carries no records: its NSEC proofs, the
+        // search for them and their cache misses (what a flood of names
+        // spread over a signed zone costs) are left out, and the outcome
+        // says so, so that it is never sent as it is.
+        if self.dnssec
+            && let Some((limited, cookie)) = self.limited
+            && limited(
+                candor_guard::RateKey::new(
+                    crate::ResponseKind::NxDomain,
+                    self.zone.apex().as_wire(),
+                    0,
+                ),
+                cookie,
+            )
+        {
+            self.dnssec = false;
+            self.proofless = true;
+        }
         self.nxdomain_proof(name, encloser);
         if self.n_proofs != 0
             && let Some((block, written)) = self.nxdomain_block()

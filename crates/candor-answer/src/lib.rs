@@ -107,7 +107,18 @@ pub struct Outcome {
     pub key: RateKey,
     /// What the request's COOKIE option was.
     pub cookie: CookieCheck,
+    /// A DO=1 NXDOMAIN from a signed zone written without its DNSSEC
+    /// records, because the rate limiter said while it was answered that
+    /// it would not be sent in full ([`Peek::respond_limited`]): it must
+    /// never be sent as it is (it would not validate); drop it, or slip.
+    pub proofless: bool,
 }
+
+/// Whether the rate limiter would hold back (drop or slip) a response
+/// accounted by a key, to a request whose COOKIE option was as given:
+/// asked, without debiting anything, before the answer writes records no
+/// held-back response carries.
+pub type WouldLimit<'a> = &'a dyn Fn(RateKey, CookieCheck) -> bool;
 
 /// Longest CNAME/DNAME chain followed inside a zone.
 const MAX_CHAIN: usize = 12;
@@ -137,6 +148,8 @@ struct Hint<'z> {
     lower: &'z [u8],
     /// The index's answer for it.
     first: Option<NodeRef>,
+    /// The rate limiter's view, when the caller gave it.
+    limited: Option<WouldLimit<'z>>,
 }
 
 /// [`respond`], with what a peek found.
@@ -157,7 +170,7 @@ fn respond_hinted(
                 edns: query.edns,
             },
             out,
-            |b, _| answer(zones, config, &query, request.transport, b, hint),
+            |b, cookie| answer(zones, config, &query, request.transport, b, hint, cookie),
         ),
         Err(QueryError::Drop) => None,
         Err(QueryError::Reject(echo, rcode)) => reject(config, request, &echo, rcode, out),
@@ -241,6 +254,8 @@ struct Answered {
     rcode: Rcode,
     /// How the rate limiter accounts the response.
     key: RateKey,
+    /// See [`Outcome::proofless`].
+    proofless: bool,
 }
 
 impl Answered {
@@ -248,6 +263,7 @@ impl Answered {
     fn error(rcode: Rcode) -> Answered {
         Answered {
             rcode,
+            proofless: false,
             key: RateKey::error_without_zone(),
         }
     }
@@ -285,6 +301,7 @@ fn respond_to(
             rcode: Rcode::FORMERR,
             key: RateKey::error_without_zone(),
             cookie: CookieCheck::Absent,
+            proofless: false,
         });
     };
 
@@ -345,6 +362,7 @@ fn respond_to(
         rcode: answered.rcode,
         key: answered.key,
         cookie,
+        proofless: answered.proofless,
     })
 }
 
@@ -364,6 +382,7 @@ fn answer(
     transport: Transport,
     b: &mut MessageBuilder<'_>,
     hint: Option<Hint<'_>>,
+    cookie: CookieCheck,
 ) -> Answered {
     if query.has_tsig {
         // The answer path holds no TSIG keys, so no signature can be
@@ -390,9 +409,18 @@ fn answer(
         let buf = &mut lower[..query.qname.len()];
         buf.copy_from_slice(query.qname);
         buf.make_ascii_lowercase();
-        answer_name(zones, config, query, buf, transport, b, hint)
+        answer_name(zones, config, query, buf, transport, b, hint, cookie)
     } else {
-        answer_name(zones, config, query, query.qname, transport, b, hint)
+        answer_name(
+            zones,
+            config,
+            query,
+            query.qname,
+            transport,
+            b,
+            hint,
+            cookie,
+        )
     }
 }
 
@@ -405,12 +433,14 @@ fn answer_name(
     transport: Transport,
     b: &mut MessageBuilder<'_>,
     hint: Option<Hint<'_>>,
+    cookie: CookieCheck,
 ) -> Answered {
     // A peek at the same name found the zone and probed the index for it.
     let (zone, first) = match hint {
         Some(h) if query.qtype != Rtype::DS && h.lower == qname => (Some(h.zone), Some(h.first)),
         _ => (find_zone(zones, query.qtype, qname), None),
     };
+    let limited = hint.and_then(|h| h.limited).map(|l| (l, cookie));
     let Some(zone) = zone else {
         return Answered::error(Rcode::REFUSED);
     };
@@ -433,6 +463,8 @@ fn answer_name(
         entries: [dnssec::NO_ENTRY; dnssec::MAX_PROOFS],
         n_proofs: 0,
         denial_at_apex: false,
+        limited,
+        proofless: false,
     };
     let resolved = ctx.resolve(qname, query.qname, b).and_then(|rcode| {
         ctx.write_proofs(qname, b).map_err(|_| Truncated(rcode))?;
@@ -460,7 +492,11 @@ fn answer_name(
         (Rcode::NXDOMAIN, _) => RateKey::new(ResponseKind::NxDomain, apex, 0),
         _ => RateKey::new(ResponseKind::Error, apex, 0),
     };
-    Answered { rcode, key }
+    Answered {
+        rcode,
+        key,
+        proofless: ctx.proofless,
+    }
 }
 
 /// The rcode for a request other than a standard query: none of them is
@@ -558,6 +594,11 @@ struct Answer<'z> {
     /// proofs' owners be written without a compression search
     /// (`Answer::proof_owner`).
     denial_at_apex: bool,
+    /// The rate limiter's view and the request's COOKIE check, when the
+    /// caller gave them (`Answer::nxdomain` asks before writing proofs).
+    limited: Option<(WouldLimit<'z>, CookieCheck)>,
+    /// See [`Outcome::proofless`].
+    proofless: bool,
 }
 
 /// Buffers holding the name being looked up while following a chain.

@@ -25,7 +25,7 @@
 use candor_wire::{MAX_NAME_LEN, Rtype};
 use candor_zone::{NameHash, NodeRef, ZoneSet};
 
-use crate::{Config, Hint, Outcome, Request, respond_hinted};
+use crate::{Config, Hint, Outcome, Request, WouldLimit, respond_hinted};
 
 /// What the stages learned about one query. It holds no reference to the
 /// zones, so one set of peeks serves batch after batch; every stage is
@@ -188,12 +188,43 @@ impl Peek {
         request: &Request<'_>,
         out: &mut [u8],
     ) -> Option<Outcome> {
+        self.respond_with(zones, config, request, out, None)
+    }
+
+    /// [`Peek::respond`], told what the rate limiter would hold back
+    /// (`limited`, asked without debiting): a DO=1 NXDOMAIN from a signed
+    /// zone that it would hold back is written without its NSEC proofs
+    /// and RRSIGs, and its [`Outcome::proofless`] is set: the caller
+    /// debits the limiter as for any response, drops or slips it, and in
+    /// the rare case the debit says send (a second passed in between)
+    /// slips it too, never sending it as it is.
+    pub fn respond_limited(
+        &self,
+        zones: &ZoneSet,
+        config: &Config,
+        request: &Request<'_>,
+        out: &mut [u8],
+        limited: WouldLimit<'_>,
+    ) -> Option<Outcome> {
+        self.respond_with(zones, config, request, out, Some(limited))
+    }
+
+    /// [`Peek::respond`] with the limiter's view, if given.
+    fn respond_with(
+        &self,
+        zones: &ZoneSet,
+        config: &Config,
+        request: &Request<'_>,
+        out: &mut [u8],
+        limited: Option<WouldLimit<'_>>,
+    ) -> Option<Outcome> {
         let zone = self.zone.and_then(|i| zones.zones().get(i));
         let hint = match zone {
             Some(zone) if self.probed => Some(Hint {
                 zone,
                 lower: &self.name[..self.len],
                 first: self.node,
+                limited,
             }),
             _ => None,
         };

@@ -510,6 +510,36 @@ impl Limiter {
         verdict
     }
 
+    /// Whether a response to `client` accounted by `key` would be held
+    /// back (dropped or slipped) if it were debited now: its account has
+    /// no credit left at `now` (at the tightened rate of a zone under
+    /// attack when `tightened`). Debits nothing, so a response that would
+    /// be held back need not be written in full (a signed zone's NSEC
+    /// proofs); the debit that follows decides, and says the same unless
+    /// a second passes in between.
+    pub fn would_limit(
+        &self,
+        client: IpAddr,
+        key: RateKey,
+        cookie: CookieCheck,
+        now: u32,
+        tightened: bool,
+    ) -> bool {
+        let Some(account) = self.account(client, key, cookie) else {
+            return false;
+        };
+        let Some(set) = self.sets.get(account.set) else {
+            return false;
+        };
+        let rate = if tightened {
+            self.tightened_rate()
+        } else {
+            self.rate
+        };
+        let (_, _, credit, _) = self.find(set, account.tag, now as u16, rate);
+        credit <= 0
+    }
+
     /// Whether `client` is in an exempt network.
     pub fn is_exempt(&self, client: IpAddr) -> bool {
         self.exempt.iter().any(|p| p.contains(client))

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use candor_answer::{Config, Outcome, Peek, Request, Transport, slip};
-use candor_guard::{Account, Limiter, Verdict};
+use candor_guard::{Account, CookieCheck, Limiter, Slip, Verdict};
 use candor_traffic::filter::{self, ALWAYS, Rule};
 use candor_traffic::worker::{KernelRule, SlotRef};
 use candor_traffic::{Traffic, WorkerTraffic};
@@ -378,6 +378,8 @@ impl Worker {
                 }
                 let client = batch.client(i);
                 let (query, resp) = batch.slot(i);
+                let tightened =
+                    matches!((&traffic, slots[i]), (Some(t), Some(slot)) if t.tightened(slot));
                 answered[i] = query.and_then(|msg| {
                     let request = Request {
                         msg,
@@ -385,7 +387,17 @@ impl Worker {
                         client,
                         now,
                     };
-                    let outcome = peek.respond(&zones, &self.config, &request, resp)?;
+                    let outcome = match &self.limiter {
+                        // What the limiter will hold back is not written
+                        // in full (a signed zone's denial proofs).
+                        Some(limiter) => {
+                            let limited = |key, cookie| {
+                                limiter.would_limit(client, key, cookie, now, tightened)
+                            };
+                            peek.respond_limited(&zones, &self.config, &request, resp, &limited)?
+                        }
+                        None => peek.respond(&zones, &self.config, &request, resp)?,
+                    };
                     Some((outcome, client))
                 });
                 if let (Some(t), Some(slot), Some((outcome, _))) =
@@ -455,6 +467,17 @@ impl Worker {
                         _ => limiter.debit(account, now),
                     },
                     _ => Verdict::Send,
+                };
+                // A response written without its proofs because the
+                // limiter would hold it back is never sent as it is: if
+                // the debit says send (a second passed since), it goes
+                // as a slip, and the client asks again over TCP.
+                let verdict = match verdict {
+                    Verdict::Send if outcome.proofless => Verdict::Slip(match outcome.cookie {
+                        CookieCheck::Absent => Slip::Truncated,
+                        _ => Slip::BadCookie,
+                    }),
+                    v => v,
                 };
                 let len = match verdict {
                     Verdict::Send => outcome.len,

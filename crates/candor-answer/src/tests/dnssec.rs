@@ -872,3 +872,63 @@ fn alias_answers_with_do_copy_the_signers_answer() {
     "#]]
     .assert_eq(&render_with(&z, &config, "app.p.", Rtype::A, true));
 }
+
+/// A peek told that the rate limiter would hold the response back writes
+/// a signed zone's NXDOMAIN without its NSEC proofs and RRSIGs and says
+/// so (`proofless`), having asked about the zone's NXDOMAIN account; told
+/// it would not, it writes what `respond` writes. Other answers, and an
+/// unsigned zone's, are never written without their records.
+#[test]
+fn held_back_denials_are_written_without_proofs() {
+    use candor_guard::{CookieCheck, RateKey};
+    let signed = flood_zone("");
+    let plain = ZoneSet::from_zones([zone("flood.example.", FLOOD)]);
+    let config = config();
+    let asked = std::cell::Cell::new(None);
+    let hold = |key: RateKey, _: CookieCheck| {
+        asked.set(Some(key));
+        true
+    };
+    let send = |_: RateKey, _: CookieCheck| false;
+    let apex_nxdomain = RateKey::new(
+        crate::ResponseKind::NxDomain,
+        b"\x05flood\x07example\x00",
+        0,
+    );
+    for (zones, is_signed) in [(&signed, true), (&plain, false)] {
+        for (name, qtype, nxdomain) in [
+            ("nope.flood.example.", Rtype::A, true),
+            ("x.deep.er.flood.example.", Rtype::A, true),
+            ("host1.flood.example.", Rtype::MX, false),
+            ("host1.flood.example.", Rtype::A, false),
+        ] {
+            let q = query_do(name, qtype);
+            let mut peek = crate::Peek::default();
+            crate::Peek::prepare(std::slice::from_mut(&mut peek), zones, [&q[..]]);
+            let req = request(&q, Transport::Udp);
+            let mut full = vec![0u8; 65535];
+            let o = respond(zones, &config, &req, &mut full).expect("answered");
+            assert!(!o.proofless);
+            let mut sent = vec![0u8; 65535];
+            let s = peek
+                .respond_limited(zones, &config, &req, &mut sent, &send)
+                .expect("answered");
+            assert_eq!((s, &sent[..s.len]), (o, &full[..o.len]), "{name}");
+            asked.set(None);
+            let mut held = vec![0u8; 65535];
+            let h = peek
+                .respond_limited(zones, &config, &req, &mut held, &hold)
+                .expect("answered");
+            assert_eq!(h.proofless, nxdomain && is_signed, "{name} {qtype}");
+            if h.proofless {
+                assert_eq!(h.rcode, candor_wire::Rcode::NXDOMAIN);
+                assert_eq!(asked.get(), Some(apex_nxdomain), "{name}");
+                // The authority section: the SOA alone.
+                assert_eq!(u16::from_be_bytes([held[8], held[9]]), 1, "{name}");
+                assert!(h.len < o.len, "{name}");
+            } else {
+                assert_eq!(&held[..h.len], &full[..o.len], "{name} {qtype}");
+            }
+        }
+    }
+}

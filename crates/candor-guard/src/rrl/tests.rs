@@ -377,3 +377,47 @@ fn tightened_accounts_earn_a_quarter_of_the_rate() {
     // Never below one a second, whatever the rate.
     assert_eq!(Limiter::new(&config(3, 1, 2), [1, 2]).tightened_rate(), 1);
 }
+
+/// `would_limit` says, without debiting, what the next debit will say:
+/// before every check of a burst (at the full and the tightened rate) it is
+/// true exactly when the check then holds the response back; it never
+/// changes an account; a valid cookie or an exempt network is never
+/// limited.
+#[test]
+fn would_limit_foretells_the_debit() {
+    let limiter = Limiter::new(&config(3, 2, 2), [21, 22]);
+    let client = ip("192.0.2.1");
+    for now in [100, 101, 105] {
+        for _ in 0..12 {
+            let foretold = limiter.would_limit(client, answer(9), CookieCheck::Absent, now, false);
+            // Asking twice debits nothing.
+            assert_eq!(
+                foretold,
+                limiter.would_limit(client, answer(9), CookieCheck::Absent, now, false)
+            );
+            let verdict = limiter.check(client, answer(9), CookieCheck::Absent, now);
+            assert_eq!(foretold, verdict != Verdict::Send, "second {now}");
+        }
+    }
+    for _ in 0..6 {
+        let foretold = limiter.would_limit(client, answer(10), CookieCheck::Absent, 200, true);
+        let account = limiter
+            .account(client, answer(10), CookieCheck::Absent)
+            .expect("accounted");
+        let verdict = limiter.debit_tightened(account, 200);
+        assert_eq!(foretold, verdict != Verdict::Send);
+    }
+    // Spent, but a valid cookie is not limited.
+    assert!(limiter.would_limit(client, answer(9), CookieCheck::Absent, 105, false));
+    assert!(!limiter.would_limit(client, answer(9), CookieCheck::Valid, 105, false));
+    let mut settings = config(1, 1, 2);
+    settings.exempt = vec![Prefix::new(client, 24).expect("prefix")];
+    let exempt = Limiter::new(&settings, [1, 2]);
+    for _ in 0..3 {
+        assert!(!exempt.would_limit(client, answer(9), CookieCheck::Absent, 100, false));
+        assert_eq!(
+            exempt.check(client, answer(9), CookieCheck::Absent, 100),
+            Verdict::Send
+        );
+    }
+}
