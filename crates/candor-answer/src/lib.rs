@@ -425,6 +425,7 @@ fn answer(
 }
 
 /// Answers for the lower-cased `qname` of a query that passed the checks.
+#[allow(clippy::too_many_arguments)]
 fn answer_name(
     zones: &ZoneSet,
     config: &Config,
