@@ -1583,3 +1583,83 @@ pub(crate) fn signed_synth_store(data: &Path) -> String {
     }
     ds
 }
+
+/// With the rate limiter on, a signed zone's NXDOMAINs that it holds back
+/// are written without their NSEC proofs (the work a flood of names
+/// spread over the zone would cost); none of those ever goes out: every
+/// response is either the whole signed denial or an empty truncated slip,
+/// across several seconds of a client over its rate (slip 1: every held
+/// back response slipped, so each query gets one).
+#[test]
+fn held_back_signed_denials_never_go_out_without_their_proofs() {
+    let dir = TempDir::new("candor-dnssec-rrl");
+    let data = dir.path().join("data");
+    ok(&data, &["init", "--email", "ops@example.org"]);
+    ok(&data, &["zone", "create", "example.com"]);
+    ok(
+        &data,
+        &["record", "add", "example.com", "www", "A", "192.0.2.1"],
+    );
+    for i in 0..50 {
+        let name = format!("h{i}");
+        ok(
+            &data,
+            &["record", "add", "example.com", &name, "A", "192.0.2.1"],
+        );
+    }
+    ok(&data, &["dnssec", "enable", "example.com"]);
+    let args: Vec<String> = [
+        "--data-dir",
+        &data.display().to_string(),
+        "--rrl-rate",
+        "3",
+        "--rrl-slip",
+        "1",
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let candor = Candor::start_with(&args, "example.com.");
+    let (_, signed) = served(&candor);
+    assert!(signed, "not served signed:\n{}", candor.log());
+    let (mut whole, mut slipped) = (0, 0);
+    let until = Instant::now() + Duration::from_millis(2_600);
+    let mut i = 0u32;
+    while Instant::now() < until {
+        i += 1;
+        let q = Query::new(&format!("h{}x.example.com", i % 50), Rtype::A).edns(Edns {
+            dnssec_ok: true,
+            ..Edns::with_payload(1232)
+        });
+        let Some(reply) = udp_exchange(candor.addr(), &q.to_wire(), Duration::from_secs(2), 1)
+        else {
+            continue;
+        };
+        let m = decode_message(&reply).expect("a response");
+        let nsecs = m
+            .authority
+            .iter()
+            .filter(|r| r.rtype == Rtype::NSEC)
+            .count();
+        if m.header.flags & 0x0200 != 0 {
+            // TC: a slip carries no records.
+            assert!(
+                m.answer.is_empty() && m.authority.is_empty(),
+                "a slip with records"
+            );
+            slipped += 1;
+        } else {
+            assert_eq!(m.rcode(), 3, "query {i}");
+            assert!(
+                nsecs >= 1,
+                "an NXDOMAIN without its NSEC proofs went out: {m:?}"
+            );
+            whole += 1;
+        }
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    assert!(
+        whole >= 3 && slipped >= 10,
+        "{whole} whole, {slipped} slipped"
+    );
+}
