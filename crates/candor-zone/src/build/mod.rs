@@ -405,13 +405,6 @@ impl ZoneBuilder {
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
-        // The records and their RDATA are all in `data` now: freed before
-        // what follows allocates (the additional-section targets, a signed
-        // zone's chain), not after: for a signed zone of a million names
-        // ~350 MB, at the time the process holds the most.
-        drop(set_place);
-        drop(recs);
-        drop(rdata);
 
         // Redirects, parents before children.
         let mut children = vec![0u32; node_count];
