@@ -46,6 +46,6 @@ pub use rrsig::{
     verify_rrset,
 };
 pub use zone::{
-    SignedZone, ZoneSignError, compile_signed, compile_signed_owned, records_text, sign_zone,
-    sign_zone_with, signed_at, zone_text,
+    SignedCompile, SignedZone, ZoneSignError, compile_signed, records_text, sign_and_compile,
+    sign_zone, sign_zone_with, signed_at, zone_text,
 };

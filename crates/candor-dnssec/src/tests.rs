@@ -13,9 +13,9 @@ use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
 
 use crate::nsec::{Chain, MAX_KEY_LEN, bitmap_types, canonical_key, covering, covers, type_bitmap};
 use crate::{
-    Algorithm, DigestType, KeyRole, SignedZone, SigningKey, SigningPolicy, Validity,
-    canonical_rdata, compile_signed, key_tag, rrsig_labels, sign_rrset, sign_zone, signed_at,
-    signed_data, zone_text,
+    Algorithm, DigestType, KeyRole, KeySet, SignedZone, SigningKey, SigningPolicy, Validity,
+    ZoneSignError, canonical_rdata, compile_signed, key_tag, rrsig_labels, sign_and_compile,
+    sign_rrset, sign_zone, sign_zone_with, signed_at, signed_data, zone_text,
 };
 
 /// One signing thread.
@@ -836,6 +836,79 @@ fn signed_records_compile_into_the_zone() {
     got.sort_by(OwnedRecord::canonical_cmp);
     assert_eq!(got, expected);
     assert_eq!(served.record_count(), expected.len());
+}
+
+/// `sign_and_compile` makes the zone `compile_signed` makes of
+/// `sign_zone_with`'s records (deterministic Ed25519 keys, a fixed time):
+/// the same nodes in the same order, the same RRsets with the same data,
+/// signatures and additional-section targets, whatever the number of
+/// threads, with a CSK or with a KSK and a ZSK, POOL members included; and
+/// it refuses what `sign_zone_with` refuses.
+#[test]
+fn sign_and_compile_makes_the_zone_compile_signed_makes() {
+    let origin = Name::from_text("example.com.", None).unwrap();
+    // A POOL of two members (wire names a.example.com., b.example.com.).
+    let text = format!(
+        "{ZONE}pool IN TYPE65303 \\# 15 0161076578616d706c6503636f6d00\n\
+         pool IN TYPE65303 \\# 15 0162076578616d706c6503636f6d00\n"
+    );
+    let unsigned =
+        || load_zone_text(text.as_bytes(), Path::new("example.com.zone"), &origin).unwrap();
+    let csk = [rfc8080_key()];
+    let rng = ring::rand::SystemRandom::new();
+    let split = [
+        SigningKey::generate(Algorithm::Ed25519, KeyRole::Ksk, &rng).unwrap(),
+        SigningKey::generate(Algorithm::Ed25519, KeyRole::Zsk, &rng).unwrap(),
+    ];
+    let policy = SigningPolicy::default();
+    let at = 1_764_900_000;
+    for keys in [&csk[..], &split[..]] {
+        let set = KeySet::all(keys);
+        let zone = unsigned();
+        let signed = sign_zone_with(&zone, &set, &policy, at, ONE).unwrap();
+        let expected = compile_signed(&zone, &signed).unwrap();
+        for threads in [1, 2, 7, 1000] {
+            let threads = NonZeroUsize::new(threads).unwrap();
+            let got = sign_and_compile(unsigned(), &set, &policy, at, threads).unwrap();
+            assert_eq!(got.records, signed.records.len());
+            assert_same_zone(&got.zone.unwrap(), &expected);
+        }
+    }
+    let nsec = format!("{ZONE}x IN NSEC x.example.com. A\n");
+    let zone = load_zone_text(nsec.as_bytes(), Path::new("example.com.zone"), &origin).unwrap();
+    let set = KeySet::all(&csk);
+    let refused = sign_zone_with(&zone, &set, &policy, at, ONE).unwrap_err();
+    assert!(matches!(refused, ZoneSignError::DnssecRecord { .. }));
+    assert_eq!(
+        sign_and_compile(zone, &set, &policy, at, ONE).err(),
+        Some(refused)
+    );
+}
+
+/// Two compiled zones are the same: node by node (names, flags, RRsets
+/// with their data, signatures and additional-section targets), and the
+/// zone-wide parts.
+fn assert_same_zone(a: &Zone, b: &Zone) {
+    assert_eq!(a.node_count(), b.node_count());
+    assert_eq!(a.record_count(), b.record_count());
+    assert_eq!(a.serial(), b.serial());
+    assert_eq!(a.negative_soa(), b.negative_soa());
+    for id in 0..a.node_count() as u32 {
+        assert_eq!(a.name_bytes(id), b.name_bytes(id), "{id}");
+        assert_eq!(a.node(id), b.node(id), "{id}");
+        let (sa, sb) = (a.rrsets(a.node(id)), b.rrsets(b.node(id)));
+        assert_eq!(format!("{sa:?}"), format!("{sb:?}"), "{id}");
+        for (x, y) in sa.iter().zip(sb) {
+            assert_eq!(a.tails(x), b.tails(y));
+            assert_eq!(a.sig_tails(x), b.sig_tails(y));
+        }
+    }
+    let records = |z: &Zone| -> Vec<OwnedRecord> {
+        z.records().map(|r| OwnedRecord::from_record(&r)).collect()
+    };
+    assert_eq!(records(a), records(b));
+    let chain = |z: &Zone| z.signed().map(|p| p.chain().len());
+    assert_eq!(chain(a), chain(b));
 }
 
 /// A served zone tells when it was signed (its SOA RRSIG's inception plus

@@ -1,7 +1,6 @@
 //! Signing a whole compiled zone: the records that make it a signed zone
 //! (DNSKEY, CDS, CDNSKEY, NSEC, RRSIG), computed off the query path.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroUsize;
 
@@ -123,238 +122,331 @@ pub fn sign_zone_with(
     now: u64,
     threads: NonZeroUsize,
 ) -> Result<SignedZone, ZoneSignError> {
-    let key_signers: Vec<&SigningKey> = keys.key_signers.clone();
-    let zone_signers: Vec<&SigningKey> = keys.zone_signers.clone();
-    if key_signers.is_empty() {
-        return Err(ZoneSignError::MissingKey(
-            "signs the DNSKEY RRset (a CSK or KSK)",
-        ));
-    }
-    if zone_signers.is_empty() {
-        return Err(ZoneSignError::MissingKey(
-            "signs the zone's data (a CSK or ZSK)",
-        ));
-    }
-    let apex = zone.apex().as_wire();
-    let apex_node = zone.node(0);
-    let soa_ttl = zone
-        .rrset(apex_node, Rtype::SOA)
-        .map_or(3600, |s: &RrSet| s.ttl);
-    let negative_ttl = zone
-        .negative_soa()
-        .get(4..8)
-        .map_or(soa_ttl, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let signers = Signers::of(keys, zone.apex().as_wire(), policy, now)?;
+    let prep = Prepared::of(zone, keys)?;
+    let jobs = prep.jobs(zone);
+    let made = signers.sign(&jobs, threads)?;
 
-    // The chain's names and what is at them.
-    let mut members: Vec<(NodeId, Kind)> = Vec::new();
-    for id in 0..zone.node_count() as NodeId {
-        let name = zone.name_bytes(id);
-        let kind = match zone.lookup(name) {
-            Lookup::Exact(_) => Kind::Data,
-            Lookup::Delegation { at_cut: true, .. } => Kind::Cut,
-            _ => continue,
+    let mut records: Vec<OwnedRecord> = Vec::new();
+    prep.each_record(|owner, rtype, ttl, rdata| {
+        records.push(OwnedRecord {
+            owner: owner.into(),
+            rtype,
+            ttl,
+            rdata: rdata.into(),
+        });
+    });
+    let mut signatures = 0;
+    for (part, out) in made {
+        signers.each_signature(part, &out, |owner, ttl, rdata| {
+            records.push(OwnedRecord {
+                owner: owner.into(),
+                rtype: Rtype::RRSIG,
+                ttl,
+                rdata: rdata.into(),
+            });
+            signatures += 1;
+        });
+    }
+    records.sort_by(OwnedRecord::canonical_cmp);
+    Ok(SignedZone {
+        records,
+        chain: prep.names.iter().map(|n| Box::<[u8]>::from(*n)).collect(),
+        signatures,
+    })
+}
+
+/// A zone signed and compiled by [`sign_and_compile`].
+pub struct SignedCompile {
+    /// The zone to serve, or why it does not compile.
+    pub zone: Result<Zone, Vec<candor_zone::ZoneError>>,
+    /// How many records signing added (DNSKEY, CDS, CDNSKEY, NSEC, RRSIG).
+    pub records: usize,
+}
+
+/// Signs `zone` as [`sign_zone_with`] does and compiles the signed zone
+/// as [`compile_signed`] does, for a caller done with the unsigned zone
+/// (the store): the result is the same zone, made without a
+/// [`SignedZone`]. The signer's records go into the builder straight
+/// from the signing threads' buffers (each buffer freed once it is in),
+/// not as an [`OwnedRecord`] (two boxes) per record sorted canonically
+/// first, and the builder's arrays are allocated at their final size; the
+/// unsigned zone is dropped before the builder compiles. For a zone of a
+/// million records that is ~3,000,000 `OwnedRecord`s (~190 bytes each
+/// with their boxes) and their sort fewer, at the peak and in time.
+pub fn sign_and_compile(
+    zone: Zone,
+    keys: &KeySet<'_>,
+    policy: &SigningPolicy,
+    now: u64,
+    threads: NonZeroUsize,
+) -> Result<SignedCompile, ZoneSignError> {
+    let (builder, records) = {
+        let signers = Signers::of(keys, zone.apex().as_wire(), policy, now)?;
+        let prep = Prepared::of(&zone, keys)?;
+        let jobs = prep.jobs(&zone);
+        let made = signers.sign(&jobs, threads)?;
+
+        let mut count = zone.record_count();
+        let mut bytes: usize = zone.records().map(|r| r.rdata.len()).sum();
+        prep.each_record(|_, _, _, rdata| {
+            count += 1;
+            bytes += rdata.len();
+        });
+        for (_, out) in &made {
+            count += out.lens.len();
+            bytes += out.bytes.len();
+        }
+        // The same records as `compile_signed` adds, the zone's first (so
+        // every name is interned in the same order: the signer's owners
+        // are names of the zone), the signer's after in an order of their
+        // own, which the builder's sort makes irrelevant.
+        let mut b = ZoneBuilder::with_capacity(zone.apex(), count, bytes);
+        add_zone(&mut b, &zone);
+        let mut records = 0;
+        prep.each_record(|owner, rtype, ttl, rdata| {
+            add(&mut b, owner, rtype, ttl, rdata);
+            records += 1;
+        });
+        for (part, out) in made {
+            signers.each_signature(part, &out, |owner, ttl, rdata| {
+                add(&mut b, owner, Rtype::RRSIG, ttl, rdata);
+                records += 1;
+            });
+            // Freed as soon as it is in the builder, so the builder's
+            // RDATA grows into what the signatures leave.
+            drop(out);
+        }
+        (b, records)
+    };
+    drop(zone);
+    Ok(SignedCompile {
+        zone: builder.finish(),
+        records,
+    })
+}
+
+/// What signing a zone makes besides the signatures: the apex key sets,
+/// the NSEC chain, and which names and RRsets are signed how.
+struct Prepared<'z> {
+    /// The apex (wire).
+    apex: &'z [u8],
+    /// The apex key sets' TTL (the SOA's).
+    soa_ttl: u32,
+    /// The NSEC records' TTL (RFC 9077).
+    negative_ttl: u32,
+    /// DNSKEY, CDS and CDNSKEY with their RDATAs; a type without any is
+    /// left out.
+    key_sets: Vec<(Rtype, Vec<Vec<u8>>)>,
+    /// The chain's nodes, in canonical order, and how each is signed.
+    members: Vec<(NodeId, Kind)>,
+    /// Their names.
+    names: Vec<&'z [u8]>,
+    /// The NSEC RDATA of each, back to back (one buffer rather than a
+    /// vector per name: a million names are a million allocations less).
+    nsec: Vec<u8>,
+    /// Where each one ends in `nsec`.
+    nsec_ends: Vec<usize>,
+}
+
+impl<'z> Prepared<'z> {
+    /// The key sets and the chain of `zone` signed with `keys`.
+    fn of(zone: &'z Zone, keys: &KeySet<'_>) -> Result<Prepared<'z>, ZoneSignError> {
+        let apex = zone.apex().as_wire();
+        let apex_node = zone.node(0);
+        let soa_ttl = zone
+            .rrset(apex_node, Rtype::SOA)
+            .map_or(3600, |s: &RrSet| s.ttl);
+        let negative_ttl = zone
+            .negative_soa()
+            .get(4..8)
+            .map_or(soa_ttl, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+
+        // The chain's names and what is at them.
+        let mut members: Vec<(NodeId, Kind)> = Vec::new();
+        for id in 0..zone.node_count() as NodeId {
+            let name = zone.name_bytes(id);
+            let kind = match zone.lookup(name) {
+                Lookup::Exact(_) => Kind::Data,
+                Lookup::Delegation { at_cut: true, .. } => Kind::Cut,
+                _ => continue,
+            };
+            let sets = zone.rrsets(zone.node(id));
+            for set in sets {
+                let own = matches!(
+                    set.rtype,
+                    Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM
+                ) || (id == 0
+                    && matches!(set.rtype, Rtype::DNSKEY | Rtype::CDS | Rtype::CDNSKEY));
+                if own {
+                    return Err(ZoneSignError::DnssecRecord {
+                        owner: presentation(name),
+                        rtype: set.rtype,
+                    });
+                }
+            }
+            if !sets.is_empty() {
+                members.push((id, kind));
+            }
+        }
+        members.sort_unstable_by(|a, b| {
+            canonical_name_cmp(zone.name_bytes(a.0), zone.name_bytes(b.0))
+        });
+
+        // The apex key sets.
+        let dnskeys: Vec<Vec<u8>> = keys
+            .dnskey
+            .iter()
+            .map(|k| k.dnskey_rdata().to_vec())
+            .collect();
+        let (cds, cdnskeys): (Vec<Vec<u8>>, Vec<Vec<u8>>) = match &keys.cds {
+            Cds::Keys(list) => (
+                list.iter()
+                    .map(|k| k.ds_rdata(apex, DigestType::Sha256))
+                    .collect(),
+                list.iter().map(|k| k.dnskey_rdata().to_vec()).collect(),
+            ),
+            Cds::Delete => (vec![CDS_DELETE.to_vec()], vec![CDNSKEY_DELETE.to_vec()]),
         };
-        let sets = zone.rrsets(zone.node(id));
-        for set in sets {
-            let own = matches!(
-                set.rtype,
-                Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM
-            ) || (id == 0
-                && matches!(set.rtype, Rtype::DNSKEY | Rtype::CDS | Rtype::CDNSKEY));
-            if own {
-                return Err(ZoneSignError::DnssecRecord {
-                    owner: presentation(name),
+        let has_cds = !cds.is_empty();
+        let key_sets: Vec<(Rtype, Vec<Vec<u8>>)> = [
+            (Rtype::DNSKEY, dnskeys),
+            (Rtype::CDS, cds),
+            (Rtype::CDNSKEY, cdnskeys),
+        ]
+        .into_iter()
+        .filter(|(_, rdatas)| !rdatas.is_empty())
+        .collect();
+
+        // The NSEC chain: each name with the types at it, pointing at the
+        // next name (the last back at the apex): `nsec::chain`'s RDATAs.
+        let names: Vec<&[u8]> = members.iter().map(|&(id, _)| zone.name_bytes(id)).collect();
+        let mut nsec = Vec::new();
+        let mut nsec_ends = Vec::with_capacity(members.len());
+        let mut types = Vec::new();
+        for (i, &(id, kind)) in members.iter().enumerate() {
+            types.clear();
+            types.extend([Rtype::NSEC, Rtype::RRSIG]);
+            if id == 0 {
+                types.push(Rtype::DNSKEY);
+                if has_cds {
+                    types.extend([Rtype::CDS, Rtype::CDNSKEY]);
+                }
+            }
+            for set in zone.rrsets(zone.node(id)) {
+                match (kind, set.rtype) {
+                    (Kind::Cut, Rtype::NS) => types.push(Rtype::NS),
+                    (Kind::Cut, Rtype::DS) => types.push(Rtype::DS),
+                    (Kind::Cut, _) => {}
+                    // REGIONAL records are for Candor secondaries only:
+                    // never answered, so neither signed nor in the bitmap.
+                    (Kind::Data, t) if t == candor_zone::REGIONAL => {}
+                    (Kind::Data, t) if t == ALIAS => types.extend([Rtype::A, Rtype::AAAA]),
+                    (Kind::Data, t) if t == POOL => types.push(Rtype::CNAME),
+                    (Kind::Data, t) => types.push(t),
+                }
+            }
+            let next = names.get(i + 1).or(names.first()).copied().unwrap_or(&[0]);
+            nsec.extend_from_slice(&nsec::nsec_rdata(next, &nsec::type_bitmap(&types)));
+            nsec_ends.push(nsec.len());
+        }
+        Ok(Prepared {
+            apex,
+            soa_ttl,
+            negative_ttl,
+            key_sets,
+            members,
+            names,
+            nsec,
+            nsec_ends,
+        })
+    }
+
+    /// The NSEC RDATA of chain name `i`.
+    fn nsec_rdata(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.nsec_ends[p]);
+        &self.nsec[start..self.nsec_ends[i]]
+    }
+
+    /// Every RRset to sign: the apex key sets, the authoritative RRsets
+    /// (at a delegation only DS; a POOL's members one by one) and the
+    /// NSEC records.
+    fn jobs<'a>(&'a self, zone: &'a Zone) -> Vec<Job<'a>> {
+        let mut jobs = Vec::new();
+        for (rtype, rdatas) in &self.key_sets {
+            jobs.push(Job {
+                owner: self.apex,
+                rtype: *rtype,
+                ttl: self.soa_ttl,
+                rdatas: Rdatas::List(rdatas),
+                key_set: true,
+                later: 0,
+            });
+        }
+        for &(id, kind) in &self.members {
+            let owner = zone.name_bytes(id);
+            for set in zone.rrsets(zone.node(id)) {
+                match (kind, set.rtype) {
+                    (Kind::Cut, Rtype::DS) => {}
+                    (Kind::Cut, _) => continue,
+                    (Kind::Data, t) if t == candor_zone::REGIONAL || t == ALIAS => continue,
+                    (Kind::Data, _) => {}
+                }
+                if set.rtype == POOL {
+                    // A POOL answers one CNAME per query, chosen among its
+                    // members: each member's CNAME is signed on its own.
+                    // Member `i` expires `i` seconds after member 0, so the
+                    // signatures sort (by RDATA: type covered, algorithm,
+                    // labels, TTL, then expiration) in member order, which
+                    // is how the answer finds the chosen member's
+                    // (`candor-answer`, `pool_sigs`).
+                    for (i, member) in tails_rdata(zone.tails(set)).enumerate() {
+                        jobs.push(Job {
+                            owner,
+                            rtype: Rtype::CNAME,
+                            ttl: set.ttl,
+                            rdatas: Rdatas::One(member),
+                            key_set: false,
+                            later: u32::try_from(i).unwrap_or(u32::MAX),
+                        });
+                    }
+                    continue;
+                }
+                jobs.push(Job {
+                    owner,
                     rtype: set.rtype,
+                    ttl: set.ttl,
+                    rdatas: Rdatas::Tails(zone.tails(set)),
+                    key_set: false,
+                    later: 0,
                 });
             }
         }
-        if !sets.is_empty() {
-            members.push((id, kind));
-        }
-    }
-    members.sort_unstable_by(|a, b| canonical_name_cmp(zone.name_bytes(a.0), zone.name_bytes(b.0)));
-
-    let mut records: Vec<OwnedRecord> = Vec::new();
-    let mut jobs: Vec<Job<'_>> = Vec::new();
-
-    // The apex key sets.
-    let dnskeys: Vec<&[u8]> = keys.dnskey.iter().map(|k| k.dnskey_rdata()).collect();
-    let (cds, cdnskeys): (Vec<Vec<u8>>, Vec<&[u8]>) = match &keys.cds {
-        Cds::Keys(list) => (
-            list.iter()
-                .map(|k| k.ds_rdata(apex, DigestType::Sha256))
-                .collect(),
-            list.iter().map(|k| k.dnskey_rdata()).collect(),
-        ),
-        Cds::Delete => (vec![CDS_DELETE.to_vec()], vec![&CDNSKEY_DELETE[..]]),
-    };
-    let cds_refs: Vec<&[u8]> = cds.iter().map(Vec::as_slice).collect();
-    for (rtype, rdatas) in [
-        (Rtype::DNSKEY, &dnskeys),
-        (Rtype::CDS, &cds_refs),
-        (Rtype::CDNSKEY, &cdnskeys),
-    ] {
-        if rdatas.is_empty() {
-            continue;
-        }
-        for rdata in rdatas.iter() {
-            records.push(OwnedRecord {
-                owner: apex.into(),
-                rtype,
-                ttl: soa_ttl,
-                rdata: (*rdata).into(),
-            });
-        }
-        jobs.push(Job {
-            owner: apex,
-            rtype,
-            ttl: soa_ttl,
-            rdatas: rdatas.iter().map(|r| r.to_vec().into()).collect(),
-            key_set: true,
-            later: 0,
-        });
-    }
-
-    // Every authoritative RRset, and the chain's types.
-    let mut chain_types: Vec<Vec<Rtype>> = Vec::with_capacity(members.len());
-    for &(id, kind) in &members {
-        let owner = zone.name_bytes(id);
-        let mut types = vec![Rtype::NSEC, Rtype::RRSIG];
-        if id == 0 {
-            types.push(Rtype::DNSKEY);
-            if !cds.is_empty() {
-                types.extend([Rtype::CDS, Rtype::CDNSKEY]);
-            }
-        }
-        for set in zone.rrsets(zone.node(id)) {
-            match (kind, set.rtype) {
-                (Kind::Cut, Rtype::NS) => types.push(Rtype::NS),
-                (Kind::Cut, Rtype::DS) => types.push(Rtype::DS),
-                (Kind::Cut, _) => continue,
-                // REGIONAL records are for Candor secondaries only: never
-                // answered, so neither signed nor in the bitmap.
-                (Kind::Data, t) if t == candor_zone::REGIONAL => continue,
-                (Kind::Data, t) if t == ALIAS => types.extend([Rtype::A, Rtype::AAAA]),
-                (Kind::Data, t) if t == POOL => types.push(Rtype::CNAME),
-                (Kind::Data, t) => types.push(t),
-            }
-            if set.rtype == ALIAS || set.rtype == Rtype::NS && kind == Kind::Cut {
-                continue;
-            }
-            if set.rtype == POOL {
-                // A POOL answers one CNAME per query, chosen among its
-                // members: each member's CNAME is signed on its own.
-                // Member `i` expires `i` seconds after member 0, so the
-                // signatures sort (by RDATA: type covered, algorithm,
-                // labels, TTL, then expiration) in member order, which is
-                // how the answer finds the chosen member's
-                // (`candor-answer`, `pool_sigs`).
-                for (i, member) in tails_rdata(zone.tails(set)).enumerate() {
-                    jobs.push(Job {
-                        owner,
-                        rtype: Rtype::CNAME,
-                        ttl: set.ttl,
-                        rdatas: vec![Cow::Borrowed(member)],
-                        key_set: false,
-                        later: u32::try_from(i).unwrap_or(u32::MAX),
-                    });
-                }
-                continue;
-            }
+        for (i, owner) in self.names.iter().enumerate() {
             jobs.push(Job {
                 owner,
-                rtype: set.rtype,
-                ttl: set.ttl,
-                rdatas: tails_rdata(zone.tails(set)).map(Cow::Borrowed).collect(),
+                rtype: Rtype::NSEC,
+                ttl: self.negative_ttl,
+                rdatas: Rdatas::One(self.nsec_rdata(i)),
                 key_set: false,
                 later: 0,
             });
         }
-        chain_types.push(types);
+        jobs
     }
 
-    // The NSEC chain.
-    let names: Vec<&[u8]> = members.iter().map(|&(id, _)| zone.name_bytes(id)).collect();
-    for (owner, rdata) in names.iter().zip(nsec::chain(&names, &chain_types)) {
-        records.push(OwnedRecord {
-            owner: (*owner).into(),
-            rtype: Rtype::NSEC,
-            ttl: negative_ttl,
-            rdata: rdata.clone().into(),
-        });
-        jobs.push(Job {
-            owner,
-            rtype: Rtype::NSEC,
-            ttl: negative_ttl,
-            rdatas: vec![Cow::Owned(rdata)],
-            key_set: false,
-            later: 0,
-        });
-    }
-
-    // The signatures, on `threads` threads; each RRset's are the same
-    // whichever thread makes them, and the result is sorted anyway.
-    let signers = Signers {
-        keys: &key_signers,
-        zone: &zone_signers,
-        apex,
-        policy,
-        now,
-    };
-    let chunk = jobs.len().div_ceil(threads.get()).max(1);
-    let parts: Vec<&[Job<'_>]> = jobs.chunks(chunk).collect();
-    // Each thread's output is allocated here, on the calling thread: glibc
-    // grows a block in the malloc arena it came from, so what the signing
-    // threads keep ends up in this thread's arena, whose free pages
-    // `malloc_trim` gives back after the compile, and not in arenas of
-    // their own, whose free tops it never trims (18 MB left resident per
-    // signing thread for a 100,000-record zone when each thread made its
-    // own records).
-    let per_signature = 18 + apex.len() + 64;
-    let mut outputs: Vec<Signatures> = parts
-        .iter()
-        .map(|part| Signatures {
-            bytes: Vec::with_capacity(part.len() * per_signature),
-            lens: Vec::with_capacity(part.len()),
-        })
-        .collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .iter()
-            .zip(outputs.iter_mut())
-            .map(|(part, out)| scope.spawn(|| signers.run(part, out)))
-            .collect();
-        for h in handles {
-            h.join().map_err(|_| SignError::Worker)??;
-        }
-        Ok::<_, SignError>(())
-    })?;
-    let mut signed = Vec::new();
-    for (part, out) in parts.iter().zip(&outputs) {
-        let mut lens = out.lens.iter();
-        let mut at = 0;
-        for job in part.iter() {
-            for _ in signers.for_job(job) {
-                let len = lens.next().copied().unwrap_or(0);
-                signed.push(OwnedRecord {
-                    owner: job.owner.into(),
-                    rtype: Rtype::RRSIG,
-                    ttl: job.ttl,
-                    rdata: out.bytes.get(at..at + len).unwrap_or_default().into(),
-                });
-                at += len;
+    /// Calls `f` with every record but the signatures: the apex key sets,
+    /// then the NSEC records.
+    fn each_record(&self, mut f: impl FnMut(&[u8], Rtype, u32, &[u8])) {
+        for (rtype, rdatas) in &self.key_sets {
+            for rdata in rdatas {
+                f(self.apex, *rtype, self.soa_ttl, rdata);
             }
         }
+        for (i, owner) in self.names.iter().enumerate() {
+            f(owner, Rtype::NSEC, self.negative_ttl, self.nsec_rdata(i));
+        }
     }
-    drop(outputs);
-    let signatures = signed.len();
-    records.extend(signed);
-    records.sort_by(OwnedRecord::canonical_cmp);
-    Ok(SignedZone {
-        records,
-        chain: names.iter().map(|n| Box::<[u8]>::from(*n)).collect(),
-        signatures,
-    })
 }
 
 /// One RRset to sign.
@@ -366,7 +458,7 @@ struct Job<'z> {
     /// The TTL.
     ttl: u32,
     /// The RDATAs, as stored.
-    rdatas: Vec<Cow<'z, [u8]>>,
+    rdatas: Rdatas<'z>,
     /// Whether it is an apex key set (signed by CSK/KSKs), not zone data.
     key_set: bool,
     /// Seconds added to the signatures' expiration (a POOL member's index:
@@ -374,12 +466,35 @@ struct Job<'z> {
     later: u32,
 }
 
+/// Where a job's RDATAs are, borrowed (a vector per job would be two
+/// million allocations for a zone of a million records).
+#[derive(Clone, Copy)]
+enum Rdatas<'z> {
+    /// A compiled RRset's wire tails.
+    Tails(&'z [u8]),
+    /// One RDATA.
+    One(&'z [u8]),
+    /// An apex key set's.
+    List(&'z [Vec<u8>]),
+}
+
+impl<'z> Rdatas<'z> {
+    /// Appends the RDATAs to `out`.
+    fn collect_into(self, out: &mut Vec<&'z [u8]>) {
+        match self {
+            Rdatas::Tails(tails) => out.extend(tails_rdata(tails)),
+            Rdatas::One(rdata) => out.push(rdata),
+            Rdatas::List(list) => out.extend(list.iter().map(Vec::as_slice)),
+        }
+    }
+}
+
 /// What signing needs besides the RRsets.
 struct Signers<'a> {
     /// Keys that sign the apex key sets.
-    keys: &'a [&'a SigningKey],
+    keys: Vec<&'a SigningKey>,
     /// Keys that sign everything else.
-    zone: &'a [&'a SigningKey],
+    zone: Vec<&'a SigningKey>,
     /// The signer's name (the apex).
     apex: &'a [u8],
     /// Validity periods.
@@ -397,10 +512,95 @@ struct Signatures {
     lens: Vec<usize>,
 }
 
-impl Signers<'_> {
+/// How many parts the jobs are cut into per signing thread. Each part's
+/// signatures are a buffer of their own, freed once its records are in
+/// the builder, so more parts means less signature data held twice
+/// (a million-record zone's signatures are ~200 MB).
+const PARTS_PER_THREAD: usize = 8;
+
+impl<'a> Signers<'a> {
+    /// The signers of `keys`, or which key is missing.
+    fn of(
+        keys: &KeySet<'a>,
+        apex: &'a [u8],
+        policy: &'a SigningPolicy,
+        now: u64,
+    ) -> Result<Signers<'a>, ZoneSignError> {
+        if keys.key_signers.is_empty() {
+            return Err(ZoneSignError::MissingKey(
+                "signs the DNSKEY RRset (a CSK or KSK)",
+            ));
+        }
+        if keys.zone_signers.is_empty() {
+            return Err(ZoneSignError::MissingKey(
+                "signs the zone's data (a CSK or ZSK)",
+            ));
+        }
+        Ok(Signers {
+            keys: keys.key_signers.clone(),
+            zone: keys.zone_signers.clone(),
+            apex,
+            policy,
+            now,
+        })
+    }
+
     /// The keys that sign `job`.
     fn for_job(&self, job: &Job<'_>) -> &[&SigningKey] {
-        if job.key_set { self.keys } else { self.zone }
+        if job.key_set { &self.keys } else { &self.zone }
+    }
+
+    /// Signs `jobs` on `threads` threads: each part of the jobs with its
+    /// signatures. Each RRset's are the same whichever thread makes them.
+    fn sign<'j>(
+        &self,
+        jobs: &'j [Job<'j>],
+        threads: NonZeroUsize,
+    ) -> Result<Vec<(&'j [Job<'j>], Signatures)>, ZoneSignError> {
+        let threads = threads.get();
+        let chunk = jobs.len().div_ceil(threads * PARTS_PER_THREAD).max(1);
+        let parts: Vec<&[Job<'_>]> = jobs.chunks(chunk).collect();
+        // Each part's output is allocated here, on the calling thread:
+        // glibc grows a block in the malloc arena it came from, so what the
+        // signing threads keep ends up in this thread's arena, whose free
+        // pages `malloc_trim` gives back after the compile, and not in
+        // arenas of their own, whose free tops it never trims (18 MB left
+        // resident per signing thread for a 100,000-record zone when each
+        // thread made its own records).
+        let per_signature = 18 + self.apex.len() + 64;
+        let mut outputs: Vec<Signatures> = parts
+            .iter()
+            .map(|part| Signatures {
+                bytes: Vec::with_capacity(part.len() * per_signature),
+                lens: Vec::with_capacity(part.len()),
+            })
+            .collect();
+        // Thread `t` signs parts `t`, `t + threads`, ...: neighbouring
+        // parts cost about the same, so the threads finish together.
+        let mut shares: Vec<Vec<(&[Job<'_>], &mut Signatures)>> =
+            (0..threads).map(|_| Vec::new()).collect();
+        for (i, (part, out)) in parts.iter().zip(outputs.iter_mut()).enumerate() {
+            shares[i % threads].push((part, out));
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .filter(|share| !share.is_empty())
+                .map(|share| {
+                    scope.spawn(move || {
+                        for (part, out) in share {
+                            self.run(part, out)?;
+                        }
+                        Ok::<_, SignError>(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().map_err(|_| SignError::Worker)??;
+            }
+            Ok::<_, SignError>(())
+        })?;
+        Ok(parts.into_iter().zip(outputs).collect())
     }
 
     /// Signs `jobs` into `out`.
@@ -408,7 +608,7 @@ impl Signers<'_> {
         let mut rdatas: Vec<&[u8]> = Vec::new();
         for job in jobs {
             rdatas.clear();
-            rdatas.extend(job.rdatas.iter().map(|r| r.as_ref()));
+            job.rdatas.collect_into(&mut rdatas);
             let mut validity = self.policy.validity(self.now, spread(job.owner, job.rtype));
             validity.expiration = validity.expiration.wrapping_add(job.later);
             for key in self.for_job(job) {
@@ -420,6 +620,29 @@ impl Signers<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Calls `f` with the owner, TTL and RDATA of every RRSIG `out` holds
+    /// for `jobs`.
+    fn each_signature(
+        &self,
+        jobs: &[Job<'_>],
+        out: &Signatures,
+        mut f: impl FnMut(&[u8], u32, &[u8]),
+    ) {
+        let mut lens = out.lens.iter();
+        let mut at = 0;
+        for job in jobs {
+            for _ in self.for_job(job) {
+                let len = lens.next().copied().unwrap_or(0);
+                f(
+                    job.owner,
+                    job.ttl,
+                    out.bytes.get(at..at + len).unwrap_or_default(),
+                );
+                at += len;
+            }
+        }
     }
 }
 
@@ -463,27 +686,6 @@ pub fn compile_signed(
     let mut b = ZoneBuilder::new(zone.apex());
     add_zone(&mut b, zone);
     for r in &signed.records {
-        add(&mut b, &r.owner, r.rtype, r.ttl, &r.rdata);
-    }
-    b.finish()
-}
-
-/// [`compile_signed`] for a caller done with both inputs (the store):
-/// the unsigned zone is dropped once its records are in the builder, and
-/// each of the signer's records as soon as it is added, so the builder
-/// grows into memory they leave instead of beside them. For a signed zone
-/// of a million records that is the unsigned zone's arrays and ~2,000,000
-/// `OwnedRecord`s (~390 bytes each) fewer at the peak.
-pub fn compile_signed_owned(
-    zone: Zone,
-    signed: SignedZone,
-) -> Result<Zone, Vec<candor_zone::ZoneError>> {
-    let mut b = ZoneBuilder::new(zone.apex());
-    add_zone(&mut b, &zone);
-    drop(zone);
-    let SignedZone { records, chain, .. } = signed;
-    drop(chain);
-    for r in records {
         add(&mut b, &r.owner, r.rtype, r.ttl, &r.rdata);
     }
     b.finish()

@@ -97,8 +97,9 @@ pub(crate) fn keys_with_ids(
 }
 
 /// The zone to serve for a freshly compiled one: itself when the zone has
-/// no DNSSEC keys, otherwise signed with them now (`sign_zone`, then the
-/// signer's records compiled in: `candor_dnssec::compile_signed`). A
+/// no DNSSEC keys, otherwise signed with them now and compiled again with
+/// the signer's records (`candor_dnssec::sign_and_compile`: the zone
+/// `sign_zone` and `compile_signed` make, with less memory at the peak). A
 /// record the signer makes itself (RRSIG, NSEC, DNSKEY at the apex, ...)
 /// is a problem of the zone, reported like any other; a key that cannot
 /// sign is a database error naming it, never a silently unsigned zone.
@@ -119,8 +120,9 @@ pub(crate) fn sign_compiled(
     let at = u64::try_from(now()).unwrap_or(0);
     // Which key publishes and signs what: the rollover's states.
     let set = states.select(&keys).into();
-    let signed = match candor_dnssec::sign_zone_with(
-        &compiled,
+    let apex = compiled.apex().clone();
+    let signed = match candor_dnssec::sign_and_compile(
+        compiled,
         &set,
         &SigningPolicy::default(),
         at,
@@ -131,23 +133,18 @@ pub(crate) fn sign_compiled(
             return Ok(Err(vec![FieldError::new("type", e.to_string())]));
         }
         Err(e) => {
-            return Err(StoreError::Db(format!(
-                "cannot sign {}: {e}",
-                compiled.apex()
-            )));
+            return Err(StoreError::Db(format!("cannot sign {apex}: {e}")));
         }
     };
-    let apex = compiled.apex().clone();
-    let made = signed.records.len();
-    let served = candor_dnssec::compile_signed_owned(compiled, signed);
     // Everything signing made besides the zone to serve is free now, in
     // small chunks between live ones that glibc keeps: give the pages back
     // (a 100,000-record zone served signed: 70 MB of heap in use, 173 MB
     // resident without this). Only after a large signing, since a release
     // walks the whole heap.
-    if made >= RELEASE_AFTER {
+    if signed.records >= RELEASE_AFTER {
         candor_zone::release_free_heap();
     }
+    let served = signed.zone;
     served.map(Ok).map_err(|errors| {
         let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
         StoreError::Db(format!(
@@ -158,8 +155,9 @@ pub(crate) fn sign_compiled(
 }
 
 /// How many records the signer must have made (RRSIG, NSEC, ...) for the
-/// freed heap to be handed back after the zone is compiled: ~390 bytes
-/// each of its output alone, so ~20 MB at this size. Smaller zones (a
+/// freed heap to be handed back after the zone is compiled (its
+/// signatures' buffers, the builder's arrays: some hundred bytes a
+/// record, so tens of MB at this size). Smaller zones (a
 /// server starting with a thousand of them) leave too little for a walk
 /// of the heap per zone to be worth it.
 const RELEASE_AFTER: usize = 50_000;

@@ -114,31 +114,32 @@ impl ZoneDiff {
         if let Some(diff) = ZoneDiff::between_related(old, new) {
             return diff;
         }
-        let mut removed = Vec::new();
-        let mut added = Vec::new();
-        for id in 0..old.node_count() as u32 {
-            let owner = old.name_bytes(id);
-            let old_node = old.node(id);
-            let new_node = new.node_by_name(owner).map(|n| new.node(n));
-            diff_node(
-                old,
-                old_node,
-                new,
-                new_node,
-                owner,
-                &mut removed,
-                &mut added,
-            );
+        let (removed, added) = walk(old, new, usize::MAX).unwrap_or_default();
+        ZoneDiff::sorted(old, new, removed, added)
+    }
+
+    /// [`between`](Self::between), or `None` as soon as the records of the
+    /// difference exceed `budget` bytes, counted as the transfer journal
+    /// counts them (48 bytes a record, its owner and its RDATA): for a
+    /// caller that would not keep a larger difference anyway. A zone
+    /// signed again in full differs in every signature, ~4,000,000
+    /// records for a million names, which the walk would otherwise hold
+    /// as `OwnedRecord`s (two boxes each) and sort.
+    pub fn between_within(old: &Zone, new: &Zone, budget: usize) -> Option<ZoneDiff> {
+        if let Some(diff) = ZoneDiff::between_related(old, new) {
+            return Some(diff);
         }
-        for id in 0..new.node_count() as u32 {
-            let owner = new.name_bytes(id);
-            if old.node_by_name(owner).is_none() {
-                for set in new.rrsets(new.node(id)) {
-                    push_all(new, set, owner, &mut added);
-                    push_sigs(new, set, owner, &mut added);
-                }
-            }
-        }
+        let (removed, added) = walk(old, new, budget)?;
+        Some(ZoneDiff::sorted(old, new, removed, added))
+    }
+
+    /// The difference of `removed` and `added` put in canonical order.
+    fn sorted(
+        old: &Zone,
+        new: &Zone,
+        mut removed: Vec<OwnedRecord>,
+        mut added: Vec<OwnedRecord>,
+    ) -> ZoneDiff {
         removed.sort_by(OwnedRecord::canonical_cmp);
         added.sort_by(OwnedRecord::canonical_cmp);
         ZoneDiff {
@@ -213,6 +214,52 @@ fn soa(zone: &Zone) -> OwnedRecord {
 
 /// Compares one name's RRsets in the two versions (`new_node` is `None`
 /// when the name is gone) and records what differs, SOA excepted.
+/// The records of `old` that `new` lacks and those `new` adds, in the
+/// order of a walk over both zones' nodes; `None` once they take more
+/// than `budget` bytes (see [`ZoneDiff::between_within`]).
+fn walk(old: &Zone, new: &Zone, budget: usize) -> Option<(Vec<OwnedRecord>, Vec<OwnedRecord>)> {
+    let size = |r: &OwnedRecord| 48 + r.owner.len() + r.rdata.len();
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    let (mut counted, mut bytes) = ((0, 0), 0usize);
+    let mut within = |removed: &[OwnedRecord], added: &[OwnedRecord]| {
+        bytes += removed[counted.0..].iter().map(size).sum::<usize>();
+        bytes += added[counted.1..].iter().map(size).sum::<usize>();
+        counted = (removed.len(), added.len());
+        bytes <= budget
+    };
+    for id in 0..old.node_count() as u32 {
+        let owner = old.name_bytes(id);
+        let old_node = old.node(id);
+        let new_node = new.node_by_name(owner).map(|n| new.node(n));
+        diff_node(
+            old,
+            old_node,
+            new,
+            new_node,
+            owner,
+            &mut removed,
+            &mut added,
+        );
+        if !within(&removed, &added) {
+            return None;
+        }
+    }
+    for id in 0..new.node_count() as u32 {
+        let owner = new.name_bytes(id);
+        if old.node_by_name(owner).is_none() {
+            for set in new.rrsets(new.node(id)) {
+                push_all(new, set, owner, &mut added);
+                push_sigs(new, set, owner, &mut added);
+            }
+            if !within(&removed, &added) {
+                return None;
+            }
+        }
+    }
+    Some((removed, added))
+}
+
 fn diff_node(
     old: &Zone,
     old_node: NodeRef,

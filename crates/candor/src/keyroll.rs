@@ -113,12 +113,17 @@ pub(crate) async fn run(
             state.clone(),
         );
         let pass = tokio::task::spawn_blocking(move || {
-            if let Ok(mut guard) = s.lock() {
-                let (ttls, shown, asked) = &mut *guard;
-                check(&st, &p, &a, ttls, shown, asked);
-            }
+            let Ok(mut guard) = s.lock() else {
+                return 0;
+            };
+            let (ttls, shown, asked) = &mut *guard;
+            check(&st, &p, &a, ttls, shown, asked)
         });
-        if pass.await.is_err() {
+        let Ok(largest) = pass.await else {
+            return;
+        };
+        // A key step signs the zone again in full, as a refresh does.
+        if !crate::resign::release_after_replacing(largest, &mut stop).await {
             return;
         }
     }
@@ -130,7 +135,8 @@ type Shown = HashMap<i64, Option<u64>>;
 /// When the parent was last asked for each zone's DS (zone id, seconds).
 type Asked = HashMap<i64, u64>;
 
-/// One pass over the zones with DNSSEC.
+/// One pass over the zones with DNSSEC. Returns the record count of the
+/// largest zone published again (0 if none).
 fn check(
     store: &Store,
     publisher: &Publisher,
@@ -138,7 +144,8 @@ fn check(
     ttls: &mut TtlCache,
     shown: &mut Shown,
     asked: &mut Asked,
-) {
+) -> usize {
+    let mut largest = 0;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -146,7 +153,7 @@ fn check(
         Ok(z) => z,
         Err(e) => {
             tracing::warn!("cannot list DNSSEC zones: {e}");
-            return;
+            return 0;
         }
     };
     for (id, name) in zones {
@@ -197,6 +204,9 @@ fn check(
         if poll.actions.is_empty() && shown.get(&id) == Some(&next) {
             continue;
         }
+        // Not held while the zone is signed again and replaced: it holds
+        // the version being replaced.
+        drop(set);
         match store.dnssec_advance(id, now, &policy) {
             Ok((after, change)) => {
                 shown.insert(
@@ -209,6 +219,8 @@ fn check(
                 );
                 if let Some(change) = change {
                     publisher.publish(&change);
+                    let records = change.compiled.as_ref().map_or(0, |z| z.record_count());
+                    largest = largest.max(records);
                     tracing::info!(
                         zone = %name,
                         serial = change.zone.serial,
@@ -220,6 +232,7 @@ fn check(
             Err(e) => tracing::warn!(zone = %name, "cannot move DNSSEC key states on: {e}"),
         }
     }
+    largest
 }
 
 /// Asks `server` for the zone's DS (believed only when validated, if

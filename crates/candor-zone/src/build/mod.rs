@@ -103,13 +103,24 @@ pub struct ZoneBuilder {
 impl ZoneBuilder {
     /// Starts a zone with origin `apex`.
     pub fn new(apex: &Name) -> ZoneBuilder {
+        ZoneBuilder::with_capacity(apex, 0, 0)
+    }
+
+    /// Starts a zone with origin `apex` that will hold about `records`
+    /// records with `rdata_bytes` bytes of RDATA in all. A caller that
+    /// knows the sizes (signing a compiled zone) gets the record and RDATA
+    /// arrays allocated once: grown by doubling, each step copies the
+    /// array (below glibc's mmap threshold) and leaves the old one as a
+    /// free hole in the heap. The sizes are hints only; the zone is the
+    /// same whatever they are.
+    pub fn with_capacity(apex: &Name, records: usize, rdata_bytes: usize) -> ZoneBuilder {
         let mut b = ZoneBuilder {
             apex: apex.to_lowercase(),
             names: Vec::new(),
             node_names: Vec::new(),
             index: NameIndex::default(),
-            rdata: Vec::new(),
-            recs: Vec::new(),
+            rdata: Vec::with_capacity(rdata_bytes),
+            recs: Vec::with_capacity(records),
             sources: Vec::new(),
             errors: Vec::new(),
             main_source: None,

@@ -185,3 +185,28 @@ fn diffs_match_the_set_difference() {
         assert_eq!(diff.new_soa.rdata.len(), diff.old_soa.rdata.len());
     }
 }
+
+/// `between_within` is `between` while the difference fits the budget
+/// (48 bytes a record, its owner and RDATA, as the transfer journal
+/// counts) and `None` past it, whether the records were removed, changed
+/// or added at new names.
+#[test]
+fn a_bounded_diff_is_the_diff_or_nothing() {
+    let new = "$TTL 60\n@ SOA ns h 2 2 3 4 5\n@ NS ns\nns A 192.0.2.53\n\
+               www A 192.0.2.2\nwww A 192.0.2.3\nnew.deep TXT \"x\"\n";
+    let (old, new) = (build(V1), build(new));
+    let full = ZoneDiff::between(&old, &new);
+    let bytes: usize = full
+        .removed
+        .iter()
+        .chain(&full.added)
+        .map(|r| 48 + r.owner.len() + r.rdata.len())
+        .sum();
+    let within = ZoneDiff::between_within(&old, &new, bytes).expect("fits exactly");
+    assert_eq!(within.removed, full.removed);
+    assert_eq!(within.added, full.added);
+    assert_eq!(within.old_soa, full.old_soa);
+    assert_eq!(within.new_soa, full.new_soa);
+    assert!(ZoneDiff::between_within(&old, &new, bytes - 1).is_none());
+    assert!(ZoneDiff::between_within(&old, &old, 0).is_some());
+}
