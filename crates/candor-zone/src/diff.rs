@@ -212,8 +212,6 @@ fn soa(zone: &Zone) -> OwnedRecord {
     }
 }
 
-/// Compares one name's RRsets in the two versions (`new_node` is `None`
-/// when the name is gone) and records what differs, SOA excepted.
 /// The records of `old` that `new` lacks and those `new` adds, in the
 /// order of a walk over both zones' nodes; `None` once they take more
 /// than `budget` bytes (see [`ZoneDiff::between_within`]).
@@ -260,6 +258,8 @@ fn walk(old: &Zone, new: &Zone, budget: usize) -> Option<(Vec<OwnedRecord>, Vec<
     Some((removed, added))
 }
 
+/// Compares one name's RRsets in the two versions (`new_node` is `None`
+/// when the name is gone) and records what differs, SOA excepted.
 fn diff_node(
     old: &Zone,
     old_node: NodeRef,
