@@ -345,11 +345,12 @@ fn workers_share_one_account() {
             });
         }
     });
-    // One account for all four threads: a second's worth in all, not four.
-    // A check that loses every compare-and-swap goes uncounted, so allow a
-    // few over.
+    // One account for all four threads: a second's worth in all, not four
+    // (400). A check that loses every compare-and-swap goes uncounted, so
+    // allow some over: on a loaded machine (2 cores, other builds running)
+    // 114 were seen, which a bound of 110 failed.
     let sent = sent.into_inner();
-    assert!((100..=110).contains(&sent), "{sent} sent");
+    assert!((100..=150).contains(&sent), "{sent} sent");
 }
 
 /// A zone under attack gets a quarter of the rate: at rate 8, slip 2, two
