@@ -217,14 +217,7 @@ impl<'z> Answer<'z> {
         // says so, so that it is never sent as it is.
         if self.dnssec
             && let Some((limited, cookie)) = self.limited
-            && limited(
-                candor_guard::RateKey::new(
-                    crate::ResponseKind::NxDomain,
-                    self.zone.apex().as_wire(),
-                    0,
-                ),
-                cookie,
-            )
+            && limited(crate::nxdomain_key(self.zone.apex().as_wire()), cookie)
         {
             self.dnssec = false;
             self.proofless = true;

@@ -490,7 +490,7 @@ fn answer_name(
             RateKey::new(kind, zone.name_bytes(ctx.owner), 0)
         }
         (Rcode::NOERROR, _) => RateKey::new(ResponseKind::NoData, apex, 0),
-        (Rcode::NXDOMAIN, _) => RateKey::new(ResponseKind::NxDomain, apex, 0),
+        (Rcode::NXDOMAIN, _) => nxdomain_key(apex),
         _ => RateKey::new(ResponseKind::Error, apex, 0),
     };
     Answered {
@@ -498,6 +498,13 @@ fn answer_name(
         key,
         proofless: ctx.proofless,
     }
+}
+
+/// The account of an NXDOMAIN from the zone at `apex` (wire): one per
+/// zone, whatever the name (what `Answer::nxdomain` asks the limiter
+/// about before writing proofs, and what the response is debited by).
+fn nxdomain_key(apex: &[u8]) -> RateKey {
+    RateKey::new(ResponseKind::NxDomain, apex, 0)
 }
 
 /// The rcode for a request other than a standard query: none of them is

@@ -77,15 +77,16 @@ pub fn nsec_rdata(next: &[u8], bitmap: &[u8]) -> Vec<u8> {
 /// (`types[i]`, which should include NSEC and RRSIG) points at
 /// `names[i + 1]`, and the last name back at the apex (RFC 4034 §4.1.1).
 pub fn chain(names: &[&[u8]], types: &[Vec<Rtype>]) -> Vec<Vec<u8>> {
-    names
-        .iter()
-        .zip(types)
-        .enumerate()
-        .map(|(i, (_, t))| {
-            let next = names.get(i + 1).or(names.first()).copied().unwrap_or(&[0]);
-            nsec_rdata(next, &type_bitmap(t))
-        })
+    (0..names.len().min(types.len()))
+        .map(|i| chain_rdata(names, i, &types[i]))
         .collect()
+}
+
+/// The NSEC RDATA of `names[i]` in [`chain`], with the types at it: one
+/// entry at a time, for a caller that keeps them its own way.
+pub fn chain_rdata(names: &[&[u8]], i: usize, types: &[Rtype]) -> Vec<u8> {
+    let next = names.get(i + 1).or(names.first()).copied().unwrap_or(&[0]);
+    nsec_rdata(next, &type_bitmap(types))
 }
 
 /// Where `name` falls among `sorted` (lower-cased wire names in canonical

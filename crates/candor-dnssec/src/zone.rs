@@ -319,7 +319,8 @@ impl<'z> Prepared<'z> {
         .collect();
 
         // The NSEC chain: each name with the types at it, pointing at the
-        // next name (the last back at the apex): `nsec::chain`'s RDATAs.
+        // next name (the last back at the apex): `nsec::chain`'s RDATAs,
+        // kept in one buffer.
         let names: Vec<&[u8]> = members.iter().map(|&(id, _)| zone.name_bytes(id)).collect();
         let mut nsec = Vec::new();
         let mut nsec_ends = Vec::with_capacity(members.len());
@@ -346,8 +347,7 @@ impl<'z> Prepared<'z> {
                     (Kind::Data, t) => types.push(t),
                 }
             }
-            let next = names.get(i + 1).or(names.first()).copied().unwrap_or(&[0]);
-            nsec.extend_from_slice(&nsec::nsec_rdata(next, &nsec::type_bitmap(&types)));
+            nsec.extend_from_slice(&nsec::chain_rdata(&names, i, &types));
             nsec_ends.push(nsec.len());
         }
         Ok(Prepared {

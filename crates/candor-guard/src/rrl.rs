@@ -151,6 +151,17 @@ pub enum Slip {
     BadCookie,
 }
 
+impl Slip {
+    /// How a response to a request whose COOKIE option was `cookie`
+    /// slips: with a client cookie, BADCOOKIE; without one, truncated.
+    pub fn for_cookie(cookie: CookieCheck) -> Slip {
+        match cookie {
+            CookieCheck::Absent => Slip::Truncated,
+            _ => Slip::BadCookie,
+        }
+    }
+}
+
 /// What to do with a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -460,10 +471,7 @@ impl Limiter {
         Some(Account {
             set,
             tag: (hash >> 44).max(1),
-            slip: match cookie {
-                CookieCheck::Absent => Slip::Truncated,
-                _ => Slip::BadCookie,
-            },
+            slip: Slip::for_cookie(cookie),
         })
     }
 

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use candor_answer::{Config, Outcome, Peek, Request, Transport, slip};
-use candor_guard::{Account, CookieCheck, Limiter, Slip, Verdict};
+use candor_guard::{Account, Limiter, Slip, Verdict};
 use candor_traffic::filter::{self, ALWAYS, Rule};
 use candor_traffic::worker::{KernelRule, SlotRef};
 use candor_traffic::{Traffic, WorkerTraffic};
@@ -378,8 +378,6 @@ impl Worker {
                 }
                 let client = batch.client(i);
                 let (query, resp) = batch.slot(i);
-                let tightened =
-                    matches!((&traffic, slots[i]), (Some(t), Some(slot)) if t.tightened(slot));
                 answered[i] = query.and_then(|msg| {
                     let request = Request {
                         msg,
@@ -391,7 +389,13 @@ impl Worker {
                         // What the limiter will hold back is not written
                         // in full (a signed zone's denial proofs).
                         Some(limiter) => {
+                            // Asked only by a signed zone's NXDOMAIN; the
+                            // same rate as the debit below applies.
                             let limited = |key, cookie| {
+                                let tightened = match (&traffic, slots[i]) {
+                                    (Some(t), Some(slot)) => t.tightened(slot),
+                                    _ => false,
+                                };
                                 limiter.would_limit(client, key, cookie, now, tightened)
                             };
                             peek.respond_limited(&zones, &self.config, &request, resp, &limited)?
@@ -473,10 +477,9 @@ impl Worker {
                 // the debit says send (a second passed since), it goes
                 // as a slip, and the client asks again over TCP.
                 let verdict = match verdict {
-                    Verdict::Send if outcome.proofless => Verdict::Slip(match outcome.cookie {
-                        CookieCheck::Absent => Slip::Truncated,
-                        _ => Slip::BadCookie,
-                    }),
+                    Verdict::Send if outcome.proofless => {
+                        Verdict::Slip(Slip::for_cookie(outcome.cookie))
+                    }
                     v => v,
                 };
                 let len = match verdict {

@@ -213,12 +213,13 @@ impl Chain {
             0
         };
         self.skip = skip;
-        let heads = (0..self.len())
-            .map(|i| head(&self.key(i)[skip..]))
-            .collect();
-        self.seconds = (0..self.len())
-            .map(|i| second(&self.key(i)[skip..]))
-            .collect();
+        let (heads, seconds) = (0..self.len())
+            .map(|i| {
+                let rest = &self.key(i)[skip..];
+                (head(rest), second(rest))
+            })
+            .unzip();
+        self.seconds = seconds;
         self.heads = Some(heads);
         self.bucket();
     }
